@@ -1,0 +1,33 @@
+# Every third-party package Radmark uses, found once. Debian bookworm packages only
+# (installed by scripts/setup).
+
+# Qt 6 widgets; VTK is hosted in our own QOpenGLWidget (never VTK::GUISupportQt,
+# which Debian builds for Qt 5).
+find_package(Qt6 6.4 REQUIRED COMPONENTS Core Gui Widgets OpenGL OpenGLWidgets Test)
+
+# Explicit components: a bare find_package(VTK) looks for Qt5 and fails.
+find_package(VTK 9.1 REQUIRED COMPONENTS
+  CommonCore CommonDataModel CommonMath CommonTransforms CommonExecutionModel
+  RenderingCore RenderingOpenGL2 RenderingVolume RenderingVolumeOpenGL2
+  RenderingAnnotation RenderingFreeType RenderingLOD
+  InteractionStyle InteractionWidgets
+  ImagingCore ImagingColor ImagingGeneral ImagingStencil
+  FiltersCore FiltersGeneral FiltersModeling FiltersGeometry FiltersSources
+  IOImage)
+
+find_package(ITK 5.2 REQUIRED COMPONENTS
+  ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta
+  ITKImageFunction ITKImageGrid ITKImageIntensity ITKThresholding
+  ITKRegionGrowing ITKMathematicalMorphology ITKBinaryMathematicalMorphology
+  ITKConnectedComponents ITKLabelMap ITKDistanceMap ITKSmoothing ITKImageFilterBase)
+
+find_package(GDCM 3.0 REQUIRED)
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SQLCIPHER REQUIRED IMPORTED_TARGET sqlcipher)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+find_package(GTest REQUIRED)
+find_package(benchmark REQUIRED)
+find_package(Threads REQUIRED)

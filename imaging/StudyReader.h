@@ -1,0 +1,60 @@
+#pragma once
+// Reads studies from disk into Volumes: DICOM series (folders, files, DICOMDIR) through GDCM,
+// NIfTI / NRRD / MetaImage through ITK. The GUI and the CLI both open studies through here.
+
+#include "imaging/Volume.h"
+
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace radmark::imaging {
+
+// A failure the user caused (bad file, unsupported syntax, empty folder): one clear line
+// naming the file. Never contains pixel data or patient attributes.
+class ReadError : public std::runtime_error {
+public:
+    ReadError(std::filesystem::path file, std::string reason);
+    const std::filesystem::path& file() const { return file_; }
+    const std::string& reason() const { return reason_; }
+
+private:
+    std::filesystem::path file_;
+    std::string reason_;
+};
+
+// Reports progress in [0, 1]; returning false cancels the read (ReadError "cancelled").
+using Progress = std::function<bool(double fraction)>;
+
+// One series found at a source: what a series picker shows before anything is decoded.
+struct SeriesSummary {
+    std::string key;         // opaque and stable: identifies the series at its source
+    std::string format;      // "DICOM", "NIfTI", "NRRD", "MetaImage"
+    std::string modality;    // "CT", "MR", ... or empty
+    std::string description; // series description (as at the source; shown, never logged)
+    int imageCount = 0;      // slices or frames
+    std::vector<std::filesystem::path> files;
+    std::vector<std::string> warnings; // found while scanning (unreadable files skipped, ...)
+};
+
+// What a read noticed but did not change: non-uniform spacing, missing slices, mixed series.
+struct ReadReport {
+    std::vector<std::string> warnings;
+};
+
+// Lists the series at a folder, file or DICOMDIR. Throws ReadError when nothing readable is there.
+std::vector<SeriesSummary> findSeries(const std::filesystem::path& source,
+                                      const Progress& progress = {});
+
+// Decodes one series into a Volume (CT in HU as int16, LPS geometry).
+Volume readSeries(const SeriesSummary& series, const Progress& progress = {},
+                  ReadReport* report = nullptr);
+
+// Convenience for sources holding exactly one series; throws ReadError listing the series
+// when there are several.
+Volume readVolume(const std::filesystem::path& source, const Progress& progress = {},
+                  ReadReport* report = nullptr);
+
+} // namespace radmark::imaging

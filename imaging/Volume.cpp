@@ -1,0 +1,89 @@
+#include "imaging/Volume.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace radmark::imaging {
+
+std::size_t bytesPerVoxel(PixelType type) {
+    switch (type) {
+    case PixelType::UInt8: return 1;
+    case PixelType::Int16:
+    case PixelType::UInt16: return 2;
+    case PixelType::Int32:
+    case PixelType::Float32: return 4;
+    }
+    return 2;
+}
+
+const char* pixelTypeName(PixelType type) {
+    switch (type) {
+    case PixelType::UInt8: return "uint8";
+    case PixelType::Int16: return "int16";
+    case PixelType::UInt16: return "uint16";
+    case PixelType::Int32: return "int32";
+    case PixelType::Float32: return "float32";
+    }
+    return "?";
+}
+
+Vec3 Geometry::indexToLps(const Vec3& index) const {
+    Vec3 out = origin;
+    for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 3; ++c)
+            out[r] += direction[r * 3 + c] * index[c] * spacing[c];
+    return out;
+}
+
+Vec3 Geometry::lpsToIndex(const Vec3& lps) const {
+    // direction is orthonormal: its inverse is its transpose.
+    Vec3 d{lps[0] - origin[0], lps[1] - origin[1], lps[2] - origin[2]};
+    Vec3 out{0, 0, 0};
+    for (int c = 0; c < 3; ++c) {
+        double s = 0;
+        for (int r = 0; r < 3; ++r)
+            s += direction[r * 3 + c] * d[r];
+        out[c] = s / spacing[c];
+    }
+    return out;
+}
+
+bool Geometry::sameGridAs(const Geometry& o, double tol) const {
+    if (dims != o.dims)
+        return false;
+    for (int i = 0; i < 3; ++i)
+        if (std::abs(spacing[i] - o.spacing[i]) > tol || std::abs(origin[i] - o.origin[i]) > tol)
+            return false;
+    for (int i = 0; i < 9; ++i)
+        if (std::abs(direction[i] - o.direction[i]) > tol)
+            return false;
+    return true;
+}
+
+Volume::Volume(const Geometry& geometry, PixelType type) : geometry_(geometry), type_(type) {
+    for (int d : geometry.dims)
+        if (d <= 0)
+            throw std::invalid_argument("volume dimensions must be positive");
+    buffer_ = std::shared_ptr<std::byte[]>(new std::byte[byteCount()]());
+}
+
+double Volume::valueAt(int x, int y, int z) const {
+    const std::size_t i = offset(x, y, z);
+    return dispatchPixel(type_, const_cast<std::byte*>(data()),
+                         [i](auto* p) { return static_cast<double>(p[i]); });
+}
+
+std::pair<double, double> Volume::scalarRange() const {
+    if (rangeKnown_ || empty())
+        return range_;
+    range_ = dispatchPixel(type_, const_cast<std::byte*>(data()), [n = voxelCount()](auto* p) {
+        auto [lo, hi] = std::minmax_element(p, p + n);
+        return std::pair<double, double>(double(*lo), double(*hi));
+    });
+    rangeKnown_ = true;
+    return range_;
+}
+
+} // namespace radmark::imaging
