@@ -31,3 +31,6 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 find_package(Threads REQUIRED)
+
+# JSON for policy files, reports, manifests (header-only).
+find_package(nlohmann_json 3.11 REQUIRED)
