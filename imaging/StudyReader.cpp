@@ -1,21 +1,92 @@
 #include "imaging/StudyReader.h"
 
+#include "imaging/DicomSeriesReader.h"
+#include "imaging/ItkImageReader.h"
+
+#include <algorithm>
+
 namespace radmark::imaging {
 
-ReadError::ReadError(std::filesystem::path file, std::string reason)
+namespace fs = std::filesystem;
+
+ReadError::ReadError(fs::path file, std::string reason)
     : std::runtime_error(file.string() + ": " + reason), file_(std::move(file)),
       reason_(std::move(reason)) {}
 
-std::vector<SeriesSummary> findSeries(const std::filesystem::path& source, const Progress&) {
-    throw ReadError(source, "reading studies is not implemented yet");
+namespace {
+
+bool hidden(const fs::path& p) {
+    const std::string name = p.filename().string();
+    return !name.empty() && name.front() == '.';
 }
 
-Volume readSeries(const SeriesSummary& series, const Progress&, ReadReport*) {
-    throw ReadError(series.key, "reading studies is not implemented yet");
+} // namespace
+
+std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& progress) {
+    std::error_code ec;
+    const auto status = fs::status(source, ec);
+    if (ec || !fs::exists(status))
+        throw ReadError(source, "does not exist");
+
+    if (fs::is_regular_file(status)) {
+        if (!itkio::formatOf(source).empty())
+            return {itkio::describe(source)};
+        if (dicom::isDicomDir(source))
+            return dicom::scanSeries(dicom::filesOfDicomDir(source), false, progress);
+        return dicom::scanSeries({source}, true, progress);
+    }
+    if (!fs::is_directory(status))
+        throw ReadError(source, "is neither a file nor a folder");
+
+    std::vector<fs::path> dicomFiles;
+    std::vector<SeriesSummary> result;
+    fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
+    if (ec)
+        throw ReadError(source, "cannot be listed: " + ec.message());
+    std::vector<fs::path> imageFiles;
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec)
+            throw ReadError(source, "cannot be listed: " + ec.message());
+        if (hidden(it->path())) {
+            if (it->is_directory())
+                it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_regular_file())
+            imageFiles.push_back(it->path());
+    }
+    std::sort(imageFiles.begin(), imageFiles.end());
+    for (const auto& file : imageFiles) {
+        if (!itkio::formatOf(file).empty())
+            result.push_back(itkio::describe(file));
+        else
+            dicomFiles.push_back(file);
+    }
+    if (imageFiles.empty())
+        throw ReadError(source, "is an empty folder: no image files found");
+    if (!dicomFiles.empty()) {
+        try {
+            auto dicomSeries = dicom::scanSeries(dicomFiles, false, progress);
+            result.insert(result.end(), dicomSeries.begin(), dicomSeries.end());
+        } catch (const ReadError&) {
+            if (result.empty())
+                throw;
+        }
+    }
+    return result;
 }
 
-Volume readVolume(const std::filesystem::path& source, const Progress& progress,
-                  ReadReport* report) {
+Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report) {
+    if (series.format == "DICOM" || series.dicomLayout)
+        return dicom::readSeries(series, progress, report);
+    if (series.files.size() == 1 && !itkio::formatOf(series.files.front()).empty())
+        return itkio::read(series.files.front(), progress, report);
+    if (series.files.empty())
+        throw ReadError(series.key, "the series lists no files");
+    return dicom::readSeries(series, progress, report);
+}
+
+Volume readVolume(const fs::path& source, const Progress& progress, ReadReport* report) {
     auto series = findSeries(source, progress);
     if (series.size() != 1) {
         std::string list;

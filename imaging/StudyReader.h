@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ private:
     std::string reason_;
 };
 
+struct DicomSeriesLayout; // what a DICOM scan learnt about a series (internal to imaging/)
+
 // Reports progress in [0, 1]; returning false cancels the read (ReadError "cancelled").
 using Progress = std::function<bool(double fraction)>;
 
@@ -37,6 +40,9 @@ struct SeriesSummary {
     int imageCount = 0;      // slices or frames
     std::vector<std::filesystem::path> files;
     std::vector<std::string> warnings; // found while scanning (unreadable files skipped, ...)
+    // Set by findSeries for DICOM so readSeries does not parse the headers again; when empty
+    // (a summary built by hand from files), readSeries scans the files itself.
+    std::shared_ptr<const DicomSeriesLayout> dicomLayout;
 };
 
 // What a read noticed but did not change: non-uniform spacing, missing slices, mixed series.
