@@ -1,0 +1,75 @@
+#pragma once
+// One 2D slice view (axial, coronal or sagittal) of a volume with the linked crosshair,
+// orientation letters and slice position. Mouse: left click/drag moves the crosshair,
+// right-drag changes window/level, middle-drag or Shift+left-drag pans, Ctrl+wheel zooms,
+// wheel scrolls slices. Keys: arrows and Page Up/Down scroll, Home/End, +/- zoom, R resets.
+// The crosshair lives in a SliceCursor shared by the views; this widget only draws it and
+// asks for changes.
+
+#include "viewer/SliceCursor.h"
+#include "viewer/VtkOpenGLWidget.h"
+#include "viewer/WindowLevel.h"
+
+#include <memory>
+#include <optional>
+
+class vtkImageData;
+
+namespace radmark::viewer {
+
+class SliceView : public VtkOpenGLWidget {
+    Q_OBJECT
+public:
+    explicit SliceView(ViewPlane plane, QWidget* parent = nullptr);
+    ~SliceView() override;
+
+    ViewPlane plane() const;
+
+    // Shows `image` (a volume wrapped in voxel index space: origin 0, identity direction, the
+    // volume's spacing) through `cursor`, which the views share and must outlive them.
+    void setImage(vtkImageData* image, SliceCursor* cursor, double valueRange);
+    void clearImage();
+    bool hasImage() const;
+
+    // Re-reads the shared cursor (slice and crosshair) and repaints.
+    void cursorChanged();
+
+    void setWindowLevel(const WindowLevel& windowLevel);
+    WindowLevel windowLevel() const;
+
+    void resetView(); // whole slice fits, centred
+    void zoomBy(double factor);
+    void panBy(const QPointF& widgetPixels);
+    double zoom() const; // 1 = fitted
+
+    // The voxel index coordinates under a widget position on the shown slice, if inside the grid.
+    std::optional<imaging::Vec3> indexAt(const QPointF& widgetPosition) const;
+    // Where an index point appears in widget coordinates.
+    QPointF widgetPositionOf(const imaging::Vec3& index) const;
+
+    // The text in the view's lower-left corner (plane, slice number, position along the normal).
+    QString sliceText() const;
+
+signals:
+    void cursorMoved();                       // this view moved the shared cursor
+    void windowLevelChanged(WindowLevel value); // right-drag
+    void hovered(imaging::Vec3 index);        // pointer over the image
+    void hoverLeft();
+
+protected:
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void leaveEvent(QEvent* event) override;
+    void resizeGL(int width, int height) override;
+
+private:
+    void placeCamera();
+
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace radmark::viewer
