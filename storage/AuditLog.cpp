@@ -1,0 +1,375 @@
+#include "storage/AuditLog.h"
+
+#include "storage/Errors.h"
+
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace radmark::storage {
+
+namespace {
+
+void appendField(crypto_hash_sha256_state& state, const void* data, std::size_t size) {
+    std::uint8_t length[8];
+    for (int i = 0; i < 8; ++i)
+        length[i] = std::uint8_t(std::uint64_t(size) >> (56 - 8 * i));
+    crypto_hash_sha256_update(&state, length, sizeof length);
+    crypto_hash_sha256_update(&state, static_cast<const unsigned char*>(data), size);
+}
+
+void appendField(crypto_hash_sha256_state& state, const std::string& s) {
+    appendField(state, s.data(), s.size());
+}
+
+Bytes sha256(std::uint8_t prefix, const Bytes& a, const Bytes* b = nullptr) {
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, &prefix, 1);
+    crypto_hash_sha256_update(&state, a.data(), a.size());
+    if (b)
+        crypto_hash_sha256_update(&state, b->data(), b->size());
+    Bytes out(crypto_hash_sha256_BYTES);
+    crypto_hash_sha256_final(&state, out.data());
+    return out;
+}
+
+Bytes hmac(const SecureBytes& key, const Bytes& message) {
+    Bytes out(crypto_auth_hmacsha256_BYTES);
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, key.data(), key.size());
+    crypto_auth_hmacsha256_update(&state, message.data(), message.size());
+    crypto_auth_hmacsha256_final(&state, out.data());
+    sodium_memzero(&state, sizeof state);
+    return out;
+}
+
+Bytes leafOf(const Bytes& hash, const Bytes& mac) {
+    Bytes leaf = hash;
+    leaf.insert(leaf.end(), mac.begin(), mac.end());
+    return leaf;
+}
+
+// Leaf hashes in [begin, end): RFC 6962 section 2.1.
+Bytes treeHash(const std::vector<Bytes>& leafHashes, std::size_t begin, std::size_t end) {
+    const std::size_t n = end - begin;
+    if (n == 1)
+        return leafHashes[begin];
+    std::size_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    const Bytes left = treeHash(leafHashes, begin, begin + k);
+    const Bytes right = treeHash(leafHashes, begin + k, end);
+    return sha256(0x01, left, &right);
+}
+
+Bytes readMeta(Database& db, const char* key) {
+    auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
+    s.bind(1, key);
+    if (!s.step())
+        throw StoreError(std::string("the store is missing its ") + key + " record");
+    return s.blob(0);
+}
+
+} // namespace
+
+std::string utcNow() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char text[96];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(millis));
+    return text;
+}
+
+Bytes merkleRoot(const std::vector<Bytes>& leaves) {
+    if (leaves.empty()) {
+        Bytes out(crypto_hash_sha256_BYTES);
+        crypto_hash_sha256(out.data(), nullptr, 0);
+        return out;
+    }
+    std::vector<Bytes> hashes;
+    hashes.reserve(leaves.size());
+    for (const auto& leaf : leaves)
+        hashes.push_back(sha256(0x00, leaf));
+    return treeHash(hashes, 0, hashes.size());
+}
+
+Bytes auditEntryHash(const Bytes& storeId, const AuditEntry& e) {
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    appendField(state, std::string("radmark-audit-entry-v1"));
+    appendField(state, storeId.data(), storeId.size());
+    appendField(state, std::to_string(e.seq));
+    appendField(state, e.time);
+    appendField(state, e.user);
+    appendField(state, e.action);
+    appendField(state, e.object);
+    appendField(state, e.details);
+    appendField(state, e.prevHash.data(), e.prevHash.size());
+    Bytes out(crypto_hash_sha256_BYTES);
+    crypto_hash_sha256_final(&state, out.data());
+    return out;
+}
+
+SecureBytes nextAuditKey(const SecureBytes& key) {
+    static const char label[] = "radmark-audit-key-evolve-v1";
+    SecureBytes next(crypto_hash_sha256_BYTES);
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(label),
+                              sizeof label - 1);
+    crypto_hash_sha256_update(&state, key.data(), key.size());
+    crypto_hash_sha256_final(&state, next.data());
+    sodium_memzero(&state, sizeof state);
+    return next;
+}
+
+std::string Checkpoint::signedMessage() const {
+    return "radmark-checkpoint-v1\n" + toHex(storeId) + "\n" + std::to_string(treeSize) + "\n" +
+           toHex(root) + "\n" + time + "\n";
+}
+
+bool Checkpoint::signatureValid() const {
+    const std::string m = signedMessage();
+    return publicKey.size() == crypto_sign_PUBLICKEYBYTES &&
+           signature.size() == crypto_sign_BYTES &&
+           crypto_sign_verify_detached(signature.data(),
+                                       reinterpret_cast<const unsigned char*>(m.data()), m.size(),
+                                       publicKey.data()) == 0;
+}
+
+std::string Checkpoint::toJson() const {
+    nlohmann::json j;
+    j["format"] = "radmark-audit-checkpoint";
+    j["version"] = 1;
+    j["store_id"] = toHex(storeId);
+    j["tree_size"] = treeSize;
+    j["root"] = toHex(root);
+    j["time"] = time;
+    j["public_key"] = toHex(publicKey);
+    j["signature"] = toHex(signature);
+    return j.dump(1) + "\n";
+}
+
+Checkpoint Checkpoint::fromJson(const std::string& text) {
+    try {
+        const auto j = nlohmann::json::parse(text);
+        if (j.at("format").get<std::string>() != "radmark-audit-checkpoint")
+            throw InvalidRequestError("not a Radmark audit checkpoint");
+        Checkpoint c;
+        c.storeId = fromHex(j.at("store_id").get<std::string>());
+        c.treeSize = j.at("tree_size").get<std::int64_t>();
+        c.root = fromHex(j.at("root").get<std::string>());
+        c.time = j.at("time").get<std::string>();
+        c.publicKey = fromHex(j.at("public_key").get<std::string>());
+        c.signature = fromHex(j.at("signature").get<std::string>());
+        return c;
+    } catch (const InvalidRequestError&) {
+        throw;
+    } catch (const std::exception&) {
+        throw InvalidRequestError("the checkpoint file is damaged or not a Radmark checkpoint");
+    }
+}
+
+AuditLog::AuditLog(Database& db, Bytes storeId) : db_(db), storeId_(std::move(storeId)) {
+    initialiseCrypto();
+}
+
+void AuditLog::initialise(const SecureBytes& initialKey) {
+    auto s = db_.prepare("INSERT INTO meta(key, value) VALUES (?, ?)");
+    s.bind(1, "audit_key").bindBlob(2, initialKey.data(), initialKey.size()).run();
+    s.reset();
+    const Bytes emptyHead(crypto_hash_sha256_BYTES, 0);
+    s.bind(1, "audit_head").bindBlob(2, emptyHead).run();
+}
+
+std::int64_t AuditLog::append(const std::string& user, const std::string& action,
+                              const std::string& object, const std::string& details) {
+    Bytes keyBytes = readMeta(db_, "audit_key");
+    SecureBytes key(keyBytes.data(), keyBytes.size());
+    sodium_memzero(keyBytes.data(), keyBytes.size());
+    AuditEntry e;
+    e.prevHash = readMeta(db_, "audit_head");
+    {
+        auto s = db_.prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit_log");
+        s.step();
+        e.seq = s.integer(0);
+    }
+    e.time = utcNow();
+    e.user = user;
+    e.action = action;
+    e.object = object;
+    e.details = details;
+    const Bytes hash = auditEntryHash(storeId_, e);
+    e.mac = hmac(key, hash);
+    db_.prepare("INSERT INTO audit_log(seq, time, user, action, object, details, prev_hash, mac) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, e.seq)
+        .bind(2, e.time)
+        .bind(3, e.user)
+        .bind(4, e.action)
+        .bind(5, e.object)
+        .bind(6, e.details)
+        .bindBlob(7, e.prevHash)
+        .bindBlob(8, e.mac)
+        .run();
+    // Evolve and overwrite: secure_delete zeroes the old value in the page.
+    const SecureBytes next = nextAuditKey(key);
+    db_.prepare("UPDATE meta SET value = ? WHERE key = 'audit_key'")
+        .bindBlob(1, next.data(), next.size())
+        .run();
+    db_.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").bindBlob(1, hash).run();
+    return e.seq;
+}
+
+std::vector<AuditEntry> AuditLog::entries(const AuditFilter& filter) {
+    std::string sql = "SELECT seq, time, user, action, object, details, prev_hash, mac FROM "
+                      "audit_log WHERE 1";
+    if (filter.user)
+        sql += " AND user = :user";
+    if (filter.action)
+        sql += " AND action = :action";
+    if (filter.since)
+        sql += " AND time >= :since";
+    if (filter.until)
+        sql += " AND time < :until";
+    sql += " ORDER BY seq";
+    if (filter.limit)
+        sql += " LIMIT " + std::to_string(filter.limit);
+    auto s = db_.prepare(sql);
+    int index = 1;
+    if (filter.user)
+        s.bind(index++, *filter.user);
+    if (filter.action)
+        s.bind(index++, *filter.action);
+    if (filter.since)
+        s.bind(index++, *filter.since);
+    if (filter.until)
+        s.bind(index++, *filter.until);
+    std::vector<AuditEntry> out;
+    while (s.step()) {
+        out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5),
+                       s.blob(6), s.blob(7)});
+    }
+    return out;
+}
+
+std::int64_t AuditLog::size() {
+    auto s = db_.prepare("SELECT count(*) FROM audit_log");
+    s.step();
+    return s.integer(0);
+}
+
+Checkpoint AuditLog::checkpoint(const SecureBytes& signingSecretKey,
+                                const Bytes& signingPublicKey) {
+    std::vector<Bytes> leaves;
+    auto s = db_.prepare("SELECT seq, time, user, action, object, details, prev_hash, mac FROM "
+                         "audit_log ORDER BY seq");
+    while (s.step()) {
+        AuditEntry e{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5),
+                     s.blob(6), s.blob(7)};
+        leaves.push_back(leafOf(auditEntryHash(storeId_, e), e.mac));
+    }
+    Checkpoint c;
+    c.storeId = storeId_;
+    c.treeSize = std::int64_t(leaves.size());
+    c.root = merkleRoot(leaves);
+    c.time = utcNow();
+    c.publicKey = signingPublicKey;
+    const std::string m = c.signedMessage();
+    c.signature.resize(crypto_sign_BYTES);
+    crypto_sign_detached(c.signature.data(), nullptr,
+                         reinterpret_cast<const unsigned char*>(m.data()), m.size(),
+                         signingSecretKey.data());
+    return c;
+}
+
+AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
+                                   const Bytes& workstationPublicKey) {
+    AuditVerification v;
+    v.macsChecked = initialKey != nullptr;
+    auto failAt = [&](std::int64_t seq, std::string reason) {
+        v.ok = false;
+        v.firstBadSeq = seq;
+        v.reason = std::move(reason);
+        return v;
+    };
+    if (checkpoint) {
+        if (!checkpoint->signatureValid())
+            return failAt(0, "the checkpoint's signature is not valid (the checkpoint was altered)");
+        if (checkpoint->publicKey != workstationPublicKey)
+            return failAt(0, "the checkpoint was not signed by this workstation's key");
+        if (checkpoint->storeId != storeId_)
+            return failAt(0, "the checkpoint belongs to another store");
+    }
+    SecureBytes key = initialKey ? initialKey->copy() : SecureBytes();
+    Bytes prevHash(crypto_hash_sha256_BYTES, 0);
+    std::vector<Bytes> leaves;
+    std::int64_t expected = 1;
+    auto s = db_.prepare("SELECT seq, time, user, action, object, details, prev_hash, mac FROM "
+                         "audit_log ORDER BY rowid");
+    while (s.step()) {
+        AuditEntry e{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5),
+                     s.blob(6), s.blob(7)};
+        if (e.seq != expected)
+            return failAt(expected, "entry " + std::to_string(expected) +
+                                        " is missing or out of order (found entry " +
+                                        std::to_string(e.seq) + " in its place)");
+        if (e.prevHash != prevHash)
+            return failAt(e.seq, "entry " + std::to_string(e.seq) +
+                                     " does not chain to the entry before it (altered, inserted "
+                                     "or reordered)");
+        const Bytes hash = auditEntryHash(storeId_, e);
+        if (initialKey) {
+            const Bytes mac = hmac(key, hash);
+            if (mac.size() != e.mac.size() ||
+                sodium_memcmp(mac.data(), e.mac.data(), mac.size()) != 0)
+                return failAt(e.seq, "entry " + std::to_string(e.seq) +
+                                         " has an invalid MAC (altered, or sealed with another "
+                                         "key)");
+            key = nextAuditKey(key);
+        }
+        leaves.push_back(leafOf(hash, e.mac));
+        prevHash = hash;
+        ++expected;
+        v.entriesChecked = e.seq;
+    }
+    const std::int64_t count = expected - 1;
+    if (readMeta(db_, "audit_head") != prevHash)
+        return failAt(count, "the log ends at entry " + std::to_string(count) +
+                                 " but the store recorded a later head: entries were removed "
+                                 "from the end");
+    if (initialKey) {
+        Bytes current = readMeta(db_, "audit_key");
+        const bool same = current.size() == key.size() &&
+                          sodium_memcmp(current.data(), key.data(), key.size()) == 0;
+        sodium_memzero(current.data(), current.size());
+        if (!same)
+            return failAt(count, "the audit key has evolved past entry " + std::to_string(count) +
+                                     ": entries were removed from the end");
+    }
+    if (checkpoint) {
+        if (count < checkpoint->treeSize)
+            return failAt(count + 1, "the log has " + std::to_string(count) +
+                                         " entries but the checkpoint of " + checkpoint->time +
+                                         " had " + std::to_string(checkpoint->treeSize) +
+                                         ": entries were removed or the store was rolled back");
+        leaves.resize(std::size_t(checkpoint->treeSize));
+        if (merkleRoot(leaves) != checkpoint->root)
+            return failAt(0, "the first " + std::to_string(checkpoint->treeSize) +
+                                 " entries differ from those the checkpoint signed");
+        v.checkpointChecked = true;
+    }
+    v.ok = true;
+    return v;
+}
+
+} // namespace radmark::storage

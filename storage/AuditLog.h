@@ -1,0 +1,91 @@
+#pragma once
+// The signed access log: an append-only table (triggers refuse UPDATE and DELETE) whose entries
+// are hash-chained and MACed under a forward-secure key. The key evolves by hashing after every
+// entry and only the current one is kept (inside the encrypted store); the admin holds the initial
+// key offline, so earlier entries cannot be re-sealed by whoever later obtains the store key.
+// Checkpoints (tree size + RFC 6962 Merkle root) are Ed25519-signed by the workstation key.
+
+#include "storage/Database.h"
+#include "storage/SecureBytes.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace radmark::storage {
+
+struct AuditEntry {
+    std::int64_t seq = 0;
+    std::string time; // UTC, ISO 8601
+    std::string user;
+    std::string action;
+    std::string object;
+    std::string details;
+    Bytes prevHash;
+    Bytes mac;
+};
+
+struct AuditFilter {
+    std::optional<std::string> user;
+    std::optional<std::string> action;
+    std::optional<std::string> since; // ISO date or date-time, inclusive
+    std::optional<std::string> until; // exclusive
+    std::size_t limit = 0;            // 0: all
+};
+
+struct Checkpoint {
+    Bytes storeId;
+    std::int64_t treeSize = 0;
+    Bytes root;
+    std::string time;
+    Bytes publicKey;
+    Bytes signature;
+
+    std::string toJson() const;
+    static Checkpoint fromJson(const std::string& text); // throws InvalidRequestError
+    std::string signedMessage() const;
+    bool signatureValid() const;
+};
+
+struct AuditVerification {
+    bool ok = false;
+    std::int64_t entriesChecked = 0;
+    bool macsChecked = false;      // only with the initial (offline) key
+    bool checkpointChecked = false;
+    std::int64_t firstBadSeq = 0;  // 0 when ok or when the failure is not one entry's
+    std::string reason;
+};
+
+// RFC 6962 Merkle tree hash over leaf data (each leaf = entry hash || MAC).
+Bytes merkleRoot(const std::vector<Bytes>& leaves);
+// The entry hash that the next entry's prevHash points to (covers the store id, so an entry
+// spliced in from another store never fits).
+Bytes auditEntryHash(const Bytes& storeId, const AuditEntry& entry);
+// key_{i+1} = SHA-256("radmark-audit-key-evolve-v1" || key_i).
+SecureBytes nextAuditKey(const SecureBytes& key);
+std::string utcNow();
+
+class AuditLog {
+public:
+    AuditLog(Database& db, Bytes storeId);
+
+    // Creates the state (head, current key) for a new store; the caller keeps initialKey offline.
+    void initialise(const SecureBytes& initialKey);
+    // Appends one entry; call inside the transaction of the change it records.
+    std::int64_t append(const std::string& user, const std::string& action,
+                        const std::string& object, const std::string& details = {});
+    std::vector<AuditEntry> entries(const AuditFilter& filter = {});
+    std::int64_t size();
+
+    Checkpoint checkpoint(const SecureBytes& signingSecretKey, const Bytes& signingPublicKey);
+    // Chain, sequence and head always; MACs and the current key with initialKey; size and Merkle
+    // root against checkpoint (whose signature must come from workstationPublicKey).
+    AuditVerification verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
+                             const Bytes& workstationPublicKey);
+
+private:
+    Database& db_;
+    Bytes storeId_;
+};
+
+} // namespace radmark::storage
