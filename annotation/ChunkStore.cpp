@@ -1,0 +1,110 @@
+#include "annotation/ChunkStore.h"
+
+#include <sodium.h>
+#include <zstd.h>
+
+namespace radmark::annotation {
+
+namespace {
+void ensureSodium() {
+    static const bool ready = sodium_init() >= 0;
+    if (!ready) {
+        throw std::runtime_error("The cryptographic library could not be initialised.");
+    }
+}
+} // namespace
+
+std::string ChunkHash::hex() const {
+    static const char digits[] = "0123456789abcdef";
+    std::string text;
+    text.reserve(bytes.size() * 2);
+    for (auto b : bytes) {
+        text.push_back(digits[b >> 4]);
+        text.push_back(digits[b & 15]);
+    }
+    return text;
+}
+
+ChunkHash ChunkHash::fromHex(std::string_view hex) {
+    auto nibble = [&](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        throw CorruptAnnotation("An annotation reference is damaged (not a valid content hash).");
+    };
+    ChunkHash hash;
+    if (hex.size() != hash.bytes.size() * 2) {
+        throw CorruptAnnotation("An annotation reference is damaged (wrong hash length).");
+    }
+    for (std::size_t i = 0; i < hash.bytes.size(); ++i) {
+        hash.bytes[i] = std::uint8_t(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+    }
+    return hash;
+}
+
+ChunkHash hashContent(ContentKind kind, std::span<const std::uint8_t> content) {
+    ensureSodium();
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, nullptr, 0, 32);
+    const std::uint8_t domain[] = {'r', 'a', 'd', 'm', 'a', 'r', 'k', std::uint8_t(kind)};
+    crypto_generichash_update(&state, domain, sizeof domain);
+    crypto_generichash_update(&state, content.data(), content.size());
+    ChunkHash hash;
+    crypto_generichash_final(&state, hash.bytes.data(), hash.bytes.size());
+    return hash;
+}
+
+bool InMemoryChunkStore::has(const ChunkHash& hash) const { return objects_.contains(hash); }
+
+void InMemoryChunkStore::put(const ChunkHash& hash, Bytes bytes) {
+    bytesWritten_ += bytes.size();
+    ++putCount_;
+    auto [it, inserted] = objects_.try_emplace(hash);
+    if (inserted) {
+        storedBytes_ += bytes.size();
+        it->second = std::move(bytes);
+    }
+}
+
+Bytes InMemoryChunkStore::get(const ChunkHash& hash) const {
+    auto it = objects_.find(hash);
+    if (it == objects_.end()) {
+        throw CorruptAnnotation("Part of this annotation is missing from the store (" +
+                                hash.hex().substr(0, 12) + ").");
+    }
+    return it->second;
+}
+
+void InMemoryChunkStore::corrupt(const ChunkHash& hash) {
+    auto it = objects_.find(hash);
+    if (it != objects_.end() && !it->second.empty()) {
+        it->second[it->second.size() / 2] ^= 0x5a;
+    }
+}
+
+Bytes compressChunk(std::span<const std::uint8_t> raw) {
+    Bytes out(ZSTD_compressBound(raw.size()));
+    const std::size_t written = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+    if (ZSTD_isError(written)) {
+        throw std::runtime_error(std::string("Compressing a label chunk failed: ") +
+                                 ZSTD_getErrorName(written));
+    }
+    out.resize(written);
+    return out;
+}
+
+Bytes decompressChunk(std::span<const std::uint8_t> compressed, std::size_t expectedSize) {
+    const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != expectedSize) {
+        throw CorruptAnnotation("A stored label chunk is damaged (unexpected size).");
+    }
+    Bytes raw(expectedSize);
+    const std::size_t read =
+        ZSTD_decompress(raw.data(), raw.size(), compressed.data(), compressed.size());
+    if (ZSTD_isError(read) || read != expectedSize) {
+        throw CorruptAnnotation("A stored label chunk is damaged (cannot be decompressed).");
+    }
+    return raw;
+}
+
+} // namespace radmark::annotation

@@ -1,0 +1,136 @@
+#include "annotation/LabelMap.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace radmark::annotation {
+
+void VoxelRegion::include(const Index3& p) {
+    if (empty()) {
+        min = p;
+        max = p;
+        return;
+    }
+    for (int a = 0; a < 3; ++a) {
+        min[a] = std::min(min[a], p[a]);
+        max[a] = std::max(max[a], p[a]);
+    }
+}
+
+void VoxelRegion::include(const VoxelRegion& other) {
+    if (other.empty()) return;
+    include(other.min);
+    include(other.max);
+}
+
+std::size_t VoxelRegion::voxelCount() const {
+    if (empty()) return 0;
+    return std::size_t(max[0] - min[0] + 1) * std::size_t(max[1] - min[1] + 1) *
+           std::size_t(max[2] - min[2] + 1);
+}
+
+LabelMap::LabelMap(const imaging::Geometry& geometry, LabelWidth width)
+    : geometry_(geometry), width_(width),
+      data_(geometry.voxelCount() * std::size_t(width), 0),
+      chunks_(std::size_t(std::max(geometry.dims[2], 0))) {}
+
+void LabelMap::widenToUInt16() {
+    if (width_ == LabelWidth::UInt16) return;
+    std::vector<std::uint8_t> wide(data_.size() * 2, 0);
+    for (std::size_t i = 0; i < data_.size(); ++i) wide[2 * i] = data_[i];
+    data_ = std::move(wide);
+    width_ = LabelWidth::UInt16;
+    for (auto& c : chunks_) c = ChunkState{};
+}
+
+void LabelMap::set(std::size_t i, Label value) {
+    if (width_ == LabelWidth::UInt8) {
+        data_[i] = std::uint8_t(value);
+    } else {
+        data_[2 * i] = std::uint8_t(value & 0xff);
+        data_[2 * i + 1] = std::uint8_t(value >> 8);
+    }
+    chunks_[i / chunkVoxels()].dirty = true;
+}
+
+void LabelMap::fill(Label value) {
+    if (width_ == LabelWidth::UInt8) {
+        std::fill(data_.begin(), data_.end(), std::uint8_t(value));
+    } else {
+        for (std::size_t i = 0; i < voxelCount(); ++i) {
+            data_[2 * i] = std::uint8_t(value & 0xff);
+            data_[2 * i + 1] = std::uint8_t(value >> 8);
+        }
+    }
+    for (auto& c : chunks_) c.dirty = true;
+}
+
+std::span<const std::uint8_t> LabelMap::chunkBytes(int chunk) const {
+    return {data_.data() + std::size_t(chunk) * chunkByteCount(), chunkByteCount()};
+}
+
+std::span<std::uint8_t> LabelMap::chunkBytesForWriting(int chunk) {
+    chunks_[std::size_t(chunk)].dirty = true;
+    return {data_.data() + std::size_t(chunk) * chunkByteCount(), chunkByteCount()};
+}
+
+std::optional<ChunkHash> LabelMap::knownHash(int chunk) const {
+    const auto& c = chunks_[std::size_t(chunk)];
+    if (c.dirty || !c.hashKnown) return std::nullopt;
+    return c.hash;
+}
+
+void LabelMap::markClean(int chunk, const ChunkHash& hash) {
+    auto& c = chunks_[std::size_t(chunk)];
+    c.hash = hash;
+    c.hashKnown = true;
+    c.dirty = false;
+}
+
+std::vector<int> LabelMap::dirtyChunks() const {
+    std::vector<int> result;
+    for (int z = 0; z < chunkCount(); ++z) {
+        if (chunks_[std::size_t(z)].dirty) result.push_back(z);
+    }
+    return result;
+}
+
+std::map<Label, std::uint64_t> LabelMap::voxelCounts() const {
+    std::vector<std::uint64_t> counts(std::size_t(maxLabel()) + 1, 0);
+    const std::size_t n = voxelCount();
+    if (width_ == LabelWidth::UInt8) {
+        for (std::size_t i = 0; i < n; ++i) ++counts[data_[i]];
+    } else {
+        for (std::size_t i = 0; i < n; ++i) ++counts[at(i)];
+    }
+    std::map<Label, std::uint64_t> result;
+    for (std::size_t l = 1; l < counts.size(); ++l) {
+        if (counts[l]) result[Label(l)] = counts[l];
+    }
+    return result;
+}
+
+VoxelRegion LabelMap::boundsOf(Label label) const {
+    VoxelRegion region;
+    const auto& d = geometry_.dims;
+    std::size_t i = 0;
+    for (int z = 0; z < d[2]; ++z) {
+        for (int y = 0; y < d[1]; ++y) {
+            for (int x = 0; x < d[0]; ++x, ++i) {
+                if (at(i) == label) region.include(Index3{x, y, z});
+            }
+        }
+    }
+    return region;
+}
+
+std::size_t LabelMap::memoryBytes() const {
+    return data_.capacity() + chunks_.capacity() * sizeof(ChunkState);
+}
+
+bool LabelMap::operator==(const LabelMap& other) const {
+    return geometry_.dims == other.geometry_.dims && width_ == other.width_ &&
+           data_ == other.data_;
+}
+
+} // namespace radmark::annotation

@@ -1,0 +1,387 @@
+#include "annotation/Version.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <unordered_map>
+
+namespace radmark::annotation {
+
+using nlohmann::json;
+
+namespace {
+
+json conceptToJson(const std::optional<CodedConcept>& c) {
+    if (!c) return nullptr;
+    return {{"scheme", c->scheme}, {"code", c->code}, {"meaning", c->meaning}};
+}
+
+std::optional<CodedConcept> conceptFromJson(const json& j) {
+    if (j.is_null()) return std::nullopt;
+    return CodedConcept{j.at("scheme"), j.at("code"), j.at("meaning")};
+}
+
+json segmentsToJson(const SegmentList& segments) {
+    json list = json::array();
+    for (const Segment& s : segments.all()) {
+        list.push_back({{"label", s.label},
+                        {"name", s.name},
+                        {"colour", {s.colour.r, s.colour.g, s.colour.b}},
+                        {"visible", s.visible},
+                        {"locked", s.locked},
+                        {"opacity", s.opacity},
+                        {"display", s.display == SegmentDisplay::Fill ? "fill" : "outline"},
+                        {"category", conceptToJson(s.category)},
+                        {"type", conceptToJson(s.type)}});
+    }
+    return list;
+}
+
+SegmentList segmentsFromJson(const json& list) {
+    SegmentList segments;
+    for (const json& j : list) {
+        Segment s;
+        s.label = j.at("label");
+        s.name = j.at("name");
+        s.colour = {j.at("colour").at(0), j.at("colour").at(1), j.at("colour").at(2)};
+        s.visible = j.at("visible");
+        s.locked = j.at("locked");
+        s.opacity = j.at("opacity");
+        s.display = j.at("display") == "outline" ? SegmentDisplay::Outline : SegmentDisplay::Fill;
+        s.category = conceptFromJson(j.at("category"));
+        s.type = conceptFromJson(j.at("type"));
+        segments.add(std::move(s));
+    }
+    return segments;
+}
+
+json boxesToJson(const std::vector<Box>& boxes) {
+    json list = json::array();
+    for (const Box& b : boxes) {
+        list.push_back({{"id", b.id},
+                        {"segment", b.segment},
+                        {"author", b.author},
+                        {"three_d", b.threeD},
+                        {"plane", int(b.plane)},
+                        {"min", b.min},
+                        {"max", b.max}});
+    }
+    return list;
+}
+
+std::vector<Box> boxesFromJson(const json& list) {
+    std::vector<Box> boxes;
+    for (const json& j : list) {
+        Box b;
+        b.id = j.at("id");
+        b.segment = j.at("segment");
+        b.author = j.at("author");
+        b.threeD = j.at("three_d");
+        b.plane = SliceAxis(int(j.at("plane")));
+        b.min = j.at("min");
+        b.max = j.at("max");
+        boxes.push_back(std::move(b));
+    }
+    return boxes;
+}
+
+json geometryToJson(const imaging::Geometry& g) {
+    return {{"dims", g.dims}, {"spacing", g.spacing}, {"origin", g.origin}, {"direction", g.direction}};
+}
+
+imaging::Geometry geometryFromJson(const json& j) {
+    imaging::Geometry g;
+    g.dims = j.at("dims");
+    g.spacing = j.at("spacing");
+    g.origin = j.at("origin");
+    g.direction = j.at("direction");
+    return g;
+}
+
+// Chunk hashes as runs, since long stretches of empty slices share one hash.
+json chunksToJson(const std::vector<ChunkHash>& chunks) {
+    json runs = json::array();
+    for (std::size_t i = 0; i < chunks.size();) {
+        std::size_t j = i + 1;
+        while (j < chunks.size() && chunks[j] == chunks[i]) ++j;
+        runs.push_back({chunks[i].hex(), j - i});
+        i = j;
+    }
+    return runs;
+}
+
+std::vector<ChunkHash> chunksFromJson(const json& runs) {
+    std::vector<ChunkHash> chunks;
+    for (const json& run : runs) {
+        const ChunkHash hash = ChunkHash::fromHex(run.at(0).get<std::string>());
+        const std::size_t count = run.at(1);
+        chunks.insert(chunks.end(), count, hash);
+    }
+    return chunks;
+}
+
+json countsToJson(const std::map<Label, std::uint64_t>& counts) {
+    json j = json::object();
+    for (auto [label, count] : counts) j[std::to_string(label)] = count;
+    return j;
+}
+
+std::map<Label, std::uint64_t> countsFromJson(const json& j) {
+    std::map<Label, std::uint64_t> counts;
+    for (auto it = j.begin(); it != j.end(); ++it) counts[Label(std::stoi(it.key()))] = it.value();
+    return counts;
+}
+
+Bytes toBytes(const json& j) {
+    const std::string text = j.dump();
+    return Bytes(text.begin(), text.end());
+}
+
+json parseRecord(std::span<const std::uint8_t> bytes, const char* what) {
+    try {
+        return json::parse(bytes.begin(), bytes.end());
+    } catch (const json::exception&) {
+        throw CorruptAnnotation(std::string("A stored ") + what + " is damaged (unreadable).");
+    }
+}
+
+json versionToJson(const Version& v) {
+    return {{"format", 1},
+            {"parent", v.parent ? json(v.parent->hex()) : json(nullptr)},
+            {"author", v.author},
+            {"created", v.createdUtc},
+            {"message", v.message},
+            {"geometry", geometryToJson(v.geometry)},
+            {"width", int(v.width)},
+            {"chunks", chunksToJson(v.chunks)},
+            {"segments", segmentsToJson(v.segments)},
+            {"boxes", boxesToJson(v.boxes)},
+            {"voxel_counts", countsToJson(v.voxelCounts)}};
+}
+
+Version versionFromJson(const json& j, const VersionId& id) {
+    Version v;
+    v.id = id;
+    if (!j.at("parent").is_null()) v.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
+    v.author = j.at("author");
+    v.createdUtc = j.at("created");
+    v.message = j.at("message");
+    v.geometry = geometryFromJson(j.at("geometry"));
+    v.width = LabelWidth(int(j.at("width")));
+    v.chunks = chunksFromJson(j.at("chunks"));
+    v.segments = segmentsFromJson(j.at("segments"));
+    v.boxes = boxesFromJson(j.at("boxes"));
+    v.voxelCounts = countsFromJson(j.at("voxel_counts"));
+    if (int(v.chunks.size()) != v.geometry.dims[2]) {
+        throw CorruptAnnotation("A stored version is damaged (slice count does not match).");
+    }
+    return v;
+}
+
+} // namespace
+
+const char* reviewStateName(ReviewState state) {
+    switch (state) {
+    case ReviewState::Unreviewed: return "unreviewed";
+    case ReviewState::Approved: return "approved";
+    case ReviewState::Rejected: return "rejected";
+    }
+    return "unreviewed";
+}
+
+std::string currentUtcTimestamp() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveReport& report) {
+    std::vector<ChunkHash> hashes(std::size_t(labels.chunkCount()));
+    for (int z = 0; z < labels.chunkCount(); ++z) {
+        const auto content = labels.chunkBytes(z);
+        const std::optional<ChunkHash> known = labels.knownHash(z);
+        const ChunkHash hash = known ? *known : hashContent(ContentKind::LabelChunk, content);
+        if (store.has(hash)) {
+            ++report.chunksReused;
+        } else {
+            Bytes compressed = compressChunk(content);
+            report.bytesWritten += compressed.size();
+            ++report.chunksWritten;
+            store.put(hash, std::move(compressed));
+        }
+        labels.markClean(z, hash);
+        hashes[std::size_t(z)] = hash;
+    }
+    return hashes;
+}
+
+LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
+                      const std::vector<ChunkHash>& chunks, const ChunkStore& store) {
+    LabelMap labels(geometry, width);
+    if (int(chunks.size()) != labels.chunkCount()) {
+        throw CorruptAnnotation("A stored annotation is damaged (slice count does not match).");
+    }
+    std::unordered_map<std::string, Bytes> decoded; // identical chunks are decoded once
+    for (int z = 0; z < labels.chunkCount(); ++z) {
+        const ChunkHash& hash = chunks[std::size_t(z)];
+        auto it = decoded.find(hash.hex());
+        if (it == decoded.end()) {
+            Bytes raw = decompressChunk(store.get(hash), labels.chunkByteCount());
+            if (hashContent(ContentKind::LabelChunk, raw) != hash) {
+                throw CorruptAnnotation("A stored label chunk is damaged (content does not match).");
+            }
+            it = decoded.emplace(hash.hex(), std::move(raw)).first;
+        }
+        auto target = labels.chunkBytesForWriting(z);
+        std::memcpy(target.data(), it->second.data(), target.size());
+        labels.markClean(z, hash);
+    }
+    return labels;
+}
+
+Bytes Draft::serialize() const {
+    return toBytes({{"format", 1},
+                    {"parent", parent ? json(parent->hex()) : json(nullptr)},
+                    {"author", author},
+                    {"saved", savedUtc},
+                    {"geometry", geometryToJson(geometry)},
+                    {"width", int(width)},
+                    {"chunks", chunksToJson(chunks)},
+                    {"segments", segmentsToJson(segments)},
+                    {"boxes", boxesToJson(boxes)}});
+}
+
+Draft Draft::parse(std::span<const std::uint8_t> bytes) {
+    const json j = parseRecord(bytes, "draft");
+    try {
+        Draft d;
+        if (!j.at("parent").is_null()) d.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
+        d.author = j.at("author");
+        d.savedUtc = j.at("saved");
+        d.geometry = geometryFromJson(j.at("geometry"));
+        d.width = LabelWidth(int(j.at("width")));
+        d.chunks = chunksFromJson(j.at("chunks"));
+        d.segments = segmentsFromJson(j.at("segments"));
+        d.boxes = boxesFromJson(j.at("boxes"));
+        return d;
+    } catch (const json::exception&) {
+        throw CorruptAnnotation("A saved draft is damaged (fields missing).");
+    } catch (const SegmentError&) {
+        throw CorruptAnnotation("A saved draft is damaged (segments inconsistent).");
+    }
+}
+
+VersionHistory VersionHistory::load(ChunkStore& store, const std::vector<VersionId>& ids) {
+    VersionHistory history(store);
+    for (const VersionId& id : ids) {
+        const Bytes bytes = store.get(id);
+        if (hashContent(ContentKind::VersionRecord, bytes) != id) {
+            throw CorruptAnnotation("A stored version is damaged (record does not match its id).");
+        }
+        try {
+            history.versions_.push_back(versionFromJson(parseRecord(bytes, "version"), id));
+        } catch (const json::exception&) {
+            throw CorruptAnnotation("A stored version is damaged (fields missing).");
+        }
+    }
+    return history;
+}
+
+const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segments,
+                                      const std::vector<Box>& boxes, const Commit& commit,
+                                      SaveReport* report) {
+    if (labels.readOnly()) {
+        throw ReadOnlyAnnotation("This version is open read-only; start a new draft to save changes.");
+    }
+    if (commit.parent) get(*commit.parent); // must exist
+    SaveReport local;
+    SaveReport& r = report ? *report : local;
+    Version v;
+    v.parent = commit.parent;
+    v.author = commit.author;
+    v.createdUtc = commit.createdUtc.empty() ? currentUtcTimestamp() : commit.createdUtc;
+    v.message = commit.message;
+    v.geometry = labels.geometry();
+    v.width = labels.width();
+    v.chunks = writeChunks(labels, *store_, r);
+    v.segments = segments;
+    v.boxes = boxes;
+    v.voxelCounts = labels.voxelCounts();
+    const Bytes record = toBytes(versionToJson(v));
+    v.id = hashContent(ContentKind::VersionRecord, record);
+    if (!store_->has(v.id)) {
+        r.bytesWritten += record.size();
+        store_->put(v.id, record);
+    }
+    versions_.push_back(std::move(v));
+    return versions_.back();
+}
+
+std::vector<VersionId> VersionHistory::ids() const {
+    std::vector<VersionId> result;
+    for (const auto& v : versions_) result.push_back(v.id);
+    return result;
+}
+
+const Version& VersionHistory::get(const VersionId& id) const {
+    for (const auto& v : versions_) {
+        if (v.id == id) return v;
+    }
+    throw CorruptAnnotation("There is no version " + id.hex().substr(0, 12) + " of this annotation.");
+}
+
+OpenedAnnotation VersionHistory::open(const VersionId& id, bool readOnly) const {
+    const Version& v = get(id);
+    OpenedAnnotation opened{readLabelMap(v.geometry, v.width, v.chunks, *store_), v.segments,
+                            BoxList(v.geometry.dims), id};
+    opened.boxes.replaceAll(v.boxes);
+    opened.labels.setReadOnly(readOnly);
+    return opened;
+}
+
+OpenedAnnotation VersionHistory::openReadOnly(const VersionId& id) const { return open(id, true); }
+OpenedAnnotation VersionHistory::startDraft(const VersionId& id) const { return open(id, false); }
+
+Draft VersionHistory::autosave(LabelMap& labels, const SegmentList& segments,
+                               const std::vector<Box>& boxes, const std::string& author,
+                               const std::optional<VersionId>& parent, SaveReport* report) {
+    SaveReport local;
+    Draft draft;
+    draft.parent = parent;
+    draft.author = author;
+    draft.savedUtc = currentUtcTimestamp();
+    draft.geometry = labels.geometry();
+    draft.width = labels.width();
+    draft.chunks = writeChunks(labels, *store_, report ? *report : local);
+    draft.segments = segments;
+    draft.boxes = boxes;
+    return draft;
+}
+
+OpenedAnnotation VersionHistory::recover(const Draft& draft) const {
+    OpenedAnnotation opened{readLabelMap(draft.geometry, draft.width, draft.chunks, *store_),
+                            draft.segments, BoxList(draft.geometry.dims), draft.parent};
+    opened.boxes.replaceAll(draft.boxes);
+    return opened;
+}
+
+void VersionHistory::recordReview(ReviewDecision decision) {
+    get(decision.version);
+    if (decision.decidedUtc.empty()) decision.decidedUtc = currentUtcTimestamp();
+    reviews_.push_back(std::move(decision));
+}
+
+ReviewState VersionHistory::reviewState(const VersionId& id) const {
+    ReviewState state = ReviewState::Unreviewed;
+    for (const auto& r : reviews_) {
+        if (r.version == id) state = r.state;
+    }
+    return state;
+}
+
+} // namespace radmark::annotation

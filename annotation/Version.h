@@ -1,0 +1,126 @@
+#pragma once
+// Versions: immutable snapshots of an annotation (label-map chunk hashes + segments + boxes +
+// parent, author, time, message), content-addressed in a ChunkStore so a version's id is the
+// hash of its record and can never be changed after saving. Review decisions are records about a
+// version, not edits of it. A draft is the same snapshot not yet committed, written by autosave
+// so the app can recover after a crash.
+
+#include "annotation/Box.h"
+#include "annotation/ChunkStore.h"
+#include "annotation/LabelMap.h"
+#include "annotation/Segment.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace radmark::annotation {
+
+using VersionId = ChunkHash;
+
+enum class ReviewState : std::uint8_t { Unreviewed, Approved, Rejected };
+const char* reviewStateName(ReviewState state);
+
+struct Version {
+    VersionId id;
+    std::optional<VersionId> parent;
+    std::string author;
+    std::string createdUtc; // ISO 8601, e.g. 2026-11-25T11:52:00Z
+    std::string message;
+    imaging::Geometry geometry;
+    LabelWidth width = LabelWidth::UInt8;
+    std::vector<ChunkHash> chunks; // one per axial slice
+    SegmentList segments;
+    std::vector<Box> boxes;
+    std::map<Label, std::uint64_t> voxelCounts;
+};
+
+struct ReviewDecision {
+    VersionId version;
+    std::string reviewer;
+    ReviewState state = ReviewState::Unreviewed;
+    std::string comment;
+    std::string decidedUtc;
+};
+
+// What a save or autosave wrote to the store.
+struct SaveReport {
+    std::size_t chunksWritten = 0; // chunks the store did not hold yet
+    std::size_t chunksReused = 0;  // chunks already stored (unchanged or identical content)
+    std::size_t bytesWritten = 0;  // compressed chunk bytes + record bytes
+};
+
+// Writes the label map's chunks that the store lacks and returns every chunk's hash.
+std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveReport& report);
+// Rebuilds a label map from stored chunks, verifying each against its hash.
+LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
+                      const std::vector<ChunkHash>& chunks, const ChunkStore& store);
+
+// An annotation opened for viewing or editing.
+struct OpenedAnnotation {
+    LabelMap labels;
+    SegmentList segments;
+    BoxList boxes;
+    std::optional<VersionId> parent; // the version a draft continues from
+};
+
+struct Draft {
+    std::optional<VersionId> parent;
+    std::string author;
+    std::string savedUtc;
+    imaging::Geometry geometry;
+    LabelWidth width = LabelWidth::UInt8;
+    std::vector<ChunkHash> chunks;
+    SegmentList segments;
+    std::vector<Box> boxes;
+
+    Bytes serialize() const;
+    static Draft parse(std::span<const std::uint8_t> bytes); // throws CorruptAnnotation
+};
+
+class VersionHistory {
+public:
+    explicit VersionHistory(ChunkStore& store) : store_(&store) {}
+    // Reopens a history from its version ids (oldest first), verifying every record.
+    static VersionHistory load(ChunkStore& store, const std::vector<VersionId>& ids);
+
+    struct Commit {
+        std::string author;
+        std::string message;
+        std::optional<VersionId> parent;
+        std::string createdUtc; // empty: now
+    };
+    // Saves a new immutable version; writes only chunks the store does not hold yet.
+    const Version& commit(LabelMap& labels, const SegmentList& segments,
+                          const std::vector<Box>& boxes, const Commit& commit,
+                          SaveReport* report = nullptr);
+
+    const std::vector<Version>& versions() const { return versions_; }
+    std::vector<VersionId> ids() const;
+    const Version& get(const VersionId& id) const; // throws CorruptAnnotation when unknown
+
+    OpenedAnnotation openReadOnly(const VersionId& id) const;
+    OpenedAnnotation startDraft(const VersionId& id) const; // editable, parent = id
+
+    // Autosave: writes new chunks and returns the draft record for the app to keep.
+    Draft autosave(LabelMap& labels, const SegmentList& segments, const std::vector<Box>& boxes,
+                   const std::string& author, const std::optional<VersionId>& parent,
+                   SaveReport* report = nullptr);
+    OpenedAnnotation recover(const Draft& draft) const;
+
+    void recordReview(ReviewDecision decision);
+    ReviewState reviewState(const VersionId& id) const; // the latest decision
+    const std::vector<ReviewDecision>& reviews() const { return reviews_; }
+
+private:
+    OpenedAnnotation open(const VersionId& id, bool readOnly) const;
+    ChunkStore* store_;
+    std::vector<Version> versions_;
+    std::vector<ReviewDecision> reviews_;
+};
+
+std::string currentUtcTimestamp();
+
+} // namespace radmark::annotation
