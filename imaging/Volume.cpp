@@ -1,6 +1,11 @@
 #include "imaging/Volume.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -63,10 +68,39 @@ bool Geometry::sameGridAs(const Geometry& o, double tol) const {
 }
 
 Volume::Volume(const Geometry& geometry, PixelType type) : geometry_(geometry), type_(type) {
-    for (int d : geometry.dims)
+    allocate(true);
+}
+
+Volume Volume::uninitialized(const Geometry& geometry, PixelType type) {
+    Volume v;
+    v.geometry_ = geometry;
+    v.type_ = type;
+    v.allocate(false);
+    return v;
+}
+
+void Volume::allocate(bool zeroed) {
+    for (int d : geometry_.dims)
         if (d <= 0)
             throw std::invalid_argument("volume dimensions must be positive");
-    buffer_ = std::shared_ptr<std::byte[]>(new std::byte[byteCount()]());
+    const std::size_t bytes = byteCount();
+    // Large volumes on 2 MiB pages: a 250 MB CT otherwise takes 64 000 page faults to fill,
+    // which costs more than reading its files from the page cache.
+    constexpr std::size_t hugePage = std::size_t(2) << 20;
+    if (bytes >= 2 * hugePage) {
+        const std::size_t rounded = (bytes + hugePage - 1) / hugePage * hugePage;
+        void* memory = std::aligned_alloc(hugePage, rounded);
+        if (!memory)
+            throw std::bad_alloc();
+        ::madvise(memory, rounded, MADV_HUGEPAGE);
+        if (zeroed)
+            std::memset(memory, 0, bytes);
+        buffer_ = std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory),
+                                               [](std::byte* p) { std::free(p); });
+        return;
+    }
+    buffer_ = zeroed ? std::shared_ptr<std::byte[]>(new std::byte[bytes]())
+                     : std::shared_ptr<std::byte[]>(new std::byte[bytes]);
 }
 
 double Volume::valueAt(int x, int y, int z) const {

@@ -44,6 +44,8 @@ class Volume {
 public:
     Volume() = default;
     Volume(const Geometry& geometry, PixelType type); // zero-filled
+    // For readers that write every voxel: skips zero-filling a buffer about to be overwritten.
+    static Volume uninitialized(const Geometry& geometry, PixelType type);
 
     const Geometry& geometry() const { return geometry_; }
     Geometry& geometry() { return geometry_; }
@@ -71,6 +73,7 @@ public:
     std::string sourceFormat;      // "DICOM", "NIfTI", "NRRD", "MetaImage"
 
 private:
+    void allocate(bool zeroed);
     Geometry geometry_;
     PixelType type_ = PixelType::Int16;
     std::shared_ptr<std::byte[]> buffer_;
