@@ -1,10 +1,8 @@
 #include "imaging/DicomSeriesReader.h"
 
-#include <gdcmAttribute.h>
 #include <gdcmDataSet.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmImage.h>
-#include <gdcmImageReader.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmTrace.h>
@@ -123,14 +121,21 @@ std::vector<double> numbersOf(const gdcm::DataSet& ds, gdcm::Tag tag, const char
     return values;
 }
 
-template <std::uint16_t G, std::uint16_t E>
-std::optional<int> unsignedShortOf(const gdcm::DataSet& ds) {
-    const gdcm::Tag tag(G, E);
-    if (!ds.FindDataElement(tag) || ds.GetDataElement(tag).IsEmpty())
+// US values, read from the bytes (GDCM has swapped big endian data to native order). Parsed
+// here rather than with gdcm::Attribute, which asserts (aborts) on malformed lengths.
+std::optional<int> unsignedShortOf(const gdcm::DataSet& ds, gdcm::Tag tag, const char* name,
+                                   const fs::path& file) {
+    if (!ds.FindDataElement(tag))
         return std::nullopt;
-    gdcm::Attribute<G, E> attribute;
-    attribute.SetFromDataElement(ds.GetDataElement(tag));
-    return int(attribute.GetValue());
+    const gdcm::ByteValue* bv = ds.GetDataElement(tag).GetByteValue();
+    if (!bv || bv->GetLength() == 0)
+        return std::nullopt;
+    if (bv->GetLength() != 2)
+        throw ReadError(file, std::string("invalid value in ") + name + " " + tagName(tag) +
+                                  ": the file is damaged or not standard DICOM");
+    std::uint16_t value = 0;
+    std::memcpy(&value, bv->GetPointer(), 2);
+    return int(value);
 }
 
 // Keeps a sequence alive while its items are read (GetValueAsSQ may build it on the fly).
@@ -211,8 +216,11 @@ std::optional<ScannedFile> scanFile(const fs::path& path, std::string* notImageR
     ScannedFile out;
     out.file.path = path;
     out.file.transferSyntax = ts.GetString() ? ts.GetString() : "unknown";
-    const auto rows = unsignedShortOf<0x0028, 0x0010>(ds);
-    const auto columns = unsignedShortOf<0x0028, 0x0011>(ds);
+    auto us = [&](std::uint16_t element, const char* name) {
+        return unsignedShortOf(ds, gdcm::Tag(0x0028, element), name, path);
+    };
+    const auto rows = us(0x0010, "Rows");
+    const auto columns = us(0x0011, "Columns");
     if (!rows || !columns || *rows == 0 || *columns == 0) {
         const std::string modality = stringOf(ds, gdcm::Tag(0x0008, 0x0060));
         if (notImageReason)
@@ -224,12 +232,14 @@ std::optional<ScannedFile> scanFile(const fs::path& path, std::string* notImageR
         throw ReadError(path, "uses an unknown transfer syntax that cannot be decoded");
     out.rows = *rows;
     out.columns = *columns;
-    out.samples = unsignedShortOf<0x0028, 0x0002>(ds).value_or(1);
-    out.bitsAllocated = unsignedShortOf<0x0028, 0x0100>(ds).value_or(0);
-    out.bitsStored = unsignedShortOf<0x0028, 0x0101>(ds).value_or(out.bitsAllocated);
-    out.signedPixels = unsignedShortOf<0x0028, 0x0103>(ds).value_or(0) == 1;
-    out.planarByPlane = unsignedShortOf<0x0028, 0x0006>(ds).value_or(0) == 1;
+    out.samples = us(0x0002, "Samples per Pixel").value_or(1);
+    out.bitsAllocated = us(0x0100, "Bits Allocated").value_or(0);
+    out.bitsStored = us(0x0101, "Bits Stored").value_or(out.bitsAllocated);
+    out.signedPixels = us(0x0103, "Pixel Representation").value_or(0) == 1;
+    out.planarByPlane = us(0x0006, "Planar Configuration").value_or(0) == 1;
     out.photometric = stringOf(ds, gdcm::Tag(0x0028, 0x0004));
+    if (out.photometric == "PALETTE COLOR")
+        throw ReadError(path, "is a palette colour image, which cannot be annotated here");
     if (out.bitsAllocated != 1 && out.bitsAllocated != 8 && out.bitsAllocated != 16 &&
         out.bitsAllocated != 32)
         throw ReadError(path, "has " + std::to_string(out.bitsAllocated) +
@@ -735,11 +745,29 @@ void decodeFile(const DicomSeriesLayout& l, int fileIndex, const std::vector<Fil
                          scratch))
             return;
     }
-    gdcm::ImageReader reader;
+    // GDCM decodes the pixel data; the image description comes from our own header scan.
+    // (gdcm::ImageReader would re-derive geometry and aborts on some valid RT files.)
+    gdcm::Reader reader;
     reader.SetFileName(file.path.c_str());
     if (!reader.Read())
         throw ReadError(file.path, readFailureReason(file.path));
-    const gdcm::Image& image = reader.GetImage();
+    const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+    if (!ds.FindDataElement(kPixelData) || ds.GetDataElement(kPixelData).IsEmpty())
+        throw ReadError(file.path, "has no pixel data");
+    gdcm::Image image;
+    image.SetNumberOfDimensions(file.frames > 1 ? 3 : 2);
+    image.SetDimension(0, unsigned(l.columns));
+    image.SetDimension(1, unsigned(l.rows));
+    if (file.frames > 1)
+        image.SetDimension(2, unsigned(file.frames));
+    image.SetPixelFormat(gdcm::PixelFormat(
+        std::uint16_t(l.samplesPerPixel), std::uint16_t(l.bitsAllocated),
+        std::uint16_t(l.bitsStored), std::uint16_t(l.bitsStored - 1), l.signedPixels ? 1 : 0));
+    image.SetPhotometricInterpretation(
+        gdcm::PhotometricInterpretation::GetPIType(l.photometric.c_str()));
+    image.SetPlanarConfiguration(l.planarByPlane ? 1 : 0);
+    image.SetTransferSyntax(reader.GetFile().GetHeader().GetDataSetTransferSyntax());
+    image.SetDataElement(ds.GetDataElement(kPixelData));
     const std::size_t length = image.GetBufferLength();
     const std::size_t perFrame = frameBytes(l);
     if (length < perFrame * std::size_t(file.frames))
@@ -748,6 +776,14 @@ void decodeFile(const DicomSeriesLayout& l, int fileIndex, const std::vector<Fil
     if (!image.GetBuffer(scratch.data()))
         throw ReadError(file.path, "pixel data could not be decoded (transfer syntax " +
                                        file.transferSyntax + "; truncated or unsupported)");
+    // GDCM swaps big endian OW pixel data as 16-bit words: 32-bit values come back with their
+    // halves exchanged (checked against pydicom on rtdose_expb.dcm).
+    if (image.GetTransferSyntax() == gdcm::TransferSyntax::ExplicitVRBigEndian &&
+        l.bitsAllocated == 32) {
+        auto* words = reinterpret_cast<std::uint32_t*>(scratch.data());
+        for (std::size_t i = 0; i < length / 4; ++i)
+            words[i] = (words[i] >> 16) | (words[i] << 16);
+    }
     std::string photometric = image.GetPhotometricInterpretation().GetString()
                                   ? image.GetPhotometricInterpretation().GetString()
                                   : l.photometric;

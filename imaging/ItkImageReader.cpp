@@ -183,6 +183,14 @@ Volume read(const fs::path& file, const Progress& progress, ReadReport* report) 
                         h.io->GetComponentSize() == bytesPerVoxel(volume.pixelType()) &&
                         component != itk::IOComponentEnum::CHAR;
     try {
+        // ITK reads only the region it is told: the whole file.
+        const unsigned dims = h.io->GetNumberOfDimensions();
+        itk::ImageIORegion region(dims);
+        for (unsigned axis = 0; axis < dims; ++axis) {
+            region.SetIndex(axis, 0);
+            region.SetSize(axis, h.io->GetDimensions(axis));
+        }
+        h.io->SetIORegion(region);
         if (direct) {
             h.io->Read(volume.data());
         } else {
