@@ -1,6 +1,70 @@
+// radmark: the annotation workstation.
+//   radmark [PATH]                                 opens PATH (DICOM folder/file/DICOMDIR, NIfTI, NRRD, MetaImage)
+//   radmark --open PATH --screenshot FILE.png      opens, renders, writes the window as PNG, exits
+
+#include "app/gui/MainWindow.h"
+
+#include "viewer/FourUpViewer.h"
+#include "viewer/VtkOpenGLWidget.h"
+
 #include <QApplication>
+#include <QCommandLineParser>
+#include <QTimer>
+
+#include <cstdio>
 
 int main(int argc, char** argv) {
+    // VTK's OpenGL needs a 3.2 core context; it must be the default before QApplication exists.
+    radmark::viewer::VtkOpenGLWidget::installDefaultSurfaceFormat();
     QApplication app(argc, argv);
-    return 0;
+    QApplication::setApplicationName(QStringLiteral("Radmark"));
+    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Radmark annotation workstation"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption openOption(QStringList{QStringLiteral("o"), QStringLiteral("open")},
+                                        QStringLiteral("Open the study at PATH."), QStringLiteral("PATH"));
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"), QStringLiteral("Write the window as PNG to FILE once the study shows, then exit."),
+        QStringLiteral("FILE"));
+    parser.addOption(openOption);
+    parser.addOption(screenshotOption);
+    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Study to open."), QStringLiteral("[PATH]"));
+    parser.process(app);
+
+    QString path = parser.value(openOption);
+    if (path.isEmpty() && !parser.positionalArguments().isEmpty())
+        path = parser.positionalArguments().front();
+    const QString screenshot = parser.value(screenshotOption);
+    if (!screenshot.isEmpty() && path.isEmpty()) {
+        std::fprintf(stderr, "radmark: --screenshot needs a study: --open PATH\n");
+        return 2;
+    }
+
+    radmark::app::MainWindow window;
+    window.setInteractive(screenshot.isEmpty());
+    if (!screenshot.isEmpty()) {
+        QObject::connect(&window, &radmark::app::MainWindow::studyShown, &window, [&] {
+            // Let the layout settle and every view paint once before capturing.
+            QTimer::singleShot(100, &window, [&] {
+                QString error;
+                if (!window.saveScreenshot(screenshot, &error)) {
+                    std::fprintf(stderr, "radmark: %s\n", qPrintable(error));
+                    QApplication::exit(1);
+                    return;
+                }
+                QApplication::exit(0);
+            });
+        });
+        QObject::connect(&window, &radmark::app::MainWindow::loadFailed, &window, [](const QString& message) {
+            std::fprintf(stderr, "radmark: %s\n", qPrintable(message));
+            QApplication::exit(1);
+        });
+    }
+    window.show();
+    if (!path.isEmpty())
+        window.openPath(path);
+    return app.exec();
 }

@@ -1,0 +1,215 @@
+#include "app/gui/MainWindow.h"
+
+#include "app/gui/SeriesPickerDialog.h"
+#include "app/gui/StudyLoader.h"
+
+#include "viewer/FourUpViewer.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QImage>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPixmap>
+#include <QProgressBar>
+#include <QStatusBar>
+
+namespace radmark::app {
+
+using viewer::ViewPlane;
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle(tr("Radmark"));
+    setAcceptDrops(true);
+    viewer_ = new viewer::FourUpViewer(this);
+    setCentralWidget(viewer_);
+    loader_ = new StudyLoader(this);
+
+    status_ = new QLabel(tr("Open a study: File > Open, or drop a file or folder here."), this);
+    status_->setObjectName(QStringLiteral("statusText"));
+    statusBar()->addWidget(status_, 1);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 100);
+    progress_->setMaximumWidth(240);
+    progress_->hide();
+    statusBar()->addPermanentWidget(progress_);
+
+    connect(viewer_, &viewer::FourUpViewer::statusMessage, status_, &QLabel::setText);
+    connect(loader_, &StudyLoader::progressed, this,
+            [this](double fraction) { progress_->setValue(int(fraction * 100)); });
+    connect(loader_, &StudyLoader::volumeLoaded, this, &MainWindow::showVolume);
+    connect(loader_, &StudyLoader::seriesFound, this, &MainWindow::chooseSeries);
+    connect(loader_, &StudyLoader::failed, this, &MainWindow::reportFailure);
+    connect(loader_, &StudyLoader::finished, this, [this] {
+        if (!loader_->busy())
+            progress_->hide();
+    });
+    buildMenus();
+    resize(1400, 1000);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::setInteractive(bool interactive) { interactive_ = interactive; }
+
+viewer::FourUpViewer* MainWindow::viewer() const { return viewer_; }
+
+bool MainWindow::loading() const { return loader_->busy(); }
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open File..."), QKeySequence::Open, this, &MainWindow::openFileDialog);
+    file->addAction(tr("Open &Folder..."), QKeySequence(tr("Ctrl+Shift+O")), this,
+                    &MainWindow::openFolderDialog);
+    file->addAction(tr("Save &Screenshot..."), QKeySequence(tr("Ctrl+Shift+S")), this,
+                    &MainWindow::screenshotDialog);
+    file->addAction(tr("&Close Study"), QKeySequence::Close, this, [this] {
+        viewer_->clearVolume();
+        setWindowTitle(tr("Radmark"));
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Reset Views"), QKeySequence(tr("Ctrl+R")), viewer_, &viewer::FourUpViewer::resetViews);
+    const struct {
+        const char* name;
+        const char* keys;
+        int which; // 0..2 slice planes, 3 = 3D
+    } maximise[] = {{"Maximise &Axial", "Ctrl+1", 0},
+                    {"Maximise &Coronal", "Ctrl+2", 1},
+                    {"Maximise &Sagittal", "Ctrl+3", 2},
+                    {"Maximise &3D", "Ctrl+4", 3}};
+    for (const auto& m : maximise) {
+        view->addAction(tr(m.name), QKeySequence(tr(m.keys)), this, [this, which = m.which] {
+            QWidget* target = which == 3 ? static_cast<QWidget*>(viewer_->volumeView())
+                                         : viewer_->sliceView(ViewPlane(which));
+            viewer_->toggleMaximised(target);
+        });
+    }
+
+    QMenu* contrast = menuBar()->addMenu(tr("&Window/Level"));
+    contrast->addAction(tr("&Default"), QKeySequence(tr("0")), viewer_,
+                        &viewer::FourUpViewer::applyDefaultWindowLevel);
+    for (const auto& preset : viewer::ctWindowPresets()) {
+        contrast->addAction(tr("CT %1 (W %2, L %3)")
+                                .arg(QString::fromStdString(preset.name))
+                                .arg(preset.value.window)
+                                .arg(preset.value.level),
+                            QKeySequence(QString::fromStdString(preset.shortcut)), this,
+                            [this, value = preset.value] { viewer_->setWindowLevel(value); });
+    }
+
+    QMenu* rendering = menuBar()->addMenu(tr("&3D"));
+    int key = 1;
+    for (const auto& preset : viewer::volumeRenderingPresets()) {
+        rendering->addAction(QString::fromStdString(preset.name), QKeySequence(tr("Ctrl+Alt+%1").arg(key++)), this,
+                             [this, &preset] { viewer_->applyVolumeRenderingPreset(preset); });
+    }
+}
+
+void MainWindow::openFileDialog() {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open study file"), QString(),
+        tr("Images (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd DICOMDIR);;All files (*)"));
+    if (!path.isEmpty())
+        openPath(path);
+}
+
+void MainWindow::openFolderDialog() {
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Open DICOM folder"));
+    if (!path.isEmpty())
+        openPath(path);
+}
+
+void MainWindow::screenshotDialog() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save screenshot"), QStringLiteral("radmark.png"),
+                                                      tr("PNG images (*.png)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!saveScreenshot(path, &error))
+        QMessageBox::warning(this, tr("Screenshot not saved"), error);
+}
+
+void MainWindow::openPath(const QString& path) {
+    status_->setText(tr("Opening..."));
+    progress_->setValue(0);
+    progress_->show();
+    loader_->open(path);
+}
+
+void MainWindow::chooseSeries(std::vector<imaging::SeriesSummary> series) {
+    int index = SeriesPickerDialog::largest(series);
+    if (interactive_) {
+        SeriesPickerDialog picker(series, this);
+        if (picker.exec() != QDialog::Accepted || picker.chosenIndex() < 0) {
+            status_->setText(tr("Nothing opened."));
+            return;
+        }
+        index = picker.chosenIndex();
+    }
+    progress_->setValue(0);
+    progress_->show();
+    loader_->read(series[index]);
+}
+
+void MainWindow::showVolume(std::shared_ptr<imaging::Volume> volume, const imaging::ReadReport& report) {
+    viewer_->setVolume(std::move(volume));
+    const imaging::Volume* shown = viewer_->volume();
+    const auto& dims = shown->geometry().dims;
+    setWindowTitle(tr("Radmark - %1 %2 x %3 x %4")
+                       .arg(QString::fromStdString(shown->modality.empty() ? shown->sourceFormat : shown->modality))
+                       .arg(dims[0])
+                       .arg(dims[1])
+                       .arg(dims[2]));
+    QString text = viewer_->describePoint(viewer_->cursor().index());
+    if (!report.warnings.empty())
+        text = tr("Note: %1").arg(QString::fromStdString(report.warnings.front()));
+    status_->setText(text);
+    emit studyShown();
+}
+
+void MainWindow::reportFailure(const QString& message) {
+    status_->setText(tr("Could not open the study."));
+    if (interactive_)
+        QMessageBox::warning(this, tr("Could not open the study"), message);
+    emit loadFailed(message);
+}
+
+bool MainWindow::saveScreenshot(const QString& file, QString* error) {
+    viewer_->renderAll();
+    const QImage image = grab().toImage();
+    if (image.isNull()) {
+        if (error)
+            *error = tr("The window could not be captured.");
+        return false;
+    }
+    if (!image.save(file, "PNG")) {
+        if (error)
+            *error = tr("Could not write %1 (check the folder exists and is writable).").arg(file);
+        return false;
+    }
+    return true;
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.front().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const auto urls = event->mimeData()->urls();
+    if (urls.isEmpty() || !urls.front().isLocalFile())
+        return;
+    event->acceptProposedAction();
+    openPath(urls.front().toLocalFile());
+}
+
+} // namespace radmark::app

@@ -1,0 +1,121 @@
+#include "app/gui/StudyLoader.h"
+
+#include <QMetaObject>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <new>
+
+namespace radmark::app {
+
+StudyLoader::StudyLoader(QObject* parent) : QObject(parent) {}
+
+StudyLoader::~StudyLoader() {
+    cancel();
+    if (worker_.joinable())
+        worker_.join();
+}
+
+void StudyLoader::cancel() {
+    if (cancelled_)
+        cancelled_->store(true);
+}
+
+void StudyLoader::stopPrevious() {
+    cancel();
+    if (worker_.joinable())
+        worker_.join();
+    cancelled_ = std::make_shared<std::atomic<bool>>(false);
+}
+
+template <class Work> void StudyLoader::start(Work work) {
+    busy_ = true;
+    worker_ = std::thread([this, work = std::move(work), cancelled = cancelled_]() mutable {
+        try {
+            work();
+        } catch (const imaging::ReadError& error) {
+            if (!cancelled->load()) {
+                const QString message = QString::fromStdString(error.what());
+                QMetaObject::invokeMethod(this, [this, message] { emit failed(message); finish(); },
+                                          Qt::QueuedConnection);
+            }
+        } catch (const std::bad_alloc&) {
+            QMetaObject::invokeMethod(
+                this,
+                [this] {
+                    emit failed(tr("Not enough memory to open this study."));
+                    finish();
+                },
+                Qt::QueuedConnection);
+        } catch (const std::exception& error) {
+            const QString message = tr("Could not open the study: %1").arg(QString::fromStdString(error.what()));
+            QMetaObject::invokeMethod(this, [this, message] { emit failed(message); finish(); },
+                                      Qt::QueuedConnection);
+        }
+    });
+}
+
+void StudyLoader::finish() {
+    busy_ = false;
+    emit finished();
+}
+
+imaging::Progress StudyLoader::progressReporter(double from, double to) {
+    auto cancelled = cancelled_;
+    auto lastPercent = std::make_shared<int>(-1);
+    return [this, from, to, cancelled, lastPercent](double fraction) {
+        const double overall = from + (to - from) * std::clamp(fraction, 0.0, 1.0);
+        const int percent = int(std::lround(overall * 100));
+        if (percent != *lastPercent) { // at most a hundred events per load
+            *lastPercent = percent;
+            QMetaObject::invokeMethod(this, [this, overall] { emit progressed(overall); },
+                                      Qt::QueuedConnection);
+        }
+        return !cancelled->load();
+    };
+}
+
+void StudyLoader::open(const QString& path) {
+    const std::filesystem::path source = path.toStdString();
+    stopPrevious();
+    start([this, source, listing = progressReporter(0, 0.1), decoding = progressReporter(0.1, 1)] {
+        auto series = imaging::findSeries(source, listing);
+        if (series.size() == 1) {
+            imaging::ReadReport report;
+            auto volume = std::make_shared<imaging::Volume>(imaging::readSeries(series.front(), decoding, &report));
+            QMetaObject::invokeMethod(
+                this,
+                [this, volume, report] {
+                    emit volumeLoaded(volume, report);
+                    finish();
+                },
+                Qt::QueuedConnection);
+            return;
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, series] {
+                emit seriesFound(series);
+                finish();
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void StudyLoader::read(const imaging::SeriesSummary& series) {
+    stopPrevious();
+    start([this, series, decoding = progressReporter(0, 1)] {
+        imaging::ReadReport report;
+        auto volume = std::make_shared<imaging::Volume>(imaging::readSeries(series, decoding, &report));
+        QMetaObject::invokeMethod(
+            this,
+            [this, volume, report] {
+                emit volumeLoaded(volume, report);
+                finish();
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+} // namespace radmark::app

@@ -1,0 +1,192 @@
+// The workstation as a radiologist meets it, on the real head MRI from mricron-data
+// (ch2.nii.gz), under Xvfb: open, screenshot, every view shows the head, a click in the axial
+// view moves the other two, keys scroll, double-click maximises, bad input gives a clear error.
+#include "GuiTestSupport.h"
+
+#include "app/gui/MainWindow.h"
+#include "viewer/FourUpViewer.h"
+
+#include <QApplication>
+#include <QFile>
+#include <QImage>
+#include <QLabel>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <filesystem>
+
+using namespace radmark;
+using radmark::testing::GuiTest;
+using viewer::ViewPlane;
+
+namespace {
+
+const QString headMri = QStringLiteral(RADMARK_MRICRON_TEMPLATES "/ch2.nii.gz");
+
+class Workstation : public GuiTest {
+protected:
+    void SetUp() override {
+        GuiTest::SetUp();
+        window = std::make_unique<app::MainWindow>();
+        window->setInteractive(false);
+        window->resize(1280, 960);
+        window->show();
+        ASSERT_TRUE(QTest::qWaitForWindowExposed(window.get()));
+    }
+    void TearDown() override {
+        window.reset();
+        GuiTest::TearDown();
+    }
+    // Opens and waits until the study shows; false (with the error) when it failed.
+    ::testing::AssertionResult open(const QString& path) {
+        QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
+        QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
+        window->openPath(path);
+        for (int i = 0; i < 600 && shown.isEmpty() && failed.isEmpty(); ++i)
+            QTest::qWait(100);
+        if (!failed.isEmpty())
+            return ::testing::AssertionFailure() << failed.front().front().toString().toStdString();
+        if (shown.isEmpty())
+            return ::testing::AssertionFailure() << "timed out";
+        QApplication::processEvents();
+        return ::testing::AssertionSuccess();
+    }
+    QRect rectInWindow(QWidget* view) const {
+        const double ratio = window->devicePixelRatioF();
+        const QPoint topLeft = view->mapTo(window.get(), QPoint(0, 0));
+        return QRect(topLeft * ratio, view->size() * ratio);
+    }
+    viewer::FourUpViewer* viewer() const { return window->viewer(); }
+    std::unique_ptr<app::MainWindow> window;
+};
+
+} // namespace
+
+TEST_F(Workstation, ScreenshotShowsTheHeadInAllFourViews) {
+    ASSERT_TRUE(open(headMri));
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("head.png"));
+    QString error;
+    ASSERT_TRUE(window->saveScreenshot(file, &error)) << error.toStdString();
+    const QImage shot(file);
+    ASSERT_FALSE(shot.isNull());
+    QWidget* views[] = {viewer()->sliceView(ViewPlane::Axial), viewer()->sliceView(ViewPlane::Coronal),
+                        viewer()->sliceView(ViewPlane::Sagittal), viewer()->volumeView()};
+    for (QWidget* view : views) {
+        // The middle of the view, away from letters and corner text.
+        const QRect r = rectInWindow(view);
+        const QRect middle = r.adjusted(r.width() / 5, r.height() / 5, -r.width() / 5, -r.height() / 5);
+        const auto stats = radmark::testing::pixelStatistics(shot, middle);
+        SCOPED_TRACE(view->objectName().toStdString());
+        EXPECT_GT(stats.brightFraction, 0.2);    // the head fills much of the middle
+        EXPECT_GT(stats.luminanceStdDev, 15);    // with structure, not a flat fill
+        EXPECT_GT(stats.distinctLuminances, 60); // and many grey levels (an image, not a shape)
+    }
+}
+
+TEST_F(Workstation, ClickInAxialMovesCoronalAndSagittalViews) {
+    ASSERT_TRUE(open(headMri));
+    auto* axial = viewer()->sliceView(ViewPlane::Axial);
+    auto* coronal = viewer()->sliceView(ViewPlane::Coronal);
+    auto* sagittal = viewer()->sliceView(ViewPlane::Sagittal);
+    viewer()->renderAll();
+    const QImage coronalBefore = coronal->grabFramebuffer();
+    const QImage sagittalBefore = sagittal->grabFramebuffer();
+    const imaging::Vec3 before = viewer()->cursor().lps();
+    const int axialSlice = viewer()->cursor().slice(ViewPlane::Axial);
+
+    // Up and to the left of the centre: toward the patient's right and anterior.
+    const QPoint at(axial->width() / 2 - axial->width() / 8, axial->height() / 2 - axial->height() / 8);
+    QTest::mouseClick(axial, Qt::LeftButton, {}, at);
+
+    const imaging::Vec3 after = viewer()->cursor().lps();
+    EXPECT_EQ(viewer()->cursor().slice(ViewPlane::Axial), axialSlice);
+    EXPECT_LT(after[0], before[0] - 5); // sagittal plane moved toward R
+    EXPECT_LT(after[1], before[1] - 5); // coronal plane moved toward A
+    EXPECT_NEAR(after[2], before[2], 1e-6);
+    viewer()->renderAll();
+    EXPECT_NE(coronal->grabFramebuffer(), coronalBefore);
+    EXPECT_NE(sagittal->grabFramebuffer(), sagittalBefore);
+}
+
+TEST_F(Workstation, KeysAndWheelScroll) {
+    ASSERT_TRUE(open(headMri));
+    auto* axial = viewer()->sliceView(ViewPlane::Axial);
+    axial->setFocus();
+    const int start = viewer()->cursor().slice(ViewPlane::Axial);
+    const double startS = viewer()->cursor().lps()[2];
+    QTest::keyClick(axial, Qt::Key_Up);
+    EXPECT_GT(viewer()->cursor().lps()[2], startS);
+    QTest::keyClick(axial, Qt::Key_PageUp);
+    EXPECT_EQ(std::abs(viewer()->cursor().slice(ViewPlane::Axial) - start), 11);
+    QTest::keyClick(axial, Qt::Key_PageDown);
+    QTest::keyClick(axial, Qt::Key_Down);
+    EXPECT_EQ(viewer()->cursor().slice(ViewPlane::Axial), start);
+    EXPECT_TRUE(axial->sliceText().contains(QStringLiteral("/ 181"))) << axial->sliceText().toStdString();
+}
+
+TEST_F(Workstation, DoubleClickMaximisesAView) {
+    ASSERT_TRUE(open(headMri));
+    auto* coronal = viewer()->sliceView(ViewPlane::Coronal);
+    QTest::mouseDClick(coronal, Qt::LeftButton, {}, QPoint(40, 40));
+    EXPECT_EQ(viewer()->maximisedView(), coronal);
+    QApplication::processEvents();
+    EXPECT_GT(coronal->width(), window->width() * 3 / 4);
+    QTest::mouseDClick(coronal, Qt::LeftButton, {}, QPoint(40, 40));
+    EXPECT_EQ(viewer()->maximisedView(), nullptr);
+}
+
+TEST_F(Workstation, StatusBarShowsPositionAndValue) {
+    ASSERT_TRUE(open(headMri));
+    auto* axial = viewer()->sliceView(ViewPlane::Axial);
+    QTest::mouseMove(axial, QPoint(axial->width() / 2, axial->height() / 2));
+    QTest::mouseClick(axial, Qt::LeftButton, {}, QPoint(axial->width() / 2, axial->height() / 2));
+    auto* status = window->findChild<QLabel*>(QStringLiteral("statusText"));
+    ASSERT_NE(status, nullptr);
+    EXPECT_TRUE(status->text().contains(QStringLiteral("value"))) << status->text().toStdString();
+    EXPECT_TRUE(status->text().contains(QStringLiteral("mm"))) << status->text().toStdString();
+}
+
+TEST_F(Workstation, NotAnImageGivesAClearErrorNamingTheFile) {
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("notes.txt"));
+    QFile text(file);
+    ASSERT_TRUE(text.open(QIODevice::WriteOnly));
+    text.write("this is not an image\n");
+    text.close();
+    QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
+    window->openPath(file);
+    ASSERT_TRUE(failed.wait(30000));
+    const QString message = failed.front().front().toString();
+    EXPECT_TRUE(message.contains(QStringLiteral("notes.txt"))) << message.toStdString();
+    EXPECT_EQ(viewer()->volume(), nullptr);
+}
+
+TEST(WorkstationCommandLine, ScreenshotOptionWritesThePng) {
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("shot.png"));
+    QProcess radmark;
+    radmark.start(QStringLiteral(RADMARK_BINARY_DIR "/app/radmark"),
+                  {QStringLiteral("--open"), headMri, QStringLiteral("--screenshot"), file});
+    ASSERT_TRUE(radmark.waitForFinished(120000));
+    EXPECT_EQ(radmark.exitCode(), 0) << radmark.readAllStandardError().toStdString();
+    const QImage shot(file);
+    ASSERT_FALSE(shot.isNull());
+    const auto stats = radmark::testing::pixelStatistics(shot, shot.rect());
+    EXPECT_GT(stats.distinctLuminances, 60);
+}
+
+TEST(WorkstationCommandLine, ScreenshotOfMissingStudyFailsWithAClearLine) {
+    QTemporaryDir dir;
+    QProcess radmark;
+    radmark.start(QStringLiteral(RADMARK_BINARY_DIR "/app/radmark"),
+                  {QStringLiteral("--open"), dir.filePath(QStringLiteral("missing-study")),
+                   QStringLiteral("--screenshot"), dir.filePath(QStringLiteral("shot.png"))});
+    ASSERT_TRUE(radmark.waitForFinished(60000));
+    EXPECT_NE(radmark.exitCode(), 0);
+    const QString error = QString::fromUtf8(radmark.readAllStandardError());
+    EXPECT_TRUE(error.contains(QStringLiteral("missing-study"))) << error.toStdString();
+    EXPECT_FALSE(QFile::exists(dir.filePath(QStringLiteral("shot.png"))));
+}
