@@ -11,6 +11,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csetjmp>
+#include <csignal>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -70,6 +73,43 @@ const bool kGdcmQuiet = [] {
     gdcm::Trace::SetError(false);
     return true;
 }();
+
+// Debian's GDCM is built with assertions on, and a few malformed files (a DICOMDIR with a wrong
+// meta group length, RT dose without Number of Frames) make it abort() instead of failing.
+// A user's bad file must never take the workstation down, so GDCM calls run under a guard that
+// turns SIGABRT raised on this thread into a ReadError. Jumping out of GDCM leaks what it had
+// allocated for that file; that is the price of not crashing.
+thread_local sigjmp_buf* activeAbortGuard = nullptr;
+
+void onAbort(int signal) {
+    if (activeAbortGuard)
+        siglongjmp(*activeAbortGuard, 1);
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+}
+
+template <class F> auto guardedGdcmCall(const fs::path& file, F&& f) -> decltype(f()) {
+    static std::once_flag installed;
+    std::call_once(installed, [] {
+        struct sigaction action {};
+        action.sa_handler = onAbort;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_NODEFER;
+        sigaction(SIGABRT, &action, nullptr);
+    });
+    sigjmp_buf jump;
+    sigjmp_buf* const previous = activeAbortGuard;
+    if (sigsetjmp(jump, 1) != 0) {
+        activeAbortGuard = previous;
+        throw ReadError(file, "is malformed: the DICOM library could not parse it");
+    }
+    activeAbortGuard = &jump;
+    struct Restore {
+        sigjmp_buf* previous;
+        ~Restore() { activeAbortGuard = previous; }
+    } restore{previous};
+    return f();
+}
 
 std::string trimmed(std::string s) {
     const auto notPad = [](char c) { return c != ' ' && c != '\0'; };
@@ -814,15 +854,18 @@ SeriesSummary summaryOf(std::shared_ptr<DicomSeriesLayout> layout, std::string k
 } // namespace
 
 bool isDicomDir(const fs::path& file) {
+    return guardedGdcmCall(file, [&] {
     gdcm::Reader reader;
     reader.SetFileName(file.c_str());
     if (!reader.ReadUpToTag(gdcm::Tag(0x0002, 0x0003)))
         return false;
     const gdcm::FileMetaInformation& meta = reader.GetFile().GetHeader();
     return stringOf(meta, gdcm::Tag(0x0002, 0x0002)) == "1.2.840.10008.1.3.10";
+    });
 }
 
 std::vector<fs::path> filesOfDicomDir(const fs::path& dicomdir) {
+    return guardedGdcmCall(dicomdir, [&] {
     gdcm::Reader reader;
     reader.SetFileName(dicomdir.c_str());
     if (!reader.Read())
@@ -848,6 +891,7 @@ std::vector<fs::path> filesOfDicomDir(const fs::path& dicomdir) {
     if (files.empty())
         throw ReadError(dicomdir, "is a DICOMDIR that lists no images");
     return files;
+    });
 }
 
 std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool singleFileGiven,
@@ -859,7 +903,8 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
     auto work = [&] {
         for (std::size_t i = next++; i < files.size() && !cancelled; i = next++) {
             try {
-                scanned[i] = scanFile(files[i], &failures[i]);
+                scanned[i] =
+                    guardedGdcmCall(files[i], [&] { return scanFile(files[i], &failures[i]); });
             } catch (const ReadError& e) {
                 failures[i] = e.reason();
             } catch (const std::exception& e) {
@@ -995,7 +1040,11 @@ Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadRep
         std::size_t clamped = 0;
         try {
             for (std::size_t i = next++; i < order.size() && !stop; i = next++) {
-                decodeFile(l, order[i], targets[std::size_t(order[i])], volume, scratch, clamped);
+                const auto& file = l.files[std::size_t(order[i])];
+                guardedGdcmCall(file.path, [&] {
+                    decodeFile(l, order[i], targets[std::size_t(order[i])], volume, scratch,
+                               clamped);
+                });
                 ++done;
                 if (reportProgress && progress &&
                     !progress(0.2 + 0.8 * double(done) / double(order.size())))

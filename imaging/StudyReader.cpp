@@ -56,23 +56,42 @@ std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& pr
             imageFiles.push_back(it->path());
     }
     std::sort(imageFiles.begin(), imageFiles.end());
-    for (const auto& file : imageFiles) {
-        if (!itkio::formatOf(file).empty())
-            result.push_back(itkio::describe(file));
-        else
-            dicomFiles.push_back(file);
-    }
     if (imageFiles.empty())
         throw ReadError(source, "is an empty folder: no image files found");
+    // In a folder, one bad file must not hide the good ones: skip it and say so.
+    std::vector<ReadError> skipped;
+    for (const auto& file : imageFiles) {
+        if (itkio::formatOf(file).empty()) {
+            dicomFiles.push_back(file);
+            continue;
+        }
+        try {
+            result.push_back(itkio::describe(file));
+        } catch (const ReadError& e) {
+            skipped.push_back(e);
+        }
+    }
     if (!dicomFiles.empty()) {
         try {
             auto dicomSeries = dicom::scanSeries(dicomFiles, false, progress);
             result.insert(result.end(), dicomSeries.begin(), dicomSeries.end());
-        } catch (const ReadError&) {
-            if (result.empty())
+        } catch (const ReadError& e) {
+            if (e.reason() == "cancelled")
                 throw;
+            skipped.push_back(e);
         }
     }
+    if (result.empty())
+        throw skipped.size() == 1 ? skipped.front()
+                                  : ReadError(source, "holds no readable images (" +
+                                                          std::to_string(skipped.size()) +
+                                                          " problems; first: " +
+                                                          skipped.front().what() + ")");
+    if (!skipped.empty())
+        for (auto& series : result)
+            series.warnings.push_back(std::to_string(skipped.size()) +
+                                      " other file(s) or group(s) could not be read (first: " +
+                                      skipped.front().what() + ")");
     return result;
 }
 
