@@ -50,7 +50,9 @@ void LabelMap::set(std::size_t i, Label value) {
         data_[2 * i] = std::uint8_t(value & 0xff);
         data_[2 * i + 1] = std::uint8_t(value >> 8);
     }
-    chunks_[i / chunkVoxels()].dirty = true;
+    ChunkState& c = chunks_[i / chunkVoxels()];
+    c.dirty = true;
+    c.countsKnown = false;
 }
 
 void LabelMap::fill(Label value) {
@@ -62,7 +64,10 @@ void LabelMap::fill(Label value) {
             data_[2 * i + 1] = std::uint8_t(value >> 8);
         }
     }
-    for (auto& c : chunks_) c.dirty = true;
+    for (auto& c : chunks_) {
+        c.dirty = true;
+        c.countsKnown = false;
+    }
 }
 
 std::span<const std::uint8_t> LabelMap::chunkBytes(int chunk) const {
@@ -70,7 +75,7 @@ std::span<const std::uint8_t> LabelMap::chunkBytes(int chunk) const {
 }
 
 std::span<std::uint8_t> LabelMap::chunkBytesForWriting(int chunk) {
-    chunks_[std::size_t(chunk)].dirty = true;
+    markDirty(chunk);
     return {data_.data() + std::size_t(chunk) * chunkByteCount(), chunkByteCount()};
 }
 
@@ -95,17 +100,27 @@ std::vector<int> LabelMap::dirtyChunks() const {
     return result;
 }
 
-std::map<Label, std::uint64_t> LabelMap::voxelCounts() const {
-    std::vector<std::uint64_t> counts(std::size_t(maxLabel()) + 1, 0);
-    const std::size_t n = voxelCount();
+void LabelMap::countChunk(ChunkState& state, int chunk) const {
+    std::vector<std::uint32_t> histogram(std::size_t(maxLabel()) + 1, 0);
+    const std::size_t first = std::size_t(chunk) * chunkVoxels(), last = first + chunkVoxels();
     if (width_ == LabelWidth::UInt8) {
-        for (std::size_t i = 0; i < n; ++i) ++counts[data_[i]];
+        for (std::size_t i = first; i < last; ++i) ++histogram[data_[i]];
     } else {
-        for (std::size_t i = 0; i < n; ++i) ++counts[at(i)];
+        for (std::size_t i = first; i < last; ++i) ++histogram[at(i)];
     }
+    state.counts.clear();
+    for (std::size_t l = 1; l < histogram.size(); ++l) {
+        if (histogram[l]) state.counts.emplace_back(Label(l), histogram[l]);
+    }
+    state.countsKnown = true;
+}
+
+std::map<Label, std::uint64_t> LabelMap::voxelCounts() const {
     std::map<Label, std::uint64_t> result;
-    for (std::size_t l = 1; l < counts.size(); ++l) {
-        if (counts[l]) result[Label(l)] = counts[l];
+    for (int z = 0; z < chunkCount(); ++z) {
+        ChunkState& state = chunks_[std::size_t(z)];
+        if (!state.countsKnown) countChunk(state, z);
+        for (auto [label, count] : state.counts) result[label] += count;
     }
     return result;
 }
@@ -125,7 +140,9 @@ VoxelRegion LabelMap::boundsOf(Label label) const {
 }
 
 std::size_t LabelMap::memoryBytes() const {
-    return data_.capacity() + chunks_.capacity() * sizeof(ChunkState);
+    std::size_t bytes = data_.capacity() + chunks_.capacity() * sizeof(ChunkState);
+    for (const auto& c : chunks_) bytes += c.counts.capacity() * sizeof(c.counts[0]);
+    return bytes;
 }
 
 bool LabelMap::operator==(const LabelMap& other) const {

@@ -78,7 +78,10 @@ public:
     std::size_t chunkByteCount() const { return chunkVoxels() * std::size_t(width_); }
     std::span<const std::uint8_t> chunkBytes(int chunk) const;
     std::span<std::uint8_t> chunkBytesForWriting(int chunk); // marks the chunk dirty
-    void markDirty(int chunk) { chunks_[std::size_t(chunk)].dirty = true; }
+    void markDirty(int chunk) {
+        chunks_[std::size_t(chunk)].dirty = true;
+        chunks_[std::size_t(chunk)].countsKnown = false;
+    }
     bool isDirty(int chunk) const { return chunks_[std::size_t(chunk)].dirty; }
     // The hash of the chunk's content when it is not dirty.
     std::optional<ChunkHash> knownHash(int chunk) const;
@@ -91,7 +94,9 @@ public:
     bool readOnly() const { return readOnly_; }
     void setReadOnly(bool readOnly) { readOnly_ = readOnly; }
 
-    std::map<Label, std::uint64_t> voxelCounts() const; // labels > 0 only
+    // Labels > 0 only. Counted per chunk and cached until the chunk changes, so a save after a
+    // small edit does not rescan the volume.
+    std::map<Label, std::uint64_t> voxelCounts() const;
     VoxelRegion boundsOf(Label label) const;
     std::size_t memoryBytes() const; // everything this object holds on the heap
 
@@ -102,11 +107,14 @@ private:
         ChunkHash hash;
         bool hashKnown = false;
         bool dirty = true;
+        bool countsKnown = false;
+        std::vector<std::pair<Label, std::uint32_t>> counts; // labels > 0 in this chunk
     };
+    void countChunk(ChunkState& state, int chunk) const;
     imaging::Geometry geometry_;
     LabelWidth width_ = LabelWidth::UInt8;
     std::vector<std::uint8_t> data_;
-    std::vector<ChunkState> chunks_;
+    mutable std::vector<ChunkState> chunks_;
     bool readOnly_ = false;
 };
 

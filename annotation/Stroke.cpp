@@ -49,16 +49,22 @@ Stroke::Stroke(LabelMap& labels, const SegmentList& segments)
     for (const auto& s : segments.all()) locked_[s.label] = s.locked ? 1 : 0;
 }
 
-void Stroke::remember(int chunk) {
-    auto& copy = before_[std::size_t(chunk)];
+void Stroke::remember(int chunk, int row) {
+    ChunkSnapshot& snapshot = before_[std::size_t(chunk)];
+    if (snapshot.rows.empty()) {
+        snapshot.rows.resize(std::size_t(labels_->geometry().dims[1]));
+        touched_.push_back(chunk);
+    }
+    auto& copy = snapshot.rows[std::size_t(row)];
     if (!copy.empty()) return;
-    const auto bytes = labels_->chunkBytes(chunk);
-    copy.assign(bytes.begin(), bytes.end());
-    touched_.push_back(chunk);
+    const std::size_t rowBytes = std::size_t(labels_->geometry().dims[0]) * std::size_t(labels_->width());
+    const std::uint8_t* source = labels_->chunkBytes(chunk).data() + std::size_t(row) * rowBytes;
+    copy.assign(source, source + rowBytes);
+    snapshot.touchedRows.push_back(row);
 }
 
 void Stroke::store(const Index3& p, std::size_t index, Label value) {
-    remember(p[2]);
+    remember(p[2], p[1]);
     labels_->set(index, value);
     changed_.include(p);
     recent_.include(p);
@@ -85,9 +91,12 @@ bool Stroke::erase(const Index3& p, Label label) {
 
 void Stroke::revert() {
     for (int chunk : touched_) {
-        const auto& copy = before_[std::size_t(chunk)];
+        const ChunkSnapshot& snapshot = before_[std::size_t(chunk)];
         auto target = labels_->chunkBytesForWriting(chunk);
-        std::memcpy(target.data(), copy.data(), copy.size());
+        for (int row : snapshot.touchedRows) {
+            const auto& copy = snapshot.rows[std::size_t(row)];
+            std::memcpy(target.data() + std::size_t(row) * copy.size(), copy.data(), copy.size());
+        }
     }
     recent_.include(changed_);
 }
@@ -100,7 +109,11 @@ VoxelRegion Stroke::takeRecentChanges() {
 
 std::size_t Stroke::snapshotBytes() const {
     std::size_t n = 0;
-    for (int chunk : touched_) n += before_[std::size_t(chunk)].size();
+    for (int chunk : touched_) {
+        for (int row : before_[std::size_t(chunk)].touchedRows) {
+            n += before_[std::size_t(chunk)].rows[std::size_t(row)].size();
+        }
+    }
     return n;
 }
 
@@ -108,34 +121,42 @@ LabelDelta Stroke::finish() {
     LabelDelta delta;
     std::sort(touched_.begin(), touched_.end());
     const LabelWidth width = labels_->width();
-    const std::size_t n = labels_->chunkVoxels();
+    const std::size_t rowVoxels = std::size_t(labels_->geometry().dims[0]);
     for (int chunk : touched_) {
-        auto& copy = before_[std::size_t(chunk)];
-        const std::uint8_t* now = labels_->chunkBytes(chunk).data();
-        const std::uint8_t* was = copy.data();
+        ChunkSnapshot& snapshot = before_[std::size_t(chunk)];
+        std::sort(snapshot.touchedRows.begin(), snapshot.touchedRows.end());
+        const std::uint8_t* chunkNow = labels_->chunkBytes(chunk).data();
         ChunkDelta chunkDelta{chunk, {}};
-        std::size_t i = 0;
-        while (i < n) {
-            if (width == LabelWidth::UInt8) {
-                // Skip equal bytes quickly: most of a touched slice is unchanged.
-                while (i < n && now[i] == was[i]) ++i;
-            } else {
-                while (i < n && readLabel(now, i, width) == readLabel(was, i, width)) ++i;
+        for (int row : snapshot.touchedRows) {
+            const std::size_t rowStart = std::size_t(row) * rowVoxels;
+            const std::uint8_t* now = chunkNow + rowStart * std::size_t(width);
+            const std::uint8_t* was = snapshot.rows[std::size_t(row)].data();
+            std::size_t i = 0;
+            while (i < rowVoxels) {
+                if (width == LabelWidth::UInt8) {
+                    while (i < rowVoxels && now[i] == was[i]) ++i;
+                } else {
+                    while (i < rowVoxels && readLabel(now, i, width) == readLabel(was, i, width)) ++i;
+                }
+                if (i >= rowVoxels) break;
+                const Label before = readLabel(was, i, width), after = readLabel(now, i, width);
+                std::size_t j = i + 1;
+                while (j < rowVoxels && readLabel(was, j, width) == before &&
+                       readLabel(now, j, width) == after) {
+                    ++j;
+                }
+                chunkDelta.runs.push_back(
+                    {std::uint32_t(rowStart + i), std::uint32_t(j - i), before, after});
+                i = j;
             }
-            if (i >= n) break;
-            const Label before = readLabel(was, i, width), after = readLabel(now, i, width);
-            std::size_t j = i + 1;
-            while (j < n && readLabel(was, j, width) == before && readLabel(now, j, width) == after) {
-                ++j;
-            }
-            chunkDelta.runs.push_back({std::uint32_t(i), std::uint32_t(j - i), before, after});
-            i = j;
         }
         if (!chunkDelta.runs.empty()) {
             chunkDelta.runs.shrink_to_fit();
             delta.chunks.push_back(std::move(chunkDelta));
         }
-        std::vector<std::uint8_t>().swap(copy);
+        ChunkSnapshot().rows.swap(snapshot.rows);
+        snapshot.touchedRows.clear();
+        snapshot.touchedRows.shrink_to_fit();
     }
     touched_.clear();
     delta.region = changed_;

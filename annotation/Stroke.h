@@ -1,9 +1,10 @@
 #pragma once
 // One edit of a label map (a drag, a region grow, a smoothing pass) and its run-length delta.
 // A Stroke is the only way tools write labels: it applies the lock rules, remembers the
-// before-state of just the slices it touched, and on finish() turns the difference into runs of
-// (offset, length, before, after). The slice copies are released then: undo memory grows with
-// the edit, never with the volume.
+// before-state of just the image rows it touched (copied on first write, so a stamp costs
+// microseconds), and on finish() turns the difference into runs of (offset, length, before,
+// after). The row copies are released then: undo memory grows with the edit, never with the
+// volume.
 
 #include "annotation/LabelMap.h"
 #include "annotation/Segment.h"
@@ -65,12 +66,16 @@ public:
 
 private:
     bool isLocked(Label label) const { return label < locked_.size() && locked_[label]; }
-    void remember(int chunk);
+    void remember(int chunk, int row);
     void store(const Index3& p, std::size_t index, Label value);
 
     LabelMap* labels_;
     std::vector<std::uint8_t> locked_;
-    std::vector<std::vector<std::uint8_t>> before_; // per chunk; empty until first touched
+    struct ChunkSnapshot {
+        std::vector<std::vector<std::uint8_t>> rows; // per row y; empty until first touched
+        std::vector<int> touchedRows;
+    };
+    std::vector<ChunkSnapshot> before_; // per chunk; rows empty until first touched
     std::vector<int> touched_;
     VoxelRegion changed_;
     VoxelRegion recent_;
