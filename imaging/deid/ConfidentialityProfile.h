@@ -38,7 +38,10 @@ const char* optionCodeMeaning(ProfileOption option);
 
 struct ProfileOptions {
     std::array<bool, tableOptionCount> selected{};
-    bool cleanPixelData = true; // burned-in text: black out by rule + OCR, else quarantine
+    // Burned-in text (US, secondary capture, BurnedInAnnotation=YES): black out by rule, OCR
+    // must find nothing, else quarantine. Off ("no-clean-pixel-data", a policy decision): such
+    // pixels are not checked and the report says so for every file.
+    bool cleanPixelData = true;
     bool deface = false;        // head CT/MR: remove the facial surface (Volume level)
 
     bool has(ProfileOption option) const { return selected[std::size_t(option)]; }

@@ -27,6 +27,9 @@ struct Decision {
     bool cleanInside = false; // Recurse: clean the text of every item (option C on a sequence)
 };
 
+// Radmark's implementation class UID (file meta), a UUID-derived UID of its own.
+constexpr const char* implementationClassUid = "2.25.95089404491055995710137347587516448562";
+
 constexpr std::uint32_t key(std::uint16_t group, std::uint16_t element) {
     return (std::uint32_t(group) << 16) | element;
 }
@@ -165,7 +168,7 @@ private:
     Decision decide(const gdcm::DataSet& parent, const gdcm::DataElement& de, const gdcm::VR& vr,
                     bool cleaning, bool inMeta) const;
     void collect(const gdcm::DataSet& ds, bool everything, bool inMeta);
-    void collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, bool isPrivate);
+    void collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, bool isPrivate, bool weak);
     void transform(gdcm::DataSet& ds, bool cleaning, bool inMeta);
     void record(const gdcm::Tag& tag, const char* action, const std::string& why) {
         ++result_.actions[AttributeAction{key(tag.GetGroup(), tag.GetElement()), action, why}];
@@ -299,10 +302,20 @@ Decision FilePass::decide(const gdcm::DataSet& parent, const gdcm::DataElement& 
     return {Op::Keep, "not in Table E.1-1"};
 }
 
-void FilePass::collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, bool isPrivate) {
+void FilePass::collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, bool isPrivate,
+                            bool weak) {
     const std::string_view raw = dicom::rawValue(de);
     if (raw.empty())
         return;
+    if (weak && dicom::isTextVr(vr) && vr != gdcm::VR::PN && vr != gdcm::VR::UI &&
+        !dicom::isDateVr(vr)) {
+        // Inside a removed sequence: code values, value types and the like are identifying only
+        // when nothing kept in the output says the same.
+        if (vr != gdcm::VR::CS && vr != gdcm::VR::TM && vr != gdcm::VR::AS)
+            for (auto& value : splitValues(raw))
+                privateValues_.push_back(value);
+        return;
+    }
     if (isPrivate || !dicom::isTextVr(vr)) {
         if (vr == gdcm::VR::OB || vr == gdcm::VR::OW || vr == gdcm::VR::UN || isPrivate ||
             vr == gdcm::VR::INVALID)
@@ -344,11 +357,12 @@ void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
         if (de.GetTag() == gdcm::Tag(0x7FE0, 0x0010))
             continue;
         if (goes && d.op != Op::ShiftDates) {
-            collectValue(de, vr, de.GetTag().IsPrivate());
+            collectValue(de, vr, de.GetTag().IsPrivate(), everything);
         } else if (goes) {
             for (const auto& value : splitValues(dicom::rawValue(de)))
                 phi_.addValue(value.substr(0, 8));
-        } else if (d.op == Op::Keep && dicom::isTextVr(vr) && vr != gdcm::VR::UI) {
+        } else if (d.op == Op::Keep && (dicom::isTextVr(vr) || vr == gdcm::VR::DS ||
+                                        vr == gdcm::VR::IS)) {
             keptPublicValues_.push_back(upper(std::string(dicom::rawValue(de))));
         }
     }
@@ -552,6 +566,8 @@ FileResult FilePass::run() {
         return result_;
     }
     addRecords();
+    file_.GetHeader().Replace(textElement(0x0002, 0x0012, gdcm::VR::UI, implementationClassUid));
+    file_.GetHeader().Replace(textElement(0x0002, 0x0013, gdcm::VR::SH, "RADMARK_DEID_1"));
     if (!result_.sopInstanceUid.empty()) {
         gdcm::DataElement meta(gdcm::Tag(0x0002, 0x0003));
         meta.SetVR(gdcm::VR::UI);
@@ -580,8 +596,11 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
     const std::string why = source.burnedIn == "YES" ? "BurnedInAnnotation is YES"
                             : secondaryCapture      ? "a secondary capture"
                                                     : "an ultrasound image";
-    if (!e_.options_.cleanPixelData)
-        return "the image may hold burned-in text (" + why + ") and pixel cleaning is off";
+    if (!e_.options_.cleanPixelData) {
+        record(pixelTag, "kept", "option no-clean-pixel-data: " + why +
+                                     " NOT checked for burned-in text (policy decision)");
+        return {};
+    }
     if (file_.GetHeader().GetDataSetTransferSyntax().IsEncapsulated())
         return "the image may hold burned-in text (" + why +
                ") and its pixel data is compressed: it cannot be cleaned";

@@ -37,6 +37,47 @@ std::string safeName(const std::string& uid) {
     return out.empty() ? "unknown" : out;
 }
 
+// The Media Storage SOP Class UID from the file meta, read by hand (explicit VR little endian,
+// as PS3.10 requires), so directory files can be recognised without handing them to GDCM (whose
+// Debian build aborts on some malformed DICOMDIRs).
+std::string mediaStorageClassOf(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    char preamble[132];
+    if (!in.read(preamble, 132) || std::string_view(preamble + 128, 4) != "DICM")
+        return {};
+    for (int guard = 0; guard < 64; ++guard) {
+        unsigned char head[8];
+        if (!in.read(reinterpret_cast<char*>(head), 8))
+            return {};
+        const unsigned group = head[0] | (head[1] << 8);
+        const unsigned element = head[2] | (head[3] << 8);
+        if (group != 0x0002)
+            return {};
+        const std::string vr(reinterpret_cast<char*>(head + 4), 2);
+        std::uint32_t length = head[6] | (head[7] << 8);
+        if (vr == "OB" || vr == "OW" || vr == "SQ" || vr == "UN" || vr == "UT") {
+            unsigned char longLength[4];
+            if (!in.read(reinterpret_cast<char*>(longLength), 4))
+                return {};
+            length = longLength[0] | (longLength[1] << 8) | (longLength[2] << 16) |
+                     (std::uint32_t(longLength[3]) << 24);
+        }
+        if (length > 4096)
+            return {};
+        std::string value(length, '\0');
+        if (!in.read(value.data(), length))
+            return {};
+        if (element == 0x0002) {
+            while (!value.empty() && (value.back() == '\0' || value.back() == ' '))
+                value.pop_back();
+            return value;
+        }
+    }
+    return {};
+}
+
+constexpr const char* mediaStorageDirectory = "1.2.840.10008.1.3.10";
+
 void removeQuietly(const fs::path& path) {
     std::error_code ignored;
     fs::remove(path, ignored);
@@ -95,6 +136,10 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
 
     for (const auto& path : files) {
         ++counter;
+        if (mediaStorageClassOf(path) == mediaStorageDirectory) {
+            ++outcome.filesSkipped; // a DICOMDIR: the files it lists are walked directly
+            continue;
+        }
         gdcm::Reader reader;
         reader.SetFileName(path.c_str());
         if (!reader.Read()) {
@@ -130,7 +175,17 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             gdcm::Writer writer;
             writer.SetFile(file);
             writer.SetFileName(temporary.c_str());
-            if (!writer.Write()) {
+            bool written = writer.Write();
+            if (!written && result.sopInstanceUid.empty()) {
+                // Not a complete SOP instance (no SOP Class/Instance UID): GDCM cannot build
+                // its file meta, so the de-identified file meta is written as it is.
+                gdcm::Writer asIs;
+                asIs.SetFile(file);
+                asIs.SetFileName(temporary.c_str());
+                asIs.CheckFileMetaInformationOff();
+                written = asIs.Write();
+            }
+            if (!written) {
                 removeQuietly(temporary);
                 outcome.failures.push_back(path.string() + ": could not write the de-identified "
                                                            "file into " +
@@ -140,7 +195,9 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             } else {
                 study.files.push_back({temporary, outputFolder / safeName(result.studyUid) /
                                                       safeName(result.seriesUid) /
-                                                      (safeName(result.sopInstanceUid) + ".dcm")});
+                                                      (result.sopInstanceUid.empty()
+                                                           ? "instance-" + std::to_string(counter) + ".dcm"
+                                                           : safeName(result.sopInstanceUid) + ".dcm")});
             }
         }
         if (progress)

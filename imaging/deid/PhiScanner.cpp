@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 
 namespace radmark::deid {
 namespace {
@@ -35,11 +37,28 @@ bool isOwnDummy(const std::string& upperValue) {
 
 const gdcm::Tag pixelData(0x7FE0, 0x0010);
 
+// Elements Radmark writes itself (de-identification records, its implementation identity).
+bool isOwnRecord(const gdcm::Tag& tag) {
+    return tag == gdcm::Tag(0x0012, 0x0062) || tag == gdcm::Tag(0x0012, 0x0063) ||
+           tag == gdcm::Tag(0x0012, 0x0064) || tag == gdcm::Tag(0x0028, 0x0303) ||
+           tag == gdcm::Tag(0x0002, 0x0012) || tag == gdcm::Tag(0x0002, 0x0013) ||
+           tag == gdcm::Tag(0x0002, 0x0016);
+}
+
 } // namespace
 
 void PhiScanner::addNeedle(std::string value, bool wholeWord) {
     value = dicom::trimmed(value);
     if (value.size() < (wholeWord ? 3u : 4u))
+        return;
+    if (value.rfind("1.2.840.10008.", 0) == 0)
+        return; // a well-known standard UID names a class, not a person
+    // Measurements ("5.000000", "-12.5") are not identifying; long digit runs (IDs) are.
+    const bool numeric = std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'E' ||
+               c == 'e' || c == ' ';
+    });
+    if (numeric && (value.find('.') != std::string::npos || value.size() < 6))
         return;
     Needle needle{upper(value), wholeWord || allDigits(value)};
     if (isOwnDummy(needle.upper))
@@ -136,6 +155,8 @@ std::vector<std::string> PhiScanner::scan(const gdcm::DataSet& dataSet,
         return hits;
     for (const auto& element : dataSet.GetDES()) {
         const gdcm::Tag& tag = element.GetTag();
+        if (path.empty() && isOwnRecord(tag))
+            continue;
         const std::string here = path + dicom::tagText(tag);
         const gdcm::VR vr = dicom::effectiveVr(element);
         if (auto sequence = dicom::sequenceOf(element, vr)) {
@@ -146,11 +167,16 @@ std::vector<std::string> PhiScanner::scan(const gdcm::DataSet& dataSet,
             }
             continue;
         }
-        if (tag == pixelData)
+        if (tag == pixelData || (path == "meta/" && isOwnRecord(tag)))
             continue;
         const std::string_view raw = dicom::rawValue(element);
-        if (!raw.empty() && matches(raw))
+        if (!raw.empty() && matches(raw)) {
             hits.push_back(here);
+            if (std::getenv("RADMARK_DEID_DEBUG_TEMP"))
+                for (const auto& n : needles_)
+                    if (findIn(upper(raw), n, 0) != std::string_view::npos)
+                        std::fprintf(stderr, "DEBUG %s needle [%s]\n", here.c_str(), n.upper.c_str());
+        }
     }
     return hits;
 }
