@@ -35,9 +35,10 @@ struct Scene {
     std::unique_ptr<SliceView> view;
 };
 
+std::unique_ptr<radmark::testing::SyntheticCt> ct;
+std::array<std::unique_ptr<Scene>, 3> scenes; // released before the QApplication goes
+
 Scene& scene(ViewPlane plane) {
-    static std::unique_ptr<radmark::testing::SyntheticCt> ct;
-    static std::array<std::unique_ptr<Scene>, 3> scenes;
     if (!ct)
         ct = std::make_unique<radmark::testing::SyntheticCt>(
             radmark::testing::makeSyntheticCt({512, 512, 500}, {0.7, 0.7, 1.0}));
@@ -118,5 +119,8 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
+    for (auto& s : scenes)
+        s.reset();
+    ct.reset();
     return 0;
 }

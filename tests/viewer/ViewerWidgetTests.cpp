@@ -242,3 +242,19 @@ TEST_F(Viewer, VolumeRenderingShowsTheBody) {
     EXPECT_GT(stats.brightFraction, 0.1);
     EXPECT_GT(stats.distinctLuminances, 40);
 }
+
+TEST_F(Viewer, DraggingRotatesThe3DView) {
+    VolumeView* view = viewer->volumeView();
+    vtkCamera* camera = view->renderer()->GetActiveCamera();
+    double before[3];
+    camera->GetPosition(before);
+    const QPointF centre(view->width() / 2.0, view->height() / 2.0);
+    sendMouse(view, QEvent::MouseButtonPress, Qt::LeftButton, Qt::LeftButton, centre);
+    sendMouse(view, QEvent::MouseMove, Qt::NoButton, Qt::LeftButton, centre + QPointF(60, 0));
+    view->renderNow(); // an interactive (reduced quality) frame
+    sendMouse(view, QEvent::MouseButtonRelease, Qt::LeftButton, Qt::NoButton, centre + QPointF(60, 0));
+    view->renderNow(); // and the full-quality one
+    double after[3];
+    camera->GetPosition(after);
+    EXPECT_GT(std::abs(after[0] - before[0]) + std::abs(after[1] - before[1]), 1.0);
+}
