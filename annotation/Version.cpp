@@ -200,6 +200,17 @@ std::string currentUtcTimestamp() {
     return text;
 }
 
+std::string describeVersion(const Version& version, ReviewState state) {
+    std::string line = version.id.hex().substr(0, 12) + "  " + version.createdUtc + "  " +
+                       version.author + "  " + reviewStateName(state) + "  " +
+                       json(version.message).dump();
+    for (const auto& [label, count] : version.voxelCounts) {
+        const Segment* s = version.segments.find(label);
+        line += "  " + (s ? s->name : "label " + std::to_string(label)) + "=" + std::to_string(count);
+    }
+    return line;
+}
+
 std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveReport& report) {
     std::vector<ChunkHash> hashes(std::size_t(labels.chunkCount()));
     for (int z = 0; z < labels.chunkCount(); ++z) {

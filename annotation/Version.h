@@ -10,6 +10,7 @@
 #include "annotation/LabelMap.h"
 #include "annotation/Segment.h"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -122,5 +123,27 @@ private:
 };
 
 std::string currentUtcTimestamp();
+
+// One line for a versions list: short id, time, author, review state, message and voxels per
+// segment, e.g.  3f9a1c2e7b10  2026-11-25T11:52:00Z  reader1  approved  "liver done"  Liver=81234
+std::string describeVersion(const Version& version, ReviewState state);
+
+// When a draft is due for autosave: the interval has passed since the last save and something
+// changed. The app calls due() from a timer; saved() after writing the draft.
+class AutosaveSchedule {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit AutosaveSchedule(std::chrono::seconds interval = std::chrono::seconds(30),
+                              Clock::time_point start = Clock::now())
+        : interval_(interval), lastSave_(start) {}
+    bool due(const LabelMap& labels, bool otherChanges, Clock::time_point now = Clock::now()) const {
+        return now - lastSave_ >= interval_ && (otherChanges || !labels.dirtyChunks().empty());
+    }
+    void saved(Clock::time_point now = Clock::now()) { lastSave_ = now; }
+
+private:
+    std::chrono::seconds interval_;
+    Clock::time_point lastSave_;
+};
 
 } // namespace radmark::annotation

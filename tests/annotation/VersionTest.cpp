@@ -178,3 +178,29 @@ TEST(AnnotationVersions, ReviewDecisionsDoNotTouchTheVersion) {
     EXPECT_EQ(history.reviewState(v.id), ReviewState::Approved);
     EXPECT_EQ(hashContent(ContentKind::VersionRecord, store.get(v.id)), v.id);
 }
+
+TEST(AnnotationVersions, OneLinePerVersionWithVoxelCounts) {
+    InMemoryChunkStore store;
+    VersionHistory history(store);
+    Editor e(grid({16, 16, 4}));
+    fillBox(e.labels, {0, 0, 0}, {3, 3, 0}, 1);
+    const Version& v = history.commit(e.labels, e.segments, {}, {"reader1", "liver \"done\"", {}, "2026-01-02T03:04:05Z"});
+    const std::string line = describeVersion(v, ReviewState::Approved);
+    EXPECT_EQ(line, v.id.hex().substr(0, 12) +
+                        "  2026-01-02T03:04:05Z  reader1  approved  \"liver \\\"done\\\"\"  Liver=16");
+}
+
+TEST(AnnotationDrafts, AutosaveIsDueAfterTheIntervalWhenSomethingChanged) {
+    using namespace std::chrono_literals;
+    LabelMap labels(grid({4, 4, 2}));
+    for (int z = 0; z < 2; ++z) labels.markClean(z, hashContent(ContentKind::LabelChunk, labels.chunkBytes(z)));
+    const auto t0 = AutosaveSchedule::Clock::now();
+    AutosaveSchedule schedule(30s, t0);
+    EXPECT_FALSE(schedule.due(labels, false, t0 + 31s)); // nothing changed
+    labels.set(Index3{1, 1, 1}, 1);
+    EXPECT_FALSE(schedule.due(labels, false, t0 + 29s));
+    EXPECT_TRUE(schedule.due(labels, false, t0 + 30s));
+    schedule.saved(t0 + 30s);
+    EXPECT_FALSE(schedule.due(labels, false, t0 + 40s));
+    EXPECT_TRUE(schedule.due(labels, true, t0 + 61s));
+}

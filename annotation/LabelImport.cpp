@@ -1,0 +1,102 @@
+#include "annotation/LabelImport.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <sstream>
+
+namespace radmark::annotation {
+
+LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry& studyGrid) {
+    const imaging::Geometry& g = mask.geometry();
+    if (g.dims != studyGrid.dims) {
+        std::ostringstream why;
+        why << "The mask is " << g.dims[0] << "x" << g.dims[1] << "x" << g.dims[2]
+            << " voxels but the study is " << studyGrid.dims[0] << "x" << studyGrid.dims[1] << "x"
+            << studyGrid.dims[2] << ".";
+        throw ImportError(why.str());
+    }
+    if (!g.sameGridAs(studyGrid, 1e-3)) {
+        throw ImportError("The mask has the study's size but not its position, spacing or "
+                          "orientation; it was made on a different grid.");
+    }
+    double highest = 0;
+    bool wholeNumbers = true;
+    imaging::dispatchPixel(mask.pixelType(), const_cast<std::byte*>(mask.data()), [&](auto* v) {
+        for (std::size_t i = 0; i < mask.voxelCount(); ++i) {
+            const double value = double(v[i]);
+            if (value < 0 || value != std::floor(value)) wholeNumbers = false;
+            highest = std::max(highest, value);
+        }
+    });
+    if (!wholeNumbers || highest > 65535) {
+        throw ImportError("The mask holds values that are not labels (negative, fractional or "
+                          "above 65535).");
+    }
+    LabelMap labels(studyGrid, highest > 255 ? LabelWidth::UInt16 : LabelWidth::UInt8);
+    imaging::dispatchPixel(mask.pixelType(), const_cast<std::byte*>(mask.data()), [&](auto* v) {
+        for (std::size_t i = 0; i < mask.voxelCount(); ++i) {
+            if (v[i] != 0) labels.set(i, Label(v[i]));
+        }
+    });
+    return labels;
+}
+
+SegmentList segmentsForImport(std::string_view definitions,
+                              const std::map<Label, std::uint64_t>& present) {
+    SegmentList segments;
+    if (!definitions.empty()) {
+        nlohmann::json list;
+        try {
+            list = nlohmann::json::parse(definitions);
+        } catch (const nlohmann::json::exception&) {
+            throw ImportError("The segment list is not valid JSON.");
+        }
+        if (!list.is_array()) throw ImportError("The segment list must be a JSON list.");
+        try {
+            for (const auto& item : list) {
+                const int label = item.at("label").get<int>();
+                if (label < 1 || label > 65535) {
+                    throw ImportError("Segment labels must be 1..65535 (got " + std::to_string(label) + ").");
+                }
+                Segment s;
+                s.label = Label(label);
+                s.name = "Segment " + std::to_string(label);
+                if (item.contains("code")) {
+                    const std::string code = item.at("code").get<std::string>();
+                    const TerminologyEntry* entry = Terminology::bundled().findByCode(code);
+                    if (!entry) throw ImportError("The code " + code + " is not in the terminology list.");
+                    s.name = entry->type.meaning;
+                    s.colour = entry->colour;
+                    s.category = entry->category;
+                    s.type = entry->type;
+                }
+                if (item.contains("name")) s.name = item.at("name").get<std::string>();
+                if (item.contains("colour")) s.colour = parseColour(item.at("colour").get<std::string>());
+                segments.add(std::move(s));
+            }
+        } catch (const nlohmann::json::exception&) {
+            throw ImportError("Each segment needs a numeric \"label\"; \"name\", \"code\" and "
+                              "\"colour\" must be text.");
+        } catch (const SegmentError& e) {
+            throw ImportError(e.what());
+        }
+    }
+    for (const auto& [label, count] : present) {
+        if (!segments.find(label)) {
+            Segment s;
+            s.label = label;
+            s.name = "Segment " + std::to_string(label);
+            // Spread default colours around the hue circle.
+            const double hue = std::fmod(label * 137.508, 360.0) / 60.0;
+            const double x = 1 - std::abs(std::fmod(hue, 2.0) - 1);
+            const double rgb[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x}, {0, x, 1}, {x, 0, 1}, {1, 0, x}};
+            const auto& c = rgb[int(hue) % 6];
+            s.colour = {std::uint8_t(55 + 200 * c[0]), std::uint8_t(55 + 200 * c[1]), std::uint8_t(55 + 200 * c[2])};
+            segments.add(std::move(s));
+        }
+    }
+    return segments;
+}
+
+} // namespace radmark::annotation

@@ -1,0 +1,28 @@
+#pragma once
+// Pre-labels from a model or another tool: an integer mask volume (read by imaging, e.g. NIfTI)
+// becomes a label map on the study's grid, with segment definitions from a small JSON list.
+// Used by `radmark-cli annotations import` and the workstation's import dialog alike.
+
+#include "annotation/LabelMap.h"
+#include "annotation/Segment.h"
+
+#include <string_view>
+
+namespace radmark::annotation {
+
+// The mask cannot become this study's annotation; the message says why.
+struct ImportError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Checks the grid (dimensions, spacing, origin, direction) and that every value is a whole
+// number in 0..65535; picks 8- or 16-bit labels as needed.
+LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry& studyGrid);
+
+// Segments for the labels present. `definitions` is a JSON list such as
+//   [{"label": 1, "name": "Liver", "code": "10200004", "colour": "#dd8265"}]
+// ("code" from the bundled terminology, "name" and "colour" optional when a code is given).
+// Labels present but not defined get "Segment N"; definitions of absent labels are kept.
+SegmentList segmentsForImport(std::string_view definitions, const std::map<Label, std::uint64_t>& present);
+
+} // namespace radmark::annotation
