@@ -4,13 +4,18 @@
 #include "GuiTestSupport.h"
 
 #include "app/gui/MainWindow.h"
+#include "app/gui/SeriesPickerDialog.h"
 #include "viewer/FourUpViewer.h"
 
 #include <QApplication>
 #include <QFile>
 #include <QImage>
 #include <QLabel>
+#include <QMimeData>
 #include <QProcess>
+#include <QProgressBar>
+#include <QTableWidget>
+#include <QUrl>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -189,4 +194,56 @@ TEST(WorkstationCommandLine, ScreenshotOfMissingStudyFailsWithAClearLine) {
     const QString error = QString::fromUtf8(radmark.readAllStandardError());
     EXPECT_TRUE(error.contains(QStringLiteral("missing-study"))) << error.toStdString();
     EXPECT_FALSE(QFile::exists(dir.filePath(QStringLiteral("shot.png"))));
+}
+
+TEST_F(Workstation, ProgressBarFollowsTheLoad) {
+    auto* bar = window->findChild<QProgressBar*>();
+    ASSERT_NE(bar, nullptr);
+    QSignalSpy values(bar, &QProgressBar::valueChanged);
+    ASSERT_TRUE(open(headMri));
+    ASSERT_FALSE(values.isEmpty());
+    EXPECT_GE(values.back().front().toInt(), 90);
+    EXPECT_FALSE(bar->isVisible()); // hidden again once the study shows
+}
+
+TEST_F(Workstation, DroppingAFileOpensIt) {
+    QMimeData data;
+    data.setUrls({QUrl::fromLocalFile(headMri)});
+    const QPoint at(window->width() / 2, window->height() / 2);
+    QDragEnterEvent enter(at, Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.get(), &enter);
+    EXPECT_TRUE(enter.isAccepted());
+    QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
+    QDropEvent drop(at, Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.get(), &drop);
+    ASSERT_TRUE(shown.wait(60000));
+    ASSERT_NE(viewer()->volume(), nullptr);
+    EXPECT_EQ(viewer()->volume()->geometry().dims, (imaging::Index3{181, 217, 181}));
+}
+
+TEST_F(Workstation, FolderWithSeveralSeriesOpensOneOfThem) {
+    // Two single-slice series from pydicom's public test files.
+    QTemporaryDir dir;
+    ASSERT_TRUE(QFile::copy(QStringLiteral(RADMARK_PYDICOM_DATA "/CT_small.dcm"), dir.filePath(QStringLiteral("a.dcm"))));
+    ASSERT_TRUE(QFile::copy(QStringLiteral(RADMARK_PYDICOM_DATA "/MR_small.dcm"), dir.filePath(QStringLiteral("b.dcm"))));
+    ASSERT_TRUE(open(dir.path()));
+    ASSERT_NE(viewer()->volume(), nullptr);
+    EXPECT_EQ(viewer()->volume()->geometry().dims[2], 1);
+}
+
+TEST_F(GuiTest, SeriesPickerListsEverySeriesAndPreselectsTheLargest) {
+    std::vector<imaging::SeriesSummary> series(3);
+    series[0].modality = "CT", series[0].description = "scout", series[0].imageCount = 3, series[0].format = "DICOM";
+    series[1].modality = "CT", series[1].description = "abdomen", series[1].imageCount = 240, series[1].format = "DICOM";
+    series[2].modality = "SR", series[2].description = "dose report", series[2].imageCount = 1, series[2].format = "DICOM";
+    app::SeriesPickerDialog picker(series);
+    auto* table = picker.findChild<QTableWidget*>();
+    ASSERT_NE(table, nullptr);
+    EXPECT_EQ(table->rowCount(), 3);
+    EXPECT_EQ(table->item(1, 1)->text(), QStringLiteral("abdomen"));
+    EXPECT_EQ(table->item(1, 2)->text(), QStringLiteral("240"));
+    EXPECT_EQ(picker.chosenIndex(), 1);
+    table->selectRow(2);
+    ASSERT_NE(picker.chosen(), nullptr);
+    EXPECT_EQ(picker.chosen()->description, "dose report");
 }
