@@ -119,16 +119,22 @@ Bytes auditEntryHash(const Bytes& storeId, const AuditEntry& e) {
     return out;
 }
 
-SecureBytes nextAuditKey(const SecureBytes& key) {
+void evolveAuditKey(SecureBytes& key) {
     static const char label[] = "radmark-audit-key-evolve-v1";
-    SecureBytes next(crypto_hash_sha256_BYTES);
     crypto_hash_sha256_state state;
     crypto_hash_sha256_init(&state);
     crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(label),
                               sizeof label - 1);
     crypto_hash_sha256_update(&state, key.data(), key.size());
-    crypto_hash_sha256_final(&state, next.data());
+    if (key.size() != crypto_hash_sha256_BYTES)
+        key = SecureBytes(crypto_hash_sha256_BYTES);
+    crypto_hash_sha256_final(&state, key.data()); // the old value is overwritten in place
     sodium_memzero(&state, sizeof state);
+}
+
+SecureBytes nextAuditKey(const SecureBytes& key) {
+    SecureBytes next = key.copy();
+    evolveAuditKey(next);
     return next;
 }
 
@@ -222,9 +228,9 @@ std::int64_t AuditLog::append(const std::string& user, const std::string& action
         .bindBlob(8, e.mac)
         .run();
     // Evolve and overwrite: secure_delete zeroes the old value in the page.
-    const SecureBytes next = nextAuditKey(key);
+    evolveAuditKey(key);
     db_.prepare("UPDATE meta SET value = ? WHERE key = 'audit_key'")
-        .bindBlob(1, next.data(), next.size())
+        .bindBlob(1, key.data(), key.size())
         .run();
     db_.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").bindBlob(1, hash).run();
     return e.seq;
@@ -335,7 +341,7 @@ AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoi
                 return failAt(e.seq, "entry " + std::to_string(e.seq) +
                                          " has an invalid MAC (altered, or sealed with another "
                                          "key)");
-            key = nextAuditKey(key);
+            evolveAuditKey(key);
         }
         leaves.push_back(leafOf(hash, e.mac));
         prevHash = hash;

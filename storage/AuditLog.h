@@ -63,6 +63,7 @@ Bytes merkleRoot(const std::vector<Bytes>& leaves);
 Bytes auditEntryHash(const Bytes& storeId, const AuditEntry& entry);
 // key_{i+1} = SHA-256("radmark-audit-key-evolve-v1" || key_i).
 SecureBytes nextAuditKey(const SecureBytes& key);
+void evolveAuditKey(SecureBytes& key); // in place: the previous key is gone
 std::string utcNow();
 
 class AuditLog {

@@ -330,6 +330,57 @@ Session Store::breakGlass(const SecureBytes& recoveryKey, const std::string& rea
     return openSession(std::move(dbKey), keyring, "break-glass", true, reason);
 }
 
+std::optional<std::string> Store::appendFailedLogins(Database& db, AuditLog& log,
+                                                     const std::string& userName,
+                                                     const Keyring& keyring) const {
+    const auto failures = readFailedLogins(failedLoginsPath());
+    if (failures.empty())
+        return std::nullopt;
+    const SecureBytes failureSecret = readSecretMeta(db, "failure_secret");
+    const Bytes failurePublic = readMeta(db, "failure_public");
+    const std::string ownId = userName.empty() ? std::string() : toHex(keyring.userIdFor(userName));
+    const std::int64_t since = unixNow() - policy_.lockoutWindow.count();
+    std::vector<FailedLogin> keep;
+    for (const auto& f : failures) {
+        if (!f.sealed.empty()) {
+            std::string details = "(sealed record could not be opened: altered)";
+            std::string who = "?";
+            try {
+                const Bytes sealed = fromBase64(f.sealed);
+                if (sealed.size() > crypto_box_SEALBYTES) {
+                    std::string plain(sealed.size() - crypto_box_SEALBYTES, '\0');
+                    if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
+                                             sealed.data(), sealed.size(), failurePublic.data(),
+                                             failureSecret.data()) == 0) {
+                        const auto j = nlohmann::json::parse(plain);
+                        who = j.at("user").get<std::string>();
+                        details = j.at("reason").get<std::string>() + " at " +
+                                  j.at("time").get<std::string>();
+                    }
+                }
+            } catch (const std::exception&) {
+            }
+            log.append(who, "failed login", who, details);
+        }
+        if (f.id != ownId && f.time >= since)
+            keep.push_back({f.id, f.time, {}}); // logged, but still counts towards a lockout
+    }
+    return failedLoginsText(keep);
+}
+
+void Store::forgetFailedLogins(const std::optional<std::string>& remaining) const {
+    if (!remaining)
+        return;
+    try {
+        if (remaining->empty())
+            std::filesystem::remove(failedLoginsPath());
+        else
+            writeFileAtomically(failedLoginsPath(), *remaining);
+    } catch (const std::exception&) {
+        // Logged already; at worst a failure is logged twice.
+    }
+}
+
 Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std::string& userName,
                            bool breakGlass, const std::string& reason) const {
     Database db = Database::open(databasePath(), &dbKey, false);
@@ -356,41 +407,11 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
         }
     }
 
-    // Bring in the failed logins sealed while the store was closed, then the login itself.
-    const auto failures = readFailedLogins(failedLoginsPath());
-    const SecureBytes failureSecret = readSecretMeta(db, "failure_secret");
-    const Bytes failurePublic = readMeta(db, "failure_public");
-    std::vector<FailedLogin> keep;
-    const std::string ownId = breakGlass ? std::string() : toHex(keyring.userIdFor(userName));
-    const std::int64_t since = unixNow() - policy_.lockoutWindow.count();
     {
         Transaction t(db);
         AuditLog log(db, storeId);
-        for (const auto& f : failures) {
-            if (!f.sealed.empty()) {
-                std::string details = "(sealed record could not be opened: altered)";
-                std::string who = "?";
-                try {
-                    const Bytes sealed = fromBase64(f.sealed);
-                    if (sealed.size() > crypto_box_SEALBYTES) {
-                        std::string plain(sealed.size() - crypto_box_SEALBYTES, '\0');
-                        if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
-                                                 sealed.data(), sealed.size(),
-                                                 failurePublic.data(),
-                                                 failureSecret.data()) == 0) {
-                            const auto j = nlohmann::json::parse(plain);
-                            who = j.at("user").get<std::string>();
-                            details = j.at("reason").get<std::string>() + " at " +
-                                      j.at("time").get<std::string>();
-                        }
-                    }
-                } catch (const std::exception&) {
-                }
-                log.append(who, "failed login", who, details);
-            }
-            if (f.id != ownId && f.time >= since)
-                keep.push_back({f.id, f.time, {}}); // still counts towards a lockout
-        }
+        const auto drained = appendFailedLogins(db, log, breakGlass ? std::string() : userName,
+                                                keyring);
         if (breakGlass)
             log.append(user.name, "break-glass login", "store", reason);
         else
@@ -402,15 +423,7 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
             log.append(user.name, "policy change", "policy", policyJson);
         }
         t.commit();
-    }
-    if (!failures.empty()) {
-        try {
-            if (keep.empty())
-                std::filesystem::remove(failedLoginsPath());
-            else
-                writeFileAtomically(failedLoginsPath(), failedLoginsText(keep));
-        } catch (const std::exception&) {
-        }
+        forgetFailedLogins(drained);
     }
     return Session(*this, std::move(db), std::move(dbKey), user, breakGlass);
 }
@@ -876,7 +889,12 @@ void Session::unlock(const std::string& password) {
     db_ = Database::open(store_.databasePath(), &key, false);
     dbKey_ = std::move(key);
     touch();
-    recordAccess("unlock", userName_);
+    Transaction t(db_);
+    AuditLog log(db_, storeId_);
+    const auto drained = store_.appendFailedLogins(db_, log, userName_, keyring);
+    log.append(userName_, "unlock", userName_);
+    t.commit();
+    store_.forgetFailedLogins(drained);
 }
 
 void Session::logout() {

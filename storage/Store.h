@@ -91,6 +91,12 @@ private:
     void recordFailedLogin(const Keyring& keyring, const std::string& userName,
                            const std::string& reason) const;
     void refuseWhenLockedOut(const Keyring& keyring, const std::string& userName) const;
+    // Appends the sealed failed logins to the log (inside the caller's transaction); returns
+    // what the file should hold afterwards (lockout counters only), nullopt when it was empty.
+    std::optional<std::string> appendFailedLogins(Database& db, AuditLog& log,
+                                                  const std::string& userName,
+                                                  const Keyring& keyring) const;
+    void forgetFailedLogins(const std::optional<std::string>& remaining) const;
     Session openSession(SecureBytes dbKey, const Keyring& keyring, const std::string& userName,
                         bool breakGlass, const std::string& reason) const;
 

@@ -1,0 +1,158 @@
+// Every operation tried by every role: only the allowed ones pass, the rest are refused by the
+// storage layer with PermissionDeniedError.
+
+#include "StoreTestSupport.h"
+
+#include <functional>
+#include <set>
+
+using namespace radmark::storage;
+using namespace radmark::storage::testing;
+
+namespace {
+
+struct World {
+    TestStore t;
+    std::int64_t assigned = 0;   // assigned to the annotator
+    std::int64_t unassigned = 0; // assigned to no one
+    std::int64_t annotation = 0; // on the assigned study
+    int counter = 0;
+
+    World() {
+        auto admin = t.admin();
+        admin.addUser("anna", Role::Annotator, userPassword);
+        admin.addUser("rick", Role::Reviewer, userPassword);
+        assigned = admin.addStudy("study-assigned", "");
+        unassigned = admin.addStudy("study-unassigned", "");
+        admin.assign("anna", assigned);
+        for (int i = 0; i < 8; ++i) {
+            victims.push_back("victim" + std::to_string(i));
+            admin.addUser(victims.back(), Role::Annotator, userPassword);
+        }
+        auto anna = t.store.login("anna", userPassword);
+        const std::uint8_t bytes[] = {1, 2, 3};
+        annotation = anna.saveAnnotation(assigned, bytes, "first");
+    }
+    std::string fresh(const std::string& prefix) { return prefix + std::to_string(++counter); }
+    // Extra users made up front, for operations that consume one.
+    std::vector<std::string> victims;
+    std::string freshUser() {
+        const std::string name = victims.back();
+        victims.pop_back();
+        return name;
+    }
+};
+
+struct Operation {
+    std::string name;
+    std::set<Role> allowed;
+    std::function<void(Session&, World&)> run;
+};
+
+const std::vector<Operation>& operations() {
+    static const std::vector<Operation> all = {
+        {"add user", {Role::Admin},
+         [](Session& s, World& w) { s.addUser(w.fresh("new"), Role::Reviewer, userPassword); }},
+        {"list users", {Role::Admin}, [](Session& s, World&) { s.listUsers(); }},
+        {"disable user", {Role::Admin},
+         [](Session& s, World& w) { s.disableUser(w.freshUser()); }},
+        {"set another user's password", {Role::Admin},
+         [](Session& s, World& w) { s.changePassword(w.freshUser(), "another long password"); }},
+        {"import study", {Role::Admin},
+         [](Session& s, World& w) { s.addStudy(w.fresh("imported"), ""); }},
+        {"assign study", {Role::Admin}, [](Session& s, World& w) { s.assign("anna", w.unassigned); }},
+        {"unassign study", {Role::Admin},
+         [](Session& s, World& w) { s.unassign("anna", w.unassigned); }},
+        {"list studies", {Role::Admin, Role::Reviewer, Role::Annotator},
+         [](Session& s, World&) { s.listStudies(); }},
+        {"open assigned study", {Role::Reviewer, Role::Annotator},
+         [](Session& s, World& w) { s.openStudy(w.assigned); }},
+        {"open unassigned study", {Role::Reviewer},
+         [](Session& s, World& w) { s.openStudy(w.unassigned); }},
+        {"save annotation (assigned)", {Role::Annotator},
+         [](Session& s, World& w) {
+             const std::uint8_t b[] = {4, 5};
+             s.saveAnnotation(w.assigned, b, "more");
+         }},
+        {"save annotation (unassigned)", {},
+         [](Session& s, World& w) {
+             const std::uint8_t b[] = {4, 5};
+             s.saveAnnotation(w.unassigned, b, "more");
+         }},
+        {"list annotations", {Role::Reviewer, Role::Annotator},
+         [](Session& s, World& w) { s.listAnnotations(w.assigned); }},
+        {"load annotation", {Role::Reviewer, Role::Annotator},
+         [](Session& s, World& w) { s.loadAnnotation(w.annotation); }},
+        {"approve or reject", {Role::Reviewer},
+         [](Session& s, World& w) { s.review(w.annotation, ReviewDecision::Approve, "ok"); }},
+        {"comment", {Role::Reviewer},
+         [](Session& s, World& w) { s.comment(w.annotation, "check slice 40"); }},
+        {"export", {Role::Admin},
+         [](Session& s, World&) { s.recordExport("/srv/radmark-exports/x", "1 study"); }},
+        {"read the access log", {Role::Admin}, [](Session& s, World&) { s.auditEntries(); }},
+        {"audit checkpoint", {Role::Admin}, [](Session& s, World&) { s.checkpoint(); }},
+        {"audit verify", {Role::Admin},
+         [](Session& s, World&) { s.verifyAuditLog(nullptr, nullptr); }},
+        {"change own password", {Role::Admin, Role::Reviewer, Role::Annotator},
+         [](Session& s, World&) {
+             s.changePassword(s.userName(), s.role() == Role::Admin ? adminPassword : userPassword);
+         }},
+    };
+    return all;
+}
+
+} // namespace
+
+TEST(RoleMatrix, EveryOperationByEveryRole) {
+    World w;
+    const std::vector<std::pair<Role, std::string>> logins = {
+        {Role::Admin, adminName}, {Role::Reviewer, "rick"}, {Role::Annotator, "anna"}};
+    for (const auto& [role, name] : logins) {
+        auto session = w.t.store.login(name, name == adminName ? adminPassword : userPassword);
+        ASSERT_EQ(session.role(), role);
+        for (const auto& op : operations()) {
+            const bool allowed = op.allowed.count(role) > 0;
+            SCOPED_TRACE(op.name + " as " + roleName(role));
+            const auto before = w.t.attackerDatabase().queryText("SELECT count(*) FROM audit_log");
+            try {
+                op.run(session, w);
+                EXPECT_TRUE(allowed) << "was allowed but should be refused";
+            } catch (const PermissionDeniedError& e) {
+                EXPECT_FALSE(allowed) << "was refused: " << e.what();
+                // A refusal by role changes nothing, not even the log.
+                EXPECT_EQ(w.t.attackerDatabase().queryText("SELECT count(*) FROM audit_log"),
+                          before);
+            }
+        }
+    }
+}
+
+TEST(RoleMatrix, AnnotatorSeesOnlyAssignedStudies) {
+    World w;
+    auto anna = w.t.store.login("anna", userPassword);
+    const auto studies = anna.listStudies();
+    ASSERT_EQ(studies.size(), 1u);
+    EXPECT_EQ(studies[0].id, w.assigned);
+    auto rick = w.t.store.login("rick", userPassword);
+    EXPECT_EQ(rick.listStudies().size(), 2u);
+}
+
+TEST(RoleMatrix, ReviewDecisionIsRecordedAndLogged) {
+    World w;
+    {
+        auto rick = w.t.store.login("rick", userPassword);
+        rick.review(w.annotation, ReviewDecision::Reject, "leak at slice 12");
+        EXPECT_EQ(rick.listAnnotations(w.assigned).at(0).reviewState, "rejected");
+    }
+    auto admin = w.t.admin();
+    const auto e = admin.auditEntries(filterBy("rick", "review decision"));
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e[0].details, "rejected");
+}
+
+TEST(RoleMatrix, AdminCannotBeAssignedStudies) {
+    World w;
+    auto admin = w.t.admin();
+    EXPECT_THROW(admin.assign("rick", w.assigned), InvalidRequestError);
+    EXPECT_THROW(admin.assign(adminName, w.assigned), InvalidRequestError);
+}
