@@ -62,7 +62,8 @@ constexpr SafePrivate safePrivateAttributes[] = {
     {"GEMS_PARM_01", 0x0043, 0x39},              // slop_int_6..9 (b value)
 };
 
-// SOP classes whose IODs make Content Date/Time, Acquisition DateTime and Device Serial
+// SOP classes whose IODs (enhanced images, segmentations, parametric maps, ...: the Enhanced
+// General Equipment module) make Content Date/Time, Acquisition DateTime and Device Serial
 // Number Type 1: a compound action (X/Z/D, Z/D, ...) must then replace with a dummy.
 bool hasTypeOneEquipmentAndDates(const std::string& sopClass) {
     static const std::set<std::string> enhanced = {
@@ -70,7 +71,10 @@ bool hasTypeOneEquipmentAndDates(const std::string& sopClass) {
         "1.2.840.10008.5.1.4.1.1.4.1",  "1.2.840.10008.5.1.4.1.1.4.3",
         "1.2.840.10008.5.1.4.1.1.4.4",  "1.2.840.10008.5.1.4.1.1.130",
         "1.2.840.10008.5.1.4.1.1.128.1", "1.2.840.10008.5.1.4.1.1.12.1.1",
-        "1.2.840.10008.5.1.4.1.1.12.2.1", "1.2.840.10008.5.1.4.1.1.6.2"};
+        "1.2.840.10008.5.1.4.1.1.12.2.1", "1.2.840.10008.5.1.4.1.1.6.2",
+        "1.2.840.10008.5.1.4.1.1.66.4",  "1.2.840.10008.5.1.4.1.1.66.5",
+        "1.2.840.10008.5.1.4.1.1.30",    "1.2.840.10008.5.1.4.1.1.13.1.3",
+        "1.2.840.10008.5.1.4.1.1.77.1.6"};
     return enhanced.count(sopClass) > 0;
 }
 
@@ -160,6 +164,7 @@ private:
     PhiScanner phi_;
     std::vector<std::string> privateValues_; // weak: dropped when a kept public value has them
     std::vector<std::string> keptPublicValues_;
+    std::vector<std::string> nameWords_; // components of removed names: whole-word needles
     std::string sopClass_;
     int shiftDays_ = 0;
     bool shifted_ = false;
@@ -261,6 +266,11 @@ Decision FilePass::decide(const gdcm::DataSet& parent, const gdcm::DataElement& 
         if (code == "D") {
             if (vr == gdcm::VR::UI)
                 return {Op::RemapUid, rd.reason};
+            if (isSequence && key(group, element) == key(0x0040, 0xA730))
+                return {Op::Recurse,
+                        rd.reason + ": the content tree is kept (an SR needs it), every item "
+                                    "processed and its text cleaned",
+                        true};
             if (isSequence)
                 return {Op::Empty, rd.reason + ": dummy sequence emptied (stricter)"};
             return {Op::Dummy, rd.reason};
@@ -325,8 +335,11 @@ void FilePass::collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, boo
         return;
     }
     if (vr == gdcm::VR::PN) {
-        for (const auto& value : splitValues(raw))
-            phi_.addPersonName(value);
+        for (const auto& value : splitValues(raw)) {
+            phi_.addValue(value);
+            for (auto& word : PhiScanner::nameWords(value))
+                nameWords_.push_back(std::move(word));
+        }
         return;
     }
     if (vr == gdcm::VR::UI) {
@@ -458,7 +471,8 @@ void FilePass::transform(gdcm::DataSet& ds, bool cleaning, bool inMeta) {
                 break;
             }
             gdcm::DataElement copy = de;
-            dicom::setText(copy, vr, after);
+            // Nothing left once cleaned: a placeholder keeps Type 1 text attributes valid.
+            dicom::setText(copy, vr, dicom::trimmed(after).empty() ? "REMOVED" : after);
             ds.Replace(copy);
             record(tag, "cleaned", d.why);
             break;
@@ -548,6 +562,21 @@ FileResult FilePass::run() {
                                          });
         if (!generic)
             phi_.addValue(value);
+    }
+    // A name component that is also an ordinary word kept in the output ("TEXT" in a name
+    // "Enter^Text" and in a ValueType) is not taken as a leak; the whole name still is.
+    for (const auto& word : nameWords_) {
+        const std::string needle = upper(word);
+        const bool generic = std::any_of(
+            keptPublicValues_.begin(), keptPublicValues_.end(), [&](const std::string& kept) {
+                const auto at = kept.find(needle);
+                return at != std::string::npos &&
+                       (at == 0 || !std::isalnum(static_cast<unsigned char>(kept[at - 1]))) &&
+                       (at + needle.size() == kept.size() ||
+                        !std::isalnum(static_cast<unsigned char>(kept[at + needle.size()])));
+            });
+        if (!generic)
+            phi_.addWord(word);
     }
 
     // 2. Apply the profile everywhere, file meta included.

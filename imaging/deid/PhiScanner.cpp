@@ -31,7 +31,7 @@ bool allDigits(std::string_view text) {
 
 // Values Radmark writes itself: never evidence of a leak.
 bool isOwnDummy(const std::string& upperValue) {
-    return upperValue == "ANONYMIZED" || upperValue == "19000101" ||
+    return upperValue == "ANONYMIZED" || upperValue == "REMOVED" || upperValue == "19000101" ||
            upperValue == "19000101000000" || upperValue == "000000";
 }
 
@@ -80,8 +80,8 @@ void PhiScanner::addValue(std::string_view value) {
     }
 }
 
-void PhiScanner::addPersonName(std::string_view value) {
-    addValue(value);
+std::vector<std::string> PhiScanner::nameWords(std::string_view value) {
+    std::vector<std::string> words;
     std::string word;
     for (std::size_t i = 0; i <= value.size(); ++i) {
         const char c = i < value.size() ? value[i] : '^';
@@ -90,9 +90,16 @@ void PhiScanner::addPersonName(std::string_view value) {
             continue;
         }
         if (word.size() >= 3)
-            addNeedle(word, true);
+            words.push_back(word);
         word.clear();
     }
+    return words;
+}
+
+void PhiScanner::addPersonName(std::string_view value) {
+    addValue(value);
+    for (const auto& word : nameWords(value))
+        addNeedle(word, true);
 }
 
 std::size_t PhiScanner::findIn(std::string_view haystackUpper, const Needle& needle,

@@ -22,6 +22,10 @@ public:
     void addValue(std::string_view value);
     // A person name: the whole value and each name component of 3 or more letters (as a word).
     void addPersonName(std::string_view value);
+    // One word (e.g. a name component), matched only as a whole word.
+    void addWord(std::string_view word) { addNeedle(std::string(word), true); }
+    // The name components of a person name value ("DOE^JANE^Q" -> DOE, JANE).
+    static std::vector<std::string> nameWords(std::string_view personName);
     std::size_t size() const { return needles_.size(); }
 
     // Tag paths of output elements holding an input value, e.g. "(0040,0275)[1]/(0010,0010)".

@@ -189,6 +189,8 @@ def main():
     p.add_argument("--spacing", type=float, default=1.0, help="slice spacing, mm")
     p.add_argument("--thickness", type=float, default=1.0, help="SliceThickness tag, mm")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--study-date", default="20240105",
+                   help="StudyDate YYYYMMDD (all dates follow it; same fake patient)")
     p.add_argument("--skip-slice", type=int, action="append", default=[],
                    help="leave out slice K (a missing slice); may repeat")
     args = p.parse_args()
@@ -197,7 +199,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     prefix = f"1.2.826.0.1.3680043.9.7433.{args.seed}"
     uids = {"prefix": prefix, "study": f"{prefix}.1", "series": f"{prefix}.2", "frame": f"{prefix}.4"}
-    study_dt = datetime.datetime(2024, 1, 5, 9, 30, 0)
+    study_dt = datetime.datetime.strptime(args.study_date + "0930", "%Y%m%d%H%M")
     for k in range(args.slices):
         if k in args.skip_slice:
             continue

@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""Independent checks of `radmark-cli deid`, with pydicom (not GDCM, which Radmark uses).
+
+    check_deidentified.py corpus  --cli RADMARK_CLI --work DIR SOURCE_DIR...
+    check_deidentified.py series  --cli RADMARK_CLI --work DIR --generator GENERATE_CT_SERIES
+    check_deidentified.py gdcmanon --cli RADMARK_CLI --work DIR SOURCE_DIR...
+
+corpus: every DICOM file under the sources (those pydicom reads) is de-identified one by one;
+  each output must hold none of its input's identifying values (names, IDs, dates, addresses,
+  institution, physicians, accession, station, serials, instance UIDs, private strings) anywhere
+  in its bytes, be readable again, and add no dciodvfy error to those of its input. Then the whole
+  tree is de-identified twice with the same secret: both runs must be byte-identical.
+series: two generated CT series of one patient, on two dates: UIDs consistent within each series
+  and study, distinct across them, the interval between the study dates kept, nothing planted
+  (top level, nested sequences, private sequence, UN) left.
+gdcmanon: gdcmanon's basic profile (with a throw-away certificate) on the same files: lists what
+  it leaves, and asserts Radmark leaves none of it.
+Exit status 0 when every check passes; failures are printed one per line.
+"""
+import argparse
+import collections
+import datetime
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+IDENTIFYING_KEYWORDS = {
+    "PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthDate",
+    "PatientBirthName", "PatientMotherBirthName", "PatientAddress", "PatientTelephoneNumbers",
+    "MedicalRecordLocator", "IssuerOfPatientID", "AccessionNumber", "InstitutionName",
+    "InstitutionAddress", "InstitutionalDepartmentName", "ReferringPhysicianName",
+    "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers", "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy", "OperatorsName", "PhysiciansOfRecord", "RequestingPhysician",
+    "ScheduledPerformingPhysicianName", "StationName", "DeviceSerialNumber", "StudyID",
+    "AdmissionID", "PerformedStationName", "PerformedLocation", "ContentCreatorName",
+    "VerifyingObserverName", "PersonName", "ResponsiblePerson", "ResponsibleOrganization",
+    "PatientComments", "AdditionalPatientHistory", "Occupation",
+}
+WELL_KNOWN_UID = "1.2.840.10008."
+CLASS_UID_KEYWORDS = {"SOPClassUID", "ReferencedSOPClassUID", "MediaStorageSOPClassUID",
+                      "TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID"}
+
+
+def read(path):
+    try:
+        return pydicom.dcmread(path)
+    except (InvalidDicomError, Exception):  # noqa: BLE001 - any file pydicom cannot read is skipped
+        return None
+
+
+def is_dicomdir(ds):
+    meta = getattr(ds, "file_meta", None)
+    return meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == "1.2.840.10008.1.3.10"
+
+
+def text_of(value):
+    if isinstance(value, (list, pydicom.multival.MultiValue)):
+        return [str(v) for v in value]
+    if isinstance(value, bytes):
+        return [value.decode("latin-1", "replace")]
+    return [str(value)]
+
+
+def identifying_values(ds):
+    """(value, why) pairs that must not survive, found anywhere in ds (sequences included)."""
+    values = set()
+    kept_public = []
+    for element in ds.iterall():
+        keyword = element.keyword or ""
+        if element.VR == "SQ" or element.tag == 0x7FE00010:
+            continue
+        for value in text_of(element.value):
+            value = value.strip().strip("\x00").strip()
+            if not value:
+                continue
+            if keyword in IDENTIFYING_KEYWORDS:
+                if len(value) >= 4:
+                    values.add((value, keyword))
+                if element.VR == "PN":
+                    for part in re.split(r"[\^= ]", value):
+                        if len(part) >= 4:
+                            values.add((part, keyword + " component"))
+            elif element.VR == "DA" and re.fullmatch(r"\d{8}", value) and value != "19000101":
+                values.add((value, "date " + keyword))
+            elif element.VR == "UI" and keyword not in CLASS_UID_KEYWORDS and \
+                    not value.startswith(WELL_KNOWN_UID) and len(value) >= 8:
+                values.add((value, "UID " + keyword))
+            elif element.tag.is_private and element.VR in ("LO", "SH", "PN", "LT", "ST", "UT"):
+                if len(value) >= 6 and not re.fullmatch(r"[\d.\-+ eE\\]+", value):
+                    values.add((value, "private " + str(element.tag)))
+            elif not element.tag.is_private and element.VR in ("LO", "SH", "CS", "LT", "ST", "UT"):
+                kept_public.append(value.upper())
+    # A private string that also stands in a public attribute kept by the profile (a code, a
+    # manufacturer) says nothing about the patient.
+    return {(v, why) for v, why in values
+            if not (why.startswith("private") and any(v.upper() in k for k in kept_public))}
+
+
+def leaks(output_path, values):
+    data = open(output_path, "rb").read().upper()
+    found = []
+    for value, why in values:
+        needle = value.upper().encode("latin-1", "replace")
+        if why.endswith("component"):
+            if re.search(rb"(?<![A-Z0-9])" + re.escape(needle) + rb"(?![A-Z0-9])", data):
+                found.append(why)
+        elif needle in data:
+            found.append(why)
+    return found
+
+
+def dciodvfy_errors(path):
+    try:
+        run = subprocess.run(["dciodvfy", "-new", path], capture_output=True, text=True,
+                             errors="replace", timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    errors = set()
+    for line in (run.stdout + run.stderr).splitlines():
+        if not line.startswith("Error"):
+            continue
+        line = re.sub(r"<[^>]*>", "<>", line)            # values
+        line = re.sub(r"\[[^\]]*\]", "[]", line)         # item numbers
+        line = re.sub(r"\d+(\.\d+)+", "N", line)          # UIDs, numbers
+        errors.add(line)
+    return errors
+
+
+def run_cli(cli, sources, out, secret, options="default,no-clean-pixel-data"):
+    return subprocess.run([cli, "deid", *sources, "--out", out, "--secret-file", secret,
+                           "--options", options], capture_output=True, text=True)
+
+
+def dicom_files(sources):
+    for source in sources:
+        for path in sorted(glob.glob(os.path.join(source, "**", "*"), recursive=True)):
+            if os.path.isfile(path):
+                ds = read(path)
+                if ds is not None and not is_dicomdir(ds) and len(ds) > 0:
+                    yield path, ds
+
+
+def outputs_under(folder):
+    return sorted(p for p in glob.glob(os.path.join(folder, "**", "*.dcm"), recursive=True))
+
+
+def tree_digest(folder):
+    digest = {}
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
+        if os.path.isfile(path):
+            digest[os.path.relpath(path, folder)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return digest
+
+
+def make_secret(work):
+    secret = os.path.join(work, "secret")
+    with open(secret, "wb") as out:
+        out.write(hashlib.sha256(b"radmark deid test secret").digest())
+    return secret
+
+
+def check_corpus(args):
+    failures = []
+    secret = make_secret(args.work)
+    checked = quarantined = 0
+    new_errors_total = collections.Counter()
+    for index, (path, ds) in enumerate(dicom_files(args.sources)):
+        out = os.path.join(args.work, "one", str(index))
+        run = run_cli(args.cli, [path], out, secret)
+        produced = outputs_under(out)
+        if run.returncode != 0:
+            if "quarantined" in run.stderr and not produced:
+                quarantined += 1
+                print(f"quarantined (nothing written): {os.path.basename(path)}: "
+                      f"{run.stderr.strip().splitlines()[-1][:160]}")
+                continue
+            if produced:
+                failures.append(f"{path}: exit {run.returncode} but files were written")
+            else:
+                print(f"not de-identified (not a complete object): {os.path.basename(path)}: "
+                      f"{run.stderr.strip()[:160]}")
+            continue
+        if len(produced) != 1:
+            failures.append(f"{path}: expected one output file, found {len(produced)}")
+            continue
+        checked += 1
+        values = identifying_values(ds)
+        left = leaks(produced[0], values)
+        if left:
+            failures.append(f"{path}: identifying values left: {sorted(set(left))}")
+        again = read(produced[0])
+        if again is None:
+            failures.append(f"{path}: output not readable by pydicom")
+            continue
+        if str(again.get("PatientIdentityRemoved", "")) != "YES":
+            failures.append(f"{path}: PatientIdentityRemoved is not YES")
+        codes = [item.CodeValue for item in again.get("DeidentificationMethodCodeSequence", [])]
+        if "113100" not in codes:
+            failures.append(f"{path}: DeidentificationMethodCodeSequence lacks 113100")
+        if "SOPInstanceUID" in again and again.file_meta.get("MediaStorageSOPInstanceUID") != again.SOPInstanceUID:
+            failures.append(f"{path}: (0002,0003) not in step with (0008,0018)")
+        for element in again.iterall():
+            if element.tag.is_private:
+                failures.append(f"{path}: private element {element.tag} left")
+                break
+        before, after = dciodvfy_errors(path), dciodvfy_errors(produced[0])
+        # dciodvfy stops at a broken input ("tags out of order"): nothing to compare against.
+        unverifiable = before is not None and any("out of order" in e for e in before)
+        if before is not None and after is not None and not unverifiable:
+            for error in sorted(after - before):
+                new_errors_total[error] += 1
+                failures.append(f"{path}: new dciodvfy error: {error}")
+    print(f"corpus: {checked} files de-identified and checked, {quarantined} quarantined")
+    if checked == 0:
+        failures.append("no file was de-identified: nothing checked")
+
+    # Determinism: the whole tree twice with the same secret.
+    first, second = os.path.join(args.work, "run1"), os.path.join(args.work, "run2")
+    run_cli(args.cli, args.sources, first, secret)
+    run_cli(args.cli, args.sources, second, secret)
+    a, b = tree_digest(first), tree_digest(second)
+    if not a:
+        failures.append("determinism: the tree run wrote nothing")
+    elif a != b:
+        failures.append(f"determinism: outputs differ ({len(set(a.items()) ^ set(b.items()))} entries)")
+    else:
+        print(f"determinism: {len(a)} output files byte-identical across two runs")
+    return failures
+
+
+def check_series(args):
+    failures = []
+    secret = make_secret(args.work)
+    src_a, src_b = os.path.join(args.work, "a"), os.path.join(args.work, "b")
+    for folder, seed, date in ((src_a, 11, "20240105"), (src_b, 12, "20240320")):
+        subprocess.run([args.generator, "--out", folder, "--slices", "6", "--rows", "64",
+                        "--cols", "64", "--seed", str(seed), "--study-date", date], check=True,
+                       capture_output=True)
+    out = os.path.join(args.work, "out")
+    run = run_cli(args.cli, [src_a, src_b], out, secret, options="default")
+    if run.returncode != 0:
+        return [f"series: radmark-cli deid failed: {run.stderr.strip()}"]
+    inputs = {p: read(p) for p in sorted(glob.glob(os.path.join(args.work, "[ab]", "*.dcm")))}
+    outputs = [read(p) for p in outputs_under(out)]
+    if len(outputs) != len(inputs):
+        failures.append(f"series: {len(inputs)} inputs but {len(outputs)} outputs")
+    by_study = collections.defaultdict(list)
+    for ds in outputs:
+        by_study[ds.StudyInstanceUID].append(ds)
+    if len(by_study) != 2:
+        failures.append(f"series: expected 2 studies, found {len(by_study)}")
+    dates = []
+    for study, files in by_study.items():
+        for keyword in ("SeriesInstanceUID", "FrameOfReferenceUID", "StudyDate", "PatientID"):
+            if len({str(getattr(ds, keyword, "")) for ds in files}) != 1:
+                failures.append(f"series: {keyword} differs within one study")
+        if len({ds.SOPInstanceUID for ds in files}) != len(files):
+            failures.append("series: SOP Instance UIDs not distinct")
+        if not study.startswith("2.25."):
+            failures.append("series: study UID not remapped to 2.25.")
+        referenced = {item.ReferencedSOPInstanceUID
+                      for ds in files for item in ds.RequestAttributesSequence[0].get("ReferencedStudySequence", [])} \
+            if "RequestAttributesSequence" in files[0] else set()
+        if referenced - {study}:
+            failures.append("series: a reference to the study was not remapped in step")
+        dates.append(datetime.datetime.strptime(files[0].StudyDate, "%Y%m%d"))
+    if len({ds.PatientID for ds in outputs}) != 1:
+        failures.append("series: the patient pseudonym differs between the two studies")
+    if len(dates) == 2:
+        interval = abs((dates[0] - dates[1]).days)
+        expected = (datetime.date(2024, 3, 20) - datetime.date(2024, 1, 5)).days
+        if interval != expected:
+            failures.append(f"series: interval between studies {interval} days, source {expected}")
+        elif {d.strftime("%Y%m%d") for d in dates} & {"20240105", "20240320"}:
+            failures.append("series: study dates were not shifted")
+        else:
+            print(f"series: interval of {interval} days kept, dates shifted")
+    for path, ds in inputs.items():
+        values = identifying_values(ds)
+        for output in outputs_under(out):
+            left = leaks(output, values)
+            if left:
+                failures.append(f"series: {output} keeps {sorted(set(left))}")
+                break
+    print(f"series: {len(outputs)} files in {len(by_study)} studies checked")
+    return failures
+
+
+def make_certificate(work):
+    key, cert = os.path.join(work, "key.pem"), os.path.join(work, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=radmark-test"], check=True,
+                   capture_output=True)
+    return cert
+
+
+def check_gdcmanon(args):
+    failures = []
+    secret = make_secret(args.work)
+    cert = make_certificate(args.work)
+    left_by_gdcmanon = collections.Counter()
+    compared = 0
+    for index, (path, ds) in enumerate(dicom_files(args.sources)):
+        values = identifying_values(ds)
+        theirs = os.path.join(args.work, "gdcmanon", f"{index}.dcm")
+        os.makedirs(os.path.dirname(theirs), exist_ok=True)
+        run = subprocess.run(["gdcmanon", "-c", cert, "-e", "-i", path, "-o", theirs],
+                             capture_output=True, text=True)
+        if run.returncode != 0 or not os.path.exists(theirs):
+            continue
+        ours_dir = os.path.join(args.work, "radmark", str(index))
+        run_cli(args.cli, [path], ours_dir, secret)
+        ours = outputs_under(ours_dir)
+        if not ours:
+            continue  # quarantined or not an object: Radmark wrote nothing
+        compared += 1
+        their_left = set(leaks(theirs, values))
+        our_left = set(leaks(ours[0], values))
+        for why in their_left:
+            left_by_gdcmanon[re.sub(r"\(.*", "", why).strip()] += 1
+        if our_left:
+            failures.append(f"{path}: Radmark leaves {sorted(our_left)}")
+        if their_left:
+            print(f"{os.path.basename(path)}: gdcmanon leaves {sorted(their_left)}; Radmark leaves none")
+    print(f"gdcmanon comparison on {compared} files; what gdcmanon's basic profile leaves:")
+    for why, count in left_by_gdcmanon.most_common():
+        print(f"  {count:3d} x {why}")
+    if compared == 0:
+        failures.append("gdcmanon: nothing compared")
+    elif not left_by_gdcmanon:
+        failures.append("gdcmanon left nothing: the comparison shows nothing (check the inputs)")
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["corpus", "series", "gdcmanon"])
+    parser.add_argument("sources", nargs="*")
+    parser.add_argument("--cli", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--generator")
+    args = parser.parse_intermixed_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    failures = {"corpus": check_corpus, "series": check_series, "gdcmanon": check_gdcmanon}[args.mode](args)
+    for failure in failures:
+        print("FAIL:", failure)
+    print(f"{'FAILED' if failures else 'OK'}: {len(failures)} failure(s)")
+    shutil.rmtree(args.work, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
