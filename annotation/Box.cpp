@@ -5,7 +5,8 @@
 namespace radmark::annotation {
 
 Index3 BoxList::clamp(Index3 p) const {
-    for (int a = 0; a < 3; ++a) p[a] = std::clamp(p[a], 0, std::max(dims_[a] - 1, 0));
+    for (int a = 0; a < 3; ++a)
+        p[a] = std::clamp(p[a], 0, std::max(dims_[a] - 1, 0));
     return p;
 }
 
@@ -13,7 +14,8 @@ void BoxList::normalise(Box& box) const {
     box.min = clamp(box.min);
     box.max = clamp(box.max);
     for (int a = 0; a < 3; ++a) {
-        if (box.min[a] > box.max[a]) std::swap(box.min[a], box.max[a]);
+        if (box.min[a] > box.max[a])
+            std::swap(box.min[a], box.max[a]);
     }
 }
 
@@ -39,7 +41,8 @@ BoxChange BoxList::add3D(Label segment, std::string author, Index3 a, Index3 b) 
 
 Box& BoxList::get(std::uint32_t id) {
     auto it = std::find_if(boxes_.begin(), boxes_.end(), [&](const Box& b) { return b.id == id; });
-    if (it == boxes_.end()) throw BoxError("This box no longer exists.");
+    if (it == boxes_.end())
+        throw BoxError("This box no longer exists.");
     return *it;
 }
 
@@ -67,9 +70,12 @@ BoxChange BoxList::resize(std::uint32_t id, BoxHandle handle, Index3 to) {
     BoxChange change{box, std::nullopt};
     to = clamp(to);
     for (int a = 0; a < 3; ++a) {
-        if (!box.threeD && a == int(box.plane)) continue;
-        if (handle[a] < 0) box.min[a] = to[a];
-        if (handle[a] > 0) box.max[a] = to[a];
+        if (!box.threeD && a == int(box.plane))
+            continue;
+        if (handle[a] < 0)
+            box.min[a] = to[a];
+        if (handle[a] > 0)
+            box.max[a] = to[a];
     }
     normalise(box);
     change.after = box;
@@ -78,7 +84,8 @@ BoxChange BoxList::resize(std::uint32_t id, BoxHandle handle, Index3 to) {
 
 BoxChange BoxList::remove(std::uint32_t id) {
     auto it = std::find_if(boxes_.begin(), boxes_.end(), [&](const Box& b) { return b.id == id; });
-    if (it == boxes_.end()) throw BoxError("This box no longer exists.");
+    if (it == boxes_.end())
+        throw BoxError("This box no longer exists.");
     BoxChange change{*it, std::nullopt};
     boxes_.erase(it);
     return change;
@@ -106,7 +113,8 @@ void BoxList::apply(const BoxChange& change, bool forward) {
 void BoxList::replaceAll(std::vector<Box> boxes) {
     boxes_ = std::move(boxes);
     nextId_ = 1;
-    for (const auto& b : boxes_) nextId_ = std::max(nextId_, b.id + 1);
+    for (const auto& b : boxes_)
+        nextId_ = std::max(nextId_, b.id + 1);
 }
 
 } // namespace radmark::annotation

@@ -39,7 +39,7 @@ struct BoxError : std::runtime_error {
 };
 
 class BoxList {
-public:
+  public:
     explicit BoxList(imaging::Index3 dims = {0, 0, 0}) : dims_(dims) {}
 
     // Corners are clamped to the volume and ordered; a 2D box is flattened onto corner a's slice.
@@ -57,7 +57,7 @@ public:
     const std::vector<Box>& all() const { return boxes_; }
     void replaceAll(std::vector<Box> boxes); // when a version is opened
 
-private:
+  private:
     Box& get(std::uint32_t id);
     Index3 clamp(Index3 p) const;
     void normalise(Box& box) const;

@@ -27,9 +27,12 @@ std::string ChunkHash::hex() const {
 
 ChunkHash ChunkHash::fromHex(std::string_view hex) {
     auto nibble = [&](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
         throw CorruptAnnotation("An annotation reference is damaged (not a valid content hash).");
     };
     ChunkHash hash;
@@ -54,7 +57,9 @@ ChunkHash hashContent(ContentKind kind, std::span<const std::uint8_t> content) {
     return hash;
 }
 
-bool InMemoryChunkStore::has(const ChunkHash& hash) const { return objects_.contains(hash); }
+bool InMemoryChunkStore::has(const ChunkHash& hash) const {
+    return objects_.contains(hash);
+}
 
 void InMemoryChunkStore::put(const ChunkHash& hash, Bytes bytes) {
     bytesWritten_ += bytes.size();
@@ -95,7 +100,8 @@ Bytes compressChunk(std::span<const std::uint8_t> raw) {
 
 Bytes decompressChunk(std::span<const std::uint8_t> compressed, std::size_t expectedSize) {
     const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != expectedSize) {
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+        size != expectedSize) {
         throw CorruptAnnotation("A stored label chunk is damaged (unexpected size).");
     }
     Bytes raw(expectedSize);

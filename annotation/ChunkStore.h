@@ -38,7 +38,7 @@ struct CorruptAnnotation : std::runtime_error {
 };
 
 class ChunkStore {
-public:
+  public:
     virtual ~ChunkStore() = default;
     virtual bool has(const ChunkHash& hash) const = 0;
     virtual void put(const ChunkHash& hash, Bytes bytes) = 0;
@@ -46,7 +46,7 @@ public:
 };
 
 class InMemoryChunkStore final : public ChunkStore {
-public:
+  public:
     bool has(const ChunkHash& hash) const override;
     void put(const ChunkHash& hash, Bytes bytes) override;
     Bytes get(const ChunkHash& hash) const override;
@@ -59,7 +59,7 @@ public:
     // Test hook: flips a byte of a stored object, as a damaged disk would.
     void corrupt(const ChunkHash& hash);
 
-private:
+  private:
     std::map<ChunkHash, Bytes> objects_;
     std::size_t storedBytes_ = 0;
     std::size_t bytesWritten_ = 0;

@@ -10,7 +10,7 @@ namespace radmark::annotation {
 namespace {
 
 class FillBetweenSlicesTool final : public Tool {
-public:
+  public:
     FillBetweenSlicesTool() {
         settings().declare("axis", "Slices of (0 sagittal, 1 coronal, 2 axial)", 2, 0, 2);
     }
@@ -23,18 +23,21 @@ public:
         const Label label = c.activeSegment;
         const int axis = int(settings().get("axis") + 0.5);
         const VoxelRegion bounds = labels.boundsOf(label);
-        if (bounds.empty()) return false;
+        if (bounds.empty())
+            return false;
 
         // Which slices along the axis hold the segment.
         std::vector<int> annotated;
         for (int k = bounds.min[axis]; k <= bounds.max[axis]; ++k) {
-            if (extractSlice(labels, label, bounds, axis, k).count() > 0) annotated.push_back(k);
+            if (extractSlice(labels, label, bounds, axis, k).count() > 0)
+                annotated.push_back(k);
         }
         Stroke& s = stroke();
         bool filledAny = false;
         for (std::size_t n = 1; n < annotated.size(); ++n) {
             const int a = annotated[n - 1], b = annotated[n];
-            if (b - a < 2) continue;
+            if (b - a < 2)
+                continue;
             const RegionMask first = extractSlice(labels, label, bounds, axis, a);
             const RegionMask last = extractSlice(labels, label, bounds, axis, b);
             for (int k = a + 1; k < b; ++k) {
@@ -43,10 +46,12 @@ public:
                 for (int z = 0; z < shape.dims[2]; ++z) {
                     for (int y = 0; y < shape.dims[1]; ++y) {
                         for (int x = 0; x < shape.dims[0]; ++x, ++i) {
-                            if (!shape.voxels[i]) continue;
+                            if (!shape.voxels[i])
+                                continue;
                             Index3 p{shape.origin[0] + x, shape.origin[1] + y, shape.origin[2] + z};
                             p[axis] = k;
-                            if (labels.at(p) == 0) filledAny |= s.write(p, label);
+                            if (labels.at(p) == 0)
+                                filledAny |= s.write(p, label);
                         }
                     }
                 }
@@ -56,7 +61,7 @@ public:
         return filledAny;
     }
 
-private:
+  private:
     // The segment on slice k of `axis`, over the in-plane bounds padded by 2 voxels so every
     // shape has outside around it for its distance map.
     static RegionMask extractSlice(const LabelMap& labels, Label label, const VoxelRegion& bounds,
@@ -71,6 +76,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Tool> makeFillBetweenSlicesTool() { return std::make_unique<FillBetweenSlicesTool>(); }
+std::unique_ptr<Tool> makeFillBetweenSlicesTool() {
+    return std::make_unique<FillBetweenSlicesTool>();
+}
 
 } // namespace radmark::annotation

@@ -25,7 +25,8 @@ LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry
     imaging::dispatchPixel(mask.pixelType(), const_cast<std::byte*>(mask.data()), [&](auto* v) {
         for (std::size_t i = 0; i < mask.voxelCount(); ++i) {
             const double value = double(v[i]);
-            if (value < 0 || value != std::floor(value)) wholeNumbers = false;
+            if (value < 0 || value != std::floor(value))
+                wholeNumbers = false;
             highest = std::max(highest, value);
         }
     });
@@ -36,7 +37,8 @@ LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry
     LabelMap labels(studyGrid, highest > 255 ? LabelWidth::UInt16 : LabelWidth::UInt8);
     imaging::dispatchPixel(mask.pixelType(), const_cast<std::byte*>(mask.data()), [&](auto* v) {
         for (std::size_t i = 0; i < mask.voxelCount(); ++i) {
-            if (v[i] != 0) labels.set(i, Label(v[i]));
+            if (v[i] != 0)
+                labels.set(i, Label(v[i]));
         }
     });
     return labels;
@@ -52,12 +54,14 @@ SegmentList segmentsForImport(std::string_view definitions,
         } catch (const nlohmann::json::exception&) {
             throw ImportError("The segment list is not valid JSON.");
         }
-        if (!list.is_array()) throw ImportError("The segment list must be a JSON list.");
+        if (!list.is_array())
+            throw ImportError("The segment list must be a JSON list.");
         try {
             for (const auto& item : list) {
                 const int label = item.at("label").get<int>();
                 if (label < 1 || label > 65535) {
-                    throw ImportError("Segment labels must be 1..65535 (got " + std::to_string(label) + ").");
+                    throw ImportError("Segment labels must be 1..65535 (got " +
+                                      std::to_string(label) + ").");
                 }
                 Segment s;
                 s.label = Label(label);
@@ -65,14 +69,17 @@ SegmentList segmentsForImport(std::string_view definitions,
                 if (item.contains("code")) {
                     const std::string code = item.at("code").get<std::string>();
                     const TerminologyEntry* entry = Terminology::bundled().findByCode(code);
-                    if (!entry) throw ImportError("The code " + code + " is not in the terminology list.");
+                    if (!entry)
+                        throw ImportError("The code " + code + " is not in the terminology list.");
                     s.name = entry->type.meaning;
                     s.colour = entry->colour;
                     s.category = entry->category;
                     s.type = entry->type;
                 }
-                if (item.contains("name")) s.name = item.at("name").get<std::string>();
-                if (item.contains("colour")) s.colour = parseColour(item.at("colour").get<std::string>());
+                if (item.contains("name"))
+                    s.name = item.at("name").get<std::string>();
+                if (item.contains("colour"))
+                    s.colour = parseColour(item.at("colour").get<std::string>());
                 segments.add(std::move(s));
             }
         } catch (const nlohmann::json::exception&) {
@@ -90,9 +97,11 @@ SegmentList segmentsForImport(std::string_view definitions,
             // Spread default colours around the hue circle.
             const double hue = std::fmod(label * 137.508, 360.0) / 60.0;
             const double x = 1 - std::abs(std::fmod(hue, 2.0) - 1);
-            const double rgb[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x}, {0, x, 1}, {x, 0, 1}, {1, 0, x}};
+            const double rgb[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x},
+                                      {0, x, 1}, {x, 0, 1}, {1, 0, x}};
             const auto& c = rgb[int(hue) % 6];
-            s.colour = {std::uint8_t(55 + 200 * c[0]), std::uint8_t(55 + 200 * c[1]), std::uint8_t(55 + 200 * c[2])};
+            s.colour = {std::uint8_t(55 + 200 * c[0]), std::uint8_t(55 + 200 * c[1]),
+                        std::uint8_t(55 + 200 * c[2])};
             segments.add(std::move(s));
         }
     }

@@ -23,6 +23,7 @@ LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry
 //   [{"label": 1, "name": "Liver", "code": "10200004", "colour": "#dd8265"}]
 // ("code" from the bundled terminology, "name" and "colour" optional when a code is given).
 // Labels present but not defined get "Segment N"; definitions of absent labels are kept.
-SegmentList segmentsForImport(std::string_view definitions, const std::map<Label, std::uint64_t>& present);
+SegmentList segmentsForImport(std::string_view definitions,
+                              const std::map<Label, std::uint64_t>& present);
 
 } // namespace radmark::annotation

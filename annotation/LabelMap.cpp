@@ -18,29 +18,33 @@ void VoxelRegion::include(const Index3& p) {
 }
 
 void VoxelRegion::include(const VoxelRegion& other) {
-    if (other.empty()) return;
+    if (other.empty())
+        return;
     include(other.min);
     include(other.max);
 }
 
 std::size_t VoxelRegion::voxelCount() const {
-    if (empty()) return 0;
+    if (empty())
+        return 0;
     return std::size_t(max[0] - min[0] + 1) * std::size_t(max[1] - min[1] + 1) *
            std::size_t(max[2] - min[2] + 1);
 }
 
 LabelMap::LabelMap(const imaging::Geometry& geometry, LabelWidth width)
-    : geometry_(geometry), width_(width),
-      data_(geometry.voxelCount() * std::size_t(width), 0),
+    : geometry_(geometry), width_(width), data_(geometry.voxelCount() * std::size_t(width), 0),
       chunks_(std::size_t(std::max(geometry.dims[2], 0))) {}
 
 void LabelMap::widenToUInt16() {
-    if (width_ == LabelWidth::UInt16) return;
+    if (width_ == LabelWidth::UInt16)
+        return;
     std::vector<std::uint8_t> wide(data_.size() * 2, 0);
-    for (std::size_t i = 0; i < data_.size(); ++i) wide[2 * i] = data_[i];
+    for (std::size_t i = 0; i < data_.size(); ++i)
+        wide[2 * i] = data_[i];
     data_ = std::move(wide);
     width_ = LabelWidth::UInt16;
-    for (auto& c : chunks_) c = ChunkState{};
+    for (auto& c : chunks_)
+        c = ChunkState{};
 }
 
 void LabelMap::set(std::size_t i, Label value) {
@@ -81,7 +85,8 @@ std::span<std::uint8_t> LabelMap::chunkBytesForWriting(int chunk) {
 
 std::optional<ChunkHash> LabelMap::knownHash(int chunk) const {
     const auto& c = chunks_[std::size_t(chunk)];
-    if (c.dirty || !c.hashKnown) return std::nullopt;
+    if (c.dirty || !c.hashKnown)
+        return std::nullopt;
     return c.hash;
 }
 
@@ -95,7 +100,8 @@ void LabelMap::markClean(int chunk, const ChunkHash& hash) {
 std::vector<int> LabelMap::dirtyChunks() const {
     std::vector<int> result;
     for (int z = 0; z < chunkCount(); ++z) {
-        if (chunks_[std::size_t(z)].dirty) result.push_back(z);
+        if (chunks_[std::size_t(z)].dirty)
+            result.push_back(z);
     }
     return result;
 }
@@ -104,13 +110,16 @@ void LabelMap::countChunk(ChunkState& state, int chunk) const {
     std::vector<std::uint32_t> histogram(std::size_t(maxLabel()) + 1, 0);
     const std::size_t first = std::size_t(chunk) * chunkVoxels(), last = first + chunkVoxels();
     if (width_ == LabelWidth::UInt8) {
-        for (std::size_t i = first; i < last; ++i) ++histogram[data_[i]];
+        for (std::size_t i = first; i < last; ++i)
+            ++histogram[data_[i]];
     } else {
-        for (std::size_t i = first; i < last; ++i) ++histogram[at(i)];
+        for (std::size_t i = first; i < last; ++i)
+            ++histogram[at(i)];
     }
     state.counts.clear();
     for (std::size_t l = 1; l < histogram.size(); ++l) {
-        if (histogram[l]) state.counts.emplace_back(Label(l), histogram[l]);
+        if (histogram[l])
+            state.counts.emplace_back(Label(l), histogram[l]);
     }
     state.countsKnown = true;
 }
@@ -119,8 +128,10 @@ std::map<Label, std::uint64_t> LabelMap::voxelCounts() const {
     std::map<Label, std::uint64_t> result;
     for (int z = 0; z < chunkCount(); ++z) {
         ChunkState& state = chunks_[std::size_t(z)];
-        if (!state.countsKnown) countChunk(state, z);
-        for (auto [label, count] : state.counts) result[label] += count;
+        if (!state.countsKnown)
+            countChunk(state, z);
+        for (auto [label, count] : state.counts)
+            result[label] += count;
     }
     return result;
 }
@@ -132,7 +143,8 @@ VoxelRegion LabelMap::boundsOf(Label label) const {
     for (int z = 0; z < d[2]; ++z) {
         for (int y = 0; y < d[1]; ++y) {
             for (int x = 0; x < d[0]; ++x, ++i) {
-                if (at(i) == label) region.include(Index3{x, y, z});
+                if (at(i) == label)
+                    region.include(Index3{x, y, z});
             }
         }
     }
@@ -141,13 +153,13 @@ VoxelRegion LabelMap::boundsOf(Label label) const {
 
 std::size_t LabelMap::memoryBytes() const {
     std::size_t bytes = data_.capacity() + chunks_.capacity() * sizeof(ChunkState);
-    for (const auto& c : chunks_) bytes += c.counts.capacity() * sizeof(c.counts[0]);
+    for (const auto& c : chunks_)
+        bytes += c.counts.capacity() * sizeof(c.counts[0]);
     return bytes;
 }
 
 bool LabelMap::operator==(const LabelMap& other) const {
-    return geometry_.dims == other.geometry_.dims && width_ == other.width_ &&
-           data_ == other.data_;
+    return geometry_.dims == other.geometry_.dims && width_ == other.width_ && data_ == other.data_;
 }
 
 } // namespace radmark::annotation

@@ -40,7 +40,7 @@ struct VoxelRegion {
 };
 
 class LabelMap {
-public:
+  public:
     LabelMap() = default;
     explicit LabelMap(const imaging::Geometry& geometry, LabelWidth width = LabelWidth::UInt8);
 
@@ -60,9 +60,8 @@ public:
     bool contains(const Index3& p) const { return geometry_.contains(p); }
 
     Label at(std::size_t i) const {
-        return width_ == LabelWidth::UInt8
-                   ? Label(data_[i])
-                   : Label(data_[2 * i] | (Label(data_[2 * i + 1]) << 8));
+        return width_ == LabelWidth::UInt8 ? Label(data_[i])
+                                           : Label(data_[2 * i] | (Label(data_[2 * i + 1]) << 8));
     }
     Label at(const Index3& p) const { return at(index(p)); }
     // Raw write, no lock rules and no undo: tools write through a Stroke instead.
@@ -102,7 +101,7 @@ public:
 
     bool operator==(const LabelMap& other) const; // same grid, width and labels
 
-private:
+  private:
     struct ChunkState {
         ChunkHash hash;
         bool hashKnown = false;

@@ -15,7 +15,8 @@ void distanceAlongLine(std::vector<double>& f, double s, std::vector<double>& ou
     const int n = int(f.size());
     int k = -1;
     for (int q = 0; q < n; ++q) {
-        if (f[std::size_t(q)] == infinity) continue;
+        if (f[std::size_t(q)] == infinity)
+            continue;
         const double fq = f[std::size_t(q)] + (q * s) * (q * s);
         double boundary = -infinity;
         while (k >= 0) {
@@ -40,7 +41,8 @@ void distanceAlongLine(std::vector<double>& f, double s, std::vector<double>& ou
     int j = 0;
     for (int q = 0; q < n; ++q) {
         const double x = q * s;
-        while (z[std::size_t(j) + 1] < x) ++j;
+        while (z[std::size_t(j) + 1] < x)
+            ++j;
         const double d = x - v[std::size_t(j)] * s;
         out[std::size_t(q)] = d * d + f[std::size_t(v[std::size_t(j)])];
     }
@@ -71,7 +73,8 @@ VoxelRegion padRegion(const VoxelRegion& region, const Index3& pad, const Index3
 
 Index3 voxelsForDistance(double mm, const imaging::Vec3& spacing) {
     Index3 n{};
-    for (int a = 0; a < 3; ++a) n[a] = int(std::ceil(std::abs(mm) / spacing[a] - 1e-9)) + 1;
+    for (int a = 0; a < 3; ++a)
+        n[a] = int(std::ceil(std::abs(mm) / spacing[a] - 1e-9)) + 1;
     return n;
 }
 
@@ -79,8 +82,10 @@ RegionMask extractMask(const LabelMap& labels, Label label, const VoxelRegion& r
     RegionMask mask;
     mask.origin = region.min;
     mask.spacing = labels.geometry().spacing;
-    if (region.empty()) return mask;
-    for (int a = 0; a < 3; ++a) mask.dims[a] = region.max[a] - region.min[a] + 1;
+    if (region.empty())
+        return mask;
+    for (int a = 0; a < 3; ++a)
+        mask.dims[a] = region.max[a] - region.min[a] + 1;
     mask.voxels.assign(std::size_t(mask.dims[0]) * mask.dims[1] * mask.dims[2], 0);
     std::size_t i = 0;
     for (int z = 0; z < mask.dims[2]; ++z) {
@@ -94,12 +99,14 @@ RegionMask extractMask(const LabelMap& labels, Label label, const VoxelRegion& r
     return mask;
 }
 
-void applyMaskChange(Stroke& stroke, const RegionMask& before, const RegionMask& after, Label label) {
+void applyMaskChange(Stroke& stroke, const RegionMask& before, const RegionMask& after,
+                     Label label) {
     std::size_t i = 0;
     for (int z = 0; z < before.dims[2]; ++z) {
         for (int y = 0; y < before.dims[1]; ++y) {
             for (int x = 0; x < before.dims[0]; ++x, ++i) {
-                if (before.voxels[i] == after.voxels[i]) continue;
+                if (before.voxels[i] == after.voxels[i])
+                    continue;
                 const Index3 p{before.origin[0] + x, before.origin[1] + y, before.origin[2] + z};
                 if (after.voxels[i]) {
                     stroke.write(p, label);
@@ -125,20 +132,24 @@ std::vector<float> squaredDistanceMap(const RegionMask& mask, std::uint8_t targe
     const std::size_t stride[3] = {1, std::size_t(d[0]), std::size_t(d[0]) * std::size_t(d[1])};
     for (int axis = 0; axis < 3; ++axis) {
         const int n = d[axis];
-        if (n <= 1) continue;
+        if (n <= 1)
+            continue;
         line.resize(std::size_t(n));
         out.resize(std::size_t(n));
         const int a1 = axis == 0 ? 1 : 0, a2 = axis == 2 ? 1 : 2;
         for (int j = 0; j < d[a2]; ++j) {
             for (int i = 0; i < d[a1]; ++i) {
                 const std::size_t start = std::size_t(i) * stride[a1] + std::size_t(j) * stride[a2];
-                for (int q = 0; q < n; ++q) line[std::size_t(q)] = work[start + q * stride[axis]];
+                for (int q = 0; q < n; ++q)
+                    line[std::size_t(q)] = work[start + q * stride[axis]];
                 distanceAlongLine(line, mask.spacing[axis], out, v, z);
-                for (int q = 0; q < n; ++q) work[start + q * stride[axis]] = out[std::size_t(q)];
+                for (int q = 0; q < n; ++q)
+                    work[start + q * stride[axis]] = out[std::size_t(q)];
             }
         }
     }
-    for (std::size_t i = 0; i < mask.size(); ++i) result[i] = float(work[i]);
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        result[i] = float(work[i]);
     return result;
 }
 
@@ -146,7 +157,8 @@ RegionMask grow(const RegionMask& mask, double mm) {
     RegionMask out = sameBox(mask);
     const auto distance = squaredDistanceMap(mask, 1);
     const double limit = mm * mm * (1 + 1e-9);
-    for (std::size_t i = 0; i < mask.size(); ++i) out.voxels[i] = distance[i] <= limit ? 1 : 0;
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        out.voxels[i] = distance[i] <= limit ? 1 : 0;
     return out;
 }
 
@@ -160,8 +172,12 @@ RegionMask shrink(const RegionMask& mask, double mm) {
     return out;
 }
 
-RegionMask opening(const RegionMask& mask, double mm) { return grow(shrink(mask, mm), mm); }
-RegionMask closing(const RegionMask& mask, double mm) { return shrink(grow(mask, mm), mm); }
+RegionMask opening(const RegionMask& mask, double mm) {
+    return grow(shrink(mask, mm), mm);
+}
+RegionMask closing(const RegionMask& mask, double mm) {
+    return shrink(grow(mask, mm), mm);
+}
 
 RegionMask median(const RegionMask& mask, const Index3& radius) {
     const auto& d = mask.dims;
@@ -216,7 +232,8 @@ std::vector<std::uint32_t> connectedComponents(const RegionMask& mask,
     std::vector<std::size_t> pending;
     const std::size_t sx = 1, sy = std::size_t(d[0]), sz = std::size_t(d[0]) * std::size_t(d[1]);
     for (std::size_t seed = 0; seed < mask.size(); ++seed) {
-        if (!mask.voxels[seed] || ids[seed]) continue;
+        if (!mask.voxels[seed] || ids[seed])
+            continue;
         const auto id = std::uint32_t(sizes.size());
         std::size_t count = 0;
         ids[seed] = id;
@@ -258,9 +275,12 @@ RegionMask keepLargestComponent(const RegionMask& mask) {
     std::vector<std::size_t> sizes;
     const auto ids = connectedComponents(mask, sizes);
     RegionMask out = sameBox(mask);
-    if (sizes.size() < 2) return out;
-    const auto largest = std::uint32_t(std::max_element(sizes.begin() + 1, sizes.end()) - sizes.begin());
-    for (std::size_t i = 0; i < mask.size(); ++i) out.voxels[i] = ids[i] == largest ? 1 : 0;
+    if (sizes.size() < 2)
+        return out;
+    const auto largest =
+        std::uint32_t(std::max_element(sizes.begin() + 1, sizes.end()) - sizes.begin());
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        out.voxels[i] = ids[i] == largest ? 1 : 0;
     return out;
 }
 

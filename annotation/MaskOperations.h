@@ -34,7 +34,8 @@ Index3 voxelsForDistance(double mm, const imaging::Vec3& spacing);
 RegionMask extractMask(const LabelMap& labels, Label label, const VoxelRegion& region);
 // Writes `after` over `before` (same box) through the stroke: voxels leaving the mask are erased
 // from `label`, voxels entering it are painted, both under the stroke's lock rules.
-void applyMaskChange(Stroke& stroke, const RegionMask& before, const RegionMask& after, Label label);
+void applyMaskChange(Stroke& stroke, const RegionMask& before, const RegionMask& after,
+                     Label label);
 
 // Squared distance in mm^2 from each voxel to the nearest voxel whose value equals `target`
 // (0 on such voxels); +infinity when there is none. Exact (separable parabola envelope).

@@ -12,7 +12,7 @@ namespace {
 enum class PaintMode { Paint, Erase, Threshold };
 
 class PaintTool final : public Tool {
-public:
+  public:
     explicit PaintTool(PaintMode mode) : mode_(mode) {
         settings().declare("radius_mm", "Brush radius (mm)", 5, 0.1, 100);
         settings().declare("sphere", "3D sphere instead of a disc in the slice", 0, 0, 1);
@@ -24,9 +24,12 @@ public:
 
     std::string_view name() const override {
         switch (mode_) {
-        case PaintMode::Paint: return "paint";
-        case PaintMode::Erase: return "erase";
-        case PaintMode::Threshold: return "threshold-paint";
+        case PaintMode::Paint:
+            return "paint";
+        case PaintMode::Erase:
+            return "erase";
+        case PaintMode::Threshold:
+            return "threshold-paint";
         }
         return "paint";
     }
@@ -41,22 +44,27 @@ public:
     }
 
     bool handle(const PointerEvent& event) override {
-        if (!context().labels->contains(event.voxel)) return false;
+        if (!context().labels->contains(event.voxel))
+            return false;
         switch (event.phase) {
         case PointerPhase::Press:
-            if (strokeOpen()) finishStroke(description());
+            if (strokeOpen())
+                finishStroke(description());
             stroke(); // opens (and checks the lock) before anything is painted
             stampAt(event.voxel, event.plane);
             last_ = event.voxel;
             return true;
         case PointerPhase::Drag:
-            if (!strokeOpen() || !last_) return false;
+            if (!strokeOpen() || !last_)
+                return false;
             stampAlong(*last_, event.voxel, event.plane);
             last_ = event.voxel;
             return true;
         case PointerPhase::Release:
-            if (!strokeOpen()) return false;
-            if (last_ && *last_ != event.voxel) stampAlong(*last_, event.voxel, event.plane);
+            if (!strokeOpen())
+                return false;
+            if (last_ && *last_ != event.voxel)
+                stampAlong(*last_, event.voxel, event.plane);
             last_.reset();
             finishStroke(description());
             return true;
@@ -64,9 +72,11 @@ public:
         return false;
     }
 
-private:
+  private:
     std::string description() const {
-        return mode_ == PaintMode::Erase ? "Erase" : mode_ == PaintMode::Paint ? "Paint" : "Threshold paint";
+        return mode_ == PaintMode::Erase   ? "Erase"
+               : mode_ == PaintMode::Paint ? "Paint"
+                                           : "Threshold paint";
     }
 
     void settingChanged(const ToolSetting&) override { stampPlane_.reset(); }
@@ -74,18 +84,22 @@ private:
     // Offsets of the voxels a stamp covers, cached until the size, shape or plane changes.
     const std::vector<Index3>& stampOffsets(SliceAxis plane) {
         const bool sphere = settings().get("sphere") >= 0.5;
-        if (stampPlane_ && (sphere || *stampPlane_ == plane)) return offsets_;
+        if (stampPlane_ && (sphere || *stampPlane_ == plane))
+            return offsets_;
         offsets_.clear();
         const double r = settings().get("radius_mm");
         const auto& spacing = context().labels->geometry().spacing;
         Index3 extent{};
-        for (int a = 0; a < 3; ++a) extent[a] = int(std::floor(r / spacing[a]));
-        if (!sphere) extent[int(plane)] = 0;
+        for (int a = 0; a < 3; ++a)
+            extent[a] = int(std::floor(r / spacing[a]));
+        if (!sphere)
+            extent[int(plane)] = 0;
         for (int dz = -extent[2]; dz <= extent[2]; ++dz) {
             for (int dy = -extent[1]; dy <= extent[1]; ++dy) {
                 for (int dx = -extent[0]; dx <= extent[0]; ++dx) {
                     const double x = dx * spacing[0], y = dy * spacing[1], z = dz * spacing[2];
-                    if (x * x + y * y + z * z <= r * r * (1 + 1e-9)) offsets_.push_back({dx, dy, dz});
+                    if (x * x + y * y + z * z <= r * r * (1 + 1e-9))
+                        offsets_.push_back({dx, dy, dz});
                 }
             }
         }
@@ -102,14 +116,16 @@ private:
         const double upper = threshold ? settings().get("upper") : 0;
         for (const Index3& o : stampOffsets(plane)) {
             const Index3 p{centre[0] + o[0], centre[1] + o[1], centre[2] + o[2]};
-            if (!labels.contains(p)) continue;
+            if (!labels.contains(p))
+                continue;
             if (mode_ == PaintMode::Erase) {
                 s.erase(p, c.activeSegment);
                 continue;
             }
             if (threshold) {
                 const double v = c.image->valueAt(p[0], p[1], p[2]);
-                if (v < lower || v > upper) continue;
+                if (v < lower || v > upper)
+                    continue;
             }
             s.write(p, c.activeSegment);
         }
@@ -117,11 +133,13 @@ private:
 
     void stampAlong(const Index3& from, const Index3& to, SliceAxis plane) {
         int steps = 0;
-        for (int a = 0; a < 3; ++a) steps = std::max(steps, std::abs(to[a] - from[a]));
+        for (int a = 0; a < 3; ++a)
+            steps = std::max(steps, std::abs(to[a] - from[a]));
         for (int k = 1; k <= steps; ++k) {
             const double t = double(k) / steps;
             Index3 p{};
-            for (int a = 0; a < 3; ++a) p[a] = int(std::lround(from[a] + t * (to[a] - from[a])));
+            for (int a = 0; a < 3; ++a)
+                p[a] = int(std::lround(from[a] + t * (to[a] - from[a])));
             stampAt(p, plane);
         }
     }
@@ -134,8 +152,12 @@ private:
 
 } // namespace
 
-std::unique_ptr<Tool> makePaintTool() { return std::make_unique<PaintTool>(PaintMode::Paint); }
-std::unique_ptr<Tool> makeEraseTool() { return std::make_unique<PaintTool>(PaintMode::Erase); }
+std::unique_ptr<Tool> makePaintTool() {
+    return std::make_unique<PaintTool>(PaintMode::Paint);
+}
+std::unique_ptr<Tool> makeEraseTool() {
+    return std::make_unique<PaintTool>(PaintMode::Erase);
+}
 std::unique_ptr<Tool> makeThresholdPaintTool() {
     return std::make_unique<PaintTool>(PaintMode::Threshold);
 }

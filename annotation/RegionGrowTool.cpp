@@ -12,7 +12,7 @@ namespace radmark::annotation {
 namespace {
 
 class RegionGrowTool final : public Tool {
-public:
+  public:
     RegionGrowTool() {
         settings().declare("lower", "Lowest intensity", -100000, -100000, 100000);
         settings().declare("upper", "Highest intensity", 100000, -100000, 100000);
@@ -29,9 +29,12 @@ public:
     }
 
     bool handle(const PointerEvent& event) override {
-        if (event.phase != PointerPhase::Press) return false;
-        if (!context().labels->contains(event.voxel)) return false;
-        if (strokeOpen()) finishStroke("Region grow");
+        if (event.phase != PointerPhase::Press)
+            return false;
+        if (!context().labels->contains(event.voxel))
+            return false;
+        if (strokeOpen())
+            finishStroke("Region grow");
         seed_ = event.voxel;
         grow();
         return true;
@@ -39,7 +42,7 @@ public:
 
     std::size_t lastGrownVoxels() const { return grown_; }
 
-private:
+  private:
     void settingChanged(const ToolSetting&) override {
         if (seed_ && strokeOpen()) {
             stroke().revert();
@@ -68,17 +71,22 @@ private:
             return v >= lower && v <= upper;
         };
         const std::size_t seedIndex = context().labels->index(*seed_);
-        if (!inRange(seedIndex)) return;
+        if (!inRange(seedIndex))
+            return;
         std::vector<Index3> pending{*seed_};
         while (!pending.empty()) {
             const Index3 p = pending.back();
             pending.pop_back();
             const std::size_t row = std::size_t(p[2]) * nxy + std::size_t(p[1]) * nx;
-            if (seen(row + std::size_t(p[0])) || !inRange(row + std::size_t(p[0]))) continue;
+            if (seen(row + std::size_t(p[0])) || !inRange(row + std::size_t(p[0])))
+                continue;
             // Extend the run along x as far as it stays in range.
             int x0 = p[0], x1 = p[0];
-            while (x0 > 0 && !seen(row + std::size_t(x0 - 1)) && inRange(row + std::size_t(x0 - 1))) --x0;
-            while (x1 + 1 < d[0] && !seen(row + std::size_t(x1 + 1)) && inRange(row + std::size_t(x1 + 1))) ++x1;
+            while (x0 > 0 && !seen(row + std::size_t(x0 - 1)) && inRange(row + std::size_t(x0 - 1)))
+                --x0;
+            while (x1 + 1 < d[0] && !seen(row + std::size_t(x1 + 1)) &&
+                   inRange(row + std::size_t(x1 + 1)))
+                ++x1;
             for (int x = x0; x <= x1; ++x) {
                 const std::size_t i = row + std::size_t(x);
                 visited[i >> 6] |= std::uint64_t(1) << (i & 63);
@@ -89,13 +97,15 @@ private:
             const int neighbours[4][2] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}};
             for (const auto& n : neighbours) {
                 const int y = p[1] + n[1], z = p[2] + n[0];
-                if (y < 0 || y >= d[1] || z < 0 || z >= d[2]) continue;
+                if (y < 0 || y >= d[1] || z < 0 || z >= d[2])
+                    continue;
                 const std::size_t other = std::size_t(z) * nxy + std::size_t(y) * nx;
                 bool inRun = false;
                 for (int x = x0; x <= x1; ++x) {
                     const std::size_t i = other + std::size_t(x);
                     const bool open = !seen(i) && inRange(i);
-                    if (open && !inRun) pending.push_back({x, y, z});
+                    if (open && !inRun)
+                        pending.push_back({x, y, z});
                     inRun = open;
                 }
             }
@@ -108,6 +118,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Tool> makeRegionGrowTool() { return std::make_unique<RegionGrowTool>(); }
+std::unique_ptr<Tool> makeRegionGrowTool() {
+    return std::make_unique<RegionGrowTool>();
+}
 
 } // namespace radmark::annotation

@@ -52,24 +52,31 @@ Segment* SegmentList::find(Label label) {
 }
 
 const Segment& SegmentList::get(Label label) const {
-    if (const Segment* s = find(label)) return *s;
+    if (const Segment* s = find(label))
+        return *s;
     throw SegmentError("There is no segment with label " + std::to_string(label) + ".");
 }
 
-Segment& SegmentList::get(Label label) { return const_cast<Segment&>(std::as_const(*this).get(label)); }
+Segment& SegmentList::get(Label label) {
+    return const_cast<Segment&>(std::as_const(*this).get(label));
+}
 
 bool SegmentList::isLocked(Label label) const {
     const Segment* s = find(label);
     return s && s->locked;
 }
 
-Label SegmentList::highestLabel() const { return segments_.empty() ? 0 : segments_.back().label; }
+Label SegmentList::highestLabel() const {
+    return segments_.empty() ? 0 : segments_.back().label;
+}
 
 Rgb parseColour(std::string_view hex) {
     auto digit = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= '0' && c <= '9')
+            return c - '0';
         c = char(std::tolower(static_cast<unsigned char>(c)));
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
         return -1;
     };
     if (hex.size() != 7 || hex[0] != '#') {
@@ -94,12 +101,14 @@ Terminology Terminology::parse(std::string_view tsv) {
         std::string_view line = tsv.substr(0, end);
         tsv = end == std::string_view::npos ? std::string_view{} : tsv.substr(end + 1);
         ++lineNumber;
-        if (line.empty() || line[0] == '#') continue;
+        if (line.empty() || line[0] == '#')
+            continue;
         std::vector<std::string_view> fields;
         while (true) {
             const std::size_t tab = line.find('\t');
             fields.push_back(line.substr(0, tab));
-            if (tab == std::string_view::npos) break;
+            if (tab == std::string_view::npos)
+                break;
             line = line.substr(tab + 1);
         }
         if (fields.size() != 5 || fields[2].empty() || fields[3].empty()) {
@@ -122,7 +131,8 @@ const Terminology& Terminology::bundled() {
 
 const TerminologyEntry* Terminology::findByCode(std::string_view code) const {
     for (const auto& e : entries_) {
-        if (e.type.code == code) return &e;
+        if (e.type.code == code)
+            return &e;
     }
     return nullptr;
 }
@@ -130,13 +140,15 @@ const TerminologyEntry* Terminology::findByCode(std::string_view code) const {
 std::vector<const TerminologyEntry*> Terminology::search(std::string_view text) const {
     auto lower = [](std::string_view s) {
         std::string out(s);
-        for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : out)
+            c = char(std::tolower(static_cast<unsigned char>(c)));
         return out;
     };
     const std::string needle = lower(text);
     std::vector<const TerminologyEntry*> result;
     for (const auto& e : entries_) {
-        if (lower(e.type.meaning).find(needle) != std::string::npos) result.push_back(&e);
+        if (lower(e.type.meaning).find(needle) != std::string::npos)
+            result.push_back(&e);
     }
     return result;
 }

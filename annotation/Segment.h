@@ -46,7 +46,7 @@ struct SegmentError : std::runtime_error {
 };
 
 class SegmentList {
-public:
+  public:
     // Adds a segment with the next free label; throws SegmentError past 65535 segments.
     Segment& add(std::string name, Rgb colour);
     Segment& add(Segment segment); // keeps segment.label; throws if it is 0 or taken
@@ -65,7 +65,7 @@ public:
     std::size_t size() const { return segments_.size(); }
     bool operator==(const SegmentList&) const = default;
 
-private:
+  private:
     std::vector<Segment> segments_; // sorted by label
 };
 
@@ -77,7 +77,7 @@ struct TerminologyEntry {
 
 // The bundled list (resources/terminology/terminology.tsv, compiled in).
 class Terminology {
-public:
+  public:
     static const Terminology& bundled();
     static Terminology parse(std::string_view tsv); // throws SegmentError on a malformed line
 
@@ -88,7 +88,7 @@ public:
     // A new segment named and coloured after the concept.
     Segment& addSegment(SegmentList& segments, std::string_view code) const;
 
-private:
+  private:
     std::vector<TerminologyEntry> entries_;
 };
 

@@ -10,20 +10,21 @@ namespace radmark::annotation {
 namespace {
 
 class RemoveIslandsTool final : public Tool {
-public:
+  public:
     RemoveIslandsTool() {
         settings().declare("minimum_voxels", "Remove pieces smaller than (voxels)", 100, 1, 1e9);
     }
     std::string_view name() const override { return "remove-islands"; }
     bool apply() override {
         const auto minimum = std::size_t(settings().get("minimum_voxels"));
-        return transformActiveSegment({0, 0, 0}, [&](const RegionMask& m) { return removeIslands(m, minimum); },
-                                      "Remove small islands");
+        return transformActiveSegment(
+            {0, 0, 0}, [&](const RegionMask& m) { return removeIslands(m, minimum); },
+            "Remove small islands");
     }
 };
 
 class KeepLargestTool final : public Tool {
-public:
+  public:
     std::string_view name() const override { return "keep-largest"; }
     bool apply() override {
         return transformActiveSegment({0, 0, 0}, keepLargestComponent, "Keep largest piece");
@@ -33,7 +34,7 @@ public:
 enum class Smoothing { Opening, Closing, Median };
 
 class SmoothingTool final : public Tool {
-public:
+  public:
     explicit SmoothingTool(Smoothing kind) : kind_(kind) {
         settings().declare("radius_mm", "Smoothing radius (mm)", 1, 0.1, 50);
     }
@@ -46,41 +47,42 @@ public:
         const double r = settings().get("radius_mm");
         const auto& spacing = context().labels->geometry().spacing;
         Index3 reach{};
-        for (int a = 0; a < 3; ++a) reach[a] = int(std::floor(r / spacing[a] + 1e-9));
+        for (int a = 0; a < 3; ++a)
+            reach[a] = int(std::floor(r / spacing[a] + 1e-9));
         switch (kind_) {
         case Smoothing::Opening:
-            return transformActiveSegment(voxelsForDistance(r, spacing),
-                                          [&](const RegionMask& m) { return opening(m, r); },
-                                          "Smoothing (opening)");
+            return transformActiveSegment(
+                voxelsForDistance(r, spacing), [&](const RegionMask& m) { return opening(m, r); },
+                "Smoothing (opening)");
         case Smoothing::Closing:
-            return transformActiveSegment(voxelsForDistance(r, spacing),
-                                          [&](const RegionMask& m) { return closing(m, r); },
-                                          "Smoothing (closing)");
+            return transformActiveSegment(
+                voxelsForDistance(r, spacing), [&](const RegionMask& m) { return closing(m, r); },
+                "Smoothing (closing)");
         case Smoothing::Median:
-            return transformActiveSegment(voxelsForDistance(r, spacing),
-                                          [&](const RegionMask& m) { return median(m, reach); },
-                                          "Smoothing (median)");
+            return transformActiveSegment(
+                voxelsForDistance(r, spacing),
+                [&](const RegionMask& m) { return median(m, reach); }, "Smoothing (median)");
         }
         return false;
     }
 
-private:
+  private:
     Smoothing kind_;
 };
 
 class HollowTool final : public Tool {
-public:
+  public:
     HollowTool() { settings().declare("thickness_mm", "Shell thickness (mm)", 1, 0.01, 100); }
     std::string_view name() const override { return "hollow"; }
     bool apply() override {
         const double t = settings().get("thickness_mm");
-        return transformActiveSegment({1, 1, 1}, [&](const RegionMask& m) { return hollow(m, t); },
-                                      "Hollow");
+        return transformActiveSegment(
+            {1, 1, 1}, [&](const RegionMask& m) { return hollow(m, t); }, "Hollow");
     }
 };
 
 class MarginTool final : public Tool {
-public:
+  public:
     MarginTool() {
         settings().declare("distance_mm", "Grow by (mm; negative shrinks)", 2, -100, 100);
     }
@@ -89,22 +91,37 @@ public:
         const double mm = settings().get("distance_mm");
         const auto& spacing = context().labels->geometry().spacing;
         if (mm >= 0) {
-            return transformActiveSegment(voxelsForDistance(mm, spacing),
-                                          [&](const RegionMask& m) { return grow(m, mm); }, "Grow margin");
+            return transformActiveSegment(
+                voxelsForDistance(mm, spacing), [&](const RegionMask& m) { return grow(m, mm); },
+                "Grow margin");
         }
-        return transformActiveSegment({1, 1, 1}, [&](const RegionMask& m) { return shrink(m, -mm); },
-                                      "Shrink margin");
+        return transformActiveSegment(
+            {1, 1, 1}, [&](const RegionMask& m) { return shrink(m, -mm); }, "Shrink margin");
     }
 };
 
 } // namespace
 
-std::unique_ptr<Tool> makeRemoveIslandsTool() { return std::make_unique<RemoveIslandsTool>(); }
-std::unique_ptr<Tool> makeKeepLargestTool() { return std::make_unique<KeepLargestTool>(); }
-std::unique_ptr<Tool> makeOpeningTool() { return std::make_unique<SmoothingTool>(Smoothing::Opening); }
-std::unique_ptr<Tool> makeClosingTool() { return std::make_unique<SmoothingTool>(Smoothing::Closing); }
-std::unique_ptr<Tool> makeMedianTool() { return std::make_unique<SmoothingTool>(Smoothing::Median); }
-std::unique_ptr<Tool> makeHollowTool() { return std::make_unique<HollowTool>(); }
-std::unique_ptr<Tool> makeMarginTool() { return std::make_unique<MarginTool>(); }
+std::unique_ptr<Tool> makeRemoveIslandsTool() {
+    return std::make_unique<RemoveIslandsTool>();
+}
+std::unique_ptr<Tool> makeKeepLargestTool() {
+    return std::make_unique<KeepLargestTool>();
+}
+std::unique_ptr<Tool> makeOpeningTool() {
+    return std::make_unique<SmoothingTool>(Smoothing::Opening);
+}
+std::unique_ptr<Tool> makeClosingTool() {
+    return std::make_unique<SmoothingTool>(Smoothing::Closing);
+}
+std::unique_ptr<Tool> makeMedianTool() {
+    return std::make_unique<SmoothingTool>(Smoothing::Median);
+}
+std::unique_ptr<Tool> makeHollowTool() {
+    return std::make_unique<HollowTool>();
+}
+std::unique_ptr<Tool> makeMarginTool() {
+    return std::make_unique<MarginTool>();
+}
 
 } // namespace radmark::annotation

@@ -19,7 +19,8 @@ void LabelDelta::apply(LabelMap& labels, bool forward) const {
         const std::size_t base = std::size_t(chunk.chunk) * perChunk;
         for (const auto& run : chunk.runs) {
             const Label value = forward ? run.after : run.before;
-            for (std::uint32_t k = 0; k < run.length; ++k) labels.set(base + run.offset + k, value);
+            for (std::uint32_t k = 0; k < run.length; ++k)
+                labels.set(base + run.offset + k, value);
         }
         labels.markDirty(chunk.chunk);
     }
@@ -28,14 +29,16 @@ void LabelDelta::apply(LabelMap& labels, bool forward) const {
 std::size_t LabelDelta::changedVoxels() const {
     std::size_t n = 0;
     for (const auto& c : chunks) {
-        for (const auto& r : c.runs) n += r.length;
+        for (const auto& r : c.runs)
+            n += r.length;
     }
     return n;
 }
 
 std::size_t LabelDelta::memoryBytes() const {
     std::size_t n = sizeof(LabelDelta) + chunks.capacity() * sizeof(ChunkDelta);
-    for (const auto& c : chunks) n += c.runs.capacity() * sizeof(LabelRun);
+    for (const auto& c : chunks)
+        n += c.runs.capacity() * sizeof(LabelRun);
     return n;
 }
 
@@ -46,7 +49,8 @@ Stroke::Stroke(LabelMap& labels, const SegmentList& segments)
             "This version is open read-only. Start a new draft from it to make changes.");
     }
     locked_.assign(std::size_t(segments.highestLabel()) + 1, 0);
-    for (const auto& s : segments.all()) locked_[s.label] = s.locked ? 1 : 0;
+    for (const auto& s : segments.all())
+        locked_[s.label] = s.locked ? 1 : 0;
 }
 
 void Stroke::remember(int chunk, int row) {
@@ -56,8 +60,10 @@ void Stroke::remember(int chunk, int row) {
         touched_.push_back(chunk);
     }
     auto& copy = snapshot.rows[std::size_t(row)];
-    if (!copy.empty()) return;
-    const std::size_t rowBytes = std::size_t(labels_->geometry().dims[0]) * std::size_t(labels_->width());
+    if (!copy.empty())
+        return;
+    const std::size_t rowBytes =
+        std::size_t(labels_->geometry().dims[0]) * std::size_t(labels_->width());
     const std::uint8_t* source = labels_->chunkBytes(chunk).data() + std::size_t(row) * rowBytes;
     copy.assign(source, source + rowBytes);
     snapshot.touchedRows.push_back(row);
@@ -73,7 +79,8 @@ void Stroke::store(const Index3& p, std::size_t index, Label value) {
 bool Stroke::write(const Index3& p, Label value) {
     const std::size_t i = labels_->index(p);
     const Label current = labels_->at(i);
-    if (current == value || isLocked(current) || isLocked(value)) return false;
+    if (current == value || isLocked(current) || isLocked(value))
+        return false;
     if (value > labels_->maxLabel()) {
         throw SegmentError("Label " + std::to_string(value) +
                            " needs a 16-bit label map; widen it first.");
@@ -84,7 +91,8 @@ bool Stroke::write(const Index3& p, Label value) {
 
 bool Stroke::erase(const Index3& p, Label label) {
     const std::size_t i = labels_->index(p);
-    if (label == 0 || labels_->at(i) != label || isLocked(label)) return false;
+    if (label == 0 || labels_->at(i) != label || isLocked(label))
+        return false;
     store(p, i, 0);
     return true;
 }
@@ -134,11 +142,14 @@ LabelDelta Stroke::finish() {
             std::size_t i = 0;
             while (i < rowVoxels) {
                 if (width == LabelWidth::UInt8) {
-                    while (i < rowVoxels && now[i] == was[i]) ++i;
+                    while (i < rowVoxels && now[i] == was[i])
+                        ++i;
                 } else {
-                    while (i < rowVoxels && readLabel(now, i, width) == readLabel(was, i, width)) ++i;
+                    while (i < rowVoxels && readLabel(now, i, width) == readLabel(was, i, width))
+                        ++i;
                 }
-                if (i >= rowVoxels) break;
+                if (i >= rowVoxels)
+                    break;
                 const Label before = readLabel(was, i, width), after = readLabel(now, i, width);
                 std::size_t j = i + 1;
                 while (j < rowVoxels && readLabel(was, j, width) == before &&
@@ -186,20 +197,26 @@ void UndoHistory::push(UndoRecord record) {
 }
 
 std::optional<std::string> UndoHistory::undo(LabelMap& labels, BoxList& boxes) {
-    if (!canUndo()) return std::nullopt;
-    if (labels.readOnly()) throw ReadOnlyAnnotation("This version is open read-only.");
+    if (!canUndo())
+        return std::nullopt;
+    if (labels.readOnly())
+        throw ReadOnlyAnnotation("This version is open read-only.");
     const UndoRecord& record = records_[--position_];
     record.labels.apply(labels, false);
-    for (auto it = record.boxes.rbegin(); it != record.boxes.rend(); ++it) boxes.apply(*it, false);
+    for (auto it = record.boxes.rbegin(); it != record.boxes.rend(); ++it)
+        boxes.apply(*it, false);
     return record.description;
 }
 
 std::optional<std::string> UndoHistory::redo(LabelMap& labels, BoxList& boxes) {
-    if (!canRedo()) return std::nullopt;
-    if (labels.readOnly()) throw ReadOnlyAnnotation("This version is open read-only.");
+    if (!canRedo())
+        return std::nullopt;
+    if (labels.readOnly())
+        throw ReadOnlyAnnotation("This version is open read-only.");
     const UndoRecord& record = records_[position_++];
     record.labels.apply(labels, true);
-    for (const auto& change : record.boxes) boxes.apply(change, true);
+    for (const auto& change : record.boxes)
+        boxes.apply(change, true);
     return record.description;
 }
 

@@ -37,7 +37,7 @@ struct LabelDelta {
 };
 
 class Stroke {
-public:
+  public:
     // Throws ReadOnlyAnnotation for a map opened read-only. `segments` supplies the locks.
     Stroke(LabelMap& labels, const SegmentList& segments);
     Stroke(const Stroke&) = delete;
@@ -55,7 +55,7 @@ public:
         return current == value || (!isLocked(current) && !isLocked(value));
     }
 
-    void revert();      // puts back every voxel this stroke changed; the stroke stays open
+    void revert();       // puts back every voxel this stroke changed; the stroke stays open
     LabelDelta finish(); // the run-length delta; the stroke is empty afterwards
 
     const VoxelRegion& changedRegion() const { return changed_; }
@@ -64,7 +64,7 @@ public:
     LabelMap& labels() { return *labels_; }
     std::size_t snapshotBytes() const;
 
-private:
+  private:
     bool isLocked(Label label) const { return label < locked_.size() && locked_[label]; }
     void remember(int chunk, int row);
     void store(const Index3& p, std::size_t index, Label value);

@@ -25,9 +25,11 @@ double ToolSettings::get(std::string_view name) const {
 void ToolSettings::set(std::string_view name, double value) {
     ToolSetting& setting = find(name);
     const double clamped = std::clamp(value, setting.minimum, setting.maximum);
-    if (clamped == setting.value) return;
+    if (clamped == setting.value)
+        return;
     setting.value = clamped;
-    for (const auto& observer : observers_) observer(setting);
+    for (const auto& observer : observers_)
+        observer(setting);
 }
 
 void ToolSettings::observe(std::function<void(const ToolSetting&)> observer) {
@@ -39,18 +41,33 @@ Tool::Tool() {
 }
 
 void Tool::activate(const ToolContext& context) {
-    if (stroke_) finishStroke(std::string(name()));
+    if (stroke_)
+        finishStroke(std::string(name()));
     if (!context.labels || !context.segments) {
         throw ToolError("There is no annotation open to edit.");
+    }
+    // A segment label above 255 needs 16-bit labels; widen before any stroke keeps row copies.
+    // Undo records hold voxel offsets and label values, so they stay valid across the switch.
+    if (context.activeSegment > context.labels->maxLabel()) {
+        if (context.labels->readOnly()) {
+            throw ReadOnlyAnnotation(
+                "This version is open read-only. Start a new draft from it to make changes.");
+        }
+        context.labels->widenToUInt16();
     }
     context_ = context;
 }
 
-bool Tool::handle(const PointerEvent&) { return false; }
-bool Tool::apply() { return false; }
+bool Tool::handle(const PointerEvent&) {
+    return false;
+}
+bool Tool::apply() {
+    return false;
+}
 
 const ToolContext& Tool::context() const {
-    if (!context_) throw ToolError("Choose an annotation before using this tool.");
+    if (!context_)
+        throw ToolError("Choose an annotation before using this tool.");
     return *context_;
 }
 
@@ -66,24 +83,29 @@ Stroke& Tool::stroke() {
 }
 
 void Tool::finishStroke(std::string description) {
-    if (!stroke_) return;
+    if (!stroke_)
+        return;
     dirty_.include(stroke_->takeRecentChanges());
     LabelDelta delta = stroke_->finish();
     stroke_.reset();
-    if (delta.empty()) return;
+    if (delta.empty())
+        return;
     pending_.push_back(UndoRecord{std::move(description), std::move(delta), {}});
 }
 
 std::optional<UndoRecord> Tool::takeUndoRecord() {
-    if (stroke_) finishStroke(std::string(name()));
-    if (pending_.empty()) return std::nullopt;
+    if (stroke_)
+        finishStroke(std::string(name()));
+    if (pending_.empty())
+        return std::nullopt;
     UndoRecord record = std::move(pending_.front());
     pending_.pop_front();
     return record;
 }
 
 VoxelRegion Tool::takeDirtyRegion() {
-    if (stroke_) dirty_.include(stroke_->takeRecentChanges());
+    if (stroke_)
+        dirty_.include(stroke_->takeRecentChanges());
     VoxelRegion region = dirty_;
     dirty_ = VoxelRegion{};
     return region;
@@ -94,7 +116,8 @@ bool Tool::transformActiveSegment(const Index3& pad,
                                   std::string description) {
     const ToolContext& c = context();
     const VoxelRegion bounds = c.labels->boundsOf(c.activeSegment);
-    if (bounds.empty()) return false;
+    if (bounds.empty())
+        return false;
     const VoxelRegion box = padRegion(bounds, pad, c.labels->geometry().dims);
     const RegionMask before = extractMask(*c.labels, c.activeSegment, box);
     const RegionMask after = transform(before);

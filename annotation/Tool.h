@@ -45,7 +45,7 @@ struct PointerEvent {
 };
 
 struct ToolSetting {
-    std::string name; // stable key, e.g. "radius_mm"
+    std::string name;  // stable key, e.g. "radius_mm"
     std::string label; // for the panel, e.g. "Brush radius (mm)"
     double value = 0;
     double minimum = 0;
@@ -53,21 +53,21 @@ struct ToolSetting {
 };
 
 class ToolSettings {
-public:
+  public:
     void declare(std::string name, std::string label, double value, double minimum, double maximum);
-    double get(std::string_view name) const;      // throws ToolError for an unknown name
+    double get(std::string_view name) const;       // throws ToolError for an unknown name
     void set(std::string_view name, double value); // clamped to the range; notifies observers
     const std::vector<ToolSetting>& all() const { return settings_; }
     void observe(std::function<void(const ToolSetting&)> observer);
 
-private:
+  private:
     ToolSetting& find(std::string_view name);
     std::vector<ToolSetting> settings_;
     std::vector<std::function<void(const ToolSetting&)>> observers_;
 };
 
 class Tool {
-public:
+  public:
     Tool();
     virtual ~Tool() = default;
     Tool(const Tool&) = delete;
@@ -90,7 +90,7 @@ public:
     // Voxels changed (or reverted) since the last call: the overlay refresh region.
     VoxelRegion takeDirtyRegion();
 
-protected:
+  protected:
     const ToolContext& context() const;
     // The open stroke, opened on first use; throws ToolError if the active segment is locked.
     Stroke& stroke();
@@ -104,7 +104,7 @@ protected:
                                 const std::function<RegionMask(const RegionMask&)>& transform,
                                 std::string description);
 
-private:
+  private:
     ToolSettings settings_;
     std::optional<ToolContext> context_;
     std::optional<Stroke> stroke_;

@@ -34,14 +34,16 @@ const ToolEntry toolTable[] = {RADMARK_TOOLS(RADMARK_TOOL_ENTRY)};
 
 std::unique_ptr<Tool> createTool(std::string_view name) {
     for (const auto& entry : toolTable) {
-        if (name == entry.name) return entry.create();
+        if (name == entry.name)
+            return entry.create();
     }
     throw ToolError("There is no tool called \"" + std::string(name) + "\".");
 }
 
 std::vector<std::string> toolNames() {
     std::vector<std::string> names;
-    for (const auto& entry : toolTable) names.emplace_back(entry.name);
+    for (const auto& entry : toolTable)
+        names.emplace_back(entry.name);
     return names;
 }
 

@@ -18,7 +18,7 @@ struct UndoRecord {
 };
 
 class UndoHistory {
-public:
+  public:
     explicit UndoHistory(std::size_t memoryBudgetBytes = std::size_t(256) << 20)
         : budget_(memoryBudgetBytes) {}
 
@@ -33,7 +33,7 @@ public:
     std::size_t memoryBytes() const { return memory_; }
     void clear();
 
-private:
+  private:
     std::deque<UndoRecord> records_;
     std::size_t position_ = 0; // records_[0, position_) can be undone
     std::size_t memory_ = 0;

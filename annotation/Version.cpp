@@ -14,12 +14,14 @@ using nlohmann::json;
 namespace {
 
 json conceptToJson(const std::optional<CodedConcept>& c) {
-    if (!c) return nullptr;
+    if (!c)
+        return nullptr;
     return {{"scheme", c->scheme}, {"code", c->code}, {"meaning", c->meaning}};
 }
 
 std::optional<CodedConcept> conceptFromJson(const json& j) {
-    if (j.is_null()) return std::nullopt;
+    if (j.is_null())
+        return std::nullopt;
     return CodedConcept{j.at("scheme"), j.at("code"), j.at("meaning")};
 }
 
@@ -88,7 +90,8 @@ std::vector<Box> boxesFromJson(const json& list) {
 }
 
 json geometryToJson(const imaging::Geometry& g) {
-    return {{"dims", g.dims}, {"spacing", g.spacing}, {"origin", g.origin}, {"direction", g.direction}};
+    return {
+        {"dims", g.dims}, {"spacing", g.spacing}, {"origin", g.origin}, {"direction", g.direction}};
 }
 
 imaging::Geometry geometryFromJson(const json& j) {
@@ -105,7 +108,8 @@ json chunksToJson(const std::vector<ChunkHash>& chunks) {
     json runs = json::array();
     for (std::size_t i = 0; i < chunks.size();) {
         std::size_t j = i + 1;
-        while (j < chunks.size() && chunks[j] == chunks[i]) ++j;
+        while (j < chunks.size() && chunks[j] == chunks[i])
+            ++j;
         runs.push_back({chunks[i].hex(), j - i});
         i = j;
     }
@@ -124,13 +128,15 @@ std::vector<ChunkHash> chunksFromJson(const json& runs) {
 
 json countsToJson(const std::map<Label, std::uint64_t>& counts) {
     json j = json::object();
-    for (auto [label, count] : counts) j[std::to_string(label)] = count;
+    for (auto [label, count] : counts)
+        j[std::to_string(label)] = count;
     return j;
 }
 
 std::map<Label, std::uint64_t> countsFromJson(const json& j) {
     std::map<Label, std::uint64_t> counts;
-    for (auto it = j.begin(); it != j.end(); ++it) counts[Label(std::stoi(it.key()))] = it.value();
+    for (auto it = j.begin(); it != j.end(); ++it)
+        counts[Label(std::stoi(it.key()))] = it.value();
     return counts;
 }
 
@@ -164,7 +170,8 @@ json versionToJson(const Version& v) {
 Version versionFromJson(const json& j, const VersionId& id) {
     Version v;
     v.id = id;
-    if (!j.at("parent").is_null()) v.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
+    if (!j.at("parent").is_null())
+        v.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
     v.author = j.at("author");
     v.createdUtc = j.at("created");
     v.message = j.at("message");
@@ -184,9 +191,12 @@ Version versionFromJson(const json& j, const VersionId& id) {
 
 const char* reviewStateName(ReviewState state) {
     switch (state) {
-    case ReviewState::Unreviewed: return "unreviewed";
-    case ReviewState::Approved: return "approved";
-    case ReviewState::Rejected: return "rejected";
+    case ReviewState::Unreviewed:
+        return "unreviewed";
+    case ReviewState::Approved:
+        return "approved";
+    case ReviewState::Rejected:
+        return "rejected";
     }
     return "unreviewed";
 }
@@ -206,7 +216,8 @@ std::string describeVersion(const Version& version, ReviewState state) {
                        json(version.message).dump();
     for (const auto& [label, count] : version.voxelCounts) {
         const Segment* s = version.segments.find(label);
-        line += "  " + (s ? s->name : "label " + std::to_string(label)) + "=" + std::to_string(count);
+        line +=
+            "  " + (s ? s->name : "label " + std::to_string(label)) + "=" + std::to_string(count);
     }
     return line;
 }
@@ -244,7 +255,8 @@ LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
         if (it == decoded.end()) {
             Bytes raw = decompressChunk(store.get(hash), labels.chunkByteCount());
             if (hashContent(ContentKind::LabelChunk, raw) != hash) {
-                throw CorruptAnnotation("A stored label chunk is damaged (content does not match).");
+                throw CorruptAnnotation(
+                    "A stored label chunk is damaged (content does not match).");
             }
             it = decoded.emplace(hash.hex(), std::move(raw)).first;
         }
@@ -271,7 +283,8 @@ Draft Draft::parse(std::span<const std::uint8_t> bytes) {
     const json j = parseRecord(bytes, "draft");
     try {
         Draft d;
-        if (!j.at("parent").is_null()) d.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
+        if (!j.at("parent").is_null())
+            d.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
         d.author = j.at("author");
         d.savedUtc = j.at("saved");
         d.geometry = geometryFromJson(j.at("geometry"));
@@ -307,9 +320,11 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
                                       const std::vector<Box>& boxes, const Commit& commit,
                                       SaveReport* report) {
     if (labels.readOnly()) {
-        throw ReadOnlyAnnotation("This version is open read-only; start a new draft to save changes.");
+        throw ReadOnlyAnnotation(
+            "This version is open read-only; start a new draft to save changes.");
     }
-    if (commit.parent) get(*commit.parent); // must exist
+    if (commit.parent)
+        get(*commit.parent); // must exist
     SaveReport local;
     SaveReport& r = report ? *report : local;
     Version v;
@@ -335,15 +350,18 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
 
 std::vector<VersionId> VersionHistory::ids() const {
     std::vector<VersionId> result;
-    for (const auto& v : versions_) result.push_back(v.id);
+    for (const auto& v : versions_)
+        result.push_back(v.id);
     return result;
 }
 
 const Version& VersionHistory::get(const VersionId& id) const {
     for (const auto& v : versions_) {
-        if (v.id == id) return v;
+        if (v.id == id)
+            return v;
     }
-    throw CorruptAnnotation("There is no version " + id.hex().substr(0, 12) + " of this annotation.");
+    throw CorruptAnnotation("There is no version " + id.hex().substr(0, 12) +
+                            " of this annotation.");
 }
 
 OpenedAnnotation VersionHistory::open(const VersionId& id, bool readOnly) const {
@@ -355,8 +373,12 @@ OpenedAnnotation VersionHistory::open(const VersionId& id, bool readOnly) const 
     return opened;
 }
 
-OpenedAnnotation VersionHistory::openReadOnly(const VersionId& id) const { return open(id, true); }
-OpenedAnnotation VersionHistory::startDraft(const VersionId& id) const { return open(id, false); }
+OpenedAnnotation VersionHistory::openReadOnly(const VersionId& id) const {
+    return open(id, true);
+}
+OpenedAnnotation VersionHistory::startDraft(const VersionId& id) const {
+    return open(id, false);
+}
 
 Draft VersionHistory::autosave(LabelMap& labels, const SegmentList& segments,
                                const std::vector<Box>& boxes, const std::string& author,
@@ -383,14 +405,16 @@ OpenedAnnotation VersionHistory::recover(const Draft& draft) const {
 
 void VersionHistory::recordReview(ReviewDecision decision) {
     get(decision.version);
-    if (decision.decidedUtc.empty()) decision.decidedUtc = currentUtcTimestamp();
+    if (decision.decidedUtc.empty())
+        decision.decidedUtc = currentUtcTimestamp();
     reviews_.push_back(std::move(decision));
 }
 
 ReviewState VersionHistory::reviewState(const VersionId& id) const {
     ReviewState state = ReviewState::Unreviewed;
     for (const auto& r : reviews_) {
-        if (r.version == id) state = r.state;
+        if (r.version == id)
+            state = r.state;
     }
     return state;
 }

@@ -82,7 +82,7 @@ struct Draft {
 };
 
 class VersionHistory {
-public:
+  public:
     explicit VersionHistory(ChunkStore& store) : store_(&store) {}
     // Reopens a history from its version ids (oldest first), verifying every record.
     static VersionHistory load(ChunkStore& store, const std::vector<VersionId>& ids);
@@ -115,7 +115,7 @@ public:
     ReviewState reviewState(const VersionId& id) const; // the latest decision
     const std::vector<ReviewDecision>& reviews() const { return reviews_; }
 
-private:
+  private:
     OpenedAnnotation open(const VersionId& id, bool readOnly) const;
     ChunkStore* store_;
     std::vector<Version> versions_;
@@ -131,17 +131,18 @@ std::string describeVersion(const Version& version, ReviewState state);
 // When a draft is due for autosave: the interval has passed since the last save and something
 // changed. The app calls due() from a timer; saved() after writing the draft.
 class AutosaveSchedule {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
     explicit AutosaveSchedule(std::chrono::seconds interval = std::chrono::seconds(30),
                               Clock::time_point start = Clock::now())
         : interval_(interval), lastSave_(start) {}
-    bool due(const LabelMap& labels, bool otherChanges, Clock::time_point now = Clock::now()) const {
+    bool due(const LabelMap& labels, bool otherChanges,
+             Clock::time_point now = Clock::now()) const {
         return now - lastSave_ >= interval_ && (otherChanges || !labels.dirtyChunks().empty());
     }
     void saved(Clock::time_point now = Clock::now()) { lastSave_ = now; }
 
-private:
+  private:
     std::chrono::seconds interval_;
     Clock::time_point lastSave_;
 };

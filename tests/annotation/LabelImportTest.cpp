@@ -1,5 +1,5 @@
-#include "AnnotationTestSupport.h"
 #include "annotation/LabelImport.h"
+#include "AnnotationTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -19,11 +19,14 @@ TEST(AnnotationImport, MaskOnTheStudyGridBecomesALabelMap) {
 
 TEST(AnnotationImport, WrongGridOrValuesAreRefusedWithAReason) {
     const auto g = grid({8, 8, 4});
-    EXPECT_THROW(labelMapFromVolume(image(grid({8, 8, 5}), [](int, int, int) { return 0; }), g), ImportError);
+    EXPECT_THROW(labelMapFromVolume(image(grid({8, 8, 5}), [](int, int, int) { return 0; }), g),
+                 ImportError);
     auto shifted = grid({8, 8, 4});
     shifted.origin = {0, 0, 10};
-    EXPECT_THROW(labelMapFromVolume(image(shifted, [](int, int, int) { return 1; }), g), ImportError);
-    EXPECT_THROW(labelMapFromVolume(image(g, [](int x, int, int) { return x - 3; }), g), ImportError);
+    EXPECT_THROW(labelMapFromVolume(image(shifted, [](int, int, int) { return 1; }), g),
+                 ImportError);
+    EXPECT_THROW(labelMapFromVolume(image(g, [](int x, int, int) { return x - 3; }), g),
+                 ImportError);
     try {
         labelMapFromVolume(image(grid({8, 8, 5}), [](int, int, int) { return 0; }), g);
     } catch (const ImportError& e) {
@@ -34,7 +37,8 @@ TEST(AnnotationImport, WrongGridOrValuesAreRefusedWithAReason) {
 TEST(AnnotationImport, SegmentDefinitionsByCodeNameAndDefaults) {
     const std::map<Label, std::uint64_t> present{{1, 10}, {2, 5}, {7, 1}};
     const SegmentList s = segmentsForImport(
-        R"([{"label": 1, "code": "10200004"}, {"label": 2, "name": "Tumour", "colour": "#102030"}])", present);
+        R"([{"label": 1, "code": "10200004"}, {"label": 2, "name": "Tumour", "colour": "#102030"}])",
+        present);
     ASSERT_EQ(s.size(), 3u);
     EXPECT_EQ(s.get(1).name, "Liver");
     EXPECT_EQ(s.get(1).type->code, "10200004");

@@ -15,7 +15,8 @@ TEST(AnnotationLabelMap, StartsEmptyWithOneChunkPerSliceAllDirty) {
 
 TEST(AnnotationLabelMap, WritingMarksOnlyThatSliceDirty) {
     LabelMap labels(grid({8, 6, 5}));
-    for (int z = 0; z < 5; ++z) labels.markClean(z, hashContent(ContentKind::LabelChunk, labels.chunkBytes(z)));
+    for (int z = 0; z < 5; ++z)
+        labels.markClean(z, hashContent(ContentKind::LabelChunk, labels.chunkBytes(z)));
     labels.set(Index3{3, 2, 4}, 7);
     EXPECT_EQ(labels.dirtyChunks(), std::vector<int>{4});
     EXPECT_EQ(labels.at(Index3{3, 2, 4}), 7);
@@ -57,7 +58,8 @@ TEST(AnnotationChunkStore, CompressionRoundTripsAndHashesDifferByKind) {
     EXPECT_LT(packed.size(), raw.size() / 10);
     EXPECT_EQ(decompressChunk(packed, raw.size()), raw);
     EXPECT_THROW(decompressChunk(packed, raw.size() + 1), CorruptAnnotation);
-    EXPECT_NE(hashContent(ContentKind::LabelChunk, raw), hashContent(ContentKind::VersionRecord, raw));
+    EXPECT_NE(hashContent(ContentKind::LabelChunk, raw),
+              hashContent(ContentKind::VersionRecord, raw));
     const ChunkHash h = hashContent(ContentKind::LabelChunk, raw);
     EXPECT_EQ(ChunkHash::fromHex(h.hex()), h);
     EXPECT_THROW(ChunkHash::fromHex("xyz"), CorruptAnnotation);

@@ -10,7 +10,8 @@ using namespace radmark::annotation::test;
 TEST(AnnotationTools, RegistryKnowsEveryToolByName) {
     const auto names = toolNames();
     EXPECT_GE(names.size(), 12u);
-    for (const auto& n : names) EXPECT_EQ(createTool(n)->name(), n);
+    for (const auto& n : names)
+        EXPECT_EQ(createTool(n)->name(), n);
     EXPECT_THROW(createTool("lasso"), ToolError);
 }
 
@@ -19,10 +20,11 @@ TEST(AnnotationPaint, AxialDiscOfTwoMillimetres) {
     auto paint = e.tool("paint");
     paint->settings().set("radius_mm", 2);
     click(*paint, {10, 10, 5});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  const int dx = x - 10, dy = y - 10;
-                  return Label(z == 5 && dx * dx + dy * dy <= 4 ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             const int dx = x - 10, dy = y - 10;
+                             return Label(z == 5 && dx * dx + dy * dy <= 4 ? 1 : 0);
+                         }),
               0u);
     EXPECT_EQ(e.labels.voxelCounts().at(1), 13u);
     const VoxelRegion dirty = paint->takeDirtyRegion();
@@ -36,11 +38,14 @@ TEST(AnnotationPaint, CoronalAndSagittalDiscsLieInTheirPlanes) {
     paint->settings().set("radius_mm", 1);
     click(*paint, {5, 10, 10}, SliceAxis::Coronal);
     click(*paint, {15, 10, 10}, SliceAxis::Sagittal);
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  const bool coronal = y == 10 && std::abs(x - 5) + std::abs(z - 10) <= 1;
-                  const bool sagittal = x == 15 && std::abs(y - 10) + std::abs(z - 10) <= 1;
-                  return Label(coronal || sagittal ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             const bool coronal =
+                                 y == 10 && std::abs(x - 5) + std::abs(z - 10) <= 1;
+                             const bool sagittal =
+                                 x == 15 && std::abs(y - 10) + std::abs(z - 10) <= 1;
+                             return Label(coronal || sagittal ? 1 : 0);
+                         }),
               0u);
 }
 
@@ -50,10 +55,12 @@ TEST(AnnotationPaint, SphereHonoursAnisotropicSpacing) {
     paint->settings().set("radius_mm", 2);
     paint->settings().set("sphere", 1);
     click(*paint, {10, 10, 5});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  const double dx = (x - 10) * 0.5, dy = (y - 10) * 0.5, dz = (z - 5) * 2.0;
-                  return Label(dx * dx + dy * dy + dz * dz <= 4.0 ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             const double dx = (x - 10) * 0.5, dy = (y - 10) * 0.5,
+                                          dz = (z - 5) * 2.0;
+                             return Label(dx * dx + dy * dy + dz * dz <= 4.0 ? 1 : 0);
+                         }),
               0u);
     EXPECT_EQ(e.labels.voxelCounts().at(1), 51u); // 49 in the slice, the centre above and below
 }
@@ -65,11 +72,13 @@ TEST(AnnotationPaint, DragStampsAlongTheWholeLine) {
     paint->handle({PointerPhase::Press, {5, 10, 1}, SliceAxis::Axial});
     paint->handle({PointerPhase::Drag, {15, 10, 1}, SliceAxis::Axial});
     paint->handle({PointerPhase::Release, {20, 10, 1}, SliceAxis::Axial});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  const bool line = z == 1 && ((y == 10 && x >= 4 && x <= 21) ||
-                                               (std::abs(y - 10) == 1 && x >= 5 && x <= 20));
-                  return Label(line ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             const bool line =
+                                 z == 1 && ((y == 10 && x >= 4 && x <= 21) ||
+                                            (std::abs(y - 10) == 1 && x >= 5 && x <= 20));
+                             return Label(line ? 1 : 0);
+                         }),
               0u);
     auto record = paint->takeUndoRecord();
     ASSERT_TRUE(record.has_value()); // one record for the whole drag
@@ -83,15 +92,19 @@ TEST(AnnotationPaint, LockedSegmentsAreNotOverwrittenNorEditable) {
     auto paint = e.tool("paint", 1);
     paint->settings().set("radius_mm", 3);
     click(*paint, {5, 5, 1});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  if (z != 1) return Label(0);
-                  if (x <= 4) return Label(2);
-                  const int dx = x - 5, dy = y - 5;
-                  return Label(dx * dx + dy * dy <= 9 ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             if (z != 1)
+                                 return Label(0);
+                             if (x <= 4)
+                                 return Label(2);
+                             const int dx = x - 5, dy = y - 5;
+                             return Label(dx * dx + dy * dy <= 9 ? 1 : 0);
+                         }),
               0u);
     auto eraseLocked = e.tool("erase", 2);
-    EXPECT_THROW(eraseLocked->handle({PointerPhase::Press, {2, 5, 1}, SliceAxis::Axial}), ToolError);
+    EXPECT_THROW(eraseLocked->handle({PointerPhase::Press, {2, 5, 1}, SliceAxis::Axial}),
+                 ToolError);
     EXPECT_EQ(e.labels.at(Index3{2, 5, 1}), 2);
 }
 
@@ -102,12 +115,15 @@ TEST(AnnotationPaint, EraseRemovesOnlyTheActiveSegment) {
     auto erase = e.tool("erase", 1);
     erase->settings().set("radius_mm", 2);
     click(*erase, {5, 5, 1});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  if (z != 1) return Label(0);
-                  if (x >= 5) return Label(2);
-                  const int dx = x - 5, dy = y - 5;
-                  return Label(dx * dx + dy * dy <= 4 ? 0 : 1);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             if (z != 1)
+                                 return Label(0);
+                             if (x >= 5)
+                                 return Label(2);
+                             const int dx = x - 5, dy = y - 5;
+                             return Label(dx * dx + dy * dy <= 4 ? 0 : 1);
+                         }),
               0u);
 }
 
@@ -120,10 +136,12 @@ TEST(AnnotationPaint, ThresholdPaintKeepsToTheIntensityRange) {
     paint->settings().set("lower", 80);
     paint->settings().set("upper", 110);
     click(*paint, {10, 10, 1});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  const int dx = x - 10, dy = y - 10;
-                  return Label(z == 1 && dx * dx + dy * dy <= 16 && x >= 8 && x <= 11 ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             const int dx = x - 10, dy = y - 10;
+                             return Label(
+                                 z == 1 && dx * dx + dy * dy <= 16 && x >= 8 && x <= 11 ? 1 : 0);
+                         }),
               0u);
     Editor noImage(g);
     EXPECT_THROW(noImage.tool("threshold-paint"), ToolError);
@@ -133,9 +151,12 @@ TEST(AnnotationRegionGrow, FillsTheConnectedRegionInRangeAndRetunes) {
     const auto g = grid({20, 20, 20});
     // Two bright cubes touching only along an edge (not 6-connected), and a dim shell.
     const auto img = image(g, [](int x, int y, int z) {
-        if (inBox(x, y, z, {2, 2, 2}, {6, 6, 6})) return 100;
-        if (inBox(x, y, z, {7, 7, 2}, {9, 9, 6})) return 100;
-        if (inBox(x, y, z, {1, 1, 1}, {7, 7, 7})) return 60;
+        if (inBox(x, y, z, {2, 2, 2}, {6, 6, 6}))
+            return 100;
+        if (inBox(x, y, z, {7, 7, 2}, {9, 9, 6}))
+            return 100;
+        if (inBox(x, y, z, {1, 1, 1}, {7, 7, 7}))
+            return 60;
         return 0;
     });
     Editor e(g);
@@ -143,16 +164,21 @@ TEST(AnnotationRegionGrow, FillsTheConnectedRegionInRangeAndRetunes) {
     grow->settings().set("lower", 90);
     grow->settings().set("upper", 150);
     click(*grow, {4, 4, 4});
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {2, 2, 2}, {6, 6, 6}) ? 2 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {2, 2, 2}, {6, 6, 6}) ? 2 : 0);
+                         }),
               0u);
     // Widening the range regrows from the same seed: the shell joins, and through it the
     // second cube, since the shell touches its faces.
     grow->settings().set("lower", 50);
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {1, 1, 1}, {7, 7, 7}) || inBox(x, y, z, {7, 7, 2}, {9, 9, 6}) ? 2 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {1, 1, 1}, {7, 7, 7}) ||
+                                                  inBox(x, y, z, {7, 7, 2}, {9, 9, 6})
+                                              ? 2
+                                              : 0);
+                         }),
               0u);
     // Out of range at the seed: nothing, and no undo record.
     grow->settings().set("lower", 120);
@@ -166,9 +192,10 @@ TEST(AnnotationFillBetweenSlices, IdenticalSlicesFillWithTheSameShape) {
     fillBox(e.labels, {4, 4, 6}, {8, 8, 6}, 1);
     auto fill = e.tool("fill-between-slices");
     EXPECT_TRUE(fill->apply());
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {4, 4, 2}, {8, 8, 6}) ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {4, 4, 2}, {8, 8, 6}) ? 1 : 0);
+                         }),
               0u);
 }
 
@@ -179,19 +206,25 @@ TEST(AnnotationFillBetweenSlices, GrowingSquareInterpolatesHalfwayAndSparesOther
     e.labels.set(Index3{6, 6, 4}, 2);             // another segment inside the gap
     auto fill = e.tool("fill-between-slices");
     fill->apply();
-    EXPECT_EQ(mismatches(e.labels, [&](int x, int y, int z) {
-                  if (x == 6 && y == 6 && z == 4) return Label(2);
-                  if (z == 2) return Label(inBox(x, y, z, {4, 4, 2}, {8, 8, 2}) ? 1 : 0);
-                  if (z == 4) return Label(inBox(x, y, z, {3, 3, 4}, {9, 9, 4}) ? 1 : 0);
-                  if (z == 6) return Label(inBox(x, y, z, {2, 2, 6}, {10, 10, 6}) ? 1 : 0);
-                  return e.labels.at(Index3{x, y, z}); // z = 3, 5 checked below
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [&](int x, int y, int z) {
+                             if (x == 6 && y == 6 && z == 4)
+                                 return Label(2);
+                             if (z == 2)
+                                 return Label(inBox(x, y, z, {4, 4, 2}, {8, 8, 2}) ? 1 : 0);
+                             if (z == 4)
+                                 return Label(inBox(x, y, z, {3, 3, 4}, {9, 9, 4}) ? 1 : 0);
+                             if (z == 6)
+                                 return Label(inBox(x, y, z, {2, 2, 6}, {10, 10, 6}) ? 1 : 0);
+                             return e.labels.at(Index3{x, y, z}); // z = 3, 5 checked below
+                         }),
               0u);
     // Slices a quarter of the way are between the two squares in size.
     const auto count = [&](int z) {
         std::size_t n = 0;
         for (int y = 0; y < 15; ++y)
-            for (int x = 0; x < 15; ++x) n += e.labels.at(Index3{x, y, z}) == 1;
+            for (int x = 0; x < 15; ++x)
+                n += e.labels.at(Index3{x, y, z}) == 1;
         return n;
     };
     EXPECT_GE(count(3), 25u);
@@ -203,26 +236,28 @@ TEST(AnnotationFillBetweenSlices, GrowingSquareInterpolatesHalfwayAndSparesOther
 
 TEST(AnnotationIslands, RemoveSmallAndKeepLargest) {
     Editor e(grid({12, 12, 12}));
-    fillBox(e.labels, {2, 2, 2}, {4, 4, 4}, 1);   // 27 voxels
-    e.labels.set(Index3{9, 9, 9}, 1);             // 1 voxel
-    fillBox(e.labels, {9, 2, 2}, {10, 2, 2}, 1);  // 2 voxels
-    e.labels.set(Index3{5, 5, 5}, 1);             // touches the cube only at a corner: separate
+    fillBox(e.labels, {2, 2, 2}, {4, 4, 4}, 1);  // 27 voxels
+    e.labels.set(Index3{9, 9, 9}, 1);            // 1 voxel
+    fillBox(e.labels, {9, 2, 2}, {10, 2, 2}, 1); // 2 voxels
+    e.labels.set(Index3{5, 5, 5}, 1);            // touches the cube only at a corner: separate
     auto islands = e.tool("remove-islands");
     islands->settings().set("minimum_voxels", 2);
     islands->apply();
     EXPECT_EQ(e.labels.voxelCounts().at(1), 29u);
     auto largest = e.tool("keep-largest");
     largest->apply();
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {2, 2, 2}, {4, 4, 4}) ? 1 : 0);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {2, 2, 2}, {4, 4, 4}) ? 1 : 0);
+                         }),
               0u);
 }
 
 namespace {
 // In a 5^3 cube at 3..7, voxels on at most one face: the cube without its edges and corners.
 bool cubeWithoutEdges(int x, int y, int z) {
-    if (!inBox(x, y, z, {3, 3, 3}, {7, 7, 7})) return false;
+    if (!inBox(x, y, z, {3, 3, 3}, {7, 7, 7}))
+        return false;
     const int onFaces = (x == 3 || x == 7) + (y == 3 || y == 7) + (z == 3 || z == 7);
     return onFaces <= 1;
 }
@@ -235,7 +270,9 @@ TEST(AnnotationSmoothing, OpeningRemovesSpursAndCubeEdges) {
     auto open = e.tool("smooth-opening");
     open->settings().set("radius_mm", 1);
     open->apply();
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) { return Label(cubeWithoutEdges(x, y, z)); }), 0u);
+    EXPECT_EQ(
+        mismatches(e.labels, [](int x, int y, int z) { return Label(cubeWithoutEdges(x, y, z)); }),
+        0u);
 }
 
 TEST(AnnotationSmoothing, ClosingFillsAHoleAndKeepsTheCube) {
@@ -245,9 +282,10 @@ TEST(AnnotationSmoothing, ClosingFillsAHoleAndKeepsTheCube) {
     auto close = e.tool("smooth-closing");
     close->settings().set("radius_mm", 1);
     close->apply();
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {3, 3, 3}, {7, 7, 7}));
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {3, 3, 3}, {7, 7, 7}));
+                         }),
               0u);
 }
 
@@ -258,7 +296,9 @@ TEST(AnnotationSmoothing, MedianRemovesIsolatedVoxelsAndCorners) {
     auto median = e.tool("smooth-median");
     median->settings().set("radius_mm", 1);
     median->apply();
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) { return Label(cubeWithoutEdges(x, y, z)); }), 0u);
+    EXPECT_EQ(
+        mismatches(e.labels, [](int x, int y, int z) { return Label(cubeWithoutEdges(x, y, z)); }),
+        0u);
 }
 
 TEST(AnnotationHollow, KeepsAOneVoxelShell) {
@@ -267,9 +307,11 @@ TEST(AnnotationHollow, KeepsAOneVoxelShell) {
     auto hollow = e.tool("hollow");
     hollow->settings().set("thickness_mm", 1);
     hollow->apply();
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {3, 3, 3}, {7, 7, 7}) && !inBox(x, y, z, {4, 4, 4}, {6, 6, 6}));
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {3, 3, 3}, {7, 7, 7}) &&
+                                          !inBox(x, y, z, {4, 4, 4}, {6, 6, 6}));
+                         }),
               0u);
     EXPECT_EQ(e.labels.voxelCounts().at(1), 98u);
 }
@@ -281,9 +323,10 @@ TEST(AnnotationMargin, GrowsAndShrinksInMillimetres) {
     margin->settings().set("distance_mm", 1.5);
     margin->apply();
     // 1.5 mm reaches the 8 in-plane neighbours within sqrt(2) but not the 3 mm slices.
-    EXPECT_EQ(mismatches(e.labels, [](int x, int y, int z) {
-                  return Label(z == 5 && std::abs(x - 5) <= 1 && std::abs(y - 5) <= 1);
-              }),
+    EXPECT_EQ(mismatches(e.labels,
+                         [](int x, int y, int z) {
+                             return Label(z == 5 && std::abs(x - 5) <= 1 && std::abs(y - 5) <= 1);
+                         }),
               0u);
 
     Editor cube(grid({11, 11, 11}));
@@ -291,9 +334,10 @@ TEST(AnnotationMargin, GrowsAndShrinksInMillimetres) {
     auto shrink = cube.tool("margin");
     shrink->settings().set("distance_mm", -1);
     shrink->apply();
-    EXPECT_EQ(mismatches(cube.labels, [](int x, int y, int z) {
-                  return Label(inBox(x, y, z, {4, 4, 4}, {6, 6, 6}));
-              }),
+    EXPECT_EQ(mismatches(cube.labels,
+                         [](int x, int y, int z) {
+                             return Label(inBox(x, y, z, {4, 4, 4}, {6, 6, 6}));
+                         }),
               0u);
 }
 
@@ -301,6 +345,7 @@ TEST(AnnotationTools, ReadOnlyLabelMapsRefuseEdits) {
     Editor e(grid({5, 5, 5}));
     e.labels.setReadOnly(true);
     auto paint = e.tool("paint");
-    EXPECT_THROW(paint->handle({PointerPhase::Press, {2, 2, 2}, SliceAxis::Axial}), ReadOnlyAnnotation);
+    EXPECT_THROW(paint->handle({PointerPhase::Press, {2, 2, 2}, SliceAxis::Axial}),
+                 ReadOnlyAnnotation);
     EXPECT_TRUE(e.labels.voxelCounts().empty());
 }

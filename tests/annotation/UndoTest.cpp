@@ -8,13 +8,16 @@ using namespace radmark::annotation::test;
 
 namespace {
 void record(UndoHistory& history, Tool& tool) {
-    while (auto r = tool.takeUndoRecord()) history.push(std::move(*r));
+    while (auto r = tool.takeUndoRecord())
+        history.push(std::move(*r));
 }
 } // namespace
 
 TEST(AnnotationUndo, UndoThenRedoRestoresBitIdenticalLabels) {
     const auto g = grid({40, 40, 20}, {0.8, 0.8, 2.5});
-    const auto img = image(g, [](int x, int y, int z) { return inBox(x, y, z, {25, 25, 10}, {35, 35, 15}) ? 50 : 0; });
+    const auto img = image(g, [](int x, int y, int z) {
+        return inBox(x, y, z, {25, 25, 10}, {35, 35, 15}) ? 50 : 0;
+    });
     Editor e(g);
     BoxList boxes(g.dims);
     UndoHistory history;
@@ -55,7 +58,8 @@ TEST(AnnotationUndo, UndoThenRedoRestoresBitIdenticalLabels) {
     states.push_back(e.labels);
 
     ASSERT_EQ(history.size(), states.size() - 1);
-    for (std::size_t i = 1; i < states.size(); ++i) EXPECT_FALSE(states[i] == states[i - 1]);
+    for (std::size_t i = 1; i < states.size(); ++i)
+        EXPECT_FALSE(states[i] == states[i - 1]);
     for (std::size_t i = states.size() - 1; i > 0; --i) {
         ASSERT_TRUE(history.undo(e.labels, boxes));
         EXPECT_TRUE(e.labels == states[i - 1]) << "after undoing step " << i;
@@ -120,9 +124,34 @@ TEST(AnnotationUndo, StrokeRevertPutsBackEveryVoxel) {
     fillBox(e.labels, {0, 0, 0}, {9, 9, 0}, 2);
     const LabelMap before = e.labels;
     Stroke stroke(e.labels, e.segments);
-    for (int z = 0; z < 4; ++z) stroke.write({z, z, z}, 1);
+    for (int z = 0; z < 4; ++z)
+        stroke.write({z, z, z}, 1);
     EXPECT_FALSE(e.labels == before);
     stroke.revert();
     EXPECT_TRUE(e.labels == before);
     EXPECT_TRUE(stroke.finish().empty());
+}
+
+TEST(AnnotationUndo, PaintingSegment300WidensLabelsAndOlderUndoStillWorks) {
+    Editor e(grid({20, 20, 4}));
+    Segment many;
+    many.label = 300;
+    many.name = "Rib 300";
+    e.segments.add(many);
+    BoxList boxes(e.labels.geometry().dims);
+    UndoHistory history;
+    auto paint = e.tool("paint", 1);
+    click(*paint, {5, 5, 1});
+    record(history, *paint);
+    const LabelMap afterFirst = e.labels;
+    auto wide = e.tool("paint", 300);
+    EXPECT_EQ(e.labels.width(), LabelWidth::UInt16);
+    click(*wide, {6, 5, 1});
+    record(history, *wide);
+    EXPECT_EQ(e.labels.at(Index3{6, 5, 1}), 300);
+    history.undo(e.labels, boxes);
+    history.undo(e.labels, boxes);
+    EXPECT_TRUE(e.labels.voxelCounts().empty());
+    history.redo(e.labels, boxes);
+    EXPECT_EQ(e.labels.voxelCounts(), afterFirst.voxelCounts());
 }

@@ -1,5 +1,5 @@
-#include "AnnotationTestSupport.h"
 #include "annotation/Version.h"
+#include "AnnotationTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,8 @@ namespace {
 // Writes a different small pattern on each given slice.
 void editSlices(LabelMap& labels, const std::vector<int>& slices, Label label) {
     for (int z : slices) {
-        for (int x = 0; x <= z % 7 + 3; ++x) labels.set(Index3{x + 2, 5 + z % 5, z}, label);
+        for (int x = 0; x <= z % 7 + 3; ++x)
+            labels.set(Index3{x + 2, 5 + z % 5, z}, label);
     }
 }
 } // namespace
@@ -20,7 +21,8 @@ TEST(AnnotationVersions, FirstSaveStoresEmptySlicesOnce) {
     VersionHistory history(store);
     Editor e(grid({64, 64, 40}));
     SaveReport report;
-    const Version& v = history.commit(e.labels, e.segments, {}, {"reader1", "start", {}, {}}, &report);
+    const Version& v =
+        history.commit(e.labels, e.segments, {}, {"reader1", "start", {}, {}}, &report);
     EXPECT_EQ(report.chunksWritten, 1u);
     EXPECT_EQ(report.chunksReused, 39u);
     EXPECT_EQ(v.chunks.size(), 40u);
@@ -39,7 +41,9 @@ TEST(AnnotationVersions, SavingFiveEditedSlicesWritesOnlyThoseChunks) {
     editSlices(e.labels, {30, 31, 32, 33, 34}, 2);
     EXPECT_EQ(e.labels.dirtyChunks().size(), 5u);
     SaveReport report;
-    const Version& v2 = history.commit(e.labels, e.segments, {}, {"reader1", "five slices", history.versions()[0].id, {}}, &report);
+    const Version& v2 =
+        history.commit(e.labels, e.segments, {},
+                       {"reader1", "five slices", history.versions()[0].id, {}}, &report);
     EXPECT_EQ(report.chunksWritten, 5u);
     EXPECT_EQ(report.chunksReused, 55u);
     EXPECT_EQ(store.bytesWritten() - before, report.bytesWritten);
@@ -118,7 +122,8 @@ TEST(AnnotationVersions, NewDraftFromAnOldVersion) {
     EXPECT_TRUE(draft.labels.dirtyChunks().empty());
     editSlices(draft.labels, {6}, 2);
     SaveReport report;
-    const Version& v3 = history.commit(draft.labels, draft.segments, draft.boxes.all(), {"b", "branch", draft.parent, {}}, &report);
+    const Version& v3 = history.commit(draft.labels, draft.segments, draft.boxes.all(),
+                                       {"b", "branch", draft.parent, {}}, &report);
     EXPECT_EQ(report.chunksWritten, 1u);
     EXPECT_EQ(v3.parent, v1);
     EXPECT_EQ(v3.voxelCounts.at(1), 5u); // slice 1 only, as in v1
@@ -184,16 +189,19 @@ TEST(AnnotationVersions, OneLinePerVersionWithVoxelCounts) {
     VersionHistory history(store);
     Editor e(grid({16, 16, 4}));
     fillBox(e.labels, {0, 0, 0}, {3, 3, 0}, 1);
-    const Version& v = history.commit(e.labels, e.segments, {}, {"reader1", "liver \"done\"", {}, "2026-01-02T03:04:05Z"});
+    const Version& v = history.commit(e.labels, e.segments, {},
+                                      {"reader1", "liver \"done\"", {}, "2026-01-02T03:04:05Z"});
     const std::string line = describeVersion(v, ReviewState::Approved);
-    EXPECT_EQ(line, v.id.hex().substr(0, 12) +
-                        "  2026-01-02T03:04:05Z  reader1  approved  \"liver \\\"done\\\"\"  Liver=16");
+    EXPECT_EQ(line,
+              v.id.hex().substr(0, 12) +
+                  "  2026-01-02T03:04:05Z  reader1  approved  \"liver \\\"done\\\"\"  Liver=16");
 }
 
 TEST(AnnotationDrafts, AutosaveIsDueAfterTheIntervalWhenSomethingChanged) {
     using namespace std::chrono_literals;
     LabelMap labels(grid({4, 4, 2}));
-    for (int z = 0; z < 2; ++z) labels.markClean(z, hashContent(ContentKind::LabelChunk, labels.chunkBytes(z)));
+    for (int z = 0; z < 2; ++z)
+        labels.markClean(z, hashContent(ContentKind::LabelChunk, labels.chunkBytes(z)));
     const auto t0 = AutosaveSchedule::Clock::now();
     AutosaveSchedule schedule(30s, t0);
     EXPECT_FALSE(schedule.due(labels, false, t0 + 31s)); // nothing changed
