@@ -22,11 +22,14 @@ namespace {
 using namespace radmark::annotation;
 using Clock = std::chrono::steady_clock;
 
-double millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double millis(Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 double percentile(std::vector<double> v, double p) {
     std::sort(v.begin(), v.end());
-    const std::size_t i = std::min(v.size() - 1, std::size_t(std::ceil(p / 100 * double(v.size()))) - 1);
+    const std::size_t i =
+        std::min(v.size() - 1, std::size_t(std::ceil(p / 100 * double(v.size()))) - 1);
     return v[i];
 }
 
@@ -45,10 +48,12 @@ imaging::Volume syntheticCt(int slices) {
                 std::int16_t hu = bx * bx + by * by <= 1 ? 40 : -1000;
                 const double lx = (x - 200) * 0.7 / 80, ly = (y - 240) * 0.7 / 60,
                              lz = (z - zc) * 1.0 / std::min(80.0, zc);
-                if (lx * lx + ly * ly + lz * lz <= 1) hu = std::int16_t(58 + (x + y + z) % 5);
+                if (lx * lx + ly * ly + lz * lz <= 1)
+                    hu = std::int16_t(58 + (x + y + z) % 5);
                 const double s1 = std::hypot((x - 180) * 0.7, (y - 230) * 0.7, (z - zc) * 1.0);
                 const double s2 = std::hypot((x - 230) * 0.7, (y - 270) * 0.7, (z - zc + 10) * 1.0);
-                if (s1 <= 12 || s2 <= 8) hu = 30;
+                if (s1 <= 12 || s2 <= 8)
+                    hu = 30;
                 *v = hu;
             }
         }
@@ -60,13 +65,15 @@ imaging::Volume syntheticCt(int slices) {
 std::size_t refreshOverlay(const LabelMap& labels, const VoxelRegion& dirty, int slice,
                            const std::vector<std::uint32_t>& colourOf,
                            std::vector<std::uint32_t>& rgba) {
-    if (dirty.empty() || slice < dirty.min[2] || slice > dirty.max[2]) return 0;
+    if (dirty.empty() || slice < dirty.min[2] || slice > dirty.max[2])
+        return 0;
     const int w = dirty.max[0] - dirty.min[0] + 1, h = dirty.max[1] - dirty.min[1] + 1;
     rgba.resize(std::size_t(w) * std::size_t(h));
     std::size_t k = 0;
     for (int y = dirty.min[1]; y <= dirty.max[1]; ++y) {
         std::size_t i = labels.index(dirty.min[0], y, slice);
-        for (int x = 0; x < w; ++x) rgba[k++] = colourOf[labels.at(i++)];
+        for (int x = 0; x < w; ++x)
+            rgba[k++] = colourOf[labels.at(i++)];
     }
     return k;
 }
@@ -99,7 +106,8 @@ StampResult benchStamps(Tool& brush, LabelMap& labels, const std::vector<std::ui
         }
     }
     brush.handle({PointerPhase::Release, {80, 120, slice}, SliceAxis::Axial});
-    while (auto r = brush.takeUndoRecord()) history.push(std::move(*r));
+    while (auto r = brush.takeUndoRecord())
+        history.push(std::move(*r));
     result.meanDirtyVoxels = dirtyVoxels / stamps;
     return result;
 }
@@ -132,8 +140,9 @@ int runBenchAnnotate(Arguments& args, CommandIo& io) {
                             std::uint32_t(std::lround(s.opacity * 255)) << 24;
     }
     out << "label map: " << labels.memoryBytes() << " bytes for " << labels.voxelCount()
-        << " voxels = " << std::setprecision(4) << double(labels.memoryBytes()) / double(labels.voxelCount())
-        << " bytes/voxel" << std::setprecision(2) << "\n";
+        << " voxels = " << std::setprecision(4)
+        << double(labels.memoryBytes()) / double(labels.voxelCount()) << " bytes/voxel"
+        << std::setprecision(2) << "\n";
 
     UndoHistory history;
     const int mid = slices / 2;
@@ -142,12 +151,14 @@ int runBenchAnnotate(Arguments& args, CommandIo& io) {
         brush->activate({&labels, &segments, &ct, 1});
         brush->settings().set("radius_mm", radius);
         brush->settings().set("sphere", sphere ? 1 : 0);
-        const StampResult r = benchStamps(*brush, labels, colourOf, stamps, sphere ? mid + 20 : mid, history);
-        out << std::setprecision(3) << "brush stamp + overlay refresh (" << (sphere ? "3D sphere" : "2D disc") << ", r = "
-            << radius << " mm, " << stamps << " drag stamps): p50 " << percentile(r.ms, 50)
-            << std::setprecision(3) << " ms, p95 " << percentile(r.ms, 95) << " ms, max "
-            << percentile(r.ms, 100) << " ms; first stamp of the stroke " << r.pressMs
-            << std::setprecision(2) << " ms; mean dirty region " << std::lround(r.meanDirtyVoxels) << " voxels\n";
+        const StampResult r =
+            benchStamps(*brush, labels, colourOf, stamps, sphere ? mid + 20 : mid, history);
+        out << std::setprecision(3) << "brush stamp + overlay refresh ("
+            << (sphere ? "3D sphere" : "2D disc") << ", r = " << radius << " mm, " << stamps
+            << " drag stamps): p50 " << percentile(r.ms, 50) << std::setprecision(3) << " ms, p95 "
+            << percentile(r.ms, 95) << " ms, max " << percentile(r.ms, 100)
+            << " ms; first stamp of the stroke " << r.pressMs << std::setprecision(2)
+            << " ms; mean dirty region " << std::lround(r.meanDirtyVoxels) << " voxels\n";
     }
 
     {
@@ -165,10 +176,11 @@ int runBenchAnnotate(Arguments& args, CommandIo& io) {
         const auto recorded = Clock::now();
         const std::size_t voxels = record ? record->labels.changedVoxels() : 0;
         out << "region grow (liver, 50..70 HU): " << millis(grown - t0)
-            << " ms; retuned to 50..75 HU: " << millis(retuned - grown) << " ms; "
-            << voxels << " voxels filled; undo record built in " << millis(recorded - retuned)
-            << " ms (" << (record ? record->memoryBytes() : 0) << " bytes)\n";
-        if (record) history.push(std::move(*record));
+            << " ms; retuned to 50..75 HU: " << millis(retuned - grown) << " ms; " << voxels
+            << " voxels filled; undo record built in " << millis(recorded - retuned) << " ms ("
+            << (record ? record->memoryBytes() : 0) << " bytes)\n";
+        if (record)
+            history.push(std::move(*record));
     }
     out << "undo history: " << history.size() << " edits in " << history.memoryBytes()
         << " bytes (label map " << labels.memoryBytes() << " bytes)\n";
@@ -177,7 +189,8 @@ int runBenchAnnotate(Arguments& args, CommandIo& io) {
     VersionHistory versions(store);
     SaveReport first;
     t0 = Clock::now();
-    const VersionId v1 = versions.commit(labels, segments, {}, {"bench", "first save", {}, {}}, &first).id;
+    const VersionId v1 =
+        versions.commit(labels, segments, {}, {"bench", "first save", {}, {}}, &first).id;
     out << "first save (all " << slices << " slices): " << millis(Clock::now() - t0) << " ms, "
         << first.chunksWritten << " chunks / " << first.bytesWritten << " bytes written, "
         << first.chunksReused << " chunks shared\n";
