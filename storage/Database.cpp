@@ -139,6 +139,13 @@ Database Database::open(const std::filesystem::path& path, const SecureBytes* ke
         fail(d.db_, rc, "could not open the store");
     }
     sqlite3_extended_result_codes(d.db_, 1);
+    if (create) {
+        // Owner only; SQLite gives the -wal and -shm files the same mode.
+        std::error_code ec;
+        std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::owner_write,
+                                     ec);
+    }
     if (key) {
         // Raw key: x'<64 hex>' skips SQLCipher's own PBKDF2; the hex copy lives in locked memory.
         SecureBytes literal(key->size() * 2 + 3);

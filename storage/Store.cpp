@@ -1,8 +1,9 @@
 #include "storage/Store.h"
 
+#include "storage/ChunkStore.h"
+
 #include <nlohmann/json.hpp>
 #include <sodium.h>
-#include <zstd.h>
 
 #include <unistd.h>
 
@@ -685,42 +686,12 @@ void Session::unassign(const std::string& userName, std::int64_t studyId) {
 
 std::string Session::putChunk(std::span<const std::uint8_t> data) {
     requireRole({Role::Annotator, Role::Admin});
-    Bytes hash(crypto_hash_sha256_BYTES);
-    crypto_hash_sha256(hash.data(), data.data(), data.size());
-    Database& db = database();
-    {
-        auto s = db.prepare("SELECT 1 FROM chunks WHERE hash = ?");
-        s.bindBlob(1, hash);
-        if (s.step())
-            return toHex(hash); // stored once
-    }
-    Bytes packed(ZSTD_compressBound(data.size()));
-    const std::size_t size = ZSTD_compress(packed.data(), packed.size(), data.data(), data.size(), 1);
-    if (ZSTD_isError(size))
-        throw StoreError("could not compress data for the store");
-    db.prepare("INSERT INTO chunks(hash, raw_size, data) VALUES (?, ?, ?)")
-        .bindBlob(1, hash)
-        .bind(2, std::int64_t(data.size()))
-        .bindBlob(3, packed.data(), size)
-        .run();
-    return toHex(hash);
+    return ChunkStore(database()).put(data);
 }
 
 Bytes Session::getChunk(const std::string& hash) {
     requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    auto s = database().prepare("SELECT raw_size, data FROM chunks WHERE hash = ?");
-    s.bindBlob(1, fromHex(hash));
-    if (!s.step())
-        throw StoreError("the store has no data chunk " + hash.substr(0, 12));
-    Bytes out(std::size_t(s.integer(0)));
-    const std::size_t size = ZSTD_decompress(out.data(), out.size(), s.blobData(1), s.blobSize(1));
-    if (ZSTD_isError(size) || size != out.size())
-        throw StoreError("a data chunk in the store is damaged");
-    Bytes check(crypto_hash_sha256_BYTES);
-    crypto_hash_sha256(check.data(), out.data(), out.size());
-    if (toHex(check) != hash)
-        throw StoreError("a data chunk in the store is damaged");
-    return out;
+    return ChunkStore(database()).get(hash);
 }
 
 std::int64_t Session::saveAnnotation(std::int64_t studyId, std::span<const std::uint8_t> data,

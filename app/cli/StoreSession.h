@@ -1,0 +1,32 @@
+#pragma once
+// What every store command shares: where the store is (--store, RADMARK_STORE, XDG), which
+// policy applies (--policy), who logs in (--user, or --as when --user is a filter, or
+// --break-glass REASON with the recovery key)
+// and how secrets are read: from the terminal with echo off, or one line each from stdin with
+// --password-stdin. Never from an argument.
+
+#include "app/cli/Command.h"
+#include "storage/Store.h"
+
+#include <set>
+#include <string>
+
+namespace radmark::cli {
+
+// Options every store command accepts, to merge into allowOnly().
+std::set<std::string> storeOptions(std::set<std::string> own = {});
+// Declares the store switches (--password-stdin) on args.
+void declareStoreFlags(Arguments& args, std::set<std::string> extra = {});
+
+storage::Store openStore(const Arguments& args);
+storage::Session loginFromArguments(const Arguments& args, CommandIo& io);
+
+// One secret: the next stdin line with --password-stdin, else the terminal with echo off.
+std::string readSecret(const Arguments& args, CommandIo& io, const std::string& prompt);
+// A new password: asked twice on a terminal, once from stdin.
+std::string readNewPassword(const Arguments& args, CommandIo& io, const std::string& prompt);
+
+// Writes a secret to a new file only its owner can read; refuses to overwrite.
+void writeSecretFile(const std::string& path, const std::string& text);
+
+} // namespace radmark::cli

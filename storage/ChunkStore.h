@@ -1,0 +1,30 @@
+#pragma once
+// Content-addressed, zstd-compressed data chunks (volume slices, label bricks) in one database:
+// identical chunks are stored once, and every read is checked against its SHA-256.
+
+#include "storage/Database.h"
+
+#include <span>
+#include <string>
+
+namespace radmark::storage {
+
+class ChunkStore {
+public:
+    explicit ChunkStore(Database& db, int compressionLevel = 1)
+        : db_(db), level_(compressionLevel) {}
+
+    // The table, for databases that are not a full store (the plain-SQLite benchmark baseline).
+    static void createTable(Database& db);
+
+    // Returns the hex SHA-256 of data. Runs in the caller's transaction when one is open.
+    std::string put(std::span<const std::uint8_t> data);
+    Bytes get(const std::string& hexHash); // throws StoreError when missing or damaged
+    bool contains(const std::string& hexHash);
+
+private:
+    Database& db_;
+    int level_;
+};
+
+} // namespace radmark::storage
