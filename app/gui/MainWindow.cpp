@@ -183,7 +183,7 @@ void MainWindow::reportFailure(const QString& message) {
 }
 
 bool MainWindow::saveScreenshot(const QString& file, QString* error) {
-    viewer_->renderAll();
+    // grab() renders every view afresh (QOpenGLWidget::grabFramebuffer calls paintGL).
     const QImage image = grab().toImage();
     if (image.isNull()) {
         if (error)

@@ -176,7 +176,9 @@ TEST(WorkstationCommandLine, ScreenshotOptionWritesThePng) {
     radmark.start(QStringLiteral(RADMARK_BINARY_DIR "/app/radmark"),
                   {QStringLiteral("--open"), headMri, QStringLiteral("--screenshot"), file});
     ASSERT_TRUE(radmark.waitForFinished(120000));
-    EXPECT_EQ(radmark.exitCode(), 0) << radmark.readAllStandardError().toStdString();
+    const QString errors = QString::fromUtf8(radmark.readAllStandardError());
+    EXPECT_EQ(radmark.exitCode(), 0) << errors.toStdString();
+    EXPECT_TRUE(errors.trimmed().isEmpty()) << "Qt/VTK printed:\n" << errors.toStdString();
     const QImage shot(file);
     ASSERT_FALSE(shot.isNull());
     const auto stats = radmark::testing::pixelStatistics(shot, shot.rect());
