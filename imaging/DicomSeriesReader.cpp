@@ -242,8 +242,62 @@ struct ScannedFile {
     double sliceSpacingTag = 0; // SpacingBetweenSlices or SliceThickness, 0 when absent
 };
 
+class FileDescriptor {
+public:
+    explicit FileDescriptor(const fs::path& path) : fd_(::open(path.c_str(), O_RDONLY)) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// A file whose meta header declares explicit VR but whose data set is written implicitly makes
+// GDCM take a value for a length and allocate gigabytes before it recovers. Checked up front:
+// the first data set element must carry a two-letter VR.
+void checkDeclaredVr(const fs::path& path) {
+    FileDescriptor fd(path);
+    unsigned char head[4096];
+    const ssize_t n = fd.get() < 0 ? -1 : ::pread(fd.get(), head, sizeof head, 0);
+    if (n < 144 || std::memcmp(head + 128, "DICM", 4) != 0)
+        return; // no preamble: GDCM's own guesswork applies
+    auto u16 = [&](std::size_t at) { return std::size_t(head[at]) | std::size_t(head[at + 1]) << 8; };
+    auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
+    if (u16(132) != 0x0002 || u16(134) != 0x0000 || head[136] != 'U' || head[137] != 'L')
+        return; // no group length: cannot find the data set cheaply
+    const std::size_t metaEnd = 144 + u32(140);
+    if (metaEnd + 6 > std::size_t(n))
+        return;
+    std::string syntax;
+    for (std::size_t at = 144; at + 8 <= metaEnd;) {
+        const std::size_t group = u16(at), element = u16(at + 2);
+        const std::string vr(reinterpret_cast<const char*>(head + at + 4), 2);
+        const bool longForm = vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" ||
+                              vr == "UT" || vr == "UN";
+        const std::size_t length = longForm ? u32(at + 8) : u16(at + 6);
+        const std::size_t value = at + (longForm ? 12 : 8);
+        if (group != 0x0002 || value + length > metaEnd)
+            return;
+        if (element == 0x0010)
+            syntax = trimmed(std::string(reinterpret_cast<const char*>(head + value), length));
+        at = value + length;
+    }
+    if (syntax.empty() || syntax == "1.2.840.10008.1.2" || syntax == "1.2.840.10008.1.2.1.99")
+        return; // implicit VR, or deflated (the data set is compressed)
+    const auto letter = [](unsigned char c) { return c >= 'A' && c <= 'Z'; };
+    if (!letter(head[metaEnd + 4]) || !letter(head[metaEnd + 5]))
+        throw ReadError(path, "declares explicit VR but its data set is written with implicit VR: "
+                              "the file is damaged or not standard DICOM");
+}
+
 // Header-only parse of one file. Returns nullopt for readable DICOM that holds no image.
 std::optional<ScannedFile> scanFile(const fs::path& path, std::string* notImageReason) {
+    checkDeclaredVr(path);
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     // Stops at the pixel data element, leaving the stream at its value: nothing is decoded.
@@ -704,20 +758,6 @@ struct FileTarget {
     int z;
 };
 
-class FileDescriptor {
-public:
-    explicit FileDescriptor(const fs::path& path) : fd_(::open(path.c_str(), O_RDONLY)) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 bool readFully(int fd, char* out, std::size_t length, std::uint64_t offset) {
     while (length > 0) {
@@ -1047,7 +1087,7 @@ Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadRep
                 });
                 ++done;
                 if (reportProgress && progress &&
-                    !progress(0.2 + 0.8 * double(done) / double(order.size())))
+                    !progress(std::min(0.999, 0.2 + 0.8 * double(done) / double(order.size()))))
                     throw ReadError(series.files.empty() ? fs::path(series.key)
                                                          : series.files.front().parent_path(),
                                     "cancelled");

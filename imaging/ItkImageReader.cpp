@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 namespace radmark::imaging::itkio {
@@ -101,6 +102,37 @@ Header readHeader(const fs::path& file) {
     return h;
 }
 
+// ITK 5.2 reads a short uncompressed NIfTI without complaint (the missing voxels are left as
+// they were), so the size is checked here: a truncated copy must not open as an image.
+void checkNiftiSize(const fs::path& file, std::uint64_t imageBytes) {
+    const std::string name = lowerName(file);
+    std::error_code ec;
+    if (endsWith(name, ".nii")) {
+        std::ifstream in(file, std::ios::binary);
+        unsigned char header[112] = {};
+        in.read(reinterpret_cast<char*>(header), sizeof header);
+        std::int32_t headerSize = 0;
+        float offset = 0;
+        std::memcpy(&headerSize, header, 4);
+        std::memcpy(&offset, header + 108, 4);
+        if (headerSize != 348) { // written on a machine of the other byte order
+            std::reverse(header + 108, header + 112);
+            std::memcpy(&offset, header + 108, 4);
+        }
+        const auto size = fs::file_size(file, ec);
+        if (!ec && offset >= 0 && double(size) < double(offset) + double(imageBytes))
+            throw ReadError(file, "is truncated: it holds fewer voxels than its header declares");
+    } else if (endsWith(name, ".hdr")) {
+        fs::path image = file;
+        image.replace_extension(".img");
+        const auto size = fs::file_size(image, ec);
+        if (ec)
+            throw ReadError(file, "has no matching .img file with its voxels");
+        if (size < imageBytes)
+            throw ReadError(image, "is truncated: it holds fewer voxels than its header declares");
+    }
+}
+
 PixelType pixelTypeOf(itk::IOComponentEnum component) {
     using C = itk::IOComponentEnum;
     switch (component) {
@@ -176,7 +208,9 @@ Volume read(const fs::path& file, const Progress& progress, ReadReport* report) 
     const auto component = h.io->GetComponentType();
     if (component == itk::IOComponentEnum::UNKNOWNCOMPONENTTYPE)
         throw ReadError(file, "has a voxel type that cannot be read");
-    Volume volume(h.geometry, pixelTypeOf(component));
+    if (formatOf(file) == "NIfTI")
+        checkNiftiSize(file, h.io->GetImageSizeInBytes());
+    Volume volume = Volume::uninitialized(h.geometry, pixelTypeOf(component));
     volume.sourceFormat = formatOf(file);
     const std::size_t n = volume.voxelCount();
     const bool direct = h.volumes == 1 && h.components == 1 &&
