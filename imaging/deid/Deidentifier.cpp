@@ -388,9 +388,19 @@ void FilePass::transform(gdcm::DataSet& ds, bool cleaning, bool inMeta) {
         const gdcm::VR vr = dicom::effectiveVr(de);
         const Decision d = decide(ds, de, vr, cleaning, inMeta);
         switch (d.op) {
-        case Op::Keep:
+        case Op::Keep: {
             record(tag, "kept", d.why);
+            const std::string_view raw = dicom::rawValue(de);
+            if (raw.size() % 2) {
+                // Odd lengths are not DICOM (and GDCM's writer aborts on them): pad as PS3.5 says.
+                std::string padded(raw);
+                padded += dicom::isTextVr(vr) && vr != gdcm::VR::UI ? ' ' : '\0';
+                gdcm::DataElement copy = de;
+                copy.SetByteValue(padded.data(), gdcm::VL(std::uint32_t(padded.size())));
+                ds.Replace(copy);
+            }
             break;
+        }
         case Op::Remove:
             ds.Remove(tag);
             record(tag, "removed", d.why);
