@@ -1,7 +1,9 @@
 #include "annotation/LabelMap.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace radmark::annotation {
 
@@ -31,14 +33,39 @@ std::size_t VoxelRegion::voxelCount() const {
            std::size_t(max[2] - min[2] + 1);
 }
 
+ZeroedBuffer::ZeroedBuffer(std::size_t size) : size_(size) {
+    bytes_.reset(static_cast<std::uint8_t*>(std::calloc(std::max<std::size_t>(size, 1), 1)));
+    if (!bytes_)
+        throw std::bad_alloc();
+}
+
+ZeroedBuffer::ZeroedBuffer(const ZeroedBuffer& other) : ZeroedBuffer(other.size_) {
+    if (size_)
+        std::memcpy(bytes_.get(), other.bytes_.get(), size_);
+}
+
+ZeroedBuffer& ZeroedBuffer::operator=(const ZeroedBuffer& other) {
+    if (this != &other)
+        *this = ZeroedBuffer(other);
+    return *this;
+}
+
+bool ZeroedBuffer::operator==(const ZeroedBuffer& other) const {
+    return size_ == other.size_ && (size_ == 0 || std::memcmp(data(), other.data(), size_) == 0);
+}
+
+void ZeroedBuffer::Free::operator()(std::uint8_t* p) const {
+    std::free(p);
+}
+
 LabelMap::LabelMap(const imaging::Geometry& geometry, LabelWidth width)
-    : geometry_(geometry), width_(width), data_(geometry.voxelCount() * std::size_t(width), 0),
+    : geometry_(geometry), width_(width), data_(geometry.voxelCount() * std::size_t(width)),
       chunks_(std::size_t(std::max(geometry.dims[2], 0))) {}
 
 void LabelMap::widenToUInt16() {
     if (width_ == LabelWidth::UInt16)
         return;
-    std::vector<std::uint8_t> wide(data_.size() * 2, 0);
+    ZeroedBuffer wide(data_.size() * 2);
     for (std::size_t i = 0; i < data_.size(); ++i)
         wide[2 * i] = data_[i];
     data_ = std::move(wide);
@@ -152,7 +179,7 @@ VoxelRegion LabelMap::boundsOf(Label label) const {
 }
 
 std::size_t LabelMap::memoryBytes() const {
-    std::size_t bytes = data_.capacity() + chunks_.capacity() * sizeof(ChunkState);
+    std::size_t bytes = data_.size() + chunks_.capacity() * sizeof(ChunkState);
     for (const auto& c : chunks_)
         bytes += c.counts.capacity() * sizeof(c.counts[0]);
     return bytes;

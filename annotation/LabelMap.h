@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -37,6 +38,34 @@ struct VoxelRegion {
     void include(const Index3& p);
     void include(const VoxelRegion& other);
     std::size_t voxelCount() const;
+};
+
+// A zero-filled byte buffer taken from calloc: the kernel hands out zero pages lazily, so the
+// empty slices of a label map cost no resident memory and opening one needs no clearing pass.
+class ZeroedBuffer {
+  public:
+    ZeroedBuffer() = default;
+    explicit ZeroedBuffer(std::size_t size);
+    ZeroedBuffer(const ZeroedBuffer& other);
+    ZeroedBuffer& operator=(const ZeroedBuffer& other);
+    ZeroedBuffer(ZeroedBuffer&&) noexcept = default;
+    ZeroedBuffer& operator=(ZeroedBuffer&&) noexcept = default;
+
+    std::size_t size() const { return size_; }
+    std::uint8_t* data() { return bytes_.get(); }
+    const std::uint8_t* data() const { return bytes_.get(); }
+    std::uint8_t& operator[](std::size_t i) { return bytes_[i]; }
+    std::uint8_t operator[](std::size_t i) const { return bytes_[i]; }
+    std::uint8_t* begin() { return data(); }
+    std::uint8_t* end() { return data() + size_; }
+    bool operator==(const ZeroedBuffer& other) const;
+
+  private:
+    struct Free {
+        void operator()(std::uint8_t* p) const;
+    };
+    std::unique_ptr<std::uint8_t[], Free> bytes_;
+    std::size_t size_ = 0;
 };
 
 class LabelMap {
@@ -112,7 +141,7 @@ class LabelMap {
     void countChunk(ChunkState& state, int chunk) const;
     imaging::Geometry geometry_;
     LabelWidth width_ = LabelWidth::UInt8;
-    std::vector<std::uint8_t> data_;
+    ZeroedBuffer data_;
     mutable std::vector<ChunkState> chunks_;
     bool readOnly_ = false;
 };

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -248,7 +249,8 @@ LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
     if (int(chunks.size()) != labels.chunkCount()) {
         throw CorruptAnnotation("A stored annotation is damaged (slice count does not match).");
     }
-    std::unordered_map<std::string, Bytes> decoded; // identical chunks are decoded once
+    // Identical chunks are decoded and verified once; all-zero ones are left as allocated.
+    std::unordered_map<std::string, std::optional<Bytes>> decoded;
     for (int z = 0; z < labels.chunkCount(); ++z) {
         const ChunkHash& hash = chunks[std::size_t(z)];
         auto it = decoded.find(hash.hex());
@@ -258,10 +260,14 @@ LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
                 throw CorruptAnnotation(
                     "A stored label chunk is damaged (content does not match).");
             }
-            it = decoded.emplace(hash.hex(), std::move(raw)).first;
+            const bool empty = std::all_of(raw.begin(), raw.end(), [](auto b) { return b == 0; });
+            it = decoded.emplace(hash.hex(), empty ? std::nullopt : std::optional(std::move(raw)))
+                     .first;
         }
-        auto target = labels.chunkBytesForWriting(z);
-        std::memcpy(target.data(), it->second.data(), target.size());
+        if (it->second) {
+            auto target = labels.chunkBytesForWriting(z);
+            std::memcpy(target.data(), it->second->data(), target.size());
+        }
         labels.markClean(z, hash);
     }
     return labels;

@@ -181,6 +181,13 @@ int runBenchAnnotate(Arguments& args, CommandIo& io) {
             << (record ? record->memoryBytes() : 0) << " bytes)\n";
         if (record)
             history.push(std::move(*record));
+        BoxList boxes(labels.geometry().dims);
+        const auto u0 = Clock::now();
+        history.undo(labels, boxes);
+        const auto u1 = Clock::now();
+        history.redo(labels, boxes);
+        out << "undo of that region grow: " << millis(u1 - u0)
+            << " ms, redo: " << millis(Clock::now() - u1) << " ms\n";
     }
     out << "undo history: " << history.size() << " edits in " << history.memoryBytes()
         << " bytes (label map " << labels.memoryBytes() << " bytes)\n";
