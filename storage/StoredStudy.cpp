@@ -1,0 +1,141 @@
+#include "storage/StoredStudy.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
+namespace radmark::storage {
+using nlohmann::json;
+
+void createImportTables(Database& db) {
+    db.exec(R"sql(
+CREATE TABLE IF NOT EXISTS deidentification_secret(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  secret BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS imported_studies(
+  study_id INTEGER PRIMARY KEY REFERENCES studies(id),
+  study_uid TEXT NOT NULL UNIQUE,
+  format TEXT NOT NULL,
+  report TEXT NOT NULL,
+  imported TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS imported_series(
+  study_id INTEGER NOT NULL REFERENCES studies(id),
+  series_index INTEGER NOT NULL,
+  series_uid TEXT NOT NULL,
+  modality TEXT NOT NULL,
+  description TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  PRIMARY KEY (study_id, series_index));
+)sql");
+}
+
+namespace {
+
+bool hasImportTables(Database& db) {
+    auto s = db.prepare(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
+    return s.step();
+}
+
+imaging::PixelType pixelTypeNamed(const std::string& name) {
+    for (auto type : {imaging::PixelType::UInt8, imaging::PixelType::Int16,
+                      imaging::PixelType::UInt16, imaging::PixelType::Int32,
+                      imaging::PixelType::Float32})
+        if (name == imaging::pixelTypeName(type))
+            return type;
+    throw StoreError("a stored study has an unknown pixel type; the store may be damaged");
+}
+
+} // namespace
+
+StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
+    StoredStudy stored(session, session.openStudy(studyId));
+    Database& db = session.database();
+    if (!hasImportTables(db))
+        throw InvalidRequestError("study " + stored.study_.label + " has no stored images");
+    {
+        auto s = db.prepare("SELECT report FROM imported_studies WHERE study_id = ?");
+        s.bind(1, studyId);
+        if (!s.step())
+            throw InvalidRequestError("study " + stored.study_.label + " has no stored images");
+        stored.reportChunk_ = s.text(0);
+    }
+    auto s = db.prepare("SELECT series_uid, modality, description, manifest FROM imported_series "
+                        "WHERE study_id = ? ORDER BY series_index");
+    s.bind(1, studyId);
+    while (s.step())
+        stored.series_.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
+    if (stored.series_.empty())
+        throw InvalidRequestError("study " + stored.study_.label + " has no stored images");
+    return stored;
+}
+
+namespace {
+
+json loadManifest(Session& session, const StoredSeries& series) {
+    const Bytes bytes = session.getChunk(series.manifest);
+    try {
+        return json::parse(bytes.begin(), bytes.end());
+    } catch (const json::exception&) {
+        throw StoreError("a stored series description is damaged");
+    }
+}
+
+} // namespace
+
+imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
+    if (seriesIndex >= series_.size())
+        throw InvalidRequestError("study " + study_.label + " has no series " +
+                                  std::to_string(seriesIndex + 1));
+    const json manifest = loadManifest(*session_, series_[seriesIndex]);
+    imaging::Geometry geometry;
+    try {
+        geometry.dims = manifest.at("dims").get<imaging::Index3>();
+        geometry.spacing = manifest.at("spacing").get<imaging::Vec3>();
+        geometry.origin = manifest.at("origin").get<imaging::Vec3>();
+        geometry.direction = manifest.at("direction").get<std::array<double, 9>>();
+    } catch (const json::exception&) {
+        throw StoreError("a stored series description is damaged");
+    }
+    const auto type = pixelTypeNamed(manifest.value("pixelType", ""));
+    const auto& slices = manifest.at("slices");
+    if (geometry.dims[0] <= 0 || geometry.dims[1] <= 0 || geometry.dims[2] <= 0 ||
+        slices.size() != std::size_t(geometry.dims[2]))
+        throw StoreError("a stored series description is damaged");
+    imaging::Volume volume = imaging::Volume::uninitialized(geometry, type);
+    const std::size_t sliceBytes =
+        std::size_t(geometry.dims[0]) * std::size_t(geometry.dims[1]) * imaging::bytesPerVoxel(type);
+    auto* out = reinterpret_cast<std::uint8_t*>(volume.data());
+    for (std::size_t z = 0; z < slices.size(); ++z) {
+        const Bytes slice = session_->getChunk(slices[z].get<std::string>());
+        if (slice.size() != sliceBytes)
+            throw StoreError("a stored slice has the wrong size; the store may be damaged");
+        std::memcpy(out + z * sliceBytes, slice.data(), sliceBytes);
+    }
+    volume.modality = manifest.value("modality", "");
+    volume.seriesDescription = manifest.value("description", "");
+    volume.sourceFormat = manifest.value("format", "");
+    return volume;
+}
+
+std::vector<Bytes> StoredStudy::loadHeaders(std::size_t seriesIndex) {
+    if (seriesIndex >= series_.size())
+        throw InvalidRequestError("study " + study_.label + " has no series " +
+                                  std::to_string(seriesIndex + 1));
+    const json manifest = loadManifest(*session_, series_[seriesIndex]);
+    std::vector<Bytes> headers;
+    for (const auto& hash : manifest.value("headers", json::array()))
+        headers.push_back(session_->getChunk(hash.get<std::string>()));
+    return headers;
+}
+
+std::string StoredStudy::loadReportJson() {
+    const Bytes bytes = session_->getChunk(reportChunk_);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+imaging::Volume loadStoredVolume(Session& session, std::int64_t studyId) {
+    return StoredStudy::open(session, studyId).loadVolume(0);
+}
+
+} // namespace radmark::storage

@@ -1,0 +1,571 @@
+#include "storage/StudyImport.h"
+
+#include "imaging/StudyReader.h"
+#include "imaging/deid/BurnedInText.h"
+#include "imaging/deid/DeidentificationReport.h"
+#include "imaging/deid/Deidentifier.h"
+#include "imaging/deid/HeaderText.h"
+#include "imaging/deid/KeyedIdentity.h"
+#include "storage/StoredStudy.h"
+
+#include <gdcmReader.h>
+#include <gdcmWriter.h>
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+namespace radmark::storage {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char* importStatusName(ImportStatus status) {
+    switch (status) {
+    case ImportStatus::Imported: return "imported";
+    case ImportStatus::AlreadyInStore: return "already in store";
+    case ImportStatus::Quarantined: return "quarantined";
+    case ImportStatus::Failed: return "failed";
+    case ImportStatus::Cancelled: return "cancelled";
+    }
+    return "failed";
+}
+
+namespace {
+
+struct ImportCancelled {};
+
+std::string utcTimestamp() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+// A top-level text value of a de-identified dataset (padding removed).
+std::string textOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+    const gdcm::Tag tag(group, element);
+    if (!ds.FindDataElement(tag))
+        return {};
+    const gdcm::ByteValue* value = ds.GetDataElement(tag).GetByteValue();
+    if (!value || !value->GetPointer())
+        return {};
+    std::string text(value->GetPointer(), value->GetLength());
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\0'))
+        text.pop_back();
+    return text;
+}
+
+// One series after de-identification: its de-identified headers, in the order of its files.
+struct PreparedSeries {
+    imaging::SeriesSummary summary; // at the source: its files are read again for the pixels
+    std::string seriesUid;
+    std::string modality;
+    std::string description; // de-identified
+    std::vector<std::string> headers; // serialized de-identified datasets without pixel data
+};
+
+struct PreparedStudy {
+    fs::path source;
+    std::string format;
+    std::string studyUid; // de-identified
+    std::string pseudonym;
+    std::string description; // de-identified
+    std::unique_ptr<deid::DeidentificationReport> report; // DICOM
+    json plainReport;                                     // NIfTI / NRRD / MetaImage
+    std::vector<PreparedSeries> series;
+    std::vector<std::string> reasons; // quarantine
+    std::vector<std::string> failures;
+    int files = 0;
+};
+
+// The label shown for a study: the patient pseudonym and the end of the de-identified study UID
+// (a keyed hash, so it says nothing about the source).
+std::string studyLabel(const std::string& pseudonym, const std::string& studyUid) {
+    std::string digits;
+    for (char c : studyUid)
+        if (c >= '0' && c <= '9')
+            digits += c;
+    if (digits.size() > 8)
+        digits = digits.substr(digits.size() - 8);
+    return (pseudonym.empty() ? std::string("RM-UNKNOWN") : pseudonym) + "-" +
+           (digits.empty() ? std::string("0") : digits);
+}
+
+// The whole file through BLAKE2b: identifies a NIfTI/NRRD/MetaImage source by content.
+std::string contentDigest(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw imaging::ReadError(path, "cannot be read");
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, nullptr, 0, 32);
+    std::vector<char> buffer(1 << 20);
+    while (in) {
+        in.read(buffer.data(), std::streamsize(buffer.size()));
+        const auto got = in.gcount();
+        if (got > 0)
+            crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(buffer.data()),
+                                      std::size_t(got));
+    }
+    std::array<unsigned char, 32> digest{};
+    crypto_generichash_final(&state, digest.data(), digest.size());
+    return toHex(digest.data(), digest.size());
+}
+
+std::string lowerExtension(const fs::path& path) {
+    std::string name = path.filename().string();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    return name;
+}
+
+bool endsWith(const std::string& text, const std::string& tail) {
+    return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// What the header of a NIfTI/NRRD/MetaImage file held in free text. Only the voxels and the
+// geometry are ever stored, so every such field is left behind; the report lists them.
+json headerTextReport(const imaging::SeriesSummary& series) {
+    json cleared = json::array();
+    const fs::path file = series.files.empty() ? fs::path() : series.files.front();
+    const std::string name = lowerExtension(file);
+    if (series.format == "NIfTI") {
+        if (endsWith(name, ".nii") || endsWith(name, ".hdr")) {
+            std::ifstream in(file, std::ios::binary);
+            std::vector<std::uint8_t> header(540);
+            in.read(reinterpret_cast<char*>(header.data()), std::streamsize(header.size()));
+            try {
+                for (const auto& field : deid::clearNiftiHeaderText(header.data(), std::size_t(in.gcount())))
+                    cleared.push_back(field);
+            } catch (const std::exception&) {
+            }
+        }
+        return {{"fields", {"descrip", "aux_file", "intent_name"}},
+                {"heldText", cleared},
+                {"action", "cleared: the header text fields are not stored; only voxels and "
+                           "geometry are"}};
+    }
+    if (series.format == "NRRD") {
+        int removed = 0;
+        if (endsWith(name, ".nrrd") || endsWith(name, ".nhdr")) {
+            std::ifstream in(file, std::ios::binary);
+            std::string header, line;
+            while (std::getline(in, line) && !line.empty() && line != "\r" && header.size() < 65536)
+                header += line + "\n";
+            deid::cleanNrrdHeader(header, &removed);
+        }
+        return {{"fields", {"comments", "key/value pairs", "content"}},
+                {"removedLines", removed},
+                {"action", "cleared: the header text is not stored; only voxels and geometry are"}};
+    }
+    return {{"fields", {"all header keys"}},
+            {"action", "cleared: the header is not stored; only voxels and geometry are"}};
+}
+
+class StudyImporter {
+public:
+    StudyImporter(Session& session, const ImportOptions& options, const ImportProgress& progress)
+        : session_(session), options_(options), progress_(progress),
+          secret_(storeDeidentificationSecret(session)), hash_(secret_), uids_(hash_),
+          pseudonyms_(hash_),
+          engine_(deid::ConfidentialityProfile::standard(), options.profile, secret_,
+                  &deid::BurnedInTextRules::standard(), options.textDetector) {}
+
+    std::vector<StudyImportResult> run(const std::vector<fs::path>& sources);
+
+private:
+    void report(const std::string& stage) {
+        if (progress_ && !progress_(totalUnits_ ? std::min(1.0, doneUnits_ / totalUnits_) : 0.0, stage))
+            throw ImportCancelled{};
+    }
+    void prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary);
+    void prepareOtherSeries(const fs::path& source, imaging::SeriesSummary summary);
+    StudyImportResult store(PreparedStudy& study);
+    json storeSeries(Database& db, PreparedSeries& series);
+
+    Session& session_;
+    const ImportOptions& options_;
+    const ImportProgress& progress_;
+    deid::StoreSecret secret_;
+    deid::KeyedHash hash_;
+    deid::UidRemapper uids_;
+    deid::Pseudonymizer pseudonyms_;
+    deid::Deidentifier engine_;
+    std::map<std::string, PreparedStudy> studies_; // by de-identified study UID
+    std::vector<std::string> order_;
+    double totalUnits_ = 0;
+    double doneUnits_ = 0;
+};
+
+PreparedStudy& studyFor(std::map<std::string, PreparedStudy>& studies,
+                        std::vector<std::string>& order, const std::string& key) {
+    auto [it, inserted] = studies.try_emplace(key);
+    if (inserted)
+        order.push_back(key);
+    return it->second;
+}
+
+void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary) {
+    PreparedSeries series;
+    series.modality = summary.modality;
+    PreparedStudy* study = nullptr;
+    std::vector<std::string> failures;
+    std::vector<deid::FileResult> results;
+    for (const auto& path : summary.files) {
+        doneUnits_ += 1;
+        report("de-identifying");
+        gdcm::Reader reader;
+        reader.SetFileName(path.c_str());
+        if (!reader.Read()) {
+            failures.push_back("a file of the series could not be read as DICOM");
+            continue;
+        }
+        gdcm::File& file = reader.GetFile();
+        deid::FileResult result;
+        try {
+            result = engine_.deidentify(file);
+        } catch (const std::exception& problem) {
+            failures.push_back(std::string("de-identification failed (") + problem.what() + ")");
+            continue;
+        }
+        if (!result.leaks.empty() && !result.quarantined) {
+            result.quarantined = true;
+            result.reason = "verification found identifying values in the output";
+        }
+        if (!study) {
+            study = &studyFor(studies_, order_, "dicom:" + result.studyUid);
+            if (study->format.empty()) {
+                study->source = source;
+                study->format = "DICOM";
+                study->studyUid = result.studyUid;
+                study->pseudonym = result.patientPseudonym;
+                study->description = textOf(file.GetDataSet(), 0x0008, 0x1030);
+                study->report = std::make_unique<deid::DeidentificationReport>(engine_.profile(),
+                                                                               engine_.options());
+            }
+            series.seriesUid = result.seriesUid;
+            series.description = textOf(file.GetDataSet(), 0x0008, 0x103E);
+            if (series.modality.empty())
+                series.modality = result.modality;
+        }
+        study->report->add(result);
+        ++study->files;
+        if (result.quarantined) {
+            study->reasons.push_back(result.reason.empty() ? "the file failed verification"
+                                                           : result.reason);
+            continue;
+        }
+        // The header goes to the store without pixel data: pixels are stored as volume chunks.
+        file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
+        std::ostringstream out;
+        gdcm::Writer writer;
+        writer.SetFile(file);
+        writer.SetStream(out);
+        bool written = writer.Write();
+        if (!written) {
+            std::ostringstream asIs;
+            gdcm::Writer plain;
+            plain.SetFile(file);
+            plain.SetStream(asIs);
+            plain.CheckFileMetaInformationOff();
+            written = plain.Write();
+            out.swap(asIs);
+        }
+        if (!written) {
+            failures.push_back("a de-identified header could not be serialized");
+            continue;
+        }
+        series.headers.push_back(std::move(out).str());
+    }
+    if (!study) {
+        PreparedStudy& unreadable = studyFor(studies_, order_, "unreadable:" + summary.key);
+        unreadable.source = source;
+        unreadable.format = "DICOM";
+        unreadable.failures = failures.empty() ? std::vector<std::string>{"no readable file"}
+                                               : failures;
+        unreadable.files = int(summary.files.size());
+        return;
+    }
+    for (const auto& failure : failures) {
+        study->failures.push_back(failure);
+        study->report->addFailure(failure);
+    }
+    series.summary = std::move(summary);
+    study->series.push_back(std::move(series));
+}
+
+void StudyImporter::prepareOtherSeries(const fs::path& source, imaging::SeriesSummary summary) {
+    doneUnits_ += double(std::max(1, summary.imageCount));
+    report("de-identifying");
+    std::string identity;
+    for (const auto& file : summary.files)
+        identity += contentDigest(file);
+    // No patient attributes in these formats: the study is identified by its content.
+    const std::string studyUid = uids_.remap("2.25.radmark.file." + identity);
+    PreparedStudy& study = studyFor(studies_, order_, "file:" + studyUid);
+    if (study.format.empty()) {
+        study.source = source;
+        study.format = summary.format;
+        study.studyUid = studyUid;
+        study.pseudonym = pseudonyms_.pseudonymFor("file-content:" + identity);
+        study.description = "";
+        study.plainReport = {
+            {"engine", {{"name", deid::engineName}, {"version", deid::engineVersion}}},
+            {"format", summary.format},
+            {"study", {{"studyInstanceUid", studyUid}, {"patientPseudonym", study.pseudonym}}},
+            {"headerText", headerTextReport(summary)},
+        };
+    }
+    study.files += int(summary.files.size());
+    PreparedSeries series;
+    series.seriesUid = uids_.remap("2.25.radmark.series." + identity);
+    series.modality = summary.modality;
+    series.summary = std::move(summary);
+    study.series.push_back(std::move(series));
+}
+
+json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
+    (void)db;
+    const double unitsBefore = doneUnits_;
+    const double readUnits = double(std::max(1, series.summary.imageCount));
+    imaging::Volume volume = imaging::readSeries(series.summary, [&](double fraction) {
+        doneUnits_ = unitsBefore + fraction * readUnits;
+        try {
+            report("reading pixels");
+        } catch (const ImportCancelled&) {
+            return false;
+        }
+        return true;
+    });
+    doneUnits_ = unitsBefore + readUnits;
+    const imaging::Geometry& g = volume.geometry();
+    const std::size_t sliceBytes = std::size_t(g.dims[0]) * std::size_t(g.dims[1]) *
+                                   imaging::bytesPerVoxel(volume.pixelType());
+    json slices = json::array();
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(volume.data());
+    const double storeUnit = double(std::max(1, series.summary.imageCount)) / std::max(1, g.dims[2]);
+    for (int z = 0; z < g.dims[2]; ++z) {
+        slices.push_back(session_.putChunk({bytes + std::size_t(z) * sliceBytes, sliceBytes}));
+        doneUnits_ += storeUnit;
+        report("storing");
+    }
+    json headers = json::array();
+    for (const auto& header : series.headers)
+        headers.push_back(session_.putChunk(
+            {reinterpret_cast<const std::uint8_t*>(header.data()), header.size()}));
+    return {{"seriesInstanceUid", series.seriesUid},
+            {"modality", series.modality.empty() ? volume.modality : series.modality},
+            {"description", series.description},
+            {"format", series.summary.format},
+            {"pixelType", imaging::pixelTypeName(volume.pixelType())},
+            {"dims", g.dims},
+            {"spacing", g.spacing},
+            {"origin", g.origin},
+            {"direction", g.direction},
+            {"slices", slices},
+            {"headers", headers}};
+}
+
+StudyImportResult StudyImporter::store(PreparedStudy& study) {
+    StudyImportResult result;
+    result.source = study.source;
+    result.format = study.format;
+    result.seriesCount = int(study.series.size());
+    result.fileCount = study.files;
+    if (study.series.empty() && !study.failures.empty()) {
+        result.status = ImportStatus::Failed;
+        result.reason = study.failures.front();
+        session_.recordAccess("import", "source", "failed: " + result.reason);
+        return result;
+    }
+    result.label = studyLabel(study.pseudonym, study.studyUid);
+    if (!study.reasons.empty() || !study.failures.empty()) {
+        result.status = study.reasons.empty() ? ImportStatus::Failed : ImportStatus::Quarantined;
+        result.reason = study.reasons.empty() ? study.failures.front() : study.reasons.front();
+        const std::size_t more = study.reasons.size() + study.failures.size() - 1;
+        if (more)
+            result.reason += " (and " + std::to_string(more) + " more)";
+        // Nothing of the study is stored: only this entry says it was tried.
+        session_.recordAccess("import", result.label,
+                              std::string(importStatusName(result.status)) + ": " + result.reason);
+        return result;
+    }
+    {
+        auto existing = session_.database().prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
+        if (existing.step()) {
+            auto s = session_.database().prepare(
+                "SELECT study_id FROM imported_studies WHERE study_uid = ?");
+            s.bind(1, study.studyUid);
+            if (s.step()) {
+                result.status = ImportStatus::AlreadyInStore;
+                result.studyId = s.integer(0);
+                session_.recordAccess("import", result.label, "already in store: not stored again");
+                return result;
+            }
+        }
+    }
+    std::string description = study.format;
+    for (const auto& series : study.series)
+        if (!series.modality.empty() && description.find(series.modality) == std::string::npos)
+            description += " " + series.modality;
+    description += ", " + std::to_string(study.series.size()) + " series, " +
+                   std::to_string(study.files) + " file(s)";
+    if (!study.description.empty())
+        description += ": " + study.description;
+
+    const std::string details = study.format + ", " + std::to_string(study.series.size()) +
+                                " series, " + std::to_string(study.files) + " file(s)";
+    result.studyId = session_.recorded("import", result.label, details, [&](Database& db) {
+        createImportTables(db);
+        db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
+            .bind(1, result.label)
+            .bind(2, description)
+            .bind(3, utcTimestamp())
+            .run();
+        const std::int64_t studyId = db.lastInsertId();
+        const std::string reportJson =
+            (study.report ? study.report->toJson() : study.plainReport).dump(2);
+        const std::string reportChunk = session_.putChunk(
+            {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()});
+        db.prepare("INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
+                   "VALUES (?, ?, ?, ?, ?)")
+            .bind(1, studyId)
+            .bind(2, study.studyUid)
+            .bind(3, study.format)
+            .bind(4, reportChunk)
+            .bind(5, utcTimestamp())
+            .run();
+        int index = 0;
+        for (auto& series : study.series) {
+            const json manifest = storeSeries(db, series);
+            const std::string text = manifest.dump();
+            const std::string manifestChunk = session_.putChunk(
+                {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+            db.prepare("INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
+                       "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(1, studyId)
+                .bind(2, std::int64_t(index++))
+                .bind(3, series.seriesUid)
+                .bind(4, manifest.value("modality", ""))
+                .bind(5, series.description)
+                .bind(6, manifestChunk)
+                .run();
+        }
+        return studyId;
+    });
+    result.status = ImportStatus::Imported;
+    return result;
+}
+
+std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& sources) {
+    std::vector<StudyImportResult> results;
+    std::vector<std::pair<fs::path, std::vector<imaging::SeriesSummary>>> found;
+    for (const auto& source : sources) {
+        try {
+            found.emplace_back(source, imaging::findSeries(source));
+            for (const auto& series : found.back().second)
+                totalUnits_ += 3.0 * std::max(1, series.imageCount); // de-identify, read, store
+        } catch (const imaging::ReadError& error) {
+            StudyImportResult failed;
+            failed.source = source;
+            failed.reason = error.reason();
+            session_.recordAccess("import", "source", "failed: " + failed.reason);
+            results.push_back(failed);
+        }
+    }
+    std::size_t stored = 0;
+    try {
+        for (auto& [source, seriesList] : found)
+            for (auto& series : seriesList) {
+                if (series.format == "DICOM")
+                    prepareDicomSeries(source, std::move(series));
+                else
+                    prepareOtherSeries(source, std::move(series));
+            }
+        for (; stored < order_.size(); ++stored) {
+            PreparedStudy& study = studies_.at(order_[stored]);
+            try {
+                results.push_back(store(study));
+            } catch (const imaging::ReadError& error) {
+                if (error.reason() == "cancelled")
+                    throw ImportCancelled{};
+                StudyImportResult failed;
+                failed.source = study.source;
+                failed.format = study.format;
+                failed.label = studyLabel(study.pseudonym, study.studyUid);
+                failed.reason = "the pixels could not be read: " + error.reason();
+                session_.recordAccess("import", failed.label, "failed: " + failed.reason);
+                results.push_back(failed);
+            }
+            study.series.clear();
+        }
+        report("done");
+    } catch (const ImportCancelled&) {
+        for (; stored < order_.size(); ++stored) {
+            StudyImportResult cancelled;
+            const PreparedStudy& study = studies_.at(order_[stored]);
+            cancelled.status = ImportStatus::Cancelled;
+            cancelled.source = study.source;
+            cancelled.format = study.format;
+            cancelled.reason = "the import was cancelled before this study was stored";
+            results.push_back(cancelled);
+        }
+        if (order_.empty()) {
+            StudyImportResult cancelled;
+            cancelled.status = ImportStatus::Cancelled;
+            cancelled.reason = "the import was cancelled";
+            results.push_back(cancelled);
+        }
+        session_.recordAccess("import", "import", "cancelled by the user");
+    }
+    return results;
+}
+
+} // namespace
+
+deid::StoreSecret storeDeidentificationSecret(Session& session) {
+    session.requireRole({Role::Admin});
+    Database& db = session.database();
+    auto table = db.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'deidentification_secret'");
+    if (table.step()) {
+        auto s = db.prepare("SELECT secret FROM deidentification_secret WHERE id = 1");
+        if (s.step() && s.blobSize(0) == 32) {
+            std::array<std::uint8_t, 32> bytes{};
+            std::memcpy(bytes.data(), s.blobData(0), bytes.size());
+            deid::StoreSecret secret(bytes);
+            sodium_memzero(bytes.data(), bytes.size());
+            return secret;
+        }
+    }
+    deid::StoreSecret secret = deid::StoreSecret::random();
+    session.recorded("deid secret", "store", "per-store de-identification secret created",
+                     [&](Database& database) {
+                         createImportTables(database);
+                         database
+                             .prepare("INSERT INTO deidentification_secret(id, secret) VALUES (1, ?)")
+                             .bindBlob(1, secret.bytes().data(), secret.bytes().size())
+                             .run();
+                     });
+    return secret;
+}
+
+std::vector<StudyImportResult> importStudies(Session& session, const std::vector<fs::path>& sources,
+                                             const ImportOptions& options,
+                                             const ImportProgress& progress) {
+    session.requireRole({Role::Admin});
+    session.touch();
+    StudyImporter importer(session, options, progress);
+    return importer.run(sources);
+}
+
+} // namespace radmark::storage

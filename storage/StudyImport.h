@@ -1,0 +1,60 @@
+#pragma once
+// Import of studies into the store (admin only): every DICOM file is de-identified in memory and
+// verified, the volume is decoded from the originals at the source, and the study (per-slice
+// chunks, de-identified headers without pixels, the de-identification report, the study row) is
+// written with its access-log entry in ONE transaction. A study that fails verification leaves
+// only its audit entry. The GUI import dialog and `radmark-cli import` both call importStudies().
+
+#include "imaging/deid/ConfidentialityProfile.h"
+#include "storage/Store.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace radmark::deid {
+class TextDetector;
+class StoreSecret;
+} // namespace radmark::deid
+
+namespace radmark::storage {
+
+enum class ImportStatus { Imported, AlreadyInStore, Quarantined, Failed, Cancelled };
+const char* importStatusName(ImportStatus status); // "imported", "already in store", ...
+
+// The outcome for one study (or for a source where no study could be read).
+struct StudyImportResult {
+    ImportStatus status = ImportStatus::Failed;
+    std::filesystem::path source; // the source given by the admin that held the study
+    std::int64_t studyId = 0;     // imported or already in store
+    std::string label;            // pseudonym label (never a value from the source)
+    std::string format;           // DICOM, NIfTI, NRRD, MetaImage
+    int seriesCount = 0;
+    int fileCount = 0;
+    std::string reason; // why quarantined or failed; names no patient value
+};
+
+struct ImportOptions {
+    deid::ProfileOptions profile = deid::ProfileOptions::defaults();
+    // OCR over cleaned pixels; null: images that may hold burned-in text are quarantined.
+    const deid::TextDetector* textDetector = nullptr;
+};
+
+// fraction in [0, 1] and what is being done ("de-identifying", "storing"); false cancels: the
+// study in progress is rolled back, the ones already stored stay.
+using ImportProgress = std::function<bool(double fraction, const std::string& stage)>;
+
+// Throws PermissionDeniedError unless the session is an admin's. Per-study problems are results,
+// not exceptions.
+std::vector<StudyImportResult> importStudies(Session& session,
+                                             const std::vector<std::filesystem::path>& sources,
+                                             const ImportOptions& options = {},
+                                             const ImportProgress& progress = {});
+
+// The per-store de-identification secret (UIDs, pseudonyms, date shifts), kept inside the
+// encrypted database in its own table; created (and logged) on first use. Admin only.
+deid::StoreSecret storeDeidentificationSecret(Session& session);
+
+} // namespace radmark::storage
