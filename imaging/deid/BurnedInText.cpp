@@ -34,15 +34,21 @@ bool matchesPattern(const std::string& pattern, std::string_view value) {
 
 class TesseractDetector : public TextDetector {
 public:
-    TesseractDetector() {
-        if (api_.Init(nullptr, "eng") != 0)
-            throw std::runtime_error("the OCR engine (Tesseract, English) could not start");
-        api_.SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
+    // Tesseract starts on first use (it takes a noticeable fraction of a second), so runs
+    // without any image to check do not pay for it.
+    ~TesseractDetector() override {
+        if (started_)
+            api_.End();
     }
-    ~TesseractDetector() override { api_.End(); }
 
     int countWords(const std::uint8_t* grey, int width, int height) const override {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (!started_) {
+            if (api_.Init(nullptr, "eng") != 0)
+                throw std::runtime_error("the OCR engine (Tesseract, English) could not start");
+            api_.SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
+            started_ = true;
+        }
         api_.SetImage(grey, width, height, 1, width);
         if (api_.Recognize(nullptr) != 0)
             return 0;
@@ -68,6 +74,7 @@ public:
 private:
     mutable tesseract::TessBaseAPI api_;
     mutable std::mutex mutex_;
+    mutable bool started_ = false;
 };
 
 } // namespace

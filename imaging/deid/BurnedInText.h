@@ -46,8 +46,8 @@ public:
     virtual int countWords(const std::uint8_t* grey, int width, int height) const = 0;
 };
 
-// Tesseract (Debian's libtesseract and its English data). Throws std::runtime_error when the
-// OCR engine cannot start.
+// Tesseract (Debian's libtesseract and its English data), started on first use; countWords
+// throws std::runtime_error when the OCR engine cannot start.
 std::unique_ptr<TextDetector> makeTesseractDetector();
 
 } // namespace radmark::deid

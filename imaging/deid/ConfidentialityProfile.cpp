@@ -117,7 +117,9 @@ ProfileOptions ProfileOptions::parse(std::string_view list) {
             continue;
         }
         if (word == "deface") {
-            options.deface = on;
+            if (on)
+                throw ProfileError("defacing is not available yet in this version of Radmark");
+            options.deface = false;
             continue;
         }
         bool known = false;
@@ -128,7 +130,7 @@ ProfileOptions ProfileOptions::parse(std::string_view list) {
             }
         }
         if (!known) {
-            std::string names = "basic, default, clean-pixel-data, deface";
+            std::string names = "basic, default, clean-pixel-data";
             for (const auto& info : optionInfo)
                 names += std::string(", ") + info.name;
             throw ProfileError("unknown de-identification option '" + word + "' (known: " +

@@ -42,7 +42,7 @@ struct ProfileOptions {
     // must find nothing, else quarantine. Off ("no-clean-pixel-data", a policy decision): such
     // pixels are not checked and the report says so for every file.
     bool cleanPixelData = true;
-    bool deface = false;        // head CT/MR: remove the facial surface (Volume level)
+    bool deface = false; // head CT/MR facial surface removal: not available yet (parse refuses it)
 
     bool has(ProfileOption option) const { return selected[std::size_t(option)]; }
     void set(ProfileOption option, bool on = true) { selected[std::size_t(option)] = on; }

@@ -133,6 +133,18 @@ std::vector<std::string> printableRuns(std::string_view raw) {
     return runs;
 }
 
+// Kept values that are vocabulary rather than free text: codes, enumerated values, numbers,
+// the manufacturer and model. A removed value that also appears here (a private "PRIMARY", a
+// name part "TEXT") says nothing about the patient; free text never counts as vocabulary.
+bool isVocabulary(const gdcm::Tag& tag, const gdcm::VR& vr) {
+    if (vr == gdcm::VR::CS || vr == gdcm::VR::DS || vr == gdcm::VR::IS)
+        return true;
+    const std::uint32_t k = key(tag.GetGroup(), tag.GetElement());
+    return k == key(0x0008, 0x0100) || k == key(0x0008, 0x0102) || k == key(0x0008, 0x0104) ||
+           k == key(0x0008, 0x0119) || k == key(0x0008, 0x0070) || k == key(0x0008, 0x1090) ||
+           k == key(0x0018, 0x1020) || k == key(0x0008, 0x0064);
+}
+
 std::string stringOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
     const gdcm::Tag tag(group, element);
     if (!ds.FindDataElement(tag))
@@ -374,8 +386,7 @@ void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
         } else if (goes) {
             for (const auto& value : splitValues(dicom::rawValue(de)))
                 phi_.addValue(value.substr(0, 8));
-        } else if (d.op == Op::Keep && (dicom::isTextVr(vr) || vr == gdcm::VR::DS ||
-                                        vr == gdcm::VR::IS)) {
+        } else if (d.op == Op::Keep && isVocabulary(de.GetTag(), vr)) {
             keptPublicValues_.push_back(upper(std::string(dicom::rawValue(de))));
         }
     }
@@ -643,8 +654,6 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
     if (file_.GetHeader().GetDataSetTransferSyntax().IsEncapsulated())
         return "the image may hold burned-in text (" + why +
                ") and its pixel data is compressed: it cannot be cleaned";
-    const int rows = std::atoi(stringOf(ds, 0x0028, 0x0010).c_str());
-    const int columns = std::atoi(stringOf(ds, 0x0028, 0x0011).c_str());
     auto number = [&](std::uint16_t element, int fallback) {
         const gdcm::Tag tag(0x0028, element);
         if (!ds.FindDataElement(tag))
@@ -657,6 +666,8 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
         }
         return std::atoi(std::string(raw).c_str());
     };
+    const int rows = number(0x0010, 0);
+    const int columns = number(0x0011, 0);
     const int bitsAllocated = number(0x0100, 16);
     const int samples = number(0x0002, 1);
     const int planar = number(0x0006, 0);

@@ -44,6 +44,8 @@ IDENTIFYING_KEYWORDS = {
     "PatientComments", "AdditionalPatientHistory", "Occupation",
 }
 WELL_KNOWN_UID = "1.2.840.10008."
+VOCABULARY = {"CodeValue", "CodingSchemeDesignator", "CodeMeaning", "LongCodeValue", "Manufacturer",
+              "ManufacturerModelName", "SoftwareVersions", "MappingResource"}
 CLASS_UID_KEYWORDS = {"SOPClassUID", "ReferencedSOPClassUID", "MediaStorageSOPClassUID",
                       "TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID"}
 
@@ -95,12 +97,19 @@ def identifying_values(ds):
             elif element.tag.is_private and element.VR in ("LO", "SH", "PN", "LT", "ST", "UT"):
                 if len(value) >= 6 and not re.fullmatch(r"[\d.\-+ eE\\]+", value):
                     values.add((value, "private " + str(element.tag)))
-            elif not element.tag.is_private and element.VR in ("LO", "SH", "CS", "LT", "ST", "UT"):
+            elif not element.tag.is_private and (element.VR in ("CS", "DS", "IS") or keyword in VOCABULARY):
                 kept_public.append(value.upper())
-    # A private string that also stands in a public attribute kept by the profile (a code, a
-    # manufacturer) says nothing about the patient.
-    return {(v, why) for v, why in values
-            if not (why.startswith("private") and any(v.upper() in k for k in kept_public))}
+    # A private string or a part of a name that also stands in a public code or enumerated value
+    # (a coding scheme "TEST", a value type "TEXT", the manufacturer) says nothing about the
+    # patient. Free text never counts as such vocabulary.
+    def generic(v, why):
+        if why.startswith("private"):
+            return any(v.upper() in k for k in kept_public)
+        if why.endswith("component"):
+            return any(re.search(r"(?<![A-Z0-9])" + re.escape(v.upper()) + r"(?![A-Z0-9])", k)
+                       for k in kept_public)
+        return False
+    return {(v, why) for v, why in values if not generic(v, why)}
 
 
 def leaks(output_path, values):
