@@ -1,8 +1,10 @@
 #pragma once
-// Content-addressed storage of label-map chunks and version records. A chunk is known by the
-// BLAKE2b hash of its uncompressed content, so identical chunks are stored once and a save
-// writes only chunks the store does not already hold. The encrypted store implements the same
-// three calls; InMemoryChunkStore serves tests, benchmarks and headless tools.
+// Content-addressed storage of label-map chunks and version records. An object is known by the
+// SHA-256 of its uncompressed content (the same key the encrypted store's chunk table uses), so
+// identical chunks are stored once and a save writes only chunks the store does not hold yet.
+// Compressing is the store's job (zstd): put() takes raw bytes and says how many it wrote.
+// The encrypted store implements the same three calls; InMemoryChunkStore serves tests,
+// benchmarks and headless tools.
 
 #include <array>
 #include <compare>
@@ -27,10 +29,7 @@ struct ChunkHash {
     auto operator<=>(const ChunkHash&) const = default;
 };
 
-// What a hash is computed over; keeps label chunks and version records apart.
-enum class ContentKind : std::uint8_t { LabelChunk = 1, VersionRecord = 2, DraftRecord = 3 };
-
-ChunkHash hashContent(ContentKind kind, std::span<const std::uint8_t> content);
+ChunkHash hashContent(std::span<const std::uint8_t> content); // SHA-256
 
 // Stored data that does not match its hash, is missing, or cannot be decoded.
 struct CorruptAnnotation : std::runtime_error {
@@ -41,19 +40,22 @@ class ChunkStore {
   public:
     virtual ~ChunkStore() = default;
     virtual bool has(const ChunkHash& hash) const = 0;
-    virtual void put(const ChunkHash& hash, Bytes bytes) = 0;
-    virtual Bytes get(const ChunkHash& hash) const = 0; // throws CorruptAnnotation when missing
+    // Stores content under hash (= hashContent(content)); returns the bytes written to storage.
+    virtual std::size_t put(const ChunkHash& hash, Bytes content) = 0;
+    // The raw content; throws CorruptAnnotation when missing or undecodable. Callers verify the
+    // hash of what they get.
+    virtual Bytes get(const ChunkHash& hash) const = 0;
 };
 
 class InMemoryChunkStore final : public ChunkStore {
   public:
     bool has(const ChunkHash& hash) const override;
-    void put(const ChunkHash& hash, Bytes bytes) override;
+    std::size_t put(const ChunkHash& hash, Bytes content) override; // keeps it zstd-compressed
     Bytes get(const ChunkHash& hash) const override;
 
     std::size_t objectCount() const { return objects_.size(); }
-    std::size_t storedBytes() const { return storedBytes_; }   // sum of all objects held
-    std::size_t bytesWritten() const { return bytesWritten_; } // sum of every put ever made
+    std::size_t storedBytes() const { return storedBytes_; }   // compressed bytes held
+    std::size_t bytesWritten() const { return bytesWritten_; } // compressed bytes of every put
     std::size_t putCount() const { return putCount_; }
 
     // Test hook: flips a byte of a stored object, as a damaged disk would.
@@ -68,6 +70,6 @@ class InMemoryChunkStore final : public ChunkStore {
 
 // zstd, with the uncompressed size in the frame header.
 Bytes compressChunk(std::span<const std::uint8_t> raw);
-Bytes decompressChunk(std::span<const std::uint8_t> compressed, std::size_t expectedSize);
+Bytes decompressChunk(std::span<const std::uint8_t> compressed); // throws CorruptAnnotation
 
 } // namespace radmark::annotation

@@ -228,14 +228,12 @@ std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveRepo
     for (int z = 0; z < labels.chunkCount(); ++z) {
         const auto content = labels.chunkBytes(z);
         const std::optional<ChunkHash> known = labels.knownHash(z);
-        const ChunkHash hash = known ? *known : hashContent(ContentKind::LabelChunk, content);
+        const ChunkHash hash = known ? *known : hashContent(content);
         if (store.has(hash)) {
             ++report.chunksReused;
         } else {
-            Bytes compressed = compressChunk(content);
-            report.bytesWritten += compressed.size();
+            report.bytesWritten += store.put(hash, Bytes(content.begin(), content.end()));
             ++report.chunksWritten;
-            store.put(hash, std::move(compressed));
         }
         labels.markClean(z, hash);
         hashes[std::size_t(z)] = hash;
@@ -255,8 +253,8 @@ LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
         const ChunkHash& hash = chunks[std::size_t(z)];
         auto it = decoded.find(hash.hex());
         if (it == decoded.end()) {
-            Bytes raw = decompressChunk(store.get(hash), labels.chunkByteCount());
-            if (hashContent(ContentKind::LabelChunk, raw) != hash) {
+            Bytes raw = store.get(hash);
+            if (raw.size() != labels.chunkByteCount() || hashContent(raw) != hash) {
                 throw CorruptAnnotation(
                     "A stored label chunk is damaged (content does not match).");
             }
@@ -310,7 +308,7 @@ VersionHistory VersionHistory::load(ChunkStore& store, const std::vector<Version
     VersionHistory history(store);
     for (const VersionId& id : ids) {
         const Bytes bytes = store.get(id);
-        if (hashContent(ContentKind::VersionRecord, bytes) != id) {
+        if (hashContent(bytes) != id) {
             throw CorruptAnnotation("A stored version is damaged (record does not match its id).");
         }
         try {
@@ -345,10 +343,9 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
     v.boxes = boxes;
     v.voxelCounts = labels.voxelCounts();
     const Bytes record = toBytes(versionToJson(v));
-    v.id = hashContent(ContentKind::VersionRecord, record);
+    v.id = hashContent(record);
     if (!store_->has(v.id)) {
-        r.bytesWritten += record.size();
-        store_->put(v.id, record);
+        r.bytesWritten += store_->put(v.id, record);
     }
     versions_.push_back(std::move(v));
     return versions_.back();

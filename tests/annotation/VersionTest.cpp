@@ -91,7 +91,7 @@ TEST(AnnotationVersions, SavedVersionsNeverChange) {
     EXPECT_EQ(reopened.segments.get(1).name, "Liver");
     EXPECT_EQ(reopened.boxes.all()[0].min, (Index3{5, 5, 3}));
     EXPECT_EQ(store.get(v1.id), record);
-    EXPECT_EQ(hashContent(ContentKind::VersionRecord, record), v1.id);
+    EXPECT_EQ(hashContent(record), v1.id);
 
     // Read-only means read-only.
     OpenedAnnotation readOnly = history.openReadOnly(v1.id);
@@ -181,7 +181,7 @@ TEST(AnnotationVersions, ReviewDecisionsDoNotTouchTheVersion) {
     history.recordReview({v.id, "reviewer1", ReviewState::Rejected, "missed lesion", {}});
     history.recordReview({v.id, "reviewer1", ReviewState::Approved, "fixed", {}});
     EXPECT_EQ(history.reviewState(v.id), ReviewState::Approved);
-    EXPECT_EQ(hashContent(ContentKind::VersionRecord, store.get(v.id)), v.id);
+    EXPECT_EQ(hashContent(store.get(v.id)), v.id);
 }
 
 TEST(AnnotationVersions, OneLinePerVersionWithVoxelCounts) {
@@ -201,7 +201,7 @@ TEST(AnnotationDrafts, AutosaveIsDueAfterTheIntervalWhenSomethingChanged) {
     using namespace std::chrono_literals;
     LabelMap labels(grid({4, 4, 2}));
     for (int z = 0; z < 2; ++z)
-        labels.markClean(z, hashContent(ContentKind::LabelChunk, labels.chunkBytes(z)));
+        labels.markClean(z, hashContent(labels.chunkBytes(z)));
     const auto t0 = AutosaveSchedule::Clock::now();
     AutosaveSchedule schedule(30s, t0);
     EXPECT_FALSE(schedule.due(labels, false, t0 + 31s)); // nothing changed
