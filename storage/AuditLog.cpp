@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 namespace radmark::storage {
@@ -197,42 +198,74 @@ void AuditLog::initialise(const SecureBytes& initialKey) {
     s.bind(1, "audit_head").bindBlob(2, emptyHead).run();
 }
 
+struct AuditLog::Statements {
+    Statement readKey, readHead, nextSeq, insert, writeKey, writeHead;
+    explicit Statements(Database& db)
+        : readKey(db.prepare("SELECT value FROM meta WHERE key = 'audit_key'")),
+          readHead(db.prepare("SELECT value FROM meta WHERE key = 'audit_head'")),
+          nextSeq(db.prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit_log")),
+          insert(db.prepare("INSERT INTO audit_log(seq, time, user, action, object, details, "
+                            "prev_hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
+          writeKey(db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_key'")),
+          writeHead(db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'")) {}
+};
+
+AuditLog::~AuditLog() = default;
+AuditLog::AuditLog(AuditLog&&) noexcept = default;
+
 std::int64_t AuditLog::append(const std::string& user, const std::string& action,
                               const std::string& object, const std::string& details) {
-    Bytes keyBytes = readMeta(db_, "audit_key");
-    SecureBytes key(keyBytes.data(), keyBytes.size());
-    sodium_memzero(keyBytes.data(), keyBytes.size());
+    if (!statements_)
+        statements_ = std::make_unique<Statements>(db_);
+    Statements& st = *statements_;
+    // The key lives only in this locked buffer, evolved in place and overwritten in the store.
+    if (keyScratch_.size() != crypto_hash_sha256_BYTES)
+        keyScratch_ = SecureBytes(crypto_hash_sha256_BYTES);
+    struct Wipe {
+        SecureBytes& key;
+        ~Wipe() { sodium_memzero(key.data(), key.size()); }
+    } wipe{keyScratch_};
     AuditEntry e;
-    e.prevHash = readMeta(db_, "audit_head");
-    {
-        auto s = db_.prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit_log");
-        s.step();
-        e.seq = s.integer(0);
+    if (!st.readKey.step() || st.readKey.blobSize(0) != keyScratch_.size()) {
+        st.readKey.reset();
+        throw StoreError("the store is missing its audit key");
     }
+    std::memcpy(keyScratch_.data(), st.readKey.blobData(0), keyScratch_.size());
+    st.readKey.reset();
+    if (!st.readHead.step()) {
+        st.readHead.reset();
+        throw StoreError("the store is missing its audit head");
+    }
+    e.prevHash = st.readHead.blob(0);
+    st.readHead.reset();
+    st.nextSeq.step();
+    e.seq = st.nextSeq.integer(0);
+    st.nextSeq.reset();
     e.time = utcNow();
     e.user = user;
     e.action = action;
     e.object = object;
     e.details = details;
     const Bytes hash = auditEntryHash(storeId_, e);
-    e.mac = hmac(key, hash);
-    db_.prepare("INSERT INTO audit_log(seq, time, user, action, object, details, prev_hash, mac) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(1, e.seq)
+    e.mac = hmac(keyScratch_, hash);
+    st.insert.bind(1, e.seq)
         .bind(2, e.time)
         .bind(3, e.user)
         .bind(4, e.action)
         .bind(5, e.object)
         .bind(6, e.details)
         .bindBlob(7, e.prevHash)
-        .bindBlob(8, e.mac)
-        .run();
+        .bindBlob(8, e.mac);
+    st.insert.run();
+    st.insert.reset();
     // Evolve and overwrite: secure_delete zeroes the old value in the page.
-    evolveAuditKey(key);
-    db_.prepare("UPDATE meta SET value = ? WHERE key = 'audit_key'")
-        .bindBlob(1, key.data(), key.size())
-        .run();
-    db_.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").bindBlob(1, hash).run();
+    evolveAuditKey(keyScratch_);
+    st.writeKey.bindBlob(1, keyScratch_.data(), keyScratch_.size());
+    st.writeKey.run();
+    st.writeKey.reset();
+    st.writeHead.bindBlob(1, hash);
+    st.writeHead.run();
+    st.writeHead.reset();
     return e.seq;
 }
 

@@ -8,6 +8,7 @@
 #include "storage/Database.h"
 #include "storage/SecureBytes.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,8 @@ std::string utcNow();
 class AuditLog {
 public:
     AuditLog(Database& db, Bytes storeId);
+    ~AuditLog();
+    AuditLog(AuditLog&&) noexcept;
 
     // Creates the state (head, current key) for a new store; the caller keeps initialKey offline.
     void initialise(const SecureBytes& initialKey);
@@ -85,8 +88,11 @@ public:
                              const Bytes& workstationPublicKey);
 
 private:
+    struct Statements; // prepared once per AuditLog: appends are the hot path
     Database& db_;
     Bytes storeId_;
+    std::unique_ptr<Statements> statements_;
+    SecureBytes keyScratch_;
 };
 
 } // namespace radmark::storage

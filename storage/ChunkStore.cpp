@@ -12,9 +12,16 @@ void ChunkStore::createTable(Database& db) {
             "raw_size INTEGER NOT NULL, data BLOB NOT NULL)");
 }
 
+namespace {
+Bytes contentHash(const std::uint8_t* data, std::size_t size) {
+    Bytes hash(32); // BLAKE2b-256: about twice as fast as SHA-256 here, same strength
+    crypto_generichash(hash.data(), hash.size(), data, size, nullptr, 0);
+    return hash;
+}
+} // namespace
+
 std::string ChunkStore::put(std::span<const std::uint8_t> data) {
-    Bytes hash(crypto_hash_sha256_BYTES);
-    crypto_hash_sha256(hash.data(), data.data(), data.size());
+    const Bytes hash = contentHash(data.data(), data.size());
     {
         auto s = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
         s.bindBlob(1, hash);
@@ -49,9 +56,7 @@ Bytes ChunkStore::get(const std::string& hexHash) {
     const std::size_t size = ZSTD_decompress(out.data(), out.size(), s.blobData(1), s.blobSize(1));
     if (ZSTD_isError(size) || size != out.size())
         throw StoreError("a data chunk in the store is damaged");
-    Bytes check(crypto_hash_sha256_BYTES);
-    crypto_hash_sha256(check.data(), out.data(), out.size());
-    if (toHex(check) != hexHash)
+    if (toHex(contentHash(out.data(), out.size())) != hexHash)
         throw StoreError("a data chunk in the store is damaged");
     return out;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Content-addressed, zstd-compressed data chunks (volume slices, label bricks) in one database:
-// identical chunks are stored once, and every read is checked against its SHA-256.
+// identical chunks are stored once, and every read is checked against its BLAKE2b-256 hash.
 
 #include "storage/Database.h"
 
@@ -17,7 +17,7 @@ public:
     // The table, for databases that are not a full store (the plain-SQLite benchmark baseline).
     static void createTable(Database& db);
 
-    // Returns the hex SHA-256 of data. Runs in the caller's transaction when one is open.
+    // Returns the hex BLAKE2b-256 of data. Runs in the caller's transaction when one is open.
     std::string put(std::span<const std::uint8_t> data);
     Bytes get(const std::string& hexHash); // throws StoreError when missing or damaged
     bool contains(const std::string& hexHash);

@@ -444,6 +444,7 @@ Session::Session(Session&& other) noexcept
       userId_(other.userId_), userName_(std::move(other.userName_)), role_(other.role_),
       breakGlass_(other.breakGlass_), loggedOut_(other.loggedOut_),
       lastActivity_(other.lastActivity_) {
+    other.log_.reset(); // bound to other's connection object; re-made on demand here
     other.loggedOut_ = true;
 }
 
@@ -453,6 +454,8 @@ Session& Session::operator=(Session&& other) noexcept {
             logout();
         } catch (...) {
         }
+        log_.reset();
+        other.log_.reset();
         store_ = std::move(other.store_);
         db_ = std::move(other.db_);
         dbKey_ = std::move(other.dbKey_);
@@ -472,6 +475,7 @@ Session::~Session() {
     try {
         logout();
     } catch (...) {
+        log_.reset();
         db_.close();
         dbKey_.wipe();
     }
@@ -485,7 +489,12 @@ Database& Session::database() {
     return db_;
 }
 
-AuditLog Session::auditLog() { return AuditLog(database(), storeId_); }
+AuditLog& Session::auditLog() {
+    Database& db = database();
+    if (!log_)
+        log_ = std::make_unique<AuditLog>(db, storeId_);
+    return *log_;
+}
 
 void Session::requireRole(std::initializer_list<Role> roles) const {
     if (loggedOut_)
@@ -836,6 +845,7 @@ void Session::lock() {
     if (isLocked() || loggedOut_)
         return;
     recordAccess("lock", userName_);
+    log_.reset();
     db_.close();
     dbKey_.wipe();
 }
@@ -861,9 +871,8 @@ void Session::unlock(const std::string& password) {
     dbKey_ = std::move(key);
     touch();
     Transaction t(db_);
-    AuditLog log(db_, storeId_);
-    const auto drained = store_.appendFailedLogins(db_, log, userName_, keyring);
-    log.append(userName_, "unlock", userName_);
+    const auto drained = store_.appendFailedLogins(db_, auditLog(), userName_, keyring);
+    auditLog().append(userName_, "unlock", userName_);
     t.commit();
     store_.forgetFailedLogins(drained);
 }
@@ -873,6 +882,7 @@ void Session::logout() {
         return;
     if (db_.isOpen())
         recordAccess("logout", userName_);
+    log_.reset();
     db_.close();
     dbKey_.wipe();
     loggedOut_ = true;

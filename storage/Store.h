@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -168,7 +169,7 @@ public:
     // Export gate (admin): the destination must be on the policy's allow-list; logged.
     void recordExport(const std::filesystem::path& destination, const std::string& what);
 
-    // Content-addressed zstd chunks (volume and label data). Returns the hex SHA-256 of data.
+    // Content-addressed zstd chunks (volume and label data). Returns the hex BLAKE2b-256 of data.
     // putChunk joins the caller's transaction when one is open (see recorded()).
     std::string putChunk(std::span<const std::uint8_t> data);
     Bytes getChunk(const std::string& hash);
@@ -189,7 +190,7 @@ public:
 
     // For the other storage users (import, annotation): the open database, throws when locked.
     Database& database();
-    AuditLog auditLog();
+    AuditLog& auditLog(); // valid until lock/logout
 
 private:
     friend class Store;
@@ -200,6 +201,7 @@ private:
 
     Store store_;
     Database db_;
+    std::unique_ptr<AuditLog> log_; // prepared statements on db_: reset before db_ closes
     SecureBytes dbKey_;
     Bytes storeId_;
     std::int64_t userId_ = 0;
