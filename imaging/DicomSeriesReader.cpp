@@ -35,7 +35,7 @@ struct DicomSeriesLayout {
     struct File {
         std::filesystem::path path;
         std::string transferSyntax;
-        bool rawLittleEndian = false;   // uncompressed little endian: read straight from disk
+        bool rawLittleEndian = false;       // uncompressed little endian: read straight from disk
         std::uint64_t pixelValueOffset = 0; // where the pixel bytes start, when rawLittleEndian
         int frames = 1;
     };
@@ -228,7 +228,9 @@ std::string readFailureReason(const fs::path& file) {
     return "is not a DICOM file";
 }
 
-bool integral(double v) { return std::abs(v - std::round(v)) < 1e-9; }
+bool integral(double v) {
+    return std::abs(v - std::round(v)) < 1e-9;
+}
 
 struct ScannedFile {
     DicomSeriesLayout::File file;
@@ -243,7 +245,7 @@ struct ScannedFile {
 };
 
 class FileDescriptor {
-public:
+  public:
     explicit FileDescriptor(const fs::path& path) : fd_(::open(path.c_str(), O_RDONLY)) {}
     ~FileDescriptor() {
         if (fd_ >= 0)
@@ -253,7 +255,7 @@ public:
     FileDescriptor& operator=(const FileDescriptor&) = delete;
     int get() const { return fd_; }
 
-private:
+  private:
     int fd_;
 };
 
@@ -266,7 +268,9 @@ void checkDeclaredVr(const fs::path& path) {
     const ssize_t n = fd.get() < 0 ? -1 : ::pread(fd.get(), head, sizeof head, 0);
     if (n < 144 || std::memcmp(head + 128, "DICM", 4) != 0)
         return; // no preamble: GDCM's own guesswork applies
-    auto u16 = [&](std::size_t at) { return std::size_t(head[at]) | std::size_t(head[at + 1]) << 8; };
+    auto u16 = [&](std::size_t at) {
+        return std::size_t(head[at]) | std::size_t(head[at + 1]) << 8;
+    };
     auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
     if (u16(132) != 0x0002 || u16(134) != 0x0000 || head[136] != 'U' || head[137] != 'L')
         return; // no group length: cannot find the data set cheaply
@@ -277,8 +281,8 @@ void checkDeclaredVr(const fs::path& path) {
     for (std::size_t at = 144; at + 8 <= metaEnd;) {
         const std::size_t group = u16(at), element = u16(at + 2);
         const std::string vr(reinterpret_cast<const char*>(head + at + 4), 2);
-        const bool longForm = vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" ||
-                              vr == "UT" || vr == "UN";
+        const bool longForm =
+            vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN";
         const std::size_t length = longForm ? u32(at + 8) : u16(at + 6);
         const std::size_t value = at + (longForm ? 12 : 8);
         if (group != 0x0002 || value + length > metaEnd)
@@ -425,10 +429,10 @@ std::optional<ScannedFile> scanFile(const fs::path& path, std::string* notImageR
             for (int i = 0; i < 3; ++i)
                 frame.position[i] = step * normal[i];
         }
-        const auto slope = numbersFor(std::size_t(f), valueTransformation, slopeTag,
-                                      "Rescale Slope");
-        const auto intercept = numbersFor(std::size_t(f), valueTransformation, interceptTag,
-                                          "Rescale Intercept");
+        const auto slope =
+            numbersFor(std::size_t(f), valueTransformation, slopeTag, "Rescale Slope");
+        const auto intercept =
+            numbersFor(std::size_t(f), valueTransformation, interceptTag, "Rescale Intercept");
         if (!slope.empty() && slope[0] != 0)
             frame.slope = slope[0];
         if (!intercept.empty())
@@ -532,10 +536,10 @@ void buildGeometry(DicomSeriesLayout& layout, const ScannedFile& first, bool any
             if (gaps[i] > 1.5 * dz) {
                 const int gapSlices = int(std::lround(gaps[i] / dz)) - 1;
                 missing += gapSlices;
-                layout.warnings.push_back(
-                    "about " + std::to_string(gapSlices) + " slice(s) missing after slice " +
-                    std::to_string(i) + " (gap of " + formatMm(gaps[i]) + ", usual spacing " +
-                    formatMm(dz) + ")");
+                layout.warnings.push_back("about " + std::to_string(gapSlices) +
+                                          " slice(s) missing after slice " + std::to_string(i) +
+                                          " (gap of " + formatMm(gaps[i]) + ", usual spacing " +
+                                          formatMm(dz) + ")");
             }
         }
         if (missing == 0 && largest - smallest > tolerance)
@@ -548,8 +552,8 @@ void buildGeometry(DicomSeriesLayout& layout, const ScannedFile& first, bool any
         const Vec3 d{b[0] - a[0], b[1] - a[1], b[2] - a[2]};
         const double length = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
         if (length > 0) {
-            const double cosine = std::abs(d[0] * normal[0] + d[1] * normal[1] + d[2] * normal[2]) /
-                                  length;
+            const double cosine =
+                std::abs(d[0] * normal[0] + d[1] * normal[1] + d[2] * normal[2]) / length;
             if (cosine < 0.9999)
                 layout.warnings.push_back(
                     "slices are not stacked along the slice normal (gantry tilt?); positions "
@@ -583,7 +587,8 @@ void choosePixelType(DicomSeriesLayout& layout) {
     double low = std::numeric_limits<double>::max(), high = std::numeric_limits<double>::lowest();
     layout.integralRescale = true;
     for (const auto& f : layout.frames) {
-        layout.integralRescale = layout.integralRescale && integral(f.slope) && integral(f.intercept);
+        layout.integralRescale =
+            layout.integralRescale && integral(f.slope) && integral(f.intercept);
         for (double v : {storedLow * f.slope + f.intercept, storedHigh * f.slope + f.intercept}) {
             low = std::min(low, v);
             high = std::max(high, v);
@@ -659,12 +664,11 @@ void convertGrey(const In* src, Out* dst, std::size_t n, const FrameConversion& 
             const int bits = c.layout->bitsStored;
             const auto mask = std::int32_t((std::uint32_t(1) << bits) - 1);
             const auto signBit = std::int32_t(std::uint32_t(1) << (bits - 1));
-            *c.clamped +=
-                c.layout->signedPixels
-                    ? rescaleNarrow<true>(src, dst, n, mask, signBit, std::int32_t(slope),
-                                          std::int32_t(intercept))
-                    : rescaleNarrow<false>(src, dst, n, mask, signBit, std::int32_t(slope),
-                                           std::int32_t(intercept));
+            *c.clamped += c.layout->signedPixels
+                              ? rescaleNarrow<true>(src, dst, n, mask, signBit, std::int32_t(slope),
+                                                    std::int32_t(intercept))
+                              : rescaleNarrow<false>(src, dst, n, mask, signBit,
+                                                     std::int32_t(slope), std::int32_t(intercept));
             return;
         }
     }
@@ -731,8 +735,8 @@ void convertFrame(const char* src, std::byte* dst, const FrameConversion& c,
                 const bool ybr = photometric.rfind("YBR", 0) == 0;
                 if (ybr) {
                     for (std::size_t i = 0; i < n; ++i)
-                        out[i] = saturate<Out>(double(l.planarByPlane ? in[i] : in[3 * i]),
-                                               *c.clamped);
+                        out[i] =
+                            saturate<Out>(double(l.planarByPlane ? in[i] : in[3 * i]), *c.clamped);
                 } else {
                     convertColour(in, out, n, l.planarByPlane, *c.clamped);
                 }
@@ -741,9 +745,15 @@ void convertFrame(const char* src, std::byte* dst, const FrameConversion& c,
             }
         };
         switch (l.bitsAllocated) {
-        case 8: run(reinterpret_cast<const std::uint8_t*>(src)); break;
-        case 16: run(reinterpret_cast<const std::uint16_t*>(src)); break;
-        default: run(reinterpret_cast<const std::uint32_t*>(src)); break;
+        case 8:
+            run(reinterpret_cast<const std::uint8_t*>(src));
+            break;
+        case 16:
+            run(reinterpret_cast<const std::uint16_t*>(src));
+            break;
+        default:
+            run(reinterpret_cast<const std::uint32_t*>(src));
+            break;
         }
     });
 }
@@ -757,7 +767,6 @@ struct FileTarget {
     int frame;
     int z;
 };
-
 
 bool readFully(int fd, char* out, std::size_t length, std::uint64_t offset) {
     while (length > 0) {
@@ -783,8 +792,8 @@ bool readRawFrame(const DicomSeriesLayout::File& file, const DicomSeriesLayout& 
     const std::uint64_t headerBytes = explicitVr ? 12 : 8;
     const std::uint64_t valueOffset = file.pixelValueOffset;
     unsigned char header[12];
-    if (valueOffset < headerBytes ||
-        !readFully(fd.get(), reinterpret_cast<char*>(header), headerBytes, valueOffset - headerBytes))
+    if (valueOffset < headerBytes || !readFully(fd.get(), reinterpret_cast<char*>(header),
+                                                headerBytes, valueOffset - headerBytes))
         return false;
     const auto u16 = [&](std::uint64_t at) {
         return unsigned(header[at]) | unsigned(header[at + 1]) << 8;
@@ -895,42 +904,42 @@ SeriesSummary summaryOf(std::shared_ptr<DicomSeriesLayout> layout, std::string k
 
 bool isDicomDir(const fs::path& file) {
     return guardedGdcmCall(file, [&] {
-    gdcm::Reader reader;
-    reader.SetFileName(file.c_str());
-    if (!reader.ReadUpToTag(gdcm::Tag(0x0002, 0x0003)))
-        return false;
-    const gdcm::FileMetaInformation& meta = reader.GetFile().GetHeader();
-    return stringOf(meta, gdcm::Tag(0x0002, 0x0002)) == "1.2.840.10008.1.3.10";
+        gdcm::Reader reader;
+        reader.SetFileName(file.c_str());
+        if (!reader.ReadUpToTag(gdcm::Tag(0x0002, 0x0003)))
+            return false;
+        const gdcm::FileMetaInformation& meta = reader.GetFile().GetHeader();
+        return stringOf(meta, gdcm::Tag(0x0002, 0x0002)) == "1.2.840.10008.1.3.10";
     });
 }
 
 std::vector<fs::path> filesOfDicomDir(const fs::path& dicomdir) {
     return guardedGdcmCall(dicomdir, [&] {
-    gdcm::Reader reader;
-    reader.SetFileName(dicomdir.c_str());
-    if (!reader.Read())
-        throw ReadError(dicomdir, "is a damaged DICOMDIR");
-    const Sequence records =
-        sequenceOf(reader.GetFile().GetDataSet(), gdcm::Tag(0x0004, 0x1220));
-    std::vector<fs::path> files;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        const std::string id = stringOf(*records.item(i), gdcm::Tag(0x0004, 0x1500));
-        if (id.empty())
-            continue;
-        fs::path path = dicomdir.parent_path();
-        std::size_t start = 0;
-        while (start <= id.size()) {
-            std::size_t end = id.find('\\', start);
-            if (end == std::string::npos)
-                end = id.size();
-            path /= trimmed(id.substr(start, end - start));
-            start = end + 1;
+        gdcm::Reader reader;
+        reader.SetFileName(dicomdir.c_str());
+        if (!reader.Read())
+            throw ReadError(dicomdir, "is a damaged DICOMDIR");
+        const Sequence records =
+            sequenceOf(reader.GetFile().GetDataSet(), gdcm::Tag(0x0004, 0x1220));
+        std::vector<fs::path> files;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            const std::string id = stringOf(*records.item(i), gdcm::Tag(0x0004, 0x1500));
+            if (id.empty())
+                continue;
+            fs::path path = dicomdir.parent_path();
+            std::size_t start = 0;
+            while (start <= id.size()) {
+                std::size_t end = id.find('\\', start);
+                if (end == std::string::npos)
+                    end = id.size();
+                path /= trimmed(id.substr(start, end - start));
+                start = end + 1;
+            }
+            files.push_back(path);
         }
-        files.push_back(path);
-    }
-    if (files.empty())
-        throw ReadError(dicomdir, "is a DICOMDIR that lists no images");
-    return files;
+        if (files.empty())
+            throw ReadError(dicomdir, "is a DICOMDIR that lists no images");
+        return files;
     });
 }
 

@@ -24,7 +24,8 @@ std::string lowerName(const fs::path& file) {
 }
 
 bool endsWith(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 itk::ImageIOBase::Pointer ioFor(const fs::path& file) {
@@ -47,8 +48,8 @@ std::string shortReason(const itk::ExceptionObject& e) {
 struct Header {
     itk::ImageIOBase::Pointer io;
     Geometry geometry;
-    int volumes = 1;      // 4th dimension (time, diffusion directions)
-    int components = 1;   // per voxel
+    int volumes = 1;    // 4th dimension (time, diffusion directions)
+    int components = 1; // per voxel
 };
 
 Header readHeader(const fs::path& file) {
@@ -136,12 +137,17 @@ void checkNiftiSize(const fs::path& file, std::uint64_t imageBytes) {
 PixelType pixelTypeOf(itk::IOComponentEnum component) {
     using C = itk::IOComponentEnum;
     switch (component) {
-    case C::UCHAR: return PixelType::UInt8;
+    case C::UCHAR:
+        return PixelType::UInt8;
     case C::CHAR:
-    case C::SHORT: return PixelType::Int16;
-    case C::USHORT: return PixelType::UInt16;
-    case C::INT: return PixelType::Int32;
-    default: return PixelType::Float32;
+    case C::SHORT:
+        return PixelType::Int16;
+    case C::USHORT:
+        return PixelType::UInt16;
+    case C::INT:
+        return PixelType::Int32;
+    default:
+        return PixelType::Float32;
     }
 }
 
@@ -156,19 +162,44 @@ void convertBuffer(itk::IOComponentEnum component, const char* in, Out* out, std
                    std::size_t stride) {
     using C = itk::IOComponentEnum;
     switch (component) {
-    case C::UCHAR: copyFirstComponent(reinterpret_cast<const std::uint8_t*>(in), out, n, stride); break;
-    case C::CHAR: copyFirstComponent(reinterpret_cast<const std::int8_t*>(in), out, n, stride); break;
-    case C::SHORT: copyFirstComponent(reinterpret_cast<const std::int16_t*>(in), out, n, stride); break;
-    case C::USHORT: copyFirstComponent(reinterpret_cast<const std::uint16_t*>(in), out, n, stride); break;
-    case C::INT: copyFirstComponent(reinterpret_cast<const std::int32_t*>(in), out, n, stride); break;
-    case C::UINT: copyFirstComponent(reinterpret_cast<const std::uint32_t*>(in), out, n, stride); break;
-    case C::LONG: copyFirstComponent(reinterpret_cast<const long*>(in), out, n, stride); break;
-    case C::ULONG: copyFirstComponent(reinterpret_cast<const unsigned long*>(in), out, n, stride); break;
-    case C::LONGLONG: copyFirstComponent(reinterpret_cast<const long long*>(in), out, n, stride); break;
-    case C::ULONGLONG: copyFirstComponent(reinterpret_cast<const unsigned long long*>(in), out, n, stride); break;
-    case C::FLOAT: copyFirstComponent(reinterpret_cast<const float*>(in), out, n, stride); break;
-    case C::DOUBLE: copyFirstComponent(reinterpret_cast<const double*>(in), out, n, stride); break;
-    default: break;
+    case C::UCHAR:
+        copyFirstComponent(reinterpret_cast<const std::uint8_t*>(in), out, n, stride);
+        break;
+    case C::CHAR:
+        copyFirstComponent(reinterpret_cast<const std::int8_t*>(in), out, n, stride);
+        break;
+    case C::SHORT:
+        copyFirstComponent(reinterpret_cast<const std::int16_t*>(in), out, n, stride);
+        break;
+    case C::USHORT:
+        copyFirstComponent(reinterpret_cast<const std::uint16_t*>(in), out, n, stride);
+        break;
+    case C::INT:
+        copyFirstComponent(reinterpret_cast<const std::int32_t*>(in), out, n, stride);
+        break;
+    case C::UINT:
+        copyFirstComponent(reinterpret_cast<const std::uint32_t*>(in), out, n, stride);
+        break;
+    case C::LONG:
+        copyFirstComponent(reinterpret_cast<const long*>(in), out, n, stride);
+        break;
+    case C::ULONG:
+        copyFirstComponent(reinterpret_cast<const unsigned long*>(in), out, n, stride);
+        break;
+    case C::LONGLONG:
+        copyFirstComponent(reinterpret_cast<const long long*>(in), out, n, stride);
+        break;
+    case C::ULONGLONG:
+        copyFirstComponent(reinterpret_cast<const unsigned long long*>(in), out, n, stride);
+        break;
+    case C::FLOAT:
+        copyFirstComponent(reinterpret_cast<const float*>(in), out, n, stride);
+        break;
+    case C::DOUBLE:
+        copyFirstComponent(reinterpret_cast<const double*>(in), out, n, stride);
+        break;
+    default:
+        break;
     }
 }
 

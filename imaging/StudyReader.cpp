@@ -82,11 +82,10 @@ std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& pr
         }
     }
     if (result.empty())
-        throw skipped.size() == 1 ? skipped.front()
-                                  : ReadError(source, "holds no readable images (" +
-                                                          std::to_string(skipped.size()) +
-                                                          " problems; first: " +
-                                                          skipped.front().what() + ")");
+        throw skipped.size() == 1
+            ? skipped.front()
+            : ReadError(source, "holds no readable images (" + std::to_string(skipped.size()) +
+                                    " problems; first: " + skipped.front().what() + ")");
     if (!skipped.empty())
         for (auto& series : result)
             series.warnings.push_back(std::to_string(skipped.size()) +
@@ -112,8 +111,8 @@ Volume readVolume(const fs::path& source, const Progress& progress, ReadReport* 
         for (const auto& s : series)
             list += "\n  " + s.key + " (" + s.modality + ", " + std::to_string(s.imageCount) +
                     " images)";
-        throw ReadError(source, "holds " + std::to_string(series.size()) +
-                                    " series; choose one:" + list);
+        throw ReadError(source,
+                        "holds " + std::to_string(series.size()) + " series; choose one:" + list);
     }
     return readSeries(series.front(), progress, report);
 }

@@ -4,10 +4,10 @@
 #include "app/cli/Command.h"
 #include "imaging/StudyReader.h"
 
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +26,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 struct Stats {
     double min = 0, median = 0;
@@ -34,7 +36,8 @@ struct Stats {
 
 Stats statsOf(std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    return {v.front(), v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2};
+    return {v.front(),
+            v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2};
 }
 
 long maxRssKb() {
@@ -174,8 +177,8 @@ int runBenchOpen(Arguments& args, CommandIo& io) {
     if (memory.ok) {
         const double peak = double(memory.peakKb) * 1024;
         const double baseline = double(memory.baselineKb) * 1024;
-        io.out << "peak memory:   " << std::setprecision(1) << peak / 1e6 << " MB = "
-               << std::setprecision(2) << peak / double(voxelBytes)
+        io.out << "peak memory:   " << std::setprecision(1) << peak / 1e6
+               << " MB = " << std::setprecision(2) << peak / double(voxelBytes)
                << " x voxel bytes (program baseline " << std::setprecision(1) << baseline / 1e6
                << " MB; load alone " << std::setprecision(2)
                << (peak - baseline) / double(voxelBytes) << " x)\n"

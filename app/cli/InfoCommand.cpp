@@ -64,6 +64,7 @@ int runInfo(Arguments& args, CommandIo& io) {
 }
 
 } // namespace
-RADMARK_COMMAND("info", "PATH  dimensions, spacing, origin, direction, modality and range per series",
+RADMARK_COMMAND("info",
+                "PATH  dimensions, spacing, origin, direction, modality and range per series",
                 runInfo);
 } // namespace radmark::cli

@@ -73,10 +73,9 @@ TEST(DicomRead, CtSmallMatchesPydicomInHounsfieldUnits) {
 TEST(DicomRead, MrSmallEveryTransferSyntaxDecodesToTheSamePixels) {
     expectMatchesPydicom(pydicomFile("MR_small.dcm"));
     const Volume reference = readVolume(pydicomFile("MR_small.dcm"));
-    for (const char* name :
-         {"MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm",
-          "MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm",
-          "MR_small_padded.dcm"}) {
+    for (const char* name : {"MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm",
+                             "MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm",
+                             "MR_small_jp2klossless.dcm", "MR_small_padded.dcm"}) {
         SCOPED_TRACE(name);
         const Volume variant = readVolume(pydicomFile(name));
         ASSERT_TRUE(variant.geometry().sameGridAs(reference.geometry()));
@@ -98,9 +97,8 @@ TEST(DicomRead, ColourImagesBecomeLuminance) {
         EXPECT_LE(meanAbsoluteDifference(readVolume(pydicomFile(name)), rle), 0.01);
     }
     // Lossy JPEG (RGB and YBR encodings) stays close to it.
-    for (const char* name :
-         {"SC_rgb_dcmtk_+eb+cr.dcm", "SC_rgb_dcmtk_+eb+cy+n1.dcm", "SC_rgb_dcmtk_+eb+cy+np.dcm",
-          "SC_rgb_jpeg_dcmtk.dcm"}) {
+    for (const char* name : {"SC_rgb_dcmtk_+eb+cr.dcm", "SC_rgb_dcmtk_+eb+cy+n1.dcm",
+                             "SC_rgb_dcmtk_+eb+cy+np.dcm", "SC_rgb_jpeg_dcmtk.dcm"}) {
         SCOPED_TRACE(name);
         EXPECT_LT(meanAbsoluteDifference(readVolume(pydicomFile(name)), rle), 3.0);
     }
@@ -119,7 +117,8 @@ TEST(DicomRead, MultiFrameDoseInEveryEncodingMatchesPydicom) {
         SCOPED_TRACE(name);
         EXPECT_EQ(valuesOf(readVolume(pydicomFile(name))), valuesOf(dose));
     }
-    for (const char* name : {"rtdose_1frame.dcm", "rtdose_expb_1frame.dcm", "rtdose_rle_1frame.dcm"})
+    for (const char* name :
+         {"rtdose_1frame.dcm", "rtdose_expb_1frame.dcm", "rtdose_rle_1frame.dcm"})
         expectMatchesPydicom(pydicomFile(name));
 }
 
@@ -161,7 +160,8 @@ TEST(DicomRead, ShuffledFilesAreSortedByPositionAndSpacedByPositions) {
     for (int z = 0; z < 6; ++z)
         for (int y = 0; y < 10; y += 3)
             for (int x = 0; x < 12; x += 5)
-                ASSERT_EQ(v.valueAt(x, y, z), x + 20 * y + 300 * z - 1024) << x << "," << y << "," << z;
+                ASSERT_EQ(v.valueAt(x, y, z), x + 20 * y + 300 * z - 1024)
+                    << x << "," << y << "," << z;
     EXPECT_TRUE(report.warnings.empty()) << report.warnings.front();
 }
 
@@ -170,7 +170,8 @@ TEST(DicomRead, MissingSliceIsReportedNotResampled) {
     const Volume v = readVolume(fixtures() / "missing", {}, &report);
     EXPECT_EQ(v.geometry().dims[2], 6);
     EXPECT_NEAR(v.geometry().spacing[2], 2.5, 1e-9);
-    EXPECT_TRUE(anyWarningContains(report.warnings, "missing")) << ::testing::PrintToString(report.warnings);
+    EXPECT_TRUE(anyWarningContains(report.warnings, "missing"))
+        << ::testing::PrintToString(report.warnings);
     const auto series = findSeries(fixtures() / "missing");
     ASSERT_EQ(series.size(), 1u);
     EXPECT_TRUE(anyWarningContains(series.front().warnings, "missing"));

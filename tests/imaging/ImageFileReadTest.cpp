@@ -60,8 +60,8 @@ template <class T> std::string rawRamp(int n) {
 
 TEST(ImageFileRead, HeadMriLeftStaysLeft) {
     const fs::path file = fs::path(RADMARK_MRICRON_TEMPLATES) / "ch2.nii.gz";
-    expectMatchesNibabel(file, {{0, 0, 0}, {30, 100, 90}, {150, 100, 90}, {90, 108, 90},
-                                {120, 60, 40}});
+    expectMatchesNibabel(file,
+                         {{0, 0, 0}, {30, 100, 90}, {150, 100, 90}, {90, 108, 90}, {120, 60, 40}});
     // A point on the patient's left (LPS x = +40, RAS x = -40) must land on the voxel column
     // nibabel puts it in, and the right on the other side.
     const Volume v = readVolume(file);
@@ -80,7 +80,8 @@ TEST(ImageFileRead, NiftiFilesMatchNibabel) {
                          {{0, 0, 0}, {16, 20, 12}, {32, 40, 24}, {5, 30, 7}});
     expectMatchesNibabel(nibabelFile("tests/data/reoriented_anat_moved.nii"),
                          {{0, 0, 0}, {10, 13, 11}, {20, 25, 21}});
-    expectMatchesNibabel(nibabelFile("tests/data/standard.nii.gz"), {{0, 0, 0}, {3, 4, 6}, {1, 2, 3}});
+    expectMatchesNibabel(nibabelFile("tests/data/standard.nii.gz"),
+                         {{0, 0, 0}, {3, 4, 6}, {1, 2, 3}});
 }
 
 TEST(ImageFileRead, FourDimensionalNiftiOpensItsFirstVolumeWithAWarning) {

@@ -29,7 +29,9 @@ void expectReadError(const fs::path& file, const std::string& reasonPart) {
 
 } // namespace
 
-TEST(ReadError, TruncatedPixelData) { expectReadError(pydicomFile("MR_truncated.dcm"), "truncated"); }
+TEST(ReadError, TruncatedPixelData) {
+    expectReadError(pydicomFile("MR_truncated.dcm"), "truncated");
+}
 
 TEST(ReadError, BadValueRepresentation) {
     // badVR.dcm holds "1A" in Number of Frames (an IS).
@@ -59,12 +61,16 @@ TEST(ReadError, NotAnImage) {
     expectReadError(pydicomFile("waveform_ecg.dcm"), "holds no image");
 }
 
-TEST(ReadError, NotDicomAtAll) { expectReadError(fixtures() / "not_dicom.dcm", "not a DICOM file"); }
+TEST(ReadError, NotDicomAtAll) {
+    expectReadError(fixtures() / "not_dicom.dcm", "not a DICOM file");
+}
 
 TEST(ReadError, UnsupportedTransferSyntax) {
-    expectReadError(fixtures() / "mpeg2.dcm", "could not be decoded (transfer syntax 1.2.840.10008.1.2.4.100");
+    expectReadError(fixtures() / "mpeg2.dcm",
+                    "could not be decoded (transfer syntax 1.2.840.10008.1.2.4.100");
     // GDCM's JPEG 2000 decoder rejects this one (a sequence delimiter inside the codestream).
-    expectReadError(pydicomFile("JPEG2000-embedded-sequence-delimiter.dcm"), "could not be decoded");
+    expectReadError(pydicomFile("JPEG2000-embedded-sequence-delimiter.dcm"),
+                    "could not be decoded");
 }
 
 TEST(ReadError, MalformedDicomDirDoesNotAbort) {
@@ -99,7 +105,7 @@ TEST(ReadError, EveryTestFileEitherReadsOrFailsCleanly) {
     // Any other exception, or a crash, fails this test.
     std::size_t read = 0, refused = 0;
     for (const fs::path& root : {fs::path(RADMARK_PYDICOM_DATA), nibabelFile("tests/data"),
-                                nibabelFile("nicom/tests/data")}) {
+                                 nibabelFile("nicom/tests/data")}) {
         for (const auto& entry : fs::recursive_directory_iterator(root)) {
             if (!entry.is_regular_file())
                 continue;

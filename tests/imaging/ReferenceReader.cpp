@@ -55,9 +55,13 @@ struct FixtureFolder {
 
 } // namespace
 
-fs::path pydicomFile(const std::string& name) { return fs::path(RADMARK_PYDICOM_DATA) / name; }
+fs::path pydicomFile(const std::string& name) {
+    return fs::path(RADMARK_PYDICOM_DATA) / name;
+}
 
-fs::path nibabelFile(const std::string& name) { return fs::path(RADMARK_NIBABEL_DATA) / name; }
+fs::path nibabelFile(const std::string& name) {
+    return fs::path(RADMARK_NIBABEL_DATA) / name;
+}
 
 nlohmann::json reference(const std::vector<std::string>& arguments) {
     return nlohmann::json::parse(run(arguments));
