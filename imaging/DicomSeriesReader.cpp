@@ -949,7 +949,8 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
     std::vector<std::string> failures(files.size());
     std::atomic<std::size_t> next{0}, done{0};
     std::atomic<bool> cancelled{false};
-    auto work = [&] {
+    // Two threads parse headers; the calling thread also reports progress between files.
+    auto work = [&](bool reportProgress) {
         for (std::size_t i = next++; i < files.size() && !cancelled; i = next++) {
             try {
                 scanned[i] =
@@ -960,23 +961,14 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
                 failures[i] = std::string("could not be read: ") + e.what();
             }
             ++done;
+            if (reportProgress && progress && !progress(0.2 * double(done) / double(files.size())))
+                cancelled = true;
         }
     };
     std::thread helper;
     if (files.size() > 8)
-        helper = std::thread(work);
-    if (progress) {
-        while (done < files.size() && !cancelled) {
-            if (!progress(0.2 * double(done) / double(files.size())))
-                cancelled = true;
-            if (!helper.joinable())
-                work();
-            else
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-    } else {
-        work();
-    }
+        helper = std::thread(work, false);
+    work(true);
     if (helper.joinable())
         helper.join();
     if (cancelled)
