@@ -29,6 +29,11 @@ public:
     void applyPreset(const VolumeRenderingPreset& preset);
     const std::string& presetName() const;
     void resetView(); // anterior view, head up
+    // True on software OpenGL, where the 3D view uses VTK's CPU ray caster instead of the GPU one.
+    bool usesSoftwareGl() const;
+
+protected:
+    void initializeGL() override;
 
 private:
     struct Private;
