@@ -234,6 +234,24 @@ TEST(DicomRead, EnhancedMultiFrameUsesPerFrameFunctionalGroups) {
             EXPECT_EQ(v.valueAt(i % 5, i / 5, z), i + 1000 * z);
 }
 
+TEST(DicomRead, FractionalRescaleGivesFloatValues) {
+    const Volume v = readVolume(fixtures() / "fractional");
+    EXPECT_EQ(v.pixelType(), PixelType::Float32);
+    EXPECT_DOUBLE_EQ(v.valueAt(3, 2, 1), 0.25 + 0.5 * (11 + 12));
+    EXPECT_DOUBLE_EQ(v.valueAt(1, 0, 0), 0.75);
+}
+
+TEST(DicomRead, CtStaysInt16AndReportsClampedValues) {
+    ReadReport report;
+    const Volume v = readVolume(fixtures() / "ct16", {}, &report);
+    EXPECT_EQ(v.pixelType(), PixelType::Int16);
+    EXPECT_EQ(v.valueAt(1, 1, 0), 0);
+    EXPECT_EQ(v.valueAt(1, 1, 1), 40);
+    EXPECT_EQ(v.valueAt(0, 0, 1), 32767); // 60000 - 1024 does not fit int16
+    EXPECT_TRUE(anyWarningContains(report.warnings, "2 voxel value(s) were outside the int16"))
+        << ::testing::PrintToString(report.warnings);
+}
+
 TEST(DicomRead, DicomDirListsItsImages) {
     const auto series = findSeries(pydicomFile("dicomdirtests/DICOMDIR"));
     std::size_t files = 0;

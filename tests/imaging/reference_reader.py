@@ -58,7 +58,8 @@ def nifti_reference(path, points):
     return {"affine": image.affine.tolist(), "values": values}
 
 
-def write_slice(path, uid, study, position, orientation, spacing, pixels, instance, intercept=-1024):
+def write_slice(path, uid, study, position, orientation, spacing, pixels, instance, intercept=-1024,
+                slope=1, bits_stored=12):
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -87,11 +88,11 @@ def write_slice(path, uid, study, position, orientation, spacing, pixels, instan
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated = 16
-    ds.BitsStored = 12
-    ds.HighBit = 11
+    ds.BitsStored = bits_stored
+    ds.HighBit = bits_stored - 1
     ds.PixelRepresentation = 0
     ds.RescaleIntercept = str(intercept)
-    ds.RescaleSlope = "1"
+    ds.RescaleSlope = str(slope)
     ds.PixelData = pixels.astype("<u2").tobytes()
     ds.save_as(path, write_like_original=False)
 
@@ -191,6 +192,22 @@ def write_fixtures(out):
     uid = write_series(os.path.join(out, "mixed"), [2.0 * k for k in range(4)], seed=5)
     write_series(os.path.join(out, "mixed"), [2.0 * k for k in range(2)], rows=8, columns=8,
                  uid=uid, seed=6)
+    # Fractional rescale: values become float32 (stored 0..11 -> 0.25 + 0.5 * stored).
+    from pydicom.uid import generate_uid
+    os.makedirs(os.path.join(out, "fractional"), exist_ok=True)
+    uid, study = generate_uid(), generate_uid()
+    for z in range(2):
+        pixels = (np.arange(12).reshape(3, 4) + 12 * z).astype(np.uint16)
+        write_slice(os.path.join(out, "fractional", f"F{z}"), uid, study, (0, 0, 2.0 * z),
+                    (1, 0, 0, 0, 1, 0), (1, 1), pixels, z + 1, intercept=0.25, slope=0.5)
+    # CT with 16 bits stored unsigned: HU stay int16; a value beyond it is clamped and reported.
+    os.makedirs(os.path.join(out, "ct16"), exist_ok=True)
+    uid, study = generate_uid(), generate_uid()
+    for z in range(2):
+        pixels = np.full((3, 4), 1024 + 40 * z, dtype=np.uint16)
+        pixels[0, 0] = 60000
+        write_slice(os.path.join(out, "ct16", f"C{z}"), uid, study, (0, 0, 1.0 * z),
+                    (1, 0, 0, 0, 1, 0), (1, 1), pixels, z + 1, bits_stored=16)
     os.makedirs(os.path.join(out, "enhanced"), exist_ok=True)
     write_enhanced(os.path.join(out, "enhanced", "enhanced_ct.dcm"))
     os.makedirs(os.path.join(out, "empty"), exist_ok=True)
