@@ -134,8 +134,8 @@ std::vector<std::string> printableRuns(std::string_view raw) {
 }
 
 // Kept values that are vocabulary rather than free text: codes, enumerated values, numbers,
-// the manufacturer and model. A removed value that also appears here (a private "PRIMARY", a
-// name part "TEXT") says nothing about the patient; free text never counts as vocabulary.
+// the manufacturer and model. A part of a removed name that also appears here (a value type
+// "TEXT") is not taken as the name; free text never counts as vocabulary.
 bool isVocabulary(const gdcm::Tag& tag, const gdcm::VR& vr) {
     if (vr == gdcm::VR::CS || vr == gdcm::VR::DS || vr == gdcm::VR::IS)
         return true;
@@ -177,6 +177,7 @@ private:
     std::vector<std::string> privateValues_; // weak: dropped when a kept public value has them
     std::vector<std::string> keptPublicValues_;
     std::vector<std::string> nameWords_; // components of removed names: whole-word needles
+    std::vector<std::string> vocabulary_; // kept codes, enumerated values, manufacturer, model
     std::string sopClass_;
     int shiftDays_ = 0;
     bool shifted_ = false;
@@ -283,6 +284,11 @@ Decision FilePass::decide(const gdcm::DataSet& parent, const gdcm::DataElement& 
                         rd.reason + ": the content tree is kept (an SR needs it), every item "
                                     "processed and its text cleaned",
                         true};
+            if (isSequence && key(group, element) == key(0x0040, 0xA073))
+                return {Op::Recurse,
+                        rd.reason + ": observer items kept (an SR needs them), their names, "
+                                    "organisation and codes replaced by their own rows",
+                        true};
             if (isSequence)
                 return {Op::Empty, rd.reason + ": dummy sequence emptied (stricter)"};
             return {Op::Dummy, rd.reason};
@@ -386,8 +392,11 @@ void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
         } else if (goes) {
             for (const auto& value : splitValues(dicom::rawValue(de)))
                 phi_.addValue(value.substr(0, 8));
-        } else if (d.op == Op::Keep && isVocabulary(de.GetTag(), vr)) {
+        } else if (d.op == Op::Keep && (dicom::isTextVr(vr) || vr == gdcm::VR::DS ||
+                                        vr == gdcm::VR::IS)) {
             keptPublicValues_.push_back(upper(std::string(dicom::rawValue(de))));
+            if (isVocabulary(de.GetTag(), vr))
+                vocabulary_.push_back(keptPublicValues_.back());
         }
     }
 }
@@ -589,7 +598,7 @@ FileResult FilePass::run() {
     for (const auto& word : nameWords_) {
         const std::string needle = upper(word);
         const bool generic = std::any_of(
-            keptPublicValues_.begin(), keptPublicValues_.end(), [&](const std::string& kept) {
+            vocabulary_.begin(), vocabulary_.end(), [&](const std::string& kept) {
                 const auto at = kept.find(needle);
                 return at != std::string::npos &&
                        (at == 0 || !std::isalnum(static_cast<unsigned char>(kept[at - 1]))) &&

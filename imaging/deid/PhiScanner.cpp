@@ -9,8 +9,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 
 namespace radmark::deid {
 namespace {
@@ -177,13 +175,8 @@ std::vector<std::string> PhiScanner::scan(const gdcm::DataSet& dataSet,
         if (tag == pixelData || (path == "meta/" && isOwnRecord(tag)))
             continue;
         const std::string_view raw = dicom::rawValue(element);
-        if (!raw.empty() && matches(raw)) {
+        if (!raw.empty() && matches(raw))
             hits.push_back(here);
-            if (std::getenv("RADMARK_DEID_DEBUG_TEMP"))
-                for (const auto& n : needles_)
-                    if (findIn(upper(raw), n, 0) != std::string_view::npos)
-                        std::fprintf(stderr, "DEBUG %s needle [%s]\n", here.c_str(), n.upper.c_str());
-        }
     }
     return hits;
 }

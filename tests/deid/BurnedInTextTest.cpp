@@ -84,19 +84,26 @@ const StoreSecret& secret() {
     return s;
 }
 
-const TextDetector& ocr() {
-    static const auto detector = makeTesseractDetector();
-    return *detector;
-}
+// One OCR engine for the suite, ended before the program's static objects go (Tesseract
+// complains about its caches otherwise).
+std::unique_ptr<TextDetector> sharedDetector;
 
-TEST(DeidBurnedInText, OcrSeesDrawnTextAndNothingOnABlankImage) {
+class DeidBurnedInText : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { sharedDetector = makeTesseractDetector(); }
+    static void TearDownTestSuite() { sharedDetector.reset(); }
+};
+
+const TextDetector& ocr() { return *sharedDetector; }
+
+TEST_F(DeidBurnedInText, OcrSeesDrawnTextAndNothingOnABlankImage) {
     const auto withText = imageWithText("DOE JANE", 30, 100);
     EXPECT_GT(ocr().countWords(withText.data(), columns, rows), 0);
     const std::vector<std::uint8_t> blank(std::size_t(rows) * columns, 20);
     EXPECT_EQ(ocr().countWords(blank.data(), columns, rows), 0);
 }
 
-TEST(DeidBurnedInText, BannerBlackedOutByRuleThenVerified) {
+TEST_F(DeidBurnedInText, BannerBlackedOutByRuleThenVerified) {
     gdcm::File file = ultrasound("RADMARK TEST", imageWithText("DOE JANE", 30, 6));
     const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
                               &BurnedInTextRules::standard(), &ocr());
@@ -116,7 +123,7 @@ TEST(DeidBurnedInText, BannerBlackedOutByRuleThenVerified) {
         ASSERT_EQ(pixels->GetPointer()[i], 0) << "banner blacked out";
 }
 
-TEST(DeidBurnedInText, TextOutsideTheRuleQuarantines) {
+TEST_F(DeidBurnedInText, TextOutsideTheRuleQuarantines) {
     gdcm::File file = ultrasound("RADMARK TEST", imageWithText("DOE JANE", 30, 120));
     const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
                               &BurnedInTextRules::standard(), &ocr());
@@ -125,7 +132,7 @@ TEST(DeidBurnedInText, TextOutsideTheRuleQuarantines) {
     EXPECT_NE(result.reason.find("still readable"), std::string::npos) << result.reason;
 }
 
-TEST(DeidBurnedInText, NoRuleOrNoOcrQuarantines) {
+TEST_F(DeidBurnedInText, NoRuleOrNoOcrQuarantines) {
     gdcm::File unknown = ultrasound("ACME", imageWithText("DOE JANE", 30, 6));
     const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
                               &BurnedInTextRules::standard(), &ocr());
@@ -141,7 +148,7 @@ TEST(DeidBurnedInText, NoRuleOrNoOcrQuarantines) {
     EXPECT_NE(noOcr.reason.find("no OCR"), std::string::npos) << noOcr.reason;
 }
 
-TEST(DeidBurnedInText, RulesParseAndMatchByDevice) {
+TEST(DeidBurnedInTextRules, ParseAndMatchByDevice) {
     const auto rules = BurnedInTextRules::parse(
         "modality\tmanufacturer\tmodel\trows\tcolumns\tregions\tdescription\n"
         "US\tacme.*\tX[0-9]+\t0\t0\t0,0,-1,40;0,200,100,-1\ttest\n");

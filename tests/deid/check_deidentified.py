@@ -74,6 +74,7 @@ def identifying_values(ds):
     """(value, why) pairs that must not survive, found anywhere in ds (sequences included)."""
     values = set()
     kept_public = []
+    vocabulary = []
     for element in ds.iterall():
         keyword = element.keyword or ""
         if element.VR == "SQ" or element.tag == 0x7FE00010:
@@ -97,17 +98,19 @@ def identifying_values(ds):
             elif element.tag.is_private and element.VR in ("LO", "SH", "PN", "LT", "ST", "UT"):
                 if len(value) >= 6 and not re.fullmatch(r"[\d.\-+ eE\\]+", value):
                     values.add((value, "private " + str(element.tag)))
-            elif not element.tag.is_private and (element.VR in ("CS", "DS", "IS") or keyword in VOCABULARY):
+            elif not element.tag.is_private and element.VR in ("LO", "SH", "CS", "LT", "ST", "UT", "DS", "IS"):
                 kept_public.append(value.upper())
-    # A private string or a part of a name that also stands in a public code or enumerated value
-    # (a coding scheme "TEST", a value type "TEXT", the manufacturer) says nothing about the
-    # patient. Free text never counts as such vocabulary.
+                if element.VR in ("CS", "DS", "IS") or keyword in VOCABULARY:
+                    vocabulary.append(value.upper())
+    # A private string that also stands in a public attribute the profile keeps, or a part of a
+    # name that is also a code or enumerated value (a coding scheme "TEST", a value type "TEXT"),
+    # says nothing about the patient. Free text never counts as such vocabulary for names.
     def generic(v, why):
         if why.startswith("private"):
             return any(v.upper() in k for k in kept_public)
         if why.endswith("component"):
             return any(re.search(r"(?<![A-Z0-9])" + re.escape(v.upper()) + r"(?![A-Z0-9])", k)
-                       for k in kept_public)
+                       for k in vocabulary)
         return False
     return {(v, why) for v, why in values if not generic(v, why)}
 
