@@ -48,8 +48,8 @@ ChunkHash ChunkHash::fromHex(std::string_view hex) {
 ChunkHash hashContent(std::span<const std::uint8_t> content) {
     ensureSodium();
     ChunkHash hash;
-    static_assert(sizeof(hash.bytes) == crypto_hash_sha256_BYTES);
-    crypto_hash_sha256(hash.bytes.data(), content.data(), content.size());
+    crypto_generichash(hash.bytes.data(), hash.bytes.size(), content.data(), content.size(),
+                       nullptr, 0);
     return hash;
 }
 

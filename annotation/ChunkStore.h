@@ -1,6 +1,6 @@
 #pragma once
 // Content-addressed storage of label-map chunks and version records. An object is known by the
-// SHA-256 of its uncompressed content (the same key the encrypted store's chunk table uses), so
+// BLAKE2b-256 of its uncompressed content (the key the encrypted store's chunk table uses), so
 // identical chunks are stored once and a save writes only chunks the store does not hold yet.
 // Compressing is the store's job (zstd): put() takes raw bytes and says how many it wrote.
 // The encrypted store implements the same three calls; InMemoryChunkStore serves tests,
@@ -29,7 +29,7 @@ struct ChunkHash {
     auto operator<=>(const ChunkHash&) const = default;
 };
 
-ChunkHash hashContent(std::span<const std::uint8_t> content); // SHA-256
+ChunkHash hashContent(std::span<const std::uint8_t> content); // BLAKE2b-256, unkeyed
 
 // Stored data that does not match its hash, is missing, or cannot be decoded.
 struct CorruptAnnotation : std::runtime_error {

@@ -22,7 +22,7 @@ namespace {
 using namespace radmark::annotation;
 
 // The encrypted store's chunk table as the annotation library's ChunkStore: both key a chunk by
-// the SHA-256 of its raw content and the store compresses.
+// the BLAKE2b-256 of its raw content and the store compresses.
 class SessionChunks final : public annotation::ChunkStore {
   public:
     explicit SessionChunks(storage::Session& session) : chunks_(session.database()) {}
