@@ -507,7 +507,7 @@ void Session::requireRole(std::initializer_list<Role> roles) const {
     std::string allowed;
     for (Role r : roles)
         allowed += (allowed.empty() ? "" : " or ") + roleName(r);
-    throw PermissionDeniedError("only a " + allowed + " may do this (you are " +
+    throw PermissionDeniedError("only the " + allowed + " role may do this (you are signed in as " +
                                 roleName(role_) + ")");
 }
 

@@ -56,7 +56,7 @@ Checkpoint takeCheckpoint(TestStore& t) {
 
 } // namespace
 
-TEST(AuditLog, MerkleRootMatchesRfc6962TestVectors) {
+TEST(StorageAuditLog, MerkleRootMatchesRfc6962TestVectors) {
     // The Certificate Transparency reference inputs and roots for trees of 1 to 8 leaves.
     const std::vector<Bytes> inputs = {
         {},
@@ -84,7 +84,7 @@ TEST(AuditLog, MerkleRootMatchesRfc6962TestVectors) {
               "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-TEST(AuditTamper, UntouchedLogVerifiesWithKeyAndCheckpoint) {
+TEST(StorageAuditTamper, UntouchedLogVerifiesWithKeyAndCheckpoint) {
     TestStore t;
     addHistory(t);
     const Checkpoint cp = takeCheckpoint(t);
@@ -101,7 +101,7 @@ TEST(AuditTamper, UntouchedLogVerifiesWithKeyAndCheckpoint) {
     EXPECT_EQ(admin.auditEntries(filterBy({}, "audit verify")).size(), 1u);
 }
 
-TEST(AuditTamper, FlippedByteInAnEntry) {
+TEST(StorageAuditTamper, FlippedByteInAnEntry) {
     TestStore t;
     addHistory(t);
     {
@@ -116,7 +116,7 @@ TEST(AuditTamper, FlippedByteInAnEntry) {
     EXPECT_FALSE(verify(t, nullptr, nullptr).ok); // the hash chain alone also sees it
 }
 
-TEST(AuditTamper, FlippedByteInTheRawFile) {
+TEST(StorageAuditTamper, FlippedByteInTheRawFile) {
     TestStore t;
     addHistory(t);
     std::string bytes = readFile(t.store.databasePath());
@@ -144,7 +144,7 @@ TEST(AuditTamper, FlippedByteInTheRawFile) {
     EXPECT_EQ(detected, pages) << "a flipped byte went unnoticed";
 }
 
-TEST(AuditTamper, DeletedEntry) {
+TEST(StorageAuditTamper, DeletedEntry) {
     TestStore t;
     addHistory(t);
     {
@@ -160,7 +160,7 @@ TEST(AuditTamper, DeletedEntry) {
     }
 }
 
-TEST(AuditTamper, SwappedEntries) {
+TEST(StorageAuditTamper, SwappedEntries) {
     TestStore t;
     addHistory(t);
     {
@@ -176,7 +176,7 @@ TEST(AuditTamper, SwappedEntries) {
     EXPECT_EQ(v.firstBadSeq, 8) << v.reason;
 }
 
-TEST(AuditTamper, EntrySplicedFromAnotherStore) {
+TEST(StorageAuditTamper, EntrySplicedFromAnotherStore) {
     TestStore a;
     addHistory(a);
     TestStore b;
@@ -229,7 +229,7 @@ TEST(AuditTamper, EntrySplicedFromAnotherStore) {
     EXPECT_EQ(verify(a, nullptr, nullptr).firstBadSeq, 10);
 }
 
-TEST(AuditTamper, TruncatedTailAgainstACheckpoint) {
+TEST(StorageAuditTamper, TruncatedTailAgainstACheckpoint) {
     TestStore t;
     addHistory(t);
     const Checkpoint cp = takeCheckpoint(t);
@@ -252,7 +252,7 @@ TEST(AuditTamper, TruncatedTailAgainstACheckpoint) {
     EXPECT_FALSE(verify(t, &t.secrets.auditKey, nullptr).ok);
 }
 
-TEST(AuditTamper, WholeStoreRolledBackToAnOlderCopy) {
+TEST(StorageAuditTamper, WholeStoreRolledBackToAnOlderCopy) {
     TestStore t;
     addHistory(t);
     const std::string oldDb = readFile(t.store.databasePath());
@@ -283,7 +283,7 @@ TEST(AuditTamper, WholeStoreRolledBackToAnOlderCopy) {
     EXPECT_FALSE(verify(t, nullptr, &cp).ok);
 }
 
-TEST(AuditTamper, ResealedWithALaterKey) {
+TEST(StorageAuditTamper, ResealedWithALaterKey) {
     TestStore t;
     addHistory(t);
     {
@@ -326,7 +326,7 @@ TEST(AuditTamper, ResealedWithALaterKey) {
     EXPECT_EQ(v.firstBadSeq, 3) << v.reason;
 }
 
-TEST(AuditTamper, WrongVerificationKey) {
+TEST(StorageAuditTamper, WrongVerificationKey) {
     TestStore t;
     addHistory(t);
     const SecureBytes wrong = SecureBytes::random(32);
@@ -337,7 +337,7 @@ TEST(AuditTamper, WrongVerificationKey) {
     EXPECT_FALSE(verify(t, &other.secrets.auditKey, nullptr).ok);
 }
 
-TEST(AuditTamper, AlteredOrForeignCheckpoint) {
+TEST(StorageAuditTamper, AlteredOrForeignCheckpoint) {
     TestStore t;
     addHistory(t);
     Checkpoint cp = takeCheckpoint(t);

@@ -54,7 +54,7 @@ std::vector<int> readAcknowledged(int readFd) {
 
 } // namespace
 
-TEST(CrashSafety, SigkillAtRandomMomentsLosesNothingAcknowledged) {
+TEST(StorageCrashSafety, SigkillAtRandomMomentsLosesNothingAcknowledged) {
     // SIGKILL kills the process, not the kernel: page cache survives, so what is tested is SQLite's
     // atomic commit under process death. A RAM-backed folder keeps 200 rounds of fsyncs short.
     if (::access("/dev/shm", W_OK) == 0)

@@ -103,7 +103,7 @@ const std::vector<Operation>& operations() {
 
 } // namespace
 
-TEST(RoleMatrix, EveryOperationByEveryRole) {
+TEST(StorageRoleMatrix, EveryOperationByEveryRole) {
     World w;
     const std::vector<std::pair<Role, std::string>> logins = {
         {Role::Admin, adminName}, {Role::Reviewer, "rick"}, {Role::Annotator, "anna"}};
@@ -127,7 +127,7 @@ TEST(RoleMatrix, EveryOperationByEveryRole) {
     }
 }
 
-TEST(RoleMatrix, AnnotatorSeesOnlyAssignedStudies) {
+TEST(StorageRoleMatrix, AnnotatorSeesOnlyAssignedStudies) {
     World w;
     auto anna = w.t.store.login("anna", userPassword);
     const auto studies = anna.listStudies();
@@ -137,7 +137,7 @@ TEST(RoleMatrix, AnnotatorSeesOnlyAssignedStudies) {
     EXPECT_EQ(rick.listStudies().size(), 2u);
 }
 
-TEST(RoleMatrix, ReviewDecisionIsRecordedAndLogged) {
+TEST(StorageRoleMatrix, ReviewDecisionIsRecordedAndLogged) {
     World w;
     {
         auto rick = w.t.store.login("rick", userPassword);
@@ -150,7 +150,7 @@ TEST(RoleMatrix, ReviewDecisionIsRecordedAndLogged) {
     EXPECT_EQ(e[0].details, "rejected");
 }
 
-TEST(RoleMatrix, AdminCannotBeAssignedStudies) {
+TEST(StorageRoleMatrix, AdminCannotBeAssignedStudies) {
     World w;
     auto admin = w.t.admin();
     EXPECT_THROW(admin.assign("rick", w.assigned), InvalidRequestError);

@@ -34,7 +34,7 @@ bool hasAction(Session& admin, const std::string& action, const std::string& use
 
 } // namespace
 
-TEST(StoreSettings, EncryptedWithTheRequiredPragmas) {
+TEST(StorageSettings, EncryptedWithTheRequiredPragmas) {
     TestStore t;
     auto s = t.admin();
     Database& db = s.database();
@@ -53,7 +53,7 @@ TEST(StoreSettings, EncryptedWithTheRequiredPragmas) {
     EXPECT_THROW(Database::open(t.store.databasePath(), &wrongKey, false), StoreError);
 }
 
-TEST(StoreSettings, ResolvesTheStoreFolder) {
+TEST(StorageSettings, ResolvesTheStoreFolder) {
     EXPECT_EQ(resolveStoreDir(std::filesystem::path("/given")), "/given");
     ::setenv("RADMARK_STORE", "/from-env", 1);
     EXPECT_EQ(resolveStoreDir(std::nullopt), "/from-env");
@@ -65,7 +65,7 @@ TEST(StoreSettings, ResolvesTheStoreFolder) {
     EXPECT_EQ(resolveStoreDir(std::nullopt), "/home/someone/.local/share/radmark");
 }
 
-TEST(StoreSettings, PolicyDefaultsAreSafeAndFilesAreChecked) {
+TEST(StorageSettings, PolicyDefaultsAreSafeAndFilesAreChecked) {
     const Policy defaults;
     EXPECT_GE(defaults.argon2MemoryBytes, 256ull << 20);
     EXPECT_GE(defaults.argon2Operations, 3u);
@@ -86,7 +86,7 @@ TEST(StoreSettings, PolicyDefaultsAreSafeAndFilesAreChecked) {
     EXPECT_NO_THROW(defaults.checkPassword("a long enough password"));
 }
 
-TEST(StoreInit, RefusesAnExistingStoreAndWeakPasswords) {
+TEST(StorageInit, RefusesAnExistingStoreAndWeakPasswords) {
     TestStore t;
     EXPECT_THROW(Store::initialise(t.storeDir, "other", adminPassword, lowCostPolicy()),
                  InvalidRequestError);
@@ -96,7 +96,7 @@ TEST(StoreInit, RefusesAnExistingStoreAndWeakPasswords) {
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "s" / "store.db"));
 }
 
-TEST(StoreLogin, WrongPasswordIsRefusedAndChangesNothing) {
+TEST(StorageLogin, WrongPasswordIsRefusedAndChangesNothing) {
     TestStore t;
     const auto before = snapshot(t.storeDir);
     EXPECT_THROW(t.store.login(adminName, "not the password at all"), AuthenticationError);
@@ -115,7 +115,7 @@ TEST(StoreLogin, WrongPasswordIsRefusedAndChangesNothing) {
     EXPECT_EQ(readFile(t.store.failedLoginsPath()).find("sealed"), std::string::npos);
 }
 
-TEST(StoreLogin, LockoutAfterRepeatedFailures) {
+TEST(StorageLogin, LockoutAfterRepeatedFailures) {
     Policy p = lowCostPolicy();
     p.maxFailedLogins = 3;
     TestStore t(p);
@@ -132,7 +132,7 @@ TEST(StoreLogin, LockoutAfterRepeatedFailures) {
     EXPECT_THROW(t.store.login("bob", userPassword), AccountLockedError);
 }
 
-TEST(StoreLogin, DisabledUserLosesAccess) {
+TEST(StorageLogin, DisabledUserLosesAccess) {
     TestStore t;
     {
         auto admin = t.admin();
@@ -156,7 +156,7 @@ TEST(StoreLogin, DisabledUserLosesAccess) {
     EXPECT_EQ(snapshot(t.storeDir), snap);
 }
 
-TEST(StoreLogin, DisabledUserWithARestoredKeyringEntryIsStillRefused) {
+TEST(StorageLogin, DisabledUserWithARestoredKeyringEntryIsStillRefused) {
     TestStore t;
     {
         auto admin = t.admin();
@@ -173,7 +173,7 @@ TEST(StoreLogin, DisabledUserWithARestoredKeyringEntryIsStillRefused) {
     EXPECT_FALSE(admin.auditEntries(filterBy("dave", "failed login")).empty());
 }
 
-TEST(StoreLogin, CorruptedKeyringIsRefusedClearly) {
+TEST(StorageLogin, CorruptedKeyringIsRefusedClearly) {
     TestStore t;
     std::string keyring = readFile(t.store.keyringPath());
     const auto snap = snapshot(t.storeDir);
@@ -196,7 +196,7 @@ TEST(StoreLogin, CorruptedKeyringIsRefusedClearly) {
     EXPECT_EQ(now["store.db"], snap.at("store.db"));
 }
 
-TEST(StoreLogin, UnwritableStoreFolderIsRefusedAndNothingChanges) {
+TEST(StorageLogin, UnwritableStoreFolderIsRefusedAndNothingChanges) {
     TestStore t;
     { auto s = t.admin(); } // checkpointed and closed
     const auto before = snapshot(t.storeDir);
@@ -234,7 +234,7 @@ TEST(StoreLogin, UnwritableStoreFolderIsRefusedAndNothingChanges) {
     EXPECT_EQ(snapshot(t.storeDir), before);
 }
 
-TEST(StoreVersions, NewerSchemaIsRefusedClearly) {
+TEST(StorageVersions, NewerSchemaIsRefusedClearly) {
     TestStore t;
     {
         Database db = t.attackerDatabase();
@@ -248,7 +248,7 @@ TEST(StoreVersions, NewerSchemaIsRefusedClearly) {
     }
 }
 
-TEST(Sessions, LockUnlockAndLogoutWipeAccess) {
+TEST(StorageSessions, LockUnlockAndLogoutWipeAccess) {
     TestStore t;
     auto s = t.admin();
     s.lock();
@@ -268,7 +268,7 @@ TEST(Sessions, LockUnlockAndLogoutWipeAccess) {
     EXPECT_TRUE(hasAction(again, "logout", adminName));
 }
 
-TEST(Sessions, IdleTimeoutFollowsThePolicy) {
+TEST(StorageSessions, IdleTimeoutFollowsThePolicy) {
     Policy p = lowCostPolicy();
     p.idleTimeout = std::chrono::seconds(1);
     TestStore t(p);
@@ -280,7 +280,7 @@ TEST(Sessions, IdleTimeoutFollowsThePolicy) {
     EXPECT_FALSE(s.idleTimeoutReached());
 }
 
-TEST(Sessions, PasswordChangeTakesEffect) {
+TEST(StorageSessions, PasswordChangeTakesEffect) {
     TestStore t;
     {
         auto admin = t.admin();
@@ -297,7 +297,7 @@ TEST(Sessions, PasswordChangeTakesEffect) {
     EXPECT_NO_THROW(t.store.login("erin", "a brand new passphrase"));
 }
 
-TEST(BreakGlass, RecoveryKeyOpensAsAdminAndIsLogged) {
+TEST(StorageBreakGlass, RecoveryKeyOpensAsAdminAndIsLogged) {
     TestStore t;
     EXPECT_THROW(t.store.breakGlass(SecureBytes::random(32), "forgot"), AuthenticationError);
     EXPECT_THROW(t.store.breakGlass(t.secrets.recoveryKey.copy(), ""), InvalidRequestError);
@@ -314,7 +314,7 @@ TEST(BreakGlass, RecoveryKeyOpensAsAdminAndIsLogged) {
     EXPECT_EQ(admin.auditEntries(filterBy("break-glass", "failed login")).size(), 1u);
 }
 
-TEST(Chunks, StoredOnceCompressedAndReadBack) {
+TEST(StorageChunks, StoredOnceCompressedAndReadBack) {
     TestStore t;
     auto admin = t.admin();
     std::vector<std::uint8_t> data(1 << 20);
@@ -330,7 +330,7 @@ TEST(Chunks, StoredOnceCompressedAndReadBack) {
     EXPECT_THROW(admin.getChunk(std::string(64, '0')), StoreError);
 }
 
-TEST(Transactions, ChangeAndItsLogEntryCommitTogetherOrNotAtAll) {
+TEST(StorageTransactions, ChangeAndItsLogEntryCommitTogetherOrNotAtAll) {
     TestStore t;
     auto admin = t.admin();
     const auto before = admin.auditLog().size();
@@ -372,7 +372,7 @@ std::vector<std::string> filesHoldingMarkers(const std::filesystem::path& dir,
 }
 } // namespace
 
-TEST(NoPlaintextAtRest, MarkersAppearInNoStoreFileNorTheTempFolder) {
+TEST(StorageNoPlaintextAtRest, MarkersAppearInNoStoreFileNorTheTempFolder) {
     const auto start = std::filesystem::file_time_type::clock::now();
     TempDir tmp;
     ::setenv("TMPDIR", tmp.path().c_str(), 1); // SQLite and libraries would put temp files here
@@ -410,7 +410,7 @@ TEST(NoPlaintextAtRest, MarkersAppearInNoStoreFileNorTheTempFolder) {
     ::unsetenv("TMPDIR");
 }
 
-TEST(ExportGate, OnlyAllowListedDestinations) {
+TEST(StorageExportGate, OnlyAllowListedDestinations) {
     TestStore t;
     auto admin = t.admin();
     EXPECT_NO_THROW(admin.recordExport("/srv/radmark-exports/set-1", "3 studies"));

@@ -1,0 +1,264 @@
+// The security widgets on a real store: the login dialog opens a session or explains why not,
+// the lock screen hides every image until the same user unlocks (or another logs in after a
+// logout), and the admin panel manages users and shows and verifies the access log.
+
+#include "StoreTestSupport.h"
+#include "app/gui/security/AdminPanel.h"
+#include "app/gui/security/LockScreen.h"
+#include "app/gui/security/LoginDialog.h"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QDateEdit>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTest>
+#include <QVBoxLayout>
+
+#include <chrono>
+
+using namespace radmark;
+using namespace radmark::storage::testing;
+
+namespace {
+
+std::vector<QString>& qtWarnings() {
+    static std::vector<QString> all;
+    return all;
+}
+
+void recordWarnings(QtMsgType type, const QMessageLogContext&, const QString& message) {
+    if (type != QtDebugMsg && type != QtInfoMsg)
+        qtWarnings().push_back(message);
+}
+
+class QtEnvironment : public ::testing::Environment {
+public:
+    void SetUp() override {
+        static int argc = 1;
+        static char name[] = "gui_security_tests";
+        static char* argv[] = {name, nullptr};
+        qInstallMessageHandler(recordWarnings);
+        app_ = std::make_unique<QApplication>(argc, argv);
+    }
+    void TearDown() override { app_.reset(); }
+
+private:
+    std::unique_ptr<QApplication> app_;
+};
+const auto* environment = ::testing::AddGlobalTestEnvironment(new QtEnvironment);
+
+class SecurityWidgets : public ::testing::Test {
+protected:
+    void SetUp() override { qtWarnings().clear(); }
+    void TearDown() override {
+        EXPECT_TRUE(qtWarnings().empty()) << qtWarnings().front().toStdString();
+    }
+};
+
+template <class T> T* child(QWidget* parent, const char* name) {
+    T* found = parent->findChild<T*>(name);
+    EXPECT_NE(found, nullptr) << name;
+    return found;
+}
+
+bool waitUntil(const std::function<bool()>& condition, int milliseconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(milliseconds);
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > end)
+            return false;
+        QTest::qWait(20);
+    }
+    return true;
+}
+
+// A stand-in for the viewer: a window whose central area shows a pure red "image".
+struct ImageWindow {
+    QWidget window;
+    QWidget* central;
+    ImageWindow() {
+        window.resize(400, 300);
+        auto* layout = new QVBoxLayout(&window);
+        layout->setContentsMargins(0, 0, 0, 0);
+        central = new QLabel;
+        central->setObjectName("imageArea");
+        central->setAutoFillBackground(true);
+        QPalette p = central->palette();
+        p.setColor(QPalette::Window, Qt::red);
+        central->setPalette(p);
+        layout->addWidget(central);
+        window.show();
+        EXPECT_TRUE(QTest::qWaitForWindowExposed(&window));
+    }
+    // Fraction of the window's pixels that are the image's red.
+    double redFraction() {
+        QApplication::processEvents();
+        const QImage image = window.grab().toImage();
+        int red = 0;
+        for (int y = 0; y < image.height(); y += 4)
+            for (int x = 0; x < image.width(); x += 4)
+                red += image.pixelColor(x, y) == QColor(Qt::red);
+        return double(red) / ((image.height() / 4) * (image.width() / 4));
+    }
+};
+
+} // namespace
+
+TEST_F(SecurityWidgets, LoginDialogRefusesAWrongPasswordAndOpensASession) {
+    TestStore t;
+    gui::LoginDialog dialog(t.store);
+    dialog.show();
+    child<QLineEdit>(&dialog, "userName")->setText(QString::fromStdString(adminName));
+    QTest::keyClicks(child<QLineEdit>(&dialog, "password"), "wrong password here");
+    QTest::mouseClick(child<QPushButton>(&dialog, "loginButton"), Qt::LeftButton);
+    EXPECT_TRUE(dialog.errorText().contains("not correct")) << dialog.errorText().toStdString();
+    EXPECT_FALSE(dialog.takeSession().has_value());
+    EXPECT_TRUE(child<QLineEdit>(&dialog, "password")->text().isEmpty());
+
+    QTest::keyClicks(child<QLineEdit>(&dialog, "password"), QString::fromStdString(adminPassword));
+    QTest::mouseClick(child<QPushButton>(&dialog, "loginButton"), Qt::LeftButton);
+    EXPECT_EQ(dialog.result(), QDialog::Accepted);
+    auto session = dialog.takeSession();
+    ASSERT_TRUE(session.has_value());
+    EXPECT_EQ(session->userName(), adminName);
+    EXPECT_EQ(session->role(), storage::Role::Admin);
+}
+
+TEST_F(SecurityWidgets, LoginDialogBreakGlassWithTheRecoveryKey) {
+    TestStore t;
+    gui::LoginDialog dialog(t.store);
+    dialog.show();
+    child<QLineEdit>(&dialog, "userName")->setText("admin on leave, ticket 7");
+    child<QLineEdit>(&dialog, "password")->setText(QString::fromStdString(t.secrets.recoveryKey.toHex()));
+    QTest::mouseClick(child<QPushButton>(&dialog, "breakGlassButton"), Qt::LeftButton);
+    auto session = dialog.takeSession();
+    ASSERT_TRUE(session.has_value()) << dialog.errorText().toStdString();
+    EXPECT_TRUE(session->isBreakGlass());
+}
+
+TEST_F(SecurityWidgets, LockScreenHidesEveryImageUntilTheSameUserUnlocks) {
+    TestStore t;
+    auto session = t.admin();
+    ImageWindow w;
+    gui::LockScreen lock(&session, w.central);
+    EXPECT_GT(w.redFraction(), 0.9);
+
+    QSignalSpy locked(&lock, &gui::LockScreen::locked);
+    lock.lockNow();
+    EXPECT_EQ(locked.count(), 1);
+    EXPECT_TRUE(session.isLocked());
+    EXPECT_FALSE(w.central->isVisible());
+    EXPECT_EQ(w.redFraction(), 0.0);
+
+    QTest::keyClicks(child<QLineEdit>(&lock, "unlockPassword"), "not my password!");
+    QTest::mouseClick(child<QPushButton>(&lock, "unlockButton"), Qt::LeftButton);
+    EXPECT_TRUE(lock.isLocked());
+    EXPECT_FALSE(lock.errorText().isEmpty());
+    EXPECT_EQ(w.redFraction(), 0.0);
+
+    QSignalSpy unlocked(&lock, &gui::LockScreen::unlocked);
+    QTest::keyClicks(child<QLineEdit>(&lock, "unlockPassword"),
+                     QString::fromStdString(adminPassword));
+    QTest::mouseClick(child<QPushButton>(&lock, "unlockButton"), Qt::LeftButton);
+    EXPECT_EQ(unlocked.count(), 1);
+    EXPECT_FALSE(session.isLocked());
+    EXPECT_GT(w.redFraction(), 0.9);
+}
+
+TEST_F(SecurityWidgets, LockScreenLocksAfterTheIdleTimeout) {
+    storage::Policy p = lowCostPolicy();
+    p.idleTimeout = std::chrono::seconds(1);
+    TestStore t(p);
+    auto session = t.admin();
+    ImageWindow w;
+    gui::LockScreen lock(&session, w.central);
+    EXPECT_FALSE(lock.isLocked());
+    EXPECT_TRUE(waitUntil([&] { return lock.isLocked(); }, 5000));
+    EXPECT_TRUE(session.isLocked());
+    EXPECT_EQ(w.redFraction(), 0.0);
+}
+
+TEST_F(SecurityWidgets, LogoutKeepsImagesHiddenUntilAnotherUserLogsIn) {
+    TestStore t;
+    {
+        auto admin = t.admin();
+        admin.addUser("rita", storage::Role::Reviewer, userPassword);
+    }
+    auto session = t.admin();
+    ImageWindow w;
+    gui::LockScreen lock(&session, w.central);
+    lock.lockNow();
+    QSignalSpy loggedOut(&lock, &gui::LockScreen::loggedOut);
+    QTest::mouseClick(child<QPushButton>(&lock, "logoutButton"), Qt::LeftButton);
+    EXPECT_EQ(loggedOut.count(), 1);
+    EXPECT_TRUE(session.isLoggedOut());
+    EXPECT_EQ(w.redFraction(), 0.0);
+    auto rita = t.store.login("rita", userPassword);
+    lock.setSession(&rita);
+    EXPECT_GT(w.redFraction(), 0.9);
+    EXPECT_FALSE(lock.isLocked());
+}
+
+TEST_F(SecurityWidgets, AdminPanelManagesUsersAndShowsAndVerifiesTheLog) {
+    TestStore t;
+    auto session = t.admin();
+    gui::AdminPanel panel(session);
+    panel.show();
+    auto* users = child<QTableWidget>(&panel, "usersTable");
+    EXPECT_EQ(users->rowCount(), 1);
+
+    child<QLineEdit>(&panel, "newUserName")->setText("nina");
+    child<QComboBox>(&panel, "newUserRole")->setCurrentText("annotator");
+    child<QLineEdit>(&panel, "newUserPassword")->setText(QString::fromStdString(userPassword));
+    QTest::mouseClick(child<QPushButton>(&panel, "addUserButton"), Qt::LeftButton);
+    EXPECT_EQ(users->rowCount(), 2) << panel.statusText().toStdString();
+    EXPECT_TRUE(child<QLineEdit>(&panel, "newUserPassword")->text().isEmpty());
+    EXPECT_NO_THROW(t.store.login("nina", userPassword));
+
+    // Too short a password: refused with the rule, nothing added.
+    child<QLineEdit>(&panel, "newUserName")->setText("oscar");
+    child<QLineEdit>(&panel, "newUserPassword")->setText("short");
+    QTest::mouseClick(child<QPushButton>(&panel, "addUserButton"), Qt::LeftButton);
+    EXPECT_TRUE(panel.statusText().contains("at least")) << panel.statusText().toStdString();
+    EXPECT_EQ(users->rowCount(), 2);
+
+    // The log, filtered by user and action.
+    child<QLineEdit>(&panel, "auditFilterUser")->setText("nina");
+    child<QComboBox>(&panel, "auditFilterAction")->setCurrentText("login");
+    QTest::mouseClick(child<QPushButton>(&panel, "auditShowButton"), Qt::LeftButton);
+    auto* audit = child<QTableWidget>(&panel, "auditTable");
+    ASSERT_EQ(audit->rowCount(), 1);
+    EXPECT_EQ(audit->item(0, 2)->text(), "nina");
+    EXPECT_EQ(audit->item(0, 3)->text(), "login");
+    child<QDateEdit>(&panel, "auditFilterSince")->setDate(QDate::currentDate().addDays(1));
+    QTest::mouseClick(child<QPushButton>(&panel, "auditShowButton"), Qt::LeftButton);
+    EXPECT_EQ(audit->rowCount(), 0);
+
+    // Verify, with the offline audit key from a file.
+    TempDir dir;
+    writeFile(dir.path() / "audit.key", t.secrets.auditKey.toHex() + "\n");
+    child<QLineEdit>(&panel, "auditKeyFile")
+        ->setText(QString::fromStdString((dir.path() / "audit.key").string()));
+    QTest::mouseClick(child<QPushButton>(&panel, "verifyButton"), Qt::LeftButton);
+    EXPECT_TRUE(panel.statusText().contains("every MAC ok")) << panel.statusText().toStdString();
+    writeFile(dir.path() / "audit.key", std::string(64, '7'));
+    QTest::mouseClick(child<QPushButton>(&panel, "verifyButton"), Qt::LeftButton);
+    EXPECT_TRUE(panel.statusText().contains("FAILED at entry 1"))
+        << panel.statusText().toStdString();
+}
+
+TEST_F(SecurityWidgets, AdminPanelShowsNothingToANonAdmin) {
+    TestStore t;
+    {
+        auto admin = t.admin();
+        admin.addUser("rita", storage::Role::Reviewer, userPassword);
+    }
+    auto rita = t.store.login("rita", userPassword);
+    gui::AdminPanel panel(rita);
+    EXPECT_EQ(child<QTableWidget>(&panel, "usersTable")->rowCount(), 0);
+    EXPECT_EQ(child<QTableWidget>(&panel, "auditTable")->rowCount(), 0);
+    EXPECT_TRUE(panel.statusText().contains("only the admin role")) << panel.statusText().toStdString();
+}
