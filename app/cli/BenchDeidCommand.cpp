@@ -1,5 +1,5 @@
-// radmark-cli bench deid SOURCE [--compare-gdcmanon] [--secret-file F] [--scratch DIR]: times the full
-// de-identification (profile, UIDs, dates, records, verification, atomic writes) of every file
+// radmark-cli bench deid SOURCE [--compare-gdcmanon] [--secret-file F] [--scratch DIR]: times the
+// full de-identification (profile, UIDs, dates, records, verification, atomic writes) of every file
 // under SOURCE and, in the same run, `gdcmanon --dumb` told to remove or empty the same table
 // rows; prints both and their ratio. Outputs go to temporary folders that are deleted.
 
@@ -71,8 +71,8 @@ std::size_t warmPageCache(const std::vector<fs::path>& files) {
 
 // gdcmanon --dumb removing every X row and emptying every Z row of the table it can address.
 std::vector<std::string> gdcmanonArguments(const fs::path& source, const fs::path& out) {
-    std::vector<std::string> args = {"gdcmanon", "--dumb", "--continue", "-r",
-                                     "-i", source.string(), "-o", out.string()};
+    std::vector<std::string> args = {"gdcmanon", "--dumb",        "--continue", "-r",
+                                     "-i",       source.string(), "-o",         out.string()};
     char tag[32];
     const auto& dictionary = gdcm::Global::GetInstance().GetDicts().GetPublicDict();
     for (const auto& row : deid::ConfidentialityProfile::standard().rows()) {
@@ -144,11 +144,13 @@ int runBenchDeid(Arguments& args, CommandIo& io) {
     const double oursSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     const double oursCpu = cpuSeconds(RUSAGE_SELF) - cpuBefore;
     io.out << std::fixed << std::setprecision(3);
-    io.out << "input: " << files.size() << " files, " << bytes / (1024 * 1024) << " MiB (page cache warm)\n";
-    io.out << "radmark deid (full profile: " << deid::ConfidentialityProfile::standard().rows().size()
-           << " table rows, options " << options.names().size() - 1
-           << ", UIDs, dates, records, verification, atomic writes): " << oursSeconds
-           << " s wall, " << oursCpu << " s CPU, " << outcome.filesWritten << " written, "
+    io.out << "input: " << files.size() << " files, " << bytes / (1024 * 1024)
+           << " MiB (page cache warm)\n";
+    io.out << "radmark deid (full profile: "
+           << deid::ConfidentialityProfile::standard().rows().size() << " table rows, options "
+           << options.names().size() - 1
+           << ", UIDs, dates, records, verification, atomic writes): " << oursSeconds << " s wall, "
+           << oursCpu << " s CPU, " << outcome.filesWritten << " written, "
            << outcome.failures.size() << " failed (outputs in " << scratch.string() << ")\n";
     std::error_code ignored;
     fs::remove_all(ours, ignored);
@@ -164,10 +166,10 @@ int runBenchDeid(Arguments& args, CommandIo& io) {
         const std::size_t written = countFiles(theirs) + (fs::is_regular_file(theirs) ? 1 : 0);
         fs::remove_all(theirs, ignored);
         io.out << "gdcmanon --dumb (" << (command.size() - 8) / 2
-               << " --remove/--empty rules, exit " << status << "): " << theirSeconds
-               << " s wall, " << theirCpu << " s CPU, " << written << " written\n";
-        io.out << std::setprecision(2) << "ratio radmark/gdcmanon: wall " << oursSeconds / theirSeconds
-               << ", CPU " << oursCpu / theirCpu
+               << " --remove/--empty rules, exit " << status << "): " << theirSeconds << " s wall, "
+               << theirCpu << " s CPU, " << written << " written\n";
+        io.out << std::setprecision(2) << "ratio radmark/gdcmanon: wall "
+               << oursSeconds / theirSeconds << ", CPU " << oursCpu / theirCpu
                << (oursSeconds <= theirSeconds ? " (radmark as fast or faster)\n"
                                                : " (radmark slower in wall time)\n");
     }
@@ -175,8 +177,9 @@ int runBenchDeid(Arguments& args, CommandIo& io) {
 }
 
 } // namespace
-RADMARK_COMMAND("bench deid",
-                "SOURCE [--compare-gdcmanon] [--secret-file F] [--options LIST] [--scratch DIR]  time the full "
-                "de-identification of every file under SOURCE (vs gdcmanon --dumb)",
-                runBenchDeid);
+RADMARK_COMMAND(
+    "bench deid",
+    "SOURCE [--compare-gdcmanon] [--secret-file F] [--options LIST] [--scratch DIR]  time the full "
+    "de-identification of every file under SOURCE (vs gdcmanon --dumb)",
+    runBenchDeid);
 } // namespace radmark::cli

@@ -75,8 +75,8 @@ int runDeid(Arguments& args, CommandIo& io) {
     }
     for (const auto& failure : outcome.failures)
         io.err << "failed: " << failure << "\n";
-    io.out << outcome.filesWritten << " file(s) written to " << out.string() << ", "
-           << quarantined << " stud" << (quarantined == 1 ? "y" : "ies") << " quarantined, "
+    io.out << outcome.filesWritten << " file(s) written to " << out.string() << ", " << quarantined
+           << " stud" << (quarantined == 1 ? "y" : "ies") << " quarantined, "
            << outcome.failures.size() << " failure(s)";
     if (outcome.filesSkipped)
         io.out << ", " << outcome.filesSkipped << " non-DICOM file(s) skipped";

@@ -33,7 +33,7 @@ bool matchesPattern(const std::string& pattern, std::string_view value) {
 }
 
 class TesseractDetector : public TextDetector {
-public:
+  public:
     // Tesseract starts on first use (it takes a noticeable fraction of a second), so runs
     // without any image to check do not pay for it.
     ~TesseractDetector() override {
@@ -71,7 +71,7 @@ public:
         return words;
     }
 
-private:
+  private:
     mutable tesseract::TessBaseAPI api_;
     mutable std::mutex mutex_;
     mutable bool started_ = false;
@@ -131,8 +131,8 @@ BurnedInTextRules BurnedInTextRules::parse(std::string_view tsv) {
 }
 
 const BlackoutRule* BurnedInTextRules::find(std::string_view modality,
-                                            std::string_view manufacturer,
-                                            std::string_view model, int rows, int columns) const {
+                                            std::string_view manufacturer, std::string_view model,
+                                            int rows, int columns) const {
     for (const auto& rule : rules_) {
         if (rule.modality != "*" && rule.modality != modality)
             continue;

@@ -17,16 +17,16 @@ struct PixelRegion {
 };
 
 struct BlackoutRule {
-    std::string modality;          // "US", "OT", ... or "*"
-    std::string manufacturer;      // case-insensitive regex, "*" = any
-    std::string model;             // case-insensitive regex, "*" = any
-    int rows = 0, columns = 0;     // 0 = any size
+    std::string modality;      // "US", "OT", ... or "*"
+    std::string manufacturer;  // case-insensitive regex, "*" = any
+    std::string model;         // case-insensitive regex, "*" = any
+    int rows = 0, columns = 0; // 0 = any size
     std::vector<PixelRegion> regions;
     std::string description;
 };
 
 class BurnedInTextRules {
-public:
+  public:
     static const BurnedInTextRules& standard(); // compiled in from resources/deid
     // TSV: modality, manufacturer, model, rows, columns, regions "x,y,w,h;x,y,w,h", description.
     static BurnedInTextRules parse(std::string_view tsv);
@@ -34,13 +34,13 @@ public:
                              std::string_view model, int rows, int columns) const;
     const std::vector<BlackoutRule>& rules() const { return rules_; }
 
-private:
+  private:
     std::vector<BlackoutRule> rules_;
 };
 
 // Finds readable text in an 8-bit grey image (row-major, width*height bytes).
 class TextDetector {
-public:
+  public:
     virtual ~TextDetector() = default;
     // Number of words found with good confidence; 0 means no text.
     virtual int countWords(const std::uint8_t* grey, int width, int height) const = 0;

@@ -33,7 +33,7 @@ constexpr OptionInfo optionInfo[tableOptionCount] = {
     {"clean-graphics", "113103", "Clean Graphics Option"},
 };
 
-const std::vector<std::string> basicCodes = {"D", "Z", "X", "K", "C", "U",
+const std::vector<std::string> basicCodes = {"D",   "Z",   "X",     "K",      "C",  "U",
                                              "X/Z", "X/D", "X/Z/D", "X/Z/U*", "Z/D"};
 const std::vector<std::string> optionCodes = {"", "K", "C", "X", "D", "Z", "U"};
 
@@ -42,8 +42,8 @@ std::vector<std::string> splitTabs(std::string_view line) {
     std::size_t start = 0;
     while (true) {
         const std::size_t tab = line.find('\t', start);
-        fields.emplace_back(line.substr(start, tab == std::string_view::npos ? line.npos
-                                                                              : tab - start));
+        fields.emplace_back(
+            line.substr(start, tab == std::string_view::npos ? line.npos : tab - start));
         if (tab == std::string_view::npos)
             break;
         start = tab + 1;
@@ -67,8 +67,12 @@ std::string lower(std::string_view text) {
 
 } // namespace
 
-const char* optionName(ProfileOption option) { return optionInfo[std::size_t(option)].name; }
-const char* optionCodeValue(ProfileOption option) { return optionInfo[std::size_t(option)].code; }
+const char* optionName(ProfileOption option) {
+    return optionInfo[std::size_t(option)].name;
+}
+const char* optionCodeValue(ProfileOption option) {
+    return optionInfo[std::size_t(option)].code;
+}
 const char* optionCodeMeaning(ProfileOption option) {
     return optionInfo[std::size_t(option)].meaning;
 }
@@ -133,8 +137,8 @@ ProfileOptions ProfileOptions::parse(std::string_view list) {
             std::string names = "basic, default, clean-pixel-data";
             for (const auto& info : optionInfo)
                 names += std::string(", ") + info.name;
-            throw ProfileError("unknown de-identification option '" + word + "' (known: " +
-                               names + ")");
+            throw ProfileError("unknown de-identification option '" + word + "' (known: " + names +
+                               ")");
         }
     }
     if (options.has(ProfileOption::RetainLongitudinalFullDates))
@@ -178,7 +182,8 @@ ConfidentialityProfile ConfidentialityProfile::parse(std::string_view tsv) {
         if (line.front() == '#') {
             const auto at = line.find(", 20");
             if (profile.edition_.empty() && at != std::string_view::npos)
-                profile.edition_ = std::string(line.substr(at + 2, line.find(' ', at + 2) - at - 2));
+                profile.edition_ =
+                    std::string(line.substr(at + 2, line.find(' ', at + 2) - at - 2));
             continue;
         }
         const auto fields = splitTabs(line);

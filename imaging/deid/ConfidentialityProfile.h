@@ -13,7 +13,7 @@ namespace radmark::deid {
 
 // A malformed profile table or option list: says which line or option is wrong.
 class ProfileError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -32,7 +32,7 @@ enum class ProfileOption {
 };
 inline constexpr std::size_t tableOptionCount = 10;
 
-const char* optionName(ProfileOption option);     // "retain-safe-private", ...
+const char* optionName(ProfileOption option);      // "retain-safe-private", ...
 const char* optionCodeValue(ProfileOption option); // DCM code, e.g. "113111"
 const char* optionCodeMeaning(ProfileOption option);
 
@@ -51,7 +51,8 @@ struct ProfileOptions {
     // modified dates (one per-patient shift) + clean pixel data.
     static ProfileOptions defaults();
     // "basic" (nothing else) or "default", followed by option names, comma separated; a name
-    // prefixed with "no-" removes it: "default,retain-patient-characteristics,no-clean-descriptors".
+    // prefixed with "no-" removes it:
+    // "default,retain-patient-characteristics,no-clean-descriptors".
     static ProfileOptions parse(std::string_view list);
     std::vector<std::string> names() const;
 };
@@ -77,7 +78,7 @@ struct RowDecision {
 };
 
 class ConfidentialityProfile {
-public:
+  public:
     // The table compiled into Radmark.
     static const ConfidentialityProfile& standard();
     // Parses a table in the TSV layout of resources/deid/confidentiality_profile.tsv.
@@ -92,7 +93,7 @@ public:
 
     RowDecision decide(const ProfileRow& row, const ProfileOptions& options) const;
 
-private:
+  private:
     std::vector<ProfileRow> rows_;
     std::vector<std::uint32_t> exactKeys_; // sorted, parallel to exactRows_
     std::vector<const ProfileRow*> exactRows_;

@@ -65,8 +65,8 @@ nlohmann::json DeidentificationReport::toJson() const {
         std::snprintf(tag, sizeof tag, "(%04X,%04X)", unsigned(action.tag >> 16),
                       unsigned(action.tag & 0xFFFF));
         std::string name;
-        if (const ProfileRow* row = profile_.find(std::uint16_t(action.tag >> 16),
-                                                  std::uint16_t(action.tag & 0xFFFF)))
+        if (const ProfileRow* row =
+                profile_.find(std::uint16_t(action.tag >> 16), std::uint16_t(action.tag & 0xFFFF)))
             name = row->name;
         nlohmann::json entry = {{"tag", tag}, {"why", action.why}, {"count", count}};
         if (!name.empty())

@@ -14,7 +14,7 @@
 namespace radmark::deid {
 
 class DeidentificationReport {
-public:
+  public:
     DeidentificationReport(const ConfidentialityProfile& profile, const ProfileOptions& options);
 
     void add(const FileResult& result);
@@ -26,7 +26,7 @@ public:
     const std::vector<std::string>& reasons() const { return reasons_; }
     nlohmann::json toJson() const;
 
-private:
+  private:
     const ConfidentialityProfile& profile_;
     ProfileOptions options_;
     int files_ = 0;

@@ -67,25 +67,32 @@ constexpr SafePrivate safePrivateAttributes[] = {
 // Number Type 1: a compound action (X/Z/D, Z/D, ...) must then replace with a dummy.
 bool hasTypeOneEquipmentAndDates(const std::string& sopClass) {
     static const std::set<std::string> enhanced = {
-        "1.2.840.10008.5.1.4.1.1.2.1",  "1.2.840.10008.5.1.4.1.1.2.2",
-        "1.2.840.10008.5.1.4.1.1.4.1",  "1.2.840.10008.5.1.4.1.1.4.3",
-        "1.2.840.10008.5.1.4.1.1.4.4",  "1.2.840.10008.5.1.4.1.1.130",
-        "1.2.840.10008.5.1.4.1.1.128.1", "1.2.840.10008.5.1.4.1.1.12.1.1",
+        "1.2.840.10008.5.1.4.1.1.2.1",    "1.2.840.10008.5.1.4.1.1.2.2",
+        "1.2.840.10008.5.1.4.1.1.4.1",    "1.2.840.10008.5.1.4.1.1.4.3",
+        "1.2.840.10008.5.1.4.1.1.4.4",    "1.2.840.10008.5.1.4.1.1.130",
+        "1.2.840.10008.5.1.4.1.1.128.1",  "1.2.840.10008.5.1.4.1.1.12.1.1",
         "1.2.840.10008.5.1.4.1.1.12.2.1", "1.2.840.10008.5.1.4.1.1.6.2",
-        "1.2.840.10008.5.1.4.1.1.66.4",  "1.2.840.10008.5.1.4.1.1.66.5",
-        "1.2.840.10008.5.1.4.1.1.30",    "1.2.840.10008.5.1.4.1.1.13.1.3",
+        "1.2.840.10008.5.1.4.1.1.66.4",   "1.2.840.10008.5.1.4.1.1.66.5",
+        "1.2.840.10008.5.1.4.1.1.30",     "1.2.840.10008.5.1.4.1.1.13.1.3",
         "1.2.840.10008.5.1.4.1.1.77.1.6"};
     return enhanced.count(sopClass) > 0;
 }
 
 std::string dummyFor(const gdcm::VR& vr) {
     switch (gdcm::VR::VRType(vr)) {
-    case gdcm::VR::AS: return "000Y";
-    case gdcm::VR::DA: return "19000101";
-    case gdcm::VR::DT: return "19000101000000";
-    case gdcm::VR::TM: return "000000";
-    case gdcm::VR::DS: case gdcm::VR::IS: return "0";
-    default: return "ANONYMIZED";
+    case gdcm::VR::AS:
+        return "000Y";
+    case gdcm::VR::DA:
+        return "19000101";
+    case gdcm::VR::DT:
+        return "19000101000000";
+    case gdcm::VR::TM:
+        return "000000";
+    case gdcm::VR::DS:
+    case gdcm::VR::IS:
+        return "0";
+    default:
+        return "ANONYMIZED";
     }
 }
 
@@ -94,8 +101,8 @@ std::vector<std::string> splitValues(std::string_view value) {
     std::size_t start = 0;
     while (true) {
         const std::size_t end = value.find('\\', start);
-        values.push_back(dicom::trimmed(value.substr(start, end == value.npos ? value.npos
-                                                                              : end - start)));
+        values.push_back(
+            dicom::trimmed(value.substr(start, end == value.npos ? value.npos : end - start)));
         if (end == std::string_view::npos)
             return values;
         start = end + 1;
@@ -165,18 +172,18 @@ gdcm::DataElement textElement(std::uint16_t group, std::uint16_t element, gdcm::
 // One file's trip through the engine: collect identifying values, transform, record, clean
 // pixels, verify.
 class FilePass {
-public:
+  public:
     FilePass(const Deidentifier& engine, gdcm::File& file) : e_(engine), file_(file) {}
     FileResult run();
 
-private:
+  private:
     const Deidentifier& e_;
     gdcm::File& file_;
     FileResult result_;
     PhiScanner phi_;
     std::vector<std::string> privateValues_; // weak: dropped when a kept public value has them
     std::vector<std::string> keptPublicValues_;
-    std::vector<std::string> nameWords_; // components of removed names: whole-word needles
+    std::vector<std::string> nameWords_;  // components of removed names: whole-word needles
     std::vector<std::string> vocabulary_; // kept codes, enumerated values, manufacturer, model
     std::string sopClass_;
     int shiftDays_ = 0;
@@ -209,18 +216,18 @@ Decision FilePass::decide(const gdcm::DataSet& parent, const gdcm::DataElement& 
     if (inMeta) {
         if (metaIdentifyingTags.count(key(group, element)))
             return {Op::Remove, "file meta: names the sending or receiving system"};
-        if (key(group, element) == key(0x0002, 0x0003) &&
-            !options.has(ProfileOption::RetainUids))
-            return {Op::RemapUid, "Table E.1-1 (0002,0003) basic profile, in step with (0008,0018)"};
+        if (key(group, element) == key(0x0002, 0x0003) && !options.has(ProfileOption::RetainUids))
+            return {Op::RemapUid,
+                    "Table E.1-1 (0002,0003) basic profile, in step with (0008,0018)"};
         return {Op::Keep, "file meta"};
     }
     if (element == 0x0000)
         return {Op::Remove, "group length: obsolete, not kept"};
     if (tag.IsPrivate()) {
         if (options.has(ProfileOption::RetainSafePrivate)) {
-            const std::string creator =
-                tag.IsPrivateCreator() ? dicom::trimmed(dicom::rawValue(de))
-                                       : dicom::trimmed(parent.GetPrivateCreator(tag));
+            const std::string creator = tag.IsPrivateCreator()
+                                            ? dicom::trimmed(dicom::rawValue(de))
+                                            : dicom::trimmed(parent.GetPrivateCreator(tag));
             for (const auto& safe : safePrivateAttributes) {
                 if (safe.group != group || creator != safe.creator)
                     continue;
@@ -245,18 +252,17 @@ Decision FilePass::decide(const gdcm::DataSet& parent, const gdcm::DataElement& 
                                              "with its data"};
     }
     if (key(group, element) == key(0x0010, 0x0010) || key(group, element) == key(0x0010, 0x0020))
-        return {Op::Pseudonym, "pseudonym stable within the store (Table E.1-1 " +
-                                   dicom::tagText(tag) + ")"};
+        return {Op::Pseudonym,
+                "pseudonym stable within the store (Table E.1-1 " + dicom::tagText(tag) + ")"};
 
     if (const ProfileRow* row = e_.profile_.find(group, element)) {
         const RowDecision rd = e_.profile_.decide(*row, options);
         const std::string& code = rd.code;
         const bool typeOne =
-            hasTypeOneEquipmentAndDates(sopClass_) &&
-            (key(group, element) == key(0x0008, 0x0023) ||
-             key(group, element) == key(0x0008, 0x0033) ||
-             key(group, element) == key(0x0008, 0x002A) ||
-             key(group, element) == key(0x0018, 0x1000));
+            hasTypeOneEquipmentAndDates(sopClass_) && (key(group, element) == key(0x0008, 0x0023) ||
+                                                       key(group, element) == key(0x0008, 0x0033) ||
+                                                       key(group, element) == key(0x0008, 0x002A) ||
+                                                       key(group, element) == key(0x0018, 0x1000));
         if (code == "K")
             return {isSequence ? Op::Recurse : Op::Keep, rd.reason};
         if (code == "C") {
@@ -378,8 +384,8 @@ void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
     for (const auto& de : ds.GetDES()) {
         const gdcm::VR vr = dicom::effectiveVr(de);
         const Decision d = decide(ds, de, vr, false, inMeta);
-        const bool goes = everything || (d.op != Op::Keep && d.op != Op::Recurse &&
-                                         d.op != Op::CleanText);
+        const bool goes =
+            everything || (d.op != Op::Keep && d.op != Op::Recurse && d.op != Op::CleanText);
         if (auto sequence = dicom::sequenceOf(de, vr)) {
             for (gdcm::SequenceOfItems::SizeType i = 1; i <= sequence->GetNumberOfItems(); ++i)
                 collect(sequence->GetItem(i).GetNestedDataSet(), goes, inMeta);
@@ -392,8 +398,8 @@ void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
         } else if (goes) {
             for (const auto& value : splitValues(dicom::rawValue(de)))
                 phi_.addValue(value.substr(0, 8));
-        } else if (d.op == Op::Keep && (dicom::isTextVr(vr) || vr == gdcm::VR::DS ||
-                                        vr == gdcm::VR::IS)) {
+        } else if (d.op == Op::Keep &&
+                   (dicom::isTextVr(vr) || vr == gdcm::VR::DS || vr == gdcm::VR::IS)) {
             keptPublicValues_.push_back(upper(std::string(dicom::rawValue(de))));
             if (isVocabulary(de.GetTag(), vr))
                 vocabulary_.push_back(keptPublicValues_.back());
@@ -428,7 +434,7 @@ void FilePass::transform(gdcm::DataSet& ds, bool cleaning, bool inMeta) {
         case Op::Empty: {
             gdcm::DataElement copy(tag);
             copy.SetVR(de.GetVR() == gdcm::VR::UN && vr == gdcm::VR::SQ ? gdcm::VR(gdcm::VR::SQ)
-                                                                         : de.GetVR());
+                                                                        : de.GetVR());
             if (vr == gdcm::VR::SQ) {
                 gdcm::SmartPointer<gdcm::SequenceOfItems> empty = new gdcm::SequenceOfItems;
                 empty->SetLengthToUndefined();
@@ -586,10 +592,9 @@ FileResult FilePass::run() {
     collect(ds, false, false);
     for (const auto& value : privateValues_) {
         const std::string needle = upper(value);
-        const bool generic = std::any_of(keptPublicValues_.begin(), keptPublicValues_.end(),
-                                         [&](const std::string& kept) {
-                                             return kept.find(needle) != std::string::npos;
-                                         });
+        const bool generic = std::any_of(
+            keptPublicValues_.begin(), keptPublicValues_.end(),
+            [&](const std::string& kept) { return kept.find(needle) != std::string::npos; });
         if (!generic)
             phi_.addValue(value);
     }
@@ -597,8 +602,8 @@ FileResult FilePass::run() {
     // "Enter^Text" and in a ValueType) is not taken as a leak; the whole name still is.
     for (const auto& word : nameWords_) {
         const std::string needle = upper(word);
-        const bool generic = std::any_of(
-            vocabulary_.begin(), vocabulary_.end(), [&](const std::string& kept) {
+        const bool generic =
+            std::any_of(vocabulary_.begin(), vocabulary_.end(), [&](const std::string& kept) {
                 const auto at = kept.find(needle);
                 return at != std::string::npos &&
                        (at == 0 || !std::isalnum(static_cast<unsigned char>(kept[at - 1]))) &&
@@ -653,11 +658,12 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
     if (!candidate || !ds.FindDataElement(pixelTag))
         return {};
     const std::string why = source.burnedIn == "YES" ? "BurnedInAnnotation is YES"
-                            : secondaryCapture      ? "a secondary capture"
-                                                    : "an ultrasound image";
+                            : secondaryCapture       ? "a secondary capture"
+                                                     : "an ultrasound image";
     if (!e_.options_.cleanPixelData) {
-        record(pixelTag, "kept", "option no-clean-pixel-data: " + why +
-                                     " NOT checked for burned-in text (policy decision)");
+        record(pixelTag, "kept",
+               "option no-clean-pixel-data: " + why +
+                   " NOT checked for burned-in text (policy decision)");
         return {};
     }
     if (file_.GetHeader().GetDataSetTransferSyntax().IsEncapsulated())
@@ -681,17 +687,19 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
     const int samples = number(0x0002, 1);
     const int planar = number(0x0006, 0);
     const int frames = std::max(1, std::atoi(stringOf(ds, 0x0028, 0x0008).c_str()));
-    const BlackoutRule* rule =
-        e_.rules_ ? e_.rules_->find(source.modality, source.manufacturer, source.model, rows, columns)
-                  : nullptr;
+    const BlackoutRule* rule = e_.rules_ ? e_.rules_->find(source.modality, source.manufacturer,
+                                                           source.model, rows, columns)
+                                         : nullptr;
     if (!rule)
         return "the image may hold burned-in text (" + why +
                ") and no blackout rule matches its manufacturer and model";
     if ((bitsAllocated != 8 && bitsAllocated != 16) || (samples != 1 && samples != 3) ||
         rows <= 0 || columns <= 0)
-        return "the image may hold burned-in text (" + why + ") in a pixel layout Radmark cannot clean";
+        return "the image may hold burned-in text (" + why +
+               ") in a pixel layout Radmark cannot clean";
     const std::size_t bytesPerSample = std::size_t(bitsAllocated / 8);
-    const std::size_t frameSamples = std::size_t(rows) * std::size_t(columns) * std::size_t(samples);
+    const std::size_t frameSamples =
+        std::size_t(rows) * std::size_t(columns) * std::size_t(samples);
     const std::string_view raw = dicom::rawValue(ds.GetDataElement(pixelTag));
     if (raw.size() < frameSamples * bytesPerSample * std::size_t(frames))
         return "the image may hold burned-in text (" + why + ") and its pixel data is truncated";
@@ -705,7 +713,8 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
     for (int frame = 0; frame < frames; ++frame)
         for (const auto& region : rule->regions) {
             const int x0 = std::clamp(region.x, 0, columns), y0 = std::clamp(region.y, 0, rows);
-            const int x1 = region.width < 0 ? columns : std::clamp(region.x + region.width, 0, columns);
+            const int x1 =
+                region.width < 0 ? columns : std::clamp(region.x + region.width, 0, columns);
             const int y1 = region.height < 0 ? rows : std::clamp(region.y + region.height, 0, rows);
             for (int y = y0; y < y1; ++y)
                 for (int x = x0; x < x1; ++x)
@@ -713,7 +722,8 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
                         std::memset(&pixels[sampleAt(frame, x, y, s)], 0, bytesPerSample);
         }
     if (!e_.detector_)
-        return "the image may hold burned-in text (" + why + ") and no OCR engine is available to verify it";
+        return "the image may hold burned-in text (" + why +
+               ") and no OCR engine is available to verify it";
     const int checked = std::min(frames, 8);
     std::vector<std::uint8_t> grey(std::size_t(rows) * columns);
     for (int k = 0; k < checked; ++k) {
@@ -723,9 +733,10 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
         for (int y = 0; y < rows; ++y)
             for (int x = 0; x < columns; ++x) {
                 const std::size_t at = sampleAt(frame, x, y, 0);
-                const double v = bytesPerSample == 1 ? double(std::uint8_t(pixels[at]))
-                                                     : double(std::uint16_t(std::uint8_t(pixels[at]) |
-                                                                            (std::uint8_t(pixels[at + 1]) << 8)));
+                const double v = bytesPerSample == 1
+                                     ? double(std::uint8_t(pixels[at]))
+                                     : double(std::uint16_t(std::uint8_t(pixels[at]) |
+                                                            (std::uint8_t(pixels[at + 1]) << 8)));
                 values[std::size_t(y) * columns + x] = v;
                 low = std::min(low, v);
                 high = std::max(high, v);

@@ -51,7 +51,7 @@ struct FileResult {
 };
 
 class Deidentifier {
-public:
+  public:
     // rules and detector may be null: then any image that may hold burned-in text is quarantined.
     Deidentifier(const ConfidentialityProfile& profile, ProfileOptions options,
                  const StoreSecret& secret, const BurnedInTextRules* rules = nullptr,
@@ -66,7 +66,7 @@ public:
     const ProfileOptions& options() const { return options_; }
     const ConfidentialityProfile& profile() const { return profile_; }
 
-private:
+  private:
     const ConfidentialityProfile& profile_;
     ProfileOptions options_;
     KeyedHash hash_;

@@ -35,8 +35,8 @@ gdcm::SmartPointer<gdcm::SequenceOfItems> sequenceOf(const gdcm::DataElement& el
                                                      const gdcm::VR& vr) {
     if (holdsSequence(element))
         return element.GetValueAsSQ();
-    const bool maybeSequence = vr == gdcm::VR::SQ ||
-                               (element.GetVR() == gdcm::VR::UN && element.IsUndefinedLength());
+    const bool maybeSequence =
+        vr == gdcm::VR::SQ || (element.GetVR() == gdcm::VR::UN && element.IsUndefinedLength());
     if (!maybeSequence || element.IsEmpty())
         return nullptr;
     try {
@@ -63,17 +63,30 @@ std::string trimmed(std::string_view value) {
 
 bool isTextVr(const gdcm::VR& vr) {
     switch (gdcm::VR::VRType(vr)) {
-    case gdcm::VR::AE: case gdcm::VR::AS: case gdcm::VR::CS: case gdcm::VR::DA:
-    case gdcm::VR::DT: case gdcm::VR::LO: case gdcm::VR::LT: case gdcm::VR::PN:
-    case gdcm::VR::SH: case gdcm::VR::ST: case gdcm::VR::TM: case gdcm::VR::UC:
-    case gdcm::VR::UI: case gdcm::VR::UR: case gdcm::VR::UT:
+    case gdcm::VR::AE:
+    case gdcm::VR::AS:
+    case gdcm::VR::CS:
+    case gdcm::VR::DA:
+    case gdcm::VR::DT:
+    case gdcm::VR::LO:
+    case gdcm::VR::LT:
+    case gdcm::VR::PN:
+    case gdcm::VR::SH:
+    case gdcm::VR::ST:
+    case gdcm::VR::TM:
+    case gdcm::VR::UC:
+    case gdcm::VR::UI:
+    case gdcm::VR::UR:
+    case gdcm::VR::UT:
         return true;
     default:
         return false;
     }
 }
 
-bool isDateVr(const gdcm::VR& vr) { return vr == gdcm::VR::DA || vr == gdcm::VR::DT; }
+bool isDateVr(const gdcm::VR& vr) {
+    return vr == gdcm::VR::DA || vr == gdcm::VR::DT;
+}
 
 std::string tagText(const gdcm::Tag& tag) {
     char text[16];

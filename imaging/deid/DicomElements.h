@@ -23,8 +23,8 @@ gdcm::SmartPointer<gdcm::SequenceOfItems> sequenceOf(const gdcm::DataElement& el
 std::string_view rawValue(const gdcm::DataElement& element);
 std::string trimmed(std::string_view value);
 
-bool isTextVr(const gdcm::VR& vr);  // AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT
-bool isDateVr(const gdcm::VR& vr);  // DA DT
+bool isTextVr(const gdcm::VR& vr);         // AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT
+bool isDateVr(const gdcm::VR& vr);         // DA DT
 std::string tagText(const gdcm::Tag& tag); // "(0010,0010)"
 
 // Sets a text value with the even-length padding DICOM wants (NUL for UI, space otherwise).

@@ -86,9 +86,8 @@ void removeQuietly(const fs::path& path) {
 } // namespace
 
 bool FolderOutcome::clean() const {
-    return failures.empty() &&
-           std::none_of(studies.begin(), studies.end(),
-                        [](const StudyOutcome& s) { return s.quarantined; });
+    return failures.empty() && std::none_of(studies.begin(), studies.end(),
+                                            [](const StudyOutcome& s) { return s.quarantined; });
 }
 
 std::vector<fs::path> listSourceFiles(const std::vector<fs::path>& sources) {
@@ -124,8 +123,8 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
     std::error_code error;
     fs::create_directories(outputFolder, error);
     if (error)
-        throw std::runtime_error("cannot create the output folder " + outputFolder.string() +
-                                 ": " + error.message());
+        throw std::runtime_error("cannot create the output folder " + outputFolder.string() + ": " +
+                                 error.message());
     std::map<std::string, PendingStudy> studies;
     const std::string temporaryPrefix = ".radmark-partial-" + std::to_string(::getpid()) + "-";
     int counter = 0;
@@ -143,8 +142,8 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         gdcm::Reader reader;
         reader.SetFileName(path.c_str());
         if (!reader.Read()) {
-            const bool named = std::find(explicitFiles.begin(), explicitFiles.end(), path) !=
-                               explicitFiles.end();
+            const bool named =
+                std::find(explicitFiles.begin(), explicitFiles.end(), path) != explicitFiles.end();
             if (named)
                 outcome.failures.push_back(path.string() + ": not a readable DICOM file");
             else
@@ -187,17 +186,19 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             }
             if (!written) {
                 removeQuietly(temporary);
-                outcome.failures.push_back(path.string() + ": could not write the de-identified "
-                                                           "file into " +
+                outcome.failures.push_back(path.string() +
+                                           ": could not write the de-identified "
+                                           "file into " +
                                            outputFolder.string());
                 study.report->addFailure("a file could not be written");
                 study.quarantined = true;
             } else {
-                study.files.push_back({temporary, outputFolder / safeName(result.studyUid) /
-                                                      safeName(result.seriesUid) /
-                                                      (result.sopInstanceUid.empty()
-                                                           ? "instance-" + std::to_string(counter) + ".dcm"
-                                                           : safeName(result.sopInstanceUid) + ".dcm")});
+                study.files.push_back(
+                    {temporary, outputFolder / safeName(result.studyUid) /
+                                    safeName(result.seriesUid) /
+                                    (result.sopInstanceUid.empty()
+                                         ? "instance-" + std::to_string(counter) + ".dcm"
+                                         : safeName(result.sopInstanceUid) + ".dcm")});
             }
         }
         if (progress)
@@ -221,8 +222,9 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             fs::rename(file.temporary, file.final, error);
             if (error) {
                 removeQuietly(file.temporary);
-                outcome.failures.push_back(file.final.string() + ": could not be renamed into "
-                                                                 "place (" +
+                outcome.failures.push_back(file.final.string() +
+                                           ": could not be renamed into "
+                                           "place (" +
                                            error.message() + ")");
                 continue;
             }

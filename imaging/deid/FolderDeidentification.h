@@ -25,13 +25,14 @@ struct StudyOutcome {
 struct FolderOutcome {
     std::vector<StudyOutcome> studies;
     int filesWritten = 0;
-    int filesSkipped = 0; // not DICOM, found while walking a folder
+    int filesSkipped = 0;              // not DICOM, found while walking a folder
     std::vector<std::string> failures; // one line each: file that could not be read or written
-    bool clean() const;   // nothing quarantined, nothing failed
+    bool clean() const;                // nothing quarantined, nothing failed
 };
 
 // Lists the files under each source (recursively for folders), sorted, without DICOMDIR files.
-std::vector<std::filesystem::path> listSourceFiles(const std::vector<std::filesystem::path>& sources);
+std::vector<std::filesystem::path>
+listSourceFiles(const std::vector<std::filesystem::path>& sources);
 
 // progress(done, total) after each file.
 FolderOutcome deidentifyIntoFolder(const std::vector<std::filesystem::path>& sources,

@@ -17,9 +17,9 @@ bool clearField(std::uint8_t* field, std::size_t size) {
 std::int32_t headerSize(const std::uint8_t* header) {
     std::int32_t little = 0;
     std::memcpy(&little, header, 4);
-    const std::int32_t swapped = std::int32_t((std::uint32_t(header[0]) << 24) |
-                                              (std::uint32_t(header[1]) << 16) |
-                                              (std::uint32_t(header[2]) << 8) | header[3]);
+    const std::int32_t swapped =
+        std::int32_t((std::uint32_t(header[0]) << 24) | (std::uint32_t(header[1]) << 16) |
+                     (std::uint32_t(header[2]) << 8) | header[3]);
     if (little == 348 || little == 540)
         return little;
     if (swapped == 348 || swapped == 540)
@@ -35,15 +35,21 @@ std::vector<std::string> clearNiftiHeaderText(std::uint8_t* header, std::size_t 
     const std::int32_t kind = headerSize(header);
     std::vector<std::string> cleared;
     if (kind == 348) {
-        if (clearField(header + 148, 80)) cleared.emplace_back("descrip");
-        if (clearField(header + 228, 24)) cleared.emplace_back("aux_file");
-        if (clearField(header + 328, 16)) cleared.emplace_back("intent_name");
+        if (clearField(header + 148, 80))
+            cleared.emplace_back("descrip");
+        if (clearField(header + 228, 24))
+            cleared.emplace_back("aux_file");
+        if (clearField(header + 328, 16))
+            cleared.emplace_back("intent_name");
         return cleared;
     }
     if (kind == 540 && size >= 540) {
-        if (clearField(header + 240, 80)) cleared.emplace_back("descrip");
-        if (clearField(header + 320, 24)) cleared.emplace_back("aux_file");
-        if (clearField(header + 508, 16)) cleared.emplace_back("intent_name");
+        if (clearField(header + 240, 80))
+            cleared.emplace_back("descrip");
+        if (clearField(header + 320, 24))
+            cleared.emplace_back("aux_file");
+        if (clearField(header + 508, 16))
+            cleared.emplace_back("intent_name");
         return cleared;
     }
     throw std::invalid_argument("not a NIfTI header: sizeof_hdr is neither 348 nor 540");

@@ -54,7 +54,9 @@ unsigned daysInMonth(long y, unsigned m) {
 
 } // namespace
 
-StoreSecret::~StoreSecret() { sodium_memzero(bytes_.data(), bytes_.size()); }
+StoreSecret::~StoreSecret() {
+    sodium_memzero(bytes_.data(), bytes_.size());
+}
 
 StoreSecret StoreSecret::random() {
     requireSodium();

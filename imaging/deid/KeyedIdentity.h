@@ -14,13 +14,13 @@
 namespace radmark::deid {
 
 class SecretError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // 32 secret bytes, wiped when destroyed.
 class StoreSecret {
-public:
+  public:
     explicit StoreSecret(const std::array<std::uint8_t, 32>& bytes) : bytes_(bytes) {}
     StoreSecret(const StoreSecret&) = default;
     StoreSecret& operator=(const StoreSecret&) = default;
@@ -30,46 +30,46 @@ public:
     static StoreSecret fromFile(const std::filesystem::path& file);
     const std::array<std::uint8_t, 32>& bytes() const { return bytes_; }
 
-private:
+  private:
     std::array<std::uint8_t, 32> bytes_;
 };
 
 // BLAKE2b keyed with the secret; the domain separates UIDs from pseudonyms from date shifts.
 class KeyedHash {
-public:
+  public:
     explicit KeyedHash(const StoreSecret& secret) : secret_(secret) {}
     std::array<std::uint8_t, 16> digest16(std::string_view domain, std::string_view value) const;
 
-private:
+  private:
     StoreSecret secret_;
 };
 
 // "2.25.<decimal of a 128-bit keyed hash>" for every UID that is not a well-known standard UID.
 class UidRemapper {
-public:
+  public:
     explicit UidRemapper(const KeyedHash& hash) : hash_(hash) {}
     std::string remap(std::string_view uid) const;
     // Transfer syntaxes, SOP classes, coding schemes and other UIDs under the DICOM root.
     static bool isWellKnown(std::string_view uid);
 
-private:
+  private:
     const KeyedHash& hash_;
 };
 
 // A stable patient pseudonym ("RM" + 12 base-32 characters) from the patient's identity.
 class Pseudonymizer {
-public:
+  public:
     explicit Pseudonymizer(const KeyedHash& hash) : hash_(hash) {}
     std::string pseudonymFor(std::string_view patientKey) const;
 
-private:
+  private:
     const KeyedHash& hash_;
 };
 
 // One whole-day shift per patient (between 1 and 10 years back), applied to every date so that
 // intervals between a patient's studies stay exact. Times of day are kept.
 class DateShifter {
-public:
+  public:
     explicit DateShifter(const KeyedHash& hash) : hash_(hash) {}
     int shiftDaysFor(std::string_view patientKey) const;
     // DA "YYYYMMDD" (also the old "YYYY.MM.DD"); nullopt when the value is not a date.
@@ -77,7 +77,7 @@ public:
     // DT "YYYYMMDD[HHMMSS[.F]][&ZZXX]": the date part moves, the rest is kept.
     static std::optional<std::string> shiftDateTime(std::string_view dt, int days);
 
-private:
+  private:
     const KeyedHash& hash_;
 };
 

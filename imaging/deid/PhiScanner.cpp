@@ -20,7 +20,9 @@ std::string upper(std::string_view text) {
     return out;
 }
 
-bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool isWordChar(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 bool allDigits(std::string_view text) {
     return !text.empty() &&
@@ -53,8 +55,8 @@ void PhiScanner::addNeedle(std::string value, bool wholeWord) {
         return; // a well-known standard UID names a class, not a person
     // Measurements ("5.000000", "-12.5") are not identifying; long digit runs (IDs) are.
     const bool numeric = std::all_of(value.begin(), value.end(), [](char c) {
-        return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'E' ||
-               c == 'e' || c == ' ';
+        return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'E' || c == 'e' ||
+               c == ' ';
     });
     if (numeric && (value.find('.') != std::string::npos || value.size() < 6))
         return;

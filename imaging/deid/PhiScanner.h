@@ -16,7 +16,7 @@ class File;
 namespace radmark::deid {
 
 class PhiScanner {
-public:
+  public:
     // Adds one input value (multi-valued "a\b" is split). Short or generic values that would
     // match by chance (fewer than 4 characters, Radmark's own dummies) are ignored.
     void addValue(std::string_view value);
@@ -36,7 +36,7 @@ public:
     std::string clean(std::string_view text) const;
     bool matches(std::string_view text) const;
 
-private:
+  private:
     struct Needle {
         std::string upper;
         bool wholeWord = false;

@@ -45,7 +45,8 @@ std::vector<std::uint8_t> imageWithText(const std::string& words, int x0, int y0
                 if (glyph[std::size_t(gy)][gx] == '1')
                     for (int dy = 0; dy < scale; ++dy)
                         for (int dx = 0; dx < scale; ++dx)
-                            pixels[std::size_t(y0 + gy * scale + dy) * columns + x + gx * scale + dx] = 235;
+                            pixels[std::size_t(y0 + gy * scale + dy) * columns + x + gx * scale +
+                                   dx] = 235;
         x += 7 * scale;
     }
     return pixels;
@@ -73,7 +74,8 @@ gdcm::File ultrasound(const std::string& manufacturer, const std::vector<std::ui
     us(0x0103, 0);
     gdcm::DataElement data(gdcm::Tag(0x7FE0, 0x0010));
     data.SetVR(gdcm::VR::OB);
-    data.SetByteValue(reinterpret_cast<const char*>(pixels.data()), gdcm::VL(std::uint32_t(pixels.size())));
+    data.SetByteValue(reinterpret_cast<const char*>(pixels.data()),
+                      gdcm::VL(std::uint32_t(pixels.size())));
     ds.Insert(data);
     file.GetHeader().Replace(text(0x0002, 0x0002, gdcm::VR::UI, "1.2.840.10008.5.1.4.1.1.6.1"));
     return file;
@@ -89,12 +91,14 @@ const StoreSecret& secret() {
 std::unique_ptr<TextDetector> sharedDetector;
 
 class DeidBurnedInText : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { sharedDetector = makeTesseractDetector(); }
     static void TearDownTestSuite() { sharedDetector.reset(); }
 };
 
-const TextDetector& ocr() { return *sharedDetector; }
+const TextDetector& ocr() {
+    return *sharedDetector;
+}
 
 TEST_F(DeidBurnedInText, OcrSeesDrawnTextAndNothingOnABlankImage) {
     const auto withText = imageWithText("DOE JANE", 30, 100);
@@ -105,8 +109,8 @@ TEST_F(DeidBurnedInText, OcrSeesDrawnTextAndNothingOnABlankImage) {
 
 TEST_F(DeidBurnedInText, BannerBlackedOutByRuleThenVerified) {
     gdcm::File file = ultrasound("RADMARK TEST", imageWithText("DOE JANE", 30, 6));
-    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
-                              &BurnedInTextRules::standard(), &ocr());
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secret(), &BurnedInTextRules::standard(), &ocr());
     const FileResult result = engine.deidentify(file);
     ASSERT_FALSE(result.quarantined) << result.reason;
     EXPECT_TRUE(result.pixelsCleaned);
@@ -125,8 +129,8 @@ TEST_F(DeidBurnedInText, BannerBlackedOutByRuleThenVerified) {
 
 TEST_F(DeidBurnedInText, TextOutsideTheRuleQuarantines) {
     gdcm::File file = ultrasound("RADMARK TEST", imageWithText("DOE JANE", 30, 120));
-    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
-                              &BurnedInTextRules::standard(), &ocr());
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secret(), &BurnedInTextRules::standard(), &ocr());
     const FileResult result = engine.deidentify(file);
     ASSERT_TRUE(result.quarantined);
     EXPECT_NE(result.reason.find("still readable"), std::string::npos) << result.reason;
@@ -134,15 +138,15 @@ TEST_F(DeidBurnedInText, TextOutsideTheRuleQuarantines) {
 
 TEST_F(DeidBurnedInText, NoRuleOrNoOcrQuarantines) {
     gdcm::File unknown = ultrasound("ACME", imageWithText("DOE JANE", 30, 6));
-    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
-                              &BurnedInTextRules::standard(), &ocr());
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secret(), &BurnedInTextRules::standard(), &ocr());
     const FileResult noRule = engine.deidentify(unknown);
     ASSERT_TRUE(noRule.quarantined);
     EXPECT_NE(noRule.reason.find("no blackout rule"), std::string::npos) << noRule.reason;
 
     gdcm::File known = ultrasound("RADMARK TEST", imageWithText("DOE JANE", 30, 6));
-    const Deidentifier blind(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secret(),
-                             &BurnedInTextRules::standard(), nullptr);
+    const Deidentifier blind(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                             secret(), &BurnedInTextRules::standard(), nullptr);
     const FileResult noOcr = blind.deidentify(known);
     ASSERT_TRUE(noOcr.quarantined);
     EXPECT_NE(noOcr.reason.find("no OCR"), std::string::npos) << noOcr.reason;

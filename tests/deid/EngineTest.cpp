@@ -81,12 +81,25 @@ gdcm::File plantedFile() {
     // Referenced Image Sequence stored as UN with undefined length (an unaware archive did
     // this): its bytes are an implicit VR little endian sequence with one item.
     std::string un;
-    auto put16 = [&](std::uint16_t v) { un += char(v & 0xFF); un += char(v >> 8); };
-    auto put32 = [&](std::uint32_t v) { put16(std::uint16_t(v & 0xFFFF)); put16(std::uint16_t(v >> 16)); };
+    auto put16 = [&](std::uint16_t v) {
+        un += char(v & 0xFF);
+        un += char(v >> 8);
+    };
+    auto put32 = [&](std::uint32_t v) {
+        put16(std::uint16_t(v & 0xFFFF));
+        put16(std::uint16_t(v >> 16));
+    };
     const std::string uid = std::string("1.2.826.0.1.3680043.9.7433.99.3.7") + char(0);
-    put16(0xFFFE); put16(0xE000); put32(8 + std::uint32_t(uid.size()));
-    put16(0x0008); put16(0x1155); put32(std::uint32_t(uid.size())); un += uid;
-    put16(0xFFFE); put16(0xE0DD); put32(0);
+    put16(0xFFFE);
+    put16(0xE000);
+    put32(8 + std::uint32_t(uid.size()));
+    put16(0x0008);
+    put16(0x1155);
+    put32(std::uint32_t(uid.size()));
+    un += uid;
+    put16(0xFFFE);
+    put16(0xE0DD);
+    put32(0);
     gdcm::DataElement unknown(gdcm::Tag(0x0008, 0x1140));
     unknown.SetVR(gdcm::VR::UN);
     unknown.SetByteValue(un.data(), gdcm::VL(std::uint32_t(un.size())));
@@ -128,7 +141,8 @@ TEST(DeidKeyedIdentity, DateShiftKeepsIntervalsAndCalendar) {
     EXPECT_EQ(DateShifter::shiftDateTime("20240105093000.5+0100", -5), "20231231093000.5+0100");
     EXPECT_FALSE(DateShifter::shiftDate("20241301", -5).has_value());
     EXPECT_FALSE(DateShifter::shiftDate("2024", -5).has_value());
-    const auto a = DateShifter::shiftDate("20240105", -1000), b = DateShifter::shiftDate("20240320", -1000);
+    const auto a = DateShifter::shiftDate("20240105", -1000),
+               b = DateShifter::shiftDate("20240320", -1000);
     ASSERT_TRUE(a && b);
     EXPECT_EQ(DateShifter::shiftDate(*a, 75), *b) << "75 days apart before and after";
 }
@@ -138,7 +152,8 @@ TEST(DeidOptions, DefaultsParseAndUnknownNamesFail) {
     EXPECT_TRUE(defaults.has(ProfileOption::CleanDescriptors));
     EXPECT_TRUE(defaults.has(ProfileOption::RetainLongitudinalModifiedDates));
     EXPECT_FALSE(defaults.has(ProfileOption::RetainPatientCharacteristics));
-    const auto parsed = ProfileOptions::parse("default,retain-patient-characteristics,no-clean-descriptors");
+    const auto parsed =
+        ProfileOptions::parse("default,retain-patient-characteristics,no-clean-descriptors");
     EXPECT_TRUE(parsed.has(ProfileOption::RetainPatientCharacteristics));
     EXPECT_FALSE(parsed.has(ProfileOption::CleanDescriptors));
     const auto basic = ProfileOptions::parse("basic");
@@ -174,14 +189,15 @@ TEST(DeidScanner, FindsValuesAtDepthAndCleansText) {
 
 TEST(DeidEngine, NothingPlantedSurvivesAndTheFileSaysWhatWasDone) {
     gdcm::File file = plantedFile();
-    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secretOf(5));
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secretOf(5));
     const FileResult result = engine.deidentify(file);
     ASSERT_FALSE(result.quarantined) << result.reason;
     const gdcm::DataSet& ds = file.GetDataSet();
     const std::string bytes = bytesOf(file);
-    for (const char* planted : {"ROWTEST", "PID-4471", "ACC-55512", "Springfield", "HIBBERT",
-                                "SMITHERS", "19610412", "20200101", "SN-4471", "7433.99",
-                                "SYNTHETIC PRIVATE"})
+    for (const char* planted :
+         {"ROWTEST", "PID-4471", "ACC-55512", "Springfield", "HIBBERT", "SMITHERS", "19610412",
+          "20200101", "SN-4471", "7433.99", "SYNTHETIC PRIVATE"})
         EXPECT_EQ(bytes.find(planted), std::string::npos) << planted << " left in the output";
 
     EXPECT_EQ(valueOf(ds, 0x0012, 0x0062), "YES");
@@ -203,7 +219,8 @@ TEST(DeidEngine, NothingPlantedSurvivesAndTheFileSaysWhatWasDone) {
     ASSERT_TRUE(images);
     ASSERT_EQ(images->GetNumberOfItems(), 1u);
     const std::string reference = valueOf(images->GetItem(1).GetNestedDataSet(), 0x0008, 0x1155);
-    EXPECT_EQ(reference, UidRemapper(KeyedHash(secretOf(5))).remap("1.2.826.0.1.3680043.9.7433.99.3.7"));
+    EXPECT_EQ(reference,
+              UidRemapper(KeyedHash(secretOf(5))).remap("1.2.826.0.1.3680043.9.7433.99.3.7"));
 
     // References deep inside keep pointing at the (remapped) study.
     const auto request = ds.GetDataElement(gdcm::Tag(0x0040, 0x0275)).GetValueAsSQ();
@@ -215,7 +232,8 @@ TEST(DeidEngine, NothingPlantedSurvivesAndTheFileSaysWhatWasDone) {
 
 TEST(DeidEngine, SameInputTwiceGivesIdenticalOutput) {
     gdcm::File first = plantedFile(), second = plantedFile();
-    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secretOf(6));
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secretOf(6));
     ASSERT_FALSE(engine.deidentify(first).quarantined);
     ASSERT_FALSE(engine.deidentify(second).quarantined);
     EXPECT_EQ(bytesOf(first), bytesOf(second));
@@ -225,7 +243,8 @@ TEST(DeidEngine, OptionsChangeWhatIsKept) {
     gdcm::File file = plantedFile();
     file.GetDataSet().Insert(text(0x0010, 0x1010, gdcm::VR::AS, "063Y"));
     file.GetDataSet().Insert(text(0x0010, 0x0040, gdcm::VR::CS, "F"));
-    const auto options = ProfileOptions::parse("default,retain-patient-characteristics,retain-uids");
+    const auto options =
+        ProfileOptions::parse("default,retain-patient-characteristics,retain-uids");
     const Deidentifier engine(ConfidentialityProfile::standard(), options, secretOf(7));
     ASSERT_FALSE(engine.deidentify(file).quarantined);
     const gdcm::DataSet& ds = file.GetDataSet();
@@ -238,11 +257,13 @@ TEST(DeidEngine, AnIdentifyingValueInAnUnlistedAttributeQuarantines) {
     gdcm::File file = plantedFile();
     // Manufacturer is kept by the profile; here it carries the patient's ID.
     file.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "PID-4471-ROW"));
-    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(), secretOf(8));
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secretOf(8));
     const FileResult result = engine.deidentify(file);
     ASSERT_TRUE(result.quarantined);
     EXPECT_NE(result.reason.find("(0008,0070)"), std::string::npos) << result.reason;
-    EXPECT_EQ(result.reason.find("PID-4471"), std::string::npos) << "the reason never holds the value";
+    EXPECT_EQ(result.reason.find("PID-4471"), std::string::npos)
+        << "the reason never holds the value";
 }
 
 TEST(DeidReport, SaysWhatWasDoneAndHoldsNoValue) {
@@ -277,7 +298,8 @@ TEST(DeidHeaderText, NiftiAndNrrdTextFieldsCleared) {
     EXPECT_THROW(clearNiftiHeaderText(notNifti.data(), notNifti.size()), std::invalid_argument);
 
     // A real NIfTI-1 file from nibabel's test data.
-    std::ifstream in(std::string(RADMARK_NIBABEL_DATA) + "/tests/data/anatomical.nii", std::ios::binary);
+    std::ifstream in(std::string(RADMARK_NIBABEL_DATA) + "/tests/data/anatomical.nii",
+                     std::ios::binary);
     ASSERT_TRUE(in);
     std::vector<std::uint8_t> real(348);
     in.read(reinterpret_cast<char*>(real.data()), 348);
@@ -286,10 +308,10 @@ TEST(DeidHeaderText, NiftiAndNrrdTextFieldsCleared) {
         ASSERT_EQ(real[i], 0);
 
     int removed = 0;
-    const std::string nrrd = cleanNrrdHeader(
-        "NRRD0004\n# scanned for DOE^JANE\ntype: short\ncontent: DOE^JANE head\n"
-        "dimension: 3\npatient:=DOE^JANE\nsizes: 2 2 2\n",
-        &removed);
+    const std::string nrrd =
+        cleanNrrdHeader("NRRD0004\n# scanned for DOE^JANE\ntype: short\ncontent: DOE^JANE head\n"
+                        "dimension: 3\npatient:=DOE^JANE\nsizes: 2 2 2\n",
+                        &removed);
     EXPECT_EQ(nrrd, "NRRD0004\ntype: short\ndimension: 3\nsizes: 2 2 2\n");
     EXPECT_EQ(removed, 3);
 }

@@ -30,43 +30,77 @@ gdcm::VR::VRType vrFor(const ProfileRow& row) {
     const auto& dict = gdcm::Global::GetInstance().GetDicts().GetPublicDict();
     const gdcm::VR vr = dict.GetDictEntry(gdcm::Tag(row.group, row.element)).GetVR();
     switch (gdcm::VR::VRType(vr)) {
-    case gdcm::VR::INVALID: case gdcm::VR::UN: break;
-    case gdcm::VR::US_SS: case gdcm::VR::US_SS_OW: return gdcm::VR::US;
-    case gdcm::VR::OB_OW: return gdcm::VR::OB;
-    default: return gdcm::VR::VRType(vr);
+    case gdcm::VR::INVALID:
+    case gdcm::VR::UN:
+        break;
+    case gdcm::VR::US_SS:
+    case gdcm::VR::US_SS_OW:
+        return gdcm::VR::US;
+    case gdcm::VR::OB_OW:
+        return gdcm::VR::OB;
+    default:
+        return gdcm::VR::VRType(vr);
     }
     const std::string& name = row.name;
-    if (name.find("Sequence") != std::string::npos) return gdcm::VR::SQ;
-    if (name.find("UID") != std::string::npos) return gdcm::VR::UI;
-    if (name.find("DateTime") != std::string::npos) return gdcm::VR::DT;
-    if (name.find("Date") != std::string::npos) return gdcm::VR::DA;
-    if (name.find("Time") != std::string::npos) return gdcm::VR::TM;
+    if (name.find("Sequence") != std::string::npos)
+        return gdcm::VR::SQ;
+    if (name.find("UID") != std::string::npos)
+        return gdcm::VR::UI;
+    if (name.find("DateTime") != std::string::npos)
+        return gdcm::VR::DT;
+    if (name.find("Date") != std::string::npos)
+        return gdcm::VR::DA;
+    if (name.find("Time") != std::string::npos)
+        return gdcm::VR::TM;
     return gdcm::VR::LO;
 }
 
 std::string sourceValue(gdcm::VR::VRType vr, int n) {
     switch (vr) {
-    case gdcm::VR::PN: return "SECRETPERSON^ROWNAME";
-    case gdcm::VR::DA: return "20200115";
-    case gdcm::VR::DT: return "20200115101010";
-    case gdcm::VR::TM: return "101010";
-    case gdcm::VR::UI: return "1.2.826.0.1.3680043.9.7433.555." + std::to_string(n);
-    case gdcm::VR::CS: return "SECRETCODE";
-    case gdcm::VR::AS: return "045Y";
-    case gdcm::VR::DS: return "12.5";
-    case gdcm::VR::IS: return "42";
-    case gdcm::VR::AE: return "SECRETAE";
+    case gdcm::VR::PN:
+        return "SECRETPERSON^ROWNAME";
+    case gdcm::VR::DA:
+        return "20200115";
+    case gdcm::VR::DT:
+        return "20200115101010";
+    case gdcm::VR::TM:
+        return "101010";
+    case gdcm::VR::UI:
+        return "1.2.826.0.1.3680043.9.7433.555." + std::to_string(n);
+    case gdcm::VR::CS:
+        return "SECRETCODE";
+    case gdcm::VR::AS:
+        return "045Y";
+    case gdcm::VR::DS:
+        return "12.5";
+    case gdcm::VR::IS:
+        return "42";
+    case gdcm::VR::AE:
+        return "SECRETAE";
     // Free text mentions the patient: cleaning must take the name out and keep the rest.
-    default: return "NOTE ROWTEST^PATIENT";
+    default:
+        return "NOTE ROWTEST^PATIENT";
     }
 }
 
 bool isText(gdcm::VR::VRType vr) {
     switch (vr) {
-    case gdcm::VR::AE: case gdcm::VR::AS: case gdcm::VR::CS: case gdcm::VR::DA:
-    case gdcm::VR::DT: case gdcm::VR::LO: case gdcm::VR::LT: case gdcm::VR::PN:
-    case gdcm::VR::SH: case gdcm::VR::ST: case gdcm::VR::TM: case gdcm::VR::UC:
-    case gdcm::VR::UI: case gdcm::VR::UR: case gdcm::VR::UT: case gdcm::VR::DS:
+    case gdcm::VR::AE:
+    case gdcm::VR::AS:
+    case gdcm::VR::CS:
+    case gdcm::VR::DA:
+    case gdcm::VR::DT:
+    case gdcm::VR::LO:
+    case gdcm::VR::LT:
+    case gdcm::VR::PN:
+    case gdcm::VR::SH:
+    case gdcm::VR::ST:
+    case gdcm::VR::TM:
+    case gdcm::VR::UC:
+    case gdcm::VR::UI:
+    case gdcm::VR::UR:
+    case gdcm::VR::UT:
+    case gdcm::VR::DS:
     case gdcm::VR::IS:
         return true;
     default:
@@ -212,16 +246,25 @@ TEST_P(DeidProfileRow, ActionAppliedAtTopLevelAndNested) {
 
     ProfileRow target = row;
     switch (row.match) {
-    case ProfileRow::Match::CurveGroup: target.group = 0x5000; target.element = 0x3000; break;
-    case ProfileRow::Match::OverlayElement: target.group = 0x6000; break;
-    case ProfileRow::Match::PrivateGroup: target.group = 0x0009; target.element = 0x1001; break;
-    case ProfileRow::Match::Exact: break;
+    case ProfileRow::Match::CurveGroup:
+        target.group = 0x5000;
+        target.element = 0x3000;
+        break;
+    case ProfileRow::Match::OverlayElement:
+        target.group = 0x6000;
+        break;
+    case ProfileRow::Match::PrivateGroup:
+        target.group = 0x0009;
+        target.element = 0x1001;
+        break;
+    case ProfileRow::Match::Exact:
+        break;
     }
-    const gdcm::VR::VRType vr = row.match == ProfileRow::Match::PrivateGroup ? gdcm::VR::LO
-                                : row.match == ProfileRow::Match::CurveGroup ? gdcm::VR::OB
-                                : row.match == ProfileRow::Match::OverlayElement && row.element == 0x3000
-                                    ? gdcm::VR::OB
-                                    : vrFor(target);
+    const gdcm::VR::VRType vr =
+        row.match == ProfileRow::Match::PrivateGroup                              ? gdcm::VR::LO
+        : row.match == ProfileRow::Match::CurveGroup                              ? gdcm::VR::OB
+        : row.match == ProfileRow::Match::OverlayElement && row.element == 0x3000 ? gdcm::VR::OB
+                                                                                  : vrFor(target);
     const bool meta = row.group == 0x0002;
     gdcm::DataSet nested;
     nested.Insert(text(0x0008, 0x0100, gdcm::VR::SH, "74177"));
@@ -275,10 +318,9 @@ std::string rowName(const ::testing::TestParamInfo<std::size_t>& info) {
     return "Row" + std::to_string(info.param) + "_" + name;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllRows, DeidProfileRow,
-                         ::testing::Range<std::size_t>(
-                             0, ConfidentialityProfile::standard().rows().size()),
-                         rowName);
+INSTANTIATE_TEST_SUITE_P(
+    AllRows, DeidProfileRow,
+    ::testing::Range<std::size_t>(0, ConfidentialityProfile::standard().rows().size()), rowName);
 
 TEST(DeidProfileTable, HoldsTheWholeTable) {
     const auto& profile = ConfidentialityProfile::standard();
