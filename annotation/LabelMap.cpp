@@ -133,7 +133,19 @@ std::vector<int> LabelMap::dirtyChunks() const {
     return result;
 }
 
+bool LabelMap::chunkIsEmpty(int chunk) const {
+    const auto bytes = chunkBytes(chunk);
+    // memcmp of the chunk against itself shifted by one byte: all bytes equal to the first.
+    return bytes.empty() ||
+           (bytes[0] == 0 && std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0);
+}
+
 void LabelMap::countChunk(ChunkState& state, int chunk) const {
+    if (chunkIsEmpty(chunk)) {
+        state.counts.clear();
+        state.countsKnown = true;
+        return;
+    }
     std::vector<std::uint32_t> histogram(std::size_t(maxLabel()) + 1, 0);
     const std::size_t first = std::size_t(chunk) * chunkVoxels(), last = first + chunkVoxels();
     if (width_ == LabelWidth::UInt8) {

@@ -115,6 +115,7 @@ class LabelMap {
     std::optional<ChunkHash> knownHash(int chunk) const;
     void markClean(int chunk, const ChunkHash& hash);
     std::vector<int> dirtyChunks() const;
+    bool chunkIsEmpty(int chunk) const; // every voxel unlabelled
 
     // Contiguous storage (x fastest, then y, then z), little-endian for UInt16.
     const std::uint8_t* data() const { return data_.data(); }

@@ -225,10 +225,21 @@ std::string describeVersion(const Version& version, ReviewState state) {
 
 std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveReport& report) {
     std::vector<ChunkHash> hashes(std::size_t(labels.chunkCount()));
+    std::optional<ChunkHash> emptyHash;
     for (int z = 0; z < labels.chunkCount(); ++z) {
         const auto content = labels.chunkBytes(z);
         const std::optional<ChunkHash> known = labels.knownHash(z);
-        const ChunkHash hash = known ? *known : hashContent(content);
+        ChunkHash hash;
+        if (known) {
+            hash = *known;
+        } else if (labels.chunkIsEmpty(z)) {
+            // Most slices of a segmentation are empty: hash one of them, not each.
+            if (!emptyHash)
+                emptyHash = hashContent(content);
+            hash = *emptyHash;
+        } else {
+            hash = hashContent(content);
+        }
         if (store.has(hash)) {
             ++report.chunksReused;
         } else {
