@@ -33,7 +33,8 @@ FourUpViewer::FourUpViewer(QWidget* parent) : QWidget(parent), d(new Private) {
         connect(view, &SliceView::windowLevelChanged, this, &FourUpViewer::setWindowLevel);
         connect(view, &SliceView::hovered, this,
                 [this](imaging::Vec3 index) { emit statusMessage(describePoint(index)); });
-        connect(view, &VtkOpenGLWidget::doubleClicked, this, [this, view] { toggleMaximised(view); });
+        connect(view, &VtkOpenGLWidget::doubleClicked, this,
+                [this, view] { toggleMaximised(view); });
     }
     d->volumeView = new VolumeView(this);
     connect(d->volumeView, &VtkOpenGLWidget::doubleClicked, this,
@@ -82,11 +83,19 @@ void FourUpViewer::clearVolume() {
     d->cursor = SliceCursor();
 }
 
-const imaging::Volume* FourUpViewer::volume() const { return d->volume.get(); }
+const imaging::Volume* FourUpViewer::volume() const {
+    return d->volume.get();
+}
 
-SliceView* FourUpViewer::sliceView(ViewPlane plane) const { return d->slices[int(plane)]; }
-VolumeView* FourUpViewer::volumeView() const { return d->volumeView; }
-const SliceCursor& FourUpViewer::cursor() const { return d->cursor; }
+SliceView* FourUpViewer::sliceView(ViewPlane plane) const {
+    return d->slices[int(plane)];
+}
+VolumeView* FourUpViewer::volumeView() const {
+    return d->volumeView;
+}
+const SliceCursor& FourUpViewer::cursor() const {
+    return d->cursor;
+}
 
 void FourUpViewer::moveCursorTo(const imaging::Vec3& index) {
     if (d->volume && d->cursor.moveTo(index))
@@ -106,7 +115,9 @@ void FourUpViewer::setWindowLevel(const WindowLevel& windowLevel) {
         view->setWindowLevel(windowLevel);
 }
 
-WindowLevel FourUpViewer::windowLevel() const { return d->windowLevel; }
+WindowLevel FourUpViewer::windowLevel() const {
+    return d->windowLevel;
+}
 
 void FourUpViewer::applyDefaultWindowLevel() {
     if (d->volume)
@@ -123,7 +134,9 @@ void FourUpViewer::resetViews() {
     d->volumeView->resetView();
 }
 
-QWidget* FourUpViewer::maximisedView() const { return d->maximised; }
+QWidget* FourUpViewer::maximisedView() const {
+    return d->maximised;
+}
 
 void FourUpViewer::toggleMaximised(QWidget* view) {
     const bool restore = d->maximised != nullptr;

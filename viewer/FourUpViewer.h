@@ -18,7 +18,7 @@ namespace radmark::viewer {
 
 class FourUpViewer : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit FourUpViewer(QWidget* parent = nullptr);
     ~FourUpViewer() override;
 
@@ -47,11 +47,11 @@ public:
     // Renders every view now (for screenshots).
     void renderAll();
 
-signals:
+  signals:
     void statusMessage(const QString& text);
     void cursorChanged();
 
-private:
+  private:
     void onCursorMoved();
 
     struct Private;

@@ -40,9 +40,13 @@ bool SliceCursor::step(ViewPlane plane, int slices) {
     return setSlice(plane, slice(plane) + slices * l.stepSign);
 }
 
-int SliceCursor::slice(ViewPlane plane) const { return voxel()[layout(plane).normalAxis]; }
+int SliceCursor::slice(ViewPlane plane) const {
+    return voxel()[layout(plane).normalAxis];
+}
 
-int SliceCursor::sliceCount(ViewPlane plane) const { return geometry_.dims[layout(plane).normalAxis]; }
+int SliceCursor::sliceCount(ViewPlane plane) const {
+    return geometry_.dims[layout(plane).normalAxis];
+}
 
 bool SliceCursor::setSlice(ViewPlane plane, int slice) {
     imaging::Vec3 target = index_;

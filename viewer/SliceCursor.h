@@ -10,7 +10,7 @@
 namespace radmark::viewer {
 
 class SliceCursor {
-public:
+  public:
     SliceCursor() = default;
     explicit SliceCursor(const imaging::Geometry& geometry); // starts at the grid's centre
 
@@ -34,7 +34,7 @@ public:
     int sliceCount(ViewPlane plane) const; // number of slices across the view
     bool setSlice(ViewPlane plane, int slice);
 
-private:
+  private:
     imaging::Geometry geometry_;
     AnatomicalAxes axes_;
     imaging::Vec3 index_{0, 0, 0};

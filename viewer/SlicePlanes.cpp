@@ -6,9 +6,12 @@ namespace radmark::viewer {
 
 const char* viewPlaneName(ViewPlane plane) {
     switch (plane) {
-    case ViewPlane::Axial: return "Axial";
-    case ViewPlane::Coronal: return "Coronal";
-    case ViewPlane::Sagittal: return "Sagittal";
+    case ViewPlane::Axial:
+        return "Axial";
+    case ViewPlane::Coronal:
+        return "Coronal";
+    case ViewPlane::Sagittal:
+        return "Sagittal";
     }
     return "";
 }

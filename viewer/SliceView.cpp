@@ -134,8 +134,12 @@ SliceView::SliceView(ViewPlane plane, QWidget* parent) : VtkOpenGLWidget(parent)
         text->SetFontSize(16);
         text->SetBold(true);
         text->SetColor(0.95, 0.75, 0.3);
-        text->SetJustification(i == 0 ? VTK_TEXT_LEFT : i == 1 ? VTK_TEXT_RIGHT : VTK_TEXT_CENTERED);
-        text->SetVerticalJustification(i == 2 ? VTK_TEXT_TOP : i == 3 ? VTK_TEXT_BOTTOM : VTK_TEXT_CENTERED);
+        text->SetJustification(i == 0   ? VTK_TEXT_LEFT
+                               : i == 1 ? VTK_TEXT_RIGHT
+                                        : VTK_TEXT_CENTERED);
+        text->SetVerticalJustification(i == 2   ? VTK_TEXT_TOP
+                                       : i == 3 ? VTK_TEXT_BOTTOM
+                                                : VTK_TEXT_CENTERED);
         letter->VisibilityOff();
         renderer()->AddViewProp(letter);
     }
@@ -150,7 +154,9 @@ SliceView::SliceView(ViewPlane plane, QWidget* parent) : VtkOpenGLWidget(parent)
 
 SliceView::~SliceView() = default;
 
-ViewPlane SliceView::plane() const { return d->plane; }
+ViewPlane SliceView::plane() const {
+    return d->plane;
+}
 
 void SliceView::setImage(vtkImageData* image, SliceCursor* cursor, double valueRange) {
     d->image = image;
@@ -196,7 +202,9 @@ void SliceView::clearImage() {
     requestRender();
 }
 
-bool SliceView::hasImage() const { return d->image != nullptr && d->cursor != nullptr; }
+bool SliceView::hasImage() const {
+    return d->image != nullptr && d->cursor != nullptr;
+}
 
 void SliceView::cursorChanged() {
     if (!hasImage())
@@ -223,7 +231,9 @@ void SliceView::cursorChanged() {
 QString SliceView::sliceText() const {
     if (!hasImage())
         return {};
-    const int patientAxis = d->plane == ViewPlane::Axial ? 2 : d->plane == ViewPlane::Coronal ? 1 : 0;
+    const int patientAxis = d->plane == ViewPlane::Axial     ? 2
+                            : d->plane == ViewPlane::Coronal ? 1
+                                                             : 0;
     return QStringLiteral("Slice %1 / %2\n%3")
         .arg(d->cursor->slice(d->plane) + 1)
         .arg(d->cursor->sliceCount(d->plane))
@@ -242,7 +252,9 @@ void SliceView::setWindowLevel(const WindowLevel& windowLevel) {
     requestRender();
 }
 
-WindowLevel SliceView::windowLevel() const { return d->windowLevel; }
+WindowLevel SliceView::windowLevel() const {
+    return d->windowLevel;
+}
 
 void SliceView::resetView() {
     d->zoom = 1;
@@ -255,12 +267,15 @@ void SliceView::zoomBy(double factor) {
     placeCamera();
 }
 
-double SliceView::zoom() const { return d->zoom; }
+double SliceView::zoom() const {
+    return d->zoom;
+}
 
 void SliceView::panBy(const QPointF& widgetPixels) {
     vtkCamera* camera = renderer()->GetActiveCamera();
     const double ratio = devicePixelRatioF();
-    const double worldPerPixel = 2 * camera->GetParallelScale() / std::max(1, deviceSize().height());
+    const double worldPerPixel =
+        2 * camera->GetParallelScale() / std::max(1, deviceSize().height());
     for (int k = 0; k < 3; ++k)
         d->panWorld[k] -= (d->layout.screenRight[k] * widgetPixels.x() -
                            d->layout.screenUp[k] * widgetPixels.y()) *
@@ -296,7 +311,8 @@ void SliceView::placeCamera() {
     camera->SetClippingRange(0.01 * diagonal, 2.5 * diagonal);
     const QSize size = deviceSize();
     const double aspect = double(std::max(1, size.width())) / std::max(1, size.height());
-    const double fit = std::max(d->extent(d->layout.upAxis) / 2, d->extent(d->layout.rightAxis) / (2 * aspect));
+    const double fit =
+        std::max(d->extent(d->layout.upAxis) / 2, d->extent(d->layout.rightAxis) / (2 * aspect));
     camera->SetParallelScale(fit * 1.04 / d->zoom);
     requestRender();
 }
@@ -342,9 +358,11 @@ void SliceView::mousePressEvent(QMouseEvent* event) {
     const bool shift = event->modifiers() & Qt::ShiftModifier;
     if (event->button() == Qt::LeftButton && !shift) {
         d->drag = Drag::Crosshair;
-        if (const auto index = indexAt(event->position()); index && d->cursor->moveInPlane(d->plane, *index))
+        if (const auto index = indexAt(event->position());
+            index && d->cursor->moveInPlane(d->plane, *index))
             emit cursorMoved();
-    } else if (event->button() == Qt::MiddleButton || (event->button() == Qt::LeftButton && shift)) {
+    } else if (event->button() == Qt::MiddleButton ||
+               (event->button() == Qt::LeftButton && shift)) {
         d->drag = Drag::Pan;
     } else if (event->button() == Qt::RightButton) {
         d->drag = Drag::WindowLevel;
@@ -369,16 +387,20 @@ void SliceView::mouseMoveEvent(QMouseEvent* event) {
         if (const auto index = indexAt(position); index && d->cursor->moveInPlane(d->plane, *index))
             emit cursorMoved();
         break;
-    case Drag::Pan: panBy(position - d->lastPosition); break;
+    case Drag::Pan:
+        panBy(position - d->lastPosition);
+        break;
     case Drag::WindowLevel: {
         const QPointF moved = position - d->dragStart;
         const double unitsPerPixel = d->valueRange / 512.0;
-        const WindowLevel value = d->dragStartWindowLevel.dragged(moved.x(), moved.y(), unitsPerPixel);
+        const WindowLevel value =
+            d->dragStartWindowLevel.dragged(moved.x(), moved.y(), unitsPerPixel);
         setWindowLevel(value);
         emit windowLevelChanged(value);
         break;
     }
-    case Drag::None: break;
+    case Drag::None:
+        break;
     }
     d->lastPosition = position;
     if (const auto index = indexAt(position))
@@ -411,18 +433,38 @@ void SliceView::keyPressEvent(QKeyEvent* event) {
     bool moved = false;
     switch (event->key()) {
     case Qt::Key_Up:
-    case Qt::Key_Right: moved = d->cursor->step(d->plane, 1); break;
+    case Qt::Key_Right:
+        moved = d->cursor->step(d->plane, 1);
+        break;
     case Qt::Key_Down:
-    case Qt::Key_Left: moved = d->cursor->step(d->plane, -1); break;
-    case Qt::Key_PageUp: moved = d->cursor->step(d->plane, 10); break;
-    case Qt::Key_PageDown: moved = d->cursor->step(d->plane, -10); break;
-    case Qt::Key_Home: moved = d->cursor->setSlice(d->plane, 0); break;
-    case Qt::Key_End: moved = d->cursor->setSlice(d->plane, d->cursor->sliceCount(d->plane) - 1); break;
+    case Qt::Key_Left:
+        moved = d->cursor->step(d->plane, -1);
+        break;
+    case Qt::Key_PageUp:
+        moved = d->cursor->step(d->plane, 10);
+        break;
+    case Qt::Key_PageDown:
+        moved = d->cursor->step(d->plane, -10);
+        break;
+    case Qt::Key_Home:
+        moved = d->cursor->setSlice(d->plane, 0);
+        break;
+    case Qt::Key_End:
+        moved = d->cursor->setSlice(d->plane, d->cursor->sliceCount(d->plane) - 1);
+        break;
     case Qt::Key_Plus:
-    case Qt::Key_Equal: zoomBy(1.25); break;
-    case Qt::Key_Minus: zoomBy(1 / 1.25); break;
-    case Qt::Key_R: resetView(); break;
-    default: VtkOpenGLWidget::keyPressEvent(event); return;
+    case Qt::Key_Equal:
+        zoomBy(1.25);
+        break;
+    case Qt::Key_Minus:
+        zoomBy(1 / 1.25);
+        break;
+    case Qt::Key_R:
+        resetView();
+        break;
+    default:
+        VtkOpenGLWidget::keyPressEvent(event);
+        return;
     }
     if (moved)
         emit cursorMoved();

@@ -19,7 +19,7 @@ namespace radmark::viewer {
 
 class SliceView : public VtkOpenGLWidget {
     Q_OBJECT
-public:
+  public:
     explicit SliceView(ViewPlane plane, QWidget* parent = nullptr);
     ~SliceView() override;
 
@@ -50,13 +50,13 @@ public:
     // The text in the view's lower-left corner (plane, slice number, position along the normal).
     QString sliceText() const;
 
-signals:
-    void cursorMoved();                       // this view moved the shared cursor
+  signals:
+    void cursorMoved();                         // this view moved the shared cursor
     void windowLevelChanged(WindowLevel value); // right-drag
-    void hovered(imaging::Vec3 index);        // pointer over the image
+    void hovered(imaging::Vec3 index);          // pointer over the image
     void hoverLeft();
 
-protected:
+  protected:
     void mousePressEvent(QMouseEvent* event) override;
     void mouseReleaseEvent(QMouseEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
@@ -65,7 +65,7 @@ protected:
     void leaveEvent(QEvent* event) override;
     void resizeGL(int width, int height) override;
 
-private:
+  private:
     void placeCamera();
 
     struct Private;

@@ -33,11 +33,15 @@ vtkSmartPointer<vtkImageData> wrapVolume(imaging::Volume& volume) {
     case imaging::PixelType::UInt8:
         scalars = externalArray<vtkUnsignedCharArray>(volume.as<unsigned char>(), n);
         break;
-    case imaging::PixelType::Int16: scalars = externalArray<vtkShortArray>(volume.as<short>(), n); break;
+    case imaging::PixelType::Int16:
+        scalars = externalArray<vtkShortArray>(volume.as<short>(), n);
+        break;
     case imaging::PixelType::UInt16:
         scalars = externalArray<vtkUnsignedShortArray>(volume.as<unsigned short>(), n);
         break;
-    case imaging::PixelType::Int32: scalars = externalArray<vtkIntArray>(volume.as<int>(), n); break;
+    case imaging::PixelType::Int32:
+        scalars = externalArray<vtkIntArray>(volume.as<int>(), n);
+        break;
     case imaging::PixelType::Float32:
         scalars = externalArray<vtkFloatArray>(volume.as<float>(), n);
         break;

@@ -57,7 +57,8 @@ void VolumeView::initializeGL() {
     // On software OpenGL (llvmpipe here) VTK's multi-threaded CPU ray caster is an order of
     // magnitude faster than the GPU ray caster emulated in software (measured with
     // bench_volume_render); on real graphics hardware the GPU mapper wins.
-    const auto* name = reinterpret_cast<const char*>(context()->functions()->glGetString(GL_RENDERER));
+    const auto* name =
+        reinterpret_cast<const char*>(context()->functions()->glGetString(GL_RENDERER));
     d->softwareGl = name && (std::strstr(name, "llvmpipe") || std::strstr(name, "softpipe") ||
                              std::strstr(name, "Software Rasterizer"));
     if (d->softwareGl)
@@ -66,9 +67,12 @@ void VolumeView::initializeGL() {
         d->mapper->SetRequestedRenderModeToDefault();
 }
 
-bool VolumeView::usesSoftwareGl() const { return d->softwareGl; }
+bool VolumeView::usesSoftwareGl() const {
+    return d->softwareGl;
+}
 
-void VolumeView::setImage(vtkImageData* image, const imaging::Geometry& geometry, double percentile99) {
+void VolumeView::setImage(vtkImageData* image, const imaging::Geometry& geometry,
+                          double percentile99) {
     d->image = image;
     d->percentile99 = percentile99 > 0 ? percentile99 : 1;
     // World = true LPS: direction and origin as a prop matrix (the mapper sees index space).
@@ -91,7 +95,9 @@ void VolumeView::clearImage() {
     requestRender();
 }
 
-bool VolumeView::hasImage() const { return d->image != nullptr; }
+bool VolumeView::hasImage() const {
+    return d->image != nullptr;
+}
 
 void VolumeView::applyPreset(const VolumeRenderingPreset& preset) {
     const double scale = preset.relativeToPercentile ? d->percentile99 : 1.0;
@@ -110,7 +116,9 @@ void VolumeView::applyPreset(const VolumeRenderingPreset& preset) {
     requestRender();
 }
 
-const std::string& VolumeView::presetName() const { return d->presetName; }
+const std::string& VolumeView::presetName() const {
+    return d->presetName;
+}
 
 void VolumeView::resetView() {
     vtkCamera* camera = renderer()->GetActiveCamera();

@@ -16,7 +16,7 @@ namespace radmark::viewer {
 
 class VolumeView : public VtkOpenGLWidget {
     Q_OBJECT
-public:
+  public:
     explicit VolumeView(QWidget* parent = nullptr);
     ~VolumeView() override;
 
@@ -32,10 +32,10 @@ public:
     // True on software OpenGL, where the 3D view uses VTK's CPU ray caster instead of the GPU one.
     bool usesSoftwareGl() const;
 
-protected:
+  protected:
     void initializeGL() override;
 
-private:
+  private:
     struct Private;
     std::unique_ptr<Private> d;
 };

@@ -51,7 +51,8 @@ struct VtkOpenGLWidget::Private {
             if (!self->inPaint)
                 self->widget->update();
             break;
-        default: break;
+        default:
+            break;
         }
     }
 
@@ -130,13 +131,23 @@ QSurfaceFormat VtkOpenGLWidget::surfaceFormat() {
     return format;
 }
 
-void VtkOpenGLWidget::installDefaultSurfaceFormat() { QSurfaceFormat::setDefaultFormat(surfaceFormat()); }
+void VtkOpenGLWidget::installDefaultSurfaceFormat() {
+    QSurfaceFormat::setDefaultFormat(surfaceFormat());
+}
 
-vtkGenericOpenGLRenderWindow* VtkOpenGLWidget::renderWindow() const { return d->window; }
-vtkRenderer* VtkOpenGLWidget::renderer() const { return d->renderer; }
-vtkRenderWindowInteractor* VtkOpenGLWidget::interactor() const { return d->interactor; }
+vtkGenericOpenGLRenderWindow* VtkOpenGLWidget::renderWindow() const {
+    return d->window;
+}
+vtkRenderer* VtkOpenGLWidget::renderer() const {
+    return d->renderer;
+}
+vtkRenderWindowInteractor* VtkOpenGLWidget::interactor() const {
+    return d->interactor;
+}
 
-void VtkOpenGLWidget::requestRender() { update(); }
+void VtkOpenGLWidget::requestRender() {
+    update();
+}
 
 bool VtkOpenGLWidget::renderNow() {
     if (!d->initialized)
@@ -154,7 +165,8 @@ QSize VtkOpenGLWidget::deviceSize() const {
 
 QPointF VtkOpenGLWidget::toDisplay(const QPointF& widgetPosition) const {
     const double ratio = devicePixelRatioF();
-    return QPointF(widgetPosition.x() * ratio, deviceSize().height() - 1 - widgetPosition.y() * ratio);
+    return QPointF(widgetPosition.x() * ratio,
+                   deviceSize().height() - 1 - widgetPosition.y() * ratio);
 }
 
 void VtkOpenGLWidget::initializeGL() {
@@ -216,10 +228,17 @@ void VtkOpenGLWidget::paintGL() {
 void VtkOpenGLWidget::mousePressEvent(QMouseEvent* event) {
     d->setInteractorPosition(event->position(), event->modifiers());
     switch (event->button()) {
-    case Qt::LeftButton: d->interactor->InvokeEvent(vtkCommand::LeftButtonPressEvent); break;
-    case Qt::MiddleButton: d->interactor->InvokeEvent(vtkCommand::MiddleButtonPressEvent); break;
-    case Qt::RightButton: d->interactor->InvokeEvent(vtkCommand::RightButtonPressEvent); break;
-    default: break;
+    case Qt::LeftButton:
+        d->interactor->InvokeEvent(vtkCommand::LeftButtonPressEvent);
+        break;
+    case Qt::MiddleButton:
+        d->interactor->InvokeEvent(vtkCommand::MiddleButtonPressEvent);
+        break;
+    case Qt::RightButton:
+        d->interactor->InvokeEvent(vtkCommand::RightButtonPressEvent);
+        break;
+    default:
+        break;
     }
     event->accept();
 }
@@ -227,10 +246,17 @@ void VtkOpenGLWidget::mousePressEvent(QMouseEvent* event) {
 void VtkOpenGLWidget::mouseReleaseEvent(QMouseEvent* event) {
     d->setInteractorPosition(event->position(), event->modifiers());
     switch (event->button()) {
-    case Qt::LeftButton: d->interactor->InvokeEvent(vtkCommand::LeftButtonReleaseEvent); break;
-    case Qt::MiddleButton: d->interactor->InvokeEvent(vtkCommand::MiddleButtonReleaseEvent); break;
-    case Qt::RightButton: d->interactor->InvokeEvent(vtkCommand::RightButtonReleaseEvent); break;
-    default: break;
+    case Qt::LeftButton:
+        d->interactor->InvokeEvent(vtkCommand::LeftButtonReleaseEvent);
+        break;
+    case Qt::MiddleButton:
+        d->interactor->InvokeEvent(vtkCommand::MiddleButtonReleaseEvent);
+        break;
+    case Qt::RightButton:
+        d->interactor->InvokeEvent(vtkCommand::RightButtonReleaseEvent);
+        break;
+    default:
+        break;
     }
     event->accept();
 }

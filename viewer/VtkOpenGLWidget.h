@@ -17,7 +17,7 @@ namespace radmark::viewer {
 
 class VtkOpenGLWidget : public QOpenGLWidget {
     Q_OBJECT
-public:
+  public:
     explicit VtkOpenGLWidget(QWidget* parent = nullptr);
     ~VtkOpenGLWidget() override;
 
@@ -41,11 +41,11 @@ public:
     // A Qt widget position as a VTK display position (device pixels, origin bottom-left).
     QPointF toDisplay(const QPointF& widgetPosition) const;
 
-signals:
+  signals:
     // A double-click with the left button (the four-up layout maximises the view on it).
     void doubleClicked();
 
-protected:
+  protected:
     void initializeGL() override;
     void resizeGL(int width, int height) override;
     void paintGL() override;
@@ -60,7 +60,7 @@ protected:
     void enterEvent(QEnterEvent* event) override;
     void leaveEvent(QEvent* event) override;
 
-private:
+  private:
     struct Private;
     std::unique_ptr<Private> d;
 };

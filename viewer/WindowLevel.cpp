@@ -15,11 +15,8 @@ WindowLevel WindowLevel::dragged(double dx, double dy, double unitsPerPixel) con
 
 const std::vector<WindowLevelPreset>& ctWindowPresets() {
     static const std::vector<WindowLevelPreset> presets{
-        {"Brain", "1", {80, 40}},
-        {"Lung", "2", {1500, -600}},
-        {"Bone", "3", {1800, 400}},
-        {"Abdomen", "4", {400, 50}},
-        {"Mediastinum", "5", {350, 40}},
+        {"Brain", "1", {80, 40}},    {"Lung", "2", {1500, -600}},     {"Bone", "3", {1800, 400}},
+        {"Abdomen", "4", {400, 50}}, {"Mediastinum", "5", {350, 40}},
     };
     return presets;
 }

@@ -55,11 +55,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() = default;
 
-void MainWindow::setInteractive(bool interactive) { interactive_ = interactive; }
+void MainWindow::setInteractive(bool interactive) {
+    interactive_ = interactive;
+}
 
-viewer::FourUpViewer* MainWindow::viewer() const { return viewer_; }
+viewer::FourUpViewer* MainWindow::viewer() const {
+    return viewer_;
+}
 
-bool MainWindow::loading() const { return loader_->busy(); }
+bool MainWindow::loading() const {
+    return loader_->busy();
+}
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -76,7 +82,8 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    view->addAction(tr("&Reset Views"), QKeySequence(tr("Ctrl+R")), viewer_, &viewer::FourUpViewer::resetViews);
+    view->addAction(tr("&Reset Views"), QKeySequence(tr("Ctrl+R")), viewer_,
+                    &viewer::FourUpViewer::resetViews);
     const struct {
         const char* name;
         const char* keys;
@@ -108,7 +115,8 @@ void MainWindow::buildMenus() {
     QMenu* rendering = menuBar()->addMenu(tr("&3D"));
     int key = 1;
     for (const auto& preset : viewer::volumeRenderingPresets()) {
-        rendering->addAction(QString::fromStdString(preset.name), QKeySequence(tr("Ctrl+Alt+%1").arg(key++)), this,
+        rendering->addAction(QString::fromStdString(preset.name),
+                             QKeySequence(tr("Ctrl+Alt+%1").arg(key++)), this,
                              [this, &preset] { viewer_->applyVolumeRenderingPreset(preset); });
     }
 }
@@ -128,8 +136,8 @@ void MainWindow::openFolderDialog() {
 }
 
 void MainWindow::screenshotDialog() {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save screenshot"), QStringLiteral("radmark.png"),
-                                                      tr("PNG images (*.png)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save screenshot"), QStringLiteral("radmark.png"), tr("PNG images (*.png)"));
     if (path.isEmpty())
         return;
     QString error;
@@ -159,18 +167,31 @@ void MainWindow::chooseSeries(std::vector<imaging::SeriesSummary> series) {
     loader_->read(series[index]);
 }
 
-void MainWindow::showVolume(std::shared_ptr<imaging::Volume> volume, const imaging::ReadReport& report) {
+void MainWindow::showVolume(std::shared_ptr<imaging::Volume> volume,
+                            const imaging::ReadReport& report) {
     viewer_->setVolume(std::move(volume));
     const imaging::Volume* shown = viewer_->volume();
     const auto& dims = shown->geometry().dims;
     setWindowTitle(tr("Radmark - %1 %2 x %3 x %4")
-                       .arg(QString::fromStdString(shown->modality.empty() ? shown->sourceFormat : shown->modality))
+                       .arg(QString::fromStdString(shown->modality.empty() ? shown->sourceFormat
+                                                                           : shown->modality))
                        .arg(dims[0])
                        .arg(dims[1])
                        .arg(dims[2]));
     QString text = viewer_->describePoint(viewer_->cursor().index());
-    if (!report.warnings.empty())
-        text = tr("Note: %1").arg(QString::fromStdString(report.warnings.front()));
+    if (!report.warnings.empty()) {
+        // Irregular spacing, missing slices, mixed series: shown as read, never resampled, so
+        // the reader must know.
+        QStringList notes;
+        for (const auto& warning : report.warnings)
+            notes << QString::fromStdString(warning);
+        text = tr("Note: %1").arg(notes.front());
+        status_->setToolTip(notes.join('\n'));
+        if (interactive_)
+            QMessageBox::information(this, tr("Study opened with notes"), notes.join('\n'));
+    } else {
+        status_->setToolTip(QString());
+    }
     status_->setText(text);
     emit studyShown();
 }

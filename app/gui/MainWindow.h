@@ -21,7 +21,7 @@ class StudyLoader;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
-public:
+  public:
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -36,15 +36,15 @@ public:
     // Renders every view and writes the whole window as PNG; false with *error on failure.
     bool saveScreenshot(const QString& file, QString* error = nullptr);
 
-signals:
+  signals:
     void studyShown();
     void loadFailed(const QString& message);
 
-protected:
+  protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
 
-private:
+  private:
     void buildMenus();
     void openFileDialog();
     void openFolderDialog();

@@ -13,10 +13,11 @@ SeriesPickerDialog::SeriesPickerDialog(std::vector<imaging::SeriesSummary> serie
     setWindowTitle(tr("Choose a series"));
     setObjectName(QStringLiteral("seriesPicker"));
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(new QLabel(tr("This location holds %n series. Which one do you want to open?", "",
-                                    int(series_.size()))));
+    layout->addWidget(new QLabel(tr("This location holds %n series. Which one do you want to open?",
+                                    "", int(series_.size()))));
     table_ = new QTableWidget(int(series_.size()), 4, this);
-    table_->setHorizontalHeaderLabels({tr("Modality"), tr("Description"), tr("Images"), tr("Format")});
+    table_->setHorizontalHeaderLabels(
+        {tr("Modality"), tr("Description"), tr("Images"), tr("Format")});
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);

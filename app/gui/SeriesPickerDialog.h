@@ -14,15 +14,16 @@ namespace radmark::app {
 
 class SeriesPickerDialog : public QDialog {
     Q_OBJECT
-public:
-    explicit SeriesPickerDialog(std::vector<imaging::SeriesSummary> series, QWidget* parent = nullptr);
+  public:
+    explicit SeriesPickerDialog(std::vector<imaging::SeriesSummary> series,
+                                QWidget* parent = nullptr);
     int chosenIndex() const; // -1 when none
     const imaging::SeriesSummary* chosen() const;
 
     // The series a non-interactive open (screenshot) takes: the one with the most images.
     static int largest(const std::vector<imaging::SeriesSummary>& series);
 
-private:
+  private:
     std::vector<imaging::SeriesSummary> series_;
     QTableWidget* table_ = nullptr;
 };

@@ -37,8 +37,13 @@ template <class Work> void StudyLoader::start(Work work) {
         } catch (const imaging::ReadError& error) {
             if (!cancelled->load()) {
                 const QString message = QString::fromStdString(error.what());
-                QMetaObject::invokeMethod(this, [this, message] { emit failed(message); finish(); },
-                                          Qt::QueuedConnection);
+                QMetaObject::invokeMethod(
+                    this,
+                    [this, message] {
+                        emit failed(message);
+                        finish();
+                    },
+                    Qt::QueuedConnection);
             }
         } catch (const std::bad_alloc&) {
             QMetaObject::invokeMethod(
@@ -49,9 +54,15 @@ template <class Work> void StudyLoader::start(Work work) {
                 },
                 Qt::QueuedConnection);
         } catch (const std::exception& error) {
-            const QString message = tr("Could not open the study: %1").arg(QString::fromStdString(error.what()));
-            QMetaObject::invokeMethod(this, [this, message] { emit failed(message); finish(); },
-                                      Qt::QueuedConnection);
+            const QString message =
+                tr("Could not open the study: %1").arg(QString::fromStdString(error.what()));
+            QMetaObject::invokeMethod(
+                this,
+                [this, message] {
+                    emit failed(message);
+                    finish();
+                },
+                Qt::QueuedConnection);
         }
     });
 }
@@ -69,8 +80,8 @@ imaging::Progress StudyLoader::progressReporter(double from, double to) {
         const int percent = int(std::lround(overall * 100));
         if (percent != *lastPercent) { // at most a hundred events per load
             *lastPercent = percent;
-            QMetaObject::invokeMethod(this, [this, overall] { emit progressed(overall); },
-                                      Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this, [this, overall] { emit progressed(overall); }, Qt::QueuedConnection);
         }
         return !cancelled->load();
     };
@@ -83,7 +94,8 @@ void StudyLoader::open(const QString& path) {
         auto series = imaging::findSeries(source, listing);
         if (series.size() == 1) {
             imaging::ReadReport report;
-            auto volume = std::make_shared<imaging::Volume>(imaging::readSeries(series.front(), decoding, &report));
+            auto volume = std::make_shared<imaging::Volume>(
+                imaging::readSeries(series.front(), decoding, &report));
             QMetaObject::invokeMethod(
                 this,
                 [this, volume, report] {
@@ -107,7 +119,8 @@ void StudyLoader::read(const imaging::SeriesSummary& series) {
     stopPrevious();
     start([this, series, decoding = progressReporter(0, 1)] {
         imaging::ReadReport report;
-        auto volume = std::make_shared<imaging::Volume>(imaging::readSeries(series, decoding, &report));
+        auto volume =
+            std::make_shared<imaging::Volume>(imaging::readSeries(series, decoding, &report));
         QMetaObject::invokeMethod(
             this,
             [this, volume, report] {

@@ -17,7 +17,7 @@ namespace radmark::app {
 
 class StudyLoader : public QObject {
     Q_OBJECT
-public:
+  public:
     explicit StudyLoader(QObject* parent = nullptr);
     ~StudyLoader() override; // cancels and waits for the worker
 
@@ -28,14 +28,14 @@ public:
     void cancel();
     bool busy() const { return busy_; }
 
-signals:
+  signals:
     void progressed(double fraction); // 0..1
     void seriesFound(std::vector<imaging::SeriesSummary> series);
     void volumeLoaded(std::shared_ptr<imaging::Volume> volume, imaging::ReadReport report);
     void failed(const QString& message); // a sentence a radiologist understands
     void finished();                     // after volumeLoaded, seriesFound or failed
 
-private:
+  private:
     void stopPrevious(); // cancels and joins the last worker, arms a fresh cancel flag
     template <class Work> void start(Work work);
     imaging::Progress progressReporter(double from, double to);

@@ -1,6 +1,7 @@
 // radmark: the annotation workstation.
-//   radmark [PATH]                                 opens PATH (DICOM folder/file/DICOMDIR, NIfTI, NRRD, MetaImage)
-//   radmark --open PATH --screenshot FILE.png      opens, renders, writes the window as PNG, exits
+//   radmark [PATH]                                 opens PATH (DICOM folder/file/DICOMDIR, NIfTI,
+//   NRRD, MetaImage) radmark --open PATH --screenshot FILE.png      opens, renders, writes the
+//   window as PNG, exits
 
 #include "app/gui/MainWindow.h"
 
@@ -25,13 +26,16 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption openOption(QStringList{QStringLiteral("o"), QStringLiteral("open")},
-                                        QStringLiteral("Open the study at PATH."), QStringLiteral("PATH"));
+                                        QStringLiteral("Open the study at PATH."),
+                                        QStringLiteral("PATH"));
     const QCommandLineOption screenshotOption(
-        QStringLiteral("screenshot"), QStringLiteral("Write the window as PNG to FILE once the study shows, then exit."),
+        QStringLiteral("screenshot"),
+        QStringLiteral("Write the window as PNG to FILE once the study shows, then exit."),
         QStringLiteral("FILE"));
     parser.addOption(openOption);
     parser.addOption(screenshotOption);
-    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Study to open."), QStringLiteral("[PATH]"));
+    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Study to open."),
+                                 QStringLiteral("[PATH]"));
     parser.process(app);
 
     QString path = parser.value(openOption);
@@ -58,10 +62,11 @@ int main(int argc, char** argv) {
                 QApplication::exit(0);
             });
         });
-        QObject::connect(&window, &radmark::app::MainWindow::loadFailed, &window, [](const QString& message) {
-            std::fprintf(stderr, "radmark: %s\n", qPrintable(message));
-            QApplication::exit(1);
-        });
+        QObject::connect(&window, &radmark::app::MainWindow::loadFailed, &window,
+                         [](const QString& message) {
+                             std::fprintf(stderr, "radmark: %s\n", qPrintable(message));
+                             QApplication::exit(1);
+                         });
     }
     window.show();
     if (!path.isEmpty())

@@ -14,11 +14,11 @@
 #include <QMimeData>
 #include <QProcess>
 #include <QProgressBar>
-#include <QTableWidget>
-#include <QUrl>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUrl>
 
 #include <filesystem>
 
@@ -31,7 +31,7 @@ namespace {
 const QString headMri = QStringLiteral(RADMARK_MRICRON_TEMPLATES "/ch2.nii.gz");
 
 class Workstation : public GuiTest {
-protected:
+  protected:
     void SetUp() override {
         GuiTest::SetUp();
         window = std::make_unique<app::MainWindow>();
@@ -77,12 +77,14 @@ TEST_F(Workstation, ScreenshotShowsTheHeadInAllFourViews) {
     ASSERT_TRUE(window->saveScreenshot(file, &error)) << error.toStdString();
     const QImage shot(file);
     ASSERT_FALSE(shot.isNull());
-    QWidget* views[] = {viewer()->sliceView(ViewPlane::Axial), viewer()->sliceView(ViewPlane::Coronal),
+    QWidget* views[] = {viewer()->sliceView(ViewPlane::Axial),
+                        viewer()->sliceView(ViewPlane::Coronal),
                         viewer()->sliceView(ViewPlane::Sagittal), viewer()->volumeView()};
     for (QWidget* view : views) {
         // The middle of the view, away from letters and corner text.
         const QRect r = rectInWindow(view);
-        const QRect middle = r.adjusted(r.width() / 5, r.height() / 5, -r.width() / 5, -r.height() / 5);
+        const QRect middle =
+            r.adjusted(r.width() / 5, r.height() / 5, -r.width() / 5, -r.height() / 5);
         const auto stats = radmark::testing::pixelStatistics(shot, middle);
         SCOPED_TRACE(view->objectName().toStdString());
         EXPECT_GT(stats.brightFraction, 0.2);    // the head fills much of the middle
@@ -103,7 +105,8 @@ TEST_F(Workstation, ClickInAxialMovesCoronalAndSagittalViews) {
     const int axialSlice = viewer()->cursor().slice(ViewPlane::Axial);
 
     // Up and to the left of the centre: toward the patient's right and anterior.
-    const QPoint at(axial->width() / 2 - axial->width() / 8, axial->height() / 2 - axial->height() / 8);
+    const QPoint at(axial->width() / 2 - axial->width() / 8,
+                    axial->height() / 2 - axial->height() / 8);
     QTest::mouseClick(axial, Qt::LeftButton, {}, at);
 
     const imaging::Vec3 after = viewer()->cursor().lps();
@@ -129,7 +132,8 @@ TEST_F(Workstation, KeysAndWheelScroll) {
     QTest::keyClick(axial, Qt::Key_PageDown);
     QTest::keyClick(axial, Qt::Key_Down);
     EXPECT_EQ(viewer()->cursor().slice(ViewPlane::Axial), start);
-    EXPECT_TRUE(axial->sliceText().contains(QStringLiteral("/ 181"))) << axial->sliceText().toStdString();
+    EXPECT_TRUE(axial->sliceText().contains(QStringLiteral("/ 181")))
+        << axial->sliceText().toStdString();
 }
 
 TEST_F(Workstation, DoubleClickMaximisesAView) {
@@ -226,8 +230,10 @@ TEST_F(Workstation, DroppingAFileOpensIt) {
 TEST_F(Workstation, FolderWithSeveralSeriesOpensOneOfThem) {
     // Two single-slice series from pydicom's public test files.
     QTemporaryDir dir;
-    ASSERT_TRUE(QFile::copy(QStringLiteral(RADMARK_PYDICOM_DATA "/CT_small.dcm"), dir.filePath(QStringLiteral("a.dcm"))));
-    ASSERT_TRUE(QFile::copy(QStringLiteral(RADMARK_PYDICOM_DATA "/MR_small.dcm"), dir.filePath(QStringLiteral("b.dcm"))));
+    ASSERT_TRUE(QFile::copy(QStringLiteral(RADMARK_PYDICOM_DATA "/CT_small.dcm"),
+                            dir.filePath(QStringLiteral("a.dcm"))));
+    ASSERT_TRUE(QFile::copy(QStringLiteral(RADMARK_PYDICOM_DATA "/MR_small.dcm"),
+                            dir.filePath(QStringLiteral("b.dcm"))));
     ASSERT_TRUE(open(dir.path()));
     ASSERT_NE(viewer()->volume(), nullptr);
     EXPECT_EQ(viewer()->volume()->geometry().dims[2], 1);
@@ -235,9 +241,12 @@ TEST_F(Workstation, FolderWithSeveralSeriesOpensOneOfThem) {
 
 TEST_F(GuiTest, SeriesPickerListsEverySeriesAndPreselectsTheLargest) {
     std::vector<imaging::SeriesSummary> series(3);
-    series[0].modality = "CT", series[0].description = "scout", series[0].imageCount = 3, series[0].format = "DICOM";
-    series[1].modality = "CT", series[1].description = "abdomen", series[1].imageCount = 240, series[1].format = "DICOM";
-    series[2].modality = "SR", series[2].description = "dose report", series[2].imageCount = 1, series[2].format = "DICOM";
+    series[0].modality = "CT", series[0].description = "scout", series[0].imageCount = 3,
+    series[0].format = "DICOM";
+    series[1].modality = "CT", series[1].description = "abdomen", series[1].imageCount = 240,
+    series[1].format = "DICOM";
+    series[2].modality = "SR", series[2].description = "dose report", series[2].imageCount = 1,
+    series[2].format = "DICOM";
     app::SeriesPickerDialog picker(series);
     auto* table = picker.findChild<QTableWidget*>();
     ASSERT_NE(table, nullptr);

@@ -42,10 +42,10 @@ void qtMessages(QtMsgType type, const QMessageLogContext&, const QString& messag
 
 // Records VTK warnings and errors (and still prints them).
 class RecordingOutputWindow : public vtkOutputWindow {
-public:
+  public:
     static RecordingOutputWindow* New();
-    vtkTypeMacro(RecordingOutputWindow, vtkOutputWindow)
-    void DisplayErrorText(const char* text) override {
+    vtkTypeMacro(RecordingOutputWindow,
+                 vtkOutputWindow) void DisplayErrorText(const char* text) override {
         record(QStringLiteral("VTK error: ") + QString::fromUtf8(text));
         std::fprintf(stderr, "%s\n", text);
     }
@@ -89,7 +89,8 @@ PixelStatistics pixelStatistics(const QImage& image, const QRect& region) {
     }
     const double n = double(r.width()) * r.height();
     s.meanLuminance = sum / n;
-    s.luminanceStdDev = std::sqrt(std::max(0.0, sumSquares / n - s.meanLuminance * s.meanLuminance));
+    s.luminanceStdDev =
+        std::sqrt(std::max(0.0, sumSquares / n - s.meanLuminance * s.meanLuminance));
     for (int count : histogram)
         s.distinctLuminances += count > 0;
     s.brightFraction = bright / n;
@@ -106,9 +107,12 @@ int main(int argc, char** argv) {
     // Qt warns when the runtime dir is missing (common under xvfb-run); give it a private one
     // so that a real warning is never drowned by that one.
     if (!std::getenv("XDG_RUNTIME_DIR")) {
-        const std::string dir = QDir::tempPath().toStdString() + "/radmark-test-runtime-" + std::to_string(getuid());
+        const std::string dir =
+            QDir::tempPath().toStdString() + "/radmark-test-runtime-" + std::to_string(getuid());
         QDir().mkpath(QString::fromStdString(dir));
-        QFile::setPermissions(QString::fromStdString(dir), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        QFile::setPermissions(QString::fromStdString(dir), QFileDevice::ReadOwner |
+                                                               QFileDevice::WriteOwner |
+                                                               QFileDevice::ExeOwner);
         setenv("XDG_RUNTIME_DIR", dir.c_str(), 1);
     }
     qInstallMessageHandler(radmark::testing::qtMessages);

@@ -17,11 +17,12 @@ void clearRecordedWarnings();
 
 // A test that fails when Qt or VTK printed a warning during it.
 class GuiTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { clearRecordedWarnings(); }
     void TearDown() override {
         const QStringList warnings = recordedWarnings();
-        EXPECT_TRUE(warnings.isEmpty()) << "Qt/VTK warnings:\n" << warnings.join('\n').toStdString();
+        EXPECT_TRUE(warnings.isEmpty()) << "Qt/VTK warnings:\n"
+                                        << warnings.join('\n').toStdString();
     }
 };
 

@@ -73,7 +73,8 @@ TEST(PlaneLayout, RadiologicalConventionLetters) {
     for (const PlaneLayout& l : {axial, coronal, sagittal}) {
         const auto& f = l.intoScreen;
         const auto& u = l.screenUp;
-        const imaging::Vec3 cross{f[1] * u[2] - f[2] * u[1], f[2] * u[0] - f[0] * u[2], f[0] * u[1] - f[1] * u[0]};
+        const imaging::Vec3 cross{f[1] * u[2] - f[2] * u[1], f[2] * u[0] - f[0] * u[2],
+                                  f[0] * u[1] - f[1] * u[0]};
         EXPECT_EQ(cross, l.screenRight);
     }
 }

@@ -98,7 +98,9 @@ void ScrollAllSlices(benchmark::State& state) {
             const auto start = std::chrono::steady_clock::now();
             s.cursor.setSlice(plane, i);
             renderFrame(s);
-            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
             slowest = std::max(slowest, ms);
             total += ms;
             ++frames;

@@ -6,7 +6,8 @@
 
 namespace radmark::testing {
 
-SyntheticCt makeSyntheticCt(imaging::Index3 dims, imaging::Vec3 spacing, std::array<double, 9> direction) {
+SyntheticCt makeSyntheticCt(imaging::Index3 dims, imaging::Vec3 spacing,
+                            std::array<double, 9> direction) {
     imaging::Geometry geometry;
     geometry.dims = dims;
     geometry.spacing = spacing;
@@ -38,10 +39,12 @@ SyntheticCt makeSyntheticCt(imaging::Index3 dims, imaging::Vec3 spacing, std::ar
                 const double body = (p[0] * p[0]) / (0.42 * 0.42 * reach * reach) +
                                     (p[1] * p[1]) / (0.36 * 0.36 * reach * reach) +
                                     (p[2] * p[2]) / (0.46 * 0.46 * reach * reach);
-                const double dx = p[0] - markerLps[0], dy = p[1] - markerLps[1], dz = p[2] - markerLps[2];
+                const double dx = p[0] - markerLps[0], dy = p[1] - markerLps[1],
+                             dz = p[2] - markerLps[2];
                 std::int16_t value = -1000;
                 if (body <= 1)
-                    value = std::int16_t(40 + ((x * 7 + y * 13 + z * 5) % 21) - 10); // a little texture
+                    value =
+                        std::int16_t(40 + ((x * 7 + y * 13 + z * 5) % 21) - 10); // a little texture
                 if (dx * dx + dy * dy + dz * dz <= markerRadius * markerRadius)
                     value = 1000;
                 voxels[ct.volume.offset(x, y, z)] = value;

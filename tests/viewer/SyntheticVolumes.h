@@ -8,7 +8,8 @@ namespace radmark::testing {
 
 struct SyntheticCt {
     imaging::Volume volume;
-    imaging::Vec3 markerIndex; // centre of a 1000 HU sphere in the patient's left, anterior, superior part
+    imaging::Vec3
+        markerIndex; // centre of a 1000 HU sphere in the patient's left, anterior, superior part
 };
 
 // int16 HU: air -1000, an elliptic body of 40 HU, the marker sphere of 1000 HU.

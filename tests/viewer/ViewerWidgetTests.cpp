@@ -36,7 +36,8 @@ QPointF brightCentroid(const QImage& image) {
         for (int x = image.width() / 10; x < image.width() * 9 / 10; ++x) {
             const QRgb p = image.pixel(x, y);
             // The marker shows light grey; letters are orange and the crosshair yellow.
-            const bool grey = std::abs(qRed(p) - qGreen(p)) < 12 && std::abs(qRed(p) - qBlue(p)) < 12;
+            const bool grey =
+                std::abs(qRed(p) - qGreen(p)) < 12 && std::abs(qRed(p) - qBlue(p)) < 12;
             if (grey && qRed(p) > 150) {
                 sx += x;
                 sy += y;
@@ -48,13 +49,14 @@ QPointF brightCentroid(const QImage& image) {
     return {sx / n / image.width(), sy / n / image.height()};
 }
 
-void sendMouse(QWidget* widget, QEvent::Type type, Qt::MouseButton button, Qt::MouseButtons buttons, QPointF at) {
+void sendMouse(QWidget* widget, QEvent::Type type, Qt::MouseButton button, Qt::MouseButtons buttons,
+               QPointF at) {
     QMouseEvent event(type, at, widget->mapToGlobal(at), button, buttons, Qt::NoModifier);
     QApplication::sendEvent(widget, &event);
 }
 
 class Viewer : public GuiTest {
-protected:
+  protected:
     void SetUp() override {
         GuiTest::SetUp();
         ct = radmark::testing::makeSyntheticCt({96, 96, 80}, {2, 2, 2.5});
@@ -131,15 +133,17 @@ TEST_F(Viewer, MarkerAppearsWhereTheConventionPutsIt) {
         viewer->sliceView(ViewPlane::Coronal)->grabFramebuffer().save("/tmp/rm-coronal.png");
         viewer->sliceView(ViewPlane::Sagittal)->grabFramebuffer().save("/tmp/rm-sagittal.png");
     }
-    const QPointF coronal = brightCentroid(viewer->sliceView(ViewPlane::Coronal)->grabFramebuffer());
-    const QPointF sagittal = brightCentroid(viewer->sliceView(ViewPlane::Sagittal)->grabFramebuffer());
+    const QPointF coronal =
+        brightCentroid(viewer->sliceView(ViewPlane::Coronal)->grabFramebuffer());
+    const QPointF sagittal =
+        brightCentroid(viewer->sliceView(ViewPlane::Sagittal)->grabFramebuffer());
     // Marker: patient's left, anterior, superior.
-    EXPECT_GT(axial.x(), 0.55);    // left is on the screen's right
-    EXPECT_LT(axial.y(), 0.45);    // anterior is up
-    EXPECT_GT(coronal.x(), 0.55);  // left on the right
-    EXPECT_LT(coronal.y(), 0.45);  // superior up
-    EXPECT_LT(sagittal.x(), 0.45); // anterior on the left
-    EXPECT_LT(sagittal.y(), 0.45); // superior up
+    EXPECT_GT(axial.x(), 0.55);                             // left is on the screen's right
+    EXPECT_LT(axial.y(), 0.45);                             // anterior is up
+    EXPECT_GT(coronal.x(), 0.55);                           // left on the right
+    EXPECT_LT(coronal.y(), 0.45);                           // superior up
+    EXPECT_LT(sagittal.x(), 0.45);                          // anterior on the left
+    EXPECT_LT(sagittal.y(), 0.45);                          // superior up
     for (const QPointF& found : {axial, coronal, sagittal}) // -1: the marker was not seen at all
         EXPECT_GT(std::min(found.x(), found.y()), 0.05);
 }
@@ -169,8 +173,8 @@ TEST_F(Viewer, ClickInAxialMovesCoronalAndSagittal) {
     const int coronalSlice = viewer->cursor().slice(ViewPlane::Coronal);
     const int sagittalSlice = viewer->cursor().slice(ViewPlane::Sagittal);
     // Click where the marker shows: coronal and sagittal must move onto it.
-    const QPointF at = axial->widgetPositionOf(
-        {ct.markerIndex[0], ct.markerIndex[1], double(axialSlice)});
+    const QPointF at =
+        axial->widgetPositionOf({ct.markerIndex[0], ct.markerIndex[1], double(axialSlice)});
     QTest::mouseClick(axial, Qt::LeftButton, {}, at.toPoint());
     EXPECT_EQ(viewer->cursor().slice(ViewPlane::Axial), axialSlice);
     EXPECT_NE(viewer->cursor().slice(ViewPlane::Coronal), coronalSlice);
@@ -188,8 +192,8 @@ TEST_F(Viewer, WheelAndKeysScrollSlices) {
     QTest::keyClick(coronal, Qt::Key_PageDown);
     EXPECT_NEAR(viewer->cursor().lps()[1] - start[1], 9 * 2.0, 1e-6); // net 9 slices posterior
     const int before = viewer->cursor().slice(ViewPlane::Coronal);
-    QWheelEvent wheel(QPointF(100, 100), coronal->mapToGlobal(QPointF(100, 100)), QPoint(), QPoint(0, 240),
-                      Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+    QWheelEvent wheel(QPointF(100, 100), coronal->mapToGlobal(QPointF(100, 100)), QPoint(),
+                      QPoint(0, 240), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
     QApplication::sendEvent(coronal, &wheel);
     EXPECT_EQ(std::abs(viewer->cursor().slice(ViewPlane::Coronal) - before), 2);
     QTest::keyClick(coronal, Qt::Key_Home);
@@ -252,7 +256,8 @@ TEST_F(Viewer, DraggingRotatesThe3DView) {
     sendMouse(view, QEvent::MouseButtonPress, Qt::LeftButton, Qt::LeftButton, centre);
     sendMouse(view, QEvent::MouseMove, Qt::NoButton, Qt::LeftButton, centre + QPointF(60, 0));
     view->renderNow(); // an interactive (reduced quality) frame
-    sendMouse(view, QEvent::MouseButtonRelease, Qt::LeftButton, Qt::NoButton, centre + QPointF(60, 0));
+    sendMouse(view, QEvent::MouseButtonRelease, Qt::LeftButton, Qt::NoButton,
+              centre + QPointF(60, 0));
     view->renderNow(); // and the full-quality one
     double after[3];
     camera->GetPosition(after);
