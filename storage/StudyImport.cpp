@@ -474,10 +474,11 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
             found.emplace_back(source, imaging::findSeries(source));
             for (const auto& series : found.back().second)
                 totalUnits_ += 3.0 * std::max(1, series.imageCount); // de-identify, read, store
-        } catch (const imaging::ReadError& error) {
+        } catch (const std::exception& error) {
             StudyImportResult failed;
             failed.source = source;
-            failed.reason = error.reason();
+            const auto* readError = dynamic_cast<const imaging::ReadError*>(&error);
+            failed.reason = readError ? readError->reason() : std::string(error.what());
             session_.recordAccess("import", "source", "failed: " + failed.reason);
             results.push_back(failed);
         }

@@ -6,6 +6,7 @@
 // only its audit entry. The GUI import dialog and `radmark-cli import` both call importStudies().
 
 #include "imaging/deid/ConfidentialityProfile.h"
+#include "imaging/deid/KeyedIdentity.h"
 #include "storage/Store.h"
 
 #include <cstdint>
@@ -16,7 +17,6 @@
 
 namespace radmark::deid {
 class TextDetector;
-class StoreSecret;
 } // namespace radmark::deid
 
 namespace radmark::storage {

@@ -1,0 +1,93 @@
+// radmark-cli bench import SOURCE [--dir SCRATCH]: imports SOURCE (e.g. a series written by
+// tests/data/generate_ct_series.py) into a fresh scratch store (low Argon2 cost: a benchmark,
+// not a real store) and reports the import time, the progress calls seen, the peak RSS and its
+// ratio to the size of the decoded series. The scratch store is deleted afterwards.
+
+#include "app/cli/Command.h"
+#include "storage/StoredStudy.h"
+#include "storage/StudyImport.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iomanip>
+#include <ostream>
+
+namespace radmark::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+double peakRssMiB() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_maxrss) / 1024.0;
+}
+
+int runBenchImport(Arguments& args, CommandIo& io) {
+    args.allowOnly({"dir"});
+    const fs::path source = args.positional(0, "SOURCE (a generated CT series folder)");
+    const fs::path base = args.option("dir") ? fs::path(*args.option("dir"))
+                                             : fs::temp_directory_path();
+    std::string pattern = (base / "radmark-bench-import-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw CommandError("cannot create a scratch folder in " + base.string());
+    const fs::path scratch = pattern;
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup() {
+            std::error_code ignored;
+            fs::remove_all(dir, ignored);
+        }
+    } cleanup{scratch};
+
+    storage::Policy policy;
+    policy.argon2MemoryBytes = 64 * 1024;
+    policy.argon2Operations = 1;
+    const std::string password = "bench import password";
+    storage::Store::initialise(scratch / "store", "bench-admin", password, policy);
+    storage::Store store(scratch / "store", policy);
+    auto admin = store.login("bench-admin", password);
+    storage::storeDeidentificationSecret(admin); // created before timing starts
+
+    const double rssBefore = peakRssMiB();
+    int progressCalls = 0;
+    double lastFraction = 0;
+    const auto start = std::chrono::steady_clock::now();
+    const auto results = storage::importStudies(admin, {source}, {},
+                                                [&](double fraction, const std::string&) {
+                                                    ++progressCalls;
+                                                    lastFraction = fraction;
+                                                    return true;
+                                                });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rss = peakRssMiB();
+    if (results.size() != 1 || results.front().status != storage::ImportStatus::Imported)
+        throw CommandError("the benchmark source was not imported: " +
+                           (results.empty() ? std::string("no study") : results.front().reason));
+
+    // The size of one decoded series, from the stored study (read back by a reviewer).
+    admin.addUser("bench-reviewer", storage::Role::Reviewer, password);
+    auto reviewer = store.login("bench-reviewer", password);
+    const auto volume = storage::loadStoredVolume(reviewer, results.front().studyId);
+    const double seriesMiB = double(volume.byteCount()) / (1024.0 * 1024.0);
+    const auto& d = volume.geometry().dims;
+
+    io.out << std::fixed << std::setprecision(2);
+    io.out << "series " << d[0] << "x" << d[1] << "x" << d[2] << " ("
+           << results.front().fileCount << " files, " << seriesMiB << " MiB decoded)\n";
+    io.out << "import " << seconds << " s (" << results.front().fileCount / seconds
+           << " files/s), " << progressCalls << " progress calls, last at " << lastFraction
+           << "\n";
+    io.out << "peak RSS " << rss << " MiB (" << rssBefore << " MiB before import) = "
+           << rss / seriesMiB << " x one series\n";
+    return 0;
+}
+
+} // namespace
+RADMARK_COMMAND("bench import",
+                "SOURCE [--dir SCRATCH]  time importing SOURCE into a scratch store; peak RSS",
+                runBenchImport);
+} // namespace radmark::cli
