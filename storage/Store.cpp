@@ -599,6 +599,19 @@ void Session::changePassword(const std::string& name, const std::string& newPass
              [&](Database&) { keyring.save(store_.keyringPath()); });
 }
 
+void Session::setRole(const std::string& name, Role role) {
+    requireRole({Role::Admin});
+    touch();
+    const UserInfo user = findUser(name);
+    if (user.id == userId_)
+        throw InvalidRequestError("you cannot change your own role");
+    recorded("role change", name, roleName(user.role) + " -> " + roleName(role), [&](Database& db) {
+        db.prepare("UPDATE users SET role = ? WHERE id = ?").bind(1, roleName(role)).bind(2, user.id).run();
+        if (role != Role::Annotator) // assignments are for annotators only
+            db.prepare("DELETE FROM assignments WHERE user_id = ?").bind(1, user.id).run();
+    });
+}
+
 std::int64_t Session::addStudy(const std::string& label, const std::string& description) {
     requireRole({Role::Admin});
     touch();

@@ -149,6 +149,7 @@ public:
     std::vector<UserInfo> listUsers();
     void disableUser(const std::string& name); // also deletes its keyring entry
     void changePassword(const std::string& name, const std::string& newPassword);
+    void setRole(const std::string& name, Role role); // admin; not one's own role
 
     // Studies and assignments.
     std::int64_t addStudy(const std::string& label, const std::string& description); // admin: import

@@ -52,7 +52,20 @@ int runUserPasswd(Arguments& args, CommandIo& io) {
     return 0;
 }
 
+int runUserRole(Arguments& args, CommandIo& io) {
+    declareStoreFlags(args);
+    args.allowOnly(storeOptions({"role"}));
+    const std::string name = args.positional(0, "NAME");
+    const storage::Role role = storage::parseRole(args.required("role"));
+    auto session = loginFromArguments(args, io);
+    session.setRole(name, role);
+    io.out << "user " << name << " is now " << storage::roleName(role) << "\n";
+    return 0;
+}
+
 } // namespace
+RADMARK_COMMAND("user role", "NAME --role annotator|reviewer|admin --user ADMIN  change a role",
+                runUserRole);
 RADMARK_COMMAND("user add", "NAME --role annotator|reviewer|admin --user ADMIN [--store DIR]",
                 runUserAdd);
 RADMARK_COMMAND("user list", "--user ADMIN [--store DIR]", runUserList);

@@ -25,7 +25,7 @@ struct World {
         assigned = admin.addStudy("study-assigned", "");
         unassigned = admin.addStudy("study-unassigned", "");
         admin.assign("anna", assigned);
-        for (int i = 0; i < 8; ++i) {
+        for (int i = 0; i < 12; ++i) { // three operations consume one, for each of three roles
             victims.push_back("victim" + std::to_string(i));
             admin.addUser(victims.back(), Role::Annotator, userPassword);
         }
@@ -58,6 +58,8 @@ const std::vector<Operation>& operations() {
          [](Session& s, World& w) { s.disableUser(w.freshUser()); }},
         {"set another user's password", {Role::Admin},
          [](Session& s, World& w) { s.changePassword(w.freshUser(), "another long password"); }},
+        {"change a role", {Role::Admin},
+         [](Session& s, World& w) { s.setRole(w.freshUser(), Role::Reviewer); }},
         {"import study", {Role::Admin},
          [](Session& s, World& w) { s.addStudy(w.fresh("imported"), ""); }},
         {"assign study", {Role::Admin}, [](Session& s, World& w) { s.assign("anna", w.unassigned); }},
@@ -148,6 +150,22 @@ TEST(StorageRoleMatrix, ReviewDecisionIsRecordedAndLogged) {
     const auto e = admin.auditEntries(filterBy("rick", "review decision"));
     ASSERT_EQ(e.size(), 1u);
     EXPECT_EQ(e[0].details, "rejected");
+}
+
+TEST(StorageRoleMatrix, RoleChangeTakesEffectAndIsLogged) {
+    World w;
+    {
+        auto admin = w.t.admin();
+        admin.setRole("anna", Role::Reviewer);
+        EXPECT_THROW(admin.setRole(adminName, Role::Annotator), InvalidRequestError);
+        const auto e = admin.auditEntries(filterBy(adminName, "role change"));
+        ASSERT_EQ(e.size(), 1u);
+        EXPECT_EQ(e[0].details, "annotator -> reviewer");
+    }
+    auto anna = w.t.store.login("anna", userPassword);
+    EXPECT_EQ(anna.role(), Role::Reviewer);
+    const std::uint8_t b[] = {1};
+    EXPECT_THROW(anna.saveAnnotation(w.assigned, b, "no longer allowed"), PermissionDeniedError);
 }
 
 TEST(StorageRoleMatrix, AdminCannotBeAssignedStudies) {
