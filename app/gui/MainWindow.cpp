@@ -113,10 +113,10 @@ void MainWindow::buildMenus() {
     }
 
     QMenu* rendering = menuBar()->addMenu(tr("&3D"));
-    int key = 1;
+    int key = 1; // F5, F6, F7
     for (const auto& preset : viewer::volumeRenderingPresets()) {
         rendering->addAction(QString::fromStdString(preset.name),
-                             QKeySequence(tr("Ctrl+Alt+%1").arg(key++)), this,
+                             QKeySequence(Qt::Key_F4 + key++), this,
                              [this, &preset] { viewer_->applyVolumeRenderingPreset(preset); });
     }
 }

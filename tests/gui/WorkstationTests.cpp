@@ -258,3 +258,25 @@ TEST_F(GuiTest, SeriesPickerListsEverySeriesAndPreselectsTheLargest) {
     ASSERT_NE(picker.chosen(), nullptr);
     EXPECT_EQ(picker.chosen()->description, "dose report");
 }
+
+TEST_F(Workstation, ShortcutsApplyPresetsAndMaximise) {
+    ASSERT_TRUE(open(headMri));
+    // Window shortcuts need the active window (Xvfb has no window manager to activate it).
+    window->activateWindow();
+    QApplication::setActiveWindow(window.get());
+    ASSERT_TRUE(QTest::qWaitForWindowActive(window.get()));
+    auto* axial = viewer()->sliceView(ViewPlane::Axial);
+    axial->setFocus();
+    QTest::keyClick(axial, Qt::Key_2); // CT lung
+    EXPECT_DOUBLE_EQ(viewer()->windowLevel().window, 1500);
+    EXPECT_DOUBLE_EQ(viewer()->windowLevel().level, -600);
+    EXPECT_DOUBLE_EQ(viewer()->sliceView(ViewPlane::Sagittal)->windowLevel().level, -600);
+    QTest::keyClick(axial, Qt::Key_0); // back to the MR default
+    EXPECT_LT(viewer()->windowLevel().window, 1500);
+    QTest::keyClick(axial, Qt::Key_4, Qt::ControlModifier); // maximise 3D
+    EXPECT_EQ(viewer()->maximisedView(), viewer()->volumeView());
+    QTest::keyClick(window.get(), Qt::Key_4, Qt::ControlModifier);
+    EXPECT_EQ(viewer()->maximisedView(), nullptr);
+    QTest::keyClick(window.get(), Qt::Key_F6); // CT soft tissue
+    EXPECT_EQ(viewer()->volumeView()->presetName(), "CT soft tissue");
+}
