@@ -38,9 +38,9 @@ bool hasImportTables(Database& db) {
 }
 
 imaging::PixelType pixelTypeNamed(const std::string& name) {
-    for (auto type : {imaging::PixelType::UInt8, imaging::PixelType::Int16,
-                      imaging::PixelType::UInt16, imaging::PixelType::Int32,
-                      imaging::PixelType::Float32})
+    for (auto type :
+         {imaging::PixelType::UInt8, imaging::PixelType::Int16, imaging::PixelType::UInt16,
+          imaging::PixelType::Int32, imaging::PixelType::Float32})
         if (name == imaging::pixelTypeName(type))
             return type;
     throw StoreError("a stored study has an unknown pixel type; the store may be damaged");
@@ -103,8 +103,8 @@ imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
         slices.size() != std::size_t(geometry.dims[2]))
         throw StoreError("a stored series description is damaged");
     imaging::Volume volume = imaging::Volume::uninitialized(geometry, type);
-    const std::size_t sliceBytes =
-        std::size_t(geometry.dims[0]) * std::size_t(geometry.dims[1]) * imaging::bytesPerVoxel(type);
+    const std::size_t sliceBytes = std::size_t(geometry.dims[0]) * std::size_t(geometry.dims[1]) *
+                                   imaging::bytesPerVoxel(type);
     auto* out = reinterpret_cast<std::uint8_t*>(volume.data());
     for (std::size_t z = 0; z < slices.size(); ++z) {
         const Bytes slice = session_->getChunk(slices[z].get<std::string>());

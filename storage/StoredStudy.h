@@ -23,7 +23,7 @@ struct StoredSeries {
 };
 
 class StoredStudy {
-public:
+  public:
     // Throws PermissionDeniedError (role, assignment), InvalidRequestError (no such study, or a
     // study with no stored images).
     static StoredStudy open(Session& session, std::int64_t studyId);
@@ -36,7 +36,7 @@ public:
     std::vector<Bytes> loadHeaders(std::size_t seriesIndex = 0);
     std::string loadReportJson();
 
-private:
+  private:
     StoredStudy(Session& session, Study study) : session_(&session), study_(std::move(study)) {}
     Session* session_;
     Study study_;

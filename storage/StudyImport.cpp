@@ -29,11 +29,16 @@ using nlohmann::json;
 
 const char* importStatusName(ImportStatus status) {
     switch (status) {
-    case ImportStatus::Imported: return "imported";
-    case ImportStatus::AlreadyInStore: return "already in store";
-    case ImportStatus::Quarantined: return "quarantined";
-    case ImportStatus::Failed: return "failed";
-    case ImportStatus::Cancelled: return "cancelled";
+    case ImportStatus::Imported:
+        return "imported";
+    case ImportStatus::AlreadyInStore:
+        return "already in store";
+    case ImportStatus::Quarantined:
+        return "quarantined";
+    case ImportStatus::Failed:
+        return "failed";
+    case ImportStatus::Cancelled:
+        return "cancelled";
     }
     return "failed";
 }
@@ -70,7 +75,7 @@ struct PreparedSeries {
     imaging::SeriesSummary summary; // at the source: its files are read again for the pixels
     std::string seriesUid;
     std::string modality;
-    std::string description; // de-identified
+    std::string description;          // de-identified
     std::vector<std::string> headers; // serialized de-identified datasets without pixel data
 };
 
@@ -79,7 +84,7 @@ struct PreparedStudy {
     std::string format;
     std::string studyUid; // de-identified
     std::string pseudonym;
-    std::string description; // de-identified
+    std::string description;                              // de-identified
     std::unique_ptr<deid::DeidentificationReport> report; // DICOM
     json plainReport;                                     // NIfTI / NRRD / MetaImage
     std::vector<PreparedSeries> series;
@@ -123,12 +128,14 @@ std::string contentDigest(const fs::path& path) {
 
 std::string lowerExtension(const fs::path& path) {
     std::string name = path.filename().string();
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return name;
 }
 
 bool endsWith(const std::string& text, const std::string& tail) {
-    return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+    return text.size() >= tail.size() &&
+           text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 // What the header of a NIfTI/NRRD/MetaImage file held in free text. Only the voxels and the
@@ -143,7 +150,8 @@ json headerTextReport(const imaging::SeriesSummary& series) {
             std::vector<std::uint8_t> header(540);
             in.read(reinterpret_cast<char*>(header.data()), std::streamsize(header.size()));
             try {
-                for (const auto& field : deid::clearNiftiHeaderText(header.data(), std::size_t(in.gcount())))
+                for (const auto& field :
+                     deid::clearNiftiHeaderText(header.data(), std::size_t(in.gcount())))
                     cleared.push_back(field);
             } catch (const std::exception&) {
             }
@@ -171,7 +179,7 @@ json headerTextReport(const imaging::SeriesSummary& series) {
 }
 
 class StudyImporter {
-public:
+  public:
     StudyImporter(Session& session, const ImportOptions& options, const ImportProgress& progress)
         : session_(session), options_(options), progress_(progress),
           secret_(storeDeidentificationSecret(session)), hash_(secret_), uids_(hash_),
@@ -181,9 +189,10 @@ public:
 
     std::vector<StudyImportResult> run(const std::vector<fs::path>& sources);
 
-private:
+  private:
     void report(const std::string& stage) {
-        if (progress_ && !progress_(totalUnits_ ? std::min(1.0, doneUnits_ / totalUnits_) : 0.0, stage))
+        if (progress_ &&
+            !progress_(totalUnits_ ? std::min(1.0, doneUnits_ / totalUnits_) : 0.0, stage))
             throw ImportCancelled{};
     }
     void prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary);
@@ -289,8 +298,8 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         PreparedStudy& unreadable = studyFor(studies_, order_, "unreadable:" + summary.key);
         unreadable.source = source;
         unreadable.format = "DICOM";
-        unreadable.failures = failures.empty() ? std::vector<std::string>{"no readable file"}
-                                               : failures;
+        unreadable.failures =
+            failures.empty() ? std::vector<std::string>{"no readable file"} : failures;
         unreadable.files = int(summary.files.size());
         return;
     }
@@ -351,7 +360,8 @@ json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
                                    imaging::bytesPerVoxel(volume.pixelType());
     json slices = json::array();
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(volume.data());
-    const double storeUnit = double(std::max(1, series.summary.imageCount)) / std::max(1, g.dims[2]);
+    const double storeUnit =
+        double(std::max(1, series.summary.imageCount)) / std::max(1, g.dims[2]);
     for (int z = 0; z < g.dims[2]; ++z) {
         slices.push_back(session_.putChunk({bytes + std::size_t(z) * sliceBytes, sliceBytes}));
         doneUnits_ += storeUnit;
@@ -549,14 +559,14 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
         }
     }
     deid::StoreSecret secret = deid::StoreSecret::random();
-    session.recorded("deid secret", "store", "per-store de-identification secret created",
-                     [&](Database& database) {
-                         createImportTables(database);
-                         database
-                             .prepare("INSERT INTO deidentification_secret(id, secret) VALUES (1, ?)")
-                             .bindBlob(1, secret.bytes().data(), secret.bytes().size())
-                             .run();
-                     });
+    session.recorded(
+        "deid secret", "store", "per-store de-identification secret created",
+        [&](Database& database) {
+            createImportTables(database);
+            database.prepare("INSERT INTO deidentification_secret(id, secret) VALUES (1, ?)")
+                .bindBlob(1, secret.bytes().data(), secret.bytes().size())
+                .run();
+        });
     return secret;
 }
 

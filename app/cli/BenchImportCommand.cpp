@@ -13,6 +13,8 @@
 #include <chrono>
 #include <iomanip>
 #include <ostream>
+#include <utility>
+#include <vector>
 
 namespace radmark::cli {
 namespace {
@@ -25,11 +27,18 @@ double peakRssMiB() {
     return double(usage.ru_maxrss) / 1024.0;
 }
 
+double cpuSeconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 int runBenchImport(Arguments& args, CommandIo& io) {
     args.allowOnly({"dir"});
     const fs::path source = args.positional(0, "SOURCE (a generated CT series folder)");
-    const fs::path base = args.option("dir") ? fs::path(*args.option("dir"))
-                                             : fs::temp_directory_path();
+    const fs::path base =
+        args.option("dir") ? fs::path(*args.option("dir")) : fs::temp_directory_path();
     std::string pattern = (base / "radmark-bench-import-XXXXXX").string();
     if (!::mkdtemp(pattern.data()))
         throw CommandError("cannot create a scratch folder in " + base.string());
@@ -54,15 +63,27 @@ int runBenchImport(Arguments& args, CommandIo& io) {
     const double rssBefore = peakRssMiB();
     int progressCalls = 0;
     double lastFraction = 0;
+    // Wall time per stage (the machine may be shared: CPU time is reported too).
+    std::vector<std::pair<std::string, double>> stages;
+    auto stageStart = std::chrono::steady_clock::now();
+    const double cpuBefore = cpuSeconds();
     const auto start = std::chrono::steady_clock::now();
-    const auto results = storage::importStudies(admin, {source}, {},
-                                                [&](double fraction, const std::string&) {
-                                                    ++progressCalls;
-                                                    lastFraction = fraction;
-                                                    return true;
-                                                });
+    const auto results =
+        storage::importStudies(admin, {source}, {}, [&](double fraction, const std::string& stage) {
+            ++progressCalls;
+            lastFraction = fraction;
+            if (stages.empty() || stages.back().first != stage) {
+                const auto now = std::chrono::steady_clock::now();
+                if (!stages.empty())
+                    stages.back().second = std::chrono::duration<double>(now - stageStart).count();
+                stages.emplace_back(stage, 0.0);
+                stageStart = now;
+            }
+            return true;
+        });
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpuSeconds() - cpuBefore;
     const double rss = peakRssMiB();
     if (results.size() != 1 || results.front().status != storage::ImportStatus::Imported)
         throw CommandError("the benchmark source was not imported: " +
@@ -76,13 +97,17 @@ int runBenchImport(Arguments& args, CommandIo& io) {
     const auto& d = volume.geometry().dims;
 
     io.out << std::fixed << std::setprecision(2);
-    io.out << "series " << d[0] << "x" << d[1] << "x" << d[2] << " ("
-           << results.front().fileCount << " files, " << seriesMiB << " MiB decoded)\n";
-    io.out << "import " << seconds << " s (" << results.front().fileCount / seconds
-           << " files/s), " << progressCalls << " progress calls, last at " << lastFraction
-           << "\n";
-    io.out << "peak RSS " << rss << " MiB (" << rssBefore << " MiB before import) = "
-           << rss / seriesMiB << " x one series\n";
+    io.out << "series " << d[0] << "x" << d[1] << "x" << d[2] << " (" << results.front().fileCount
+           << " files, " << seriesMiB << " MiB decoded)\n";
+    io.out << "import " << seconds << " s (" << results.front().fileCount / seconds << " files/s), "
+           << progressCalls << " progress calls, last at " << lastFraction << "\n";
+    io.out << "CPU " << cpu << " s (user + system) during the import; stages (wall):";
+    for (const auto& [stage, stageSeconds] : stages)
+        if (stage != "done")
+            io.out << " " << stage << " " << stageSeconds << " s;";
+    io.out << "\n";
+    io.out << "peak RSS " << rss << " MiB (" << rssBefore
+           << " MiB before import) = " << rss / seriesMiB << " x one series\n";
     return 0;
 }
 

@@ -85,9 +85,8 @@ int runImport(Arguments& args, CommandIo& io) {
     if (args.flag("timing")) {
         rusage usage{};
         getrusage(RUSAGE_SELF, &usage);
-        io.out << "import took " << std::fixed << std::setprecision(2) << seconds
-               << " s, peak RSS " << std::setprecision(0) << double(usage.ru_maxrss) / 1024.0
-               << " MiB\n";
+        io.out << "import took " << std::fixed << std::setprecision(2) << seconds << " s, peak RSS "
+               << std::setprecision(0) << double(usage.ru_maxrss) / 1024.0 << " MiB\n";
     }
     return notImported ? 3 : 0;
 }

@@ -19,21 +19,22 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> plantedPhi = {
-    "DOE^JANE",     "MRN-9384756",   "19610412",        "ACC-55512",  "Springfield General",
-    "742 Evergreen", "HIBBERT",      "SMITHERS",        "CT-SPRINGFLD-01", "SN-4471-XQ"};
+    "DOE^JANE",      "MRN-9384756", "19610412", "ACC-55512",       "Springfield General",
+    "742 Evergreen", "HIBBERT",     "SMITHERS", "CT-SPRINGFLD-01", "SN-4471-XQ"};
 
 // Generates a small CT series with planted fake PHI (same fake patient, fixed seed).
 fs::path generateSeries(const fs::path& out, int slices, const std::string& extraPython = {}) {
-    const std::string generator = std::string(RADMARK_SOURCE_DIR) + "/tests/data/generate_ct_series.py";
+    const std::string generator =
+        std::string(RADMARK_SOURCE_DIR) + "/tests/data/generate_ct_series.py";
     std::string command = "/usr/bin/python3 " + generator + " --out '" + out.string() +
                           "' --slices " + std::to_string(slices) +
                           " --rows 96 --cols 80 --seed 7 > /dev/null";
     if (std::system(command.c_str()) != 0)
         throw std::runtime_error("the CT generator failed");
     if (!extraPython.empty()) {
-        const std::string edit = "/usr/bin/python3 -c \"import pydicom, glob\nfor f in glob.glob('" +
-                                 out.string() + "/*'):\n    ds = pydicom.dcmread(f)\n" + extraPython +
-                                 "\n    ds.save_as(f)\"";
+        const std::string edit =
+            "/usr/bin/python3 -c \"import pydicom, glob\nfor f in glob.glob('" + out.string() +
+            "/*'):\n    ds = pydicom.dcmread(f)\n" + extraPython + "\n    ds.save_as(f)\"";
         if (std::system(edit.c_str()) != 0)
             throw std::runtime_error("editing the generated series failed");
     }
@@ -195,9 +196,10 @@ TEST_F(ImportFixture, UnreadableSourceFailsWithAReasonAndCancelRollsBack) {
 
     const fs::path source = generateSeries(data.path() / "ct", 6);
     const auto chunksBefore = countRows(admin, "chunks");
-    const auto cancelled = importStudies(admin, {source}, {}, [](double f, const std::string& stage) {
-        return !(stage == "storing" && f > 0.8);
-    });
+    const auto cancelled =
+        importStudies(admin, {source}, {}, [](double f, const std::string& stage) {
+            return !(stage == "storing" && f > 0.8);
+        });
     ASSERT_EQ(cancelled.size(), 1u);
     EXPECT_EQ(cancelled.front().status, ImportStatus::Cancelled);
     EXPECT_EQ(countRows(admin, "studies"), 0);

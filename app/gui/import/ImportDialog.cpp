@@ -92,7 +92,9 @@ QStringList ImportDialog::sources() const {
     return out;
 }
 
-bool ImportDialog::isImporting() const { return d_->running; }
+bool ImportDialog::isImporting() const {
+    return d_->running;
+}
 
 const std::vector<storage::StudyImportResult>& ImportDialog::results() const {
     return d_->results;
@@ -136,19 +138,19 @@ void ImportDialog::startImport() {
     d_->worker = std::thread([this, paths, options] {
         std::vector<storage::StudyImportResult> results;
         try {
-            results = storage::importStudies(
-                d_->session, paths, options, [this](double fraction, const std::string& stage) {
-                    const int value = int(fraction * 1000);
-                    const QString text = QString::fromStdString(stage);
-                    QMetaObject::invokeMethod(
-                        this,
-                        [this, value, text] {
-                            d_->progress->setValue(value);
-                            d_->stage->setText(text);
-                        },
-                        Qt::QueuedConnection);
-                    return !d_->cancel.load();
-                });
+            results = storage::importStudies(d_->session, paths, options,
+                                             [this](double fraction, const std::string& stage) {
+                                                 const int value = int(fraction * 1000);
+                                                 const QString text = QString::fromStdString(stage);
+                                                 QMetaObject::invokeMethod(
+                                                     this,
+                                                     [this, value, text] {
+                                                         d_->progress->setValue(value);
+                                                         d_->stage->setText(text);
+                                                     },
+                                                     Qt::QueuedConnection);
+                                                 return !d_->cancel.load();
+                                             });
         } catch (const std::exception& error) {
             storage::StudyImportResult failed;
             failed.reason = error.what();

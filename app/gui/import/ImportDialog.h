@@ -15,7 +15,7 @@ namespace radmark::gui {
 
 class ImportDialog : public QDialog {
     Q_OBJECT
-public:
+  public:
     explicit ImportDialog(storage::Session& session, QWidget* parent = nullptr);
     ~ImportDialog() override;
 
@@ -25,10 +25,10 @@ public:
     bool isImporting() const;
     const std::vector<storage::StudyImportResult>& results() const;
 
-signals:
+  signals:
     void importFinished();
 
-private:
+  private:
     struct Private;
     std::unique_ptr<Private> d_;
     void addFiles();
