@@ -74,10 +74,7 @@ void MainWindow::buildMenus() {
                     &MainWindow::openFolderDialog);
     file->addAction(tr("Save &Screenshot..."), QKeySequence(tr("Ctrl+Shift+S")), this,
                     &MainWindow::screenshotDialog);
-    file->addAction(tr("&Close Study"), QKeySequence::Close, this, [this] {
-        viewer_->clearVolume();
-        setWindowTitle(tr("Radmark"));
-    });
+    file->addAction(tr("&Close Study"), QKeySequence::Close, this, &MainWindow::closeStudy);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -194,6 +191,15 @@ void MainWindow::showVolume(std::shared_ptr<imaging::Volume> volume,
     }
     status_->setText(text);
     emit studyShown();
+}
+
+void MainWindow::showStoredVolume(std::shared_ptr<imaging::Volume> volume) {
+    showVolume(std::move(volume), imaging::ReadReport{});
+}
+
+void MainWindow::closeStudy() {
+    viewer_->clearVolume();
+    setWindowTitle(tr("Radmark"));
 }
 
 void MainWindow::reportFailure(const QString& message) {

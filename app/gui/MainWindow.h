@@ -30,6 +30,9 @@ class MainWindow : public QMainWindow {
     void setInteractive(bool interactive);
 
     void openPath(const QString& path);
+    // A study decoded elsewhere (the encrypted store), shown like one read from disk.
+    void showStoredVolume(std::shared_ptr<imaging::Volume> volume);
+    void closeStudy();
     bool loading() const;
     viewer::FourUpViewer* viewer() const;
 

@@ -4,6 +4,8 @@
 //   window as PNG, exits
 
 #include "app/gui/MainWindow.h"
+#include "app/gui/StoreWorkspace.h"
+#include "storage/Errors.h"
 
 #include "viewer/FourUpViewer.h"
 #include "viewer/VtkOpenGLWidget.h"
@@ -13,6 +15,9 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
 
 int main(int argc, char** argv) {
     // VTK's OpenGL needs a 3.2 core context; it must be the default before QApplication exists.
@@ -32,7 +37,14 @@ int main(int argc, char** argv) {
         QStringLiteral("screenshot"),
         QStringLiteral("Write the window as PNG to FILE once the study shows, then exit."),
         QStringLiteral("FILE"));
+    const QCommandLineOption storeOption(
+        QStringLiteral("store"), QStringLiteral("Log in to the encrypted store in DIR."), QStringLiteral("DIR"));
+    const QCommandLineOption policyOption(
+        QStringLiteral("policy"), QStringLiteral("Security policy file (default /etc/radmark/policy.json)."),
+        QStringLiteral("FILE"));
     parser.addOption(openOption);
+    parser.addOption(storeOption);
+    parser.addOption(policyOption);
     parser.addOption(screenshotOption);
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Study to open."),
                                  QStringLiteral("[PATH]"));
@@ -68,7 +80,27 @@ int main(int argc, char** argv) {
                              QApplication::exit(1);
                          });
     }
+    // Store mode: --store, or RADMARK_STORE when no file is to be opened.
+    QString storeDir = parser.value(storeOption);
+    if (storeDir.isEmpty() && path.isEmpty())
+        storeDir = qEnvironmentVariable("RADMARK_STORE");
+    std::unique_ptr<radmark::app::StoreWorkspace> workspace;
+    if (!storeDir.isEmpty()) {
+        try {
+            std::optional<std::filesystem::path> policyFile;
+            if (parser.isSet(policyOption))
+                policyFile = parser.value(policyOption).toStdString();
+            radmark::storage::Store store(storeDir.toStdString(),
+                                          radmark::storage::Policy::load(policyFile));
+            workspace = std::make_unique<radmark::app::StoreWorkspace>(std::move(store), window);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "radmark: %s\n", e.what());
+            return 1;
+        }
+    }
     window.show();
+    if (workspace && !workspace->logIn())
+        return 0;
     if (!path.isEmpty())
         window.openPath(path);
     return app.exec();
