@@ -416,8 +416,24 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 "SELECT study_id FROM imported_studies WHERE study_uid = ?");
             s.bind(1, study.studyUid);
             if (s.step()) {
-                result.status = ImportStatus::AlreadyInStore;
                 result.studyId = s.integer(0);
+                auto stored = session_.database().prepare(
+                    "SELECT 1 FROM imported_series WHERE study_id = ? AND series_uid = ?");
+                bool allStored = true;
+                for (const auto& series : study.series) {
+                    stored.reset();
+                    stored.bind(1, result.studyId).bind(2, series.seriesUid);
+                    allStored = allStored && stored.step();
+                }
+                if (!allStored) {
+                    // Adding series to a stored study would change what annotators already saw.
+                    result.status = ImportStatus::Failed;
+                    result.reason = "this study is already in the store with other series; adding "
+                                    "series to a stored study is not supported";
+                    session_.recordAccess("import", result.label, "failed: " + result.reason);
+                    return result;
+                }
+                result.status = ImportStatus::AlreadyInStore;
                 session_.recordAccess("import", result.label, "already in store: not stored again");
                 return result;
             }

