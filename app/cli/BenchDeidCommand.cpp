@@ -3,18 +3,15 @@
 // under SOURCE and, in the same run, `gdcmanon --dumb` told to remove or empty the same table
 // rows; prints both and their ratio. Outputs go to temporary folders that are deleted.
 
+#include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
 #include "imaging/deid/BurnedInText.h"
 #include "imaging/deid/FolderDeidentification.h"
 
-#include <fcntl.h>
 #include <gdcmDict.h>
 #include <gdcmDicts.h>
 #include <gdcmGlobal.h>
 
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
@@ -24,8 +21,6 @@
 #include <iomanip>
 #include <ostream>
 #include <vector>
-
-extern char** environ;
 
 namespace radmark::cli {
 namespace {
@@ -42,20 +37,6 @@ fs::path scratchRoot(const std::optional<std::string>& chosen) {
     if (fs::is_directory("/dev/shm", error))
         return "/dev/shm";
     return fs::temp_directory_path();
-}
-
-fs::path makeScratchFolder(const fs::path& root, const char* what) {
-    std::string pattern = (root / (std::string("radmark-bench-") + what + "-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data()))
-        throw CommandError("cannot create a scratch folder in " + root.string());
-    return pattern;
-}
-
-double cpuSeconds(int who) {
-    rusage usage{};
-    getrusage(who, &usage);
-    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 std::size_t warmPageCache(const std::vector<fs::path>& files) {
@@ -90,25 +71,6 @@ std::vector<std::string> gdcmanonArguments(const fs::path& source, const fs::pat
     return args;
 }
 
-int runProcess(const std::vector<std::string>& args) {
-    std::vector<char*> argv;
-    for (const auto& arg : args)
-        argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0)
-        throw CommandError("cannot start gdcmanon (package libgdcm-tools)");
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 std::size_t countFiles(const fs::path& folder) {
     std::size_t n = 0;
     for (const auto& entry : fs::recursive_directory_iterator(folder))
@@ -137,7 +99,8 @@ int runBenchDeid(Arguments& args, CommandIo& io) {
     const deid::Deidentifier engine(deid::ConfidentialityProfile::standard(), options, secret,
                                     &deid::BurnedInTextRules::standard(), ocr.get());
 
-    const fs::path ours = makeScratchFolder(scratch, "deid");
+    auto ourFolder = std::make_unique<ScratchFolder>(scratch, "deid");
+    const fs::path& ours = ourFolder->path();
     const double cpuBefore = cpuSeconds(RUSAGE_SELF);
     const auto start = Clock::now();
     const auto outcome = deid::deidentifyIntoFolder({source}, ours, engine);
@@ -152,19 +115,17 @@ int runBenchDeid(Arguments& args, CommandIo& io) {
            << ", UIDs, dates, records, verification, atomic writes): " << oursSeconds << " s wall, "
            << oursCpu << " s CPU, " << outcome.filesWritten << " written, "
            << outcome.failures.size() << " failed (outputs in " << scratch.string() << ")\n";
-    std::error_code ignored;
-    fs::remove_all(ours, ignored);
+    ourFolder.reset();
 
     if (args.flag("compare-gdcmanon")) {
-        const fs::path theirs = makeScratchFolder(scratch, "gdcmanon");
+        const ScratchFolder theirFolder(scratch, "gdcmanon");
+        const fs::path& theirs = theirFolder.path();
         const auto command = gdcmanonArguments(source, theirs);
-        const double childCpuBefore = cpuSeconds(RUSAGE_CHILDREN);
-        const auto begin = Clock::now();
-        const int status = runProcess(command);
-        const double theirSeconds = std::chrono::duration<double>(Clock::now() - begin).count();
-        const double theirCpu = cpuSeconds(RUSAGE_CHILDREN) - childCpuBefore;
+        const ExternalRun run = runExternal(command, "package libgdcm-tools");
+        const int status = run.status;
+        const double theirSeconds = run.seconds;
+        const double theirCpu = run.cpuSeconds;
         const std::size_t written = countFiles(theirs) + (fs::is_regular_file(theirs) ? 1 : 0);
-        fs::remove_all(theirs, ignored);
         io.out << "gdcmanon --dumb (" << (command.size() - 8) / 2
                << " --remove/--empty rules, exit " << status << "): " << theirSeconds << " s wall, "
                << theirCpu << " s CPU, " << written << " written\n";

@@ -3,11 +3,11 @@
 // not a real store) and reports the import time, the progress calls seen, the peak RSS and its
 // ratio to the size of the decoded series. The scratch store is deleted afterwards.
 
+#include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,35 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double peakRssMiB() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_maxrss) / 1024.0;
-}
-
-double cpuSeconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
+double peakRssMiB() { return double(peakRssKb()) / 1024.0; }
 
 int runBenchImport(Arguments& args, CommandIo& io) {
     args.allowOnly({"dir"});
     const fs::path source = args.positional(0, "SOURCE (a generated CT series folder)");
     const fs::path base =
         args.option("dir") ? fs::path(*args.option("dir")) : fs::temp_directory_path();
-    std::string pattern = (base / "radmark-bench-import-XXXXXX").string();
-    if (!::mkdtemp(pattern.data()))
-        throw CommandError("cannot create a scratch folder in " + base.string());
-    const fs::path scratch = pattern;
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() {
-            std::error_code ignored;
-            fs::remove_all(dir, ignored);
-        }
-    } cleanup{scratch};
+    const ScratchFolder scratchFolder(base, "import");
+    const fs::path& scratch = scratchFolder.path();
 
     storage::Policy policy;
     policy.argon2MemoryBytes = 64 * 1024;

@@ -1,12 +1,10 @@
 // radmark-cli bench open PATH [--repeat N] [--compare-dcm2niix]: how fast a study opens, and
 // how much memory it takes, through the same imaging::readVolume the workstation uses.
 
+#include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
 #include "imaging/StudyReader.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,8 +16,6 @@
 #include <iomanip>
 #include <ostream>
 #include <vector>
-
-extern char** environ;
 
 namespace radmark::cli {
 namespace {
@@ -40,12 +36,6 @@ Stats statsOf(std::vector<double> v) {
             v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2};
 }
 
-long maxRssKb() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss;
-}
-
 // Loads once in a forked child, so its peak RSS is this load's alone (plus the program itself,
 // reported separately as the baseline).
 struct MemoryProbe {
@@ -61,10 +51,10 @@ MemoryProbe probeMemory(const std::string& path) {
     const pid_t child = fork();
     if (child == 0) {
         close(fds[0]);
-        long result[2] = {maxRssKb(), -1};
+        long result[2] = {peakRssKb(), -1};
         try {
             const auto volume = imaging::readVolume(path);
-            result[1] = maxRssKb();
+            result[1] = peakRssKb();
         } catch (...) {
         }
         [[maybe_unused]] auto written = write(fds[1], result, sizeof result);
@@ -84,46 +74,10 @@ MemoryProbe probeMemory(const std::string& path) {
     return probe;
 }
 
-struct ExternalRun {
-    double seconds = 0;
-    long peakKb = 0;
-    int status = -1;
-};
-
 // Runs dcm2niix into a private temporary folder, removed afterwards.
 ExternalRun runDcm2niix(const std::string& path) {
-    char pattern[] = "/tmp/radmark-bench-XXXXXX";
-    const char* dir = mkdtemp(pattern);
-    if (!dir)
-        throw CommandError("cannot create a temporary folder for dcm2niix");
-    const std::string outDir = dir;
-    std::vector<std::string> words = {"dcm2niix", "-o", outDir, path};
-    std::vector<char*> argv;
-    for (auto& w : words)
-        argv.push_back(w.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    ExternalRun run;
-    pid_t pid = 0;
-    const auto start = Clock::now();
-    const int spawned = posix_spawnp(&pid, "dcm2niix", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned == 0) {
-        int status = 0;
-        rusage usage{};
-        wait4(pid, &status, 0, &usage);
-        run.seconds = seconds(Clock::now() - start);
-        run.peakKb = usage.ru_maxrss;
-        run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(outDir, ec);
-    if (spawned != 0)
-        throw CommandError("dcm2niix could not be started (is it installed?)");
-    return run;
+    const ScratchFolder out(std::filesystem::temp_directory_path(), "dcm2niix");
+    return runExternal({"dcm2niix", "-o", out.path().string(), path}, "package dcm2niix");
 }
 
 int runBenchOpen(Arguments& args, CommandIo& io) {
