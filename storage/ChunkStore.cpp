@@ -5,6 +5,10 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include <future>
+#include <memory>
+#include <set>
+
 namespace radmark::storage {
 
 void ChunkStore::createTable(Database& db) {
@@ -39,6 +43,77 @@ std::string ChunkStore::put(std::span<const std::uint8_t> data) {
         .bindBlob(3, packed.data(), size)
         .run();
     return toHex(hash);
+}
+
+namespace {
+
+// One chunk made ready for its INSERT: hash, and the compressed bytes unless it is already stored.
+struct PackedChunk {
+    Bytes hash;
+    bool alreadyStored = false;
+    Bytes packed;
+    std::size_t packedSize = 0;
+    std::size_t rawSize = 0;
+};
+
+struct FreeCompressionContext {
+    void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
+};
+
+} // namespace
+
+std::vector<std::string>
+ChunkStore::putMany(std::span<const std::span<const std::uint8_t>> chunks) {
+    std::vector<std::string> hashes;
+    hashes.reserve(chunks.size());
+    if (chunks.empty())
+        return hashes;
+    const std::unique_ptr<ZSTD_CCtx, FreeCompressionContext> context(ZSTD_createCCtx());
+    if (!context)
+        throw StoreError("could not compress data for the store (out of memory)");
+    // The connection is opened serialized (SQLITE_OPEN_FULLMUTEX), so the packing thread may run
+    // its own lookup while this thread inserts. Only one packing task runs at a time: each is
+    // started after the previous one's result was taken, so the context and the set are never
+    // shared by two threads at once.
+    auto lookup = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
+    std::set<Bytes> packedInThisCall;
+    auto pack = [&](std::size_t i) {
+        const auto data = chunks[i];
+        PackedChunk p;
+        p.hash = contentHash(data.data(), data.size());
+        p.rawSize = data.size();
+        if (!packedInThisCall.insert(p.hash).second) {
+            p.alreadyStored = true; // inserted earlier in this call, before this one's turn
+            return p;
+        }
+        lookup.bindBlob(1, p.hash);
+        p.alreadyStored = lookup.step();
+        lookup.reset();
+        if (p.alreadyStored)
+            return p;
+        p.packed.resize(ZSTD_compressBound(data.size()));
+        p.packedSize = ZSTD_compressCCtx(context.get(), p.packed.data(), p.packed.size(),
+                                         data.data(), data.size(), level_);
+        if (ZSTD_isError(p.packedSize))
+            throw StoreError("could not compress data for the store");
+        return p;
+    };
+    auto insert = db_.prepare("INSERT INTO chunks(hash, raw_size, data) VALUES (?, ?, ?)");
+    std::future<PackedChunk> next = std::async(std::launch::async, pack, std::size_t(0));
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        PackedChunk p = next.get();
+        if (i + 1 < chunks.size())
+            next = std::async(std::launch::async, pack, i + 1);
+        if (!p.alreadyStored) {
+            insert.bindBlob(1, p.hash)
+                .bind(2, std::int64_t(p.rawSize))
+                .bindBlob(3, p.packed.data(), p.packedSize);
+            insert.run();
+            insert.reset();
+        }
+        hashes.push_back(toHex(p.hash));
+    }
+    return hashes;
 }
 
 bool ChunkStore::contains(const std::string& hexHash) {

@@ -6,6 +6,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 namespace radmark::storage {
 
@@ -19,6 +20,9 @@ public:
 
     // Returns the hex BLAKE2b-256 of data. Runs in the caller's transaction when one is open.
     std::string put(std::span<const std::uint8_t> data);
+    // The same for many chunks (the slices of a volume), in input order. Hashing, the duplicate
+    // check and compression of the next chunk run on a second thread while this one inserts.
+    std::vector<std::string> putMany(std::span<const std::span<const std::uint8_t>> chunks);
     Bytes get(const std::string& hexHash); // throws StoreError when missing or damaged
     bool contains(const std::string& hexHash);
 

@@ -3,6 +3,8 @@
 
 #include "StoreTestSupport.h"
 
+#include "storage/ChunkStore.h"
+
 #include <sqlite3.h>
 
 #include <sys/stat.h>
@@ -328,6 +330,42 @@ TEST(StorageChunks, StoredOnceCompressedAndReadBack) {
               std::int64_t(data.size() / 10));
     EXPECT_EQ(admin.getChunk(a), data);
     EXPECT_THROW(admin.getChunk(std::string(64, '0')), StoreError);
+}
+
+TEST(StorageChunks, ManyAtOnceMatchOneByOneAndAreStoredOnce) {
+    TestStore t;
+    auto admin = t.admin();
+    // Five distinct slices, one of them already in the store and one given twice in the batch.
+    std::vector<std::vector<std::uint8_t>> slices;
+    for (int k = 0; k < 5; ++k) {
+        std::vector<std::uint8_t> slice(256 * 1024);
+        for (std::size_t i = 0; i < slice.size(); ++i)
+            slice[i] = std::uint8_t((i / (64 + 32 * k)) % 11 + k);
+        slices.push_back(std::move(slice));
+    }
+    const std::string storedBefore = admin.putChunk(slices[2]);
+    std::vector<std::span<const std::uint8_t>> batch;
+    for (int k : {0, 1, 2, 3, 1, 4})
+        batch.emplace_back(slices[std::size_t(k)]);
+    std::vector<std::string> hashes;
+    {
+        Transaction transaction(admin.database());
+        hashes = ChunkStore(admin.database()).putMany(batch);
+        transaction.commit();
+    }
+    ASSERT_EQ(hashes.size(), batch.size());
+    EXPECT_EQ(hashes[2], storedBefore);
+    EXPECT_EQ(hashes[1], hashes[4]);
+    EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM chunks"), "5");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const std::vector<std::uint8_t> expected(batch[i].begin(), batch[i].end());
+        EXPECT_EQ(admin.getChunk(hashes[i]), expected) << "chunk " << i;
+    }
+    // Same hashes as one-by-one puts (nothing new is stored by them).
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        EXPECT_EQ(admin.putChunk(batch[i]), hashes[i]);
+    EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM chunks"), "5");
+    EXPECT_TRUE(ChunkStore(admin.database()).putMany({}).empty());
 }
 
 TEST(StorageTransactions, ChangeAndItsLogEntryCommitTogetherOrNotAtAll) {
