@@ -20,6 +20,7 @@ struct FourUpViewer::Private {
     VolumeView* volumeView = nullptr;
     QWidget* maximised = nullptr;
     WindowLevel windowLevel;
+    LabelEditor* editor = nullptr;
 };
 
 FourUpViewer::FourUpViewer(QWidget* parent) : QWidget(parent), d(new Private) {
@@ -35,6 +36,19 @@ FourUpViewer::FourUpViewer(QWidget* parent) : QWidget(parent), d(new Private) {
                 [this](imaging::Vec3 index) { emit statusMessage(describePoint(index)); });
         connect(view, &VtkOpenGLWidget::doubleClicked, this,
                 [this, view] { toggleMaximised(view); });
+    }
+    d->editor = new LabelEditor(this);
+    connect(d->editor, &LabelEditor::labelsChanged, this, &FourUpViewer::onLabelsChanged);
+    connect(d->editor, &LabelEditor::statusMessage, this, &FourUpViewer::statusMessage);
+    connect(d->editor, &LabelEditor::modeChanged, this, [this](EditMode mode) {
+        for (auto* view : d->slices)
+            view->setEditing(mode != EditMode::Navigate);
+    });
+    for (auto* view : d->slices) {
+        connect(view, &SliceView::editPointer, this,
+                [this, view](annotation::PointerPhase phase, imaging::Index3 voxel) {
+                    d->editor->handlePointer(phase, voxel, view->normalIndexAxis());
+                });
     }
     d->volumeView = new VolumeView(this);
     connect(d->volumeView, &VtkOpenGLWidget::doubleClicked, this,
@@ -67,6 +81,9 @@ void FourUpViewer::setVolume(std::shared_ptr<imaging::Volume> volume) {
     const auto [min, max] = d->volume->scalarRange();
     for (auto* view : d->slices)
         view->setImage(d->image, &d->cursor, max - min);
+    d->editor->startAnnotation(d->volume.get());
+    for (auto* view : d->slices)
+        view->setLabelOverlay(d->editor->overlayImage(), d->editor->overlayColours());
     applyDefaultWindowLevel();
     d->volumeView->setImage(d->image, d->volume->geometry(), intensityPercentile(*d->volume, 0.99));
     const bool ct = d->volume->modality == "CT";
@@ -78,6 +95,7 @@ void FourUpViewer::clearVolume() {
     for (auto* view : d->slices)
         view->clearImage();
     d->volumeView->clearImage();
+    d->editor->startAnnotation(nullptr);
     d->image = nullptr;
     d->volume.reset();
     d->cursor = SliceCursor();
@@ -107,6 +125,19 @@ void FourUpViewer::onCursorMoved() {
         view->cursorChanged();
     emit statusMessage(describePoint(d->cursor.index()));
     emit cursorChanged();
+}
+
+LabelEditor* FourUpViewer::labelEditor() const {
+    return d->editor;
+}
+
+void FourUpViewer::setEditMode(EditMode mode) {
+    d->editor->setMode(mode);
+}
+
+void FourUpViewer::onLabelsChanged() {
+    for (auto* view : d->slices)
+        view->labelsChanged();
 }
 
 void FourUpViewer::setWindowLevel(const WindowLevel& windowLevel) {

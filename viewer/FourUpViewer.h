@@ -3,6 +3,7 @@
 // sagittal (bottom right). The slice views share one crosshair (SliceCursor) and one
 // window/level; double-clicking a view maximises it, again restores the four.
 
+#include "viewer/LabelEditor.h"
 #include "viewer/SliceCursor.h"
 #include "viewer/SliceView.h"
 #include "viewer/VolumeView.h"
@@ -47,12 +48,18 @@ class FourUpViewer : public QWidget {
     // Renders every view now (for screenshots).
     void renderAll();
 
+    // Label editing on the shown volume (an empty annotation is started with each volume);
+    // the overlay in the slice views follows it.
+    LabelEditor* labelEditor() const;
+    void setEditMode(EditMode mode); // slice views edit with a left drag unless Navigate
+
   signals:
     void statusMessage(const QString& text);
     void cursorChanged();
 
   private:
     void onCursorMoved();
+    void onLabelsChanged();
 
     struct Private;
     std::unique_ptr<Private> d;

@@ -13,6 +13,8 @@
 #include <vtkImageProperty.h>
 #include <vtkImageSlice.h>
 #include <vtkImageSliceMapper.h>
+#include <vtkImageStack.h>
+#include <vtkLookupTable.h>
 #include <vtkMatrix4x4.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
@@ -30,7 +32,7 @@
 namespace radmark::viewer {
 
 namespace {
-enum class Drag { None, Crosshair, Pan, WindowLevel };
+enum class Drag { None, Crosshair, Pan, WindowLevel, Edit };
 
 QString patientCoordinate(int patientAxis, double value) {
     static const char positive[] = "LPS";
@@ -52,6 +54,11 @@ struct SliceView::Private {
 
     vtkSmartPointer<vtkImageSliceMapper> mapper;
     vtkSmartPointer<vtkImageSlice> slice;
+    vtkSmartPointer<vtkImageSliceMapper> labelMapper;
+    vtkSmartPointer<vtkImageSlice> labelSlice;
+    vtkSmartPointer<vtkImageStack> stack; // image below, labels above
+    bool editing = false;
+    std::optional<imaging::Index3> lastEditVoxel;
     vtkSmartPointer<vtkPoints> crosshairPoints;
     vtkSmartPointer<vtkPolyData> crosshair;
     vtkSmartPointer<vtkActor2D> crosshairActor;
@@ -99,7 +106,18 @@ SliceView::SliceView(ViewPlane plane, QWidget* parent) : VtkOpenGLWidget(parent)
     d->slice->SetMapper(d->mapper);
     d->slice->GetProperty()->SetInterpolationTypeToLinear();
     d->slice->VisibilityOff();
-    renderer()->AddViewProp(d->slice);
+    d->slice->GetProperty()->SetLayerNumber(0);
+    d->labelMapper = vtkSmartPointer<vtkImageSliceMapper>::New();
+    d->labelSlice = vtkSmartPointer<vtkImageSlice>::New();
+    d->labelSlice->SetMapper(d->labelMapper);
+    d->labelSlice->GetProperty()->SetInterpolationTypeToNearest();
+    d->labelSlice->GetProperty()->SetLayerNumber(1);
+    d->labelSlice->GetProperty()->UseLookupTableScalarRangeOn();
+    d->labelSlice->VisibilityOff();
+    d->stack = vtkSmartPointer<vtkImageStack>::New();
+    d->stack->AddImage(d->slice);
+    d->stack->SetActiveLayer(0);
+    renderer()->AddViewProp(d->stack);
 
     d->crosshairPoints = vtkSmartPointer<vtkPoints>::New();
     d->crosshairPoints->SetNumberOfPoints(4);
@@ -174,6 +192,7 @@ void SliceView::setImage(vtkImageData* image, SliceCursor* cursor, double valueR
         for (int c = 0; c < 3; ++c)
             matrix->SetElement(r, c, d->snapped[r * 3 + c]);
     d->slice->SetUserMatrix(matrix);
+    d->labelSlice->SetUserMatrix(matrix);
     d->mapper->SetInputData(image);
     d->mapper->SetOrientation(d->layout.normalAxis);
     d->slice->VisibilityOn();
@@ -189,6 +208,7 @@ void SliceView::setImage(vtkImageData* image, SliceCursor* cursor, double valueR
 }
 
 void SliceView::clearImage() {
+    setLabelOverlay(nullptr, nullptr);
     d->slice->VisibilityOff();
     d->crosshairActor->VisibilityOff();
     for (auto& letter : d->letters)
@@ -206,11 +226,64 @@ bool SliceView::hasImage() const {
     return d->image != nullptr && d->cursor != nullptr;
 }
 
+void SliceView::setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours) {
+    if (!labels || !colours) {
+        if (d->stack->HasImage(d->labelSlice))
+            d->stack->RemoveImage(d->labelSlice);
+        d->labelSlice->VisibilityOff();
+        d->labelMapper->SetInputData(nullptr);
+        d->labelSlice->GetProperty()->SetLookupTable(nullptr);
+        requestRender();
+        return;
+    }
+    d->labelMapper->SetInputData(labels);
+    d->labelMapper->SetOrientation(d->layout.normalAxis);
+    if (d->cursor)
+        d->labelMapper->SetSliceNumber(d->cursor->slice(d->plane));
+    d->labelSlice->GetProperty()->SetLookupTable(colours);
+    d->labelSlice->VisibilityOn();
+    if (!d->stack->HasImage(d->labelSlice))
+        d->stack->AddImage(d->labelSlice);
+    requestRender();
+}
+
+void SliceView::labelsChanged() {
+    requestRender();
+}
+
+int SliceView::normalIndexAxis() const {
+    return d->layout.normalAxis;
+}
+
+void SliceView::setEditing(bool editing) {
+    d->editing = editing;
+    if (!editing && d->drag == Drag::Edit) {
+        d->drag = Drag::None;
+        d->lastEditVoxel.reset();
+    }
+}
+
+bool SliceView::editing() const {
+    return d->editing;
+}
+
+namespace {
+std::optional<imaging::Index3> nearestVoxel(const std::optional<imaging::Vec3>& index) {
+    if (!index)
+        return std::nullopt;
+    imaging::Index3 voxel;
+    for (int a = 0; a < 3; ++a)
+        voxel[a] = int(std::lround((*index)[a]));
+    return voxel;
+}
+} // namespace
+
 void SliceView::cursorChanged() {
     if (!hasImage())
         return;
     const SliceCursor& cursor = *d->cursor;
     d->mapper->SetSliceNumber(cursor.slice(d->plane));
+    d->labelMapper->SetSliceNumber(cursor.slice(d->plane));
 
     const imaging::Vec3 centre = cursor.index();
     const auto endpoints = [&](int axis, int firstPoint) {
@@ -356,7 +429,14 @@ void SliceView::mousePressEvent(QMouseEvent* event) {
     }
     d->dragStart = d->lastPosition = event->position();
     const bool shift = event->modifiers() & Qt::ShiftModifier;
-    if (event->button() == Qt::LeftButton && !shift) {
+    if (event->button() == Qt::LeftButton && !shift && d->editing) {
+        d->drag = Drag::None;
+        if (const auto voxel = nearestVoxel(indexAt(event->position()))) {
+            d->drag = Drag::Edit;
+            d->lastEditVoxel = voxel;
+            emit editPointer(annotation::PointerPhase::Press, *voxel);
+        }
+    } else if (event->button() == Qt::LeftButton && !shift) {
         d->drag = Drag::Crosshair;
         if (const auto index = indexAt(event->position());
             index && d->cursor->moveInPlane(d->plane, *index))
@@ -372,6 +452,13 @@ void SliceView::mousePressEvent(QMouseEvent* event) {
 }
 
 void SliceView::mouseReleaseEvent(QMouseEvent* event) {
+    if (d->drag == Drag::Edit && d->lastEditVoxel) {
+        // A release outside the image ends the stroke where the pointer left it.
+        const auto voxel = nearestVoxel(indexAt(event->position()));
+        d->drag = Drag::None;
+        emit editPointer(annotation::PointerPhase::Release, voxel ? *voxel : *d->lastEditVoxel);
+        d->lastEditVoxel.reset();
+    }
     d->drag = Drag::None;
     event->accept();
 }
@@ -386,6 +473,12 @@ void SliceView::mouseMoveEvent(QMouseEvent* event) {
     case Drag::Crosshair:
         if (const auto index = indexAt(position); index && d->cursor->moveInPlane(d->plane, *index))
             emit cursorMoved();
+        break;
+    case Drag::Edit:
+        if (const auto voxel = nearestVoxel(indexAt(position)); voxel && voxel != d->lastEditVoxel) {
+            d->lastEditVoxel = voxel;
+            emit editPointer(annotation::PointerPhase::Drag, *voxel);
+        }
         break;
     case Drag::Pan:
         panBy(position - d->lastPosition);

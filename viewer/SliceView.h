@@ -4,8 +4,12 @@
 // right-drag changes window/level, middle-drag or Shift+left-drag pans, Ctrl+wheel zooms,
 // wheel scrolls slices. Keys: arrows and Page Up/Down scroll, Home/End, +/- zoom, R resets.
 // The crosshair lives in a SliceCursor shared by the views; this widget only draws it and
-// asks for changes.
+// asks for changes. In editing mode (setEditing) a left drag does not move the crosshair but
+// reports the voxel under the pointer through editPointer, for the label editor.
 
+#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#include "annotation/Tool.h"
+#endif
 #include "viewer/SliceCursor.h"
 #include "viewer/VtkOpenGLWidget.h"
 #include "viewer/WindowLevel.h"
@@ -14,6 +18,7 @@
 #include <optional>
 
 class vtkImageData;
+class vtkLookupTable;
 
 namespace radmark::viewer {
 
@@ -30,6 +35,19 @@ class SliceView : public VtkOpenGLWidget {
     void setImage(vtkImageData* image, SliceCursor* cursor, double valueRange);
     void clearImage();
     bool hasImage() const;
+
+    // Shows a label map (same grid and index space as the image) over the image through
+    // `colours` (label value -> RGBA); nullptr removes it. The caller calls Modified() on the
+    // label image when labels change and then labelsChanged().
+    void setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours);
+    void labelsChanged();
+    // The voxel index axis normal to this view (0 = x, 1 = y, 2 = z).
+    int normalIndexAxis() const;
+
+    // Editing: left press/drag/release report voxels through editPointer instead of moving
+    // the crosshair.
+    void setEditing(bool editing);
+    bool editing() const;
 
     // Re-reads the shared cursor (slice and crosshair) and repaints.
     void cursorChanged();
@@ -55,6 +73,7 @@ class SliceView : public VtkOpenGLWidget {
     void windowLevelChanged(WindowLevel value); // right-drag
     void hovered(imaging::Vec3 index);          // pointer over the image
     void hoverLeft();
+    void editPointer(annotation::PointerPhase phase, imaging::Index3 voxel);
 
   protected:
     void mousePressEvent(QMouseEvent* event) override;

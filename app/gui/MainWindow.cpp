@@ -6,6 +6,7 @@
 #include "viewer/FourUpViewer.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -108,6 +109,48 @@ void MainWindow::buildMenus() {
                             QKeySequence(QString::fromStdString(preset.shortcut)), this,
                             [this, value = preset.value] { viewer_->setWindowLevel(value); });
     }
+
+    // Annotation: B paints, E erases, Escape navigates again; [ and ] size the brush in mm.
+    QMenu* annotate = menuBar()->addMenu(tr("&Annotate"));
+    auto* tools = new QActionGroup(this);
+    const struct {
+        const char* name;
+        Qt::Key key;
+        viewer::EditMode mode;
+    } modes[] = {{"&Navigate", Qt::Key_Escape, viewer::EditMode::Navigate},
+                 {"&Paint Brush", Qt::Key_B, viewer::EditMode::Paint},
+                 {"&Erase", Qt::Key_E, viewer::EditMode::Erase}};
+    for (const auto& m : modes) {
+        QAction* action = annotate->addAction(tr(m.name), QKeySequence(m.key), this,
+                                              [this, mode = m.mode] {
+                                                  viewer_->setEditMode(mode);
+                                              });
+        action->setCheckable(true);
+        action->setChecked(m.mode == viewer::EditMode::Navigate);
+        action->setObjectName(QStringLiteral("editMode%1").arg(int(m.mode)));
+        tools->addAction(action);
+    }
+    connect(viewer_->labelEditor(), &viewer::LabelEditor::modeChanged, tools,
+            [tools](viewer::EditMode mode) {
+                tools->actions().at(int(mode))->setChecked(true);
+            });
+    annotate->addSeparator();
+    annotate->addAction(tr("S&maller Brush"), QKeySequence(Qt::Key_BracketLeft),
+                        viewer_->labelEditor(), &viewer::LabelEditor::shrinkBrush);
+    annotate->addAction(tr("&Larger Brush"), QKeySequence(Qt::Key_BracketRight),
+                        viewer_->labelEditor(), &viewer::LabelEditor::growBrush);
+    annotate->addSeparator();
+    QAction* undo = annotate->addAction(tr("&Undo"), this, [this] {
+        if (!viewer_->labelEditor()->undo())
+            status_->setText(tr("Nothing to undo."));
+    });
+    undo->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Z)});
+    QAction* redo = annotate->addAction(tr("&Redo"), this, [this] {
+        if (!viewer_->labelEditor()->redo())
+            status_->setText(tr("Nothing to redo."));
+    });
+    redo->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
 
     QMenu* rendering = menuBar()->addMenu(tr("&3D"));
     int key = 1; // F5, F6, F7

@@ -1,0 +1,213 @@
+#include "viewer/LabelEditor.h"
+
+#include <vtkImageData.h>
+#include <vtkLookupTable.h>
+#include <vtkPointData.h>
+#include <vtkUnsignedCharArray.h>
+#include <vtkUnsignedShortArray.h>
+
+#include <algorithm>
+
+namespace radmark::viewer {
+
+namespace {
+constexpr double brushStepMm = 0.5;
+constexpr double smallestBrushMm = 0.5;
+constexpr double largestBrushMm = 100;
+} // namespace
+
+struct LabelEditor::Private {
+    const imaging::Volume* volume = nullptr;
+    std::unique_ptr<annotation::LabelMap> labels;
+    annotation::SegmentList segments;
+    annotation::BoxList boxes;
+    annotation::UndoHistory history;
+    annotation::Label activeSegment = 1;
+    vtkSmartPointer<vtkImageData> image;
+    vtkSmartPointer<vtkLookupTable> colours;
+    EditMode mode = EditMode::Navigate;
+    double brushRadiusMm = 5;
+    std::unique_ptr<annotation::Tool> tool;
+};
+
+LabelEditor::LabelEditor(QObject* parent) : QObject(parent), d(new Private) {}
+
+LabelEditor::~LabelEditor() = default;
+
+void LabelEditor::startAnnotation(const imaging::Volume* volume) {
+    d->tool.reset(); // edits of the previous annotation go with it
+    d->history.clear();
+    d->boxes = annotation::BoxList(volume ? volume->geometry().dims : imaging::Index3{0, 0, 0});
+    d->segments = {};
+    d->image = nullptr;
+    d->colours = nullptr;
+    d->labels.reset();
+    d->volume = volume;
+    if (!volume || volume->empty())
+        return;
+    d->labels = std::make_unique<annotation::LabelMap>(volume->geometry());
+    d->activeSegment = d->segments.add("Segment 1", annotation::Rgb{230, 60, 60}).label;
+
+    const imaging::Geometry& g = volume->geometry();
+    auto array = vtkSmartPointer<vtkUnsignedCharArray>::New();
+    // The label map keeps its buffer for its lifetime; VTK only reads it (save = 1: not freed).
+    array->SetVoidArray(const_cast<std::uint8_t*>(d->labels->data()),
+                        vtkIdType(d->labels->voxelCount()), 1);
+    array->SetName("labels");
+    d->image = vtkSmartPointer<vtkImageData>::New();
+    d->image->SetDimensions(g.dims[0], g.dims[1], g.dims[2]);
+    d->image->SetSpacing(g.spacing[0], g.spacing[1], g.spacing[2]);
+    d->image->SetOrigin(0, 0, 0);
+    d->image->GetPointData()->SetScalars(array);
+
+    d->colours = vtkSmartPointer<vtkLookupTable>::New();
+    d->colours->SetNumberOfTableValues(256);
+    d->colours->SetTableRange(0, 255);
+    for (int value = 0; value < 256; ++value)
+        d->colours->SetTableValue(value, 0, 0, 0, 0);
+    for (const annotation::Segment& segment : d->segments.all()) {
+        if (segment.label > 255 || !segment.visible)
+            continue;
+        d->colours->SetTableValue(segment.label, segment.colour.r / 255.0,
+                                  segment.colour.g / 255.0, segment.colour.b / 255.0,
+                                  segment.opacity);
+    }
+    d->colours->Build();
+    activateTool();
+}
+
+bool LabelEditor::hasAnnotation() const {
+    return d->labels != nullptr;
+}
+
+const annotation::LabelMap& LabelEditor::labels() const {
+    static const annotation::LabelMap none;
+    return d->labels ? *d->labels : none;
+}
+
+const annotation::SegmentList& LabelEditor::segments() const {
+    return d->segments;
+}
+
+annotation::Label LabelEditor::activeSegment() const {
+    return d->activeSegment;
+}
+
+const annotation::UndoHistory& LabelEditor::history() const {
+    return d->history;
+}
+
+vtkImageData* LabelEditor::overlayImage() const {
+    return d->image;
+}
+
+vtkLookupTable* LabelEditor::overlayColours() const {
+    return d->colours;
+}
+
+void LabelEditor::setMode(EditMode mode) {
+    if (mode == d->mode)
+        return;
+    d->mode = mode;
+    activateTool();
+    emit modeChanged(mode);
+    emit statusMessage(mode == EditMode::Navigate ? tr("Navigation") : brushText());
+}
+
+EditMode LabelEditor::mode() const {
+    return d->mode;
+}
+
+double LabelEditor::brushRadiusMm() const {
+    return d->brushRadiusMm;
+}
+
+void LabelEditor::setBrushRadiusMm(double radius) {
+    d->brushRadiusMm = std::clamp(radius, smallestBrushMm, largestBrushMm);
+    if (d->tool)
+        d->tool->settings().set("radius_mm", d->brushRadiusMm);
+    emit statusMessage(brushText());
+}
+
+void LabelEditor::growBrush() {
+    setBrushRadiusMm(d->brushRadiusMm + brushStepMm);
+}
+
+void LabelEditor::shrinkBrush() {
+    setBrushRadiusMm(d->brushRadiusMm - brushStepMm);
+}
+
+QString LabelEditor::brushText() const {
+    const QString tool = d->mode == EditMode::Erase ? tr("Erase") : tr("Paint brush");
+    return tr("%1: radius %2 mm ([ smaller, ] larger, Esc navigation)")
+        .arg(tool)
+        .arg(d->brushRadiusMm, 0, 'f', 1);
+}
+
+void LabelEditor::activateTool() {
+    if (d->tool) {
+        // Taking the records finishes a stroke still open, so no edit escapes the history.
+        while (auto record = d->tool->takeUndoRecord())
+            d->history.push(std::move(*record));
+        d->tool.reset();
+    }
+    if (!d->labels || d->mode == EditMode::Navigate)
+        return;
+    d->tool = annotation::createTool(d->mode == EditMode::Erase ? "erase" : "paint");
+    d->tool->settings().set("radius_mm", d->brushRadiusMm);
+    annotation::ToolContext context;
+    context.labels = d->labels.get();
+    context.segments = &d->segments;
+    context.image = d->volume;
+    context.activeSegment = d->activeSegment;
+    d->tool->activate(context);
+}
+
+void LabelEditor::handlePointer(annotation::PointerPhase phase, const imaging::Index3& voxel,
+                                int normalAxis) {
+    if (!d->tool)
+        return;
+    try {
+        d->tool->handle({phase, voxel, annotation::SliceAxis(normalAxis)});
+        // Only after the release: taking a record finishes the open stroke (one per drag).
+        if (phase == annotation::PointerPhase::Release) {
+            while (auto record = d->tool->takeUndoRecord())
+                d->history.push(std::move(*record));
+        }
+    } catch (const std::exception& error) { // ToolError, ReadOnlyAnnotation: a clear message
+        emit statusMessage(QString::fromStdString(error.what()));
+    }
+    if (!d->tool->takeDirtyRegion().empty())
+        overlayModified();
+}
+
+bool LabelEditor::undo() {
+    if (!d->labels)
+        return false;
+    activateTool(); // a stroke still open is finished into the history first
+    const auto done = d->history.undo(*d->labels, d->boxes);
+    if (!done)
+        return false;
+    overlayModified();
+    emit statusMessage(tr("Undone: %1").arg(QString::fromStdString(*done)));
+    return true;
+}
+
+bool LabelEditor::redo() {
+    if (!d->labels)
+        return false;
+    const auto done = d->history.redo(*d->labels, d->boxes);
+    if (!done)
+        return false;
+    overlayModified();
+    emit statusMessage(tr("Redone: %1").arg(QString::fromStdString(*done)));
+    return true;
+}
+
+void LabelEditor::overlayModified() {
+    d->image->GetPointData()->GetScalars()->Modified();
+    d->image->Modified();
+    emit labelsChanged();
+}
+
+} // namespace radmark::viewer
