@@ -4,8 +4,11 @@
 // Each frame moves the view to the next slice (VTK extracts and window/levels it, uploads the
 // texture, draws, and the bridge blits), then waits for the GL to finish (glFinish).
 // "ScrollAllSlices" renders every slice once and reports the slowest frame (a stall shows there).
+// "PaintStampAndRender": one brush stamp (2D disc, r = 5 mm) through the LabelEditor during a
+// drag in the axial view, then the frame showing it (label overlay refresh + render).
 #include "SyntheticVolumes.h"
 
+#include "viewer/LabelEditor.h"
 #include "viewer/SliceCursor.h"
 #include "viewer/SliceView.h"
 #include "viewer/VolumeImageData.h"
@@ -113,6 +116,33 @@ void ScrollAllSlices(benchmark::State& state) {
 }
 BENCHMARK(ScrollAllSlices)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(1);
 
+std::unique_ptr<LabelEditor> editor;
+
+void PaintStampAndRender(benchmark::State& state) {
+    Scene& s = scene(ViewPlane::Axial);
+    if (!editor) {
+        editor = std::make_unique<LabelEditor>();
+        editor->startAnnotation(&ct->volume);
+        editor->setMode(EditMode::Paint);
+        editor->setBrushRadiusMm(5);
+        s.view->setLabelOverlay(editor->overlayImage(), editor->overlayColours());
+    }
+    const int z = s.cursor.slice(ViewPlane::Axial);
+    imaging::Index3 voxel{100, 256, z};
+    editor->handlePointer(annotation::PointerPhase::Press, voxel, 2);
+    int step = 1;
+    for (auto _ : state) {
+        if (voxel[0] + step > 400 || voxel[0] + step < 100)
+            step = -step;
+        voxel[0] += step;
+        editor->handlePointer(annotation::PointerPhase::Drag, voxel, 2);
+        renderFrame(s);
+    }
+    editor->handlePointer(annotation::PointerPhase::Release, voxel, 2);
+    state.counters["labelled_voxels"] = double(editor->labels().voxelCounts()[1]);
+}
+BENCHMARK(PaintStampAndRender)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +153,7 @@ int main(int argc, char** argv) {
     benchmark::Shutdown();
     for (auto& s : scenes)
         s.reset();
+    editor.reset();
     ct.reset();
     return 0;
 }
