@@ -64,6 +64,17 @@ class AnnotationPainting : public GuiTest {
     std::unique_ptr<app::MainWindow> window;
 };
 
+// Pixels that changed and turned redder than they are green (the default segment is red).
+int reddenedPixels(const QImage& before, const QImage& after) {
+    int count = 0;
+    for (int y = 0; y < before.height(); ++y)
+        for (int x = 0; x < before.width(); ++x) {
+            const QRgb a = before.pixel(x, y), b = after.pixel(x, y);
+            count += a != b && qRed(b) > qRed(a) && qRed(b) > qGreen(b) + 40;
+        }
+    return count;
+}
+
 int differingPixels(const QImage& a, const QImage& b) {
     if (a.size() != b.size())
         return -1;
@@ -136,7 +147,10 @@ TEST_F(AnnotationPainting, BrushStrokeInAxialViewPaintsUndoesAndRedoes) {
     EXPECT_EQ(editor().history().size(), 1u) << "one drag, one undo record";
 
     const QImage paintedView = axial->grabFramebuffer();
-    EXPECT_GT(differingPixels(paintedView, before), 500) << "the overlay does not show the stroke";
+    const int changed = differingPixels(paintedView, before);
+    EXPECT_GT(changed, 500) << "the overlay does not show the stroke";
+    EXPECT_GT(reddenedPixels(before, paintedView), changed * 8 / 10)
+        << "the stroke is not shown in the segment's colour";
 
     const annotation::LabelMap afterStroke = labels;
     QTest::keyClick(axial, Qt::Key_Z, Qt::ControlModifier);
