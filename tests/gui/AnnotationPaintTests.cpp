@@ -194,3 +194,28 @@ TEST_F(AnnotationPainting, BracketsResizeTheBrushAndEraseRemovesPaint) {
     EXPECT_TRUE(labelledVoxels().empty()) << "erasing with the same brush left voxels";
     EXPECT_EQ(editor().history().size(), 2u);
 }
+
+TEST_F(AnnotationPainting, ClickInCoronalAndSagittalViewsPaintsDiscsInTheirPlanes) {
+    const imaging::Vec3 centre = window->viewer()->cursor().index();
+    const imaging::Index3 voxel{int(std::lround(centre[0])), int(std::lround(centre[1])),
+                                int(std::lround(centre[2]))};
+    QTest::keyClick(window->viewer()->sliceView(ViewPlane::Coronal), Qt::Key_B);
+    const struct {
+        ViewPlane plane;
+        int normalAxis;
+    } views[] = {{ViewPlane::Coronal, 1}, {ViewPlane::Sagittal, 0}};
+    for (const auto& view : views) {
+        viewer::SliceView* slice = window->viewer()->sliceView(view.plane);
+        QTest::mouseClick(slice, Qt::LeftButton, Qt::NoModifier,
+                          slice->widgetPositionOf(centre).toPoint());
+        std::vector<imaging::Index3> painted = labelledVoxels();
+        ASSERT_FALSE(painted.empty()) << viewer::viewPlaneName(view.plane);
+        for (const imaging::Index3& p : painted)
+            EXPECT_EQ(p[view.normalAxis], voxel[view.normalAxis])
+                << viewer::viewPlaneName(view.plane) << " painted off its slice";
+        EXPECT_EQ(editor().labels().at(voxel), editor().activeSegment());
+        QTest::keyClick(slice, Qt::Key_Z, Qt::ControlModifier);
+        EXPECT_TRUE(labelledVoxels().empty());
+    }
+    EXPECT_EQ(window->viewer()->cursor().index(), centre);
+}
