@@ -10,6 +10,7 @@ find_package(VTK 9.1 REQUIRED COMPONENTS
   CommonCore CommonDataModel CommonMath CommonTransforms CommonExecutionModel
   RenderingCore RenderingOpenGL2 RenderingVolume RenderingVolumeOpenGL2
   RenderingAnnotation RenderingFreeType RenderingLOD
+  RenderingImage # vtkImageStack: the label overlay layered above the image
   InteractionStyle InteractionWidgets
   ImagingCore ImagingColor ImagingGeneral ImagingStencil
   FiltersCore FiltersGeneral FiltersModeling FiltersGeometry FiltersSources
