@@ -2,6 +2,7 @@
 // the lock screen hides every image until the same user unlocks (or another logs in after a
 // logout), and the admin panel manages users and shows and verifies the access log.
 
+#include "GuiTestSupport.h"
 #include "StoreTestSupport.h"
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
@@ -25,39 +26,8 @@ using namespace radmark::storage::testing;
 
 namespace {
 
-std::vector<QString>& qtWarnings() {
-    static std::vector<QString> all;
-    return all;
-}
-
-void recordWarnings(QtMsgType type, const QMessageLogContext&, const QString& message) {
-    if (type != QtDebugMsg && type != QtInfoMsg)
-        qtWarnings().push_back(message);
-}
-
-class QtEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        static int argc = 1;
-        static char name[] = "gui_security_tests";
-        static char* argv[] = {name, nullptr};
-        qInstallMessageHandler(recordWarnings);
-        app_ = std::make_unique<QApplication>(argc, argv);
-    }
-    void TearDown() override { app_.reset(); }
-
-private:
-    std::unique_ptr<QApplication> app_;
-};
-const auto* environment = ::testing::AddGlobalTestEnvironment(new QtEnvironment);
-
-class SecurityWidgets : public ::testing::Test {
-protected:
-    void SetUp() override { qtWarnings().clear(); }
-    void TearDown() override {
-        EXPECT_TRUE(qtWarnings().empty()) << qtWarnings().front().toStdString();
-    }
-};
+// Qt and VTK warnings fail a test (GuiTestSupport).
+class SecurityWidgets : public radmark::testing::GuiTest {};
 
 template <class T> T* child(QWidget* parent, const char* name) {
     T* found = parent->findChild<T*>(name);

@@ -2,6 +2,7 @@
 // result table shows one row per study with its outcome.
 
 #include "../storage/StoreTestSupport.h"
+#include "GuiTestSupport.h"
 #include "app/gui/import/ImportDialog.h"
 
 #include <QApplication>
@@ -16,12 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(ImportDialog, ImportsOnAWorkerThreadAndShowsOneRowPerStudy) {
-    int argc = 1;
-    char name[] = "import_dialog_tests";
-    char* argv[] = {name, nullptr};
-    QApplication app(argc, argv);
+// Qt and VTK warnings fail the test (GuiTestSupport).
+class ImportDialog : public radmark::testing::GuiTest {};
 
+TEST_F(ImportDialog, ImportsOnAWorkerThreadAndShowsOneRowPerStudy) {
     TempDir data;
     const fs::path source = data.path() / "ct";
     const std::string command = "/usr/bin/python3 " + std::string(RADMARK_SOURCE_DIR) +
