@@ -32,38 +32,26 @@ void StudyLoader::stopPrevious() {
 template <class Work> void StudyLoader::start(Work work) {
     busy_ = true;
     worker_ = std::thread([this, work = std::move(work), cancelled = cancelled_]() mutable {
+        QString message;
         try {
             work();
+            return;
         } catch (const imaging::ReadError& error) {
-            if (!cancelled->load()) {
-                const QString message = QString::fromStdString(error.what());
-                QMetaObject::invokeMethod(
-                    this,
-                    [this, message] {
-                        emit failed(message);
-                        finish();
-                    },
-                    Qt::QueuedConnection);
-            }
+            if (cancelled->load())
+                return;
+            message = QString::fromStdString(error.what());
         } catch (const std::bad_alloc&) {
-            QMetaObject::invokeMethod(
-                this,
-                [this] {
-                    emit failed(tr("Not enough memory to open this study."));
-                    finish();
-                },
-                Qt::QueuedConnection);
+            message = tr("Not enough memory to open this study.");
         } catch (const std::exception& error) {
-            const QString message =
-                tr("Could not open the study: %1").arg(QString::fromStdString(error.what()));
-            QMetaObject::invokeMethod(
-                this,
-                [this, message] {
-                    emit failed(message);
-                    finish();
-                },
-                Qt::QueuedConnection);
+            message = tr("Could not open the study: %1").arg(QString::fromStdString(error.what()));
         }
+        QMetaObject::invokeMethod(
+            this,
+            [this, message] {
+                emit failed(message);
+                finish();
+            },
+            Qt::QueuedConnection);
     });
 }
 
