@@ -71,39 +71,46 @@ ChunkStore::putMany(std::span<const std::span<const std::uint8_t>> chunks) {
     const std::unique_ptr<ZSTD_CCtx, FreeCompressionContext> context(ZSTD_createCCtx());
     if (!context)
         throw StoreError("could not compress data for the store (out of memory)");
-    // The connection is opened serialized (SQLITE_OPEN_FULLMUTEX), so the packing thread may run
-    // its own lookup while this thread inserts. Only one packing task runs at a time: each is
-    // started after the previous one's result was taken, so the context and the set are never
-    // shared by two threads at once.
-    auto lookup = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
+    // The packing thread never touches the connection: a lookup there would wait for the
+    // connection's mutex while this thread inserts, and the two would run in turn. It skips
+    // chunks repeated within this call; a chunk already stored before this call is found by the
+    // lookup below, after its (wasted) compression. Only one packing task runs at a time: each
+    // is started after the previous one's result was taken, so the context and the set are never
+    // used by two threads at once.
     std::set<Bytes> packedInThisCall;
+    // Two slots: the packing thread fills one while this thread inserts from the other, and the
+    // compression buffers are allocated once per call rather than once per chunk.
+    PackedChunk slots[2];
     auto pack = [&](std::size_t i) {
         const auto data = chunks[i];
-        PackedChunk p;
+        PackedChunk& p = slots[i % 2];
         p.hash = contentHash(data.data(), data.size());
         p.rawSize = data.size();
-        if (!packedInThisCall.insert(p.hash).second) {
-            p.alreadyStored = true; // inserted earlier in this call, before this one's turn
-            return p;
-        }
-        lookup.bindBlob(1, p.hash);
-        p.alreadyStored = lookup.step();
-        lookup.reset();
+        p.alreadyStored = !packedInThisCall.insert(p.hash).second; // earlier in this call
         if (p.alreadyStored)
-            return p;
-        p.packed.resize(ZSTD_compressBound(data.size()));
+            return;
+        const std::size_t bound = ZSTD_compressBound(data.size());
+        if (p.packed.size() < bound)
+            p.packed.resize(bound);
         p.packedSize = ZSTD_compressCCtx(context.get(), p.packed.data(), p.packed.size(),
                                          data.data(), data.size(), level_);
         if (ZSTD_isError(p.packedSize))
             throw StoreError("could not compress data for the store");
-        return p;
     };
+    auto lookup = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
     auto insert = db_.prepare("INSERT INTO chunks(hash, raw_size, data) VALUES (?, ?, ?)");
-    std::future<PackedChunk> next = std::async(std::launch::async, pack, std::size_t(0));
+    std::future<void> next = std::async(std::launch::async, pack, std::size_t(0));
     for (std::size_t i = 0; i < chunks.size(); ++i) {
-        PackedChunk p = next.get();
+        next.get();
+        // Slot (i + 1) % 2 held chunk i - 1, whose insert is finished.
         if (i + 1 < chunks.size())
             next = std::async(std::launch::async, pack, i + 1);
+        PackedChunk& p = slots[i % 2];
+        if (!p.alreadyStored) {
+            lookup.bindBlob(1, p.hash);
+            p.alreadyStored = lookup.step();
+            lookup.reset();
+        }
         if (!p.alreadyStored) {
             insert.bindBlob(1, p.hash)
                 .bind(2, std::int64_t(p.rawSize))

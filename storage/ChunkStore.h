@@ -20,8 +20,8 @@ public:
 
     // Returns the hex BLAKE2b-256 of data. Runs in the caller's transaction when one is open.
     std::string put(std::span<const std::uint8_t> data);
-    // The same for many chunks (the slices of a volume), in input order. Hashing, the duplicate
-    // check and compression of the next chunk run on a second thread while this one inserts.
+    // The same for many chunks (the slices of a volume), hashes in input order. Hashing and
+    // compression of the next chunk run on a second thread while this one inserts.
     std::vector<std::string> putMany(std::span<const std::span<const std::uint8_t>> chunks);
     Bytes get(const std::string& hexHash); // throws StoreError when missing or damaged
     bool contains(const std::string& hexHash);
