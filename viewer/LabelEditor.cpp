@@ -60,7 +60,14 @@ void LabelEditor::startAnnotation(const imaging::Volume* volume) {
     d->image->SetOrigin(0, 0, 0);
     d->image->GetPointData()->SetScalars(array);
 
-    d->colours = vtkSmartPointer<vtkLookupTable>::New();
+    rebuildColours();
+    activateTool();
+}
+
+// Fills the colour table from the segments, in place when the views already hold it.
+void LabelEditor::rebuildColours() {
+    if (!d->colours)
+        d->colours = vtkSmartPointer<vtkLookupTable>::New();
     d->colours->SetNumberOfTableValues(256);
     d->colours->SetTableRange(0, 255);
     for (int value = 0; value < 256; ++value)
@@ -73,7 +80,37 @@ void LabelEditor::startAnnotation(const imaging::Volume* volume) {
                                   segment.opacity);
     }
     d->colours->Build();
+    d->colours->Modified();
+}
+
+bool LabelEditor::continueFrom(const annotation::OpenedAnnotation& opened) {
+    if (!d->labels || !opened.labels.geometry().sameGridAs(d->labels->geometry()) ||
+        opened.labels.width() != d->labels->width() || opened.segments.all().empty())
+        return false;
+    d->tool.reset();
+    d->history.clear();
+    // Copied into the buffer the overlay already wraps, so the views keep their binding.
+    for (int chunk = 0; chunk < d->labels->chunkCount(); ++chunk) {
+        const auto from = opened.labels.chunkBytes(chunk);
+        const auto to = d->labels->chunkBytesForWriting(chunk);
+        std::copy(from.begin(), from.end(), to.begin());
+    }
+    d->segments = opened.segments;
+    d->boxes.replaceAll(opened.boxes.all());
+    d->activeSegment = d->segments.all().front().label;
+    rebuildColours();
     activateTool();
+    overlayModified();
+    return true;
+}
+
+annotation::LabelMap& LabelEditor::labelsForSaving() {
+    static annotation::LabelMap none;
+    return d->labels ? *d->labels : none;
+}
+
+const annotation::BoxList& LabelEditor::boxes() const {
+    return d->boxes;
 }
 
 bool LabelEditor::hasAnnotation() const {

@@ -6,6 +6,7 @@
 
 #ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
 #include "annotation/Tool.h"
+#include "annotation/Version.h"
 #endif
 #include "imaging/Volume.h"
 
@@ -31,8 +32,13 @@ class LabelEditor : public QObject {
     // A fresh, empty annotation on the volume's grid with one default segment; nullptr clears.
     void startAnnotation(const imaging::Volume* volume);
     bool hasAnnotation() const;
+    // Continues a stored annotation on the same grid: its labels, segments and boxes replace the
+    // current ones and undo starts afresh. False (nothing changed) when the grid differs.
+    bool continueFrom(const annotation::OpenedAnnotation& opened);
 
     const annotation::LabelMap& labels() const;
+    annotation::LabelMap& labelsForSaving(); // a save clears the chunks' dirty flags
+    const annotation::BoxList& boxes() const;
     const annotation::SegmentList& segments() const;
     annotation::Label activeSegment() const;
     const annotation::UndoHistory& history() const;
@@ -64,6 +70,7 @@ class LabelEditor : public QObject {
   private:
     void activateTool();
     void overlayModified();
+    void rebuildColours();
     QString brushText() const;
 
     struct Private;

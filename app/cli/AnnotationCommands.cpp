@@ -6,10 +6,10 @@
 
 #include "annotation/LabelImport.h"
 #include "annotation/Version.h"
+#include "app/annotations/StoredAnnotations.h"
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
 #include "imaging/StudyReader.h"
-#include "storage/ChunkStore.h"
 #include "storage/StoredStudy.h"
 
 #include <fstream>
@@ -20,46 +20,8 @@ namespace radmark::cli {
 namespace {
 
 using namespace radmark::annotation;
-
-// The encrypted store's chunk table as the annotation library's ChunkStore: both key a chunk by
-// the BLAKE2b-256 of its raw content and the store compresses.
-class SessionChunks final : public annotation::ChunkStore {
-  public:
-    explicit SessionChunks(storage::Session& session) : chunks_(session.database()) {}
-    bool has(const ChunkHash& hash) const override { return chunks_.contains(hash.hex()); }
-    std::size_t put(const ChunkHash& hash, Bytes content) override {
-        if (chunks_.put(content) != hash.hex()) {
-            throw std::runtime_error("The store keyed an annotation chunk differently.");
-        }
-        return content.size();
-    }
-    Bytes get(const ChunkHash& hash) const override { return chunks_.get(hash.hex()); }
-
-  private:
-    mutable storage::ChunkStore chunks_;
-};
-
-ReviewState reviewStateOf(const std::string& stored) {
-    if (stored == "approved")
-        return ReviewState::Approved;
-    if (stored == "rejected")
-        return ReviewState::Rejected;
-    return ReviewState::Unreviewed;
-}
-
-struct StudyVersions {
-    std::vector<storage::AnnotationRecord> records;
-    std::vector<VersionId> ids;
-};
-
-StudyVersions versionsOf(storage::Session& session, std::int64_t studyId) {
-    StudyVersions result;
-    result.records = session.listAnnotations(studyId);
-    for (const auto& record : result.records) {
-        result.ids.push_back(hashContent(session.loadAnnotation(record.id)));
-    }
-    return result;
-}
+using app::reviewStateOf;
+using app::StoredAnnotationHistory;
 
 int runVersions(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
@@ -67,15 +29,14 @@ int runVersions(Arguments& args, CommandIo& io) {
     const std::string study = args.required("study");
     auto session = loginFromArguments(args, io);
     const std::int64_t studyId = session.studyIdFor(study);
-    const StudyVersions found = versionsOf(session, studyId);
-    SessionChunks chunks(session);
-    const VersionHistory history = VersionHistory::load(chunks, found.ids);
-    for (std::size_t i = 0; i < found.records.size(); ++i) {
-        io.out << describeVersion(history.versions()[i],
-                                  reviewStateOf(found.records[i].reviewState))
+    const StoredAnnotationHistory stored(session, studyId);
+    const auto& records = stored.stored().records;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        io.out << describeVersion(stored.history().versions()[i],
+                                  reviewStateOf(records[i].reviewState))
                << "\n";
     }
-    if (found.records.empty())
+    if (records.empty())
         io.out << "no annotation versions for study " << study << "\n";
     return 0;
 }
@@ -111,17 +72,9 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
         throw CommandError(e.what());
     }
 
-    const StudyVersions found = versionsOf(session, studyId);
-    SessionChunks chunks(session);
-    VersionHistory history = VersionHistory::load(chunks, found.ids);
-    std::optional<VersionId> parent;
-    if (!found.ids.empty())
-        parent = found.ids.back();
+    StoredAnnotationHistory stored(session, studyId);
     SaveReport report;
-    const Version& version =
-        history.commit(labels, segments, {}, {session.userName(), message, parent, {}}, &report);
-    const Bytes record = chunks.get(version.id);
-    session.saveAnnotation(studyId, record, message);
+    const Version version = stored.save(labels, segments, {}, message, &report);
     io.out << "imported as version " << version.id.hex().substr(0, 12) << " ("
            << report.chunksWritten
            << " new chunks): " << describeVersion(version, ReviewState::Unreviewed) << "\n";

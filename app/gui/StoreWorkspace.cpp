@@ -1,5 +1,6 @@
 #include "app/gui/StoreWorkspace.h"
 
+#include "app/annotations/StoredAnnotations.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/import/ImportDialog.h"
 #include "app/gui/security/AdminPanel.h"
@@ -7,11 +8,16 @@
 #include "app/gui/security/LoginDialog.h"
 #include "storage/Errors.h"
 #include "storage/StoredStudy.h"
+#include "viewer/FourUpViewer.h"
+#include "viewer/LabelEditor.h"
 
 #include <QApplication>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QHeaderView>
+#include <QInputDialog>
+#include <QLineEdit>
+#include <QStatusBar>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QTableWidget>
@@ -44,6 +50,8 @@ void StoreWorkspace::buildMenu() {
     menu_ = window_.menuBar()->addMenu(tr("&Store"));
     auto* open = menu_->addAction(tr("Open &stored study..."), this, &StoreWorkspace::chooseStudy);
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+    auto* save = menu_->addAction(tr("&Save version..."), this, &StoreWorkspace::saveVersion);
+    save->setShortcut(QKeySequence::Save);
     importAction_ = menu_->addAction(tr("&Import studies..."), this,
                                      &StoreWorkspace::showImportDialog);
     importAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
@@ -79,6 +87,7 @@ void StoreWorkspace::sessionChanged() {
 void StoreWorkspace::afterLogout() {
     // The next user must not see what the last one had open.
     window_.closeStudy();
+    openStudyId_.reset();
     session_.reset();
     if (!logIn())
         QApplication::quit();
@@ -128,11 +137,48 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
     QApplication::setOverrideCursor(Qt::WaitCursor);
     try {
         auto volume = std::make_shared<imaging::Volume>(storage::loadStoredVolume(*session_, studyId));
+        // Annotators and reviewers see the newest version over the images; admins see none.
+        std::optional<annotation::OpenedAnnotation> latest;
+        if (session_->role() != storage::Role::Admin)
+            latest = StoredAnnotationHistory(*session_, studyId).latestDraft();
         QApplication::restoreOverrideCursor();
         window_.showStoredVolume(std::move(volume));
+        openStudyId_ = studyId;
+        if (latest && !window_.viewer()->labelEditor()->continueFrom(*latest))
+            QMessageBox::warning(&window_, tr("Open stored study"),
+                                 tr("The newest annotation does not fit this study's grid; "
+                                    "it was not loaded."));
     } catch (const std::exception& e) {
         QApplication::restoreOverrideCursor();
         QMessageBox::warning(&window_, tr("Open stored study"), QString::fromUtf8(e.what()));
+    }
+}
+
+void StoreWorkspace::saveVersion() {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!session_ || !openStudyId_ || !editor->hasAnnotation()) {
+        window_.statusBar()->showMessage(tr("Open a stored study to save its annotation."), 5000);
+        return;
+    }
+    bool ok = false;
+    const QString message = QInputDialog::getText(&window_, tr("Save version"),
+                                                  tr("What changed in this version?"),
+                                                  QLineEdit::Normal, QString(), &ok);
+    if (!ok)
+        return;
+    try {
+        StoredAnnotationHistory stored(*session_, *openStudyId_);
+        annotation::SaveReport report;
+        const annotation::Version version =
+            stored.save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
+                        message.toStdString(), &report);
+        window_.statusBar()->showMessage(
+            tr("Saved version %1 (%2 new chunks)")
+                .arg(QString::fromStdString(version.id.hex().substr(0, 12)))
+                .arg(report.chunksWritten),
+            10000);
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Save version"), QString::fromUtf8(e.what()));
     }
 }
 

@@ -34,6 +34,7 @@ public:
 
     void chooseStudy();                     // list of the studies this user may open
     void openStudy(std::int64_t studyId);   // loads and shows the study (logged by storage)
+    void saveVersion();                     // Ctrl+S: the annotation as a new immutable version
     void showAdminPanel();
     void showImportDialog();
 
@@ -45,6 +46,7 @@ private:
     storage::Store store_;
     MainWindow& window_;
     std::optional<storage::Session> session_;
+    std::optional<std::int64_t> openStudyId_; // the stored study on screen
     gui::LockScreen* lockScreen_ = nullptr;
     QMenu* menu_ = nullptr;
     QAction* adminAction_ = nullptr;

@@ -1,6 +1,7 @@
 // The workstation on an encrypted store, as an annotator meets it under Xvfb: the login dialog
-// (typed into with real keystrokes), a stored, de-identified study opened into the viewer, the
-// open logged under the annotator's name, and Ctrl+L hiding every image until the same user
+// (typed into with real keystrokes), a stored, de-identified study opened into the viewer, a
+// brush stroke saved with Ctrl+S as a version that is there again on reopening, the opens and
+// the save logged under the annotator's name, and Ctrl+L hiding every image until the same user
 // types the password again.
 #include "GuiTestSupport.h"
 #include "StoreTestSupport.h"
@@ -9,6 +10,7 @@
 #include "app/gui/StoreWorkspace.h"
 #include "storage/StudyImport.h"
 #include "viewer/FourUpViewer.h"
+#include "viewer/LabelEditor.h"
 #include "viewer/SliceView.h"
 
 #include <QApplication>
@@ -68,7 +70,7 @@ double imageContent(app::MainWindow& window) {
 
 class StoreWorkspace : public GuiTest {};
 
-TEST_F(StoreWorkspace, AnnotatorLogsInOpensAStoredStudyAndLocks) {
+TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     TempDir dir;
     const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
 
@@ -92,6 +94,41 @@ TEST_F(StoreWorkspace, AnnotatorLogsInOpensAStoredStudyAndLocks) {
     QTest::qWait(300);
     EXPECT_GT(imageContent(window), 10.0) << "the stored CT should show in the axial view";
 
+    // B, a stroke with the real mouse, Ctrl+S with a message: a version in the store.
+    window.activateWindow();
+    ASSERT_TRUE(QTest::qWaitForWindowActive(&window));
+    auto* axial = window.viewer()->sliceView(viewer::ViewPlane::Axial);
+    QTest::keyClick(axial, Qt::Key_B);
+    const QPoint from(axial->width() * 2 / 5, axial->height() / 2);
+    const QPoint to(axial->width() * 3 / 5, axial->height() / 2);
+    QTest::mousePress(axial, Qt::LeftButton, Qt::NoModifier, from);
+    for (int step = 1; step <= 10; ++step)
+        QTest::mouseMove(axial, from + (to - from) * step / 10);
+    QTest::mouseRelease(axial, Qt::LeftButton, Qt::NoModifier, to);
+    const auto painted = window.viewer()->labelEditor()->labels().voxelCounts();
+    ASSERT_EQ(painted.size(), 1u);
+    EXPECT_GT(painted.begin()->second, 20u);
+    QTest::keyClick(axial, Qt::Key_Escape);
+    QTimer::singleShot(300, [] {
+        auto* field = QApplication::activeModalWidget()
+                          ? QApplication::activeModalWidget()->findChild<QLineEdit*>()
+                          : nullptr;
+        ASSERT_NE(field, nullptr);
+        QTest::keyClicks(field, "stroke across the slice");
+        QTest::keyClick(field, Qt::Key_Return);
+    });
+    QTest::keyClick(axial, Qt::Key_S, Qt::ControlModifier);
+    const auto versions = workspace.session()->listAnnotations(studyId);
+    ASSERT_EQ(versions.size(), 1u);
+    EXPECT_EQ(versions.front().message, "stroke across the slice");
+    EXPECT_EQ(versions.front().author, annotatorName);
+
+    // Reopened, the stroke is there, voxel for voxel.
+    window.closeStudy();
+    EXPECT_FALSE(window.viewer()->labelEditor()->hasAnnotation());
+    workspace.openStudy(studyId);
+    EXPECT_EQ(window.viewer()->labelEditor()->labels().voxelCounts(), painted);
+
     // Ctrl+L: the images disappear behind the lock screen until the same user unlocks.
     window.activateWindow();
     ASSERT_TRUE(QTest::qWaitForWindowActive(&window));
@@ -112,7 +149,8 @@ TEST_F(StoreWorkspace, AnnotatorLogsInOpensAStoredStudyAndLocks) {
     storage::Store store(dir.path(), lowCostPolicy());
     workspace.session()->logout();
     auto admin = store.login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "open study")).size(), 1u);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "open study")).size(), 2u);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "save")).size(), 1u);
     EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "lock")).size(), 1u);
 }
 
