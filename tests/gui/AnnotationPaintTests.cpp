@@ -2,7 +2,7 @@
 // under Xvfb: B picks the brush, a real mouse drag in the axial view paints a stroke into the
 // label map (only near the stroke, only in the shown axial slice), the overlay shows it, Ctrl+Z
 // takes every voxel back and Ctrl+Shift+Z restores them bit-identically.
-#include "GuiTestSupport.h"
+#include "WorkstationFixture.h"
 
 #include "app/gui/MainWindow.h"
 #include "viewer/FourUpViewer.h"
@@ -23,31 +23,16 @@ using viewer::ViewPlane;
 
 namespace {
 
-const QString headMri = QStringLiteral(RADMARK_MRICRON_TEMPLATES "/ch2.nii.gz");
+using radmark::testing::headMri;
 
-class AnnotationPainting : public GuiTest {
+// The head MRI open in a focused main window.
+class AnnotationPainting : public radmark::testing::WorkstationWindow {
   protected:
     void SetUp() override {
-        GuiTest::SetUp();
-        window = std::make_unique<app::MainWindow>();
-        window->setInteractive(false);
-        window->resize(1280, 960);
-        window->show();
-        ASSERT_TRUE(QTest::qWaitForWindowExposed(window.get()));
+        WorkstationWindow::SetUp();
         window->activateWindow();
         ASSERT_TRUE(QTest::qWaitForWindowActive(window.get()));
-        QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
-        QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
-        window->openPath(headMri);
-        for (int i = 0; i < 600 && shown.isEmpty() && failed.isEmpty(); ++i)
-            QTest::qWait(100);
-        ASSERT_TRUE(failed.isEmpty()) << failed.front().front().toString().toStdString();
-        ASSERT_FALSE(shown.isEmpty()) << "timed out opening the head MRI";
-        QApplication::processEvents();
-    }
-    void TearDown() override {
-        window.reset();
-        GuiTest::TearDown();
+        ASSERT_TRUE(open(headMri));
     }
     viewer::LabelEditor& editor() const { return *window->viewer()->labelEditor(); }
     std::vector<imaging::Index3> labelledVoxels() const {
@@ -61,7 +46,6 @@ class AnnotationPainting : public GuiTest {
                         found.push_back({x, y, z});
         return found;
     }
-    std::unique_ptr<app::MainWindow> window;
 };
 
 // Pixels that changed and turned redder than they are green (the default segment is red).

@@ -1,7 +1,7 @@
 // The workstation as a radiologist meets it, on the real head MRI from mricron-data
 // (ch2.nii.gz), under Xvfb: open, screenshot, every view shows the head, a click in the axial
 // view moves the other two, keys scroll, double-click maximises, bad input gives a clear error.
-#include "GuiTestSupport.h"
+#include "WorkstationFixture.h"
 
 #include "app/gui/MainWindow.h"
 #include "app/gui/SeriesPickerDialog.h"
@@ -28,43 +28,15 @@ using viewer::ViewPlane;
 
 namespace {
 
-const QString headMri = QStringLiteral(RADMARK_MRICRON_TEMPLATES "/ch2.nii.gz");
+using radmark::testing::headMri;
 
-class Workstation : public GuiTest {
+class Workstation : public radmark::testing::WorkstationWindow {
   protected:
-    void SetUp() override {
-        GuiTest::SetUp();
-        window = std::make_unique<app::MainWindow>();
-        window->setInteractive(false);
-        window->resize(1280, 960);
-        window->show();
-        ASSERT_TRUE(QTest::qWaitForWindowExposed(window.get()));
-    }
-    void TearDown() override {
-        window.reset();
-        GuiTest::TearDown();
-    }
-    // Opens and waits until the study shows; false (with the error) when it failed.
-    ::testing::AssertionResult open(const QString& path) {
-        QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
-        QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
-        window->openPath(path);
-        for (int i = 0; i < 600 && shown.isEmpty() && failed.isEmpty(); ++i)
-            QTest::qWait(100);
-        if (!failed.isEmpty())
-            return ::testing::AssertionFailure() << failed.front().front().toString().toStdString();
-        if (shown.isEmpty())
-            return ::testing::AssertionFailure() << "timed out";
-        QApplication::processEvents();
-        return ::testing::AssertionSuccess();
-    }
     QRect rectInWindow(QWidget* view) const {
         const double ratio = window->devicePixelRatioF();
         const QPoint topLeft = view->mapTo(window.get(), QPoint(0, 0));
         return QRect(topLeft * ratio, view->size() * ratio);
     }
-    viewer::FourUpViewer* viewer() const { return window->viewer(); }
-    std::unique_ptr<app::MainWindow> window;
 };
 
 } // namespace

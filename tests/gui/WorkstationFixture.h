@@ -1,0 +1,52 @@
+#pragma once
+// A real main window under Xvfb, shown and exposed, that opens studies the way a user does
+// (MainWindow::openPath) and waits for them to show. Qt and VTK warnings fail the test.
+
+#include "GuiTestSupport.h"
+
+#include "app/gui/MainWindow.h"
+#include "viewer/FourUpViewer.h"
+
+#include <QApplication>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <memory>
+
+namespace radmark::testing {
+
+inline const QString headMri = QStringLiteral(RADMARK_MRICRON_TEMPLATES "/ch2.nii.gz");
+
+class WorkstationWindow : public GuiTest {
+  protected:
+    void SetUp() override {
+        GuiTest::SetUp();
+        window = std::make_unique<app::MainWindow>();
+        window->setInteractive(false);
+        window->resize(1280, 960);
+        window->show();
+        ASSERT_TRUE(QTest::qWaitForWindowExposed(window.get()));
+    }
+    void TearDown() override {
+        window.reset();
+        GuiTest::TearDown();
+    }
+    // Opens and waits until the study shows; false (with the error) when it failed.
+    ::testing::AssertionResult open(const QString& path) {
+        QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
+        QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
+        window->openPath(path);
+        for (int i = 0; i < 600 && shown.isEmpty() && failed.isEmpty(); ++i)
+            QTest::qWait(100);
+        if (!failed.isEmpty())
+            return ::testing::AssertionFailure() << failed.front().front().toString().toStdString();
+        if (shown.isEmpty())
+            return ::testing::AssertionFailure() << "timed out";
+        QApplication::processEvents();
+        return ::testing::AssertionSuccess();
+    }
+    viewer::FourUpViewer* viewer() const { return window->viewer(); }
+    std::unique_ptr<app::MainWindow> window;
+};
+
+} // namespace radmark::testing
