@@ -58,14 +58,13 @@ def nifti_reference(path, points):
     return {"affine": image.affine.tolist(), "values": values}
 
 
-def write_slice(path, uid, study, position, orientation, spacing, pixels, instance, intercept=-1024,
-                slope=1, bits_stored=12):
-    import pydicom
+def new_ct_dataset(sop_class):
+    """An explicit VR little endian CT dataset of sop_class with its file meta and a new UID."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
@@ -75,6 +74,12 @@ def write_slice(path, uid, study, position, orientation, spacing, pixels, instan
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "CT"
+    return ds
+
+
+def write_slice(path, uid, study, position, orientation, spacing, pixels, instance, intercept=-1024,
+                slope=1, bits_stored=12):
+    ds = new_ct_dataset("1.2.840.10008.5.1.4.1.1.2")
     ds.PatientName = "Synthetic^Phantom"
     ds.StudyInstanceUID = study
     ds.SeriesInstanceUID = uid
@@ -124,22 +129,11 @@ def write_series(folder, positions_z, rows=10, columns=12, uid=None, seed=1,
 
 def write_enhanced(path):
     """Enhanced CT, 4 frames stored in reverse slice order, per-frame rescale intercepts."""
-    import pydicom
-    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.is_little_endian = True
-    ds.is_implicit_VR = False
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "CT"
+    ds = new_ct_dataset("1.2.840.10008.5.1.4.1.1.2.1")
     ds.SeriesInstanceUID = generate_uid()
     ds.StudyInstanceUID = generate_uid()
     ds.Rows, ds.Columns = 6, 5
