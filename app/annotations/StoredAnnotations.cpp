@@ -76,7 +76,9 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
                           report);
     const Bytes record = d->chunks.get(version.id);
     session_.saveAnnotation(studyId_, record, message);
-    stored_ = storedVersions(session_, studyId_);
+    // The new record holds this version: no need to reload and re-hash the older ones.
+    stored_.records = session_.listAnnotations(studyId_);
+    stored_.ids.push_back(version.id);
     return version;
 }
 
