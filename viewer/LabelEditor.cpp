@@ -43,8 +43,10 @@ void LabelEditor::startAnnotation(const imaging::Volume* volume) {
     d->colours = nullptr;
     d->labels.reset();
     d->volume = volume;
-    if (!volume || volume->empty())
+    if (!volume || volume->empty()) {
+        emit annotationReplaced();
         return;
+    }
     d->labels = std::make_unique<annotation::LabelMap>(volume->geometry());
     d->activeSegment = d->segments.add("Segment 1", annotation::Rgb{230, 60, 60}).label;
 
@@ -62,6 +64,7 @@ void LabelEditor::startAnnotation(const imaging::Volume* volume) {
 
     rebuildColours();
     activateTool();
+    emit annotationReplaced();
 }
 
 // Fills the colour table from the segments, in place when the views already hold it.
@@ -98,10 +101,124 @@ bool LabelEditor::continueFrom(const annotation::OpenedAnnotation& opened) {
     d->segments = opened.segments;
     d->boxes.replaceAll(opened.boxes.all());
     d->activeSegment = d->segments.all().front().label;
+    d->labels->setReadOnly(opened.labels.readOnly());
     rebuildColours();
     activateTool();
     overlayModified();
+    emit annotationReplaced();
     return true;
+}
+
+annotation::Label LabelEditor::addSegment(annotation::Segment segment) {
+    if (!d->labels)
+        return 0;
+    segment.label = annotation::Label(d->segments.highestLabel() + 1);
+    if (segment.label > d->labels->maxLabel()) {
+        emit statusMessage(tr("No more segments fit in this annotation."));
+        return 0;
+    }
+    const annotation::Label label = d->segments.add(std::move(segment)).label;
+    rebuildColours();
+    emit segmentsChanged();
+    setActiveSegment(label);
+    return label;
+}
+
+void LabelEditor::editSegment(annotation::Label label,
+                              const std::function<void(annotation::Segment&)>& edit) {
+    annotation::Segment* segment = d->segments.find(label);
+    if (!segment)
+        return;
+    edit(*segment);
+    segment->label = label; // the label value is the segment's identity in the voxels
+    rebuildColours();
+    activateTool(); // tools read locks when they open a stroke
+    overlayModified();
+    emit segmentsChanged();
+}
+
+void LabelEditor::removeSegment(annotation::Label label) {
+    if (!d->labels || !d->segments.find(label))
+        return;
+    if (d->labels->readOnly()) {
+        emit statusMessage(tr("This version is read-only: start a new draft from it to edit."));
+        return;
+    }
+    if (d->segments.size() <= 1) {
+        emit statusMessage(tr("An annotation keeps at least one segment: rename it instead."));
+        return;
+    }
+    activateTool(); // a stroke still open goes into the history before the history is cleared
+    const annotation::VoxelRegion bounds = d->labels->boundsOf(label);
+    if (!bounds.empty()) {
+        for (int z = bounds.min[2]; z <= bounds.max[2]; ++z)
+            for (int y = bounds.min[1]; y <= bounds.max[1]; ++y)
+                for (int x = bounds.min[0]; x <= bounds.max[0]; ++x)
+                    if (d->labels->at({x, y, z}) == label)
+                        d->labels->set({x, y, z}, 0);
+    }
+    std::vector<std::uint32_t> boxIds;
+    for (const annotation::Box& box : d->boxes.all())
+        if (box.segment == label)
+            boxIds.push_back(box.id);
+    for (std::uint32_t id : boxIds)
+        d->boxes.remove(id);
+    d->segments.remove(label);
+    d->history.clear();
+    if (d->activeSegment == label)
+        d->activeSegment = d->segments.all().front().label;
+    rebuildColours();
+    activateTool();
+    overlayModified();
+    emit segmentsChanged();
+    if (!boxIds.empty())
+        emit boxesChanged();
+    emit activeSegmentChanged(d->activeSegment);
+}
+
+void LabelEditor::setActiveSegment(annotation::Label label) {
+    if (!d->segments.find(label) || label == d->activeSegment)
+        return;
+    d->activeSegment = label;
+    activateTool();
+    emit activeSegmentChanged(label);
+}
+
+void LabelEditor::setReadOnly(bool readOnly) {
+    if (!d->labels)
+        return;
+    activateTool();
+    d->labels->setReadOnly(readOnly);
+}
+
+bool LabelEditor::readOnly() const {
+    return d->labels && d->labels->readOnly();
+}
+
+void LabelEditor::editBoxes(
+    const std::function<annotation::BoxChange(annotation::BoxList&)>& edit,
+    const std::string& description) {
+    if (!d->labels)
+        return;
+    if (d->labels->readOnly()) {
+        emit statusMessage(tr("This version is read-only: start a new draft from it to edit."));
+        return;
+    }
+    annotation::BoxChange change;
+    try {
+        change = edit(d->boxes);
+    } catch (const annotation::BoxError& error) {
+        emit statusMessage(QString::fromStdString(error.what()));
+        return;
+    }
+    if (change.before == change.after)
+        return;
+    activateTool(); // keeps the history in order: a stroke still open goes first
+    annotation::UndoRecord record;
+    record.description = description;
+    record.boxes.push_back(std::move(change));
+    d->history.push(std::move(record));
+    emit boxesChanged();
 }
 
 annotation::LabelMap& LabelEditor::labelsForSaving() {
@@ -219,24 +336,26 @@ void LabelEditor::handlePointer(annotation::PointerPhase phase, const imaging::I
 }
 
 bool LabelEditor::undo() {
-    if (!d->labels)
+    if (!d->labels || d->labels->readOnly())
         return false;
     activateTool(); // a stroke still open is finished into the history first
     const auto done = d->history.undo(*d->labels, d->boxes);
     if (!done)
         return false;
     overlayModified();
+    emit boxesChanged();
     emit statusMessage(tr("Undone: %1").arg(QString::fromStdString(*done)));
     return true;
 }
 
 bool LabelEditor::redo() {
-    if (!d->labels)
+    if (!d->labels || d->labels->readOnly())
         return false;
     const auto done = d->history.redo(*d->labels, d->boxes);
     if (!done)
         return false;
     overlayModified();
+    emit boxesChanged();
     emit statusMessage(tr("Redone: %1").arg(QString::fromStdString(*done)));
     return true;
 }

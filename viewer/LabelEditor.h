@@ -14,7 +14,9 @@
 
 #include <vtkSmartPointer.h>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 class vtkImageData;
 class vtkLookupTable;
@@ -43,6 +45,27 @@ class LabelEditor : public QObject {
     annotation::Label activeSegment() const;
     const annotation::UndoHistory& history() const;
 
+    // Segments: the segments panel edits through these; each emits segmentsChanged() and
+    // refreshes the overlay colours. A new segment gets the next free label and becomes active.
+    annotation::Label addSegment(annotation::Segment segment);
+    void editSegment(annotation::Label label,
+                     const std::function<void(annotation::Segment&)>& edit);
+    // Clears the segment's voxels and boxes and removes it. Not undoable: the undo history is
+    // cleared, because older records would bring back voxels of a segment that no longer exists.
+    void removeSegment(annotation::Label label);
+    void setActiveSegment(annotation::Label label); // painting tools switch to it
+
+    // A read-only annotation (a stored version opened for viewing): tools refuse to edit it with
+    // a message, undo/redo do nothing.
+    void setReadOnly(bool readOnly);
+    bool readOnly() const;
+
+    // Boxes: `edit` changes the list (add2D/add3D, move, resize, remove) and returns its
+    // BoxChange, which becomes one undo record named `description`; emits boxesChanged(). A
+    // BoxError, or a read-only annotation, becomes a status message and changes nothing.
+    void editBoxes(const std::function<annotation::BoxChange(annotation::BoxList&)>& edit,
+                   const std::string& description);
+
     // The label map wrapped without a copy (voxel index space, the volume's spacing) and the
     // colours of its values; both null without an annotation.
     vtkImageData* overlayImage() const;
@@ -64,6 +87,10 @@ class LabelEditor : public QObject {
 
   signals:
     void labelsChanged(); // the overlay image was modified; views should repaint
+    void segmentsChanged();   // added, removed, renamed, recoloured, shown/hidden, locked
+    void activeSegmentChanged(annotation::Label label);
+    void boxesChanged();
+    void annotationReplaced(); // started, continued from a version or cleared
     void modeChanged(EditMode mode);
     void statusMessage(const QString& text);
 
