@@ -2,12 +2,15 @@
 
 #include "app/gui/SeriesPickerDialog.h"
 #include "app/gui/StudyLoader.h"
+#include "app/gui/annotation/SegmentsPanel.h"
+#include "app/gui/annotation/ToolsPanel.h"
 
 #include "viewer/FourUpViewer.h"
 
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -51,7 +54,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             progress_->hide();
     });
     buildMenus();
+    addPanel(new gui::SegmentsPanel(*viewer_->labelEditor(), this), tr("Segments"));
+    addPanel(new gui::ToolsPanel(*viewer_->labelEditor(), this), tr("Tools"));
     resize(1400, 1000);
+}
+
+QDockWidget* MainWindow::addPanel(QWidget* panel, const QString& title) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(panel->objectName() + QStringLiteral("Dock"));
+    dock->setWidget(panel);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetClosable);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+    panelsMenu_->addAction(dock->toggleViewAction());
+    return dock;
 }
 
 MainWindow::~MainWindow() = default;
@@ -97,6 +112,8 @@ void MainWindow::buildMenus() {
             viewer_->toggleMaximised(target);
         });
     }
+    view->addSeparator();
+    panelsMenu_ = view->addMenu(tr("&Panels"));
 
     QMenu* contrast = menuBar()->addMenu(tr("&Window/Level"));
     contrast->addAction(tr("&Default"), QKeySequence(tr("0")), viewer_,

@@ -8,7 +8,9 @@
 
 #include <memory>
 
+class QDockWidget;
 class QLabel;
+class QMenu;
 class QProgressBar;
 
 namespace radmark::viewer {
@@ -35,6 +37,8 @@ class MainWindow : public QMainWindow {
     void closeStudy();
     bool loading() const;
     viewer::FourUpViewer* viewer() const;
+    // A panel docked beside the views (segments, tools, versions), listed in the View menu.
+    QDockWidget* addPanel(QWidget* panel, const QString& title);
 
     // Renders every view and writes the whole window as PNG; false with *error on failure.
     bool saveScreenshot(const QString& file, QString* error = nullptr);
@@ -60,6 +64,7 @@ class MainWindow : public QMainWindow {
     StudyLoader* loader_ = nullptr;
     QLabel* status_ = nullptr;
     QProgressBar* progress_ = nullptr;
+    QMenu* panelsMenu_ = nullptr;
     bool interactive_ = true;
 };
 
