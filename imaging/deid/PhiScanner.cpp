@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 
 namespace radmark::deid {
 namespace {
@@ -47,7 +48,7 @@ bool isOwnRecord(const gdcm::Tag& tag) {
 
 } // namespace
 
-void PhiScanner::addNeedle(std::string value, bool wholeWord) {
+void PhiScanner::addNeedle(std::string value, bool wholeWord, ValueOrigin origin) {
     value = dicom::trimmed(value);
     if (value.size() < (wholeWord ? 3u : 4u))
         return;
@@ -60,22 +61,25 @@ void PhiScanner::addNeedle(std::string value, bool wholeWord) {
     });
     if (numeric && (value.find('.') != std::string::npos || value.size() < 6))
         return;
-    Needle needle{upper(value), wholeWord || allDigits(value)};
+    Needle needle{upper(value), wholeWord || allDigits(value), origin};
     if (isOwnDummy(needle.upper))
         return;
-    for (const auto& existing : needles_)
-        if (existing.upper == needle.upper && existing.wholeWord == needle.wholeWord)
+    for (auto& existing : needles_)
+        if (existing.upper == needle.upper && existing.wholeWord == needle.wholeWord) {
+            // The same value from a person's attribute and from a device's is a person's value.
+            existing.origin.personal = existing.origin.personal || origin.personal;
             return;
+        }
     needles_.push_back(std::move(needle));
 }
 
-void PhiScanner::addValue(std::string_view value) {
+void PhiScanner::addValue(std::string_view value, ValueOrigin origin) {
     std::size_t start = 0;
     while (start <= value.size()) {
         std::size_t end = value.find('\\', start);
         if (end == std::string_view::npos)
             end = value.size();
-        addNeedle(std::string(value.substr(start, end - start)), false);
+        addNeedle(std::string(value.substr(start, end - start)), false, origin);
         start = end + 1;
     }
 }
@@ -155,11 +159,11 @@ std::string PhiScanner::clean(std::string_view text) const {
     return tidy;
 }
 
-std::vector<std::string> PhiScanner::scan(const gdcm::DataSet& dataSet,
-                                          const std::string& path) const {
-    std::vector<std::string> hits;
+std::vector<PhiFinding> PhiScanner::find(const gdcm::DataSet& dataSet,
+                                         const std::string& path) const {
+    std::vector<PhiFinding> findings;
     if (needles_.empty())
-        return hits;
+        return findings;
     for (const auto& element : dataSet.GetDES()) {
         const gdcm::Tag& tag = element.GetTag();
         if (path.empty() && isOwnRecord(tag))
@@ -168,26 +172,53 @@ std::vector<std::string> PhiScanner::scan(const gdcm::DataSet& dataSet,
         const gdcm::VR vr = dicom::effectiveVr(element);
         if (auto sequence = dicom::sequenceOf(element, vr)) {
             for (gdcm::SequenceOfItems::SizeType i = 1; i <= sequence->GetNumberOfItems(); ++i) {
-                auto nested = scan(sequence->GetItem(i).GetNestedDataSet(),
+                auto nested = find(sequence->GetItem(i).GetNestedDataSet(),
                                    here + "[" + std::to_string(i) + "]/");
-                hits.insert(hits.end(), nested.begin(), nested.end());
+                findings.insert(findings.end(), std::make_move_iterator(nested.begin()),
+                                std::make_move_iterator(nested.end()));
             }
             continue;
         }
         if (tag == pixelData || (path == "meta/" && isOwnRecord(tag)))
             continue;
         const std::string_view raw = dicom::rawValue(element);
-        if (!raw.empty() && matches(raw))
-            hits.push_back(here);
+        if (raw.empty())
+            continue;
+        PhiFinding finding{here,
+                           (std::uint32_t(tag.GetGroup()) << 16) | tag.GetElement(),
+                           upper(dicom::trimmed(raw)),
+                           {}};
+        const std::string haystack = upper(raw);
+        for (const auto& needle : needles_)
+            if (findIn(haystack, needle, 0) != std::string_view::npos)
+                finding.origins.push_back(needle.origin);
+        if (!finding.origins.empty())
+            findings.push_back(std::move(finding));
     }
-    return hits;
+    return findings;
+}
+
+std::vector<PhiFinding> PhiScanner::find(const gdcm::File& file) const {
+    auto findings = find(file.GetHeader(), "meta/");
+    auto body = find(file.GetDataSet(), "");
+    findings.insert(findings.end(), std::make_move_iterator(body.begin()),
+                    std::make_move_iterator(body.end()));
+    return findings;
+}
+
+std::vector<std::string> PhiScanner::scan(const gdcm::DataSet& dataSet,
+                                          const std::string& path) const {
+    std::vector<std::string> paths;
+    for (auto& finding : find(dataSet, path))
+        paths.push_back(std::move(finding.path));
+    return paths;
 }
 
 std::vector<std::string> PhiScanner::scan(const gdcm::File& file) const {
-    auto hits = scan(file.GetHeader(), "meta/");
-    auto body = scan(file.GetDataSet(), "");
-    hits.insert(hits.end(), body.begin(), body.end());
-    return hits;
+    std::vector<std::string> paths;
+    for (auto& finding : find(file))
+        paths.push_back(std::move(finding.path));
+    return paths;
 }
 
 } // namespace radmark::deid

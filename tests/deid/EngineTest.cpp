@@ -266,6 +266,56 @@ TEST(DeidEngine, AnIdentifyingValueInAnUnlistedAttributeQuarantines) {
         << "the reason never holds the value";
 }
 
+// Vendor sample data (pydicom's MR_small): the institution is called like the manufacturer. The
+// removed InstitutionName is found again only in the kept, unchanged Manufacturer: not a leak,
+// and the file says so.
+TEST(DeidEngine, InstitutionEqualToTheKeptManufacturerIsNotALeak) {
+    gdcm::File file = test::makeCtFile();
+    file.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ACMEVENDOR_MEC"));
+    file.GetDataSet().Insert(text(0x0008, 0x0080, gdcm::VR::LO, "ACMEVENDOR"));
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secretOf(8));
+    const FileResult result = engine.deidentify(file);
+    ASSERT_FALSE(result.quarantined) << result.reason;
+    EXPECT_EQ(valueOf(file.GetDataSet(), 0x0008, 0x0070), "ACMEVENDOR_MEC");
+    EXPECT_NE(valueOf(file.GetDataSet(), 0x0008, 0x0080), "ACMEVENDOR");
+    const AttributeAction listed{0x00080070u, "kept",
+                                 "kept value equal to removed InstitutionName: present in "
+                                 "Manufacturer, kept by the profile"};
+    EXPECT_EQ(result.actions.count(listed), 1u) << "the report lists the kept value";
+}
+
+// The same institution name anywhere else (free text the profile keeps, or a manufacturer that
+// was changed) and a person's value in the manufacturer still reject the file.
+TEST(DeidEngine, RemovedValuesInFreeTextOrOfPersonsStillReject) {
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secretOf(8));
+    {
+        gdcm::File file = plantedFile();
+        // Window Center & Width Explanation: free text, not in Table E.1-1, kept.
+        file.GetDataSet().Insert(text(0x0028, 0x1055, gdcm::VR::LO, "ROWTEST^PATIENT"));
+        const FileResult result = engine.deidentify(file);
+        ASSERT_TRUE(result.quarantined) << "a patient name copied into kept free text";
+        EXPECT_NE(result.reason.find("(0028,1055)"), std::string::npos) << result.reason;
+    }
+    {
+        gdcm::File file = test::makeCtFile();
+        file.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ACMEVENDOR"));
+        file.GetDataSet().Insert(text(0x0008, 0x0080, gdcm::VR::LO, "ACMEVENDOR"));
+        file.GetDataSet().Insert(text(0x0028, 0x1055, gdcm::VR::LO, "WINDOW ACMEVENDOR"));
+        const FileResult result = engine.deidentify(file);
+        ASSERT_TRUE(result.quarantined) << "the institution in free text as well";
+        EXPECT_NE(result.reason.find("(0028,1055)"), std::string::npos) << result.reason;
+    }
+    {
+        gdcm::File file = test::makeCtFile();
+        file.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ROWTEST^PATIENT"));
+        const FileResult result = engine.deidentify(file);
+        ASSERT_TRUE(result.quarantined) << "a patient name is never excused by a vendor name";
+        EXPECT_NE(result.reason.find("(0008,0070)"), std::string::npos) << result.reason;
+    }
+}
+
 TEST(DeidReport, SaysWhatWasDoneAndHoldsNoValue) {
     gdcm::File file = plantedFile();
     const auto options = ProfileOptions::defaults();

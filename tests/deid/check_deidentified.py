@@ -46,6 +46,10 @@ IDENTIFYING_KEYWORDS = {
 WELL_KNOWN_UID = "1.2.840.10008."
 VOCABULARY = {"CodeValue", "CodingSchemeDesignator", "CodeMeaning", "LongCodeValue", "Manufacturer",
               "ManufacturerModelName", "SoftwareVersions", "MappingResource"}
+# Attributes naming the organisation or its equipment: a removed value of theirs may equal a vendor
+# name or code kept on purpose (an institution "TOSHIBA" beside the manufacturer "TOSHIBA_MEC").
+ORGANISATION = {"InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName",
+                "StationName", "PerformedStationName", "PerformedLocation"}
 CLASS_UID_KEYWORDS = {"SOPClassUID", "ReferencedSOPClassUID", "MediaStorageSOPClassUID",
                       "TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID"}
 
@@ -115,10 +119,35 @@ def identifying_values(ds):
     return {(v, why) for v, why in values if not generic(v, why)}
 
 
-def leaks(output_path, values):
+def kept_vocabulary(ds):
+    """(keyword, value) of the vendor names and codes of ds, upper case."""
+    return {(e.keyword, v.strip().upper()) for e in ds.iterall()
+            if e.keyword in VOCABULARY and e.VR != "SQ" for v in text_of(e.value)}
+
+
+def found_only_in_kept_vocabulary(output_path, value, vocabulary):
+    """True when value stands in the output only in vendor names or codes kept unchanged."""
+    ds = read(output_path)
+    if ds is None:
+        return False
+    needle = value.upper()
+    for element in ds.iterall():
+        if element.VR == "SQ" or element.tag == 0x7FE00010:
+            continue
+        for text in text_of(element.value):
+            text = text.strip().upper()
+            if needle in text and (element.keyword, text) not in vocabulary:
+                return False
+    return needle.encode("latin-1", "replace") not in b"".join(
+        bytes(str(e.value), "latin-1", "replace").upper() for e in ds.file_meta)
+
+
+def leaks(output_path, values, vocabulary=frozenset()):
     data = open(output_path, "rb").read().upper()
     found = []
     for value, why in values:
+        if why in ORGANISATION and found_only_in_kept_vocabulary(output_path, value, vocabulary):
+            continue
         needle = value.upper().encode("latin-1", "replace")
         if why.endswith("component"):
             if re.search(rb"(?<![A-Z0-9])" + re.escape(needle) + rb"(?![A-Z0-9])", data):
@@ -189,9 +218,12 @@ def check_corpus(args):
         produced = outputs_under(out)
         if run.returncode != 0:
             if "quarantined" in run.stderr and not produced:
+                # Every complete object of the corpus de-identifies cleanly (an institution named
+                # like the kept manufacturer, as in MR_small, is not a leak): a quarantine here is
+                # a regression.
                 quarantined += 1
-                print(f"quarantined (nothing written): {os.path.basename(path)}: "
-                      f"{run.stderr.strip().splitlines()[-1][:160]}")
+                failures.append(f"{path}: quarantined: "
+                                f"{run.stderr.strip().splitlines()[-1][:160]}")
                 continue
             if produced:
                 failures.append(f"{path}: exit {run.returncode} but files were written")
@@ -204,7 +236,7 @@ def check_corpus(args):
             continue
         checked += 1
         values = identifying_values(ds)
-        left = leaks(produced[0], values)
+        left = leaks(produced[0], values, kept_vocabulary(ds))
         if left:
             failures.append(f"{path}: identifying values left: {sorted(set(left))}")
         again = read(produced[0])
@@ -333,8 +365,9 @@ def check_gdcmanon(args):
         if not ours:
             continue  # quarantined or not an object: Radmark wrote nothing
         compared += 1
-        their_left = set(leaks(theirs, values))
-        our_left = set(leaks(ours[0], values))
+        vocabulary = kept_vocabulary(ds)
+        their_left = set(leaks(theirs, values, vocabulary))
+        our_left = set(leaks(ours[0], values, vocabulary))
         for why in their_left:
             left_by_gdcmanon[re.sub(r"\(.*", "", why).strip()] += 1
         if our_left:

@@ -206,6 +206,20 @@ TEST_F(ImportFixture, HeadMriNiftiIsImportedWithHeaderTextCleared) {
     EXPECT_NE(report.find("cleared"), std::string::npos);
 }
 
+// pydicom's MR_small: its institution is called like its manufacturer (kept by the profile).
+// That is not a leak: it imports, and the report says why the value is still there.
+TEST_F(ImportFixture, VendorSampleWithInstitutionNamedLikeTheManufacturerImports) {
+    const fs::path source = fs::path(RADMARK_PYDICOM_DATA) / "MR_small.dcm";
+    const auto results = importStudies(admin, {source});
+    ASSERT_EQ(results.size(), 1u);
+    ASSERT_EQ(results.front().status, ImportStatus::Imported) << results.front().reason;
+    Session rita = reviewer();
+    auto stored = StoredStudy::open(rita, results.front().studyId);
+    EXPECT_NE(stored.loadReportJson().find("kept value equal to removed InstitutionName: present "
+                                           "in Manufacturer, kept by the profile"),
+              std::string::npos);
+}
+
 TEST_F(ImportFixture, UnreadableSourceFailsWithAReasonAndCancelRollsBack) {
     const auto missing = importStudies(admin, {data.path() / "nothing-here"});
     ASSERT_EQ(missing.size(), 1u);
