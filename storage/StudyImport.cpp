@@ -2,6 +2,7 @@
 
 #include "imaging/StudyReader.h"
 #include "imaging/deid/BurnedInText.h"
+#include "imaging/deid/Defacing.h"
 #include "imaging/deid/DeidentificationReport.h"
 #include "imaging/deid/Deidentifier.h"
 #include "imaging/deid/HeaderText.h"
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace radmark::storage {
@@ -77,6 +79,8 @@ struct PreparedSeries {
     std::string modality;
     std::string description;          // de-identified
     std::vector<std::string> headers; // serialized de-identified datasets without pixel data
+    // Read and defaced before storing (deface option).
+    std::optional<imaging::Volume> defaced;
 };
 
 struct PreparedStudy {
@@ -87,6 +91,7 @@ struct PreparedStudy {
     std::string description;                              // de-identified
     std::unique_ptr<deid::DeidentificationReport> report; // DICOM
     json plainReport;                                     // NIfTI / NRRD / MetaImage
+    json defacing;                                        // per series, with the deface option
     std::vector<PreparedSeries> series;
     std::vector<std::string> reasons; // quarantine
     std::vector<std::string> failures;
@@ -198,6 +203,8 @@ class StudyImporter {
     void prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary);
     void prepareOtherSeries(const fs::path& source, imaging::SeriesSummary summary);
     StudyImportResult store(PreparedStudy& study);
+    imaging::Volume readPixels(const PreparedSeries& series);
+    void defaceSeries(PreparedStudy& study);
     json storeSeries(Database& db, PreparedSeries& series);
 
     Session& session_;
@@ -341,8 +348,7 @@ void StudyImporter::prepareOtherSeries(const fs::path& source, imaging::SeriesSu
     study.series.push_back(std::move(series));
 }
 
-json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
-    (void)db;
+imaging::Volume StudyImporter::readPixels(const PreparedSeries& series) {
     const double unitsBefore = doneUnits_;
     const double readUnits = double(std::max(1, series.summary.imageCount));
     imaging::Volume volume = imaging::readSeries(series.summary, [&](double fraction) {
@@ -355,6 +361,44 @@ json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
         return true;
     });
     doneUnits_ = unitsBefore + readUnits;
+    return volume;
+}
+
+// The deface option: CT and MR series and volume files lose their face before anything is
+// stored. Any of them that is not a head, or whose face cannot be found, quarantines the study;
+// other DICOM modalities are listed as not defaced.
+void StudyImporter::defaceSeries(PreparedStudy& study) {
+    study.defacing = json::array();
+    for (auto& series : study.series) {
+        const bool dicom = series.summary.format == "DICOM";
+        if (dicom && series.modality != "CT" && series.modality != "MR") {
+            study.defacing.push_back(
+                {{"seriesInstanceUid", series.seriesUid},
+                 {"action", "not defaced: modality " + series.modality + " is not CT or MR"}});
+            continue;
+        }
+        imaging::Volume volume = readPixels(series);
+        try {
+            const deid::DefacingResult defaced = deid::deface(volume);
+            study.defacing.push_back({{"seriesInstanceUid", series.seriesUid},
+                                      {"action", "defaced"},
+                                      {"method", defaced.method()},
+                                      {"removedVoxels", defaced.removedVoxels},
+                                      {"headVoxelsRemoved", defaced.headVoxelsRemoved},
+                                      {"faceRegionVoxels", defaced.regionVoxels}});
+            series.defaced = std::move(volume);
+        } catch (const deid::DefacingError& refused) {
+            study.reasons.push_back(refused.what());
+            study.defacing.push_back({{"seriesInstanceUid", series.seriesUid},
+                                      {"action", std::string("quarantined: ") + refused.what()}});
+        }
+    }
+}
+
+json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
+    (void)db;
+    imaging::Volume volume = series.defaced ? std::move(*series.defaced) : readPixels(series);
+    series.defaced.reset();
     const imaging::Geometry& g = volume.geometry();
     const std::size_t sliceBytes = std::size_t(g.dims[0]) * std::size_t(g.dims[1]) *
                                    imaging::bytesPerVoxel(volume.pixelType());
@@ -397,6 +441,8 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
         return result;
     }
     result.label = studyLabel(study.pseudonym, study.studyUid);
+    if (options_.profile.deface && study.reasons.empty() && study.failures.empty())
+        defaceSeries(study);
     if (!study.reasons.empty() || !study.failures.empty()) {
         result.status = study.reasons.empty() ? ImportStatus::Failed : ImportStatus::Quarantined;
         result.reason = study.reasons.empty() ? study.failures.front() : study.reasons.front();
@@ -458,8 +504,10 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
             .bind(3, utcTimestamp())
             .run();
         const std::int64_t studyId = db.lastInsertId();
-        const std::string reportJson =
-            (study.report ? study.report->toJson() : study.plainReport).dump(2);
+        json fullReport = study.report ? study.report->toJson() : study.plainReport;
+        if (options_.profile.deface)
+            fullReport["defacing"] = study.defacing;
+        const std::string reportJson = fullReport.dump(2);
         const std::string reportChunk = session_.putChunk(
             {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()});
         db.prepare("INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "

@@ -121,9 +121,7 @@ ProfileOptions ProfileOptions::parse(std::string_view list) {
             continue;
         }
         if (word == "deface") {
-            if (on)
-                throw ProfileError("defacing is not available yet in this version of Radmark");
-            options.deface = false;
+            options.deface = on;
             continue;
         }
         bool known = false;
@@ -134,7 +132,7 @@ ProfileOptions ProfileOptions::parse(std::string_view list) {
             }
         }
         if (!known) {
-            std::string names = "basic, default, clean-pixel-data";
+            std::string names = "basic, default, clean-pixel-data, deface";
             for (const auto& info : optionInfo)
                 names += std::string(", ") + info.name;
             throw ProfileError("unknown de-identification option '" + word + "' (known: " + names +

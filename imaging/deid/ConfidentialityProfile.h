@@ -42,7 +42,9 @@ struct ProfileOptions {
     // must find nothing, else quarantine. Off ("no-clean-pixel-data", a policy decision): such
     // pixels are not checked and the report says so for every file.
     bool cleanPixelData = true;
-    bool deface = false; // head CT/MR facial surface removal: not available yet (parse refuses it)
+    // Head CT/MR: the face is set to air before anything is stored (deid/Defacing.h); a volume
+    // that is not a head, or whose face cannot be located, is quarantined.
+    bool deface = false;
 
     bool has(ProfileOption option) const { return selected[std::size_t(option)]; }
     void set(ProfileOption option, bool on = true) { selected[std::size_t(option)] = on; }

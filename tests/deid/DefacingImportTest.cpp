@@ -1,0 +1,97 @@
+// Import with the deface option: the head MRI, as NIfTI and as a DICOM MR series, is stored
+// defaced with every brain voxel (ch2bet) intact and the defacing in its report; a CT that is
+// not a head is quarantined and nothing of it is stored.
+
+#include "../storage/StoreTestSupport.h"
+#include "imaging/StudyReader.h"
+#include "storage/StoredStudy.h"
+#include "storage/StudyImport.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace radmark::storage::testing {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path templates = RADMARK_MRICRON_TEMPLATES;
+
+ImportOptions defacing() {
+    ImportOptions options;
+    options.profile = deid::ProfileOptions::parse("default,deface");
+    return options;
+}
+
+struct DefacingImport : ::testing::Test {
+    TestStore store;
+    TempDir data;
+    Session admin = store.admin();
+
+    // Imports one source with the deface option and checks the stored volume against ch2.
+    void expectStoredDefacedHead(const fs::path& source) {
+        const auto results = importStudies(admin, {source}, defacing());
+        ASSERT_EQ(results.size(), 1u);
+        ASSERT_EQ(results.front().status, ImportStatus::Imported) << results.front().reason;
+        admin.addUser("rita-reviewer", Role::Reviewer, userPassword);
+        Session rita = store.store.login("rita-reviewer", userPassword);
+        auto stored = StoredStudy::open(rita, results.front().studyId);
+        const imaging::Volume defaced = stored.loadVolume();
+        const imaging::Volume head = imaging::readVolume(templates / "ch2.nii.gz");
+        const imaging::Volume brain = imaging::readVolume(templates / "ch2bet.nii.gz");
+        ASSERT_TRUE(defaced.geometry().sameGridAs(head.geometry()));
+        std::size_t changed = 0, brainChanged = 0;
+        const auto& dims = head.geometry().dims;
+        for (int z = 0; z < dims[2]; ++z)
+            for (int y = 0; y < dims[1]; ++y)
+                for (int x = 0; x < dims[0]; ++x)
+                    if (defaced.valueAt(x, y, z) != head.valueAt(x, y, z)) {
+                        ++changed;
+                        brainChanged += brain.valueAt(x, y, z) > 0;
+                    }
+        EXPECT_EQ(brainChanged, 0u);
+        EXPECT_GT(changed, 50'000u);
+        const auto report = nlohmann::json::parse(stored.loadReportJson());
+        ASSERT_TRUE(report.contains("defacing")) << report.dump(2);
+        ASSERT_EQ(report["defacing"].size(), 1u);
+        EXPECT_EQ(report["defacing"][0]["action"], "defaced");
+        EXPECT_EQ(report["defacing"][0]["removedVoxels"].get<std::size_t>(), changed);
+        EXPECT_NE(report["defacing"][0]["method"].get<std::string>().find("face plane"),
+                  std::string::npos);
+    }
+};
+
+TEST_F(DefacingImport, HeadMriNiftiIsStoredDefacedWithTheBrainIntact) {
+    expectStoredDefacedHead(templates / "ch2.nii.gz");
+}
+
+TEST_F(DefacingImport, HeadMriDicomSeriesIsStoredDefacedWithTheBrainIntact) {
+    const fs::path out = data.path() / "head-mr";
+    const std::string command = "/usr/bin/python3 '" + std::string(RADMARK_SOURCE_DIR) +
+                                "/tests/deid/write_head_mri_dicom.py' --nifti '" +
+                                (templates / "ch2.nii.gz").string() + "' --out '" + out.string() +
+                                "'";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    expectStoredDefacedHead(out);
+}
+
+TEST_F(DefacingImport, CtThatIsNotAHeadIsQuarantinedAndNothingIsStored) {
+    const fs::path out = data.path() / "body-ct";
+    const std::string command = "/usr/bin/python3 '" + std::string(RADMARK_SOURCE_DIR) +
+                                "/tests/data/generate_ct_series.py' --out '" + out.string() +
+                                "' --slices 8 --rows 96 --cols 80 > /dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    const auto results = importStudies(admin, {out}, defacing());
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results.front().status, ImportStatus::Quarantined);
+    EXPECT_NE(results.front().reason.find("cannot deface"), std::string::npos)
+        << results.front().reason;
+    auto studies = admin.database().prepare("SELECT count(*) FROM studies");
+    ASSERT_TRUE(studies.step());
+    EXPECT_EQ(studies.integer(0), 0);
+}
+
+} // namespace
+} // namespace radmark::storage::testing
