@@ -32,6 +32,9 @@ int runDeid(Arguments& args, CommandIo& io) {
     } catch (const deid::ProfileError& error) {
         throw CommandError(error.what());
     }
+    if (options.deface)
+        throw CommandError("defacing is applied on import into the store only; radmark-cli deid "
+                           "does not deface the DICOM files it writes yet");
     std::optional<deid::StoreSecret> secret;
     try {
         if (const auto file = args.option("secret-file"))
