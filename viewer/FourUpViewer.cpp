@@ -21,6 +21,7 @@ struct FourUpViewer::Private {
     QWidget* maximised = nullptr;
     WindowLevel windowLevel;
     LabelEditor* editor = nullptr;
+    BoxInteraction* boxes = nullptr; // boxes: the box tools' pointer gestures and overlays
 };
 
 FourUpViewer::FourUpViewer(QWidget* parent) : QWidget(parent), d(new Private) {
@@ -40,19 +41,34 @@ FourUpViewer::FourUpViewer(QWidget* parent) : QWidget(parent), d(new Private) {
     d->editor = new LabelEditor(this);
     connect(d->editor, &LabelEditor::labelsChanged, this, &FourUpViewer::onLabelsChanged);
     connect(d->editor, &LabelEditor::statusMessage, this, &FourUpViewer::statusMessage);
-    connect(d->editor, &LabelEditor::modeChanged, this, [this](EditMode mode) {
+    connect(d->editor, &LabelEditor::toolChanged, this, [this] {
         for (auto* view : d->slices)
-            view->setEditing(mode != EditMode::Navigate);
+            view->setEditing(d->editor->pointerEdits());
+        showBrushOutline();
     });
+    connect(d->editor, &LabelEditor::toolSettingChanged, this, &FourUpViewer::showBrushOutline);
     for (auto* view : d->slices) {
         connect(view, &SliceView::editPointer, this,
                 [this, view](annotation::PointerPhase phase, imaging::Index3 voxel) {
                     d->editor->handlePointer(phase, voxel, view->normalIndexAxis());
                 });
     }
+    // Boxes: the box tools take the same pointer events (the label editor ignores them) and
+    // redraw the views' boxes when the shown slices change.
+    d->boxes = new BoxInteraction(*d->editor, d->cursor, d->slices, this);
+    for (auto* view : d->slices) {
+        connect(view, &SliceView::editPointer, d->boxes,
+                [this, view](annotation::PointerPhase phase, imaging::Index3 voxel) {
+                    d->boxes->handlePointer(*view, phase, voxel);
+                });
+    }
+    connect(d->boxes, &BoxInteraction::statusMessage, this, &FourUpViewer::statusMessage);
+    connect(this, &FourUpViewer::cursorChanged, d->boxes, &BoxInteraction::refresh);
     d->volumeView = new VolumeView(this);
     connect(d->volumeView, &VtkOpenGLWidget::doubleClicked, this,
             [this] { toggleMaximised(d->volumeView); });
+    // Segments (3D surfaces): the 3D view re-meshes visible segments after edits, debounced.
+    d->volumeView->followSegments(d->editor);
     grid->addWidget(d->slices[int(ViewPlane::Axial)], 0, 0);
     grid->addWidget(d->volumeView, 0, 1);
     grid->addWidget(d->slices[int(ViewPlane::Coronal)], 1, 0);
@@ -61,6 +77,7 @@ FourUpViewer::FourUpViewer(QWidget* parent) : QWidget(parent), d(new Private) {
 }
 
 FourUpViewer::~FourUpViewer() {
+    delete d->boxes; // boxes: goes before the views and the cursor it draws with
     // Views hold the wrapped image; release them before the volume goes.
     for (auto* view : d->slices)
         view->clearImage();
@@ -83,7 +100,8 @@ void FourUpViewer::setVolume(std::shared_ptr<imaging::Volume> volume) {
         view->setImage(d->image, &d->cursor, max - min);
     d->editor->startAnnotation(d->volume.get());
     for (auto* view : d->slices)
-        view->setLabelOverlay(d->editor->overlayImage(), d->editor->overlayColours());
+        view->setLabelOverlay(d->editor->overlayImage(), d->editor->overlayColours(),
+                              d->editor->outlineColours());
     applyDefaultWindowLevel();
     d->volumeView->setImage(d->image, d->volume->geometry(), intensityPercentile(*d->volume, 0.99));
     const bool ct = d->volume->modality == "CT";
@@ -131,8 +149,14 @@ LabelEditor* FourUpViewer::labelEditor() const {
     return d->editor;
 }
 
-void FourUpViewer::setEditMode(EditMode mode) {
-    d->editor->setMode(mode);
+BoxInteraction* FourUpViewer::boxInteraction() const {
+    return d->boxes;
+}
+
+void FourUpViewer::showBrushOutline() {
+    const bool brush = LabelEditor::isBrush(d->editor->toolName());
+    for (auto* view : d->slices)
+        view->setBrushOutline(brush ? d->editor->brushRadiusMm() : 0, d->editor->sphereBrush());
 }
 
 void FourUpViewer::onLabelsChanged() {
@@ -144,6 +168,7 @@ void FourUpViewer::setWindowLevel(const WindowLevel& windowLevel) {
     d->windowLevel = windowLevel;
     for (auto* view : d->slices)
         view->setWindowLevel(windowLevel);
+    d->editor->setShownIntensityRange(windowLevel.low(), windowLevel.high());
 }
 
 WindowLevel FourUpViewer::windowLevel() const {

@@ -3,6 +3,7 @@
 // sagittal (bottom right). The slice views share one crosshair (SliceCursor) and one
 // window/level; double-clicking a view maximises it, again restores the four.
 
+#include "viewer/BoxInteraction.h"
 #include "viewer/LabelEditor.h"
 #include "viewer/SliceCursor.h"
 #include "viewer/SliceView.h"
@@ -49,9 +50,11 @@ class FourUpViewer : public QWidget {
     void renderAll();
 
     // Label editing on the shown volume (an empty annotation is started with each volume);
-    // the overlay in the slice views follows it.
+    // the overlay in the slice views follows it, and the views edit with a left drag while the
+    // selected tool uses the pointer (LabelEditor::pointerEdits).
     LabelEditor* labelEditor() const;
-    void setEditMode(EditMode mode); // slice views edit with a left drag unless Navigate
+    // Boxes: drawing, moving and resizing bounding boxes while a box tool is selected.
+    BoxInteraction* boxInteraction() const;
 
   signals:
     void statusMessage(const QString& text);
@@ -60,6 +63,7 @@ class FourUpViewer : public QWidget {
   private:
     void onCursorMoved();
     void onLabelsChanged();
+    void showBrushOutline(); // the selected brush's circle under the pointer
 
     struct Private;
     std::unique_ptr<Private> d;

@@ -7,6 +7,8 @@
 #include <vtkUnsignedShortArray.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 namespace radmark::viewer {
 
@@ -14,6 +16,30 @@ namespace {
 constexpr double brushStepMm = 0.5;
 constexpr double smallestBrushMm = 0.5;
 constexpr double largestBrushMm = 100;
+
+const QString regionGrow = QStringLiteral("region-grow");
+const QString box2D = QStringLiteral("box");
+const QString box3D = QStringLiteral("box3d");
+
+// The tools that use the pointer in a slice view (the rest of the registry runs with Apply).
+bool usesPointer(const QString& name) {
+    return LabelEditor::isBrush(name) || name == regionGrow;
+}
+
+bool isAnnotationTool(const QString& name) {
+    const auto names = annotation::toolNames();
+    return std::find(names.begin(), names.end(), name.toStdString()) != names.end();
+}
+
+bool hasSetting(const annotation::Tool& tool, std::string_view key) {
+    const auto& all = tool.settings().all();
+    return std::any_of(all.begin(), all.end(),
+                       [&](const annotation::ToolSetting& s) { return s.name == key; });
+}
+
+bool hasIntensityRange(const annotation::Tool& tool) {
+    return hasSetting(tool, "lower") && hasSetting(tool, "upper");
+}
 } // namespace
 
 struct LabelEditor::Private {
@@ -25,9 +51,18 @@ struct LabelEditor::Private {
     annotation::Label activeSegment = 1;
     vtkSmartPointer<vtkImageData> image;
     vtkSmartPointer<vtkLookupTable> colours;
-    EditMode mode = EditMode::Navigate;
+    vtkSmartPointer<vtkLookupTable> outlineColours;
+
+    QString toolName; // "" = navigation
+    // One instance per tool, made when first used, so its settings survive switching tools.
+    std::map<std::string, std::unique_ptr<annotation::Tool>> tools;
+    annotation::Tool* tool = nullptr; // the selected annotation tool
+    bool toolBound = false;           // bound to the current annotation
     double brushRadiusMm = 5;
-    std::unique_ptr<annotation::Tool> tool;
+    bool sphereBrush = false;
+    std::optional<std::pair<double, double>> shownRange;
+    std::uint64_t voxelsBeforeGrow = 0; // the region grown is the increase since the click
+    std::optional<imaging::Index3> growSeed;
 };
 
 LabelEditor::LabelEditor(QObject* parent) : QObject(parent), d(new Private) {}
@@ -35,7 +70,8 @@ LabelEditor::LabelEditor(QObject* parent) : QObject(parent), d(new Private) {}
 LabelEditor::~LabelEditor() = default;
 
 void LabelEditor::startAnnotation(const imaging::Volume* volume) {
-    d->tool.reset(); // edits of the previous annotation go with it
+    finishOpenEdit(); // edits of the previous annotation go with it
+    d->toolBound = false;
     d->history.clear();
     d->boxes = annotation::BoxList(volume ? volume->geometry().dims : imaging::Index3{0, 0, 0});
     d->segments = {};
@@ -63,34 +99,40 @@ void LabelEditor::startAnnotation(const imaging::Volume* volume) {
     d->image->GetPointData()->SetScalars(array);
 
     rebuildColours();
-    activateTool();
+    bindSelectedTool();
     emit annotationReplaced();
 }
 
-// Fills the colour table from the segments, in place when the views already hold it.
+// Fills the colour tables from the segments, in place when the views already hold them.
 void LabelEditor::rebuildColours() {
-    if (!d->colours)
-        d->colours = vtkSmartPointer<vtkLookupTable>::New();
-    d->colours->SetNumberOfTableValues(256);
-    d->colours->SetTableRange(0, 255);
-    for (int value = 0; value < 256; ++value)
-        d->colours->SetTableValue(value, 0, 0, 0, 0);
+    for (auto* table : {&d->colours, &d->outlineColours}) {
+        if (!*table)
+            *table = vtkSmartPointer<vtkLookupTable>::New();
+        (*table)->SetNumberOfTableValues(256);
+        (*table)->SetTableRange(0, 255);
+        for (int value = 0; value < 256; ++value)
+            (*table)->SetTableValue(value, 0, 0, 0, 0);
+    }
     for (const annotation::Segment& segment : d->segments.all()) {
         if (segment.label > 255 || !segment.visible)
             continue;
-        d->colours->SetTableValue(segment.label, segment.colour.r / 255.0,
-                                  segment.colour.g / 255.0, segment.colour.b / 255.0,
-                                  segment.opacity);
+        const bool outline = segment.display == annotation::SegmentDisplay::Outline;
+        // An outline is a thin line: drawn opaque so it stays visible at any opacity.
+        (outline ? d->outlineColours : d->colours)
+            ->SetTableValue(segment.label, segment.colour.r / 255.0, segment.colour.g / 255.0,
+                            segment.colour.b / 255.0, outline ? 1.0 : segment.opacity);
     }
-    d->colours->Build();
-    d->colours->Modified();
+    for (auto* table : {&d->colours, &d->outlineColours}) {
+        (*table)->Build();
+        (*table)->Modified();
+    }
 }
 
 bool LabelEditor::continueFrom(const annotation::OpenedAnnotation& opened) {
     if (!d->labels || !opened.labels.geometry().sameGridAs(d->labels->geometry()) ||
         opened.labels.width() != d->labels->width() || opened.segments.all().empty())
         return false;
-    d->tool.reset();
+    finishOpenEdit();
     d->history.clear();
     // Copied into the buffer the overlay already wraps, so the views keep their binding.
     for (int chunk = 0; chunk < d->labels->chunkCount(); ++chunk) {
@@ -103,7 +145,7 @@ bool LabelEditor::continueFrom(const annotation::OpenedAnnotation& opened) {
     d->activeSegment = d->segments.all().front().label;
     d->labels->setReadOnly(opened.labels.readOnly());
     rebuildColours();
-    activateTool();
+    bindSelectedTool();
     overlayModified();
     emit annotationReplaced();
     return true;
@@ -132,7 +174,7 @@ void LabelEditor::editSegment(annotation::Label label,
     edit(*segment);
     segment->label = label; // the label value is the segment's identity in the voxels
     rebuildColours();
-    activateTool(); // tools read locks when they open a stroke
+    bindSelectedTool(); // tools read locks when they open a stroke
     overlayModified();
     emit segmentsChanged();
 }
@@ -148,7 +190,7 @@ void LabelEditor::removeSegment(annotation::Label label) {
         emit statusMessage(tr("An annotation keeps at least one segment: rename it instead."));
         return;
     }
-    activateTool(); // a stroke still open goes into the history before the history is cleared
+    finishOpenEdit(); // a stroke still open goes into the history before the history is cleared
     const annotation::VoxelRegion bounds = d->labels->boundsOf(label);
     if (!bounds.empty()) {
         for (int z = bounds.min[2]; z <= bounds.max[2]; ++z)
@@ -168,7 +210,7 @@ void LabelEditor::removeSegment(annotation::Label label) {
     if (d->activeSegment == label)
         d->activeSegment = d->segments.all().front().label;
     rebuildColours();
-    activateTool();
+    bindSelectedTool();
     overlayModified();
     emit segmentsChanged();
     if (!boxIds.empty())
@@ -180,14 +222,14 @@ void LabelEditor::setActiveSegment(annotation::Label label) {
     if (!d->segments.find(label) || label == d->activeSegment)
         return;
     d->activeSegment = label;
-    activateTool();
+    bindSelectedTool();
     emit activeSegmentChanged(label);
 }
 
 void LabelEditor::setReadOnly(bool readOnly) {
     if (!d->labels)
         return;
-    activateTool();
+    finishOpenEdit();
     d->labels->setReadOnly(readOnly);
 }
 
@@ -213,7 +255,7 @@ void LabelEditor::editBoxes(
     }
     if (change.before == change.after)
         return;
-    activateTool(); // keeps the history in order: a stroke still open goes first
+    finishOpenEdit(); // keeps the history in order: a stroke still open goes first
     annotation::UndoRecord record;
     record.description = description;
     record.boxes.push_back(std::move(change));
@@ -222,6 +264,7 @@ void LabelEditor::editBoxes(
 }
 
 annotation::LabelMap& LabelEditor::labelsForSaving() {
+    finishOpenEdit(); // a saved version closes the edit being tuned
     static annotation::LabelMap none;
     return d->labels ? *d->labels : none;
 }
@@ -259,17 +302,195 @@ vtkLookupTable* LabelEditor::overlayColours() const {
     return d->colours;
 }
 
-void LabelEditor::setMode(EditMode mode) {
-    if (mode == d->mode)
-        return;
-    d->mode = mode;
-    activateTool();
-    emit modeChanged(mode);
-    emit statusMessage(mode == EditMode::Navigate ? tr("Navigation") : brushText());
+vtkLookupTable* LabelEditor::outlineColours() const {
+    return d->labels ? d->outlineColours.Get() : nullptr;
 }
 
-EditMode LabelEditor::mode() const {
-    return d->mode;
+QStringList LabelEditor::toolList() {
+    QStringList pointer{QString()}, wholeSegment;
+    for (const std::string& name : annotation::toolNames()) {
+        const QString tool = QString::fromStdString(name);
+        (usesPointer(tool) ? pointer : wholeSegment) << tool;
+    }
+    return pointer + QStringList{box2D, box3D} + wholeSegment;
+}
+
+QString LabelEditor::toolTitle(const QString& name) {
+    static const std::map<QString, const char*> titles{
+        {QString(), QT_TR_NOOP("Navigate")},
+        {QStringLiteral("paint"), QT_TR_NOOP("Paint")},
+        {QStringLiteral("erase"), QT_TR_NOOP("Erase")},
+        {QStringLiteral("threshold-paint"), QT_TR_NOOP("Threshold paint")},
+        {regionGrow, QT_TR_NOOP("Region grow")},
+        {box2D, QT_TR_NOOP("Box 2D")},
+        {box3D, QT_TR_NOOP("Box 3D")},
+        {QStringLiteral("fill-between-slices"), QT_TR_NOOP("Fill between slices")},
+        {QStringLiteral("remove-islands"), QT_TR_NOOP("Remove small islands")},
+        {QStringLiteral("keep-largest"), QT_TR_NOOP("Keep largest piece")},
+        {QStringLiteral("smooth-opening"), QT_TR_NOOP("Smooth (opening)")},
+        {QStringLiteral("smooth-closing"), QT_TR_NOOP("Smooth (closing)")},
+        {QStringLiteral("smooth-median"), QT_TR_NOOP("Smooth (median)")},
+        {QStringLiteral("hollow"), QT_TR_NOOP("Hollow")},
+        {QStringLiteral("margin"), QT_TR_NOOP("Margin (grow or shrink)")}};
+    const auto found = titles.find(name);
+    return found != titles.end() ? tr(found->second) : name; // a new tool shows its name
+}
+
+bool LabelEditor::isBrush(const QString& name) {
+    return name == QLatin1String("paint") || name == QLatin1String("erase") ||
+           name == QLatin1String("threshold-paint");
+}
+
+bool LabelEditor::isWholeSegmentTool(const QString& name) {
+    return !usesPointer(name) && isAnnotationTool(name);
+}
+
+bool LabelEditor::selectTool(const QString& name) {
+    const bool annotationTool = isAnnotationTool(name);
+    if (!name.isEmpty() && !annotationTool && name != box2D && name != box3D)
+        return false;
+    if (name == d->toolName)
+        return true;
+    finishOpenEdit();
+    d->toolName = name;
+    d->tool = annotationTool ? &toolNamed(name.toStdString()) : nullptr;
+    if (d->tool && isBrush(name)) {
+        d->tool->settings().set("radius_mm", d->brushRadiusMm);
+        d->tool->settings().set("sphere", d->sphereBrush ? 1 : 0);
+    }
+    bindSelectedTool();
+    emit toolChanged(name);
+    if (name.isEmpty())
+        emit statusMessage(tr("Navigation"));
+    else if (isBrush(name))
+        emit statusMessage(brushText());
+    else if (name == regionGrow)
+        emit statusMessage(tr("Region grow: click a voxel inside the structure (range %1 to %2)")
+                               .arg(d->tool->settings().get("lower"))
+                               .arg(d->tool->settings().get("upper")));
+    else if (d->tool)
+        emit statusMessage(tr("%1: set it up in the Tools panel, then Apply").arg(toolTitle(name)));
+    else
+        emit statusMessage(tr("%1: drag in a slice view").arg(toolTitle(name)));
+    return true;
+}
+
+QString LabelEditor::toolName() const {
+    return d->toolName;
+}
+
+const annotation::Tool* LabelEditor::tool() const {
+    return d->tool;
+}
+
+bool LabelEditor::pointerEdits() const {
+    return !d->toolName.isEmpty() && !isWholeSegmentTool(d->toolName);
+}
+
+void LabelEditor::setMode(EditMode mode) {
+    selectTool(mode == EditMode::Navigate ? QString()
+               : mode == EditMode::Erase  ? QStringLiteral("erase")
+                                          : QStringLiteral("paint"));
+}
+
+annotation::Tool& LabelEditor::toolNamed(const std::string& name) {
+    auto& tool = d->tools[name];
+    if (!tool) {
+        tool = annotation::createTool(name);
+        if (d->shownRange && hasIntensityRange(*tool)) {
+            tool->settings().set("lower", d->shownRange->first);
+            tool->settings().set("upper", d->shownRange->second);
+        }
+        tool->settings().observe(
+            [this, name](const annotation::ToolSetting& setting) { onSettingChanged(name, setting); });
+    }
+    return *tool;
+}
+
+void LabelEditor::onSettingChanged(const std::string& toolName,
+                                   const annotation::ToolSetting& setting) {
+    const QString name = QString::fromStdString(toolName);
+    if (isBrush(name) && setting.name == "radius_mm")
+        d->brushRadiusMm = setting.value;
+    if (isBrush(name) && setting.name == "sphere")
+        d->sphereBrush = setting.value >= 0.5;
+    if (name != d->toolName)
+        return;
+    emit toolSettingChanged(QString::fromStdString(setting.name), setting.value);
+    // The tool has already reacted (a region grow being tuned has regrown).
+    if (d->toolBound && !d->tool->takeDirtyRegion().empty()) {
+        overlayModified();
+        if (name == regionGrow && d->growSeed)
+            emit statusMessage(regionGrowText(*d->growSeed));
+    }
+}
+
+void LabelEditor::setToolSetting(const QString& key, double value) {
+    if (!d->tool)
+        return;
+    try {
+        d->tool->settings().set(key.toStdString(), value);
+    } catch (const std::exception& error) { // ToolError, ReadOnlyAnnotation: a clear message
+        emit statusMessage(QString::fromStdString(error.what()));
+    }
+}
+
+bool LabelEditor::applyTool(const QString& name) {
+    const QString which = name.isEmpty() ? d->toolName : name;
+    if (!isWholeSegmentTool(which)) {
+        emit statusMessage(tr("%1 works with the mouse in the slice views: there is nothing to apply.")
+                               .arg(toolTitle(which)));
+        return false;
+    }
+    if (!d->labels) {
+        emit statusMessage(tr("Open a study first."));
+        return false;
+    }
+    finishOpenEdit();
+    annotation::Tool& tool = toolNamed(which.toStdString());
+    if (!bindTool(tool))
+        return false;
+    const QString segment = QString::fromStdString(d->segments.get(d->activeSegment).name);
+    bool applied = false;
+    std::size_t changed = 0;
+    try {
+        applied = tool.apply();
+        while (auto record = tool.takeUndoRecord()) {
+            changed += record->labels.changedVoxels();
+            d->history.push(std::move(*record));
+        }
+    } catch (const std::exception& error) { // locked segment, read-only version
+        refreshChangedLabels(tool);
+        emit statusMessage(QString::fromStdString(error.what()));
+        return false;
+    }
+    refreshChangedLabels(tool);
+    if (changed > 0) {
+        emit statusMessage(tr("%1 on \"%2\": %3 voxels changed (Ctrl+Z undoes it).")
+                               .arg(toolTitle(which), segment)
+                               .arg(changed));
+    } else if (!applied && activeSegmentVoxels() == 0) {
+        emit statusMessage(
+            tr("%1: segment \"%2\" has no voxels yet.").arg(toolTitle(which), segment));
+    } else if (applied || which != QLatin1String("fill-between-slices")) {
+        emit statusMessage(tr("%1 changed nothing on \"%2\".").arg(toolTitle(which), segment));
+    } else {
+        emit statusMessage(tr("Fill between slices needs \"%1\" on two slices with unpainted "
+                              "slices between them.")
+                               .arg(segment));
+    }
+    return changed > 0;
+}
+
+void LabelEditor::setShownIntensityRange(double lower, double upper) {
+    d->shownRange = std::make_pair(lower, upper);
+}
+
+void LabelEditor::useShownIntensityRange() {
+    if (!d->tool || !hasIntensityRange(*d->tool) || !d->shownRange)
+        return;
+    setToolSetting(QStringLiteral("lower"), d->shownRange->first);
+    setToolSetting(QStringLiteral("upper"), d->shownRange->second);
 }
 
 double LabelEditor::brushRadiusMm() const {
@@ -278,8 +499,8 @@ double LabelEditor::brushRadiusMm() const {
 
 void LabelEditor::setBrushRadiusMm(double radius) {
     d->brushRadiusMm = std::clamp(radius, smallestBrushMm, largestBrushMm);
-    if (d->tool)
-        d->tool->settings().set("radius_mm", d->brushRadiusMm);
+    if (isBrush(d->toolName))
+        setToolSetting(QStringLiteral("radius_mm"), d->brushRadiusMm);
     emit statusMessage(brushText());
 }
 
@@ -291,54 +512,121 @@ void LabelEditor::shrinkBrush() {
     setBrushRadiusMm(d->brushRadiusMm - brushStepMm);
 }
 
-QString LabelEditor::brushText() const {
-    const QString tool = d->mode == EditMode::Erase ? tr("Erase") : tr("Paint brush");
-    return tr("%1: radius %2 mm ([ smaller, ] larger, Esc navigation)")
-        .arg(tool)
-        .arg(d->brushRadiusMm, 0, 'f', 1);
+bool LabelEditor::sphereBrush() const {
+    return d->sphereBrush;
 }
 
-void LabelEditor::activateTool() {
-    if (d->tool) {
-        // Taking the records finishes a stroke still open, so no edit escapes the history.
-        while (auto record = d->tool->takeUndoRecord())
-            d->history.push(std::move(*record));
-        d->tool.reset();
-    }
-    if (!d->labels || d->mode == EditMode::Navigate)
-        return;
-    d->tool = annotation::createTool(d->mode == EditMode::Erase ? "erase" : "paint");
-    d->tool->settings().set("radius_mm", d->brushRadiusMm);
+void LabelEditor::setSphereBrush(bool sphere) {
+    d->sphereBrush = sphere;
+    if (isBrush(d->toolName))
+        setToolSetting(QStringLiteral("sphere"), sphere ? 1 : 0);
+    emit statusMessage(brushText());
+}
+
+void LabelEditor::toggleSphereBrush() {
+    setSphereBrush(!d->sphereBrush);
+}
+
+QString LabelEditor::brushText() const {
+    const QString tool = isBrush(d->toolName) ? toolTitle(d->toolName) : tr("Brush");
+    return tr("%1: %2, radius %3 mm ([ smaller, ] larger, Shift+S %4, Esc navigation)")
+        .arg(tool, d->sphereBrush ? tr("3D sphere") : tr("2D disc"))
+        .arg(d->brushRadiusMm, 0, 'f', 1)
+        .arg(d->sphereBrush ? tr("disc") : tr("sphere"));
+}
+
+bool LabelEditor::bindTool(annotation::Tool& tool) {
+    if (!d->labels)
+        return false;
     annotation::ToolContext context;
     context.labels = d->labels.get();
     context.segments = &d->segments;
     context.image = d->volume;
     context.activeSegment = d->activeSegment;
-    d->tool->activate(context);
+    try {
+        tool.activate(context);
+        return true;
+    } catch (const std::exception& error) {
+        emit statusMessage(QString::fromStdString(error.what()));
+        return false;
+    }
+}
+
+void LabelEditor::bindSelectedTool() {
+    finishOpenEdit();
+    d->toolBound = d->tool && bindTool(*d->tool);
+}
+
+// Moves the selected tool's finished and still-open edits into the history, so no edit escapes
+// it and the history stays in the order the edits were made.
+void LabelEditor::finishOpenEdit() {
+    if (!d->tool || !d->toolBound)
+        return;
+    while (auto record = d->tool->takeUndoRecord())
+        d->history.push(std::move(*record));
+}
+
+std::uint64_t LabelEditor::activeSegmentVoxels() const {
+    if (!d->labels)
+        return 0;
+    const auto counts = d->labels->voxelCounts();
+    const auto found = counts.find(d->activeSegment);
+    return found != counts.end() ? found->second : 0;
 }
 
 void LabelEditor::handlePointer(annotation::PointerPhase phase, const imaging::Index3& voxel,
                                 int normalAxis) {
-    if (!d->tool)
-        return;
+    if (!d->tool || !d->toolBound || !usesPointer(d->toolName))
+        return; // navigation, boxes (drawn elsewhere), whole-segment tools
+    const bool grow = d->toolName == regionGrow;
     try {
+        if (phase == annotation::PointerPhase::Press) {
+            finishOpenEdit(); // a region grow being tuned is done when the next click starts
+            if (grow) {
+                d->voxelsBeforeGrow = activeSegmentVoxels();
+                d->growSeed = voxel;
+            }
+        }
         d->tool->handle({phase, voxel, annotation::SliceAxis(normalAxis)});
-        // Only after the release: taking a record finishes the open stroke (one per drag).
-        if (phase == annotation::PointerPhase::Release) {
+        // Only after the release: taking a record finishes the open stroke (one per drag). A
+        // region grow stays open so changing its range regrows inside the same undo step.
+        if (phase == annotation::PointerPhase::Release && !grow) {
             while (auto record = d->tool->takeUndoRecord())
                 d->history.push(std::move(*record));
         }
+        if (phase == annotation::PointerPhase::Press && grow)
+            emit statusMessage(regionGrowText(voxel));
     } catch (const std::exception& error) { // ToolError, ReadOnlyAnnotation: a clear message
         emit statusMessage(QString::fromStdString(error.what()));
     }
-    if (!d->tool->takeDirtyRegion().empty())
+    refreshChangedLabels(*d->tool);
+}
+
+void LabelEditor::refreshChangedLabels(annotation::Tool& tool) {
+    if (!tool.takeDirtyRegion().empty())
         overlayModified();
+}
+
+QString LabelEditor::regionGrowText(const imaging::Index3& seed) const {
+    const double lower = d->tool->settings().get("lower"), upper = d->tool->settings().get("upper");
+    const double value = d->volume->valueAt(seed[0], seed[1], seed[2]);
+    if (value < lower || value > upper)
+        return tr("Region grow: the clicked voxel (%1) is outside the range %2 to %3; nothing "
+                  "grown.")
+            .arg(value)
+            .arg(lower)
+            .arg(upper);
+    return tr("Region grow: %1 voxels (range %2 to %3; change the range in the Tools panel to "
+              "regrow)")
+        .arg(activeSegmentVoxels() - d->voxelsBeforeGrow)
+        .arg(lower)
+        .arg(upper);
 }
 
 bool LabelEditor::undo() {
     if (!d->labels || d->labels->readOnly())
         return false;
-    activateTool(); // a stroke still open is finished into the history first
+    finishOpenEdit(); // a stroke still open is finished into the history first
     const auto done = d->history.undo(*d->labels, d->boxes);
     if (!done)
         return false;
@@ -351,6 +639,7 @@ bool LabelEditor::undo() {
 bool LabelEditor::redo() {
     if (!d->labels || d->labels->readOnly())
         return false;
+    finishOpenEdit(); // an open edit ends the redo chain, as any new edit does
     const auto done = d->history.redo(*d->labels, d->boxes);
     if (!done)
         return false;

@@ -11,6 +11,7 @@
 #include "imaging/Volume.h"
 
 #include <QObject>
+#include <QStringList>
 
 #include <vtkSmartPointer.h>
 
@@ -23,6 +24,8 @@ class vtkLookupTable;
 
 namespace radmark::viewer {
 
+// Shorthand for the first tools, kept for callers that only paint: "" (navigation), "paint" and
+// "erase".
 enum class EditMode { Navigate, Paint, Erase };
 
 class LabelEditor : public QObject {
@@ -67,16 +70,54 @@ class LabelEditor : public QObject {
                    const std::string& description);
 
     // The label map wrapped without a copy (voxel index space, the volume's spacing) and the
-    // colours of its values; both null without an annotation.
+    // colours of its values: overlayColours for segments shown filled, outlineColours for those
+    // shown as an outline (the slice views draw only their boundary); hidden segments and
+    // segments shown the other way are transparent. All null without an annotation.
     vtkImageData* overlayImage() const;
     vtkLookupTable* overlayColours() const;
+    vtkLookupTable* outlineColours() const;
 
-    void setMode(EditMode mode);
-    EditMode mode() const;
+    // Tools: "" navigates (a left drag moves the crosshair), every name of
+    // annotation::toolNames(), and "box" / "box3d": the views edit with a left drag but the box
+    // drawing handles those events itself, the editor ignores them. False for an unknown name.
+    // An edit still open (a region grow being tuned) is finished into the history first.
+    bool selectTool(const QString& name);
+    QString toolName() const;
+    // The selected annotation tool, whose settings the tools panel shows; nullptr for navigation
+    // and boxes. Change settings through setToolSetting, which refreshes what they change.
+    const annotation::Tool* tool() const;
+    // Whether a left drag in a slice view edits (brushes, region grow, boxes) instead of moving
+    // the crosshair; whole-segment tools leave the views navigating until Apply.
+    bool pointerEdits() const;
+    static bool isBrush(const QString& name); // paint, erase, threshold paint
+    // Every tool name selectTool accepts, in the order a tool list shows them, and the title a
+    // radiologist reads for each ("Region grow").
+    static QStringList toolList();
+    static QString toolTitle(const QString& name);
+    static bool isWholeSegmentTool(const QString& name); // has an Apply, no pointer use
+    void setMode(EditMode mode); // selectTool("") / ("paint") / ("erase")
+
+    // Sets a setting of the selected tool (clamped to its range) and emits toolSettingChanged;
+    // a region grow being tuned regrows inside the same undo step and the overlay refreshes.
+    void setToolSetting(const QString& key, double value);
+    // Runs a whole-segment tool (the selected one when `name` is empty) on the active segment as
+    // one undo step; says what changed, or why nothing did, in a status message. False when
+    // nothing changed (empty segment, locked, read-only, not a whole-segment tool).
+    bool applyTool(const QString& name = {});
+    // The intensity range the slice views show (the window). Tools with an intensity range
+    // (threshold paint, region grow) start from it when first chosen, and
+    // useShownIntensityRange() copies it into the selected tool's range.
+    void setShownIntensityRange(double lower, double upper);
+    void useShownIntensityRange();
+
+    // Brushes (paint, erase, threshold paint) share their radius and shape.
     double brushRadiusMm() const;
     void setBrushRadiusMm(double radius); // clamped to the brush's range
     void growBrush();
     void shrinkBrush();
+    bool sphereBrush() const;
+    void setSphereBrush(bool sphere); // a 3D sphere instead of a 2D disc in the view's plane
+    void toggleSphereBrush();
 
     // A pointer event from a slice view whose normal is voxel axis `normalAxis`.
     void handlePointer(annotation::PointerPhase phase, const imaging::Index3& voxel,
@@ -91,11 +132,19 @@ class LabelEditor : public QObject {
     void activeSegmentChanged(annotation::Label label);
     void boxesChanged();
     void annotationReplaced(); // started, continued from a version or cleared
-    void modeChanged(EditMode mode);
+    void toolChanged(const QString& name);
+    void toolSettingChanged(const QString& key, double value); // of the selected tool
     void statusMessage(const QString& text);
 
   private:
-    void activateTool();
+    annotation::Tool& toolNamed(const std::string& name);
+    void onSettingChanged(const std::string& toolName, const annotation::ToolSetting& setting);
+    bool bindTool(annotation::Tool& tool);
+    void bindSelectedTool();
+    void finishOpenEdit();
+    void refreshChangedLabels(annotation::Tool& tool);
+    std::uint64_t activeSegmentVoxels() const;
+    QString regionGrowText(const imaging::Index3& seed) const;
     void overlayModified();
     void rebuildColours();
     QString brushText() const;

@@ -16,6 +16,7 @@
 #include <vtkImageStack.h>
 #include <vtkLookupTable.h>
 #include <vtkMatrix4x4.h>
+#include <vtkPointData.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper2D.h>
@@ -24,10 +25,14 @@
 #include <vtkSmartPointer.h>
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
+#include <vtkUnsignedCharArray.h>
+#include <vtkUnsignedShortArray.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <numbers>
 
 namespace radmark::viewer {
 
@@ -39,6 +44,50 @@ QString patientCoordinate(int patientAxis, double value) {
     static const char negative[] = "RAI";
     const char letter = value >= 0 ? positive[patientAxis] : negative[patientAxis];
     return QStringLiteral("%1 %2 mm").arg(QChar(letter)).arg(std::abs(value), 0, 'f', 1);
+}
+
+constexpr int brushOutlinePoints = 96;
+
+// Which label values (1..255) a colour table shows; false for all when there is no table.
+std::array<bool, 256> shownLabels(vtkLookupTable* colours, bool& any) {
+    std::array<bool, 256> shown{};
+    any = false;
+    if (!colours)
+        return shown;
+    for (int value = 1; value < 256; ++value) {
+        double rgba[4];
+        colours->GetTableValue(value, rgba);
+        shown[std::size_t(value)] = rgba[3] > 0;
+        any = any || shown[std::size_t(value)];
+    }
+    return shown;
+}
+
+// The boundary of the outlined labels on slice `slice` across index axis `normal`: a voxel of
+// an outlined label whose in-plane 4-neighbour has another label (or lies off the grid) keeps
+// its label in `out` (the slice, first in-plane axis fastest); every other pixel is 0.
+template <class T>
+void outlineOfSlice(const T* labels, const imaging::Index3& dims, int normal, int slice,
+                    const std::array<bool, 256>& outlined, std::uint8_t* out) {
+    const int u = normal == 0 ? 1 : 0, v = normal == 2 ? 1 : 2;
+    const std::size_t stride[3] = {1, std::size_t(dims[0]), std::size_t(dims[0]) * dims[1]};
+    const std::size_t su = stride[u], sv = stride[v];
+    const int nu = dims[u], nv = dims[v];
+    for (int iv = 0; iv < nv; ++iv) {
+        std::size_t i = std::size_t(slice) * stride[normal] + std::size_t(iv) * sv;
+        std::uint8_t* row = out + std::size_t(iv) * std::size_t(nu);
+        for (int iu = 0; iu < nu; ++iu, i += su) {
+            const T label = labels[i];
+            if (label == 0 || label > 255 || !outlined[label]) {
+                row[iu] = 0;
+                continue;
+            }
+            const bool edge = iu == 0 || iv == 0 || iu == nu - 1 || iv == nv - 1 ||
+                              labels[i - su] != label || labels[i + su] != label ||
+                              labels[i - sv] != label || labels[i + sv] != label;
+            row[iu] = edge ? std::uint8_t(label) : 0;
+        }
+    }
 }
 } // namespace
 
@@ -56,7 +105,18 @@ struct SliceView::Private {
     vtkSmartPointer<vtkImageSlice> slice;
     vtkSmartPointer<vtkImageSliceMapper> labelMapper;
     vtkSmartPointer<vtkImageSlice> labelSlice;
-    vtkSmartPointer<vtkImageStack> stack; // image below, labels above
+    vtkSmartPointer<vtkImageData> labels;
+    // Segments shown as outlines: the shown slice's boundary pixels, recomputed when the labels
+    // or the slice change, as a third layer (only while some segment is outlined).
+    vtkSmartPointer<vtkLookupTable> outlineColours;
+    vtkSmartPointer<vtkImageData> outlineImage;
+    vtkSmartPointer<vtkImageSliceMapper> outlineMapper;
+    vtkSmartPointer<vtkImageSlice> outlineSlice;
+    vtkSmartPointer<vtkImageStack> stack; // image below, labels above, outlines on top
+    double brushRadiusMm = 0;
+    std::optional<imaging::Vec3> brushCentre; // the voxel under the pointer
+    vtkSmartPointer<vtkPoints> brushPoints;
+    vtkSmartPointer<vtkActor2D> brushActor;
     bool editing = false;
     std::optional<imaging::Index3> lastEditVoxel;
     vtkSmartPointer<vtkPoints> crosshairPoints;
@@ -114,6 +174,13 @@ SliceView::SliceView(ViewPlane plane, QWidget* parent) : VtkOpenGLWidget(parent)
     d->labelSlice->GetProperty()->SetLayerNumber(1);
     d->labelSlice->GetProperty()->UseLookupTableScalarRangeOn();
     d->labelSlice->VisibilityOff();
+    d->outlineMapper = vtkSmartPointer<vtkImageSliceMapper>::New();
+    d->outlineSlice = vtkSmartPointer<vtkImageSlice>::New();
+    d->outlineSlice->SetMapper(d->outlineMapper);
+    d->outlineSlice->GetProperty()->SetInterpolationTypeToNearest();
+    d->outlineSlice->GetProperty()->SetLayerNumber(2);
+    d->outlineSlice->GetProperty()->UseLookupTableScalarRangeOn();
+    d->outlineSlice->VisibilityOff();
     d->stack = vtkSmartPointer<vtkImageStack>::New();
     d->stack->AddImage(d->slice);
     d->stack->SetActiveLayer(0);
@@ -141,6 +208,26 @@ SliceView::SliceView(ViewPlane plane, QWidget* parent) : VtkOpenGLWidget(parent)
     d->crosshairActor->GetProperty()->SetOpacity(0.75);
     d->crosshairActor->VisibilityOff();
     renderer()->AddViewProp(d->crosshairActor);
+
+    d->brushPoints = vtkSmartPointer<vtkPoints>::New();
+    d->brushPoints->SetNumberOfPoints(brushOutlinePoints);
+    for (int i = 0; i < brushOutlinePoints; ++i)
+        d->brushPoints->SetPoint(i, 0, 0, 0);
+    std::array<vtkIdType, brushOutlinePoints + 1> loop;
+    for (int i = 0; i <= brushOutlinePoints; ++i)
+        loop[std::size_t(i)] = i % brushOutlinePoints;
+    auto circle = vtkSmartPointer<vtkCellArray>::New();
+    circle->InsertNextCell(vtkIdType(loop.size()), loop.data());
+    auto brush = vtkSmartPointer<vtkPolyData>::New();
+    brush->SetPoints(d->brushPoints);
+    brush->SetLines(circle);
+    auto brushMapper = vtkSmartPointer<vtkPolyDataMapper2D>::New();
+    brushMapper->SetInputData(brush);
+    brushMapper->SetTransformCoordinate(world);
+    d->brushActor = vtkSmartPointer<vtkActor2D>::New();
+    d->brushActor->SetMapper(brushMapper);
+    d->brushActor->VisibilityOff();
+    renderer()->AddViewProp(d->brushActor);
 
     const double letterPositions[4][2] = {{0.02, 0.5}, {0.98, 0.5}, {0.5, 0.97}, {0.5, 0.03}};
     for (int i = 0; i < 4; ++i) {
@@ -193,6 +280,7 @@ void SliceView::setImage(vtkImageData* image, SliceCursor* cursor, double valueR
             matrix->SetElement(r, c, d->snapped[r * 3 + c]);
     d->slice->SetUserMatrix(matrix);
     d->labelSlice->SetUserMatrix(matrix);
+    d->outlineSlice->SetUserMatrix(matrix);
     d->mapper->SetInputData(image);
     d->mapper->SetOrientation(d->layout.normalAxis);
     d->slice->VisibilityOn();
@@ -209,6 +297,7 @@ void SliceView::setImage(vtkImageData* image, SliceCursor* cursor, double valueR
 
 void SliceView::clearImage() {
     setLabelOverlay(nullptr, nullptr);
+    placeBrushOutline(std::nullopt);
     d->slice->VisibilityOff();
     d->crosshairActor->VisibilityOff();
     for (auto& letter : d->letters)
@@ -226,16 +315,25 @@ bool SliceView::hasImage() const {
     return d->image != nullptr && d->cursor != nullptr;
 }
 
-void SliceView::setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours) {
+void SliceView::setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours,
+                                vtkLookupTable* outlineColours) {
     if (!labels || !colours) {
-        if (d->stack->HasImage(d->labelSlice))
-            d->stack->RemoveImage(d->labelSlice);
-        d->labelSlice->VisibilityOff();
+        for (vtkImageSlice* layer : {d->labelSlice.Get(), d->outlineSlice.Get()}) {
+            if (d->stack->HasImage(layer))
+                d->stack->RemoveImage(layer);
+            layer->VisibilityOff();
+        }
         d->labelMapper->SetInputData(nullptr);
         d->labelSlice->GetProperty()->SetLookupTable(nullptr);
+        d->labels = nullptr;
+        d->outlineColours = nullptr;
+        d->outlineImage = nullptr;
+        d->outlineMapper->SetInputData(nullptr);
+        d->outlineSlice->GetProperty()->SetLookupTable(nullptr);
         requestRender();
         return;
     }
+    d->labels = labels;
     d->labelMapper->SetInputData(labels);
     d->labelMapper->SetOrientation(d->layout.normalAxis);
     if (d->cursor)
@@ -244,11 +342,94 @@ void SliceView::setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours) {
     d->labelSlice->VisibilityOn();
     if (!d->stack->HasImage(d->labelSlice))
         d->stack->AddImage(d->labelSlice);
+    d->outlineColours = outlineColours;
+    d->outlineSlice->GetProperty()->SetLookupTable(outlineColours);
+    refreshOutlines();
     requestRender();
 }
 
 void SliceView::labelsChanged() {
+    refreshOutlines();
     requestRender();
+}
+
+void SliceView::refreshOutlines() {
+    bool any = false;
+    const std::array<bool, 256> outlined = shownLabels(d->outlineColours, any);
+    vtkDataArray* scalars = d->labels ? d->labels->GetPointData()->GetScalars() : nullptr;
+    if (!any || !scalars || !hasImage()) {
+        d->outlineSlice->VisibilityOff();
+        return;
+    }
+    const int normal = d->layout.normalAxis;
+    int extent[6] = {0, d->dims[0] - 1, 0, d->dims[1] - 1, 0, d->dims[2] - 1};
+    extent[2 * normal] = extent[2 * normal + 1] = 0;
+    if (!d->outlineImage || !std::equal(extent, extent + 6, d->outlineImage->GetExtent())) {
+        d->outlineImage = vtkSmartPointer<vtkImageData>::New();
+        d->outlineImage->SetExtent(extent);
+        d->outlineImage->SetSpacing(d->spacing.data());
+        d->outlineImage->AllocateScalars(VTK_UNSIGNED_CHAR, 1);
+        d->outlineMapper->SetInputData(d->outlineImage);
+        d->outlineMapper->SetOrientation(normal);
+        d->outlineMapper->SetSliceNumber(0);
+    }
+    // The one-slice image sits at the shown slice through its origin.
+    const int slice = d->cursor->slice(d->plane);
+    double origin[3] = {0, 0, 0};
+    origin[normal] = slice * d->spacing[normal];
+    d->outlineImage->SetOrigin(origin);
+    auto* out = static_cast<std::uint8_t*>(d->outlineImage->GetScalarPointer());
+    if (auto* bytes = vtkUnsignedCharArray::SafeDownCast(scalars))
+        outlineOfSlice(bytes->GetPointer(0), d->dims, normal, slice, outlined, out);
+    else if (auto* words = vtkUnsignedShortArray::SafeDownCast(scalars))
+        outlineOfSlice(words->GetPointer(0), d->dims, normal, slice, outlined, out);
+    d->outlineImage->Modified();
+    d->outlineSlice->VisibilityOn();
+    if (!d->stack->HasImage(d->outlineSlice))
+        d->stack->AddImage(d->outlineSlice);
+}
+
+void SliceView::setBrushOutline(double radiusMm, bool sphere) {
+    d->brushRadiusMm = std::max(0.0, radiusMm);
+    // Green for a disc in this slice, cyan for a sphere (it reaches the slices around too).
+    if (sphere)
+        d->brushActor->GetProperty()->SetColor(0.3, 0.85, 1.0);
+    else
+        d->brushActor->GetProperty()->SetColor(0.4, 1.0, 0.4);
+    placeBrushOutline(d->brushCentre);
+}
+
+bool SliceView::brushOutlineShown() const {
+    return d->brushActor->GetVisibility() != 0;
+}
+
+void SliceView::placeBrushOutline(const std::optional<imaging::Vec3>& index) {
+    const bool show = index && d->brushRadiusMm > 0 && hasImage();
+    if (show) {
+        imaging::Vec3 centre;
+        for (int a = 0; a < 3; ++a)
+            centre[a] = std::round((*index)[a]);
+        centre[d->layout.normalAxis] = d->cursor->slice(d->plane);
+        d->brushCentre = centre;
+        const imaging::Vec3 c = d->worldOf(centre);
+        const imaging::Vec3& right = d->layout.screenRight;
+        const imaging::Vec3& up = d->layout.screenUp;
+        for (int i = 0; i < brushOutlinePoints; ++i) {
+            const double angle = 2 * std::numbers::pi * i / brushOutlinePoints;
+            const double x = d->brushRadiusMm * std::cos(angle),
+                         y = d->brushRadiusMm * std::sin(angle);
+            d->brushPoints->SetPoint(i, c[0] + x * right[0] + y * up[0],
+                                     c[1] + x * right[1] + y * up[1],
+                                     c[2] + x * right[2] + y * up[2]);
+        }
+        d->brushPoints->Modified();
+    } else {
+        d->brushCentre.reset();
+    }
+    if (show || brushOutlineShown()) {
+        d->brushActor->SetVisibility(show);
+        requestRender();
+    }
 }
 
 int SliceView::normalIndexAxis() const {
@@ -284,6 +465,9 @@ void SliceView::cursorChanged() {
     const SliceCursor& cursor = *d->cursor;
     d->mapper->SetSliceNumber(cursor.slice(d->plane));
     d->labelMapper->SetSliceNumber(cursor.slice(d->plane));
+    refreshOutlines();
+    if (d->brushCentre)
+        placeBrushOutline(d->brushCentre); // onto the slice now shown
 
     const imaging::Vec3 centre = cursor.index();
     const auto endpoints = [&](int axis, int firstPoint) {
@@ -496,7 +680,9 @@ void SliceView::mouseMoveEvent(QMouseEvent* event) {
         break;
     }
     d->lastPosition = position;
-    if (const auto index = indexAt(position))
+    const auto index = indexAt(position);
+    placeBrushOutline(index);
+    if (index)
         emit hovered(*index);
     else
         emit hoverLeft();
@@ -565,6 +751,7 @@ void SliceView::keyPressEvent(QKeyEvent* event) {
 }
 
 void SliceView::leaveEvent(QEvent* event) {
+    placeBrushOutline(std::nullopt);
     emit hoverLeft();
     VtkOpenGLWidget::leaveEvent(event);
 }

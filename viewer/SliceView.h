@@ -37,10 +37,19 @@ class SliceView : public VtkOpenGLWidget {
     bool hasImage() const;
 
     // Shows a label map (same grid and index space as the image) over the image through
-    // `colours` (label value -> RGBA); nullptr removes it. The caller calls Modified() on the
-    // label image when labels change and then labelsChanged().
-    void setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours);
+    // `colours` (label value -> RGBA); nullptr removes it. Labels visible in `outlineColours`
+    // are drawn as their boundary in the shown slice only (labels are uint8 or uint16; values
+    // above 255 are not drawn). The caller calls Modified() on the label image when labels
+    // change and then labelsChanged().
+    void setLabelOverlay(vtkImageData* labels, vtkLookupTable* colours,
+                         vtkLookupTable* outlineColours = nullptr);
     void labelsChanged();
+
+    // The brush under the pointer while a brush is chosen: the circle of `radiusMm` around the
+    // voxel under the pointer, at the current zoom (a sphere's cut through the shown slice is
+    // the same circle, drawn in another colour). A radius of 0 hides it.
+    void setBrushOutline(double radiusMm, bool sphere);
+    bool brushOutlineShown() const;
     // The voxel index axis normal to this view (0 = x, 1 = y, 2 = z).
     int normalIndexAxis() const;
 
@@ -86,6 +95,8 @@ class SliceView : public VtkOpenGLWidget {
 
   private:
     void placeCamera();
+    void placeBrushOutline(const std::optional<imaging::Vec3>& index);
+    void refreshOutlines();
 
     struct Private;
     std::unique_ptr<Private> d;

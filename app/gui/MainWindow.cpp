@@ -6,6 +6,7 @@
 #include "app/gui/annotation/ToolsPanel.h"
 
 #include "viewer/FourUpViewer.h"
+#include "viewer/LabelEditor.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -22,6 +23,8 @@
 #include <QPixmap>
 #include <QProgressBar>
 #include <QStatusBar>
+
+#include <map>
 
 namespace radmark::app {
 
@@ -54,7 +57,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             progress_->hide();
     });
     buildMenus();
-    addPanel(new gui::SegmentsPanel(*viewer_->labelEditor(), this), tr("Segments"));
+    addPanel(new gui::SegmentsPanel(*viewer_->labelEditor(), viewer_->volumeView(), this),
+             tr("Segments"));
     addPanel(new gui::ToolsPanel(*viewer_->labelEditor(), this), tr("Tools"));
     resize(1400, 1000);
 }
@@ -127,35 +131,64 @@ void MainWindow::buildMenus() {
                             [this, value = preset.value] { viewer_->setWindowLevel(value); });
     }
 
-    // Annotation: B paints, E erases, Escape navigates again; [ and ] size the brush in mm.
+    // Annotation: one checkable entry per tool (the tools panel shows the same choice), keys
+    // for the brushes and the pointer tools; whole-segment tools in a submenu (Apply is in the
+    // tools panel). Box 2D / Box 3D get their keys from the box drawing.
     QMenu* annotate = menuBar()->addMenu(tr("&Annotate"));
+    viewer::LabelEditor* editor = viewer_->labelEditor();
     auto* tools = new QActionGroup(this);
-    const struct {
-        const char* name;
-        Qt::Key key;
-        viewer::EditMode mode;
-    } modes[] = {{"&Navigate", Qt::Key_Escape, viewer::EditMode::Navigate},
-                 {"&Paint Brush", Qt::Key_B, viewer::EditMode::Paint},
-                 {"&Erase", Qt::Key_E, viewer::EditMode::Erase}};
-    for (const auto& m : modes) {
-        QAction* action = annotate->addAction(tr(m.name), QKeySequence(m.key), this,
-                                              [this, mode = m.mode] {
-                                                  viewer_->setEditMode(mode);
-                                              });
+    tools->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
+    const std::map<QString, QKeySequence> toolKeys{
+        {QString(), QKeySequence(Qt::Key_Escape)},
+        {QStringLiteral("paint"), QKeySequence(Qt::Key_B)},
+        {QStringLiteral("erase"), QKeySequence(Qt::Key_E)},
+        {QStringLiteral("threshold-paint"), QKeySequence(Qt::Key_T)},
+        {QStringLiteral("region-grow"), QKeySequence(Qt::Key_G)},
+        // boxes: X draws 2D boxes, Shift+X 3D boxes (Delete, below, removes the selected one)
+        {QStringLiteral("box"), QKeySequence(Qt::Key_X)},
+        {QStringLiteral("box3d"), QKeySequence(Qt::SHIFT | Qt::Key_X)}};
+    QMenu* segmentTools = nullptr;
+    for (const QString& name : viewer::LabelEditor::toolList()) {
+        const bool wholeSegment = viewer::LabelEditor::isWholeSegmentTool(name);
+        const auto key = toolKeys.find(name);
+        if (!wholeSegment && key == toolKeys.end())
+            continue;
+        if (wholeSegment && !segmentTools)
+            segmentTools = annotate->addMenu(tr("Segment &Tools"));
+        QMenu* menu = wholeSegment ? segmentTools : annotate;
+        QAction* action = menu->addAction(viewer::LabelEditor::toolTitle(name), this,
+                                          [editor, name] { editor->selectTool(name); });
+        if (key != toolKeys.end())
+            action->setShortcut(key->second);
         action->setCheckable(true);
-        action->setChecked(m.mode == viewer::EditMode::Navigate);
-        action->setObjectName(QStringLiteral("editMode%1").arg(int(m.mode)));
+        action->setChecked(name == editor->toolName());
+        action->setData(name);
+        action->setObjectName(QStringLiteral("tool:") + name);
         tools->addAction(action);
     }
-    connect(viewer_->labelEditor(), &viewer::LabelEditor::modeChanged, tools,
-            [tools](viewer::EditMode mode) {
-                tools->actions().at(int(mode))->setChecked(true);
-            });
+    connect(editor, &viewer::LabelEditor::toolChanged, tools, [tools](const QString& name) {
+        for (QAction* action : tools->actions())
+            action->setChecked(action->data().toString() == name);
+    });
+    QAction* fill = annotate->addAction(tr("&Fill Between Slices"), this, [editor] {
+        editor->applyTool(QStringLiteral("fill-between-slices"));
+    });
+    fill->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
     annotate->addSeparator();
-    annotate->addAction(tr("S&maller Brush"), QKeySequence(Qt::Key_BracketLeft),
-                        viewer_->labelEditor(), &viewer::LabelEditor::shrinkBrush);
-    annotate->addAction(tr("&Larger Brush"), QKeySequence(Qt::Key_BracketRight),
-                        viewer_->labelEditor(), &viewer::LabelEditor::growBrush);
+    QAction* sphere = annotate->addAction(tr("3D &Sphere Brush"), this,
+                                          [editor](bool on) { editor->setSphereBrush(on); });
+    sphere->setCheckable(true);
+    sphere->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_S));
+    sphere->setObjectName(QStringLiteral("sphereBrush"));
+    connect(editor, &viewer::LabelEditor::toolSettingChanged, sphere,
+            [sphere, editor] { sphere->setChecked(editor->sphereBrush()); });
+    annotate->addAction(tr("S&maller Brush"), QKeySequence(Qt::Key_BracketLeft), editor,
+                        &viewer::LabelEditor::shrinkBrush);
+    annotate->addAction(tr("&Larger Brush"), QKeySequence(Qt::Key_BracketRight), editor,
+                        &viewer::LabelEditor::growBrush);
+    // boxes: Delete removes the box selected with a box tool (one undo step).
+    annotate->addAction(tr("&Delete Selected Box"), QKeySequence(Qt::Key_Delete),
+                        viewer_->boxInteraction(), &viewer::BoxInteraction::removeSelectedBox);
     annotate->addSeparator();
     QAction* undo = annotate->addAction(tr("&Undo"), this, [this] {
         if (!viewer_->labelEditor()->undo())

@@ -95,10 +95,11 @@ TEST_F(AnnotationPainting, BrushStrokeInAxialViewPaintsUndoesAndRedoes) {
     const imaging::Vec3 to{centre[0] + 20, centre[1] + 10, centre[2]};
     const QPoint start = axial->widgetPositionOf(from).toPoint();
     const QPoint end = axial->widgetPositionOf(to).toPoint();
-    const QImage before = axial->grabFramebuffer();
-
     QTest::keyClick(axial, Qt::Key_B);
-    ASSERT_EQ(editor().mode(), viewer::EditMode::Paint);
+    ASSERT_EQ(editor().toolName(), QStringLiteral("paint"));
+    // The brush circle follows the pointer: "before" has it where the stroke will end.
+    QTest::mouseMove(axial, end);
+    const QImage before = axial->grabFramebuffer();
     const double radius = editor().brushRadiusMm();
     QTest::mousePress(axial, Qt::LeftButton, Qt::NoModifier, start);
     for (int step = 1; step <= 10; ++step)
@@ -148,7 +149,7 @@ TEST_F(AnnotationPainting, BrushStrokeInAxialViewPaintsUndoesAndRedoes) {
 
     // Escape returns to navigation: a click moves the crosshair again and paints nothing.
     QTest::keyClick(axial, Qt::Key_Escape);
-    EXPECT_EQ(editor().mode(), viewer::EditMode::Navigate);
+    EXPECT_EQ(editor().toolName(), QString());
     QTest::mouseClick(axial, Qt::LeftButton, Qt::NoModifier, start);
     EXPECT_NE(window->viewer()->cursor().index(), centre);
     EXPECT_TRUE(labels == afterStroke);
@@ -173,7 +174,7 @@ TEST_F(AnnotationPainting, BracketsResizeTheBrushAndEraseRemovesPaint) {
     QTest::mouseClick(axial, Qt::LeftButton, Qt::NoModifier, point);
     ASSERT_FALSE(labelledVoxels().empty());
     QTest::keyClick(axial, Qt::Key_E);
-    EXPECT_EQ(editor().mode(), viewer::EditMode::Erase);
+    EXPECT_EQ(editor().toolName(), QStringLiteral("erase"));
     QTest::mouseClick(axial, Qt::LeftButton, Qt::NoModifier, point);
     EXPECT_TRUE(labelledVoxels().empty()) << "erasing with the same brush left voxels";
     EXPECT_EQ(editor().history().size(), 2u);
