@@ -71,6 +71,15 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 )sql",
+    // 2: autosaved drafts, one per study and user.
+    R"sql(
+CREATE TABLE drafts(
+  study_id INTEGER NOT NULL REFERENCES studies(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  chunk BLOB NOT NULL,
+  saved TEXT NOT NULL,
+  PRIMARY KEY (study_id, user_id));
+)sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
 static_assert(latestSchema == Store::schemaVersion);
@@ -681,11 +690,7 @@ void Session::assign(const std::string& userName, std::int64_t studyId) {
     if (user.role != Role::Annotator)
         throw InvalidRequestError(userName + " is a " + roleName(user.role) +
                                   "; only annotators are assigned studies");
-    auto s = database().prepare("SELECT label FROM studies WHERE id = ?");
-    s.bind(1, studyId);
-    if (!s.step())
-        throw InvalidRequestError("there is no study " + std::to_string(studyId));
-    const std::string label = s.text(0);
+    const std::string label = studyLabel(studyId);
     recorded("assign", label, "to " + userName, [&](Database& db) {
         db.prepare("INSERT OR IGNORE INTO assignments(user_id, study_id) VALUES (?, ?)")
             .bind(1, user.id)
@@ -716,17 +721,26 @@ Bytes Session::getChunk(const std::string& hash) {
     return ChunkStore(database()).get(hash);
 }
 
-std::int64_t Session::saveAnnotation(std::int64_t studyId, std::span<const std::uint8_t> data,
-                                     const std::string& message) {
-    requireRole({Role::Annotator});
-    touch();
-    requireAssigned(studyId);
+std::string Session::studyLabel(std::int64_t studyId) {
     auto s = database().prepare("SELECT label FROM studies WHERE id = ?");
     s.bind(1, studyId);
     if (!s.step())
         throw InvalidRequestError("there is no study " + std::to_string(studyId));
-    const std::string label = s.text(0);
+    return s.text(0);
+}
+
+std::int64_t Session::saveAnnotation(std::int64_t studyId, std::span<const std::uint8_t> data,
+                                     const std::string& message, ChunkSpans chunks) {
+    requireRole({Role::Annotator});
+    touch();
+    requireAssigned(studyId);
+    const std::string label = studyLabel(studyId);
     return recorded("save", label, message, [&](Database& db) {
+        ChunkStore(db).putMany(chunks);
+        db.prepare("DELETE FROM drafts WHERE study_id = ? AND user_id = ?")
+            .bind(1, studyId)
+            .bind(2, userId_)
+            .run();
         const std::string hash = putChunk(data);
         db.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, created) "
                    "VALUES (?, ?, ?, ?, ?)")
@@ -764,6 +778,57 @@ Bytes Session::loadAnnotation(std::int64_t annotationId) {
         throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
     requireAssigned(s.integer(0));
     return getChunk(toHex(s.blob(1)));
+}
+
+void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record,
+                        ChunkSpans chunks) {
+    requireRole({Role::Annotator});
+    touch();
+    requireAssigned(studyId);
+    Database& db = database();
+    Transaction transaction(db);
+    ChunkStore store(db);
+    store.putMany(chunks);
+    const std::string hash = store.put(record);
+    db.prepare("INSERT OR REPLACE INTO drafts(study_id, user_id, chunk, saved) VALUES (?, ?, ?, ?)")
+        .bind(1, studyId)
+        .bind(2, userId_)
+        .bindBlob(3, fromHex(hash))
+        .bind(4, utcNow())
+        .run();
+    transaction.commit();
+}
+
+std::optional<DraftRecord> Session::draftOf(std::int64_t studyId) {
+    requireRole({Role::Annotator});
+    touch();
+    requireAssigned(studyId);
+    auto s = database().prepare("SELECT saved, chunk FROM drafts WHERE study_id = ? AND user_id = ?");
+    s.bind(1, studyId).bind(2, userId_);
+    if (!s.step())
+        return std::nullopt;
+    return DraftRecord{studyId, s.text(0), toHex(s.blob(1))};
+}
+
+Bytes Session::recoverDraft(std::int64_t studyId) {
+    const std::optional<DraftRecord> draft = draftOf(studyId);
+    if (!draft)
+        throw InvalidRequestError("there is no unsaved draft of this study to recover");
+    Bytes record = getChunk(draft->chunk);
+    recordAccess("recover draft", studyLabel(studyId), "autosaved " + draft->saved);
+    return record;
+}
+
+void Session::discardDraft(std::int64_t studyId) {
+    const std::optional<DraftRecord> draft = draftOf(studyId);
+    if (!draft)
+        return;
+    recorded("discard draft", studyLabel(studyId), "autosaved " + draft->saved, [&](Database& db) {
+        db.prepare("DELETE FROM drafts WHERE study_id = ? AND user_id = ?")
+            .bind(1, studyId)
+            .bind(2, userId_)
+            .run();
+    });
 }
 
 void Session::review(std::int64_t annotationId, ReviewDecision decision,

@@ -50,6 +50,16 @@ struct AnnotationRecord {
     std::string chunk;       // content hash of the stored data
 };
 
+// An annotator's unsaved work on a study: the newest autosave, one per study and user.
+struct DraftRecord {
+    std::int64_t studyId = 0;
+    std::string saved; // UTC, ISO 8601, like AnnotationRecord::created
+    std::string chunk; // content hash of the draft record
+};
+
+// Byte ranges of many chunks (label slices), written together in one transaction.
+using ChunkSpans = std::span<const std::span<const std::uint8_t>>;
+
 enum class ReviewDecision { Approve, Reject };
 
 // Secrets handed out once, at initialise: both must be kept offline by the admin.
@@ -85,7 +95,7 @@ public:
     // successful login.
     std::filesystem::path failedLoginsPath() const { return dir_ / "failed-logins"; }
 
-    static constexpr int schemaVersion = 1;
+    static constexpr int schemaVersion = 2;
 
 private:
     friend class Session;
@@ -160,12 +170,24 @@ public:
     std::int64_t studyIdFor(const std::string& labelOrId);
 
     // Annotations: annotators save on assigned studies; reviewers decide and comment.
+    // `data` is the version record, `chunks` the label chunks it needs that the store may lack:
+    // all of it, the access-log entry and the removal of this user's draft of the study are one
+    // transaction, so a refused or failed save writes nothing.
     std::int64_t saveAnnotation(std::int64_t studyId, std::span<const std::uint8_t> data,
-                                const std::string& message);
+                                const std::string& message, ChunkSpans chunks = {});
     std::vector<AnnotationRecord> listAnnotations(std::int64_t studyId);
     Bytes loadAnnotation(std::int64_t annotationId);
     void review(std::int64_t annotationId, ReviewDecision decision, const std::string& comment);
     void comment(std::int64_t annotationId, const std::string& text);
+
+    // Drafts (annotators, assigned studies): one per study and user, replaced by every autosave.
+    // The chunks, the record and the replacement are ONE transaction: a crash mid-write leaves
+    // the previous draft whole. Autosaves are not logged (one every 30 s would flood the log);
+    // recovering and discarding are.
+    void saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record, ChunkSpans chunks);
+    std::optional<DraftRecord> draftOf(std::int64_t studyId); // this user's, if any
+    Bytes recoverDraft(std::int64_t studyId); // the draft record; logged "recover draft"
+    void discardDraft(std::int64_t studyId);  // logged "discard draft"
 
     // Export gate (admin): the destination must be on the policy's allow-list; logged.
     void recordExport(const std::filesystem::path& destination, const std::string& what);
@@ -197,6 +219,7 @@ private:
     friend class Store;
     Session(Store store, Database db, SecureBytes dbKey, UserInfo user, bool breakGlass);
     void requireAssigned(std::int64_t studyId);
+    std::string studyLabel(std::int64_t studyId); // throws InvalidRequestError when unknown
     UserInfo findUser(const std::string& name);
     Keyring loadKeyring() const;
 
