@@ -2,6 +2,9 @@
 
 #include "storage/ChunkStore.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 namespace radmark::app {
@@ -10,26 +13,69 @@ using namespace radmark::annotation;
 
 namespace {
 // The encrypted store's chunk table as the annotation library's ChunkStore: both key a chunk by
-// the BLAKE2b-256 of its raw content, and the store compresses.
-class SessionChunks final : public annotation::ChunkStore {
+// the BLAKE2b-256 of its raw content, and the store compresses. Chunks put here wait until the
+// record that needs them is written, so chunks and record land in one transaction (a crash or a
+// refusal in between leaves no half-written save or draft).
+class PendingChunks final : public annotation::ChunkStore {
 public:
-    explicit SessionChunks(storage::Session& session) : chunks_(session.database()) {}
-    bool has(const ChunkHash& hash) const override { return chunks_.contains(hash.hex()); }
-    std::size_t put(const ChunkHash& hash, Bytes content) override {
-        if (chunks_.put(content) != hash.hex())
-            throw std::runtime_error("The store keyed an annotation chunk differently.");
-        return content.size();
+    explicit PendingChunks(storage::Session& session) : session_(session) {}
+
+    bool has(const ChunkHash& hash) const override {
+        if (pending_.contains(hash) || stored_.contains(hash))
+            return true;
+        if (!storage::ChunkStore(session_.database()).contains(hash.hex()))
+            return false;
+        stored_.insert(hash); // chunks are never deleted: no need to ask again
+        return true;
     }
-    Bytes get(const ChunkHash& hash) const override { return chunks_.get(hash.hex()); }
+    std::size_t put(const ChunkHash& hash, Bytes content) override {
+        const std::size_t size = content.size();
+        pending_.emplace(hash, std::move(content));
+        return size;
+    }
+    Bytes get(const ChunkHash& hash) const override {
+        if (const auto it = pending_.find(hash); it != pending_.end())
+            return it->second;
+        return storage::ChunkStore(session_.database()).get(hash.hex());
+    }
+
+    std::vector<std::span<const std::uint8_t>> pending() const {
+        std::vector<std::span<const std::uint8_t>> spans;
+        for (const auto& [hash, content] : pending_)
+            spans.emplace_back(content);
+        return spans;
+    }
+    // After the transaction that holds them committed (true) or failed (false).
+    void settle(bool committed) {
+        if (committed) {
+            for (const auto& [hash, content] : pending_)
+                stored_.insert(hash);
+        }
+        pending_.clear();
+    }
 
 private:
-    mutable storage::ChunkStore chunks_;
+    storage::Session& session_;
+    std::map<ChunkHash, Bytes> pending_;
+    mutable std::set<ChunkHash> stored_;
 };
+
+// Runs write (which hands the pending chunks to storage) and settles them either way.
+template <class Write>
+void writeWithPendingChunks(PendingChunks& chunks, Write&& write) {
+    try {
+        write(chunks.pending());
+    } catch (...) {
+        chunks.settle(false);
+        throw;
+    }
+    chunks.settle(true);
+}
 } // namespace
 
 struct StoredAnnotationHistory::Private {
     explicit Private(storage::Session& session) : chunks(session), history(chunks) {}
-    SessionChunks chunks;
+    PendingChunks chunks;
     VersionHistory history;
 };
 
@@ -59,27 +105,82 @@ StoredAnnotationHistory::~StoredAnnotationHistory() = default;
 
 const VersionHistory& StoredAnnotationHistory::history() const { return d->history; }
 
-std::optional<OpenedAnnotation> StoredAnnotationHistory::latestDraft() const {
+std::optional<VersionId> StoredAnnotationHistory::newest() const {
     if (stored_.ids.empty())
         return std::nullopt;
-    return d->history.startDraft(stored_.ids.back());
+    return stored_.ids.back();
+}
+
+ReviewState StoredAnnotationHistory::reviewState(const VersionId& id) const {
+    const auto it = std::find(stored_.ids.begin(), stored_.ids.end(), id);
+    if (it == stored_.ids.end())
+        return ReviewState::Unreviewed;
+    return reviewStateOf(stored_.records[std::size_t(it - stored_.ids.begin())].reviewState);
+}
+
+OpenedAnnotation StoredAnnotationHistory::openVersion(const VersionId& id, bool readOnly) {
+    const auto it = std::find(stored_.ids.begin(), stored_.ids.end(), id);
+    if (it == stored_.ids.end())
+        throw CorruptAnnotation("There is no version " + id.hex().substr(0, 12) +
+                                " of this study.");
+    OpenedAnnotation opened =
+        readOnly ? d->history.openReadOnly(id) : d->history.startDraft(id);
+    const storage::AnnotationRecord& record = stored_.records[std::size_t(it - stored_.ids.begin())];
+    session_.recordAccess("open version", "annotation " + std::to_string(record.id),
+                          id.hex().substr(0, 12) + (readOnly ? " read-only" : " as new draft"));
+    return opened;
 }
 
 Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segments,
                                       const std::vector<Box>& boxes, const std::string& message,
+                                      const std::optional<VersionId>& parent,
                                       SaveReport* report) {
-    std::optional<VersionId> parent;
-    if (!stored_.ids.empty())
-        parent = stored_.ids.back();
-    const Version version =
-        d->history.commit(labels, segments, boxes, {session_.userName(), message, parent, {}},
-                          report);
-    const Bytes record = d->chunks.get(version.id);
-    session_.saveAnnotation(studyId_, record, message);
+    Version version;
+    try {
+        version = d->history.commit(labels, segments, boxes,
+                                    {session_.userName(), message, parent, {}}, report);
+        const Bytes record = d->chunks.get(version.id);
+        writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
+            session_.saveAnnotation(studyId_, record, message, chunks);
+        });
+    } catch (...) {
+        // The history took the version before the store refused it: start again from the store.
+        d->chunks.settle(false);
+        d->history = VersionHistory::load(d->chunks, stored_.ids);
+        throw;
+    }
     // The new record holds this version: no need to reload and re-hash the older ones.
     stored_.records = session_.listAnnotations(studyId_);
     stored_.ids.push_back(version.id);
     return version;
 }
+
+void StoredAnnotationHistory::autosave(LabelMap& labels, const SegmentList& segments,
+                                       const std::vector<Box>& boxes,
+                                       const std::optional<VersionId>& parent,
+                                       SaveReport* report) {
+    const Draft draft =
+        d->history.autosave(labels, segments, boxes, session_.userName(), parent, report);
+    const Bytes record = draft.serialize();
+    writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
+        session_.saveDraft(studyId_, record, chunks);
+    });
+}
+
+std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
+    const std::optional<storage::DraftRecord> draft = session_.draftOf(studyId_);
+    if (!draft)
+        return std::nullopt;
+    if (!stored_.records.empty() && draft->saved <= stored_.records.back().created)
+        return std::nullopt;
+    return PendingDraft{draft->saved};
+}
+
+OpenedAnnotation StoredAnnotationHistory::recoverDraft() {
+    const Bytes record = session_.recoverDraft(studyId_);
+    return d->history.recover(Draft::parse(record));
+}
+
+void StoredAnnotationHistory::discardDraft() { session_.discardDraft(studyId_); }
 
 } // namespace radmark::app

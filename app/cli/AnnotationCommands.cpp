@@ -74,7 +74,7 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
 
     StoredAnnotationHistory stored(session, studyId);
     SaveReport report;
-    const Version version = stored.save(labels, segments, {}, message, &report);
+    const Version version = stored.save(labels, segments, {}, message, stored.newest(), &report);
     io.out << "imported as version " << version.id.hex().substr(0, 12) << " ("
            << report.chunksWritten
            << " new chunks): " << describeVersion(version, ReviewState::Unreviewed) << "\n";

@@ -2,6 +2,7 @@
 
 #include "app/annotations/StoredAnnotations.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/VersionsPanel.h"
 #include "app/gui/import/ImportDialog.h"
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
@@ -12,25 +13,86 @@
 #include "viewer/LabelEditor.h"
 
 #include <QApplication>
+#include <QDateTime>
 #include <QDialog>
+#include <QDockWidget>
 #include <QDialogButtonBox>
 #include <QHeaderView>
 #include <QInputDialog>
+#include <QLabel>
 #include <QLineEdit>
-#include <QStatusBar>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
+#include <QStatusBar>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace radmark::app {
+
+namespace {
+
+QString shortId(const annotation::VersionId& id) {
+    return QString::fromStdString(id.hex().substr(0, 12));
+}
+
+// "14:03" of a storage UTC time, in local time.
+QString localClock(const std::string& utc, const QString& format) {
+    const QDateTime time = QDateTime::fromString(QString::fromStdString(utc), Qt::ISODate);
+    return time.isValid() ? time.toLocalTime().toString(format) : QString::fromStdString(utc);
+}
+
+std::chrono::seconds autosaveIntervalFromEnvironment() {
+    bool ok = false;
+    const int seconds = qEnvironmentVariableIntValue("RADMARK_AUTOSAVE_SECONDS", &ok);
+    return std::chrono::seconds(ok && seconds >= 1 ? seconds : 30);
+}
+
+// Edits are followed through the editor's signals: the label map's dirty flags also mark
+// slices that were only copied in when a version was opened.
+const annotation::LabelMap noLabelEdits;
+
+} // namespace
 
 StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
     : QObject(&window), store_(std::move(store)), window_(window) {
     buildMenu();
+    versionsPanel_ = new VersionsPanel(&window_);
+    versionsDock_ = window_.addPanel(versionsPanel_, tr("Versions"));
+    connect(versionsPanel_, &VersionsPanel::openReadOnlyRequested, this,
+            &StoreWorkspace::openVersionReadOnly);
+    connect(versionsPanel_, &VersionsPanel::newDraftRequested, this,
+            &StoreWorkspace::startDraftFrom);
+
+    draftStatus_ = new QLabel(&window_);
+    draftStatus_->setObjectName(QStringLiteral("draftStatus"));
+    window_.statusBar()->addPermanentWidget(draftStatus_);
+
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    connect(editor, &viewer::LabelEditor::labelsChanged, this, &StoreWorkspace::annotationEdited);
+    connect(editor, &viewer::LabelEditor::segmentsChanged, this,
+            &StoreWorkspace::annotationEdited);
+    connect(editor, &viewer::LabelEditor::boxesChanged, this, &StoreWorkspace::annotationEdited);
+
+    autosaveTimer_ = new QTimer(this);
+    connect(autosaveTimer_, &QTimer::timeout, this, &StoreWorkspace::checkAutosave);
+    setAutosaveInterval(autosaveIntervalFromEnvironment());
 }
 
 StoreWorkspace::~StoreWorkspace() = default;
+
+void StoreWorkspace::setAutosaveInterval(std::chrono::seconds interval) {
+    autosaveInterval_ = std::max(interval, std::chrono::seconds(1));
+    schedule_ = annotation::AutosaveSchedule(autosaveInterval_);
+    // Checked a few times per interval, so a draft is written at most ~1/4 interval late.
+    const auto check = std::clamp<std::chrono::milliseconds>(autosaveInterval_ / 4,
+                                                              std::chrono::milliseconds(250),
+                                                              std::chrono::seconds(5));
+    autosaveTimer_->start(check);
+}
 
 storage::Session* StoreWorkspace::session() { return session_ ? &*session_ : nullptr; }
 
@@ -52,6 +114,12 @@ void StoreWorkspace::buildMenu() {
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
     auto* save = menu_->addAction(tr("&Save version..."), this, &StoreWorkspace::saveVersion);
     save->setShortcut(QKeySequence::Save);
+    auto* versions = menu_->addAction(tr("&Versions"), this, [this] {
+        versionsDock_->show();
+        versionsDock_->raise();
+        versionsPanel_->table()->setFocus(Qt::ShortcutFocusReason);
+    });
+    versions->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
     importAction_ = menu_->addAction(tr("&Import studies..."), this,
                                      &StoreWorkspace::showImportDialog);
     importAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
@@ -79,15 +147,38 @@ void StoreWorkspace::sessionChanged() {
     } else {
         lockScreen_->setSession(&*session_);
     }
-    window_.setWindowTitle(tr("Radmark: %1 (%2)")
-                               .arg(QString::fromStdString(session_->userName()),
-                                    QString::fromStdString(storage::roleName(session_->role()))));
+    updateTitle();
+}
+
+void StoreWorkspace::updateTitle() {
+    if (!session_) {
+        window_.setWindowTitle(tr("Radmark"));
+        return;
+    }
+    QString title = tr("Radmark: %1 (%2)")
+                        .arg(QString::fromStdString(session_->userName()),
+                             QString::fromStdString(storage::roleName(session_->role())));
+    if (readOnlyVersion_)
+        title += tr(" - read-only version %1").arg(shortId(*readOnlyVersion_));
+    window_.setWindowTitle(title);
+}
+
+void StoreWorkspace::forgetStudy() {
+    openStudyId_.reset();
+    history_.reset();
+    parent_.reset();
+    readOnlyVersion_.reset();
+    editedSinceVersion_ = editedSinceDraft_ = draftWaiting_ = false;
+    draftStatus_->clear();
+    versionsPanel_->clear(tr("Open a stored study to see its versions."));
+    updateTitle();
 }
 
 void StoreWorkspace::afterLogout() {
-    // The next user must not see what the last one had open.
+    // The next user must not see what the last one had open. The session is already closed:
+    // edits made since the last autosave (at most one interval) are not kept.
     window_.closeStudy();
-    openStudyId_.reset();
+    forgetStudy();
     session_.reset();
     if (!logIn())
         QApplication::quit();
@@ -134,52 +225,246 @@ void StoreWorkspace::chooseStudy() {
 void StoreWorkspace::openStudy(std::int64_t studyId) {
     if (!session_)
         return;
+    if (openStudyId_ && editedSinceDraft_)
+        autosaveNow(); // leaving a study keeps its latest edits as the draft
     QApplication::setOverrideCursor(Qt::WaitCursor);
     try {
         auto volume = std::make_shared<imaging::Volume>(storage::loadStoredVolume(*session_, studyId));
         // Annotators and reviewers see the newest version over the images; admins see none.
-        std::optional<annotation::OpenedAnnotation> latest;
+        std::unique_ptr<StoredAnnotationHistory> history;
         if (session_->role() != storage::Role::Admin)
-            latest = StoredAnnotationHistory(*session_, studyId).latestDraft();
+            history = std::make_unique<StoredAnnotationHistory>(*session_, studyId);
         QApplication::restoreOverrideCursor();
         window_.showStoredVolume(std::move(volume));
+        forgetStudy();
         openStudyId_ = studyId;
-        if (latest && !window_.viewer()->labelEditor()->continueFrom(*latest))
-            QMessageBox::warning(&window_, tr("Open stored study"),
-                                 tr("The newest annotation does not fit this study's grid; "
-                                    "it was not loaded."));
+        history_ = std::move(history);
+        if (history_ && !offerDraftRecovery()) {
+            if (const auto newest = history_->newest())
+                showAnnotation(history_->openVersion(*newest, false), newest);
+        }
+        schedule_.saved();
+        refreshVersions();
     } catch (const std::exception& e) {
         QApplication::restoreOverrideCursor();
         QMessageBox::warning(&window_, tr("Open stored study"), QString::fromUtf8(e.what()));
     }
 }
 
-void StoreWorkspace::saveVersion() {
+bool StoreWorkspace::offerDraftRecovery() {
+    if (session_->role() != storage::Role::Annotator)
+        return false;
+    const std::optional<PendingDraft> draft = history_->pendingDraft();
+    if (!draft)
+        return false;
+    QMessageBox box(QMessageBox::Question, tr("Unsaved work"),
+                    tr("Recover unsaved work from %1?")
+                        .arg(localClock(draft->savedUtc, QStringLiteral("HH:mm"))),
+                    QMessageBox::NoButton, &window_);
+    box.setObjectName(QStringLiteral("draftRecoveryDialog"));
+    box.setInformativeText(tr("It was autosaved on %1 and is not a saved version yet.")
+                               .arg(localClock(draft->savedUtc,
+                                               QStringLiteral("yyyy-MM-dd HH:mm:ss"))));
+    QPushButton* recover = box.addButton(tr("Recover"), QMessageBox::AcceptRole);
+    recover->setObjectName(QStringLiteral("recoverDraftButton"));
+    QPushButton* discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
+    discard->setObjectName(QStringLiteral("discardDraftButton"));
+    QPushButton* later = box.addButton(tr("Decide later"), QMessageBox::RejectRole);
+    later->setObjectName(QStringLiteral("decideLaterButton"));
+    box.setDefaultButton(recover);
+    box.exec();
+    if (box.clickedButton() == recover) {
+        annotation::OpenedAnnotation opened = history_->recoverDraft();
+        if (!showAnnotation(opened, opened.parent))
+            return false;
+        editedSinceVersion_ = true; // the recovered work is still not a version
+        draftStatus_->setText(tr("Recovered the draft of %1")
+                                  .arg(localClock(draft->savedUtc, QStringLiteral("HH:mm:ss"))));
+        return true;
+    }
+    if (box.clickedButton() == discard) {
+        history_->discardDraft();
+        draftStatus_->setText(tr("Draft discarded"));
+    } else {
+        draftWaiting_ = true;
+        draftStatus_->setText(tr("Autosave paused: an unsaved draft waits (reopen the study to "
+                                 "decide, or save a version)"));
+    }
+    return false;
+}
+
+bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened,
+                                    const std::optional<annotation::VersionId>& parent) {
     viewer::LabelEditor* editor = window_.viewer()->labelEditor();
-    if (!session_ || !openStudyId_ || !editor->hasAnnotation()) {
-        window_.statusBar()->showMessage(tr("Open a stored study to save its annotation."), 5000);
+    if (!editor->continueFrom(opened)) {
+        QMessageBox::warning(&window_, tr("Open stored study"),
+                             tr("This annotation does not fit this study's grid; it was not "
+                                "loaded."));
+        return false;
+    }
+    // The slices were only copied in: they are clean, with the hashes they were stored under.
+    annotation::LabelMap& labels = editor->labelsForSaving();
+    for (int z = 0; z < labels.chunkCount(); ++z) {
+        if (const auto hash = opened.labels.knownHash(z))
+            labels.markClean(z, *hash);
+    }
+    parent_ = parent;
+    readOnlyVersion_.reset();
+    editedSinceVersion_ = editedSinceDraft_ = false;
+    updateTitle();
+    return true;
+}
+
+bool StoreWorkspace::confirmLeavingEdits() {
+    if (!editedSinceVersion_ || readOnlyVersion_)
+        return true;
+    QMessageBox box(QMessageBox::Question, tr("Unsaved changes"),
+                    tr("This annotation has changes that are not saved as a version."),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, &window_);
+    box.setObjectName(QStringLiteral("unsavedChangesDialog"));
+    box.setInformativeText(tr("Save them as a version first, or discard them?"));
+    box.setDefaultButton(QMessageBox::Save);
+    switch (box.exec()) {
+    case QMessageBox::Save:
+        return saveVersion();
+    case QMessageBox::Discard:
+        try {
+            history_->discardDraft();
+        } catch (const std::exception& e) {
+            QMessageBox::warning(&window_, tr("Discard changes"), QString::fromUtf8(e.what()));
+            return false;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool StoreWorkspace::openVersionReadOnly(const annotation::VersionId& id) {
+    if (!history_ || !confirmLeavingEdits())
+        return false;
+    try {
+        if (!showAnnotation(history_->openVersion(id, true), parent_))
+            return false;
+        readOnlyVersion_ = id;
+        window_.viewer()->labelEditor()->setReadOnly(true);
+        updateTitle();
+        window_.statusBar()->showMessage(
+            tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
+                .arg(shortId(id)),
+            10000);
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Open version"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    refreshVersions();
+    return true;
+}
+
+bool StoreWorkspace::startDraftFrom(const annotation::VersionId& id) {
+    if (!history_ || !confirmLeavingEdits())
+        return false;
+    try {
+        if (!showAnnotation(history_->openVersion(id, false), id))
+            return false;
+        window_.viewer()->labelEditor()->setReadOnly(false);
+        window_.statusBar()->showMessage(
+            tr("New draft from version %1: Ctrl+S saves it as that version's child.")
+                .arg(shortId(id)),
+            10000);
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("New draft"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    refreshVersions();
+    return true;
+}
+
+void StoreWorkspace::refreshVersions() {
+    if (!history_) {
+        versionsPanel_->clear(openStudyId_ ? tr("Administrators do not see annotations.")
+                                           : tr("Open a stored study to see its versions."));
         return;
+    }
+    std::vector<VersionsPanel::Entry> entries;
+    for (const annotation::Version& version : history_->history().versions())
+        entries.push_back({version, history_->reviewState(version.id)});
+    versionsPanel_->setVersions(entries, readOnlyVersion_ ? readOnlyVersion_ : parent_);
+}
+
+void StoreWorkspace::annotationEdited() {
+    if (!openStudyId_ || readOnlyVersion_)
+        return;
+    editedSinceVersion_ = editedSinceDraft_ = true;
+}
+
+void StoreWorkspace::checkAutosave() {
+    if (schedule_.due(noLabelEdits, editedSinceDraft_))
+        autosaveNow();
+}
+
+bool StoreWorkspace::autosaveNow() {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!session_ || session_->isLocked() || session_->role() != storage::Role::Annotator ||
+        !history_ || !editedSinceDraft_ || readOnlyVersion_ || draftWaiting_ ||
+        !editor->hasAnnotation())
+        return false;
+    try {
+        history_->autosave(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
+                           parent_);
+    } catch (const std::exception& e) {
+        // Kept as edited: the next check tries again. A status line, not a dialog every tick.
+        schedule_.saved();
+        draftStatus_->setText(tr("Draft not saved: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    schedule_.saved();
+    editedSinceDraft_ = false;
+    const QString text =
+        tr("Draft saved %1").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")));
+    draftStatus_->setText(text);
+    emit draftSaved(text);
+    return true;
+}
+
+bool StoreWorkspace::saveVersion() {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!session_ || !openStudyId_ || !history_ || !editor->hasAnnotation()) {
+        window_.statusBar()->showMessage(tr("Open a stored study to save its annotation."), 5000);
+        return false;
+    }
+    if (readOnlyVersion_) {
+        QMessageBox::information(&window_, tr("Save version"),
+                                 tr("Version %1 is open read-only: use \"New draft from this "
+                                    "version\" in the Versions panel to change it.")
+                                     .arg(shortId(*readOnlyVersion_)));
+        return false;
     }
     bool ok = false;
     const QString message = QInputDialog::getText(&window_, tr("Save version"),
                                                   tr("What changed in this version?"),
                                                   QLineEdit::Normal, QString(), &ok);
     if (!ok)
-        return;
+        return false;
     try {
-        StoredAnnotationHistory stored(*session_, *openStudyId_);
         annotation::SaveReport report;
         const annotation::Version version =
-            stored.save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
-                        message.toStdString(), &report);
+            history_->save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
+                           message.toStdString(), parent_, &report);
+        parent_ = version.id;
+        editedSinceVersion_ = editedSinceDraft_ = draftWaiting_ = false;
+        schedule_.saved();
+        draftStatus_->clear();
         window_.statusBar()->showMessage(
-            tr("Saved version %1 (%2 new chunks)")
-                .arg(QString::fromStdString(version.id.hex().substr(0, 12)))
-                .arg(report.chunksWritten),
+            tr("Saved version %1 (%2 new chunks)").arg(shortId(version.id)).arg(report.chunksWritten),
             10000);
     } catch (const std::exception& e) {
-        QMessageBox::warning(&window_, tr("Save version"), QString::fromUtf8(e.what()));
+        QMessageBox::warning(&window_, tr("Save version"),
+                             tr("The version was not saved: %1").arg(QString::fromUtf8(e.what())));
+        return false;
     }
+    refreshVersions();
+    return true;
 }
 
 void StoreWorkspace::showAdminPanel() {

@@ -1,18 +1,27 @@
 #pragma once
-// The workstation on an encrypted store: login, the studies this user may open, locking, and the
-// admin's tools (users, assignments, audit log, import). Owns the session; the main window only
-// shows what the session lets it load. Every access goes through storage, so it is role-checked
-// and logged there.
+// The workstation on an encrypted store: login, the studies this user may open, locking, the
+// admin's tools (users, assignments, audit log, import), and the annotation's life in the store:
+// versions (Ctrl+S, the versions panel), autosaved drafts and their recovery. Owns the session;
+// the main window only shows what the session lets it load. Every access goes through storage,
+// so it is role-checked and logged there.
 
 #include "storage/Store.h"
 
+#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#include "annotation/Version.h"
+#endif
+
 #include <QObject>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
 class QAction;
+class QDockWidget;
+class QLabel;
 class QMenu;
+class QTimer;
 
 namespace radmark::gui {
 class LockScreen;
@@ -21,10 +30,13 @@ class LockScreen;
 namespace radmark::app {
 
 class MainWindow;
+class StoredAnnotationHistory;
+class VersionsPanel;
 
 class StoreWorkspace : public QObject {
     Q_OBJECT
 public:
+    // The autosave interval is 30 s, or RADMARK_AUTOSAVE_SECONDS (whole seconds, >= 1).
     StoreWorkspace(storage::Store store, MainWindow& window);
     ~StoreWorkspace() override;
 
@@ -32,21 +44,69 @@ public:
     bool logIn();
     storage::Session* session();
 
-    void chooseStudy();                     // list of the studies this user may open
-    void openStudy(std::int64_t studyId);   // loads and shows the study (logged by storage)
-    void saveVersion();                     // Ctrl+S: the annotation as a new immutable version
+    void chooseStudy();                   // list of the studies this user may open
+    // Loads and shows the study (logged by storage) with its newest version, or offers this
+    // user's draft when it is newer: Recover / Discard / Decide later.
+    void openStudy(std::int64_t studyId);
+    bool saveVersion(); // Ctrl+S: the annotation as a new immutable version; false if not saved
     void showAdminPanel();
     void showImportDialog();
+
+    // Versions panel actions. Both ask first (Save / Discard / Cancel) when the annotation has
+    // edits not saved as a version; false when the user cancelled or it failed.
+    bool openVersionReadOnly(const annotation::VersionId& id);
+    bool startDraftFrom(const annotation::VersionId& id);
+
+    // Autosave: how long after the last draft (or version) a change is written as a draft.
+    void setAutosaveInterval(std::chrono::seconds interval);
+    std::chrono::seconds autosaveInterval() const { return autosaveInterval_; }
+    // Writes the draft now when something changed since the last one; false when nothing was
+    // written (nothing to save, not an annotator, locked, or the store refused: see the status).
+    bool autosaveNow();
+
+    VersionsPanel* versionsPanel() const { return versionsPanel_; }
+    QDockWidget* versionsDock() const { return versionsDock_; }
+    // The version on screen read-only, if one is.
+    std::optional<annotation::VersionId> readOnlyVersion() const { return readOnlyVersion_; }
+    // The version the annotation being edited continues from (the next save's parent).
+    std::optional<annotation::VersionId> draftParent() const { return parent_; }
+
+signals:
+    void draftSaved(const QString& statusText);
 
 private:
     void buildMenu();
     void sessionChanged();
     void afterLogout();
+    void updateTitle();
+    void refreshVersions();
+    void checkAutosave();
+    void annotationEdited();
+    // Puts an opened version or draft into the editor, with `parent` as the next save's parent.
+    bool showAnnotation(const annotation::OpenedAnnotation& opened,
+                        const std::optional<annotation::VersionId>& parent);
+    // Offers this user's draft of the open study; true when it was recovered.
+    bool offerDraftRecovery();
+    // Before the annotation is replaced: Save / Discard / Cancel when it has unsaved edits.
+    bool confirmLeavingEdits();
+    void forgetStudy();
 
     storage::Store store_;
     MainWindow& window_;
     std::optional<storage::Session> session_;
     std::optional<std::int64_t> openStudyId_; // the stored study on screen
+    std::unique_ptr<StoredAnnotationHistory> history_;
+    std::optional<annotation::VersionId> parent_;
+    std::optional<annotation::VersionId> readOnlyVersion_;
+    bool editedSinceVersion_ = false;
+    bool editedSinceDraft_ = false;
+    bool draftWaiting_ = false; // "Decide later": autosave must not replace that draft
+    std::chrono::seconds autosaveInterval_{30};
+    annotation::AutosaveSchedule schedule_;
+    QTimer* autosaveTimer_ = nullptr;
+    QLabel* draftStatus_ = nullptr;
+    VersionsPanel* versionsPanel_ = nullptr;
+    QDockWidget* versionsDock_ = nullptr;
     gui::LockScreen* lockScreen_ = nullptr;
     QMenu* menu_ = nullptr;
     QAction* adminAction_ = nullptr;
