@@ -1,13 +1,22 @@
 #include "viewer/VolumeView.h"
 
+#include "viewer/LabelEditor.h"
+#include "viewer/SegmentSurfaces.h"
+
+#include <QElapsedTimer>
 #include <QOpenGLContext>
 #include <QOpenGLFunctions>
+#include <QTimer>
 
+#include <vtkActor.h>
 #include <vtkCamera.h>
 #include <vtkColorTransferFunction.h>
 #include <vtkImageData.h>
 #include <vtkMatrix4x4.h>
 #include <vtkPiecewiseFunction.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkProperty.h>
 #include <vtkRenderWindowInteractor.h>
 #include <vtkRenderer.h>
 #include <vtkSmartPointer.h>
@@ -16,8 +25,15 @@
 #include <vtkVolumeProperty.h>
 
 #include <cstring>
+#include <map>
 
 namespace radmark::viewer {
+
+namespace {
+// The pause after the last edit before surfaces are extracted again: a brush drag stamps every
+// few milliseconds, and re-meshing an organ takes longer than that.
+constexpr int surfaceUpdateDelayMs = 300;
+} // namespace
 
 struct VolumeView::Private {
     vtkSmartPointer<vtkImageData> image;
@@ -27,6 +43,20 @@ struct VolumeView::Private {
     double percentile99 = 1;
     std::string presetName;
     bool softwareGl = false;
+    bool volumeShown = true;
+    // Index space scaled by spacing -> patient LPS, shared by the volume and the surfaces.
+    vtkSmartPointer<vtkMatrix4x4> placement = vtkSmartPointer<vtkMatrix4x4>::New();
+    LabelEditor* editor = nullptr;
+    SegmentSurfaces surfaces;
+    std::map<annotation::Label, vtkSmartPointer<vtkActor>> surfaceActors;
+    QTimer surfaceTimer;
+
+    void removeSurfaces(vtkRenderer* renderer) {
+        for (auto& [label, actor] : surfaceActors)
+            renderer->RemoveActor(actor);
+        surfaceActors.clear();
+        surfaces.clear();
+    }
 };
 
 VolumeView::VolumeView(QWidget* parent) : VtkOpenGLWidget(parent), d(new Private) {
@@ -48,6 +78,10 @@ VolumeView::VolumeView(QWidget* parent) : VtkOpenGLWidget(parent), d(new Private
     renderer()->AddVolume(d->volume);
     interactor()->SetDesiredUpdateRate(10.0);
     interactor()->SetStillUpdateRate(0.001);
+    d->volume->SetUserMatrix(d->placement);
+    d->surfaceTimer.setSingleShot(true);
+    d->surfaceTimer.setInterval(surfaceUpdateDelayMs);
+    connect(&d->surfaceTimer, &QTimer::timeout, this, &VolumeView::updateSurfacesNow);
 }
 
 VolumeView::~VolumeView() = default;
@@ -76,15 +110,14 @@ void VolumeView::setImage(vtkImageData* image, const imaging::Geometry& geometry
     d->image = image;
     d->percentile99 = percentile99 > 0 ? percentile99 : 1;
     // World = true LPS: direction and origin as a prop matrix (the mapper sees index space).
-    auto matrix = vtkSmartPointer<vtkMatrix4x4>::New();
+    d->placement->Identity();
     for (int r = 0; r < 3; ++r) {
         for (int c = 0; c < 3; ++c)
-            matrix->SetElement(r, c, geometry.direction[r * 3 + c]);
-        matrix->SetElement(r, 3, geometry.origin[r]);
+            d->placement->SetElement(r, c, geometry.direction[r * 3 + c]);
+        d->placement->SetElement(r, 3, geometry.origin[r]);
     }
-    d->volume->SetUserMatrix(matrix);
     d->mapper->SetInputData(image);
-    d->volume->VisibilityOn();
+    d->volume->SetVisibility(d->volumeShown);
     resetView();
 }
 
@@ -128,6 +161,113 @@ void VolumeView::resetView() {
     renderer()->ResetCamera();
     camera->Zoom(1.3);
     requestRender();
+}
+
+void VolumeView::followSegments(LabelEditor* editor) {
+    if (d->editor)
+        disconnect(d->editor, nullptr, this, nullptr);
+    d->removeSurfaces(renderer());
+    d->editor = editor;
+    if (!editor)
+        return;
+    connect(editor, &LabelEditor::labelsChanged, this, &VolumeView::scheduleSurfaceUpdate);
+    connect(editor, &LabelEditor::segmentsChanged, this, [this] {
+        applySegmentDisplay();
+        scheduleSurfaceUpdate(); // a segment shown again may have been edited while hidden
+    });
+    connect(editor, &LabelEditor::annotationReplaced, this, [this] {
+        d->removeSurfaces(renderer());
+        requestRender();
+        scheduleSurfaceUpdate();
+    });
+    scheduleSurfaceUpdate();
+}
+
+void VolumeView::scheduleSurfaceUpdate() {
+    d->surfaceTimer.start(); // restarts: only the pause after the last edit counts
+}
+
+bool VolumeView::surfaceUpdatePending() const {
+    return d->surfaceTimer.isActive();
+}
+
+void VolumeView::updateSurfacesNow() {
+    d->surfaceTimer.stop();
+    if (!d->editor || !d->editor->hasAnnotation()) {
+        d->removeSurfaces(renderer());
+        requestRender();
+        return;
+    }
+    QElapsedTimer clock;
+    clock.start();
+    std::vector<annotation::Label> wanted;
+    for (const annotation::Segment& segment : d->editor->segments().all())
+        if (segment.visible)
+            wanted.push_back(segment.label);
+    for (annotation::Label label : d->surfaces.update(d->editor->labels(), wanted)) {
+        vtkPolyData* mesh = d->surfaces.surfaceOf(label);
+        auto actor = d->surfaceActors.find(label);
+        if (!mesh) {
+            if (actor != d->surfaceActors.end()) {
+                renderer()->RemoveActor(actor->second);
+                d->surfaceActors.erase(actor);
+            }
+            continue;
+        }
+        if (actor == d->surfaceActors.end()) {
+            auto created = vtkSmartPointer<vtkActor>::New();
+            auto mapper = vtkSmartPointer<vtkPolyDataMapper>::New();
+            mapper->ScalarVisibilityOff();
+            created->SetMapper(mapper);
+            created->SetUserMatrix(d->placement);
+            renderer()->AddActor(created);
+            actor = d->surfaceActors.emplace(label, created).first;
+        }
+        static_cast<vtkPolyDataMapper*>(actor->second->GetMapper())->SetInputData(mesh);
+    }
+    applySegmentDisplay();
+    emit surfacesUpdated(double(clock.nsecsElapsed()) / 1e6);
+}
+
+void VolumeView::applySegmentDisplay() {
+    for (auto it = d->surfaceActors.begin(); it != d->surfaceActors.end();) {
+        const annotation::Segment* segment =
+            d->editor ? d->editor->segments().find(it->first) : nullptr;
+        if (!segment) { // removed
+            renderer()->RemoveActor(it->second);
+            d->surfaces.forget(it->first);
+            it = d->surfaceActors.erase(it);
+            continue;
+        }
+        vtkProperty* property = it->second->GetProperty();
+        property->SetColor(segment->colour.r / 255.0, segment->colour.g / 255.0,
+                           segment->colour.b / 255.0);
+        property->SetOpacity(segment->opacity);
+        property->SetSpecular(0.2);
+        it->second->SetVisibility(segment->visible);
+        ++it;
+    }
+    requestRender();
+}
+
+vtkPolyData* VolumeView::shownSurface(std::uint16_t label) const {
+    const auto actor = d->surfaceActors.find(label);
+    if (actor == d->surfaceActors.end() || !actor->second->GetVisibility())
+        return nullptr;
+    return d->surfaces.surfaceOf(label);
+}
+
+void VolumeView::setVolumeRenderingShown(bool shown) {
+    if (shown == d->volumeShown)
+        return;
+    d->volumeShown = shown;
+    d->volume->SetVisibility(shown && d->image);
+    requestRender();
+    emit volumeRenderingShownChanged(shown);
+}
+
+bool VolumeView::volumeRenderingShown() const {
+    return d->volumeShown;
 }
 
 } // namespace radmark::viewer

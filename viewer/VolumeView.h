@@ -2,6 +2,8 @@
 // The 3D view: GPU (or CPU) volume rendering of the whole volume with a transfer-function
 // preset. Left-drag rotates, middle-drag pans, right-drag or wheel zooms (VTK trackball).
 // Renders at reduced quality while the mouse is down and at full quality when still.
+// Segments of the label editor it follows show as surfaces in their colour and opacity, with
+// the volume rendering or instead of it.
 
 #include "viewer/VolumeRenderingPreset.h"
 #include "viewer/VtkOpenGLWidget.h"
@@ -11,8 +13,11 @@
 #include <memory>
 
 class vtkImageData;
+class vtkPolyData;
 
 namespace radmark::viewer {
+
+class LabelEditor;
 
 class VolumeView : public VtkOpenGLWidget {
     Q_OBJECT
@@ -32,10 +37,26 @@ class VolumeView : public VtkOpenGLWidget {
     // True on software OpenGL, where the 3D view uses VTK's CPU ray caster instead of the GPU one.
     bool usesSoftwareGl() const;
 
+    // Shows the visible segments of `editor` as surfaces, re-extracted 300 ms after the last
+    // edit (never per brush stamp); colour, opacity and visibility follow at once.
+    void followSegments(LabelEditor* editor);
+    void updateSurfacesNow();  // without waiting for the pause after an edit
+    bool surfaceUpdatePending() const;
+    vtkPolyData* shownSurface(std::uint16_t label) const; // null when not shown
+    // Shift+3: the surfaces alone, or together with the volume rendering.
+    void setVolumeRenderingShown(bool shown);
+    bool volumeRenderingShown() const;
+
+  signals:
+    void surfacesUpdated(double milliseconds); // after each extraction, with its duration
+    void volumeRenderingShownChanged(bool shown);
+
   protected:
     void initializeGL() override;
 
   private:
+    void scheduleSurfaceUpdate();
+    void applySegmentDisplay();
     struct Private;
     std::unique_ptr<Private> d;
 };

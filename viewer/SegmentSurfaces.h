@@ -1,0 +1,55 @@
+#pragma once
+// Surface meshes of segments for the 3D view. Each segment's surface is extracted (flying edges
+// on a lightly smoothed mask) only inside its bounding box, and only again when the voxels in
+// that box changed, so an edit re-meshes one organ, never the whole label map.
+
+#include "annotation/LabelMap.h"
+
+#include <vtkSmartPointer.h>
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+class vtkPolyData;
+
+namespace radmark::viewer {
+
+// The bounding box of every label > 0 present, in one pass that skips empty slices.
+std::map<annotation::Label, annotation::VoxelRegion>
+segmentBounds(const annotation::LabelMap& labels);
+
+// The surface of `label` inside `bounds` (its bounding box), in voxel index space scaled by the
+// spacing (the frame the 3D view places with the volume's direction and origin).
+// `smoothingVoxels` is the Gaussian standard deviation in voxels (0: the plain voxel surface);
+// at 0.5 a structure one voxel thick is kept.
+vtkSmartPointer<vtkPolyData> extractSegmentSurface(const annotation::LabelMap& labels,
+                                                   annotation::Label label,
+                                                   const annotation::VoxelRegion& bounds,
+                                                   double smoothingVoxels = 0.5);
+
+class SegmentSurfaces {
+  public:
+    explicit SegmentSurfaces(double smoothingVoxels = 0.5);
+
+    // Brings the surfaces of `wanted` up to date with `labels`; surfaces of other labels are
+    // kept as they are (hidden segments keep theirs until shown again). Returns the labels whose
+    // surface was extracted again.
+    std::vector<annotation::Label> update(const annotation::LabelMap& labels,
+                                          const std::vector<annotation::Label>& wanted);
+    // Null when the segment has no voxels (or was never updated).
+    vtkPolyData* surfaceOf(annotation::Label label) const;
+    void forget(annotation::Label label);
+    void clear();
+
+  private:
+    struct Entry {
+        vtkSmartPointer<vtkPolyData> mesh;
+        annotation::VoxelRegion bounds;
+        std::uint64_t fingerprint = 0; // of the segment's voxels inside bounds
+    };
+    double smoothingVoxels_;
+    std::map<annotation::Label, Entry> entries_;
+};
+
+} // namespace radmark::viewer
