@@ -1,9 +1,17 @@
 #include "imaging/deid/Defacing.h"
 
+#include "imaging/deid/DicomElements.h"
+
+#include <gdcmReader.h>
+#include <gdcmWriter.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 #include <type_traits>
 
@@ -317,6 +325,170 @@ DefacingResult deface(Volume& volume) {
     });
     volume.invalidateScalarRange();
     return result;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Decimal values of a DS/IS element ("" or missing: none).
+std::vector<double> numbersOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+    std::vector<double> values;
+    if (!ds.FindDataElement(gdcm::Tag(group, element)))
+        return values;
+    const std::string text(dicom::rawValue(ds.GetDataElement(gdcm::Tag(group, element))));
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t end = std::min(text.find('\\', start), text.size());
+        const std::string part = dicom::trimmed(std::string_view(text).substr(start, end - start));
+        char* last = nullptr;
+        const double value = std::strtod(part.c_str(), &last);
+        if (part.empty() || *last != '\0' || !std::isfinite(value))
+            throw DefacingError("cannot deface: a file of the series has an invalid " +
+                                dicom::tagText(gdcm::Tag(group, element)));
+        values.push_back(value);
+        start = end + 1;
+    }
+    return values;
+}
+
+int unsignedShortOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+    const std::string_view raw = ds.FindDataElement(gdcm::Tag(group, element))
+                                     ? dicom::rawValue(ds.GetDataElement(gdcm::Tag(group, element)))
+                                     : std::string_view();
+    if (raw.size() != 2)
+        throw DefacingError("cannot deface: a file of the series lacks " +
+                            dicom::tagText(gdcm::Tag(group, element)));
+    std::uint16_t value = 0;
+    std::memcpy(&value, raw.data(), 2);
+    return value;
+}
+
+// Sets the face region of one slice file to `storedAir`, in a copy of its pixel bytes.
+template <class Stored>
+std::size_t cleanSlice(std::vector<char>& bytes, const std::vector<std::uint8_t>& mask,
+                       std::size_t sliceOffset, double storedAir) {
+    const auto air =
+        Stored(std::clamp(std::round(storedAir), double(std::numeric_limits<Stored>::min()),
+                          double(std::numeric_limits<Stored>::max())));
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < bytes.size() / sizeof(Stored); ++i) {
+        if (!mask[sliceOffset + i])
+            continue;
+        Stored value;
+        std::memcpy(&value, bytes.data() + i * sizeof(Stored), sizeof(Stored));
+        if (value != air) {
+            std::memcpy(bytes.data() + i * sizeof(Stored), &air, sizeof(Stored));
+            ++changed;
+        }
+    }
+    return changed;
+}
+
+// Cleans one file of the series into `temporary`; returns the pixels changed.
+std::size_t cleanFile(const fs::path& file, const fs::path& temporary, const Geometry& g,
+                      const std::vector<std::uint8_t>& mask, double air) {
+    gdcm::Reader reader;
+    reader.SetFileName(file.c_str());
+    if (!reader.Read())
+        throw DefacingError("cannot deface: a file of the series cannot be read again");
+    gdcm::File& dicomFile = reader.GetFile();
+    const gdcm::TransferSyntax& syntax = dicomFile.GetHeader().GetDataSetTransferSyntax();
+    if (syntax != gdcm::TransferSyntax::ExplicitVRLittleEndian &&
+        syntax != gdcm::TransferSyntax::ImplicitVRLittleEndian)
+        throw DefacingError("cannot deface: the series has compressed (or big endian) pixel data, "
+                            "which Radmark cannot rewrite yet");
+    gdcm::DataSet& ds = dicomFile.GetDataSet();
+    const auto frames = numbersOf(ds, 0x0028, 0x0008);
+    if (!frames.empty() && frames.front() > 1)
+        throw DefacingError("cannot deface: the series has multi-frame files, which Radmark "
+                            "cannot rewrite yet");
+    const int rows = unsignedShortOf(ds, 0x0028, 0x0010),
+              columns = unsignedShortOf(ds, 0x0028, 0x0011);
+    const int bits = unsignedShortOf(ds, 0x0028, 0x0100);
+    const bool signedPixels = unsignedShortOf(ds, 0x0028, 0x0103) == 1;
+    if (unsignedShortOf(ds, 0x0028, 0x0002) != 1 || (bits != 8 && bits != 16))
+        throw DefacingError("cannot deface: the series is not single-channel 8 or 16 bit images");
+    // The file's first pixel and its rows and columns must be those of one slice of the volume.
+    const auto position = numbersOf(ds, 0x0020, 0x0032);
+    const auto orientation = numbersOf(ds, 0x0020, 0x0037);
+    if (position.size() != 3 || orientation.size() != 6)
+        throw DefacingError("cannot deface: a file of the series has no position or orientation");
+    const Vec3 index = g.lpsToIndex({position[0], position[1], position[2]});
+    const long slice = std::lround(index[2]);
+    bool matches = rows == g.dims[1] && columns == g.dims[0] && std::abs(index[0]) < 0.05 &&
+                   std::abs(index[1]) < 0.05 && std::abs(index[2] - double(slice)) < 0.05 &&
+                   slice >= 0 && slice < g.dims[2];
+    for (int i = 0; i < 3; ++i)
+        matches =
+            matches &&
+            std::abs(orientation[std::size_t(i)] - g.direction[std::size_t(i) * 3]) < 1e-3 &&
+            std::abs(orientation[std::size_t(i) + 3] - g.direction[std::size_t(i) * 3 + 1]) < 1e-3;
+    if (!matches)
+        throw DefacingError("cannot deface: a file of the series does not line up with its volume");
+    const auto intercept = numbersOf(ds, 0x0028, 0x1052);
+    const auto slope = numbersOf(ds, 0x0028, 0x1053);
+    const double storedAir = (air - (intercept.empty() ? 0.0 : intercept.front())) /
+                             (slope.empty() || slope.front() == 0 ? 1.0 : slope.front());
+
+    const gdcm::Tag pixelTag(0x7FE0, 0x0010);
+    const gdcm::ByteValue* pixels =
+        ds.FindDataElement(pixelTag) ? ds.GetDataElement(pixelTag).GetByteValue() : nullptr;
+    const std::size_t sliceVoxels = std::size_t(rows) * std::size_t(columns);
+    if (!pixels || pixels->GetLength() < sliceVoxels * std::size_t(bits / 8))
+        throw DefacingError("cannot deface: a file of the series has no readable pixel data");
+    std::vector<char> bytes(pixels->GetPointer(),
+                            pixels->GetPointer() + sliceVoxels * std::size_t(bits / 8));
+    const std::size_t sliceOffset = std::size_t(slice) * sliceVoxels;
+    std::size_t changed = 0;
+    if (bits == 8)
+        changed = signedPixels ? cleanSlice<std::int8_t>(bytes, mask, sliceOffset, storedAir)
+                               : cleanSlice<std::uint8_t>(bytes, mask, sliceOffset, storedAir);
+    else
+        changed = signedPixels ? cleanSlice<std::int16_t>(bytes, mask, sliceOffset, storedAir)
+                               : cleanSlice<std::uint16_t>(bytes, mask, sliceOffset, storedAir);
+    bytes.resize(pixels->GetLength(), 0); // keeps the padding byte of odd lengths
+    gdcm::DataElement cleaned = ds.GetDataElement(pixelTag);
+    cleaned.SetByteValue(bytes.data(), gdcm::VL(std::uint32_t(bytes.size())));
+    ds.Replace(cleaned);
+    gdcm::DataElement features(gdcm::Tag(0x0028, 0x0302));
+    dicom::setText(features, gdcm::VR::CS, "NO");
+    ds.Replace(features);
+
+    gdcm::Writer writer;
+    writer.SetFile(dicomFile);
+    writer.SetFileName(temporary.c_str());
+    if (!writer.Write())
+        throw DefacingError("cannot deface: a cleaned file could not be written");
+    return changed;
+}
+
+} // namespace
+
+DicomSeriesDefacing defaceDicomSeries(const imaging::SeriesSummary& series) {
+    imaging::Volume volume = imaging::readSeries(series);
+    DicomSeriesDefacing done;
+    done.volume = deface(volume);
+    const auto mask = faceRegionMask(volume.geometry(), done.volume.plane);
+    std::vector<std::pair<fs::path, fs::path>> cleaned; // temporary, original
+    try {
+        for (const auto& file : series.files) {
+            const fs::path temporary =
+                file.parent_path() / (".defacing-" + file.filename().string());
+            cleaned.emplace_back(temporary, file);
+            done.changedPixels +=
+                cleanFile(file, temporary, volume.geometry(), mask, done.volume.background);
+        }
+    } catch (...) {
+        std::error_code ignored;
+        for (const auto& [temporary, original] : cleaned)
+            fs::remove(temporary, ignored);
+        throw;
+    }
+    for (const auto& [temporary, original] : cleaned)
+        fs::rename(temporary, original);
+    done.files = int(cleaned.size());
+    return done;
 }
 
 } // namespace radmark::deid

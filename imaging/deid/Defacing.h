@@ -21,6 +21,7 @@
 // The proportions assume the usual head position (chin neither strongly up nor down, within
 // about 15 degrees); a strongly tilted head can keep more face or lose tissue near the brain.
 
+#include "imaging/StudyReader.h"
 #include "imaging/Volume.h"
 
 #include <cstddef>
@@ -73,5 +74,19 @@ double airValue(const imaging::Volume& volume);
 
 // Locates the face and sets it to air in place. Throws DefacingError (volume unchanged).
 DefacingResult deface(imaging::Volume& volume);
+
+struct DicomSeriesDefacing {
+    DefacingResult volume;         // the face found in the series' volume
+    std::size_t changedPixels = 0; // stored pixels rewritten in the files
+    int files = 0;
+};
+
+// Defaces the DICOM files of one CT/MR series in place: the series is read as a volume, its face
+// located, and in every file the pixels of the face region get the stored value of air
+// ((air - intercept) / slope); (0028,0302) Recognizable Visual Features becomes NO. Only
+// uncompressed little-endian single-frame files can be rewritten. Every file is cleaned into a
+// temporary file beside it first; the originals are replaced only when all succeeded. Throws
+// DefacingError (no file changed) when the face cannot be found or a file cannot be cleaned.
+DicomSeriesDefacing defaceDicomSeries(const imaging::SeriesSummary& series);
 
 } // namespace radmark::deid
