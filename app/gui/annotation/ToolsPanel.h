@@ -1,7 +1,15 @@
 #pragma once
-// (being written) The ToolsPanel dock beside the views.
+// The Tools panel beside the views: the list of tools (the same choice as the Annotate menu),
+// the chosen tool's settings bound to its annotation::ToolSettings in both directions (a key such
+// as ] changes the spin box, the spin box changes the tool, a region grow regrows), the brush
+// shape, the intensity range taken from the window shown, Apply for whole-segment tools, and a
+// line saying what the last edit did or why it was refused.
 
 #include <QWidget>
+
+class QLabel;
+class QListWidget;
+class QPushButton;
 
 namespace radmark::viewer {
 class LabelEditor;
@@ -15,7 +23,16 @@ class ToolsPanel : public QWidget {
     explicit ToolsPanel(viewer::LabelEditor& editor, QWidget* parent = nullptr);
 
   private:
+    void showTool(const QString& name); // rebuilds the settings form for the chosen tool
+    void showSetting(const QString& key, double value);
+
     viewer::LabelEditor& editor_;
+    QListWidget* list_ = nullptr;
+    QLabel* hint_ = nullptr;
+    QWidget* form_ = nullptr; // one row per setting; replaced when the tool changes
+    QPushButton* fromWindow_ = nullptr;
+    QPushButton* apply_ = nullptr;
+    QLabel* status_ = nullptr;
 };
 
 } // namespace radmark::gui
