@@ -6,6 +6,7 @@
 #include <vtkPolyData.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace radmark::viewer {
 
@@ -99,25 +100,38 @@ std::map<Label, VoxelRegion> segmentBounds(const LabelMap& labels) {
     std::vector<VoxelRegion> found(std::size_t(labels.maxLabel()) + 1);
     const auto& dims = labels.geometry().dims;
     const bool bytes = labels.width() == annotation::LabelWidth::UInt8;
+    const auto valueAt = [&](std::size_t i) {
+        return bytes ? Label(labels.data()[i]) : labels.at(i);
+    };
+    // Unlabelled bytes are skipped eight at a time: most of an organ's slices is background.
+    const std::size_t stride = bytes ? sizeof(std::uint64_t) : sizeof(std::uint64_t) / 2;
     for (int z = 0; z < dims[2]; ++z) {
         if (labels.chunkIsEmpty(z))
             continue;
         for (int y = 0; y < dims[1]; ++y) {
             const std::size_t row = labels.index(0, y, z);
-            for (int x = 0; x < dims[0]; ++x) {
-                const Label value = bytes ? Label(labels.data()[row + std::size_t(x)])
-                                          : labels.at(row + std::size_t(x));
-                if (value == 0)
+            const std::uint8_t* rowBytes = labels.data() + row * std::size_t(labels.width());
+            for (int x = 0; x < dims[0];) {
+                std::uint64_t word = 1;
+                if (std::size_t(x) + stride <= std::size_t(dims[0]))
+                    std::memcpy(&word, rowBytes + std::size_t(x) * std::size_t(labels.width()),
+                                sizeof word);
+                if (word == 0) {
+                    x += int(stride);
                     continue;
+                }
+                const Label value = valueAt(row + std::size_t(x));
+                if (value == 0) {
+                    ++x;
+                    continue;
+                }
                 // A run of one label costs one update of its box.
                 int last = x;
-                while (last + 1 < dims[0] &&
-                       (bytes ? Label(labels.data()[row + std::size_t(last) + 1])
-                              : labels.at(row + std::size_t(last) + 1)) == value)
+                while (last + 1 < dims[0] && valueAt(row + std::size_t(last) + 1) == value)
                     ++last;
                 found[value].include(imaging::Index3{x, y, z});
                 found[value].include(imaging::Index3{last, y, z});
-                x = last;
+                x = last + 1;
             }
         }
     }
