@@ -7,11 +7,14 @@ Used by the defacing import test: a DICOM head MR goes through the same path as 
 """
 import argparse
 import os
+import sys
 
 import nibabel
 import numpy
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "imaging"))
+from reference_reader import new_ct_dataset  # noqa: E402  (any SOP class, despite its name)
 
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 
@@ -34,14 +37,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     study, series, frame = generate_uid(), generate_uid(), generate_uid()
     for k in range(data.shape[2]):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = MR_STORAGE
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = MR_STORAGE
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds = new_ct_dataset(MR_STORAGE)
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
         ds.Modality = "MR"
         ds.PatientName = "TEST^HEADMRI"
@@ -59,7 +55,6 @@ def main():
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
         ds.PixelData = numpy.ascontiguousarray(data[:, :, k].T).tobytes()
-        ds.is_little_endian, ds.is_implicit_VR = True, False
         ds.save_as(os.path.join(args.out, f"slice{k:04d}.dcm"), write_like_original=False)
 
 
