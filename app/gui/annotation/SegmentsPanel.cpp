@@ -290,6 +290,10 @@ bool SegmentsPanel::refuseWhenReadOnly() {
     return false;
 }
 
+const Segment* SegmentsPanel::editableActiveSegment() {
+    return refuseWhenReadOnly() ? nullptr : editor_.segments().find(editor_.activeSegment());
+}
+
 void SegmentsPanel::showMessage(const QString& text) {
     message_->setText(text);
 }
@@ -425,9 +429,7 @@ void SegmentsPanel::addSegment() {
 }
 
 void SegmentsPanel::removeActiveSegment() {
-    if (refuseWhenReadOnly())
-        return;
-    const Segment* segment = editor_.segments().find(editor_.activeSegment());
+    const Segment* segment = editableActiveSegment();
     if (!segment)
         return;
     if (editor_.segments().size() <= 1) {
@@ -457,9 +459,7 @@ void SegmentsPanel::renameActiveSegment() {
 }
 
 void SegmentsPanel::chooseActiveColour() {
-    if (refuseWhenReadOnly())
-        return;
-    const Segment* segment = editor_.segments().find(editor_.activeSegment());
+    const Segment* segment = editableActiveSegment();
     if (!segment)
         return;
     QColorDialog dialog(QColor(segment->colour.r, segment->colour.g, segment->colour.b), this);
@@ -475,9 +475,7 @@ void SegmentsPanel::chooseActiveColour() {
 }
 
 void SegmentsPanel::chooseActiveTerminology() {
-    if (refuseWhenReadOnly())
-        return;
-    const Segment* segment = editor_.segments().find(editor_.activeSegment());
+    const Segment* segment = editableActiveSegment();
     if (!segment)
         return;
     TerminologyDialog picker(tr("Terminology of %1").arg(QString::fromStdString(segment->name)),

@@ -17,6 +17,10 @@ class QSlider;
 class QTableWidget;
 class QTimer;
 
+namespace radmark::annotation {
+struct Segment;
+}
+
 namespace radmark::viewer {
 class LabelEditor;
 class VolumeView;
@@ -58,6 +62,8 @@ class SegmentsPanel : public QWidget {
     void showMessage(const QString& text);
     bool editable() const;
     bool refuseWhenReadOnly();
+    // The active segment, or null (with a message) when the annotation cannot be edited.
+    const annotation::Segment* editableActiveSegment();
 
     viewer::LabelEditor& editor_;
     viewer::VolumeView* volumeView_;
