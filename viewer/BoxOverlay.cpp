@@ -110,25 +110,16 @@ struct BoxOverlay::Private {
     std::optional<DrawnBox> selectedBox;
     PlaneLayout layout;
     int slice = 0;
-    std::array<double, 9> snapped{1, 0, 0, 0, 1, 0, 0, 0, 1};
-    imaging::Vec3 spacing{1, 1, 1};
     double handleWorldSize = 0;
     int shownCount = 0;
 
-    imaging::Vec3 worldOf(const imaging::Vec3& index) const {
-        imaging::Vec3 w{0, 0, 0};
-        for (int r = 0; r < 3; ++r)
-            for (int c = 0; c < 3; ++c)
-                w[r] += snapped[r * 3 + c] * index[c] * spacing[c];
-        return w;
-    }
     // A point of the slice at in-plane index coordinates (right, up).
     imaging::Vec3 onSlice(double right, double up) const {
         imaging::Vec3 index{0, 0, 0};
         index[layout.rightAxis] = right;
         index[layout.upAxis] = up;
         index[layout.normalAxis] = slice;
-        return worldOf(index);
+        return view->worldOf(index);
     }
     // The rectangle around the box's voxels: edges half a voxel outside the outermost ones.
     std::array<double, 4> edges(const annotation::Box& box) const {
@@ -197,8 +188,6 @@ void BoxOverlay::show(const std::vector<DrawnBox>& boxes, const SliceCursor& cur
     const ViewPlane plane = d->view->plane();
     d->layout = cursor.layout(plane);
     d->slice = cursor.slice(plane);
-    d->snapped = cursor.axes().snappedDirection();
-    d->spacing = cursor.geometry().spacing;
     d->selectedBox.reset();
     d->shownCount = 0;
     d->boxes->begin();

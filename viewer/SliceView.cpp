@@ -595,6 +595,10 @@ std::optional<imaging::Vec3> SliceView::indexAt(const QPointF& widgetPosition) c
     return index;
 }
 
+imaging::Vec3 SliceView::worldOf(const imaging::Vec3& index) const { // boxes: for BoxOverlay
+    return d->worldOf(index);
+}
+
 QPointF SliceView::widgetPositionOf(const imaging::Vec3& index) const {
     vtkRenderer* ren = renderer();
     const imaging::Vec3 w = d->worldOf(index);

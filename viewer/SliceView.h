@@ -73,6 +73,9 @@ class SliceView : public VtkOpenGLWidget {
     std::optional<imaging::Vec3> indexAt(const QPointF& widgetPosition) const;
     // Where an index point appears in widget coordinates.
     QPointF widgetPositionOf(const imaging::Vec3& index) const;
+    // boxes: the world point (the renderer's coordinates) of an index point, for overlays drawn
+    // in world coordinates on this view's renderer.
+    imaging::Vec3 worldOf(const imaging::Vec3& index) const;
 
     // The text in the view's lower-left corner (plane, slice number, position along the normal).
     QString sliceText() const;

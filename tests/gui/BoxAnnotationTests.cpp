@@ -14,6 +14,7 @@
 
 #include <QApplication>
 #include <QImage>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QTest>
@@ -117,6 +118,14 @@ class BoxAnnotation : public radmark::testing::WorkstationWindow {
     Index3 atCentre(int dx, int dy, int dz = 0) const {
         return {centre[0] + dx, centre[1] + dy, centre[2] + dz};
     }
+    // X and a drag in the axial view over +-half voxels around the crosshair: the box drawn
+    // (id 0 when none was).
+    Box drawAroundCentre(int half) {
+        QTest::keyClick(view(ViewPlane::Axial), Qt::Key_X);
+        dragBetween(view(ViewPlane::Axial), atCentre(-half, -half), atCentre(half, half));
+        EXPECT_EQ(editor().boxes().all().size(), 1u);
+        return editor().boxes().all().empty() ? Box{} : editor().boxes().all().front();
+    }
     Index3 centre{0, 0, 0};
 };
 
@@ -192,10 +201,8 @@ TEST_F(BoxAnnotation, DrawResizeMoveDeleteAndUndoWithTheMouse) {
 
 TEST_F(BoxAnnotation, ClickSelectsAndOtherSlicesDoNotShowATwoDimensionalBox) {
     viewer::SliceView* axial = view(ViewPlane::Axial);
-    QTest::keyClick(axial, Qt::Key_X);
-    dragBetween(axial, atCentre(-10, -10), atCentre(10, 10));
-    ASSERT_EQ(editor().boxes().all().size(), 1u);
-    const std::uint32_t id = editor().boxes().all().front().id;
+    const std::uint32_t id = drawAroundCentre(10).id;
+    ASSERT_NE(id, 0u);
 
     // A click outside deselects (and draws nothing); a click inside selects again.
     QTest::mouseClick(axial, Qt::LeftButton, Qt::NoModifier,
@@ -256,10 +263,8 @@ TEST_F(BoxAnnotation, ThreeDimensionalBoxShowsAndResizesInTheCoronalView) {
 
 TEST_F(BoxAnnotation, BoxOfAHiddenSegmentIsHidden) {
     viewer::SliceView* axial = view(ViewPlane::Axial);
-    QTest::keyClick(axial, Qt::Key_X);
-    dragBetween(axial, atCentre(-10, -10), atCentre(10, 10));
-    ASSERT_EQ(editor().boxes().all().size(), 1u);
-    const Box box = editor().boxes().all().front();
+    const Box box = drawAroundCentre(10);
+    ASSERT_NE(box.id, 0u);
     editor().editSegment(box.segment, [](annotation::Segment& s) { s.visible = false; });
     EXPECT_EQ(boxes().overlay(ViewPlane::Axial).shownBoxCount(), 0);
     EXPECT_EQ(redEdgeSamples(*viewer(), ViewPlane::Axial, box), 0);
@@ -269,6 +274,58 @@ TEST_F(BoxAnnotation, BoxOfAHiddenSegmentIsHidden) {
     editor().editSegment(box.segment, [](annotation::Segment& s) { s.visible = true; });
     EXPECT_EQ(boxes().overlay(ViewPlane::Axial).shownBoxCount(), 2);
     EXPECT_GE(redEdgeSamples(*viewer(), ViewPlane::Axial, box), 15);
+}
+
+TEST_F(BoxAnnotation, LockedSegmentAndReadOnlyVersionRefuseBoxEdits) {
+    viewer::SliceView* axial = view(ViewPlane::Axial);
+    const Box box = drawAroundCentre(10);
+    ASSERT_NE(box.id, 0u);
+    const QLabel* status = window->findChild<QLabel*>(QStringLiteral("statusText"));
+    ASSERT_NE(status, nullptr);
+
+    editor().editSegment(box.segment, [](annotation::Segment& s) { s.locked = true; });
+    dragBetween(axial, atCentre(0, 0), atCentre(6, 6)); // a move
+    dragBetween(axial, atCentre(30, 30), atCentre(40, 40)); // a new box of the locked segment
+    EXPECT_EQ(editor().boxes().all().size(), 1u);
+    EXPECT_EQ(editor().boxes().all().front(), box);
+    EXPECT_TRUE(status->text().contains(QStringLiteral("locked"))) << status->text().toStdString();
+    EXPECT_EQ(redEdgeSamples(*viewer(), ViewPlane::Axial, box), 20) << "the preview stayed";
+
+    editor().editSegment(box.segment, [](annotation::Segment& s) { s.locked = false; });
+    editor().setReadOnly(true);
+    dragBetween(axial, atCentre(0, 0), atCentre(6, 6));
+    QTest::keyClick(axial, Qt::Key_Delete);
+    EXPECT_EQ(editor().boxes().all().size(), 1u);
+    EXPECT_EQ(editor().boxes().all().front(), box);
+    EXPECT_TRUE(status->text().contains(QStringLiteral("read-only")))
+        << status->text().toStdString();
+    EXPECT_EQ(editor().history().size(), 1u);
+}
+
+TEST_F(BoxAnnotation, HandlesKeepTheirSizeOnScreenWhenZoomed) {
+    viewer::SliceView* axial = view(ViewPlane::Axial);
+    ASSERT_NE(drawAroundCentre(12).id, 0u);
+    ASSERT_TRUE(boxes().overlay(ViewPlane::Axial).showsHandles());
+    // White pixels around the top-left corner handle (the image there is grey brain).
+    const auto handlePixels = [&] {
+        const QImage shot = axial->grabFramebuffer();
+        const Box box = editor().boxes().all().front();
+        const QPoint corner = axial->widgetPositionOf({box.min[0] - 0.5, box.min[1] - 0.5,
+                                                       double(centre[2])})
+                                  .toPoint();
+        int white = 0;
+        for (int y = corner.y() - 12; y <= corner.y() + 12; ++y)
+            for (int x = corner.x() - 12; x <= corner.x() + 12; ++x)
+                white += shot.rect().contains(x, y) && shot.pixel(x, y) == qRgb(255, 255, 255);
+        return white;
+    };
+    const int fitted = handlePixels();
+    EXPECT_GE(fitted, 25);
+    QTest::keyClick(axial, Qt::Key_Plus);
+    QTest::keyClick(axial, Qt::Key_Plus);
+    ASSERT_GT(axial->zoom(), 1.5);
+    const int zoomed = handlePixels();
+    EXPECT_NEAR(zoomed, fitted, fitted / 4) << "handles grew with the zoom";
 }
 
 namespace {
