@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <tuple>
 #include <type_traits>
 
 namespace radmark::deid {
@@ -451,9 +452,7 @@ std::size_t cleanFile(const fs::path& file, const fs::path& temporary, const Geo
     gdcm::DataElement cleaned = ds.GetDataElement(pixelTag);
     cleaned.SetByteValue(bytes.data(), gdcm::VL(std::uint32_t(bytes.size())));
     ds.Replace(cleaned);
-    gdcm::DataElement features(gdcm::Tag(0x0028, 0x0302));
-    dicom::setText(features, gdcm::VR::CS, "NO");
-    ds.Replace(features);
+    recordDefacing(ds);
 
     gdcm::Writer writer;
     writer.SetFile(dicomFile);
@@ -464,6 +463,39 @@ std::size_t cleanFile(const fs::path& file, const fs::path& temporary, const Geo
 }
 
 } // namespace
+
+void recordDefacing(gdcm::DataSet& header) {
+    gdcm::DataElement features(gdcm::Tag(0x0028, 0x0302));
+    dicom::setText(features, gdcm::VR::CS, "NO");
+    header.Replace(features);
+
+    gdcm::Item item;
+    item.SetVLToUndefined();
+    gdcm::DataSet& code = item.GetNestedDataSet();
+    for (const auto& [element, vr, value] :
+         {std::tuple{std::uint16_t(0x0100), gdcm::VR::SH, "113102"},
+          std::tuple{std::uint16_t(0x0102), gdcm::VR::SH, "DCM"},
+          std::tuple{std::uint16_t(0x0104), gdcm::VR::LO,
+                     "Clean Recognizable Visual Features Option"}}) {
+        gdcm::DataElement text(gdcm::Tag(0x0008, element));
+        dicom::setText(text, vr, value);
+        code.Insert(text);
+    }
+    const gdcm::Tag methods(0x0012, 0x0064);
+    gdcm::SmartPointer<gdcm::SequenceOfItems> codes;
+    if (header.FindDataElement(methods))
+        codes = dicom::sequenceOf(header.GetDataElement(methods), gdcm::VR::SQ);
+    if (!codes) {
+        codes = new gdcm::SequenceOfItems;
+        codes->SetLengthToUndefined();
+    }
+    codes->AddItem(item);
+    gdcm::DataElement sequence(methods);
+    sequence.SetVR(gdcm::VR::SQ);
+    sequence.SetValue(*codes);
+    sequence.SetVLToUndefined();
+    header.Replace(sequence);
+}
 
 DicomSeriesDefacing defaceDicomSeries(const imaging::SeriesSummary& series) {
     imaging::Volume volume = imaging::readSeries(series);

@@ -30,6 +30,10 @@
 #include <string>
 #include <vector>
 
+namespace gdcm {
+class DataSet;
+}
+
 namespace radmark::deid {
 
 // The volume is not a head, or the face cannot be located: the message says why, for the user.
@@ -75,6 +79,10 @@ double airValue(const imaging::Volume& volume);
 // Locates the face and sets it to air in place. Throws DefacingError (volume unchanged).
 DefacingResult deface(imaging::Volume& volume);
 
+// Records defacing in a de-identified DICOM header: (0028,0302) Recognizable Visual Features NO
+// and DCM 113102 "Clean Recognizable Visual Features Option" added to (0012,0064).
+void recordDefacing(gdcm::DataSet& header);
+
 struct DicomSeriesDefacing {
     DefacingResult volume;         // the face found in the series' volume
     std::size_t changedPixels = 0; // stored pixels rewritten in the files
@@ -83,7 +91,7 @@ struct DicomSeriesDefacing {
 
 // Defaces the DICOM files of one CT/MR series in place: the series is read as a volume, its face
 // located, and in every file the pixels of the face region get the stored value of air
-// ((air - intercept) / slope); (0028,0302) Recognizable Visual Features becomes NO. Only
+// ((air - intercept) / slope) and recordDefacing marks the header. Only
 // uncompressed little-endian single-frame files can be rewritten. Every file is cleaned into a
 // temporary file beside it first; the originals are replaced only when all succeeded. Throws
 // DefacingError (no file changed) when the face cannot be found or a file cannot be cleaned.

@@ -43,6 +43,9 @@ def volume_of(folder):
     for ds in slices:
         if ds.get("RecognizableVisualFeatures") != "NO":
             fail("Recognizable Visual Features is not NO after defacing")
+        codes = [item.CodeValue for item in ds.get("DeidentificationMethodCodeSequence", [])]
+        if "113102" not in codes or "113100" not in codes:
+            fail(f"the de-identification method codes {codes} do not record defacing")
     # Rows run along NIfTI y, columns along NIfTI x (see write_head_mri_dicom.py).
     return numpy.stack([ds.pixel_array.T for ds in slices], axis=2).astype(numpy.int32)
 
