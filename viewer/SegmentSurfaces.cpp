@@ -154,29 +154,47 @@ vtkSmartPointer<vtkPolyData> extractSegmentSurface(const LabelMap& labels, Label
 
 SegmentSurfaces::SegmentSurfaces(double smoothingVoxels) : smoothingVoxels_(smoothingVoxels) {}
 
-std::vector<Label> SegmentSurfaces::update(const LabelMap& labels,
-                                           const std::vector<Label>& wanted) {
-    std::vector<Label> extracted;
+std::vector<SurfaceJob> SegmentSurfaces::changes(const LabelMap& labels,
+                                                 const std::vector<Label>& wanted,
+                                                 std::vector<Label>& emptied) {
+    std::vector<SurfaceJob> jobs;
     if (wanted.empty())
-        return extracted;
+        return jobs;
     const auto bounds = segmentBounds(labels);
     for (Label label : wanted) {
         const auto where = bounds.find(label);
         if (where == bounds.end()) { // no voxels (any more)
             if (entries_.erase(label))
-                extracted.push_back(label);
+                emptied.push_back(label);
             continue;
         }
-        auto mask = emptyMask(labels, where->second);
-        const std::uint64_t fingerprint = fillMask(labels, label, where->second, mask);
-        Entry& entry = entries_[label];
-        if (entry.mesh && entry.fingerprint == fingerprint &&
-            entry.bounds.min == where->second.min && entry.bounds.max == where->second.max)
+        SurfaceJob job{label, emptyMask(labels, where->second), where->second, 0,
+                       smoothingVoxels_};
+        job.fingerprint = fillMask(labels, label, where->second, job.mask);
+        const auto known = entries_.find(label);
+        if (known != entries_.end() && known->second.mesh &&
+            known->second.fingerprint == job.fingerprint &&
+            known->second.bounds.min == job.bounds.min && known->second.bounds.max == job.bounds.max)
             continue;
-        entry.mesh = surfaceOfMask(mask, smoothingVoxels_);
-        entry.bounds = where->second;
-        entry.fingerprint = fingerprint;
-        extracted.push_back(label);
+        jobs.push_back(std::move(job));
+    }
+    return jobs;
+}
+
+vtkSmartPointer<vtkPolyData> meshSurface(const SurfaceJob& job) {
+    return surfaceOfMask(job.mask, job.smoothingVoxels);
+}
+
+void SegmentSurfaces::store(const SurfaceJob& job, vtkSmartPointer<vtkPolyData> mesh) {
+    entries_[job.label] = {std::move(mesh), job.bounds, job.fingerprint};
+}
+
+std::vector<Label> SegmentSurfaces::update(const LabelMap& labels,
+                                           const std::vector<Label>& wanted) {
+    std::vector<Label> extracted;
+    for (const SurfaceJob& job : changes(labels, wanted, extracted)) {
+        store(job, meshSurface(job));
+        extracted.push_back(job.label);
     }
     return extracted;
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+class vtkImageData;
 class vtkPolyData;
 
 namespace radmark::viewer {
@@ -28,6 +29,17 @@ vtkSmartPointer<vtkPolyData> extractSegmentSurface(const annotation::LabelMap& l
                                                    const annotation::VoxelRegion& bounds,
                                                    double smoothingVoxels = 0.5);
 
+// A segment whose voxels changed since its surface was made: its mask, ready to be meshed on
+// any thread (it holds no reference to the label map).
+struct SurfaceJob {
+    annotation::Label label = 0;
+    vtkSmartPointer<vtkImageData> mask;
+    annotation::VoxelRegion bounds;
+    std::uint64_t fingerprint = 0;
+    double smoothingVoxels = 0;
+};
+vtkSmartPointer<vtkPolyData> meshSurface(const SurfaceJob& job);
+
 class SegmentSurfaces {
   public:
     explicit SegmentSurfaces(double smoothingVoxels = 0.5);
@@ -37,6 +49,15 @@ class SegmentSurfaces {
     // surface was extracted again.
     std::vector<annotation::Label> update(const annotation::LabelMap& labels,
                                           const std::vector<annotation::Label>& wanted);
+
+    // The same in steps, so the meshing can run off the GUI thread: `changes` reads the label
+    // map and forgets the surfaces of wanted segments left without voxels (listed in
+    // `emptied`); each job is meshed with meshSurface anywhere; `store` keeps the result.
+    std::vector<SurfaceJob> changes(const annotation::LabelMap& labels,
+                                    const std::vector<annotation::Label>& wanted,
+                                    std::vector<annotation::Label>& emptied);
+    void store(const SurfaceJob& job, vtkSmartPointer<vtkPolyData> mesh);
+
     // Null when the segment has no voxels (or was never updated).
     vtkPolyData* surfaceOf(annotation::Label label) const;
     void forget(annotation::Label label);

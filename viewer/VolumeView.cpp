@@ -3,9 +3,12 @@
 #include "viewer/LabelEditor.h"
 #include "viewer/SegmentSurfaces.h"
 
+#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QOpenGLContext>
 #include <QOpenGLFunctions>
+#include <QPointer>
+#include <QThreadPool>
 #include <QTimer>
 
 #include <vtkActor.h>
@@ -26,6 +29,7 @@
 
 #include <cstring>
 #include <map>
+#include <utility>
 
 namespace radmark::viewer {
 
@@ -50,12 +54,16 @@ struct VolumeView::Private {
     SegmentSurfaces surfaces;
     std::map<annotation::Label, vtkSmartPointer<vtkActor>> surfaceActors;
     QTimer surfaceTimer;
+    bool meshing = false;     // a batch of surfaces is being meshed on a pool thread
+    bool updateAgain = false; // edits came in meanwhile
+    int generation = 0;       // counts annotations replaced; older batches are dropped
 
     void removeSurfaces(vtkRenderer* renderer) {
         for (auto& [label, actor] : surfaceActors)
             renderer->RemoveActor(actor);
         surfaceActors.clear();
         surfaces.clear();
+        ++generation;
     }
 };
 
@@ -188,11 +196,15 @@ void VolumeView::scheduleSurfaceUpdate() {
 }
 
 bool VolumeView::surfaceUpdatePending() const {
-    return d->surfaceTimer.isActive();
+    return d->surfaceTimer.isActive() || d->meshing;
 }
 
 void VolumeView::updateSurfacesNow() {
     d->surfaceTimer.stop();
+    if (d->meshing) { // one batch at a time; the next starts when this one is shown
+        d->updateAgain = true;
+        return;
+    }
     if (!d->editor || !d->editor->hasAnnotation()) {
         d->removeSurfaces(renderer());
         requestRender();
@@ -200,33 +212,66 @@ void VolumeView::updateSurfacesNow() {
     }
     QElapsedTimer clock;
     clock.start();
-    std::vector<annotation::Label> wanted;
+    std::vector<annotation::Label> wanted, emptied;
     for (const annotation::Segment& segment : d->editor->segments().all())
         if (segment.visible)
             wanted.push_back(segment.label);
-    for (annotation::Label label : d->surfaces.update(d->editor->labels(), wanted)) {
-        vtkPolyData* mesh = d->surfaces.surfaceOf(label);
-        auto actor = d->surfaceActors.find(label);
-        if (!mesh) {
-            if (actor != d->surfaceActors.end()) {
-                renderer()->RemoveActor(actor->second);
-                d->surfaceActors.erase(actor);
-            }
-            continue;
+    std::vector<SurfaceJob> jobs = d->surfaces.changes(d->editor->labels(), wanted, emptied);
+    for (annotation::Label label : emptied) {
+        if (auto actor = d->surfaceActors.find(label); actor != d->surfaceActors.end()) {
+            renderer()->RemoveActor(actor->second);
+            d->surfaceActors.erase(actor);
         }
-        if (actor == d->surfaceActors.end()) {
-            auto created = vtkSmartPointer<vtkActor>::New();
-            auto mapper = vtkSmartPointer<vtkPolyDataMapper>::New();
-            mapper->ScalarVisibilityOff();
-            created->SetMapper(mapper);
-            created->SetUserMatrix(d->placement);
-            renderer()->AddActor(created);
-            actor = d->surfaceActors.emplace(label, created).first;
-        }
-        static_cast<vtkPolyDataMapper*>(actor->second->GetMapper())->SetInputData(mesh);
     }
-    applySegmentDisplay();
-    emit surfacesUpdated(double(clock.nsecsElapsed()) / 1e6);
+    if (jobs.empty()) {
+        applySegmentDisplay();
+        emit surfacesUpdated(double(clock.nsecsElapsed()) / 1e6);
+        return;
+    }
+    // Smoothing and flying edges on a pool thread: the masks are copies, so painting goes on
+    // while an organ is meshed.
+    d->meshing = true;
+    QPointer<VolumeView> view(this);
+    const int generation = d->generation;
+    QThreadPool::globalInstance()->start([view, generation, jobs = std::move(jobs), clock] {
+        std::vector<vtkSmartPointer<vtkPolyData>> meshes;
+        for (const SurfaceJob& job : jobs)
+            meshes.push_back(meshSurface(job));
+        QMetaObject::invokeMethod(
+            qApp,
+            [view, generation, jobs, meshes = std::move(meshes), clock] {
+                if (view)
+                    view->showMeshes(generation, jobs, meshes, double(clock.nsecsElapsed()) / 1e6);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void VolumeView::showMeshes(int generation, const std::vector<SurfaceJob>& jobs,
+                            const std::vector<vtkSmartPointer<vtkPolyData>>& meshes,
+                            double milliseconds) {
+    d->meshing = false;
+    if (generation == d->generation) { // else the annotation was replaced meanwhile
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+            const annotation::Label label = jobs[i].label;
+            d->surfaces.store(jobs[i], meshes[i]);
+            auto actor = d->surfaceActors.find(label);
+            if (actor == d->surfaceActors.end()) {
+                auto created = vtkSmartPointer<vtkActor>::New();
+                auto mapper = vtkSmartPointer<vtkPolyDataMapper>::New();
+                mapper->ScalarVisibilityOff();
+                created->SetMapper(mapper);
+                created->SetUserMatrix(d->placement);
+                renderer()->AddActor(created);
+                actor = d->surfaceActors.emplace(label, created).first;
+            }
+            static_cast<vtkPolyDataMapper*>(actor->second->GetMapper())->SetInputData(meshes[i]);
+        }
+        applySegmentDisplay();
+        emit surfacesUpdated(milliseconds);
+    }
+    if (std::exchange(d->updateAgain, false))
+        updateSurfacesNow();
 }
 
 void VolumeView::applySegmentDisplay() {

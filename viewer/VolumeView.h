@@ -5,6 +5,9 @@
 // Segments of the label editor it follows show as surfaces in their colour and opacity, with
 // the volume rendering or instead of it.
 
+#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#include "viewer/SegmentSurfaces.h"
+#endif
 #include "viewer/VolumeRenderingPreset.h"
 #include "viewer/VtkOpenGLWidget.h"
 
@@ -40,8 +43,10 @@ class VolumeView : public VtkOpenGLWidget {
     // Shows the visible segments of `editor` as surfaces, re-extracted 300 ms after the last
     // edit (never per brush stamp); colour, opacity and visibility follow at once.
     void followSegments(LabelEditor* editor);
-    void updateSurfacesNow();  // without waiting for the pause after an edit
-    bool surfaceUpdatePending() const;
+    // Without waiting for the pause after an edit; the changed surfaces are meshed on a pool
+    // thread and shown when ready (surfacesUpdated).
+    void updateSurfacesNow();
+    bool surfaceUpdatePending() const; // waiting for the pause, or meshing
     vtkPolyData* shownSurface(std::uint16_t label) const; // null when not shown
     // Shift+3: the surfaces alone, or together with the volume rendering.
     void setVolumeRenderingShown(bool shown);
@@ -56,6 +61,8 @@ class VolumeView : public VtkOpenGLWidget {
 
   private:
     void scheduleSurfaceUpdate();
+    void showMeshes(int generation, const std::vector<SurfaceJob>& jobs,
+                    const std::vector<vtkSmartPointer<vtkPolyData>>& meshes, double milliseconds);
     void applySegmentDisplay();
     struct Private;
     std::unique_ptr<Private> d;

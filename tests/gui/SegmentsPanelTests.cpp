@@ -14,6 +14,8 @@
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QColorDialog>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QImage>
 #include <QLabel>
@@ -281,6 +283,29 @@ TEST_F(SegmentsPanelTest, OpacitySliderChangesHowStronglyTheOverlayShows) {
     QTest::keyClick(slider, Qt::Key_Home);
     EXPECT_FLOAT_EQ(editor().segments().get(1).opacity, 0.0f);
     EXPECT_EQ(differingPixels(before, axial->grabFramebuffer()), 0);
+}
+
+TEST_F(SegmentsPanelTest, ColourDialogAndOutlineDisplay) {
+    // Double-click the swatch: the colour dialog; pick blue.
+    const QPoint swatch =
+        table()->visualItemRect(table()->item(0, SegmentsPanel::ColourColumn)).center();
+    whenModalOpens<QColorDialog>([](QColorDialog* dialog) {
+        dialog->setCurrentColor(QColor(20, 40, 250));
+        dialog->accept();
+    });
+    QTest::mouseClick(table()->viewport(), Qt::LeftButton, Qt::NoModifier, swatch);
+    QTest::mouseDClick(table()->viewport(), Qt::LeftButton, Qt::NoModifier, swatch);
+    QTest::mouseRelease(table()->viewport(), Qt::LeftButton, Qt::NoModifier, swatch);
+    EXPECT_EQ(editor().segments().get(1).colour, (annotation::Rgb{20, 40, 250}));
+    const QImage icon =
+        table()->item(0, SegmentsPanel::ColourColumn)->icon().pixmap(16, 16).toImage();
+    EXPECT_EQ(QColor(icon.pixel(8, 8)), QColor(20, 40, 250)) << "the swatch shows the new colour";
+
+    auto* display = panel->findChild<QComboBox*>(QStringLiteral("segmentDisplay"));
+    ASSERT_NE(display, nullptr);
+    display->setFocus();
+    QTest::keyClick(display, Qt::Key_Down);
+    EXPECT_EQ(editor().segments().get(1).display, annotation::SegmentDisplay::Outline);
 }
 
 TEST_F(SegmentsPanelTest, ClickingARowChoosesTheSegmentTheBrushPaints) {
