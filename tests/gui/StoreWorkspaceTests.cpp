@@ -1,61 +1,19 @@
 // The workstation on an encrypted store, as an annotator meets it under Xvfb: the login dialog
 // (typed into with real keystrokes), a stored, de-identified study opened into the viewer, a
 // brush stroke saved with Ctrl+S as a version that is there again on reopening, the opens and
-// the save logged under the annotator's name, and Ctrl+L hiding every image until the same user
-// types the password again.
-#include "GuiTestSupport.h"
-#include "StoreTestSupport.h"
+// the save logged under the annotator's name, Ctrl+L hiding every image until the same user
+// types the password again, and the store's refusal shown when the study was unassigned.
+#include "StoreWorkspaceFixture.h"
 
-#include "app/gui/MainWindow.h"
-#include "app/gui/StoreWorkspace.h"
-#include "storage/StudyImport.h"
-#include "viewer/FourUpViewer.h"
 #include "viewer/LabelEditor.h"
-#include "viewer/SliceView.h"
 
-#include <QApplication>
-#include <QLineEdit>
-#include <QPushButton>
-#include <QTest>
-#include <QTimer>
+#include <QMessageBox>
 
 using namespace radmark;
 using namespace radmark::storage::testing;
-using radmark::testing::GuiTest;
+using namespace radmark::testing;
 
 namespace {
-
-const std::string annotatorName = "annie-annotator";
-
-// A store holding pydicom's CT_small.dcm, imported (de-identified) by the admin and assigned to
-// the annotator. Returns the study id.
-std::int64_t makeStoreWithOneStudy(const std::filesystem::path& dir) {
-    storage::Store::initialise(dir, adminName, adminPassword, lowCostPolicy());
-    storage::Store store(dir, lowCostPolicy());
-    auto admin = store.login(adminName, adminPassword);
-    admin.addUser(annotatorName, storage::Role::Annotator, userPassword);
-    auto results = storage::importStudies(admin, {RADMARK_PYDICOM_DATA "/CT_small.dcm"});
-    EXPECT_EQ(results.size(), 1u);
-    EXPECT_EQ(results.front().status, storage::ImportStatus::Imported) << results.front().reason;
-    admin.assign(annotatorName, results.front().studyId);
-    return results.front().studyId;
-}
-
-// Types into the modal login dialog once it is up, as a person would, and presses Log in.
-void answerLoginDialog(const QString& user, const QString& password) {
-    QTimer::singleShot(200, [user, password] {
-        QWidget* dialog = QApplication::activeModalWidget();
-        ASSERT_NE(dialog, nullptr);
-        auto* userField = dialog->findChild<QLineEdit*>("userName");
-        auto* passwordField = dialog->findChild<QLineEdit*>("password");
-        auto* button = dialog->findChild<QPushButton*>("loginButton");
-        ASSERT_TRUE(userField && passwordField && button);
-        userField->clear();
-        QTest::keyClicks(userField, user);
-        QTest::keyClicks(passwordField, password);
-        QTest::mouseClick(button, Qt::LeftButton);
-    });
-}
 
 // Luminance spread over the middle of the axial view: the CT shows there, while the lock
 // screen's controls sit in the middle of the window, outside it.
@@ -99,24 +57,12 @@ TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     ASSERT_TRUE(QTest::qWaitForWindowActive(&window));
     auto* axial = window.viewer()->sliceView(viewer::ViewPlane::Axial);
     QTest::keyClick(axial, Qt::Key_B);
-    const QPoint from(axial->width() * 2 / 5, axial->height() / 2);
-    const QPoint to(axial->width() * 3 / 5, axial->height() / 2);
-    QTest::mousePress(axial, Qt::LeftButton, Qt::NoModifier, from);
-    for (int step = 1; step <= 10; ++step)
-        QTest::mouseMove(axial, from + (to - from) * step / 10);
-    QTest::mouseRelease(axial, Qt::LeftButton, Qt::NoModifier, to);
+    dragStroke(axial, 0.5);
     const auto painted = window.viewer()->labelEditor()->labels().voxelCounts();
     ASSERT_EQ(painted.size(), 1u);
     EXPECT_GT(painted.begin()->second, 20u);
     QTest::keyClick(axial, Qt::Key_Escape);
-    QTimer::singleShot(300, [] {
-        auto* field = QApplication::activeModalWidget()
-                          ? QApplication::activeModalWidget()->findChild<QLineEdit*>()
-                          : nullptr;
-        ASSERT_NE(field, nullptr);
-        QTest::keyClicks(field, "stroke across the slice");
-        QTest::keyClick(field, Qt::Key_Return);
-    });
+    answerVersionMessage("stroke across the slice");
     QTest::keyClick(axial, Qt::Key_S, Qt::ControlModifier);
     const auto versions = workspace.session()->listAnnotations(studyId);
     ASSERT_EQ(versions.size(), 1u);
@@ -152,6 +98,41 @@ TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "open study")).size(), 2u);
     EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "save")).size(), 1u);
     EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "lock")).size(), 1u);
+}
+
+TEST_F(StoreWorkspace, AnUnassignedAnnotatorCannotSaveAndIsToldWhy) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    StoreWindow user(dir.path());
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
+    user.workspace->openStudy(studyId);
+    ASSERT_NE(user.window.viewer()->volume(), nullptr);
+
+    // The admin takes the study away while it is open.
+    storage::Store(dir.path(), lowCostPolicy())
+        .login(adminName, adminPassword)
+        .unassign(annotatorName, studyId);
+
+    user.paintStroke(0.5);
+    // Ctrl+S: the message is typed, then the store's refusal is read and closed.
+    QString shown;
+    whenModalDialogShows([&shown](QWidget* dialog) {
+        auto* field = dialog->findChild<QLineEdit*>();
+        ASSERT_NE(field, nullptr);
+        QTest::keyClicks(field, "after the study was taken away");
+        whenModalDialogShows([&shown](QWidget* refusal) {
+            auto* message = qobject_cast<QMessageBox*>(refusal);
+            ASSERT_NE(message, nullptr);
+            shown = message->text();
+            message->accept();
+        });
+        QTest::keyClick(field, Qt::Key_Return);
+    });
+    EXPECT_FALSE(user.workspace->saveVersion());
+    EXPECT_TRUE(shown.contains("not assigned to you")) << shown.toStdString();
+    user.workspace->session()->logout();
+    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "save")).size(), 0u);
 }
 
 TEST_F(StoreWorkspace, WrongPasswordIsRefusedInTheDialog) {

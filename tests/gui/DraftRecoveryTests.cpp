@@ -1,0 +1,171 @@
+// Autosaved drafts as a user meets them under Xvfb. The workstation runs as a separate process
+// (this test binary again, running only the disabled child test; the password goes through its
+// stdin, never its command line): log in, open the study, B + a real mouse stroke, wait for
+// "Draft saved" in the status bar, then SIGKILL. Reopened here, the recovery dialog is offered and
+// Recover brings the stroke back bit for bit; Discard deletes the draft; both are logged.
+
+#include "StoreWorkspaceFixture.h"
+
+#include "app/annotations/StoredAnnotations.h"
+#include "viewer/LabelEditor.h"
+
+#include <QLabel>
+#include <QMessageBox>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QSignalSpy>
+
+#include <iostream>
+
+using namespace radmark;
+using namespace radmark::storage::testing;
+using namespace radmark::testing;
+
+namespace {
+
+// The hash of the whole label map: equal hashes, equal labels.
+std::string labelsFingerprint(const annotation::LabelMap& labels) {
+    return annotation::hashContent(std::span(labels.data(), labels.chunkByteCount() *
+                                                                std::size_t(labels.chunkCount())))
+        .hex();
+}
+
+QString draftStatus(const app::MainWindow& window) {
+    auto* label = window.findChild<QLabel*>("draftStatus");
+    return label ? label->text() : QString();
+}
+
+class DraftRecovery : public GuiTest {};
+
+// The child: the workstation, painting until the parent kills it. It prints
+// "draft-saved <fingerprint>" once the stroke is autosaved.
+TEST_F(DraftRecovery, DISABLED_WorkstationPaintsUntilKilled) {
+    const QString storeDir = qEnvironmentVariable("RADMARK_TEST_CHILD_STORE");
+    if (storeDir.isEmpty())
+        GTEST_SKIP() << "run by DraftRecovery.KilledWorkstationOffersItsDraftOnReopening";
+    std::string password;
+    std::getline(std::cin, password);
+    StoreWindow user(storeDir.toStdString());
+    ASSERT_EQ(user.workspace->autosaveInterval(), std::chrono::seconds(1)); // from the environment
+    ASSERT_TRUE(user.logIn(annotatorName, password));
+    user.workspace->openStudy(qEnvironmentVariableIntValue("RADMARK_TEST_CHILD_STUDY"));
+    user.paintStroke(0.5);
+    const annotation::LabelMap& labels = user.window.viewer()->labelEditor()->labels();
+    ASSERT_FALSE(labels.voxelCounts().empty());
+    for (int i = 0; i < 100 && !draftStatus(user.window).startsWith("Draft saved"); ++i)
+        QTest::qWait(100);
+    ASSERT_TRUE(draftStatus(user.window).startsWith("Draft saved")) << "no autosave";
+    std::cout << "draft-saved " << labelsFingerprint(labels) << std::endl;
+    for (;;) // until SIGKILL
+        QTest::qWait(100);
+}
+
+TEST_F(DraftRecovery, KilledWorkstationOffersItsDraftOnReopening) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+
+    QProcess child;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert("RADMARK_TEST_CHILD_STORE", QString::fromStdString(dir.path().string()));
+    environment.insert("RADMARK_TEST_CHILD_STUDY", QString::number(studyId));
+    environment.insert("RADMARK_AUTOSAVE_SECONDS", "1");
+    child.setProcessEnvironment(environment);
+    child.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    child.start(QCoreApplication::applicationFilePath(),
+                {"--gtest_filter=DraftRecovery.DISABLED_WorkstationPaintsUntilKilled",
+                 "--gtest_also_run_disabled_tests"});
+    ASSERT_TRUE(child.waitForStarted(10000));
+    child.write(QByteArray::fromStdString(userPassword) + "\n");
+    child.closeWriteChannel();
+    QByteArray output;
+    while (!output.contains("draft-saved ") || !output.endsWith('\n')) {
+        ASSERT_TRUE(child.waitForReadyRead(60000))
+            << "the workstation never saved a draft:\n" << output.toStdString();
+        output += child.readAllStandardOutput();
+    }
+    child.kill(); // SIGKILL: no chance to save or log out
+    ASSERT_TRUE(child.waitForFinished(10000));
+    EXPECT_EQ(child.exitStatus(), QProcess::CrashExit);
+    const int at = output.indexOf("draft-saved ") + 12;
+    const std::string painted = output.mid(at, output.indexOf('\n', at) - at).toStdString();
+
+    // Reopened in this process: the dialog offers the draft, Recover brings the stroke back.
+    StoreWindow user(dir.path());
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
+    QString question;
+    whenModalDialogShows([&question](QWidget* dialog) {
+        auto* box = qobject_cast<QMessageBox*>(dialog);
+        ASSERT_NE(box, nullptr);
+        question = box->text();
+        QTest::mouseClick(box->findChild<QPushButton*>("recoverDraftButton"), Qt::LeftButton);
+    });
+    user.workspace->openStudy(studyId);
+    EXPECT_TRUE(question.startsWith("Recover unsaved work from ")) << question.toStdString();
+    const annotation::LabelMap& labels = user.window.viewer()->labelEditor()->labels();
+    EXPECT_FALSE(labels.voxelCounts().empty());
+    EXPECT_EQ(labelsFingerprint(labels), painted);
+
+    // Ctrl+S makes it a version and removes the draft: no question at the next open.
+    user.saveVersion("recovered stroke");
+    EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
+    user.workspace->openStudy(studyId); // a dialog here would block and fail the test
+    EXPECT_EQ(labelsFingerprint(user.window.viewer()->labelEditor()->labels()), painted);
+
+    user.workspace->session()->logout();
+    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "recover draft")).size(), 1u);
+}
+
+TEST_F(DraftRecovery, DiscardDeletesTheDraftAndDecideLaterKeepsIt) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    StoreWindow user(dir.path());
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
+    user.workspace->openStudy(studyId);
+    EXPECT_FALSE(user.workspace->autosaveNow()) << "nothing changed yet";
+    user.paintStroke(0.5);
+    ASSERT_TRUE(user.workspace->autosaveNow());
+    EXPECT_TRUE(draftStatus(user.window).startsWith("Draft saved"));
+    const auto draft = user.workspace->session()->draftOf(studyId);
+    ASSERT_TRUE(draft);
+
+    // Decide later: the newest version (none: empty labels) shows, the draft stays untouched
+    // even when more is painted.
+    answerWithButton("decideLaterButton");
+    user.workspace->openStudy(studyId);
+    EXPECT_TRUE(user.window.viewer()->labelEditor()->labels().voxelCounts().empty());
+    user.paintStroke(0.3);
+    EXPECT_FALSE(user.workspace->autosaveNow());
+    EXPECT_EQ(user.workspace->session()->draftOf(studyId)->chunk, draft->chunk);
+
+    // Discard: deleted, and the study opens empty.
+    answerWithButton("discardDraftButton");
+    user.workspace->openStudy(studyId);
+    EXPECT_TRUE(user.window.viewer()->labelEditor()->labels().voxelCounts().empty());
+    EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
+
+    user.workspace->session()->logout();
+    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "discard draft")).size(), 1u);
+}
+
+TEST_F(DraftRecovery, AutosaveRunsOnItsOwnAfterTheInterval) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    StoreWindow user(dir.path());
+    user.workspace->setAutosaveInterval(std::chrono::seconds(1));
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
+    user.workspace->openStudy(studyId);
+    QSignalSpy saved(user.workspace.get(), &app::StoreWorkspace::draftSaved);
+    QTest::qWait(1500);
+    EXPECT_TRUE(saved.isEmpty()) << "nothing changed: nothing to autosave";
+    user.paintStroke(0.5);
+    EXPECT_TRUE(saved.wait(5000));
+    EXPECT_TRUE(saved.front().front().toString().startsWith("Draft saved "));
+    EXPECT_TRUE(user.workspace->session()->draftOf(studyId));
+    saved.clear();
+    QTest::qWait(1500);
+    EXPECT_TRUE(saved.isEmpty()) << "no change since the last draft";
+}
+
+} // namespace

@@ -1,0 +1,136 @@
+#pragma once
+// For GUI tests of the workstation on an encrypted store: a store with one imported,
+// de-identified CT assigned to an annotator, the login dialog answered with real keystrokes, a
+// real mouse stroke in a slice view, and modal dialogs answered once they are up.
+
+#include "GuiTestSupport.h"
+#include "StoreTestSupport.h"
+
+#include "app/gui/MainWindow.h"
+#include "app/gui/StoreWorkspace.h"
+#include "storage/StudyImport.h"
+#include "viewer/FourUpViewer.h"
+#include "viewer/SliceView.h"
+
+#include <QApplication>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QTest>
+#include <QTimer>
+
+#include <functional>
+#include <memory>
+
+namespace radmark::testing {
+
+inline const std::string annotatorName = "annie-annotator";
+
+// A store holding pydicom's CT_small.dcm (128x128x1), imported (de-identified) by the admin and
+// assigned to the annotator. Returns the study id.
+inline std::int64_t makeStoreWithOneStudy(const std::filesystem::path& dir) {
+    using namespace radmark::storage::testing;
+    storage::Store::initialise(dir, adminName, adminPassword, lowCostPolicy());
+    storage::Store store(dir, lowCostPolicy());
+    auto admin = store.login(adminName, adminPassword);
+    admin.addUser(annotatorName, storage::Role::Annotator, userPassword);
+    auto results = storage::importStudies(admin, {RADMARK_PYDICOM_DATA "/CT_small.dcm"});
+    EXPECT_EQ(results.size(), 1u);
+    EXPECT_EQ(results.front().status, storage::ImportStatus::Imported) << results.front().reason;
+    admin.assign(annotatorName, results.front().studyId);
+    return results.front().studyId;
+}
+
+// Runs `answer` on the modal dialog once it is up (a person reading it, then acting).
+inline void whenModalDialogShows(std::function<void(QWidget*)> answer, int delayMs = 200) {
+    QTimer::singleShot(delayMs, [answer = std::move(answer)] {
+        QWidget* dialog = QApplication::activeModalWidget();
+        ASSERT_NE(dialog, nullptr) << "no dialog came up";
+        answer(dialog);
+    });
+}
+
+// Types into the modal login dialog once it is up, as a person would, and presses Log in.
+inline void answerLoginDialog(const QString& user, const QString& password) {
+    whenModalDialogShows([user, password](QWidget* dialog) {
+        auto* userField = dialog->findChild<QLineEdit*>("userName");
+        auto* passwordField = dialog->findChild<QLineEdit*>("password");
+        auto* button = dialog->findChild<QPushButton*>("loginButton");
+        ASSERT_TRUE(userField && passwordField && button);
+        userField->clear();
+        QTest::keyClicks(userField, user);
+        QTest::keyClicks(passwordField, password);
+        QTest::mouseClick(button, Qt::LeftButton);
+    });
+}
+
+// Types the version message into the Ctrl+S dialog and presses Return.
+inline void answerVersionMessage(const QString& message) {
+    whenModalDialogShows([message](QWidget* dialog) {
+        auto* field = dialog->findChild<QLineEdit*>();
+        ASSERT_NE(field, nullptr);
+        QTest::keyClicks(field, message);
+        QTest::keyClick(field, Qt::Key_Return);
+    });
+}
+
+// Clicks the dialog's button with this object name.
+inline void answerWithButton(const QString& buttonName) {
+    whenModalDialogShows([buttonName](QWidget* dialog) {
+        auto* button = dialog->findChild<QPushButton*>(buttonName);
+        ASSERT_NE(button, nullptr) << buttonName.toStdString();
+        QTest::mouseClick(button, Qt::LeftButton);
+    });
+}
+
+// A left drag with the real mouse across the view, at `heightFraction` of its height.
+inline void dragStroke(QWidget* view, double heightFraction) {
+    const int y = int(view->height() * heightFraction);
+    const QPoint from(view->width() * 2 / 5, y);
+    const QPoint to(view->width() * 3 / 5, y);
+    QTest::mousePress(view, Qt::LeftButton, Qt::NoModifier, from);
+    for (int step = 1; step <= 10; ++step)
+        QTest::mouseMove(view, from + (to - from) * step / 10);
+    QTest::mouseRelease(view, Qt::LeftButton, Qt::NoModifier, to);
+}
+
+// The main window on a store, shown and exposed, logged in as `user` through the dialog.
+struct StoreWindow {
+    explicit StoreWindow(const std::filesystem::path& storeDir) {
+        window.setInteractive(false);
+        window.resize(1300, 900);
+        workspace = std::make_unique<app::StoreWorkspace>(
+            storage::Store(storeDir, radmark::storage::testing::lowCostPolicy()), window);
+        window.show();
+    }
+    ::testing::AssertionResult logIn(const std::string& user, const std::string& password) {
+        if (!QTest::qWaitForWindowExposed(&window))
+            return ::testing::AssertionFailure() << "the window was not exposed";
+        answerLoginDialog(QString::fromStdString(user), QString::fromStdString(password));
+        if (!workspace->logIn())
+            return ::testing::AssertionFailure() << "login failed";
+        return ::testing::AssertionSuccess();
+    }
+    QWidget* axial() const { return window.viewer()->sliceView(viewer::ViewPlane::Axial); }
+    // Keys go to the active window, as they would for a user who clicked into it.
+    void activate() {
+        window.activateWindow();
+        EXPECT_TRUE(QTest::qWaitForWindowActive(&window));
+    }
+    // B, a stroke, Escape.
+    void paintStroke(double heightFraction) {
+        activate();
+        QTest::keyClick(axial(), Qt::Key_B);
+        dragStroke(axial(), heightFraction);
+        QTest::keyClick(axial(), Qt::Key_Escape);
+    }
+    void saveVersion(const QString& message) {
+        activate();
+        answerVersionMessage(message);
+        QTest::keyClick(axial(), Qt::Key_S, Qt::ControlModifier);
+    }
+
+    app::MainWindow window;
+    std::unique_ptr<app::StoreWorkspace> workspace;
+};
+
+} // namespace radmark::testing
