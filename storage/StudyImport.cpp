@@ -81,6 +81,10 @@ struct PreparedSeries {
     std::vector<std::string> headers; // serialized de-identified datasets without pixel data
     // Read and defaced before storing (deface option).
     std::optional<imaging::Volume> defaced;
+    // Burned-in text the engine blacked out in every image: the volume read from the source
+    // gets the same regions (a series cleaned only in part, or differently, is quarantined).
+    int cleanedFiles = 0;
+    std::vector<deid::PixelRegion> blackedOut;
 };
 
 struct PreparedStudy {
@@ -183,41 +187,6 @@ json headerTextReport(const imaging::SeriesSummary& series) {
             {"action", "cleared: the header is not stored; only voxels and geometry are"}};
 }
 
-// A de-identified dataset as stored bytes; nullopt when GDCM cannot write it.
-std::optional<std::string> serializedHeader(gdcm::File& file) {
-    std::ostringstream out;
-    gdcm::Writer writer;
-    writer.SetFile(file);
-    writer.SetStream(out);
-    bool written = writer.Write();
-    if (!written) {
-        std::ostringstream asIs;
-        gdcm::Writer plain;
-        plain.SetFile(file);
-        plain.SetStream(asIs);
-        plain.CheckFileMetaInformationOff();
-        written = plain.Write();
-        out.swap(asIs);
-    }
-    if (!written)
-        return std::nullopt;
-    return std::move(out).str();
-}
-
-// A stored header with the defacing recorded in it (deid::recordDefacing).
-std::string withDefacingRecorded(const std::string& header) {
-    std::istringstream in(header);
-    gdcm::Reader reader;
-    reader.SetStream(in);
-    if (!reader.Read())
-        throw deid::DefacingError("cannot deface: a de-identified header could not be read back");
-    deid::recordDefacing(reader.GetFile().GetDataSet());
-    auto marked = serializedHeader(reader.GetFile());
-    if (!marked)
-        throw deid::DefacingError("cannot deface: a de-identified header could not be written");
-    return std::move(*marked);
-}
-
 class StudyImporter {
   public:
     StudyImporter(Session& session, const ImportOptions& options, const ImportProgress& progress)
@@ -316,13 +285,44 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         }
         // The header goes to the store without pixel data: pixels are stored as volume chunks.
         file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
-        auto header = serializedHeader(file);
-        if (!header) {
+        std::ostringstream out;
+        gdcm::Writer writer;
+        writer.SetFile(file);
+        writer.SetStream(out);
+        bool written = writer.Write();
+        if (!written) {
+            std::ostringstream asIs;
+            gdcm::Writer plain;
+            plain.SetFile(file);
+            plain.SetStream(asIs);
+            plain.CheckFileMetaInformationOff();
+            written = plain.Write();
+            out.swap(asIs);
+        }
+        if (!written) {
             failures.push_back("a de-identified header could not be serialized");
             continue;
         }
-        series.headers.push_back(std::move(*header));
+        series.headers.push_back(std::move(out).str());
+        if (result.pixelsCleaned) {
+            const bool sameRegions =
+                series.cleanedFiles == 0 ||
+                std::equal(result.blackedOut.begin(), result.blackedOut.end(),
+                           series.blackedOut.begin(), series.blackedOut.end(),
+                           [](const deid::PixelRegion& a, const deid::PixelRegion& b) {
+                               return a.x == b.x && a.y == b.y && a.width == b.width &&
+                                      a.height == b.height;
+                           });
+            if (!sameRegions)
+                study->reasons.push_back("the images of one series had burned-in text blacked "
+                                         "out in different places");
+            series.blackedOut = result.blackedOut;
+            ++series.cleanedFiles;
+        }
     }
+    if (study && series.cleanedFiles > 0 && series.cleanedFiles != int(series.headers.size()))
+        study->reasons.push_back("only some images of a series could be cleaned of burned-in "
+                                 "text");
     if (!study) {
         PreparedStudy& unreadable = studyFor(studies_, order_, "unreadable:" + summary.key);
         unreadable.source = source;
@@ -402,8 +402,6 @@ void StudyImporter::defaceSeries(PreparedStudy& study) {
         imaging::Volume volume = readPixels(series);
         try {
             const deid::DefacingResult defaced = deid::deface(volume);
-            for (auto& header : series.headers)
-                header = withDefacingRecorded(header);
             study.defacing.push_back({{"seriesInstanceUid", series.seriesUid},
                                       {"action", "defaced"},
                                       {"method", defaced.method()},
@@ -423,6 +421,7 @@ json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
     (void)db;
     imaging::Volume volume = series.defaced ? std::move(*series.defaced) : readPixels(series);
     series.defaced.reset();
+    deid::blackOutRegions(volume, series.blackedOut);
     const imaging::Geometry& g = volume.geometry();
     const std::size_t sliceBytes = std::size_t(g.dims[0]) * std::size_t(g.dims[1]) *
                                    imaging::bytesPerVoxel(volume.pixelType());

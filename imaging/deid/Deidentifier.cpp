@@ -715,95 +715,15 @@ std::string FilePass::cleanPixels(const SourceFacts& source) {
                    " NOT checked for burned-in text (policy decision)");
         return {};
     }
-    if (file_.GetHeader().GetDataSetTransferSyntax().IsEncapsulated())
-        return "the image may hold burned-in text (" + why +
-               ") and its pixel data is compressed: it cannot be cleaned";
-    auto number = [&](std::uint16_t element, int fallback) {
-        const gdcm::Tag tag(0x0028, element);
-        if (!ds.FindDataElement(tag))
-            return fallback;
-        const std::string_view raw = dicom::rawValue(ds.GetDataElement(tag));
-        if (raw.size() == 2) {
-            std::uint16_t value = 0;
-            std::memcpy(&value, raw.data(), 2);
-            return int(value);
-        }
-        return std::atoi(std::string(raw).c_str());
-    };
-    const int rows = number(0x0010, 0);
-    const int columns = number(0x0011, 0);
-    const int bitsAllocated = number(0x0100, 16);
-    const int samples = number(0x0002, 1);
-    const int planar = number(0x0006, 0);
-    const int frames = std::max(1, std::atoi(stringOf(ds, 0x0028, 0x0008).c_str()));
-    const BlackoutRule* rule = e_.rules_ ? e_.rules_->find(source.modality, source.manufacturer,
-                                                           source.model, rows, columns)
-                                         : nullptr;
-    if (!rule)
-        return "the image may hold burned-in text (" + why +
-               ") and no blackout rule matches its manufacturer and model";
-    if ((bitsAllocated != 8 && bitsAllocated != 16) || (samples != 1 && samples != 3) ||
-        rows <= 0 || columns <= 0)
-        return "the image may hold burned-in text (" + why +
-               ") in a pixel layout Radmark cannot clean";
-    const std::size_t bytesPerSample = std::size_t(bitsAllocated / 8);
-    const std::size_t frameSamples =
-        std::size_t(rows) * std::size_t(columns) * std::size_t(samples);
-    const std::string_view raw = dicom::rawValue(ds.GetDataElement(pixelTag));
-    if (raw.size() < frameSamples * bytesPerSample * std::size_t(frames))
-        return "the image may hold burned-in text (" + why + ") and its pixel data is truncated";
-    std::vector<char> pixels(raw.begin(), raw.end());
-    auto sampleAt = [&](int frame, int x, int y, int s) {
-        const std::size_t inFrame =
-            planar == 1 ? std::size_t(s) * rows * columns + std::size_t(y) * columns + x
-                        : (std::size_t(y) * columns + x) * samples + s;
-        return (std::size_t(frame) * frameSamples + inFrame) * bytesPerSample;
-    };
-    for (int frame = 0; frame < frames; ++frame)
-        for (const auto& region : rule->regions) {
-            const int x0 = std::clamp(region.x, 0, columns), y0 = std::clamp(region.y, 0, rows);
-            const int x1 =
-                region.width < 0 ? columns : std::clamp(region.x + region.width, 0, columns);
-            const int y1 = region.height < 0 ? rows : std::clamp(region.y + region.height, 0, rows);
-            for (int y = y0; y < y1; ++y)
-                for (int x = x0; x < x1; ++x)
-                    for (int s = 0; s < samples; ++s)
-                        std::memset(&pixels[sampleAt(frame, x, y, s)], 0, bytesPerSample);
-        }
-    if (!e_.detector_)
-        return "the image may hold burned-in text (" + why +
-               ") and no OCR engine is available to verify it";
-    const int checked = std::min(frames, 8);
-    std::vector<std::uint8_t> grey(std::size_t(rows) * columns);
-    for (int k = 0; k < checked; ++k) {
-        const int frame = checked == 1 ? 0 : k * (frames - 1) / (checked - 1);
-        std::vector<double> values(grey.size());
-        double low = 1e300, high = -1e300;
-        for (int y = 0; y < rows; ++y)
-            for (int x = 0; x < columns; ++x) {
-                const std::size_t at = sampleAt(frame, x, y, 0);
-                const double v = bytesPerSample == 1
-                                     ? double(std::uint8_t(pixels[at]))
-                                     : double(std::uint16_t(std::uint8_t(pixels[at]) |
-                                                            (std::uint8_t(pixels[at + 1]) << 8)));
-                values[std::size_t(y) * columns + x] = v;
-                low = std::min(low, v);
-                high = std::max(high, v);
-            }
-        const double scale = high > low ? 255.0 / (high - low) : 0.0;
-        for (std::size_t i = 0; i < grey.size(); ++i)
-            grey[i] = std::uint8_t((values[i] - low) * scale);
-        const int words = e_.detector_->countWords(grey.data(), columns, rows);
-        if (words > 0)
-            return "text is still readable in the pixels after blackout (frame " +
-                   std::to_string(frame + 1) + ", " + std::to_string(words) + " word(s))";
-    }
-    gdcm::DataElement cleaned = ds.GetDataElement(pixelTag);
-    cleaned.SetByteValue(pixels.data(), gdcm::VL(std::uint32_t(pixels.size())));
-    ds.Replace(cleaned);
-    ds.Replace(textElement(0x0028, 0x0301, gdcm::VR::CS, "NO"));
+    const PixelCleaning cleaning = cleanBurnedInText(file_, source.modality, source.manufacturer,
+                                                     source.model, e_.rules_, e_.detector_, why);
+    if (!cleaning.problem.empty())
+        return cleaning.problem;
     result_.pixelsCleaned = true;
-    record(pixelTag, "cleaned", "burned-in text blacked out by rule: " + rule->description);
+    result_.blackedOut = cleaning.regions;
+    record(pixelTag, "cleaned",
+           "burned-in text blacked out by rule: " + cleaning.rule->description +
+               (cleaning.decoded ? " (compressed pixel data decoded, written uncompressed)" : ""));
     return {};
 }
 

@@ -5,6 +5,7 @@
 // then verifies the output against the input's identifying values. Import and `radmark-cli deid`
 // both call deidentify() per file.
 
+#include "imaging/deid/BurnedInText.h"
 #include "imaging/deid/ConfidentialityProfile.h"
 #include "imaging/deid/KeyedIdentity.h"
 
@@ -19,9 +20,6 @@ class File;
 }
 
 namespace radmark::deid {
-
-class BurnedInTextRules;
-class TextDetector;
 
 inline constexpr const char* engineName = "Radmark de-identification";
 inline constexpr const char* engineVersion = "1.0";
@@ -46,6 +44,7 @@ struct FileResult {
     std::string sopInstanceUid;
     std::string modality;
     bool pixelsCleaned = false;
+    std::vector<PixelRegion> blackedOut; // in every frame, when pixelsCleaned
     std::map<AttributeAction, int> actions;
     std::vector<std::string> leaks; // tag paths where verification found an input value
 };

@@ -4,6 +4,7 @@
     check_deidentified.py corpus  --cli RADMARK_CLI --work DIR SOURCE_DIR...
     check_deidentified.py series  --cli RADMARK_CLI --work DIR --generator GENERATE_CT_SERIES
     check_deidentified.py gdcmanon --cli RADMARK_CLI --work DIR SOURCE_DIR...
+    check_deidentified.py pixels --cli RADMARK_CLI --work DIR SOURCE_DIR...
 
 corpus: every DICOM file under the sources (those pydicom reads) is de-identified one by one;
   each output must hold none of its input's identifying values (names, IDs, dates, addresses,
@@ -15,6 +16,11 @@ series: two generated CT series of one patient, on two dates: UIDs consistent wi
   (top level, nested sequences, private sequence, UN) left.
 gdcmanon: gdcmanon's basic profile (with a throw-away certificate) on the same files: lists what
   it leaves, and asserts Radmark leaves none of it.
+pixels: every image of the sources that may hold burned-in text (ultrasound, secondary capture,
+  BurnedInAnnotation=YES), de-identified with pixel cleaning on, one by one: those with a blackout
+  rule come out cleaned (uncompressed, explicit VR little endian or their own uncompressed syntax,
+  pixels readable by pydicom, the rule's band black in every frame, BurnedInAnnotation NO, code
+  113101, a lossy source still marked lossy); the others are quarantined for the expected reason.
 Exit status 0 when every check passes; failures are printed one per line.
 """
 import argparse
@@ -28,6 +34,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy
 import pydicom
 from pydicom.errors import InvalidDicomError
 
@@ -384,10 +391,112 @@ def check_gdcmanon(args):
     return failures
 
 
+# What the pixel check expects of each burned-in text candidate of the pydicom test files: the
+# rows that must be black (first row, row count) or the words of the quarantine reason. Written
+# from looking at the images, independently of resources/deid/burned_in_text_rules.tsv.
+TOP_BAND = {(60, 80): [(0, 5)], (1024, 256): [(0, 32), (992, 32)], (100, 100): [(0, 8)],
+            (256, 256): [(0, 21)], (512, 512): [(0, 41)], (3, 3): []}
+EXPECTED_QUARANTINE = {
+    "GDCMJ2K_TextGBR.dcm": "no blackout rule",                  # a page of text, no device
+    "JPEG2000-embedded-sequence-delimiter.dcm": "cannot be decoded",  # a broken codestream
+    "SC_ybr_full_422_uncompressed.dcm": "pixel layout",          # subsampled, uncompressed
+    # GDCM 3.0 decodes 16- and 32-bit RLE colour wrongly (pydicom and the bytes agree).
+    "SC_rgb_rle_16bit.dcm": "pixel layout", "SC_rgb_rle_16bit_2frame.dcm": "pixel layout",
+    "SC_rgb_rle_32bit.dcm": "pixel layout", "SC_rgb_rle_32bit_2frame.dcm": "pixel layout",
+}
+UNCOMPRESSED = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
+                "1.2.840.10008.1.2.1.99"}
+LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
+
+
+def burned_in_text_candidate(ds):
+    return (str(ds.get("Modality", "")) == "US" or
+            str(ds.get("SOPClassUID", "")).startswith("1.2.840.10008.5.1.4.1.1.7") or
+            str(ds.get("BurnedInAnnotation", "")).upper() == "YES") and "PixelData" in ds
+
+
+def check_pixels(args):
+    failures = []
+    secret = make_secret(args.work)
+    cleaned = quarantined = 0
+    for index, (path, ds) in enumerate(dicom_files(args.sources)):
+        if not burned_in_text_candidate(ds):
+            continue
+        name = os.path.basename(path)
+        out = os.path.join(args.work, "pixels", str(index))
+        run = run_cli(args.cli, [path], out, secret, options="default")
+        produced = outputs_under(out)
+        if name in EXPECTED_QUARANTINE:
+            if run.returncode != 3 or produced or EXPECTED_QUARANTINE[name] not in run.stderr:
+                failures.append(f"{name}: expected quarantine ({EXPECTED_QUARANTINE[name]}), "
+                                f"got exit {run.returncode}: {run.stderr.strip()[-160:]}")
+            else:
+                quarantined += 1
+            continue
+        if run.returncode != 0 or len(produced) != 1:
+            failures.append(f"{name}: not cleaned: {run.stderr.strip()[-200:]}")
+            continue
+        again = read(produced[0])
+        source_syntax = str(ds.file_meta.TransferSyntaxUID)
+        syntax = str(again.file_meta.TransferSyntaxUID)
+        if syntax not in UNCOMPRESSED:
+            failures.append(f"{name}: output still compressed ({syntax})")
+            continue
+        if source_syntax not in UNCOMPRESSED and syntax != "1.2.840.10008.1.2.1":
+            failures.append(f"{name}: decoded pixels written as {syntax}")
+        try:
+            pixels = again.pixel_array
+        except Exception as error:  # noqa: BLE001 - any decoding error is a failure
+            failures.append(f"{name}: pydicom cannot read the cleaned pixels: {error}")
+            continue
+        frames = int(again.get("NumberOfFrames", 1) or 1)
+        if frames == 1:
+            pixels = pixels[None, ...]
+        if pixels.ndim == 3:
+            pixels = pixels[..., None]
+        ybr = str(again.PhotometricInterpretation).startswith("YBR")
+        for first, count in TOP_BAND.get((again.Rows, again.Columns), [(0, again.Rows)]):
+            band = pixels[:, first:first + count]
+            luminance_black = (band[..., 0] == 0).all()
+            chroma_black = (band[..., 1:] == 128).all() if ybr else (band == 0).all()
+            if not (luminance_black and chroma_black):
+                failures.append(f"{name}: rows {first}-{first + count - 1} are not black")
+        if not pixels.any():
+            failures.append(f"{name}: the whole image is black")
+        try:
+            source_pixels = ds.pixel_array  # pydicom decodes uncompressed and RLE sources here
+        except Exception:  # noqa: BLE001 - no pydicom decoder for this syntax: not compared
+            source_pixels = None
+        if source_pixels is not None and str(again.PhotometricInterpretation) == \
+                str(ds.PhotometricInterpretation):
+            keep = numpy.ones(pixels.shape[1], dtype=bool)
+            for first, count in TOP_BAND.get((again.Rows, again.Columns), []):
+                keep[first:first + count] = False
+            if not (source_pixels.reshape(pixels.shape)[:, keep] == pixels[:, keep]).all():
+                failures.append(f"{name}: pixels outside the blacked-out band changed")
+        if str(again.get("BurnedInAnnotation", "")) != "NO":
+            failures.append(f"{name}: BurnedInAnnotation is not NO")
+        codes = [item.CodeValue for item in again.get("DeidentificationMethodCodeSequence", [])]
+        if "113101" not in codes:
+            failures.append(f"{name}: Clean Pixel Data Option (113101) not recorded")
+        was_lossy = source_syntax in LOSSY or str(ds.get("LossyImageCompression", "")) == "01"
+        if was_lossy and str(again.get("LossyImageCompression", "")) != "01":
+            failures.append(f"{name}: a lossy image is no longer marked lossy")
+        if not was_lossy and source_syntax in UNCOMPRESSED and \
+                str(again.get("LossyImageCompression", "")) == "01":
+            failures.append(f"{name}: an uncompressed image became marked lossy")
+        cleaned += 1
+        print(f"cleaned: {name} ({source_syntax} -> {syntax}, {again.PhotometricInterpretation})")
+    print(f"pixels: {cleaned} images cleaned and checked, {quarantined} quarantined as expected")
+    if cleaned == 0:
+        failures.append("pixels: no image was cleaned")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["corpus", "series", "gdcmanon"])
+    parser.add_argument("mode", choices=["corpus", "series", "gdcmanon", "pixels"])
     parser.add_argument("sources", nargs="*")
     parser.add_argument("--cli", required=True)
     parser.add_argument("--work", required=True)
@@ -395,7 +504,8 @@ def main():
     args = parser.parse_intermixed_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
-    failures = {"corpus": check_corpus, "series": check_series, "gdcmanon": check_gdcmanon}[args.mode](args)
+    failures = {"corpus": check_corpus, "series": check_series, "gdcmanon": check_gdcmanon,
+                "pixels": check_pixels}[args.mode](args)
     for failure in failures:
         print("FAIL:", failure)
     print(f"{'FAILED' if failures else 'OK'}: {len(failures)} failure(s)")

@@ -4,6 +4,7 @@
 
 #include "../storage/StoreTestSupport.h"
 #include "imaging/StudyReader.h"
+#include "imaging/deid/BurnedInText.h"
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
 
@@ -127,6 +128,42 @@ TEST_F(ImportFixture, BurnedInTextWithoutRuleIsQuarantinedAndLeavesOnlyTheAuditE
     const auto entries = admin.auditEntries(filterBy("", "import"));
     ASSERT_EQ(entries.size(), entriesBefore + 1);
     EXPECT_NE(entries.back().details.find("quarantined"), std::string::npos);
+}
+
+// Burned-in text with a rule: the engine blacks out the banner in each file, and the stored
+// volume (read from the source) gets the same blackout; nothing else changes.
+TEST_F(ImportFixture, BurnedInTextWithARuleIsStoredWithTheBannerBlackedOut) {
+    const fs::path source = generateSeries(
+        data.path() / "banner", 3,
+        "    ds.BurnedInAnnotation = 'YES'\n    ds.Manufacturer = 'RADMARK TEST'");
+    const auto ocr = deid::makeTesseractDetector();
+    ImportOptions options;
+    options.textDetector = ocr.get();
+    const auto results = importStudies(admin, {source}, options);
+    ASSERT_EQ(results.size(), 1u);
+    ASSERT_EQ(results.front().status, ImportStatus::Imported) << results.front().reason;
+    Session rita = reviewer();
+    auto stored = StoredStudy::open(rita, results.front().studyId);
+    const imaging::Volume reloaded = stored.loadVolume();
+    const imaging::Volume original = imaging::readVolume(source);
+    ASSERT_TRUE(reloaded.geometry().sameGridAs(original.geometry()));
+    const auto& dims = reloaded.geometry().dims;
+    const double black = reloaded.scalarRange().first;
+    int changedOutside = 0, blackInSourceBanner = 0;
+    for (int z = 0; z < dims[2]; ++z)
+        for (int y = 0; y < dims[1]; ++y)
+            for (int x = 0; x < dims[0]; ++x) {
+                if (y < 48) {
+                    ASSERT_EQ(reloaded.valueAt(x, y, z), black) << "banner row " << y;
+                    blackInSourceBanner += original.valueAt(x, y, z) == black;
+                } else {
+                    changedOutside += reloaded.valueAt(x, y, z) != original.valueAt(x, y, z);
+                }
+            }
+    EXPECT_LT(blackInSourceBanner, 48 * dims[0] * dims[2]) << "the source's banner was not black";
+    EXPECT_EQ(changedOutside, 0) << "voxels below the banner are the source's";
+    const std::string report = stored.loadReportJson();
+    EXPECT_NE(report.find("burned-in text blacked out by rule"), std::string::npos);
 }
 
 TEST_F(ImportFixture, OnlyAdminsImport) {
