@@ -187,6 +187,41 @@ json headerTextReport(const imaging::SeriesSummary& series) {
             {"action", "cleared: the header is not stored; only voxels and geometry are"}};
 }
 
+// A de-identified dataset as stored bytes; nullopt when GDCM cannot write it.
+std::optional<std::string> serializedHeader(gdcm::File& file) {
+    std::ostringstream out;
+    gdcm::Writer writer;
+    writer.SetFile(file);
+    writer.SetStream(out);
+    bool written = writer.Write();
+    if (!written) {
+        std::ostringstream asIs;
+        gdcm::Writer plain;
+        plain.SetFile(file);
+        plain.SetStream(asIs);
+        plain.CheckFileMetaInformationOff();
+        written = plain.Write();
+        out.swap(asIs);
+    }
+    if (!written)
+        return std::nullopt;
+    return std::move(out).str();
+}
+
+// A stored header with the defacing recorded in it (deid::recordDefacing).
+std::string withDefacingRecorded(const std::string& header) {
+    std::istringstream in(header);
+    gdcm::Reader reader;
+    reader.SetStream(in);
+    if (!reader.Read())
+        throw deid::DefacingError("cannot deface: a de-identified header could not be read back");
+    deid::recordDefacing(reader.GetFile().GetDataSet());
+    auto marked = serializedHeader(reader.GetFile());
+    if (!marked)
+        throw deid::DefacingError("cannot deface: a de-identified header could not be written");
+    return std::move(*marked);
+}
+
 class StudyImporter {
   public:
     StudyImporter(Session& session, const ImportOptions& options, const ImportProgress& progress)
@@ -285,25 +320,12 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         }
         // The header goes to the store without pixel data: pixels are stored as volume chunks.
         file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
-        std::ostringstream out;
-        gdcm::Writer writer;
-        writer.SetFile(file);
-        writer.SetStream(out);
-        bool written = writer.Write();
-        if (!written) {
-            std::ostringstream asIs;
-            gdcm::Writer plain;
-            plain.SetFile(file);
-            plain.SetStream(asIs);
-            plain.CheckFileMetaInformationOff();
-            written = plain.Write();
-            out.swap(asIs);
-        }
-        if (!written) {
+        auto header = serializedHeader(file);
+        if (!header) {
             failures.push_back("a de-identified header could not be serialized");
             continue;
         }
-        series.headers.push_back(std::move(out).str());
+        series.headers.push_back(std::move(*header));
         if (result.pixelsCleaned) {
             const bool sameRegions =
                 series.cleanedFiles == 0 ||
@@ -402,6 +424,8 @@ void StudyImporter::defaceSeries(PreparedStudy& study) {
         imaging::Volume volume = readPixels(series);
         try {
             const deid::DefacingResult defaced = deid::deface(volume);
+            for (auto& header : series.headers)
+                header = withDefacingRecorded(header);
             study.defacing.push_back({{"seriesInstanceUid", series.seriesUid},
                                       {"action", "defaced"},
                                       {"method", defaced.method()},
