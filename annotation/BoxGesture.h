@@ -44,9 +44,9 @@ BoxHit hitTest(const std::vector<Box>& shown, const ViewSlice& view, const Index
 struct BoxEdit {
     enum class Kind : std::uint8_t { Draw2D, Draw3D, Move, Resize };
     Kind kind = Kind::Draw2D;
-    std::uint32_t box = 0; // Move, Resize
-    Label segment = 1;     // Draw
-    std::string author;    // Draw
+    std::uint32_t box = 0;              // Move, Resize
+    Label segment = 1;                  // Draw
+    std::string author;                 // Draw
     SliceAxis plane = SliceAxis::Axial; // Draw2D
     Index3 from{0, 0, 0};               // Draw: corners; Move: delta in `from`
     Index3 to{0, 0, 0};                 // Resize: where the handle's faces go

@@ -152,7 +152,8 @@ void BoxInteraction::selectBox(std::uint32_t id) {
 
 bool BoxInteraction::removeSelectedBox() {
     if (d->selected == 0) {
-        emit statusMessage(tr("No box is selected: choose the box tool (X) and click inside a box."));
+        emit statusMessage(
+            tr("No box is selected: choose the box tool (X) and click inside a box."));
         return false;
     }
     const std::uint32_t id = d->selected;

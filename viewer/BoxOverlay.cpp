@@ -134,9 +134,9 @@ struct BoxOverlay::Private {
     }
     double currentHandleWorldSize() const {
         const int height = renderer->GetSize()[1];
-        return height > 0 ? 2 * renderer->GetActiveCamera()->GetParallelScale() * handleHalfPixels /
-                                height
-                          : 0;
+        return height > 0
+                   ? 2 * renderer->GetActiveCamera()->GetParallelScale() * handleHalfPixels / height
+                   : 0;
     }
     void buildSelected() {
         selected->begin();

@@ -284,7 +284,7 @@ TEST_F(BoxAnnotation, LockedSegmentAndReadOnlyVersionRefuseBoxEdits) {
     ASSERT_NE(status, nullptr);
 
     editor().editSegment(box.segment, [](annotation::Segment& s) { s.locked = true; });
-    dragBetween(axial, atCentre(0, 0), atCentre(6, 6)); // a move
+    dragBetween(axial, atCentre(0, 0), atCentre(6, 6));     // a move
     dragBetween(axial, atCentre(30, 30), atCentre(40, 40)); // a new box of the locked segment
     EXPECT_EQ(editor().boxes().all().size(), 1u);
     EXPECT_EQ(editor().boxes().all().front(), box);
@@ -310,9 +310,9 @@ TEST_F(BoxAnnotation, HandlesKeepTheirSizeOnScreenWhenZoomed) {
     const auto handlePixels = [&] {
         const QImage shot = axial->grabFramebuffer();
         const Box box = editor().boxes().all().front();
-        const QPoint corner = axial->widgetPositionOf({box.min[0] - 0.5, box.min[1] - 0.5,
-                                                       double(centre[2])})
-                                  .toPoint();
+        const QPoint corner =
+            axial->widgetPositionOf({box.min[0] - 0.5, box.min[1] - 0.5, double(centre[2])})
+                .toPoint();
         int white = 0;
         for (int y = corner.y() - 12; y <= corner.y() + 12; ++y)
             for (int x = corner.x() - 12; x <= corner.x() + 12; ++x)
