@@ -11,6 +11,7 @@
 #include <QComboBox>
 #include <QFont>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -130,11 +131,19 @@ SegmentsPanel::SegmentsPanel(viewer::LabelEditor& editor, viewer::VolumeView* vo
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(NameColumn, QHeaderView::Stretch);
-    table_->setMinimumWidth(320);
     layout->addWidget(table_, 1);
 
-    auto* buttons = new QHBoxLayout;
+    // Short labels in a grid: the dock stays narrow enough for the four views.
+    auto* buttons = new QGridLayout;
     layout->addLayout(buttons);
+    const auto addButton = [this, buttons](QAction* action, const QString& label) {
+        action->setIconText(label);
+        auto* button = new QToolButton(this);
+        button->setDefaultAction(action);
+        button->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+        const int index = buttons->count();
+        buttons->addWidget(button, index / 3, index % 3);
+    };
     auto* form = new QFormLayout;
     layout->addLayout(form);
     opacity_ = new QSlider(Qt::Horizontal, this);
@@ -162,28 +171,27 @@ SegmentsPanel::SegmentsPanel(viewer::LabelEditor& editor, viewer::VolumeView* vo
         QKeySequence keys;
         void (SegmentsPanel::*slot)();
         bool editing;
-        bool button;
+        const char* button; // its label, when it has a button
     } actions[] = {
-        {"&New Segment...", QKeySequence(Qt::Key_N), &SegmentsPanel::addSegment, true, true},
-        {"&Remove Segment...", QKeySequence(), &SegmentsPanel::removeActiveSegment, true, true},
-        {"&Colour...", QKeySequence(), &SegmentsPanel::chooseActiveColour, true, true},
-        {"&Terminology...", QKeySequence(), &SegmentsPanel::chooseActiveTerminology, true, true},
+        {"&New Segment...", QKeySequence(Qt::Key_N), &SegmentsPanel::addSegment, true, "New..."},
+        {"&Remove Segment...", QKeySequence(), &SegmentsPanel::removeActiveSegment, true,
+         "Remove..."},
+        {"&Colour...", QKeySequence(), &SegmentsPanel::chooseActiveColour, true, "Colour..."},
+        {"&Terminology...", QKeySequence(), &SegmentsPanel::chooseActiveTerminology, true,
+         "Code..."},
         {"Re&name Segment", QKeySequence(Qt::Key_F2), &SegmentsPanel::renameActiveSegment, true,
-         false},
+         nullptr},
         {"&Hide/Show Segment", QKeySequence(Qt::Key_H), &SegmentsPanel::toggleActiveVisible, false,
-         false},
+         nullptr},
         {"&Lock/Unlock Segment", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L),
-         &SegmentsPanel::toggleActiveLocked, true, false},
+         &SegmentsPanel::toggleActiveLocked, true, nullptr},
     };
     for (const auto& a : actions) {
         QAction* action = addKeyAction(tr(a.text), a.keys, a.slot);
         if (a.editing)
             editingActions_.push_back(action);
-        if (a.button) {
-            auto* button = new QToolButton(this);
-            button->setDefaultAction(action);
-            buttons->addWidget(button);
-        }
+        if (a.button)
+            addButton(action, tr(a.button));
     }
     QAction* previous = addKeyAction(tr("&Previous Segment"), QKeySequence(Qt::CTRL | Qt::Key_Up),
                                      nullptr);
@@ -201,11 +209,8 @@ SegmentsPanel::SegmentsPanel(viewer::LabelEditor& editor, viewer::VolumeView* vo
                 [this](bool only) { volumeView_->setVolumeRenderingShown(!only); });
         connect(volumeView_, &viewer::VolumeView::volumeRenderingShownChanged, surfacesOnly,
                 [surfacesOnly](bool shown) { surfacesOnly->setChecked(!shown); });
-        auto* button = new QToolButton(this);
-        button->setDefaultAction(surfacesOnly);
-        buttons->addWidget(button);
+        addButton(surfacesOnly, tr("3D: surfaces"));
     }
-    buttons->addStretch(1);
 
     volumeTimer_ = new QTimer(this);
     volumeTimer_->setSingleShot(true);
