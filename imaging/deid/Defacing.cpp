@@ -32,6 +32,7 @@ constexpr double lowerSetBack = 0.36; // B: behind the forehead, in front of the
 constexpr double vaultTop = 30;
 constexpr double vaultBottom = 95;
 constexpr double ctHeadThreshold = -500; // HU between air and skin
+constexpr double protrusionMargin = 5;   // mm in front of the forehead
 constexpr double minimumFaceMillilitres = 20;
 
 // Calls f(offset, lps) for every voxel, in buffer order.
@@ -265,6 +266,8 @@ LocatedFace locate(const Volume& volume) {
 
 bool FacePlane::removes(const Vec3& lps) const {
     const double anterior = -lps[1], height = lps[2];
+    if (height < vertexHeight - vaultBottom && anterior > upperAnterior + protrusionMargin)
+        return true; // sticks out beyond the forehead below the vault: a raised nose or chin
     if (height > upperHeight)
         return false;
     if (height < lowerHeight)
