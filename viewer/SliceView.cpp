@@ -167,20 +167,19 @@ SliceView::SliceView(ViewPlane plane, QWidget* parent) : VtkOpenGLWidget(parent)
     d->slice->GetProperty()->SetInterpolationTypeToLinear();
     d->slice->VisibilityOff();
     d->slice->GetProperty()->SetLayerNumber(0);
-    d->labelMapper = vtkSmartPointer<vtkImageSliceMapper>::New();
-    d->labelSlice = vtkSmartPointer<vtkImageSlice>::New();
-    d->labelSlice->SetMapper(d->labelMapper);
-    d->labelSlice->GetProperty()->SetInterpolationTypeToNearest();
-    d->labelSlice->GetProperty()->SetLayerNumber(1);
-    d->labelSlice->GetProperty()->UseLookupTableScalarRangeOn();
-    d->labelSlice->VisibilityOff();
-    d->outlineMapper = vtkSmartPointer<vtkImageSliceMapper>::New();
-    d->outlineSlice = vtkSmartPointer<vtkImageSlice>::New();
-    d->outlineSlice->SetMapper(d->outlineMapper);
-    d->outlineSlice->GetProperty()->SetInterpolationTypeToNearest();
-    d->outlineSlice->GetProperty()->SetLayerNumber(2);
-    d->outlineSlice->GetProperty()->UseLookupTableScalarRangeOn();
-    d->outlineSlice->VisibilityOff();
+    // Label layers: values through a colour table, never blended between voxels.
+    const auto labelLayer = [](vtkSmartPointer<vtkImageSliceMapper>& mapper,
+                               vtkSmartPointer<vtkImageSlice>& layer, int number) {
+        mapper = vtkSmartPointer<vtkImageSliceMapper>::New();
+        layer = vtkSmartPointer<vtkImageSlice>::New();
+        layer->SetMapper(mapper);
+        layer->GetProperty()->SetInterpolationTypeToNearest();
+        layer->GetProperty()->SetLayerNumber(number);
+        layer->GetProperty()->UseLookupTableScalarRangeOn();
+        layer->VisibilityOff();
+    };
+    labelLayer(d->labelMapper, d->labelSlice, 1);
+    labelLayer(d->outlineMapper, d->outlineSlice, 2);
     d->stack = vtkSmartPointer<vtkImageStack>::New();
     d->stack->AddImage(d->slice);
     d->stack->SetActiveLayer(0);
