@@ -242,6 +242,8 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
         if (history_ && !offerDraftRecovery()) {
             if (const auto newest = history_->newest())
                 showAnnotation(history_->openVersion(*newest, false), newest);
+            else
+                markEmptySlicesClean();
         }
         schedule_.saved();
         refreshVersions();
@@ -313,6 +315,22 @@ bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened,
     editedSinceVersion_ = editedSinceDraft_ = false;
     updateTitle();
     return true;
+}
+
+void StoreWorkspace::markEmptySlicesClean() {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!editor->hasAnnotation())
+        return;
+    // A new annotation is all empty slices: one hash for all, so the first autosave does not
+    // hash every slice of the volume while the user paints.
+    annotation::LabelMap& labels = editor->labelsForSaving();
+    if (labels.chunkCount() == 0 || !labels.chunkIsEmpty(0))
+        return;
+    const annotation::ChunkHash empty = annotation::hashContent(labels.chunkBytes(0));
+    for (int z = 0; z < labels.chunkCount(); ++z) {
+        if (labels.chunkIsEmpty(z))
+            labels.markClean(z, empty);
+    }
 }
 
 bool StoreWorkspace::confirmLeavingEdits() {
@@ -399,6 +417,9 @@ void StoreWorkspace::annotationEdited() {
 }
 
 void StoreWorkspace::checkAutosave() {
+    // Never in the middle of a drag: the draft waits for the stroke to end.
+    if (QApplication::mouseButtons() != Qt::NoButton)
+        return;
     if (schedule_.due(noLabelEdits, editedSinceDraft_))
         autosaveNow();
 }
