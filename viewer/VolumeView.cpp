@@ -237,8 +237,11 @@ void VolumeView::updateSurfacesNow() {
         std::vector<vtkSmartPointer<vtkPolyData>> meshes;
         for (const SurfaceJob& job : jobs)
             meshes.push_back(meshSurface(job));
+        QCoreApplication* app = QCoreApplication::instance();
+        if (!app) // quitting: nobody is left to show them
+            return;
         QMetaObject::invokeMethod(
-            qApp,
+            app,
             [view, generation, jobs, meshes = std::move(meshes), clock] {
                 if (view)
                     view->showMeshes(generation, jobs, meshes, double(clock.nsecsElapsed()) / 1e6);
