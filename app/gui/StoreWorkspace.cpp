@@ -359,41 +359,34 @@ bool StoreWorkspace::confirmLeavingEdits() {
 }
 
 bool StoreWorkspace::openVersionReadOnly(const annotation::VersionId& id) {
+    return showVersion(id, true);
+}
+
+bool StoreWorkspace::startDraftFrom(const annotation::VersionId& id) {
+    return showVersion(id, false);
+}
+
+bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly) {
     if (!history_ || !confirmLeavingEdits())
         return false;
     try {
-        if (!showAnnotation(history_->openVersion(id, true), parent_))
+        // Read-only keeps the parent of the edits it replaced; a new draft continues from id.
+        if (!showAnnotation(history_->openVersion(id, readOnly), readOnly ? parent_ : id))
             return false;
-        readOnlyVersion_ = id;
-        window_.viewer()->labelEditor()->setReadOnly(true);
-        updateTitle();
-        window_.statusBar()->showMessage(
-            tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
-                .arg(shortId(id)),
-            10000);
     } catch (const std::exception& e) {
         QMessageBox::warning(&window_, tr("Open version"), QString::fromUtf8(e.what()));
         return false;
     }
-    refreshVersions();
-    return true;
-}
-
-bool StoreWorkspace::startDraftFrom(const annotation::VersionId& id) {
-    if (!history_ || !confirmLeavingEdits())
-        return false;
-    try {
-        if (!showAnnotation(history_->openVersion(id, false), id))
-            return false;
-        window_.viewer()->labelEditor()->setReadOnly(false);
-        window_.statusBar()->showMessage(
-            tr("New draft from version %1: Ctrl+S saves it as that version's child.")
-                .arg(shortId(id)),
-            10000);
-    } catch (const std::exception& e) {
-        QMessageBox::warning(&window_, tr("New draft"), QString::fromUtf8(e.what()));
-        return false;
-    }
+    if (readOnly)
+        readOnlyVersion_ = id;
+    window_.viewer()->labelEditor()->setReadOnly(readOnly);
+    updateTitle();
+    window_.statusBar()->showMessage(
+        readOnly ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
+                       .arg(shortId(id))
+                 : tr("New draft from version %1: Ctrl+S saves it as that version's child.")
+                       .arg(shortId(id)),
+        10000);
     refreshVersions();
     return true;
 }

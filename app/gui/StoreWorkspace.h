@@ -85,6 +85,7 @@ private:
     // Puts an opened version or draft into the editor, with `parent` as the next save's parent.
     bool showAnnotation(const annotation::OpenedAnnotation& opened,
                         const std::optional<annotation::VersionId>& parent);
+    bool showVersion(const annotation::VersionId& id, bool readOnly);
     void markEmptySlicesClean(); // of a new annotation, so autosave hashes only edited slices
     // Offers this user's draft of the open study; true when it was recovered.
     bool offerDraftRecovery();

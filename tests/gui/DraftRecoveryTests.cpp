@@ -111,17 +111,14 @@ TEST_F(DraftRecovery, KilledWorkstationOffersItsDraftOnReopening) {
     user.workspace->openStudy(studyId); // a dialog here would block and fail the test
     EXPECT_EQ(labelsFingerprint(user.window.viewer()->labelEditor()->labels()), painted);
 
-    user.workspace->session()->logout();
-    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "recover draft")).size(), 1u);
+    EXPECT_EQ(user.annotatorLogCount("recover draft"), 1u);
 }
 
 TEST_F(DraftRecovery, DiscardDeletesTheDraftAndDecideLaterKeepsIt) {
     TempDir dir;
     const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
     StoreWindow user(dir.path());
-    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
-    user.workspace->openStudy(studyId);
+    ASSERT_TRUE(user.openAsAnnotator(studyId));
     EXPECT_FALSE(user.workspace->autosaveNow()) << "nothing changed yet";
     user.paintStroke(0.5);
     ASSERT_TRUE(user.workspace->autosaveNow());
@@ -144,9 +141,7 @@ TEST_F(DraftRecovery, DiscardDeletesTheDraftAndDecideLaterKeepsIt) {
     EXPECT_TRUE(user.window.viewer()->labelEditor()->labels().voxelCounts().empty());
     EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
 
-    user.workspace->session()->logout();
-    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "discard draft")).size(), 1u);
+    EXPECT_EQ(user.annotatorLogCount("discard draft"), 1u);
 }
 
 TEST_F(DraftRecovery, AutosaveRunsOnItsOwnAfterTheInterval) {

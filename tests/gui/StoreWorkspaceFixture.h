@@ -95,7 +95,7 @@ inline void dragStroke(QWidget* view, double heightFraction) {
 
 // The main window on a store, shown and exposed, logged in as `user` through the dialog.
 struct StoreWindow {
-    explicit StoreWindow(const std::filesystem::path& storeDir) {
+    explicit StoreWindow(const std::filesystem::path& storeDir) : storeDir(storeDir) {
         window.setInteractive(false);
         window.resize(1300, 900);
         workspace = std::make_unique<app::StoreWorkspace>(
@@ -109,6 +109,24 @@ struct StoreWindow {
         if (!workspace->logIn())
             return ::testing::AssertionFailure() << "login failed";
         return ::testing::AssertionSuccess();
+    }
+    // The annotator logs in through the dialog and opens the study.
+    ::testing::AssertionResult openAsAnnotator(std::int64_t studyId) {
+        if (auto loggedIn = logIn(annotatorName, radmark::storage::testing::userPassword);
+            !loggedIn)
+            return loggedIn;
+        workspace->openStudy(studyId);
+        if (!window.viewer()->volume())
+            return ::testing::AssertionFailure() << "the study did not open";
+        return ::testing::AssertionSuccess();
+    }
+    // How often the annotator's session logged `action`: logs out (as the log is read by the
+    // admin), so it comes last in a test.
+    std::size_t annotatorLogCount(const std::string& action) {
+        using namespace radmark::storage::testing;
+        workspace->session()->logout();
+        auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
+        return admin.auditEntries(filterBy(annotatorName, action)).size();
     }
     QWidget* axial() const { return window.viewer()->sliceView(viewer::ViewPlane::Axial); }
     // Keys go to the active window, as they would for a user who clicked into it.
@@ -129,6 +147,7 @@ struct StoreWindow {
         QTest::keyClick(axial(), Qt::Key_S, Qt::ControlModifier);
     }
 
+    std::filesystem::path storeDir;
     app::MainWindow window;
     std::unique_ptr<app::StoreWorkspace> workspace;
 };

@@ -32,15 +32,10 @@ TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     TempDir dir;
     const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
 
-    app::MainWindow window;
-    window.setInteractive(false);
-    window.resize(1100, 850);
-    app::StoreWorkspace workspace(storage::Store(dir.path(), lowCostPolicy()), window);
-    window.show();
-    ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-
-    answerLoginDialog(QString::fromStdString(annotatorName), QString::fromStdString(userPassword));
-    ASSERT_TRUE(workspace.logIn());
+    StoreWindow user(dir.path());
+    app::MainWindow& window = user.window;
+    app::StoreWorkspace& workspace = *user.workspace;
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
     ASSERT_NE(workspace.session(), nullptr);
     EXPECT_EQ(workspace.session()->userName(), annotatorName);
     EXPECT_TRUE(window.windowTitle().contains(QString::fromStdString(annotatorName)));
@@ -104,9 +99,7 @@ TEST_F(StoreWorkspace, AnUnassignedAnnotatorCannotSaveAndIsToldWhy) {
     TempDir dir;
     const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
     StoreWindow user(dir.path());
-    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
-    user.workspace->openStudy(studyId);
-    ASSERT_NE(user.window.viewer()->volume(), nullptr);
+    ASSERT_TRUE(user.openAsAnnotator(studyId));
 
     // The admin takes the study away while it is open.
     storage::Store(dir.path(), lowCostPolicy())
@@ -130,9 +123,7 @@ TEST_F(StoreWorkspace, AnUnassignedAnnotatorCannotSaveAndIsToldWhy) {
     });
     EXPECT_FALSE(user.workspace->saveVersion());
     EXPECT_TRUE(shown.contains("not assigned to you")) << shown.toStdString();
-    user.workspace->session()->logout();
-    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "save")).size(), 0u);
+    EXPECT_EQ(user.annotatorLogCount("save"), 0u);
 }
 
 TEST_F(StoreWorkspace, WrongPasswordIsRefusedInTheDialog) {
