@@ -138,8 +138,8 @@ BurnedInTextRules BurnedInTextRules::parse(std::string_view tsv) {
                         throw std::runtime_error("a percentage must be 0 to 100");
                     return RegionLength{value, percent};
                 };
-                rule.regions.push_back({length(numbers[0]), length(numbers[1]),
-                                        length(numbers[2]), length(numbers[3])});
+                rule.regions.push_back({length(numbers[0]), length(numbers[1]), length(numbers[2]),
+                                        length(numbers[3])});
             }
             for (const auto* pattern : {&rule.manufacturer, &rule.model})
                 if (*pattern != "*" && *pattern != "-")
@@ -184,12 +184,6 @@ namespace {
 
 const gdcm::Tag pixelTag(0x7FE0, 0x0010);
 
-std::string textOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
-    const gdcm::Tag tag(group, element);
-    return ds.FindDataElement(tag) ? dicom::trimmed(dicom::rawValue(ds.GetDataElement(tag)))
-                                   : std::string();
-}
-
 // An image pixel attribute (0028,eeee): binary US, or text (IS) for Number of Frames.
 int imageNumber(const gdcm::DataSet& ds, std::uint16_t element, int fallback) {
     const gdcm::Tag tag(0x0028, element);
@@ -202,14 +196,6 @@ int imageNumber(const gdcm::DataSet& ds, std::uint16_t element, int fallback) {
         return int(value);
     }
     return raw.empty() ? fallback : std::atoi(std::string(raw).c_str());
-}
-
-gdcm::DataElement textElement(std::uint16_t group, std::uint16_t element, gdcm::VR::VRType vr,
-                              const std::string& value) {
-    gdcm::DataElement de(gdcm::Tag(group, element));
-    de.SetVR(vr);
-    dicom::setText(de, vr, value);
-    return de;
 }
 
 // PS3.3 C.7.6.1.1.5: the compression method of a lossy transfer syntax.
@@ -246,11 +232,11 @@ std::string decodePixelData(gdcm::File& file, int rows, int columns, int frames,
     image->SetDimension(1, unsigned(rows));
     if (frames > 1)
         image->SetDimension(2, unsigned(frames));
-    image->SetPixelFormat(gdcm::PixelFormat(
-        std::uint16_t(samples), std::uint16_t(bitsAllocated), std::uint16_t(bitsStored),
-        std::uint16_t(highBit), std::uint16_t(imageNumber(ds, 0x0103, 0))));
+    image->SetPixelFormat(gdcm::PixelFormat(std::uint16_t(samples), std::uint16_t(bitsAllocated),
+                                            std::uint16_t(bitsStored), std::uint16_t(highBit),
+                                            std::uint16_t(imageNumber(ds, 0x0103, 0))));
     image->SetPhotometricInterpretation(
-        gdcm::PhotometricInterpretation::GetPIType(textOf(ds, 0x0028, 0x0004).c_str()));
+        gdcm::PhotometricInterpretation::GetPIType(dicom::textOf(ds, 0x0028, 0x0004).c_str()));
     image->SetPlanarConfiguration(unsigned(imageNumber(ds, 0x0006, 0)));
     image->SetTransferSyntax(source);
     image->SetDataElement(ds.GetDataElement(pixelTag));
@@ -275,7 +261,7 @@ std::string decodePixelData(gdcm::File& file, int rows, int columns, int frames,
     pixels.SetByteValue(bytes->GetPointer(), bytes->GetLength());
     ds.Replace(pixels);
     if (const char* photometric = decoded.GetPhotometricInterpretation().GetString())
-        ds.Replace(textElement(0x0028, 0x0004, gdcm::VR::CS, photometric));
+        ds.Replace(dicom::textElement(0x0028, 0x0004, gdcm::VR::CS, photometric));
     if (samples > 1) {
         gdcm::DataElement planar(gdcm::Tag(0x0028, 0x0006));
         planar.SetVR(gdcm::VR::US);
@@ -285,16 +271,16 @@ std::string decodePixelData(gdcm::File& file, int rows, int columns, int frames,
     }
     // A decompressed lossy image stays marked lossy (PS3.3 C.7.6.1.1.5); attributes already
     // there are kept as they were.
-    if (lossy && textOf(ds, 0x0028, 0x2110) != "01") {
-        ds.Replace(textElement(0x0028, 0x2110, gdcm::VR::CS, "01"));
+    if (lossy && dicom::textOf(ds, 0x0028, 0x2110) != "01") {
+        ds.Replace(dicom::textElement(0x0028, 0x2110, gdcm::VR::CS, "01"));
         const std::string method = lossyMethodOf(source);
-        if (!method.empty() && textOf(ds, 0x0028, 0x2114).empty())
-            ds.Replace(textElement(0x0028, 0x2114, gdcm::VR::CS, method));
+        if (!method.empty() && dicom::textOf(ds, 0x0028, 0x2114).empty())
+            ds.Replace(dicom::textElement(0x0028, 0x2114, gdcm::VR::CS, method));
     }
     file.GetHeader().SetDataSetTransferSyntax(gdcm::TransferSyntax::ExplicitVRLittleEndian);
-    file.GetHeader().Replace(textElement(0x0002, 0x0010, gdcm::VR::UI,
-                                         gdcm::TransferSyntax::GetTSString(
-                                             gdcm::TransferSyntax::ExplicitVRLittleEndian)));
+    file.GetHeader().Replace(dicom::textElement(
+        0x0002, 0x0010, gdcm::VR::UI,
+        gdcm::TransferSyntax::GetTSString(gdcm::TransferSyntax::ExplicitVRLittleEndian)));
     return {};
 }
 
@@ -352,7 +338,7 @@ PixelCleaning cleanBurnedInText(gdcm::File& file, std::string_view modality,
     const int bitsAllocated = imageNumber(ds, 0x0100, 16);
     const int samples = imageNumber(ds, 0x0002, 1);
     const int planar = imageNumber(ds, 0x0006, 0);
-    const std::string photometric = textOf(ds, 0x0028, 0x0004);
+    const std::string photometric = dicom::textOf(ds, 0x0028, 0x0004);
     const bool bigEndian = syntax == gdcm::TransferSyntax::ExplicitVRBigEndian;
     if ((bitsAllocated != 8 && bitsAllocated != 16 && bitsAllocated != 32) ||
         (samples != 1 && samples != 3) || rows <= 0 || columns <= 0 ||
@@ -439,7 +425,7 @@ PixelCleaning cleanBurnedInText(gdcm::File& file, std::string_view modality,
     gdcm::DataElement cleaned = ds.GetDataElement(pixelTag);
     cleaned.SetByteValue(pixels.data(), gdcm::VL(std::uint32_t(pixels.size())));
     ds.Replace(cleaned);
-    ds.Replace(textElement(0x0028, 0x0301, gdcm::VR::CS, "NO"));
+    ds.Replace(dicom::textElement(0x0028, 0x0301, gdcm::VR::CS, "NO"));
     return out;
 }
 

@@ -74,7 +74,7 @@ std::unique_ptr<TextDetector> makeTesseractDetector();
 
 // What cleaning one image's pixels did.
 struct PixelCleaning {
-    std::string problem;              // why the image cannot be kept; empty when it was cleaned
+    std::string problem; // why the image cannot be kept; empty when it was cleaned
     const BlackoutRule* rule = nullptr;
     std::vector<PixelRegion> regions; // blacked out in every frame, clamped to the image
     bool decoded = false;             // compressed or big endian pixels were decoded first

@@ -172,21 +172,6 @@ std::string keywordOf(std::uint32_t k) {
     return keyword && *keyword ? keyword : dicom::tagText(tag);
 }
 
-std::string stringOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
-    const gdcm::Tag tag(group, element);
-    if (!ds.FindDataElement(tag))
-        return {};
-    return dicom::trimmed(dicom::rawValue(ds.GetDataElement(tag)));
-}
-
-gdcm::DataElement textElement(std::uint16_t group, std::uint16_t element, gdcm::VR::VRType vr,
-                              const std::string& value) {
-    gdcm::DataElement de(gdcm::Tag(group, element));
-    de.SetVR(vr);
-    dicom::setText(de, vr, value);
-    return de;
-}
-
 } // namespace
 
 // One file's trip through the engine: collect identifying values, transform, record, clean
@@ -566,19 +551,19 @@ void FilePass::transform(gdcm::DataSet& ds, bool cleaning, bool inMeta) {
 
 void FilePass::addRecords() {
     gdcm::DataSet& ds = file_.GetDataSet();
-    ds.Replace(textElement(0x0012, 0x0062, gdcm::VR::CS, "YES"));
-    ds.Replace(textElement(0x0012, 0x0063, gdcm::VR::LO,
-                           std::string(engineName) + " " + engineVersion + "\\PS3.15 E.1-1 " +
-                               e_.profile_.edition()));
+    ds.Replace(dicom::textElement(0x0012, 0x0062, gdcm::VR::CS, "YES"));
+    ds.Replace(dicom::textElement(0x0012, 0x0063, gdcm::VR::LO,
+                                  std::string(engineName) + " " + engineVersion +
+                                      "\\PS3.15 E.1-1 " + e_.profile_.edition()));
     gdcm::SmartPointer<gdcm::SequenceOfItems> codes = new gdcm::SequenceOfItems;
     codes->SetLengthToUndefined();
     auto addCode = [&](const std::string& value, const std::string& meaning) {
         gdcm::Item item;
         item.SetVLToUndefined();
         gdcm::DataSet& nested = item.GetNestedDataSet();
-        nested.Insert(textElement(0x0008, 0x0100, gdcm::VR::SH, value));
-        nested.Insert(textElement(0x0008, 0x0102, gdcm::VR::SH, "DCM"));
-        nested.Insert(textElement(0x0008, 0x0104, gdcm::VR::LO, meaning));
+        nested.Insert(dicom::textElement(0x0008, 0x0100, gdcm::VR::SH, value));
+        nested.Insert(dicom::textElement(0x0008, 0x0102, gdcm::VR::SH, "DCM"));
+        nested.Insert(dicom::textElement(0x0008, 0x0104, gdcm::VR::LO, meaning));
         codes->AddItem(item);
     };
     addCode("113100", "Basic Application Confidentiality Profile");
@@ -595,23 +580,25 @@ void FilePass::addRecords() {
     sequence.SetVLToUndefined();
     ds.Replace(sequence);
     if (shifted_)
-        ds.Replace(textElement(0x0028, 0x0303, gdcm::VR::CS, "MODIFIED"));
+        ds.Replace(dicom::textElement(0x0028, 0x0303, gdcm::VR::CS, "MODIFIED"));
 }
 
 FileResult FilePass::run() {
     gdcm::DataSet& ds = file_.GetDataSet();
-    sopClass_ = stringOf(ds, 0x0008, 0x0016);
-    result_.modality = stringOf(ds, 0x0008, 0x0060);
-    const SourceFacts source{result_.modality, stringOf(ds, 0x0008, 0x0070),
-                             stringOf(ds, 0x0008, 0x1090), upper(stringOf(ds, 0x0028, 0x0301))};
+    sopClass_ = dicom::textOf(ds, 0x0008, 0x0016);
+    result_.modality = dicom::textOf(ds, 0x0008, 0x0060);
+    const SourceFacts source{result_.modality, dicom::textOf(ds, 0x0008, 0x0070),
+                             dicom::textOf(ds, 0x0008, 0x1090),
+                             upper(dicom::textOf(ds, 0x0028, 0x0301))};
 
-    std::string patientKey = stringOf(ds, 0x0010, 0x0020);
+    std::string patientKey = dicom::textOf(ds, 0x0010, 0x0020);
     if (patientKey.empty())
-        patientKey = "name:" + stringOf(ds, 0x0010, 0x0010) + "|" + stringOf(ds, 0x0010, 0x0030);
+        patientKey =
+            "name:" + dicom::textOf(ds, 0x0010, 0x0010) + "|" + dicom::textOf(ds, 0x0010, 0x0030);
     if (patientKey == "name:|")
-        patientKey = "study:" + stringOf(ds, 0x0020, 0x000D);
-    else if (!stringOf(ds, 0x0010, 0x0021).empty())
-        patientKey += "|" + stringOf(ds, 0x0010, 0x0021);
+        patientKey = "study:" + dicom::textOf(ds, 0x0020, 0x000D);
+    else if (!dicom::textOf(ds, 0x0010, 0x0021).empty())
+        patientKey += "|" + dicom::textOf(ds, 0x0010, 0x0021);
     result_.patientPseudonym = e_.pseudonyms_.pseudonymFor(patientKey);
     shiftDays_ = e_.dates_.shiftDaysFor(patientKey);
 
@@ -646,9 +633,9 @@ FileResult FilePass::run() {
     transform(file_.GetHeader(), false, true);
     transform(ds, false, false);
 
-    result_.studyUid = stringOf(ds, 0x0020, 0x000D);
-    result_.seriesUid = stringOf(ds, 0x0020, 0x000E);
-    result_.sopInstanceUid = stringOf(ds, 0x0008, 0x0018);
+    result_.studyUid = dicom::textOf(ds, 0x0020, 0x000D);
+    result_.seriesUid = dicom::textOf(ds, 0x0020, 0x000E);
+    result_.sopInstanceUid = dicom::textOf(ds, 0x0008, 0x0018);
 
     // 3. Pixels that may carry burned-in text.
     const std::string pixelProblem = cleanPixels(source);
@@ -658,8 +645,9 @@ FileResult FilePass::run() {
         return result_;
     }
     addRecords();
-    file_.GetHeader().Replace(textElement(0x0002, 0x0012, gdcm::VR::UI, implementationClassUid));
-    file_.GetHeader().Replace(textElement(0x0002, 0x0013, gdcm::VR::SH, "RADMARK_DEID_1"));
+    file_.GetHeader().Replace(
+        dicom::textElement(0x0002, 0x0012, gdcm::VR::UI, implementationClassUid));
+    file_.GetHeader().Replace(dicom::textElement(0x0002, 0x0013, gdcm::VR::SH, "RADMARK_DEID_1"));
     if (!result_.sopInstanceUid.empty()) {
         gdcm::DataElement meta(gdcm::Tag(0x0002, 0x0003));
         meta.SetVR(gdcm::VR::UI);

@@ -1,5 +1,7 @@
 #include "imaging/deid/DicomElements.h"
 
+#include <gdcmDataSet.h>
+
 #include <gdcmDict.h>
 #include <gdcmDicts.h>
 #include <gdcmGlobal.h>
@@ -98,6 +100,19 @@ void setText(gdcm::DataElement& element, const gdcm::VR& vr, std::string value) 
     if (value.size() % 2)
         value += vr == gdcm::VR::UI ? '\0' : ' ';
     element.SetByteValue(value.data(), gdcm::VL(std::uint32_t(value.size())));
+}
+
+gdcm::DataElement textElement(std::uint16_t group, std::uint16_t element, gdcm::VR::VRType vr,
+                              const std::string& value) {
+    gdcm::DataElement de(gdcm::Tag(group, element));
+    de.SetVR(vr);
+    setText(de, vr, value);
+    return de;
+}
+
+std::string textOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+    const gdcm::Tag tag(group, element);
+    return ds.FindDataElement(tag) ? trimmed(rawValue(ds.GetDataElement(tag))) : std::string();
 }
 
 } // namespace radmark::deid::dicom

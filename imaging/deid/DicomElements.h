@@ -6,8 +6,13 @@
 #include <gdcmTag.h>
 #include <gdcmVR.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+namespace gdcm {
+class DataSet;
+}
 
 namespace radmark::deid::dicom {
 
@@ -29,5 +34,10 @@ std::string tagText(const gdcm::Tag& tag); // "(0010,0010)"
 
 // Sets a text value with the even-length padding DICOM wants (NUL for UI, space otherwise).
 void setText(gdcm::DataElement& element, const gdcm::VR& vr, std::string value);
+// A new element (group,element) holding a text value, padded as setText does.
+gdcm::DataElement textElement(std::uint16_t group, std::uint16_t element, gdcm::VR::VRType vr,
+                              const std::string& value);
+// The trimmed text value of an element of ds; "" when it is absent.
+std::string textOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element);
 
 } // namespace radmark::deid::dicom

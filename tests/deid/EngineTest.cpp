@@ -290,30 +290,27 @@ TEST(DeidEngine, InstitutionEqualToTheKeptManufacturerIsNotALeak) {
 TEST(DeidEngine, RemovedValuesInFreeTextOrOfPersonsStillReject) {
     const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
                               secretOf(8));
-    {
-        gdcm::File file = plantedFile();
-        // Window Center & Width Explanation: free text, not in Table E.1-1, kept.
-        file.GetDataSet().Insert(text(0x0028, 0x1055, gdcm::VR::LO, "ROWTEST^PATIENT"));
+    auto expectRejectedAt = [&](gdcm::File file, const std::string& path, const char* why) {
         const FileResult result = engine.deidentify(file);
-        ASSERT_TRUE(result.quarantined) << "a patient name copied into kept free text";
-        EXPECT_NE(result.reason.find("(0028,1055)"), std::string::npos) << result.reason;
-    }
-    {
-        gdcm::File file = test::makeCtFile();
-        file.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ACMEVENDOR"));
-        file.GetDataSet().Insert(text(0x0008, 0x0080, gdcm::VR::LO, "ACMEVENDOR"));
-        file.GetDataSet().Insert(text(0x0028, 0x1055, gdcm::VR::LO, "WINDOW ACMEVENDOR"));
-        const FileResult result = engine.deidentify(file);
-        ASSERT_TRUE(result.quarantined) << "the institution in free text as well";
-        EXPECT_NE(result.reason.find("(0028,1055)"), std::string::npos) << result.reason;
-    }
-    {
-        gdcm::File file = test::makeCtFile();
-        file.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ROWTEST^PATIENT"));
-        const FileResult result = engine.deidentify(file);
-        ASSERT_TRUE(result.quarantined) << "a patient name is never excused by a vendor name";
-        EXPECT_NE(result.reason.find("(0008,0070)"), std::string::npos) << result.reason;
-    }
+        ASSERT_TRUE(result.quarantined) << why;
+        EXPECT_NE(result.reason.find(path), std::string::npos) << why << ": " << result.reason;
+    };
+    gdcm::File patientInFreeText = plantedFile();
+    // Window Center & Width Explanation: free text, not in Table E.1-1, kept.
+    patientInFreeText.GetDataSet().Insert(text(0x0028, 0x1055, gdcm::VR::LO, "ROWTEST^PATIENT"));
+    expectRejectedAt(patientInFreeText, "(0028,1055)", "a patient name copied into kept free text");
+
+    gdcm::File institutionInFreeText = test::makeCtFile();
+    institutionInFreeText.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ACMEVENDOR"));
+    institutionInFreeText.GetDataSet().Insert(text(0x0008, 0x0080, gdcm::VR::LO, "ACMEVENDOR"));
+    institutionInFreeText.GetDataSet().Insert(
+        text(0x0028, 0x1055, gdcm::VR::LO, "WINDOW ACMEVENDOR"));
+    expectRejectedAt(institutionInFreeText, "(0028,1055)", "the institution in free text as well");
+
+    gdcm::File patientAsVendor = test::makeCtFile();
+    patientAsVendor.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ROWTEST^PATIENT"));
+    expectRejectedAt(patientAsVendor, "(0008,0070)",
+                     "a patient name is never excused by a vendor name");
 }
 
 TEST(DeidReport, SaysWhatWasDoneAndHoldsNoValue) {

@@ -400,7 +400,7 @@ EXPECTED_QUARANTINE = {
     "GDCMJ2K_TextGBR.dcm": "no blackout rule",                  # a page of text, no device
     "JPEG2000-embedded-sequence-delimiter.dcm": "cannot be decoded",  # a broken codestream
     "SC_ybr_full_422_uncompressed.dcm": "pixel layout",          # subsampled, uncompressed
-    # GDCM 3.0 decodes 16- and 32-bit RLE colour wrongly (pydicom and the bytes agree).
+    # GDCM 3.0 decodes 16- and 32-bit RLE colour wrongly (gdcmconv --raw too; pydicom does not).
     "SC_rgb_rle_16bit.dcm": "pixel layout", "SC_rgb_rle_16bit_2frame.dcm": "pixel layout",
     "SC_rgb_rle_32bit.dcm": "pixel layout", "SC_rgb_rle_32bit_2frame.dcm": "pixel layout",
 }
