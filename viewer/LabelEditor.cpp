@@ -237,9 +237,8 @@ bool LabelEditor::readOnly() const {
     return d->labels && d->labels->readOnly();
 }
 
-void LabelEditor::editBoxes(
-    const std::function<annotation::BoxChange(annotation::BoxList&)>& edit,
-    const std::string& description) {
+void LabelEditor::editBoxes(const std::function<annotation::BoxChange(annotation::BoxList&)>& edit,
+                            const std::string& description) {
     if (!d->labels)
         return;
     if (d->labels->readOnly()) {
@@ -401,8 +400,9 @@ annotation::Tool& LabelEditor::toolNamed(const std::string& name) {
             tool->settings().set("lower", d->shownRange->first);
             tool->settings().set("upper", d->shownRange->second);
         }
-        tool->settings().observe(
-            [this, name](const annotation::ToolSetting& setting) { onSettingChanged(name, setting); });
+        tool->settings().observe([this, name](const annotation::ToolSetting& setting) {
+            onSettingChanged(name, setting);
+        });
     }
     return *tool;
 }
@@ -438,8 +438,9 @@ void LabelEditor::setToolSetting(const QString& key, double value) {
 bool LabelEditor::applyTool(const QString& name) {
     const QString which = name.isEmpty() ? d->toolName : name;
     if (!isWholeSegmentTool(which)) {
-        emit statusMessage(tr("%1 works with the mouse in the slice views: there is nothing to apply.")
-                               .arg(toolTitle(which)));
+        emit statusMessage(
+            tr("%1 works with the mouse in the slice views: there is nothing to apply.")
+                .arg(toolTitle(which)));
         return false;
     }
     if (!d->labels) {

@@ -95,7 +95,7 @@ class LabelEditor : public QObject {
     static QStringList toolList();
     static QString toolTitle(const QString& name);
     static bool isWholeSegmentTool(const QString& name); // has an Apply, no pointer use
-    void setMode(EditMode mode); // selectTool("") / ("paint") / ("erase")
+    void setMode(EditMode mode);                         // selectTool("") / ("paint") / ("erase")
 
     // Sets a setting of the selected tool (clamped to its range) and emits toolSettingChanged;
     // a region grow being tuned regrows inside the same undo step and the overlay refreshes.
@@ -127,8 +127,8 @@ class LabelEditor : public QObject {
     bool redo();
 
   signals:
-    void labelsChanged(); // the overlay image was modified; views should repaint
-    void segmentsChanged();   // added, removed, renamed, recoloured, shown/hidden, locked
+    void labelsChanged();   // the overlay image was modified; views should repaint
+    void segmentsChanged(); // added, removed, renamed, recoloured, shown/hidden, locked
     void activeSegmentChanged(annotation::Label label);
     void boxesChanged();
     void annotationReplaced(); // started, continued from a version or cleared

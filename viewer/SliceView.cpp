@@ -662,7 +662,8 @@ void SliceView::mouseMoveEvent(QMouseEvent* event) {
             emit cursorMoved();
         break;
     case Drag::Edit:
-        if (const auto voxel = nearestVoxel(indexAt(position)); voxel && voxel != d->lastEditVoxel) {
+        if (const auto voxel = nearestVoxel(indexAt(position));
+            voxel && voxel != d->lastEditVoxel) {
             d->lastEditVoxel = voxel;
             emit editPointer(annotation::PointerPhase::Drag, *voxel);
         }

@@ -93,10 +93,11 @@ TEST_F(AnnotationPainting, BrushStrokeInAxialViewPaintsUndoesAndRedoes) {
     const int slice = int(std::lround(centre[2]));
     const imaging::Vec3 from{centre[0] - 20, centre[1] - 10, centre[2]};
     const imaging::Vec3 to{centre[0] + 20, centre[1] + 10, centre[2]};
-    const QPoint start = axial->widgetPositionOf(from).toPoint();
-    const QPoint end = axial->widgetPositionOf(to).toPoint();
     QTest::keyClick(axial, Qt::Key_B);
     ASSERT_EQ(editor().toolName(), QStringLiteral("paint"));
+    QApplication::processEvents(); // the Tools panel shows the brush settings
+    const QPoint start = axial->widgetPositionOf(from).toPoint();
+    const QPoint end = axial->widgetPositionOf(to).toPoint();
     // The brush circle follows the pointer: "before" has it where the stroke will end.
     QTest::mouseMove(axial, end);
     const QImage before = axial->grabFramebuffer();

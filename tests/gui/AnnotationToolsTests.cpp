@@ -360,7 +360,10 @@ TEST_F(AnnotationTools, ShiftSSwitchesToASpherePaintingAcrossSlices) {
 }
 
 TEST_F(AnnotationTools, BrushCircleFollowsThePointerAndBracketsResizeIt) {
+    const QSize viewSize = axial->size();
     QTest::keyClick(axial, Qt::Key_B);
+    QApplication::processEvents();
+    EXPECT_EQ(axial->size(), viewSize) << "the brush settings in the Tools panel moved the views";
     editor().setBrushRadiusMm(5);
     const QPoint centre = pointOf(30, 30);
     QTest::mouseMove(axial, centre);
@@ -368,8 +371,7 @@ TEST_F(AnnotationTools, BrushCircleFollowsThePointerAndBracketsResizeIt) {
     ASSERT_TRUE(axial->brushOutlineShown());
     const auto ringRadius = [&] { // widget pixels per brush radius
         const double mm = editor().brushRadiusMm();
-        const QPointF edge =
-            axial->widgetPositionOf({30 + mm, 30, viewer()->cursor().index()[2]});
+        const QPointF edge = axial->widgetPositionOf({30 + mm, 30, viewer()->cursor().index()[2]});
         return std::hypot(edge.x() - centre.x(), edge.y() - centre.y());
     };
     const auto greenOnRing = [&](const QImage& image, double radius) {
@@ -386,8 +388,9 @@ TEST_F(AnnotationTools, BrushCircleFollowsThePointerAndBracketsResizeIt) {
     const double radius = ringRadius();
     ASSERT_GT(radius, 15) << "the phantom is shown too small to see the brush";
     EXPECT_GE(greenOnRing(shot, radius), 34) << "no brush circle around the pointer";
-    EXPECT_EQ(countIf(shot, QRect(centre - QPoint(int(radius / 2), int(radius / 2)),
-                                  QSize(int(radius), int(radius))),
+    EXPECT_EQ(countIf(shot,
+                      QRect(centre - QPoint(int(radius / 2), int(radius / 2)),
+                            QSize(int(radius), int(radius))),
                       isBrushGreen),
               0)
         << "the circle is not a ring";
@@ -413,9 +416,8 @@ TEST_F(AnnotationTools, OutlineDisplayDrawsTheBoundaryButNotTheInterior) {
     clickVoxel(30, 30);
     QTest::keyClick(axial, Qt::Key_Escape); // no brush circle in the screenshots
     QTest::mouseMove(axial, QPoint(2, 2));
-    editor().editSegment(1, [](annotation::Segment& s) {
-        s.display = annotation::SegmentDisplay::Outline;
-    });
+    editor().editSegment(
+        1, [](annotation::Segment& s) { s.display = annotation::SegmentDisplay::Outline; });
     QApplication::processEvents();
     const QImage outlined = axial->grabFramebuffer();
 
@@ -436,9 +438,8 @@ TEST_F(AnnotationTools, OutlineDisplayDrawsTheBoundaryButNotTheInterior) {
     }
 
     // Fill again: the interior is red too; hidden: nothing is drawn.
-    editor().editSegment(1, [](annotation::Segment& s) {
-        s.display = annotation::SegmentDisplay::Fill;
-    });
+    editor().editSegment(
+        1, [](annotation::Segment& s) { s.display = annotation::SegmentDisplay::Fill; });
     EXPECT_GT(countIf(axial->grabFramebuffer(), voxelRect(30, 30), isRed), 0);
     editor().editSegment(1, [](annotation::Segment& s) {
         s.display = annotation::SegmentDisplay::Outline;

@@ -97,8 +97,11 @@ TEST_F(LabelEditorTest, BoxEditsAreUndoneAndRedone) {
         "Draw box");
     ASSERT_EQ(editor.boxes().all().size(), 1u);
     const std::uint32_t id = editor.boxes().all().front().id;
-    editor.editBoxes([id](annotation::BoxList& boxes) { return boxes.move(id, {3, 0, 0}); },
-                     "Move box");
+    editor.editBoxes(
+        [id](annotation::BoxList& boxes) {
+            return boxes.move(id, {3, 0, 0});
+        },
+        "Move box");
     EXPECT_EQ(editor.boxes().all().front().min[0], 5);
 
     ASSERT_TRUE(editor.undo());
@@ -162,8 +165,7 @@ TEST_F(LabelEditorTest, EveryListedToolIsSelectableAndSaysWhetherThePointerEdits
         if (modelTool) {
             EXPECT_EQ(editor.tool()->name(), name.toStdString());
         }
-        EXPECT_EQ(editor.pointerEdits(),
-                  !name.isEmpty() && !LabelEditor::isWholeSegmentTool(name))
+        EXPECT_EQ(editor.pointerEdits(), !name.isEmpty() && !LabelEditor::isWholeSegmentTool(name))
             << name.toStdString();
         EXPECT_FALSE(LabelEditor::toolTitle(name).isEmpty());
     }

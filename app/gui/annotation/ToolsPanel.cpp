@@ -108,11 +108,18 @@ void ToolsPanel::showTool(const QString& name) {
     auto* form = new QWidget(this);
     auto* rows = new QFormLayout(form);
     rows->setContentsMargins(0, 0, 0, 0);
+    // Labels above their fields and wrapped: choosing a tool never widens the panel (and so
+    // never resizes the views under the pointer).
+    rows->setRowWrapPolicy(QFormLayout::WrapAllRows);
+    const auto rowLabel = [form](const std::string& text) {
+        auto* label = new QLabel(QString::fromStdString(text), form);
+        label->setWordWrap(true);
+        return label;
+    };
     bool intensityRange = false;
     if (const annotation::Tool* tool = editor_.tool()) {
         for (const annotation::ToolSetting& setting : tool->settings().all()) {
             const QString key = QString::fromStdString(setting.name);
-            const QString label = QString::fromStdString(setting.label);
             intensityRange = intensityRange || setting.name == "lower";
             if (const auto choice = choiceSettings().find(setting.name);
                 choice != choiceSettings().end()) {
@@ -122,7 +129,7 @@ void ToolsPanel::showTool(const QString& name) {
                 connect(box, &QComboBox::currentIndexChanged, this,
                         [this, key](int index) { editor_.setToolSetting(key, index); });
                 box->setObjectName(key);
-                rows->addRow(label, box);
+                rows->addRow(rowLabel(setting.label), box);
                 continue;
             }
             auto* spin = new QDoubleSpinBox(form);
@@ -138,7 +145,7 @@ void ToolsPanel::showTool(const QString& name) {
             connect(spin, &QDoubleSpinBox::valueChanged, this,
                     [this, key](double value) { editor_.setToolSetting(key, value); });
             spin->setObjectName(key);
-            rows->addRow(label, spin);
+            rows->addRow(rowLabel(setting.label), spin);
         }
     }
     layout()->replaceWidget(form_, form);
