@@ -406,7 +406,7 @@ void SegmentsPanel::refreshActiveControls() {
     display_->setCurrentIndex(segment->display == annotation::SegmentDisplay::Outline ? 1 : 0);
     code_->setText(segment->type ? describeConcept(segment->type->scheme, segment->type->code,
                                                    segment->type->meaning)
-                                 : tr("none (Terminology... picks one)"));
+                                 : tr("none (Code... picks one)"));
 }
 
 void SegmentsPanel::addSegment() {
