@@ -24,8 +24,8 @@ QString voxelsPerSegment(const annotation::Version& version) {
     QStringList parts;
     for (const auto& [label, count] : version.voxelCounts) {
         const annotation::Segment* segment = version.segments.find(label);
-        const QString name = segment ? QString::fromStdString(segment->name)
-                                     : QObject::tr("label %1").arg(label);
+        const QString name =
+            segment ? QString::fromStdString(segment->name) : QObject::tr("label %1").arg(label);
         parts << QStringLiteral("%1=%2").arg(name).arg(count);
     }
     return parts.isEmpty() ? QObject::tr("empty") : parts.join(QStringLiteral(", "));
@@ -60,9 +60,8 @@ VersionsPanel::VersionsPanel(QWidget* parent) : QWidget(parent) {
     layout->addLayout(buttons);
 
     connect(table_, &QTableWidget::itemSelectionChanged, this, &VersionsPanel::updateButtons);
-    connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
-        emit openReadOnlyRequested(rows_[std::size_t(row)]);
-    });
+    connect(table_, &QTableWidget::cellDoubleClicked, this,
+            [this](int row, int) { emit openReadOnlyRequested(rows_[std::size_t(row)]); });
     connect(openButton_, &QPushButton::clicked, this, [this] {
         if (const auto id = selected())
             emit openReadOnlyRequested(*id);

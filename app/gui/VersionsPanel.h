@@ -20,7 +20,7 @@ namespace radmark::app {
 
 class VersionsPanel : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit VersionsPanel(QWidget* parent = nullptr);
 
     struct Entry {
@@ -33,11 +33,11 @@ public:
     void clear(const QString& reason); // no study open, or a role that has no versions
     QTableWidget* table() const { return table_; }
 
-signals:
+  signals:
     void openReadOnlyRequested(const annotation::VersionId& id);
     void newDraftRequested(const annotation::VersionId& id);
 
-private:
+  private:
     std::optional<annotation::VersionId> selected() const;
     void updateButtons();
 

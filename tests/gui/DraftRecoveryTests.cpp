@@ -25,8 +25,8 @@ namespace {
 
 // The hash of the whole label map: equal hashes, equal labels.
 std::string labelsFingerprint(const annotation::LabelMap& labels) {
-    return annotation::hashContent(std::span(labels.data(), labels.chunkByteCount() *
-                                                                std::size_t(labels.chunkCount())))
+    return annotation::hashContent(
+               std::span(labels.data(), labels.chunkByteCount() * std::size_t(labels.chunkCount())))
         .hex();
 }
 
@@ -79,8 +79,8 @@ TEST_F(DraftRecovery, KilledWorkstationOffersItsDraftOnReopening) {
     child.closeWriteChannel();
     QByteArray output;
     while (!output.contains("draft-saved ") || !output.endsWith('\n')) {
-        ASSERT_TRUE(child.waitForReadyRead(60000))
-            << "the workstation never saved a draft:\n" << output.toStdString();
+        ASSERT_TRUE(child.waitForReadyRead(60000)) << "the workstation never saved a draft:\n"
+                                                   << output.toStdString();
         output += child.readAllStandardOutput();
     }
     child.kill(); // SIGKILL: no chance to save or log out

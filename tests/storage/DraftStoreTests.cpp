@@ -38,7 +38,9 @@ struct DraftWorld {
     std::int64_t study = 0;
 };
 
-Bytes bytesOf(const std::string& text) { return Bytes(text.begin(), text.end()); }
+Bytes bytesOf(const std::string& text) {
+    return Bytes(text.begin(), text.end());
+}
 
 std::string hexHash(std::span<const std::uint8_t> data) {
     std::uint8_t hash[32];
