@@ -25,28 +25,7 @@ namespace {
 
 using radmark::testing::headMri;
 
-// The head MRI open in a focused main window.
-class AnnotationPainting : public radmark::testing::WorkstationWindow {
-  protected:
-    void SetUp() override {
-        WorkstationWindow::SetUp();
-        window->activateWindow();
-        ASSERT_TRUE(QTest::qWaitForWindowActive(window.get()));
-        ASSERT_TRUE(open(headMri));
-    }
-    viewer::LabelEditor& editor() const { return *window->viewer()->labelEditor(); }
-    std::vector<imaging::Index3> labelledVoxels() const {
-        const annotation::LabelMap& labels = editor().labels();
-        const auto dims = labels.geometry().dims;
-        std::vector<imaging::Index3> found;
-        for (int z = 0; z < dims[2]; ++z)
-            for (int y = 0; y < dims[1]; ++y)
-                for (int x = 0; x < dims[0]; ++x)
-                    if (labels.at(labels.index(x, y, z)) != 0)
-                        found.push_back({x, y, z});
-        return found;
-    }
-};
+using AnnotationPainting = radmark::testing::HeadMriWindow;
 
 // Pixels that changed and turned redder than they are green (the default segment is red).
 int reddenedPixels(const QImage& before, const QImage& after) {

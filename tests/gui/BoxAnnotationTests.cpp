@@ -103,16 +103,14 @@ int redEdgeSamples(const viewer::FourUpViewer& viewer, ViewPlane plane, const Bo
     return found;
 }
 
-class BoxAnnotation : public radmark::testing::WorkstationWindow {
+class BoxAnnotation : public radmark::testing::HeadMriWindow {
   protected:
     void SetUp() override {
-        WorkstationWindow::SetUp();
-        window->activateWindow();
-        ASSERT_TRUE(QTest::qWaitForWindowActive(window.get()));
-        ASSERT_TRUE(open(headMri));
+        HeadMriWindow::SetUp();
+        if (HasFatalFailure())
+            return;
         centre = viewer()->cursor().voxel();
     }
-    viewer::LabelEditor& editor() const { return *viewer()->labelEditor(); }
     viewer::BoxInteraction& boxes() const { return *viewer()->boxInteraction(); }
     viewer::SliceView* view(ViewPlane plane) const { return viewer()->sliceView(plane); }
     Index3 atCentre(int dx, int dy, int dz = 0) const {

@@ -102,19 +102,17 @@ double rednessOver(const QImage& base, const QImage& image) {
     return sum;
 }
 
-class SegmentsPanelTest : public radmark::testing::WorkstationWindow {
+class SegmentsPanelTest : public radmark::testing::HeadMriWindow {
   protected:
     void SetUp() override {
-        WorkstationWindow::SetUp();
-        window->activateWindow();
-        ASSERT_TRUE(QTest::qWaitForWindowActive(window.get()));
-        ASSERT_TRUE(open(headMri));
+        HeadMriWindow::SetUp();
+        if (HasFatalFailure())
+            return;
         panel = window->findChild<SegmentsPanel*>();
         ASSERT_NE(panel, nullptr);
         ASSERT_TRUE(panel->isVisible());
         axial = viewer()->sliceView(ViewPlane::Axial);
     }
-    viewer::LabelEditor& editor() const { return *viewer()->labelEditor(); }
     QTableWidget* table() const { return panel->table(); }
 
     // N, then the terminology picker: types `search` and presses Enter.

@@ -6,12 +6,14 @@
 
 #include "app/gui/MainWindow.h"
 #include "viewer/FourUpViewer.h"
+#include "viewer/LabelEditor.h"
 
 #include <QApplication>
 #include <QSignalSpy>
 #include <QTest>
 
 #include <memory>
+#include <vector>
 
 namespace radmark::testing {
 
@@ -46,7 +48,31 @@ class WorkstationWindow : public GuiTest {
         return ::testing::AssertionSuccess();
     }
     viewer::FourUpViewer* viewer() const { return window->viewer(); }
+    viewer::LabelEditor& editor() const { return *window->viewer()->labelEditor(); }
     std::unique_ptr<app::MainWindow> window;
+};
+
+// The head MRI open in a focused main window, ready for keys and mouse strokes.
+class HeadMriWindow : public WorkstationWindow {
+  protected:
+    void SetUp() override {
+        WorkstationWindow::SetUp();
+        window->activateWindow();
+        ASSERT_TRUE(QTest::qWaitForWindowActive(window.get()));
+        ASSERT_TRUE(open(headMri));
+    }
+    // Every voxel with a label, in x-fastest order.
+    std::vector<imaging::Index3> labelledVoxels() const {
+        const annotation::LabelMap& labels = editor().labels();
+        const auto dims = labels.geometry().dims;
+        std::vector<imaging::Index3> found;
+        for (int z = 0; z < dims[2]; ++z)
+            for (int y = 0; y < dims[1]; ++y)
+                for (int x = 0; x < dims[0]; ++x)
+                    if (labels.at(labels.index(x, y, z)) != 0)
+                        found.push_back({x, y, z});
+        return found;
+    }
 };
 
 } // namespace radmark::testing
