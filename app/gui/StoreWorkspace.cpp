@@ -9,6 +9,7 @@
 #include "app/gui/security/LoginDialog.h"
 #include "storage/Errors.h"
 #include "storage/StoredStudy.h"
+#include "viewer/BoxInteraction.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/LabelEditor.h"
 
@@ -80,6 +81,8 @@ StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
     autosaveTimer_ = new QTimer(this);
     connect(autosaveTimer_, &QTimer::timeout, this, &StoreWorkspace::checkAutosave);
     setAutosaveInterval(autosaveIntervalFromEnvironment());
+    // Quitting keeps the latest edits as a draft too; the next opening offers it.
+    connect(qApp, &QCoreApplication::aboutToQuit, this, [this] { autosaveNow(); });
 }
 
 StoreWorkspace::~StoreWorkspace() = default;
@@ -138,12 +141,16 @@ void StoreWorkspace::buildMenu() {
 }
 
 void StoreWorkspace::sessionChanged() {
+    if (session_) // boxes drawn from now on name their author
+        window_.viewer()->boxInteraction()->setAuthor(session_->userName());
     const bool admin = session_ && session_->role() == storage::Role::Admin;
     adminAction_->setEnabled(admin);
     importAction_->setEnabled(admin);
     if (!lockScreen_) {
         lockScreen_ = new gui::LockScreen(&*session_, window_.centralWidget());
         connect(lockScreen_, &gui::LockScreen::loggedOut, this, &StoreWorkspace::afterLogout);
+        connect(lockScreen_, &gui::LockScreen::sessionEnding, this,
+                [this] { autosaveNow(); }); // locking or logging out keeps the latest edits
     } else {
         lockScreen_->setSession(&*session_);
     }
@@ -175,8 +182,8 @@ void StoreWorkspace::forgetStudy() {
 }
 
 void StoreWorkspace::afterLogout() {
-    // The next user must not see what the last one had open. The session is already closed:
-    // edits made since the last autosave (at most one interval) are not kept.
+    // The next user must not see what the last one had open. The latest edits were written as
+    // a draft just before the session closed (sessionEnding).
     window_.closeStudy();
     forgetStudy();
     session_.reset();

@@ -3,22 +3,17 @@
 // segment's colour; dragging a corner resizes it, dragging inside moves it, Delete removes it,
 // Ctrl+Z brings each state back; a 3D box shows (and is adjusted) in the coronal view; a box of
 // a hidden segment is hidden; a box saved with a version is there again when it is reopened.
-#include "StoreTestSupport.h"
+#include "StoreWorkspaceFixture.h"
 #include "WorkstationFixture.h"
 
 #include "app/gui/MainWindow.h"
-#include "app/gui/StoreWorkspace.h"
-#include "storage/StudyImport.h"
 #include "viewer/BoxInteraction.h"
 #include "viewer/FourUpViewer.h"
 
 #include <QApplication>
 #include <QImage>
 #include <QLabel>
-#include <QLineEdit>
-#include <QPushButton>
 #include <QTest>
-#include <QTimer>
 
 #include <algorithm>
 #include <cmath>
@@ -326,70 +321,19 @@ TEST_F(BoxAnnotation, HandlesKeepTheirSizeOnScreenWhenZoomed) {
     EXPECT_NEAR(zoomed, fitted, fitted / 4) << "handles grew with the zoom";
 }
 
-namespace {
-
-const std::string annotatorName = "box-annotator";
-
-// Types into the modal dialog once it is up, as a person would: the login dialog (user name,
-// password, Log in) or the save dialog (its one line, Return).
-void answerLoginDialog() {
-    QTimer::singleShot(200, [] {
-        QWidget* dialog = QApplication::activeModalWidget();
-        ASSERT_NE(dialog, nullptr);
-        auto* userField = dialog->findChild<QLineEdit*>("userName");
-        auto* passwordField = dialog->findChild<QLineEdit*>("password");
-        auto* button = dialog->findChild<QPushButton*>("loginButton");
-        ASSERT_TRUE(userField && passwordField && button);
-        userField->clear();
-        QTest::keyClicks(userField, QString::fromStdString(annotatorName));
-        QTest::keyClicks(passwordField, QString::fromStdString(storage::testing::userPassword));
-        QTest::mouseClick(button, Qt::LeftButton);
-    });
-}
-void answerSaveDialog(const QString& message) {
-    QTimer::singleShot(300, [message] {
-        QWidget* dialog = QApplication::activeModalWidget();
-        auto* field = dialog ? dialog->findChild<QLineEdit*>() : nullptr;
-        ASSERT_NE(field, nullptr);
-        QTest::keyClicks(field, message);
-        QTest::keyClick(field, Qt::Key_Return);
-    });
-}
-
 class StoredBoxes : public radmark::testing::GuiTest {};
 
-} // namespace
-
 TEST_F(StoredBoxes, SavedVersionShowsItsBoxesWhenReopened) {
-    using namespace storage::testing;
-    TempDir dir;
-    storage::Store::initialise(dir.path(), adminName, adminPassword, lowCostPolicy());
-    std::int64_t studyId = 0;
-    {
-        storage::Store store(dir.path(), lowCostPolicy());
-        auto admin = store.login(adminName, adminPassword);
-        admin.addUser(annotatorName, storage::Role::Annotator, userPassword);
-        auto results = storage::importStudies(admin, {RADMARK_PYDICOM_DATA "/CT_small.dcm"});
-        ASSERT_EQ(results.size(), 1u);
-        ASSERT_EQ(results.front().status, storage::ImportStatus::Imported);
-        studyId = results.front().studyId;
-        admin.assign(annotatorName, studyId);
-    }
-    app::MainWindow window;
-    window.setInteractive(false);
-    window.resize(1100, 850);
-    app::StoreWorkspace workspace(storage::Store(dir.path(), lowCostPolicy()), window);
-    window.show();
-    ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-    answerLoginDialog();
-    ASSERT_TRUE(workspace.logIn());
-    workspace.openStudy(studyId);
-    ASSERT_NE(window.viewer()->volume(), nullptr);
-    window.activateWindow();
-    ASSERT_TRUE(QTest::qWaitForWindowActive(&window));
+    using namespace radmark::testing;
+    storage::testing::TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    StoreWindow user(dir.path());
+    ASSERT_TRUE(user.openAsAnnotator(studyId));
+    user.activate();
+    app::StoreWorkspace& workspace = *user.workspace;
 
     // X, a drag on the CT's one slice, Ctrl+S: a version holding the box.
-    viewer::FourUpViewer& viewer = *window.viewer();
+    viewer::FourUpViewer& viewer = *user.window.viewer();
     viewer::SliceView* axial = viewer.sliceView(ViewPlane::Axial);
     QTest::keyClick(axial, Qt::Key_X);
     dragBetween(axial, {40, 50, 0}, {80, 70, 0});
@@ -397,12 +341,12 @@ TEST_F(StoredBoxes, SavedVersionShowsItsBoxesWhenReopened) {
     const Box drawn = viewer.labelEditor()->boxes().all().front();
     EXPECT_EQ(drawn.min, (Index3{40, 50, 0}));
     EXPECT_EQ(drawn.max, (Index3{80, 70, 0}));
-    answerSaveDialog(QStringLiteral("box around the lesion"));
-    QTest::keyClick(axial, Qt::Key_S, Qt::ControlModifier);
+    EXPECT_EQ(drawn.author, annotatorName) << "a box names the user who drew it";
+    user.saveVersion(QStringLiteral("box around the lesion"));
     ASSERT_EQ(workspace.session()->listAnnotations(studyId).size(), 1u);
 
     // Closed and opened again: the box is back, drawn on the slice.
-    window.closeStudy();
+    user.window.closeStudy();
     EXPECT_TRUE(viewer.labelEditor()->boxes().all().empty());
     workspace.openStudy(studyId);
     ASSERT_EQ(viewer.labelEditor()->boxes().all().size(), 1u);

@@ -10,6 +10,8 @@
 #include "viewer/LabelEditor.h"
 
 #include <QLabel>
+#include <QAction>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QProcess>
 #include <QProcessEnvironment>
@@ -161,6 +163,43 @@ TEST_F(DraftRecovery, AutosaveRunsOnItsOwnAfterTheInterval) {
     saved.clear();
     QTest::qWait(1500);
     EXPECT_TRUE(saved.isEmpty()) << "no change since the last draft";
+}
+
+TEST_F(DraftRecovery, LockingAndLoggingOutKeepTheLatestEditsAsADraft) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    StoreWindow user(dir.path()); // the default 30 s interval: only locking can write the draft
+    ASSERT_TRUE(user.openAsAnnotator(studyId));
+    user.paintStroke(0.5);
+    const std::string painted =
+        labelsFingerprint(user.window.viewer()->labelEditor()->labels());
+
+    // Ctrl+L, then unlock with the password typed into the overlay.
+    QTest::keyClick(user.axial(), Qt::Key_L, Qt::ControlModifier);
+    auto* password = user.window.findChild<QLineEdit*>("unlockPassword");
+    ASSERT_NE(password, nullptr);
+    ASSERT_TRUE(password->isVisible()) << "Ctrl+L did not lock";
+    QTest::keyClicks(password, QString::fromStdString(userPassword));
+    QTest::keyClick(password, Qt::Key_Return);
+    ASSERT_FALSE(password->isVisible()) << "the password did not unlock";
+    ASSERT_TRUE(user.workspace->session()->draftOf(studyId)) << "locking wrote no draft";
+
+    // More paint, then log out: the draft follows the latest edits. The next login (the same
+    // annotator) is offered it and Recover shows exactly what was painted.
+    user.paintStroke(0.3);
+    const std::string latest = labelsFingerprint(user.window.viewer()->labelEditor()->labels());
+    ASSERT_NE(latest, painted);
+    answerLoginDialog(QString::fromStdString(annotatorName), QString::fromStdString(userPassword));
+    QAction* logOut = nullptr;
+    for (QAction* action : user.window.findChildren<QAction*>())
+        if (action->text() == QStringLiteral("Log &out"))
+            logOut = action;
+    ASSERT_NE(logOut, nullptr);
+    logOut->trigger(); // Store > Log out
+    ASSERT_TRUE(user.workspace->session()) << "the annotator did not log in again";
+    answerWithButton("recoverDraftButton");
+    user.workspace->openStudy(studyId);
+    EXPECT_EQ(labelsFingerprint(user.window.viewer()->labelEditor()->labels()), latest);
 }
 
 } // namespace

@@ -82,6 +82,7 @@ void LockScreen::cover() {
 void LockScreen::lockNow() {
     if (locked_ || !session_)
         return;
+    emit sessionEnding();
     try {
         session_->lock();
     } catch (const storage::StoreError&) {
@@ -113,6 +114,8 @@ void LockScreen::attemptUnlock() {
 
 void LockScreen::logOut() {
     if (session_) {
+        if (!locked_)
+            emit sessionEnding();
         try {
             session_->logout();
         } catch (const storage::StoreError&) {

@@ -32,6 +32,9 @@ public slots:
     void logOut();
 
 signals:
+    // Just before the session is locked or logged out, while it can still write: the workspace
+    // keeps unsaved edits as a draft here.
+    void sessionEnding();
     void locked();
     void unlocked();
     void loggedOut(); // the covered widget stays hidden until setSession()
