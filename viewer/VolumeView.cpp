@@ -235,8 +235,14 @@ void VolumeView::updateSurfacesNow() {
     const int generation = d->generation;
     QThreadPool::globalInstance()->start([view, generation, jobs = std::move(jobs), clock] {
         std::vector<vtkSmartPointer<vtkPolyData>> meshes;
-        for (const SurfaceJob& job : jobs)
-            meshes.push_back(meshSurface(job));
+        try {
+            for (const SurfaceJob& job : jobs)
+                meshes.push_back(meshSurface(job));
+        } catch (...) {
+            // Out of memory on a huge segment, say: no surfaces this time, and never an
+            // exception escaping a pool thread (that would end the app with the user's edits).
+            meshes.clear();
+        }
         QCoreApplication* app = QCoreApplication::instance();
         if (!app) // quitting: nobody is left to show them
             return;
@@ -254,7 +260,9 @@ void VolumeView::showMeshes(int generation, const std::vector<SurfaceJob>& jobs,
                             const std::vector<vtkSmartPointer<vtkPolyData>>& meshes,
                             double milliseconds) {
     d->meshing = false;
-    if (generation == d->generation) { // else the annotation was replaced meanwhile
+    // A batch for an annotation replaced meanwhile, or one that failed (meshes missing), leaves
+    // the surfaces as they were.
+    if (generation == d->generation && meshes.size() == jobs.size()) {
         for (std::size_t i = 0; i < jobs.size(); ++i) {
             const annotation::Label label = jobs[i].label;
             d->surfaces.store(jobs[i], meshes[i]);
