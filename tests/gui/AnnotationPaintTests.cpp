@@ -77,8 +77,13 @@ TEST_F(AnnotationPainting, BrushStrokeInAxialViewPaintsUndoesAndRedoes) {
     QApplication::processEvents(); // the Tools panel shows the brush settings
     const QPoint start = axial->widgetPositionOf(from).toPoint();
     const QPoint end = axial->widgetPositionOf(to).toPoint();
-    // The brush circle follows the pointer: "before" has it where the stroke will end.
+    // The brush circle follows the pointer: "before" has it where the stroke will end. The first
+    // move into the view may arrive as an enter only, so the pointer moves twice and the events
+    // are delivered before the grab.
+    QTest::mouseMove(axial, end - QPoint(2, 0));
     QTest::mouseMove(axial, end);
+    QTest::qWait(50);
+    QApplication::processEvents();
     const QImage before = axial->grabFramebuffer();
     const double radius = editor().brushRadiusMm();
     QTest::mousePress(axial, Qt::LeftButton, Qt::NoModifier, start);
