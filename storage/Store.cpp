@@ -782,8 +782,8 @@ Bytes Session::loadAnnotation(std::int64_t annotationId) {
 
 void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record,
                         ChunkSpans chunks) {
+    // No touch(): an autosave is not user activity and must not postpone the idle lock.
     requireRole({Role::Annotator});
-    touch();
     requireAssigned(studyId);
     Database& db = database();
     Transaction transaction(db);
@@ -800,8 +800,7 @@ void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> reco
 }
 
 std::optional<DraftRecord> Session::draftOf(std::int64_t studyId) {
-    requireRole({Role::Annotator});
-    touch();
+    requireRole({Role::Annotator}); // no touch(): asked by autosave and tests, not only users
     requireAssigned(studyId);
     auto s = database().prepare("SELECT saved, chunk FROM drafts WHERE study_id = ? AND user_id = ?");
     s.bind(1, studyId).bind(2, userId_);
@@ -811,6 +810,8 @@ std::optional<DraftRecord> Session::draftOf(std::int64_t studyId) {
 }
 
 Bytes Session::recoverDraft(std::int64_t studyId) {
+    requireRole({Role::Annotator});
+    touch();
     const std::optional<DraftRecord> draft = draftOf(studyId);
     if (!draft)
         throw InvalidRequestError("there is no unsaved draft of this study to recover");
@@ -820,6 +821,8 @@ Bytes Session::recoverDraft(std::int64_t studyId) {
 }
 
 void Session::discardDraft(std::int64_t studyId) {
+    requireRole({Role::Annotator});
+    touch();
     const std::optional<DraftRecord> draft = draftOf(studyId);
     if (!draft)
         return;

@@ -183,7 +183,8 @@ public:
     // Drafts (annotators, assigned studies): one per study and user, replaced by every autosave.
     // The chunks, the record and the replacement are ONE transaction: a crash mid-write leaves
     // the previous draft whole. Autosaves are not logged (one every 30 s would flood the log);
-    // recovering and discarding are.
+    // recovering and discarding are. saveDraft and draftOf are not user activity: they leave the
+    // idle clock alone, so autosave never postpones the idle lock.
     void saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record, ChunkSpans chunks);
     std::optional<DraftRecord> draftOf(std::int64_t studyId); // this user's, if any
     Bytes recoverDraft(std::int64_t studyId); // the draft record; logged "recover draft"

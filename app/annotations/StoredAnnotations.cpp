@@ -136,12 +136,15 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
                                       const std::optional<VersionId>& parent,
                                       SaveReport* report) {
     Version version;
+    std::int64_t annotationId = 0;
+    std::string chunk;
     try {
         version = d->history.commit(labels, segments, boxes,
                                     {session_.userName(), message, parent, {}}, report);
         const Bytes record = d->chunks.get(version.id);
+        chunk = version.id.hex();
         writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
-            session_.saveAnnotation(studyId_, record, message, chunks);
+            annotationId = session_.saveAnnotation(studyId_, record, message, chunks);
         });
     } catch (...) {
         // The history took the version before the store refused it: start again from the store.
@@ -149,9 +152,22 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
         d->history = VersionHistory::load(d->chunks, stored_.ids);
         throw;
     }
-    // The new record holds this version: no need to reload and re-hash the older ones.
-    stored_.records = session_.listAnnotations(studyId_);
+    // Committed: from here on nothing may report the save as failed (a retry would store a
+    // duplicate sibling). The new record goes in first; re-reading the list only adds its
+    // storage time.
+    stored_.records.push_back(
+        {annotationId, studyId_, session_.userName(), message, {}, "pending", chunk});
     stored_.ids.push_back(version.id);
+    listingProblem_.clear();
+    try {
+        std::vector<storage::AnnotationRecord> records = session_.listAnnotations(studyId_);
+        // Only when it matches the versions held (no one else saved in between); otherwise the
+        // next opening of the study reads and verifies the others' versions.
+        if (records.size() == stored_.records.size() && records.back().id == annotationId)
+            stored_.records = std::move(records);
+    } catch (const std::exception& e) {
+        listingProblem_ = e.what();
+    }
     return version;
 }
 
@@ -171,9 +187,23 @@ std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
     const std::optional<storage::DraftRecord> draft = session_.draftOf(studyId_);
     if (!draft)
         return std::nullopt;
-    if (!stored_.records.empty() && draft->saved <= stored_.records.back().created)
-        return std::nullopt;
-    return PendingDraft{draft->saved};
+    PendingDraft pending{draft->saved, {}};
+    for (auto record = stored_.records.rbegin(); record != stored_.records.rend(); ++record) {
+        if (record->author == session_.userName()) {
+            // Storage times are ISO 8601 UTC with milliseconds: text order is time order. An
+            // unknown time (empty) sorts first, so it never hides a draft.
+            if (draft->saved < record->created)
+                return std::nullopt;
+            break;
+        }
+    }
+    for (const storage::AnnotationRecord& record : stored_.records) {
+        if (record.author != session_.userName() && record.created > draft->saved &&
+            std::find(pending.newerAuthors.begin(), pending.newerAuthors.end(), record.author) ==
+                pending.newerAuthors.end())
+            pending.newerAuthors.push_back(record.author);
+    }
+    return pending;
 }
 
 OpenedAnnotation StoredAnnotationHistory::recoverDraft() {

@@ -23,9 +23,11 @@ struct StoredVersions {
 
 StoredVersions storedVersions(storage::Session& session, std::int64_t studyId);
 
-// This user's autosaved draft of a study, when it holds work newer than the newest version.
+// This user's autosaved draft of a study, when it holds work newer than this user's newest
+// version. Versions other annotators saved after it do not make it stale: they are named here.
 struct PendingDraft {
-    std::string savedUtc; // when it was autosaved (storage time, ISO 8601 UTC)
+    std::string savedUtc;                  // when it was autosaved (storage time, ISO 8601 UTC)
+    std::vector<std::string> newerAuthors; // others who saved a version after it, once each
 };
 
 // The history of a study's versions, verified, for listing, opening, saving and drafts. The label
@@ -45,7 +47,9 @@ public:
     annotation::OpenedAnnotation openVersion(const annotation::VersionId& id, bool readOnly);
 
     // Saves labels + segments + boxes as a new version with the given parent (logged "save");
-    // this user's draft of the study is deleted in the same transaction.
+    // this user's draft of the study is deleted in the same transaction. Once the store has
+    // committed, it returns the version: a failure to re-read the list afterwards only leaves
+    // listingProblem() set (the new record is kept without its storage time).
     annotation::Version save(annotation::LabelMap& labels, const annotation::SegmentList& segments,
                              const std::vector<annotation::Box>& boxes, const std::string& message,
                              const std::optional<annotation::VersionId>& parent,
@@ -56,8 +60,12 @@ public:
                   const std::vector<annotation::Box>& boxes,
                   const std::optional<annotation::VersionId>& parent,
                   annotation::SaveReport* report = nullptr);
-    // This user's draft when it was saved after the newest version (someone else's newer version
-    // makes it stale: it is then not offered).
+    // Why the list of records could not be re-read after the last save; empty when it was.
+    const std::string& listingProblem() const { return listingProblem_; }
+
+    // This user's draft unless this user saved a version after it (a save deletes the draft in
+    // the same transaction, so that means a stale one). Other annotators' newer versions never
+    // hide it: their work must not make this user's unsaved work disappear.
     std::optional<PendingDraft> pendingDraft();
     annotation::OpenedAnnotation recoverDraft(); // logged "recover draft"
     void discardDraft();                         // logged "discard draft"
@@ -68,6 +76,7 @@ private:
     storage::Session& session_;
     std::int64_t studyId_;
     StoredVersions stored_;
+    std::string listingProblem_;
 };
 
 annotation::ReviewState reviewStateOf(const std::string& stored);

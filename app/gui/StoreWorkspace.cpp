@@ -167,6 +167,8 @@ void StoreWorkspace::updateTitle() {
                              QString::fromStdString(storage::roleName(session_->role())));
     if (readOnlyVersion_)
         title += tr(" - read-only version %1").arg(shortId(*readOnlyVersion_));
+    if (draftWaiting_)
+        title += tr(" - read-only: an unsaved draft waits");
     window_.setWindowTitle(title);
 }
 
@@ -232,8 +234,9 @@ void StoreWorkspace::chooseStudy() {
 void StoreWorkspace::openStudy(std::int64_t studyId) {
     if (!session_)
         return;
-    if (openStudyId_ && editedSinceDraft_)
-        autosaveNow(); // leaving a study keeps its latest edits as the draft
+    // Edits not saved as a version: Save / Discard / Cancel, as before any other replacement.
+    if (openStudyId_ && !confirmLeavingEdits())
+        return;
     QApplication::setOverrideCursor(Qt::WaitCursor);
     try {
         auto volume = std::make_shared<imaging::Volume>(storage::loadStoredVolume(*session_, studyId));
@@ -248,10 +251,12 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
         history_ = std::move(history);
         if (history_ && !offerDraftRecovery()) {
             if (const auto newest = history_->newest())
-                showAnnotation(history_->openVersion(*newest, false), newest);
+                showAnnotation(history_->openVersion(*newest, draftWaiting_), newest);
             else
                 markEmptySlicesClean();
         }
+        if (draftWaiting_)
+            showReadOnlyWhileDraftWaits();
         schedule_.saved();
         refreshVersions();
     } catch (const std::exception& e) {
@@ -271,9 +276,18 @@ bool StoreWorkspace::offerDraftRecovery() {
                         .arg(localClock(draft->savedUtc, QStringLiteral("HH:mm"))),
                     QMessageBox::NoButton, &window_);
     box.setObjectName(QStringLiteral("draftRecoveryDialog"));
-    box.setInformativeText(tr("It was autosaved on %1 and is not a saved version yet.")
-                               .arg(localClock(draft->savedUtc,
-                                               QStringLiteral("yyyy-MM-dd HH:mm:ss"))));
+    QString details = tr("It was autosaved on %1 and is not a saved version yet.")
+                          .arg(localClock(draft->savedUtc, QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+    if (!draft->newerAuthors.empty()) {
+        QStringList authors;
+        for (const std::string& author : draft->newerAuthors)
+            authors << QString::fromStdString(author);
+        details += QLatin1Char(' ') +
+                   tr("Since then %1 saved a newer version; recovering continues from your "
+                      "draft, and your next save sits beside theirs.")
+                       .arg(authors.join(QStringLiteral(", ")));
+    }
+    box.setInformativeText(details);
     QPushButton* recover = box.addButton(tr("Recover"), QMessageBox::AcceptRole);
     recover->setObjectName(QStringLiteral("recoverDraftButton"));
     QPushButton* discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
@@ -295,11 +309,21 @@ bool StoreWorkspace::offerDraftRecovery() {
         history_->discardDraft();
         draftStatus_->setText(tr("Draft discarded"));
     } else {
-        draftWaiting_ = true;
-        draftStatus_->setText(tr("Autosave paused: an unsaved draft waits (reopen the study to "
-                                 "decide, or save a version)"));
+        draftWaiting_ = true; // openStudy shows the newest version read-only
     }
     return false;
+}
+
+void StoreWorkspace::showReadOnlyWhileDraftWaits() {
+    // Nothing can be edited, so nothing new can be lost and the draft stays as it was.
+    window_.viewer()->labelEditor()->setReadOnly(true);
+    editedSinceVersion_ = editedSinceDraft_ = false;
+    draftStatus_->setText(draftWaitsMessage());
+    updateTitle();
+}
+
+QString StoreWorkspace::draftWaitsMessage() const {
+    return tr("Read-only: an unsaved draft waits. Reopen the study to recover or discard it.");
 }
 
 bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened,
@@ -374,7 +398,14 @@ bool StoreWorkspace::startDraftFrom(const annotation::VersionId& id) {
 }
 
 bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly) {
-    if (!history_ || !confirmLeavingEdits())
+    if (!history_)
+        return false;
+    if (draftWaiting_ && !readOnly) {
+        // Editing now would let autosave replace the waiting draft.
+        QMessageBox::information(&window_, tr("New draft"), draftWaitsMessage());
+        return false;
+    }
+    if (!confirmLeavingEdits())
         return false;
     try {
         // Read-only keeps the parent of the edits it replaced; a new draft continues from id.
@@ -386,7 +417,7 @@ bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly)
     }
     if (readOnly)
         readOnlyVersion_ = id;
-    window_.viewer()->labelEditor()->setReadOnly(readOnly);
+    window_.viewer()->labelEditor()->setReadOnly(readOnly || draftWaiting_);
     updateTitle();
     window_.statusBar()->showMessage(
         readOnly ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
@@ -411,7 +442,7 @@ void StoreWorkspace::refreshVersions() {
 }
 
 void StoreWorkspace::annotationEdited() {
-    if (!openStudyId_ || readOnlyVersion_)
+    if (!openStudyId_ || readOnlyVersion_ || draftWaiting_)
         return;
     editedSinceVersion_ = editedSinceDraft_ = true;
 }
@@ -454,6 +485,10 @@ bool StoreWorkspace::saveVersion() {
         window_.statusBar()->showMessage(tr("Open a stored study to save its annotation."), 5000);
         return false;
     }
+    if (draftWaiting_) {
+        QMessageBox::information(&window_, tr("Save version"), draftWaitsMessage());
+        return false;
+    }
     if (readOnlyVersion_) {
         QMessageBox::information(&window_, tr("Save version"),
                                  tr("Version %1 is open read-only: use \"New draft from this "
@@ -473,12 +508,17 @@ bool StoreWorkspace::saveVersion() {
             history_->save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
                            message.toStdString(), parent_, &report);
         parent_ = version.id;
-        editedSinceVersion_ = editedSinceDraft_ = draftWaiting_ = false;
+        editedSinceVersion_ = editedSinceDraft_ = false;
         schedule_.saved();
         draftStatus_->clear();
-        window_.statusBar()->showMessage(
-            tr("Saved version %1 (%2 new chunks)").arg(shortId(version.id)).arg(report.chunksWritten),
-            10000);
+        QString saved = tr("Saved version %1 (%2 new chunks)")
+                            .arg(shortId(version.id))
+                            .arg(report.chunksWritten);
+        if (!history_->listingProblem().empty()) // saved all the same: only the list is behind
+            saved += tr("; the versions list could not be re-read (%1): reopen the study to "
+                        "refresh it")
+                         .arg(QString::fromStdString(history_->listingProblem()));
+        window_.statusBar()->showMessage(saved, 10000);
     } catch (const std::exception& e) {
         QMessageBox::warning(&window_, tr("Save version"),
                              tr("The version was not saved: %1").arg(QString::fromUtf8(e.what())));

@@ -46,7 +46,8 @@ public:
 
     void chooseStudy();                   // list of the studies this user may open
     // Loads and shows the study (logged by storage) with its newest version, or offers this
-    // user's draft when it is newer: Recover / Discard / Decide later.
+    // user's draft: Recover / Discard / Decide later (the newest version read-only, the draft
+    // kept for the next opening). Unsaved edits of the open study ask Save / Discard / Cancel.
     void openStudy(std::int64_t studyId);
     bool saveVersion(); // Ctrl+S: the annotation as a new immutable version; false if not saved
     void showAdminPanel();
@@ -87,8 +88,11 @@ private:
                         const std::optional<annotation::VersionId>& parent);
     bool showVersion(const annotation::VersionId& id, bool readOnly);
     void markEmptySlicesClean(); // of a new annotation, so autosave hashes only edited slices
-    // Offers this user's draft of the open study; true when it was recovered.
+    // Offers this user's draft of the open study; true when it was recovered. "Decide later"
+    // sets draftWaiting_: the study is then shown read-only until it is reopened.
     bool offerDraftRecovery();
+    void showReadOnlyWhileDraftWaits();
+    QString draftWaitsMessage() const;
     // Before the annotation is replaced: Save / Discard / Cancel when it has unsaved edits.
     bool confirmLeavingEdits();
     void forgetStudy();
@@ -102,7 +106,7 @@ private:
     std::optional<annotation::VersionId> readOnlyVersion_;
     bool editedSinceVersion_ = false;
     bool editedSinceDraft_ = false;
-    bool draftWaiting_ = false; // "Decide later": autosave must not replace that draft
+    bool draftWaiting_ = false; // "Decide later": read-only, so nothing replaces that draft
     std::chrono::seconds autosaveInterval_{30};
     annotation::AutosaveSchedule schedule_;
     QTimer* autosaveTimer_ = nullptr;

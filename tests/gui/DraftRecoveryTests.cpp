@@ -2,7 +2,9 @@
 // (this test binary again, running only the disabled child test; the password goes through its
 // stdin, never its command line): log in, open the study, B + a real mouse stroke, wait for
 // "Draft saved" in the status bar, then SIGKILL. Reopened here, the recovery dialog is offered and
-// Recover brings the stroke back bit for bit; Discard deletes the draft; both are logged.
+// Recover brings the stroke back bit for bit; Discard deletes the draft; both are logged. Decide
+// later shows the study read-only until it is reopened; another annotator's newer version does
+// not hide the draft.
 
 #include "StoreWorkspaceFixture.h"
 
@@ -116,34 +118,125 @@ TEST_F(DraftRecovery, KilledWorkstationOffersItsDraftOnReopening) {
     EXPECT_EQ(user.annotatorLogCount("recover draft"), 1u);
 }
 
-TEST_F(DraftRecovery, DiscardDeletesTheDraftAndDecideLaterKeepsIt) {
+// The annotator opens the study (no draft waiting), paints, the draft is autosaved, and the
+// workstation goes away without saving or logging out, as in a crash. Returns what was painted.
+std::string paintAutosaveAndVanish(const std::filesystem::path& storeDir, std::int64_t studyId,
+                                   double heightFraction) {
+    StoreWindow user(storeDir);
+    EXPECT_TRUE(user.openAsAnnotator(studyId));
+    user.paintStroke(heightFraction);
+    EXPECT_TRUE(user.workspace->autosaveNow());
+    EXPECT_TRUE(draftStatus(user.window).startsWith("Draft saved"));
+    return labelsFingerprint(user.window.viewer()->labelEditor()->labels());
+}
+
+TEST_F(DraftRecovery, DecideLaterIsReadOnlyAndKeepsTheDraftForTheNextOpening) {
     TempDir dir;
     const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    const std::string painted = paintAutosaveAndVanish(dir.path(), studyId, 0.5);
+
     StoreWindow user(dir.path());
-    ASSERT_TRUE(user.openAsAnnotator(studyId));
-    EXPECT_FALSE(user.workspace->autosaveNow()) << "nothing changed yet";
-    user.paintStroke(0.5);
-    ASSERT_TRUE(user.workspace->autosaveNow());
-    EXPECT_TRUE(draftStatus(user.window).startsWith("Draft saved"));
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
+    EXPECT_FALSE(user.workspace->autosaveNow()) << "nothing open yet";
     const auto draft = user.workspace->session()->draftOf(studyId);
     ASSERT_TRUE(draft);
+    const viewer::LabelEditor& editor = *user.window.viewer()->labelEditor();
 
-    // Decide later: the newest version (none: empty labels) shows, the draft stays untouched
-    // even when more is painted.
+    // Decide later: the newest version (none: empty labels) shows read-only, and says why.
     answerWithButton("decideLaterButton");
     user.workspace->openStudy(studyId);
-    EXPECT_TRUE(user.window.viewer()->labelEditor()->labels().voxelCounts().empty());
+    EXPECT_TRUE(editor.labels().voxelCounts().empty());
+    EXPECT_TRUE(editor.readOnly());
+    EXPECT_TRUE(user.window.windowTitle().contains("unsaved draft waits"))
+        << user.window.windowTitle().toStdString();
+    EXPECT_TRUE(draftStatus(user.window).contains("Reopen the study to recover or discard it"))
+        << draftStatus(user.window).toStdString();
+
+    // Painting is refused, so there is nothing new to lose; autosave has nothing to write.
     user.paintStroke(0.3);
+    EXPECT_TRUE(editor.labels().voxelCounts().empty()) << "painted while a draft waits";
     EXPECT_FALSE(user.workspace->autosaveNow());
+
+    // Ctrl+S is refused with the reason, and writes nothing.
+    QString refusal;
+    user.activate();
+    answerMessageBox(QMessageBox::Ok, &refusal);
+    QTest::keyClick(user.axial(), Qt::Key_S, Qt::ControlModifier);
+    EXPECT_TRUE(refusal.contains("unsaved draft waits")) << refusal.toStdString();
+    EXPECT_TRUE(user.workspace->session()->listAnnotations(studyId).empty());
+    ASSERT_TRUE(user.workspace->session()->draftOf(studyId));
     EXPECT_EQ(user.workspace->session()->draftOf(studyId)->chunk, draft->chunk);
 
-    // Discard: deleted, and the study opens empty.
+    // Reopened: the draft is offered again, and Recover brings back what was painted.
+    answerWithButton("recoverDraftButton");
+    user.workspace->openStudy(studyId);
+    EXPECT_FALSE(editor.readOnly());
+    EXPECT_EQ(labelsFingerprint(editor.labels()), painted);
+    EXPECT_FALSE(user.window.windowTitle().contains("unsaved draft waits"));
+
+    // The recovered work is not a version: opening a study asks first. Cancel keeps it all.
+    QString question;
+    answerMessageBox(QMessageBox::Cancel, &question);
+    user.workspace->openStudy(studyId);
+    EXPECT_TRUE(question.contains("not saved as a version")) << question.toStdString();
+    EXPECT_EQ(labelsFingerprint(editor.labels()), painted);
+    EXPECT_TRUE(user.workspace->session()->draftOf(studyId));
+
+    // Discard there deletes the draft; the study opens empty, with no recovery question.
+    answerMessageBox(QMessageBox::Discard);
+    user.workspace->openStudy(studyId);
+    EXPECT_TRUE(editor.labels().voxelCounts().empty());
+    EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
+    EXPECT_EQ(user.annotatorLogCount("discard draft"), 1u);
+}
+
+TEST_F(DraftRecovery, DiscardDeletesTheDraft) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    paintAutosaveAndVanish(dir.path(), studyId, 0.5);
+
+    StoreWindow user(dir.path());
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
     answerWithButton("discardDraftButton");
     user.workspace->openStudy(studyId);
     EXPECT_TRUE(user.window.viewer()->labelEditor()->labels().voxelCounts().empty());
+    EXPECT_FALSE(user.window.viewer()->labelEditor()->readOnly());
     EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
-
     EXPECT_EQ(user.annotatorLogCount("discard draft"), 1u);
+}
+
+// Two annotators on one study: a version the other one saves after this user's draft does not
+// hide the draft (it would be replaced unseen by the next autosave).
+TEST_F(DraftRecovery, AnotherAnnotatorsNewerVersionDoesNotHideTheDraft) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    addAssignedAnnotator(dir.path(), studyId, secondAnnotatorName);
+    const std::string painted = paintAutosaveAndVanish(dir.path(), studyId, 0.5);
+
+    {
+        StoreWindow other(dir.path());
+        ASSERT_TRUE(other.logIn(secondAnnotatorName, userPassword));
+        other.workspace->openStudy(studyId); // no draft of theirs: no question
+        other.paintStroke(0.3);
+        other.saveVersion("the colleague's stroke");
+        ASSERT_EQ(other.workspace->session()->listAnnotations(studyId).size(), 1u);
+    }
+
+    StoreWindow user(dir.path());
+    ASSERT_TRUE(user.logIn(annotatorName, userPassword));
+    QString question;
+    whenModalDialogShows([&question](QWidget* dialog) {
+        auto* box = qobject_cast<QMessageBox*>(dialog);
+        ASSERT_NE(box, nullptr);
+        question = box->text() + QLatin1Char('\n') + box->informativeText();
+        QTest::mouseClick(box->findChild<QPushButton*>("recoverDraftButton"), Qt::LeftButton);
+    });
+    user.workspace->openStudy(studyId);
+    EXPECT_TRUE(question.startsWith("Recover unsaved work from ")) << question.toStdString();
+    EXPECT_TRUE(question.contains(QString::fromStdString(secondAnnotatorName)))
+        << "the dialog names who saved since: " << question.toStdString();
+    EXPECT_EQ(labelsFingerprint(user.window.viewer()->labelEditor()->labels()), painted);
+    EXPECT_EQ(user.annotatorLogCount("recover draft"), 1u);
 }
 
 TEST_F(DraftRecovery, AutosaveRunsOnItsOwnAfterTheInterval) {

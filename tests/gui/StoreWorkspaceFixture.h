@@ -14,6 +14,7 @@
 
 #include <QApplication>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QTest>
 #include <QTimer>
@@ -38,6 +39,16 @@ inline std::int64_t makeStoreWithOneStudy(const std::filesystem::path& dir) {
     EXPECT_EQ(results.front().status, storage::ImportStatus::Imported) << results.front().reason;
     admin.assign(annotatorName, results.front().studyId);
     return results.front().studyId;
+}
+
+// Another annotator, assigned to the same study (two people annotating one study).
+inline const std::string secondAnnotatorName = "bert-annotator";
+inline void addAssignedAnnotator(const std::filesystem::path& dir, std::int64_t studyId,
+                                 const std::string& name) {
+    using namespace radmark::storage::testing;
+    auto admin = storage::Store(dir, lowCostPolicy()).login(adminName, adminPassword);
+    admin.addUser(name, storage::Role::Annotator, userPassword);
+    admin.assign(name, studyId);
 }
 
 // Runs `answer` on the modal dialog once it is up (a person reading it, then acting).
@@ -79,6 +90,19 @@ inline void answerWithButton(const QString& buttonName) {
         auto* button = dialog->findChild<QPushButton*>(buttonName);
         ASSERT_NE(button, nullptr) << buttonName.toStdString();
         QTest::mouseClick(button, Qt::LeftButton);
+    });
+}
+
+// Clicks a standard button of the message box once it is up; its text and informative text go
+// to `shown` when given.
+inline void answerMessageBox(QMessageBox::StandardButton button, QString* shown = nullptr) {
+    whenModalDialogShows([button, shown](QWidget* dialog) {
+        auto* box = qobject_cast<QMessageBox*>(dialog);
+        ASSERT_NE(box, nullptr) << "not a message box";
+        if (shown)
+            *shown = box->text() + QLatin1Char('\n') + box->informativeText();
+        ASSERT_NE(box->button(button), nullptr);
+        QTest::mouseClick(box->button(button), Qt::LeftButton);
     });
 }
 

@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 using namespace radmark::storage;
 using namespace radmark::storage::testing;
@@ -128,6 +130,21 @@ TEST(DraftStore, RoundTripReplacementAndRemovalBySave) {
         EXPECT_EQ(anna.getChunk(hexHash(chunk)), chunk);
 }
 
+TEST(DraftStore, AutosavesDoNotPostponeTheIdleLock) {
+    DraftWorld w;
+    auto anna = w.login(annotator);
+    std::mt19937 random(7);
+    const TestDraft draft = makeDraft(1, random, 2, 4096);
+    const auto lastActivity = anna.lastActivity();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    anna.saveDraft(w.study, draft.record, draft.spans());
+    EXPECT_TRUE(anna.draftOf(w.study));
+    EXPECT_EQ(anna.lastActivity(), lastActivity) << "an autosave counted as user activity";
+    // Recovering is the user's doing: it does count.
+    anna.recoverDraft(w.study);
+    EXPECT_GT(anna.lastActivity(), lastActivity);
+}
+
 TEST(DraftStore, RecoveryAndDiscardAreLoggedAutosavesAreNot) {
     DraftWorld w;
     std::mt19937 random(7);
@@ -179,7 +196,7 @@ TEST(DraftStore, OnlyTheAssignedAnnotatorWritesDrafts) {
 }
 
 // Child: writes drafts 1, 2, 3, ... (8 chunks of 128 KiB of noise each) and reports each number
-// only after its transaction committed.
+// only after its transaction committed. The first line, "1", says the first draft committed.
 [[noreturn]] void writeDraftsUntilKilled(const DraftWorld& w, int round, int writeFd) {
     try {
         auto anna = w.login(annotator);
@@ -217,8 +234,7 @@ TEST(DraftStore, KilledMidWriteKeepsThePreviousDraftWhole) {
     std::mt19937 random(20261125);
     std::uniform_int_distribution<int> delayMicros(0, 60000);
     const int rounds = 24;
-    int killedAfterADraft = 0;
-    int previous = -1; // the draft left by the previous round
+    int killedWhileReplacing = 0;
     for (int round = 0; round < rounds; ++round) {
         SCOPED_TRACE("round " + std::to_string(round));
         int fds[2];
@@ -230,32 +246,41 @@ TEST(DraftStore, KilledMidWriteKeepsThePreviousDraftWhole) {
             writeDraftsUntilKilled(w, round, fds[1]);
         }
         ::close(fds[1]);
-        ::usleep(useconds_t(150000 + delayMicros(random))); // login, then a few drafts
+        // The kill delay starts once the first draft committed, however long the login took
+        // on a loaded machine: every round then kills a writer that has a draft to protect.
+        std::string firstLine;
+        pollfd ready{fds[0], POLLIN, 0};
+        while (firstLine.find('\n') == std::string::npos && ::poll(&ready, 1, 60000) == 1) {
+            char c = 0;
+            if (::read(fds[0], &c, 1) != 1)
+                break;
+            firstLine += c;
+        }
+        const bool firstCommitted = firstLine == "1\n";
+        if (firstCommitted)
+            ::usleep(useconds_t(delayMicros(random))); // somewhere in the next few drafts
         ::kill(child, SIGKILL);
         int status = 0;
         ::waitpid(child, &status, 0);
+        ASSERT_TRUE(firstCommitted) << "no first draft within 60 s: \"" << firstLine << '"';
         ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped on its own, status " << status;
-        const int acknowledged = lastAcknowledged(fds[0]);
+        const int rest = lastAcknowledged(fds[0]); // what followed the first line
+        const int acknowledged = rest > 0 ? rest : 1;
         ::close(fds[0]);
 
         auto anna = w.login(annotator);
         ASSERT_EQ(w.t.attackerDatabase().queryText("PRAGMA integrity_check"), "ok");
         const int stored = checkStoredDraft(anna, w.study);
-        if (acknowledged == 0) {
-            // Killed before its first draft committed: the previous round's draft is untouched
-            // (or the first one of this round, had its commit just finished).
-            EXPECT_TRUE(stored == previous || stored == 1) << "stored " << stored;
-        } else {
-            ++killedAfterADraft;
-            // The last acknowledged draft, or the one whose commit finished as the kill came.
-            EXPECT_TRUE(stored == acknowledged || stored == acknowledged + 1)
-                << "stored " << stored << ", acknowledged " << acknowledged;
-        }
-        EXPECT_EQ(w.t.attackerDatabase().queryText("SELECT count(*) FROM drafts"),
-                  stored < 0 ? "0" : "1");
-        previous = stored;
+        // The last acknowledged draft, or the one whose commit finished as the kill came.
+        EXPECT_TRUE(stored == acknowledged || stored == acknowledged + 1)
+            << "stored " << stored << ", acknowledged " << acknowledged;
+        if (stored > 1)
+            ++killedWhileReplacing;
+        EXPECT_EQ(w.t.attackerDatabase().queryText("SELECT count(*) FROM drafts"), "1");
     }
-    EXPECT_GT(killedAfterADraft, rounds / 2);
+    // Every round had a committed draft to lose. How many kills came after a second one is up to
+    // the machine's load, so it is reported, not asserted.
+    RecordProperty("killed_while_replacing", killedWhileReplacing);
 }
 
 } // namespace
