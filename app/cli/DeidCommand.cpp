@@ -80,6 +80,49 @@ void defaceStagedStudies(deid::FolderOutcome& outcome, const fs::path& staging,
     }
 }
 
+// Removes the staging folder of this run, if any; never throws.
+void removeStaging(const fs::path& staging) {
+    std::error_code ignored;
+    if (!staging.empty())
+        fs::remove_all(staging, ignored);
+}
+
+// A run that was killed while defacing leaves its staging folder (studies not yet defaced) and
+// perhaps ".defacing-*" temporary files in the output folder: remove them before anything else,
+// and say so on stderr with counts only (file names are those of de-identified instances, but
+// nothing of them is needed). Another deface run writing into the same folder at the same time
+// would lose its staging folder: that is not supported.
+void sweepInterruptedDefacing(const fs::path& out, CommandIo& io) {
+    std::error_code error;
+    if (!fs::is_directory(out, error))
+        return;
+    int folders = 0;
+    for (const auto& entry : fs::directory_iterator(out, error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".radmark-defacing-", 0) == 0 && entry.is_directory(error)) {
+            fs::remove_all(entry.path(), error);
+            if (error)
+                throw CommandError("cannot remove the staging folder " + entry.path().string() +
+                                   " left by an interrupted deface run: " + error.message());
+            ++folders;
+        }
+    }
+    int files = 0;
+    for (auto it = fs::recursive_directory_iterator(out, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+        if (it->path().filename().string().rfind(".defacing-", 0) == 0 &&
+            it->is_regular_file(error)) {
+            std::error_code removed;
+            if (fs::remove(it->path(), removed))
+                ++files;
+        }
+    }
+    if (folders > 0 || files > 0)
+        io.err << "note: removed " << folders << " staging folder(s) and " << files
+               << " temporary file(s) left in " << out.string()
+               << " by an interrupted deface run\n";
+}
+
 int runDeid(Arguments& args, CommandIo& io) {
     args.allowOnly({"out", "secret-file", "options"});
     if (args.positionals().empty())
@@ -119,6 +162,7 @@ int runDeid(Arguments& args, CommandIo& io) {
     }
     const deid::Deidentifier engine(deid::ConfidentialityProfile::standard(), options, *secret,
                                     &deid::BurnedInTextRules::standard(), ocr.get());
+    sweepInterruptedDefacing(out, io);
     deid::FolderOutcome outcome;
     fs::path staging;
     try {
@@ -133,12 +177,14 @@ int runDeid(Arguments& args, CommandIo& io) {
         if (!staging.empty())
             defaceStagedStudies(outcome, staging, out);
     } catch (const std::runtime_error& error) {
-        if (!staging.empty())
-            fs::remove_all(staging);
+        removeStaging(staging);
         throw CommandError(error.what());
+    } catch (...) {
+        // Whatever went wrong, undefaced studies must not stay behind in the output folder.
+        removeStaging(staging);
+        throw;
     }
-    if (!staging.empty())
-        fs::remove_all(staging);
+    removeStaging(staging);
     int quarantined = 0;
     for (const auto& study : outcome.studies) {
         if (!study.quarantined) {

@@ -15,8 +15,10 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace radmark::deid {
 
@@ -397,11 +399,23 @@ PixelCleaning cleanBurnedInText(gdcm::File& file, std::string_view modality,
         const unsigned unused = unsigned(32 - 8 * bytesPerSample);
         return double(std::int32_t(value << unused) >> unused);
     };
-    const int checked = std::min(frames, 8);
+    // Every frame is read: text may show in any frame of a clip. A frame byte-identical to one
+    // already read (after blackout) is skipped; the hash only finds candidates, the bytes decide.
+    const std::size_t frameBytes = frameSamples * bytesPerSample;
+    auto frameBytesOf = [&](int frame) {
+        return std::string_view(pixels.data() + std::size_t(frame) * frameBytes, frameBytes);
+    };
+    std::unordered_multimap<std::size_t, int> readFrames; // hash of the bytes -> frame
     std::vector<std::uint8_t> grey(std::size_t(rows) * columns);
     std::vector<double> values(grey.size());
-    for (int k = 0; k < checked; ++k) {
-        const int frame = checked == 1 ? 0 : k * (frames - 1) / (checked - 1);
+    for (int frame = 0; frame < frames; ++frame) {
+        const std::string_view bytes = frameBytesOf(frame);
+        const std::size_t hash = std::hash<std::string_view>{}(bytes);
+        const auto [first, last] = readFrames.equal_range(hash);
+        if (std::any_of(first, last,
+                        [&](const auto& read) { return frameBytesOf(read.second) == bytes; }))
+            continue;
+        readFrames.emplace(hash, frame);
         double low = 1e300, high = -1e300;
         for (int y = 0; y < rows; ++y)
             for (int x = 0; x < columns; ++x) {

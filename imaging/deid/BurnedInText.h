@@ -77,20 +77,21 @@ struct PixelCleaning {
     std::string problem; // why the image cannot be kept; empty when it was cleaned
     const BlackoutRule* rule = nullptr;
     std::vector<PixelRegion> regions; // blacked out in every frame, clamped to the image
-    bool decoded = false;             // compressed or big endian pixels were decoded first
+    bool decoded = false; // compressed pixels were decoded first (big endian >8-bit is refused)
 };
 
-// Cleans the burned-in text of one image (file's dataset and file meta, in memory): finds the
-// rule for its modality, manufacturer, model and size, decodes compressed pixel data with GDCM
-// (written back uncompressed, explicit VR little endian, photometric interpretation and planar
-// configuration as decoded; a lossy image stays marked lossy), blacks out the rule's regions in
-// every frame, then detector reads up to 8 frames: any word found means text is left. why says
-// why the image may hold text, for the messages. rules or detector null: nothing can be cleaned.
 // The regions a cleaning blacked out, applied to every slice of a volume read from the same
 // images (x = column, y = row), filled with the volume's lowest value: black whatever the
 // rescale or colour conversion. Import stores volumes, so it applies what the engine did.
 void blackOutRegions(imaging::Volume& volume, const std::vector<PixelRegion>& regions);
 
+// Cleans the burned-in text of one image (file's dataset and file meta, in memory): finds the
+// rule for its modality, manufacturer, model and size, decodes compressed pixel data with GDCM
+// (written back uncompressed, explicit VR little endian, photometric interpretation and planar
+// configuration as decoded; a lossy image stays marked lossy), blacks out the rule's regions in
+// every frame, then detector reads every frame (a frame byte-identical to one already read is
+// skipped): any word found means text is left. why says why the image may hold text, for the
+// messages. rules or detector null: nothing can be cleaned.
 PixelCleaning cleanBurnedInText(gdcm::File& file, std::string_view modality,
                                 std::string_view manufacturer, std::string_view model,
                                 const BurnedInTextRules* rules, const TextDetector* detector,

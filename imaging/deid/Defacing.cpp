@@ -520,8 +520,19 @@ DicomSeriesDefacing defaceDicomSeries(const imaging::SeriesSummary& series) {
             fs::remove(temporary, ignored);
         throw;
     }
-    for (const auto& [temporary, original] : cleaned)
-        fs::rename(temporary, original);
+    // Renames are not atomic as a group: when one fails, the files before it are already
+    // defaced and the others are not. Remove the temporaries left and say so.
+    for (std::size_t i = 0; i < cleaned.size(); ++i) {
+        std::error_code error;
+        fs::rename(cleaned[i].first, cleaned[i].second, error);
+        if (!error)
+            continue;
+        std::error_code ignored;
+        for (std::size_t j = i; j < cleaned.size(); ++j)
+            fs::remove(cleaned[j].first, ignored);
+        throw DefacingError("cannot replace a file with its defaced version (" + error.message() +
+                            "): the series is only partly defaced and must be discarded");
+    }
     done.files = int(cleaned.size());
     return done;
 }

@@ -96,8 +96,11 @@ struct DicomSeriesDefacing {
 // located, and in every file the pixels of the face region get the stored value of air
 // ((air - intercept) / slope) and recordDefacing marks the header. Only
 // uncompressed little-endian single-frame files can be rewritten. Every file is cleaned into a
-// temporary file beside it first; the originals are replaced only when all succeeded. Throws
-// DefacingError (no file changed) when the face cannot be found or a file cannot be cleaned.
+// temporary file beside it first (".defacing-NAME"); the originals are replaced only when all
+// were cleaned. Throws DefacingError (no file changed) when the face cannot be found or a file
+// cannot be cleaned. If replacing the originals fails partway, it throws DefacingError with some
+// files defaced and others not: the caller must discard the whole series (the CLI stages studies
+// in a private folder and removes it).
 DicomSeriesDefacing defaceDicomSeries(const imaging::SeriesSummary& series);
 
 } // namespace radmark::deid

@@ -155,14 +155,21 @@ bool isVocabulary(const gdcm::Tag& tag, const gdcm::VR& vr) {
            k == key(0x0018, 0x1018) || k == key(0x0018, 0x1019);
 }
 
-// Attributes that name the organisation or its equipment, not a person. A removed value of one
-// of these may equal a vendor name or a code the profile keeps on purpose (an institution
-// called like the scanner's manufacturer in vendor sample data): that is not a leak.
-bool namesOrganisationOrEquipment(std::uint32_t k) {
-    return k == key(0x0008, 0x0080) || k == key(0x0008, 0x0081) || k == key(0x0008, 0x1040) ||
-           k == key(0x0008, 0x1010) || k == key(0x0040, 0x0241) || k == key(0x0040, 0x0242) ||
-           k == key(0x0040, 0x0243) || k == key(0x0040, 0x0001) || k == key(0x0040, 0x0010) ||
-           k == key(0x0040, 0x0011);
+// The device names a vendor gives its products: Manufacturer, ManufacturerModelName and the
+// secondary capture device's manufacturer and model name. Only these, kept unchanged, may
+// excuse a removed institution or station name found in them (an institution called like the
+// scanner's manufacturer in vendor sample data). Codes, code meanings and software versions are
+// not among them: they can carry any text.
+bool namesTheDevice(std::uint32_t k) {
+    return k == key(0x0008, 0x0070) || k == key(0x0008, 0x1090) || k == key(0x0018, 0x1016) ||
+           k == key(0x0018, 0x1018);
+}
+
+// Removed attributes whose value may equal a vendor's device name without being a leak: the
+// institution, its department and the station. Addresses, AE titles, locations and everything
+// about persons never may.
+bool mayEqualADeviceName(std::uint32_t k) {
+    return k == key(0x0008, 0x0080) || k == key(0x0008, 0x1040) || k == key(0x0008, 0x1010);
 }
 
 std::string keywordOf(std::uint32_t k) {
@@ -190,8 +197,8 @@ class FilePass {
     std::vector<std::string> keptPublicValues_;
     std::vector<std::string> nameWords_;  // components of removed names: whole-word needles
     std::vector<std::string> vocabulary_; // kept codes, enumerated values, manufacturer, model
-    // The same, with their tags: (tag, upper-case value) as found in the input.
-    std::set<std::pair<std::uint32_t, std::string>> keptVocabularyElements_;
+    // Kept device names (see namesTheDevice): (tag, upper-case value) as found in the input.
+    std::set<std::pair<std::uint32_t, std::string>> keptDeviceNames_;
     std::string sopClass_;
     int shiftDays_ = 0;
     bool shifted_ = false;
@@ -386,7 +393,7 @@ void FilePass::collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, boo
         return;
     }
     const std::uint32_t origin = key(de.GetTag().GetGroup(), de.GetTag().GetElement());
-    phi_.addValue(raw, ValueOrigin{origin, !namesOrganisationOrEquipment(origin)});
+    phi_.addValue(raw, ValueOrigin{origin, !mayEqualADeviceName(origin)});
 }
 
 void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
@@ -410,12 +417,11 @@ void FilePass::collect(const gdcm::DataSet& ds, bool everything, bool inMeta) {
         } else if (d.op == Op::Keep &&
                    (dicom::isTextVr(vr) || vr == gdcm::VR::DS || vr == gdcm::VR::IS)) {
             keptPublicValues_.push_back(upper(std::string(dicom::rawValue(de))));
-            if (isVocabulary(de.GetTag(), vr)) {
+            if (isVocabulary(de.GetTag(), vr))
                 vocabulary_.push_back(keptPublicValues_.back());
-                keptVocabularyElements_.emplace(
-                    key(de.GetTag().GetGroup(), de.GetTag().GetElement()),
-                    upper(dicom::trimmed(dicom::rawValue(de))));
-            }
+            const std::uint32_t k = key(de.GetTag().GetGroup(), de.GetTag().GetElement());
+            if (namesTheDevice(k))
+                keptDeviceNames_.emplace(k, upper(dicom::trimmed(dicom::rawValue(de))));
         }
     }
 }
@@ -666,13 +672,14 @@ FileResult FilePass::run() {
     return result_;
 }
 
-// A finding is not a leak only when every value found in the element was removed from an
-// attribute naming the organisation or its equipment, and the element is a vendor name or a
-// code the profile keeps on purpose, with the value it had in the input. The report says so.
+// A finding is not a leak only when every value found in the element was removed from the
+// institution, department or station name, and the element is a device name the profile keeps
+// (Manufacturer, model name, secondary capture device manufacturer or model), with the value it
+// had in the input. The report says so.
 void FilePass::verify() {
     for (const auto& finding : phi_.find(file_)) {
         const bool keptOnPurpose = finding.path.rfind("meta/", 0) != 0 &&
-                                   keptVocabularyElements_.count({finding.tag, finding.value}) > 0;
+                                   keptDeviceNames_.count({finding.tag, finding.value}) > 0;
         const bool aboutPersons =
             std::any_of(finding.origins.begin(), finding.origins.end(),
                         [](const ValueOrigin& origin) { return origin.personal; });

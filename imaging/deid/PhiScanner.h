@@ -16,9 +16,10 @@ class File;
 
 namespace radmark::deid {
 
-// Where an identifying value came from: the attribute it was removed from, and whether it is
-// about a person (a name, an ID, a date, a UID, anything of the patient) rather than about the
-// organisation or the equipment. Only the latter may equal a vendor or code value kept on purpose.
+// Where an identifying value came from: the attribute it was removed from, and whether it may
+// NOT equal a device name kept on purpose. Only an institution, department or station name has
+// personal = false; everything else (names, IDs, dates, UIDs, addresses, AE titles) counts as
+// personal and is never excused.
 struct ValueOrigin {
     std::uint32_t tag = 0; // (group << 16) | element; 0 when unknown
     bool personal = true;

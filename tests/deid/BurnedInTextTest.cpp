@@ -15,6 +15,8 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace radmark::deid {
 namespace {
@@ -170,6 +172,31 @@ TEST_F(DeidBurnedInText, TextOutsideTheRuleQuarantines) {
     const FileResult result = engine.deidentify(file);
     ASSERT_TRUE(result.quarantined);
     EXPECT_NE(result.reason.find("still readable"), std::string::npos) << result.reason;
+}
+
+// A 60-frame clip whose frames repeat every 20 (read once each) and where only frame 37 shows a
+// name outside the rule's banner: the text is found and the clip quarantined, not marked clean.
+TEST_F(DeidBurnedInText, TextInOneMidClipFrameQuarantines) {
+    constexpr int frames = 60, withName = 37;
+    std::vector<std::uint8_t> clip;
+    for (int frame = 1; frame <= frames; ++frame) {
+        auto pixels = frame == withName
+                          ? imageWithText("DOE JANE", 30, 120)
+                          : std::vector<std::uint8_t>(std::size_t(rows) * columns, 20);
+        pixels[std::size_t(200) * columns + 10 + frame % 20] = 60; // a moving speck
+        clip.insert(clip.end(), pixels.begin(), pixels.end());
+    }
+    gdcm::File file = ultrasound("RADMARK TEST", clip);
+    file.GetDataSet().Replace(text(0x0008, 0x0016, gdcm::VR::UI, "1.2.840.10008.5.1.4.1.1.3.1"));
+    file.GetDataSet().Insert(text(0x0028, 0x0008, gdcm::VR::IS, std::to_string(frames)));
+    file.GetHeader().Replace(text(0x0002, 0x0002, gdcm::VR::UI, "1.2.840.10008.5.1.4.1.1.3.1"));
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secret(), &BurnedInTextRules::standard(), &ocr());
+    const FileResult result = engine.deidentify(file);
+    ASSERT_TRUE(result.quarantined) << "text in frame " << withName << " was not read";
+    EXPECT_NE(result.reason.find("still readable"), std::string::npos) << result.reason;
+    EXPECT_NE(result.reason.find("frame " + std::to_string(withName)), std::string::npos)
+        << result.reason;
 }
 
 TEST_F(DeidBurnedInText, NoRuleOrNoOcrQuarantines) {

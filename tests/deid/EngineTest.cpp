@@ -307,6 +307,25 @@ TEST(DeidEngine, RemovedValuesInFreeTextOrOfPersonsStillReject) {
         text(0x0028, 0x1055, gdcm::VR::LO, "WINDOW ACMEVENDOR"));
     expectRejectedAt(institutionInFreeText, "(0028,1055)", "the institution in free text as well");
 
+    // Code Meaning is free text even inside a code sequence the profile keeps: the institution
+    // copied there is a leak, whatever the Manufacturer says.
+    gdcm::File institutionInCodeMeaning = test::makeCtFile();
+    institutionInCodeMeaning.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ACMEVENDOR"));
+    institutionInCodeMeaning.GetDataSet().Insert(text(0x0008, 0x0080, gdcm::VR::LO, "ACMEVENDOR"));
+    gdcm::DataSet code;
+    code.Insert(text(0x0008, 0x0100, gdcm::VR::SH, "74177"));
+    code.Insert(text(0x0008, 0x0102, gdcm::VR::SH, "CPT4"));
+    code.Insert(text(0x0008, 0x0104, gdcm::VR::LO, "CT ABDOMEN AT ACMEVENDOR"));
+    institutionInCodeMeaning.GetDataSet().Insert(sequence(0x0008, 0x1032, {code}));
+    expectRejectedAt(institutionInCodeMeaning, "(0008,1032)[1]/(0008,0104)",
+                     "the institution in a kept Code Meaning inside a sequence");
+
+    gdcm::File addressAsVendor = test::makeCtFile();
+    addressAsVendor.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ACMEVENDOR"));
+    addressAsVendor.GetDataSet().Insert(text(0x0008, 0x0081, gdcm::VR::ST, "ACMEVENDOR"));
+    expectRejectedAt(addressAsVendor, "(0008,0070)",
+                     "an institution address is never excused by a vendor name");
+
     gdcm::File patientAsVendor = test::makeCtFile();
     patientAsVendor.GetDataSet().Insert(text(0x0008, 0x0070, gdcm::VR::LO, "ROWTEST^PATIENT"));
     expectRejectedAt(patientAsVendor, "(0008,0070)",

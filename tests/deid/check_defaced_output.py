@@ -95,8 +95,26 @@ def main():
     left = [os.path.join(d, f) for d, _, fs in os.walk(body_out) for f in fs]
     if left:
         fail(f"a quarantined study left files behind: {left}")
+
+    # A run killed while defacing left its staging folder (undefaced studies) and a temporary
+    # file in the output folder: the next run removes both and says so, without any value.
+    stale = os.path.join(body_out, ".radmark-defacing-Ab12Cd", "1.2.3", "4.5.6")
+    os.makedirs(stale)
+    with open(os.path.join(stale, "DOE_JOHN.dcm"), "wb") as f:
+        f.write(b"DOE^JOHN undefaced")
+    os.makedirs(os.path.join(body_out, "2.25.1", "2.25.2"))
+    stale_temporary = os.path.join(body_out, "2.25.1", "2.25.2", ".defacing-DOE_JOHN.dcm")
+    with open(stale_temporary, "wb") as f:
+        f.write(b"DOE^JOHN half defaced")
+    result = run([args.cli, "deid", body_source, "--out", body_out, "--options", "default,deface"], 3)
+    if os.path.exists(os.path.dirname(os.path.dirname(stale))) or os.path.exists(stale_temporary):
+        fail("the stale staging folder or temporary file of an interrupted run was not removed")
+    if "removed 1 staging folder(s) and 1 temporary file(s)" not in result.stderr:
+        fail("the sweep of the interrupted run is not reported: " + result.stderr)
+    if "DOE" in result.stderr or "DOE" in result.stdout:
+        fail("the sweep named a file of the interrupted run")
     print(f"ok: {int(changed.sum())} voxels defaced, 0 of {int(brain.sum())} brain voxels changed; "
-          "body CT quarantined")
+          "body CT quarantined; an interrupted run's staging folder swept")
 
 
 if __name__ == "__main__":

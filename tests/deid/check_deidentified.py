@@ -53,10 +53,12 @@ IDENTIFYING_KEYWORDS = {
 WELL_KNOWN_UID = "1.2.840.10008."
 VOCABULARY = {"CodeValue", "CodingSchemeDesignator", "CodeMeaning", "LongCodeValue", "Manufacturer",
               "ManufacturerModelName", "SoftwareVersions", "MappingResource"}
-# Attributes naming the organisation or its equipment: a removed value of theirs may equal a vendor
-# name or code kept on purpose (an institution "TOSHIBA" beside the manufacturer "TOSHIBA_MEC").
-ORGANISATION = {"InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName",
-                "StationName", "PerformedStationName", "PerformedLocation"}
+# Removed attributes whose value may equal a device name kept unchanged (an institution "TOSHIBA"
+# beside the manufacturer "TOSHIBA_MEC"), and the device names that may hold it. Codes, code
+# meanings and software versions never excuse a value.
+ORGANISATION = {"InstitutionName", "InstitutionalDepartmentName", "StationName"}
+DEVICE_NAMES = {"Manufacturer", "ManufacturerModelName", "SecondaryCaptureDeviceManufacturer",
+                "SecondaryCaptureDeviceManufacturerModelName"}
 CLASS_UID_KEYWORDS = {"SOPClassUID", "ReferencedSOPClassUID", "MediaStorageSOPClassUID",
                       "TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID"}
 
@@ -126,14 +128,14 @@ def identifying_values(ds):
     return {(v, why) for v, why in values if not generic(v, why)}
 
 
-def kept_vocabulary(ds):
-    """(keyword, value) of the vendor names and codes of ds, upper case."""
+def kept_device_names(ds):
+    """(keyword, value) of the device names of ds, upper case."""
     return {(e.keyword, v.strip().upper()) for e in ds.iterall()
-            if e.keyword in VOCABULARY and e.VR != "SQ" for v in text_of(e.value)}
+            if e.keyword in DEVICE_NAMES and e.VR != "SQ" for v in text_of(e.value)}
 
 
-def found_only_in_kept_vocabulary(output_path, value, vocabulary):
-    """True when value stands in the output only in vendor names or codes kept unchanged."""
+def found_only_in_kept_device_names(output_path, value, vocabulary):
+    """True when value stands in the output only in device names kept unchanged."""
     ds = read(output_path)
     if ds is None:
         return False
@@ -153,7 +155,7 @@ def leaks(output_path, values, vocabulary=frozenset()):
     data = open(output_path, "rb").read().upper()
     found = []
     for value, why in values:
-        if why in ORGANISATION and found_only_in_kept_vocabulary(output_path, value, vocabulary):
+        if why in ORGANISATION and found_only_in_kept_device_names(output_path, value, vocabulary):
             continue
         needle = value.upper().encode("latin-1", "replace")
         if why.endswith("component"):
@@ -243,7 +245,7 @@ def check_corpus(args):
             continue
         checked += 1
         values = identifying_values(ds)
-        left = leaks(produced[0], values, kept_vocabulary(ds))
+        left = leaks(produced[0], values, kept_device_names(ds))
         if left:
             failures.append(f"{path}: identifying values left: {sorted(set(left))}")
         again = read(produced[0])
@@ -372,7 +374,7 @@ def check_gdcmanon(args):
         if not ours:
             continue  # quarantined or not an object: Radmark wrote nothing
         compared += 1
-        vocabulary = kept_vocabulary(ds)
+        vocabulary = kept_device_names(ds)
         their_left = set(leaks(theirs, values, vocabulary))
         our_left = set(leaks(ours[0], values, vocabulary))
         for why in their_left:
