@@ -39,6 +39,19 @@ QString draftStatus(const app::MainWindow& window) {
     return label ? label->text() : QString();
 }
 
+// Opens the study, reads the recovery question (text and details) and clicks Recover.
+QString openAndRecover(StoreWindow& user, std::int64_t studyId) {
+    QString question;
+    whenModalDialogShows([&question](QWidget* dialog) {
+        auto* box = qobject_cast<QMessageBox*>(dialog);
+        ASSERT_NE(box, nullptr);
+        question = box->text() + QLatin1Char('\n') + box->informativeText();
+        QTest::mouseClick(box->findChild<QPushButton*>("recoverDraftButton"), Qt::LeftButton);
+    });
+    user.workspace->openStudy(studyId);
+    return question;
+}
+
 class DraftRecovery : public GuiTest {};
 
 // The child: the workstation, painting until the parent kills it. It prints
@@ -96,14 +109,7 @@ TEST_F(DraftRecovery, KilledWorkstationOffersItsDraftOnReopening) {
     // Reopened in this process: the dialog offers the draft, Recover brings the stroke back.
     StoreWindow user(dir.path());
     ASSERT_TRUE(user.logIn(annotatorName, userPassword));
-    QString question;
-    whenModalDialogShows([&question](QWidget* dialog) {
-        auto* box = qobject_cast<QMessageBox*>(dialog);
-        ASSERT_NE(box, nullptr);
-        question = box->text();
-        QTest::mouseClick(box->findChild<QPushButton*>("recoverDraftButton"), Qt::LeftButton);
-    });
-    user.workspace->openStudy(studyId);
+    const QString question = openAndRecover(user, studyId);
     EXPECT_TRUE(question.startsWith("Recover unsaved work from ")) << question.toStdString();
     const annotation::LabelMap& labels = user.window.viewer()->labelEditor()->labels();
     EXPECT_FALSE(labels.voxelCounts().empty());
@@ -224,14 +230,7 @@ TEST_F(DraftRecovery, AnotherAnnotatorsNewerVersionDoesNotHideTheDraft) {
 
     StoreWindow user(dir.path());
     ASSERT_TRUE(user.logIn(annotatorName, userPassword));
-    QString question;
-    whenModalDialogShows([&question](QWidget* dialog) {
-        auto* box = qobject_cast<QMessageBox*>(dialog);
-        ASSERT_NE(box, nullptr);
-        question = box->text() + QLatin1Char('\n') + box->informativeText();
-        QTest::mouseClick(box->findChild<QPushButton*>("recoverDraftButton"), Qt::LeftButton);
-    });
-    user.workspace->openStudy(studyId);
+    const QString question = openAndRecover(user, studyId);
     EXPECT_TRUE(question.startsWith("Recover unsaved work from ")) << question.toStdString();
     EXPECT_TRUE(question.contains(QString::fromStdString(secondAnnotatorName)))
         << "the dialog names who saved since: " << question.toStdString();
