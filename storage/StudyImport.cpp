@@ -488,19 +488,22 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
         return result;
     }
     result.label = studyLabel(study.pseudonym, study.studyUid);
-    if (options_.profile.deface && study.reasons.empty() && study.failures.empty())
-        defaceSeries(study);
-    if (!study.reasons.empty() || !study.failures.empty()) {
+    // A quarantine or failure reason stops the study: nothing of it is stored, and only this
+    // entry says it was tried.
+    const auto refused = [&] {
+        if (study.reasons.empty() && study.failures.empty())
+            return false;
         result.status = study.reasons.empty() ? ImportStatus::Failed : ImportStatus::Quarantined;
         result.reason = study.reasons.empty() ? study.failures.front() : study.reasons.front();
         const std::size_t more = study.reasons.size() + study.failures.size() - 1;
         if (more)
             result.reason += " (and " + std::to_string(more) + " more)";
-        // Nothing of the study is stored: only this entry says it was tried.
         session_.recordAccess("import", result.label,
                               std::string(importStatusName(result.status)) + ": " + result.reason);
+        return true;
+    };
+    if (refused())
         return result;
-    }
     {
         auto existing = session_.database().prepare(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
@@ -531,6 +534,13 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 return result;
             }
         }
+    }
+    // Defacing comes after the "already in store" check: a study imported again is not decoded
+    // and defaced for nothing.
+    if (options_.profile.deface) {
+        defaceSeries(study);
+        if (refused())
+            return result;
     }
     std::string description = study.format;
     for (const auto& series : study.series)

@@ -93,5 +93,22 @@ TEST_F(DefacingImport, CtThatIsNotAHeadIsQuarantinedAndNothingIsStored) {
     EXPECT_EQ(studies.integer(0), 0);
 }
 
+TEST_F(DefacingImport, StudyAlreadyInTheStoreIsNotDefacedAgain) {
+    // A body CT stored without defacing, imported again with deface on: it is already in the
+    // store, which the import says before any defacing is tried (defacing it would fail).
+    const fs::path out = data.path() / "body-ct";
+    const std::string command = "/usr/bin/python3 '" + std::string(RADMARK_SOURCE_DIR) +
+                                "/tests/data/generate_ct_series.py' --out '" + out.string() +
+                                "' --slices 8 --rows 96 --cols 80 > /dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    const auto first = importStudies(admin, {out});
+    ASSERT_EQ(first.size(), 1u);
+    ASSERT_EQ(first.front().status, ImportStatus::Imported) << first.front().reason;
+    const auto again = importStudies(admin, {out}, defacing());
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again.front().status, ImportStatus::AlreadyInStore) << again.front().reason;
+    EXPECT_EQ(again.front().studyId, first.front().studyId);
+}
+
 } // namespace
 } // namespace radmark::storage::testing
