@@ -59,7 +59,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     buildMenus();
     addPanel(new gui::SegmentsPanel(*viewer_->labelEditor(), viewer_->volumeView(), this),
              tr("Segments"));
-    addPanel(new gui::ToolsPanel(*viewer_->labelEditor(), this), tr("Tools"));
+    addPanel(new gui::ToolsPanel(*viewer_->labelEditor(), viewer_->boxInteraction(), this),
+             tr("Tools"));
     resize(1400, 1000);
 }
 

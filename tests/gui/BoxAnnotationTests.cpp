@@ -13,6 +13,7 @@
 #include <QApplication>
 #include <QImage>
 #include <QLabel>
+#include <QSpinBox>
 #include <QTest>
 
 #include <algorithm>
@@ -252,6 +253,26 @@ TEST_F(BoxAnnotation, ThreeDimensionalBoxShowsAndResizesInTheCoronalView) {
     EXPECT_EQ(box.max, atCentre(14, 9, depth + 4));
     EXPECT_EQ(editor().history().size(), 2u);
     EXPECT_GE(redEdgeSamples(*viewer(), ViewPlane::Coronal, box), 15);
+}
+
+TEST_F(BoxAnnotation, DepthOfANewThreeDimensionalBoxIsSetInTheToolsPanel) {
+    viewer::SliceView* axial = view(ViewPlane::Axial);
+    QTest::keyClick(axial, Qt::Key_X, Qt::ShiftModifier);
+    auto* depth = window->findChild<QSpinBox*>("boxHalfDepth");
+    ASSERT_NE(depth, nullptr) << "no depth field for the 3D box in the Tools panel";
+    ASSERT_TRUE(depth->isVisible());
+    // Typed as a user would: select the value, type 2, Enter.
+    depth->setFocus();
+    depth->selectAll();
+    QTest::keyClicks(depth, QStringLiteral("2"));
+    QTest::keyClick(depth, Qt::Key_Return);
+    EXPECT_EQ(boxes().halfDepthSlices(), 2);
+
+    dragBetween(axial, atCentre(-10, -6), atCentre(10, 6));
+    ASSERT_EQ(editor().boxes().all().size(), 1u);
+    const Box box = editor().boxes().all().front();
+    EXPECT_EQ(box.min, atCentre(-10, -6, -2));
+    EXPECT_EQ(box.max, atCentre(10, 6, 2));
 }
 
 TEST_F(BoxAnnotation, BoxOfAHiddenSegmentIsHidden) {

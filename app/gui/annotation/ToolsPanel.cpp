@@ -1,5 +1,6 @@
 #include "app/gui/annotation/ToolsPanel.h"
 
+#include "viewer/BoxInteraction.h"
 #include "viewer/LabelEditor.h"
 
 #include <QComboBox>
@@ -9,6 +10,7 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QSignalBlocker>
+#include <QSpinBox>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -50,8 +52,9 @@ QString hintFor(const QString& name) {
 
 } // namespace
 
-ToolsPanel::ToolsPanel(viewer::LabelEditor& editor, QWidget* parent)
-    : QWidget(parent), editor_(editor) {
+ToolsPanel::ToolsPanel(viewer::LabelEditor& editor, viewer::BoxInteraction* boxes,
+                       QWidget* parent)
+    : QWidget(parent), editor_(editor), boxes_(boxes) {
     setObjectName(QStringLiteral("ToolsPanel"));
     auto* layout = new QVBoxLayout(this);
 
@@ -147,6 +150,19 @@ void ToolsPanel::showTool(const QString& name) {
             spin->setObjectName(key);
             rows->addRow(rowLabel(setting.label), spin);
         }
+    }
+    if (name == QLatin1String("box3d") && boxes_) {
+        // A 3D box is drawn in one view: its depth along that view's normal, to adjust later
+        // with the handles in another view.
+        auto* depth = new QSpinBox(form);
+        depth->setObjectName(QStringLiteral("boxHalfDepth"));
+        depth->setRange(0, 500);
+        depth->setValue(boxes_->halfDepthSlices());
+        depth->setKeyboardTracking(false);
+        connect(depth, &QSpinBox::valueChanged, this,
+                [this](int slices) { boxes_->setHalfDepthSlices(slices); });
+        rows->addRow(rowLabel(tr("Depth: slices on each side of the drawn one").toStdString()),
+                     depth);
     }
     layout()->replaceWidget(form_, form);
     delete form_;
