@@ -30,6 +30,16 @@ struct DefacingImport : ::testing::Test {
     TempDir data;
     Session admin = store.admin();
 
+    // A small generated body CT (not a head), written into the test's data folder.
+    fs::path generatedBodyCt() {
+        const fs::path out = data.path() / "body-ct";
+        const std::string command = "/usr/bin/python3 '" + std::string(RADMARK_SOURCE_DIR) +
+                                    "/tests/data/generate_ct_series.py' --out '" + out.string() +
+                                    "' --slices 8 --rows 96 --cols 80 > /dev/null";
+        EXPECT_EQ(std::system(command.c_str()), 0) << "the CT generator failed";
+        return out;
+    }
+
     // Imports one source with the deface option and checks the stored volume against ch2.
     void expectStoredDefacedHead(const fs::path& source) {
         const auto results = importStudies(admin, {source}, defacing());
@@ -78,11 +88,7 @@ TEST_F(DefacingImport, HeadMriDicomSeriesIsStoredDefacedWithTheBrainIntact) {
 }
 
 TEST_F(DefacingImport, CtThatIsNotAHeadIsQuarantinedAndNothingIsStored) {
-    const fs::path out = data.path() / "body-ct";
-    const std::string command = "/usr/bin/python3 '" + std::string(RADMARK_SOURCE_DIR) +
-                                "/tests/data/generate_ct_series.py' --out '" + out.string() +
-                                "' --slices 8 --rows 96 --cols 80 > /dev/null";
-    ASSERT_EQ(std::system(command.c_str()), 0);
+    const fs::path out = generatedBodyCt();
     const auto results = importStudies(admin, {out}, defacing());
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results.front().status, ImportStatus::Quarantined);
@@ -96,11 +102,7 @@ TEST_F(DefacingImport, CtThatIsNotAHeadIsQuarantinedAndNothingIsStored) {
 TEST_F(DefacingImport, StudyAlreadyInTheStoreIsNotDefacedAgain) {
     // A body CT stored without defacing, imported again with deface on: it is already in the
     // store, which the import says before any defacing is tried (defacing it would fail).
-    const fs::path out = data.path() / "body-ct";
-    const std::string command = "/usr/bin/python3 '" + std::string(RADMARK_SOURCE_DIR) +
-                                "/tests/data/generate_ct_series.py' --out '" + out.string() +
-                                "' --slices 8 --rows 96 --cols 80 > /dev/null";
-    ASSERT_EQ(std::system(command.c_str()), 0);
+    const fs::path out = generatedBodyCt();
     const auto first = importStudies(admin, {out});
     ASSERT_EQ(first.size(), 1u);
     ASSERT_EQ(first.front().status, ImportStatus::Imported) << first.front().reason;
