@@ -6,6 +6,7 @@
 // "ScrollAllSlices" renders every slice once and reports the slowest frame (a stall shows there).
 // "PaintStampAndRender": one brush stamp (2D disc, r = 5 mm) through the LabelEditor during a
 // drag in the axial view, then the frame showing it (label overlay refresh + render).
+#include "GuiBenchmarkMain.h"
 #include "SyntheticVolumes.h"
 
 #include "viewer/LabelEditor.h"
@@ -146,14 +147,10 @@ BENCHMARK(PaintStampAndRender)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 } // namespace
 
 int main(int argc, char** argv) {
-    VtkOpenGLWidget::installDefaultSurfaceFormat();
-    QApplication app(argc, argv);
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    for (auto& s : scenes)
-        s.reset();
-    editor.reset();
-    ct.reset();
-    return 0;
+    return radmark::testing::runGuiBenchmarks(argc, argv, [] {
+        for (auto& s : scenes)
+                s.reset();
+        editor.reset();
+        ct.reset();
+    });
 }

@@ -3,6 +3,7 @@
 // interactive frame (mouse down: the interactor asks for 10 frames a second and the mapper
 // coarsens its sampling). Run:
 //   xvfb-run -a -s "-screen 0 1920x1200x24" build/tests/viewer/bench_volume_render
+#include "GuiBenchmarkMain.h"
 #include "SyntheticVolumes.h"
 
 #include "viewer/VolumeImageData.h"
@@ -74,13 +75,9 @@ BENCHMARK(VolumeRender)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(
 } // namespace
 
 int main(int argc, char** argv) {
-    VtkOpenGLWidget::installDefaultSurfaceFormat();
-    QApplication app(argc, argv);
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    view.reset();
-    image = nullptr;
-    ct.reset();
-    return 0;
+    return radmark::testing::runGuiBenchmarks(argc, argv, [] {
+        view.reset();
+        image = nullptr;
+        ct.reset();
+    });
 }
