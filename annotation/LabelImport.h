@@ -1,7 +1,7 @@
 #pragma once
 // Pre-labels from a model or another tool: an integer mask volume (read by imaging, e.g. NIfTI)
 // becomes a label map on the study's grid, with segment definitions from a small JSON list.
-// Used by `radmark-cli annotations import` and the workstation's import dialog alike.
+// Used by `radmark-cli annotations import`; the workstation has no mask import yet.
 
 #include "annotation/LabelMap.h"
 #include "annotation/Segment.h"

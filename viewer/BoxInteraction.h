@@ -5,7 +5,7 @@
 // (one undo step). Keeps a BoxOverlay on every slice view in step with the boxes, the
 // selection, the segments (colour, hidden) and the shown slices.
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/BoxGesture.h"
 #include "annotation/Tool.h"
 #endif

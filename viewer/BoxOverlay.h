@@ -4,7 +4,7 @@
 // plane as a thin strip), the selected box thicker with square handles at its corners and edge
 // midpoints. The handles keep their size on screen whatever the zoom.
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Box.h"
 #include "annotation/Segment.h"
 #endif

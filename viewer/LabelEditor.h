@@ -4,7 +4,7 @@
 // label map's buffer for the slice views. Slice views report pointer voxels; this class turns
 // them into calls of the Qt-free annotation tools and says when the overlay must be redrawn.
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Tool.h"
 #include "annotation/Version.h"
 #endif

@@ -7,7 +7,7 @@
 // asks for changes. In editing mode (setEditing) a left drag does not move the crosshair but
 // reports the voxel under the pointer through editPointer, for the label editor.
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Tool.h"
 #endif
 #include "viewer/SliceCursor.h"

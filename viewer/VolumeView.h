@@ -5,7 +5,7 @@
 // Segments of the label editor it follows show as surfaces in their colour and opacity, with
 // the volume rendering or instead of it.
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "viewer/SegmentSurfaces.h"
 #endif
 #include "viewer/VolumeRenderingPreset.h"

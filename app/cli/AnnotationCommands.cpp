@@ -8,7 +8,7 @@
 
 #include "annotation/LabelImport.h"
 #include "annotation/Version.h"
-#include "app/annotations/StoredAnnotations.h"
+#include "workflow/StoredAnnotations.h"
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
@@ -27,8 +27,8 @@ namespace radmark::cli {
 namespace {
 
 using namespace radmark::annotation;
-using app::reviewStateOf;
-using app::StoredAnnotationHistory;
+using workflow::reviewStateOf;
+using workflow::StoredAnnotationHistory;
 
 int runVersions(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);

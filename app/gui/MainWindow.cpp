@@ -26,7 +26,7 @@
 
 #include <map>
 
-namespace radmark::app {
+namespace radmark::gui {
 
 using viewer::ViewPlane;
 
@@ -333,4 +333,4 @@ void MainWindow::dropEvent(QDropEvent* event) {
     openPath(urls.front().toLocalFile());
 }
 
-} // namespace radmark::app
+} // namespace radmark::gui

@@ -17,7 +17,7 @@ namespace radmark::viewer {
 class FourUpViewer;
 }
 
-namespace radmark::app {
+namespace radmark::gui {
 
 class StudyLoader;
 
@@ -68,4 +68,4 @@ class MainWindow : public QMainWindow {
     bool interactive_ = true;
 };
 
-} // namespace radmark::app
+} // namespace radmark::gui

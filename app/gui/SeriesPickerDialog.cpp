@@ -6,7 +6,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
-namespace radmark::app {
+namespace radmark::gui {
 
 SeriesPickerDialog::SeriesPickerDialog(std::vector<imaging::SeriesSummary> series, QWidget* parent)
     : QDialog(parent), series_(std::move(series)) {
@@ -61,4 +61,4 @@ int SeriesPickerDialog::largest(const std::vector<imaging::SeriesSummary>& serie
     return best;
 }
 
-} // namespace radmark::app
+} // namespace radmark::gui

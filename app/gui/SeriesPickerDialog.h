@@ -10,7 +10,7 @@
 
 class QTableWidget;
 
-namespace radmark::app {
+namespace radmark::gui {
 
 class SeriesPickerDialog : public QDialog {
     Q_OBJECT
@@ -28,4 +28,4 @@ class SeriesPickerDialog : public QDialog {
     QTableWidget* table_ = nullptr;
 };
 
-} // namespace radmark::app
+} // namespace radmark::gui

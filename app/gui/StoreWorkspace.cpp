@@ -1,6 +1,6 @@
 #include "app/gui/StoreWorkspace.h"
 
-#include "app/annotations/StoredAnnotations.h"
+#include "workflow/StoredAnnotations.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/import/ImportDialog.h"
@@ -32,7 +32,7 @@
 
 #include <algorithm>
 
-namespace radmark::app {
+namespace radmark::gui {
 
 namespace {
 
@@ -241,9 +241,9 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
     try {
         auto volume = std::make_shared<imaging::Volume>(storage::loadStoredVolume(*session_, studyId));
         // Annotators and reviewers see the newest version over the images; admins see none.
-        std::unique_ptr<StoredAnnotationHistory> history;
+        std::unique_ptr<workflow::StoredAnnotationHistory> history;
         if (session_->role() != storage::Role::Admin)
-            history = std::make_unique<StoredAnnotationHistory>(*session_, studyId);
+            history = std::make_unique<workflow::StoredAnnotationHistory>(*session_, studyId);
         QApplication::restoreOverrideCursor();
         window_.showStoredVolume(std::move(volume));
         forgetStudy();
@@ -268,7 +268,7 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
 bool StoreWorkspace::offerDraftRecovery() {
     if (session_->role() != storage::Role::Annotator)
         return false;
-    const std::optional<PendingDraft> draft = history_->pendingDraft();
+    const std::optional<workflow::PendingDraft> draft = history_->pendingDraft();
     if (!draft)
         return false;
     QMessageBox box(QMessageBox::Question, tr("Unsaved work"),
@@ -546,4 +546,4 @@ void StoreWorkspace::showImportDialog() {
     dialog.exec();
 }
 
-} // namespace radmark::app
+} // namespace radmark::gui

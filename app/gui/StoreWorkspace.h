@@ -7,7 +7,7 @@
 
 #include "storage/Store.h"
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Version.h"
 #endif
 
@@ -23,14 +23,14 @@ class QLabel;
 class QMenu;
 class QTimer;
 
-namespace radmark::gui {
-class LockScreen;
+namespace radmark::workflow {
+class StoredAnnotationHistory;
 }
 
-namespace radmark::app {
+namespace radmark::gui {
 
+class LockScreen;
 class MainWindow;
-class StoredAnnotationHistory;
 class VersionsPanel;
 
 class StoreWorkspace : public QObject {
@@ -101,7 +101,7 @@ private:
     MainWindow& window_;
     std::optional<storage::Session> session_;
     std::optional<std::int64_t> openStudyId_; // the stored study on screen
-    std::unique_ptr<StoredAnnotationHistory> history_;
+    std::unique_ptr<workflow::StoredAnnotationHistory> history_;
     std::optional<annotation::VersionId> parent_;
     std::optional<annotation::VersionId> readOnlyVersion_;
     bool editedSinceVersion_ = false;
@@ -113,10 +113,10 @@ private:
     QLabel* draftStatus_ = nullptr;
     VersionsPanel* versionsPanel_ = nullptr;
     QDockWidget* versionsDock_ = nullptr;
-    gui::LockScreen* lockScreen_ = nullptr;
+    LockScreen* lockScreen_ = nullptr;
     QMenu* menu_ = nullptr;
     QAction* adminAction_ = nullptr;
     QAction* importAction_ = nullptr;
 };
 
-} // namespace radmark::app
+} // namespace radmark::gui

@@ -7,7 +7,7 @@
 #include <exception>
 #include <new>
 
-namespace radmark::app {
+namespace radmark::gui {
 
 StudyLoader::StudyLoader(QObject* parent) : QObject(parent) {}
 
@@ -119,4 +119,4 @@ void StudyLoader::read(const imaging::SeriesSummary& series) {
     });
 }
 
-} // namespace radmark::app
+} // namespace radmark::gui

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace radmark::app {
+namespace radmark::gui {
 
 class StudyLoader : public QObject {
     Q_OBJECT
@@ -46,4 +46,4 @@ class StudyLoader : public QObject {
     bool busy_ = false;
 };
 
-} // namespace radmark::app
+} // namespace radmark::gui

@@ -8,7 +8,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
-namespace radmark::app {
+namespace radmark::gui {
 
 namespace {
 
@@ -122,4 +122,4 @@ void VersionsPanel::updateButtons() {
     draftButton_->setEnabled(any);
 }
 
-} // namespace radmark::app
+} // namespace radmark::gui

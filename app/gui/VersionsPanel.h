@@ -3,7 +3,7 @@
 // state, voxels per segment), with "Open read-only" (also a double-click) and "New draft from
 // this version". A view only: the store workspace fills it and acts on its requests.
 
-#ifndef Q_MOC_RUN // moc cannot parse <concepts>, which the annotation headers use
+#ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Version.h"
 #endif
 
@@ -16,7 +16,7 @@ class QLabel;
 class QPushButton;
 class QTableWidget;
 
-namespace radmark::app {
+namespace radmark::gui {
 
 class VersionsPanel : public QWidget {
     Q_OBJECT
@@ -48,4 +48,4 @@ class VersionsPanel : public QWidget {
     std::vector<annotation::VersionId> rows_; // newest first, like the table
 };
 
-} // namespace radmark::app
+} // namespace radmark::gui

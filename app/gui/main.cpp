@@ -59,10 +59,10 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    radmark::app::MainWindow window;
+    radmark::gui::MainWindow window;
     window.setInteractive(screenshot.isEmpty());
     if (!screenshot.isEmpty()) {
-        QObject::connect(&window, &radmark::app::MainWindow::studyShown, &window, [&] {
+        QObject::connect(&window, &radmark::gui::MainWindow::studyShown, &window, [&] {
             // Let the layout settle and every view paint once before capturing.
             QTimer::singleShot(100, &window, [&] {
                 QString error;
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
                 QApplication::exit(0);
             });
         });
-        QObject::connect(&window, &radmark::app::MainWindow::loadFailed, &window,
+        QObject::connect(&window, &radmark::gui::MainWindow::loadFailed, &window,
                          [](const QString& message) {
                              std::fprintf(stderr, "radmark: %s\n", qPrintable(message));
                              QApplication::exit(1);
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     QString storeDir = parser.value(storeOption);
     if (storeDir.isEmpty() && path.isEmpty())
         storeDir = qEnvironmentVariable("RADMARK_STORE");
-    std::unique_ptr<radmark::app::StoreWorkspace> workspace;
+    std::unique_ptr<radmark::gui::StoreWorkspace> workspace;
     if (!storeDir.isEmpty()) {
         try {
             std::optional<std::filesystem::path> policyFile;
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
                 policyFile = parser.value(policyOption).toStdString();
             radmark::storage::Store store(storeDir.toStdString(),
                                           radmark::storage::Policy::load(policyFile));
-            workspace = std::make_unique<radmark::app::StoreWorkspace>(std::move(store), window);
+            workspace = std::make_unique<radmark::gui::StoreWorkspace>(std::move(store), window);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "radmark: %s\n", e.what());
             return 1;

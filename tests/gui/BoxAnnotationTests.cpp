@@ -351,7 +351,7 @@ TEST_F(StoredBoxes, SavedVersionShowsItsBoxesWhenReopened) {
     StoreWindow user(dir.path());
     ASSERT_TRUE(user.openAsAnnotator(studyId));
     user.activate();
-    app::StoreWorkspace& workspace = *user.workspace;
+    gui::StoreWorkspace& workspace = *user.workspace;
 
     // X, a drag on the CT's one slice, Ctrl+S: a version holding the box.
     viewer::FourUpViewer& viewer = *user.window.viewer();

@@ -8,7 +8,7 @@
 
 #include "StoreWorkspaceFixture.h"
 
-#include "app/annotations/StoredAnnotations.h"
+#include "workflow/StoredAnnotations.h"
 #include "viewer/LabelEditor.h"
 
 #include <QLabel>
@@ -34,7 +34,7 @@ std::string labelsFingerprint(const annotation::LabelMap& labels) {
         .hex();
 }
 
-QString draftStatus(const app::MainWindow& window) {
+QString draftStatus(const gui::MainWindow& window) {
     auto* label = window.findChild<QLabel*>("draftStatus");
     return label ? label->text() : QString();
 }
@@ -245,7 +245,7 @@ TEST_F(DraftRecovery, AutosaveRunsOnItsOwnAfterTheInterval) {
     user.workspace->setAutosaveInterval(std::chrono::seconds(1));
     ASSERT_TRUE(user.logIn(annotatorName, userPassword));
     user.workspace->openStudy(studyId);
-    QSignalSpy saved(user.workspace.get(), &app::StoreWorkspace::draftSaved);
+    QSignalSpy saved(user.workspace.get(), &gui::StoreWorkspace::draftSaved);
     QTest::qWait(1500);
     EXPECT_TRUE(saved.isEmpty()) << "nothing changed: nothing to autosave";
     user.paintStroke(0.5);

@@ -122,7 +122,7 @@ struct StoreWindow {
     explicit StoreWindow(const std::filesystem::path& storeDir) : storeDir(storeDir) {
         window.setInteractive(false);
         window.resize(1300, 900);
-        workspace = std::make_unique<app::StoreWorkspace>(
+        workspace = std::make_unique<gui::StoreWorkspace>(
             storage::Store(storeDir, radmark::storage::testing::lowCostPolicy()), window);
         window.show();
     }
@@ -172,8 +172,8 @@ struct StoreWindow {
     }
 
     std::filesystem::path storeDir;
-    app::MainWindow window;
-    std::unique_ptr<app::StoreWorkspace> workspace;
+    gui::MainWindow window;
+    std::unique_ptr<gui::StoreWorkspace> workspace;
 };
 
 } // namespace radmark::testing

@@ -17,7 +17,7 @@ namespace {
 
 // Luminance spread over the middle of the axial view: the CT shows there, while the lock
 // screen's controls sit in the middle of the window, outside it.
-double imageContent(app::MainWindow& window) {
+double imageContent(gui::MainWindow& window) {
     auto* axial = window.viewer()->sliceView(viewer::ViewPlane::Axial);
     const QImage shot = window.grab().toImage();
     const QSize size = axial->size();
@@ -33,8 +33,8 @@ TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
 
     StoreWindow user(dir.path());
-    app::MainWindow& window = user.window;
-    app::StoreWorkspace& workspace = *user.workspace;
+    gui::MainWindow& window = user.window;
+    gui::StoreWorkspace& workspace = *user.workspace;
     ASSERT_TRUE(user.logIn(annotatorName, userPassword));
     ASSERT_NE(workspace.session(), nullptr);
     EXPECT_EQ(workspace.session()->userName(), annotatorName);
@@ -129,9 +129,9 @@ TEST_F(StoreWorkspace, AnUnassignedAnnotatorCannotSaveAndIsToldWhy) {
 TEST_F(StoreWorkspace, WrongPasswordIsRefusedInTheDialog) {
     TempDir dir;
     makeStoreWithOneStudy(dir.path());
-    app::MainWindow window;
+    gui::MainWindow window;
     window.setInteractive(false);
-    app::StoreWorkspace workspace(storage::Store(dir.path(), lowCostPolicy()), window);
+    gui::StoreWorkspace workspace(storage::Store(dir.path(), lowCostPolicy()), window);
     window.show();
     ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
 

@@ -6,7 +6,7 @@
 
 #include "StoreWorkspaceFixture.h"
 
-#include "app/annotations/StoredAnnotations.h"
+#include "workflow/StoredAnnotations.h"
 #include "app/gui/VersionsPanel.h"
 #include "viewer/LabelEditor.h"
 
@@ -103,7 +103,7 @@ TEST_F(VersionsPanelTest, ListOpenReadOnlyNewDraftAndSaveWithItsParent) {
     user.saveVersion("from the first");
     ASSERT_EQ(table->rowCount(), 3);
     EXPECT_EQ(table->item(0, 3)->text(), "from the first");
-    const app::StoredAnnotationHistory stored(*user.workspace->session(), studyId);
+    const workflow::StoredAnnotationHistory stored(*user.workspace->session(), studyId);
     const auto& versions = stored.history().versions();
     ASSERT_EQ(versions.size(), 3u);
     ASSERT_TRUE(versions[2].parent);

@@ -23,7 +23,7 @@ class WorkstationWindow : public GuiTest {
   protected:
     void SetUp() override {
         GuiTest::SetUp();
-        window = std::make_unique<app::MainWindow>();
+        window = std::make_unique<gui::MainWindow>();
         window->setInteractive(false);
         window->resize(1280, 960);
         window->show();
@@ -35,8 +35,8 @@ class WorkstationWindow : public GuiTest {
     }
     // Opens and waits until the study shows; false (with the error) when it failed.
     ::testing::AssertionResult open(const QString& path) {
-        QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
-        QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
+        QSignalSpy shown(window.get(), &gui::MainWindow::studyShown);
+        QSignalSpy failed(window.get(), &gui::MainWindow::loadFailed);
         window->openPath(path);
         for (int i = 0; i < 600 && shown.isEmpty() && failed.isEmpty(); ++i)
             QTest::qWait(100);
@@ -49,7 +49,7 @@ class WorkstationWindow : public GuiTest {
     }
     viewer::FourUpViewer* viewer() const { return window->viewer(); }
     viewer::LabelEditor& editor() const { return *window->viewer()->labelEditor(); }
-    std::unique_ptr<app::MainWindow> window;
+    std::unique_ptr<gui::MainWindow> window;
 };
 
 // The head MRI open in a focused main window, ready for keys and mouse strokes.

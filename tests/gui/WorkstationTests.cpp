@@ -137,7 +137,7 @@ TEST_F(Workstation, NotAnImageGivesAClearErrorNamingTheFile) {
     ASSERT_TRUE(text.open(QIODevice::WriteOnly));
     text.write("this is not an image\n");
     text.close();
-    QSignalSpy failed(window.get(), &app::MainWindow::loadFailed);
+    QSignalSpy failed(window.get(), &gui::MainWindow::loadFailed);
     window->openPath(file);
     ASSERT_TRUE(failed.wait(30000));
     const QString message = failed.front().front().toString();
@@ -191,7 +191,7 @@ TEST_F(Workstation, DroppingAFileOpensIt) {
     QDragEnterEvent enter(at, Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(window.get(), &enter);
     EXPECT_TRUE(enter.isAccepted());
-    QSignalSpy shown(window.get(), &app::MainWindow::studyShown);
+    QSignalSpy shown(window.get(), &gui::MainWindow::studyShown);
     QDropEvent drop(at, Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(window.get(), &drop);
     ASSERT_TRUE(shown.wait(60000));
@@ -219,7 +219,7 @@ TEST_F(GuiTest, SeriesPickerListsEverySeriesAndPreselectsTheLargest) {
     series[1].format = "DICOM";
     series[2].modality = "SR", series[2].description = "dose report", series[2].imageCount = 1,
     series[2].format = "DICOM";
-    app::SeriesPickerDialog picker(series);
+    gui::SeriesPickerDialog picker(series);
     auto* table = picker.findChild<QTableWidget*>();
     ASSERT_NE(table, nullptr);
     EXPECT_EQ(table->rowCount(), 3);

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace radmark::app {
+namespace radmark::workflow {
 
 // A study's versions, oldest first: the store's records and the versions they hold.
 struct StoredVersions {
@@ -81,4 +81,4 @@ private:
 
 annotation::ReviewState reviewStateOf(const std::string& stored);
 
-} // namespace radmark::app
+} // namespace radmark::workflow

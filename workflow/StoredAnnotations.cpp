@@ -1,4 +1,4 @@
-#include "app/annotations/StoredAnnotations.h"
+#include "workflow/StoredAnnotations.h"
 
 #include "storage/ChunkStore.h"
 
@@ -7,7 +7,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace radmark::app {
+namespace radmark::workflow {
 
 using namespace radmark::annotation;
 
@@ -213,4 +213,4 @@ OpenedAnnotation StoredAnnotationHistory::recoverDraft() {
 
 void StoredAnnotationHistory::discardDraft() { session_.discardDraft(studyId_); }
 
-} // namespace radmark::app
+} // namespace radmark::workflow
