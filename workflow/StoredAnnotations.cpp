@@ -17,7 +17,7 @@ namespace {
 // record that needs them is written, so chunks and record land in one transaction (a crash or a
 // refusal in between leaves no half-written save or draft).
 class PendingChunks final : public annotation::ChunkStore {
-public:
+  public:
     explicit PendingChunks(storage::Session& session) : session_(session) {}
 
     bool has(const ChunkHash& hash) const override {
@@ -54,15 +54,14 @@ public:
         pending_.clear();
     }
 
-private:
+  private:
     storage::Session& session_;
     std::map<ChunkHash, Bytes> pending_;
     mutable std::set<ChunkHash> stored_;
 };
 
 // Runs write (which hands the pending chunks to storage) and settles them either way.
-template <class Write>
-void writeWithPendingChunks(PendingChunks& chunks, Write&& write) {
+template <class Write> void writeWithPendingChunks(PendingChunks& chunks, Write&& write) {
     try {
         write(chunks.pending());
     } catch (...) {
@@ -103,7 +102,9 @@ StoredAnnotationHistory::StoredAnnotationHistory(storage::Session& session, std:
 
 StoredAnnotationHistory::~StoredAnnotationHistory() = default;
 
-const VersionHistory& StoredAnnotationHistory::history() const { return d->history; }
+const VersionHistory& StoredAnnotationHistory::history() const {
+    return d->history;
+}
 
 std::optional<VersionId> StoredAnnotationHistory::newest() const {
     if (stored_.ids.empty())
@@ -123,9 +124,9 @@ OpenedAnnotation StoredAnnotationHistory::openVersion(const VersionId& id, bool 
     if (it == stored_.ids.end())
         throw CorruptAnnotation("There is no version " + id.hex().substr(0, 12) +
                                 " of this study.");
-    OpenedAnnotation opened =
-        readOnly ? d->history.openReadOnly(id) : d->history.startDraft(id);
-    const storage::AnnotationRecord& record = stored_.records[std::size_t(it - stored_.ids.begin())];
+    OpenedAnnotation opened = readOnly ? d->history.openReadOnly(id) : d->history.startDraft(id);
+    const storage::AnnotationRecord& record =
+        stored_.records[std::size_t(it - stored_.ids.begin())];
     session_.recordAccess("open version", "annotation " + std::to_string(record.id),
                           id.hex().substr(0, 12) + (readOnly ? " read-only" : " as new draft"));
     return opened;
@@ -133,8 +134,7 @@ OpenedAnnotation StoredAnnotationHistory::openVersion(const VersionId& id, bool 
 
 Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segments,
                                       const std::vector<Box>& boxes, const std::string& message,
-                                      const std::optional<VersionId>& parent,
-                                      SaveReport* report) {
+                                      const std::optional<VersionId>& parent, SaveReport* report) {
     Version version;
     std::int64_t annotationId = 0;
     std::string chunk;
@@ -173,14 +173,12 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
 
 void StoredAnnotationHistory::autosave(LabelMap& labels, const SegmentList& segments,
                                        const std::vector<Box>& boxes,
-                                       const std::optional<VersionId>& parent,
-                                       SaveReport* report) {
+                                       const std::optional<VersionId>& parent, SaveReport* report) {
     const Draft draft =
         d->history.autosave(labels, segments, boxes, session_.userName(), parent, report);
     const Bytes record = draft.serialize();
-    writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
-        session_.saveDraft(studyId_, record, chunks);
-    });
+    writeWithPendingChunks(
+        d->chunks, [&](const auto& chunks) { session_.saveDraft(studyId_, record, chunks); });
 }
 
 std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
@@ -211,6 +209,8 @@ OpenedAnnotation StoredAnnotationHistory::recoverDraft() {
     return d->history.recover(Draft::parse(record));
 }
 
-void StoredAnnotationHistory::discardDraft() { session_.discardDraft(studyId_); }
+void StoredAnnotationHistory::discardDraft() {
+    session_.discardDraft(studyId_);
+}
 
 } // namespace radmark::workflow

@@ -33,7 +33,7 @@ struct PendingDraft {
 // The history of a study's versions, verified, for listing, opening, saving and drafts. The label
 // chunks of a save or an autosave go to the store in the same transaction as their record.
 class StoredAnnotationHistory {
-public:
+  public:
     StoredAnnotationHistory(storage::Session& session, std::int64_t studyId);
     ~StoredAnnotationHistory();
 
@@ -70,7 +70,7 @@ public:
     annotation::OpenedAnnotation recoverDraft(); // logged "recover draft"
     void discardDraft();                         // logged "discard draft"
 
-private:
+  private:
     struct Private;
     std::unique_ptr<Private> d;
     storage::Session& session_;

@@ -1,6 +1,5 @@
 #include "app/gui/StoreWorkspace.h"
 
-#include "workflow/StoredAnnotations.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/import/ImportDialog.h"
@@ -12,12 +11,13 @@
 #include "viewer/BoxInteraction.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/LabelEditor.h"
+#include "workflow/AnnotationSession.h"
 
 #include <QApplication>
 #include <QDateTime>
 #include <QDialog>
-#include <QDockWidget>
 #include <QDialogButtonBox>
+#include <QDockWidget>
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
@@ -52,10 +52,6 @@ std::chrono::seconds autosaveIntervalFromEnvironment() {
     return std::chrono::seconds(ok && seconds >= 1 ? seconds : 30);
 }
 
-// Edits are followed through the editor's signals: the label map's dirty flags also mark
-// slices that were only copied in when a version was opened.
-const annotation::LabelMap noLabelEdits;
-
 } // namespace
 
 StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
@@ -74,8 +70,7 @@ StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
 
     viewer::LabelEditor* editor = window_.viewer()->labelEditor();
     connect(editor, &viewer::LabelEditor::labelsChanged, this, &StoreWorkspace::annotationEdited);
-    connect(editor, &viewer::LabelEditor::segmentsChanged, this,
-            &StoreWorkspace::annotationEdited);
+    connect(editor, &viewer::LabelEditor::segmentsChanged, this, &StoreWorkspace::annotationEdited);
     connect(editor, &viewer::LabelEditor::boxesChanged, this, &StoreWorkspace::annotationEdited);
 
     autosaveTimer_ = new QTimer(this);
@@ -89,15 +84,25 @@ StoreWorkspace::~StoreWorkspace() = default;
 
 void StoreWorkspace::setAutosaveInterval(std::chrono::seconds interval) {
     autosaveInterval_ = std::max(interval, std::chrono::seconds(1));
-    schedule_ = annotation::AutosaveSchedule(autosaveInterval_);
+    if (annotations_)
+        annotations_->setAutosaveInterval(autosaveInterval_);
     // Checked a few times per interval, so a draft is written at most ~1/4 interval late.
-    const auto check = std::clamp<std::chrono::milliseconds>(autosaveInterval_ / 4,
-                                                              std::chrono::milliseconds(250),
-                                                              std::chrono::seconds(5));
+    const auto check = std::clamp<std::chrono::milliseconds>(
+        autosaveInterval_ / 4, std::chrono::milliseconds(250), std::chrono::seconds(5));
     autosaveTimer_->start(check);
 }
 
-storage::Session* StoreWorkspace::session() { return session_ ? &*session_ : nullptr; }
+storage::Session* StoreWorkspace::session() {
+    return session_ ? &*session_ : nullptr;
+}
+
+std::optional<annotation::VersionId> StoreWorkspace::readOnlyVersion() const {
+    return annotations_ ? annotations_->state().readOnlyVersion : std::nullopt;
+}
+
+std::optional<annotation::VersionId> StoreWorkspace::draftParent() const {
+    return annotations_ ? annotations_->state().parent : std::nullopt;
+}
 
 bool StoreWorkspace::logIn() {
     gui::LoginDialog dialog(store_, &window_);
@@ -123,11 +128,11 @@ void StoreWorkspace::buildMenu() {
         versionsPanel_->table()->setFocus(Qt::ShortcutFocusReason);
     });
     versions->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
-    importAction_ = menu_->addAction(tr("&Import studies..."), this,
-                                     &StoreWorkspace::showImportDialog);
+    importAction_ =
+        menu_->addAction(tr("&Import studies..."), this, &StoreWorkspace::showImportDialog);
     importAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
-    adminAction_ = menu_->addAction(tr("&Administration..."), this,
-                                    &StoreWorkspace::showAdminPanel);
+    adminAction_ =
+        menu_->addAction(tr("&Administration..."), this, &StoreWorkspace::showAdminPanel);
     menu_->addSeparator();
     auto* lock = menu_->addAction(tr("&Lock"), [this] {
         if (lockScreen_)
@@ -165,19 +170,19 @@ void StoreWorkspace::updateTitle() {
     QString title = tr("Radmark: %1 (%2)")
                         .arg(QString::fromStdString(session_->userName()),
                              QString::fromStdString(storage::roleName(session_->role())));
-    if (readOnlyVersion_)
-        title += tr(" - read-only version %1").arg(shortId(*readOnlyVersion_));
-    if (draftWaiting_)
-        title += tr(" - read-only: an unsaved draft waits");
+    if (annotations_) {
+        const workflow::AnnotationState state = annotations_->state();
+        if (state.readOnlyVersion)
+            title += tr(" - read-only version %1").arg(shortId(*state.readOnlyVersion));
+        if (state.draftWaiting)
+            title += tr(" - read-only: an unsaved draft waits");
+    }
     window_.setWindowTitle(title);
 }
 
 void StoreWorkspace::forgetStudy() {
     openStudyId_.reset();
-    history_.reset();
-    parent_.reset();
-    readOnlyVersion_.reset();
-    editedSinceVersion_ = editedSinceDraft_ = draftWaiting_ = false;
+    annotations_.reset();
     draftStatus_->clear();
     versionsPanel_->clear(tr("Open a stored study to see its versions."));
     updateTitle();
@@ -239,25 +244,28 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
         return;
     QApplication::setOverrideCursor(Qt::WaitCursor);
     try {
-        auto volume = std::make_shared<imaging::Volume>(storage::loadStoredVolume(*session_, studyId));
-        // Annotators and reviewers see the newest version over the images; admins see none.
-        std::unique_ptr<workflow::StoredAnnotationHistory> history;
+        auto volume =
+            std::make_shared<imaging::Volume>(storage::loadStoredVolume(*session_, studyId));
+        // Annotators and reviewers see the newest version of their line over the images;
+        // admins see none.
+        std::unique_ptr<workflow::AnnotationSession> annotations;
         if (session_->role() != storage::Role::Admin)
-            history = std::make_unique<workflow::StoredAnnotationHistory>(*session_, studyId);
+            annotations = std::make_unique<workflow::AnnotationSession>(*session_, studyId,
+                                                                        autosaveInterval_);
         QApplication::restoreOverrideCursor();
         window_.showStoredVolume(std::move(volume));
         forgetStudy();
         openStudyId_ = studyId;
-        history_ = std::move(history);
-        if (history_ && !offerDraftRecovery()) {
-            if (const auto newest = history_->newest())
-                showAnnotation(history_->openVersion(*newest, draftWaiting_), newest);
+        annotations_ = std::move(annotations);
+        if (annotations_ && !offerDraftRecovery()) {
+            if (const auto newest = annotations_->openNewest())
+                showAnnotation(*newest);
             else
                 markEmptySlicesClean();
         }
-        if (draftWaiting_)
+        if (annotations_ && annotations_->state().draftWaiting)
             showReadOnlyWhileDraftWaits();
-        schedule_.saved();
+        applyEditingRule();
         refreshVersions();
     } catch (const std::exception& e) {
         QApplication::restoreOverrideCursor();
@@ -266,9 +274,7 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
 }
 
 bool StoreWorkspace::offerDraftRecovery() {
-    if (session_->role() != storage::Role::Annotator)
-        return false;
-    const std::optional<workflow::PendingDraft> draft = history_->pendingDraft();
+    const std::optional<workflow::PendingDraft> draft = annotations_->pendingDraft();
     if (!draft)
         return false;
     QMessageBox box(QMessageBox::Question, tr("Unsaved work"),
@@ -297,37 +303,33 @@ bool StoreWorkspace::offerDraftRecovery() {
     box.setDefaultButton(recover);
     box.exec();
     if (box.clickedButton() == recover) {
-        annotation::OpenedAnnotation opened = history_->recoverDraft();
-        if (!showAnnotation(opened, opened.parent))
+        const annotation::OpenedAnnotation opened = annotations_->recoverDraft();
+        if (!showAnnotation(opened))
             return false;
-        editedSinceVersion_ = true; // the recovered work is still not a version
         draftStatus_->setText(tr("Recovered the draft of %1")
                                   .arg(localClock(draft->savedUtc, QStringLiteral("HH:mm:ss"))));
         return true;
     }
     if (box.clickedButton() == discard) {
-        history_->discardDraft();
+        annotations_->discardDraft();
         draftStatus_->setText(tr("Draft discarded"));
     } else {
-        draftWaiting_ = true; // openStudy shows the newest version read-only
+        annotations_->decideLater(); // openStudy shows the newest version read-only
     }
     return false;
 }
 
 void StoreWorkspace::showReadOnlyWhileDraftWaits() {
     // Nothing can be edited, so nothing new can be lost and the draft stays as it was.
-    window_.viewer()->labelEditor()->setReadOnly(true);
-    editedSinceVersion_ = editedSinceDraft_ = false;
-    draftStatus_->setText(draftWaitsMessage());
+    draftStatus_->setText(QString::fromStdString(workflow::AnnotationSession::draftWaitsMessage()));
     updateTitle();
 }
 
-QString StoreWorkspace::draftWaitsMessage() const {
-    return tr("Read-only: an unsaved draft waits. Reopen the study to recover or discard it.");
+void StoreWorkspace::applyEditingRule() {
+    window_.viewer()->labelEditor()->setReadOnly(annotations_ && !annotations_->state().mayEdit);
 }
 
-bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened,
-                                    const std::optional<annotation::VersionId>& parent) {
+bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened) {
     viewer::LabelEditor* editor = window_.viewer()->labelEditor();
     if (!editor->continueFrom(opened)) {
         QMessageBox::warning(&window_, tr("Open stored study"),
@@ -341,9 +343,6 @@ bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened,
         if (const auto hash = opened.labels.knownHash(z))
             labels.markClean(z, *hash);
     }
-    parent_ = parent;
-    readOnlyVersion_.reset();
-    editedSinceVersion_ = editedSinceDraft_ = false;
     updateTitle();
     return true;
 }
@@ -365,7 +364,10 @@ void StoreWorkspace::markEmptySlicesClean() {
 }
 
 bool StoreWorkspace::confirmLeavingEdits() {
-    if (!editedSinceVersion_ || readOnlyVersion_)
+    if (!annotations_)
+        return true;
+    if (const workflow::AnnotationState state = annotations_->state();
+        !state.editedSinceVersion || state.readOnlyVersion)
         return true;
     QMessageBox box(QMessageBox::Question, tr("Unsaved changes"),
                     tr("This annotation has changes that are not saved as a version."),
@@ -378,7 +380,7 @@ bool StoreWorkspace::confirmLeavingEdits() {
         return saveVersion();
     case QMessageBox::Discard:
         try {
-            history_->discardDraft();
+            annotations_->discardEdits();
         } catch (const std::exception& e) {
             QMessageBox::warning(&window_, tr("Discard changes"), QString::fromUtf8(e.what()));
             return false;
@@ -398,26 +400,28 @@ bool StoreWorkspace::startDraftFrom(const annotation::VersionId& id) {
 }
 
 bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly) {
-    if (!history_)
+    if (!annotations_)
         return false;
-    if (draftWaiting_ && !readOnly) {
+    if (annotations_->state().draftWaiting && !readOnly) {
         // Editing now would let autosave replace the waiting draft.
-        QMessageBox::information(&window_, tr("New draft"), draftWaitsMessage());
+        QMessageBox::information(
+            &window_, tr("New draft"),
+            QString::fromStdString(workflow::AnnotationSession::draftWaitsMessage()));
         return false;
     }
     if (!confirmLeavingEdits())
         return false;
     try {
         // Read-only keeps the parent of the edits it replaced; a new draft continues from id.
-        if (!showAnnotation(history_->openVersion(id, readOnly), readOnly ? parent_ : id))
+        if (!showAnnotation(annotations_->openVersion(id, readOnly ? workflow::OpenAs::ReadOnly
+                                                                   : workflow::OpenAs::NewDraft)))
             return false;
     } catch (const std::exception& e) {
-        QMessageBox::warning(&window_, tr("Open version"), QString::fromUtf8(e.what()));
+        QMessageBox::warning(&window_, readOnly ? tr("Open version") : tr("New draft"),
+                             QString::fromUtf8(e.what()));
         return false;
     }
-    if (readOnly)
-        readOnlyVersion_ = id;
-    window_.viewer()->labelEditor()->setReadOnly(readOnly || draftWaiting_);
+    applyEditingRule();
     updateTitle();
     window_.statusBar()->showMessage(
         readOnly ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
@@ -430,48 +434,45 @@ bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly)
 }
 
 void StoreWorkspace::refreshVersions() {
-    if (!history_) {
+    if (!annotations_) {
         versionsPanel_->clear(openStudyId_ ? tr("Administrators do not see annotations.")
                                            : tr("Open a stored study to see its versions."));
         return;
     }
     std::vector<VersionsPanel::Entry> entries;
-    for (const annotation::Version& version : history_->history().versions())
-        entries.push_back({version, history_->reviewState(version.id)});
-    versionsPanel_->setVersions(entries, readOnlyVersion_ ? readOnlyVersion_ : parent_);
+    for (const workflow::VersionEntry& entry : annotations_->versions())
+        entries.push_back({entry.version, entry.reviewState});
+    const workflow::AnnotationState state = annotations_->state();
+    versionsPanel_->setVersions(entries,
+                                state.readOnlyVersion ? state.readOnlyVersion : state.parent);
 }
 
 void StoreWorkspace::annotationEdited() {
-    if (!openStudyId_ || readOnlyVersion_ || draftWaiting_)
-        return;
-    editedSinceVersion_ = editedSinceDraft_ = true;
+    if (annotations_)
+        annotations_->edited();
 }
 
 void StoreWorkspace::checkAutosave() {
     // Never in the middle of a drag: the draft waits for the stroke to end.
     if (QApplication::mouseButtons() != Qt::NoButton)
         return;
-    if (schedule_.due(noLabelEdits, editedSinceDraft_))
+    if (annotations_ && annotations_->autosaveDue())
         autosaveNow();
 }
 
 bool StoreWorkspace::autosaveNow() {
     viewer::LabelEditor* editor = window_.viewer()->labelEditor();
-    if (!session_ || session_->isLocked() || session_->role() != storage::Role::Annotator ||
-        !history_ || !editedSinceDraft_ || readOnlyVersion_ || draftWaiting_ ||
-        !editor->hasAnnotation())
+    if (!session_ || !annotations_ || !editor->hasAnnotation())
         return false;
     try {
-        history_->autosave(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
-                           parent_);
+        if (annotations_->autosave(editor->labelsForSaving(), editor->segments(),
+                                   editor->boxes().all()) != workflow::AutosaveOutcome::Written)
+            return false;
     } catch (const std::exception& e) {
         // Kept as edited: the next check tries again. A status line, not a dialog every tick.
-        schedule_.saved();
         draftStatus_->setText(tr("Draft not saved: %1").arg(QString::fromUtf8(e.what())));
         return false;
     }
-    schedule_.saved();
-    editedSinceDraft_ = false;
     const QString text =
         tr("Draft saved %1").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")));
     draftStatus_->setText(text);
@@ -481,43 +482,36 @@ bool StoreWorkspace::autosaveNow() {
 
 bool StoreWorkspace::saveVersion() {
     viewer::LabelEditor* editor = window_.viewer()->labelEditor();
-    if (!session_ || !openStudyId_ || !history_ || !editor->hasAnnotation()) {
+    if (!session_ || !openStudyId_ || !annotations_ || !editor->hasAnnotation()) {
         window_.statusBar()->showMessage(tr("Open a stored study to save its annotation."), 5000);
         return false;
     }
-    if (draftWaiting_) {
-        QMessageBox::information(&window_, tr("Save version"), draftWaitsMessage());
-        return false;
-    }
-    if (readOnlyVersion_) {
-        QMessageBox::information(&window_, tr("Save version"),
-                                 tr("Version %1 is open read-only: use \"New draft from this "
-                                    "version\" in the Versions panel to change it.")
-                                     .arg(shortId(*readOnlyVersion_)));
+    try { // the session says why not: a read-only version, a waiting draft, the role
+        annotations_->requireMayEdit("save label edits");
+    } catch (const workflow::AnnotationRefused& refused) {
+        QMessageBox::information(&window_, tr("Save version"), QString::fromUtf8(refused.what()));
         return false;
     }
     bool ok = false;
-    const QString message = QInputDialog::getText(&window_, tr("Save version"),
-                                                  tr("What changed in this version?"),
-                                                  QLineEdit::Normal, QString(), &ok);
+    const QString message =
+        QInputDialog::getText(&window_, tr("Save version"), tr("What changed in this version?"),
+                              QLineEdit::Normal, QString(), &ok);
     if (!ok)
         return false;
     try {
         annotation::SaveReport report;
         const annotation::Version version =
-            history_->save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
-                           message.toStdString(), parent_, &report);
-        parent_ = version.id;
-        editedSinceVersion_ = editedSinceDraft_ = false;
-        schedule_.saved();
+            annotations_->save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
+                               message.toStdString(), &report);
         draftStatus_->clear();
         QString saved = tr("Saved version %1 (%2 new chunks)")
                             .arg(shortId(version.id))
                             .arg(report.chunksWritten);
-        if (!history_->listingProblem().empty()) // saved all the same: only the list is behind
+        if (const std::string problem = annotations_->listingProblem(); !problem.empty())
+            // saved all the same: only the list is behind
             saved += tr("; the versions list could not be re-read (%1): reopen the study to "
                         "refresh it")
-                         .arg(QString::fromStdString(history_->listingProblem()));
+                         .arg(QString::fromStdString(problem));
         window_.statusBar()->showMessage(saved, 10000);
     } catch (const std::exception& e) {
         QMessageBox::warning(&window_, tr("Save version"),

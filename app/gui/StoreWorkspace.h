@@ -24,7 +24,7 @@ class QMenu;
 class QTimer;
 
 namespace radmark::workflow {
-class StoredAnnotationHistory;
+class AnnotationSession;
 }
 
 namespace radmark::gui {
@@ -35,7 +35,7 @@ class VersionsPanel;
 
 class StoreWorkspace : public QObject {
     Q_OBJECT
-public:
+  public:
     // The autosave interval is 30 s, or RADMARK_AUTOSAVE_SECONDS (whole seconds, >= 1).
     StoreWorkspace(storage::Store store, MainWindow& window);
     ~StoreWorkspace() override;
@@ -44,7 +44,7 @@ public:
     bool logIn();
     storage::Session* session();
 
-    void chooseStudy();                   // list of the studies this user may open
+    void chooseStudy(); // list of the studies this user may open
     // Loads and shows the study (logged by storage) with its newest version, or offers this
     // user's draft: Recover / Discard / Decide later (the newest version read-only, the draft
     // kept for the next opening). Unsaved edits of the open study ask Save / Discard / Cancel.
@@ -68,14 +68,14 @@ public:
     VersionsPanel* versionsPanel() const { return versionsPanel_; }
     QDockWidget* versionsDock() const { return versionsDock_; }
     // The version on screen read-only, if one is.
-    std::optional<annotation::VersionId> readOnlyVersion() const { return readOnlyVersion_; }
+    std::optional<annotation::VersionId> readOnlyVersion() const;
     // The version the annotation being edited continues from (the next save's parent).
-    std::optional<annotation::VersionId> draftParent() const { return parent_; }
+    std::optional<annotation::VersionId> draftParent() const;
 
-signals:
+  signals:
     void draftSaved(const QString& statusText);
 
-private:
+  private:
     void buildMenu();
     void sessionChanged();
     void afterLogout();
@@ -83,16 +83,16 @@ private:
     void refreshVersions();
     void checkAutosave();
     void annotationEdited();
-    // Puts an opened version or draft into the editor, with `parent` as the next save's parent.
-    bool showAnnotation(const annotation::OpenedAnnotation& opened,
-                        const std::optional<annotation::VersionId>& parent);
+    // Puts an opened version or draft into the editor (the session knows its parent).
+    bool showAnnotation(const annotation::OpenedAnnotation& opened);
     bool showVersion(const annotation::VersionId& id, bool readOnly);
     void markEmptySlicesClean(); // of a new annotation, so autosave hashes only edited slices
     // Offers this user's draft of the open study; true when it was recovered. "Decide later"
-    // sets draftWaiting_: the study is then shown read-only until it is reopened.
+    // shows the study read-only until it is reopened.
     bool offerDraftRecovery();
     void showReadOnlyWhileDraftWaits();
-    QString draftWaitsMessage() const;
+    // The editor follows the session: read-only unless the session allows editing.
+    void applyEditingRule();
     // Before the annotation is replaced: Save / Discard / Cancel when it has unsaved edits.
     bool confirmLeavingEdits();
     void forgetStudy();
@@ -101,14 +101,9 @@ private:
     MainWindow& window_;
     std::optional<storage::Session> session_;
     std::optional<std::int64_t> openStudyId_; // the stored study on screen
-    std::unique_ptr<workflow::StoredAnnotationHistory> history_;
-    std::optional<annotation::VersionId> parent_;
-    std::optional<annotation::VersionId> readOnlyVersion_;
-    bool editedSinceVersion_ = false;
-    bool editedSinceDraft_ = false;
-    bool draftWaiting_ = false; // "Decide later": read-only, so nothing replaces that draft
+    // The annotation's state and rules; none for administrators or without a study.
+    std::unique_ptr<workflow::AnnotationSession> annotations_;
     std::chrono::seconds autosaveInterval_{30};
-    annotation::AutosaveSchedule schedule_;
     QTimer* autosaveTimer_ = nullptr;
     QLabel* draftStatus_ = nullptr;
     VersionsPanel* versionsPanel_ = nullptr;
