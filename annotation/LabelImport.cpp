@@ -1,5 +1,7 @@
 #include "annotation/LabelImport.h"
 
+#include "imaging/GridMapping.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -8,18 +10,11 @@
 namespace radmark::annotation {
 
 LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry& studyGrid) {
-    const imaging::Geometry& g = mask.geometry();
-    if (g.dims != studyGrid.dims) {
-        std::ostringstream why;
-        why << "The mask is " << g.dims[0] << "x" << g.dims[1] << "x" << g.dims[2]
-            << " voxels but the study is " << studyGrid.dims[0] << "x" << studyGrid.dims[1] << "x"
-            << studyGrid.dims[2] << ".";
-        throw ImportError(why.str());
-    }
-    if (!g.sameGridAs(studyGrid, 1e-3)) {
-        throw ImportError("The mask has the study's size but not its position, spacing or "
-                          "orientation; it was made on a different grid.");
-    }
+    std::string why;
+    const std::optional<imaging::GridMapping> mapping =
+        imaging::voxelMapping(mask.geometry(), studyGrid, &why);
+    if (!mapping)
+        throw ImportError(why);
     double highest = 0;
     bool wholeNumbers = true;
     imaging::dispatchPixel(mask.pixelType(), const_cast<std::byte*>(mask.data()), [&](auto* v) {
@@ -35,10 +30,26 @@ LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry
                           "above 65535).");
     }
     LabelMap labels(studyGrid, highest > 255 ? LabelWidth::UInt16 : LabelWidth::UInt8);
+    // Each mask index axis steps through the study's index space by a fixed stride.
+    const imaging::Index3& from = mask.geometry().dims;
+    const imaging::Index3& onto = studyGrid.dims;
+    const std::array<std::ptrdiff_t, 3> ontoStride{1, onto[0], std::ptrdiff_t(onto[0]) * onto[1]};
+    std::array<std::ptrdiff_t, 3> stride{};
+    for (int i = 0; i < 3; ++i)
+        stride[mapping->axis[i]] = mapping->sign[i] * ontoStride[i];
+    std::ptrdiff_t first = 0;
+    for (int i = 0; i < 3; ++i)
+        first += mapping->offset[i] * ontoStride[i];
     imaging::dispatchPixel(mask.pixelType(), const_cast<std::byte*>(mask.data()), [&](auto* v) {
-        for (std::size_t i = 0; i < mask.voxelCount(); ++i) {
-            if (v[i] != 0)
-                labels.set(i, Label(v[i]));
+        std::size_t i = 0;
+        for (int z = 0; z < from[2]; ++z) {
+            for (int y = 0; y < from[1]; ++y) {
+                std::ptrdiff_t target = first + z * stride[2] + y * stride[1];
+                for (int x = 0; x < from[0]; ++x, ++i, target += stride[0]) {
+                    if (v[i] != 0)
+                        labels.set(std::size_t(target), Label(v[i]));
+                }
+            }
         }
     });
     return labels;

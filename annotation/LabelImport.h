@@ -15,7 +15,9 @@ struct ImportError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Checks the grid (dimensions, spacing, origin, direction) and that every value is a whole
+// Puts the mask's voxels on the study's grid: the same grid, or one holding the same voxels in
+// another order (axes flipped or permuted, as dcm2niix writes a plain axial CT), within a small
+// tolerance; any other grid is refused with the difference named. Every value must be a whole
 // number in 0..65535; picks 8- or 16-bit labels as needed.
 LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry& studyGrid);
 

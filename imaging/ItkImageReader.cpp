@@ -104,34 +104,50 @@ Header readHeader(const fs::path& file) {
 }
 
 // ITK 5.2 reads a short uncompressed NIfTI without complaint (the missing voxels are left as
-// they were), so the size is checked here: a truncated copy must not open as an image.
-void checkNiftiSize(const fs::path& file, std::uint64_t imageBytes) {
+// they were), so the size is checked here: a truncated copy must not open as an image. The
+// size on disk comes from the header's own dims and bitpix: ITK's in-memory size differs when
+// it scales (dcm2niix writes scl_slope NaN, which ITK turns into float voxels).
+void checkNiftiSize(const fs::path& file) {
     const std::string name = lowerName(file);
+    const bool single = endsWith(name, ".nii");
+    if (!single && !endsWith(name, ".hdr"))
+        return;
+    std::ifstream in(file, std::ios::binary);
+    unsigned char header[112] = {};
+    in.read(reinterpret_cast<char*>(header), sizeof header);
+    if (!in)
+        throw ReadError(file, "is truncated: its header is incomplete");
+    std::int32_t headerSize = 0;
+    std::memcpy(&headerSize, header, 4);
+    const bool swapped = headerSize != 348; // written on a machine of the other byte order
+    const auto field = [&](std::size_t at, std::size_t bytes) {
+        unsigned char value[4] = {};
+        std::memcpy(value, header + at, bytes);
+        if (swapped)
+            std::reverse(value, value + bytes);
+        return std::vector<unsigned char>(value, value + bytes);
+    };
+    const auto int16At = [&](std::size_t at) {
+        std::int16_t v = 0;
+        std::memcpy(&v, field(at, 2).data(), 2);
+        return v;
+    };
+    float offset = 0;
+    std::memcpy(&offset, field(108, 4).data(), 4);
+    const int rank = std::clamp<int>(int16At(40), 0, 7);
+    double imageBytes = int16At(72) / 8.0; // bitpix
+    for (int axis = 1; axis <= rank; ++axis)
+        imageBytes *= std::max<int>(int16At(40 + 2 * axis), 1);
     std::error_code ec;
-    if (endsWith(name, ".nii")) {
-        std::ifstream in(file, std::ios::binary);
-        unsigned char header[112] = {};
-        in.read(reinterpret_cast<char*>(header), sizeof header);
-        std::int32_t headerSize = 0;
-        float offset = 0;
-        std::memcpy(&headerSize, header, 4);
-        std::memcpy(&offset, header + 108, 4);
-        if (headerSize != 348) { // written on a machine of the other byte order
-            std::reverse(header + 108, header + 112);
-            std::memcpy(&offset, header + 108, 4);
-        }
-        const auto size = fs::file_size(file, ec);
-        if (!ec && offset >= 0 && double(size) < double(offset) + double(imageBytes))
-            throw ReadError(file, "is truncated: it holds fewer voxels than its header declares");
-    } else if (endsWith(name, ".hdr")) {
-        fs::path image = file;
-        image.replace_extension(".img");
-        const auto size = fs::file_size(image, ec);
-        if (ec)
-            throw ReadError(file, "has no matching .img file with its voxels");
-        if (size < imageBytes)
-            throw ReadError(image, "is truncated: it holds fewer voxels than its header declares");
-    }
+    fs::path voxels = file;
+    if (!single)
+        voxels.replace_extension(".img");
+    const auto size = fs::file_size(voxels, ec);
+    if (ec && !single)
+        throw ReadError(file, "has no matching .img file with its voxels");
+    const double start = single && offset >= 0 ? offset : 0;
+    if (!ec && double(size) < start + imageBytes)
+        throw ReadError(voxels, "is truncated: it holds fewer voxels than its header declares");
 }
 
 PixelType pixelTypeOf(itk::IOComponentEnum component) {
@@ -240,7 +256,7 @@ Volume read(const fs::path& file, const Progress& progress, ReadReport* report) 
     if (component == itk::IOComponentEnum::UNKNOWNCOMPONENTTYPE)
         throw ReadError(file, "has a voxel type that cannot be read");
     if (formatOf(file) == "NIfTI")
-        checkNiftiSize(file, h.io->GetImageSizeInBytes());
+        checkNiftiSize(file);
     Volume volume = Volume::uninitialized(h.geometry, pixelTypeOf(component));
     volume.sourceFormat = formatOf(file);
     const std::size_t n = volume.voxelCount();
