@@ -64,6 +64,15 @@ struct SegmentAgreement {
 
 // Throws AgreementError unless both maps lie on the same grid (size, spacing, origin, direction).
 void requireSameGrid(const imaging::Geometry& reference, const imaging::Geometry& compared);
+// The first difference between two grids in words ("different voxel spacing: ..."), or "" when
+// they are the same grid.
+std::string gridDifference(const imaging::Geometry& a, const imaging::Geometry& b);
+
+// Where a label occurs (inclusive voxel box; empty when nowhere, and for label 0). Reads a 1-byte
+// map at memory speed (memchr over slices and rows), unlike LabelMap::boundsOf's voxel loop.
+VoxelRegion findLabelBounds(const LabelMap& labels, Label label);
+// Where any label > 0 occurs.
+VoxelRegion findLabelledBounds(const LabelMap& labels);
 
 // Dice, Jaccard and volumes of `referenceLabel` in `reference` against `comparedLabel` in
 // `compared`. Label 0 stands for "segment missing on this side" and counts as empty.
