@@ -1,6 +1,7 @@
 // Agreement metrics against ITK as an independent oracle, on an anisotropic oblique grid:
 // LabelOverlapMeasuresImageFilter for Dice and Jaccard, HausdorffDistanceImageFilter for the
-// Hausdorff distance. ITK is used here only, in this one translation unit.
+// Hausdorff distance; STAPLEImageFilter and LabelVotingImageFilter for the consensus. ITK is used
+// here only, in this one translation unit.
 //
 // ITK's Hausdorff uses every foreground voxel; ours uses boundary voxels. For a voxel a outside B,
 // the nearest voxel of B is always a boundary voxel of B (one step from it towards a is closer
@@ -11,13 +12,18 @@
 
 #include "AgreementShapes.h"
 #include "annotation/Agreement.h"
+#include "annotation/Consensus.h"
 
 #include <itkHausdorffDistanceImageFilter.h>
 #include <itkImage.h>
 #include <itkImportImageFilter.h>
 #include <itkLabelOverlapMeasuresImageFilter.h>
+#include <itkLabelVotingImageFilter.h>
+#include <itkSTAPLEImageFilter.h>
 
 #include <gtest/gtest.h>
+
+#include <random>
 
 using namespace radmark;
 using namespace radmark::annotation;
@@ -144,4 +150,73 @@ TEST(AgreementVsItk, ASlitIntoTheShapeMakesTheBoundaryHausdorffLarger) {
     EXPECT_NEAR(itk, 1.0, 1e-9);
     EXPECT_GT(ours, 10.0);
     std::printf("slit: boundary Hausdorff %.3f mm, ITK all-voxel %.3f mm\n", ours, itk);
+}
+
+namespace {
+
+// Three annotators' versions of a sphere: shifted, shrunk and grown, plus scattered errors.
+std::vector<LabelMap> threeVersions(const imaging::Geometry& g) {
+    std::vector<LabelMap> maps(3, LabelMap(g));
+    paintSphere(maps[0], 1, {10, -20, 30}, 14);
+    paintSphere(maps[1], 1, {11, -19, 31}, 12);
+    paintSphere(maps[2], 1, {9, -21, 29}, 16);
+    std::mt19937 random(3);
+    std::uniform_int_distribution<std::size_t> voxel(0, maps[0].voxelCount() - 1);
+    for (int r = 0; r < 3; ++r)
+        for (int k = 0; k < 200 * (r + 1); ++k)
+            maps[std::size_t(r)].set(voxel(random), Label(k % 2));
+    return maps;
+}
+
+} // namespace
+
+TEST(ConsensusVsItk, BinaryStapleEqualsItksStapleImageFilter) {
+    const imaging::Geometry g = obliqueGrid({60, 50, 20});
+    const std::vector<LabelMap> maps = threeVersions(g);
+    const StapleResult ours = staple({&maps[0], &maps[1], &maps[2]}, 1);
+
+    auto filter = itk::STAPLEImageFilter<ItkLabels, itk::Image<double, 3>>::New();
+    for (unsigned r = 0; r < 3; ++r)
+        filter->SetInput(r, toItk(maps[r], 1));
+    filter->SetForegroundValue(1);
+    filter->Update();
+    for (unsigned r = 0; r < 3; ++r) {
+        EXPECT_NEAR(ours.performance[r][0].sensitivity, filter->GetSensitivity(r), 1e-6) << r;
+        EXPECT_NEAR(ours.performance[r][0].specificity, filter->GetSpecificity(r), 1e-6) << r;
+    }
+    const double* w = filter->GetOutput()->GetBufferPointer();
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < ours.labels.voxelCount(); ++i)
+        if (std::abs(w[i] - 0.5) > 1e-6)
+            wrong += ours.labels.at(i) != (w[i] > 0.5 ? 1 : 0);
+    EXPECT_EQ(wrong, 0u);
+    std::printf("STAPLE: ours %d iterations, ITK %u; sensitivities %.6f %.6f %.6f\n",
+                ours.iterations, filter->GetElapsedIterations(), ours.performance[0][0].sensitivity,
+                ours.performance[1][0].sensitivity, ours.performance[2][0].sensitivity);
+}
+
+TEST(ConsensusVsItk, VoteEqualsItksLabelVotingWhereThereIsNoTie) {
+    const imaging::Geometry g = obliqueGrid({60, 50, 20});
+    std::vector<LabelMap> maps = threeVersions(g);
+    paintSphere(maps[0], 2, {20, -10, 30}, 5);
+    paintSphere(maps[2], 2, {21, -10, 30}, 6);
+    const LabelMap ours = majorityVote({&maps[0], &maps[1], &maps[2]});
+    auto filter = itk::LabelVotingImageFilter<ItkLabels>::New();
+    for (unsigned r = 0; r < 3; ++r)
+        filter->SetInput(r, toItk(maps[r]));
+    filter->SetLabelForUndecidedPixels(255);
+    filter->Update();
+    const std::uint8_t* itk = filter->GetOutput()->GetBufferPointer();
+    std::size_t compared = 0, wrong = 0, undecided = 0;
+    for (std::size_t i = 0; i < ours.voxelCount(); ++i) {
+        if (itk[i] == 255) { // a tie: ITK leaves it undecided, ours takes the lowest label
+            ++undecided;
+            continue;
+        }
+        ++compared;
+        wrong += ours.at(i) != itk[i];
+    }
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_GT(undecided, 0u);
+    EXPECT_GT(compared, ours.voxelCount() / 2);
 }
