@@ -112,8 +112,6 @@ void countOverlap(const LabelMap& reference, Label referenceLabel, const LabelMa
     if (box.empty())
         return;
     // Label 0 means "missing on this side": it must never match the background.
-    const Label refLabel = referenceLabel == 0 ? Label(0xFFFF) : referenceLabel;
-    const Label cmpLabel = comparedLabel == 0 ? Label(0xFFFF) : comparedLabel;
     const bool refPossible = referenceLabel != 0 && referenceLabel <= reference.maxLabel();
     const bool cmpPossible = comparedLabel != 0 && comparedLabel <= compared.maxLabel();
     withLabels(reference, [&](auto readRef) {
@@ -123,8 +121,8 @@ void countOverlap(const LabelMap& reference, Label referenceLabel, const LabelMa
                 for (int y = box.min[1]; y <= box.max[1]; ++y) {
                     std::size_t i = reference.index(box.min[0], y, z);
                     for (int x = box.min[0]; x <= box.max[0]; ++x, ++i) {
-                        const bool a = refPossible && readRef(i) == refLabel;
-                        const bool b = cmpPossible && readCmp(i) == cmpLabel;
+                        const bool a = refPossible && readRef(i) == referenceLabel;
+                        const bool b = cmpPossible && readCmp(i) == comparedLabel;
                         nRef += a;
                         nCmp += b;
                         nBoth += a && b;
@@ -147,8 +145,7 @@ MaskPair buildMasks(const LabelMap& reference, Label referenceLabel, const Label
         masks.dims[a] = box.max[a] - box.min[a] + 3;
     masks.flags.assign(
         std::size_t(masks.dims[0]) * std::size_t(masks.dims[1]) * std::size_t(masks.dims[2]), 0);
-    const Label refLabel = referenceLabel == 0 ? Label(0xFFFF) : referenceLabel;
-    const Label cmpLabel = comparedLabel == 0 ? Label(0xFFFF) : comparedLabel;
+    // Label 0 means "missing on this side": it must never match the background.
     const bool refPossible = referenceLabel != 0 && referenceLabel <= reference.maxLabel();
     const bool cmpPossible = comparedLabel != 0 && comparedLabel <= compared.maxLabel();
     withLabels(reference, [&](auto readRef) {
@@ -160,8 +157,8 @@ MaskPair buildMasks(const LabelMap& reference, Label referenceLabel, const Label
                     std::uint8_t* out =
                         &masks.flags[masks.index(1, y - box.min[1] + 1, z - box.min[2] + 1)];
                     for (int x = box.min[0]; x <= box.max[0]; ++x, ++i, ++out) {
-                        const bool a = refPossible && readRef(i) == refLabel;
-                        const bool b = cmpPossible && readCmp(i) == cmpLabel;
+                        const bool a = refPossible && readRef(i) == referenceLabel;
+                        const bool b = cmpPossible && readCmp(i) == comparedLabel;
                         *out = std::uint8_t((a ? InReference : 0) | (b ? InCompared : 0));
                         nRef += a;
                         nCmp += b;
