@@ -429,3 +429,31 @@ TEST(Agreement, EveryMetricHasADefinition) {
         })) << key;
     }
 }
+
+TEST(Agreement, FastBoundsEqualLabelMapBounds) {
+    const imaging::Geometry g = obliqueGrid({40, 30, 12});
+    LabelMap narrow(g);
+    paintSphere(narrow, 3, {12, -22, 31}, 6);
+    narrow.set(Index3{39, 0, 11}, 7);
+    LabelMap wide = narrow;
+    wide.widenToUInt16();
+    wide.set(Index3{2, 29, 0}, 400);
+    for (const LabelMap* m : {&narrow, &wide}) {
+        for (Label l : {Label(3), Label(7), Label(5)}) {
+            const VoxelRegion fast = findLabelBounds(*m, l), slow = m->boundsOf(l);
+            EXPECT_EQ(fast.empty(), slow.empty()) << l;
+            if (!slow.empty()) {
+                EXPECT_EQ(fast.min, slow.min) << l;
+                EXPECT_EQ(fast.max, slow.max) << l;
+            }
+        }
+        VoxelRegion all;
+        for (const auto& [label, count] : m->voxelCounts())
+            all.include(m->boundsOf(label));
+        const VoxelRegion fast = findLabelledBounds(*m);
+        EXPECT_EQ(fast.min, all.min);
+        EXPECT_EQ(fast.max, all.max);
+    }
+    EXPECT_TRUE(findLabelBounds(narrow, 0).empty());
+    EXPECT_TRUE(findLabelledBounds(LabelMap(g)).empty());
+}

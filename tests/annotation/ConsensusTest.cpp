@@ -4,6 +4,7 @@
 
 #include "annotation/Consensus.h"
 #include "AgreementShapes.h"
+#include "annotation/Agreement.h"
 
 #include <gtest/gtest.h>
 
@@ -287,4 +288,34 @@ TEST(Consensus, RefusesFewerThanTwoAndDifferentGrids) {
 TEST(Consensus, DefinitionsStateTheTieRule) {
     EXPECT_NE(majorityVoteDefinition().find("lowest label"), std::string::npos);
     EXPECT_NE(stapleDefinition().find("0.5"), std::string::npos);
+}
+
+TEST(Consensus, StapleOfCompactShapesCountsTheVoxelsOutsideTheirBoxAsBackground) {
+    // Three shifted spheres in a corner of the grid: our EM sees their bounding box plus one count
+    // for the rest of the grid; the voxelwise EM sees every voxel. Same numbers.
+    const imaging::Geometry g = obliqueGrid({40, 36, 14});
+    std::vector<LabelMap> maps(3, LabelMap(g));
+    const imaging::Vec3 corner = g.indexToLps({10, 10, 4});
+    for (int r = 0; r < 3; ++r)
+        paintSphere(maps[std::size_t(r)], 4, {corner[0] + r, corner[1] - r, corner[2]},
+                    4.0 + 0.7 * r);
+    const StapleResult ours = staple({&maps[0], &maps[1], &maps[2]}, 4);
+    const VoxelwiseStaple reference = voxelwiseStaple(maps, {0, 4});
+    ASSERT_TRUE(ours.converged);
+    for (std::size_t k = 0; k < 3; ++k) {
+        EXPECT_NEAR(ours.performance[k][0].sensitivity, reference.theta[k][1][1],
+                    kProbabilityTolerance);
+        EXPECT_NEAR(ours.performance[k][0].specificity, reference.theta[k][0][0],
+                    kProbabilityTolerance);
+    }
+    std::size_t wrong = 0, foreground = 0;
+    for (std::size_t i = 0; i < ours.labels.voxelCount(); ++i) {
+        const double w = reference.W[i][1];
+        foreground += ours.labels.at(i) == 4;
+        if (std::abs(w - 0.5) > kProbabilityTolerance)
+            wrong += ours.labels.at(i) != (w > 0.5 ? 4 : 0);
+    }
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_GT(foreground, 50u);
+    EXPECT_LT(findLabelBounds(ours.labels, 4).voxelCount(), g.voxelCount() / 4);
 }
