@@ -5,7 +5,9 @@
 
 namespace radmark::report {
 
-bool Cell::isUndefinedNumber() const { return value && !std::isfinite(*value); }
+bool Cell::isUndefinedNumber() const {
+    return value && !std::isfinite(*value);
+}
 
 bool Table::hasUndefinedNumber() const {
     return std::any_of(rows.begin(), rows.end(), [](const std::vector<Cell>& row) {

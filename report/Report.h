@@ -117,6 +117,7 @@ struct Quartiles {
     std::size_t count = 0;     // finite values used
     std::size_t undefined = 0; // values left out because they are not finite
 };
-std::optional<Quartiles> quartiles(const std::vector<double>& values); // none without a finite value
+std::optional<Quartiles>
+quartiles(const std::vector<double>& values); // none without a finite value
 
 } // namespace radmark::report

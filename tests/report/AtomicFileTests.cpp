@@ -26,7 +26,8 @@ struct TemporaryFolder {
         std::string pattern = (fs::temp_directory_path() / "radmark-report-XXXXXX").string();
         path = ::mkdtemp(pattern.data());
         // Others may enter: the read-only test runs as nobody when the tests run as root.
-        fs::permissions(path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+        fs::permissions(path,
+                        fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
     }
     ~TemporaryFolder() {
         std::error_code ignored;
@@ -114,9 +115,9 @@ TEST(ReportAtomicFile, ReadOnlyFolderThrowsAndKeepsTheOldReport) {
     const fs::path target = reports / "agreement.pdf";
     writeFileAtomically(target, "old report");
     fs::permissions(target, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-    fs::permissions(reports, fs::perms::owner_read | fs::perms::owner_exec |
-                                 fs::perms::group_read | fs::perms::group_exec |
-                                 fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(reports, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                 fs::perms::group_exec | fs::perms::others_read |
+                                 fs::perms::others_exec);
     // root writes anywhere: the child becomes nobody, as a radiologist would be.
     const auto asUser = [] {
         if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0))
