@@ -386,6 +386,16 @@ ValueScale valueScale(const Axis& axis, double dataLow, double dataHigh) {
     return scale;
 }
 
+// Multiples of the step inside the range (a given minimum such as 0.05 is not a tick).
+std::vector<double> ticks(const ValueScale& scale) {
+    std::vector<double> values;
+    const auto first = static_cast<long>(std::ceil(scale.low / scale.step - 1e-6));
+    for (long k = first; k * scale.step <= scale.high + scale.step * 1e-6 && values.size() < 50;
+         ++k)
+        values.push_back(k == 0 ? 0.0 : static_cast<double>(k) * scale.step);
+    return values;
+}
+
 struct PlotFrame {
     QRectF area; // where values are drawn
     ValueScale scale;
@@ -409,7 +419,8 @@ PlotFrame layOutAxes(PageLayout& layout, const std::string& title, const Axis& a
     layout.text(contentLeft, top + titleMeasure.ascent(), qt(title), tableHeaderStyle);
 
     double tickWidth = 0;
-    for (double value = scale.low; value <= scale.high + scale.step * 1e-6; value += scale.step)
+    const std::vector<double> tickValues = ticks(scale);
+    for (double value : tickValues)
         tickWidth = std::max(tickWidth, small.width(qt(formatNumber(value, scale.decimals))));
     const double left = contentLeft + 14 + tickWidth + 6;
     const double bottomSpace = categoryLines * small.lineHeight() + 6 + small.lineHeight() + 4;
@@ -418,7 +429,7 @@ PlotFrame layOutAxes(PageLayout& layout, const std::string& title, const Axis& a
     frame.area = QRectF(left, top + 22, contentLeft + contentWidth - left - 4,
                         plotHeight - 22 - bottomSpace);
 
-    for (double value = scale.low; value <= scale.high + scale.step * 1e-6; value += scale.step) {
+    for (double value : tickValues) {
         const double y = frame.y(value);
         const QString label = qt(formatNumber(value, scale.decimals));
         const QRectF area = frame.area;

@@ -261,6 +261,66 @@ TEST(ReportPdf, SameReportAndDateGiveTheSameBytes) {
     EXPECT_NE(renderPdf(plotReport(), later), first);
 }
 
+// The date Qt wrote in local time is replaced whatever the time zone (+05'30' is longer than Z).
+TEST(ReportPdf, TimeZoneDoesNotChangeTheBytes) {
+    setenv("TZ", "UTC0", 1);
+    tzset();
+    const std::string utc = renderPdf(plotReport(), fixedDate());
+    setenv("TZ", "IST-5:30", 1);
+    tzset();
+    const std::string india = renderPdf(plotReport(), fixedDate());
+    unsetenv("TZ");
+    tzset();
+    EXPECT_EQ(utc, india);
+    EXPECT_TRUE(contains(utc, "/CreationDate (D:20260102030405Z)"));
+}
+
+// Nothing in these breaks the layout or the file: empty tables, plots without data, one value,
+// negative bars, a word wider than a column, a paragraph longer than a page.
+TEST(ReportPdf, EmptyAndOddContentStillMakesAReadablePdf) {
+    const double undefined = std::numeric_limits<double>::quiet_NaN();
+    Report report;
+    report.title = "Odd content";
+    Table noColumns;
+    Table noRows;
+    noRows.columns = {{"Segment"}, {"Dice", Align::Right}};
+    noRows.caption = "No rows yet";
+    Table narrow;
+    narrow.columns = {{"Name"}, {"a"}, {"b"}, {"c"}, {"d"}, {"e"}, {"f"}};
+    narrow.rows = {{std::string(300, 'W'), "1", "2", "3", "4", "5", "6"}};
+    StripPlot nothing;
+    nothing.title = "No categories";
+    nothing.valueAxis = {"Dice", "ratio", {}, {}, 3};
+    StripPlot undefinedOnly;
+    undefinedOnly.title = "Only undefined values";
+    undefinedOnly.valueAxis = {"HD95", "mm", {}, {}, 2};
+    undefinedOnly.categories = {{"Liver", {undefined, undefined}}, {"Spleen", {4.0}}};
+    BarChart negative;
+    negative.title = "Volume change";
+    negative.valueAxis = {"Change", "mL", {}, {}, 1};
+    negative.bars = {{"Liver", -12.5}, {"Spleen", 3.0}, {"Kidney", undefined}};
+    std::string longText;
+    for (int i = 0; i < 900; ++i)
+        longText += "word" + std::to_string(i) + " ";
+    report.sections.push_back({"Tables", {noColumns, noRows, narrow}});
+    report.sections.push_back({"Plots", {nothing, undefinedOnly, negative}});
+    report.sections.push_back({"Text", {Paragraph{longText}}});
+    report.sections.push_back({"Empty section", {}});
+
+    TemporaryFolder folder;
+    const fs::path pdf = folder.path / "odd.pdf";
+    writePdf(report, pdf, fixedDate());
+    const std::string info = run("pdfinfo '" + pdf.string() + "'");
+    EXPECT_TRUE(contains(info, "(A4)")) << info;
+    const std::string all = run("pdftotext '" + pdf.string() + "' -");
+    for (const char* expected :
+         {"No rows yet", "No categories", "Only undefined values", "0 values, 2 not defined",
+          "-12.5", "not defined", "word0", "word899", "Empty section", "HD95 (mm)", "Change (mL)"})
+        EXPECT_TRUE(contains(all, expected)) << expected << " missing";
+    EXPECT_FALSE(contains(all, "nan"));
+    EXPECT_TRUE(qtMessages.empty()) << qtMessages.front();
+}
+
 TEST(ReportPdf, MissingFolderThrowsAndLeavesNothing) {
     TemporaryFolder folder;
     EXPECT_THROW(writePdf(plotReport(), folder.path / "missing" / "report.pdf"), ReportWriteError);
