@@ -1,13 +1,13 @@
-// Speed and memory of the review metrics on the figure issue 10 sets: a 512x512x500 grid
-// (0.7 x 0.7 x 1.0 mm) with two ~200 mL versions of one segment differing at the edge, and a
-// third for STAPLE. Times Dice + Jaccard, the distance metrics, majority vote and STAPLE of three,
-// and ITK's HausdorffDistanceImageFilter on the same pair (whole grid, and cropped to the same
-// box ours works in), and the peak extra memory (getrusage maxrss). Not a test: run it by hand,
-//   build/tests/annotation/bench_review_metrics
-// The same calls are what `radmark-cli bench review` is meant to make.
+// radmark-cli bench review [--skip-itk-whole-grid]: speed and memory of the review metrics on a
+// 512x512x500 grid (0.7 x 0.7 x 1.0 mm) with two ~200 mL versions of one segment differing at
+// the edge, and a third for STAPLE: Dice + Jaccard, the distance metrics, majority vote and
+// STAPLE of three, and ITK's HausdorffDistanceImageFilter on the same pair (whole grid, and
+// cropped to the same box ours works in) in the same run, and the peak extra memory (getrusage
+// maxrss). The same library calls as the review table and `review diff`.
 
 #include "annotation/Agreement.h"
 #include "annotation/Consensus.h"
+#include "app/cli/Command.h"
 
 #include <itkHausdorffDistanceImageFilter.h>
 #include <itkImage.h>
@@ -18,14 +18,27 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <functional>
+#include <ostream>
 #include <vector>
 
-using namespace radmark;
+namespace radmark::cli {
+namespace {
+
 using namespace radmark::annotation;
 
-namespace {
+// printf into the command's output stream.
+std::ostream* out = nullptr;
+[[gnu::format(printf, 1, 2)]] void say(const char* format, ...) {
+    char line[512];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    *out << line;
+}
 
 double peakRssMb() {
     rusage usage{};
@@ -137,31 +150,33 @@ Figures measure(const LabelMap& a, const LabelMap& b, const LabelMap& c, const c
     const double voteSeconds = seconds([&] { voted = majorityVote({&a, &b, &c}, 1); }, 3);
     const double rssAfterConsensus = peakRssMb();
 
-    std::printf("-- label maps %s\n", pages);
-    std::printf("volumes %.1f mL and %.1f mL; Dice %.4f, Jaccard %.4f\n", overlap.volumeReferenceMl,
-                overlap.volumeComparedMl, overlap.dice, overlap.jaccard);
-    std::printf("Hausdorff %.3f mm, HD95 %.3f mm, ASSD %.3f mm, surface Dice (1 mm) %.4f\n",
-                full.distances.hausdorffMm, full.distances.hd95Mm, full.distances.assdMm,
-                full.distances.surfaceDice);
-    std::printf("Dice + Jaccard (measureOverlap):               %7.3f s  (target <= 0.15 s)\n",
-                overlapSeconds);
-    std::printf("all metrics (compareSegment):                  %7.3f s\n", fullSeconds);
-    std::printf("  of which HD, HD95, ASSD, surface Dice:       %7.3f s  (target <= 1 s)\n",
-                distanceSeconds);
-    std::printf("STAPLE of three (%d iterations):               %7.3f s  (target <= 10 s)\n",
-                consensus.iterations, stapleSeconds);
-    std::printf("majority vote of three:                        %7.3f s\n", voteSeconds);
-    std::printf("peak extra memory comparing: %.1f MB = %.3f bytes/voxel (target <= 2); with "
-                "consensus (its output map is 1 byte/voxel): %.1f MB\n",
-                rssAfterCompare - rssBefore, (rssAfterCompare - rssBefore) * 1048576.0 / voxels,
-                rssAfterConsensus - rssBefore);
+    say("-- label maps %s\n", pages);
+    say("volumes %.1f mL and %.1f mL; Dice %.4f, Jaccard %.4f\n", overlap.volumeReferenceMl,
+        overlap.volumeComparedMl, overlap.dice, overlap.jaccard);
+    say("Hausdorff %.3f mm, HD95 %.3f mm, ASSD %.3f mm, surface Dice (1 mm) %.4f\n",
+        full.distances.hausdorffMm, full.distances.hd95Mm, full.distances.assdMm,
+        full.distances.surfaceDice);
+    say("Dice + Jaccard (measureOverlap):               %7.3f s  (target <= 0.15 s)\n",
+        overlapSeconds);
+    say("all metrics (compareSegment):                  %7.3f s\n", fullSeconds);
+    say("  of which HD, HD95, ASSD, surface Dice:       %7.3f s  (target <= 1 s)\n",
+        distanceSeconds);
+    say("STAPLE of three (%d iterations):               %7.3f s  (target <= 10 s)\n",
+        consensus.iterations, stapleSeconds);
+    say("majority vote of three:                        %7.3f s\n", voteSeconds);
+    say("peak extra memory comparing: %.1f MB = %.3f bytes/voxel (target <= 2); with "
+        "consensus (its output map is 1 byte/voxel): %.1f MB\n",
+        rssAfterCompare - rssBefore, (rssAfterCompare - rssBefore) * 1048576.0 / voxels,
+        rssAfterConsensus - rssBefore);
 
     return {overlapSeconds, fullSeconds, stapleSeconds, voteSeconds};
 }
 
-} // namespace
-
-int main() {
+int runBenchReview(Arguments& args, CommandIo& io) {
+    out = &io.out;
+    args.declareFlags({"skip-itk-whole-grid"});
+    args.allowOnly({"skip-itk-whole-grid"});
+    const bool wholeGridItk = !args.flag("skip-itk-whole-grid");
     imaging::Geometry g;
     g.dims = {512, 512, 500};
     g.spacing = {0.7, 0.7, 1.0};
@@ -170,8 +185,8 @@ int main() {
     paintBlob(a, radius, 0.03, 3, 0.0);
     paintBlob(b, radius * 1.01, 0.04, 4, 0.7);
     paintBlob(c, radius * 0.99, 0.03, 5, 1.9);
-    std::printf("grid 512 x 512 x 500 (%.0f Mvoxels, 1 byte each), spacing 0.7 x 0.7 x 1.0 mm\n",
-                double(g.voxelCount()) / 1e6);
+    say("grid 512 x 512 x 500 (%.0f Mvoxels, 1 byte each), spacing 0.7 x 0.7 x 1.0 mm\n",
+        double(g.voxelCount()) / 1e6);
 
     measure(a, b, c, "as a store opens them: empty slices are untouched zero pages");
     // The worst case: every page of the three maps resident, as after editing every slice.
@@ -189,23 +204,33 @@ int main() {
     }();
     const double boxVoxels = double(box.max[0] - box.min[0] + 3) * (box.max[1] - box.min[1] + 3) *
                              (box.max[2] - box.min[2] + 3);
-    std::printf("padded union box: %.2f Mvoxels; buffers while comparing: 5 bytes per box voxel = "
-                "%.1f MB (the second run's maxrss cannot show them: malloc reuses the first run's "
-                "resident heap)\n",
-                boxVoxels / 1e6, 5 * boxVoxels / 1048576.0);
+    say("padded union box: %.2f Mvoxels; buffers while comparing: 5 bytes per box voxel = "
+        "%.1f MB (the second run's maxrss cannot show them: malloc reuses the first run's "
+        "resident heap)\n",
+        boxVoxels / 1e6, 5 * boxVoxels / 1048576.0);
     const auto croppedA = asItk(a, &box), croppedB = asItk(b, &box);
     double itkCropped = 0;
     const double itkCroppedSeconds =
         seconds([&] { itkCropped = itkHausdorff(croppedA, croppedB); }, 3);
-    double itkFull = 0;
-    const double rssBeforeItk = peakRssMb();
-    const double itkFullSeconds = seconds([&] { itkFull = itkHausdorff(asItk(a), asItk(b)); }, 1);
-    std::printf("ITK HausdorffDistanceImageFilter, whole grid:  %7.3f s (%.3f mm), peak +%.0f MB; "
-                "ratio ours (distances) / ITK = %.4f\n",
-                itkFullSeconds, itkFull, peakRssMb() - rssBeforeItk,
-                distanceSeconds / itkFullSeconds);
-    std::printf("ITK HausdorffDistanceImageFilter, same box:    %7.3f s (%.3f mm); ratio ours "
-                "(all metrics) / ITK = %.3f\n",
-                itkCroppedSeconds, itkCropped, fullSeconds / itkCroppedSeconds);
+    if (wholeGridItk) {
+        double itkFull = 0;
+        const double rssBeforeItk = peakRssMb();
+        const double itkFullSeconds =
+            seconds([&] { itkFull = itkHausdorff(asItk(a), asItk(b)); }, 1);
+        say("ITK HausdorffDistanceImageFilter, whole grid:  %7.3f s (%.3f mm), peak +%.0f MB; "
+            "ratio ours (distances) / ITK = %.4f\n",
+            itkFullSeconds, itkFull, peakRssMb() - rssBeforeItk, distanceSeconds / itkFullSeconds);
+    }
+    say("ITK HausdorffDistanceImageFilter, same box:    %7.3f s (%.3f mm); ratio ours "
+        "(all metrics) / ITK = %.3f\n",
+        itkCroppedSeconds, itkCropped, fullSeconds / itkCroppedSeconds);
     return 0;
 }
+
+} // namespace
+
+RADMARK_COMMAND("bench review",
+                "[--skip-itk-whole-grid]  review metrics and consensus on 512x512x500, against ITK",
+                runBenchReview);
+
+} // namespace radmark::cli
