@@ -80,6 +80,49 @@ CREATE TABLE drafts(
   saved TEXT NOT NULL,
   PRIMARY KEY (study_id, user_id));
 )sql",
+    // 3: review records (docs/review.md): submissions, immutable decisions bound to a version's
+    // content hash (one per version: the first is final), comments pinned to a voxel with
+    // replies, the version a save follows up, and consensus versions with their sources.
+    R"sql(
+CREATE TABLE submissions(
+  annotation_id INTEGER PRIMARY KEY REFERENCES annotations(id),
+  submitted TEXT NOT NULL,
+  withdrawn TEXT,
+  withdrawn_by INTEGER REFERENCES annotations(id));
+CREATE TABLE decisions(
+  id INTEGER PRIMARY KEY,
+  annotation_id INTEGER NOT NULL UNIQUE REFERENCES annotations(id),
+  reviewer_id INTEGER NOT NULL REFERENCES users(id),
+  decision TEXT NOT NULL CHECK (decision IN ('approve', 'changes', 'reject')),
+  content_hash TEXT NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  created TEXT NOT NULL);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+  BEGIN SELECT RAISE(ABORT, 'a review decision is immutable'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+  BEGIN SELECT RAISE(ABORT, 'a review decision is immutable'); END;
+CREATE TABLE comments(
+  id INTEGER PRIMARY KEY,
+  annotation_id INTEGER NOT NULL REFERENCES annotations(id),
+  reply_to INTEGER REFERENCES comments(id),
+  author_id INTEGER NOT NULL REFERENCES users(id),
+  text TEXT NOT NULL,
+  created TEXT NOT NULL,
+  x INTEGER, y INTEGER, z INTEGER,
+  segment INTEGER,
+  resolved TEXT,
+  resolved_by INTEGER REFERENCES users(id));
+CREATE INDEX comments_annotation ON comments(annotation_id);
+ALTER TABLE annotations ADD COLUMN revises INTEGER REFERENCES annotations(id);
+ALTER TABLE annotations ADD COLUMN kind TEXT NOT NULL DEFAULT 'manual'
+  CHECK (kind IN ('manual', 'consensus'));
+ALTER TABLE annotations ADD COLUMN method TEXT NOT NULL DEFAULT '';
+CREATE TABLE consensus_sources(
+  annotation_id INTEGER NOT NULL REFERENCES annotations(id),
+  source_id INTEGER NOT NULL REFERENCES annotations(id),
+  PRIMARY KEY (annotation_id, source_id));
+)sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
 static_assert(latestSchema == Store::schemaVersion);
@@ -742,15 +785,44 @@ std::int64_t Session::saveAnnotation(std::int64_t studyId, std::span<const std::
             .bind(2, userId_)
             .run();
         const std::string hash = putChunk(data);
-        db.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, created) "
-                   "VALUES (?, ?, ?, ?, ?)")
-            .bind(1, studyId)
-            .bind(2, userId_)
-            .bindBlob(3, fromHex(hash))
-            .bind(4, message)
-            .bind(5, utcNow())
-            .run();
-        return db.lastInsertId();
+        // A save after a review follows up the author's newest submitted version.
+        std::optional<std::int64_t> revises;
+        auto reviewed = db.prepare("SELECT a.id FROM annotations a JOIN submissions s ON "
+                                   "s.annotation_id = a.id WHERE a.study_id = ? AND "
+                                   "a.author_id = ? ORDER BY a.id DESC LIMIT 1");
+        reviewed.bind(1, studyId).bind(2, userId_);
+        if (reviewed.step())
+            revises = reviewed.integer(0);
+        auto insert = db.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, "
+                                 "created, revises) VALUES (?, ?, ?, ?, ?, ?)");
+        insert.bind(1, studyId).bind(2, userId_).bindBlob(3, fromHex(hash));
+        insert.bind(4, message).bind(5, utcNow());
+        if (revises)
+            insert.bind(6, *revises);
+        else
+            insert.bindNull(6);
+        insert.run();
+        const std::int64_t id = db.lastInsertId();
+        // It withdraws her submissions on this study that no reviewer decided yet.
+        auto live = db.prepare("SELECT s.annotation_id FROM submissions s JOIN annotations a ON "
+                               "a.id = s.annotation_id WHERE a.study_id = ? AND a.author_id = ? "
+                               "AND s.withdrawn IS NULL AND s.annotation_id NOT IN (SELECT "
+                               "annotation_id FROM decisions)");
+        live.bind(1, studyId).bind(2, userId_);
+        std::vector<std::int64_t> withdrawn;
+        while (live.step())
+            withdrawn.push_back(live.integer(0));
+        for (std::int64_t old : withdrawn) {
+            db.prepare("UPDATE submissions SET withdrawn = ?, withdrawn_by = ? WHERE "
+                       "annotation_id = ?")
+                .bind(1, utcNow())
+                .bind(2, id)
+                .bind(3, old)
+                .run();
+            auditLog().append(userName_, "withdraw submission", "annotation " + std::to_string(old),
+                              "by the newer version " + std::to_string(id));
+        }
+        return id;
     });
 }
 

@@ -95,7 +95,7 @@ public:
     // successful login.
     std::filesystem::path failedLoginsPath() const { return dir_ / "failed-logins"; }
 
-    static constexpr int schemaVersion = 2;
+    static constexpr int schemaVersion = 3;
 
 private:
     friend class Session;
@@ -218,6 +218,7 @@ public:
 
 private:
     friend class Store;
+    friend class Reviews;
     Session(Store store, Database db, SecureBytes dbKey, UserInfo user, bool breakGlass);
     void requireAssigned(std::int64_t studyId);
     std::string studyLabel(std::int64_t studyId); // throws InvalidRequestError when unknown

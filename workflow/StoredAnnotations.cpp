@@ -1,6 +1,7 @@
 #include "workflow/StoredAnnotations.h"
 
 #include "storage/ChunkStore.h"
+#include "storage/Reviews.h"
 
 #include <algorithm>
 #include <map>
@@ -165,6 +166,36 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
         // next opening of the study reads and verifies the others' versions.
         if (records.size() == stored_.records.size() && records.back().id == annotationId)
             stored_.records = std::move(records);
+    } catch (const std::exception& e) {
+        listingProblem_ = e.what();
+    }
+    return version;
+}
+
+Version StoredAnnotationHistory::saveConsensus(LabelMap& labels, const SegmentList& segments,
+                                               const std::string& author,
+                                               const std::string& message,
+                                               const std::string& method,
+                                               const std::vector<std::int64_t>& sources) {
+    Version version;
+    std::int64_t annotationId = 0;
+    try {
+        version = d->history.commit(labels, segments, {}, {author, message, std::nullopt, {}});
+        const Bytes record = d->chunks.get(version.id);
+        writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
+            annotationId = storage::Reviews(session_).saveConsensus(studyId_, record, chunks,
+                                                                    method, sources, message);
+        });
+    } catch (...) {
+        d->chunks.settle(false);
+        d->history = VersionHistory::load(d->chunks, stored_.ids);
+        throw;
+    }
+    stored_.records.push_back(
+        {annotationId, studyId_, session_.userName(), message, {}, "pending", version.id.hex()});
+    stored_.ids.push_back(version.id);
+    try {
+        stored_.records = session_.listAnnotations(studyId_);
     } catch (const std::exception& e) {
         listingProblem_ = e.what();
     }

@@ -55,6 +55,14 @@ class StoredAnnotationHistory {
                              const std::optional<annotation::VersionId>& parent,
                              annotation::SaveReport* report = nullptr);
 
+    // A reviewer's consensus of `sources` (store annotation ids) by `method`, as a new version
+    // whose record names `author` (the method and the reviewer); logged "save consensus".
+    annotation::Version saveConsensus(annotation::LabelMap& labels,
+                                      const annotation::SegmentList& segments,
+                                      const std::string& author, const std::string& message,
+                                      const std::string& method,
+                                      const std::vector<std::int64_t>& sources);
+
     // Replaces this user's draft of the study (not logged: it runs every 30 s).
     void autosave(annotation::LabelMap& labels, const annotation::SegmentList& segments,
                   const std::vector<annotation::Box>& boxes,
