@@ -88,7 +88,7 @@ struct PointMarkerOverlay::Private {
         auto number = vtkSmartPointer<vtkTextActor>::New();
         number->GetPositionCoordinate()->SetCoordinateSystemToWorld();
         vtkTextProperty* text = number->GetTextProperty();
-        text->SetFontSize(14);
+        text->SetFontSize(16);
         text->SetBold(true);
         text->SetShadow(true);
         text->SetColor(markerColour);
