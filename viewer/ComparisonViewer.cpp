@@ -570,22 +570,29 @@ void ComparisonViewer::refreshOverlays() {
     for (int position = 0; position < 2; ++position) {
         BoxOverlay& boxes = *d->boxes[std::size_t(position)];
         PointMarkerOverlay& markers = *d->markerOverlays[std::size_t(position)];
-        if (!d->volume) {
-            boxes.clear();
-            markers.clear();
-            continue;
+        std::vector<DrawnBox> drawn;
+        if (d->volume && d->shown()) {
+            if (d->overlay && position == 0) {
+                // Both sides' boxes in the hue of that side's extra voxels.
+                drawn = d->at(0).drawnBoxes(onlyReferenceHue);
+                const std::vector<DrawnBox> others = d->at(1).drawnBoxes(onlyOtherHue);
+                drawn.insert(drawn.end(), others.begin(), others.end());
+            } else {
+                drawn = d->at(position).drawnBoxes(std::nullopt);
+            }
         }
-        markers.show(d->markers, d->cursor);
-        if (!d->shown()) {
-            boxes.clear();
-        } else if (d->overlay && position == 0) {
-            // Both sides' boxes in the hue of that side's extra voxels.
-            std::vector<DrawnBox> drawn = d->at(0).drawnBoxes(onlyReferenceHue);
-            const std::vector<DrawnBox> others = d->at(1).drawnBoxes(onlyOtherHue);
-            drawn.insert(drawn.end(), others.begin(), others.end());
-            boxes.show(drawn, d->cursor);
-        } else {
-            boxes.show(d->at(position).drawnBoxes(std::nullopt), d->cursor);
+        // Nothing to draw and nothing drawn: a wheel step costs no overlay rebuild.
+        if (!drawn.empty() || boxes.shownBoxCount() > 0) {
+            if (d->volume)
+                boxes.show(drawn, d->cursor);
+            else
+                boxes.clear();
+        }
+        if (!d->markers.empty() || !markers.shownMarkerIds().empty()) {
+            if (d->volume)
+                markers.show(d->markers, d->cursor);
+            else
+                markers.clear();
         }
     }
 }
