@@ -415,7 +415,9 @@ void ComparisonViewer::setVolume(std::shared_ptr<imaging::Volume> volume) {
     d->sides = {};
     d->swapped = false;
     d->overlayImage = nullptr;
+    d->overlayColours = nullptr;
     d->overlayVoxels = {};
+    d->pairs.clear();
     d->image = nullptr;
     d->volume.reset();
     d->cursor = SliceCursor();
@@ -450,11 +452,17 @@ void ComparisonViewer::setSides(ComparedSide reference, ComparedSide other) {
                                   "(a different series or resampled): they cannot be shown "
                                   "side by side.");
     }
+    // The views let go of the old buffers before they are released.
+    for (auto* view : d->views)
+        view->setLabelOverlay(nullptr, nullptr);
     d->sides[0].emplace(std::move(reference));
     d->sides[1].emplace(std::move(other));
     d->swapped = false;
-    d->buildOverlay();
-    rebuildOverlayColours();
+    // The overlay image is built when the overlay is first shown.
+    d->overlayImage = nullptr;
+    d->overlayColours = nullptr;
+    d->overlayVoxels = {};
+    d->pairs.clear();
     showSides();
 }
 
@@ -533,6 +541,10 @@ void ComparisonViewer::showSides() {
         heading->setText(
             QStringLiteral("<b>%1</b>: %2").arg(role, parts.join(QStringLiteral(" · "))));
         heading->setToolTip(heading->text());
+    }
+    if (d->overlay && d->shown() && !d->overlayImage) {
+        d->buildOverlay();
+        rebuildOverlayColours();
     }
     d->views[1]->setVisible(!d->overlay);
     d->legend->setVisible(d->overlay && d->shown());

@@ -336,6 +336,36 @@ TEST_F(Comparison, PlaneKeysSwitchBothViews) {
     EXPECT_EQ(viewer->view(0)->plane(), ViewPlane::Axial);
 }
 
+TEST_F(Comparison, ASegmentOnlyOneSideHasShowsAsThatSidesExtraVoxels) {
+    // The other version adds a lesion (uncoded, so matched by name: the reference has none).
+    const imaging::Geometry& grid = ct.volume.geometry();
+    ComparedSide reference = liverSide(grid, 20, 1, referenceRed, QStringLiteral("Anna"));
+    ComparedSide other = liverSide(grid, 24, 2, otherBlue, QStringLiteral("Ben"));
+    auto labels = std::make_shared<annotation::LabelMap>(*other.labels);
+    for (int y = 5; y <= 8; ++y)
+        for (int x = 30; x <= 33; ++x)
+            labels->set({x, y, 20}, 3);
+    other.labels = labels;
+    annotation::Segment lesion;
+    lesion.label = 3;
+    lesion.name = "Lesion";
+    lesion.colour = {250, 250, 40};
+    other.segments.add(lesion);
+    viewer->setSides(std::move(reference), std::move(other));
+    viewer->setOverlayMode(true);
+    viewer->renderAll();
+    SliceView* l = viewer->view(0);
+    const QImage image = grab(0);
+    EXPECT_TRUE(greenish(pixelOf(l, image, {31, 6, 20})))
+        << describe(pixelOf(l, image, {31, 6, 20}));
+    EXPECT_TRUE(reddish(pixelOf(l, image, {30, 27, 20})));
+    EXPECT_TRUE(
+        viewer->findChild<QLabel*>(QStringLiteral("overlayLegend"))->text().contains("Lesion"));
+    viewer->swapSides();
+    viewer->renderAll();
+    EXPECT_TRUE(bluish(pixelOf(l, grab(0), {31, 6, 20}))); // the first version missed it
+}
+
 TEST_F(Comparison, VersionsOnAnotherGridAreRefused) {
     imaging::Geometry other = ct.volume.geometry();
     other.dims[2] = 39;
