@@ -3,6 +3,8 @@
 #include "viewer/BoxOverlay.h"
 #include "viewer/VolumeImageData.h"
 
+#include "annotation/Agreement.h"
+
 #include <QAction>
 #include <QActionGroup>
 #include <QComboBox>
@@ -36,17 +38,6 @@ constexpr int confusableDistance = 100;
 int distance(const annotation::Rgb& a, const annotation::Rgb& b) {
     const int dr = a.r - b.r, dg = a.g - b.g, db = a.b - b.b;
     return int(std::sqrt(double(dr * dr + dg * dg + db * db)));
-}
-
-QString lowercaseTrimmed(const std::string& text) {
-    return QString::fromStdString(text).trimmed().toLower();
-}
-
-// The same segment on both sides: the same terminology code, else the same name.
-bool sameSegment(const annotation::Segment& a, const annotation::Segment& b) {
-    if (a.type && b.type)
-        return a.type->scheme == b.type->scheme && a.type->code == b.type->code;
-    return lowercaseTrimmed(a.name) == lowercaseTrimmed(b.name);
 }
 
 // A label map's buffer as VTK image data in voxel index space, without a copy (read only).
@@ -124,7 +115,7 @@ struct ShownSide {
 };
 
 // A segment as the overlay sees it: present on the first side, the second, or both.
-struct SegmentPair {
+struct OverlaySegment {
     std::optional<annotation::Segment> first, second;
 };
 
@@ -192,7 +183,7 @@ struct ComparisonViewer::Private {
 
     // The overlay: one value per voxel (see classifyVoxels) in a zero-filled buffer, so only
     // the pages holding labels of either side are ever resident.
-    std::vector<SegmentPair> pairs;
+    std::vector<OverlaySegment> pairs;
     annotation::ZeroedBuffer overlayVoxels;
     vtkSmartPointer<vtkImageData> overlayImage;
     vtkSmartPointer<vtkLookupTable> overlayColours;
@@ -211,25 +202,27 @@ void ComparisonViewer::Private::buildOverlay() {
     const annotation::LabelMap& first = *sides[0]->side.labels;
     const annotation::LabelMap& second = *sides[1]->side.labels;
     pairs.clear();
-    // Segments of the lists, matched; then labels in the voxels that no segment describes
-    // (matched by value), so that every labelled voxel shows.
+    // Segments paired as the metrics table pairs them (annotation::matchSegments: code, else
+    // name); then labels in the voxels that no segment describes (matched by value), so that
+    // every labelled voxel shows.
+    const annotation::SegmentList& firstSegments = sides[0]->side.segments;
+    const annotation::SegmentList& secondSegments = sides[1]->side.segments;
     std::vector<int> pairOfFirst(std::size_t(first.maxLabel()) + 1, -1);
     std::vector<int> pairOfSecond(std::size_t(second.maxLabel()) + 1, -1);
-    for (const annotation::Segment& segment : sides[0]->side.segments.all()) {
-        pairOfFirst[segment.label] = int(pairs.size());
-        pairs.push_back({segment, std::nullopt});
+    const annotation::SegmentMatching matching =
+        annotation::matchSegments(firstSegments, secondSegments);
+    for (const annotation::SegmentPair& matched : matching.pairs) {
+        pairOfFirst[matched.reference] = pairOfSecond[matched.compared] = int(pairs.size());
+        pairs.push_back(
+            {firstSegments.get(matched.reference), secondSegments.get(matched.compared)});
     }
-    for (const annotation::Segment& segment : sides[1]->side.segments.all()) {
-        const auto match = std::find_if(pairs.begin(), pairs.end(), [&](const SegmentPair& p) {
-            return p.first && !p.second && sameSegment(*p.first, segment);
-        });
-        if (match != pairs.end()) {
-            match->second = segment;
-            pairOfSecond[segment.label] = int(match - pairs.begin());
-        } else {
-            pairOfSecond[segment.label] = int(pairs.size());
-            pairs.push_back({std::nullopt, segment});
-        }
+    for (annotation::Label label : matching.onlyInReference) {
+        pairOfFirst[label] = int(pairs.size());
+        pairs.push_back({firstSegments.get(label), std::nullopt});
+    }
+    for (annotation::Label label : matching.onlyInCompared) {
+        pairOfSecond[label] = int(pairs.size());
+        pairs.push_back({std::nullopt, secondSegments.get(label)});
     }
     const auto unnamed = [](annotation::Label label) {
         annotation::Segment segment;
@@ -246,8 +239,7 @@ void ComparisonViewer::Private::buildOverlay() {
         }
     for (const auto& [label, count] : secondCounts)
         if (pairOfSecond[label] < 0) {
-            const bool firstHasIt =
-                firstCounts.count(label) && !sides[0]->side.segments.find(label);
+            const bool firstHasIt = firstCounts.count(label) && !firstSegments.find(label);
             if (firstHasIt && !pairs[std::size_t(pairOfFirst[label])].second) {
                 pairOfSecond[label] = pairOfFirst[label];
                 pairs[std::size_t(pairOfFirst[label])].second = unnamed(label);
@@ -504,7 +496,7 @@ void ComparisonViewer::rebuildOverlayColours() {
                                          overlayOpacity);
     };
     for (std::size_t k = 0; k < d->pairs.size(); ++k) {
-        const SegmentPair& pair = d->pairs[k];
+        const OverlaySegment& pair = d->pairs[k];
         const auto& referenceSegment = d->swapped ? pair.second : pair.first;
         const annotation::Segment& segment =
             referenceSegment ? *referenceSegment : (pair.first ? *pair.first : *pair.second);
@@ -550,7 +542,7 @@ void ComparisonViewer::showSides() {
     d->legend->setVisible(d->overlay && d->shown());
     if (d->overlay && d->shown()) {
         QStringList rows;
-        for (const SegmentPair& pair : d->pairs) {
+        for (const OverlaySegment& pair : d->pairs) {
             const auto& referenceSegment = d->swapped ? pair.second : pair.first;
             const annotation::Segment& segment =
                 referenceSegment ? *referenceSegment : (pair.first ? *pair.first : *pair.second);

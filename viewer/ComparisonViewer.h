@@ -58,7 +58,8 @@ struct ComparisonError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The three classes of the overlay, per segment (matched by terminology code, else by name).
+// The three classes of the overlay, per segment (paired as annotation::matchSegments pairs them
+// for the metrics: terminology code, else name).
 enum class OverlayClass { Agreement, OnlyReference, OnlyOther };
 // Agreement: the segment's own colour (the reference's; the other side's when only it has the
 // segment), amber instead when that colour is close to one of the two fixed hues; only in the
