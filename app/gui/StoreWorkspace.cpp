@@ -1,7 +1,10 @@
 #include "app/gui/StoreWorkspace.h"
 
+#include "app/gui/CommentsPanel.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
+#include "app/gui/WorklistDialog.h"
 #include "app/gui/import/ImportDialog.h"
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
@@ -9,9 +12,12 @@
 #include "storage/Errors.h"
 #include "storage/StoredStudy.h"
 #include "viewer/BoxInteraction.h"
+#include "viewer/CommentMarkers.h"
+#include "viewer/ComparisonViewer.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/LabelEditor.h"
 #include "workflow/AnnotationSession.h"
+#include "workflow/Review.h"
 
 #include <QApplication>
 #include <QDateTime>
@@ -24,13 +30,16 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTimer>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 
 namespace radmark::gui {
 
@@ -63,6 +72,29 @@ StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
             &StoreWorkspace::openVersionReadOnly);
     connect(versionsPanel_, &VersionsPanel::newDraftRequested, this,
             &StoreWorkspace::startDraftFrom);
+
+    // The review loop: the compare view below the four-up (big enough to read both sides), the
+    // comments beside it, their markers in the four-up.
+    reviewPanel_ = new ReviewPanel(&window_);
+    reviewDock_ = window_.addPanel(reviewPanel_, tr("Compare"));
+    window_.addDockWidget(Qt::BottomDockWidgetArea, reviewDock_);
+    reviewDock_->setMinimumHeight(380);
+    reviewDock_->hide();
+    connect(reviewPanel_, &ReviewPanel::failed, this, [this](const QString& message) {
+        QMessageBox::warning(&window_, tr("Compare versions"), message);
+    });
+    connect(reviewPanel_->viewer(), &viewer::ComparisonViewer::pointPinned, this,
+            &StoreWorkspace::pinComment);
+    commentsPanel_ = new CommentsPanel(&window_);
+    commentsDock_ = window_.addPanel(commentsPanel_, tr("Comments"));
+    connect(commentsPanel_, &CommentsPanel::jumpTo, this, [this](const imaging::Vec3& voxel) {
+        window_.viewer()->moveCursorTo(voxel);
+        if (reviewPanel_->viewer()->volume())
+            reviewPanel_->viewer()->moveCursorTo(voxel);
+    });
+    connect(commentsPanel_, &CommentsPanel::commentsChanged, this, &StoreWorkspace::refreshMarkers);
+    commentMarkers_ = new viewer::CommentMarkers(*window_.viewer());
+    buildReviewMenu();
 
     draftStatus_ = new QLabel(&window_);
     draftStatus_->setObjectName(QStringLiteral("draftStatus"));
@@ -116,12 +148,29 @@ bool StoreWorkspace::logIn() {
     return true;
 }
 
+std::optional<std::int64_t> StoreWorkspace::versionOnScreen() const {
+    if (!annotations_ || !reviews_)
+        return std::nullopt;
+    const workflow::AnnotationState state = annotations_->state();
+    const std::optional<annotation::VersionId> id =
+        state.readOnlyVersion ? state.readOnlyVersion : state.parent;
+    if (!id)
+        return std::nullopt;
+    for (const workflow::ReviewVersion& v : reviews_->versions())
+        if (v.id == *id)
+            return v.annotationId;
+    return std::nullopt;
+}
+
 void StoreWorkspace::buildMenu() {
     menu_ = window_.menuBar()->addMenu(tr("&Store"));
     auto* open = menu_->addAction(tr("Open &stored study..."), this, &StoreWorkspace::chooseStudy);
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
     auto* save = menu_->addAction(tr("&Save version..."), this, &StoreWorkspace::saveVersion);
     save->setShortcut(QKeySequence::Save);
+    auto* submit =
+        menu_->addAction(tr("Su&bmit for review"), this, &StoreWorkspace::submitForReview);
+    submit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
     auto* versions = menu_->addAction(tr("&Versions"), this, [this] {
         versionsDock_->show();
         versionsDock_->raise();
@@ -145,6 +194,50 @@ void StoreWorkspace::buildMenu() {
     });
 }
 
+void StoreWorkspace::buildReviewMenu() {
+    reviewMenu_ = window_.menuBar()->addMenu(tr("&Review"));
+    const auto add = [this](const QString& text, const QKeySequence& key, auto slot) {
+        QAction* action = reviewMenu_->addAction(text, this, slot);
+        action->setShortcut(key);
+        return action;
+    };
+    add(tr("Review &queue..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q),
+        [this] { chooseStudy(true); });
+    add(tr("&Compare versions"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D), [this] {
+        if (const auto version = reviewedVersion_ ? reviewedVersion_ : versionOnScreen())
+            showComparison(*version);
+        else
+            window_.statusBar()->showMessage(tr("Open a stored version to compare it."), 5000);
+    });
+    reviewMenu_->addSeparator();
+    add(tr("&Approve"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A),
+        [this] { decide(storage::Decision::Approve); });
+    add(tr("Request &changes..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C),
+        [this] { decide(storage::Decision::RequestChanges); });
+    add(tr("Re&ject..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
+        [this] { decide(storage::Decision::Reject); });
+    add(tr("Decide and open &next..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Return),
+        [this] { decideAndOpenNext(); });
+    reviewMenu_->addSeparator();
+    // The compare view's own actions (O, S, P while it has the focus), so the menu shows them.
+    viewer::ComparisonViewer* compare = reviewPanel_->viewer();
+    reviewMenu_->addAction(compare->overlayAction());
+    reviewMenu_->addAction(compare->swapAction());
+    reviewMenu_->addAction(compare->pinAction());
+    add(tr("Ne&xt comment"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N),
+        [this] { jumpToComment(+1); });
+    add(tr("&Previous comment"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P),
+        [this] { jumpToComment(-1); });
+    add(tr("Co&mments"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), [this] {
+        commentsDock_->show();
+        commentsDock_->raise();
+        commentsPanel_->tree()->setFocus(Qt::ShortcutFocusReason);
+    });
+    reviewMenu_->addSeparator();
+    reviewMenu_->addAction(tr("Build consensus (&vote)"), this, [this] { buildConsensus(false); });
+    reviewMenu_->addAction(tr("Build consensus (&STAPLE)"), this, [this] { buildConsensus(true); });
+}
+
 void StoreWorkspace::sessionChanged() {
     if (session_) // boxes drawn from now on name their author
         window_.viewer()->boxInteraction()->setAuthor(session_->userName());
@@ -156,6 +249,15 @@ void StoreWorkspace::sessionChanged() {
         connect(lockScreen_, &gui::LockScreen::loggedOut, this, &StoreWorkspace::afterLogout);
         connect(lockScreen_, &gui::LockScreen::sessionEnding, this,
                 [this] { autosaveNow(); }); // locking or logging out keeps the latest edits
+        // The lock covers the central views; the compare view shows images too.
+        connect(lockScreen_, &gui::LockScreen::locked, this, [this] {
+            reviewDockWasVisible_ = reviewDock_->isVisible();
+            reviewDock_->hide();
+        });
+        connect(lockScreen_, &gui::LockScreen::unlocked, this, [this] {
+            if (reviewDockWasVisible_)
+                reviewDock_->show();
+        });
     } else {
         lockScreen_->setSession(&*session_);
     }
@@ -181,6 +283,13 @@ void StoreWorkspace::updateTitle() {
 }
 
 void StoreWorkspace::forgetStudy() {
+    reviewPanel_->clear();
+    reviewDock_->hide();
+    commentsPanel_->clear(tr("Open a stored study to see its comments."));
+    commentMarkers_->setMarkers({});
+    reviewedVersion_.reset();
+    reviews_.reset();
+    volume_.reset();
     openStudyId_.reset();
     annotations_.reset();
     draftStatus_->clear();
@@ -198,42 +307,28 @@ void StoreWorkspace::afterLogout() {
         QApplication::quit();
 }
 
-void StoreWorkspace::chooseStudy() {
+void StoreWorkspace::chooseStudy(bool queue) {
     if (!session_)
         return;
-    std::vector<storage::Study> studies;
+    std::unique_ptr<WorklistDialog> dialog;
     try {
-        studies = session_->listStudies();
+        dialog = std::make_unique<WorklistDialog>(*session_, &window_);
     } catch (const std::exception& e) {
-        QMessageBox::warning(&window_, tr("Studies"), QString::fromUtf8(e.what()));
+        QMessageBox::warning(&window_, tr("Worklist"), QString::fromUtf8(e.what()));
         return;
     }
-    QDialog dialog(&window_);
-    dialog.setWindowTitle(tr("Open stored study"));
-    auto* table = new QTableWidget(int(studies.size()), 2, &dialog);
-    table->setHorizontalHeaderLabels({tr("Study"), tr("Description")});
-    table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table->setSelectionMode(QAbstractItemView::SingleSelection);
-    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table->horizontalHeader()->setStretchLastSection(true);
-    for (int row = 0; row < int(studies.size()); ++row) {
-        table->setItem(row, 0, new QTableWidgetItem(QString::fromStdString(studies[row].label)));
-        table->setItem(row, 1,
-                       new QTableWidgetItem(QString::fromStdString(studies[row].description)));
-    }
-    if (!studies.empty())
-        table->selectRow(0);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Open | QDialogButtonBox::Cancel);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    connect(table, &QTableWidget::cellDoubleClicked, &dialog, &QDialog::accept);
-    auto* layout = new QVBoxLayout(&dialog);
-    layout->addWidget(table);
-    layout->addWidget(buttons);
-    dialog.resize(560, 360);
-    if (dialog.exec() != QDialog::Accepted || table->currentRow() < 0)
+    if (queue)
+        dialog->showQueue();
+    if (dialog->exec() != QDialog::Accepted)
         return;
-    openStudy(studies[std::size_t(table->currentRow())].id);
+    const std::optional<WorklistDialog::Choice> choice = dialog->choice();
+    dialog.reset();
+    if (!choice)
+        return;
+    if (choice->version)
+        openForReview(choice->studyId, *choice->version);
+    else
+        openStudy(choice->studyId);
 }
 
 void StoreWorkspace::openStudy(std::int64_t studyId) {
@@ -252,11 +347,17 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
         if (session_->role() != storage::Role::Admin)
             annotations = std::make_unique<workflow::AnnotationSession>(*session_, studyId,
                                                                         autosaveInterval_);
+        // The review side: versions with their states, comments (annotators and reviewers).
+        std::unique_ptr<workflow::ReviewSession> reviews;
+        if (annotations)
+            reviews = std::make_unique<workflow::ReviewSession>(*session_, studyId);
         QApplication::restoreOverrideCursor();
-        window_.showStoredVolume(std::move(volume));
+        window_.showStoredVolume(volume);
         forgetStudy();
         openStudyId_ = studyId;
+        volume_ = std::move(volume);
         annotations_ = std::move(annotations);
+        reviews_ = std::move(reviews);
         if (annotations_ && !offerDraftRecovery()) {
             if (const auto newest = annotations_->openNewest())
                 showAnnotation(*newest);
@@ -267,6 +368,7 @@ void StoreWorkspace::openStudy(std::int64_t studyId) {
             showReadOnlyWhileDraftWaits();
         applyEditingRule();
         refreshVersions();
+        refreshReview();
     } catch (const std::exception& e) {
         QApplication::restoreOverrideCursor();
         QMessageBox::warning(&window_, tr("Open stored study"), QString::fromUtf8(e.what()));
@@ -430,6 +532,7 @@ bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly)
                        .arg(shortId(id)),
         10000);
     refreshVersions();
+    refreshReview();
     return true;
 }
 
@@ -519,6 +622,337 @@ bool StoreWorkspace::saveVersion() {
         return false;
     }
     refreshVersions();
+    // The review side reads the versions once: a new one needs a new reading.
+    try {
+        reviews_ = std::make_unique<workflow::ReviewSession>(*session_, *openStudyId_);
+    } catch (const std::exception& e) {
+        reviews_.reset();
+        window_.statusBar()->showMessage(
+            tr("The review state could not be re-read: %1").arg(QString::fromUtf8(e.what())),
+            10000);
+    }
+    refreshReview();
+    return true;
+}
+
+void StoreWorkspace::refreshReview() {
+    const std::optional<std::int64_t> version = versionOnScreen();
+    if (!reviews_ || !version) {
+        commentsPanel_->clear(annotations_ ? tr("No saved version on screen: comments are "
+                                                "pinned to saved versions.")
+                                           : tr("Open a stored study to see its comments."));
+        commentMarkers_->setMarkers({});
+        reviewPanel_->clear();
+        return;
+    }
+    commentsPanel_->setVersion(reviews_.get(), *version);
+    if (reviewDock_->isVisible() || reviewedVersion_) {
+        // The compare view reads from this study's review session (replaced after a save).
+        const std::optional<std::int64_t> other = reviewPanel_->comparedVersion();
+        reviewPanel_->setStudy(reviews_.get(), volume_);
+        reviewPanel_->showVersion(reviewedVersion_.value_or(*version));
+        if (other && *other != reviewedVersion_.value_or(*version))
+            reviewPanel_->compareWith(*other);
+    }
+    refreshMarkers();
+}
+
+void StoreWorkspace::refreshMarkers() {
+    std::vector<viewer::PointMarker> markers;
+    const std::vector<storage::ReviewComment>& pinned = commentsPanel_->pinned();
+    for (std::size_t i = 0; i < pinned.size(); ++i)
+        if (pinned[i].voxel)
+            markers.push_back(
+                {int(i) + 1, *pinned[i].voxel, QString::fromStdString(pinned[i].text)});
+    commentMarkers_->setMarkers(markers);
+    if (reviewPanel_->viewer()->volume())
+        reviewPanel_->viewer()->setMarkers(std::move(markers));
+}
+
+void StoreWorkspace::showComparison(std::int64_t version) {
+    if (!reviews_)
+        return;
+    reviewDock_->show();
+    reviewDock_->raise();
+    if (reviewPanel_->shownVersion() != version) {
+        reviewPanel_->setStudy(reviews_.get(), volume_);
+        reviewPanel_->showVersion(version);
+        refreshMarkers();
+    }
+    reviewPanel_->viewer()->setFocus(Qt::ShortcutFocusReason);
+}
+
+bool StoreWorkspace::submitForReview() {
+    if (!session_ || !annotations_ || !openStudyId_) {
+        window_.statusBar()->showMessage(tr("Open a stored study to submit its annotation."), 5000);
+        return false;
+    }
+    const workflow::AnnotationState state = annotations_->state();
+    if (state.mayEdit && state.editedSinceVersion) {
+        // What is submitted is a saved version: the edits on screen must become one first.
+        QMessageBox box(QMessageBox::Question, tr("Submit for review"),
+                        tr("This annotation has changes that are not saved as a version."),
+                        QMessageBox::Save | QMessageBox::Cancel, &window_);
+        box.setObjectName(QStringLiteral("saveBeforeSubmitDialog"));
+        box.setInformativeText(tr("Save them as a version and submit that version?"));
+        box.setDefaultButton(QMessageBox::Save);
+        if (box.exec() != QMessageBox::Save || !saveVersion())
+            return false;
+    }
+    const std::optional<annotation::VersionId> parent = annotations_->state().parent;
+    std::optional<std::int64_t> version;
+    if (parent && reviews_)
+        for (const workflow::ReviewVersion& v : reviews_->versions())
+            if (v.id == *parent)
+                version = v.annotationId;
+    if (!version) {
+        QMessageBox::information(&window_, tr("Submit for review"),
+                                 tr("There is no saved version of yours to submit: save the "
+                                    "annotation as a version first (Ctrl+S)."));
+        return false;
+    }
+    try {
+        workflow::submitForReview(*session_, *version);
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Submit for review"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    try {
+        reviews_ = std::make_unique<workflow::ReviewSession>(*session_, *openStudyId_);
+    } catch (const std::exception&) {
+        reviews_.reset();
+    }
+    refreshReview();
+    refreshVersions();
+    window_.statusBar()->showMessage(tr("Submitted version %1 for review.").arg(shortId(*parent)),
+                                     10000);
+    return true;
+}
+
+bool StoreWorkspace::openForReview(std::int64_t studyId, std::int64_t version) {
+    if (!session_)
+        return false;
+    if (openStudyId_ != studyId) {
+        openStudy(studyId);
+        if (openStudyId_ != studyId || !reviews_)
+            return false;
+    }
+    std::optional<annotation::VersionId> id;
+    try {
+        id = reviews_->version(version).id;
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Open for review"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    if (!openVersionReadOnly(*id))
+        return false;
+    reviewedVersion_ = version;
+    showComparison(version);
+    refreshReview();
+    return true;
+}
+
+namespace {
+
+// The comment a decision needs (changes, reject), typed into a dialog; nullopt when cancelled.
+std::optional<QString> askDecisionMessage(QWidget* parent, const QString& title,
+                                          const QString& label) {
+    QInputDialog dialog(parent);
+    dialog.setObjectName(QStringLiteral("decisionMessageDialog"));
+    dialog.setWindowTitle(title);
+    dialog.setLabelText(label);
+    dialog.setOption(QInputDialog::UsePlainTextEditForTextInput);
+    if (dialog.exec() != QDialog::Accepted)
+        return std::nullopt;
+    return dialog.textValue();
+}
+
+QString decisionText(storage::Decision decision) {
+    switch (decision) {
+    case storage::Decision::Approve:
+        return QObject::tr("approved");
+    case storage::Decision::RequestChanges:
+        return QObject::tr("requested changes to");
+    case storage::Decision::Reject:
+        return QObject::tr("rejected");
+    }
+    return {};
+}
+
+} // namespace
+
+bool StoreWorkspace::decide(storage::Decision decision) {
+    const std::optional<std::int64_t> version =
+        reviewedVersion_ ? reviewedVersion_ : versionOnScreen();
+    if (!session_ || !reviews_ || !version) {
+        QMessageBox::information(&window_, tr("Review"),
+                                 tr("Open a submitted version from the review queue first "
+                                    "(Ctrl+Shift+Q)."));
+        return false;
+    }
+    QString message;
+    if (decision != storage::Decision::Approve) {
+        const std::optional<QString> typed = askDecisionMessage(
+            &window_, decision == storage::Decision::Reject ? tr("Reject") : tr("Request changes"),
+            tr("What must the annotator know? (required)"));
+        if (!typed)
+            return false;
+        message = *typed;
+    }
+    // The metrics recorded are the ones on screen, when the compare view shows this version.
+    const std::string metrics =
+        reviewPanel_->shownVersion() == version ? reviewPanel_->metricsJson() : std::string("{}");
+    storage::ReviewDecisionRecord record;
+    try {
+        try {
+            record = reviews_->decide(*version, decision, message.toStdString(), metrics);
+        } catch (const storage::OpenCommentsError& open) {
+            QMessageBox box(QMessageBox::Question, tr("Approve"),
+                            tr("This version has %n open comment(s).", nullptr, open.open),
+                            QMessageBox::Yes | QMessageBox::Cancel, &window_);
+            box.setObjectName(QStringLiteral("openCommentsDialog"));
+            box.setInformativeText(tr("Approve it and mark them resolved?"));
+            box.setDefaultButton(QMessageBox::Cancel);
+            if (box.exec() != QMessageBox::Yes)
+                return false;
+            record = reviews_->decide(*version, decision, message.toStdString(), metrics, true);
+        }
+    } catch (const storage::AlreadyDecidedError& decided) {
+        QMessageBox box(
+            QMessageBox::Information, tr("Already decided"),
+            tr("%1 already %2 this version on %3.")
+                .arg(QString::fromStdString(decided.first.reviewer),
+                     decisionText(decided.first.decision),
+                     localClock(decided.first.created, QStringLiteral("yyyy-MM-dd HH:mm"))),
+            QMessageBox::Ok, &window_);
+        box.setObjectName(QStringLiteral("alreadyDecidedDialog"));
+        box.setInformativeText(
+            (decided.first.message.empty()
+                 ? QString()
+                 : tr("Their comment: %1\n").arg(QString::fromStdString(decided.first.message))) +
+            tr("The first decision is final; yours was not recorded."));
+        box.exec();
+        return false;
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Review"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    refreshReview();
+    refreshVersions();
+    window_.statusBar()->showMessage(
+        tr("You %1 version %2.")
+            .arg(decisionText(record.decision),
+                 QString::fromStdString(record.contentHash.substr(0, 12))),
+        10000);
+    return true;
+}
+
+bool StoreWorkspace::decideAndOpenNext() {
+    QMessageBox box(QMessageBox::Question, tr("Decide and open next"),
+                    tr("Your decision on this version:"), QMessageBox::Cancel, &window_);
+    box.setObjectName(QStringLiteral("decideAndNextDialog"));
+    QPushButton* approve = box.addButton(tr("Approve"), QMessageBox::AcceptRole);
+    approve->setObjectName(QStringLiteral("approveButton"));
+    QPushButton* changes = box.addButton(tr("Request changes..."), QMessageBox::AcceptRole);
+    changes->setObjectName(QStringLiteral("requestChangesButton"));
+    QPushButton* reject = box.addButton(tr("Reject..."), QMessageBox::AcceptRole);
+    reject->setObjectName(QStringLiteral("rejectButton"));
+    box.setDefaultButton(approve);
+    box.exec();
+    storage::Decision decision;
+    if (box.clickedButton() == approve)
+        decision = storage::Decision::Approve;
+    else if (box.clickedButton() == changes)
+        decision = storage::Decision::RequestChanges;
+    else if (box.clickedButton() == reject)
+        decision = storage::Decision::Reject;
+    else
+        return false;
+    return decide(decision) && openNextInQueue();
+}
+
+bool StoreWorkspace::openNextInQueue() {
+    if (!session_)
+        return false;
+    std::vector<workflow::WorklistRow> queue;
+    try {
+        queue = workflow::reviewQueue(*session_);
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Review queue"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    for (const workflow::WorklistRow& row : queue)
+        if (row.latest && row.latest->annotationId != reviewedVersion_)
+            return openForReview(row.studyId, row.latest->annotationId);
+    window_.statusBar()->showMessage(tr("The review queue is empty."), 10000);
+    return false;
+}
+
+bool StoreWorkspace::pinComment(const imaging::Vec3& voxel) {
+    const std::optional<std::int64_t> version =
+        reviewedVersion_ ? reviewedVersion_ : versionOnScreen();
+    if (!reviews_ || !version)
+        return false;
+    QInputDialog dialog(&window_);
+    dialog.setObjectName(QStringLiteral("commentTextDialog"));
+    dialog.setWindowTitle(tr("Comment"));
+    dialog.setLabelText(tr("Comment at voxel (%1, %2, %3):")
+                            .arg(std::lround(voxel[0]))
+                            .arg(std::lround(voxel[1]))
+                            .arg(std::lround(voxel[2])));
+    const bool accepted = dialog.exec() == QDialog::Accepted;
+    reviewPanel_->viewer()->setPinMode(false); // one click, one comment
+    if (!accepted)
+        return false;
+    try {
+        reviews_->pin(*version, voxel, dialog.textValue().toStdString());
+    } catch (const std::exception& e) {
+        QMessageBox::warning(&window_, tr("Comment"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    commentsPanel_->refresh();
+    refreshMarkers();
+    commentsDock_->show();
+    return true;
+}
+
+bool StoreWorkspace::jumpToComment(int direction) {
+    commentsDock_->show();
+    if (!commentsPanel_->step(direction)) {
+        window_.statusBar()->showMessage(tr("No comments on the version on screen."), 5000);
+        return false;
+    }
+    return true;
+}
+
+bool StoreWorkspace::buildConsensus(bool staple) {
+    if (!reviews_) {
+        QMessageBox::information(&window_, tr("Build consensus"),
+                                 tr("Open the study whose versions to combine first."));
+        return false;
+    }
+    workflow::ReviewVersion built;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        built = reviews_->buildConsensus(staple ? workflow::ReviewSession::Method::Staple
+                                                : workflow::ReviewSession::Method::Vote);
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        QMessageBox::warning(&window_, tr("Build consensus"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    QApplication::restoreOverrideCursor();
+    reviewDock_->show();
+    if (reviewPanel_->shownVersion()) {
+        reviewPanel_->refreshVersions();
+        reviewPanel_->compareWith(built.annotationId);
+    } else {
+        showComparison(built.annotationId);
+    }
+    window_.statusBar()->showMessage(
+        tr("Built consensus version %1 (%2): compare it, then approve it from the queue.")
+            .arg(QString::fromStdString(built.shortHash), staple ? tr("STAPLE") : tr("vote")),
+        10000);
     return true;
 }
 

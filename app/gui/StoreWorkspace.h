@@ -1,7 +1,9 @@
 #pragma once
 // The workstation on an encrypted store: login, the studies this user may open, locking, the
 // admin's tools (users, assignments, audit log, import), and the annotation's life in the store:
-// versions (Ctrl+S, the versions panel), autosaved drafts and their recovery. Owns the session;
+// versions (Ctrl+S, the versions panel), autosaved drafts and their recovery, and the review
+// loop: the worklist, submitting (Ctrl+Return), the reviewer's compare view and decisions (the
+// Review menu), comments pinned to the image with their markers and panel. Owns the session;
 // the main window only shows what the session lets it load. Every access goes through storage,
 // so it is role-checked and logged there.
 
@@ -9,6 +11,7 @@
 
 #ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Version.h"
+#include "storage/Reviews.h"
 #endif
 
 #include <QObject>
@@ -25,12 +28,18 @@ class QTimer;
 
 namespace radmark::workflow {
 class AnnotationSession;
+class ReviewSession;
+} // namespace radmark::workflow
+namespace radmark::viewer {
+class CommentMarkers;
 }
 
 namespace radmark::gui {
 
+class CommentsPanel;
 class LockScreen;
 class MainWindow;
+class ReviewPanel;
 class VersionsPanel;
 
 class StoreWorkspace : public QObject {
@@ -44,12 +53,29 @@ class StoreWorkspace : public QObject {
     bool logIn();
     storage::Session* session();
 
-    void chooseStudy(); // list of the studies this user may open
+    // The worklist (WorklistDialog): the studies this user may open with their review state,
+    // and for reviewers the review queue; a queue row opens that version for review.
+    void chooseStudy(bool queue = false);
     // Loads and shows the study (logged by storage) with its newest version, or offers this
     // user's draft: Recover / Discard / Decide later (the newest version read-only, the draft
     // kept for the next opening). Unsaved edits of the open study ask Save / Discard / Cancel.
     void openStudy(std::int64_t studyId);
     bool saveVersion(); // Ctrl+S: the annotation as a new immutable version; false if not saved
+    // Store > Submit for review (Ctrl+Return): the annotator's version on screen (the last saved;
+    // unsaved edits ask to be saved first). False when nothing was submitted.
+    bool submitForReview();
+    // A reviewer opens the study with `version` read-only (the editing tools off) and the Compare
+    // view of it beside its previous version. False when it could not be opened.
+    bool openForReview(std::int64_t studyId, std::int64_t version);
+    // Review menu. Changes and reject ask for the comment; approving with open comments asks to
+    // confirm. False when no decision was written (refused, cancelled).
+    bool decide(storage::Decision decision);
+    bool decideAndOpenNext(); // asks which decision, then opens the next queue item
+    bool openNextInQueue();
+    // Pins a comment (asks its text) to a voxel of the version under review.
+    bool pinComment(const imaging::Vec3& voxel);
+    bool jumpToComment(int direction); // +1 next, -1 previous: moves the crosshair there
+    bool buildConsensus(bool staple);
     void showAdminPanel();
     void showImportDialog();
 
@@ -72,11 +98,26 @@ class StoreWorkspace : public QObject {
     // The version the annotation being edited continues from (the next save's parent).
     std::optional<annotation::VersionId> draftParent() const;
 
+    // The stored annotation id of the version on screen (the read-only one, else the parent).
+    std::optional<std::int64_t> versionOnScreen() const;
+    ReviewPanel* reviewPanel() const { return reviewPanel_; }
+    QDockWidget* reviewDock() const { return reviewDock_; }
+    CommentsPanel* commentsPanel() const { return commentsPanel_; }
+    QDockWidget* commentsDock() const { return commentsDock_; }
+    viewer::CommentMarkers* commentMarkers() const { return commentMarkers_; }
+    QMenu* reviewMenu() const { return reviewMenu_; }
+
   signals:
     void draftSaved(const QString& statusText);
 
   private:
     void buildMenu();
+    void buildReviewMenu();
+    // The review side of the open study: the versions, the comments on the version on screen and
+    // their markers (re-read after saves, decisions and comments).
+    void refreshReview();
+    void refreshMarkers();
+    void showComparison(std::int64_t version);
     void sessionChanged();
     void afterLogout();
     void updateTitle();
@@ -112,6 +153,17 @@ class StoreWorkspace : public QObject {
     QMenu* menu_ = nullptr;
     QAction* adminAction_ = nullptr;
     QAction* importAction_ = nullptr;
+
+    std::shared_ptr<imaging::Volume> volume_; // of the open study, also shown by the compare view
+    std::unique_ptr<workflow::ReviewSession> reviews_;
+    std::optional<std::int64_t> reviewedVersion_; // the version opened for review
+    ReviewPanel* reviewPanel_ = nullptr;
+    QDockWidget* reviewDock_ = nullptr;
+    CommentsPanel* commentsPanel_ = nullptr;
+    QDockWidget* commentsDock_ = nullptr;
+    viewer::CommentMarkers* commentMarkers_ = nullptr;
+    QMenu* reviewMenu_ = nullptr;
+    bool reviewDockWasVisible_ = false; // when the screen locked
 };
 
 } // namespace radmark::gui

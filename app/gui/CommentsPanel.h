@@ -1,0 +1,67 @@
+#pragma once
+// The Comments panel: the review comments pinned to the version on screen, each with its replies,
+// open or resolved; Reply and Resolve act on the selected comment, and double-clicking (or the
+// next / previous comment keys) moves the crosshair to its voxel. Reviewers and the annotator of
+// the version see the same list; what each may do is the workflow's rule
+// (workflow::ReviewSession), and a refusal is shown as its message.
+
+#include "storage/Reviews.h"
+
+#include <QWidget>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+class QLabel;
+class QPushButton;
+class QTreeWidget;
+
+namespace radmark::workflow {
+class ReviewSession;
+}
+
+namespace radmark::gui {
+
+class CommentsPanel : public QWidget {
+    Q_OBJECT
+  public:
+    explicit CommentsPanel(QWidget* parent = nullptr);
+
+    // The comments of `version` read through `reviews` (kept by the caller while shown).
+    void setVersion(workflow::ReviewSession* reviews, std::int64_t version);
+    void clear(const QString& why);
+    void refresh(); // re-reads the comments
+
+    // The pinned comments (not replies), oldest first.
+    const std::vector<storage::ReviewComment>& pinned() const { return pinned_; }
+    std::optional<std::int64_t> version() const { return version_; }
+    // Selects the next (+1) or previous (-1) pinned comment after the selected one, open ones
+    // first, and emits jumpTo; false when there is none.
+    bool step(int direction);
+
+    void replyToSelected(); // asks for the text
+    void resolveSelected();
+
+    QTreeWidget* tree() const { return tree_; }
+    QPushButton* replyButton() const { return reply_; }
+    QPushButton* resolveButton() const { return resolve_; }
+
+  signals:
+    void jumpTo(imaging::Vec3 voxel);
+    void commentsChanged(); // a reply or a resolution was written
+
+  private:
+    std::optional<std::int64_t> selectedComment() const; // the pinned comment of the selection
+    void selectPinned(std::int64_t commentId);
+
+    workflow::ReviewSession* reviews_ = nullptr;
+    std::optional<std::int64_t> version_;
+    std::vector<storage::ReviewComment> pinned_;
+    QLabel* status_ = nullptr;
+    QTreeWidget* tree_ = nullptr;
+    QPushButton* reply_ = nullptr;
+    QPushButton* resolve_ = nullptr;
+};
+
+} // namespace radmark::gui
