@@ -47,6 +47,7 @@ class ReviewPanel : public QWidget {
     // The versions list changed (a consensus was built, a decision taken): re-read it.
     void refreshVersions();
 
+    const workflow::ReviewSession* reviews() const { return reviews_; }
     std::optional<std::int64_t> shownVersion() const { return version_; }
     std::optional<std::int64_t> comparedVersion() const { return other_; }
     // The metrics on screen as annotation::agreementJson writes them, "{}" when nothing is

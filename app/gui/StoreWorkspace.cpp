@@ -646,7 +646,9 @@ void StoreWorkspace::refreshReview() {
         return;
     }
     commentsPanel_->setVersion(reviews_.get(), *version);
-    if (reviewDock_->isVisible() || reviewedVersion_) {
+    if (reviewPanel_->shownVersion() && reviewPanel_->reviews() == reviews_.get()) {
+        reviewPanel_->refreshVersions(); // states after a decision; the sides stay as they are
+    } else if (reviewDock_->isVisible() || reviewedVersion_) {
         // The compare view reads from this study's review session (replaced after a save).
         const std::optional<std::int64_t> other = reviewPanel_->comparedVersion();
         reviewPanel_->setStudy(reviews_.get(), volume_);

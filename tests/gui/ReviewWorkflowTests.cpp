@@ -1,0 +1,383 @@
+// The review loop as people work it, under Xvfb with real keys, the real mouse and the wheel, on a
+// store holding a generated 12-slice CT: the annotator paints two strokes as two versions and
+// submits (Ctrl+Return); the reviewer opens the queue (Ctrl+Shift+Q), gets the version beside the
+// previous one with its metrics, scrolls with the wheel (both sides move), switches to the
+// overlay (agreement, the reference's extra voxels, and after a swap the other side's extra
+// voxels), pins a comment with P and a click, and requests changes (typing the comment); the
+// reviewer's editing tools are off and a stroke changes nothing. The annotator sees the marker,
+// jumps to it (Ctrl+Shift+N), fixes, saves and submits; the reviewer approves (Ctrl+Shift+A)
+// and confirms resolving the open comment. The access log holds every step and verifies.
+
+#include "StoreWorkspaceFixture.h"
+
+#include "app/gui/CommentsPanel.h"
+#include "app/gui/ReviewPanel.h"
+#include "app/gui/WorklistDialog.h"
+#include "storage/Reviews.h"
+#include "viewer/CommentMarkers.h"
+#include "viewer/ComparisonViewer.h"
+#include "viewer/LabelEditor.h"
+#include "workflow/Review.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QInputDialog>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QTableWidget>
+#include <QTreeWidget>
+#include <QWheelEvent>
+
+#include <cmath>
+#include <cstdlib>
+
+using namespace radmark;
+using namespace radmark::storage::testing;
+using namespace radmark::testing;
+
+namespace {
+
+const std::string reviewerName = "rita-reviewer";
+
+// A store with a generated 96x80x12 CT, imported by the admin and assigned to the annotator, and
+// a reviewer. Returns the study id.
+std::int64_t makeStoreWithGeneratedCt(const std::filesystem::path& dir) {
+    const std::filesystem::path series = dir.parent_path() / (dir.filename().string() + "-ct");
+    const std::string command = "/usr/bin/python3 " RADMARK_CT_GENERATOR " --out '" +
+                                series.string() +
+                                "' --slices 12 --rows 96 --cols 80 --seed 7 > /dev/null";
+    EXPECT_EQ(std::system(command.c_str()), 0) << "the CT generator failed";
+    storage::Store::initialise(dir, adminName, adminPassword, lowCostPolicy());
+    storage::Store store(dir, lowCostPolicy());
+    auto admin = store.login(adminName, adminPassword);
+    admin.addUser(annotatorName, storage::Role::Annotator, userPassword);
+    admin.addUser(reviewerName, storage::Role::Reviewer, userPassword);
+    const auto results = storage::importStudies(admin, {series});
+    EXPECT_EQ(results.size(), 1u);
+    EXPECT_EQ(results.front().status, storage::ImportStatus::Imported) << results.front().reason;
+    admin.assign(annotatorName, results.front().studyId);
+    std::filesystem::remove_all(series);
+    return results.front().studyId;
+}
+
+QRgb pixelOf(const viewer::SliceView* view, const QImage& image, const imaging::Vec3& index) {
+    const QPointF at = view->widgetPositionOf(index) * view->devicePixelRatioF();
+    return image.pixel(int(std::lround(at.x())), int(std::lround(at.y())));
+}
+bool grey(QRgb p) {
+    return std::abs(qRed(p) - qGreen(p)) < 12 && std::abs(qRed(p) - qBlue(p)) < 12;
+}
+bool bluish(QRgb p) {
+    return qBlue(p) > qRed(p) + 50 && qBlue(p) > qGreen(p) + 50;
+}
+bool greenish(QRgb p) {
+    return qGreen(p) > qRed(p) + 60 && qGreen(p) > qBlue(p) + 60;
+}
+std::string describe(QRgb p) {
+    return "rgb(" + std::to_string(qRed(p)) + ", " + std::to_string(qGreen(p)) + ", " +
+           std::to_string(qBlue(p)) + ")";
+}
+
+void wheel(QWidget* view, int delta) {
+    const QPointF at(view->width() / 2.0, view->height() / 2.0);
+    QWheelEvent event(at, view->mapToGlobal(at), QPoint(), QPoint(0, delta), Qt::NoButton,
+                      Qt::NoModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(view, &event);
+}
+
+std::string fingerprint(const annotation::LabelMap& labels) {
+    return annotation::hashContent(
+               std::span(labels.data(), labels.chunkByteCount() * std::size_t(labels.chunkCount())))
+        .hex();
+}
+
+// The review state of a version, as the reviewer's or annotator's worklist reads it.
+storage::ReviewState stateOf(storage::Session& session, std::int64_t studyId, std::int64_t id) {
+    return workflow::ReviewSession(session, studyId).version(id).state;
+}
+
+// Opens the worklist with `keys` and, once it is up, the queue's first row with the Open button.
+void openFirstQueueRow(StoreWindow& user, int* rows) {
+    whenModalDialogShows([rows](QWidget* dialog) {
+        auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+        ASSERT_NE(worklist, nullptr);
+        ASSERT_NE(worklist->queueTable(), nullptr);
+        *rows = worklist->queueTable()->rowCount();
+        QTest::mouseClick(
+            worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
+            Qt::LeftButton);
+    });
+    QTest::keyClick(user.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
+}
+
+// Types the text into the modal input dialog once it is up and presses OK.
+void answerTextDialog(const QString& text, QString* label = nullptr) {
+    whenModalDialogShows([text, label](QWidget* dialog) {
+        auto* input = qobject_cast<QInputDialog*>(dialog);
+        ASSERT_NE(input, nullptr) << "not an input dialog";
+        if (label)
+            *label = input->labelText();
+        if (auto* plain = input->findChild<QPlainTextEdit*>(); plain && plain->isVisible())
+            QTest::keyClicks(plain, text);
+        else
+            QTest::keyClicks(input->findChild<QLineEdit*>(), text);
+        QTest::mouseClick(input->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
+                          Qt::LeftButton);
+    });
+}
+
+struct Versions {
+    std::int64_t first = 0, second = 0, third = 0;
+};
+
+class ReviewWorkflow : public GuiTest {};
+
+TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotatorFixes) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithGeneratedCt(dir.path() / "store");
+    const std::filesystem::path storeDir = dir.path() / "store";
+    Versions v;
+
+    // --- The annotator: two strokes, two versions, Ctrl+Return submits the second.
+    {
+        StoreWindow annie(storeDir);
+        ASSERT_TRUE(annie.openAsAnnotator(studyId));
+        annie.paintStroke(0.5);
+        annie.saveVersion(QStringLiteral("first stroke"));
+        annie.paintStroke(0.4);
+        annie.saveVersion(QStringLiteral("second stroke"));
+        workflow::ReviewSession reviews(*annie.workspace->session(), studyId);
+        ASSERT_EQ(reviews.versions().size(), 2u);
+        v.first = reviews.versions()[0].annotationId;
+        v.second = reviews.versions()[1].annotationId;
+        annie.activate();
+        QTest::keyClick(annie.axial(), Qt::Key_Return, Qt::ControlModifier);
+        EXPECT_EQ(stateOf(*annie.workspace->session(), studyId, v.second),
+                  storage::ReviewState::Submitted);
+        EXPECT_EQ(stateOf(*annie.workspace->session(), studyId, v.first),
+                  storage::ReviewState::Draft);
+        // Her worklist row says so (the same rows as `radmark-cli studies`).
+        QString state;
+        whenModalDialogShows([&state](QWidget* dialog) {
+            auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+            ASSERT_NE(worklist, nullptr);
+            EXPECT_EQ(worklist->queueTable(), nullptr) << "annotators have no review queue";
+            ASSERT_EQ(worklist->worklistTable()->rowCount(), 1);
+            state = worklist->worklistTable()->item(0, 7)->text();
+            dialog->close();
+        });
+        QTest::keyClick(annie.axial(), Qt::Key_T, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_EQ(state, QStringLiteral("submitted"));
+    }
+
+    // --- The reviewer: the queue, the compare view, wheel, overlay, a pinned comment, changes.
+    imaging::Vec3 pinned{};
+    {
+        StoreWindow rita(storeDir);
+        ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+        rita.activate();
+        int rows = 0;
+        openFirstQueueRow(rita, &rows);
+        EXPECT_EQ(rows, 1);
+        gui::ReviewPanel* panel = rita.workspace->reviewPanel();
+        ASSERT_TRUE(rita.workspace->reviewDock()->isVisible());
+        ASSERT_EQ(panel->shownVersion(), v.second);
+        EXPECT_EQ(panel->comparedVersion(), v.first) << "beside the previous version";
+        EXPECT_EQ(rita.workspace->readOnlyVersion().has_value(), true);
+
+        // The editing tools are off, and a stroke changes nothing.
+        viewer::LabelEditor* editor = rita.window.viewer()->labelEditor();
+        EXPECT_TRUE(editor->readOnly());
+        const std::string before = fingerprint(editor->labels());
+        rita.paintStroke(0.6);
+        EXPECT_EQ(fingerprint(editor->labels()), before);
+
+        // Each side is headed with author and short hash.
+        viewer::ComparisonViewer* compare = panel->viewer();
+        const workflow::ReviewSession reviews(*rita.workspace->session(), studyId);
+        EXPECT_TRUE(compare->heading(0)->text().contains(
+            QString::fromStdString(reviews.version(v.second).shortHash)));
+        EXPECT_TRUE(compare->heading(1)->text().contains(
+            QString::fromStdString(reviews.version(v.first).shortHash)));
+        EXPECT_TRUE(compare->heading(0)->text().contains(QString::fromStdString(annotatorName)));
+        // The metrics: one segment, Dice below 1 (the second stroke is only in this version).
+        QTableWidget* metrics = panel->metricsTable();
+        ASSERT_GE(metrics->rowCount(), 1);
+        const double dice = metrics->item(0, 1)->text().toDouble();
+        EXPECT_GT(dice, 0.3);
+        EXPECT_LT(dice, 1.0);
+        EXPECT_FALSE(metrics->horizontalHeaderItem(1)->toolTip().isEmpty());
+
+        // Voxels of the painted slice: in both versions, and only in the one under review.
+        const annotation::LabelMap& mine = *compare->reference().labels;
+        const annotation::LabelMap& previous = *compare->other().labels;
+        std::optional<imaging::Vec3> both, onlyMine;
+        const imaging::Geometry& grid = mine.geometry();
+        for (int z = 0; z < grid.dims[2]; ++z)
+            for (int y = 0; y < grid.dims[1]; ++y)
+                for (int x = 0; x < grid.dims[0]; ++x) {
+                    const annotation::Label a = mine.at({x, y, z}), b = previous.at({x, y, z});
+                    if (a && b && !both && x % 4 == 2)
+                        both = imaging::Vec3{double(x), double(y), double(z)};
+                    if (a && !b && !onlyMine && x % 4 == 2)
+                        onlyMine = imaging::Vec3{double(x), double(y), double(z)};
+                }
+        ASSERT_TRUE(both && onlyMine);
+        const int paintedSlice = int((*both)[2]);
+
+        // The wheel scrolls both sides: one notch away from the painted slice, both views change.
+        compare->moveCursorTo({2, 2, double(paintedSlice)});
+        compare->renderAll();
+        QApplication::processEvents();
+        const QImage left = compare->view(0)->grabFramebuffer();
+        const QImage right = compare->view(1)->grabFramebuffer();
+        EXPECT_FALSE(grey(pixelOf(compare->view(0), left, *both)))
+            << describe(pixelOf(compare->view(0), left, *both));
+        EXPECT_FALSE(grey(pixelOf(compare->view(1), right, *both)));
+        EXPECT_FALSE(grey(pixelOf(compare->view(0), left, *onlyMine)));
+        EXPECT_TRUE(grey(pixelOf(compare->view(1), right, *onlyMine)))
+            << describe(pixelOf(compare->view(1), right, *onlyMine));
+        const int direction = paintedSlice + 1 < grid.dims[2] ? 1 : -1;
+        wheel(compare->view(0), 120 * direction);
+        compare->renderAll();
+        QApplication::processEvents();
+        EXPECT_EQ(compare->cursor().slice(viewer::ViewPlane::Axial), paintedSlice + direction);
+        EXPECT_TRUE(grey(pixelOf(compare->view(0), compare->view(0)->grabFramebuffer(), *both)))
+            << "the left side moved off the painted slice";
+        EXPECT_TRUE(grey(pixelOf(compare->view(1), compare->view(1)->grabFramebuffer(), *both)))
+            << "the right side moved with it";
+        wheel(compare->view(1), -120 * direction); // back, from the other side
+        EXPECT_EQ(compare->cursor().slice(viewer::ViewPlane::Axial), paintedSlice);
+
+        // Overlay (O): the reference's extra voxels blue; after a swap (S) the other side's green.
+        compare->setFocus(Qt::OtherFocusReason);
+        QTest::keyClick(compare->view(0), Qt::Key_O);
+        ASSERT_TRUE(compare->overlayMode());
+        compare->renderAll();
+        QApplication::processEvents();
+        QImage overlay = compare->view(0)->grabFramebuffer();
+        const QRgb agreement = pixelOf(compare->view(0), overlay, *both);
+        EXPECT_FALSE(grey(agreement)) << describe(agreement);
+        EXPECT_FALSE(bluish(agreement) || greenish(agreement)) << describe(agreement);
+        EXPECT_TRUE(bluish(pixelOf(compare->view(0), overlay, *onlyMine)))
+            << describe(pixelOf(compare->view(0), overlay, *onlyMine));
+        QTest::keyClick(compare->view(0), Qt::Key_S);
+        compare->renderAll();
+        QApplication::processEvents();
+        overlay = compare->view(0)->grabFramebuffer();
+        EXPECT_TRUE(greenish(pixelOf(compare->view(0), overlay, *onlyMine)))
+            << describe(pixelOf(compare->view(0), overlay, *onlyMine));
+        EXPECT_EQ(pixelOf(compare->view(0), overlay, *both), agreement);
+        QTest::keyClick(compare->view(0), Qt::Key_S);
+        QTest::keyClick(compare->view(0), Qt::Key_O);
+        ASSERT_FALSE(compare->overlayMode());
+
+        // P, a click on a voxel only this version has: the dialog asks the text.
+        QTest::keyClick(compare->view(0), Qt::Key_P);
+        ASSERT_TRUE(compare->pinMode());
+        QString asked;
+        answerTextDialog(QStringLiteral("Is this part of the lesion?"), &asked);
+        QTest::mouseClick(compare->view(0), Qt::LeftButton, Qt::NoModifier,
+                          compare->view(0)->widgetPositionOf(*onlyMine).toPoint());
+        EXPECT_TRUE(asked.contains(QStringLiteral("voxel")));
+        EXPECT_FALSE(compare->pinMode());
+        gui::CommentsPanel* comments = rita.workspace->commentsPanel();
+        ASSERT_EQ(comments->pinned().size(), 1u);
+        EXPECT_EQ(comments->pinned()[0].text, "Is this part of the lesion?");
+        pinned = *comments->pinned()[0].voxel;
+        EXPECT_NEAR(pinned[0], (*onlyMine)[0], 1.0);
+        EXPECT_NEAR(pinned[1], (*onlyMine)[1], 1.0);
+        EXPECT_EQ(pinned[2], (*onlyMine)[2]);
+        EXPECT_EQ(compare->markers().size(), 1u);
+        EXPECT_EQ(rita.workspace->commentMarkers()->markers().size(), 1u);
+
+        // Request changes (Ctrl+Shift+C): the comment is typed into the dialog.
+        rita.activate();
+        answerTextDialog(QStringLiteral("Please check the upper edge."));
+        QTest::keyClick(rita.axial(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, v.second),
+                  storage::ReviewState::ChangesRequested);
+        // A second decision on it is refused and shows the first.
+        QString shown;
+        answerMessageBox(QMessageBox::Ok, &shown);
+        QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_TRUE(shown.contains(QString::fromStdString(reviewerName))) << shown.toStdString();
+        EXPECT_TRUE(shown.contains(QStringLiteral("requested changes"))) << shown.toStdString();
+    }
+
+    // --- The annotator: sees the marker, jumps to it, fixes, saves and submits.
+    {
+        StoreWindow annie(storeDir);
+        ASSERT_TRUE(annie.openAsAnnotator(studyId));
+        EXPECT_EQ(annie.workspace->versionOnScreen(), v.second);
+        ASSERT_EQ(annie.workspace->commentsPanel()->pinned().size(), 1u);
+        EXPECT_EQ(annie.workspace->commentMarkers()->markers().size(), 1u);
+        annie.window.viewer()->moveCursorTo({1, 1, 0});
+        annie.activate();
+        QTest::keyClick(annie.axial(), Qt::Key_N, Qt::ControlModifier | Qt::ShiftModifier);
+        const viewer::SliceCursor& cursor = annie.window.viewer()->cursor();
+        EXPECT_EQ(cursor.slice(viewer::ViewPlane::Axial), int(pinned[2]));
+        EXPECT_EQ(annie.workspace->commentMarkers()->shownMarkerIds(viewer::ViewPlane::Axial),
+                  std::vector<int>{1});
+        // Her reply goes under the comment.
+        annie.workspace->commentsPanel()->tree()->setCurrentItem(
+            annie.workspace->commentsPanel()->tree()->topLevelItem(0));
+        answerTextDialog(QStringLiteral("Yes, extended it."));
+        QTest::mouseClick(annie.workspace->commentsPanel()->replyButton(), Qt::LeftButton);
+        EXPECT_EQ(annie.workspace->commentsPanel()->tree()->topLevelItem(0)->childCount(), 1);
+
+        annie.paintStroke(0.3);
+        annie.activate();
+        // Ctrl+Return with unsaved edits: save first (Save, then the message), then submitted.
+        answerMessageBox(QMessageBox::Save);
+        whenModalDialogShows( // after the Save above: the version message
+            [](QWidget* dialog) {
+                auto* field = dialog->findChild<QLineEdit*>();
+                ASSERT_NE(field, nullptr);
+                QTest::keyClicks(field, QStringLiteral("upper edge extended"));
+                QTest::keyClick(field, Qt::Key_Return);
+            },
+            900);
+        QTest::keyClick(annie.axial(), Qt::Key_Return, Qt::ControlModifier);
+        workflow::ReviewSession reviews(*annie.workspace->session(), studyId);
+        ASSERT_EQ(reviews.versions().size(), 3u);
+        v.third = reviews.versions()[2].annotationId;
+        EXPECT_EQ(reviews.version(v.third).state, storage::ReviewState::Submitted);
+        EXPECT_EQ(reviews.version(v.third).revises, v.second);
+    }
+
+    // --- The reviewer approves the fix, confirming that the open comment is resolved.
+    {
+        StoreWindow rita(storeDir);
+        ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+        rita.activate();
+        int rows = 0;
+        openFirstQueueRow(rita, &rows);
+        EXPECT_EQ(rows, 1);
+        ASSERT_EQ(rita.workspace->reviewPanel()->shownVersion(), v.third);
+        EXPECT_EQ(rita.workspace->reviewPanel()->comparedVersion(), v.second);
+        rita.activate();
+        // The comment was on the previous version: this one has none open, so no question.
+        QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, v.third),
+                  storage::ReviewState::Approved);
+        const auto decision = storage::Reviews(*rita.workspace->session()).decisionOf(v.third);
+        ASSERT_TRUE(decision);
+        EXPECT_NE(decision->metricsJson.find("dice"), std::string::npos)
+            << "the metrics shown are recorded";
+    }
+
+    // --- The access log holds every step, and verifies.
+    auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "submit")).size(), 2u);
+    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "comment")).size(), 1u);
+    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "review decision")).size(), 2u);
+    EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "refused review decision")).size(), 1u);
+    EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "open version")).size(), 2u);
+    const auto verified = admin.verifyAuditLog(nullptr, nullptr);
+    EXPECT_TRUE(verified.ok) << verified.reason;
+}
+
+} // namespace
