@@ -301,6 +301,7 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
                   storage::ReviewState::ChangesRequested);
         // A second decision on it is refused and shows the first.
         QString shown;
+        rita.activate();
         answerMessageBox(QMessageBox::Ok, &shown);
         QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
         EXPECT_TRUE(shown.contains(QString::fromStdString(reviewerName))) << shown.toStdString();
