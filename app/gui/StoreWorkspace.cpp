@@ -494,7 +494,16 @@ bool StoreWorkspace::confirmLeavingEdits() {
 }
 
 bool StoreWorkspace::openVersionReadOnly(const annotation::VersionId& id) {
-    return showVersion(id, true);
+    if (!showVersion(id, true))
+        return false;
+    // A reviewer decides on what is on screen: the compare view follows it.
+    if (session_ && session_->role() == storage::Role::Reviewer && reviewDock_->isVisible())
+        if (const std::optional<std::int64_t> version = versionOnScreen();
+            version && version != reviewedVersion_) {
+            reviewedVersion_ = version;
+            showComparison(*version);
+        }
+    return true;
 }
 
 bool StoreWorkspace::startDraftFrom(const annotation::VersionId& id) {
@@ -784,8 +793,9 @@ QString decisionText(storage::Decision decision) {
 } // namespace
 
 bool StoreWorkspace::decide(storage::Decision decision) {
+    // The decision is on the version on screen (the one opened for review).
     const std::optional<std::int64_t> version =
-        reviewedVersion_ ? reviewedVersion_ : versionOnScreen();
+        versionOnScreen() ? versionOnScreen() : reviewedVersion_;
     if (!session_ || !reviews_ || !version) {
         QMessageBox::information(&window_, tr("Review"),
                                  tr("Open a submitted version from the review queue first "
@@ -891,8 +901,8 @@ bool StoreWorkspace::openNextInQueue() {
 }
 
 bool StoreWorkspace::pinComment(const imaging::Vec3& voxel) {
-    const std::optional<std::int64_t> version =
-        reviewedVersion_ ? reviewedVersion_ : versionOnScreen();
+    // Pinned to the version under review, whichever side of the compare view was clicked.
+    const std::optional<std::int64_t> version = reviewPanel_->shownVersion();
     if (!reviews_ || !version)
         return false;
     QInputDialog dialog(&window_);
@@ -943,6 +953,18 @@ bool StoreWorkspace::buildConsensus(bool staple) {
         QMessageBox::warning(&window_, tr("Build consensus"), QString::fromUtf8(e.what()));
         return false;
     }
+    // The versions panel lists it once the study's annotations are re-read (a reviewer has no
+    // edits to lose: her view is read-only).
+    try {
+        const std::optional<annotation::VersionId> shown = readOnlyVersion();
+        annotations_ = std::make_unique<workflow::AnnotationSession>(*session_, *openStudyId_,
+                                                                     autosaveInterval_);
+        if (shown)
+            annotations_->openVersion(*shown, workflow::OpenAs::ReadOnly);
+    } catch (const std::exception&) {
+        // the list stays behind; the compare view below has the consensus all the same
+    }
+    refreshVersions();
     QApplication::restoreOverrideCursor();
     reviewDock_->show();
     if (reviewPanel_->shownVersion()) {

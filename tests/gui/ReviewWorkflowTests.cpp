@@ -25,6 +25,7 @@
 #include <QDockWidget>
 #include <QInputDialog>
 #include <QLabel>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QTableWidget>
 #include <QTreeWidget>
@@ -105,9 +106,8 @@ void openFirstQueueRow(StoreWindow& user, int* rows) {
         ASSERT_NE(worklist, nullptr);
         ASSERT_NE(worklist->queueTable(), nullptr);
         *rows = worklist->queueTable()->rowCount();
-        QTest::mouseClick(
-            worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
-            Qt::LeftButton);
+        QTest::mouseClick(worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
+                          Qt::LeftButton);
     });
     QTest::keyClick(user.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
 }
@@ -359,11 +359,25 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
         EXPECT_EQ(rows, 1);
         ASSERT_EQ(rita.workspace->reviewPanel()->shownVersion(), v.third);
         EXPECT_EQ(rita.workspace->reviewPanel()->comparedVersion(), v.second);
+        // A remark pinned on the fix, then Approve (Ctrl+Shift+A): it is open, so the reviewer is
+        // asked, confirms, and the comment is resolved with the approval.
+        viewer::ComparisonViewer* compare = rita.workspace->reviewPanel()->viewer();
         rita.activate();
-        // The comment was on the previous version: this one has none open, so no question.
+        compare->setFocus(Qt::OtherFocusReason);
+        QTest::keyClick(compare->view(0), Qt::Key_P);
+        answerTextDialog(QStringLiteral("Fine now."));
+        QTest::mouseClick(compare->view(0), Qt::LeftButton, Qt::NoModifier,
+                          compare->view(0)->widgetPositionOf(pinned).toPoint());
+        ASSERT_EQ(rita.workspace->commentsPanel()->pinned().size(), 1u);
+        rita.activate();
+        QString asked;
+        answerMessageBox(QMessageBox::Yes, &asked);
         QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_TRUE(asked.contains(QStringLiteral("1 open comment"))) << asked.toStdString();
         EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, v.third),
                   storage::ReviewState::Approved);
+        ASSERT_EQ(rita.workspace->commentsPanel()->pinned().size(), 1u);
+        EXPECT_TRUE(rita.workspace->commentsPanel()->pinned()[0].resolved);
         const auto decision = storage::Reviews(*rita.workspace->session()).decisionOf(v.third);
         ASSERT_TRUE(decision);
         EXPECT_NE(decision->metricsJson.find("dice"), std::string::npos)
@@ -373,12 +387,74 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
     // --- The access log holds every step, and verifies.
     auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
     EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "submit")).size(), 2u);
-    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "comment")).size(), 1u);
+    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "comment")).size(), 2u);
+    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "resolve comment")).size(), 1u);
     EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "review decision")).size(), 2u);
     EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "refused review decision")).size(), 1u);
     EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "open version")).size(), 2u);
     const auto verified = admin.verifyAuditLog(nullptr, nullptr);
     EXPECT_TRUE(verified.ok) << verified.reason;
+}
+
+// Two annotators submit; the reviewer opens the first, builds a majority-vote consensus (Review
+// menu), which shows in the compare view's versions; "Decide and open next" (Ctrl+Shift+Return)
+// approves and opens the second; she opens the consensus read-only and approves it too.
+TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext) {
+    TempDir dir;
+    const std::filesystem::path storeDir = dir.path() / "store";
+    const std::int64_t studyId = makeStoreWithGeneratedCt(storeDir);
+    addAssignedAnnotator(storeDir, studyId, secondAnnotatorName);
+    for (const std::string& name : {annotatorName, secondAnnotatorName}) {
+        StoreWindow annotator(storeDir);
+        ASSERT_TRUE(annotator.logIn(name, userPassword));
+        annotator.workspace->openStudy(studyId);
+        annotator.paintStroke(name == annotatorName ? 0.5 : 0.45);
+        annotator.saveVersion(QString::fromStdString(name));
+        annotator.activate();
+        QTest::keyClick(annotator.axial(), Qt::Key_Return, Qt::ControlModifier);
+    }
+
+    StoreWindow rita(storeDir);
+    ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+    rita.activate();
+    int rows = 0;
+    openFirstQueueRow(rita, &rows);
+    ASSERT_EQ(rows, 2);
+    gui::ReviewPanel* panel = rita.workspace->reviewPanel();
+    const std::optional<std::int64_t> first = panel->shownVersion();
+    ASSERT_TRUE(first);
+
+    QAction* vote = nullptr;
+    for (QAction* action : rita.workspace->reviewMenu()->actions())
+        if (action->text().contains(QStringLiteral("vote")))
+            vote = action;
+    ASSERT_NE(vote, nullptr);
+    vote->trigger();
+    const workflow::ReviewSession reviews(*rita.workspace->session(), studyId);
+    ASSERT_EQ(reviews.versions().size(), 3u);
+    const workflow::ReviewVersion consensus = reviews.versions().back();
+    EXPECT_TRUE(consensus.consensus);
+    EXPECT_EQ(panel->comparedVersion(), consensus.annotationId);
+    EXPECT_GE(panel->otherVersionCombo()->findData(qlonglong(consensus.annotationId)), 0);
+    EXPECT_GE(panel->metricsTable()->rowCount(), 1);
+    EXPECT_TRUE(
+        panel->viewer()->heading(1)->text().contains(QString::fromStdString(consensus.shortHash)));
+
+    rita.activate();
+    answerWithButton(QStringLiteral("approveButton"));
+    QTest::keyClick(rita.axial(), Qt::Key_Return, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, *first), storage::ReviewState::Approved);
+    ASSERT_TRUE(panel->shownVersion());
+    EXPECT_NE(panel->shownVersion(), first) << "the next queue item is open";
+    EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, *panel->shownVersion()),
+              storage::ReviewState::Submitted);
+
+    ASSERT_TRUE(rita.workspace->openVersionReadOnly(consensus.id));
+    EXPECT_EQ(panel->shownVersion(), consensus.annotationId);
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, consensus.annotationId),
+              storage::ReviewState::Approved);
 }
 
 } // namespace
