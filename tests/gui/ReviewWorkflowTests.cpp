@@ -166,6 +166,13 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
             EXPECT_EQ(worklist->queueTable(), nullptr) << "annotators have no review queue";
             ASSERT_EQ(worklist->worklistTable()->rowCount(), 1);
             state = worklist->worklistTable()->item(0, 7)->text();
+            // Filtered by state, as a person picks it in the combo.
+            QComboBox* filter = worklist->stateFilter();
+            filter->setCurrentIndex(filter->findText(QStringLiteral("approved")));
+            EXPECT_TRUE(worklist->worklistTable()->isRowHidden(0));
+            EXPECT_FALSE(worklist->choice()) << "nothing shown, nothing to open";
+            filter->setCurrentIndex(filter->findText(QStringLiteral("submitted")));
+            EXPECT_FALSE(worklist->worklistTable()->isRowHidden(0));
             dialog->close();
         });
         QTest::keyClick(annie.axial(), Qt::Key_T, Qt::ControlModifier | Qt::ShiftModifier);
