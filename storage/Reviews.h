@@ -27,7 +27,7 @@ std::optional<ReviewState> parseReviewState(std::string_view name);
 
 enum class Decision { Approve, RequestChanges, Reject };
 std::string_view decisionName(Decision decision); // "approve", "changes", "reject"
-Decision parseDecision(std::string_view name);   // throws InvalidRequestError
+Decision parseDecision(std::string_view name);    // throws InvalidRequestError
 ReviewState stateAfter(Decision decision);
 
 struct ReviewDecisionRecord {
@@ -140,8 +140,7 @@ class Reviews {
     // and sources; logged "save consensus".
     std::int64_t saveConsensus(std::int64_t studyId, std::span<const std::uint8_t> record,
                                std::span<const std::span<const std::uint8_t>> chunks,
-                               const std::string& method,
-                               const std::vector<std::int64_t>& sources,
+                               const std::string& method, const std::vector<std::int64_t>& sources,
                                const std::string& message);
 
   private:
