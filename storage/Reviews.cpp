@@ -546,6 +546,13 @@ std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
     return found.front().first;
 }
 
+std::int64_t Reviews::studyOf(std::int64_t annotationId) {
+    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
+    const std::int64_t study = versionRow(session_.database(), annotationId).studyId;
+    session_.requireAssigned(study);
+    return study;
+}
+
 void Reviews::requireVisible(std::int64_t annotationId) {
     session_.requireAssigned(versionRow(session_.database(), annotationId).studyId);
 }

@@ -135,6 +135,7 @@ class Reviews {
     // A version named by its annotation id or a unique prefix (6+ hex digits) of its hash, that
     // this user may see. Throws InvalidRequestError when none or several match.
     std::int64_t findVersion(const std::string& idOrHashPrefix);
+    std::int64_t studyOf(std::int64_t annotationId); // of a version this user may see
 
     // A reviewer's consensus version (record + chunks as Annotations save them), with its method
     // and sources; logged "save consensus".
