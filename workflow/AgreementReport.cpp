@@ -10,7 +10,9 @@ namespace radmark::workflow {
 
 namespace {
 
-report::Cell number(double value, int decimals) { return report::Cell::number(value, decimals); }
+report::Cell number(double value, int decimals) {
+    return report::Cell::number(value, decimals);
+}
 
 void addRows(AgreementSummary& summary, const std::string& study, const std::string& kind,
              const ReviewVersion& a, const ReviewVersion& b,
@@ -106,12 +108,21 @@ report::Report agreementReport(const AgreementSummary& summary, const std::strin
     out.title = "Radmark agreement report";
     out.metadata = {{"Generated", generatedUtc},
                     {"Comparisons", std::to_string(summary.rows.size()) + " segment rows"}};
-    report::StripPlot perSegment{"Dice between annotators, per segment", "Segment",
-                                 report::Axis{"Dice", "ratio", 0.0, 1.0, 3}, {}, {}};
-    report::StripPlot perAnnotator{"Dice against the reference, per annotator", "Annotator",
-                                   report::Axis{"Dice", "ratio", 0.0, 1.0, 3}, {}, {}};
-    report::StripPlot hd95{"HD95 between annotators, per segment", "Segment",
-                           report::Axis{"HD95", "mm", std::nullopt, std::nullopt, 2}, {}, {}};
+    report::StripPlot perSegment{"Dice between annotators, per segment",
+                                 "Segment",
+                                 report::Axis{"Dice", "ratio", 0.0, 1.0, 3},
+                                 {},
+                                 {}};
+    report::StripPlot perAnnotator{"Dice against the reference, per annotator",
+                                   "Annotator",
+                                   report::Axis{"Dice", "ratio", 0.0, 1.0, 3},
+                                   {},
+                                   {}};
+    report::StripPlot hd95{"HD95 between annotators, per segment",
+                           "Segment",
+                           report::Axis{"HD95", "mm", std::nullopt, std::nullopt, 2},
+                           {},
+                           {}};
     const auto add = [](report::StripPlot& plot, const std::string& name, double value) {
         for (auto& c : plot.categories)
             if (c.name == name) {

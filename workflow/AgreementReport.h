@@ -20,9 +20,9 @@ class Session;
 namespace radmark::workflow {
 
 struct AgreementRow {
-    std::string study;   // pseudonym
-    std::string segment; // the reference side's segment name
-    std::string kind;    // "pair", or "vs approved" / "vs consensus"
+    std::string study;         // pseudonym
+    std::string segment;       // the reference side's segment name
+    std::string kind;          // "pair", or "vs approved" / "vs consensus"
     std::string first, second; // authors (for "vs ...": the annotator, then the reference's)
     std::int64_t firstVersion = 0, secondVersion = 0;
     annotation::SegmentAgreement metrics;

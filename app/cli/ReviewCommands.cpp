@@ -5,9 +5,9 @@
 
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
+#include "report/AtomicFile.h"
 #include "report/PdfWriter.h"
 #include "report/TextWriters.h"
-#include "report/AtomicFile.h"
 #include "storage/AuditLog.h"
 #include "storage/Reviews.h"
 #include "workflow/AgreementReport.h"
@@ -53,7 +53,8 @@ void printRows(std::ostream& out, const std::vector<WorklistRow>& rows, bool que
                 out << r.latest->author << "\t";
             out << r.latest->createdUtc << "\t" << stateText(r.latest->state);
         } else {
-            out << "-\t-\t" << (queue ? "" : "-\t") << "-\t" << "draft";
+            out << "-\t-\t" << (queue ? "" : "-\t") << "-\t"
+                << "draft";
         }
         out << "\t" << r.openComments << "\n";
     }
@@ -135,16 +136,16 @@ int runDiff(Arguments& args, CommandIo& io) {
            << c.reference.author << ")  compared " << c.compared.annotationId << " ("
            << c.compared.shortHash << ", " << c.compared.author << ")\n"
            << "segment\tDice\tJaccard\tvol ref mL\tvol cmp mL\tdiff %\tHD mm\tHD95 mm\tASSD mm\t"
-              "surface Dice@" << tolerance << "mm\n";
+              "surface Dice@"
+           << tolerance << "mm\n";
     for (const annotation::SegmentAgreement& s : c.metrics.segments) {
         const auto& o = s.overlap;
         const auto& d = s.distances;
         io.out << std::fixed << std::setprecision(4) << s.name << "\t" << o.dice << "\t"
                << o.jaccard << "\t" << std::setprecision(2) << o.volumeReferenceMl << "\t"
                << o.volumeComparedMl << "\t"
-               << (std::isfinite(o.volumeDifferencePercent)
-                       ? distance(o.volumeDifferencePercent)
-                       : std::string("-"))
+               << (std::isfinite(o.volumeDifferencePercent) ? distance(o.volumeDifferencePercent)
+                                                            : std::string("-"))
                << "\t" << distance(d.hausdorffMm) << "\t" << distance(d.hd95Mm) << "\t"
                << distance(d.assdMm) << "\t" << std::setprecision(4) << d.surfaceDice
                << (s.oneEmpty() ? "\t(one side empty)" : "") << "\n";
@@ -180,8 +181,8 @@ int runComment(Arguments& args, CommandIo& io) {
     auto session = loginFromArguments(args, io);
     Named v = named(session, args);
     const storage::ReviewComment c = v.review->pin(v.id, at, text, segment);
-    io.out << "comment " << c.id << " pinned to version " << v.id << " at voxel "
-           << (*c.voxel)[0] << "," << (*c.voxel)[1] << "," << (*c.voxel)[2] << "\n";
+    io.out << "comment " << c.id << " pinned to version " << v.id << " at voxel " << (*c.voxel)[0]
+           << "," << (*c.voxel)[1] << "," << (*c.voxel)[2] << "\n";
     return 0;
 }
 
@@ -286,8 +287,8 @@ int runConsensus(Arguments& args, CommandIo& io) {
     ReviewSession review(session, studyId);
     const ReviewVersion made = review.buildConsensus(
         method == "vote" ? ReviewSession::Method::Vote : ReviewSession::Method::Staple, sources);
-    io.out << "consensus version " << made.annotationId << " (" << made.shortHash << "): "
-           << made.message << "\n";
+    io.out << "consensus version " << made.annotationId << " (" << made.shortHash
+           << "): " << made.message << "\n";
     return 0;
 }
 
@@ -318,8 +319,9 @@ int runAgreement(Arguments& args, CommandIo& io) {
 
 } // namespace
 
-RADMARK_COMMAND("studies", "[--state S] --user U  the worklist: studies, latest version, review "
-                           "state, open comments",
+RADMARK_COMMAND("studies",
+                "[--state S] --user U  the worklist: studies, latest version, review "
+                "state, open comments",
                 runStudies);
 RADMARK_COMMAND("review queue", "--user REVIEWER  the submitted versions waiting for review",
                 runQueue);
