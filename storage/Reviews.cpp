@@ -44,7 +44,7 @@ VersionRow versionRow(Database& db, std::int64_t annotationId) {
     s.bind(1, annotationId);
     if (!s.step())
         throw InvalidRequestError("there is no version " + std::to_string(annotationId));
-    return {s.integer(0), s.integer(1), s.integer(2),
+    return {s.integer(0), s.integer(1),     s.integer(2),
             s.text(3),    toHex(s.blob(4)), s.text(5) == "consensus"};
 }
 
@@ -59,9 +59,8 @@ std::optional<ReviewDecisionRecord> readDecision(Database& db, std::int64_t anno
     s.bind(1, annotationId);
     if (!s.step())
         return std::nullopt;
-    return ReviewDecisionRecord{s.integer(0),           s.integer(1), s.text(2),
-                                parseDecision(s.text(3)), s.text(4),  s.text(5),
-                                s.text(6),              s.text(7)};
+    return ReviewDecisionRecord{s.integer(0), s.integer(1), s.text(2), parseDecision(s.text(3)),
+                                s.text(4),    s.text(5),    s.text(6), s.text(7)};
 }
 
 int openCommentsOf(Database& db, std::int64_t annotationId) {
@@ -163,17 +162,20 @@ void Reviews::submit(std::int64_t annotationId) {
                                       std::string(reviewStateName(stateAfter(decided->decision))) +
                                       " by " + decided->reviewer + " on " + decided->created,
                                   *decided);
-    auto live = db.prepare("SELECT 1 FROM submissions WHERE annotation_id = ?");
-    live.bind(1, annotationId);
-    if (live.step())
+    const bool submitted = [&] {
+        auto live = db.prepare("SELECT 1 FROM submissions WHERE annotation_id = ?");
+        live.bind(1, annotationId);
+        return live.step();
+    }();
+    if (submitted)
         throw InvalidRequestError("this version is already submitted for review");
-    session_.recorded("submit", versionObject(annotationId), version.contentHash.substr(0, 12),
-                      [&](Database& d) {
-                          d.prepare("INSERT INTO submissions(annotation_id, submitted) VALUES (?, ?)")
-                              .bind(1, annotationId)
-                              .bind(2, utcNow())
-                              .run();
-                      });
+    session_.recorded(
+        "submit", versionObject(annotationId), version.contentHash.substr(0, 12), [&](Database& d) {
+            d.prepare("INSERT INTO submissions(annotation_id, submitted) VALUES (?, ?)")
+                .bind(1, annotationId)
+                .bind(2, utcNow())
+                .run();
+        });
 }
 
 ReviewDecisionRecord Reviews::decide(std::int64_t annotationId, Decision decision,
@@ -193,29 +195,32 @@ ReviewDecisionRecord Reviews::decide(std::int64_t annotationId, Decision decisio
     }
     if (version.contentHash != contentHash) {
         refuse("content hash does not match");
-        throw InvalidRequestError("this version's content is not the one shown (hash " +
-                                  contentHash.substr(0, 12) + " asked, " +
-                                  version.contentHash.substr(0, 12) +
-                                  " stored): reopen it before deciding");
+        throw InvalidRequestError(
+            "this version's content is not the one shown (hash " + contentHash.substr(0, 12) +
+            " asked, " + version.contentHash.substr(0, 12) + " stored): reopen it before deciding");
     }
     if (decision != Decision::Approve && message.find_first_not_of(" \t\r\n") == std::string::npos)
-        throw InvalidRequestError(std::string(decision == Decision::Reject ? "rejecting"
-                                                                           : "requesting changes") +
-                                  " needs a comment saying why");
+        throw InvalidRequestError(
+            std::string(decision == Decision::Reject ? "rejecting" : "requesting changes") +
+            " needs a comment saying why");
     const auto alreadyDecided = [&](const ReviewDecisionRecord& first) {
         refuse("already decided");
-        return AlreadyDecidedError("the first decision is final: " + first.reviewer +
-                                       " decided \"" +
-                                       std::string(reviewStateName(stateAfter(first.decision))) +
-                                       "\" on " + first.created,
-                                   first);
+        return AlreadyDecidedError(
+            "the first decision is final: " + first.reviewer + " decided \"" +
+                std::string(reviewStateName(stateAfter(first.decision))) + "\" on " + first.created,
+            first);
     };
     if (const auto first = readDecision(db, annotationId))
         throw alreadyDecided(*first);
-    auto submitted = db.prepare("SELECT 1 FROM submissions WHERE annotation_id = ? AND "
-                                "withdrawn IS NULL");
-    submitted.bind(1, annotationId);
-    if (!submitted.step() && !version.consensus) {
+    // Each check's statement ends before the write: an open read would pin an old snapshot, and
+    // upgrading it after another reviewer's commit fails at once instead of waiting.
+    const bool live = [&] {
+        auto submitted = db.prepare("SELECT 1 FROM submissions WHERE annotation_id = ? AND "
+                                    "withdrawn IS NULL");
+        submitted.bind(1, annotationId);
+        return submitted.step();
+    }();
+    if (!live && !version.consensus) {
         refuse("not submitted");
         throw InvalidRequestError("this version is not submitted for review");
     }
@@ -276,8 +281,8 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
                                    contentHash.substr(0, 12) +
                                    (message.empty() ? "" : ": " + message));
     transaction.commit();
-    return {id,      annotationId, session_.userName(), decision, contentHash,
-            message, metricsJson,  now};
+    return {id,          annotationId, session_.userName(), decision,
+            contentHash, message,      metricsJson,         now};
 }
 
 std::optional<ReviewDecisionRecord> Reviews::decisionOf(std::int64_t annotationId) {
@@ -302,8 +307,9 @@ ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& v
         "comment", versionObject(annotationId),
         "at voxel " + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z),
         [&](Database& d) {
-            auto s = d.prepare("INSERT INTO comments(annotation_id, author_id, text, created, x, y, "
-                               "z, segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+            auto s =
+                d.prepare("INSERT INTO comments(annotation_id, author_id, text, created, x, y, "
+                          "z, segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
             s.bind(1, annotationId).bind(2, author).bind(3, text).bind(4, utcNow());
             s.bind(5, x).bind(6, y).bind(7, z);
             if (segment)
@@ -331,10 +337,11 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
         throw InvalidRequestError("there is no comment " + std::to_string(commentId));
     const std::int64_t annotationId = parent.integer(0);
     const std::int64_t thread = parent.isNull(1) ? commentId : parent.integer(1);
+    parent.reset(); // no read left open across the write below
     session_.requireAssigned(versionRow(db, annotationId).studyId);
     const std::int64_t author = userIdOf(db, session_.userName());
-    const std::int64_t id = session_.recorded(
-        "reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
+    const std::int64_t id =
+        session_.recorded("reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
             d.prepare("INSERT INTO comments(annotation_id, reply_to, author_id, text, created) "
                       "VALUES (?, ?, ?, ?, ?)")
                 .bind(1, annotationId)
@@ -363,16 +370,18 @@ void Reviews::resolve(std::int64_t commentId) {
         throw InvalidRequestError("a reply is resolved with its comment");
     if (!c.isNull(2))
         throw InvalidRequestError("this comment is already resolved");
-    session_.requireAssigned(versionRow(db, c.integer(0)).studyId);
+    const std::int64_t annotationId = c.integer(0);
+    c.reset(); // no read left open across the write below
+    session_.requireAssigned(versionRow(db, annotationId).studyId);
     const std::int64_t who = userIdOf(db, session_.userName());
-    session_.recorded("resolve comment", "comment " + std::to_string(commentId), {},
-                      [&](Database& d) {
-                          d.prepare("UPDATE comments SET resolved = ?, resolved_by = ? WHERE id = ?")
-                              .bind(1, utcNow())
-                              .bind(2, who)
-                              .bind(3, commentId)
-                              .run();
-                      });
+    session_.recorded(
+        "resolve comment", "comment " + std::to_string(commentId), {}, [&](Database& d) {
+            d.prepare("UPDATE comments SET resolved = ?, resolved_by = ? WHERE id = ?")
+                .bind(1, utcNow())
+                .bind(2, who)
+                .bind(3, commentId)
+                .run();
+        });
 }
 
 std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
@@ -392,9 +401,10 @@ std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
     session_.requireAssigned(studyId);
     Database& db = session_.database();
     std::map<std::int64_t, VersionReview> out;
-    auto s = db.prepare("SELECT a.id, a.kind, a.revises, s.submitted, s.withdrawn FROM annotations a "
-                        "LEFT JOIN submissions s ON s.annotation_id = a.id WHERE a.study_id = ? "
-                        "ORDER BY a.id");
+    auto s =
+        db.prepare("SELECT a.id, a.kind, a.revises, s.submitted, s.withdrawn FROM annotations a "
+                   "LEFT JOIN submissions s ON s.annotation_id = a.id WHERE a.study_id = ? "
+                   "ORDER BY a.id");
     s.bind(1, studyId);
     while (s.step()) {
         VersionReview v;
@@ -439,9 +449,9 @@ std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
             events.push_back({s.text(0), version.author, "submitted", {}});
             if (!s.isNull(1))
                 events.push_back({s.text(1), version.author, "withdrawn",
-                                  s.isNull(2) ? std::string()
-                                              : "by the newer version " +
-                                                    std::to_string(s.integer(2))});
+                                  s.isNull(2)
+                                      ? std::string()
+                                      : "by the newer version " + std::to_string(s.integer(2))});
         }
     }
     if (const auto d = readDecision(db, annotationId))
@@ -450,13 +460,15 @@ std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
                           d->message + " [content " + d->contentHash.substr(0, 12) + "]"});
     auto s = db.prepare(std::string(commentColumns) + "WHERE c.annotation_id = ? ORDER BY c.id");
     s.bind(1, annotationId);
+    std::vector<ReviewEvent> resolutions; // after what they resolve, at the same time or later
     while (s.step()) {
         const ReviewComment c = readComment(s);
         events.push_back({c.created, c.author, c.replyTo ? "replied" : "commented", c.text});
         if (c.resolved)
-            events.push_back({c.resolvedAt, c.resolvedBy, "resolved",
-                              "comment " + std::to_string(c.id)});
+            resolutions.push_back(
+                {c.resolvedAt, c.resolvedBy, "resolved", "comment " + std::to_string(c.id)});
     }
+    events.insert(events.end(), resolutions.begin(), resolutions.end());
     std::stable_sort(events.begin(), events.end(),
                      [](const ReviewEvent& a, const ReviewEvent& b) { return a.time < b.time; });
     return events;
@@ -487,12 +499,13 @@ std::vector<StudyReviewSummary> Reviews::studies() {
         while (a.step())
             summary.annotators.push_back(a.text(0));
         const std::map<std::int64_t, VersionReview> reviews = ofStudy(study.id);
-        auto v = db.prepare("SELECT a.id, u.name, a.created, a.message, a.chunk FROM annotations a "
-                            "JOIN users u ON u.id = a.author_id WHERE a.study_id = ? ORDER BY a.id");
+        auto v =
+            db.prepare("SELECT a.id, u.name, a.created, a.message, a.chunk FROM annotations a "
+                       "JOIN users u ON u.id = a.author_id WHERE a.study_id = ? ORDER BY a.id");
         v.bind(1, study.id);
         while (v.step()) {
-            StudyReviewSummary::Version version{v.integer(0), v.text(1), v.text(2), v.text(3),
-                                                toHex(v.blob(4)), {}};
+            StudyReviewSummary::Version version{v.integer(0), v.text(1),        v.text(2),
+                                                v.text(3),    toHex(v.blob(4)), {}};
             if (const auto it = reviews.find(version.annotationId); it != reviews.end())
                 version.review = it->second;
             summary.versions.push_back(std::move(version));
@@ -517,7 +530,8 @@ std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
         if (idOrHashPrefix.size() < 6 ||
             idOrHashPrefix.find_first_not_of("0123456789abcdef") != std::string::npos)
             throw InvalidRequestError("name a version by its number or at least 6 hex digits of "
-                                      "its hash (got '" + idOrHashPrefix + "')");
+                                      "its hash (got '" +
+                                      idOrHashPrefix + "')");
         auto s = db.prepare("SELECT id, study_id, chunk FROM annotations ORDER BY id");
         while (s.step())
             if (toHex(s.blob(2)).rfind(idOrHashPrefix, 0) == 0)
@@ -530,6 +544,13 @@ std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
                                   ": give more digits");
     requireVisible(found.front().first);
     return found.front().first;
+}
+
+std::int64_t Reviews::studyOf(std::int64_t annotationId) {
+    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
+    const std::int64_t study = versionRow(session_.database(), annotationId).studyId;
+    session_.requireAssigned(study);
+    return study;
 }
 
 void Reviews::requireVisible(std::int64_t annotationId) {
@@ -554,12 +575,15 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
     std::string sourceList;
     for (std::int64_t source : sources)
         sourceList += (sourceList.empty() ? "" : ",") + std::to_string(source);
-    auto label = db.prepare("SELECT label FROM studies WHERE id = ?");
-    label.bind(1, studyId);
-    if (!label.step())
-        throw InvalidRequestError("there is no study " + std::to_string(studyId));
+    const std::string label = [&] {
+        auto s = db.prepare("SELECT label FROM studies WHERE id = ?");
+        s.bind(1, studyId);
+        if (!s.step())
+            throw InvalidRequestError("there is no study " + std::to_string(studyId));
+        return s.text(0);
+    }();
     return session_.recorded(
-        "save consensus", label.text(0), method + " of versions " + sourceList, [&](Database& d) {
+        "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
             ChunkStore store(d);
             store.putMany(chunks);
             const std::string hash = store.put(record);

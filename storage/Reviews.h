@@ -27,7 +27,7 @@ std::optional<ReviewState> parseReviewState(std::string_view name);
 
 enum class Decision { Approve, RequestChanges, Reject };
 std::string_view decisionName(Decision decision); // "approve", "changes", "reject"
-Decision parseDecision(std::string_view name);   // throws InvalidRequestError
+Decision parseDecision(std::string_view name);    // throws InvalidRequestError
 ReviewState stateAfter(Decision decision);
 
 struct ReviewDecisionRecord {
@@ -135,13 +135,13 @@ class Reviews {
     // A version named by its annotation id or a unique prefix (6+ hex digits) of its hash, that
     // this user may see. Throws InvalidRequestError when none or several match.
     std::int64_t findVersion(const std::string& idOrHashPrefix);
+    std::int64_t studyOf(std::int64_t annotationId); // of a version this user may see
 
     // A reviewer's consensus version (record + chunks as Annotations save them), with its method
     // and sources; logged "save consensus".
     std::int64_t saveConsensus(std::int64_t studyId, std::span<const std::uint8_t> record,
                                std::span<const std::span<const std::uint8_t>> chunks,
-                               const std::string& method,
-                               const std::vector<std::int64_t>& sources,
+                               const std::string& method, const std::vector<std::int64_t>& sources,
                                const std::string& message);
 
   private:

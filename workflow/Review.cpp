@@ -91,8 +91,7 @@ std::vector<WorklistRow> reviewQueue(storage::Session& session) {
     std::vector<std::pair<std::string, WorklistRow>> queued;
     for (const storage::StudyReviewSummary& study : storage::Reviews(session).studies()) {
         for (const auto& v : study.versions) {
-            if (v.review.state != storage::ReviewState::Submitted ||
-                v.author == session.userName())
+            if (v.review.state != storage::ReviewState::Submitted || v.author == session.userName())
                 continue;
             WorklistRow row = rowOf(study);
             row.latest = fromSummary(v);
@@ -149,7 +148,9 @@ void ReviewSession::reload() {
     }
 }
 
-std::vector<ReviewVersion> ReviewSession::versions() const { return versions_; }
+std::vector<ReviewVersion> ReviewSession::versions() const {
+    return versions_;
+}
 
 ReviewVersion ReviewSession::version(std::int64_t annotationId) const {
     for (const ReviewVersion& v : versions_)
@@ -187,8 +188,8 @@ Comparison ReviewSession::compare(std::int64_t reference, std::int64_t compared,
     c.compared = version(compared);
     c.referenceAnnotation = open(reference);
     c.comparedAnnotation = open(compared);
-    const std::string difference = annotation::gridDifference(c.referenceAnnotation.labels.geometry(),
-                                                              c.comparedAnnotation.labels.geometry());
+    const std::string difference = annotation::gridDifference(
+        c.referenceAnnotation.labels.geometry(), c.comparedAnnotation.labels.geometry());
     if (!difference.empty())
         throw ReviewRefused("These versions cannot be compared: " + difference);
     try {
@@ -264,7 +265,8 @@ ReviewVersion ReviewSession::buildConsensus(Method method, std::vector<std::int6
     }
     if (sources.size() < 2)
         throw ReviewRefused("A consensus needs the versions of at least two annotators; this "
-                            "study has " + std::to_string(sources.size()) + " to use.");
+                            "study has " +
+                            std::to_string(sources.size()) + " to use.");
     std::vector<OpenedAnnotation> opened;
     for (std::int64_t id : sources)
         opened.push_back(open(id));

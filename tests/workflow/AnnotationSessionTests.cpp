@@ -8,6 +8,7 @@
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
 #include "workflow/AnnotationSession.h"
+#include "workflow/Review.h"
 
 #include <gtest/gtest.h>
 
@@ -304,6 +305,73 @@ TEST(AnnotationSession, EveryRoleIsRefusedWhatItMayNotDo) {
     admin.unassign(bertName, fixture.studyId);
     storage::Session bert = fixture.login(bertName);
     EXPECT_THROW(AnnotationSession(bert, fixture.studyId), storage::PermissionDeniedError);
+}
+
+} // namespace
+} // namespace radmark::workflow
+
+// The review session over the same store: compare two annotators' versions (metrics equal the
+// library's on the same maps), pin a comment (outside the volume refused), a consensus by vote
+// of three annotators equals the vote written here, and versions of another grid are refused.
+namespace radmark::workflow {
+namespace {
+
+TEST(ReviewSession, CompareCommentConsensus) {
+    StudyStore fixture;
+    {
+        storage::Session admin = fixture.store.admin();
+        admin.addUser("carl-annotator", storage::Role::Annotator, userPassword);
+        admin.assign("carl-annotator", fixture.studyId);
+    }
+    const SegmentList segments = oneSegment();
+    // Three annotators label the first 4, 6 and 8 voxels of row 0: voxels 0-5 get two or more
+    // votes (the vote's result), 6-7 one.
+    std::vector<std::int64_t> ids;
+    int count = 4;
+    for (const std::string& name : {annieName, bertName, std::string("carl-annotator")}) {
+        storage::Session s = fixture.login(name);
+        AnnotationSession session(s, fixture.studyId);
+        session.openNewest();
+        LabelMap labels = labelled(fixture.geometry, count);
+        count += 2;
+        session.edited();
+        session.save(labels, segments, {}, name + "'s");
+        submitForReview(s, ReviewSession(s, fixture.studyId).versions().back().annotationId);
+    }
+    storage::Session ruby = fixture.login(rubyName);
+    ReviewSession review(ruby, fixture.studyId);
+    ASSERT_EQ(review.versions().size(), 3u);
+    for (const ReviewVersion& v : review.versions()) {
+        ids.push_back(v.annotationId);
+        EXPECT_EQ(v.state, storage::ReviewState::Submitted);
+    }
+    EXPECT_EQ(reviewQueue(ruby).size(), 3u);
+
+    const Comparison c = review.compare(ids[0], ids[1]);
+    ASSERT_EQ(c.metrics.segments.size(), 1u);
+    const auto expected = annotation::measureOverlap(labelled(fixture.geometry, 4), 1,
+                                                     labelled(fixture.geometry, 6), 1);
+    EXPECT_DOUBLE_EQ(c.metrics.segments[0].overlap.dice, expected.dice);
+    EXPECT_DOUBLE_EQ(c.metrics.segments[0].overlap.dice, 2.0 * 4 / (4 + 6));
+
+    EXPECT_THROW(review.pin(ids[0], {1000, 0, 0}, "outside", std::nullopt), ReviewRefused);
+    const storage::ReviewComment pinned =
+        review.pin(ids[0], {3, 0, 0}, "edge", annotation::Label(1));
+    EXPECT_EQ(review.version(ids[0]).openComments, 1);
+    EXPECT_EQ(pinned.voxel, (imaging::Vec3{3, 0, 0}));
+
+    const ReviewVersion consensus = review.buildConsensus(ReviewSession::Method::Vote, ids);
+    EXPECT_TRUE(consensus.consensus);
+    const annotation::OpenedAnnotation built = review.open(consensus.annotationId);
+    EXPECT_TRUE(built.labels == labelled(fixture.geometry, 6))
+        << "voxels with two or three of three votes";
+    // The reviewer who built it may approve it; a decision on an annotator's version needs
+    // a comment when it is not an approval.
+    review.decide(consensus.annotationId, storage::Decision::Approve, {});
+    EXPECT_EQ(review.version(consensus.annotationId).state, storage::ReviewState::Approved);
+    EXPECT_THROW(review.decide(ids[1], storage::Decision::Reject, ""),
+                 storage::InvalidRequestError);
+    EXPECT_THROW(review.buildConsensus(ReviewSession::Method::Staple, {ids[0]}), ReviewRefused);
 }
 
 } // namespace

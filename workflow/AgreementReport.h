@@ -1,0 +1,45 @@
+#pragma once
+// How far annotators agree, per study and segment: every pair of annotators (each one's newest
+// version of the study) and each annotator against the study's reference (its newest approved
+// version, else its newest consensus), and across the store the distribution per segment and
+// per annotator. One report model (report/) gives the CSV, the Markdown and the PDF; the
+// workstation shows the same rows.
+
+#include "annotation/Agreement.h"
+#include "report/Report.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace radmark::storage {
+class Session;
+}
+
+namespace radmark::workflow {
+
+struct AgreementRow {
+    std::string study;         // pseudonym
+    std::string segment;       // the reference side's segment name
+    std::string kind;          // "pair", or "vs approved" / "vs consensus"
+    std::string first, second; // authors (for "vs ...": the annotator, then the reference's)
+    std::int64_t firstVersion = 0, secondVersion = 0;
+    annotation::SegmentAgreement metrics;
+};
+
+struct AgreementSummary {
+    std::vector<AgreementRow> rows;
+    std::vector<std::string> studiesWithoutPairs; // fewer than two annotators and no reference
+    double toleranceMm = 1;
+};
+
+// Reviewers: every study, or one. Opening each version is logged as for any review.
+AgreementSummary measureAgreement(storage::Session& session,
+                                  std::optional<std::int64_t> studyId = std::nullopt,
+                                  double toleranceMm = 1.0);
+
+report::Table agreementTable(const AgreementSummary& summary);
+report::Report agreementReport(const AgreementSummary& summary, const std::string& generatedUtc);
+
+} // namespace radmark::workflow
