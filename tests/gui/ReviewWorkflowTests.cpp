@@ -419,6 +419,12 @@ TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext)
         annotator.saveVersion(QString::fromStdString(name));
         annotator.activate();
         QTest::keyClick(annotator.axial(), Qt::Key_Return, Qt::ControlModifier);
+        if (name == annotatorName) { // a second thought: saving again withdraws the submission
+            annotator.paintStroke(0.55);
+            annotator.saveVersion(QStringLiteral("second thought"));
+            annotator.activate();
+            QTest::keyClick(annotator.axial(), Qt::Key_Return, Qt::ControlModifier);
+        }
     }
 
     StoreWindow rita(storeDir);
@@ -438,7 +444,7 @@ TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext)
     ASSERT_NE(vote, nullptr);
     vote->trigger();
     const workflow::ReviewSession reviews(*rita.workspace->session(), studyId);
-    ASSERT_EQ(reviews.versions().size(), 3u);
+    ASSERT_EQ(reviews.versions().size(), 4u);
     const workflow::ReviewVersion consensus = reviews.versions().back();
     EXPECT_TRUE(consensus.consensus);
     EXPECT_EQ(panel->comparedVersion(), consensus.annotationId);
@@ -462,6 +468,20 @@ TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext)
     QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
     EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, consensus.annotationId),
               storage::ReviewState::Approved);
+
+    // Locking hides the compare view with the rest of the images.
+    ASSERT_TRUE(rita.workspace->reviewDock()->isVisible());
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_L, Qt::ControlModifier);
+    EXPECT_FALSE(rita.workspace->reviewDock()->isVisible());
+
+    auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "withdraw submission")).size(), 1u);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "submit")).size(), 2u);
+    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "save consensus")).size(), 1u);
+    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "review decision")).size(), 2u);
+    const auto verified = admin.verifyAuditLog(nullptr, nullptr);
+    EXPECT_TRUE(verified.ok) << verified.reason;
 }
 
 } // namespace
