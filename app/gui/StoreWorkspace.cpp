@@ -28,6 +28,7 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -244,6 +245,7 @@ void StoreWorkspace::sessionChanged() {
     const bool admin = session_ && session_->role() == storage::Role::Admin;
     adminAction_->setEnabled(admin);
     importAction_->setEnabled(admin);
+    applyEditingRule();
     if (!lockScreen_) {
         lockScreen_ = new gui::LockScreen(&*session_, window_.centralWidget());
         connect(lockScreen_, &gui::LockScreen::loggedOut, this, &StoreWorkspace::afterLogout);
@@ -428,7 +430,33 @@ void StoreWorkspace::showReadOnlyWhileDraftWaits() {
 }
 
 void StoreWorkspace::applyEditingRule() {
-    window_.viewer()->labelEditor()->setReadOnly(annotations_ && !annotations_->state().mayEdit);
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    editor->setReadOnly(annotations_ && !annotations_->state().mayEdit);
+    // A reviewer never edits labels: her editing tools are off (an annotator on a read-only
+    // version keeps them, and a stroke tells her how to start a new draft).
+    const bool reviewer = session_ && session_->role() == storage::Role::Reviewer;
+    const auto editing = [](const QString& tool) {
+        return viewer::LabelEditor::toolDescription(tool) != nullptr; // navigation is no tool
+    };
+    for (QAction* action : window_.findChildren<QAction*>()) {
+        const QString name = action->objectName();
+        if ((name.startsWith(QStringLiteral("tool:")) ||
+             name.startsWith(QStringLiteral("apply:"))) &&
+            editing(name.section(QLatin1Char(':'), 1)))
+            action->setEnabled(!reviewer);
+    }
+    if (auto* list = window_.findChild<QListWidget*>(QStringLiteral("toolList"))) {
+        for (int row = 0; row < list->count(); ++row) {
+            QListWidgetItem* item = list->item(row);
+            if (editing(item->data(Qt::UserRole).toString()))
+                item->setFlags(reviewer ? item->flags() & ~Qt::ItemIsEnabled
+                                        : item->flags() | Qt::ItemIsEnabled);
+        }
+    }
+    if (reviewer && editing(editor->toolName()))
+        for (const QString& tool : viewer::LabelEditor::toolList())
+            if (!editing(tool))
+                editor->selectTool(tool);
 }
 
 bool StoreWorkspace::showAnnotation(const annotation::OpenedAnnotation& opened) {

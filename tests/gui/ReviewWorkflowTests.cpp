@@ -197,6 +197,11 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
         // The editing tools are off, and a stroke changes nothing.
         viewer::LabelEditor* editor = rita.window.viewer()->labelEditor();
         EXPECT_TRUE(editor->readOnly());
+        for (const char* tool : {"tool:paint", "tool:erase", "tool:box"}) {
+            auto* action = rita.window.findChild<QAction*>(QString::fromLatin1(tool));
+            ASSERT_NE(action, nullptr) << tool;
+            EXPECT_FALSE(action->isEnabled()) << tool;
+        }
         const std::string before = fingerprint(editor->labels());
         rita.paintStroke(0.6);
         EXPECT_EQ(fingerprint(editor->labels()), before);
