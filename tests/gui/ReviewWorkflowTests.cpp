@@ -340,6 +340,15 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
         answerTextDialog(QStringLiteral("Yes, extended it."));
         QTest::mouseClick(annie.workspace->commentsPanel()->replyButton(), Qt::LeftButton);
         EXPECT_EQ(annie.workspace->commentsPanel()->tree()->topLevelItem(0)->childCount(), 1);
+        // And she resolves it; Ctrl+Shift+P goes back to it all the same (every comment, once none
+        // is open).
+        QTest::mouseClick(annie.workspace->commentsPanel()->resolveButton(), Qt::LeftButton);
+        ASSERT_EQ(annie.workspace->commentsPanel()->pinned().size(), 1u);
+        EXPECT_TRUE(annie.workspace->commentsPanel()->pinned()[0].resolved);
+        annie.window.viewer()->moveCursorTo({1, 1, 0});
+        annie.activate();
+        QTest::keyClick(annie.axial(), Qt::Key_P, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_EQ(annie.window.viewer()->cursor().slice(viewer::ViewPlane::Axial), int(pinned[2]));
 
         annie.paintStroke(0.3);
         annie.activate();
@@ -401,6 +410,7 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
     EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "submit")).size(), 2u);
     EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "comment")).size(), 2u);
     EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "resolve comment")).size(), 1u);
+    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "resolve comment")).size(), 1u);
     EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "review decision")).size(), 2u);
     EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "refused review decision")).size(), 1u);
     EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "open version")).size(), 2u);
