@@ -168,7 +168,9 @@ std::string failedLoginsText(const std::vector<FailedLogin>& all) {
     return text;
 }
 
-std::int64_t unixNow() { return std::int64_t(std::time(nullptr)); }
+std::int64_t unixNow() {
+    return std::int64_t(std::time(nullptr));
+}
 
 } // namespace
 
@@ -410,8 +412,8 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
         user = readUser(s);
         if (user.disabled) {
             Transaction t(db);
-            AuditLog(db, storeId).append(user.name, "failed login", user.name,
-                                         "refused: account disabled");
+            AuditLog(db, storeId)
+                .append(user.name, "failed login", user.name, "refused: account disabled");
             t.commit();
             throw AuthenticationError("the account " + user.name + " is disabled");
         }
@@ -420,8 +422,8 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
     {
         Transaction t(db);
         AuditLog log(db, storeId);
-        const auto drained = appendFailedLogins(db, log, breakGlass ? std::string() : userName,
-                                                keyring);
+        const auto drained =
+            appendFailedLogins(db, log, breakGlass ? std::string() : userName, keyring);
         if (breakGlass)
             log.append(user.name, "break-glass login", "store", reason);
         else
@@ -448,11 +450,10 @@ Session::Session(Store store, Database db, SecureBytes dbKey, UserInfo user, boo
 }
 
 Session::Session(Session&& other) noexcept
-    : store_(std::move(other.store_)), db_(std::move(other.db_)),
-      dbKey_(std::move(other.dbKey_)), storeId_(std::move(other.storeId_)),
-      userId_(other.userId_), userName_(std::move(other.userName_)), role_(other.role_),
-      breakGlass_(other.breakGlass_), loggedOut_(other.loggedOut_),
-      lastActivity_(other.lastActivity_) {
+    : store_(std::move(other.store_)), db_(std::move(other.db_)), dbKey_(std::move(other.dbKey_)),
+      storeId_(std::move(other.storeId_)), userId_(other.userId_),
+      userName_(std::move(other.userName_)), role_(other.role_), breakGlass_(other.breakGlass_),
+      loggedOut_(other.loggedOut_), lastActivity_(other.lastActivity_) {
     other.log_.reset(); // bound to other's connection object; re-made on demand here
     other.loggedOut_ = true;
 }
@@ -529,11 +530,13 @@ bool Session::idleTimeoutReached() const {
     return std::chrono::steady_clock::now() - lastActivity_ >= store_.policy().idleTimeout;
 }
 
-Keyring Session::loadKeyring() const { return Keyring::load(store_.keyringPath()); }
+Keyring Session::loadKeyring() const {
+    return Keyring::load(store_.keyringPath());
+}
 
 UserInfo Session::findUser(const std::string& name) {
-    auto s = database().prepare(
-        "SELECT id, name, role, disabled, created FROM users WHERE name = ?");
+    auto s =
+        database().prepare("SELECT id, name, role, disabled, created FROM users WHERE name = ?");
     s.bind(1, name);
     if (!s.step())
         throw InvalidRequestError("there is no user named " + name);
@@ -569,8 +572,8 @@ void Session::addUser(const std::string& name, Role role, const std::string& pas
 std::vector<UserInfo> Session::listUsers() {
     requireRole({Role::Admin});
     touch();
-    auto s = database().prepare(
-        "SELECT id, name, role, disabled, created FROM users ORDER BY name");
+    auto s =
+        database().prepare("SELECT id, name, role, disabled, created FROM users ORDER BY name");
     std::vector<UserInfo> out;
     while (s.step())
         out.push_back(readUser(s));
@@ -615,7 +618,10 @@ void Session::setRole(const std::string& name, Role role) {
     if (user.id == userId_)
         throw InvalidRequestError("you cannot change your own role");
     recorded("role change", name, roleName(user.role) + " -> " + roleName(role), [&](Database& db) {
-        db.prepare("UPDATE users SET role = ? WHERE id = ?").bind(1, roleName(role)).bind(2, user.id).run();
+        db.prepare("UPDATE users SET role = ? WHERE id = ?")
+            .bind(1, roleName(role))
+            .bind(2, user.id)
+            .run();
         if (role != Role::Annotator) // assignments are for annotators only
             db.prepare("DELETE FROM assignments WHERE user_id = ?").bind(1, user.id).run();
     });
@@ -711,14 +717,18 @@ void Session::unassign(const std::string& userName, std::int64_t studyId) {
     });
 }
 
-std::string Session::putChunk(std::span<const std::uint8_t> data) {
+ChunkHash Session::putChunk(std::span<const std::uint8_t> data) {
     requireRole({Role::Annotator, Role::Admin});
     return ChunkStore(database()).put(data);
 }
 
-Bytes Session::getChunk(const std::string& hash) {
+Bytes Session::getChunk(const ChunkHash& hash) {
     requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    return ChunkStore(database()).get(hash);
+    try {
+        return ChunkStore(database()).get(hash);
+    } catch (const imaging::CorruptChunk& e) {
+        throw StoreError(std::string(e.what()) + "; the store may be damaged");
+    }
 }
 
 std::string Session::studyLabel(std::int64_t studyId) {
@@ -741,12 +751,12 @@ std::int64_t Session::saveAnnotation(std::int64_t studyId, std::span<const std::
             .bind(1, studyId)
             .bind(2, userId_)
             .run();
-        const std::string hash = putChunk(data);
+        const ChunkHash hash = putChunk(data);
         db.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, created) "
                    "VALUES (?, ?, ?, ?, ?)")
             .bind(1, studyId)
             .bind(2, userId_)
-            .bindBlob(3, fromHex(hash))
+            .bindBlob(3, hash.bytes.data(), hash.bytes.size())
             .bind(4, message)
             .bind(5, utcNow())
             .run();
@@ -765,7 +775,7 @@ std::vector<AnnotationRecord> Session::listAnnotations(std::int64_t studyId) {
     std::vector<AnnotationRecord> out;
     while (s.step())
         out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5),
-                       toHex(s.blob(6))});
+                       ChunkHash::fromBytes(s.blob(6))});
     return out;
 }
 
@@ -777,7 +787,7 @@ Bytes Session::loadAnnotation(std::int64_t annotationId) {
     if (!s.step())
         throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
     requireAssigned(s.integer(0));
-    return getChunk(toHex(s.blob(1)));
+    return getChunk(ChunkHash::fromBytes(s.blob(1)));
 }
 
 void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record,
@@ -789,11 +799,11 @@ void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> reco
     Transaction transaction(db);
     ChunkStore store(db);
     store.putMany(chunks);
-    const std::string hash = store.put(record);
+    const ChunkHash hash = store.put(record);
     db.prepare("INSERT OR REPLACE INTO drafts(study_id, user_id, chunk, saved) VALUES (?, ?, ?, ?)")
         .bind(1, studyId)
         .bind(2, userId_)
-        .bindBlob(3, fromHex(hash))
+        .bindBlob(3, hash.bytes.data(), hash.bytes.size())
         .bind(4, utcNow())
         .run();
     transaction.commit();
@@ -802,11 +812,12 @@ void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> reco
 std::optional<DraftRecord> Session::draftOf(std::int64_t studyId) {
     requireRole({Role::Annotator}); // no touch(): asked by autosave and tests, not only users
     requireAssigned(studyId);
-    auto s = database().prepare("SELECT saved, chunk FROM drafts WHERE study_id = ? AND user_id = ?");
+    auto s =
+        database().prepare("SELECT saved, chunk FROM drafts WHERE study_id = ? AND user_id = ?");
     s.bind(1, studyId).bind(2, userId_);
     if (!s.step())
         return std::nullopt;
-    return DraftRecord{studyId, s.text(0), toHex(s.blob(1))};
+    return DraftRecord{studyId, s.text(0), ChunkHash::fromBytes(s.blob(1))};
 }
 
 Bytes Session::recoverDraft(std::int64_t studyId) {
@@ -839,24 +850,23 @@ void Session::review(std::int64_t annotationId, ReviewDecision decision,
     requireRole({Role::Reviewer});
     touch();
     const std::string state = decision == ReviewDecision::Approve ? "approved" : "rejected";
-    recorded("review decision", "annotation " + std::to_string(annotationId), state,
-             [&](Database& db) {
-                 db.prepare("UPDATE annotations SET review_state = ? WHERE id = ?")
-                     .bind(1, state)
-                     .bind(2, annotationId)
-                     .run();
-                 if (db.changes() != 1)
-                     throw InvalidRequestError("there is no annotation " +
-                                               std::to_string(annotationId));
-                 db.prepare("INSERT INTO reviews(annotation_id, reviewer_id, decision, comment, "
-                            "created) VALUES (?, ?, ?, ?, ?)")
-                     .bind(1, annotationId)
-                     .bind(2, userId_)
-                     .bind(3, state)
-                     .bind(4, comment)
-                     .bind(5, utcNow())
-                     .run();
-             });
+    recorded(
+        "review decision", "annotation " + std::to_string(annotationId), state, [&](Database& db) {
+            db.prepare("UPDATE annotations SET review_state = ? WHERE id = ?")
+                .bind(1, state)
+                .bind(2, annotationId)
+                .run();
+            if (db.changes() != 1)
+                throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
+            db.prepare("INSERT INTO reviews(annotation_id, reviewer_id, decision, comment, "
+                       "created) VALUES (?, ?, ?, ?, ?)")
+                .bind(1, annotationId)
+                .bind(2, userId_)
+                .bind(3, state)
+                .bind(4, comment)
+                .bind(5, utcNow())
+                .run();
+        });
 }
 
 void Session::comment(std::int64_t annotationId, const std::string& text) {
@@ -888,8 +898,7 @@ void Session::recordExport(const std::filesystem::path& destination, const std::
     }
     if (!allowed) {
         recordAccess("export refused", target, "not on the policy's allow-list");
-        throw PermissionDeniedError("exports to " + target +
-                                    " are not allowed by the site policy");
+        throw PermissionDeniedError("exports to " + target + " are not allowed by the site policy");
     }
     recordAccess("export", target, what);
 }

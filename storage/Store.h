@@ -3,6 +3,7 @@
 // every operation checks the session's role, and every change is written together with its
 // access-log entry in one transaction. The GUI and radmark-cli call these same functions.
 
+#include "imaging/Chunks.h"
 #include "storage/AuditLog.h"
 #include "storage/Database.h"
 #include "storage/Errors.h"
@@ -46,15 +47,15 @@ struct AnnotationRecord {
     std::string author;
     std::string message;
     std::string created;
-    std::string reviewState; // pending, approved, rejected
-    std::string chunk;       // content hash of the stored data
+    std::string reviewState;  // pending, approved, rejected
+    imaging::ChunkHash chunk; // content hash of the stored data
 };
 
 // An annotator's unsaved work on a study: the newest autosave, one per study and user.
 struct DraftRecord {
     std::int64_t studyId = 0;
-    std::string saved; // UTC, ISO 8601, like AnnotationRecord::created
-    std::string chunk; // content hash of the draft record
+    std::string saved;        // UTC, ISO 8601, like AnnotationRecord::created
+    imaging::ChunkHash chunk; // content hash of the draft record
 };
 
 // Byte ranges of many chunks (label slices), written together in one transaction.
@@ -74,7 +75,7 @@ std::filesystem::path resolveStoreDir(const std::optional<std::filesystem::path>
 class Session;
 
 class Store {
-public:
+  public:
     Store(std::filesystem::path dir, Policy policy);
 
     // Creates a new store with its first admin; refuses when dir already holds a store.
@@ -97,7 +98,7 @@ public:
 
     static constexpr int schemaVersion = 2;
 
-private:
+  private:
     friend class Session;
     void recordFailedLogin(const Keyring& keyring, const std::string& userName,
                            const std::string& reason) const;
@@ -116,7 +117,7 @@ private:
 };
 
 class Session {
-public:
+  public:
     Session(Session&& other) noexcept;
     Session& operator=(Session&& other) noexcept;
     Session(const Session&) = delete;
@@ -162,8 +163,9 @@ public:
     void setRole(const std::string& name, Role role); // admin; not one's own role
 
     // Studies and assignments.
-    std::int64_t addStudy(const std::string& label, const std::string& description); // admin: import
-    std::vector<Study> listStudies(); // annotators see only their assigned studies
+    std::int64_t addStudy(const std::string& label,
+                          const std::string& description); // admin: import
+    std::vector<Study> listStudies();      // annotators see only their assigned studies
     Study openStudy(std::int64_t studyId); // annotator (assigned) or reviewer; logged
     void assign(const std::string& userName, std::int64_t studyId);   // admin
     void unassign(const std::string& userName, std::int64_t studyId); // admin
@@ -193,10 +195,11 @@ public:
     // Export gate (admin): the destination must be on the policy's allow-list; logged.
     void recordExport(const std::filesystem::path& destination, const std::string& what);
 
-    // Content-addressed zstd chunks (volume and label data). Returns the hex BLAKE2b-256 of data.
-    // putChunk joins the caller's transaction when one is open (see recorded()).
-    std::string putChunk(std::span<const std::uint8_t> data);
-    Bytes getChunk(const std::string& hash);
+    // Content-addressed zstd chunks (volume and label data), keyed by BLAKE2b-256 of the data.
+    // putChunk joins the caller's transaction when one is open (see recorded()). getChunk throws
+    // StoreError when the chunk is missing or damaged.
+    imaging::ChunkHash putChunk(std::span<const std::uint8_t> data);
+    Bytes getChunk(const imaging::ChunkHash& hash);
 
     // Access log (admin).
     std::vector<AuditEntry> auditEntries(const AuditFilter& filter = {});
@@ -208,15 +211,15 @@ public:
     bool idleTimeoutReached() const;
     std::chrono::steady_clock::time_point lastActivity() const { return lastActivity_; }
 
-    void lock();                                // logged; the database closes and keys are wiped
-    void unlock(const std::string& password);  // the same user only
-    void logout();                              // logged; keys wiped
+    void lock();                              // logged; the database closes and keys are wiped
+    void unlock(const std::string& password); // the same user only
+    void logout();                            // logged; keys wiped
 
     // For the other storage users (import, annotation): the open database, throws when locked.
     Database& database();
     AuditLog& auditLog(); // valid until lock/logout
 
-private:
+  private:
     friend class Store;
     Session(Store store, Database db, SecureBytes dbKey, UserInfo user, bool breakGlass);
     void requireAssigned(std::int64_t studyId);

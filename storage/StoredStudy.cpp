@@ -72,8 +72,17 @@ StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
 
 namespace {
 
+// Import wrote these references; one that does not parse means a damaged store.
+Bytes chunkNamed(Session& session, const std::string& hexHash) {
+    try {
+        return session.getChunk(imaging::ChunkHash::fromHex(hexHash));
+    } catch (const imaging::CorruptChunk&) {
+        throw StoreError("a stored study refers to damaged data; the store may be damaged");
+    }
+}
+
 json loadManifest(Session& session, const StoredSeries& series) {
-    const Bytes bytes = session.getChunk(series.manifest);
+    const Bytes bytes = chunkNamed(session, series.manifest);
     try {
         return json::parse(bytes.begin(), bytes.end());
     } catch (const json::exception&) {
@@ -107,7 +116,7 @@ imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
                                    imaging::bytesPerVoxel(type);
     auto* out = reinterpret_cast<std::uint8_t*>(volume.data());
     for (std::size_t z = 0; z < slices.size(); ++z) {
-        const Bytes slice = session_->getChunk(slices[z].get<std::string>());
+        const Bytes slice = chunkNamed(*session_, slices[z].get<std::string>());
         if (slice.size() != sliceBytes)
             throw StoreError("a stored slice has the wrong size; the store may be damaged");
         std::memcpy(out + z * sliceBytes, slice.data(), sliceBytes);
@@ -125,12 +134,12 @@ std::vector<Bytes> StoredStudy::loadHeaders(std::size_t seriesIndex) {
     const json manifest = loadManifest(*session_, series_[seriesIndex]);
     std::vector<Bytes> headers;
     for (const auto& hash : manifest.value("headers", json::array()))
-        headers.push_back(session_->getChunk(hash.get<std::string>()));
+        headers.push_back(chunkNamed(*session_, hash.get<std::string>()));
     return headers;
 }
 
 std::string StoredStudy::loadReportJson() {
-    const Bytes bytes = session_->getChunk(reportChunk_);
+    const Bytes bytes = chunkNamed(*session_, reportChunk_);
     return std::string(bytes.begin(), bytes.end());
 }
 

@@ -454,14 +454,16 @@ json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
     const double storeUnit =
         double(std::max(1, series.summary.imageCount)) / std::max(1, g.dims[2]);
     for (int z = 0; z < g.dims[2]; ++z) {
-        slices.push_back(session_.putChunk({bytes + std::size_t(z) * sliceBytes, sliceBytes}));
+        slices.push_back(
+            session_.putChunk({bytes + std::size_t(z) * sliceBytes, sliceBytes}).hex());
         doneUnits_ += storeUnit;
         report("storing");
     }
     json headers = json::array();
     for (const auto& header : series.headers)
-        headers.push_back(session_.putChunk(
-            {reinterpret_cast<const std::uint8_t*>(header.data()), header.size()}));
+        headers.push_back(
+            session_.putChunk({reinterpret_cast<const std::uint8_t*>(header.data()), header.size()})
+                .hex());
     return {{"seriesInstanceUid", series.seriesUid},
             {"modality", series.modality.empty() ? volume.modality : series.modality},
             {"description", series.description},
@@ -565,8 +567,11 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
         if (options_.profile.deface)
             fullReport["defacing"] = study.defacing;
         const std::string reportJson = fullReport.dump(2);
-        const std::string reportChunk = session_.putChunk(
-            {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()});
+        const std::string reportChunk =
+            session_
+                .putChunk(
+                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
+                .hex();
         db.prepare("INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
                    "VALUES (?, ?, ?, ?, ?)")
             .bind(1, studyId)
@@ -579,8 +584,9 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
         for (auto& series : study.series) {
             const json manifest = storeSeries(db, series);
             const std::string text = manifest.dump();
-            const std::string manifestChunk = session_.putChunk(
-                {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+            const std::string manifestChunk =
+                session_.putChunk({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
+                    .hex();
             db.prepare("INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
                        "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(1, studyId)

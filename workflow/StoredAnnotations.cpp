@@ -10,20 +10,21 @@
 namespace radmark::workflow {
 
 using namespace radmark::annotation;
+using imaging::ChunkHash;
 
 namespace {
 // The encrypted store's chunk table as the annotation library's ChunkStore: both key a chunk by
 // the BLAKE2b-256 of its raw content, and the store compresses. Chunks put here wait until the
 // record that needs them is written, so chunks and record land in one transaction (a crash or a
 // refusal in between leaves no half-written save or draft).
-class PendingChunks final : public annotation::ChunkStore {
+class PendingChunks final : public imaging::ChunkStore {
   public:
     explicit PendingChunks(storage::Session& session) : session_(session) {}
 
     bool has(const ChunkHash& hash) const override {
         if (pending_.contains(hash) || stored_.contains(hash))
             return true;
-        if (!storage::ChunkStore(session_.database()).contains(hash.hex()))
+        if (!storage::ChunkStore(session_.database()).has(hash))
             return false;
         stored_.insert(hash); // chunks are never deleted: no need to ask again
         return true;
@@ -36,7 +37,7 @@ class PendingChunks final : public annotation::ChunkStore {
     Bytes get(const ChunkHash& hash) const override {
         if (const auto it = pending_.find(hash); it != pending_.end())
             return it->second;
-        return storage::ChunkStore(session_.database()).get(hash.hex());
+        return storage::ChunkStore(session_.database()).get(hash);
     }
 
     std::vector<std::span<const std::uint8_t>> pending() const {
@@ -90,7 +91,7 @@ StoredVersions storedVersions(storage::Session& session, std::int64_t studyId) {
     StoredVersions result;
     result.records = session.listAnnotations(studyId);
     for (const auto& record : result.records)
-        result.ids.push_back(hashContent(session.loadAnnotation(record.id)));
+        result.ids.push_back(imaging::hashContent(session.loadAnnotation(record.id)));
     return result;
 }
 
@@ -137,12 +138,12 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
                                       const std::optional<VersionId>& parent, SaveReport* report) {
     Version version;
     std::int64_t annotationId = 0;
-    std::string chunk;
+    ChunkHash chunk;
     try {
         version = d->history.commit(labels, segments, boxes,
                                     {session_.userName(), message, parent, {}}, report);
         const Bytes record = d->chunks.get(version.id);
-        chunk = version.id.hex();
+        chunk = version.id;
         writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
             annotationId = session_.saveAnnotation(studyId_, record, message, chunks);
         });

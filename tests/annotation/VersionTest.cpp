@@ -5,6 +5,7 @@
 
 using namespace radmark::annotation;
 using namespace radmark::annotation::test;
+using namespace radmark::imaging; // the chunk contract
 
 namespace {
 // Writes a different small pattern on each given slice.

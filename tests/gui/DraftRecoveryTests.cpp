@@ -29,7 +29,7 @@ namespace {
 
 // The hash of the whole label map: equal hashes, equal labels.
 std::string labelsFingerprint(const annotation::LabelMap& labels) {
-    return annotation::hashContent(
+    return imaging::hashContent(
                std::span(labels.data(), labels.chunkByteCount() * std::size_t(labels.chunkCount())))
         .hex();
 }

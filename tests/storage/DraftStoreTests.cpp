@@ -85,7 +85,8 @@ int checkStoredDraft(Session& session, std::int64_t study) {
     for (std::size_t start = line + 1; (line = text.find('\n', start)) != std::string::npos;
          start = line + 1) {
         const std::string hash = text.substr(start, line - start);
-        const Bytes chunk = session.getChunk(hash); // throws when missing or damaged
+        const Bytes chunk = session.getChunk(
+            radmark::imaging::ChunkHash::fromHex(hash)); // throws when missing or damaged
         EXPECT_EQ(hexHash(chunk), hash) << "draft " << number;
     }
     return number;
@@ -102,7 +103,7 @@ TEST(DraftStore, RoundTripReplacementAndRemovalBySave) {
     const auto stored = anna.draftOf(w.study);
     ASSERT_TRUE(stored);
     EXPECT_EQ(stored->studyId, w.study);
-    EXPECT_EQ(stored->chunk, hexHash(first.record));
+    EXPECT_EQ(stored->chunk.hex(), hexHash(first.record));
     EXPECT_FALSE(stored->saved.empty());
     EXPECT_EQ(anna.recoverDraft(w.study), first.record);
     EXPECT_EQ(checkStoredDraft(anna, w.study), 1);
@@ -127,7 +128,7 @@ TEST(DraftStore, RoundTripReplacementAndRemovalBySave) {
     EXPECT_FALSE(anna.draftOf(w.study));
     EXPECT_TRUE(colin.draftOf(w.study));
     for (const Bytes& chunk : version.chunks)
-        EXPECT_EQ(anna.getChunk(hexHash(chunk)), chunk);
+        EXPECT_EQ(anna.getChunk(radmark::imaging::ChunkHash::fromHex(hexHash(chunk))), chunk);
 }
 
 TEST(DraftStore, AutosavesDoNotPostponeTheIdleLock) {

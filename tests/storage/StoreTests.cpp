@@ -203,14 +203,14 @@ TEST(StorageLogin, UnwritableStoreFolderIsRefusedAndNothingChanges) {
     { auto s = t.admin(); } // checkpointed and closed
     const auto before = snapshot(t.storeDir);
     namespace fs = std::filesystem;
-    fs::permissions(t.dir.path(), fs::perms::owner_all | fs::perms::others_exec |
-                                      fs::perms::group_exec);
+    fs::permissions(t.dir.path(),
+                    fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
     fs::permissions(t.storeDir, fs::perms::owner_read | fs::perms::owner_exec |
                                     fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);
     for (const auto& e : fs::directory_iterator(t.storeDir))
-        fs::permissions(e.path(), fs::perms::owner_read | fs::perms::group_read |
-                                      fs::perms::others_read);
+        fs::permissions(e.path(),
+                        fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
     // root ignores permissions: try as an unprivileged account instead.
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
@@ -322,14 +322,14 @@ TEST(StorageChunks, StoredOnceCompressedAndReadBack) {
     std::vector<std::uint8_t> data(1 << 20);
     for (std::size_t i = 0; i < data.size(); ++i)
         data[i] = std::uint8_t((i / 512) % 7);
-    const std::string a = admin.putChunk(data);
-    const std::string b = admin.putChunk(data);
+    const auto a = admin.putChunk(data);
+    const auto b = admin.putChunk(data);
     EXPECT_EQ(a, b);
     EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM chunks"), "1");
     EXPECT_LT(std::stoll(admin.database().queryText("SELECT length(data) FROM chunks")),
               std::int64_t(data.size() / 10));
     EXPECT_EQ(admin.getChunk(a), data);
-    EXPECT_THROW(admin.getChunk(std::string(64, '0')), StoreError);
+    EXPECT_THROW(admin.getChunk(radmark::imaging::ChunkHash{}), StoreError);
 }
 
 TEST(StorageChunks, ManyAtOnceMatchOneByOneAndAreStoredOnce) {
@@ -343,11 +343,11 @@ TEST(StorageChunks, ManyAtOnceMatchOneByOneAndAreStoredOnce) {
             slice[i] = std::uint8_t((i / (64 + 32 * k)) % 11 + k);
         slices.push_back(std::move(slice));
     }
-    const std::string storedBefore = admin.putChunk(slices[2]);
+    const auto storedBefore = admin.putChunk(slices[2]);
     std::vector<std::span<const std::uint8_t>> batch;
     for (int k : {0, 1, 2, 3, 1, 4})
         batch.emplace_back(slices[std::size_t(k)]);
-    std::vector<std::string> hashes;
+    std::vector<radmark::imaging::ChunkHash> hashes;
     {
         Transaction transaction(admin.database());
         hashes = ChunkStore(admin.database()).putMany(batch);
@@ -372,11 +372,15 @@ TEST(StorageTransactions, ChangeAndItsLogEntryCommitTogetherOrNotAtAll) {
     TestStore t;
     auto admin = t.admin();
     const auto before = admin.auditLog().size();
-    EXPECT_THROW(admin.recorded("import", "half", "", [](Database& db) {
-        db.exec("INSERT INTO studies(label, description, created) VALUES ('half', '', 'now')");
-        throw StoreError("disk full in the middle");
-    }),
-                 StoreError);
+    EXPECT_THROW(
+        admin.recorded(
+            "import", "half", "",
+            [](Database& db) {
+                db.exec(
+                    "INSERT INTO studies(label, description, created) VALUES ('half', '', 'now')");
+                throw StoreError("disk full in the middle");
+            }),
+        StoreError);
     EXPECT_EQ(admin.auditLog().size(), before);
     EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM studies"), "0");
     // The triggers refuse to change the log.
@@ -432,9 +436,11 @@ TEST(StorageNoPlaintextAtRest, MarkersAppearInNoStoreFileNorTheTempFolder) {
             annotator.openStudy(id);
             const std::string payload(200000, 'x');
             annotator.saveAnnotation(
-                id, std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()),
+                id,
+                std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()),
                 "contour of DOE^JANE^MARKERQ7");
-            EXPECT_THROW(store.login("MarkerAnnotatorQ7", "a wrong password!"), AuthenticationError);
+            EXPECT_THROW(store.login("MarkerAnnotatorQ7", "a wrong password!"),
+                         AuthenticationError);
             // While both sessions are open the -wal and -shm files exist: check them too.
             ASSERT_TRUE(std::filesystem::exists(storeDir / "store.db-wal"));
             EXPECT_EQ(filesHoldingMarkers(storeDir, markers), std::vector<std::string>{});
