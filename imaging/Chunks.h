@@ -6,7 +6,7 @@
 // InMemoryChunkStore (tests, benchmarks, headless tools) implement the same contract.
 
 #include <array>
-#include <compare>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -25,7 +25,12 @@ struct ChunkHash {
     std::string hex() const;                        // lower case, 64 digits
     static ChunkHash fromHex(std::string_view hex); // throws CorruptChunk on bad input
     static ChunkHash fromBytes(std::span<const std::uint8_t> raw); // throws unless 32 bytes
-    auto operator<=>(const ChunkHash&) const = default;
+    bool operator==(const ChunkHash&) const = default;
+    // Ordered for maps and sets. Not operator<=>: <compare> breaks Qt 6.4's moc (via <concepts>),
+    // and widget headers include this one through storage/Store.h.
+    bool operator<(const ChunkHash& other) const {
+        return std::memcmp(bytes.data(), other.bytes.data(), bytes.size()) < 0;
+    }
 };
 
 // Stored data that is missing, does not match its hash, or cannot be decoded. Callers that know

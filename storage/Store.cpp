@@ -16,7 +16,8 @@ namespace radmark::storage {
 
 namespace {
 
-// Schema migrations, in order: migrations[i] brings user_version i to i + 1.
+// Schema migrations, in order: migrations[i] brings user_version i to i + 1. Every table of the
+// store is made here and nowhere else; a migration, once released, is never edited.
 const char* const migrations[] = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -79,6 +80,27 @@ CREATE TABLE drafts(
   chunk BLOB NOT NULL,
   saved TEXT NOT NULL,
   PRIMARY KEY (study_id, user_id));
+)sql",
+    // 3: what import keeps beside the study rows. Until schema 3 a first import made these
+    // tables on its own, so a schema-2 store may hold them already: IF NOT EXISTS keeps them.
+    R"sql(
+CREATE TABLE IF NOT EXISTS deidentification_secret(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  secret BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS imported_studies(
+  study_id INTEGER PRIMARY KEY REFERENCES studies(id),
+  study_uid TEXT NOT NULL UNIQUE,
+  format TEXT NOT NULL,
+  report TEXT NOT NULL,
+  imported TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS imported_series(
+  study_id INTEGER NOT NULL REFERENCES studies(id),
+  series_index INTEGER NOT NULL,
+  series_uid TEXT NOT NULL,
+  modality TEXT NOT NULL,
+  description TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  PRIMARY KEY (study_id, series_index));
 )sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);

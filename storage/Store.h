@@ -96,7 +96,7 @@ class Store {
     // successful login.
     std::filesystem::path failedLoginsPath() const { return dir_ / "failed-logins"; }
 
-    static constexpr int schemaVersion = 2;
+    static constexpr int schemaVersion = 3;
 
   private:
     friend class Session;

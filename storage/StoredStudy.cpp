@@ -7,35 +7,7 @@
 namespace radmark::storage {
 using nlohmann::json;
 
-void createImportTables(Database& db) {
-    db.exec(R"sql(
-CREATE TABLE IF NOT EXISTS deidentification_secret(
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  secret BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS imported_studies(
-  study_id INTEGER PRIMARY KEY REFERENCES studies(id),
-  study_uid TEXT NOT NULL UNIQUE,
-  format TEXT NOT NULL,
-  report TEXT NOT NULL,
-  imported TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS imported_series(
-  study_id INTEGER NOT NULL REFERENCES studies(id),
-  series_index INTEGER NOT NULL,
-  series_uid TEXT NOT NULL,
-  modality TEXT NOT NULL,
-  description TEXT NOT NULL,
-  manifest TEXT NOT NULL,
-  PRIMARY KEY (study_id, series_index));
-)sql");
-}
-
 namespace {
-
-bool hasImportTables(Database& db) {
-    auto s = db.prepare(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
-    return s.step();
-}
 
 imaging::PixelType pixelTypeNamed(const std::string& name) {
     for (auto type :
@@ -51,8 +23,6 @@ imaging::PixelType pixelTypeNamed(const std::string& name) {
 StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
     StoredStudy stored(session, session.openStudy(studyId));
     Database& db = session.database();
-    if (!hasImportTables(db))
-        throw InvalidRequestError("study " + stored.study_.label + " has no stored images");
     {
         auto s = db.prepare("SELECT report FROM imported_studies WHERE study_id = ?");
         s.bind(1, studyId);

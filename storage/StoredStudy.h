@@ -12,9 +12,6 @@
 
 namespace radmark::storage {
 
-// The tables import keeps beside the study rows (created on first import).
-void createImportTables(Database& db);
-
 struct StoredSeries {
     std::string seriesUid; // de-identified
     std::string modality;

@@ -507,34 +507,30 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     if (refused())
         return result;
     {
-        auto existing = session_.database().prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
-        if (existing.step()) {
-            auto s = session_.database().prepare(
-                "SELECT study_id FROM imported_studies WHERE study_uid = ?");
-            s.bind(1, study.studyUid);
-            if (s.step()) {
-                result.studyId = s.integer(0);
-                auto stored = session_.database().prepare(
-                    "SELECT 1 FROM imported_series WHERE study_id = ? AND series_uid = ?");
-                bool allStored = true;
-                for (const auto& series : study.series) {
-                    stored.reset();
-                    stored.bind(1, result.studyId).bind(2, series.seriesUid);
-                    allStored = allStored && stored.step();
-                }
-                if (!allStored) {
-                    // Adding series to a stored study would change what annotators already saw.
-                    result.status = ImportStatus::Failed;
-                    result.reason = "this study is already in the store with other series; adding "
-                                    "series to a stored study is not supported";
-                    session_.recordAccess("import", result.label, "failed: " + result.reason);
-                    return result;
-                }
-                result.status = ImportStatus::AlreadyInStore;
-                session_.recordAccess("import", result.label, "already in store: not stored again");
+        auto s = session_.database().prepare(
+            "SELECT study_id FROM imported_studies WHERE study_uid = ?");
+        s.bind(1, study.studyUid);
+        if (s.step()) {
+            result.studyId = s.integer(0);
+            auto stored = session_.database().prepare(
+                "SELECT 1 FROM imported_series WHERE study_id = ? AND series_uid = ?");
+            bool allStored = true;
+            for (const auto& series : study.series) {
+                stored.reset();
+                stored.bind(1, result.studyId).bind(2, series.seriesUid);
+                allStored = allStored && stored.step();
+            }
+            if (!allStored) {
+                // Adding series to a stored study would change what annotators already saw.
+                result.status = ImportStatus::Failed;
+                result.reason = "this study is already in the store with other series; adding "
+                                "series to a stored study is not supported";
+                session_.recordAccess("import", result.label, "failed: " + result.reason);
                 return result;
             }
+            result.status = ImportStatus::AlreadyInStore;
+            session_.recordAccess("import", result.label, "already in store: not stored again");
+            return result;
         }
     }
     // Defacing comes after the "already in store" check: a study imported again is not decoded
@@ -556,7 +552,6 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     const std::string details = study.format + ", " + std::to_string(study.series.size()) +
                                 " series, " + std::to_string(study.files) + " file(s)";
     result.studyId = session_.recorded("import", result.label, details, [&](Database& db) {
-        createImportTables(db);
         db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
             .bind(1, result.label)
             .bind(2, description)
@@ -673,9 +668,7 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
 deid::StoreSecret storeDeidentificationSecret(Session& session) {
     session.requireRole({Role::Admin});
     Database& db = session.database();
-    auto table = db.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'deidentification_secret'");
-    if (table.step()) {
+    {
         auto s = db.prepare("SELECT secret FROM deidentification_secret WHERE id = 1");
         if (s.step() && s.blobSize(0) == 32) {
             std::array<std::uint8_t, 32> bytes{};
@@ -689,7 +682,6 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
     session.recorded(
         "deid secret", "store", "per-store de-identification secret created",
         [&](Database& database) {
-            createImportTables(database);
             database.prepare("INSERT INTO deidentification_secret(id, secret) VALUES (1, ?)")
                 .bindBlob(1, secret.bytes().data(), secret.bytes().size())
                 .run();
