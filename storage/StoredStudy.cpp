@@ -1,5 +1,7 @@
 #include "storage/StoredStudy.h"
 
+#include "storage/SessionAccess.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -21,8 +23,8 @@ imaging::PixelType pixelTypeNamed(const std::string& name) {
 } // namespace
 
 StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
-    StoredStudy stored(session, session.openStudy(studyId));
-    Database& db = session.database();
+    StoredStudy stored(session, Studies(session).open(studyId));
+    Database& db = SessionAccess::database(session);
     {
         auto s = db.prepare("SELECT report FROM imported_studies WHERE study_id = ?");
         s.bind(1, studyId);
@@ -45,7 +47,7 @@ namespace {
 // Import wrote these references; one that does not parse means a damaged store.
 Bytes chunkNamed(Session& session, const std::string& hexHash) {
     try {
-        return session.getChunk(imaging::ChunkHash::fromHex(hexHash));
+        return internal::readChunk(session, imaging::ChunkHash::fromHex(hexHash));
     } catch (const imaging::CorruptChunk&) {
         throw StoreError("a stored study refers to damaged data; the store may be damaged");
     }

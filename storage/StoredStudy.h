@@ -1,10 +1,10 @@
 #pragma once
 // A study as import stored it: its series (volume slices as chunks), the de-identified DICOM
 // headers (without pixel data, for DICOM export) and the de-identification report. Opening one
-// goes through Session::openStudy, so roles and assignments apply and the access is logged.
+// goes through Studies::open, so roles and assignments apply and the access is logged.
 
 #include "imaging/Volume.h"
-#include "storage/Store.h"
+#include "storage/Studies.h"
 
 #include <cstdint>
 #include <string>

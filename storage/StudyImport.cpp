@@ -7,6 +7,7 @@
 #include "imaging/deid/Deidentifier.h"
 #include "imaging/deid/HeaderText.h"
 #include "imaging/deid/KeyedIdentity.h"
+#include "storage/SessionAccess.h"
 #include "storage/StoredStudy.h"
 
 #include <gdcmReader.h>
@@ -455,14 +456,15 @@ json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
         double(std::max(1, series.summary.imageCount)) / std::max(1, g.dims[2]);
     for (int z = 0; z < g.dims[2]; ++z) {
         slices.push_back(
-            session_.putChunk({bytes + std::size_t(z) * sliceBytes, sliceBytes}).hex());
+            internal::putChunk(session_, {bytes + std::size_t(z) * sliceBytes, sliceBytes}).hex());
         doneUnits_ += storeUnit;
         report("storing");
     }
     json headers = json::array();
     for (const auto& header : series.headers)
         headers.push_back(
-            session_.putChunk({reinterpret_cast<const std::uint8_t*>(header.data()), header.size()})
+            internal::putChunk(
+                session_, {reinterpret_cast<const std::uint8_t*>(header.data()), header.size()})
                 .hex());
     return {{"seriesInstanceUid", series.seriesUid},
             {"modality", series.modality.empty() ? volume.modality : series.modality},
@@ -507,12 +509,12 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     if (refused())
         return result;
     {
-        auto s = session_.database().prepare(
+        auto s = SessionAccess::database(session_).prepare(
             "SELECT study_id FROM imported_studies WHERE study_uid = ?");
         s.bind(1, study.studyUid);
         if (s.step()) {
             result.studyId = s.integer(0);
-            auto stored = session_.database().prepare(
+            auto stored = SessionAccess::database(session_).prepare(
                 "SELECT 1 FROM imported_series WHERE study_id = ? AND series_uid = ?");
             bool allStored = true;
             for (const auto& series : study.series) {
@@ -551,49 +553,53 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
 
     const std::string details = study.format + ", " + std::to_string(study.series.size()) +
                                 " series, " + std::to_string(study.files) + " file(s)";
-    result.studyId = session_.recorded("import", result.label, details, [&](Database& db) {
-        db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
-            .bind(1, result.label)
-            .bind(2, description)
-            .bind(3, utcTimestamp())
-            .run();
-        const std::int64_t studyId = db.lastInsertId();
-        json fullReport = study.report ? study.report->toJson() : study.plainReport;
-        if (options_.profile.deface)
-            fullReport["defacing"] = study.defacing;
-        const std::string reportJson = fullReport.dump(2);
-        const std::string reportChunk =
-            session_
-                .putChunk(
-                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
-                .hex();
-        db.prepare("INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
-                   "VALUES (?, ?, ?, ?, ?)")
-            .bind(1, studyId)
-            .bind(2, study.studyUid)
-            .bind(3, study.format)
-            .bind(4, reportChunk)
-            .bind(5, utcTimestamp())
-            .run();
-        int index = 0;
-        for (auto& series : study.series) {
-            const json manifest = storeSeries(db, series);
-            const std::string text = manifest.dump();
-            const std::string manifestChunk =
-                session_.putChunk({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
-                    .hex();
-            db.prepare("INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
-                       "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(1, studyId)
-                .bind(2, std::int64_t(index++))
-                .bind(3, series.seriesUid)
-                .bind(4, manifest.value("modality", ""))
-                .bind(5, series.description)
-                .bind(6, manifestChunk)
+    result.studyId =
+        SessionAccess::recorded(session_, "import", result.label, details, [&](Database& db) {
+            db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
+                .bind(1, result.label)
+                .bind(2, description)
+                .bind(3, utcTimestamp())
                 .run();
-        }
-        return studyId;
-    });
+            const std::int64_t studyId = db.lastInsertId();
+            json fullReport = study.report ? study.report->toJson() : study.plainReport;
+            if (options_.profile.deface)
+                fullReport["defacing"] = study.defacing;
+            const std::string reportJson = fullReport.dump(2);
+            const std::string reportChunk =
+                internal::putChunk(
+                    session_,
+                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
+                    .hex();
+            db.prepare(
+                  "INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
+                  "VALUES (?, ?, ?, ?, ?)")
+                .bind(1, studyId)
+                .bind(2, study.studyUid)
+                .bind(3, study.format)
+                .bind(4, reportChunk)
+                .bind(5, utcTimestamp())
+                .run();
+            int index = 0;
+            for (auto& series : study.series) {
+                const json manifest = storeSeries(db, series);
+                const std::string text = manifest.dump();
+                const std::string manifestChunk =
+                    internal::putChunk(
+                        session_, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
+                        .hex();
+                db.prepare(
+                      "INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
+                      "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(1, studyId)
+                    .bind(2, std::int64_t(index++))
+                    .bind(3, series.seriesUid)
+                    .bind(4, manifest.value("modality", ""))
+                    .bind(5, series.description)
+                    .bind(6, manifestChunk)
+                    .run();
+            }
+            return studyId;
+        });
     result.status = ImportStatus::Imported;
     return result;
 }
@@ -666,8 +672,8 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
 } // namespace
 
 deid::StoreSecret storeDeidentificationSecret(Session& session) {
-    session.requireRole({Role::Admin});
-    Database& db = session.database();
+    internal::requireRole(session, {Role::Admin});
+    Database& db = SessionAccess::database(session);
     {
         auto s = db.prepare("SELECT secret FROM deidentification_secret WHERE id = 1");
         if (s.step() && s.blobSize(0) == 32) {
@@ -679,8 +685,8 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
         }
     }
     deid::StoreSecret secret = deid::StoreSecret::random();
-    session.recorded(
-        "deid secret", "store", "per-store de-identification secret created",
+    SessionAccess::recorded(
+        session, "deid secret", "store", "per-store de-identification secret created",
         [&](Database& database) {
             database.prepare("INSERT INTO deidentification_secret(id, secret) VALUES (1, ?)")
                 .bindBlob(1, secret.bytes().data(), secret.bytes().size())
@@ -692,7 +698,7 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
 std::vector<StudyImportResult> importStudies(Session& session, const std::vector<fs::path>& sources,
                                              const ImportOptions& options,
                                              const ImportProgress& progress) {
-    session.requireRole({Role::Admin});
+    internal::requireRole(session, {Role::Admin});
     session.touch();
     StudyImporter importer(session, options, progress);
     return importer.run(sources);

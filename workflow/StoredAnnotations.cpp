@@ -1,6 +1,6 @@
 #include "workflow/StoredAnnotations.h"
 
-#include "storage/ChunkStore.h"
+#include "storage/Annotations.h"
 
 #include <algorithm>
 #include <map>
@@ -24,7 +24,7 @@ class PendingChunks final : public imaging::ChunkStore {
     bool has(const ChunkHash& hash) const override {
         if (pending_.contains(hash) || stored_.contains(hash))
             return true;
-        if (!storage::ChunkStore(session_.database()).has(hash))
+        if (!storage::Annotations(session_).hasChunk(hash))
             return false;
         stored_.insert(hash); // chunks are never deleted: no need to ask again
         return true;
@@ -37,7 +37,7 @@ class PendingChunks final : public imaging::ChunkStore {
     Bytes get(const ChunkHash& hash) const override {
         if (const auto it = pending_.find(hash); it != pending_.end())
             return it->second;
-        return storage::ChunkStore(session_.database()).get(hash);
+        return storage::Annotations(session_).getChunk(hash);
     }
 
     std::vector<std::span<const std::uint8_t>> pending() const {
@@ -89,9 +89,9 @@ ReviewState reviewStateOf(const std::string& stored) {
 
 StoredVersions storedVersions(storage::Session& session, std::int64_t studyId) {
     StoredVersions result;
-    result.records = session.listAnnotations(studyId);
+    result.records = storage::Annotations(session).list(studyId);
     for (const auto& record : result.records)
-        result.ids.push_back(imaging::hashContent(session.loadAnnotation(record.id)));
+        result.ids.push_back(imaging::hashContent(storage::Annotations(session).load(record.id)));
     return result;
 }
 
@@ -145,7 +145,7 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
         const Bytes record = d->chunks.get(version.id);
         chunk = version.id;
         writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
-            annotationId = session_.saveAnnotation(studyId_, record, message, chunks);
+            annotationId = storage::Annotations(session_).save(studyId_, record, message, chunks);
         });
     } catch (...) {
         // The history took the version before the store refused it: start again from the store.
@@ -161,7 +161,7 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
     stored_.ids.push_back(version.id);
     listingProblem_.clear();
     try {
-        std::vector<storage::AnnotationRecord> records = session_.listAnnotations(studyId_);
+        std::vector<storage::AnnotationRecord> records = storage::Annotations(session_).list(studyId_);
         // Only when it matches the versions held (no one else saved in between); otherwise the
         // next opening of the study reads and verifies the others' versions.
         if (records.size() == stored_.records.size() && records.back().id == annotationId)
@@ -179,11 +179,11 @@ void StoredAnnotationHistory::autosave(LabelMap& labels, const SegmentList& segm
         d->history.autosave(labels, segments, boxes, session_.userName(), parent, report);
     const Bytes record = draft.serialize();
     writeWithPendingChunks(
-        d->chunks, [&](const auto& chunks) { session_.saveDraft(studyId_, record, chunks); });
+        d->chunks, [&](const auto& chunks) { storage::Annotations(session_).saveDraft(studyId_, record, chunks); });
 }
 
 std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
-    const std::optional<storage::DraftRecord> draft = session_.draftOf(studyId_);
+    const std::optional<storage::DraftRecord> draft = storage::Annotations(session_).draftOf(studyId_);
     if (!draft)
         return std::nullopt;
     PendingDraft pending{draft->saved, {}};
@@ -206,12 +206,12 @@ std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
 }
 
 OpenedAnnotation StoredAnnotationHistory::recoverDraft() {
-    const Bytes record = session_.recoverDraft(studyId_);
+    const Bytes record = storage::Annotations(session_).recoverDraft(studyId_);
     return d->history.recover(Draft::parse(record));
 }
 
 void StoredAnnotationHistory::discardDraft() {
-    session_.discardDraft(studyId_);
+    storage::Annotations(session_).discardDraft(studyId_);
 }
 
 } // namespace radmark::workflow

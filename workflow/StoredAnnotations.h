@@ -5,7 +5,7 @@
 // and the access log apply to each.
 
 #include "annotation/Version.h"
-#include "storage/Store.h"
+#include "storage/Annotations.h"
 
 #include <cstdint>
 #include <memory>

@@ -4,6 +4,9 @@
 // release keyed them; a login then migrates to the latest schema and the data reads back.
 
 #include "StoreTestSupport.h"
+#include "storage/Annotations.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <sodium.h>
 #include <zstd.h>
@@ -100,7 +103,9 @@ const std::string annotatorName = "anna";
 const std::string versionRecord = "a version record of the previous release";
 const std::string draftRecord = "a draft record of the previous release";
 
-Bytes bytesOf(const std::string& text) { return Bytes(text.begin(), text.end()); }
+Bytes bytesOf(const std::string& text) {
+    return Bytes(text.begin(), text.end());
+}
 
 Bytes blake2b256(const Bytes& data) {
     Bytes hash(32);
@@ -113,7 +118,6 @@ Bytes zstd1(const Bytes& data) {
     packed.resize(ZSTD_compress(packed.data(), packed.size(), data.data(), data.size(), 1));
     return packed;
 }
-
 
 // A schema-2 store in dir with an admin, an annotator, one assigned study, a saved version of
 // it and the annotator's draft, keyed like a real store (a keyring entry per user).
@@ -194,7 +198,7 @@ void expectMigratedAndReadable(bool withImportTables) {
     const Store store(storeDir, lowCostPolicy());
     {
         auto admin = store.login(adminName, adminPassword); // migrates
-        EXPECT_EQ(admin.listUsers().size(), 2u);
+        EXPECT_EQ(Users(admin).list().size(), 2u);
     }
     {
         const Keyring keyring = Keyring::load(store.keyringPath());
@@ -212,22 +216,22 @@ void expectMigratedAndReadable(bool withImportTables) {
                   withImportTables ? "1" : "0");
     }
     auto anna = store.login(annotatorName, userPassword);
-    const auto studies = anna.listStudies();
+    const auto studies = Studies(anna).list();
     ASSERT_EQ(studies.size(), 1u);
     EXPECT_EQ(studies[0].label, "study-old");
-    const auto versions = anna.listAnnotations(studies[0].id);
+    const auto versions = Annotations(anna).list(studies[0].id);
     ASSERT_EQ(versions.size(), 1u);
     EXPECT_EQ(versions[0].author, annotatorName);
     EXPECT_EQ(versions[0].message, "first contour");
-    EXPECT_EQ(anna.loadAnnotation(versions[0].id), bytesOf(versionRecord));
-    const auto draft = anna.draftOf(studies[0].id);
+    EXPECT_EQ(Annotations(anna).load(versions[0].id), bytesOf(versionRecord));
+    const auto draft = Annotations(anna).draftOf(studies[0].id);
     ASSERT_TRUE(draft);
     EXPECT_EQ(draft->saved, "2026-11-01T09:03:00.000Z");
-    EXPECT_EQ(anna.recoverDraft(studies[0].id), bytesOf(draftRecord));
+    EXPECT_EQ(Annotations(anna).recoverDraft(studies[0].id), bytesOf(draftRecord));
     // The migrated store takes new work: a version saved now lands beside the old one.
     const std::uint8_t bytes[] = {7, 8, 9};
-    anna.saveAnnotation(studies[0].id, bytes, "after the migration");
-    EXPECT_EQ(anna.listAnnotations(studies[0].id).size(), 2u);
+    Annotations(anna).save(studies[0].id, bytes, "after the migration");
+    EXPECT_EQ(Annotations(anna).list(studies[0].id).size(), 2u);
 }
 
 } // namespace
