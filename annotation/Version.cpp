@@ -190,18 +190,6 @@ Version versionFromJson(const json& j, const VersionId& id) {
 
 } // namespace
 
-const char* reviewStateName(ReviewState state) {
-    switch (state) {
-    case ReviewState::Unreviewed:
-        return "unreviewed";
-    case ReviewState::Approved:
-        return "approved";
-    case ReviewState::Rejected:
-        return "rejected";
-    }
-    return "unreviewed";
-}
-
 std::string currentUtcTimestamp() {
     const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm utc{};
@@ -211,10 +199,9 @@ std::string currentUtcTimestamp() {
     return text;
 }
 
-std::string describeVersion(const Version& version, ReviewState state) {
+std::string describeVersion(const Version& version, const std::string& reviewState) {
     std::string line = version.id.hex().substr(0, 12) + "  " + version.createdUtc + "  " +
-                       version.author + "  " + reviewStateName(state) + "  " +
-                       json(version.message).dump();
+                       version.author + "  " + reviewState + "  " + json(version.message).dump();
     for (const auto& [label, count] : version.voxelCounts) {
         const Segment* s = version.segments.find(label);
         line +=
@@ -417,22 +404,6 @@ OpenedAnnotation VersionHistory::recover(const Draft& draft) const {
                             draft.segments, BoxList(draft.geometry.dims), draft.parent};
     opened.boxes.replaceAll(draft.boxes);
     return opened;
-}
-
-void VersionHistory::recordReview(ReviewDecision decision) {
-    get(decision.version);
-    if (decision.decidedUtc.empty())
-        decision.decidedUtc = currentUtcTimestamp();
-    reviews_.push_back(std::move(decision));
-}
-
-ReviewState VersionHistory::reviewState(const VersionId& id) const {
-    ReviewState state = ReviewState::Unreviewed;
-    for (const auto& r : reviews_) {
-        if (r.version == id)
-            state = r.state;
-    }
-    return state;
 }
 
 } // namespace radmark::annotation

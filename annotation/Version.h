@@ -21,9 +21,6 @@ namespace radmark::annotation {
 
 using VersionId = imaging::ChunkHash;
 
-enum class ReviewState : std::uint8_t { Unreviewed, Approved, Rejected };
-const char* reviewStateName(ReviewState state);
-
 struct Version {
     VersionId id;
     std::optional<VersionId> parent;
@@ -36,14 +33,6 @@ struct Version {
     SegmentList segments;
     std::vector<Box> boxes;
     std::map<Label, std::uint64_t> voxelCounts;
-};
-
-struct ReviewDecision {
-    VersionId version;
-    std::string reviewer;
-    ReviewState state = ReviewState::Unreviewed;
-    std::string comment;
-    std::string decidedUtc;
 };
 
 // What a save or autosave wrote to the store.
@@ -113,22 +102,18 @@ class VersionHistory {
                    SaveReport* report = nullptr);
     OpenedAnnotation recover(const Draft& draft) const;
 
-    void recordReview(ReviewDecision decision);
-    ReviewState reviewState(const VersionId& id) const; // the latest decision
-    const std::vector<ReviewDecision>& reviews() const { return reviews_; }
-
   private:
     OpenedAnnotation open(const VersionId& id, bool readOnly) const;
     imaging::ChunkStore* store_;
     std::vector<Version> versions_;
-    std::vector<ReviewDecision> reviews_;
 };
 
 std::string currentUtcTimestamp();
 
 // One line for a versions list: short id, time, author, review state, message and voxels per
 // segment, e.g.  3f9a1c2e7b10  2026-11-25T11:52:00Z  reader1  approved  "liver done"  Liver=81234
-std::string describeVersion(const Version& version, ReviewState state);
+// reviewState is the name of its review state, which the store keeps (storage::Reviews).
+std::string describeVersion(const Version& version, const std::string& reviewState);
 
 // When a draft is due for autosave: the interval has passed since the last save and something
 // changed. The app calls due() from a timer; saved() after writing the draft.

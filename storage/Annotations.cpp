@@ -42,7 +42,8 @@ std::vector<AnnotationRecord> Annotations::list(std::int64_t studyId) {
     s.bind(1, studyId);
     std::vector<AnnotationRecord> out;
     while (s.step())
-        out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5),
+        out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4),
+                       internal::reviewStateFromStored(s.text(5)),
                        ChunkHash::fromBytes(s.blob(6))});
     return out;
 }

@@ -8,6 +8,7 @@
 // activity: they leave the idle clock alone, so autosave never postpones the idle lock.
 
 #include "imaging/Chunks.h"
+#include "storage/Reviews.h"
 #include "storage/Session.h"
 
 #include <cstdint>
@@ -24,8 +25,8 @@ struct AnnotationRecord {
     std::string author;
     std::string message;
     std::string created;
-    std::string reviewState;  // pending, approved, rejected
-    imaging::ChunkHash chunk; // content hash of the stored data
+    ReviewState reviewState = ReviewState::Pending; // the latest decision
+    imaging::ChunkHash chunk;                       // content hash of the stored data
 };
 
 // An annotator's unsaved work on a study: the newest autosave, one per study and user.

@@ -107,6 +107,21 @@ CREATE TABLE IF NOT EXISTS imported_series(
   manifest TEXT NOT NULL,
   PRIMARY KEY (study_id, series_index));
 )sql",
+    // 4: review states and decisions take only the names storage::reviewStates knows. SQLite
+    // cannot add a CHECK to an existing table without rebuilding it (with foreign keys off,
+    // outside this transaction); these triggers are that CHECK. A new state replaces them.
+    R"sql(
+CREATE TRIGGER annotations_review_state_insert BEFORE INSERT ON annotations
+  WHEN NEW.review_state NOT IN ('pending', 'approved', 'rejected')
+  BEGIN SELECT RAISE(ABORT, 'unknown review state'); END;
+CREATE TRIGGER annotations_review_state_update BEFORE UPDATE OF review_state ON annotations
+  WHEN NEW.review_state NOT IN ('pending', 'approved', 'rejected')
+  BEGIN SELECT RAISE(ABORT, 'unknown review state'); END;
+CREATE TRIGGER reviews_decision_insert BEFORE INSERT ON reviews
+  WHEN NEW.decision NOT IN ('approved', 'rejected', 'comment')
+  BEGIN SELECT RAISE(ABORT, 'unknown review decision'); END;
+CREATE INDEX reviews_annotation ON reviews(annotation_id);
+)sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
 static_assert(latestSchema == Store::schemaVersion);

@@ -79,14 +79,6 @@ struct StoredAnnotationHistory::Private {
     VersionHistory history;
 };
 
-ReviewState reviewStateOf(const std::string& stored) {
-    if (stored == "approved")
-        return ReviewState::Approved;
-    if (stored == "rejected")
-        return ReviewState::Rejected;
-    return ReviewState::Unreviewed;
-}
-
 StoredVersions storedVersions(storage::Session& session, std::int64_t studyId) {
     StoredVersions result;
     result.records = storage::Annotations(session).list(studyId);
@@ -113,11 +105,11 @@ std::optional<VersionId> StoredAnnotationHistory::newest() const {
     return stored_.ids.back();
 }
 
-ReviewState StoredAnnotationHistory::reviewState(const VersionId& id) const {
+storage::ReviewState StoredAnnotationHistory::reviewState(const VersionId& id) const {
     const auto it = std::find(stored_.ids.begin(), stored_.ids.end(), id);
     if (it == stored_.ids.end())
-        return ReviewState::Unreviewed;
-    return reviewStateOf(stored_.records[std::size_t(it - stored_.ids.begin())].reviewState);
+        return storage::ReviewState::Pending;
+    return stored_.records[std::size_t(it - stored_.ids.begin())].reviewState;
 }
 
 OpenedAnnotation StoredAnnotationHistory::openVersion(const VersionId& id, bool readOnly) {
@@ -157,7 +149,8 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
     // duplicate sibling). The new record goes in first; re-reading the list only adds its
     // storage time.
     stored_.records.push_back(
-        {annotationId, studyId_, session_.userName(), message, {}, "pending", chunk});
+        {annotationId, studyId_, session_.userName(), message, {}, storage::ReviewState::Pending,
+         chunk});
     stored_.ids.push_back(version.id);
     listingProblem_.clear();
     try {

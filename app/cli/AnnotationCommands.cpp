@@ -29,7 +29,6 @@ namespace radmark::cli {
 namespace {
 
 using namespace radmark::annotation;
-using workflow::reviewStateOf;
 using workflow::StoredAnnotationHistory;
 
 int runVersions(Arguments& args, CommandIo& io) {
@@ -42,7 +41,7 @@ int runVersions(Arguments& args, CommandIo& io) {
     const auto& records = stored.stored().records;
     for (std::size_t i = 0; i < records.size(); ++i) {
         io.out << describeVersion(stored.history().versions()[i],
-                                  reviewStateOf(records[i].reviewState))
+                                  storage::reviewStateName(records[i].reviewState))
                << "\n";
     }
     if (records.empty())
@@ -85,8 +84,9 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
     SaveReport report;
     const Version version = stored.save(labels, segments, {}, message, stored.newest(), &report);
     io.out << "imported as version " << version.id.hex().substr(0, 12) << " ("
-           << report.chunksWritten
-           << " new chunks): " << describeVersion(version, ReviewState::Unreviewed) << "\n";
+           << report.chunksWritten << " new chunks): "
+           << describeVersion(version, storage::reviewStateName(storage::ReviewState::Pending))
+           << "\n";
     return 0;
 }
 

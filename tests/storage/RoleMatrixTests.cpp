@@ -111,7 +111,7 @@ const std::vector<Operation>& operations() {
         {"approve or reject",
          {Role::Reviewer},
          [](Session& s, World& w) {
-             Reviews(s).decide(w.annotation, ReviewDecision::Approve, "ok");
+             Reviews(s).decide(w.annotation, ReviewState::Approved, "ok");
          }},
         {"comment",
          {Role::Reviewer},
@@ -174,8 +174,9 @@ TEST(StorageRoleMatrix, ReviewDecisionIsRecordedAndLogged) {
     World w;
     {
         auto rick = w.t.store.login("rick", userPassword);
-        Reviews(rick).decide(w.annotation, ReviewDecision::Reject, "leak at slice 12");
-        EXPECT_EQ(Annotations(rick).list(w.assigned).at(0).reviewState, "rejected");
+        Reviews(rick).decide(w.annotation, ReviewState::Rejected, "leak at slice 12");
+        EXPECT_EQ(reviewStateName(Annotations(rick).list(w.assigned).at(0).reviewState),
+                  "rejected");
     }
     auto admin = w.t.admin();
     const auto e = AuditTrail(admin).entries(filterBy("rick", "review decision"));
