@@ -15,8 +15,6 @@ class FillBetweenSlicesTool final : public Tool {
         settings().declare("axis", "Slices of (0 sagittal, 1 coronal, 2 axial)", 2, 0, 2);
     }
 
-    std::string_view name() const override { return "fill-between-slices"; }
-
     bool apply() override {
         const ToolContext& c = context();
         const LabelMap& labels = *c.labels;
@@ -76,8 +74,15 @@ class FillBetweenSlicesTool final : public Tool {
 
 } // namespace
 
-std::unique_ptr<Tool> makeFillBetweenSlicesTool() {
-    return std::make_unique<FillBetweenSlicesTool>();
+ToolRegistration fillBetweenSlicesTool() {
+    ToolDescription d;
+    d.name = "fill-between-slices";
+    d.title = "Fill between slices";
+    d.kind = ToolKind::WholeSegment;
+    d.hint = "Works on the whole active segment: press Apply (Ctrl+Z undoes).";
+    d.key = "Ctrl+Shift+F"; // applies at once, so the brush stays chosen between slices
+    d.needsOnSegment = "on two slices with unpainted slices between them";
+    return {std::move(d), [] { return std::make_unique<FillBetweenSlicesTool>(); }};
 }
 
 } // namespace radmark::annotation

@@ -22,18 +22,6 @@ class PaintTool final : public Tool {
         }
     }
 
-    std::string_view name() const override {
-        switch (mode_) {
-        case PaintMode::Paint:
-            return "paint";
-        case PaintMode::Erase:
-            return "erase";
-        case PaintMode::Threshold:
-            return "threshold-paint";
-        }
-        return "paint";
-    }
-
     void activate(const ToolContext& context) override {
         Tool::activate(context);
         if (mode_ == PaintMode::Threshold &&
@@ -150,16 +138,33 @@ class PaintTool final : public Tool {
     std::vector<Index3> offsets_;
 };
 
+// The brushes share their hint: the keys that change radius and shape work for each of them.
+ToolDescription brush(std::string name, std::string title, std::string key) {
+    ToolDescription d;
+    d.name = std::move(name);
+    d.title = std::move(title);
+    d.kind = ToolKind::Pointer;
+    d.hint = "Drag in a slice view. [ and ] change the radius, Shift+S switches between disc and "
+             "sphere.";
+    d.key = std::move(key);
+    d.brush = true;
+    return d;
+}
+
 } // namespace
 
-std::unique_ptr<Tool> makePaintTool() {
-    return std::make_unique<PaintTool>(PaintMode::Paint);
+ToolRegistration paintTool() {
+    return {brush("paint", "Paint", "B"),
+            [] { return std::make_unique<PaintTool>(PaintMode::Paint); }};
 }
-std::unique_ptr<Tool> makeEraseTool() {
-    return std::make_unique<PaintTool>(PaintMode::Erase);
+ToolRegistration eraseTool() {
+    return {brush("erase", "Erase", "E"),
+            [] { return std::make_unique<PaintTool>(PaintMode::Erase); }};
 }
-std::unique_ptr<Tool> makeThresholdPaintTool() {
-    return std::make_unique<PaintTool>(PaintMode::Threshold);
+ToolRegistration thresholdPaintTool() {
+    ToolDescription d = brush("threshold-paint", "Threshold paint", "T");
+    d.intensityRange = true;
+    return {std::move(d), [] { return std::make_unique<PaintTool>(PaintMode::Threshold); }};
 }
 
 } // namespace radmark::annotation

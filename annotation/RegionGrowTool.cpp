@@ -18,8 +18,6 @@ class RegionGrowTool final : public Tool {
         settings().declare("upper", "Highest intensity", 100000, -100000, 100000);
     }
 
-    std::string_view name() const override { return "region-grow"; }
-
     void activate(const ToolContext& context) override {
         Tool::activate(context);
         if (!context.image || !context.image->geometry().sameGridAs(context.labels->geometry())) {
@@ -118,8 +116,16 @@ class RegionGrowTool final : public Tool {
 
 } // namespace
 
-std::unique_ptr<Tool> makeRegionGrowTool() {
-    return std::make_unique<RegionGrowTool>();
+ToolRegistration regionGrowTool() {
+    ToolDescription d;
+    d.name = "region-grow";
+    d.title = "Region grow";
+    d.kind = ToolKind::Pointer;
+    d.hint = "Click a voxel inside the structure. Changing the range regrows from the same voxel.";
+    d.key = "G";
+    d.intensityRange = true;
+    d.regrowsFromSeed = true;
+    return {std::move(d), [] { return std::make_unique<RegionGrowTool>(); }};
 }
 
 } // namespace radmark::annotation

@@ -14,7 +14,6 @@ class RemoveIslandsTool final : public Tool {
     RemoveIslandsTool() {
         settings().declare("minimum_voxels", "Remove pieces smaller than (voxels)", 100, 1, 1e9);
     }
-    std::string_view name() const override { return "remove-islands"; }
     bool apply() override {
         const auto minimum = std::size_t(settings().get("minimum_voxels"));
         return transformActiveSegment(
@@ -25,7 +24,6 @@ class RemoveIslandsTool final : public Tool {
 
 class KeepLargestTool final : public Tool {
   public:
-    std::string_view name() const override { return "keep-largest"; }
     bool apply() override {
         return transformActiveSegment({0, 0, 0}, keepLargestComponent, "Keep largest piece");
     }
@@ -37,11 +35,6 @@ class SmoothingTool final : public Tool {
   public:
     explicit SmoothingTool(Smoothing kind) : kind_(kind) {
         settings().declare("radius_mm", "Smoothing radius (mm)", 1, 0.1, 50);
-    }
-    std::string_view name() const override {
-        return kind_ == Smoothing::Opening   ? "smooth-opening"
-               : kind_ == Smoothing::Closing ? "smooth-closing"
-                                             : "smooth-median";
     }
     bool apply() override {
         const double r = settings().get("radius_mm");
@@ -73,7 +66,6 @@ class SmoothingTool final : public Tool {
 class HollowTool final : public Tool {
   public:
     HollowTool() { settings().declare("thickness_mm", "Shell thickness (mm)", 1, 0.01, 100); }
-    std::string_view name() const override { return "hollow"; }
     bool apply() override {
         const double t = settings().get("thickness_mm");
         return transformActiveSegment(
@@ -86,7 +78,6 @@ class MarginTool final : public Tool {
     MarginTool() {
         settings().declare("distance_mm", "Grow by (mm; negative shrinks)", 2, -100, 100);
     }
-    std::string_view name() const override { return "margin"; }
     bool apply() override {
         const double mm = settings().get("distance_mm");
         const auto& spacing = context().labels->geometry().spacing;
@@ -100,28 +91,45 @@ class MarginTool final : public Tool {
     }
 };
 
+// Set up in the Tools panel, then Apply; none of them has a key.
+ToolRegistration wholeSegmentTool(std::string name, std::string title,
+                                  std::function<std::unique_ptr<Tool>()> create) {
+    ToolDescription d;
+    d.name = std::move(name);
+    d.title = std::move(title);
+    d.kind = ToolKind::WholeSegment;
+    d.hint = "Works on the whole active segment: press Apply (Ctrl+Z undoes).";
+    return {std::move(d), std::move(create)};
+}
+
 } // namespace
 
-std::unique_ptr<Tool> makeRemoveIslandsTool() {
-    return std::make_unique<RemoveIslandsTool>();
+ToolRegistration removeIslandsTool() {
+    return wholeSegmentTool("remove-islands", "Remove small islands",
+                            [] { return std::make_unique<RemoveIslandsTool>(); });
 }
-std::unique_ptr<Tool> makeKeepLargestTool() {
-    return std::make_unique<KeepLargestTool>();
+ToolRegistration keepLargestTool() {
+    return wholeSegmentTool("keep-largest", "Keep largest piece",
+                            [] { return std::make_unique<KeepLargestTool>(); });
 }
-std::unique_ptr<Tool> makeOpeningTool() {
-    return std::make_unique<SmoothingTool>(Smoothing::Opening);
+ToolRegistration openingTool() {
+    return wholeSegmentTool("smooth-opening", "Smooth (opening)",
+                            [] { return std::make_unique<SmoothingTool>(Smoothing::Opening); });
 }
-std::unique_ptr<Tool> makeClosingTool() {
-    return std::make_unique<SmoothingTool>(Smoothing::Closing);
+ToolRegistration closingTool() {
+    return wholeSegmentTool("smooth-closing", "Smooth (closing)",
+                            [] { return std::make_unique<SmoothingTool>(Smoothing::Closing); });
 }
-std::unique_ptr<Tool> makeMedianTool() {
-    return std::make_unique<SmoothingTool>(Smoothing::Median);
+ToolRegistration medianTool() {
+    return wholeSegmentTool("smooth-median", "Smooth (median)",
+                            [] { return std::make_unique<SmoothingTool>(Smoothing::Median); });
 }
-std::unique_ptr<Tool> makeHollowTool() {
-    return std::make_unique<HollowTool>();
+ToolRegistration hollowTool() {
+    return wholeSegmentTool("hollow", "Hollow", [] { return std::make_unique<HollowTool>(); });
 }
-std::unique_ptr<Tool> makeMarginTool() {
-    return std::make_unique<MarginTool>();
+ToolRegistration marginTool() {
+    return wholeSegmentTool("margin", "Margin (grow or shrink)",
+                            [] { return std::make_unique<MarginTool>(); });
 }
 
 } // namespace radmark::annotation

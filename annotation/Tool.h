@@ -4,7 +4,9 @@
 // plane and says whether it used them, or runs a whole-segment operation with apply(), and hands
 // back one undo record per drag or apply. Tools know nothing of Qt or VTK; a thin interaction
 // class in viewer/ turns mouse events into these calls. Settings are named numeric properties so
-// a panel can bind to any tool generically.
+// a panel can bind to any tool generically. Every tool also describes itself (ToolDescription:
+// title, kind, hint, key, what the viewer must do for it), so the editor, the Tools panel, the
+// menu and the shortcuts read one list and know no tool by name.
 
 #include "annotation/Box.h"
 #include "annotation/LabelMap.h"
@@ -13,6 +15,7 @@
 #include "annotation/Stroke.h"
 #include "annotation/UndoHistory.h"
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -66,6 +69,41 @@ class ToolSettings {
     std::vector<std::function<void(const ToolSetting&)>> observers_;
 };
 
+// How a tool is used, which decides how the viewer routes input to it.
+enum class ToolKind : std::uint8_t {
+    Pointer,      // edits with pointer events in a slice view (Tool::handle)
+    Box,          // draws boxes with a drag; the gesture is annotation::BoxGesture, no Tool object
+    WholeSegment, // runs on the whole active segment with Apply (Tool::apply); its key applies it
+};
+
+// What a tool says about itself: everything a menu, a panel, the shortcuts and the slice views
+// need, so that none of them knows a tool by name (3D Slicer's effects carry the same: name,
+// title, help, flags).
+struct ToolDescription {
+    std::string name;  // stable identifier, e.g. "region-grow"; stored in settings and tests
+    std::string title; // what the radiologist reads, e.g. "Region grow"
+    ToolKind kind = ToolKind::Pointer;
+    std::string hint; // shown in the Tools panel while the tool is chosen
+    // Portable key text ("B", "Shift+X", "Ctrl+Shift+F"), empty for none. It chooses a pointer
+    // or box tool and applies a whole-segment one. No two tools share one; the keys the app
+    // binds outside tools are checked against these in tests/gui/ToolRegistrationTests.cpp.
+    std::string key;
+    // A brush: declares "radius_mm" and "sphere", shares them with the other brushes, shows the
+    // brush circle under the pointer and takes the [ ] radius and Shift+S shape keys.
+    bool brush = false;
+    // Declares "lower" and "upper" (an intensity range), which start from the window shown.
+    bool intensityRange = false;
+    // A click plants a seed and its edit stays open until the next click, so changing a setting
+    // redoes it from the same seed inside the same undo step (region grow).
+    bool regrowsFromSeed = false;
+    // A box tool that draws 3D boxes: the Tools panel asks how many slices deep.
+    bool box3D = false;
+    // A whole-segment tool that can find nothing to do on a segment that has voxels: what the
+    // segment needs, completing "<title> needs "<segment>" ..." (e.g. "on two slices with
+    // unpainted slices between them"). Empty: "<title> changed nothing".
+    std::string needsOnSegment;
+};
+
 class Tool {
   public:
     Tool();
@@ -73,7 +111,9 @@ class Tool {
     Tool(const Tool&) = delete;
     Tool& operator=(const Tool&) = delete;
 
-    virtual std::string_view name() const = 0;
+    // Set by createTool from the tool's registration.
+    const ToolDescription& description() const { return description_; }
+    std::string_view name() const { return description_.name; }
     // Binds the tool to an annotation; an edit still open is finished first.
     virtual void activate(const ToolContext& context);
     // Returns true when the tool used the event.
@@ -105,6 +145,8 @@ class Tool {
                                 std::string description);
 
   private:
+    friend std::unique_ptr<Tool> createTool(std::string_view name);
+    ToolDescription description_;
     ToolSettings settings_;
     std::optional<ToolContext> context_;
     std::optional<Stroke> stroke_;
@@ -112,8 +154,25 @@ class Tool {
     VoxelRegion dirty_;
 };
 
-// Every tool, by name; the list lives in ToolRegistry.cpp (one line per tool).
-std::unique_ptr<Tool> createTool(std::string_view name); // throws ToolError for an unknown name
+// One tool as the registry holds it: its description and how to make one. `create` is empty for
+// box tools, whose drag is handled by annotation::BoxGesture (and viewer::BoxInteraction).
+struct ToolRegistration {
+    ToolDescription description;
+    std::function<std::unique_ptr<Tool>()> create;
+};
+
+// The built-in tools are listed in ToolRegistry.cpp (one line per tool, each made by a function
+// in the tool's own file). registerTool adds one more (a test, a plugin): call it before the UI
+// is built, which reads the list once, and not from two threads at once. It throws ToolError
+// when the name or the key is already taken by another tool, or the description is incomplete.
+void registerTool(ToolRegistration registration);
+// Every tool's description, built-in ones first, in the order they were listed.
+std::vector<ToolDescription> toolDescriptions();
+// nullptr for an unknown name; the description stays valid while the program runs.
+const ToolDescription* findTool(std::string_view name);
+// Throws ToolError for an unknown name and for a box tool (it has no Tool object).
+std::unique_ptr<Tool> createTool(std::string_view name);
+// The names createTool accepts (pointer and whole-segment tools), in registration order.
 std::vector<std::string> toolNames();
 
 } // namespace radmark::annotation

@@ -1,7 +1,8 @@
 #include "storage/Reviews.h"
 
 #include "storage/ChunkStore.h"
-#include "storage/Store.h"
+#include "storage/SessionAccess.h"
+#include "storage/Studies.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,14 +30,6 @@ struct VersionRow {
     std::string contentHash;
     bool consensus = false;
 };
-
-std::int64_t userIdOf(Database& db, const std::string& name) {
-    auto s = db.prepare("SELECT id FROM users WHERE name = ?");
-    s.bind(1, name);
-    if (!s.step())
-        throw InvalidRequestError("there is no user " + name);
-    return s.integer(0);
-}
 
 VersionRow versionRow(Database& db, std::int64_t annotationId) {
     auto s = db.prepare("SELECT a.id, a.study_id, a.author_id, u.name, a.chunk, a.kind "
@@ -97,10 +90,10 @@ constexpr const char* commentColumns =
 
 } // namespace
 
-std::string_view reviewStateName(ReviewState state) {
+const char* reviewStateName(ReviewState state) {
     for (const Named& n : stateNames)
         if (n.state == state)
-            return n.name;
+            return n.name.data();
     return "draft";
 }
 
@@ -111,6 +104,12 @@ std::optional<ReviewState> parseReviewState(std::string_view name) {
         if (n.name == name)
             return n.state;
     return std::nullopt;
+}
+
+ReviewState reviewStateOf(const std::string& decision, bool submitted) {
+    if (!decision.empty())
+        return stateAfter(parseDecision(decision));
+    return submitted ? ReviewState::Submitted : ReviewState::Draft;
 }
 
 std::string_view decisionName(Decision decision) {
@@ -149,11 +148,11 @@ ReviewState stateAfter(Decision decision) {
 }
 
 void Reviews::submit(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator});
+    internal::requireRole(session_, {Role::Annotator});
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
-    session_.requireAssigned(version.studyId);
+    internal::requireAssigned(session_, version.studyId);
     if (version.author != session_.userName())
         throw PermissionDeniedError("only its author submits a version for review (this one is " +
                                     version.author + "'s)");
@@ -169,7 +168,7 @@ void Reviews::submit(std::int64_t annotationId) {
     }();
     if (submitted)
         throw InvalidRequestError("this version is already submitted for review");
-    session_.recorded(
+    SessionAccess::recorded(session_, 
         "submit", versionObject(annotationId), version.contentHash.substr(0, 12), [&](Database& d) {
             d.prepare("INSERT INTO submissions(annotation_id, submitted) VALUES (?, ?)")
                 .bind(1, annotationId)
@@ -181,9 +180,9 @@ void Reviews::submit(std::int64_t annotationId) {
 ReviewDecisionRecord Reviews::decide(std::int64_t annotationId, Decision decision,
                                      const std::string& message, const std::string& contentHash,
                                      const std::string& metricsJson, bool resolveOpenComments) {
-    session_.requireRole({Role::Reviewer});
+    internal::requireRole(session_, {Role::Reviewer});
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
     const std::string object = versionObject(annotationId);
     const auto refuse = [&](const std::string& why) {
@@ -243,10 +242,10 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
                                             const std::string& message,
                                             const std::string& contentHash,
                                             const std::string& metricsJson, bool resolveOpen) {
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     const std::string object = versionObject(annotationId);
     Transaction transaction(db);
-    const std::int64_t reviewerId = userIdOf(db, session_.userName());
+    const std::int64_t reviewerId = SessionAccess::userId(session_);
     const std::string now = utcNow();
     if (decision == Decision::Approve && resolveOpen) {
         auto list = db.prepare("SELECT id FROM comments WHERE annotation_id = ? AND reply_to IS "
@@ -261,7 +260,7 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
                 .bind(2, reviewerId)
                 .bind(3, id)
                 .run();
-            session_.auditLog().append(session_.userName(), "resolve comment",
+            SessionAccess::auditLog(session_).append(session_.userName(), "resolve comment",
                                        "comment " + std::to_string(id), "resolved by approval");
         }
     }
@@ -276,7 +275,7 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
         .bind(7, now)
         .run();
     const std::int64_t id = db.lastInsertId();
-    session_.auditLog().append(session_.userName(), "review decision", object,
+    SessionAccess::auditLog(session_).append(session_.userName(), "review decision", object,
                                std::string(decisionName(decision)) + " " +
                                    contentHash.substr(0, 12) +
                                    (message.empty() ? "" : ": " + message));
@@ -286,24 +285,24 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
 }
 
 std::optional<ReviewDecisionRecord> Reviews::decisionOf(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    Database& db = SessionAccess::database(session_);
+    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
     return readDecision(db, annotationId);
 }
 
 ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& voxel,
                                const std::string& text, std::optional<std::int64_t> segment) {
-    session_.requireRole({Role::Reviewer});
+    internal::requireRole(session_, {Role::Reviewer});
     session_.touch();
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InvalidRequestError("a comment needs a text");
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     versionRow(db, annotationId); // throws for an unknown version
-    const std::int64_t author = userIdOf(db, session_.userName());
+    const std::int64_t author = SessionAccess::userId(session_);
     const std::int64_t x = std::llround(voxel[0]), y = std::llround(voxel[1]),
                        z = std::llround(voxel[2]);
-    const std::int64_t id = session_.recorded(
+    const std::int64_t id = SessionAccess::recorded(session_, 
         "comment", versionObject(annotationId),
         "at voxel " + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z),
         [&](Database& d) {
@@ -326,11 +325,11 @@ ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& v
 }
 
 ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
-    session_.requireRole({Role::Annotator, Role::Reviewer});
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer});
     session_.touch();
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InvalidRequestError("a reply needs a text");
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     auto parent = db.prepare("SELECT annotation_id, reply_to FROM comments WHERE id = ?");
     parent.bind(1, commentId);
     if (!parent.step())
@@ -338,10 +337,10 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
     const std::int64_t annotationId = parent.integer(0);
     const std::int64_t thread = parent.isNull(1) ? commentId : parent.integer(1);
     parent.reset(); // no read left open across the write below
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
-    const std::int64_t author = userIdOf(db, session_.userName());
+    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
+    const std::int64_t author = SessionAccess::userId(session_);
     const std::int64_t id =
-        session_.recorded("reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
+        SessionAccess::recorded(session_, "reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
             d.prepare("INSERT INTO comments(annotation_id, reply_to, author_id, text, created) "
                       "VALUES (?, ?, ?, ?, ?)")
                 .bind(1, annotationId)
@@ -359,9 +358,9 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
 }
 
 void Reviews::resolve(std::int64_t commentId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer});
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer});
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     auto c = db.prepare("SELECT annotation_id, reply_to, resolved FROM comments WHERE id = ?");
     c.bind(1, commentId);
     if (!c.step())
@@ -372,9 +371,9 @@ void Reviews::resolve(std::int64_t commentId) {
         throw InvalidRequestError("this comment is already resolved");
     const std::int64_t annotationId = c.integer(0);
     c.reset(); // no read left open across the write below
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
-    const std::int64_t who = userIdOf(db, session_.userName());
-    session_.recorded(
+    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
+    const std::int64_t who = SessionAccess::userId(session_);
+    SessionAccess::recorded(session_, 
         "resolve comment", "comment " + std::to_string(commentId), {}, [&](Database& d) {
             d.prepare("UPDATE comments SET resolved = ?, resolved_by = ? WHERE id = ?")
                 .bind(1, utcNow())
@@ -385,9 +384,9 @@ void Reviews::resolve(std::int64_t commentId) {
 }
 
 std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    Database& db = SessionAccess::database(session_);
+    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
     auto s = db.prepare(std::string(commentColumns) + "WHERE c.annotation_id = ? ORDER BY c.id");
     s.bind(1, annotationId);
     std::vector<ReviewComment> out;
@@ -397,9 +396,9 @@ std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
 }
 
 std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    session_.requireAssigned(studyId);
-    Database& db = session_.database();
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    internal::requireAssigned(session_, studyId);
+    Database& db = SessionAccess::database(session_);
     std::map<std::int64_t, VersionReview> out;
     auto s =
         db.prepare("SELECT a.id, a.kind, a.revises, s.submitted, s.withdrawn FROM annotations a "
@@ -429,10 +428,10 @@ std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
 }
 
 std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
-    session_.requireAssigned(version.studyId);
+    internal::requireAssigned(session_, version.studyId);
     std::vector<ReviewEvent> events;
     {
         auto s = db.prepare("SELECT created, message FROM annotations WHERE id = ?");
@@ -475,11 +474,11 @@ std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
 }
 
 std::vector<StudyReviewSummary> Reviews::studies() {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     std::vector<StudyReviewSummary> out;
-    for (const Study& study : session_.listStudies()) {
+    for (const Study& study : Studies(session_).list()) {
         StudyReviewSummary summary;
         summary.studyId = study.id;
         summary.pseudonym = study.label;
@@ -516,8 +515,8 @@ std::vector<StudyReviewSummary> Reviews::studies() {
 }
 
 std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    Database& db = SessionAccess::database(session_);
     std::vector<std::pair<std::int64_t, std::int64_t>> found; // annotation, study
     if (!idOrHashPrefix.empty() &&
         idOrHashPrefix.find_first_not_of("0123456789") == std::string::npos &&
@@ -547,14 +546,14 @@ std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
 }
 
 std::int64_t Reviews::studyOf(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    const std::int64_t study = versionRow(session_.database(), annotationId).studyId;
-    session_.requireAssigned(study);
+    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    const std::int64_t study = versionRow(SessionAccess::database(session_), annotationId).studyId;
+    internal::requireAssigned(session_, study);
     return study;
 }
 
 void Reviews::requireVisible(std::int64_t annotationId) {
-    session_.requireAssigned(versionRow(session_.database(), annotationId).studyId);
+    internal::requireAssigned(session_, versionRow(SessionAccess::database(session_), annotationId).studyId);
 }
 
 std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::uint8_t> record,
@@ -562,16 +561,16 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
                                     const std::string& method,
                                     const std::vector<std::int64_t>& sources,
                                     const std::string& message) {
-    session_.requireRole({Role::Reviewer});
+    internal::requireRole(session_, {Role::Reviewer});
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     if (sources.size() < 2)
         throw InvalidRequestError("a consensus needs at least two versions");
     for (std::int64_t source : sources)
         if (versionRow(db, source).studyId != studyId)
             throw InvalidRequestError("version " + std::to_string(source) +
                                       " belongs to another study");
-    const std::int64_t reviewerId = userIdOf(db, session_.userName());
+    const std::int64_t reviewerId = SessionAccess::userId(session_);
     std::string sourceList;
     for (std::int64_t source : sources)
         sourceList += (sourceList.empty() ? "" : ",") + std::to_string(source);
@@ -582,16 +581,16 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
             throw InvalidRequestError("there is no study " + std::to_string(studyId));
         return s.text(0);
     }();
-    return session_.recorded(
+    return SessionAccess::recorded(session_, 
         "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
             ChunkStore store(d);
             store.putMany(chunks);
-            const std::string hash = store.put(record);
+            const imaging::ChunkHash hash = store.put(record);
             d.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, created, kind, "
                       "method) VALUES (?, ?, ?, ?, ?, 'consensus', ?)")
                 .bind(1, studyId)
                 .bind(2, reviewerId)
-                .bindBlob(3, fromHex(hash))
+                .bindBlob(3, hash.bytes.data(), hash.bytes.size())
                 .bind(4, message)
                 .bind(5, utcNow())
                 .bind(6, method)

@@ -1,19 +1,16 @@
 #pragma once
 // A study as import stored it: its series (volume slices as chunks), the de-identified DICOM
 // headers (without pixel data, for DICOM export) and the de-identification report. Opening one
-// goes through Session::openStudy, so roles and assignments apply and the access is logged.
+// goes through Studies::open, so roles and assignments apply and the access is logged.
 
 #include "imaging/Volume.h"
-#include "storage/Store.h"
+#include "storage/Studies.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace radmark::storage {
-
-// The tables import keeps beside the study rows (created on first import).
-void createImportTables(Database& db);
 
 struct StoredSeries {
     std::string seriesUid; // de-identified

@@ -12,6 +12,11 @@ namespace radmark::viewer {
 namespace {
 // How near (in screen pixels) the pointer must be to an edge or corner to grab it.
 constexpr double grabPixels = 6;
+
+bool drawsBoxesIn3D(const QString& toolName) {
+    const annotation::ToolDescription* tool = LabelEditor::toolDescription(toolName);
+    return tool && tool->box3D;
+}
 } // namespace
 
 struct BoxInteraction::Private {
@@ -44,7 +49,7 @@ BoxInteraction::BoxInteraction(LabelEditor& editor, const SliceCursor& cursor,
             return;
         }
         emit statusMessage(
-            name == QLatin1String("box3d")
+            drawsBoxesIn3D(name)
                 ? tr("3D box: drag on a slice to draw (spans %1 slices each side; adjust in "
                      "another view by its handles), drag inside to move, Delete removes")
                       .arg(d->halfDepthSlices)
@@ -56,7 +61,8 @@ BoxInteraction::BoxInteraction(LabelEditor& editor, const SliceCursor& cursor,
 BoxInteraction::~BoxInteraction() = default;
 
 bool BoxInteraction::isBoxTool(const QString& toolName) {
-    return toolName == QLatin1String("box") || toolName == QLatin1String("box3d");
+    const annotation::ToolDescription* tool = LabelEditor::toolDescription(toolName);
+    return tool && tool->kind == annotation::ToolKind::Box;
 }
 
 std::vector<annotation::Box> BoxInteraction::shownBoxes() const {
@@ -90,7 +96,7 @@ void BoxInteraction::handlePointer(SliceView& view, annotation::PointerPhase pha
         const annotation::ViewSlice slice{annotation::SliceAxis(view.normalIndexAxis()),
                                           d->cursor->slice(view.plane())};
         annotation::BoxDrawing drawing;
-        drawing.threeD = d->editor->toolName() == QLatin1String("box3d");
+        drawing.threeD = drawsBoxesIn3D(d->editor->toolName());
         drawing.halfDepthSlices = d->halfDepthSlices;
         drawing.segment = d->editor->activeSegment();
         drawing.author = d->author;

@@ -1,9 +1,10 @@
 #pragma once
-// The thin Qt side of bounding boxes: while a box tool ("box" for 2D, "box3d" for 3D) is
-// selected in the label editor, slice-view pointer events drive an annotation::BoxGesture
-// (draw, move, resize by a handle); each finished drag becomes ONE LabelEditor::editBoxes call
-// (one undo step). Keeps a BoxOverlay on every slice view in step with the boxes, the
-// selection, the segments (colour, hidden) and the shown slices.
+// The thin Qt side of bounding boxes: while a box tool (annotation::ToolKind::Box; its
+// description says whether it draws 2D or 3D boxes) is selected in the label editor, slice-view
+// pointer events drive an annotation::BoxGesture (draw, move, resize by a handle); each finished
+// drag becomes ONE LabelEditor::editBoxes call (one undo step). Keeps a BoxOverlay on every
+// slice view in step with the boxes, the selection, the segments (colour, hidden) and the shown
+// slices.
 
 #ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/BoxGesture.h"
@@ -32,7 +33,7 @@ class BoxInteraction : public QObject {
                    const std::array<SliceView*, 3>& views, QObject* parent = nullptr);
     ~BoxInteraction() override;
 
-    static bool isBoxTool(const QString& toolName); // "box" or "box3d"
+    static bool isBoxTool(const QString& toolName); // a tool of kind annotation::ToolKind::Box
 
     // A pointer event of `view` (ignored unless a box tool is selected).
     void handlePointer(SliceView& view, annotation::PointerPhase phase,

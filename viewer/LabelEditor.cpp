@@ -17,28 +17,9 @@ constexpr double brushStepMm = 0.5;
 constexpr double smallestBrushMm = 0.5;
 constexpr double largestBrushMm = 100;
 
-const QString regionGrow = QStringLiteral("region-grow");
-const QString box2D = QStringLiteral("box");
-const QString box3D = QStringLiteral("box3d");
-
-// The tools that use the pointer in a slice view (the rest of the registry runs with Apply).
-bool usesPointer(const QString& name) {
-    return LabelEditor::isBrush(name) || name == regionGrow;
-}
-
-bool isAnnotationTool(const QString& name) {
-    const auto names = annotation::toolNames();
-    return std::find(names.begin(), names.end(), name.toStdString()) != names.end();
-}
-
-bool hasSetting(const annotation::Tool& tool, std::string_view key) {
-    const auto& all = tool.settings().all();
-    return std::any_of(all.begin(), all.end(),
-                       [&](const annotation::ToolSetting& s) { return s.name == key; });
-}
-
-bool hasIntensityRange(const annotation::Tool& tool) {
-    return hasSetting(tool, "lower") && hasSetting(tool, "upper");
+bool hasKind(const QString& name, annotation::ToolKind kind) {
+    const annotation::ToolDescription* tool = LabelEditor::toolDescription(name);
+    return tool && tool->kind == kind;
 }
 } // namespace
 
@@ -53,7 +34,8 @@ struct LabelEditor::Private {
     vtkSmartPointer<vtkLookupTable> colours;
     vtkSmartPointer<vtkLookupTable> outlineColours;
 
-    QString toolName; // "" = navigation
+    QString toolName;                                         // "" = navigation
+    const annotation::ToolDescription* description = nullptr; // of toolName; null: navigation
     // One instance per tool, made when first used, so its settings survive switching tools.
     std::map<std::string, std::unique_ptr<annotation::Tool>> tools;
     annotation::Tool* tool = nullptr; // the selected annotation tool
@@ -61,8 +43,8 @@ struct LabelEditor::Private {
     double brushRadiusMm = 5;
     bool sphereBrush = false;
     std::optional<std::pair<double, double>> shownRange;
-    std::uint64_t voxelsBeforeGrow = 0; // the region grown is the increase since the click
-    std::optional<imaging::Index3> growSeed;
+    std::uint64_t voxelsBeforeSeed = 0; // a seeded edit's size is the increase since the click
+    std::optional<imaging::Index3> seed;
 };
 
 LabelEditor::LabelEditor(QObject* parent) : QObject(parent), d(new Private) {}
@@ -306,71 +288,74 @@ vtkLookupTable* LabelEditor::outlineColours() const {
 }
 
 QStringList LabelEditor::toolList() {
-    QStringList pointer{QString()}, wholeSegment;
-    for (const std::string& name : annotation::toolNames()) {
-        const QString tool = QString::fromStdString(name);
-        (usesPointer(tool) ? pointer : wholeSegment) << tool;
+    QStringList names{QString()};
+    const auto tools = annotation::toolDescriptions();
+    for (annotation::ToolKind kind : {annotation::ToolKind::Pointer, annotation::ToolKind::Box,
+                                      annotation::ToolKind::WholeSegment}) {
+        for (const annotation::ToolDescription& tool : tools) {
+            if (tool.kind == kind)
+                names << QString::fromStdString(tool.name);
+        }
     }
-    return pointer + QStringList{box2D, box3D} + wholeSegment;
+    return names;
+}
+
+const annotation::ToolDescription* LabelEditor::toolDescription(const QString& name) {
+    return name.isEmpty() ? nullptr : annotation::findTool(name.toStdString());
 }
 
 QString LabelEditor::toolTitle(const QString& name) {
-    static const std::map<QString, const char*> titles{
-        {QString(), QT_TR_NOOP("Navigate")},
-        {QStringLiteral("paint"), QT_TR_NOOP("Paint")},
-        {QStringLiteral("erase"), QT_TR_NOOP("Erase")},
-        {QStringLiteral("threshold-paint"), QT_TR_NOOP("Threshold paint")},
-        {regionGrow, QT_TR_NOOP("Region grow")},
-        {box2D, QT_TR_NOOP("Box 2D")},
-        {box3D, QT_TR_NOOP("Box 3D")},
-        {QStringLiteral("fill-between-slices"), QT_TR_NOOP("Fill between slices")},
-        {QStringLiteral("remove-islands"), QT_TR_NOOP("Remove small islands")},
-        {QStringLiteral("keep-largest"), QT_TR_NOOP("Keep largest piece")},
-        {QStringLiteral("smooth-opening"), QT_TR_NOOP("Smooth (opening)")},
-        {QStringLiteral("smooth-closing"), QT_TR_NOOP("Smooth (closing)")},
-        {QStringLiteral("smooth-median"), QT_TR_NOOP("Smooth (median)")},
-        {QStringLiteral("hollow"), QT_TR_NOOP("Hollow")},
-        {QStringLiteral("margin"), QT_TR_NOOP("Margin (grow or shrink)")}};
-    const auto found = titles.find(name);
-    return found != titles.end() ? tr(found->second) : name; // a new tool shows its name
+    if (name.isEmpty())
+        return tr("Navigate");
+    const annotation::ToolDescription* tool = toolDescription(name);
+    return tool ? QString::fromStdString(tool->title) : name;
 }
 
 bool LabelEditor::isBrush(const QString& name) {
-    return name == QLatin1String("paint") || name == QLatin1String("erase") ||
-           name == QLatin1String("threshold-paint");
+    const annotation::ToolDescription* tool = toolDescription(name);
+    return tool && tool->brush;
 }
 
 bool LabelEditor::isWholeSegmentTool(const QString& name) {
-    return !usesPointer(name) && isAnnotationTool(name);
+    return hasKind(name, annotation::ToolKind::WholeSegment);
 }
 
 bool LabelEditor::selectTool(const QString& name) {
-    const bool annotationTool = isAnnotationTool(name);
-    if (!name.isEmpty() && !annotationTool && name != box2D && name != box3D)
+    const annotation::ToolDescription* description = toolDescription(name);
+    if (!name.isEmpty() && !description)
         return false;
     if (name == d->toolName)
         return true;
     finishOpenEdit();
     d->toolName = name;
-    d->tool = annotationTool ? &toolNamed(name.toStdString()) : nullptr;
-    if (d->tool && isBrush(name)) {
+    d->description = description;
+    // Box tools have no Tool object: BoxInteraction draws them.
+    d->tool = description && description->kind != annotation::ToolKind::Box
+                  ? &toolNamed(description->name)
+                  : nullptr;
+    if (d->tool && description->brush) {
         d->tool->settings().set("radius_mm", d->brushRadiusMm);
         d->tool->settings().set("sphere", d->sphereBrush ? 1 : 0);
     }
     bindSelectedTool();
     emit toolChanged(name);
-    if (name.isEmpty())
+    const QString title = toolTitle(name);
+    if (!description) {
         emit statusMessage(tr("Navigation"));
-    else if (isBrush(name))
+    } else if (description->brush) {
         emit statusMessage(brushText());
-    else if (name == regionGrow)
-        emit statusMessage(tr("Region grow: click a voxel inside the structure (range %1 to %2)")
+    } else if (description->regrowsFromSeed && description->intensityRange) {
+        emit statusMessage(tr("%1: click a voxel inside the structure (range %2 to %3)")
+                               .arg(title)
                                .arg(d->tool->settings().get("lower"))
                                .arg(d->tool->settings().get("upper")));
-    else if (d->tool)
-        emit statusMessage(tr("%1: set it up in the Tools panel, then Apply").arg(toolTitle(name)));
-    else
-        emit statusMessage(tr("%1: drag in a slice view").arg(toolTitle(name)));
+    } else if (description->regrowsFromSeed) {
+        emit statusMessage(tr("%1: click a voxel inside the structure").arg(title));
+    } else if (description->kind == annotation::ToolKind::WholeSegment) {
+        emit statusMessage(tr("%1: set it up in the Tools panel, then Apply").arg(title));
+    } else {
+        emit statusMessage(tr("%1: drag in a slice view").arg(title));
+    }
     return true;
 }
 
@@ -396,7 +381,7 @@ annotation::Tool& LabelEditor::toolNamed(const std::string& name) {
     auto& tool = d->tools[name];
     if (!tool) {
         tool = annotation::createTool(name);
-        if (d->shownRange && hasIntensityRange(*tool)) {
+        if (d->shownRange && tool->description().intensityRange) {
             tool->settings().set("lower", d->shownRange->first);
             tool->settings().set("upper", d->shownRange->second);
         }
@@ -410,9 +395,10 @@ annotation::Tool& LabelEditor::toolNamed(const std::string& name) {
 void LabelEditor::onSettingChanged(const std::string& toolName,
                                    const annotation::ToolSetting& setting) {
     const QString name = QString::fromStdString(toolName);
-    if (isBrush(name) && setting.name == "radius_mm")
+    const bool brush = isBrush(name);
+    if (brush && setting.name == "radius_mm")
         d->brushRadiusMm = setting.value;
-    if (isBrush(name) && setting.name == "sphere")
+    if (brush && setting.name == "sphere")
         d->sphereBrush = setting.value >= 0.5;
     if (name != d->toolName)
         return;
@@ -420,8 +406,8 @@ void LabelEditor::onSettingChanged(const std::string& toolName,
     // The tool has already reacted (a region grow being tuned has regrown).
     if (d->toolBound && !d->tool->takeDirtyRegion().empty()) {
         overlayModified();
-        if (name == regionGrow && d->growSeed)
-            emit statusMessage(regionGrowText(*d->growSeed));
+        if (d->description->regrowsFromSeed && d->seed)
+            emit statusMessage(seedEditText(*d->seed));
     }
 }
 
@@ -473,12 +459,12 @@ bool LabelEditor::applyTool(const QString& name) {
     } else if (!applied && activeSegmentVoxels() == 0) {
         emit statusMessage(
             tr("%1: segment \"%2\" has no voxels yet.").arg(toolTitle(which), segment));
-    } else if (applied || which != QLatin1String("fill-between-slices")) {
+    } else if (applied || tool.description().needsOnSegment.empty()) {
         emit statusMessage(tr("%1 changed nothing on \"%2\".").arg(toolTitle(which), segment));
     } else {
-        emit statusMessage(tr("Fill between slices needs \"%1\" on two slices with unpainted "
-                              "slices between them.")
-                               .arg(segment));
+        emit statusMessage(tr("%1 needs \"%2\" %3.")
+                               .arg(toolTitle(which), segment,
+                                    QString::fromStdString(tool.description().needsOnSegment)));
     }
     return changed > 0;
 }
@@ -488,7 +474,7 @@ void LabelEditor::setShownIntensityRange(double lower, double upper) {
 }
 
 void LabelEditor::useShownIntensityRange() {
-    if (!d->tool || !hasIntensityRange(*d->tool) || !d->shownRange)
+    if (!d->tool || !d->tool->description().intensityRange || !d->shownRange)
         return;
     setToolSetting(QStringLiteral("lower"), d->shownRange->first);
     setToolSetting(QStringLiteral("upper"), d->shownRange->second);
@@ -577,26 +563,26 @@ std::uint64_t LabelEditor::activeSegmentVoxels() const {
 
 void LabelEditor::handlePointer(annotation::PointerPhase phase, const imaging::Index3& voxel,
                                 int normalAxis) {
-    if (!d->tool || !d->toolBound || !usesPointer(d->toolName))
+    if (!d->tool || !d->toolBound || d->description->kind != annotation::ToolKind::Pointer)
         return; // navigation, boxes (drawn elsewhere), whole-segment tools
-    const bool grow = d->toolName == regionGrow;
+    const bool seeded = d->description->regrowsFromSeed;
     try {
         if (phase == annotation::PointerPhase::Press) {
             finishOpenEdit(); // a region grow being tuned is done when the next click starts
-            if (grow) {
-                d->voxelsBeforeGrow = activeSegmentVoxels();
-                d->growSeed = voxel;
+            if (seeded) {
+                d->voxelsBeforeSeed = activeSegmentVoxels();
+                d->seed = voxel;
             }
         }
         d->tool->handle({phase, voxel, annotation::SliceAxis(normalAxis)});
         // Only after the release: taking a record finishes the open stroke (one per drag). A
-        // region grow stays open so changing its range regrows inside the same undo step.
-        if (phase == annotation::PointerPhase::Release && !grow) {
+        // seeded edit stays open so changing its range regrows inside the same undo step.
+        if (phase == annotation::PointerPhase::Release && !seeded) {
             while (auto record = d->tool->takeUndoRecord())
                 d->history.push(std::move(*record));
         }
-        if (phase == annotation::PointerPhase::Press && grow)
-            emit statusMessage(regionGrowText(voxel));
+        if (phase == annotation::PointerPhase::Press && seeded)
+            emit statusMessage(seedEditText(voxel));
     } catch (const std::exception& error) { // ToolError, ReadOnlyAnnotation: a clear message
         emit statusMessage(QString::fromStdString(error.what()));
     }
@@ -608,18 +594,22 @@ void LabelEditor::refreshChangedLabels(annotation::Tool& tool) {
         overlayModified();
 }
 
-QString LabelEditor::regionGrowText(const imaging::Index3& seed) const {
+QString LabelEditor::seedEditText(const imaging::Index3& seed) const {
+    const QString title = toolTitle(d->toolName);
+    const std::uint64_t grown = activeSegmentVoxels() - d->voxelsBeforeSeed;
+    if (!d->description->intensityRange)
+        return tr("%1: %2 voxels").arg(title).arg(grown);
     const double lower = d->tool->settings().get("lower"), upper = d->tool->settings().get("upper");
     const double value = d->volume->valueAt(seed[0], seed[1], seed[2]);
     if (value < lower || value > upper)
-        return tr("Region grow: the clicked voxel (%1) is outside the range %2 to %3; nothing "
-                  "grown.")
+        return tr("%1: the clicked voxel (%2) is outside the range %3 to %4; nothing grown.")
+            .arg(title)
             .arg(value)
             .arg(lower)
             .arg(upper);
-    return tr("Region grow: %1 voxels (range %2 to %3; change the range in the Tools panel to "
-              "regrow)")
-        .arg(activeSegmentVoxels() - d->voxelsBeforeGrow)
+    return tr("%1: %2 voxels (range %3 to %4; change the range in the Tools panel to regrow)")
+        .arg(title)
+        .arg(grown)
         .arg(lower)
         .arg(upper);
 }

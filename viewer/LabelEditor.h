@@ -77,21 +77,25 @@ class LabelEditor : public QObject {
     vtkLookupTable* overlayColours() const;
     vtkLookupTable* outlineColours() const;
 
-    // Tools: "" navigates (a left drag moves the crosshair), every name of
-    // annotation::toolNames(), and "box" / "box3d": the views edit with a left drag but the box
-    // drawing handles those events itself, the editor ignores them. False for an unknown name.
-    // An edit still open (a region grow being tuned) is finished into the history first.
+    // Tools: "" navigates (a left drag moves the crosshair), or any tool of
+    // annotation::toolDescriptions(). Box tools put the views in editing too, but the box
+    // drawing handles their pointer events itself; the editor ignores them. False for an
+    // unknown name. An edit still open (a region grow being tuned) is finished into the history
+    // first.
     bool selectTool(const QString& name);
     QString toolName() const;
     // The selected annotation tool, whose settings the tools panel shows; nullptr for navigation
     // and boxes. Change settings through setToolSetting, which refreshes what they change.
     const annotation::Tool* tool() const;
-    // Whether a left drag in a slice view edits (brushes, region grow, boxes) instead of moving
-    // the crosshair; whole-segment tools leave the views navigating until Apply.
+    // Whether a left drag in a slice view edits (pointer and box tools) instead of moving the
+    // crosshair; whole-segment tools leave the views navigating until Apply.
     bool pointerEdits() const;
-    static bool isBrush(const QString& name); // paint, erase, threshold paint
-    // Every tool name selectTool accepts, in the order a tool list shows them, and the title a
-    // radiologist reads for each ("Region grow").
+    // What the registry says about a tool; nullptr for navigation ("") and unknown names.
+    static const annotation::ToolDescription* toolDescription(const QString& name);
+    static bool isBrush(const QString& name); // shows the brush circle, takes [ ] and Shift+S
+    // Every tool name selectTool accepts, in the order a tool list shows them (navigation,
+    // pointer tools, box tools, whole-segment tools), and the title a radiologist reads for each
+    // ("Region grow").
     static QStringList toolList();
     static QString toolTitle(const QString& name);
     static bool isWholeSegmentTool(const QString& name); // has an Apply, no pointer use
@@ -144,7 +148,7 @@ class LabelEditor : public QObject {
     void finishOpenEdit();
     void refreshChangedLabels(annotation::Tool& tool);
     std::uint64_t activeSegmentVoxels() const;
-    QString regionGrowText(const imaging::Index3& seed) const;
+    QString seedEditText(const imaging::Index3& seed) const;
     void overlayModified();
     void rebuildColours();
     QString brushText() const;

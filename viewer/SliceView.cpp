@@ -262,6 +262,25 @@ ViewPlane SliceView::plane() const {
     return d->plane;
 }
 
+void SliceView::setPlane(ViewPlane plane) {
+    if (plane == d->plane)
+        return;
+    d->plane = plane;
+    setObjectName(QString::fromLatin1(viewPlaneName(plane)).toLower() + QStringLiteral("View"));
+    d->corners->SetText(2, viewPlaneName(plane));
+    if (!hasImage())
+        return;
+    // The same image and labels laid out again across the new normal.
+    const vtkSmartPointer<vtkImageData> labels = d->labels;
+    const vtkSmartPointer<vtkLookupTable> colours =
+        vtkLookupTable::SafeDownCast(d->labelSlice->GetProperty()->GetLookupTable());
+    const vtkSmartPointer<vtkLookupTable> outlineColours = d->outlineColours;
+    d->outlineImage = nullptr; // its one-slice extent belongs to the old normal
+    setImage(d->image, d->cursor, d->valueRange);
+    if (labels && colours)
+        setLabelOverlay(labels, colours, outlineColours);
+}
+
 void SliceView::setImage(vtkImageData* image, SliceCursor* cursor, double valueRange) {
     d->image = image;
     d->cursor = cursor;
@@ -516,15 +535,27 @@ void SliceView::resetView() {
     d->zoom = 1;
     d->panWorld = {0, 0, 0};
     placeCamera();
+    emit zoomOrPanChanged();
 }
 
 void SliceView::zoomBy(double factor) {
     d->zoom = std::clamp(d->zoom * factor, 0.1, 50.0);
     placeCamera();
+    emit zoomOrPanChanged();
 }
 
 double SliceView::zoom() const {
     return d->zoom;
+}
+
+imaging::Vec3 SliceView::pan() const {
+    return d->panWorld;
+}
+
+void SliceView::setZoomAndPan(double zoom, const imaging::Vec3& pan) {
+    d->zoom = std::clamp(zoom, 0.1, 50.0);
+    d->panWorld = pan;
+    placeCamera();
 }
 
 void SliceView::panBy(const QPointF& widgetPixels) {
@@ -537,6 +568,7 @@ void SliceView::panBy(const QPointF& widgetPixels) {
                            d->layout.screenUp[k] * widgetPixels.y()) *
                           ratio * worldPerPixel;
     placeCamera();
+    emit zoomOrPanChanged();
 }
 
 void SliceView::resizeGL(int width, int height) {

@@ -29,6 +29,9 @@ class SliceView : public VtkOpenGLWidget {
     ~SliceView() override;
 
     ViewPlane plane() const;
+    // Shows another plane of the same image and labels (zoom and pan reset); the side-by-side
+    // comparison switches both views with it.
+    void setPlane(ViewPlane plane);
 
     // Shows `image` (a volume wrapped in voxel index space: origin 0, identity direction, the
     // volume's spacing) through `cursor`, which the views share and must outlive them.
@@ -68,6 +71,11 @@ class SliceView : public VtkOpenGLWidget {
     void zoomBy(double factor);
     void panBy(const QPointF& widgetPixels);
     double zoom() const; // 1 = fitted
+    // The camera's offset from the slice centre in world mm; with zoom() all a linked view
+    // needs to show the same part of the slice (side by side).
+    imaging::Vec3 pan() const;
+    // Takes over another view's zoom and pan without emitting zoomOrPanChanged.
+    void setZoomAndPan(double zoom, const imaging::Vec3& pan);
 
     // The voxel index coordinates under a widget position on the shown slice, if inside the grid.
     std::optional<imaging::Vec3> indexAt(const QPointF& widgetPosition) const;
@@ -85,6 +93,7 @@ class SliceView : public VtkOpenGLWidget {
     void windowLevelChanged(WindowLevel value); // right-drag
     void hovered(imaging::Vec3 index);          // pointer over the image
     void hoverLeft();
+    void zoomOrPanChanged(); // zoomBy, panBy, resetView (wheel, keys, drags)
     void editPointer(annotation::PointerPhase phase, imaging::Index3 voxel);
 
   protected:

@@ -24,8 +24,6 @@
 #include <QProgressBar>
 #include <QStatusBar>
 
-#include <map>
-
 namespace radmark::gui {
 
 using viewer::ViewPlane;
@@ -132,35 +130,33 @@ void MainWindow::buildMenus() {
                             [this, value = preset.value] { viewer_->setWindowLevel(value); });
     }
 
-    // Annotation: one checkable entry per tool (the tools panel shows the same choice), keys
-    // for the brushes and the pointer tools; whole-segment tools in a submenu (Apply is in the
-    // tools panel). Box 2D / Box 3D get their keys from the box drawing.
+    // Annotation: one checkable entry per tool, in the order of the Tools panel (which shows the
+    // same choice), with the key the tool's description gives; whole-segment tools in a submenu
+    // (set up and Apply in the Tools panel). A whole-segment tool with a key gets a second entry
+    // that applies it at once, so the chosen brush stays chosen. Navigation is no tool: Escape.
     QMenu* annotate = menuBar()->addMenu(tr("&Annotate"));
     viewer::LabelEditor* editor = viewer_->labelEditor();
     auto* tools = new QActionGroup(this);
     tools->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
-    const std::map<QString, QKeySequence> toolKeys{
-        {QString(), QKeySequence(Qt::Key_Escape)},
-        {QStringLiteral("paint"), QKeySequence(Qt::Key_B)},
-        {QStringLiteral("erase"), QKeySequence(Qt::Key_E)},
-        {QStringLiteral("threshold-paint"), QKeySequence(Qt::Key_T)},
-        {QStringLiteral("region-grow"), QKeySequence(Qt::Key_G)},
-        // boxes: X draws 2D boxes, Shift+X 3D boxes (Delete, below, removes the selected one)
-        {QStringLiteral("box"), QKeySequence(Qt::Key_X)},
-        {QStringLiteral("box3d"), QKeySequence(Qt::SHIFT | Qt::Key_X)}};
+    const auto keyOf = [](const annotation::ToolDescription& tool) {
+        return QKeySequence(QString::fromStdString(tool.key), QKeySequence::PortableText);
+    };
     QMenu* segmentTools = nullptr;
+    QStringList appliedByKey;
     for (const QString& name : viewer::LabelEditor::toolList()) {
-        const bool wholeSegment = viewer::LabelEditor::isWholeSegmentTool(name);
-        const auto key = toolKeys.find(name);
-        if (!wholeSegment && key == toolKeys.end())
-            continue;
+        const annotation::ToolDescription* tool = viewer::LabelEditor::toolDescription(name);
+        const bool wholeSegment = tool && tool->kind == annotation::ToolKind::WholeSegment;
         if (wholeSegment && !segmentTools)
             segmentTools = annotate->addMenu(tr("Segment &Tools"));
         QMenu* menu = wholeSegment ? segmentTools : annotate;
         QAction* action = menu->addAction(viewer::LabelEditor::toolTitle(name), this,
                                           [editor, name] { editor->selectTool(name); });
-        if (key != toolKeys.end())
-            action->setShortcut(key->second);
+        if (!tool)
+            action->setShortcut(QKeySequence(Qt::Key_Escape));
+        else if (!wholeSegment)
+            action->setShortcut(keyOf(*tool));
+        else if (!tool->key.empty())
+            appliedByKey << name;
         action->setCheckable(true);
         action->setChecked(name == editor->toolName());
         action->setData(name);
@@ -171,10 +167,12 @@ void MainWindow::buildMenus() {
         for (QAction* action : tools->actions())
             action->setChecked(action->data().toString() == name);
     });
-    QAction* fill = annotate->addAction(tr("&Fill Between Slices"), this, [editor] {
-        editor->applyTool(QStringLiteral("fill-between-slices"));
-    });
-    fill->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
+    for (const QString& name : appliedByKey) {
+        QAction* apply = annotate->addAction(viewer::LabelEditor::toolTitle(name), this,
+                                             [editor, name] { editor->applyTool(name); });
+        apply->setShortcut(keyOf(*viewer::LabelEditor::toolDescription(name)));
+        apply->setObjectName(QStringLiteral("apply:") + name);
+    }
     annotate->addSeparator();
     QAction* sphere = annotate->addAction(tr("3D &Sphere Brush"), this,
                                           [editor](bool on) { editor->setSphereBrush(on); });
@@ -206,8 +204,8 @@ void MainWindow::buildMenus() {
     QMenu* rendering = menuBar()->addMenu(tr("&3D"));
     int key = 1; // F5, F6, F7
     for (const auto& preset : viewer::volumeRenderingPresets()) {
-        rendering->addAction(QString::fromStdString(preset.name),
-                             QKeySequence(Qt::Key_F4 + key++), this,
+        rendering->addAction(QString::fromStdString(preset.name), QKeySequence(Qt::Key_F4 + key++),
+                             this,
                              [this, &preset] { viewer_->applyVolumeRenderingPreset(preset); });
     }
 }

@@ -6,6 +6,7 @@
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
 #include "app/gui/security/LoginDialog.h"
+#include "storage/Studies.h"
 #include "storage/Errors.h"
 #include "storage/StoredStudy.h"
 #include "viewer/BoxInteraction.h"
@@ -203,7 +204,7 @@ void StoreWorkspace::chooseStudy() {
         return;
     std::vector<storage::Study> studies;
     try {
-        studies = session_->listStudies();
+        studies = storage::Studies(*session_).list();
     } catch (const std::exception& e) {
         QMessageBox::warning(&window_, tr("Studies"), QString::fromUtf8(e.what()));
         return;
@@ -356,7 +357,7 @@ void StoreWorkspace::markEmptySlicesClean() {
     annotation::LabelMap& labels = editor->labelsForSaving();
     if (labels.chunkCount() == 0 || !labels.chunkIsEmpty(0))
         return;
-    const annotation::ChunkHash empty = annotation::hashContent(labels.chunkBytes(0));
+    const imaging::ChunkHash empty = imaging::hashContent(labels.chunkBytes(0));
     for (int z = 0; z < labels.chunkCount(); ++z) {
         if (labels.chunkIsEmpty(z))
             labels.markClean(z, empty);

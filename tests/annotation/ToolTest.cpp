@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 using namespace radmark::annotation;
 using namespace radmark::annotation::test;
 
@@ -13,6 +17,145 @@ TEST(AnnotationTools, RegistryKnowsEveryToolByName) {
     for (const auto& n : names)
         EXPECT_EQ(createTool(n)->name(), n);
     EXPECT_THROW(createTool("lasso"), ToolError);
+}
+
+namespace {
+
+bool declares(const Tool& tool, std::string_view setting) {
+    const auto& all = tool.settings().all();
+    return std::any_of(all.begin(), all.end(),
+                       [&](const ToolSetting& s) { return s.name == setting; });
+}
+
+// What ToolError says when `registration` is refused; empty when it was accepted.
+std::string refusal(ToolRegistration registration) {
+    try {
+        registerTool(std::move(registration));
+    } catch (const ToolError& error) {
+        return error.what();
+    }
+    return {};
+}
+
+ToolRegistration pointerTool(std::string name, std::string title, std::string key) {
+    ToolDescription d;
+    d.name = std::move(name);
+    d.title = std::move(title);
+    d.hint = "Click in a slice view.";
+    d.key = std::move(key);
+    return {std::move(d), [] { return createTool("paint"); }};
+}
+
+} // namespace
+
+TEST(AnnotationTools, EveryToolDescribesItselfAndWhatItDeclares) {
+    const auto tools = toolDescriptions();
+    ASSERT_EQ(tools.size(), toolNames().size() + 2) << "the two box tools make no Tool object";
+    std::set<std::string> names, titles, keys;
+    for (const ToolDescription& d : tools) {
+        SCOPED_TRACE(d.name);
+        EXPECT_FALSE(d.title.empty());
+        EXPECT_FALSE(d.hint.empty());
+        EXPECT_TRUE(names.insert(d.name).second) << "name used twice";
+        EXPECT_TRUE(titles.insert(d.title).second) << "title used twice";
+        if (!d.key.empty()) {
+            EXPECT_TRUE(keys.insert(d.key).second) << "key " << d.key << " used twice";
+        }
+        ASSERT_NE(findTool(d.name), nullptr);
+        EXPECT_EQ(findTool(d.name)->title, d.title);
+        if (d.kind == ToolKind::Box) {
+            EXPECT_THROW(createTool(d.name), ToolError);
+            continue;
+        }
+        const auto tool = createTool(d.name);
+        EXPECT_EQ(tool->description().title, d.title);
+        EXPECT_EQ(tool->description().kind, d.kind);
+        // What the description promises the viewer, the tool declares.
+        EXPECT_EQ(declares(*tool, "radius_mm") && declares(*tool, "sphere"), d.brush);
+        EXPECT_EQ(declares(*tool, "lower") && declares(*tool, "upper"), d.intensityRange);
+        EXPECT_FALSE(d.box3D);
+        if (d.kind != ToolKind::WholeSegment) {
+            EXPECT_TRUE(d.needsOnSegment.empty());
+        }
+    }
+    EXPECT_EQ(findTool("lasso"), nullptr);
+}
+
+// The keys and kinds radiologists know (README, Tools): B, E, T, G, X, Shift+X, Ctrl+Shift+F.
+TEST(AnnotationTools, KeepsTheKeysAndKindsOfTheWorkstation) {
+    const std::map<std::string, std::pair<std::string, ToolKind>> expected{
+        {"paint", {"B", ToolKind::Pointer}},
+        {"erase", {"E", ToolKind::Pointer}},
+        {"threshold-paint", {"T", ToolKind::Pointer}},
+        {"region-grow", {"G", ToolKind::Pointer}},
+        {"box", {"X", ToolKind::Box}},
+        {"box3d", {"Shift+X", ToolKind::Box}},
+        {"fill-between-slices", {"Ctrl+Shift+F", ToolKind::WholeSegment}},
+        {"remove-islands", {"", ToolKind::WholeSegment}},
+        {"keep-largest", {"", ToolKind::WholeSegment}},
+        {"smooth-opening", {"", ToolKind::WholeSegment}},
+        {"smooth-closing", {"", ToolKind::WholeSegment}},
+        {"smooth-median", {"", ToolKind::WholeSegment}},
+        {"hollow", {"", ToolKind::WholeSegment}},
+        {"margin", {"", ToolKind::WholeSegment}}};
+    for (const auto& [name, keyAndKind] : expected) {
+        const ToolDescription* d = findTool(name);
+        ASSERT_NE(d, nullptr) << name;
+        EXPECT_EQ(d->key, keyAndKind.first) << name;
+        EXPECT_EQ(d->kind, keyAndKind.second) << name;
+    }
+    std::vector<std::string> brushes;
+    for (const ToolDescription& d : toolDescriptions())
+        if (d.brush)
+            brushes.push_back(d.name);
+    EXPECT_EQ(brushes, (std::vector<std::string>{"paint", "erase", "threshold-paint"}));
+    EXPECT_TRUE(findTool("region-grow")->regrowsFromSeed);
+    EXPECT_TRUE(findTool("box3d")->box3D);
+    EXPECT_FALSE(findTool("box")->box3D);
+}
+
+TEST(AnnotationTools, RegistryRefusesADuplicateNameTitleOrKeyWithAClearMessage) {
+    const std::size_t before = toolDescriptions().size();
+    EXPECT_EQ(refusal(pointerTool("paint", "Lasso", "")),
+              "There is already a tool called \"paint\".");
+    EXPECT_EQ(refusal(pointerTool("lasso", "Paint", "")),
+              "Tool \"lasso\" has the title \"Paint\" of tool \"paint\"; the menu could not "
+              "tell them apart.");
+    EXPECT_EQ(refusal(pointerTool("lasso", "Lasso", "B")),
+              "The key B of tool \"lasso\" already chooses tool \"paint\" (Paint).");
+    // Keys compare regardless of case and of the order of their modifiers.
+    EXPECT_EQ(refusal(pointerTool("lasso", "Lasso", "shift+x")),
+              "The key shift+x of tool \"lasso\" already chooses tool \"box3d\" (Box 3D).");
+    EXPECT_EQ(refusal(pointerTool("lasso", "Lasso", "Shift+Ctrl+F")),
+              "The key Shift+Ctrl+F of tool \"lasso\" already chooses tool \"fill-between-slices\" "
+              "(Fill between slices).");
+    EXPECT_NE(refusal(pointerTool("lasso", "Lasso", "Hyper+L")).find("not modifiers"),
+              std::string::npos);
+    EXPECT_NE(refusal(pointerTool("lasso", "Lasso", "Ctrl+")).find("names no key"),
+              std::string::npos);
+    ToolRegistration noHint = pointerTool("lasso", "Lasso", "");
+    noHint.description.hint.clear();
+    EXPECT_NE(refusal(std::move(noHint)).find("needs a name, a title and a hint"),
+              std::string::npos);
+    ToolRegistration nothingToMake = pointerTool("lasso", "Lasso", "");
+    nothingToMake.create = nullptr;
+    EXPECT_NE(refusal(std::move(nothingToMake)).find("no way to make the tool"), std::string::npos);
+    EXPECT_EQ(toolDescriptions().size(), before) << "a refused tool is not half registered";
+    EXPECT_THROW(registerTool(pointerTool("paint", "Paint", "B")), ToolError);
+}
+
+TEST(AnnotationTools, ARegisteredToolIsListedAndMadeWithItsDescription) {
+    ASSERT_EQ(refusal(pointerTool("lasso", "Lasso", "Shift+K")), "");
+    const auto tools = toolDescriptions();
+    EXPECT_EQ(tools.back().name, "lasso") << "after the built-in tools";
+    const std::vector<std::string> names = toolNames();
+    EXPECT_EQ(names.back(), "lasso");
+    EXPECT_EQ(createTool("lasso")->description().title, "Lasso");
+    EXPECT_EQ(createTool("lasso")->name(), "lasso");
+    EXPECT_EQ(refusal(pointerTool("lasso", "Lasso 2", "")),
+              "There is already a tool called \"lasso\".");
+    EXPECT_NE(refusal(pointerTool("lasso2", "Lasso 2", "shift+k")).find("already chooses"),
+              std::string::npos);
 }
 
 TEST(AnnotationPaint, AxialDiscOfTwoMillimetres) {

@@ -6,6 +6,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
+#include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
@@ -36,24 +37,14 @@ bool endsWith(const std::string& text, std::string_view suffix) {
 }
 
 QString hintFor(const QString& name) {
-    using viewer::LabelEditor;
-    if (name.isEmpty())
-        return ToolsPanel::tr("A left click in a slice view moves the crosshair.");
-    if (LabelEditor::isBrush(name))
-        return ToolsPanel::tr("Drag in a slice view. [ and ] change the radius, Shift+S switches "
-                              "between disc and sphere.");
-    if (name == QLatin1String("region-grow"))
-        return ToolsPanel::tr("Click a voxel inside the structure. Changing the range regrows "
-                              "from the same voxel.");
-    if (LabelEditor::isWholeSegmentTool(name))
-        return ToolsPanel::tr("Works on the whole active segment: press Apply (Ctrl+Z undoes).");
-    return ToolsPanel::tr("Drag in a slice view to draw a box for the active segment.");
+    if (const annotation::ToolDescription* tool = viewer::LabelEditor::toolDescription(name))
+        return QString::fromStdString(tool->hint);
+    return ToolsPanel::tr("A left click in a slice view moves the crosshair.");
 }
 
 } // namespace
 
-ToolsPanel::ToolsPanel(viewer::LabelEditor& editor, viewer::BoxInteraction* boxes,
-                       QWidget* parent)
+ToolsPanel::ToolsPanel(viewer::LabelEditor& editor, viewer::BoxInteraction* boxes, QWidget* parent)
     : QWidget(parent), editor_(editor), boxes_(boxes) {
     setObjectName(QStringLiteral("ToolsPanel"));
     auto* layout = new QVBoxLayout(this);
@@ -63,11 +54,17 @@ ToolsPanel::ToolsPanel(viewer::LabelEditor& editor, viewer::BoxInteraction* boxe
     for (const QString& name : viewer::LabelEditor::toolList()) {
         auto* item = new QListWidgetItem(viewer::LabelEditor::toolTitle(name), list_);
         item->setData(Qt::UserRole, name);
+        const annotation::ToolDescription* tool = viewer::LabelEditor::toolDescription(name);
+        if (tool && !tool->key.empty()) {
+            const QKeySequence key(QString::fromStdString(tool->key), QKeySequence::PortableText);
+            item->setToolTip(tr("Key: %1").arg(key.toString(QKeySequence::NativeText)));
+        }
     }
     list_->setCurrentRow(0);
     layout->addWidget(list_);
 
     hint_ = new QLabel(this);
+    hint_->setObjectName(QStringLiteral("toolHint"));
     hint_->setWordWrap(true);
     layout->addWidget(hint_);
     form_ = new QWidget(this);
@@ -119,11 +116,10 @@ void ToolsPanel::showTool(const QString& name) {
         label->setWordWrap(true);
         return label;
     };
-    bool intensityRange = false;
+    const annotation::ToolDescription* description = viewer::LabelEditor::toolDescription(name);
     if (const annotation::Tool* tool = editor_.tool()) {
         for (const annotation::ToolSetting& setting : tool->settings().all()) {
             const QString key = QString::fromStdString(setting.name);
-            intensityRange = intensityRange || setting.name == "lower";
             if (const auto choice = choiceSettings().find(setting.name);
                 choice != choiceSettings().end()) {
                 auto* box = new QComboBox(form);
@@ -151,7 +147,7 @@ void ToolsPanel::showTool(const QString& name) {
             rows->addRow(rowLabel(setting.label), spin);
         }
     }
-    if (name == QLatin1String("box3d") && boxes_) {
+    if (description && description->box3D && boxes_) {
         // A 3D box is drawn in one view: its depth along that view's normal, to adjust later
         // with the handles in another view.
         auto* depth = new QSpinBox(form);
@@ -168,7 +164,7 @@ void ToolsPanel::showTool(const QString& name) {
     delete form_;
     form_ = form;
     form_->show(); // a widget made after its parent was shown stays hidden until told
-    fromWindow_->setVisible(intensityRange);
+    fromWindow_->setVisible(description && description->intensityRange);
     apply_->setVisible(viewer::LabelEditor::isWholeSegmentTool(name));
     apply_->setText(tr("Apply %1").arg(viewer::LabelEditor::toolTitle(name)));
 }
