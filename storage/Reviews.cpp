@@ -1,5 +1,6 @@
 #include "storage/Reviews.h"
 
+#include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 
 namespace radmark::storage {
@@ -36,11 +37,11 @@ constexpr const char* commentOnly = "comment";
 } // namespace
 
 void Reviews::decide(std::int64_t annotationId, ReviewState decision, const std::string& comment) {
-    internal::requireRole(session_, {Role::Reviewer});
+    const std::string object = "annotation " + std::to_string(annotationId);
+    require(session_, Action::DecideReview, object);
     if (decision == ReviewState::Pending)
         throw InvalidRequestError("a review decision approves or rejects a version");
     session_.touch();
-    const std::string object = "annotation " + std::to_string(annotationId);
     {
         auto s = SessionAccess::database(session_).prepare(
             "SELECT author_id FROM annotations WHERE id = ?");
@@ -48,8 +49,8 @@ void Reviews::decide(std::int64_t annotationId, ReviewState decision, const std:
         if (!s.step())
             throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
         if (s.integer(0) == SessionAccess::userId(session_))
-            throw PermissionDeniedError("You cannot review a version you authored: ask another "
-                                        "reviewer.");
+            refuse(session_, Action::DecideReview, object,
+                   "You cannot review a version you authored: ask another reviewer.");
     }
     const char* state = internal::storedName(decision);
     SessionAccess::recorded(session_, "review decision", object, state, [&](Database& db) {
@@ -69,7 +70,7 @@ void Reviews::decide(std::int64_t annotationId, ReviewState decision, const std:
 }
 
 void Reviews::comment(std::int64_t annotationId, const std::string& text) {
-    internal::requireRole(session_, {Role::Reviewer});
+    require(session_, Action::CommentOnVersion, "annotation " + std::to_string(annotationId));
     session_.touch();
     SessionAccess::recorded(
         session_, "comment", "annotation " + std::to_string(annotationId), {}, [&](Database& db) {
@@ -89,16 +90,9 @@ void Reviews::comment(std::int64_t annotationId, const std::string& text) {
 }
 
 std::vector<ReviewRecord> Reviews::history(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    requireVersion(session_, Action::ReadReviews, annotationId);
     session_.touch();
     Database& db = SessionAccess::database(session_);
-    {
-        auto s = db.prepare("SELECT study_id FROM annotations WHERE id = ?");
-        s.bind(1, annotationId);
-        if (!s.step())
-            throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
-        internal::requireAssigned(session_, s.integer(0));
-    }
     auto s = db.prepare("SELECT r.id, r.annotation_id, u.name, r.decision, r.comment, r.created "
                         "FROM reviews r JOIN users u ON u.id = r.reviewer_id "
                         "WHERE r.annotation_id = ? ORDER BY r.id");

@@ -122,6 +122,11 @@ CREATE TRIGGER reviews_decision_insert BEFORE INSERT ON reviews
   BEGIN SELECT RAISE(ABORT, 'unknown review decision'); END;
 CREATE INDEX reviews_annotation ON reviews(annotation_id);
 )sql",
+    // 5: a study is shared (0: annotators assigned to it see each other's versions) or blind
+    // (1: an annotator sees only her own versions and reviewers' consensus versions).
+    R"sql(
+ALTER TABLE studies ADD COLUMN blind INTEGER NOT NULL DEFAULT 0 CHECK (blind IN (0, 1));
+)sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
 static_assert(latestSchema == Store::schemaVersion);
