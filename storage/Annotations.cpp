@@ -1,6 +1,7 @@
 #include "storage/Annotations.h"
 
 #include "storage/ChunkStore.h"
+#include "storage/Permissions.h"
 #include "storage/Reviews.h"
 #include "storage/SessionAccess.h"
 
@@ -8,11 +9,21 @@ namespace radmark::storage {
 
 using imaging::ChunkHash;
 
+namespace {
+Study readStudy(Session& session, std::int64_t studyId) {
+    auto s = SessionAccess::database(session).prepare(
+        "SELECT id, label, description, blind FROM studies WHERE id = ?");
+    s.bind(1, studyId);
+    if (!s.step())
+        throw InvalidRequestError("there is no study " + std::to_string(studyId));
+    return {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0};
+}
+} // namespace
+
 std::int64_t Annotations::save(std::int64_t studyId, std::span<const std::uint8_t> data,
                                const std::string& message, ChunkSpans chunks) {
-    internal::requireRole(session_, {Role::Annotator});
+    requireStudy(session_, Action::SaveVersion, studyId);
     session_.touch();
-    internal::requireAssigned(session_, studyId);
     const std::string label = internal::studyLabel(session_, studyId);
     return SessionAccess::recorded(session_, "save", label, message, [&](Database& db) {
         ChunkStore(db).putMany(chunks);
@@ -69,40 +80,49 @@ std::int64_t Annotations::save(std::int64_t studyId, std::span<const std::uint8_
 }
 
 std::vector<AnnotationRecord> Annotations::list(std::int64_t studyId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer});
+    requireStudy(session_, Action::ListVersions, studyId);
     session_.touch();
-    internal::requireAssigned(session_, studyId);
+    const Study study = readStudy(session_, studyId);
+    // On a blind study an annotator's list holds her own versions and reviewers' ones only.
+    const bool onlyOwnAndConsensus = session_.role() == Role::Annotator && study.blind;
     auto s = SessionAccess::database(session_).prepare(
         "SELECT a.id, a.study_id, u.name, a.message, a.created, d.decision, a.chunk, "
         "s.annotation_id IS NOT NULL AND s.withdrawn IS NULL FROM annotations a "
         "JOIN users u ON u.id = a.author_id LEFT JOIN decisions d ON d.annotation_id = a.id "
-        "LEFT JOIN submissions s ON s.annotation_id = a.id WHERE a.study_id = ? ORDER BY a.id");
-    s.bind(1, studyId);
+        "LEFT JOIN submissions s ON s.annotation_id = a.id WHERE a.study_id = ? "
+        "AND (? = 0 OR a.author_id = ? OR u.role = 'reviewer') ORDER BY a.id");
+    s.bind(1, studyId)
+        .bind(2, std::int64_t(onlyOwnAndConsensus))
+        .bind(3, SessionAccess::userId(session_));
     std::vector<AnnotationRecord> out;
     while (s.step())
         out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4),
                        reviewStateOf(s.isNull(5) ? std::string() : s.text(5), s.integer(7) != 0),
                        ChunkHash::fromBytes(s.blob(6))});
+    if (session_.role() == Role::Admin) // an admin reads labels only to export them: logged
+        session_.recordAccess("list versions", study.label, "to export");
     return out;
 }
 
 Bytes Annotations::load(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer});
+    requireVersion(session_, Action::LoadVersion, annotationId);
     session_.touch();
-    auto s = SessionAccess::database(session_).prepare(
-        "SELECT study_id, chunk FROM annotations WHERE id = ?");
+    auto s =
+        SessionAccess::database(session_).prepare("SELECT chunk FROM annotations WHERE id = ?");
     s.bind(1, annotationId);
     if (!s.step())
         throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
-    internal::requireAssigned(session_, s.integer(0));
-    return internal::readChunk(session_, ChunkHash::fromBytes(s.blob(1)));
+    const ChunkHash chunk = ChunkHash::fromBytes(s.blob(0));
+    if (session_.role() == Role::Admin)
+        session_.recordAccess("load version", "annotation " + std::to_string(annotationId),
+                              "to export");
+    return internal::readChunk(session_, chunk);
 }
 
 void Annotations::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record,
                             ChunkSpans chunks) {
     // No touch(): an autosave is not user activity and must not postpone the idle lock.
-    internal::requireRole(session_, {Role::Annotator});
-    internal::requireAssigned(session_, studyId);
+    requireStudy(session_, Action::SaveDraft, studyId);
     Database& db = SessionAccess::database(session_);
     Transaction transaction(db);
     ChunkStore store(db);
@@ -118,9 +138,8 @@ void Annotations::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> 
 }
 
 std::optional<DraftRecord> Annotations::draftOf(std::int64_t studyId) {
-    internal::requireRole(
-        session_, {Role::Annotator}); // no touch(): asked by autosave and tests, not only users
-    internal::requireAssigned(session_, studyId);
+    // No touch(): asked by autosave and tests, not only users.
+    requireStudy(session_, Action::ReadDraft, studyId);
     auto s = SessionAccess::database(session_).prepare(
         "SELECT saved, chunk FROM drafts WHERE study_id = ? AND user_id = ?");
     s.bind(1, studyId).bind(2, SessionAccess::userId(session_));
@@ -130,7 +149,7 @@ std::optional<DraftRecord> Annotations::draftOf(std::int64_t studyId) {
 }
 
 Bytes Annotations::recoverDraft(std::int64_t studyId) {
-    internal::requireRole(session_, {Role::Annotator});
+    requireStudy(session_, Action::ReadDraft, studyId);
     session_.touch();
     const std::optional<DraftRecord> draft = draftOf(studyId);
     if (!draft)
@@ -142,7 +161,7 @@ Bytes Annotations::recoverDraft(std::int64_t studyId) {
 }
 
 void Annotations::discardDraft(std::int64_t studyId) {
-    internal::requireRole(session_, {Role::Annotator});
+    requireStudy(session_, Action::DiscardDraft, studyId);
     session_.touch();
     const std::optional<DraftRecord> draft = draftOf(studyId);
     if (!draft)
@@ -157,12 +176,12 @@ void Annotations::discardDraft(std::int64_t studyId) {
 }
 
 bool Annotations::hasChunk(const ChunkHash& hash) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    require(session_, Action::LoadVersion, "chunk " + hash.hex().substr(0, 12));
     return ChunkStore(SessionAccess::database(session_)).has(hash);
 }
 
 Bytes Annotations::getChunk(const ChunkHash& hash) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    require(session_, Action::LoadVersion, "chunk " + hash.hex().substr(0, 12));
     return internal::readChunk(session_, hash);
 }
 

@@ -10,6 +10,7 @@
 #include "imaging/Chunks.h"
 #include "storage/Reviews.h"
 #include "storage/Session.h"
+#include "storage/Studies.h"
 
 #include <cstdint>
 #include <optional>

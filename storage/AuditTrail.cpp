@@ -1,17 +1,18 @@
 #include "storage/AuditTrail.h"
 
+#include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 
 namespace radmark::storage {
 
 std::vector<AuditEntry> AuditTrail::entries(const AuditFilter& filter) {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::ReadAuditLog, "access log");
     session_.touch();
     return SessionAccess::auditLog(session_).entries(filter);
 }
 
 Checkpoint AuditTrail::checkpoint() {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::SignAuditCheckpoint, "access log");
     session_.touch();
     session_.recordAccess("audit checkpoint", "access log");
     const SecureBytes secret =
@@ -21,7 +22,7 @@ Checkpoint AuditTrail::checkpoint() {
 }
 
 AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint) {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::VerifyAuditLog, "access log");
     session_.touch();
     AuditVerification v = SessionAccess::auditLog(session_).verify(
         initialKey, checkpoint,

@@ -1,11 +1,12 @@
 #include "storage/Exports.h"
 
+#include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 
 namespace radmark::storage {
 
 void Exports::record(const std::filesystem::path& destination, const std::string& what) {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::RecordExport, destination.string());
     session_.touch();
     const std::string target = std::filesystem::weakly_canonical(destination).string();
     bool allowed = false;

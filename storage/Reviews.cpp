@@ -1,6 +1,7 @@
 #include "storage/Reviews.h"
 
 #include "storage/ChunkStore.h"
+#include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 #include "storage/Studies.h"
 
@@ -148,11 +149,11 @@ ReviewState stateAfter(Decision decision) {
 }
 
 void Reviews::submit(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator});
+    require(session_, Action::SubmitForReview);
     session_.touch();
     Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
-    internal::requireAssigned(session_, version.studyId);
+    requireVersion(session_, Action::SubmitForReview, annotationId);
     if (version.author != session_.userName())
         throw PermissionDeniedError("only its author submits a version for review (this one is " +
                                     version.author + "'s)");
@@ -168,8 +169,9 @@ void Reviews::submit(std::int64_t annotationId) {
     }();
     if (submitted)
         throw InvalidRequestError("this version is already submitted for review");
-    SessionAccess::recorded(session_, 
-        "submit", versionObject(annotationId), version.contentHash.substr(0, 12), [&](Database& d) {
+    SessionAccess::recorded(
+        session_, "submit", versionObject(annotationId), version.contentHash.substr(0, 12),
+        [&](Database& d) {
             d.prepare("INSERT INTO submissions(annotation_id, submitted) VALUES (?, ?)")
                 .bind(1, annotationId)
                 .bind(2, utcNow())
@@ -180,7 +182,7 @@ void Reviews::submit(std::int64_t annotationId) {
 ReviewDecisionRecord Reviews::decide(std::int64_t annotationId, Decision decision,
                                      const std::string& message, const std::string& contentHash,
                                      const std::string& metricsJson, bool resolveOpenComments) {
-    internal::requireRole(session_, {Role::Reviewer});
+    require(session_, Action::DecideReview, versionObject(annotationId));
     session_.touch();
     Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
@@ -261,7 +263,8 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
                 .bind(3, id)
                 .run();
             SessionAccess::auditLog(session_).append(session_.userName(), "resolve comment",
-                                       "comment " + std::to_string(id), "resolved by approval");
+                                                     "comment " + std::to_string(id),
+                                                     "resolved by approval");
         }
     }
     db.prepare("INSERT INTO decisions(annotation_id, reviewer_id, decision, content_hash, message, "
@@ -276,24 +279,24 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
         .run();
     const std::int64_t id = db.lastInsertId();
     SessionAccess::auditLog(session_).append(session_.userName(), "review decision", object,
-                               std::string(decisionName(decision)) + " " +
-                                   contentHash.substr(0, 12) +
-                                   (message.empty() ? "" : ": " + message));
+                                             std::string(decisionName(decision)) + " " +
+                                                 contentHash.substr(0, 12) +
+                                                 (message.empty() ? "" : ": " + message));
     transaction.commit();
     return {id,          annotationId, session_.userName(), decision,
             contentHash, message,      metricsJson,         now};
 }
 
 std::optional<ReviewDecisionRecord> Reviews::decisionOf(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    requireVersion(session_, Action::ReadReviews, annotationId);
     Database& db = SessionAccess::database(session_);
-    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
+
     return readDecision(db, annotationId);
 }
 
 ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& voxel,
                                const std::string& text, std::optional<std::int64_t> segment) {
-    internal::requireRole(session_, {Role::Reviewer});
+    requireVersion(session_, Action::CommentOnVersion, annotationId);
     session_.touch();
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InvalidRequestError("a comment needs a text");
@@ -302,8 +305,8 @@ ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& v
     const std::int64_t author = SessionAccess::userId(session_);
     const std::int64_t x = std::llround(voxel[0]), y = std::llround(voxel[1]),
                        z = std::llround(voxel[2]);
-    const std::int64_t id = SessionAccess::recorded(session_, 
-        "comment", versionObject(annotationId),
+    const std::int64_t id = SessionAccess::recorded(
+        session_, "comment", versionObject(annotationId),
         "at voxel " + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z),
         [&](Database& d) {
             auto s =
@@ -325,7 +328,7 @@ ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& v
 }
 
 ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer});
+    require(session_, Action::ReplyToComment);
     session_.touch();
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InvalidRequestError("a reply needs a text");
@@ -337,10 +340,10 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
     const std::int64_t annotationId = parent.integer(0);
     const std::int64_t thread = parent.isNull(1) ? commentId : parent.integer(1);
     parent.reset(); // no read left open across the write below
-    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
+    requireVersion(session_, Action::ReplyToComment, annotationId);
     const std::int64_t author = SessionAccess::userId(session_);
-    const std::int64_t id =
-        SessionAccess::recorded(session_, "reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
+    const std::int64_t id = SessionAccess::recorded(
+        session_, "reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
             d.prepare("INSERT INTO comments(annotation_id, reply_to, author_id, text, created) "
                       "VALUES (?, ?, ?, ?, ?)")
                 .bind(1, annotationId)
@@ -358,7 +361,7 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
 }
 
 void Reviews::resolve(std::int64_t commentId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer});
+    require(session_, Action::ResolveComment);
     session_.touch();
     Database& db = SessionAccess::database(session_);
     auto c = db.prepare("SELECT annotation_id, reply_to, resolved FROM comments WHERE id = ?");
@@ -371,10 +374,10 @@ void Reviews::resolve(std::int64_t commentId) {
         throw InvalidRequestError("this comment is already resolved");
     const std::int64_t annotationId = c.integer(0);
     c.reset(); // no read left open across the write below
-    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
+    requireVersion(session_, Action::ResolveComment, annotationId);
     const std::int64_t who = SessionAccess::userId(session_);
-    SessionAccess::recorded(session_, 
-        "resolve comment", "comment " + std::to_string(commentId), {}, [&](Database& d) {
+    SessionAccess::recorded(
+        session_, "resolve comment", "comment " + std::to_string(commentId), {}, [&](Database& d) {
             d.prepare("UPDATE comments SET resolved = ?, resolved_by = ? WHERE id = ?")
                 .bind(1, utcNow())
                 .bind(2, who)
@@ -384,9 +387,9 @@ void Reviews::resolve(std::int64_t commentId) {
 }
 
 std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    requireVersion(session_, Action::ReadReviews, annotationId);
     Database& db = SessionAccess::database(session_);
-    internal::requireAssigned(session_, versionRow(db, annotationId).studyId);
+
     auto s = db.prepare(std::string(commentColumns) + "WHERE c.annotation_id = ? ORDER BY c.id");
     s.bind(1, annotationId);
     std::vector<ReviewComment> out;
@@ -396,8 +399,8 @@ std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
 }
 
 std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
-    internal::requireAssigned(session_, studyId);
+    requireStudy(session_, Action::ReadReviews, studyId);
+
     Database& db = SessionAccess::database(session_);
     std::map<std::int64_t, VersionReview> out;
     auto s =
@@ -428,10 +431,10 @@ std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
 }
 
 std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    requireVersion(session_, Action::ReadReviews, annotationId);
     Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
-    internal::requireAssigned(session_, version.studyId);
+
     std::vector<ReviewEvent> events;
     {
         auto s = db.prepare("SELECT created, message FROM annotations WHERE id = ?");
@@ -474,7 +477,7 @@ std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
 }
 
 std::vector<StudyReviewSummary> Reviews::studies() {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    require(session_, Action::ListStudies);
     session_.touch();
     Database& db = SessionAccess::database(session_);
     std::vector<StudyReviewSummary> out;
@@ -502,7 +505,12 @@ std::vector<StudyReviewSummary> Reviews::studies() {
             db.prepare("SELECT a.id, u.name, a.created, a.message, a.chunk FROM annotations a "
                        "JOIN users u ON u.id = a.author_id WHERE a.study_id = ? ORDER BY a.id");
         v.bind(1, study.id);
+        const bool onlyOwn = session_.role() == Role::Annotator && study.blind;
         while (v.step()) {
+            const auto known = reviews.find(v.integer(0));
+            if (onlyOwn && v.text(1) != session_.userName() &&
+                (known == reviews.end() || !known->second.consensus))
+                continue;
             StudyReviewSummary::Version version{v.integer(0), v.text(1),        v.text(2),
                                                 v.text(3),    toHex(v.blob(4)), {}};
             if (const auto it = reviews.find(version.annotationId); it != reviews.end())
@@ -515,7 +523,7 @@ std::vector<StudyReviewSummary> Reviews::studies() {
 }
 
 std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    require(session_, Action::ReadReviews);
     Database& db = SessionAccess::database(session_);
     std::vector<std::pair<std::int64_t, std::int64_t>> found; // annotation, study
     if (!idOrHashPrefix.empty() &&
@@ -546,14 +554,11 @@ std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
 }
 
 std::int64_t Reviews::studyOf(std::int64_t annotationId) {
-    internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
-    const std::int64_t study = versionRow(SessionAccess::database(session_), annotationId).studyId;
-    internal::requireAssigned(session_, study);
-    return study;
+    return requireVersion(session_, Action::ReadReviews, annotationId);
 }
 
 void Reviews::requireVisible(std::int64_t annotationId) {
-    internal::requireAssigned(session_, versionRow(SessionAccess::database(session_), annotationId).studyId);
+    requireVersion(session_, Action::ReadReviews, annotationId);
 }
 
 std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::uint8_t> record,
@@ -561,7 +566,7 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
                                     const std::string& method,
                                     const std::vector<std::int64_t>& sources,
                                     const std::string& message) {
-    internal::requireRole(session_, {Role::Reviewer});
+    requireStudy(session_, Action::SaveConsensus, studyId);
     session_.touch();
     Database& db = SessionAccess::database(session_);
     if (sources.size() < 2)
@@ -581,8 +586,8 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
             throw InvalidRequestError("there is no study " + std::to_string(studyId));
         return s.text(0);
     }();
-    return SessionAccess::recorded(session_, 
-        "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
+    return SessionAccess::recorded(
+        session_, "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
             ChunkStore store(d);
             store.putMany(chunks);
             const imaging::ChunkHash hash = store.put(record);
@@ -597,7 +602,8 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
                 .run();
             const std::int64_t id = d.lastInsertId();
             for (std::int64_t source : sources)
-                d.prepare("INSERT INTO consensus_sources(annotation_id, source_id) VALUES (?, ?)")
+                d.prepare("INSERT OR IGNORE INTO consensus_sources(annotation_id, source_id) "
+                          "VALUES (?, ?)")
                     .bind(1, id)
                     .bind(2, source)
                     .run();

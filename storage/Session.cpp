@@ -210,28 +210,6 @@ std::string studyLabel(Session& session, std::int64_t studyId) {
     return s.text(0);
 }
 
-void requireRole(const Session& session, std::initializer_list<Role> roles) {
-    session.requireOpen();
-    for (Role r : roles)
-        if (r == session.role())
-            return;
-    std::string allowed;
-    for (Role r : roles)
-        allowed += (allowed.empty() ? "" : " or ") + roleName(r);
-    throw PermissionDeniedError("only the " + allowed + " role may do this (you are signed in as " +
-                                roleName(session.role()) + ")");
-}
-
-void requireAssigned(Session& session, std::int64_t studyId) {
-    if (session.role() != Role::Annotator)
-        return;
-    auto s = SessionAccess::database(session).prepare(
-        "SELECT 1 FROM assignments WHERE user_id = ? AND study_id = ?");
-    s.bind(1, SessionAccess::userId(session)).bind(2, studyId);
-    if (!s.step())
-        throw PermissionDeniedError("this study is not assigned to you");
-}
-
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data) {
     return ChunkStore(SessionAccess::database(session)).put(data);
 }

@@ -13,7 +13,6 @@
 #include "imaging/Chunks.h"
 #include "storage/Session.h"
 
-#include <initializer_list>
 #include <span>
 #include <string>
 #include <utility>
@@ -46,10 +45,6 @@ void checkUserName(const std::string& name);
 UserInfo readUser(Statement& row); // columns id, name, role, disabled, created
 UserInfo findUser(Session& session, const std::string& name);   // throws InvalidRequestError
 std::string studyLabel(Session& session, std::int64_t studyId); // throws InvalidRequestError
-// Throws SessionLockedError when locked, PermissionDeniedError unless the role is one of roles.
-void requireRole(const Session& session, std::initializer_list<Role> roles);
-// Annotators reach only their assigned studies; throws PermissionDeniedError otherwise.
-void requireAssigned(Session& session, std::int64_t studyId);
 
 // Stores data as a chunk inside the caller's transaction when one is open.
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data);

@@ -122,10 +122,15 @@ CREATE TRIGGER reviews_decision_insert BEFORE INSERT ON reviews
   BEGIN SELECT RAISE(ABORT, 'unknown review decision'); END;
 CREATE INDEX reviews_annotation ON reviews(annotation_id);
 )sql",
-    // 5: the review records of docs/review.md: submissions (withdrawn by a newer save),
+    // 5: a study is shared (0: annotators assigned to it see each other's versions) or blind
+    // (1: an annotator sees only her own versions and reviewers' consensus versions).
+    R"sql(
+ALTER TABLE studies ADD COLUMN blind INTEGER NOT NULL DEFAULT 0 CHECK (blind IN (0, 1));
+)sql",
+    // 6: the review records of docs/review.md: submissions (withdrawn by a newer save),
     // immutable decisions bound to a version's content hash (one per version: the first is
     // final), comments pinned to a voxel with replies, the version a save follows up, and
-    // consensus versions with their sources. The first decision and the comments of schema 1-4's
+    // consensus versions with their sources. The first decision and the comments of schema 1-5's
     // reviews table are carried over; that table and annotations.review_state are no longer
     // written.
     R"sql(

@@ -23,7 +23,16 @@ imaging::PixelType pixelTypeNamed(const std::string& name) {
 } // namespace
 
 StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
-    StoredStudy stored(session, Studies(session).open(studyId));
+    return read(session, Studies(session).open(studyId));
+}
+
+StoredStudy StoredStudy::openForExport(Session& session, std::int64_t studyId) {
+    return read(session, Studies(session).openForExport(studyId));
+}
+
+StoredStudy StoredStudy::read(Session& session, Study study) {
+    const std::int64_t studyId = study.id;
+    StoredStudy stored(session, std::move(study));
     Database& db = SessionAccess::database(session);
     {
         auto s = db.prepare("SELECT report FROM imported_studies WHERE study_id = ?");

@@ -24,6 +24,8 @@ class StoredStudy {
     // Throws PermissionDeniedError (role, assignment), InvalidRequestError (no such study, or a
     // study with no stored images).
     static StoredStudy open(Session& session, std::int64_t studyId);
+    // The admin's read of a study to export it (never to view it): logged "read for export".
+    static StoredStudy openForExport(Session& session, std::int64_t studyId);
 
     const Study& study() const { return study_; }
     const std::vector<StoredSeries>& series() const { return series_; }
@@ -34,6 +36,7 @@ class StoredStudy {
     std::string loadReportJson();
 
   private:
+    static StoredStudy read(Session& session, Study study);
     StoredStudy(Session& session, Study study) : session_(&session), study_(std::move(study)) {}
     Session* session_;
     Study study_;

@@ -7,6 +7,7 @@
 #include "imaging/deid/Deidentifier.h"
 #include "imaging/deid/HeaderText.h"
 #include "imaging/deid/KeyedIdentity.h"
+#include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 #include "storage/StoredStudy.h"
 
@@ -672,7 +673,7 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
 } // namespace
 
 deid::StoreSecret storeDeidentificationSecret(Session& session) {
-    internal::requireRole(session, {Role::Admin});
+    require(session, Action::ImportStudy, "de-identification secret");
     Database& db = SessionAccess::database(session);
     {
         auto s = db.prepare("SELECT secret FROM deidentification_secret WHERE id = 1");
@@ -698,7 +699,7 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
 std::vector<StudyImportResult> importStudies(Session& session, const std::vector<fs::path>& sources,
                                              const ImportOptions& options,
                                              const ImportProgress& progress) {
-    internal::requireRole(session, {Role::Admin});
+    require(session, Action::ImportStudy, "import");
     session.touch();
     StudyImporter importer(session, options, progress);
     return importer.run(sources);

@@ -1,11 +1,12 @@
 #include "storage/Users.h"
 
+#include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 
 namespace radmark::storage {
 
 void Users::add(const std::string& name, Role role, const std::string& password) {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::AddUser, name);
     session_.touch();
     internal::checkUserName(name);
     session_.store().policy().checkPassword(password);
@@ -34,7 +35,7 @@ void Users::add(const std::string& name, Role role, const std::string& password)
 }
 
 std::vector<UserInfo> Users::list() {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::ListUsers);
     session_.touch();
     auto s = SessionAccess::database(session_).prepare(
         "SELECT id, name, role, disabled, created FROM users ORDER BY name");
@@ -45,7 +46,7 @@ std::vector<UserInfo> Users::list() {
 }
 
 void Users::disable(const std::string& name) {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::DisableUser, name);
     session_.touch();
     const UserInfo user = internal::findUser(session_, name);
     if (user.id == SessionAccess::userId(session_))
@@ -61,10 +62,8 @@ void Users::disable(const std::string& name) {
 }
 
 void Users::changePassword(const std::string& name, const std::string& newPassword) {
-    if (name != session_.userName() || session_.isBreakGlass())
-        internal::requireRole(session_, {Role::Admin});
-    else
-        internal::requireRole(session_, {Role::Annotator, Role::Reviewer, Role::Admin});
+    const bool own = name == session_.userName() && !session_.isBreakGlass();
+    require(session_, own ? Action::ChangeOwnPassword : Action::SetAnotherUsersPassword, name);
     session_.touch();
     const UserInfo user = internal::findUser(session_, name);
     if (user.disabled)
@@ -79,7 +78,7 @@ void Users::changePassword(const std::string& name, const std::string& newPasswo
 }
 
 void Users::setRole(const std::string& name, Role role) {
-    internal::requireRole(session_, {Role::Admin});
+    require(session_, Action::ChangeRole, name);
     session_.touch();
     const UserInfo user = internal::findUser(session_, name);
     if (user.id == SessionAccess::userId(session_))
