@@ -110,14 +110,14 @@ std::span<std::uint8_t> LabelMap::chunkBytesForWriting(int chunk) {
     return {data_.data() + std::size_t(chunk) * chunkByteCount(), chunkByteCount()};
 }
 
-std::optional<ChunkHash> LabelMap::knownHash(int chunk) const {
+std::optional<imaging::ChunkHash> LabelMap::knownHash(int chunk) const {
     const auto& c = chunks_[std::size_t(chunk)];
     if (c.dirty || !c.hashKnown)
         return std::nullopt;
     return c.hash;
 }
 
-void LabelMap::markClean(int chunk, const ChunkHash& hash) {
+void LabelMap::markClean(int chunk, const imaging::ChunkHash& hash) {
     auto& c = chunks_[std::size_t(chunk)];
     c.hash = hash;
     c.hashKnown = true;

@@ -7,7 +7,7 @@
 // Slices are the unit radiologists edit in and the unit an overlay refreshes, so a save after
 // touching 5 slices writes 5 chunks; empty slices all share one hash and are stored once.
 
-#include "annotation/ChunkStore.h"
+#include "imaging/Chunks.h"
 #include "imaging/Volume.h"
 
 #include <cstdint>
@@ -21,6 +21,10 @@ namespace radmark::annotation {
 
 using Label = std::uint16_t;
 using imaging::Index3;
+using Bytes = std::vector<std::uint8_t>;
+// Stored annotation data that is missing, does not match its hash, or cannot be decoded: the
+// chunk contract's one error, under the name annotation code and its callers know.
+using CorruptAnnotation = imaging::CorruptChunk;
 
 enum class LabelWidth : std::uint8_t { UInt8 = 1, UInt16 = 2 };
 
@@ -112,8 +116,8 @@ class LabelMap {
     }
     bool isDirty(int chunk) const { return chunks_[std::size_t(chunk)].dirty; }
     // The hash of the chunk's content when it is not dirty.
-    std::optional<ChunkHash> knownHash(int chunk) const;
-    void markClean(int chunk, const ChunkHash& hash);
+    std::optional<imaging::ChunkHash> knownHash(int chunk) const;
+    void markClean(int chunk, const imaging::ChunkHash& hash);
     std::vector<int> dirtyChunks() const;
     bool chunkIsEmpty(int chunk) const; // every voxel unlabelled
 
@@ -133,7 +137,7 @@ class LabelMap {
 
   private:
     struct ChunkState {
-        ChunkHash hash;
+        imaging::ChunkHash hash;
         bool hashKnown = false;
         bool dirty = true;
         bool countsKnown = false;

@@ -105,7 +105,7 @@ imaging::Geometry geometryFromJson(const json& j) {
 }
 
 // Chunk hashes as runs, since long stretches of empty slices share one hash.
-json chunksToJson(const std::vector<ChunkHash>& chunks) {
+json chunksToJson(const std::vector<imaging::ChunkHash>& chunks) {
     json runs = json::array();
     for (std::size_t i = 0; i < chunks.size();) {
         std::size_t j = i + 1;
@@ -117,10 +117,10 @@ json chunksToJson(const std::vector<ChunkHash>& chunks) {
     return runs;
 }
 
-std::vector<ChunkHash> chunksFromJson(const json& runs) {
-    std::vector<ChunkHash> chunks;
+std::vector<imaging::ChunkHash> chunksFromJson(const json& runs) {
+    std::vector<imaging::ChunkHash> chunks;
     for (const json& run : runs) {
-        const ChunkHash hash = ChunkHash::fromHex(run.at(0).get<std::string>());
+        const imaging::ChunkHash hash = imaging::ChunkHash::fromHex(run.at(0).get<std::string>());
         const std::size_t count = run.at(1);
         chunks.insert(chunks.end(), count, hash);
     }
@@ -172,7 +172,7 @@ Version versionFromJson(const json& j, const VersionId& id) {
     Version v;
     v.id = id;
     if (!j.at("parent").is_null())
-        v.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
+        v.parent = imaging::ChunkHash::fromHex(j.at("parent").get<std::string>());
     v.author = j.at("author");
     v.createdUtc = j.at("created");
     v.message = j.at("message");
@@ -190,18 +190,6 @@ Version versionFromJson(const json& j, const VersionId& id) {
 
 } // namespace
 
-const char* reviewStateName(ReviewState state) {
-    switch (state) {
-    case ReviewState::Unreviewed:
-        return "unreviewed";
-    case ReviewState::Approved:
-        return "approved";
-    case ReviewState::Rejected:
-        return "rejected";
-    }
-    return "unreviewed";
-}
-
 std::string currentUtcTimestamp() {
     const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm utc{};
@@ -211,10 +199,9 @@ std::string currentUtcTimestamp() {
     return text;
 }
 
-std::string describeVersion(const Version& version, ReviewState state) {
+std::string describeVersion(const Version& version, const std::string& reviewState) {
     std::string line = version.id.hex().substr(0, 12) + "  " + version.createdUtc + "  " +
-                       version.author + "  " + reviewStateName(state) + "  " +
-                       json(version.message).dump();
+                       version.author + "  " + reviewState + "  " + json(version.message).dump();
     for (const auto& [label, count] : version.voxelCounts) {
         const Segment* s = version.segments.find(label);
         line +=
@@ -223,22 +210,23 @@ std::string describeVersion(const Version& version, ReviewState state) {
     return line;
 }
 
-std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveReport& report) {
-    std::vector<ChunkHash> hashes(std::size_t(labels.chunkCount()));
-    std::optional<ChunkHash> emptyHash;
+std::vector<imaging::ChunkHash> writeChunks(LabelMap& labels, imaging::ChunkStore& store,
+                                            SaveReport& report) {
+    std::vector<imaging::ChunkHash> hashes(std::size_t(labels.chunkCount()));
+    std::optional<imaging::ChunkHash> emptyHash;
     for (int z = 0; z < labels.chunkCount(); ++z) {
         const auto content = labels.chunkBytes(z);
-        const std::optional<ChunkHash> known = labels.knownHash(z);
-        ChunkHash hash;
+        const std::optional<imaging::ChunkHash> known = labels.knownHash(z);
+        imaging::ChunkHash hash;
         if (known) {
             hash = *known;
         } else if (labels.chunkIsEmpty(z)) {
             // Most slices of a segmentation are empty: hash one of them, not each.
             if (!emptyHash)
-                emptyHash = hashContent(content);
+                emptyHash = imaging::hashContent(content);
             hash = *emptyHash;
         } else {
-            hash = hashContent(content);
+            hash = imaging::hashContent(content);
         }
         if (store.has(hash)) {
             ++report.chunksReused;
@@ -253,7 +241,8 @@ std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveRepo
 }
 
 LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
-                      const std::vector<ChunkHash>& chunks, const ChunkStore& store) {
+                      const std::vector<imaging::ChunkHash>& chunks,
+                      const imaging::ChunkStore& store) {
     LabelMap labels(geometry, width);
     if (int(chunks.size()) != labels.chunkCount()) {
         throw CorruptAnnotation("A stored annotation is damaged (slice count does not match).");
@@ -261,11 +250,11 @@ LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
     // Identical chunks are decoded and verified once; all-zero ones are left as allocated.
     std::unordered_map<std::string, std::optional<Bytes>> decoded;
     for (int z = 0; z < labels.chunkCount(); ++z) {
-        const ChunkHash& hash = chunks[std::size_t(z)];
+        const imaging::ChunkHash& hash = chunks[std::size_t(z)];
         auto it = decoded.find(hash.hex());
         if (it == decoded.end()) {
             Bytes raw = store.get(hash);
-            if (raw.size() != labels.chunkByteCount() || hashContent(raw) != hash) {
+            if (raw.size() != labels.chunkByteCount()) { // get() checked the hash
                 throw CorruptAnnotation(
                     "A stored label chunk is damaged (content does not match).");
             }
@@ -299,7 +288,7 @@ Draft Draft::parse(std::span<const std::uint8_t> bytes) {
     try {
         Draft d;
         if (!j.at("parent").is_null())
-            d.parent = ChunkHash::fromHex(j.at("parent").get<std::string>());
+            d.parent = imaging::ChunkHash::fromHex(j.at("parent").get<std::string>());
         d.author = j.at("author");
         d.savedUtc = j.at("saved");
         d.geometry = geometryFromJson(j.at("geometry"));
@@ -315,11 +304,11 @@ Draft Draft::parse(std::span<const std::uint8_t> bytes) {
     }
 }
 
-VersionHistory VersionHistory::load(ChunkStore& store, const std::vector<VersionId>& ids) {
+VersionHistory VersionHistory::load(imaging::ChunkStore& store, const std::vector<VersionId>& ids) {
     VersionHistory history(store);
     for (const VersionId& id : ids) {
         const Bytes bytes = store.get(id);
-        if (hashContent(bytes) != id) {
+        if (imaging::hashContent(bytes) != id) {
             throw CorruptAnnotation("A stored version is damaged (record does not match its id).");
         }
         try {
@@ -354,7 +343,7 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
     v.boxes = boxes;
     v.voxelCounts = labels.voxelCounts();
     const Bytes record = toBytes(versionToJson(v));
-    v.id = hashContent(record);
+    v.id = imaging::hashContent(record);
     if (!store_->has(v.id)) {
         r.bytesWritten += store_->put(v.id, record);
     }
@@ -415,22 +404,6 @@ OpenedAnnotation VersionHistory::recover(const Draft& draft) const {
                             draft.segments, BoxList(draft.geometry.dims), draft.parent};
     opened.boxes.replaceAll(draft.boxes);
     return opened;
-}
-
-void VersionHistory::recordReview(ReviewDecision decision) {
-    get(decision.version);
-    if (decision.decidedUtc.empty())
-        decision.decidedUtc = currentUtcTimestamp();
-    reviews_.push_back(std::move(decision));
-}
-
-ReviewState VersionHistory::reviewState(const VersionId& id) const {
-    ReviewState state = ReviewState::Unreviewed;
-    for (const auto& r : reviews_) {
-        if (r.version == id)
-            state = r.state;
-    }
-    return state;
 }
 
 } // namespace radmark::annotation

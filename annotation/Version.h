@@ -1,14 +1,14 @@
 #pragma once
 // Versions: immutable snapshots of an annotation (label-map chunk hashes + segments + boxes +
-// parent, author, time, message), content-addressed in a ChunkStore so a version's id is the
-// hash of its record and can never be changed after saving. Review decisions are records about a
-// version, not edits of it. A draft is the same snapshot not yet committed, written by autosave
+// parent, author, time, message), content-addressed in a imaging::ChunkStore so a version's id is
+// the hash of its record and can never be changed after saving. Review decisions are records about
+// a version, not edits of it. A draft is the same snapshot not yet committed, written by autosave
 // so the app can recover after a crash.
 
 #include "annotation/Box.h"
-#include "annotation/ChunkStore.h"
 #include "annotation/LabelMap.h"
 #include "annotation/Segment.h"
+#include "imaging/Chunks.h"
 
 #include <chrono>
 #include <cstdint>
@@ -19,10 +19,7 @@
 
 namespace radmark::annotation {
 
-using VersionId = ChunkHash;
-
-enum class ReviewState : std::uint8_t { Unreviewed, Approved, Rejected };
-const char* reviewStateName(ReviewState state);
+using VersionId = imaging::ChunkHash;
 
 struct Version {
     VersionId id;
@@ -32,18 +29,10 @@ struct Version {
     std::string message;
     imaging::Geometry geometry;
     LabelWidth width = LabelWidth::UInt8;
-    std::vector<ChunkHash> chunks; // one per axial slice
+    std::vector<imaging::ChunkHash> chunks; // one per axial slice
     SegmentList segments;
     std::vector<Box> boxes;
     std::map<Label, std::uint64_t> voxelCounts;
-};
-
-struct ReviewDecision {
-    VersionId version;
-    std::string reviewer;
-    ReviewState state = ReviewState::Unreviewed;
-    std::string comment;
-    std::string decidedUtc;
 };
 
 // What a save or autosave wrote to the store.
@@ -54,10 +43,12 @@ struct SaveReport {
 };
 
 // Writes the label map's chunks that the store lacks and returns every chunk's hash.
-std::vector<ChunkHash> writeChunks(LabelMap& labels, ChunkStore& store, SaveReport& report);
+std::vector<imaging::ChunkHash> writeChunks(LabelMap& labels, imaging::ChunkStore& store,
+                                            SaveReport& report);
 // Rebuilds a label map from stored chunks, verifying each against its hash.
 LabelMap readLabelMap(const imaging::Geometry& geometry, LabelWidth width,
-                      const std::vector<ChunkHash>& chunks, const ChunkStore& store);
+                      const std::vector<imaging::ChunkHash>& chunks,
+                      const imaging::ChunkStore& store);
 
 // An annotation opened for viewing or editing.
 struct OpenedAnnotation {
@@ -73,7 +64,7 @@ struct Draft {
     std::string savedUtc;
     imaging::Geometry geometry;
     LabelWidth width = LabelWidth::UInt8;
-    std::vector<ChunkHash> chunks;
+    std::vector<imaging::ChunkHash> chunks;
     SegmentList segments;
     std::vector<Box> boxes;
 
@@ -83,9 +74,9 @@ struct Draft {
 
 class VersionHistory {
   public:
-    explicit VersionHistory(ChunkStore& store) : store_(&store) {}
+    explicit VersionHistory(imaging::ChunkStore& store) : store_(&store) {}
     // Reopens a history from its version ids (oldest first), verifying every record.
-    static VersionHistory load(ChunkStore& store, const std::vector<VersionId>& ids);
+    static VersionHistory load(imaging::ChunkStore& store, const std::vector<VersionId>& ids);
 
     struct Commit {
         std::string author;
@@ -111,22 +102,18 @@ class VersionHistory {
                    SaveReport* report = nullptr);
     OpenedAnnotation recover(const Draft& draft) const;
 
-    void recordReview(ReviewDecision decision);
-    ReviewState reviewState(const VersionId& id) const; // the latest decision
-    const std::vector<ReviewDecision>& reviews() const { return reviews_; }
-
   private:
     OpenedAnnotation open(const VersionId& id, bool readOnly) const;
-    ChunkStore* store_;
+    imaging::ChunkStore* store_;
     std::vector<Version> versions_;
-    std::vector<ReviewDecision> reviews_;
 };
 
 std::string currentUtcTimestamp();
 
 // One line for a versions list: short id, time, author, review state, message and voxels per
 // segment, e.g.  3f9a1c2e7b10  2026-11-25T11:52:00Z  reader1  approved  "liver done"  Liver=81234
-std::string describeVersion(const Version& version, ReviewState state);
+// reviewState is the name of its review state, which the store keeps (storage::Reviews).
+std::string describeVersion(const Version& version, const std::string& reviewState);
 
 // When a draft is due for autosave: the interval has passed since the last save and something
 // changed. The app calls due() from a timer; saved() after writing the draft.

@@ -2,100 +2,81 @@
 
 #include "storage/Errors.h"
 
-#include <sodium.h>
-#include <zstd.h>
-
 #include <future>
-#include <memory>
 #include <set>
 
 namespace radmark::storage {
+
+using imaging::CorruptChunk;
 
 void ChunkStore::createTable(Database& db) {
     db.exec("CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, "
             "raw_size INTEGER NOT NULL, data BLOB NOT NULL)");
 }
 
-namespace {
-Bytes contentHash(const std::uint8_t* data, std::size_t size) {
-    Bytes hash(32); // BLAKE2b-256: about twice as fast as SHA-256 here, same strength
-    crypto_generichash(hash.data(), hash.size(), data, size, nullptr, 0);
-    return hash;
+bool ChunkStore::has(const ChunkHash& hash) const {
+    auto s = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
+    s.bindBlob(1, hash.bytes.data(), hash.bytes.size());
+    return s.step();
 }
-} // namespace
 
-std::string ChunkStore::put(std::span<const std::uint8_t> data) {
-    const Bytes hash = contentHash(data.data(), data.size());
-    {
-        auto s = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
-        s.bindBlob(1, hash);
-        if (s.step())
-            return toHex(hash); // stored once
-    }
-    Bytes packed(ZSTD_compressBound(data.size()));
-    const std::size_t size =
-        ZSTD_compress(packed.data(), packed.size(), data.data(), data.size(), level_);
-    if (ZSTD_isError(size))
-        throw StoreError("could not compress data for the store");
+std::size_t ChunkStore::insert(const ChunkHash& hash, std::span<const std::uint8_t> data) {
+    const Bytes packed = imaging::compressChunk(data);
     db_.prepare("INSERT INTO chunks(hash, raw_size, data) VALUES (?, ?, ?)")
-        .bindBlob(1, hash)
+        .bindBlob(1, hash.bytes.data(), hash.bytes.size())
         .bind(2, std::int64_t(data.size()))
-        .bindBlob(3, packed.data(), size)
+        .bindBlob(3, packed.data(), packed.size())
         .run();
-    return toHex(hash);
+    return packed.size();
+}
+
+std::size_t ChunkStore::put(const ChunkHash& hash, Bytes content) {
+    return has(hash) ? 0 : insert(hash, content); // stored once
+}
+
+ChunkHash ChunkStore::put(std::span<const std::uint8_t> data) {
+    const ChunkHash hash = imaging::hashContent(data);
+    if (!has(hash))
+        insert(hash, data);
+    return hash;
 }
 
 namespace {
 
 // One chunk made ready for its INSERT: hash, and the compressed bytes unless it is already stored.
 struct PackedChunk {
-    Bytes hash;
+    ChunkHash hash;
     bool alreadyStored = false;
-    Bytes packed;
-    std::size_t packedSize = 0;
+    std::span<const std::uint8_t> packed;
     std::size_t rawSize = 0;
-};
-
-struct FreeCompressionContext {
-    void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
 };
 
 } // namespace
 
-std::vector<std::string>
-ChunkStore::putMany(std::span<const std::span<const std::uint8_t>> chunks) {
-    std::vector<std::string> hashes;
+std::vector<ChunkHash> ChunkStore::putMany(std::span<const std::span<const std::uint8_t>> chunks) {
+    std::vector<ChunkHash> hashes;
     hashes.reserve(chunks.size());
     if (chunks.empty())
         return hashes;
-    const std::unique_ptr<ZSTD_CCtx, FreeCompressionContext> context(ZSTD_createCCtx());
-    if (!context)
-        throw StoreError("could not compress data for the store (out of memory)");
     // The packing thread never touches the connection: a lookup there would wait for the
     // connection's mutex while this thread inserts, and the two would run in turn. It skips
     // chunks repeated within this call; a chunk already stored before this call is found by the
     // lookup below, after its (wasted) compression. Only one packing task runs at a time: each
-    // is started after the previous one's result was taken, so the context and the set are never
-    // used by two threads at once.
-    std::set<Bytes> packedInThisCall;
-    // Two slots: the packing thread fills one while this thread inserts from the other, and the
-    // compression buffers are allocated once per call rather than once per chunk.
+    // is started after the previous one's result was taken, so a compressor and the set are
+    // never used by two threads at once.
+    std::set<ChunkHash> packedInThisCall;
+    // Two slots, each with its own compressor (context and output buffer, allocated once per
+    // call): the packing thread fills one while this thread inserts from the other.
     PackedChunk slots[2];
+    imaging::ChunkCompressor compressors[2];
     auto pack = [&](std::size_t i) {
         const auto data = chunks[i];
         PackedChunk& p = slots[i % 2];
-        p.hash = contentHash(data.data(), data.size());
+        p.hash = imaging::hashContent(data);
         p.rawSize = data.size();
         p.alreadyStored = !packedInThisCall.insert(p.hash).second; // earlier in this call
-        if (p.alreadyStored)
-            return;
-        const std::size_t bound = ZSTD_compressBound(data.size());
-        if (p.packed.size() < bound)
-            p.packed.resize(bound);
-        p.packedSize = ZSTD_compressCCtx(context.get(), p.packed.data(), p.packed.size(),
-                                         data.data(), data.size(), level_);
-        if (ZSTD_isError(p.packedSize))
-            throw StoreError("could not compress data for the store");
+        if (!p.alreadyStored)
+            p.packed = compressors[i % 2].compress(data);
     };
     auto lookup = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
     auto insert = db_.prepare("INSERT INTO chunks(hash, raw_size, data) VALUES (?, ?, ?)");
@@ -107,39 +88,31 @@ ChunkStore::putMany(std::span<const std::span<const std::uint8_t>> chunks) {
             next = std::async(std::launch::async, pack, i + 1);
         PackedChunk& p = slots[i % 2];
         if (!p.alreadyStored) {
-            lookup.bindBlob(1, p.hash);
+            lookup.bindBlob(1, p.hash.bytes.data(), p.hash.bytes.size());
             p.alreadyStored = lookup.step();
             lookup.reset();
         }
         if (!p.alreadyStored) {
-            insert.bindBlob(1, p.hash)
+            insert.bindBlob(1, p.hash.bytes.data(), p.hash.bytes.size())
                 .bind(2, std::int64_t(p.rawSize))
-                .bindBlob(3, p.packed.data(), p.packedSize);
+                .bindBlob(3, p.packed.data(), p.packed.size());
             insert.run();
             insert.reset();
         }
-        hashes.push_back(toHex(p.hash));
+        hashes.push_back(p.hash);
     }
     return hashes;
 }
 
-bool ChunkStore::contains(const std::string& hexHash) {
-    auto s = db_.prepare("SELECT 1 FROM chunks WHERE hash = ?");
-    s.bindBlob(1, fromHex(hexHash));
-    return s.step();
-}
-
-Bytes ChunkStore::get(const std::string& hexHash) {
+Bytes ChunkStore::get(const ChunkHash& hash) const {
     auto s = db_.prepare("SELECT raw_size, data FROM chunks WHERE hash = ?");
-    s.bindBlob(1, fromHex(hexHash));
+    s.bindBlob(1, hash.bytes.data(), hash.bytes.size());
     if (!s.step())
-        throw StoreError("the store has no data chunk " + hexHash.substr(0, 12));
-    Bytes out(std::size_t(s.integer(0)));
-    const std::size_t size = ZSTD_decompress(out.data(), out.size(), s.blobData(1), s.blobSize(1));
-    if (ZSTD_isError(size) || size != out.size())
-        throw StoreError("a data chunk in the store is damaged");
-    if (toHex(contentHash(out.data(), out.size())) != hexHash)
-        throw StoreError("a data chunk in the store is damaged");
+        throw CorruptChunk("the store has no data chunk " + hash.hex().substr(0, 12));
+    Bytes out =
+        imaging::decompressChunk({static_cast<const std::uint8_t*>(s.blobData(1)), s.blobSize(1)});
+    if (out.size() != std::size_t(s.integer(0)) || imaging::hashContent(out) != hash)
+        throw CorruptChunk("a data chunk in the store is damaged");
     return out;
 }
 

@@ -1,34 +1,38 @@
 #pragma once
-// Content-addressed, zstd-compressed data chunks (volume slices, label bricks) in one database:
-// identical chunks are stored once, and every read is checked against its BLAKE2b-256 hash.
+// The encrypted store's chunk table as an imaging::ChunkStore: content-addressed, zstd-compressed
+// data chunks (volume slices, label slices, records) in one database. Identical chunks are stored
+// once, and every read is checked against its BLAKE2b-256 hash. Inside the storage library only:
+// callers elsewhere reach chunks through a role-checked session call.
 
+#include "imaging/Chunks.h"
 #include "storage/Database.h"
 
 #include <span>
-#include <string>
 #include <vector>
 
 namespace radmark::storage {
 
-class ChunkStore {
-public:
-    explicit ChunkStore(Database& db, int compressionLevel = 1)
-        : db_(db), level_(compressionLevel) {}
+using imaging::ChunkHash;
+
+class ChunkStore final : public imaging::ChunkStore {
+  public:
+    explicit ChunkStore(Database& db) : db_(db) {}
 
     // The table, for databases that are not a full store (the plain-SQLite benchmark baseline).
     static void createTable(Database& db);
 
-    // Returns the hex BLAKE2b-256 of data. Runs in the caller's transaction when one is open.
-    std::string put(std::span<const std::uint8_t> data);
+    // All of these run in the caller's transaction when one is open.
+    bool has(const ChunkHash& hash) const override;
+    std::size_t put(const ChunkHash& hash, Bytes content) override;
+    ChunkHash put(std::span<const std::uint8_t> data); // hashes data, stores it once
     // The same for many chunks (the slices of a volume), hashes in input order. Hashing and
     // compression of the next chunk run on a second thread while this one inserts.
-    std::vector<std::string> putMany(std::span<const std::span<const std::uint8_t>> chunks);
-    Bytes get(const std::string& hexHash); // throws StoreError when missing or damaged
-    bool contains(const std::string& hexHash);
+    std::vector<ChunkHash> putMany(std::span<const std::span<const std::uint8_t>> chunks);
+    Bytes get(const ChunkHash& hash) const override; // throws imaging::CorruptChunk
 
-private:
+  private:
+    std::size_t insert(const ChunkHash& hash, std::span<const std::uint8_t> data);
     Database& db_;
-    int level_;
 };
 
 } // namespace radmark::storage

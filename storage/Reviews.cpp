@@ -1,7 +1,9 @@
 #include "storage/Reviews.h"
 
 #include "storage/ChunkStore.h"
-#include "storage/Store.h"
+#include "storage/Permissions.h"
+#include "storage/SessionAccess.h"
+#include "storage/Studies.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,14 +31,6 @@ struct VersionRow {
     std::string contentHash;
     bool consensus = false;
 };
-
-std::int64_t userIdOf(Database& db, const std::string& name) {
-    auto s = db.prepare("SELECT id FROM users WHERE name = ?");
-    s.bind(1, name);
-    if (!s.step())
-        throw InvalidRequestError("there is no user " + name);
-    return s.integer(0);
-}
 
 VersionRow versionRow(Database& db, std::int64_t annotationId) {
     auto s = db.prepare("SELECT a.id, a.study_id, a.author_id, u.name, a.chunk, a.kind "
@@ -97,10 +91,10 @@ constexpr const char* commentColumns =
 
 } // namespace
 
-std::string_view reviewStateName(ReviewState state) {
+const char* reviewStateName(ReviewState state) {
     for (const Named& n : stateNames)
         if (n.state == state)
-            return n.name;
+            return n.name.data();
     return "draft";
 }
 
@@ -111,6 +105,12 @@ std::optional<ReviewState> parseReviewState(std::string_view name) {
         if (n.name == name)
             return n.state;
     return std::nullopt;
+}
+
+ReviewState reviewStateOf(const std::string& decision, bool submitted) {
+    if (!decision.empty())
+        return stateAfter(parseDecision(decision));
+    return submitted ? ReviewState::Submitted : ReviewState::Draft;
 }
 
 std::string_view decisionName(Decision decision) {
@@ -149,11 +149,11 @@ ReviewState stateAfter(Decision decision) {
 }
 
 void Reviews::submit(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator});
+    require(session_, Action::SubmitForReview);
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
-    session_.requireAssigned(version.studyId);
+    requireVersion(session_, Action::SubmitForReview, annotationId);
     if (version.author != session_.userName())
         throw PermissionDeniedError("only its author submits a version for review (this one is " +
                                     version.author + "'s)");
@@ -169,8 +169,9 @@ void Reviews::submit(std::int64_t annotationId) {
     }();
     if (submitted)
         throw InvalidRequestError("this version is already submitted for review");
-    session_.recorded(
-        "submit", versionObject(annotationId), version.contentHash.substr(0, 12), [&](Database& d) {
+    SessionAccess::recorded(
+        session_, "submit", versionObject(annotationId), version.contentHash.substr(0, 12),
+        [&](Database& d) {
             d.prepare("INSERT INTO submissions(annotation_id, submitted) VALUES (?, ?)")
                 .bind(1, annotationId)
                 .bind(2, utcNow())
@@ -181,9 +182,9 @@ void Reviews::submit(std::int64_t annotationId) {
 ReviewDecisionRecord Reviews::decide(std::int64_t annotationId, Decision decision,
                                      const std::string& message, const std::string& contentHash,
                                      const std::string& metricsJson, bool resolveOpenComments) {
-    session_.requireRole({Role::Reviewer});
+    require(session_, Action::DecideReview, versionObject(annotationId));
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
     const std::string object = versionObject(annotationId);
     const auto refuse = [&](const std::string& why) {
@@ -243,10 +244,10 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
                                             const std::string& message,
                                             const std::string& contentHash,
                                             const std::string& metricsJson, bool resolveOpen) {
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     const std::string object = versionObject(annotationId);
     Transaction transaction(db);
-    const std::int64_t reviewerId = userIdOf(db, session_.userName());
+    const std::int64_t reviewerId = SessionAccess::userId(session_);
     const std::string now = utcNow();
     if (decision == Decision::Approve && resolveOpen) {
         auto list = db.prepare("SELECT id FROM comments WHERE annotation_id = ? AND reply_to IS "
@@ -261,8 +262,9 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
                 .bind(2, reviewerId)
                 .bind(3, id)
                 .run();
-            session_.auditLog().append(session_.userName(), "resolve comment",
-                                       "comment " + std::to_string(id), "resolved by approval");
+            SessionAccess::auditLog(session_).append(session_.userName(), "resolve comment",
+                                                     "comment " + std::to_string(id),
+                                                     "resolved by approval");
         }
     }
     db.prepare("INSERT INTO decisions(annotation_id, reviewer_id, decision, content_hash, message, "
@@ -276,35 +278,35 @@ ReviewDecisionRecord Reviews::writeDecision(std::int64_t annotationId, Decision 
         .bind(7, now)
         .run();
     const std::int64_t id = db.lastInsertId();
-    session_.auditLog().append(session_.userName(), "review decision", object,
-                               std::string(decisionName(decision)) + " " +
-                                   contentHash.substr(0, 12) +
-                                   (message.empty() ? "" : ": " + message));
+    SessionAccess::auditLog(session_).append(session_.userName(), "review decision", object,
+                                             std::string(decisionName(decision)) + " " +
+                                                 contentHash.substr(0, 12) +
+                                                 (message.empty() ? "" : ": " + message));
     transaction.commit();
     return {id,          annotationId, session_.userName(), decision,
             contentHash, message,      metricsJson,         now};
 }
 
 std::optional<ReviewDecisionRecord> Reviews::decisionOf(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
+    requireVersion(session_, Action::ReadReviews, annotationId);
+    Database& db = SessionAccess::database(session_);
+
     return readDecision(db, annotationId);
 }
 
 ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& voxel,
                                const std::string& text, std::optional<std::int64_t> segment) {
-    session_.requireRole({Role::Reviewer});
+    requireVersion(session_, Action::CommentOnVersion, annotationId);
     session_.touch();
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InvalidRequestError("a comment needs a text");
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     versionRow(db, annotationId); // throws for an unknown version
-    const std::int64_t author = userIdOf(db, session_.userName());
+    const std::int64_t author = SessionAccess::userId(session_);
     const std::int64_t x = std::llround(voxel[0]), y = std::llround(voxel[1]),
                        z = std::llround(voxel[2]);
-    const std::int64_t id = session_.recorded(
-        "comment", versionObject(annotationId),
+    const std::int64_t id = SessionAccess::recorded(
+        session_, "comment", versionObject(annotationId),
         "at voxel " + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z),
         [&](Database& d) {
             auto s =
@@ -326,11 +328,11 @@ ReviewComment Reviews::comment(std::int64_t annotationId, const imaging::Vec3& v
 }
 
 ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
-    session_.requireRole({Role::Annotator, Role::Reviewer});
+    require(session_, Action::ReplyToComment);
     session_.touch();
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InvalidRequestError("a reply needs a text");
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     auto parent = db.prepare("SELECT annotation_id, reply_to FROM comments WHERE id = ?");
     parent.bind(1, commentId);
     if (!parent.step())
@@ -338,10 +340,10 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
     const std::int64_t annotationId = parent.integer(0);
     const std::int64_t thread = parent.isNull(1) ? commentId : parent.integer(1);
     parent.reset(); // no read left open across the write below
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
-    const std::int64_t author = userIdOf(db, session_.userName());
-    const std::int64_t id =
-        session_.recorded("reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
+    requireVersion(session_, Action::ReplyToComment, annotationId);
+    const std::int64_t author = SessionAccess::userId(session_);
+    const std::int64_t id = SessionAccess::recorded(
+        session_, "reply", "comment " + std::to_string(thread), {}, [&](Database& d) {
             d.prepare("INSERT INTO comments(annotation_id, reply_to, author_id, text, created) "
                       "VALUES (?, ?, ?, ?, ?)")
                 .bind(1, annotationId)
@@ -359,9 +361,9 @@ ReviewComment Reviews::reply(std::int64_t commentId, const std::string& text) {
 }
 
 void Reviews::resolve(std::int64_t commentId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer});
+    require(session_, Action::ResolveComment);
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     auto c = db.prepare("SELECT annotation_id, reply_to, resolved FROM comments WHERE id = ?");
     c.bind(1, commentId);
     if (!c.step())
@@ -372,10 +374,10 @@ void Reviews::resolve(std::int64_t commentId) {
         throw InvalidRequestError("this comment is already resolved");
     const std::int64_t annotationId = c.integer(0);
     c.reset(); // no read left open across the write below
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
-    const std::int64_t who = userIdOf(db, session_.userName());
-    session_.recorded(
-        "resolve comment", "comment " + std::to_string(commentId), {}, [&](Database& d) {
+    requireVersion(session_, Action::ResolveComment, annotationId);
+    const std::int64_t who = SessionAccess::userId(session_);
+    SessionAccess::recorded(
+        session_, "resolve comment", "comment " + std::to_string(commentId), {}, [&](Database& d) {
             d.prepare("UPDATE comments SET resolved = ?, resolved_by = ? WHERE id = ?")
                 .bind(1, utcNow())
                 .bind(2, who)
@@ -385,9 +387,9 @@ void Reviews::resolve(std::int64_t commentId) {
 }
 
 std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
-    session_.requireAssigned(versionRow(db, annotationId).studyId);
+    requireVersion(session_, Action::ReadReviews, annotationId);
+    Database& db = SessionAccess::database(session_);
+
     auto s = db.prepare(std::string(commentColumns) + "WHERE c.annotation_id = ? ORDER BY c.id");
     s.bind(1, annotationId);
     std::vector<ReviewComment> out;
@@ -397,9 +399,9 @@ std::vector<ReviewComment> Reviews::comments(std::int64_t annotationId) {
 }
 
 std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    session_.requireAssigned(studyId);
-    Database& db = session_.database();
+    requireStudy(session_, Action::ReadReviews, studyId);
+
+    Database& db = SessionAccess::database(session_);
     std::map<std::int64_t, VersionReview> out;
     auto s =
         db.prepare("SELECT a.id, a.kind, a.revises, s.submitted, s.withdrawn FROM annotations a "
@@ -429,10 +431,10 @@ std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
 }
 
 std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
+    requireVersion(session_, Action::ReadReviews, annotationId);
+    Database& db = SessionAccess::database(session_);
     const VersionRow version = versionRow(db, annotationId);
-    session_.requireAssigned(version.studyId);
+
     std::vector<ReviewEvent> events;
     {
         auto s = db.prepare("SELECT created, message FROM annotations WHERE id = ?");
@@ -475,11 +477,11 @@ std::vector<ReviewEvent> Reviews::history(std::int64_t annotationId) {
 }
 
 std::vector<StudyReviewSummary> Reviews::studies() {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
+    require(session_, Action::ListStudies);
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     std::vector<StudyReviewSummary> out;
-    for (const Study& study : session_.listStudies()) {
+    for (const Study& study : Studies(session_).list()) {
         StudyReviewSummary summary;
         summary.studyId = study.id;
         summary.pseudonym = study.label;
@@ -503,7 +505,12 @@ std::vector<StudyReviewSummary> Reviews::studies() {
             db.prepare("SELECT a.id, u.name, a.created, a.message, a.chunk FROM annotations a "
                        "JOIN users u ON u.id = a.author_id WHERE a.study_id = ? ORDER BY a.id");
         v.bind(1, study.id);
+        const bool onlyOwn = session_.role() == Role::Annotator && study.blind;
         while (v.step()) {
+            const auto known = reviews.find(v.integer(0));
+            if (onlyOwn && v.text(1) != session_.userName() &&
+                (known == reviews.end() || !known->second.consensus))
+                continue;
             StudyReviewSummary::Version version{v.integer(0), v.text(1),        v.text(2),
                                                 v.text(3),    toHex(v.blob(4)), {}};
             if (const auto it = reviews.find(version.annotationId); it != reviews.end())
@@ -516,8 +523,8 @@ std::vector<StudyReviewSummary> Reviews::studies() {
 }
 
 std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    Database& db = session_.database();
+    require(session_, Action::ReadReviews);
+    Database& db = SessionAccess::database(session_);
     std::vector<std::pair<std::int64_t, std::int64_t>> found; // annotation, study
     if (!idOrHashPrefix.empty() &&
         idOrHashPrefix.find_first_not_of("0123456789") == std::string::npos &&
@@ -547,14 +554,11 @@ std::int64_t Reviews::findVersion(const std::string& idOrHashPrefix) {
 }
 
 std::int64_t Reviews::studyOf(std::int64_t annotationId) {
-    session_.requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    const std::int64_t study = versionRow(session_.database(), annotationId).studyId;
-    session_.requireAssigned(study);
-    return study;
+    return requireVersion(session_, Action::ReadReviews, annotationId);
 }
 
 void Reviews::requireVisible(std::int64_t annotationId) {
-    session_.requireAssigned(versionRow(session_.database(), annotationId).studyId);
+    requireVersion(session_, Action::ReadReviews, annotationId);
 }
 
 std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::uint8_t> record,
@@ -562,16 +566,16 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
                                     const std::string& method,
                                     const std::vector<std::int64_t>& sources,
                                     const std::string& message) {
-    session_.requireRole({Role::Reviewer});
+    requireStudy(session_, Action::SaveConsensus, studyId);
     session_.touch();
-    Database& db = session_.database();
+    Database& db = SessionAccess::database(session_);
     if (sources.size() < 2)
         throw InvalidRequestError("a consensus needs at least two versions");
     for (std::int64_t source : sources)
         if (versionRow(db, source).studyId != studyId)
             throw InvalidRequestError("version " + std::to_string(source) +
                                       " belongs to another study");
-    const std::int64_t reviewerId = userIdOf(db, session_.userName());
+    const std::int64_t reviewerId = SessionAccess::userId(session_);
     std::string sourceList;
     for (std::int64_t source : sources)
         sourceList += (sourceList.empty() ? "" : ",") + std::to_string(source);
@@ -582,23 +586,24 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
             throw InvalidRequestError("there is no study " + std::to_string(studyId));
         return s.text(0);
     }();
-    return session_.recorded(
-        "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
+    return SessionAccess::recorded(
+        session_, "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
             ChunkStore store(d);
             store.putMany(chunks);
-            const std::string hash = store.put(record);
+            const imaging::ChunkHash hash = store.put(record);
             d.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, created, kind, "
                       "method) VALUES (?, ?, ?, ?, ?, 'consensus', ?)")
                 .bind(1, studyId)
                 .bind(2, reviewerId)
-                .bindBlob(3, fromHex(hash))
+                .bindBlob(3, hash.bytes.data(), hash.bytes.size())
                 .bind(4, message)
                 .bind(5, utcNow())
                 .bind(6, method)
                 .run();
             const std::int64_t id = d.lastInsertId();
             for (std::int64_t source : sources)
-                d.prepare("INSERT INTO consensus_sources(annotation_id, source_id) VALUES (?, ?)")
+                d.prepare("INSERT OR IGNORE INTO consensus_sources(annotation_id, source_id) "
+                          "VALUES (?, ?)")
                     .bind(1, id)
                     .bind(2, source)
                     .run();

@@ -7,6 +7,7 @@
 
 #include "imaging/Volume.h"
 #include "storage/Errors.h"
+#include "storage/Session.h"
 
 #include <cstdint>
 #include <map>
@@ -18,12 +19,13 @@
 
 namespace radmark::storage {
 
-class Session;
-
 enum class ReviewState { Draft, Submitted, Approved, ChangesRequested, Rejected };
-std::string_view reviewStateName(ReviewState state); // "draft", ..., "changes requested"
+const char* reviewStateName(ReviewState state); // "draft", ..., "changes requested"
 // Accepts the names above and "changes" / "changes-requested"; nullopt otherwise.
 std::optional<ReviewState> parseReviewState(std::string_view name);
+// The state of a version from its records: its decision's name ("approve", "changes",
+// "reject"), else whether a live submission exists.
+ReviewState reviewStateOf(const std::string& decision, bool submitted);
 
 enum class Decision { Approve, RequestChanges, Reject };
 std::string_view decisionName(Decision decision); // "approve", "changes", "reject"

@@ -1,6 +1,6 @@
 #include "storage/Store.h"
 
-#include "storage/ChunkStore.h"
+#include "storage/SessionAccess.h"
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
@@ -14,9 +14,15 @@
 
 namespace radmark::storage {
 
+using internal::readMeta;
+using internal::readSecretMeta;
+using internal::readUser;
+using internal::writeMeta;
+
 namespace {
 
-// Schema migrations, in order: migrations[i] brings user_version i to i + 1.
+// Schema migrations, in order: migrations[i] brings user_version i to i + 1. Every table of the
+// store is made here and nowhere else; a migration, once released, is never edited.
 const char* const migrations[] = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -80,9 +86,53 @@ CREATE TABLE drafts(
   saved TEXT NOT NULL,
   PRIMARY KEY (study_id, user_id));
 )sql",
-    // 3: review records (docs/review.md): submissions, immutable decisions bound to a version's
-    // content hash (one per version: the first is final), comments pinned to a voxel with
-    // replies, the version a save follows up, and consensus versions with their sources.
+    // 3: what import keeps beside the study rows. Until schema 3 a first import made these
+    // tables on its own, so a schema-2 store may hold them already: IF NOT EXISTS keeps them.
+    R"sql(
+CREATE TABLE IF NOT EXISTS deidentification_secret(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  secret BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS imported_studies(
+  study_id INTEGER PRIMARY KEY REFERENCES studies(id),
+  study_uid TEXT NOT NULL UNIQUE,
+  format TEXT NOT NULL,
+  report TEXT NOT NULL,
+  imported TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS imported_series(
+  study_id INTEGER NOT NULL REFERENCES studies(id),
+  series_index INTEGER NOT NULL,
+  series_uid TEXT NOT NULL,
+  modality TEXT NOT NULL,
+  description TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  PRIMARY KEY (study_id, series_index));
+)sql",
+    // 4: review states and decisions take only the names storage::reviewStates knows. SQLite
+    // cannot add a CHECK to an existing table without rebuilding it (with foreign keys off,
+    // outside this transaction); these triggers are that CHECK. A new state replaces them.
+    R"sql(
+CREATE TRIGGER annotations_review_state_insert BEFORE INSERT ON annotations
+  WHEN NEW.review_state NOT IN ('pending', 'approved', 'rejected')
+  BEGIN SELECT RAISE(ABORT, 'unknown review state'); END;
+CREATE TRIGGER annotations_review_state_update BEFORE UPDATE OF review_state ON annotations
+  WHEN NEW.review_state NOT IN ('pending', 'approved', 'rejected')
+  BEGIN SELECT RAISE(ABORT, 'unknown review state'); END;
+CREATE TRIGGER reviews_decision_insert BEFORE INSERT ON reviews
+  WHEN NEW.decision NOT IN ('approved', 'rejected', 'comment')
+  BEGIN SELECT RAISE(ABORT, 'unknown review decision'); END;
+CREATE INDEX reviews_annotation ON reviews(annotation_id);
+)sql",
+    // 5: a study is shared (0: annotators assigned to it see each other's versions) or blind
+    // (1: an annotator sees only her own versions and reviewers' consensus versions).
+    R"sql(
+ALTER TABLE studies ADD COLUMN blind INTEGER NOT NULL DEFAULT 0 CHECK (blind IN (0, 1));
+)sql",
+    // 6: the review records of docs/review.md: submissions (withdrawn by a newer save),
+    // immutable decisions bound to a version's content hash (one per version: the first is
+    // final), comments pinned to a voxel with replies, the version a save follows up, and
+    // consensus versions with their sources. The first decision and the comments of schema 1-5's
+    // reviews table are carried over; that table and annotations.review_state are no longer
+    // written.
     R"sql(
 CREATE TABLE submissions(
   annotation_id INTEGER PRIMARY KEY REFERENCES annotations(id),
@@ -122,6 +172,17 @@ CREATE TABLE consensus_sources(
   annotation_id INTEGER NOT NULL REFERENCES annotations(id),
   source_id INTEGER NOT NULL REFERENCES annotations(id),
   PRIMARY KEY (annotation_id, source_id));
+INSERT INTO decisions(annotation_id, reviewer_id, decision, content_hash, message, metrics,
+                      created)
+  SELECT r.annotation_id, r.reviewer_id,
+         CASE r.decision WHEN 'approved' THEN 'approve' ELSE 'reject' END,
+         lower(hex(a.chunk)), r.comment, '{}', r.created
+  FROM reviews r JOIN annotations a ON a.id = r.annotation_id
+  WHERE r.decision IN ('approved', 'rejected') AND r.id IN
+    (SELECT min(id) FROM reviews WHERE decision IN ('approved', 'rejected')
+     GROUP BY annotation_id);
+INSERT INTO comments(annotation_id, author_id, text, created)
+  SELECT annotation_id, reviewer_id, comment, created FROM reviews WHERE decision = 'comment';
 )sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
@@ -139,42 +200,6 @@ void migrate(Database& db) {
         db.exec("PRAGMA user_version = " + std::to_string(v + 1));
         t.commit();
     }
-}
-
-Bytes readMeta(Database& db, const std::string& key) {
-    auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
-    s.bind(1, key);
-    if (!s.step())
-        throw StoreError("the store is missing its " + key + " record");
-    return s.blob(0);
-}
-
-SecureBytes readSecretMeta(Database& db, const std::string& key) {
-    Bytes b = readMeta(db, key);
-    SecureBytes out(b.data(), b.size());
-    sodium_memzero(b.data(), b.size());
-    return out;
-}
-
-void writeMeta(Database& db, const std::string& key, const void* data, std::size_t size) {
-    db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
-        .bind(1, key)
-        .bindBlob(2, data, size)
-        .run();
-}
-
-UserInfo readUser(Statement& s) {
-    return {s.integer(0), s.text(1), parseRole(s.text(2)), s.integer(3) != 0, s.text(4)};
-}
-
-std::string normaliseName(const std::string& name) {
-    if (name.empty() || name.size() > 64)
-        throw InvalidRequestError("a user name must have 1 to 64 characters");
-    for (unsigned char c : name)
-        if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-'))
-            throw InvalidRequestError("a user name may contain only letters, digits, '.', '_' "
-                                      "and '-'");
-    return name;
 }
 
 // Lines of <store>/failed-logins: {"id": hex user id, "t": unix time, "sealed": base64 or absent}.
@@ -211,31 +236,11 @@ std::string failedLoginsText(const std::vector<FailedLogin>& all) {
     return text;
 }
 
-std::int64_t unixNow() { return std::int64_t(std::time(nullptr)); }
+std::int64_t unixNow() {
+    return std::int64_t(std::time(nullptr));
+}
 
 } // namespace
-
-std::string roleName(Role role) {
-    switch (role) {
-    case Role::Annotator:
-        return "annotator";
-    case Role::Reviewer:
-        return "reviewer";
-    case Role::Admin:
-        return "admin";
-    }
-    return "?";
-}
-
-Role parseRole(const std::string& name) {
-    if (name == "annotator")
-        return Role::Annotator;
-    if (name == "reviewer")
-        return Role::Reviewer;
-    if (name == "admin")
-        return Role::Admin;
-    throw InvalidRequestError("unknown role '" + name + "' (annotator, reviewer or admin)");
-}
 
 std::filesystem::path resolveStoreDir(const std::optional<std::filesystem::path>& given) {
     if (given)
@@ -257,7 +262,7 @@ Store::Store(std::filesystem::path dir, Policy policy)
 InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::string& adminName,
                                  const std::string& adminPassword, const Policy& policy) {
     initialiseCrypto();
-    normaliseName(adminName);
+    internal::checkUserName(adminName);
     policy.checkPassword(adminPassword);
     Store store(dir, policy);
     std::error_code ec;
@@ -453,8 +458,8 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
         user = readUser(s);
         if (user.disabled) {
             Transaction t(db);
-            AuditLog(db, storeId).append(user.name, "failed login", user.name,
-                                         "refused: account disabled");
+            AuditLog(db, storeId)
+                .append(user.name, "failed login", user.name, "refused: account disabled");
             t.commit();
             throw AuthenticationError("the account " + user.name + " is disabled");
         }
@@ -463,8 +468,8 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
     {
         Transaction t(db);
         AuditLog log(db, storeId);
-        const auto drained = appendFailedLogins(db, log, breakGlass ? std::string() : userName,
-                                                keyring);
+        const auto drained =
+            appendFailedLogins(db, log, breakGlass ? std::string() : userName, keyring);
         if (breakGlass)
             log.append(user.name, "break-glass login", "store", reason);
         else
@@ -479,566 +484,6 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
         forgetFailedLogins(drained);
     }
     return Session(*this, std::move(db), std::move(dbKey), user, breakGlass);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-Session::Session(Store store, Database db, SecureBytes dbKey, UserInfo user, bool breakGlass)
-    : store_(std::move(store)), db_(std::move(db)), dbKey_(std::move(dbKey)), userId_(user.id),
-      userName_(user.name), role_(user.role), breakGlass_(breakGlass),
-      lastActivity_(std::chrono::steady_clock::now()) {
-    storeId_ = readMeta(db_, "store_id");
-}
-
-Session::Session(Session&& other) noexcept
-    : store_(std::move(other.store_)), db_(std::move(other.db_)),
-      dbKey_(std::move(other.dbKey_)), storeId_(std::move(other.storeId_)),
-      userId_(other.userId_), userName_(std::move(other.userName_)), role_(other.role_),
-      breakGlass_(other.breakGlass_), loggedOut_(other.loggedOut_),
-      lastActivity_(other.lastActivity_) {
-    other.log_.reset(); // bound to other's connection object; re-made on demand here
-    other.loggedOut_ = true;
-}
-
-Session& Session::operator=(Session&& other) noexcept {
-    if (this != &other) {
-        try {
-            logout();
-        } catch (...) {
-        }
-        log_.reset();
-        other.log_.reset();
-        store_ = std::move(other.store_);
-        db_ = std::move(other.db_);
-        dbKey_ = std::move(other.dbKey_);
-        storeId_ = std::move(other.storeId_);
-        userId_ = other.userId_;
-        userName_ = std::move(other.userName_);
-        role_ = other.role_;
-        breakGlass_ = other.breakGlass_;
-        loggedOut_ = other.loggedOut_;
-        lastActivity_ = other.lastActivity_;
-        other.loggedOut_ = true;
-    }
-    return *this;
-}
-
-Session::~Session() {
-    try {
-        logout();
-    } catch (...) {
-        log_.reset();
-        db_.close();
-        dbKey_.wipe();
-    }
-}
-
-Database& Session::database() {
-    if (loggedOut_)
-        throw SessionLockedError("the session has ended: log in again");
-    if (!db_.isOpen())
-        throw SessionLockedError("the session is locked: unlock it first");
-    return db_;
-}
-
-AuditLog& Session::auditLog() {
-    Database& db = database();
-    if (!log_)
-        log_ = std::make_unique<AuditLog>(db, storeId_);
-    return *log_;
-}
-
-void Session::requireRole(std::initializer_list<Role> roles) const {
-    if (loggedOut_)
-        throw SessionLockedError("the session has ended: log in again");
-    if (!db_.isOpen())
-        throw SessionLockedError("the session is locked: unlock it first");
-    for (Role r : roles)
-        if (r == role_)
-            return;
-    std::string allowed;
-    for (Role r : roles)
-        allowed += (allowed.empty() ? "" : " or ") + roleName(r);
-    throw PermissionDeniedError("only the " + allowed + " role may do this (you are signed in as " +
-                                roleName(role_) + ")");
-}
-
-void Session::recordAccess(const std::string& action, const std::string& object,
-                           const std::string& details) {
-    recorded(action, object, details, [](Database&) {});
-}
-
-bool Session::idleTimeoutReached() const {
-    return std::chrono::steady_clock::now() - lastActivity_ >= store_.policy().idleTimeout;
-}
-
-Keyring Session::loadKeyring() const { return Keyring::load(store_.keyringPath()); }
-
-UserInfo Session::findUser(const std::string& name) {
-    auto s = database().prepare(
-        "SELECT id, name, role, disabled, created FROM users WHERE name = ?");
-    s.bind(1, name);
-    if (!s.step())
-        throw InvalidRequestError("there is no user named " + name);
-    return readUser(s);
-}
-
-void Session::addUser(const std::string& name, Role role, const std::string& password) {
-    requireRole({Role::Admin});
-    touch();
-    normaliseName(name);
-    store_.policy().checkPassword(password);
-    Keyring keyring = loadKeyring();
-    const Bytes id = keyring.userIdFor(name);
-    {
-        auto s = database().prepare("SELECT 1 FROM users WHERE name = ? OR lookup = ?");
-        s.bind(1, name).bindBlob(2, id);
-        if (s.step())
-            throw InvalidRequestError("a user named " + name + " already exists");
-    }
-    keyring.addPassword(id, password, dbKey_, store_.policy());
-    // Database first: should the keyring write fail, the account exists but cannot log in yet.
-    recorded("user add", name, "role " + roleName(role), [&](Database& db) {
-        db.prepare("INSERT INTO users(lookup, name, role, created) VALUES (?, ?, ?, ?)")
-            .bindBlob(1, id)
-            .bind(2, name)
-            .bind(3, roleName(role))
-            .bind(4, utcNow())
-            .run();
-    });
-    keyring.save(store_.keyringPath());
-}
-
-std::vector<UserInfo> Session::listUsers() {
-    requireRole({Role::Admin});
-    touch();
-    auto s = database().prepare(
-        "SELECT id, name, role, disabled, created FROM users ORDER BY name");
-    std::vector<UserInfo> out;
-    while (s.step())
-        out.push_back(readUser(s));
-    return out;
-}
-
-void Session::disableUser(const std::string& name) {
-    requireRole({Role::Admin});
-    touch();
-    const UserInfo user = findUser(name);
-    if (user.id == userId_)
-        throw InvalidRequestError("you cannot disable your own account");
-    Keyring keyring = loadKeyring();
-    // Keyring first: once its wrapped key is gone the account cannot open the store again.
-    keyring.remove(keyring.userIdFor(name));
-    keyring.save(store_.keyringPath());
-    recorded("user disable", name, "keyring entry deleted", [&](Database& db) {
-        db.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(1, user.id).run();
-    });
-}
-
-void Session::changePassword(const std::string& name, const std::string& newPassword) {
-    if (name != userName_ || breakGlass_)
-        requireRole({Role::Admin});
-    else
-        requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    touch();
-    const UserInfo user = findUser(name);
-    if (user.disabled)
-        throw InvalidRequestError("the account " + name + " is disabled");
-    store_.policy().checkPassword(newPassword);
-    Keyring keyring = loadKeyring();
-    keyring.addPassword(keyring.userIdFor(name), newPassword, dbKey_, store_.policy());
-    recorded("user passwd", name, name == userName_ ? "own password" : "set by admin",
-             [&](Database&) { keyring.save(store_.keyringPath()); });
-}
-
-void Session::setRole(const std::string& name, Role role) {
-    requireRole({Role::Admin});
-    touch();
-    const UserInfo user = findUser(name);
-    if (user.id == userId_)
-        throw InvalidRequestError("you cannot change your own role");
-    recorded("role change", name, roleName(user.role) + " -> " + roleName(role), [&](Database& db) {
-        db.prepare("UPDATE users SET role = ? WHERE id = ?").bind(1, roleName(role)).bind(2, user.id).run();
-        if (role != Role::Annotator) // assignments are for annotators only
-            db.prepare("DELETE FROM assignments WHERE user_id = ?").bind(1, user.id).run();
-    });
-}
-
-std::int64_t Session::addStudy(const std::string& label, const std::string& description) {
-    requireRole({Role::Admin});
-    touch();
-    if (label.empty())
-        throw InvalidRequestError("a study needs a label");
-    return recorded("import", label, {}, [&](Database& db) {
-        db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
-            .bind(1, label)
-            .bind(2, description)
-            .bind(3, utcNow())
-            .run();
-        return db.lastInsertId();
-    });
-}
-
-std::int64_t Session::studyIdFor(const std::string& labelOrId) {
-    auto s = database().prepare("SELECT id FROM studies WHERE label = ? OR CAST(id AS TEXT) = ? "
-                                "ORDER BY label = ? DESC LIMIT 1");
-    s.bind(1, labelOrId).bind(2, labelOrId).bind(3, labelOrId);
-    if (!s.step())
-        throw InvalidRequestError("there is no study " + labelOrId);
-    return s.integer(0);
-}
-
-std::vector<Study> Session::listStudies() {
-    requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    touch();
-    std::string sql = "SELECT id, label, description FROM studies";
-    if (role_ == Role::Annotator)
-        sql += " WHERE id IN (SELECT study_id FROM assignments WHERE user_id = ?)";
-    sql += " ORDER BY id";
-    auto s = database().prepare(sql);
-    if (role_ == Role::Annotator)
-        s.bind(1, userId_);
-    std::vector<Study> out;
-    while (s.step())
-        out.push_back({s.integer(0), s.text(1), s.text(2)});
-    return out;
-}
-
-void Session::requireAssigned(std::int64_t studyId) {
-    if (role_ != Role::Annotator)
-        return;
-    auto s = database().prepare("SELECT 1 FROM assignments WHERE user_id = ? AND study_id = ?");
-    s.bind(1, userId_).bind(2, studyId);
-    if (!s.step())
-        throw PermissionDeniedError("this study is not assigned to you");
-}
-
-Study Session::openStudy(std::int64_t studyId) {
-    requireRole({Role::Annotator, Role::Reviewer});
-    touch();
-    requireAssigned(studyId);
-    auto s = database().prepare("SELECT id, label, description FROM studies WHERE id = ?");
-    s.bind(1, studyId);
-    if (!s.step())
-        throw InvalidRequestError("there is no study " + std::to_string(studyId));
-    Study study{s.integer(0), s.text(1), s.text(2)};
-    recordAccess("open study", study.label);
-    return study;
-}
-
-void Session::assign(const std::string& userName, std::int64_t studyId) {
-    requireRole({Role::Admin});
-    touch();
-    const UserInfo user = findUser(userName);
-    if (user.role != Role::Annotator)
-        throw InvalidRequestError(userName + " is a " + roleName(user.role) +
-                                  "; only annotators are assigned studies");
-    const std::string label = studyLabel(studyId);
-    recorded("assign", label, "to " + userName, [&](Database& db) {
-        db.prepare("INSERT OR IGNORE INTO assignments(user_id, study_id) VALUES (?, ?)")
-            .bind(1, user.id)
-            .bind(2, studyId)
-            .run();
-    });
-}
-
-void Session::unassign(const std::string& userName, std::int64_t studyId) {
-    requireRole({Role::Admin});
-    touch();
-    const UserInfo user = findUser(userName);
-    recorded("unassign", std::to_string(studyId), "from " + userName, [&](Database& db) {
-        db.prepare("DELETE FROM assignments WHERE user_id = ? AND study_id = ?")
-            .bind(1, user.id)
-            .bind(2, studyId)
-            .run();
-    });
-}
-
-std::string Session::putChunk(std::span<const std::uint8_t> data) {
-    requireRole({Role::Annotator, Role::Admin});
-    return ChunkStore(database()).put(data);
-}
-
-Bytes Session::getChunk(const std::string& hash) {
-    requireRole({Role::Annotator, Role::Reviewer, Role::Admin});
-    return ChunkStore(database()).get(hash);
-}
-
-std::string Session::studyLabel(std::int64_t studyId) {
-    auto s = database().prepare("SELECT label FROM studies WHERE id = ?");
-    s.bind(1, studyId);
-    if (!s.step())
-        throw InvalidRequestError("there is no study " + std::to_string(studyId));
-    return s.text(0);
-}
-
-std::int64_t Session::saveAnnotation(std::int64_t studyId, std::span<const std::uint8_t> data,
-                                     const std::string& message, ChunkSpans chunks) {
-    requireRole({Role::Annotator});
-    touch();
-    requireAssigned(studyId);
-    const std::string label = studyLabel(studyId);
-    return recorded("save", label, message, [&](Database& db) {
-        ChunkStore(db).putMany(chunks);
-        db.prepare("DELETE FROM drafts WHERE study_id = ? AND user_id = ?")
-            .bind(1, studyId)
-            .bind(2, userId_)
-            .run();
-        const std::string hash = putChunk(data);
-        // A save after a review follows up the author's newest submitted version.
-        std::optional<std::int64_t> revises;
-        auto reviewed = db.prepare("SELECT a.id FROM annotations a JOIN submissions s ON "
-                                   "s.annotation_id = a.id WHERE a.study_id = ? AND "
-                                   "a.author_id = ? ORDER BY a.id DESC LIMIT 1");
-        reviewed.bind(1, studyId).bind(2, userId_);
-        if (reviewed.step())
-            revises = reviewed.integer(0);
-        auto insert = db.prepare("INSERT INTO annotations(study_id, author_id, chunk, message, "
-                                 "created, revises) VALUES (?, ?, ?, ?, ?, ?)");
-        insert.bind(1, studyId).bind(2, userId_).bindBlob(3, fromHex(hash));
-        insert.bind(4, message).bind(5, utcNow());
-        if (revises)
-            insert.bind(6, *revises);
-        else
-            insert.bindNull(6);
-        insert.run();
-        const std::int64_t id = db.lastInsertId();
-        // It withdraws her submissions on this study that no reviewer decided yet.
-        auto live = db.prepare("SELECT s.annotation_id FROM submissions s JOIN annotations a ON "
-                               "a.id = s.annotation_id WHERE a.study_id = ? AND a.author_id = ? "
-                               "AND s.withdrawn IS NULL AND s.annotation_id NOT IN (SELECT "
-                               "annotation_id FROM decisions)");
-        live.bind(1, studyId).bind(2, userId_);
-        std::vector<std::int64_t> withdrawn;
-        while (live.step())
-            withdrawn.push_back(live.integer(0));
-        for (std::int64_t old : withdrawn) {
-            db.prepare("UPDATE submissions SET withdrawn = ?, withdrawn_by = ? WHERE "
-                       "annotation_id = ?")
-                .bind(1, utcNow())
-                .bind(2, id)
-                .bind(3, old)
-                .run();
-            auditLog().append(userName_, "withdraw submission", "annotation " + std::to_string(old),
-                              "by the newer version " + std::to_string(id));
-        }
-        return id;
-    });
-}
-
-std::vector<AnnotationRecord> Session::listAnnotations(std::int64_t studyId) {
-    requireRole({Role::Annotator, Role::Reviewer});
-    touch();
-    requireAssigned(studyId);
-    auto s = database().prepare(
-        "SELECT a.id, a.study_id, u.name, a.message, a.created, a.review_state, a.chunk "
-        "FROM annotations a JOIN users u ON u.id = a.author_id WHERE a.study_id = ? ORDER BY a.id");
-    s.bind(1, studyId);
-    std::vector<AnnotationRecord> out;
-    while (s.step())
-        out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5),
-                       toHex(s.blob(6))});
-    return out;
-}
-
-Bytes Session::loadAnnotation(std::int64_t annotationId) {
-    requireRole({Role::Annotator, Role::Reviewer});
-    touch();
-    auto s = database().prepare("SELECT study_id, chunk FROM annotations WHERE id = ?");
-    s.bind(1, annotationId);
-    if (!s.step())
-        throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
-    requireAssigned(s.integer(0));
-    return getChunk(toHex(s.blob(1)));
-}
-
-void Session::saveDraft(std::int64_t studyId, std::span<const std::uint8_t> record,
-                        ChunkSpans chunks) {
-    // No touch(): an autosave is not user activity and must not postpone the idle lock.
-    requireRole({Role::Annotator});
-    requireAssigned(studyId);
-    Database& db = database();
-    Transaction transaction(db);
-    ChunkStore store(db);
-    store.putMany(chunks);
-    const std::string hash = store.put(record);
-    db.prepare("INSERT OR REPLACE INTO drafts(study_id, user_id, chunk, saved) VALUES (?, ?, ?, ?)")
-        .bind(1, studyId)
-        .bind(2, userId_)
-        .bindBlob(3, fromHex(hash))
-        .bind(4, utcNow())
-        .run();
-    transaction.commit();
-}
-
-std::optional<DraftRecord> Session::draftOf(std::int64_t studyId) {
-    requireRole({Role::Annotator}); // no touch(): asked by autosave and tests, not only users
-    requireAssigned(studyId);
-    auto s = database().prepare("SELECT saved, chunk FROM drafts WHERE study_id = ? AND user_id = ?");
-    s.bind(1, studyId).bind(2, userId_);
-    if (!s.step())
-        return std::nullopt;
-    return DraftRecord{studyId, s.text(0), toHex(s.blob(1))};
-}
-
-Bytes Session::recoverDraft(std::int64_t studyId) {
-    requireRole({Role::Annotator});
-    touch();
-    const std::optional<DraftRecord> draft = draftOf(studyId);
-    if (!draft)
-        throw InvalidRequestError("there is no unsaved draft of this study to recover");
-    Bytes record = getChunk(draft->chunk);
-    recordAccess("recover draft", studyLabel(studyId), "autosaved " + draft->saved);
-    return record;
-}
-
-void Session::discardDraft(std::int64_t studyId) {
-    requireRole({Role::Annotator});
-    touch();
-    const std::optional<DraftRecord> draft = draftOf(studyId);
-    if (!draft)
-        return;
-    recorded("discard draft", studyLabel(studyId), "autosaved " + draft->saved, [&](Database& db) {
-        db.prepare("DELETE FROM drafts WHERE study_id = ? AND user_id = ?")
-            .bind(1, studyId)
-            .bind(2, userId_)
-            .run();
-    });
-}
-
-void Session::review(std::int64_t annotationId, ReviewDecision decision,
-                     const std::string& comment) {
-    requireRole({Role::Reviewer});
-    touch();
-    const std::string state = decision == ReviewDecision::Approve ? "approved" : "rejected";
-    recorded("review decision", "annotation " + std::to_string(annotationId), state,
-             [&](Database& db) {
-                 db.prepare("UPDATE annotations SET review_state = ? WHERE id = ?")
-                     .bind(1, state)
-                     .bind(2, annotationId)
-                     .run();
-                 if (db.changes() != 1)
-                     throw InvalidRequestError("there is no annotation " +
-                                               std::to_string(annotationId));
-                 db.prepare("INSERT INTO reviews(annotation_id, reviewer_id, decision, comment, "
-                            "created) VALUES (?, ?, ?, ?, ?)")
-                     .bind(1, annotationId)
-                     .bind(2, userId_)
-                     .bind(3, state)
-                     .bind(4, comment)
-                     .bind(5, utcNow())
-                     .run();
-             });
-}
-
-void Session::comment(std::int64_t annotationId, const std::string& text) {
-    requireRole({Role::Reviewer});
-    touch();
-    recorded("comment", "annotation " + std::to_string(annotationId), {}, [&](Database& db) {
-        auto s = db.prepare("SELECT 1 FROM annotations WHERE id = ?");
-        s.bind(1, annotationId);
-        if (!s.step())
-            throw InvalidRequestError("there is no annotation " + std::to_string(annotationId));
-        db.prepare("INSERT INTO reviews(annotation_id, reviewer_id, decision, comment, created) "
-                   "VALUES (?, ?, 'comment', ?, ?)")
-            .bind(1, annotationId)
-            .bind(2, userId_)
-            .bind(3, text)
-            .bind(4, utcNow())
-            .run();
-    });
-}
-
-void Session::recordExport(const std::filesystem::path& destination, const std::string& what) {
-    requireRole({Role::Admin});
-    touch();
-    const std::string target = std::filesystem::weakly_canonical(destination).string();
-    bool allowed = false;
-    for (const auto& prefix : store_.policy().exportAllowList) {
-        const std::string p = std::filesystem::weakly_canonical(prefix).string();
-        allowed = allowed || target == p || target.rfind(p + "/", 0) == 0;
-    }
-    if (!allowed) {
-        recordAccess("export refused", target, "not on the policy's allow-list");
-        throw PermissionDeniedError("exports to " + target +
-                                    " are not allowed by the site policy");
-    }
-    recordAccess("export", target, what);
-}
-
-std::vector<AuditEntry> Session::auditEntries(const AuditFilter& filter) {
-    requireRole({Role::Admin});
-    touch();
-    return auditLog().entries(filter);
-}
-
-Checkpoint Session::checkpoint() {
-    requireRole({Role::Admin});
-    touch();
-    recordAccess("audit checkpoint", "access log");
-    const SecureBytes secret = readSecretMeta(database(), "signing_secret");
-    return auditLog().checkpoint(secret, readMeta(database(), "signing_public"));
-}
-
-AuditVerification Session::verifyAuditLog(const SecureBytes* initialKey,
-                                          const Checkpoint* checkpoint) {
-    requireRole({Role::Admin});
-    touch();
-    AuditVerification v =
-        auditLog().verify(initialKey, checkpoint, readMeta(database(), "signing_public"));
-    std::string details = v.ok ? "ok" : "FAILED: " + v.reason;
-    details += initialKey ? "; MACs checked" : "; MACs not checked (no audit key)";
-    if (checkpoint)
-        details += "; against checkpoint of " + std::to_string(checkpoint->treeSize) + " entries";
-    recordAccess("audit verify", "access log", details);
-    return v;
-}
-
-void Session::lock() {
-    if (isLocked() || loggedOut_)
-        return;
-    recordAccess("lock", userName_);
-    log_.reset();
-    db_.close();
-    dbKey_.wipe();
-}
-
-void Session::unlock(const std::string& password) {
-    if (loggedOut_)
-        throw SessionLockedError("the session has ended: log in again");
-    if (!isLocked())
-        return;
-    Keyring keyring = loadKeyring();
-    SecureBytes key;
-    if (breakGlass_) {
-        throw SessionLockedError("a break-glass session cannot be unlocked: start a new one");
-    }
-    store_.refuseWhenLockedOut(keyring, userName_);
-    try {
-        key = keyring.unwrapWithPassword(keyring.userIdFor(userName_), password);
-    } catch (const AuthenticationError&) {
-        store_.recordFailedLogin(keyring, userName_, "wrong password at unlock");
-        throw;
-    }
-    db_ = Database::open(store_.databasePath(), &key, false);
-    dbKey_ = std::move(key);
-    touch();
-    Transaction t(db_);
-    const auto drained = store_.appendFailedLogins(db_, auditLog(), userName_, keyring);
-    auditLog().append(userName_, "unlock", userName_);
-    t.commit();
-    store_.forgetFailedLogins(drained);
-}
-
-void Session::logout() {
-    if (loggedOut_)
-        return;
-    if (db_.isOpen())
-        recordAccess("logout", userName_);
-    log_.reset();
-    db_.close();
-    dbKey_.wipe();
-    loggedOut_ = true;
 }
 
 } // namespace radmark::storage

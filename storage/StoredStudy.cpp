@@ -1,5 +1,7 @@
 #include "storage/StoredStudy.h"
 
+#include "storage/SessionAccess.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -7,35 +9,7 @@
 namespace radmark::storage {
 using nlohmann::json;
 
-void createImportTables(Database& db) {
-    db.exec(R"sql(
-CREATE TABLE IF NOT EXISTS deidentification_secret(
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  secret BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS imported_studies(
-  study_id INTEGER PRIMARY KEY REFERENCES studies(id),
-  study_uid TEXT NOT NULL UNIQUE,
-  format TEXT NOT NULL,
-  report TEXT NOT NULL,
-  imported TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS imported_series(
-  study_id INTEGER NOT NULL REFERENCES studies(id),
-  series_index INTEGER NOT NULL,
-  series_uid TEXT NOT NULL,
-  modality TEXT NOT NULL,
-  description TEXT NOT NULL,
-  manifest TEXT NOT NULL,
-  PRIMARY KEY (study_id, series_index));
-)sql");
-}
-
 namespace {
-
-bool hasImportTables(Database& db) {
-    auto s = db.prepare(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
-    return s.step();
-}
 
 imaging::PixelType pixelTypeNamed(const std::string& name) {
     for (auto type :
@@ -49,10 +23,17 @@ imaging::PixelType pixelTypeNamed(const std::string& name) {
 } // namespace
 
 StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
-    StoredStudy stored(session, session.openStudy(studyId));
-    Database& db = session.database();
-    if (!hasImportTables(db))
-        throw InvalidRequestError("study " + stored.study_.label + " has no stored images");
+    return read(session, Studies(session).open(studyId));
+}
+
+StoredStudy StoredStudy::openForExport(Session& session, std::int64_t studyId) {
+    return read(session, Studies(session).openForExport(studyId));
+}
+
+StoredStudy StoredStudy::read(Session& session, Study study) {
+    const std::int64_t studyId = study.id;
+    StoredStudy stored(session, std::move(study));
+    Database& db = SessionAccess::database(session);
     {
         auto s = db.prepare("SELECT report FROM imported_studies WHERE study_id = ?");
         s.bind(1, studyId);
@@ -72,8 +53,17 @@ StoredStudy StoredStudy::open(Session& session, std::int64_t studyId) {
 
 namespace {
 
+// Import wrote these references; one that does not parse means a damaged store.
+Bytes chunkNamed(Session& session, const std::string& hexHash) {
+    try {
+        return internal::readChunk(session, imaging::ChunkHash::fromHex(hexHash));
+    } catch (const imaging::CorruptChunk&) {
+        throw StoreError("a stored study refers to damaged data; the store may be damaged");
+    }
+}
+
 json loadManifest(Session& session, const StoredSeries& series) {
-    const Bytes bytes = session.getChunk(series.manifest);
+    const Bytes bytes = chunkNamed(session, series.manifest);
     try {
         return json::parse(bytes.begin(), bytes.end());
     } catch (const json::exception&) {
@@ -107,7 +97,7 @@ imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
                                    imaging::bytesPerVoxel(type);
     auto* out = reinterpret_cast<std::uint8_t*>(volume.data());
     for (std::size_t z = 0; z < slices.size(); ++z) {
-        const Bytes slice = session_->getChunk(slices[z].get<std::string>());
+        const Bytes slice = chunkNamed(*session_, slices[z].get<std::string>());
         if (slice.size() != sliceBytes)
             throw StoreError("a stored slice has the wrong size; the store may be damaged");
         std::memcpy(out + z * sliceBytes, slice.data(), sliceBytes);
@@ -125,12 +115,12 @@ std::vector<Bytes> StoredStudy::loadHeaders(std::size_t seriesIndex) {
     const json manifest = loadManifest(*session_, series_[seriesIndex]);
     std::vector<Bytes> headers;
     for (const auto& hash : manifest.value("headers", json::array()))
-        headers.push_back(session_->getChunk(hash.get<std::string>()));
+        headers.push_back(chunkNamed(*session_, hash.get<std::string>()));
     return headers;
 }
 
 std::string StoredStudy::loadReportJson() {
-    const Bytes bytes = session_->getChunk(reportChunk_);
+    const Bytes bytes = chunkNamed(*session_, reportChunk_);
     return std::string(bytes.begin(), bytes.end());
 }
 

@@ -1,19 +1,16 @@
 #pragma once
 // A study as import stored it: its series (volume slices as chunks), the de-identified DICOM
 // headers (without pixel data, for DICOM export) and the de-identification report. Opening one
-// goes through Session::openStudy, so roles and assignments apply and the access is logged.
+// goes through Studies::open, so roles and assignments apply and the access is logged.
 
 #include "imaging/Volume.h"
-#include "storage/Store.h"
+#include "storage/Studies.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace radmark::storage {
-
-// The tables import keeps beside the study rows (created on first import).
-void createImportTables(Database& db);
 
 struct StoredSeries {
     std::string seriesUid; // de-identified
@@ -27,6 +24,8 @@ class StoredStudy {
     // Throws PermissionDeniedError (role, assignment), InvalidRequestError (no such study, or a
     // study with no stored images).
     static StoredStudy open(Session& session, std::int64_t studyId);
+    // The admin's read of a study to export it (never to view it): logged "read for export".
+    static StoredStudy openForExport(Session& session, std::int64_t studyId);
 
     const Study& study() const { return study_; }
     const std::vector<StoredSeries>& series() const { return series_; }
@@ -37,6 +36,7 @@ class StoredStudy {
     std::string loadReportJson();
 
   private:
+    static StoredStudy read(Session& session, Study study);
     StoredStudy(Session& session, Study study) : session_(&session), study_(std::move(study)) {}
     Session* session_;
     Study study_;

@@ -7,6 +7,8 @@
 #include "imaging/deid/Deidentifier.h"
 #include "imaging/deid/HeaderText.h"
 #include "imaging/deid/KeyedIdentity.h"
+#include "storage/Permissions.h"
+#include "storage/SessionAccess.h"
 #include "storage/StoredStudy.h"
 
 #include <gdcmReader.h>
@@ -454,14 +456,17 @@ json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
     const double storeUnit =
         double(std::max(1, series.summary.imageCount)) / std::max(1, g.dims[2]);
     for (int z = 0; z < g.dims[2]; ++z) {
-        slices.push_back(session_.putChunk({bytes + std::size_t(z) * sliceBytes, sliceBytes}));
+        slices.push_back(
+            internal::putChunk(session_, {bytes + std::size_t(z) * sliceBytes, sliceBytes}).hex());
         doneUnits_ += storeUnit;
         report("storing");
     }
     json headers = json::array();
     for (const auto& header : series.headers)
-        headers.push_back(session_.putChunk(
-            {reinterpret_cast<const std::uint8_t*>(header.data()), header.size()}));
+        headers.push_back(
+            internal::putChunk(
+                session_, {reinterpret_cast<const std::uint8_t*>(header.data()), header.size()})
+                .hex());
     return {{"seriesInstanceUid", series.seriesUid},
             {"modality", series.modality.empty() ? volume.modality : series.modality},
             {"description", series.description},
@@ -505,34 +510,30 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     if (refused())
         return result;
     {
-        auto existing = session_.database().prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'imported_studies'");
-        if (existing.step()) {
-            auto s = session_.database().prepare(
-                "SELECT study_id FROM imported_studies WHERE study_uid = ?");
-            s.bind(1, study.studyUid);
-            if (s.step()) {
-                result.studyId = s.integer(0);
-                auto stored = session_.database().prepare(
-                    "SELECT 1 FROM imported_series WHERE study_id = ? AND series_uid = ?");
-                bool allStored = true;
-                for (const auto& series : study.series) {
-                    stored.reset();
-                    stored.bind(1, result.studyId).bind(2, series.seriesUid);
-                    allStored = allStored && stored.step();
-                }
-                if (!allStored) {
-                    // Adding series to a stored study would change what annotators already saw.
-                    result.status = ImportStatus::Failed;
-                    result.reason = "this study is already in the store with other series; adding "
-                                    "series to a stored study is not supported";
-                    session_.recordAccess("import", result.label, "failed: " + result.reason);
-                    return result;
-                }
-                result.status = ImportStatus::AlreadyInStore;
-                session_.recordAccess("import", result.label, "already in store: not stored again");
+        auto s = SessionAccess::database(session_).prepare(
+            "SELECT study_id FROM imported_studies WHERE study_uid = ?");
+        s.bind(1, study.studyUid);
+        if (s.step()) {
+            result.studyId = s.integer(0);
+            auto stored = SessionAccess::database(session_).prepare(
+                "SELECT 1 FROM imported_series WHERE study_id = ? AND series_uid = ?");
+            bool allStored = true;
+            for (const auto& series : study.series) {
+                stored.reset();
+                stored.bind(1, result.studyId).bind(2, series.seriesUid);
+                allStored = allStored && stored.step();
+            }
+            if (!allStored) {
+                // Adding series to a stored study would change what annotators already saw.
+                result.status = ImportStatus::Failed;
+                result.reason = "this study is already in the store with other series; adding "
+                                "series to a stored study is not supported";
+                session_.recordAccess("import", result.label, "failed: " + result.reason);
                 return result;
             }
+            result.status = ImportStatus::AlreadyInStore;
+            session_.recordAccess("import", result.label, "already in store: not stored again");
+            return result;
         }
     }
     // Defacing comes after the "already in store" check: a study imported again is not decoded
@@ -553,46 +554,53 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
 
     const std::string details = study.format + ", " + std::to_string(study.series.size()) +
                                 " series, " + std::to_string(study.files) + " file(s)";
-    result.studyId = session_.recorded("import", result.label, details, [&](Database& db) {
-        createImportTables(db);
-        db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
-            .bind(1, result.label)
-            .bind(2, description)
-            .bind(3, utcTimestamp())
-            .run();
-        const std::int64_t studyId = db.lastInsertId();
-        json fullReport = study.report ? study.report->toJson() : study.plainReport;
-        if (options_.profile.deface)
-            fullReport["defacing"] = study.defacing;
-        const std::string reportJson = fullReport.dump(2);
-        const std::string reportChunk = session_.putChunk(
-            {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()});
-        db.prepare("INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
-                   "VALUES (?, ?, ?, ?, ?)")
-            .bind(1, studyId)
-            .bind(2, study.studyUid)
-            .bind(3, study.format)
-            .bind(4, reportChunk)
-            .bind(5, utcTimestamp())
-            .run();
-        int index = 0;
-        for (auto& series : study.series) {
-            const json manifest = storeSeries(db, series);
-            const std::string text = manifest.dump();
-            const std::string manifestChunk = session_.putChunk(
-                {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
-            db.prepare("INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
-                       "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(1, studyId)
-                .bind(2, std::int64_t(index++))
-                .bind(3, series.seriesUid)
-                .bind(4, manifest.value("modality", ""))
-                .bind(5, series.description)
-                .bind(6, manifestChunk)
+    result.studyId =
+        SessionAccess::recorded(session_, "import", result.label, details, [&](Database& db) {
+            db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
+                .bind(1, result.label)
+                .bind(2, description)
+                .bind(3, utcTimestamp())
                 .run();
-        }
-        return studyId;
-    });
+            const std::int64_t studyId = db.lastInsertId();
+            json fullReport = study.report ? study.report->toJson() : study.plainReport;
+            if (options_.profile.deface)
+                fullReport["defacing"] = study.defacing;
+            const std::string reportJson = fullReport.dump(2);
+            const std::string reportChunk =
+                internal::putChunk(
+                    session_,
+                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
+                    .hex();
+            db.prepare(
+                  "INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
+                  "VALUES (?, ?, ?, ?, ?)")
+                .bind(1, studyId)
+                .bind(2, study.studyUid)
+                .bind(3, study.format)
+                .bind(4, reportChunk)
+                .bind(5, utcTimestamp())
+                .run();
+            int index = 0;
+            for (auto& series : study.series) {
+                const json manifest = storeSeries(db, series);
+                const std::string text = manifest.dump();
+                const std::string manifestChunk =
+                    internal::putChunk(
+                        session_, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
+                        .hex();
+                db.prepare(
+                      "INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
+                      "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(1, studyId)
+                    .bind(2, std::int64_t(index++))
+                    .bind(3, series.seriesUid)
+                    .bind(4, manifest.value("modality", ""))
+                    .bind(5, series.description)
+                    .bind(6, manifestChunk)
+                    .run();
+            }
+            return studyId;
+        });
     result.status = ImportStatus::Imported;
     return result;
 }
@@ -665,11 +673,9 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
 } // namespace
 
 deid::StoreSecret storeDeidentificationSecret(Session& session) {
-    session.requireRole({Role::Admin});
-    Database& db = session.database();
-    auto table = db.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'deidentification_secret'");
-    if (table.step()) {
+    require(session, Action::ImportStudy, "de-identification secret");
+    Database& db = SessionAccess::database(session);
+    {
         auto s = db.prepare("SELECT secret FROM deidentification_secret WHERE id = 1");
         if (s.step() && s.blobSize(0) == 32) {
             std::array<std::uint8_t, 32> bytes{};
@@ -680,10 +686,9 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
         }
     }
     deid::StoreSecret secret = deid::StoreSecret::random();
-    session.recorded(
-        "deid secret", "store", "per-store de-identification secret created",
+    SessionAccess::recorded(
+        session, "deid secret", "store", "per-store de-identification secret created",
         [&](Database& database) {
-            createImportTables(database);
             database.prepare("INSERT INTO deidentification_secret(id, secret) VALUES (1, ?)")
                 .bindBlob(1, secret.bytes().data(), secret.bytes().size())
                 .run();
@@ -694,7 +699,7 @@ deid::StoreSecret storeDeidentificationSecret(Session& session) {
 std::vector<StudyImportResult> importStudies(Session& session, const std::vector<fs::path>& sources,
                                              const ImportOptions& options,
                                              const ImportProgress& progress) {
-    session.requireRole({Role::Admin});
+    require(session, Action::ImportStudy, "import");
     session.touch();
     StudyImporter importer(session, options, progress);
     return importer.run(sources);

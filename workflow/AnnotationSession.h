@@ -45,7 +45,7 @@ struct AnnotationState {
 // One row of the versions list.
 struct VersionEntry {
     annotation::Version version;
-    annotation::ReviewState reviewState = annotation::ReviewState::Unreviewed;
+    storage::ReviewState reviewState = storage::ReviewState::Draft;
 };
 
 // The outcome of an autosave check.

@@ -18,7 +18,7 @@ namespace {
 ReviewVersion fromSummary(const storage::StudyReviewSummary::Version& v) {
     ReviewVersion out;
     out.annotationId = v.annotationId;
-    out.id = annotation::ChunkHash::fromHex(v.contentHash);
+    out.id = imaging::ChunkHash::fromHex(v.contentHash);
     out.shortHash = v.contentHash.substr(0, 12);
     out.author = v.author;
     out.createdUtc = v.created;

@@ -1,6 +1,6 @@
 #include "workflow/StoredAnnotations.h"
 
-#include "storage/ChunkStore.h"
+#include "storage/Annotations.h"
 #include "storage/Reviews.h"
 
 #include <algorithm>
@@ -11,20 +11,21 @@
 namespace radmark::workflow {
 
 using namespace radmark::annotation;
+using imaging::ChunkHash;
 
 namespace {
 // The encrypted store's chunk table as the annotation library's ChunkStore: both key a chunk by
 // the BLAKE2b-256 of its raw content, and the store compresses. Chunks put here wait until the
 // record that needs them is written, so chunks and record land in one transaction (a crash or a
 // refusal in between leaves no half-written save or draft).
-class PendingChunks final : public annotation::ChunkStore {
+class PendingChunks final : public imaging::ChunkStore {
   public:
     explicit PendingChunks(storage::Session& session) : session_(session) {}
 
     bool has(const ChunkHash& hash) const override {
         if (pending_.contains(hash) || stored_.contains(hash))
             return true;
-        if (!storage::ChunkStore(session_.database()).contains(hash.hex()))
+        if (!storage::Annotations(session_).hasChunk(hash))
             return false;
         stored_.insert(hash); // chunks are never deleted: no need to ask again
         return true;
@@ -37,7 +38,7 @@ class PendingChunks final : public annotation::ChunkStore {
     Bytes get(const ChunkHash& hash) const override {
         if (const auto it = pending_.find(hash); it != pending_.end())
             return it->second;
-        return storage::ChunkStore(session_.database()).get(hash.hex());
+        return storage::Annotations(session_).getChunk(hash);
     }
 
     std::vector<std::span<const std::uint8_t>> pending() const {
@@ -79,19 +80,11 @@ struct StoredAnnotationHistory::Private {
     VersionHistory history;
 };
 
-ReviewState reviewStateOf(const std::string& stored) {
-    if (stored == "approved")
-        return ReviewState::Approved;
-    if (stored == "rejected")
-        return ReviewState::Rejected;
-    return ReviewState::Unreviewed;
-}
-
 StoredVersions storedVersions(storage::Session& session, std::int64_t studyId) {
     StoredVersions result;
-    result.records = session.listAnnotations(studyId);
+    result.records = storage::Annotations(session).list(studyId);
     for (const auto& record : result.records)
-        result.ids.push_back(hashContent(session.loadAnnotation(record.id)));
+        result.ids.push_back(imaging::hashContent(storage::Annotations(session).load(record.id)));
     return result;
 }
 
@@ -113,11 +106,11 @@ std::optional<VersionId> StoredAnnotationHistory::newest() const {
     return stored_.ids.back();
 }
 
-ReviewState StoredAnnotationHistory::reviewState(const VersionId& id) const {
+storage::ReviewState StoredAnnotationHistory::reviewState(const VersionId& id) const {
     const auto it = std::find(stored_.ids.begin(), stored_.ids.end(), id);
     if (it == stored_.ids.end())
-        return ReviewState::Unreviewed;
-    return reviewStateOf(stored_.records[std::size_t(it - stored_.ids.begin())].reviewState);
+        return storage::ReviewState::Draft;
+    return stored_.records[std::size_t(it - stored_.ids.begin())].reviewState;
 }
 
 OpenedAnnotation StoredAnnotationHistory::openVersion(const VersionId& id, bool readOnly) {
@@ -138,14 +131,14 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
                                       const std::optional<VersionId>& parent, SaveReport* report) {
     Version version;
     std::int64_t annotationId = 0;
-    std::string chunk;
+    ChunkHash chunk;
     try {
         version = d->history.commit(labels, segments, boxes,
                                     {session_.userName(), message, parent, {}}, report);
         const Bytes record = d->chunks.get(version.id);
-        chunk = version.id.hex();
+        chunk = version.id;
         writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
-            annotationId = session_.saveAnnotation(studyId_, record, message, chunks);
+            annotationId = storage::Annotations(session_).save(studyId_, record, message, chunks);
         });
     } catch (...) {
         // The history took the version before the store refused it: start again from the store.
@@ -157,11 +150,12 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
     // duplicate sibling). The new record goes in first; re-reading the list only adds its
     // storage time.
     stored_.records.push_back(
-        {annotationId, studyId_, session_.userName(), message, {}, "pending", chunk});
+        {annotationId, studyId_, session_.userName(), message, {}, storage::ReviewState::Draft,
+         chunk});
     stored_.ids.push_back(version.id);
     listingProblem_.clear();
     try {
-        std::vector<storage::AnnotationRecord> records = session_.listAnnotations(studyId_);
+        std::vector<storage::AnnotationRecord> records = storage::Annotations(session_).list(studyId_);
         // Only when it matches the versions held (no one else saved in between); otherwise the
         // next opening of the study reads and verifies the others' versions.
         if (records.size() == stored_.records.size() && records.back().id == annotationId)
@@ -191,11 +185,11 @@ Version StoredAnnotationHistory::saveConsensus(LabelMap& labels, const SegmentLi
         d->history = VersionHistory::load(d->chunks, stored_.ids);
         throw;
     }
-    stored_.records.push_back(
-        {annotationId, studyId_, session_.userName(), message, {}, "pending", version.id.hex()});
+    stored_.records.push_back({annotationId, studyId_, session_.userName(), message, {},
+                               storage::ReviewState::Draft, version.id});
     stored_.ids.push_back(version.id);
     try {
-        stored_.records = session_.listAnnotations(studyId_);
+        stored_.records = storage::Annotations(session_).list(studyId_);
     } catch (const std::exception& e) {
         listingProblem_ = e.what();
     }
@@ -209,11 +203,11 @@ void StoredAnnotationHistory::autosave(LabelMap& labels, const SegmentList& segm
         d->history.autosave(labels, segments, boxes, session_.userName(), parent, report);
     const Bytes record = draft.serialize();
     writeWithPendingChunks(
-        d->chunks, [&](const auto& chunks) { session_.saveDraft(studyId_, record, chunks); });
+        d->chunks, [&](const auto& chunks) { storage::Annotations(session_).saveDraft(studyId_, record, chunks); });
 }
 
 std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
-    const std::optional<storage::DraftRecord> draft = session_.draftOf(studyId_);
+    const std::optional<storage::DraftRecord> draft = storage::Annotations(session_).draftOf(studyId_);
     if (!draft)
         return std::nullopt;
     PendingDraft pending{draft->saved, {}};
@@ -236,12 +230,12 @@ std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
 }
 
 OpenedAnnotation StoredAnnotationHistory::recoverDraft() {
-    const Bytes record = session_.recoverDraft(studyId_);
+    const Bytes record = storage::Annotations(session_).recoverDraft(studyId_);
     return d->history.recover(Draft::parse(record));
 }
 
 void StoredAnnotationHistory::discardDraft() {
-    session_.discardDraft(studyId_);
+    storage::Annotations(session_).discardDraft(studyId_);
 }
 
 } // namespace radmark::workflow

@@ -5,7 +5,7 @@
 // and the access log apply to each.
 
 #include "annotation/Version.h"
-#include "storage/Store.h"
+#include "storage/Annotations.h"
 
 #include <cstdint>
 #include <memory>
@@ -40,7 +40,7 @@ class StoredAnnotationHistory {
     const StoredVersions& stored() const { return stored_; }
     const annotation::VersionHistory& history() const;
     std::optional<annotation::VersionId> newest() const;
-    annotation::ReviewState reviewState(const annotation::VersionId& id) const;
+    storage::ReviewState reviewState(const annotation::VersionId& id) const;
 
     // A version for viewing (read-only) or as a new draft with it as parent; logged
     // "open version" with the store's annotation id.
@@ -86,7 +86,5 @@ class StoredAnnotationHistory {
     StoredVersions stored_;
     std::string listingProblem_;
 };
-
-annotation::ReviewState reviewStateOf(const std::string& stored);
 
 } // namespace radmark::workflow

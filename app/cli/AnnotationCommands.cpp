@@ -8,12 +8,14 @@
 
 #include "annotation/LabelImport.h"
 #include "annotation/Version.h"
-#include "workflow/StoredAnnotations.h"
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
 #include "imaging/StudyReader.h"
 #include "storage/StoredStudy.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
+#include "workflow/StoredAnnotations.h"
 
 #include <algorithm>
 #include <chrono>
@@ -27,7 +29,6 @@ namespace radmark::cli {
 namespace {
 
 using namespace radmark::annotation;
-using workflow::reviewStateOf;
 using workflow::StoredAnnotationHistory;
 
 int runVersions(Arguments& args, CommandIo& io) {
@@ -35,12 +36,12 @@ int runVersions(Arguments& args, CommandIo& io) {
     args.allowOnly(storeOptions({"study"}));
     const std::string study = args.required("study");
     auto session = loginFromArguments(args, io);
-    const std::int64_t studyId = session.studyIdFor(study);
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
     const StoredAnnotationHistory stored(session, studyId);
     const auto& records = stored.stored().records;
     for (std::size_t i = 0; i < records.size(); ++i) {
         io.out << describeVersion(stored.history().versions()[i],
-                                  reviewStateOf(records[i].reviewState))
+                                  storage::reviewStateName(records[i].reviewState))
                << "\n";
     }
     if (records.empty())
@@ -67,7 +68,7 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
     const std::string message = args.option("message").value_or("imported from " + maskPath);
 
     auto session = loginFromArguments(args, io);
-    const std::int64_t studyId = session.studyIdFor(study);
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
     const imaging::Geometry grid =
         storage::StoredStudy::open(session, studyId).loadVolume(0).geometry();
     LabelMap labels;
@@ -83,8 +84,9 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
     SaveReport report;
     const Version version = stored.save(labels, segments, {}, message, stored.newest(), &report);
     io.out << "imported as version " << version.id.hex().substr(0, 12) << " ("
-           << report.chunksWritten
-           << " new chunks): " << describeVersion(version, ReviewState::Unreviewed) << "\n";
+           << report.chunksWritten << " new chunks): "
+           << describeVersion(version, storage::reviewStateName(storage::ReviewState::Draft))
+           << "\n";
     return 0;
 }
 
@@ -111,9 +113,9 @@ int runBenchDraft(Arguments& args, CommandIo& io) {
     std::int64_t studyId = 0;
     {
         auto admin = store.login("bench-admin", password);
-        admin.addUser("bench-annotator", storage::Role::Annotator, password);
-        studyId = admin.addStudy("bench-study", "synthetic");
-        admin.assign("bench-annotator", studyId);
+        storage::Users(admin).add("bench-annotator", storage::Role::Annotator, password);
+        studyId = storage::Studies(admin).add("bench-study", "synthetic");
+        storage::Studies(admin).assign("bench-annotator", studyId);
     }
     auto session = store.login("bench-annotator", password);
 
@@ -157,8 +159,8 @@ int runBenchDraft(Arguments& args, CommandIo& io) {
     }
     std::sort(times.begin(), times.end());
     io.out << std::fixed << std::setprecision(1) << "autosave of a 512x512x" << slices
-           << " label map, first draft of a map never stored (every slice hashed): " << firstMs << " ms, "
-           << initial.chunksWritten << " chunks written\n"
+           << " label map, first draft of a map never stored (every slice hashed): " << firstMs
+           << " ms, " << initial.chunksWritten << " chunks written\n"
            << "autosave after " << dirty << " dirty slices (" << repeat << " drafts): p50 "
            << times[times.size() / 2] << " ms, max " << times.back() << " ms, "
            << last.chunksWritten << " chunks / " << last.bytesWritten

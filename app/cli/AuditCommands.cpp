@@ -1,6 +1,7 @@
 // radmark-cli audit show|checkpoint|verify: read, anchor and check the signed access log.
 
 #include "app/cli/StoreSession.h"
+#include "storage/AuditTrail.h"
 
 #include <fstream>
 #include <iostream>
@@ -31,7 +32,7 @@ int runAuditShow(Arguments& args, CommandIo& io) {
     filter.since = args.option("since");
     filter.until = args.option("until");
     auto session = loginFromArguments(args, io);
-    for (const auto& e : session.auditEntries(filter)) {
+    for (const auto& e : storage::AuditTrail(session).entries(filter)) {
         io.out << e.seq << "  " << e.time << "  " << e.user << "  " << e.action << "  " << e.object;
         if (!e.details.empty())
             io.out << "  (" << e.details << ")";
@@ -45,7 +46,7 @@ int runAuditCheckpoint(Arguments& args, CommandIo& io) {
     args.allowOnly(storeOptions({"out"}));
     const std::string out = args.required("out");
     auto session = loginFromArguments(args, io);
-    const auto checkpoint = session.checkpoint();
+    const auto checkpoint = storage::AuditTrail(session).checkpoint();
     writeSecretFile(out, checkpoint.toJson());
     io.out << "checkpoint of " << checkpoint.treeSize << " entries written to " << out << "\n";
     return 0;
@@ -64,8 +65,8 @@ int runAuditVerify(Arguments& args, CommandIo& io) {
             throw CommandError(*file + " does not hold an audit key (64 hexadecimal digits)");
     }
     auto session = loginFromArguments(args, io);
-    const auto v = session.verifyAuditLog(key.empty() ? nullptr : &key,
-                                          checkpoint ? &*checkpoint : nullptr);
+    const auto v = storage::AuditTrail(session).verify(key.empty() ? nullptr : &key,
+                                                       checkpoint ? &*checkpoint : nullptr);
     if (!v.ok) {
         io.err << "access log verification FAILED";
         if (v.firstBadSeq)
@@ -83,7 +84,8 @@ int runAuditVerify(Arguments& args, CommandIo& io) {
 
 } // namespace
 RADMARK_COMMAND("audit show",
-                "--as ADMIN [--user U] [--action A] [--since T] [--until T]  list entries (or --user ADMIN --by U)",
+                "--as ADMIN [--user U] [--action A] [--since T] [--until T]  list entries (or "
+                "--user ADMIN --by U)",
                 runAuditShow);
 RADMARK_COMMAND("audit checkpoint", "--out FILE --user ADMIN  signed tree size + Merkle root",
                 runAuditCheckpoint);

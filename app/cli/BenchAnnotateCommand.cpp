@@ -192,7 +192,7 @@ int runBenchAnnotate(Arguments& args, CommandIo& io) {
     out << "undo history: " << history.size() << " edits in " << history.memoryBytes()
         << " bytes (label map " << labels.memoryBytes() << " bytes)\n";
 
-    InMemoryChunkStore store;
+    imaging::InMemoryChunkStore store;
     VersionHistory versions(store);
     SaveReport first;
     t0 = Clock::now();

@@ -7,6 +7,7 @@
 #include "app/cli/Command.h"
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
+#include "storage/Users.h"
 
 #include <unistd.h>
 
@@ -21,7 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double peakRssMiB() { return double(peakRssKb()) / 1024.0; }
+double peakRssMiB() {
+    return double(peakRssKb()) / 1024.0;
+}
 
 int runBenchImport(Arguments& args, CommandIo& io) {
     args.allowOnly({"dir"});
@@ -70,7 +73,7 @@ int runBenchImport(Arguments& args, CommandIo& io) {
                            (results.empty() ? std::string("no study") : results.front().reason));
 
     // The size of one decoded series, from the stored study (read back by a reviewer).
-    admin.addUser("bench-reviewer", storage::Role::Reviewer, password);
+    storage::Users(admin).add("bench-reviewer", storage::Role::Reviewer, password);
     auto reviewer = store.login("bench-reviewer", password);
     const auto volume = storage::loadStoredVolume(reviewer, results.front().studyId);
     const double seriesMiB = double(volume.byteCount()) / (1024.0 * 1024.0);

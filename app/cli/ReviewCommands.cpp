@@ -10,6 +10,7 @@
 #include "report/TextWriters.h"
 #include "storage/AuditLog.h"
 #include "storage/Reviews.h"
+#include "storage/Studies.h"
 #include "workflow/AgreementReport.h"
 #include "workflow/Review.h"
 
@@ -276,7 +277,7 @@ int runConsensus(Arguments& args, CommandIo& io) {
     if (method != "vote" && method != "staple")
         throw CommandError("--method is vote or staple");
     auto session = loginFromArguments(args, io);
-    const std::int64_t studyId = session.studyIdFor(args.required("study"));
+    const std::int64_t studyId = storage::Studies(session).idFor(args.required("study"));
     std::vector<std::int64_t> sources;
     if (const auto list = args.option("versions")) {
         std::istringstream in(*list);
@@ -303,7 +304,7 @@ int runAgreement(Arguments& args, CommandIo& io) {
     auto session = loginFromArguments(args, io);
     std::optional<std::int64_t> study;
     if (const auto s = args.option("study"))
-        study = session.studyIdFor(*s);
+        study = storage::Studies(session).idFor(*s);
     const workflow::AgreementSummary summary =
         workflow::measureAgreement(session, study, tolerance);
     const report::Report model = workflow::agreementReport(summary, storage::utcNow());

@@ -1,6 +1,7 @@
 // radmark-cli init and assign: create a store with its first admin; assign studies.
 
 #include "app/cli/StoreSession.h"
+#include "storage/Studies.h"
 
 #include <iostream>
 
@@ -46,8 +47,8 @@ int runAssign(Arguments& args, CommandIo& io) {
     const std::string user = args.positional(0, "USER");
     const std::string study = args.positional(1, "STUDY");
     auto session = loginFromArguments(args, io);
-    const auto id = session.studyIdFor(study);
-    session.assign(user, id);
+    const auto id = storage::Studies(session).idFor(study);
+    storage::Studies(session).assign(user, id);
     io.out << "study " << study << " assigned to " << user << "\n";
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
 #include "app/gui/security/LoginDialog.h"
+#include "storage/Studies.h"
 #include "storage/Errors.h"
 #include "storage/StoredStudy.h"
 #include "viewer/BoxInteraction.h"
@@ -486,7 +487,7 @@ void StoreWorkspace::markEmptySlicesClean() {
     annotation::LabelMap& labels = editor->labelsForSaving();
     if (labels.chunkCount() == 0 || !labels.chunkIsEmpty(0))
         return;
-    const annotation::ChunkHash empty = annotation::hashContent(labels.chunkBytes(0));
+    const imaging::ChunkHash empty = imaging::hashContent(labels.chunkBytes(0));
     for (int z = 0; z < labels.chunkCount(); ++z) {
         if (labels.chunkIsEmpty(z))
             labels.markClean(z, empty);

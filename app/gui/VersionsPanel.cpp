@@ -85,7 +85,7 @@ void VersionsPanel::setVersions(const std::vector<Entry>& oldestFirst,
                                  QString::fromStdString(v.author),
                                  localTime(v.createdUtc),
                                  QString::fromStdString(v.message),
-                                 QString::fromUtf8(annotation::reviewStateName(it->review)),
+                                 QString::fromUtf8(storage::reviewStateName(it->review)),
                                  voxelsPerSegment(v)};
         for (int column = IdColumn; column <= VoxelsColumn; ++column) {
             auto* item = new QTableWidgetItem(cells[column]);

@@ -5,6 +5,7 @@
 
 #ifndef Q_MOC_RUN // Qt 6.4's moc fails on libstdc++'s <concepts>, which <compare> pulls in
 #include "annotation/Version.h"
+#include "storage/Reviews.h"
 #endif
 
 #include <QWidget>
@@ -25,7 +26,7 @@ class VersionsPanel : public QWidget {
 
     struct Entry {
         annotation::Version version;
-        annotation::ReviewState review = annotation::ReviewState::Unreviewed;
+        storage::ReviewState review = storage::ReviewState::Draft;
     };
     // Oldest first, as the store lists them; shown newest first. `shown` is marked in bold.
     void setVersions(const std::vector<Entry>& oldestFirst,

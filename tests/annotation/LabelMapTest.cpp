@@ -4,6 +4,7 @@
 
 using namespace radmark::annotation;
 using namespace radmark::annotation::test;
+using namespace radmark::imaging; // the chunk contract
 
 TEST(AnnotationLabelMap, StartsEmptyWithOneChunkPerSliceAllDirty) {
     LabelMap labels(grid({8, 6, 5}));

@@ -4,6 +4,8 @@
 
 #include "../storage/StoreTestSupport.h"
 #include "imaging/StudyReader.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
 
@@ -45,7 +47,7 @@ struct DefacingImport : ::testing::Test {
         const auto results = importStudies(admin, {source}, defacing());
         ASSERT_EQ(results.size(), 1u);
         ASSERT_EQ(results.front().status, ImportStatus::Imported) << results.front().reason;
-        admin.addUser("rita-reviewer", Role::Reviewer, userPassword);
+        storage::Users(admin).add("rita-reviewer", Role::Reviewer, userPassword);
         Session rita = store.store.login("rita-reviewer", userPassword);
         auto stored = StoredStudy::open(rita, results.front().studyId);
         const imaging::Volume defaced = stored.loadVolume();
@@ -94,9 +96,7 @@ TEST_F(DefacingImport, CtThatIsNotAHeadIsQuarantinedAndNothingIsStored) {
     EXPECT_EQ(results.front().status, ImportStatus::Quarantined);
     EXPECT_NE(results.front().reason.find("cannot deface"), std::string::npos)
         << results.front().reason;
-    auto studies = admin.database().prepare("SELECT count(*) FROM studies");
-    ASSERT_TRUE(studies.step());
-    EXPECT_EQ(studies.integer(0), 0);
+    EXPECT_EQ(storage::Studies(admin).list().size(), 0u);
 }
 
 TEST_F(DefacingImport, StudyAlreadyInTheStoreIsNotDefacedAgain) {

@@ -3,6 +3,7 @@
 // segment's colour; dragging a corner resizes it, dragging inside moves it, Delete removes it,
 // Ctrl+Z brings each state back; a 3D box shows (and is adjusted) in the coronal view; a box of
 // a hidden segment is hidden; a box saved with a version is there again when it is reopened.
+#include "storage/Annotations.h"
 #include "StoreWorkspaceFixture.h"
 #include "WorkstationFixture.h"
 
@@ -364,7 +365,7 @@ TEST_F(StoredBoxes, SavedVersionShowsItsBoxesWhenReopened) {
     EXPECT_EQ(drawn.max, (Index3{80, 70, 0}));
     EXPECT_EQ(drawn.author, annotatorName) << "a box names the user who drew it";
     user.saveVersion(QStringLiteral("box around the lesion"));
-    ASSERT_EQ(workspace.session()->listAnnotations(studyId).size(), 1u);
+    ASSERT_EQ(storage::Annotations(*workspace.session()).list(studyId).size(), 1u);
 
     // Closed and opened again: the box is back, drawn on the slice.
     user.window.closeStudy();

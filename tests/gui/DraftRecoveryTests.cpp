@@ -6,6 +6,7 @@
 // later shows the study read-only until it is reopened; another annotator's newer version does
 // not hide the draft.
 
+#include "storage/Annotations.h"
 #include "StoreWorkspaceFixture.h"
 
 #include "workflow/StoredAnnotations.h"
@@ -29,7 +30,7 @@ namespace {
 
 // The hash of the whole label map: equal hashes, equal labels.
 std::string labelsFingerprint(const annotation::LabelMap& labels) {
-    return annotation::hashContent(
+    return imaging::hashContent(
                std::span(labels.data(), labels.chunkByteCount() * std::size_t(labels.chunkCount())))
         .hex();
 }
@@ -117,7 +118,7 @@ TEST_F(DraftRecovery, KilledWorkstationOffersItsDraftOnReopening) {
 
     // Ctrl+S makes it a version and removes the draft: no question at the next open.
     user.saveVersion("recovered stroke");
-    EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
+    EXPECT_FALSE(storage::Annotations(*user.workspace->session()).draftOf(studyId));
     user.workspace->openStudy(studyId); // a dialog here would block and fail the test
     EXPECT_EQ(labelsFingerprint(user.window.viewer()->labelEditor()->labels()), painted);
 
@@ -144,7 +145,7 @@ TEST_F(DraftRecovery, DecideLaterIsReadOnlyAndKeepsTheDraftForTheNextOpening) {
     StoreWindow user(dir.path());
     ASSERT_TRUE(user.logIn(annotatorName, userPassword));
     EXPECT_FALSE(user.workspace->autosaveNow()) << "nothing open yet";
-    const auto draft = user.workspace->session()->draftOf(studyId);
+    const auto draft = storage::Annotations(*user.workspace->session()).draftOf(studyId);
     ASSERT_TRUE(draft);
     const viewer::LabelEditor& editor = *user.window.viewer()->labelEditor();
 
@@ -169,9 +170,9 @@ TEST_F(DraftRecovery, DecideLaterIsReadOnlyAndKeepsTheDraftForTheNextOpening) {
     answerMessageBox(QMessageBox::Ok, &refusal);
     QTest::keyClick(user.axial(), Qt::Key_S, Qt::ControlModifier);
     EXPECT_TRUE(refusal.contains("unsaved draft waits")) << refusal.toStdString();
-    EXPECT_TRUE(user.workspace->session()->listAnnotations(studyId).empty());
-    ASSERT_TRUE(user.workspace->session()->draftOf(studyId));
-    EXPECT_EQ(user.workspace->session()->draftOf(studyId)->chunk, draft->chunk);
+    EXPECT_TRUE(storage::Annotations(*user.workspace->session()).list(studyId).empty());
+    ASSERT_TRUE(storage::Annotations(*user.workspace->session()).draftOf(studyId));
+    EXPECT_EQ(storage::Annotations(*user.workspace->session()).draftOf(studyId)->chunk, draft->chunk);
 
     // Reopened: the draft is offered again, and Recover brings back what was painted.
     answerWithButton("recoverDraftButton");
@@ -186,13 +187,13 @@ TEST_F(DraftRecovery, DecideLaterIsReadOnlyAndKeepsTheDraftForTheNextOpening) {
     user.workspace->openStudy(studyId);
     EXPECT_TRUE(question.contains("not saved as a version")) << question.toStdString();
     EXPECT_EQ(labelsFingerprint(editor.labels()), painted);
-    EXPECT_TRUE(user.workspace->session()->draftOf(studyId));
+    EXPECT_TRUE(storage::Annotations(*user.workspace->session()).draftOf(studyId));
 
     // Discard there deletes the draft; the study opens empty, with no recovery question.
     answerMessageBox(QMessageBox::Discard);
     user.workspace->openStudy(studyId);
     EXPECT_TRUE(editor.labels().voxelCounts().empty());
-    EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
+    EXPECT_FALSE(storage::Annotations(*user.workspace->session()).draftOf(studyId));
     EXPECT_EQ(user.annotatorLogCount("discard draft"), 1u);
 }
 
@@ -207,7 +208,7 @@ TEST_F(DraftRecovery, DiscardDeletesTheDraft) {
     user.workspace->openStudy(studyId);
     EXPECT_TRUE(user.window.viewer()->labelEditor()->labels().voxelCounts().empty());
     EXPECT_FALSE(user.window.viewer()->labelEditor()->readOnly());
-    EXPECT_FALSE(user.workspace->session()->draftOf(studyId));
+    EXPECT_FALSE(storage::Annotations(*user.workspace->session()).draftOf(studyId));
     EXPECT_EQ(user.annotatorLogCount("discard draft"), 1u);
 }
 
@@ -225,7 +226,7 @@ TEST_F(DraftRecovery, AnotherAnnotatorsNewerVersionDoesNotHideTheDraft) {
         other.workspace->openStudy(studyId); // no draft of theirs: no question
         other.paintStroke(0.3);
         other.saveVersion("the colleague's stroke");
-        ASSERT_EQ(other.workspace->session()->listAnnotations(studyId).size(), 1u);
+        ASSERT_EQ(storage::Annotations(*other.workspace->session()).list(studyId).size(), 1u);
     }
 
     StoreWindow user(dir.path());
@@ -251,7 +252,7 @@ TEST_F(DraftRecovery, AutosaveRunsOnItsOwnAfterTheInterval) {
     user.paintStroke(0.5);
     EXPECT_TRUE(saved.wait(5000));
     EXPECT_TRUE(saved.front().front().toString().startsWith("Draft saved "));
-    EXPECT_TRUE(user.workspace->session()->draftOf(studyId));
+    EXPECT_TRUE(storage::Annotations(*user.workspace->session()).draftOf(studyId));
     saved.clear();
     QTest::qWait(1500);
     EXPECT_TRUE(saved.isEmpty()) << "no change since the last draft";
@@ -274,7 +275,7 @@ TEST_F(DraftRecovery, LockingAndLoggingOutKeepTheLatestEditsAsADraft) {
     QTest::keyClicks(password, QString::fromStdString(userPassword));
     QTest::keyClick(password, Qt::Key_Return);
     ASSERT_FALSE(password->isVisible()) << "the password did not unlock";
-    ASSERT_TRUE(user.workspace->session()->draftOf(studyId)) << "locking wrote no draft";
+    ASSERT_TRUE(storage::Annotations(*user.workspace->session()).draftOf(studyId)) << "locking wrote no draft";
 
     // More paint, then log out: the draft follows the latest edits. The next login (the same
     // annotator) is offered it and Recover shows exactly what was painted.

@@ -8,6 +8,9 @@
 
 #include "app/gui/MainWindow.h"
 #include "app/gui/StoreWorkspace.h"
+#include "storage/Users.h"
+#include "storage/Studies.h"
+#include "storage/AuditTrail.h"
 #include "storage/StudyImport.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/SliceView.h"
@@ -33,11 +36,11 @@ inline std::int64_t makeStoreWithOneStudy(const std::filesystem::path& dir) {
     storage::Store::initialise(dir, adminName, adminPassword, lowCostPolicy());
     storage::Store store(dir, lowCostPolicy());
     auto admin = store.login(adminName, adminPassword);
-    admin.addUser(annotatorName, storage::Role::Annotator, userPassword);
+    storage::Users(admin).add(annotatorName, storage::Role::Annotator, userPassword);
     auto results = storage::importStudies(admin, {RADMARK_PYDICOM_DATA "/CT_small.dcm"});
     EXPECT_EQ(results.size(), 1u);
     EXPECT_EQ(results.front().status, storage::ImportStatus::Imported) << results.front().reason;
-    admin.assign(annotatorName, results.front().studyId);
+    storage::Studies(admin).assign(annotatorName, results.front().studyId);
     return results.front().studyId;
 }
 
@@ -47,8 +50,8 @@ inline void addAssignedAnnotator(const std::filesystem::path& dir, std::int64_t 
                                  const std::string& name) {
     using namespace radmark::storage::testing;
     auto admin = storage::Store(dir, lowCostPolicy()).login(adminName, adminPassword);
-    admin.addUser(name, storage::Role::Annotator, userPassword);
-    admin.assign(name, studyId);
+    storage::Users(admin).add(name, storage::Role::Annotator, userPassword);
+    storage::Studies(admin).assign(name, studyId);
 }
 
 // Runs `answer` on the modal dialog once it is up (a person reading it, then acting).
@@ -150,7 +153,7 @@ struct StoreWindow {
         using namespace radmark::storage::testing;
         workspace->session()->logout();
         auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
-        return admin.auditEntries(filterBy(annotatorName, action)).size();
+        return storage::AuditTrail(admin).entries(filterBy(annotatorName, action)).size();
     }
     QWidget* axial() const { return window.viewer()->sliceView(viewer::ViewPlane::Axial); }
     // Keys go to the active window, as they would for a user who clicked into it.

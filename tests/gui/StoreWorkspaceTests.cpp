@@ -3,6 +3,9 @@
 // brush stroke saved with Ctrl+S as a version that is there again on reopening, the opens and
 // the save logged under the annotator's name, Ctrl+L hiding every image until the same user
 // types the password again, and the store's refusal shown when the study was unassigned.
+#include "storage/Studies.h"
+#include "storage/AuditTrail.h"
+#include "storage/Annotations.h"
 #include "StoreWorkspaceFixture.h"
 
 #include "viewer/LabelEditor.h"
@@ -59,7 +62,7 @@ TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     QTest::keyClick(axial, Qt::Key_Escape);
     answerVersionMessage("stroke across the slice");
     QTest::keyClick(axial, Qt::Key_S, Qt::ControlModifier);
-    const auto versions = workspace.session()->listAnnotations(studyId);
+    const auto versions = storage::Annotations(*workspace.session()).list(studyId);
     ASSERT_EQ(versions.size(), 1u);
     EXPECT_EQ(versions.front().message, "stroke across the slice");
     EXPECT_EQ(versions.front().author, annotatorName);
@@ -90,9 +93,9 @@ TEST_F(StoreWorkspace, AnnotatorLogsInPaintsSavesReopensAndLocks) {
     storage::Store store(dir.path(), lowCostPolicy());
     workspace.session()->logout();
     auto admin = store.login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "open study")).size(), 2u);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "save")).size(), 1u);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "lock")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "open study")).size(), 2u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "save")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "lock")).size(), 1u);
 }
 
 TEST_F(StoreWorkspace, AnUnassignedAnnotatorCannotSaveAndIsToldWhy) {
@@ -102,9 +105,10 @@ TEST_F(StoreWorkspace, AnUnassignedAnnotatorCannotSaveAndIsToldWhy) {
     ASSERT_TRUE(user.openAsAnnotator(studyId));
 
     // The admin takes the study away while it is open.
-    storage::Store(dir.path(), lowCostPolicy())
-        .login(adminName, adminPassword)
-        .unassign(annotatorName, studyId);
+    {
+        auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+        storage::Studies(admin).unassign(annotatorName, studyId);
+    }
 
     user.paintStroke(0.5);
     // Ctrl+S: the message is typed, then the store's refusal is read and closed.

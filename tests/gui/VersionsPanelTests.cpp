@@ -52,7 +52,7 @@ TEST_F(VersionsPanelTest, ListOpenReadOnlyNewDraftAndSaveWithItsParent) {
     EXPECT_EQ(table->item(0, 3)->text(), "second stroke");
     EXPECT_EQ(table->item(1, 3)->text(), "first stroke");
     EXPECT_EQ(table->item(1, 1)->text(), QString::fromStdString(annotatorName));
-    EXPECT_EQ(table->item(0, 4)->text(), "unreviewed");
+    EXPECT_EQ(table->item(0, 4)->text(), "draft");
     EXPECT_EQ(table->item(1, 5)->text(),
               QString("Segment 1=%1").arg(first.voxelCounts().begin()->second));
     EXPECT_EQ(table->item(0, 5)->text(), QString("Segment 1=%1").arg(second.begin()->second));

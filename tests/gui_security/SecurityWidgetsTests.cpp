@@ -2,6 +2,7 @@
 // the lock screen hides every image until the same user unlocks (or another logs in after a
 // logout), and the admin panel manages users and shows and verifies the access log.
 
+#include "storage/Users.h"
 #include "GuiTestSupport.h"
 #include "StoreTestSupport.h"
 #include "app/gui/security/AdminPanel.h"
@@ -155,7 +156,7 @@ TEST_F(SecurityWidgets, LogoutKeepsImagesHiddenUntilAnotherUserLogsIn) {
     TestStore t;
     {
         auto admin = t.admin();
-        admin.addUser("rita", storage::Role::Reviewer, userPassword);
+        storage::Users(admin).add("rita", storage::Role::Reviewer, userPassword);
     }
     auto session = t.admin();
     ImageWindow w;
@@ -224,7 +225,7 @@ TEST_F(SecurityWidgets, AdminPanelShowsNothingToANonAdmin) {
     TestStore t;
     {
         auto admin = t.admin();
-        admin.addUser("rita", storage::Role::Reviewer, userPassword);
+        storage::Users(admin).add("rita", storage::Role::Reviewer, userPassword);
     }
     auto rita = t.store.login("rita", userPassword);
     gui::AdminPanel panel(rita);

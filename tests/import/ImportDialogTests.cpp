@@ -4,6 +4,7 @@
 #include "../storage/StoreTestSupport.h"
 #include "GuiTestSupport.h"
 #include "app/gui/import/ImportDialog.h"
+#include "storage/Studies.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
@@ -57,7 +58,7 @@ TEST_F(ImportDialog, ImportsOnAWorkerThreadAndShowsOneRowPerStudy) {
     auto* progress = dialog.findChild<QProgressBar*>();
     ASSERT_NE(progress, nullptr);
     EXPECT_EQ(progress->value(), progress->maximum());
-    EXPECT_EQ(admin.listStudies().size(), 1u);
+    EXPECT_EQ(storage::Studies(admin).list().size(), 1u);
 }
 
 } // namespace

@@ -5,8 +5,12 @@
 #include "../storage/StoreTestSupport.h"
 #include "imaging/StudyReader.h"
 #include "imaging/deid/BurnedInText.h"
+#include "storage/AuditTrail.h"
+#include "storage/SessionAccess.h" // white-box: row counts
 #include "storage/StoredStudy.h"
+#include "storage/Studies.h"
 #include "storage/StudyImport.h"
+#include "storage/Users.h"
 
 #include <gtest/gtest.h>
 
@@ -43,13 +47,13 @@ fs::path generateSeries(const fs::path& out, int slices, const std::string& extr
 }
 
 std::int64_t countRows(Session& session, const std::string& table) {
-    auto s = session.database().prepare("SELECT count(*) FROM " + table);
+    auto s = SessionAccess::database(session).prepare("SELECT count(*) FROM " + table);
     s.step();
     return s.integer(0);
 }
 
 std::size_t importEntries(Session& admin) {
-    return admin.auditEntries(filterBy("", "import")).size();
+    return storage::AuditTrail(admin).entries(filterBy("", "import")).size();
 }
 
 struct ImportFixture : ::testing::Test {
@@ -57,7 +61,7 @@ struct ImportFixture : ::testing::Test {
     TempDir data;
     Session admin = store.admin();
     Session reviewer() {
-        admin.addUser("rita-reviewer", Role::Reviewer, userPassword);
+        storage::Users(admin).add("rita-reviewer", Role::Reviewer, userPassword);
         return store.store.login("rita-reviewer", userPassword);
     }
 };
@@ -108,7 +112,8 @@ TEST_F(ImportFixture, GeneratedCtIsStoredWithExactVoxelsAndWithoutPlantedPhi) {
     for (const auto& phi : plantedPhi)
         EXPECT_EQ(stored.study().description.find(phi), std::string::npos) << phi;
     // Opening it was logged by storage.
-    EXPECT_FALSE(admin.auditEntries(filterBy("rita-reviewer", "open study")).empty());
+    EXPECT_FALSE(
+        storage::AuditTrail(admin).entries(filterBy("rita-reviewer", "open study")).empty());
 }
 
 TEST_F(ImportFixture, BurnedInTextWithoutRuleIsQuarantinedAndLeavesOnlyTheAuditEntry) {
@@ -125,7 +130,7 @@ TEST_F(ImportFixture, BurnedInTextWithoutRuleIsQuarantinedAndLeavesOnlyTheAuditE
         EXPECT_EQ(results.front().reason.find(phi), std::string::npos);
     EXPECT_EQ(countRows(admin, "studies"), studiesBefore);
     EXPECT_EQ(countRows(admin, "chunks"), chunksBefore);
-    const auto entries = admin.auditEntries(filterBy("", "import"));
+    const auto entries = storage::AuditTrail(admin).entries(filterBy("", "import"));
     ASSERT_EQ(entries.size(), entriesBefore + 1);
     EXPECT_NE(entries.back().details.find("quarantined"), std::string::npos);
 }
@@ -133,9 +138,9 @@ TEST_F(ImportFixture, BurnedInTextWithoutRuleIsQuarantinedAndLeavesOnlyTheAuditE
 // Burned-in text with a rule: the engine blacks out the banner in each file, and the stored
 // volume (read from the source) gets the same blackout; nothing else changes.
 TEST_F(ImportFixture, BurnedInTextWithARuleIsStoredWithTheBannerBlackedOut) {
-    const fs::path source = generateSeries(
-        data.path() / "banner", 3,
-        "    ds.BurnedInAnnotation = 'YES'\n    ds.Manufacturer = 'RADMARK TEST'");
+    const fs::path source =
+        generateSeries(data.path() / "banner", 3,
+                       "    ds.BurnedInAnnotation = 'YES'\n    ds.Manufacturer = 'RADMARK TEST'");
     const auto ocr = deid::makeTesseractDetector();
     ImportOptions options;
     options.textDetector = ocr.get();
@@ -168,7 +173,7 @@ TEST_F(ImportFixture, BurnedInTextWithARuleIsStoredWithTheBannerBlackedOut) {
 
 TEST_F(ImportFixture, OnlyAdminsImport) {
     const fs::path source = generateSeries(data.path() / "ct", 2);
-    admin.addUser("ann-annotator", Role::Annotator, userPassword);
+    storage::Users(admin).add("ann-annotator", Role::Annotator, userPassword);
     Session ann = store.store.login("ann-annotator", userPassword);
     Session rita = reviewer();
     EXPECT_THROW(importStudies(ann, {source}), PermissionDeniedError);
@@ -180,7 +185,7 @@ TEST_F(ImportFixture, OnlyAdminsImport) {
     EXPECT_THROW(loadStoredVolume(admin, results.front().studyId), PermissionDeniedError);
     // Annotators only once assigned.
     EXPECT_THROW(loadStoredVolume(ann, results.front().studyId), PermissionDeniedError);
-    admin.assign("ann-annotator", results.front().studyId);
+    storage::Studies(admin).assign("ann-annotator", results.front().studyId);
     EXPECT_EQ(loadStoredVolume(ann, results.front().studyId).geometry().dims[2], 2);
 }
 

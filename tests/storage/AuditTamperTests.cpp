@@ -3,6 +3,10 @@
 // and drops them, or edits the raw file bytes.
 
 #include "StoreTestSupport.h"
+#include "storage/Annotations.h"
+#include "storage/AuditTrail.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <sodium.h>
 
@@ -14,16 +18,16 @@ namespace {
 // A store with some history: users, studies, assignments, a few saves (about 20 entries).
 void addHistory(TestStore& t) {
     auto admin = t.admin();
-    admin.addUser("anna", Role::Annotator, userPassword);
+    Users(admin).add("anna", Role::Annotator, userPassword);
     for (int i = 0; i < 3; ++i) {
-        const auto id = admin.addStudy("study-" + std::to_string(i), "");
-        admin.assign("anna", id);
+        const auto id = Studies(admin).add("study-" + std::to_string(i), "");
+        Studies(admin).assign("anna", id);
     }
     auto anna = t.store.login("anna", userPassword);
-    for (const auto& study : anna.listStudies()) {
-        anna.openStudy(study.id);
+    for (const auto& study : Studies(anna).list()) {
+        Studies(anna).open(study.id);
         const std::uint8_t b[] = {std::uint8_t(study.id)};
-        anna.saveAnnotation(study.id, b, "draft");
+        Annotations(anna).save(study.id, b, "draft");
     }
 }
 
@@ -51,23 +55,22 @@ std::int64_t logSize(TestStore& t) {
 
 Checkpoint takeCheckpoint(TestStore& t) {
     auto admin = t.admin();
-    return Checkpoint::fromJson(admin.checkpoint().toJson()); // through the file format
+    return Checkpoint::fromJson(AuditTrail(admin).checkpoint().toJson()); // through the file format
 }
 
 } // namespace
 
 TEST(StorageAuditLog, MerkleRootMatchesRfc6962TestVectors) {
     // The Certificate Transparency reference inputs and roots for trees of 1 to 8 leaves.
-    const std::vector<Bytes> inputs = {
-        {},
-        {0x00},
-        {0x10},
-        {0x20, 0x21},
-        {0x30, 0x31},
-        {0x40, 0x41, 0x42, 0x43},
-        {0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57},
-        {0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e,
-         0x6f}};
+    const std::vector<Bytes> inputs = {{},
+                                       {0x00},
+                                       {0x10},
+                                       {0x20, 0x21},
+                                       {0x30, 0x31},
+                                       {0x40, 0x41, 0x42, 0x43},
+                                       {0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57},
+                                       {0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69,
+                                        0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f}};
     const char* roots[] = {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
                            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
                            "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
@@ -96,9 +99,9 @@ TEST(StorageAuditTamper, UntouchedLogVerifiesWithKeyAndCheckpoint) {
     EXPECT_GT(v.entriesChecked, 15);
     // And through the session, as the CLI and the admin panel run it (which logs the run).
     auto admin = t.admin();
-    const auto viaSession = admin.verifyAuditLog(&t.secrets.auditKey, &cp);
+    const auto viaSession = AuditTrail(admin).verify(&t.secrets.auditKey, &cp);
     EXPECT_TRUE(viaSession.ok) << viaSession.reason;
-    EXPECT_EQ(admin.auditEntries(filterBy({}, "audit verify")).size(), 1u);
+    EXPECT_EQ(AuditTrail(admin).entries(filterBy({}, "audit verify")).size(), 1u);
 }
 
 TEST(StorageAuditTamper, FlippedByteInAnEntry) {
@@ -259,7 +262,7 @@ TEST(StorageAuditTamper, WholeStoreRolledBackToAnOlderCopy) {
     const std::string oldKeyring = readFile(t.store.keyringPath());
     {
         auto admin = t.admin();
-        admin.addUser("zed", Role::Reviewer, userPassword);
+        Users(admin).add("zed", Role::Reviewer, userPassword);
     }
     const Checkpoint cp = takeCheckpoint(t);
     writeFile(t.store.databasePath(), oldDb);
@@ -276,7 +279,7 @@ TEST(StorageAuditTamper, WholeStoreRolledBackToAnOlderCopy) {
     {
         auto admin = t.admin();
         for (int i = 0; i < 10; ++i)
-            admin.addStudy("after-rollback-" + std::to_string(i), "");
+            Studies(admin).add("after-rollback-" + std::to_string(i), "");
     }
     ASSERT_GT(logSize(t), cp.treeSize);
     EXPECT_FALSE(verify(t, &t.secrets.auditKey, &cp).ok);

@@ -5,6 +5,8 @@
 // access log verifies with the offline key.
 
 #include "StoreTestSupport.h"
+#include "storage/AuditTrail.h"
+#include "storage/Studies.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -27,8 +29,8 @@ namespace {
         if (::write(writeFd, "0\n", 2) != 2) // logged in: not a change, just "ready"
             ::_exit(2);
         for (int n = 1;; ++n) {
-            admin.addStudy("crash-" + std::to_string(round) + "-" + std::to_string(n),
-                           "numbered change");
+            Studies(admin).add("crash-" + std::to_string(round) + "-" + std::to_string(n),
+                               "numbered change");
             const std::string line = std::to_string(n) + "\n";
             if (::write(writeFd, line.data(), line.size()) != ssize_t(line.size()))
                 ::_exit(2);
@@ -128,7 +130,7 @@ TEST(StorageCrashSafety, SigkillAtRandomMomentsLosesNothingAcknowledged) {
         db.close();
         if (round % 5 == 0) {
             auto admin = t.admin();
-            const auto v = admin.verifyAuditLog(&t.secrets.auditKey, nullptr);
+            const auto v = AuditTrail(admin).verify(&t.secrets.auditKey, nullptr);
             ASSERT_TRUE(v.ok) << v.reason;
         }
     }

@@ -5,6 +5,10 @@
 // matching its hash), never a half-written one.
 
 #include "StoreTestSupport.h"
+#include "storage/Annotations.h"
+#include "storage/AuditTrail.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <sodium.h>
 
@@ -28,12 +32,12 @@ const std::string colleague = "colin";
 struct DraftWorld {
     explicit DraftWorld(Policy policy = lowCostPolicy()) : t(policy) {
         auto admin = t.admin();
-        admin.addUser(annotator, Role::Annotator, userPassword);
-        admin.addUser(colleague, Role::Annotator, userPassword);
-        admin.addUser("rick", Role::Reviewer, userPassword);
-        study = admin.addStudy("draft-study", "");
-        admin.assign(annotator, study);
-        admin.assign(colleague, study);
+        Users(admin).add(annotator, Role::Annotator, userPassword);
+        Users(admin).add(colleague, Role::Annotator, userPassword);
+        Users(admin).add("rick", Role::Reviewer, userPassword);
+        study = Studies(admin).add("draft-study", "");
+        Studies(admin).assign(annotator, study);
+        Studies(admin).assign(colleague, study);
     }
     Session login(const std::string& name) const { return t.store.login(name, userPassword); }
     TestStore t;
@@ -76,16 +80,17 @@ TestDraft makeDraft(int number, std::mt19937& random, int chunkCount, std::size_
 
 // The number of the stored draft after checking every chunk it names; -1 when there is none.
 int checkStoredDraft(Session& session, std::int64_t study) {
-    if (!session.draftOf(study))
+    if (!Annotations(session).draftOf(study))
         return -1;
-    const Bytes record = session.recoverDraft(study);
+    const Bytes record = Annotations(session).recoverDraft(study);
     const std::string text(record.begin(), record.end());
     std::size_t line = text.find('\n');
     const int number = std::stoi(text.substr(6, line - 6));
     for (std::size_t start = line + 1; (line = text.find('\n', start)) != std::string::npos;
          start = line + 1) {
         const std::string hash = text.substr(start, line - start);
-        const Bytes chunk = session.getChunk(hash); // throws when missing or damaged
+        const Bytes chunk = Annotations(session).getChunk(
+            radmark::imaging::ChunkHash::fromHex(hash)); // throws when missing or damaged
         EXPECT_EQ(hexHash(chunk), hash) << "draft " << number;
     }
     return number;
@@ -94,40 +99,41 @@ int checkStoredDraft(Session& session, std::int64_t study) {
 TEST(DraftStore, RoundTripReplacementAndRemovalBySave) {
     DraftWorld w;
     auto anna = w.login(annotator);
-    EXPECT_FALSE(anna.draftOf(w.study));
+    EXPECT_FALSE(Annotations(anna).draftOf(w.study));
 
     std::mt19937 random(5);
     const TestDraft first = makeDraft(1, random, 3, 4096);
-    anna.saveDraft(w.study, first.record, first.spans());
-    const auto stored = anna.draftOf(w.study);
+    Annotations(anna).saveDraft(w.study, first.record, first.spans());
+    const auto stored = Annotations(anna).draftOf(w.study);
     ASSERT_TRUE(stored);
     EXPECT_EQ(stored->studyId, w.study);
-    EXPECT_EQ(stored->chunk, hexHash(first.record));
+    EXPECT_EQ(stored->chunk.hex(), hexHash(first.record));
     EXPECT_FALSE(stored->saved.empty());
-    EXPECT_EQ(anna.recoverDraft(w.study), first.record);
+    EXPECT_EQ(Annotations(anna).recoverDraft(w.study), first.record);
     EXPECT_EQ(checkStoredDraft(anna, w.study), 1);
 
     // The next autosave replaces it: still one draft, the new one.
     const TestDraft second = makeDraft(2, random, 2, 4096);
-    anna.saveDraft(w.study, second.record, second.spans());
-    EXPECT_EQ(anna.recoverDraft(w.study), second.record);
+    Annotations(anna).saveDraft(w.study, second.record, second.spans());
+    EXPECT_EQ(Annotations(anna).recoverDraft(w.study), second.record);
     EXPECT_EQ(w.t.attackerDatabase().queryText("SELECT count(*) FROM drafts"), "1");
 
     // Drafts are per user: a colleague's autosave leaves anna's alone.
     auto colin = w.login(colleague);
     const TestDraft colins = makeDraft(3, random, 1, 4096);
-    colin.saveDraft(w.study, colins.record, colins.spans());
-    EXPECT_EQ(anna.recoverDraft(w.study), second.record);
-    EXPECT_EQ(colin.recoverDraft(w.study), colins.record);
+    Annotations(colin).saveDraft(w.study, colins.record, colins.spans());
+    EXPECT_EQ(Annotations(anna).recoverDraft(w.study), second.record);
+    EXPECT_EQ(Annotations(colin).recoverDraft(w.study), colins.record);
 
     // Saving a version removes the saver's draft, in the same transaction as the version and
     // its chunks.
     const TestDraft version = makeDraft(4, random, 2, 4096);
-    anna.saveAnnotation(w.study, version.record, "first version", version.spans());
-    EXPECT_FALSE(anna.draftOf(w.study));
-    EXPECT_TRUE(colin.draftOf(w.study));
+    Annotations(anna).save(w.study, version.record, "first version", version.spans());
+    EXPECT_FALSE(Annotations(anna).draftOf(w.study));
+    EXPECT_TRUE(Annotations(colin).draftOf(w.study));
     for (const Bytes& chunk : version.chunks)
-        EXPECT_EQ(anna.getChunk(hexHash(chunk)), chunk);
+        EXPECT_EQ(Annotations(anna).getChunk(radmark::imaging::ChunkHash::fromHex(hexHash(chunk))),
+                  chunk);
 }
 
 TEST(DraftStore, AutosavesDoNotPostponeTheIdleLock) {
@@ -137,11 +143,11 @@ TEST(DraftStore, AutosavesDoNotPostponeTheIdleLock) {
     const TestDraft draft = makeDraft(1, random, 2, 4096);
     const auto lastActivity = anna.lastActivity();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    anna.saveDraft(w.study, draft.record, draft.spans());
-    EXPECT_TRUE(anna.draftOf(w.study));
+    Annotations(anna).saveDraft(w.study, draft.record, draft.spans());
+    EXPECT_TRUE(Annotations(anna).draftOf(w.study));
     EXPECT_EQ(anna.lastActivity(), lastActivity) << "an autosave counted as user activity";
     // Recovering is the user's doing: it does count.
-    anna.recoverDraft(w.study);
+    Annotations(anna).recoverDraft(w.study);
     EXPECT_GT(anna.lastActivity(), lastActivity);
 }
 
@@ -152,23 +158,23 @@ TEST(DraftStore, RecoveryAndDiscardAreLoggedAutosavesAreNot) {
         auto anna = w.login(annotator);
         for (int i = 0; i < 5; ++i) {
             const TestDraft draft = makeDraft(i, random, 1, 1024);
-            anna.saveDraft(w.study, draft.record, draft.spans());
+            Annotations(anna).saveDraft(w.study, draft.record, draft.spans());
         }
-        anna.recoverDraft(w.study);
-        anna.discardDraft(w.study);
-        EXPECT_FALSE(anna.draftOf(w.study));
-        EXPECT_THROW(anna.recoverDraft(w.study), InvalidRequestError);
-        anna.discardDraft(w.study); // nothing left: nothing to log
+        Annotations(anna).recoverDraft(w.study);
+        Annotations(anna).discardDraft(w.study);
+        EXPECT_FALSE(Annotations(anna).draftOf(w.study));
+        EXPECT_THROW(Annotations(anna).recoverDraft(w.study), InvalidRequestError);
+        Annotations(anna).discardDraft(w.study); // nothing left: nothing to log
     }
     auto admin = w.t.admin();
-    const auto recovered = admin.auditEntries(filterBy(annotator, "recover draft"));
+    const auto recovered = AuditTrail(admin).entries(filterBy(annotator, "recover draft"));
     ASSERT_EQ(recovered.size(), 1u);
     EXPECT_EQ(recovered.front().object, "draft-study");
-    EXPECT_EQ(admin.auditEntries(filterBy(annotator, "discard draft")).size(), 1u);
+    EXPECT_EQ(AuditTrail(admin).entries(filterBy(annotator, "discard draft")).size(), 1u);
     // login, recover, discard, logout: five autosaves wrote no entry.
     AuditFilter everything;
     everything.user = annotator;
-    EXPECT_EQ(admin.auditEntries(everything).size(), 4u);
+    EXPECT_EQ(AuditTrail(admin).entries(everything).size(), 4u);
 }
 
 TEST(DraftStore, OnlyTheAssignedAnnotatorWritesDrafts) {
@@ -176,15 +182,20 @@ TEST(DraftStore, OnlyTheAssignedAnnotatorWritesDrafts) {
     std::mt19937 random(9);
     const TestDraft draft = makeDraft(1, random, 1, 1024);
     auto rick = w.login("rick");
-    EXPECT_THROW(rick.saveDraft(w.study, draft.record, draft.spans()), PermissionDeniedError);
-    EXPECT_THROW(rick.draftOf(w.study), PermissionDeniedError);
+    EXPECT_THROW(Annotations(rick).saveDraft(w.study, draft.record, draft.spans()),
+                 PermissionDeniedError);
+    EXPECT_THROW(Annotations(rick).draftOf(w.study), PermissionDeniedError);
 
     auto anna = w.login(annotator);
-    anna.saveDraft(w.study, draft.record, draft.spans());
-    w.t.admin().unassign(annotator, w.study);
+    Annotations(anna).saveDraft(w.study, draft.record, draft.spans());
+    {
+        auto admin = w.t.admin();
+        Studies(admin).unassign(annotator, w.study);
+    }
     const TestDraft later = makeDraft(2, random, 1, 1024);
-    EXPECT_THROW(anna.saveDraft(w.study, later.record, later.spans()), PermissionDeniedError);
-    EXPECT_THROW(anna.saveAnnotation(w.study, later.record, "not mine", later.spans()),
+    EXPECT_THROW(Annotations(anna).saveDraft(w.study, later.record, later.spans()),
+                 PermissionDeniedError);
+    EXPECT_THROW(Annotations(anna).save(w.study, later.record, "not mine", later.spans()),
                  PermissionDeniedError);
     // Refused before anything was written: not even the chunks.
     EXPECT_EQ(w.t.attackerDatabase().queryText("SELECT count(*) FROM chunks WHERE hash = x'" +
@@ -192,7 +203,8 @@ TEST(DraftStore, OnlyTheAssignedAnnotatorWritesDrafts) {
               "0");
 
     anna.lock();
-    EXPECT_THROW(anna.saveDraft(w.study, later.record, later.spans()), SessionLockedError);
+    EXPECT_THROW(Annotations(anna).saveDraft(w.study, later.record, later.spans()),
+                 SessionLockedError);
 }
 
 // Child: writes drafts 1, 2, 3, ... (8 chunks of 128 KiB of noise each) and reports each number
@@ -203,7 +215,7 @@ TEST(DraftStore, OnlyTheAssignedAnnotatorWritesDrafts) {
         std::mt19937 random{std::uint32_t(round)};
         for (int n = 1;; ++n) {
             const TestDraft draft = makeDraft(n, random, 8, 128 * 1024);
-            anna.saveDraft(w.study, draft.record, draft.spans());
+            Annotations(anna).saveDraft(w.study, draft.record, draft.spans());
             const std::string line = std::to_string(n) + "\n";
             if (::write(writeFd, line.data(), line.size()) != ssize_t(line.size()))
                 ::_exit(2);

@@ -6,7 +6,11 @@
 
 #include "StoreTestSupport.h"
 
+#include "storage/Annotations.h"
+#include "storage/AuditTrail.h"
 #include "storage/Reviews.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <gtest/gtest.h>
 
@@ -25,28 +29,28 @@ struct ReviewWorld {
 
     ReviewWorld() {
         Session admin = t.admin();
-        admin.addUser("annie", Role::Annotator, userPassword);
-        admin.addUser("bert", Role::Annotator, userPassword);
-        admin.addUser("ruby", Role::Reviewer, userPassword);
-        admin.addUser("rex", Role::Reviewer, userPassword);
-        study = admin.addStudy("RM-STUDY-1", "");
-        admin.assign("annie", study);
-        admin.assign("bert", study);
+        storage::Users(admin).add("annie", Role::Annotator, userPassword);
+        storage::Users(admin).add("bert", Role::Annotator, userPassword);
+        storage::Users(admin).add("ruby", Role::Reviewer, userPassword);
+        storage::Users(admin).add("rex", Role::Reviewer, userPassword);
+        study = storage::Studies(admin).add("RM-STUDY-1", "");
+        storage::Studies(admin).assign("annie", study);
+        storage::Studies(admin).assign("bert", study);
         version = save("annie", "first");
     }
     Session login(const std::string& name) const { return t.store.login(name, userPassword); }
     std::int64_t save(const std::string& who, const std::string& message) {
         Session s = login(who);
         const std::string bytes = who + message; // distinct records, distinct content hashes
-        return s.saveAnnotation(
+        return storage::Annotations(s).save(
             study, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
             message);
     }
     std::string hashOf(std::int64_t id) {
         Session s = login("ruby");
-        for (const AnnotationRecord& r : s.listAnnotations(study))
+        for (const storage::AnnotationRecord& r : storage::Annotations(s).list(study))
             if (r.id == id)
-                return r.chunk;
+                return r.chunk.hex();
         return {};
     }
     ReviewState stateOf(std::int64_t id) {
@@ -54,7 +58,8 @@ struct ReviewWorld {
         return Reviews(s).ofStudy(study).at(id).state;
     }
     std::size_t logged(const std::string& user, const std::string& action) {
-        return t.admin().auditEntries(filterBy(user, action)).size();
+        Session admin = t.admin();
+        return AuditTrail(admin).entries(filterBy(user, action)).size();
     }
     ReviewDecisionRecord decide(const std::string& reviewer, std::int64_t id, Decision decision,
                                 const std::string& message = "", bool confirm = false) {
@@ -218,7 +223,10 @@ TEST(ReviewStates, Row13NobodyReviewsHerOwnVersion) {
     w.submit(w.version);
     // annie becomes a reviewer (one role per account): her own version is still not hers to
     // decide.
-    w.t.admin().setRole("annie", Role::Reviewer);
+    {
+        Session admin = w.t.admin();
+        Users(admin).setRole("annie", Role::Reviewer);
+    }
     EXPECT_THROW(w.decide("annie", w.version, Decision::Approve), PermissionDeniedError);
     EXPECT_EQ(w.stateOf(w.version), ReviewState::Submitted);
 }
@@ -299,8 +307,8 @@ TEST(ReviewStates, Row16TwoReviewersDecidingAtOnceGetOneDecision) {
     std::sort(codes.begin(), codes.end());
     EXPECT_EQ(codes, (std::vector<int>{0, 2})) << "one decision, the other refused";
     Session admin = w.t.admin();
-    EXPECT_EQ(admin.auditEntries(filterBy("", "review decision")).size() +
-                  admin.auditEntries(filterBy("", "refused review decision")).size(),
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy("", "review decision")).size() +
+                  storage::AuditTrail(admin).entries(filterBy("", "refused review decision")).size(),
               2u);
 }
 
@@ -325,7 +333,7 @@ TEST(ReviewComments, RepliesResolutionAndWhoMaySee) {
     EXPECT_EQ(all[0].resolvedBy, "annie");
     // An annotator not assigned to the study sees none of it.
     Session admin = w.t.admin();
-    admin.addUser("carl", Role::Annotator, userPassword);
+    storage::Users(admin).add("carl", Role::Annotator, userPassword);
     Session carl = w.login("carl");
     EXPECT_THROW(Reviews(carl).comments(w.version), PermissionDeniedError);
     const auto events = Reviews(ruby).history(w.version);

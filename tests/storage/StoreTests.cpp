@@ -3,7 +3,13 @@
 
 #include "StoreTestSupport.h"
 
+#include "storage/Annotations.h"
+#include "storage/AuditTrail.h"
 #include "storage/ChunkStore.h"
+#include "storage/Exports.h"
+#include "storage/SessionAccess.h" // white-box: the chunk table and the audited door
+#include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <sqlite3.h>
 
@@ -31,7 +37,7 @@ bool hasAction(Session& admin, const std::string& action, const std::string& use
     f.action = action;
     if (!user.empty())
         f.user = user;
-    return !admin.auditEntries(f).empty();
+    return !AuditTrail(admin).entries(f).empty();
 }
 
 } // namespace
@@ -39,7 +45,7 @@ bool hasAction(Session& admin, const std::string& action, const std::string& use
 TEST(StorageSettings, EncryptedWithTheRequiredPragmas) {
     TestStore t;
     auto s = t.admin();
-    Database& db = s.database();
+    Database& db = SessionAccess::database(s);
     EXPECT_EQ(db.queryText("PRAGMA cipher_page_size"), "4096");
     EXPECT_EQ(db.queryText("PRAGMA journal_mode"), "wal");
     EXPECT_EQ(db.queryText("PRAGMA synchronous"), "2");   // FULL
@@ -109,7 +115,7 @@ TEST(StorageLogin, WrongPasswordIsRefusedAndChangesNothing) {
     EXPECT_EQ(queued.find(adminName), std::string::npos);
     EXPECT_EQ(queued.find("nobody-here"), std::string::npos);
     auto s = t.admin();
-    auto failed = s.auditEntries(filterBy({}, "failed login"));
+    auto failed = AuditTrail(s).entries(filterBy({}, "failed login"));
     ASSERT_EQ(failed.size(), 2u);
     EXPECT_EQ(failed[0].user, adminName);
     EXPECT_EQ(failed[1].user, "nobody-here");
@@ -123,14 +129,14 @@ TEST(StorageLogin, LockoutAfterRepeatedFailures) {
     TestStore t(p);
     {
         auto admin = t.admin();
-        admin.addUser("bob", Role::Annotator, userPassword);
+        Users(admin).add("bob", Role::Annotator, userPassword);
     }
     for (int i = 0; i < 3; ++i)
         EXPECT_THROW(t.store.login("bob", "wrong password number"), AuthenticationError);
     EXPECT_THROW(t.store.login("bob", userPassword), AccountLockedError);
     // Other accounts are not affected, and their login brings the failures into the log.
     auto admin = t.admin();
-    EXPECT_EQ(admin.auditEntries(filterBy("bob", "failed login")).size(), 4u);
+    EXPECT_EQ(AuditTrail(admin).entries(filterBy("bob", "failed login")).size(), 4u);
     EXPECT_THROW(t.store.login("bob", userPassword), AccountLockedError);
 }
 
@@ -138,16 +144,16 @@ TEST(StorageLogin, DisabledUserLosesAccess) {
     TestStore t;
     {
         auto admin = t.admin();
-        admin.addUser("carol", Role::Reviewer, userPassword);
+        Users(admin).add("carol", Role::Reviewer, userPassword);
     }
     { auto carol = t.store.login("carol", userPassword); }
     const Keyring before = Keyring::load(t.store.keyringPath());
     EXPECT_TRUE(before.has(before.userIdFor("carol")));
     {
         auto admin = t.admin();
-        admin.disableUser("carol");
+        Users(admin).disable("carol");
         EXPECT_TRUE(hasAction(admin, "user disable", adminName));
-        const auto users = admin.listUsers();
+        const auto users = Users(admin).list();
         EXPECT_TRUE(std::any_of(users.begin(), users.end(),
                                 [](const UserInfo& u) { return u.name == "carol" && u.disabled; }));
     }
@@ -162,17 +168,17 @@ TEST(StorageLogin, DisabledUserWithARestoredKeyringEntryIsStillRefused) {
     TestStore t;
     {
         auto admin = t.admin();
-        admin.addUser("dave", Role::Annotator, userPassword);
+        Users(admin).add("dave", Role::Annotator, userPassword);
     }
     const std::string oldKeyring = readFile(t.store.keyringPath());
     {
         auto admin = t.admin();
-        admin.disableUser("dave");
+        Users(admin).disable("dave");
     }
     writeFile(t.store.keyringPath(), oldKeyring); // an attacker restores the old keyring
     EXPECT_THROW(t.store.login("dave", userPassword), AuthenticationError);
     auto admin = t.admin();
-    EXPECT_FALSE(admin.auditEntries(filterBy("dave", "failed login")).empty());
+    EXPECT_FALSE(AuditTrail(admin).entries(filterBy("dave", "failed login")).empty());
 }
 
 TEST(StorageLogin, CorruptedKeyringIsRefusedClearly) {
@@ -203,14 +209,14 @@ TEST(StorageLogin, UnwritableStoreFolderIsRefusedAndNothingChanges) {
     { auto s = t.admin(); } // checkpointed and closed
     const auto before = snapshot(t.storeDir);
     namespace fs = std::filesystem;
-    fs::permissions(t.dir.path(), fs::perms::owner_all | fs::perms::others_exec |
-                                      fs::perms::group_exec);
+    fs::permissions(t.dir.path(),
+                    fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
     fs::permissions(t.storeDir, fs::perms::owner_read | fs::perms::owner_exec |
                                     fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);
     for (const auto& e : fs::directory_iterator(t.storeDir))
-        fs::permissions(e.path(), fs::perms::owner_read | fs::perms::group_read |
-                                      fs::perms::others_read);
+        fs::permissions(e.path(),
+                        fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
     // root ignores permissions: try as an unprivileged account instead.
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
@@ -219,7 +225,7 @@ TEST(StorageLogin, UnwritableStoreFolderIsRefusedAndNothingChanges) {
             ::_exit(3);
         try {
             auto s = t.store.login(adminName, adminPassword);
-            s.addStudy("should-not-exist", "");
+            Studies(s).add("should-not-exist", "");
             ::_exit(1); // it worked: wrong
         } catch (const StoreError& e) {
             const std::string m = e.what();
@@ -255,7 +261,7 @@ TEST(StorageSessions, LockUnlockAndLogoutWipeAccess) {
     auto s = t.admin();
     s.lock();
     EXPECT_TRUE(s.isLocked());
-    EXPECT_THROW(s.listUsers(), SessionLockedError);
+    EXPECT_THROW(Users(s).list(), SessionLockedError);
     EXPECT_THROW(s.unlock("the wrong password!"), AuthenticationError);
     EXPECT_TRUE(s.isLocked());
     s.unlock(adminPassword);
@@ -265,7 +271,7 @@ TEST(StorageSessions, LockUnlockAndLogoutWipeAccess) {
     EXPECT_TRUE(hasAction(s, "failed login", adminName)); // the wrong unlock, sealed then logged
     s.logout();
     EXPECT_TRUE(s.isLoggedOut());
-    EXPECT_THROW(s.listUsers(), SessionLockedError);
+    EXPECT_THROW(Users(s).list(), SessionLockedError);
     auto again = t.admin();
     EXPECT_TRUE(hasAction(again, "logout", adminName));
 }
@@ -286,13 +292,13 @@ TEST(StorageSessions, PasswordChangeTakesEffect) {
     TestStore t;
     {
         auto admin = t.admin();
-        admin.addUser("erin", Role::Annotator, userPassword);
+        Users(admin).add("erin", Role::Annotator, userPassword);
     }
     {
         auto erin = t.store.login("erin", userPassword);
-        EXPECT_THROW(erin.changePassword("erin", "short"), InvalidRequestError);
-        erin.changePassword("erin", "a brand new passphrase");
-        EXPECT_THROW(erin.changePassword(adminName, "a brand new passphrase"),
+        EXPECT_THROW(Users(erin).changePassword("erin", "short"), InvalidRequestError);
+        Users(erin).changePassword("erin", "a brand new passphrase");
+        EXPECT_THROW(Users(erin).changePassword(adminName, "a brand new passphrase"),
                      PermissionDeniedError);
     }
     EXPECT_THROW(t.store.login("erin", userPassword), AuthenticationError);
@@ -307,13 +313,13 @@ TEST(StorageBreakGlass, RecoveryKeyOpensAsAdminAndIsLogged) {
         auto s = t.store.breakGlass(t.secrets.recoveryKey.copy(), "admin on leave, ticket 42");
         EXPECT_TRUE(s.isBreakGlass());
         EXPECT_EQ(s.role(), Role::Admin);
-        s.changePassword(adminName, "reset by break glass");
+        Users(s).changePassword(adminName, "reset by break glass");
     }
     auto admin = t.store.login(adminName, "reset by break glass");
-    const auto entries = admin.auditEntries(filterBy({}, "break-glass login"));
+    const auto entries = AuditTrail(admin).entries(filterBy({}, "break-glass login"));
     ASSERT_EQ(entries.size(), 1u);
     EXPECT_EQ(entries[0].details, "admin on leave, ticket 42");
-    EXPECT_EQ(admin.auditEntries(filterBy("break-glass", "failed login")).size(), 1u);
+    EXPECT_EQ(AuditTrail(admin).entries(filterBy("break-glass", "failed login")).size(), 1u);
 }
 
 TEST(StorageChunks, StoredOnceCompressedAndReadBack) {
@@ -322,14 +328,15 @@ TEST(StorageChunks, StoredOnceCompressedAndReadBack) {
     std::vector<std::uint8_t> data(1 << 20);
     for (std::size_t i = 0; i < data.size(); ++i)
         data[i] = std::uint8_t((i / 512) % 7);
-    const std::string a = admin.putChunk(data);
-    const std::string b = admin.putChunk(data);
+    const auto a = internal::putChunk(admin, data);
+    const auto b = internal::putChunk(admin, data);
     EXPECT_EQ(a, b);
-    EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM chunks"), "1");
-    EXPECT_LT(std::stoll(admin.database().queryText("SELECT length(data) FROM chunks")),
-              std::int64_t(data.size() / 10));
-    EXPECT_EQ(admin.getChunk(a), data);
-    EXPECT_THROW(admin.getChunk(std::string(64, '0')), StoreError);
+    EXPECT_EQ(SessionAccess::database(admin).queryText("SELECT count(*) FROM chunks"), "1");
+    EXPECT_LT(
+        std::stoll(SessionAccess::database(admin).queryText("SELECT length(data) FROM chunks")),
+        std::int64_t(data.size() / 10));
+    EXPECT_EQ(Annotations(admin).getChunk(a), data);
+    EXPECT_THROW(Annotations(admin).getChunk(radmark::imaging::ChunkHash{}), StoreError);
 }
 
 TEST(StorageChunks, ManyAtOnceMatchOneByOneAndAreStoredOnce) {
@@ -343,46 +350,52 @@ TEST(StorageChunks, ManyAtOnceMatchOneByOneAndAreStoredOnce) {
             slice[i] = std::uint8_t((i / (64 + 32 * k)) % 11 + k);
         slices.push_back(std::move(slice));
     }
-    const std::string storedBefore = admin.putChunk(slices[2]);
+    const auto storedBefore = internal::putChunk(admin, slices[2]);
     std::vector<std::span<const std::uint8_t>> batch;
     for (int k : {0, 1, 2, 3, 1, 4})
         batch.emplace_back(slices[std::size_t(k)]);
-    std::vector<std::string> hashes;
+    std::vector<radmark::imaging::ChunkHash> hashes;
     {
-        Transaction transaction(admin.database());
-        hashes = ChunkStore(admin.database()).putMany(batch);
+        Transaction transaction(SessionAccess::database(admin));
+        hashes = ChunkStore(SessionAccess::database(admin)).putMany(batch);
         transaction.commit();
     }
     ASSERT_EQ(hashes.size(), batch.size());
     EXPECT_EQ(hashes[2], storedBefore);
     EXPECT_EQ(hashes[1], hashes[4]);
-    EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM chunks"), "5");
+    EXPECT_EQ(SessionAccess::database(admin).queryText("SELECT count(*) FROM chunks"), "5");
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const std::vector<std::uint8_t> expected(batch[i].begin(), batch[i].end());
-        EXPECT_EQ(admin.getChunk(hashes[i]), expected) << "chunk " << i;
+        EXPECT_EQ(Annotations(admin).getChunk(hashes[i]), expected) << "chunk " << i;
     }
     // Same hashes as one-by-one puts (nothing new is stored by them).
     for (std::size_t i = 0; i < batch.size(); ++i)
-        EXPECT_EQ(admin.putChunk(batch[i]), hashes[i]);
-    EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM chunks"), "5");
-    EXPECT_TRUE(ChunkStore(admin.database()).putMany({}).empty());
+        EXPECT_EQ(internal::putChunk(admin, batch[i]), hashes[i]);
+    EXPECT_EQ(SessionAccess::database(admin).queryText("SELECT count(*) FROM chunks"), "5");
+    EXPECT_TRUE(ChunkStore(SessionAccess::database(admin)).putMany({}).empty());
 }
 
 TEST(StorageTransactions, ChangeAndItsLogEntryCommitTogetherOrNotAtAll) {
     TestStore t;
     auto admin = t.admin();
-    const auto before = admin.auditLog().size();
-    EXPECT_THROW(admin.recorded("import", "half", "", [](Database& db) {
-        db.exec("INSERT INTO studies(label, description, created) VALUES ('half', '', 'now')");
-        throw StoreError("disk full in the middle");
-    }),
-                 StoreError);
-    EXPECT_EQ(admin.auditLog().size(), before);
-    EXPECT_EQ(admin.database().queryText("SELECT count(*) FROM studies"), "0");
+    const auto before = SessionAccess::auditLog(admin).size();
+    EXPECT_THROW(
+        SessionAccess::recorded(
+            admin, "import", "half", "",
+            [](Database& db) {
+                db.exec(
+                    "INSERT INTO studies(label, description, created) VALUES ('half', '', 'now')");
+                throw StoreError("disk full in the middle");
+            }),
+        StoreError);
+    EXPECT_EQ(SessionAccess::auditLog(admin).size(), before);
+    EXPECT_EQ(SessionAccess::database(admin).queryText("SELECT count(*) FROM studies"), "0");
     // The triggers refuse to change the log.
-    EXPECT_THROW(admin.database().exec("UPDATE audit_log SET details = 'x' WHERE seq = 1"),
+    EXPECT_THROW(
+        SessionAccess::database(admin).exec("UPDATE audit_log SET details = 'x' WHERE seq = 1"),
+        StoreError);
+    EXPECT_THROW(SessionAccess::database(admin).exec("DELETE FROM audit_log WHERE seq = 1"),
                  StoreError);
-    EXPECT_THROW(admin.database().exec("DELETE FROM audit_log WHERE seq = 1"), StoreError);
 }
 
 namespace {
@@ -424,17 +437,19 @@ TEST(StorageNoPlaintextAtRest, MarkersAppearInNoStoreFileNorTheTempFolder) {
         Store::initialise(storeDir, "MarkerAdminQ7", adminPassword, lowCostPolicy());
         {
             auto admin = store.login("MarkerAdminQ7", adminPassword);
-            admin.addUser("MarkerAnnotatorQ7", Role::Annotator, userPassword);
-            const auto id = admin.addStudy("MarkerStudyLabelQ7",
-                                           "MarkerStudyDescriptionQ7 for DOE^JANE^MARKERQ7");
-            admin.assign("MarkerAnnotatorQ7", id);
+            Users(admin).add("MarkerAnnotatorQ7", Role::Annotator, userPassword);
+            const auto id = Studies(admin).add("MarkerStudyLabelQ7",
+                                               "MarkerStudyDescriptionQ7 for DOE^JANE^MARKERQ7");
+            Studies(admin).assign("MarkerAnnotatorQ7", id);
             auto annotator = store.login("MarkerAnnotatorQ7", userPassword);
-            annotator.openStudy(id);
+            Studies(annotator).open(id);
             const std::string payload(200000, 'x');
-            annotator.saveAnnotation(
-                id, std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()),
+            Annotations(annotator).save(
+                id,
+                std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()),
                 "contour of DOE^JANE^MARKERQ7");
-            EXPECT_THROW(store.login("MarkerAnnotatorQ7", "a wrong password!"), AuthenticationError);
+            EXPECT_THROW(store.login("MarkerAnnotatorQ7", "a wrong password!"),
+                         AuthenticationError);
             // While both sessions are open the -wal and -shm files exist: check them too.
             ASSERT_TRUE(std::filesystem::exists(storeDir / "store.db-wal"));
             EXPECT_EQ(filesHoldingMarkers(storeDir, markers), std::vector<std::string>{});
@@ -451,9 +466,9 @@ TEST(StorageNoPlaintextAtRest, MarkersAppearInNoStoreFileNorTheTempFolder) {
 TEST(StorageExportGate, OnlyAllowListedDestinations) {
     TestStore t;
     auto admin = t.admin();
-    EXPECT_NO_THROW(admin.recordExport("/srv/radmark-exports/set-1", "3 studies"));
-    EXPECT_THROW(admin.recordExport("/media/usb/set-1", "3 studies"), PermissionDeniedError);
-    EXPECT_THROW(admin.recordExport("/srv/radmark-exports-evil", "x"), PermissionDeniedError);
-    EXPECT_EQ(admin.auditEntries(filterBy({}, "export")).size(), 1u);
-    EXPECT_EQ(admin.auditEntries(filterBy({}, "export refused")).size(), 2u);
+    EXPECT_NO_THROW(Exports(admin).record("/srv/radmark-exports/set-1", "3 studies"));
+    EXPECT_THROW(Exports(admin).record("/media/usb/set-1", "3 studies"), PermissionDeniedError);
+    EXPECT_THROW(Exports(admin).record("/srv/radmark-exports-evil", "x"), PermissionDeniedError);
+    EXPECT_EQ(AuditTrail(admin).entries(filterBy({}, "export")).size(), 1u);
+    EXPECT_EQ(AuditTrail(admin).entries(filterBy({}, "export refused")).size(), 2u);
 }

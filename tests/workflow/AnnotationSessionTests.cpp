@@ -5,6 +5,8 @@
 
 #include "StoreTestSupport.h"
 
+#include "storage/Users.h"
+#include "storage/Studies.h"
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
 #include "workflow/AnnotationSession.h"
@@ -33,16 +35,16 @@ const std::string rubyName = "ruby-reviewer";
 struct StudyStore {
     StudyStore() {
         storage::Session admin = store.admin();
-        admin.addUser(annieName, storage::Role::Annotator, userPassword);
-        admin.addUser(bertName, storage::Role::Annotator, userPassword);
-        admin.addUser(rubyName, storage::Role::Reviewer, userPassword);
+        storage::Users(admin).add(annieName, storage::Role::Annotator, userPassword);
+        storage::Users(admin).add(bertName, storage::Role::Annotator, userPassword);
+        storage::Users(admin).add(rubyName, storage::Role::Reviewer, userPassword);
         const auto results = storage::importStudies(admin, {RADMARK_PYDICOM_DATA "/CT_small.dcm"});
         EXPECT_EQ(results.size(), 1u);
         EXPECT_EQ(results.front().status, storage::ImportStatus::Imported)
             << results.front().reason;
         studyId = results.front().studyId;
-        admin.assign(annieName, studyId);
-        admin.assign(bertName, studyId);
+        storage::Studies(admin).assign(annieName, studyId);
+        storage::Studies(admin).assign(bertName, studyId);
         storage::Session annie = login(annieName);
         geometry = storage::loadStoredVolume(annie, studyId).geometry();
     }
@@ -302,7 +304,7 @@ TEST(AnnotationSession, EveryRoleIsRefusedWhatItMayNotDo) {
     }
 
     // An annotator on a study not assigned to her.
-    admin.unassign(bertName, fixture.studyId);
+    storage::Studies(admin).unassign(bertName, fixture.studyId);
     storage::Session bert = fixture.login(bertName);
     EXPECT_THROW(AnnotationSession(bert, fixture.studyId), storage::PermissionDeniedError);
 }
@@ -320,8 +322,8 @@ TEST(ReviewSession, CompareCommentConsensus) {
     StudyStore fixture;
     {
         storage::Session admin = fixture.store.admin();
-        admin.addUser("carl-annotator", storage::Role::Annotator, userPassword);
-        admin.assign("carl-annotator", fixture.studyId);
+        storage::Users(admin).add("carl-annotator", storage::Role::Annotator, userPassword);
+        storage::Studies(admin).assign("carl-annotator", fixture.studyId);
     }
     const SegmentList segments = oneSegment();
     // Three annotators label the first 4, 6 and 8 voxels of row 0: voxels 0-5 get two or more

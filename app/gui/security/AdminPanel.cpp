@@ -1,4 +1,7 @@
 #include "app/gui/security/AdminPanel.h"
+#include "storage/AuditTrail.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <QComboBox>
 #include <QDateEdit>
@@ -33,7 +36,9 @@ void setRow(QTableWidget* t, int row, const QStringList& cells) {
         t->setItem(row, c, new QTableWidgetItem(cells[c]));
 }
 
-QString q(const std::string& s) { return QString::fromStdString(s); }
+QString q(const std::string& s) {
+    return QString::fromStdString(s);
+}
 } // namespace
 
 AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
@@ -43,7 +48,8 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
 
     // Users and roles.
     auto* usersPage = new QWidget;
-    users_ = makeTable(usersPage, {tr("User"), tr("Role"), tr("Status"), tr("Since")}, "usersTable");
+    users_ =
+        makeTable(usersPage, {tr("User"), tr("Role"), tr("Status"), tr("Since")}, "usersTable");
     newName_ = new QLineEdit;
     newName_->setObjectName("newUserName");
     newRole_ = new QComboBox;
@@ -105,9 +111,10 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
     filterSince_->setCalendarPopup(true);
     auto* show = new QPushButton(tr("Show"));
     show->setObjectName("auditShowButton");
-    audit_ = makeTable(auditPage, {tr("#"), tr("Time (UTC)"), tr("User"), tr("Action"),
-                                   tr("Object"), tr("Details")},
-                       "auditTable");
+    audit_ = makeTable(
+        auditPage,
+        {tr("#"), tr("Time (UTC)"), tr("User"), tr("Action"), tr("Object"), tr("Details")},
+        "auditTable");
     auditKeyFile_ = new QLineEdit;
     auditKeyFile_->setObjectName("auditKeyFile");
     auditKeyFile_->setPlaceholderText(tr("audit key file (checks every MAC)"));
@@ -151,7 +158,9 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
 
 AdminPanel::~AdminPanel() = default;
 
-QString AdminPanel::statusText() const { return status_->text(); }
+QString AdminPanel::statusText() const {
+    return status_->text();
+}
 
 void AdminPanel::report(const QString& message, bool error) {
     status_->setStyleSheet(error ? "color: #c0392b" : "");
@@ -160,17 +169,18 @@ void AdminPanel::report(const QString& message, bool error) {
 
 void AdminPanel::refresh() {
     try {
-        const auto users = session_.listUsers();
+        const auto users = storage::Users(session_).list();
         users_->setRowCount(int(users.size()));
         assignUser_->clear();
         for (int i = 0; i < int(users.size()); ++i) {
             const auto& u = users[std::size_t(i)];
-            setRow(users_, i, {q(u.name), q(storage::roleName(u.role)),
-                               u.disabled ? tr("disabled") : tr("active"), q(u.created)});
+            setRow(users_, i,
+                   {q(u.name), q(storage::roleName(u.role)),
+                    u.disabled ? tr("disabled") : tr("active"), q(u.created)});
             if (u.role == storage::Role::Annotator && !u.disabled)
                 assignUser_->addItem(q(u.name));
         }
-        const auto studies = session_.listStudies();
+        const auto studies = storage::Studies(session_).list();
         assignments_->setRowCount(int(studies.size()));
         assignStudy_->clear();
         for (int i = 0; i < int(studies.size()); ++i) {
@@ -191,8 +201,8 @@ void AdminPanel::addUser() {
     newPassword_->clear();
     try {
         const std::string name = newName_->text().trimmed().toStdString();
-        session_.addUser(name, storage::parseRole(newRole_->currentText().toStdString()),
-                         password);
+        storage::Users(session_).add(
+            name, storage::parseRole(newRole_->currentText().toStdString()), password);
         newName_->clear();
         refresh();
         report(tr("User %1 added.").arg(q(name)), false);
@@ -210,7 +220,7 @@ void AdminPanel::disableUser() {
     }
     const std::string name = users_->item(row, 0)->text().toStdString();
     try {
-        session_.disableUser(name);
+        storage::Users(session_).disable(name);
         refresh();
         report(tr("User %1 disabled; their key was removed.").arg(q(name)), false);
     } catch (const storage::StoreError& e) {
@@ -224,8 +234,8 @@ void AdminPanel::assignStudy() {
         return;
     }
     try {
-        session_.assign(assignUser_->currentText().toStdString(),
-                        assignStudy_->currentData().toLongLong());
+        storage::Studies(session_).assign(assignUser_->currentText().toStdString(),
+                                          assignStudy_->currentData().toLongLong());
         showAuditLog();
         report(tr("Study %1 assigned to %2.")
                    .arg(assignStudy_->currentText(), assignUser_->currentText()),
@@ -243,12 +253,13 @@ void AdminPanel::showAuditLog() {
         filter.action = filterAction_->currentText().toStdString();
     filter.since = filterSince_->date().toString("yyyy-MM-dd").toStdString();
     try {
-        const auto entries = session_.auditEntries(filter);
+        const auto entries = storage::AuditTrail(session_).entries(filter);
         audit_->setRowCount(int(entries.size()));
         for (int i = 0; i < int(entries.size()); ++i) {
             const auto& e = entries[std::size_t(i)];
-            setRow(audit_, i, {QString::number(e.seq), q(e.time), q(e.user), q(e.action),
-                               q(e.object), q(e.details)});
+            setRow(audit_, i,
+                   {QString::number(e.seq), q(e.time), q(e.user), q(e.action), q(e.object),
+                    q(e.details)});
         }
     } catch (const storage::StoreError& e) {
         audit_->setRowCount(0);
@@ -276,8 +287,8 @@ void AdminPanel::verifyAuditLog() {
                 throw storage::InvalidRequestError("cannot read the checkpoint file");
             checkpoint = storage::Checkpoint::fromJson(file.readAll().toStdString());
         }
-        const auto v = session_.verifyAuditLog(key.empty() ? nullptr : &key,
-                                               checkpoint ? &*checkpoint : nullptr);
+        const auto v = storage::AuditTrail(session_).verify(key.empty() ? nullptr : &key,
+                                                            checkpoint ? &*checkpoint : nullptr);
         showAuditLog();
         if (v.ok)
             report(tr("Access log verified: %1 entries, hash chain ok%2%3.")

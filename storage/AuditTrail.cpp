@@ -1,0 +1,38 @@
+#include "storage/AuditTrail.h"
+
+#include "storage/Permissions.h"
+#include "storage/SessionAccess.h"
+
+namespace radmark::storage {
+
+std::vector<AuditEntry> AuditTrail::entries(const AuditFilter& filter) {
+    require(session_, Action::ReadAuditLog, "access log");
+    session_.touch();
+    return SessionAccess::auditLog(session_).entries(filter);
+}
+
+Checkpoint AuditTrail::checkpoint() {
+    require(session_, Action::SignAuditCheckpoint, "access log");
+    session_.touch();
+    session_.recordAccess("audit checkpoint", "access log");
+    const SecureBytes secret =
+        internal::readSecretMeta(SessionAccess::database(session_), "signing_secret");
+    return SessionAccess::auditLog(session_).checkpoint(
+        secret, internal::readMeta(SessionAccess::database(session_), "signing_public"));
+}
+
+AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint) {
+    require(session_, Action::VerifyAuditLog, "access log");
+    session_.touch();
+    AuditVerification v = SessionAccess::auditLog(session_).verify(
+        initialKey, checkpoint,
+        internal::readMeta(SessionAccess::database(session_), "signing_public"));
+    std::string details = v.ok ? "ok" : "FAILED: " + v.reason;
+    details += initialKey ? "; MACs checked" : "; MACs not checked (no audit key)";
+    if (checkpoint)
+        details += "; against checkpoint of " + std::to_string(checkpoint->treeSize) + " entries";
+    session_.recordAccess("audit verify", "access log", details);
+    return v;
+}
+
+} // namespace radmark::storage

@@ -1,0 +1,226 @@
+#include "storage/Session.h"
+
+#include "storage/ChunkStore.h"
+#include "storage/SessionAccess.h"
+
+#include <sodium.h>
+
+namespace radmark::storage {
+
+std::string roleName(Role role) {
+    switch (role) {
+    case Role::Annotator:
+        return "annotator";
+    case Role::Reviewer:
+        return "reviewer";
+    case Role::Admin:
+        return "admin";
+    }
+    return "?";
+}
+
+Role parseRole(const std::string& name) {
+    if (name == "annotator")
+        return Role::Annotator;
+    if (name == "reviewer")
+        return Role::Reviewer;
+    if (name == "admin")
+        return Role::Admin;
+    throw InvalidRequestError("unknown role '" + name + "' (annotator, reviewer or admin)");
+}
+
+Session::Session(Store store, Database db, SecureBytes dbKey, UserInfo user, bool breakGlass)
+    : store_(std::move(store)), db_(std::move(db)), dbKey_(std::move(dbKey)), userId_(user.id),
+      userName_(user.name), role_(user.role), breakGlass_(breakGlass),
+      lastActivity_(std::chrono::steady_clock::now()) {
+    storeId_ = internal::readMeta(db_, "store_id");
+}
+
+Session::Session(Session&& other) noexcept
+    : store_(std::move(other.store_)), db_(std::move(other.db_)), dbKey_(std::move(other.dbKey_)),
+      storeId_(std::move(other.storeId_)), userId_(other.userId_),
+      userName_(std::move(other.userName_)), role_(other.role_), breakGlass_(other.breakGlass_),
+      loggedOut_(other.loggedOut_), lastActivity_(other.lastActivity_) {
+    other.log_.reset(); // bound to other's connection object; re-made on demand here
+    other.loggedOut_ = true;
+}
+
+Session& Session::operator=(Session&& other) noexcept {
+    if (this != &other) {
+        try {
+            logout();
+        } catch (...) {
+        }
+        log_.reset();
+        other.log_.reset();
+        store_ = std::move(other.store_);
+        db_ = std::move(other.db_);
+        dbKey_ = std::move(other.dbKey_);
+        storeId_ = std::move(other.storeId_);
+        userId_ = other.userId_;
+        userName_ = std::move(other.userName_);
+        role_ = other.role_;
+        breakGlass_ = other.breakGlass_;
+        loggedOut_ = other.loggedOut_;
+        lastActivity_ = other.lastActivity_;
+        other.loggedOut_ = true;
+    }
+    return *this;
+}
+
+Session::~Session() {
+    try {
+        logout();
+    } catch (...) {
+        log_.reset();
+        db_.close();
+        dbKey_.wipe();
+    }
+}
+
+Database& Session::database() {
+    if (loggedOut_)
+        throw SessionLockedError("the session has ended: log in again");
+    if (!db_.isOpen())
+        throw SessionLockedError("the session is locked: unlock it first");
+    return db_;
+}
+
+AuditLog& Session::auditLog() {
+    Database& db = database();
+    if (!log_)
+        log_ = std::make_unique<AuditLog>(db, storeId_);
+    return *log_;
+}
+
+void Session::requireOpen() const {
+    if (loggedOut_)
+        throw SessionLockedError("the session has ended: log in again");
+    if (!db_.isOpen())
+        throw SessionLockedError("the session is locked: unlock it first");
+}
+
+void Session::recordAccess(const std::string& action, const std::string& object,
+                           const std::string& details) {
+    recorded(action, object, details, [](Database&) {});
+}
+
+bool Session::idleTimeoutReached() const {
+    return std::chrono::steady_clock::now() - lastActivity_ >= store_.policy().idleTimeout;
+}
+
+void Session::lock() {
+    if (isLocked() || loggedOut_)
+        return;
+    recordAccess("lock", userName_);
+    log_.reset();
+    db_.close();
+    dbKey_.wipe();
+}
+
+void Session::unlock(const std::string& password) {
+    if (loggedOut_)
+        throw SessionLockedError("the session has ended: log in again");
+    if (!isLocked())
+        return;
+    Keyring keyring = Keyring::load(store_.keyringPath());
+    SecureBytes key;
+    if (breakGlass_) {
+        throw SessionLockedError("a break-glass session cannot be unlocked: start a new one");
+    }
+    store_.refuseWhenLockedOut(keyring, userName_);
+    try {
+        key = keyring.unwrapWithPassword(keyring.userIdFor(userName_), password);
+    } catch (const AuthenticationError&) {
+        store_.recordFailedLogin(keyring, userName_, "wrong password at unlock");
+        throw;
+    }
+    db_ = Database::open(store_.databasePath(), &key, false);
+    dbKey_ = std::move(key);
+    touch();
+    Transaction t(db_);
+    const auto drained = store_.appendFailedLogins(db_, auditLog(), userName_, keyring);
+    auditLog().append(userName_, "unlock", userName_);
+    t.commit();
+    store_.forgetFailedLogins(drained);
+}
+
+void Session::logout() {
+    if (loggedOut_)
+        return;
+    if (db_.isOpen())
+        recordAccess("logout", userName_);
+    log_.reset();
+    db_.close();
+    dbKey_.wipe();
+    loggedOut_ = true;
+}
+
+namespace internal {
+
+Bytes readMeta(Database& db, const std::string& key) {
+    auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
+    s.bind(1, key);
+    if (!s.step())
+        throw StoreError("the store is missing its " + key + " record");
+    return s.blob(0);
+}
+
+SecureBytes readSecretMeta(Database& db, const std::string& key) {
+    Bytes b = readMeta(db, key);
+    SecureBytes out(b.data(), b.size());
+    sodium_memzero(b.data(), b.size());
+    return out;
+}
+
+void writeMeta(Database& db, const std::string& key, const void* data, std::size_t size) {
+    db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
+        .bind(1, key)
+        .bindBlob(2, data, size)
+        .run();
+}
+
+UserInfo readUser(Statement& s) {
+    return {s.integer(0), s.text(1), parseRole(s.text(2)), s.integer(3) != 0, s.text(4)};
+}
+
+void checkUserName(const std::string& name) {
+    if (name.empty() || name.size() > 64)
+        throw InvalidRequestError("a user name must have 1 to 64 characters");
+    for (unsigned char c : name)
+        if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-'))
+            throw InvalidRequestError("a user name may contain only letters, digits, '.', '_' "
+                                      "and '-'");
+}
+
+UserInfo findUser(Session& session, const std::string& name) {
+    auto s = SessionAccess::database(session).prepare(
+        "SELECT id, name, role, disabled, created FROM users WHERE name = ?");
+    s.bind(1, name);
+    if (!s.step())
+        throw InvalidRequestError("there is no user named " + name);
+    return readUser(s);
+}
+
+std::string studyLabel(Session& session, std::int64_t studyId) {
+    auto s = SessionAccess::database(session).prepare("SELECT label FROM studies WHERE id = ?");
+    s.bind(1, studyId);
+    if (!s.step())
+        throw InvalidRequestError("there is no study " + std::to_string(studyId));
+    return s.text(0);
+}
+
+imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data) {
+    return ChunkStore(SessionAccess::database(session)).put(data);
+}
+
+Bytes readChunk(Session& session, const imaging::ChunkHash& hash) {
+    try {
+        return ChunkStore(SessionAccess::database(session)).get(hash);
+    } catch (const imaging::CorruptChunk& e) {
+        throw StoreError(std::string(e.what()) + "; the store may be damaged");
+    }
+}
+
+} // namespace internal
+} // namespace radmark::storage

@@ -1,0 +1,109 @@
+#pragma once
+// A logged-in session on the encrypted store: who is signed in and with which role, the idle
+// clock, lock, unlock and logout, and the one door through which every audited change is
+// written (the change and its access-log entry in ONE transaction). What a session may do lives
+// in the domain classes made from it for a call: Users, Studies, Annotations, Reviews,
+// AuditTrail and Exports (storage::Studies(session).list()). None of them, and nothing here,
+// hands out the raw database: storage's own code reaches it through SessionAccess.h.
+
+#include "storage/AuditLog.h"
+#include "storage/Database.h"
+#include "storage/Errors.h"
+#include "storage/Keyring.h"
+#include "storage/Store.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+namespace radmark::storage {
+
+// An account holds exactly one role; an admin is a separate identity, never a flag on a
+// radiologist's account.
+enum class Role { Annotator, Reviewer, Admin };
+std::string roleName(Role role);
+Role parseRole(const std::string& name); // throws InvalidRequestError
+
+struct UserInfo {
+    std::int64_t id = 0;
+    std::string name;
+    Role role = Role::Annotator;
+    bool disabled = false;
+    std::string created;
+};
+
+class Session {
+  public:
+    Session(Session&& other) noexcept;
+    Session& operator=(Session&& other) noexcept;
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session(); // logs out when still logged in
+
+    const std::string& userName() const { return userName_; }
+    Role role() const { return role_; }
+    bool isBreakGlass() const { return breakGlass_; }
+    bool isLocked() const { return !db_.isOpen() && !loggedOut_; }
+    bool isLoggedOut() const { return loggedOut_; }
+    const Store& store() const { return store_; }
+
+    // Throws SessionLockedError when the session is locked or has ended.
+    void requireOpen() const;
+
+    // An access that changes nothing (open study, open version, verification, ...), logged on
+    // its own, under this session's user.
+    void recordAccess(const std::string& action, const std::string& object,
+                      const std::string& details = {});
+
+    // Idle handling: touch() on user activity; the GUI locks when idleTimeoutReached().
+    void touch() { lastActivity_ = std::chrono::steady_clock::now(); }
+    bool idleTimeoutReached() const;
+    std::chrono::steady_clock::time_point lastActivity() const { return lastActivity_; }
+
+    void lock();                              // logged; the database closes and keys are wiped
+    void unlock(const std::string& password); // the same user only
+    void logout();                            // logged; keys wiped
+
+  private:
+    friend class Store;
+    friend class SessionAccess; // storage's own code: the domain classes, import, stored studies
+    Session(Store store, Database db, SecureBytes dbKey, UserInfo user, bool breakGlass);
+
+    // The open database; throws SessionLockedError when locked or logged out.
+    Database& database();
+    AuditLog& auditLog(); // valid until lock/logout
+
+    // Runs change(database) and appends its access-log entry in ONE transaction.
+    template <class Change>
+    auto recorded(const std::string& action, const std::string& object, const std::string& details,
+                  Change&& change) {
+        Database& db = database();
+        Transaction transaction(db);
+        if constexpr (std::is_void_v<decltype(change(db))>) {
+            change(db);
+            auditLog().append(userName_, action, object, details);
+            transaction.commit();
+        } else {
+            auto result = change(db);
+            auditLog().append(userName_, action, object, details);
+            transaction.commit();
+            return result;
+        }
+    }
+
+    Store store_;
+    Database db_;
+    std::unique_ptr<AuditLog> log_; // prepared statements on db_: reset before db_ closes
+    SecureBytes dbKey_;
+    Bytes storeId_;
+    std::int64_t userId_ = 0;
+    std::string userName_;
+    Role role_ = Role::Annotator;
+    bool breakGlass_ = false;
+    bool loggedOut_ = false;
+    std::chrono::steady_clock::time_point lastActivity_;
+};
+
+} // namespace radmark::storage
