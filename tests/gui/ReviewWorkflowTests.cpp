@@ -8,6 +8,9 @@
 // jumps to it (Ctrl+Shift+N), fixes, saves and submits; the reviewer approves (Ctrl+Shift+A)
 // and confirms resolving the open comment. The access log holds every step and verifies.
 
+#include "storage/AuditTrail.h"
+#include "storage/Studies.h"
+#include "storage/Users.h"
 #include "StoreWorkspaceFixture.h"
 
 #include "app/gui/CommentsPanel.h"
@@ -53,12 +56,12 @@ std::int64_t makeStoreWithGeneratedCt(const std::filesystem::path& dir) {
     storage::Store::initialise(dir, adminName, adminPassword, lowCostPolicy());
     storage::Store store(dir, lowCostPolicy());
     auto admin = store.login(adminName, adminPassword);
-    admin.addUser(annotatorName, storage::Role::Annotator, userPassword);
-    admin.addUser(reviewerName, storage::Role::Reviewer, userPassword);
+    storage::Users(admin).add(annotatorName, storage::Role::Annotator, userPassword);
+    storage::Users(admin).add(reviewerName, storage::Role::Reviewer, userPassword);
     const auto results = storage::importStudies(admin, {series});
     EXPECT_EQ(results.size(), 1u);
     EXPECT_EQ(results.front().status, storage::ImportStatus::Imported) << results.front().reason;
-    admin.assign(annotatorName, results.front().studyId);
+    storage::Studies(admin).assign(annotatorName, results.front().studyId);
     std::filesystem::remove_all(series);
     return results.front().studyId;
 }
@@ -89,7 +92,7 @@ void wheel(QWidget* view, int delta) {
 }
 
 std::string fingerprint(const annotation::LabelMap& labels) {
-    return annotation::hashContent(
+    return imaging::hashContent(
                std::span(labels.data(), labels.chunkByteCount() * std::size_t(labels.chunkCount())))
         .hex();
 }
@@ -407,14 +410,14 @@ TEST_F(ReviewWorkflow, AnnotatorSubmitsReviewerComparesCommentsAndDecidesAnnotat
 
     // --- The access log holds every step, and verifies.
     auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "submit")).size(), 2u);
-    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "comment")).size(), 2u);
-    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "resolve comment")).size(), 1u);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "resolve comment")).size(), 1u);
-    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "review decision")).size(), 2u);
-    EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "refused review decision")).size(), 1u);
-    EXPECT_GE(admin.auditEntries(filterBy(reviewerName, "open version")).size(), 2u);
-    const auto verified = admin.verifyAuditLog(nullptr, nullptr);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "submit")).size(), 2u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "comment")).size(), 2u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "resolve comment")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "resolve comment")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "review decision")).size(), 2u);
+    EXPECT_GE(storage::AuditTrail(admin).entries(filterBy(reviewerName, "refused review decision")).size(), 1u);
+    EXPECT_GE(storage::AuditTrail(admin).entries(filterBy(reviewerName, "open version")).size(), 2u);
+    const auto verified = storage::AuditTrail(admin).verify(nullptr, nullptr);
     EXPECT_TRUE(verified.ok) << verified.reason;
 }
 
@@ -491,11 +494,11 @@ TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext)
     EXPECT_FALSE(rita.workspace->reviewDock()->isVisible());
 
     auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "withdraw submission")).size(), 1u);
-    EXPECT_EQ(admin.auditEntries(filterBy(annotatorName, "submit")).size(), 2u);
-    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "save consensus")).size(), 1u);
-    EXPECT_EQ(admin.auditEntries(filterBy(reviewerName, "review decision")).size(), 2u);
-    const auto verified = admin.verifyAuditLog(nullptr, nullptr);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "withdraw submission")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "submit")).size(), 2u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "save consensus")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "review decision")).size(), 2u);
+    const auto verified = storage::AuditTrail(admin).verify(nullptr, nullptr);
     EXPECT_TRUE(verified.ok) << verified.reason;
 }
 
