@@ -1,0 +1,358 @@
+#include "imaging/decoder/IsolatedDecoder.h"
+
+#include "imaging/decoder/Protocol.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace radmark::decoder {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The cancel flag of a caller's progress: the child is ended and the read reports "cancelled".
+struct Cancelled {};
+
+// What a message about a series names: its one file, or the folder of its files.
+fs::path folderOf(const imaging::SeriesSummary& series) {
+    if (series.files.size() == 1)
+        return series.files.front();
+    return series.files.empty() ? fs::path(series.key) : series.files.front().parent_path();
+}
+
+} // namespace
+
+IsolatedDecoder::IsolatedDecoder(DecoderSettings settings) : process_(std::move(settings)) {}
+
+json IsolatedDecoder::call(const json& request, const imaging::Progress& progress,
+                           const fs::path& subject, Message* full) {
+    try {
+        Message reply = process_.call(request, [&](const json& note) {
+            if (progress && note.contains("fraction") && !progress(note.value("fraction", 0.0)))
+                throw Cancelled{};
+        });
+        if (!full)
+            return std::move(reply.body);
+        *full = std::move(reply);
+        return full->body;
+    } catch (const Cancelled&) {
+        process_.stop();
+        throw imaging::ReadError(subject, "cancelled");
+    }
+}
+
+std::vector<imaging::SeriesSummary> IsolatedDecoder::findSeries(const fs::path& source,
+                                                                const imaging::Progress& progress) {
+    json reply;
+    try {
+        reply = call({{"op", "scan"}, {"source", source.string()}}, progress, source);
+    } catch (const DecoderFailure& failure) {
+        if (!failure.processEnded())
+            throw imaging::ReadError(source, failure.what());
+        std::error_code error;
+        if (!fs::is_directory(source, error))
+            throw imaging::ReadError(source,
+                                     std::string(failure.what()) + " while reading its header");
+        return scanFileByFile(source, failure.what());
+    }
+    std::vector<imaging::SeriesSummary> series;
+    for (const auto& s : reply.at("series"))
+        series.push_back(seriesFromJson(s));
+    return series;
+}
+
+std::vector<imaging::SeriesSummary> IsolatedDecoder::scanFileByFile(const fs::path& source,
+                                                                    const std::string& cause) {
+    std::vector<std::string> files;
+    try {
+        files = call({{"op", "list"}, {"source", source.string()}}, {}, source)
+                    .at("files")
+                    .get<std::vector<std::string>>();
+    } catch (const DecoderFailure&) {
+        throw imaging::ReadError(source, cause + " while reading it");
+    }
+    std::vector<std::string> safe, crashed;
+    for (const auto& file : files) {
+        try {
+            call({{"op", "scan"}, {"source", file}}, {}, file);
+            safe.push_back(file);
+        } catch (const imaging::ReadError&) {
+            safe.push_back(file); // unreadable but harmless: the scan below skips it and says so
+        } catch (const DecoderFailure& failure) {
+            if (failure.processEnded())
+                crashed.push_back(fs::path(file).filename().string() + ": " + failure.what() +
+                                  " while reading its header");
+            else
+                safe.push_back(file);
+        }
+    }
+    if (crashed.empty()) // it did not happen again file by file: say what happened once
+        throw imaging::ReadError(source, cause + " while reading its files");
+    std::vector<imaging::SeriesSummary> series;
+    if (!safe.empty()) {
+        try {
+            const json reply = call({{"op", "scan"}, {"files", safe}}, {}, source);
+            for (const auto& s : reply.at("series"))
+                series.push_back(seriesFromJson(s));
+        } catch (const imaging::ReadError&) {
+        } catch (const DecoderFailure&) {
+        }
+    }
+    if (series.empty())
+        throw imaging::ReadError(
+            source, crashed.size() == 1
+                        ? crashed.front()
+                        : "holds no readable images (" + std::to_string(crashed.size()) +
+                              " files crashed the decoder; first: " + crashed.front() + ")");
+    for (auto& s : series)
+        for (const auto& line : crashed)
+            s.warnings.push_back(line);
+    return series;
+}
+
+imaging::Volume IsolatedDecoder::volumeFrom(Message& reply, imaging::ReadReport* report) {
+    const json& body = reply.body;
+    const imaging::Geometry geometry = geometryFromJson(body.at("geometry"));
+    const imaging::PixelType type = pixelTypeFromName(body.at("pixelType").get<std::string>());
+    if (reply.fds.size() != 1)
+        throw ChannelError("the decoder sent a volume without its voxels");
+    const std::size_t bytes = geometry.voxelCount() * imaging::bytesPerVoxel(type);
+    imaging::Volume volume =
+        imaging::Volume::adopt(geometry, type, mapSealedMemfd(reply.fds.front().get(), bytes));
+    volume.modality = body.value("modality", "");
+    volume.seriesDescription = body.value("seriesDescription", "");
+    volume.sourceFormat = body.value("sourceFormat", "");
+    if (report)
+        for (const auto& w : body.at("warnings"))
+            report->warnings.push_back(w.get<std::string>());
+    return volume;
+}
+
+imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series,
+                                            const imaging::Progress& progress,
+                                            imaging::ReadReport* report) {
+    Message reply;
+    try {
+        call({{"op", "read"}, {"series", toJson(series)}}, progress, folderOf(series), &reply);
+        return volumeFrom(reply, report);
+    } catch (const ChannelError& broken) {
+        process_.stop();
+        throw imaging::ReadError(folderOf(series),
+                                 std::string("the decoder sent a broken reply (") + broken.what() +
+                                     ")");
+    } catch (const DecoderFailure& failure) {
+        if (!failure.processEnded())
+            throw imaging::ReadError(folderOf(series), failure.what());
+        if (series.files.size() <= 1)
+            throw imaging::ReadError(series.files.empty() ? fs::path(series.key)
+                                                          : series.files.front(),
+                                     std::string(failure.what()) + " while decoding pixel data");
+        // Find the file responsible: each decoded alone (a child is reused until it dies).
+        for (const auto& file : series.files) {
+            imaging::SeriesSummary one;
+            one.key = file.string();
+            one.format = series.format;
+            one.imageCount = 1;
+            one.files = {file};
+            try {
+                call({{"op", "read"}, {"series", toJson(one)}}, {}, file);
+            } catch (const DecoderFailure& alone) {
+                if (alone.processEnded())
+                    throw imaging::ReadError(file, std::string(alone.what()) +
+                                                       " while decoding pixel data");
+            } catch (const imaging::ReadError&) {
+            }
+        }
+        throw imaging::ReadError(folderOf(series),
+                                 std::string(failure.what()) + " while decoding pixel data");
+    }
+}
+
+imaging::Volume IsolatedDecoder::readVolume(const fs::path& source,
+                                            const imaging::Progress& progress,
+                                            imaging::ReadReport* report) {
+    auto series = findSeries(source, progress);
+    if (series.size() != 1) {
+        std::string list;
+        for (const auto& s : series)
+            list += "\n  " + s.key + " (" + s.modality + ", " + std::to_string(s.imageCount) +
+                    " images)";
+        throw imaging::ReadError(source, "holds " + std::to_string(series.size()) +
+                                             " series; choose one:" + list);
+    }
+    if (report)
+        report->warnings.insert(report->warnings.end(), series.front().warnings.begin(),
+                                series.front().warnings.end());
+    return readSeries(series.front(), progress, report);
+}
+
+DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
+                                                 const DeidentificationSettings& settings) {
+    Message reply;
+    try {
+        call({{"op", "deidentify-file"},
+              {"file", file.string()},
+              {"secret", toJson(settings.secret)},
+              {"options", toJson(settings.options)},
+              {"ocr", settings.ocr},
+              {"defacingRecord", settings.options.deface}},
+             {}, file, &reply);
+    } catch (const DecoderFailure& failure) {
+        throw imaging::ReadError(file,
+                                 std::string(failure.what()) +
+                                     (failure.processEnded() ? " while de-identifying it" : ""));
+    }
+    DeidentifiedFile out;
+    out.readable = reply.body.value("readable", false);
+    if (!out.readable)
+        return out;
+    out.result = fileResultFromJson(reply.body.at("result"));
+    out.studyDescription = reply.body.value("studyDescription", "");
+    out.seriesDescription = reply.body.value("seriesDescription", "");
+    if (reply.body.value("header", false) && !reply.fds.empty()) {
+        out.header = readSealedMemfd(reply.fds.front().get());
+        if (reply.fds.size() > 1)
+            out.headerWithDefacing = readSealedMemfd(reply.fds[1].get());
+    }
+    return out;
+}
+
+namespace {
+
+constexpr const char* stagingPrefix = ".radmark-decoder-";
+
+// Moves the regular files the child wrote under `from` to the same place under `to`. Anything
+// else (a link, a device) was not written by our code: it is refused and counted.
+int moveWrittenFiles(const fs::path& from, const fs::path& to, std::vector<std::string>& failures) {
+    int refused = 0;
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(from, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+        const auto status = it->symlink_status(error);
+        if (fs::is_directory(status))
+            continue;
+        if (!fs::is_regular_file(status)) {
+            ++refused;
+            continue;
+        }
+        const fs::path relative = fs::relative(it->path(), from, error);
+        bool inside = !relative.empty() && !relative.is_absolute();
+        for (const auto& part : relative)
+            inside = inside && part != ".." && part != ".";
+        if (!inside) {
+            ++refused;
+            continue;
+        }
+        const fs::path target = to / relative;
+        std::error_code moved;
+        fs::create_directories(target.parent_path(), moved);
+        if (!moved)
+            fs::rename(it->path(), target, moved);
+        if (moved)
+            failures.push_back(target.string() + ": could not be moved into place (" +
+                               moved.message() + ")");
+    }
+    if (refused)
+        failures.push_back(std::to_string(refused) +
+                           " item(s) the decoder left that are not regular files were refused");
+    return refused;
+}
+
+fs::path remapped(const fs::path& path, const fs::path& from, const fs::path& to) {
+    if (path.empty())
+        return path;
+    std::error_code error;
+    const fs::path relative = fs::relative(path, from, error);
+    return error ? path : to / relative;
+}
+
+} // namespace
+
+int sweepDecoderStaging(const fs::path& outputFolder) {
+    int removed = 0;
+    std::error_code error;
+    if (!fs::is_directory(outputFolder, error))
+        return 0;
+    for (const auto& entry : fs::directory_iterator(outputFolder, error)) {
+        if (entry.path().filename().string().rfind(stagingPrefix, 0) == 0 &&
+            entry.is_directory(error) && !entry.is_symlink(error)) {
+            fs::remove_all(entry.path(), error);
+            ++removed;
+        }
+    }
+    return removed;
+}
+
+IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
+                                           const fs::path& outputFolder,
+                                           const DeidentificationSettings& settings,
+                                           const std::function<void(int, int)>& progress,
+                                           DecoderSettings decoderSettings) {
+    std::error_code error;
+    fs::create_directories(outputFolder, error);
+    if (error)
+        throw std::runtime_error("cannot create the output folder " + outputFolder.string() + ": " +
+                                 error.message());
+    std::string pattern = (outputFolder / (std::string(stagingPrefix) + "XXXXXX")).string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::runtime_error("cannot create a staging folder in " + outputFolder.string());
+    const fs::path staging = pattern;
+    struct RemoveStaging {
+        fs::path path;
+        ~RemoveStaging() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    } removeStaging{staging};
+
+    decoderSettings.writableFolder = staging;
+    IsolatedFolderOutcome result;
+    std::vector<fs::path> remaining = sources;
+    std::vector<std::string> crashed;
+    for (int attempt = 0;; ++attempt) {
+        const fs::path run = staging / ("run-" + std::to_string(attempt));
+        fs::create_directories(run, error);
+        const std::vector<fs::path> files = deid::listSourceFiles(remaining);
+        json request = {{"op", "deidentify-folder"},
+                        {"out", run.string()},
+                        {"secret", toJson(settings.secret)},
+                        {"options", toJson(settings.options)},
+                        {"ocr", settings.ocr}};
+        for (const auto& s : remaining)
+            request["sources"].push_back(s.string());
+        DecoderProcess child(decoderSettings);
+        int done = 0;
+        try {
+            const Message reply = child.call(request, [&](const json& note) {
+                done = note.value("done", done);
+                if (progress)
+                    progress(done, note.value("total", 0));
+            });
+            result.writesConfined = child.writesConfined();
+            result.outcome = folderOutcomeFromJson(reply.body.at("outcome"));
+            moveWrittenFiles(run, outputFolder, result.outcome.failures);
+            for (auto& study : result.outcome.studies)
+                study.report = remapped(study.report, run, outputFolder);
+            break;
+        } catch (const DecoderFailure& failure) {
+            if (!failure.processEnded() || files.empty() || attempt >= 64)
+                throw std::runtime_error(failure.what());
+            // Progress comes after each file: the one after the last reported is the culprit.
+            const std::size_t culprit = std::min(std::size_t(done), files.size() - 1);
+            crashed.push_back(files[culprit].string() + ": " + failure.what() +
+                              " while de-identifying it");
+            remaining.assign(files.begin(), files.end());
+            remaining.erase(remaining.begin() + std::ptrdiff_t(culprit));
+            fs::remove_all(run, error);
+            if (remaining.empty())
+                break;
+        }
+    }
+    result.outcome.failures.insert(result.outcome.failures.begin(), crashed.begin(), crashed.end());
+    return result;
+}
+
+} // namespace radmark::decoder
