@@ -218,8 +218,21 @@ std::shared_ptr<std::byte[]> mapSealedMemfd(int fd, std::size_t expectedBytes) {
     // writable copy-on-write: a caller that edits the volume (defacing, blacking out) changes
     // its own pages only, and the sealed memfd can no longer change under it.
     void* memory = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (memory == MAP_FAILED)
-        fail("cannot map shared memory");
+    if (memory == MAP_FAILED) {
+        // Huge pages (hugetlbfs) reserve a copy-on-write page per page of a private mapping,
+        // which a pool sized for one volume cannot give: then one copy on the heap.
+        std::shared_ptr<std::byte[]> copy(new std::byte[size]);
+        std::size_t done = 0;
+        while (done < size) {
+            const ssize_t n = ::pread(fd, copy.get() + done, size - done, off_t(done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                fail("cannot read shared memory");
+            done += std::size_t(n);
+        }
+        return copy;
+    }
     if (::mprotect(memory, size, PROT_READ | PROT_WRITE) != 0) {
         ::munmap(memory, size);
         fail("cannot map shared memory");

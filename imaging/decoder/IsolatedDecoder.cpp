@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace radmark::decoder {
 namespace fs = std::filesystem;
@@ -44,8 +45,9 @@ json IsolatedDecoder::call(const json& request, const imaging::Progress& progres
     }
 }
 
-std::vector<imaging::SeriesSummary> IsolatedDecoder::findSeries(const fs::path& source,
-                                                                const imaging::Progress& progress) {
+std::vector<imaging::SeriesSummary>
+IsolatedDecoder::findSeries(const fs::path& source, const imaging::Progress& progress,
+                            std::vector<imaging::ReadError>* crashed) {
     json reply;
     try {
         reply = call({{"op", "scan"}, {"source", source.string()}}, progress, source);
@@ -56,7 +58,7 @@ std::vector<imaging::SeriesSummary> IsolatedDecoder::findSeries(const fs::path& 
         if (!fs::is_directory(source, error))
             throw imaging::ReadError(source,
                                      std::string(failure.what()) + " while reading its header");
-        return scanFileByFile(source, failure.what());
+        return scanFileByFile(source, failure.what(), crashed);
     }
     std::vector<imaging::SeriesSummary> series;
     for (const auto& s : reply.at("series"))
@@ -64,8 +66,9 @@ std::vector<imaging::SeriesSummary> IsolatedDecoder::findSeries(const fs::path& 
     return series;
 }
 
-std::vector<imaging::SeriesSummary> IsolatedDecoder::scanFileByFile(const fs::path& source,
-                                                                    const std::string& cause) {
+std::vector<imaging::SeriesSummary>
+IsolatedDecoder::scanFileByFile(const fs::path& source, const std::string& cause,
+                                std::vector<imaging::ReadError>* crashedOut) {
     std::vector<std::string> files;
     try {
         files = call({{"op", "list"}, {"source", source.string()}}, {}, source)
@@ -75,6 +78,7 @@ std::vector<imaging::SeriesSummary> IsolatedDecoder::scanFileByFile(const fs::pa
         throw imaging::ReadError(source, cause + " while reading it");
     }
     std::vector<std::string> safe, crashed;
+    std::vector<imaging::ReadError> crashedFiles;
     for (const auto& file : files) {
         try {
             call({{"op", "scan"}, {"source", file}}, {}, file);
@@ -82,10 +86,12 @@ std::vector<imaging::SeriesSummary> IsolatedDecoder::scanFileByFile(const fs::pa
         } catch (const imaging::ReadError&) {
             safe.push_back(file); // unreadable but harmless: the scan below skips it and says so
         } catch (const DecoderFailure& failure) {
-            if (failure.processEnded())
+            if (failure.processEnded()) {
                 crashed.push_back(fs::path(file).filename().string() + ": " + failure.what() +
                                   " while reading its header");
-            else
+                crashedFiles.emplace_back(file, std::string(failure.what()) +
+                                                    " while reading its header");
+            } else
                 safe.push_back(file);
         }
     }
@@ -107,6 +113,10 @@ std::vector<imaging::SeriesSummary> IsolatedDecoder::scanFileByFile(const fs::pa
                         ? crashed.front()
                         : "holds no readable images (" + std::to_string(crashed.size()) +
                               " files crashed the decoder; first: " + crashed.front() + ")");
+    if (crashedOut) {
+        crashedOut->insert(crashedOut->end(), crashedFiles.begin(), crashedFiles.end());
+        return series;
+    }
     for (auto& s : series)
         for (const auto& line : crashed)
             s.warnings.push_back(line);
@@ -224,9 +234,37 @@ namespace {
 
 constexpr const char* stagingPrefix = ".radmark-decoder-";
 
+// A name the de-identifier writes: UID characters, report and instance names. Nothing else
+// (no separators, no "." or "..", no control characters) is moved out of the staging folder.
+bool plainName(const std::string& name) {
+    if (name.empty() || name == "." || name == ".." || name.size() > 128)
+        return false;
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+    });
+}
+
+// Creates folder and the missing folders above it, owner-only; refuses to pass through a link.
+bool makeOwnerFolders(const fs::path& root, const fs::path& relative) {
+    fs::path at = root;
+    for (const auto& part : relative) {
+        at /= part;
+        struct stat st {};
+        if (::lstat(at.c_str(), &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return false;
+            continue;
+        }
+        if (::mkdir(at.c_str(), 0700) != 0)
+            return false;
+    }
+    return true;
+}
+
 // Moves the regular files the child wrote under `from` to the same place under `to`. Anything
-// else (a link, a device) was not written by our code: it is refused and counted.
-int moveWrittenFiles(const fs::path& from, const fs::path& to, std::vector<std::string>& failures) {
+// else (a link, a device, an odd name) was not written by our code: it is refused and counted.
+void moveWrittenFiles(const fs::path& from, const fs::path& to,
+                      std::vector<std::string>& failures) {
     int refused = 0;
     std::error_code error;
     for (auto it = fs::recursive_directory_iterator(from, error);
@@ -234,31 +272,25 @@ int moveWrittenFiles(const fs::path& from, const fs::path& to, std::vector<std::
         const auto status = it->symlink_status(error);
         if (fs::is_directory(status))
             continue;
-        if (!fs::is_regular_file(status)) {
-            ++refused;
-            continue;
-        }
-        const fs::path relative = fs::relative(it->path(), from, error);
-        bool inside = !relative.empty() && !relative.is_absolute();
+        const fs::path relative = it->path().lexically_relative(from);
+        bool plain = fs::is_regular_file(status) && !relative.empty();
         for (const auto& part : relative)
-            inside = inside && part != ".." && part != ".";
-        if (!inside) {
+            plain = plain && plainName(part.string());
+        if (!plain || !makeOwnerFolders(to, relative.parent_path())) {
             ++refused;
             continue;
         }
         const fs::path target = to / relative;
         std::error_code moved;
-        fs::create_directories(target.parent_path(), moved);
-        if (!moved)
-            fs::rename(it->path(), target, moved);
+        fs::rename(it->path(), target, moved);
         if (moved)
             failures.push_back(target.string() + ": could not be moved into place (" +
                                moved.message() + ")");
     }
     if (refused)
         failures.push_back(std::to_string(refused) +
-                           " item(s) the decoder left that are not regular files were refused");
-    return refused;
+                           " item(s) the decoder left were refused (not regular files with the "
+                           "names the de-identifier gives)");
 }
 
 fs::path remapped(const fs::path& path, const fs::path& from, const fs::path& to) {
@@ -311,7 +343,7 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
     decoderSettings.writableFolder = staging;
     IsolatedFolderOutcome result;
     std::vector<fs::path> remaining = sources;
-    std::vector<std::string> crashed;
+    std::vector<std::string> crashed, skipDefacing;
     for (int attempt = 0;; ++attempt) {
         const fs::path run = staging / ("run-" + std::to_string(attempt));
         fs::create_directories(run, error);
@@ -320,13 +352,16 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                         {"out", run.string()},
                         {"secret", toJson(settings.secret)},
                         {"options", toJson(settings.options)},
-                        {"ocr", settings.ocr}};
+                        {"ocr", settings.ocr},
+                        {"skipDefacing", skipDefacing}};
         for (const auto& s : remaining)
             request["sources"].push_back(s.string());
         DecoderProcess child(decoderSettings);
         int done = 0;
+        std::string defacing; // the study being defaced, once de-identification is done
         try {
             const Message reply = child.call(request, [&](const json& note) {
+                defacing = note.value("defacing", defacing);
                 done = note.value("done", done);
                 if (progress)
                     progress(done, note.value("total", 0));
@@ -338,15 +373,24 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                 study.report = remapped(study.report, run, outputFolder);
             break;
         } catch (const DecoderFailure& failure) {
+            result.writesConfined = child.writesConfined();
             if (!failure.processEnded() || files.empty() || attempt >= 64)
                 throw std::runtime_error(failure.what());
+            fs::remove_all(run, error);
+            if (!defacing.empty()) {
+                // All files were de-identified; the face of one study killed it: that study is
+                // quarantined on the next run, the others are defaced again.
+                crashed.push_back("study " + defacing + ": " + failure.what() +
+                                  " while defacing it");
+                skipDefacing.push_back(defacing);
+                continue;
+            }
             // Progress comes after each file: the one after the last reported is the culprit.
             const std::size_t culprit = std::min(std::size_t(done), files.size() - 1);
             crashed.push_back(files[culprit].string() + ": " + failure.what() +
                               " while de-identifying it");
             remaining.assign(files.begin(), files.end());
             remaining.erase(remaining.begin() + std::ptrdiff_t(culprit));
-            fs::remove_all(run, error);
             if (remaining.empty())
                 break;
         }

@@ -46,10 +46,11 @@ class IsolatedDecoder {
     explicit IsolatedDecoder(DecoderSettings settings = {});
 
     // As imaging::findSeries. A child that dies on a folder is replaced, the folder's files are
-    // scanned one by one, and the series of the others come back with a warning naming each
-    // file that crashed the decoder.
-    std::vector<imaging::SeriesSummary> findSeries(const std::filesystem::path& source,
-                                                   const imaging::Progress& progress = {});
+    // scanned one by one, and the series of the others come back; each file that crashed the
+    // decoder is named in `crashed` when given, else in a warning of every series.
+    std::vector<imaging::SeriesSummary>
+    findSeries(const std::filesystem::path& source, const imaging::Progress& progress = {},
+               std::vector<imaging::ReadError>* crashed = nullptr);
     // As imaging::readSeries. When the child dies, each file is decoded alone in a fresh child
     // until the one responsible is found: the ReadError names it.
     imaging::Volume readSeries(const imaging::SeriesSummary& series,
@@ -72,7 +73,8 @@ class IsolatedDecoder {
     nlohmann::json call(const nlohmann::json& request, const imaging::Progress& progress,
                         const std::filesystem::path& subject, Message* full = nullptr);
     std::vector<imaging::SeriesSummary> scanFileByFile(const std::filesystem::path& source,
-                                                       const std::string& cause);
+                                                       const std::string& cause,
+                                                       std::vector<imaging::ReadError>* crashed);
     imaging::Volume volumeFrom(Message& reply, imaging::ReadReport* report);
 
     DecoderProcess process_;

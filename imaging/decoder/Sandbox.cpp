@@ -184,8 +184,8 @@ std::vector<sock_filter> buildFilter(const SandboxSettings& s) {
                  SYS_clock_gettime, SYS_clock_getres, SYS_clock_nanosleep, SYS_nanosleep,
                  SYS_gettimeofday, SYS_getrandom, SYS_sched_yield, SYS_sched_getaffinity,
                  SYS_sched_getparam, SYS_sched_getscheduler, SYS_getrusage, SYS_prlimit64,
-                 SYS_membarrier, SYS_uname, SYS_sysinfo, SYS_memfd_create, SYS_ftruncate, SYS_ppoll,
-                 SYS_restart_syscall, SYS_umask, SYS_getpriority,
+                 SYS_membarrier, SYS_uname, SYS_sysinfo, SYS_memfd_create, SYS_ftruncate,
+                 SYS_fallocate, SYS_ppoll, SYS_restart_syscall, SYS_umask, SYS_getpriority,
 #if defined(__x86_64__)
                  SYS_poll, SYS_stat, SYS_lstat, SYS_access, SYS_readlink, SYS_arch_prctl, SYS_time,
                  SYS_getdents,
@@ -212,9 +212,9 @@ std::vector<sock_filter> buildFilter(const SandboxSettings& s) {
         f.allow(SYS_openat);
         for (long nr : {
                  SYS_unlinkat, SYS_renameat, SYS_renameat2, SYS_mkdirat, SYS_fchmod, SYS_fchmodat,
-                     SYS_fsync, SYS_fdatasync, SYS_fallocate, SYS_utimensat,
+                     SYS_fsync, SYS_fdatasync, SYS_utimensat,
 #if defined(__x86_64__)
-                     SYS_open, SYS_unlink, SYS_rename, SYS_mkdir, SYS_chmod,
+                     SYS_open, SYS_unlink, SYS_rename, SYS_mkdir, SYS_rmdir, SYS_chmod,
 #endif
              })
             f.allow(nr);
