@@ -1,10 +1,12 @@
 #include "imaging/decoder/Channel.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -210,10 +212,39 @@ std::size_t sealedSize(int fd) {
 
 } // namespace
 
+bool isSealed(int fd) {
+    const int seals = ::fcntl(fd, F_GET_SEALS);
+    constexpr int required = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+    return seals >= 0 && (seals & required) == required;
+}
+
+namespace {
+std::shared_ptr<std::byte[]> mapCopyOnWrite(int fd, std::size_t size);
+}
+
+std::shared_ptr<std::byte[]> mapOrphanedTmpfsFile(int fd, std::size_t expectedBytes) {
+    struct stat st {};
+    struct statfs fs {};
+    if (::fstat(fd, &st) != 0 || ::fstatfs(fd, &fs) != 0)
+        fail("cannot inspect shared memory");
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 0 || fs.f_type != TMPFS_MAGIC)
+        throw ChannelError("the decoder sent voxels in something other than its private memory");
+    const std::size_t size = std::size_t(st.st_size);
+    if (size < expectedBytes || expectedBytes == 0)
+        throw ChannelError("shared memory from the decoder is smaller than announced");
+    return mapCopyOnWrite(fd, size);
+}
+
 std::shared_ptr<std::byte[]> mapSealedMemfd(int fd, std::size_t expectedBytes) {
     const std::size_t size = sealedSize(fd);
     if (size < expectedBytes || expectedBytes == 0)
         throw ChannelError("shared memory from the decoder is smaller than announced");
+    return mapCopyOnWrite(fd, size);
+}
+
+namespace {
+
+std::shared_ptr<std::byte[]> mapCopyOnWrite(int fd, std::size_t size) {
     // Mapped read-only and populated in one go (far cheaper than a fault per page), then made
     // writable copy-on-write: a caller that edits the volume (defacing, blacking out) changes
     // its own pages only, and the sealed memfd can no longer change under it.
@@ -240,6 +271,8 @@ std::shared_ptr<std::byte[]> mapSealedMemfd(int fd, std::size_t expectedBytes) {
     return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory),
                                         [size](std::byte* p) { ::munmap(p, size); });
 }
+
+} // namespace
 
 std::string readSealedMemfd(int fd) {
     const std::size_t size = sealedSize(fd);

@@ -67,6 +67,11 @@ UniqueFd memfdWithBytes(const char* name, const void* data, std::size_t bytes); 
 // The bytes of a sealed memfd mapped into this process, copy on write (the writer can no longer
 // change them). Throws ChannelError when fd is not sealed or smaller than expectedBytes.
 std::shared_ptr<std::byte[]> mapSealedMemfd(int fd, std::size_t expectedBytes);
+// The same for an unnamed tmpfs file that cannot be sealed: only once its writer has ended,
+// so that this process holds the only reference. Throws ChannelError when fd is not an
+// unlinked tmpfs file or is smaller than expectedBytes.
+std::shared_ptr<std::byte[]> mapOrphanedTmpfsFile(int fd, std::size_t expectedBytes);
+bool isSealed(int fd);
 std::string readSealedMemfd(int fd); // small payloads (a de-identified header, a file)
 
 } // namespace radmark::decoder

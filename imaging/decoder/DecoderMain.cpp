@@ -49,6 +49,7 @@ constexpr int channel = 3;
 
 // -- Voxel buffers in shared memory, so that a decoded volume crosses without a copy --------
 
+int voxelFolder = -1; // the private huge-page tmpfs (Sandbox.h), when there is one
 std::mutex buffersMutex;
 std::map<const std::byte*, int> bufferFds; // mapping -> its memfd
 
@@ -58,6 +59,15 @@ std::map<const std::byte*, int> bufferFds; // mapping -> its memfd
 UniqueFd voxelMemfd(std::size_t bytes, std::size_t& mapped) {
     constexpr std::size_t hugePage = std::size_t(2) << 20;
     const std::size_t rounded = (bytes + hugePage - 1) / hugePage * hugePage;
+    if (voxelFolder >= 0) {
+        // An unnamed file on the private tmpfs (huge=always): not sealable like a memfd, so the
+        // parent ends this process before it maps the file (then nobody else can change it).
+        UniqueFd file(::openat(voxelFolder, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+        if (file && ::ftruncate(file.get(), off_t(rounded)) == 0) {
+            mapped = rounded;
+            return file;
+        }
+    }
     UniqueFd huge(::memfd_create("radmark-voxels", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB));
     if (huge && ::ftruncate(huge.get(), off_t(rounded)) == 0 &&
         ::fallocate(huge.get(), 0, 0, off_t(rounded)) == 0) {
@@ -109,7 +119,10 @@ UniqueFd takeVoxels(imaging::Volume&& volume) {
     if (!fd) // a small volume on the heap: one copy of a few MB at most
         return memfdWithBytes("radmark-voxels", volume.data(), volume.byteCount());
     volume = imaging::Volume();
-    sealMemfd(fd.get());
+    // A memfd is sealed; the tmpfs file cannot be (F_SEAL_SEAL from birth): see voxelMemfd.
+    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SEAL))
+        sealMemfd(fd.get());
     return fd;
 }
 
@@ -551,12 +564,10 @@ int run(int argc, char** argv) {
             writable = argv[i + 1];
     }
     // Confinement of writes first: a new user namespace needs a single-threaded process.
-    bool writesConfined = false;
     std::string why;
-    if (!writable.empty()) {
-        writesConfined = confineWritesTo(writable, why);
-        settings.allowWrites = true;
-    }
+    const bool writesConfined = confineWritesTo(writable, voxelFolder, why);
+    settings.allowWrites = !writable.empty();
+    settings.voxelFolderFd = voxelFolder;
     ::chdir("/");
     imaging::Volume::setLargeBufferSource(sharedVoxelBuffer);
     // Libraries that read tables lazily do it now, before the filter and the limits.

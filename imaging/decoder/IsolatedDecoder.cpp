@@ -130,8 +130,17 @@ imaging::Volume IsolatedDecoder::volumeFrom(Message& reply, imaging::ReadReport*
     if (reply.fds.size() != 1)
         throw ChannelError("the decoder sent a volume without its voxels");
     const std::size_t bytes = geometry.voxelCount() * imaging::bytesPerVoxel(type);
-    imaging::Volume volume =
-        imaging::Volume::adopt(geometry, type, mapSealedMemfd(reply.fds.front().get(), bytes));
+    const int fd = reply.fds.front().get();
+    std::shared_ptr<std::byte[]> voxels;
+    if (isSealed(fd)) {
+        voxels = mapSealedMemfd(fd, bytes);
+    } else {
+        // Voxels on the child's private huge-page tmpfs (unsealable): the child is ended first,
+        // so that this process holds the file's only reference and nothing can change it.
+        process_.stop();
+        voxels = mapOrphanedTmpfsFile(fd, bytes);
+    }
+    imaging::Volume volume = imaging::Volume::adopt(geometry, type, std::move(voxels));
     volume.modality = body.value("modality", "");
     volume.seriesDescription = body.value("seriesDescription", "");
     volume.sourceFormat = body.value("sourceFormat", "");

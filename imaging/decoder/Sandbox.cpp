@@ -59,7 +59,7 @@ int mountSetattr(const char* path, unsigned flags, std::uint64_t set, std::uint6
 
 } // namespace
 
-bool confineWritesTo(const std::filesystem::path& folder, std::string& why) {
+bool confineWritesTo(const std::filesystem::path& folder, int& voxelFolderFd, std::string& why) {
     const uid_t uid = ::getuid();
     const gid_t gid = ::getgid();
     if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
@@ -74,11 +74,26 @@ bool confineWritesTo(const std::filesystem::path& folder, std::string& why) {
         return false;
     }
     const std::string target = folder.string();
-    if (::syscall(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        ::syscall(SYS_mount, target.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
-            0 ||
+    if (::syscall(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+        why = std::string("cannot make the mounts private: ") + std::strerror(errno);
+        return false;
+    }
+    // The tmpfs goes on /tmp for a moment, is opened, then detached: no path reaches it any
+    // more, from this process or any other.
+    for (const char* spot : {"/tmp", "/mnt", "/dev"}) {
+        if (::syscall(SYS_mount, "radmark-voxels", spot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "huge=always,mode=0700") != 0)
+            continue;
+        voxelFolderFd = ::open(spot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        constexpr int detach = 2; // MNT_DETACH (<sys/mount.h> clashes with <linux/mount.h>)
+        ::syscall(SYS_umount2, spot, detach);
+        break;
+    }
+    if ((!target.empty() && ::syscall(SYS_mount, target.c_str(), target.c_str(), nullptr,
+                                      MS_BIND | MS_REC, nullptr) != 0) ||
         mountSetattr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0 ||
-        mountSetattr(target.c_str(), AT_RECURSIVE, 0, MOUNT_ATTR_RDONLY) != 0) {
+        (!target.empty() &&
+         mountSetattr(target.c_str(), AT_RECURSIVE, 0, MOUNT_ATTR_RDONLY) != 0)) {
         why = std::string("cannot make the file system read-only: ") + std::strerror(errno);
         return false;
     }
@@ -128,6 +143,15 @@ class FilterProgram {
         code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 1, 0));
         code_.push_back(BPF_STMT(BPF_RET | BPF_K, otherwise));
         code_.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    }
+    // Allowed when argument `arg` (low 32 bits: a descriptor) equals value; else the rules that
+    // follow decide.
+    void allowWhenArgument(long nr, int arg, std::uint32_t value) {
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, std::uint32_t(nr), 0, 4));
+        load(argLow(arg));
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 0, 1));
+        code_.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+        loadNumber();
     }
     // Allowed when argument `arg` is one of values; else `otherwise`.
     void allowArgumentIn(long nr, int arg, const std::vector<std::uint32_t>& values,
@@ -219,6 +243,9 @@ std::vector<sock_filter> buildFilter(const SandboxSettings& s) {
              })
             f.allow(nr);
     } else {
+        // The private tmpfs of the voxels (reachable only through its descriptor).
+        if (s.voxelFolderFd >= 0)
+            f.allowWhenArgument(SYS_openat, 0, std::uint32_t(s.voxelFolderFd));
         // Read-only opens; a write open fails with EACCES (GDCM then reports a clean failure).
         f.allowWithoutBits(SYS_openat, 2, writeFlags, errnoAction(EACCES));
 #if defined(__x86_64__)

@@ -17,12 +17,15 @@ struct SandboxSettings {
     std::size_t addressSpaceBytes = 0; // RLIMIT_AS; 0 = none
     int cpuSeconds = 0;                // RLIMIT_CPU (soft; hard is 5 s more); 0 = none
     bool allowWrites = false;          // inside the confined folder only (confineWritesTo)
+    int voxelFolderFd = -1;            // confineWritesTo's private tmpfs: may create files there
 };
 
-// Makes every mount read-only except `folder` (and what lies below it), in a new user and mount
-// namespace of this process. Must run before any thread starts. Returns false (and changes
-// nothing) when the kernel refuses unprivileged namespaces; why says what failed.
-bool confineWritesTo(const std::filesystem::path& folder, std::string& why);
+// In a new user and mount namespace of this process: mounts a private tmpfs on 2 MiB pages,
+// detached from every path (voxelFolderFd is the only way in: the volume's shared memory is
+// made there, on huge pages, where a memfd would get 4 KiB pages), then makes every mount
+// read-only except `folder` (empty: none). Must run before any thread starts. Returns false
+// when the kernel refuses unprivileged namespaces; why says what failed.
+bool confineWritesTo(const std::filesystem::path& folder, int& voxelFolderFd, std::string& why);
 
 // Applies limits and the seccomp filter to every thread of the process. Irreversible.
 // Throws std::runtime_error when the kernel refuses the filter: the child must then not run.
