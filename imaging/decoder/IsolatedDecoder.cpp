@@ -333,10 +333,17 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                                            const std::function<void(int, int)>& progress,
                                            DecoderSettings decoderSettings) {
     std::error_code error;
-    fs::create_directories(outputFolder, error);
-    if (error)
-        throw std::runtime_error("cannot create the output folder " + outputFolder.string() + ": " +
-                                 error.message());
+    if (fs::is_symlink(outputFolder, error))
+        throw std::runtime_error("the output folder " + outputFolder.string() +
+                                 " is a symbolic link: give the folder it points to");
+    if (!fs::exists(outputFolder, error)) {
+        fs::create_directories(outputFolder, error);
+        if (!error) // owner-only, as everything written into it
+            fs::permissions(outputFolder, fs::perms::owner_all, error);
+        if (error)
+            throw std::runtime_error("cannot create the output folder " + outputFolder.string() +
+                                     ": " + error.message());
+    }
     std::string pattern = (outputFolder / (std::string(stagingPrefix) + "XXXXXX")).string();
     if (!::mkdtemp(pattern.data()))
         throw std::runtime_error("cannot create a staging folder in " + outputFolder.string());

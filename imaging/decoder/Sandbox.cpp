@@ -212,7 +212,7 @@ std::vector<sock_filter> buildFilter(const SandboxSettings& s) {
                  SYS_fallocate, SYS_ppoll, SYS_restart_syscall, SYS_umask, SYS_getpriority,
 #if defined(__x86_64__)
                  SYS_poll, SYS_stat, SYS_lstat, SYS_access, SYS_readlink, SYS_arch_prctl, SYS_time,
-                 SYS_getdents,
+                 SYS_pause, SYS_getdents,
 #endif
          })
         f.allow(nr);
