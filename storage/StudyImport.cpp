@@ -232,16 +232,31 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
     PreparedStudy* study = nullptr;
     std::vector<std::string> failures;
     std::vector<deid::FileResult> results;
-    for (const auto& path : summary.files) {
-        doneUnits_ += 1;
-        report("de-identifying");
-        decoder::DeidentifiedFile deidentified;
-        try {
-            deidentified = decoder_.deidentifyFile(path, deidentification_);
-        } catch (const imaging::ReadError& error) {
-            // The decoder died on this file or refused it: named by file name only (a folder
-            // path may hold a patient's name), and the series goes on in a fresh child.
-            failures.push_back(path.filename().string() + ": " + error.reason());
+    // The series' files go to the decoder in one request; progress comes back as it works.
+    const double unitsBefore = doneUnits_;
+    const double fileCount = double(summary.files.size());
+    std::vector<decoder::DeidentifiedFile> batch;
+    try {
+        batch = decoder_.deidentifyFiles(summary.files, deidentification_, [&](double fraction) {
+            doneUnits_ = unitsBefore + fraction * fileCount;
+            report("de-identifying"); // throws ImportCancelled: the decoder child is ended
+            return true;
+        });
+    } catch (const imaging::ReadError& error) {
+        batch.assign(summary.files.size(), decoder::DeidentifiedFile{});
+        for (auto& file : batch) {
+            file.readable = true;
+            file.failure = error.reason();
+        }
+    }
+    for (std::size_t index = 0; index < summary.files.size(); ++index) {
+        const fs::path& path = summary.files[index];
+        doneUnits_ = unitsBefore + double(index + 1);
+        decoder::DeidentifiedFile& deidentified = batch[index];
+        if (!deidentified.failure.empty()) {
+            // The decoder died on this file or the engine refused it: named by file name only
+            // (a folder path may hold a patient's name); the other files went on.
+            failures.push_back(path.filename().string() + ": " + deidentified.failure);
             continue;
         }
         if (!deidentified.readable) {

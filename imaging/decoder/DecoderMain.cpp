@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
@@ -201,7 +202,10 @@ class Decoder {
     json scan(const json& request);
     void read(const json& request);
     void deidentifyFile(const json& request);
-    json deidentifyFolder(const json& request);
+    void deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds);
+    json deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
+                       std::string& blob, std::map<deid::AttributeAction, int>& actionIds);
+    json deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds);
     json runTestHook(const json& request);
     const deid::Deidentifier& engineFor(const json& request);
 
@@ -379,6 +383,87 @@ void Decoder::deidentifyFile(const json& request) {
     send(MessageKind::Reply, reply, std::move(fds));
 }
 
+// One file for a batch: the headers go into blob, the JSON says where.
+json Decoder::deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
+                            std::string& blob, std::map<deid::AttributeAction, int>& actionIds) {
+    gdcm::Reader reader;
+    reader.SetFileName(path.c_str());
+    if (!reader.Read())
+        return {{"readable", false}};
+    gdcm::File& file = reader.GetFile();
+    const deid::FileResult result = engine.deidentify(file);
+    // The files of a series share nearly all their actions: each is sent once per batch.
+    deid::FileResult lean = result;
+    lean.actions.clear();
+    json refs = json::array();
+    for (const auto& [action, count] : result.actions) {
+        const auto [it, added] = actionIds.try_emplace(action, int(actionIds.size()));
+        refs.push_back({it->second, count});
+    }
+    json entry = {{"readable", true},
+                  {"result", toJson(lean)},
+                  {"actionRefs", refs},
+                  {"studyDescription", textOf(file.GetDataSet(), 0x0008, 0x1030)},
+                  {"seriesDescription", textOf(file.GetDataSet(), 0x0008, 0x103E)}};
+    if (result.quarantined)
+        return entry;
+    file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
+    const auto header = serializedHeader(file);
+    if (!header)
+        return entry;
+    entry["header"] = {blob.size(), header->size()};
+    blob += *header;
+    if (record) {
+        deid::recordDefacing(file.GetDataSet());
+        if (const auto marked = serializedHeader(file)) {
+            entry["headerWithDefacing"] = {blob.size(), marked->size()};
+            blob += *marked;
+        }
+    }
+    return entry;
+}
+
+// Import, one series: every file de-identified in one request (a round trip per file would
+// cost more than the work on a loaded machine); the count of files done is kept in memory the
+// parent shares, so that a crash is blamed on the right file.
+void Decoder::deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds) {
+    const deid::Deidentifier& engine = engineFor(request);
+    const bool record = request.value("defacingRecord", false);
+    std::int32_t* shared = nullptr;
+    if (!fds.empty()) {
+        void* page =
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds.front().get(), 0);
+        if (page != MAP_FAILED)
+            shared = static_cast<std::int32_t*>(page);
+    }
+    const auto files = request.at("files").get<std::vector<std::string>>();
+    json entries = json::array();
+    std::string blob;
+    std::map<deid::AttributeAction, int> actionIds;
+    const imaging::Progress notes = progressNotes();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        try {
+            entries.push_back(deidentifyOne(files[i], engine, record, blob, actionIds));
+        } catch (const std::exception& problem) {
+            entries.push_back({{"readable", true}, {"error", problem.what()}});
+        }
+        if (shared)
+            __atomic_store_n(shared, std::int32_t(i + 1), __ATOMIC_RELEASE);
+        notes(double(i + 1) / double(files.size()));
+    }
+    if (shared)
+        ::munmap(shared, 4096);
+    std::vector<UniqueFd> out;
+    out.push_back(memfdWithBytes("radmark-headers", blob.data(), blob.size()));
+    json actions = json::array();
+    std::vector<const deid::AttributeAction*> byId(actionIds.size());
+    for (const auto& [action, id] : actionIds)
+        byId[std::size_t(id)] = &action;
+    for (const auto* action : byId)
+        actions.push_back({action->tag, action->action, action->why});
+    send(MessageKind::Reply, {{"files", entries}, {"actions", actions}}, std::move(out));
+}
+
 // Defaces the CT and MR series of one de-identified study folder in place and records it in the
 // study's report. Throws DefacingError when the study must be quarantined.
 void defaceStudyFolder(const fs::path& folder, const fs::path& report) {
@@ -404,16 +489,35 @@ void defaceStudyFolder(const fs::path& folder, const fs::path& report) {
 // `deid`: the whole folder de-identification, written into the folder this process may write
 // (its parent moves the results into place); with the deface option every study is defaced
 // there too, or removed and marked quarantined.
-json Decoder::deidentifyFolder(const json& request) {
+json Decoder::deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds) {
     const deid::Deidentifier& engine = engineFor(request);
     std::vector<fs::path> sources;
     for (const auto& s : request.at("sources"))
         sources.emplace_back(s.get<std::string>());
     const fs::path out = request.at("out").get<std::string>();
+    // Files done go to a counter the parent shares (it names the file after them if this
+    // process dies); a note on the channel only now and then, to keep the parent's clock from
+    // running out: a message per file would wake the parent 500 times for a CT series.
+    std::int32_t* shared = nullptr;
+    if (!fds.empty()) {
+        void* page =
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds.front().get(), 0);
+        if (page != MAP_FAILED)
+            shared = static_cast<std::int32_t*>(page);
+    }
+    auto lastNote = std::chrono::steady_clock::now();
     deid::FolderOutcome outcome =
-        deid::deidentifyIntoFolder(sources, out, engine, [](int done, int total) {
-            send(MessageKind::Progress, {{"done", done}, {"total", total}});
+        deid::deidentifyIntoFolder(sources, out, engine, [&](int done, int total) {
+            if (shared)
+                __atomic_store_n(shared, done, __ATOMIC_RELEASE);
+            const auto now = std::chrono::steady_clock::now();
+            if (!shared || now - lastNote > std::chrono::seconds(1) || done == total) {
+                lastNote = now;
+                send(MessageKind::Progress, {{"done", done}, {"total", total}});
+            }
         });
+    if (shared)
+        ::munmap(shared, 4096);
     if (deid_.options.deface) {
         std::vector<std::string> skip;
         if (request.contains("skipDefacing"))
@@ -518,8 +622,10 @@ void Decoder::handle(const Message& request) {
         read(request.body);
     else if (op == "deidentify-file")
         deidentifyFile(request.body);
+    else if (op == "deidentify-files")
+        deidentifyFiles(request.body, request.fds);
     else if (op == "deidentify-folder")
-        send(MessageKind::Reply, deidentifyFolder(request.body));
+        send(MessageKind::Reply, deidentifyFolder(request.body, request.fds));
     else if (op == "test")
         send(MessageKind::Reply, runTestHook(request.body));
     else

@@ -224,12 +224,14 @@ void DecoderProcess::stop() {
 }
 
 Message DecoderProcess::call(const json& request,
-                             const std::function<void(const json&)>& onProgress) {
+                             const std::function<void(const json&)>& onProgress,
+                             std::vector<UniqueFd> fds) {
     if (!running())
         start();
     Message out;
     out.kind = MessageKind::Request;
     out.body = request;
+    out.fds = std::move(fds);
     try {
         sendMessage(socket_.get(), out);
     } catch (const ChannelError&) {

@@ -51,7 +51,8 @@ class DecoderProcess {
     // timeout). Throws imaging::ReadError or deid::DefacingError as the child reported them,
     // DecoderFailure otherwise (a new child is started by the next call after a death).
     Message call(const nlohmann::json& request,
-                 const std::function<void(const nlohmann::json&)>& onProgress = {});
+                 const std::function<void(const nlohmann::json&)>& onProgress = {},
+                 std::vector<UniqueFd> fds = {});
 
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }

@@ -3,6 +3,7 @@
 #include "imaging/decoder/Protocol.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -29,12 +30,15 @@ fs::path folderOf(const imaging::SeriesSummary& series) {
 IsolatedDecoder::IsolatedDecoder(DecoderSettings settings) : process_(std::move(settings)) {}
 
 json IsolatedDecoder::call(const json& request, const imaging::Progress& progress,
-                           const fs::path& subject, Message* full) {
+                           const fs::path& subject, Message* full, std::vector<UniqueFd> fds) {
     try {
-        Message reply = process_.call(request, [&](const json& note) {
-            if (progress && note.contains("fraction") && !progress(note.value("fraction", 0.0)))
-                throw Cancelled{};
-        });
+        Message reply = process_.call(
+            request,
+            [&](const json& note) {
+                if (progress && note.contains("fraction") && !progress(note.value("fraction", 0.0)))
+                    throw Cancelled{};
+            },
+            std::move(fds));
         if (!full)
             return std::move(reply.body);
         *full = std::move(reply);
@@ -42,7 +46,100 @@ json IsolatedDecoder::call(const json& request, const imaging::Progress& progres
     } catch (const Cancelled&) {
         process_.stop();
         throw imaging::ReadError(subject, "cancelled");
+    } catch (const DecoderFailure&) {
+        throw;
+    } catch (const imaging::ReadError&) {
+        throw; // the child refused cleanly: it is still in step
+    } catch (...) {
+        // The caller's progress threw mid-request: the child's answer would come unasked.
+        process_.stop();
+        throw;
     }
+}
+
+std::vector<DeidentifiedFile>
+IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
+                                 const DeidentificationSettings& settings,
+                                 const imaging::Progress& progress) {
+    std::vector<DeidentifiedFile> out(files.size());
+    std::vector<std::size_t> pending(files.size());
+    for (std::size_t i = 0; i < files.size(); ++i)
+        pending[i] = i;
+    while (!pending.empty()) {
+        UniqueFd counterFd = createMemfd("radmark-files-done", 4096);
+        void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, counterFd.get(), 0);
+        if (page == MAP_FAILED)
+            throw std::runtime_error("cannot share the progress counter with the decoder");
+        struct Unmap {
+            void* page;
+            ~Unmap() { ::munmap(page, 4096); }
+        } unmap{page};
+        json names = json::array();
+        for (std::size_t i : pending)
+            names.push_back(files[i].string());
+        std::vector<UniqueFd> fds;
+        fds.push_back(std::move(counterFd));
+        Message reply;
+        try {
+            call({{"op", "deidentify-files"},
+                  {"files", names},
+                  {"secret", toJson(settings.secret)},
+                  {"options", toJson(settings.options)},
+                  {"ocr", settings.ocr},
+                  {"defacingRecord", settings.options.deface}},
+                 progress, files[pending.front()].parent_path(), &reply, std::move(fds));
+        } catch (const DecoderFailure& failure) {
+            if (!failure.processEnded())
+                throw imaging::ReadError(files[pending.front()].parent_path(), failure.what());
+            const auto done = std::size_t(std::max(
+                0, __atomic_load_n(static_cast<const std::int32_t*>(page), __ATOMIC_ACQUIRE)));
+            const std::size_t culprit = std::min(done, pending.size() - 1);
+            DeidentifiedFile& dead = out[pending[culprit]];
+            dead.readable = true;
+            dead.failure = std::string(failure.what()) + " while de-identifying it";
+            pending.erase(pending.begin() + std::ptrdiff_t(culprit));
+            continue;
+        }
+        const json& entries = reply.body.at("files");
+        if (entries.size() != pending.size() || reply.fds.size() != 1)
+            throw ChannelError("the decoder answered for other files than it was given");
+        const std::string blob = readSealedMemfd(reply.fds.front().get());
+        std::vector<deid::AttributeAction> actions;
+        for (const auto& a : reply.body.at("actions"))
+            actions.push_back({a.at(0).get<std::uint32_t>(), a.at(1).get<std::string>(),
+                               a.at(2).get<std::string>()});
+        const auto slice = [&](const json& where) -> std::optional<std::string> {
+            const auto offset = where.at(0).get<std::size_t>();
+            const auto length = where.at(1).get<std::size_t>();
+            if (offset > blob.size() || length > blob.size() - offset)
+                throw ChannelError("the decoder sent a header outside its data");
+            return blob.substr(offset, length);
+        };
+        for (std::size_t k = 0; k < pending.size(); ++k) {
+            const json& e = entries[k];
+            DeidentifiedFile& file = out[pending[k]];
+            file.readable = e.value("readable", false);
+            if (e.contains("error"))
+                file.failure = "de-identification failed (" + e.value("error", "") + ")";
+            if (!file.readable || e.contains("error"))
+                continue;
+            file.result = fileResultFromJson(e.at("result"));
+            for (const auto& ref : e.at("actionRefs")) {
+                const auto id = ref.at(0).get<std::size_t>();
+                if (id >= actions.size())
+                    throw ChannelError("the decoder referred to an action it did not send");
+                file.result.actions[actions[id]] = ref.at(1).get<int>();
+            }
+            file.studyDescription = e.value("studyDescription", "");
+            file.seriesDescription = e.value("seriesDescription", "");
+            if (e.contains("header"))
+                file.header = slice(e.at("header"));
+            if (e.contains("headerWithDefacing"))
+                file.headerWithDefacing = slice(e.at("headerWithDefacing"));
+        }
+        pending.clear();
+    }
+    return out;
 }
 
 std::vector<imaging::SeriesSummary>
@@ -373,15 +470,31 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         for (const auto& s : remaining)
             request["sources"].push_back(s.string());
         DecoderProcess child(decoderSettings);
+        // The child counts the files it finished here (shared memory), so that a crash is
+        // blamed on the right file without a message per file.
+        UniqueFd counterFd = createMemfd("radmark-files-done", 4096);
+        void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, counterFd.get(), 0);
+        if (page == MAP_FAILED)
+            throw std::runtime_error("cannot share the progress counter with the decoder");
+        struct Unmap {
+            void* page;
+            ~Unmap() { ::munmap(page, 4096); }
+        } unmap{page};
+        const auto* counter = static_cast<const std::int32_t*>(page);
+        std::vector<UniqueFd> fds;
+        fds.push_back(std::move(counterFd));
         int done = 0;
         std::string defacing; // the study being defaced, once de-identification is done
         try {
-            const Message reply = child.call(request, [&](const json& note) {
-                defacing = note.value("defacing", defacing);
-                done = note.value("done", done);
-                if (progress)
-                    progress(done, note.value("total", 0));
-            });
+            const Message reply = child.call(
+                request,
+                [&](const json& note) {
+                    defacing = note.value("defacing", defacing);
+                    done = note.value("done", done);
+                    if (progress)
+                        progress(done, note.value("total", 0));
+                },
+                std::move(fds));
             result.writesConfined = child.writesConfined();
             result.outcome = folderOutcomeFromJson(reply.body.at("outcome"));
             moveWrittenFiles(run, outputFolder, result.outcome.failures);
@@ -401,8 +514,9 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                 skipDefacing.push_back(defacing);
                 continue;
             }
-            // Progress comes after each file: the one after the last reported is the culprit.
-            const std::size_t culprit = std::min(std::size_t(done), files.size() - 1);
+            // The count comes after each file: the one after the last counted is the culprit.
+            done = std::max(done, int(__atomic_load_n(counter, __ATOMIC_ACQUIRE)));
+            const std::size_t culprit = std::min(std::size_t(std::max(done, 0)), files.size() - 1);
             crashed.push_back(files[culprit].string() + ": " + failure.what() +
                               " while de-identifying it");
             remaining.assign(files.begin(), files.end());

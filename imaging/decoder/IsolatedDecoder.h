@@ -39,6 +39,7 @@ struct DeidentifiedFile {
     std::string seriesDescription; // de-identified (0008,103E)
     std::optional<std::string> header;
     std::optional<std::string> headerWithDefacing; // with the deface option
+    std::string failure; // the decoder died on it or the engine threw: one line, no file name
 };
 
 class IsolatedDecoder {
@@ -65,13 +66,20 @@ class IsolatedDecoder {
     DeidentifiedFile deidentifyFile(const std::filesystem::path& file,
                                     const DeidentificationSettings& settings);
 
+    // Import, one series: the files in one request. A file the child dies on gets its failure
+    // and the others are done again in a fresh child without it.
+    std::vector<DeidentifiedFile> deidentifyFiles(const std::vector<std::filesystem::path>& files,
+                                                  const DeidentificationSettings& settings,
+                                                  const imaging::Progress& progress = {});
+
     // Ends the current child: the next request gets a fresh one (one child per series).
     void restart() { process_.stop(); }
     DecoderProcess& process() { return process_; }
 
   private:
     nlohmann::json call(const nlohmann::json& request, const imaging::Progress& progress,
-                        const std::filesystem::path& subject, Message* full = nullptr);
+                        const std::filesystem::path& subject, Message* full = nullptr,
+                        std::vector<UniqueFd> fds = {});
     std::vector<imaging::SeriesSummary> scanFileByFile(const std::filesystem::path& source,
                                                        const std::string& cause,
                                                        std::vector<imaging::ReadError>* crashed);
