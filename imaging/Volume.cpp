@@ -3,33 +3,42 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <new>
-#include <cmath>
 #include <limits>
+#include <new>
 #include <stdexcept>
+#include <utility>
 
 namespace radmark::imaging {
 
 std::size_t bytesPerVoxel(PixelType type) {
     switch (type) {
-    case PixelType::UInt8: return 1;
+    case PixelType::UInt8:
+        return 1;
     case PixelType::Int16:
-    case PixelType::UInt16: return 2;
+    case PixelType::UInt16:
+        return 2;
     case PixelType::Int32:
-    case PixelType::Float32: return 4;
+    case PixelType::Float32:
+        return 4;
     }
     return 2;
 }
 
 const char* pixelTypeName(PixelType type) {
     switch (type) {
-    case PixelType::UInt8: return "uint8";
-    case PixelType::Int16: return "int16";
-    case PixelType::UInt16: return "uint16";
-    case PixelType::Int32: return "int32";
-    case PixelType::Float32: return "float32";
+    case PixelType::UInt8:
+        return "uint8";
+    case PixelType::Int16:
+        return "int16";
+    case PixelType::UInt16:
+        return "uint16";
+    case PixelType::Int32:
+        return "int32";
+    case PixelType::Float32:
+        return "float32";
     }
     return "?";
 }
@@ -79,6 +88,25 @@ Volume Volume::uninitialized(const Geometry& geometry, PixelType type) {
     return v;
 }
 
+Volume Volume::adopt(const Geometry& geometry, PixelType type,
+                     std::shared_ptr<std::byte[]> buffer) {
+    if (!buffer)
+        throw std::invalid_argument("an adopted volume needs a buffer");
+    Volume v;
+    v.geometry_ = geometry;
+    v.type_ = type;
+    v.buffer_ = std::move(buffer);
+    return v;
+}
+
+namespace {
+Volume::BufferSource largeBufferSource = nullptr;
+}
+
+void Volume::setLargeBufferSource(BufferSource source) {
+    largeBufferSource = source;
+}
+
 void Volume::allocate(bool zeroed) {
     for (int d : geometry_.dims)
         if (d <= 0)
@@ -87,6 +115,12 @@ void Volume::allocate(bool zeroed) {
     // Large volumes on 2 MiB pages: a 250 MB CT otherwise takes 64 000 page faults to fill,
     // which costs more than reading its files from the page cache.
     constexpr std::size_t hugePage = std::size_t(2) << 20;
+    if (bytes >= 2 * hugePage && largeBufferSource) {
+        buffer_ = largeBufferSource(bytes);
+        if (!buffer_)
+            throw std::bad_alloc();
+        return;
+    }
     if (bytes >= 2 * hugePage) {
         const std::size_t rounded = (bytes + hugePage - 1) / hugePage * hugePage;
         void* memory = std::aligned_alloc(hugePage, rounded);

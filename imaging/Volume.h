@@ -41,11 +41,21 @@ struct Geometry {
 };
 
 class Volume {
-public:
+  public:
     Volume() = default;
     Volume(const Geometry& geometry, PixelType type); // zero-filled
     // For readers that write every voxel: skips zero-filling a buffer about to be overwritten.
     static Volume uninitialized(const Geometry& geometry, PixelType type);
+    // Wraps a buffer someone else filled (the isolated decoder's shared memory) without copying
+    // it; buffer must hold geometry.voxelCount() voxels of type and its deleter releases it.
+    static Volume adopt(const Geometry& geometry, PixelType type,
+                        std::shared_ptr<std::byte[]> buffer);
+
+    // Where large voxel buffers come from (null: the heap, on huge pages). The isolated decoder
+    // sets one so that a decoded volume already lies in shared memory it hands to its parent
+    // without a copy. The source returns zero-filled memory of at least `bytes`.
+    using BufferSource = std::shared_ptr<std::byte[]> (*)(std::size_t bytes);
+    static void setLargeBufferSource(BufferSource source);
 
     const Geometry& geometry() const { return geometry_; }
     Geometry& geometry() { return geometry_; }
@@ -63,7 +73,7 @@ public:
     }
     bool empty() const { return voxelCount() == 0 || !buffer_; }
 
-    double valueAt(int x, int y, int z) const; // as a double (HU for CT)
+    double valueAt(int x, int y, int z) const;     // as a double (HU for CT)
     std::pair<double, double> scalarRange() const; // computed once, then cached
     void invalidateScalarRange() { rangeKnown_ = false; }
 
@@ -72,7 +82,7 @@ public:
     std::string seriesDescription; // free text from the source
     std::string sourceFormat;      // "DICOM", "NIfTI", "NRRD", "MetaImage"
 
-private:
+  private:
     void allocate(bool zeroed);
     Geometry geometry_;
     PixelType type_ = PixelType::Int16;
@@ -84,11 +94,16 @@ private:
 // Calls f with the volume's buffer as a typed pointer: dispatchPixel(v, [](auto* p) {...}).
 template <class F> decltype(auto) dispatchPixel(PixelType type, std::byte* data, F&& f) {
     switch (type) {
-    case PixelType::UInt8: return f(reinterpret_cast<std::uint8_t*>(data));
-    case PixelType::Int16: return f(reinterpret_cast<std::int16_t*>(data));
-    case PixelType::UInt16: return f(reinterpret_cast<std::uint16_t*>(data));
-    case PixelType::Int32: return f(reinterpret_cast<std::int32_t*>(data));
-    case PixelType::Float32: return f(reinterpret_cast<float*>(data));
+    case PixelType::UInt8:
+        return f(reinterpret_cast<std::uint8_t*>(data));
+    case PixelType::Int16:
+        return f(reinterpret_cast<std::int16_t*>(data));
+    case PixelType::UInt16:
+        return f(reinterpret_cast<std::uint16_t*>(data));
+    case PixelType::Int32:
+        return f(reinterpret_cast<std::int32_t*>(data));
+    case PixelType::Float32:
+        return f(reinterpret_cast<float*>(data));
     }
     return f(reinterpret_cast<std::int16_t*>(data));
 }

@@ -1,6 +1,7 @@
 #include "storage/StudyImport.h"
 
 #include "imaging/StudyReader.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 #include "imaging/deid/BurnedInText.h"
 #include "imaging/deid/Defacing.h"
 #include "imaging/deid/DeidentificationReport.h"
@@ -11,8 +12,6 @@
 #include "storage/SessionAccess.h"
 #include "storage/StoredStudy.h"
 
-#include <gdcmReader.h>
-#include <gdcmWriter.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
@@ -60,20 +59,6 @@ std::string utcTimestamp() {
     return text;
 }
 
-// A top-level text value of a de-identified dataset (padding removed).
-std::string textOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
-    const gdcm::Tag tag(group, element);
-    if (!ds.FindDataElement(tag))
-        return {};
-    const gdcm::ByteValue* value = ds.GetDataElement(tag).GetByteValue();
-    if (!value || !value->GetPointer())
-        return {};
-    std::string text(value->GetPointer(), value->GetLength());
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\0'))
-        text.pop_back();
-    return text;
-}
-
 // One series after de-identification: its de-identified headers, in the order of its files.
 struct PreparedSeries {
     imaging::SeriesSummary summary; // at the source: its files are read again for the pixels
@@ -81,6 +66,9 @@ struct PreparedSeries {
     std::string modality;
     std::string description;          // de-identified
     std::vector<std::string> headers; // serialized de-identified datasets without pixel data
+    // The same headers with the defacing recorded (deface option), made by the decoder: this
+    // process never parses DICOM, not even its own de-identified headers.
+    std::vector<std::string> headersWithDefacing;
     // Read and defaced before storing (deface option).
     std::optional<imaging::Volume> defaced;
     // Burned-in text the engine blacked out in every image: the volume read from the source
@@ -101,6 +89,7 @@ struct PreparedStudy {
     std::vector<PreparedSeries> series;
     std::vector<std::string> reasons; // quarantine
     std::vector<std::string> failures;
+    std::vector<std::string> warnings; // of its series at the source
     int files = 0;
 };
 
@@ -189,49 +178,13 @@ json headerTextReport(const imaging::SeriesSummary& series) {
             {"action", "cleared: the header is not stored; only voxels and geometry are"}};
 }
 
-// A de-identified dataset as stored bytes; nullopt when GDCM cannot write it.
-std::optional<std::string> serializedHeader(gdcm::File& file) {
-    std::ostringstream out;
-    gdcm::Writer writer;
-    writer.SetFile(file);
-    writer.SetStream(out);
-    bool written = writer.Write();
-    if (!written) {
-        std::ostringstream asIs;
-        gdcm::Writer plain;
-        plain.SetFile(file);
-        plain.SetStream(asIs);
-        plain.CheckFileMetaInformationOff();
-        written = plain.Write();
-        out.swap(asIs);
-    }
-    if (!written)
-        return std::nullopt;
-    return std::move(out).str();
-}
-
-// A stored header with the defacing recorded in it (deid::recordDefacing).
-std::string withDefacingRecorded(const std::string& header) {
-    std::istringstream in(header);
-    gdcm::Reader reader;
-    reader.SetStream(in);
-    if (!reader.Read())
-        throw deid::DefacingError("cannot deface: a de-identified header could not be read back");
-    deid::recordDefacing(reader.GetFile().GetDataSet());
-    auto marked = serializedHeader(reader.GetFile());
-    if (!marked)
-        throw deid::DefacingError("cannot deface: a de-identified header could not be written");
-    return std::move(*marked);
-}
-
 class StudyImporter {
   public:
     StudyImporter(Session& session, const ImportOptions& options, const ImportProgress& progress)
         : session_(session), options_(options), progress_(progress),
           secret_(storeDeidentificationSecret(session)), hash_(secret_), uids_(hash_),
-          pseudonyms_(hash_),
-          engine_(deid::ConfidentialityProfile::standard(), options.profile, secret_,
-                  &deid::BurnedInTextRules::standard(), options.textDetector) {}
+          pseudonyms_(hash_), deidentification_{secret_, options.profile,
+                                                options.textDetector != nullptr} {}
 
     std::vector<StudyImportResult> run(const std::vector<fs::path>& sources);
 
@@ -255,7 +208,10 @@ class StudyImporter {
     deid::KeyedHash hash_;
     deid::UidRemapper uids_;
     deid::Pseudonymizer pseudonyms_;
-    deid::Deidentifier engine_;
+    // Every source file is read, decoded and de-identified in the isolated decoder (one child
+    // per series); it gets the de-identification secret, never the store's key.
+    decoder::IsolatedDecoder decoder_;
+    decoder::DeidentificationSettings deidentification_;
     std::map<std::string, PreparedStudy> studies_; // by de-identified study UID
     std::vector<std::string> order_;
     double totalUnits_ = 0;
@@ -271,28 +227,44 @@ PreparedStudy& studyFor(std::map<std::string, PreparedStudy>& studies,
 }
 
 void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary) {
+    decoder_.restart(); // one child per series: what one series' files do stays with them
     PreparedSeries series;
     series.modality = summary.modality;
     PreparedStudy* study = nullptr;
     std::vector<std::string> failures;
     std::vector<deid::FileResult> results;
-    for (const auto& path : summary.files) {
-        doneUnits_ += 1;
-        report("de-identifying");
-        gdcm::Reader reader;
-        reader.SetFileName(path.c_str());
-        if (!reader.Read()) {
+    // The series' files go to the decoder in one request; progress comes back as it works.
+    const double unitsBefore = doneUnits_;
+    const double fileCount = double(summary.files.size());
+    std::vector<decoder::DeidentifiedFile> batch;
+    try {
+        batch = decoder_.deidentifyFiles(summary.files, deidentification_, [&](double fraction) {
+            doneUnits_ = unitsBefore + fraction * fileCount;
+            report("de-identifying"); // throws ImportCancelled: the decoder child is ended
+            return true;
+        });
+    } catch (const imaging::ReadError& error) {
+        batch.assign(summary.files.size(), decoder::DeidentifiedFile{});
+        for (auto& file : batch) {
+            file.readable = true;
+            file.failure = error.reason();
+        }
+    }
+    for (std::size_t index = 0; index < summary.files.size(); ++index) {
+        const fs::path& path = summary.files[index];
+        doneUnits_ = unitsBefore + double(index + 1);
+        decoder::DeidentifiedFile& deidentified = batch[index];
+        if (!deidentified.failure.empty()) {
+            // The decoder died on this file or the engine refused it: named by file name only
+            // (a folder path may hold a patient's name); the other files went on.
+            failures.push_back(path.filename().string() + ": " + deidentified.failure);
+            continue;
+        }
+        if (!deidentified.readable) {
             failures.push_back("a file of the series could not be read as DICOM");
             continue;
         }
-        gdcm::File& file = reader.GetFile();
-        deid::FileResult result;
-        try {
-            result = engine_.deidentify(file);
-        } catch (const std::exception& problem) {
-            failures.push_back(std::string("de-identification failed (") + problem.what() + ")");
-            continue;
-        }
+        deid::FileResult& result = deidentified.result;
         if (!result.leaks.empty() && !result.quarantined) {
             result.quarantined = true;
             result.reason = "verification found identifying values in the output";
@@ -304,12 +276,12 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
                 study->format = "DICOM";
                 study->studyUid = result.studyUid;
                 study->pseudonym = result.patientPseudonym;
-                study->description = textOf(file.GetDataSet(), 0x0008, 0x1030);
-                study->report = std::make_unique<deid::DeidentificationReport>(engine_.profile(),
-                                                                               engine_.options());
+                study->description = deidentified.studyDescription;
+                study->report = std::make_unique<deid::DeidentificationReport>(
+                    deid::ConfidentialityProfile::standard(), options_.profile);
             }
             series.seriesUid = result.seriesUid;
-            series.description = textOf(file.GetDataSet(), 0x0008, 0x103E);
+            series.description = deidentified.seriesDescription;
             if (series.modality.empty())
                 series.modality = result.modality;
         }
@@ -321,13 +293,13 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
             continue;
         }
         // The header goes to the store without pixel data: pixels are stored as volume chunks.
-        file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
-        auto header = serializedHeader(file);
-        if (!header) {
+        if (!deidentified.header) {
             failures.push_back("a de-identified header could not be serialized");
             continue;
         }
-        series.headers.push_back(std::move(*header));
+        series.headers.push_back(std::move(*deidentified.header));
+        if (deidentified.headerWithDefacing)
+            series.headersWithDefacing.push_back(std::move(*deidentified.headerWithDefacing));
         if (result.pixelsCleaned) {
             const bool sameRegions =
                 series.cleanedFiles == 0 ||
@@ -360,6 +332,10 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         study->failures.push_back(failure);
         study->report->addFailure(failure);
     }
+    for (const auto& warning : summary.warnings)
+        if (std::find(study->warnings.begin(), study->warnings.end(), warning) ==
+            study->warnings.end())
+            study->warnings.push_back(warning);
     series.summary = std::move(summary);
     study->series.push_back(std::move(series));
 }
@@ -397,7 +373,8 @@ void StudyImporter::prepareOtherSeries(const fs::path& source, imaging::SeriesSu
 imaging::Volume StudyImporter::readPixels(const PreparedSeries& series) {
     const double unitsBefore = doneUnits_;
     const double readUnits = double(std::max(1, series.summary.imageCount));
-    imaging::Volume volume = imaging::readSeries(series.summary, [&](double fraction) {
+    decoder_.restart();
+    imaging::Volume volume = decoder_.readSeries(series.summary, [&](double fraction) {
         doneUnits_ = unitsBefore + fraction * readUnits;
         try {
             report("reading pixels");
@@ -426,8 +403,10 @@ void StudyImporter::defaceSeries(PreparedStudy& study) {
         imaging::Volume volume = readPixels(series);
         try {
             const deid::DefacingResult defaced = deid::deface(volume);
-            for (auto& header : series.headers)
-                header = withDefacingRecorded(header);
+            if (series.headersWithDefacing.size() != series.headers.size())
+                throw deid::DefacingError(
+                    "cannot deface: a de-identified header could not be written");
+            series.headers = std::move(series.headersWithDefacing);
             study.defacing.push_back({{"seriesInstanceUid", series.seriesUid},
                                       {"action", "defaced"},
                                       {"method", defaced.method()},
@@ -486,6 +465,7 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     result.format = study.format;
     result.seriesCount = int(study.series.size());
     result.fileCount = study.files;
+    result.warnings = study.warnings;
     if (study.series.empty() && !study.failures.empty()) {
         result.status = ImportStatus::Failed;
         result.reason = study.failures.front();
@@ -610,7 +590,17 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
     std::vector<std::pair<fs::path, std::vector<imaging::SeriesSummary>>> found;
     for (const auto& source : sources) {
         try {
-            found.emplace_back(source, imaging::findSeries(source));
+            std::vector<imaging::ReadError> crashed;
+            found.emplace_back(source, decoder_.findSeries(source, {}, &crashed));
+            // A file that crashed the decoder is named on its own line; the rest go on.
+            for (const auto& error : crashed) {
+                StudyImportResult failed;
+                failed.source = error.file();
+                failed.reason = error.reason();
+                session_.recordAccess("import", "source",
+                                      "failed: a file crashed the decoder: " + error.reason());
+                results.push_back(failed);
+            }
             for (const auto& series : found.back().second)
                 totalUnits_ += 3.0 * std::max(1, series.imageCount); // de-identify, read, store
         } catch (const std::exception& error) {
@@ -642,7 +632,10 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
                 failed.source = study.source;
                 failed.format = study.format;
                 failed.label = studyLabel(study.pseudonym, study.studyUid);
-                failed.reason = "the pixels could not be read: " + error.reason();
+                failed.reason = "the pixels could not be read: " +
+                                (error.file().empty() || fs::is_directory(error.file())
+                                     ? error.reason()
+                                     : error.file().filename().string() + ": " + error.reason());
                 session_.recordAccess("import", failed.label, "failed: " + failed.reason);
                 results.push_back(failed);
             }

@@ -34,6 +34,8 @@ struct StudyImportResult {
     int seriesCount = 0;
     int fileCount = 0;
     std::string reason; // why quarantined or failed; names no patient value
+    // Found while reading the source (files skipped as unreadable, ...): shown, not stored.
+    std::vector<std::string> warnings;
 };
 
 struct ImportOptions {

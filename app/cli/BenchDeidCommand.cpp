@@ -5,13 +5,13 @@
 
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 #include "imaging/deid/BurnedInText.h"
 #include "imaging/deid/FolderDeidentification.h"
 
 #include <gdcmDict.h>
 #include <gdcmDicts.h>
 #include <gdcmGlobal.h>
-
 
 #include <chrono>
 #include <cstdio>
@@ -96,14 +96,14 @@ int runBenchDeid(Arguments& args, CommandIo& io) {
         ocr = deid::makeTesseractDetector();
     } catch (const std::exception&) {
     }
-    const deid::Deidentifier engine(deid::ConfidentialityProfile::standard(), options, secret,
-                                    &deid::BurnedInTextRules::standard(), ocr.get());
 
     auto ourFolder = std::make_unique<ScratchFolder>(scratch, "deid");
     const fs::path& ours = ourFolder->path();
     const double cpuBefore = cpuSeconds(RUSAGE_SELF);
     const auto start = Clock::now();
-    const auto outcome = deid::deidentifyIntoFolder({source}, ours, engine);
+    // Through the isolated decoder, as `radmark-cli deid` runs it (child start-up included).
+    const auto outcome =
+        decoder::deidentifyIntoFolder({source}, ours, {secret, options, ocr != nullptr}).outcome;
     const double oursSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     const double oursCpu = cpuSeconds(RUSAGE_SELF) - cpuBefore;
     io.out << std::fixed << std::setprecision(3);

@@ -1,91 +1,22 @@
 // radmark-cli deid SOURCE... --out DIR [--secret-file F] [--options LIST]: writes de-identified
 // DICOM files with the same engine the import uses, one report per study; one line per failure
 // or quarantined study, and a non-zero exit when there was any.
-// With the deface option, the studies are written into a private staging folder inside DIR
-// first, their CT and MR series defaced there, and only then moved into DIR; a study that
-// cannot be defaced is removed and reported as quarantined.
+// Every file is read, de-identified, written and (with the deface option) defaced by the
+// isolated decoder, which may write only into a private staging folder inside DIR; this process
+// then moves what it wrote into DIR. A study that cannot be defaced is removed and reported as
+// quarantined; a file that crashes the decoder is one failure line, and the rest goes on.
 
 #include "app/cli/Command.h"
-#include "imaging/deid/BurnedInText.h"
-#include "imaging/deid/Defacing.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 #include "imaging/deid/FolderDeidentification.h"
 
-#include <nlohmann/json.hpp>
-
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <ostream>
 
 namespace radmark::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Defaces the CT and MR series of one de-identified study folder in place and records it in the
-// study's report. Throws DefacingError when the study must be quarantined.
-void defaceStudyFolder(const fs::path& folder, const fs::path& report) {
-    nlohmann::json entries = nlohmann::json::array();
-    for (const auto& series : imaging::findSeries(folder)) {
-        if (series.modality != "CT" && series.modality != "MR") {
-            entries.push_back(
-                {{"action", "not defaced: modality " + series.modality + " is not CT or MR"}});
-            continue;
-        }
-        const auto defaced = deid::defaceDicomSeries(series);
-        entries.push_back({{"action", "defaced"},
-                           {"method", defaced.volume.method()},
-                           {"files", defaced.files},
-                           {"removedVoxels", defaced.changedPixels}});
-    }
-    nlohmann::json json;
-    std::ifstream(report) >> json;
-    json["defacing"] = entries;
-    std::ofstream(report) << json.dump(2) << "\n";
-}
-
-// Moves every file under `from` to the same place under `to`.
-void moveTree(const fs::path& from, const fs::path& to) {
-    for (const auto& entry : fs::recursive_directory_iterator(from)) {
-        if (!entry.is_regular_file())
-            continue;
-        const fs::path target = to / fs::relative(entry.path(), from);
-        fs::create_directories(target.parent_path());
-        fs::rename(entry.path(), target);
-    }
-}
-
-// The deface option: outcome's studies were written under `staging`; each is defaced and moved
-// into `out`, or removed and marked quarantined.
-void defaceStagedStudies(deid::FolderOutcome& outcome, const fs::path& staging,
-                         const fs::path& out) {
-    for (auto& study : outcome.studies) {
-        if (study.quarantined)
-            continue;
-        const fs::path folder = study.report.parent_path();
-        try {
-            defaceStudyFolder(folder, study.report);
-        } catch (const std::exception& refused) {
-            const auto* defacing = dynamic_cast<const deid::DefacingError*>(&refused);
-            study.quarantined = true;
-            study.reasons = {defacing ? refused.what()
-                                      : std::string("cannot deface: ") + refused.what()};
-            outcome.filesWritten -= study.files;
-            fs::remove_all(folder);
-            continue;
-        }
-        const fs::path relative = fs::relative(folder, staging);
-        moveTree(folder, out / relative);
-        study.report = out / relative / study.report.filename();
-    }
-}
-
-// Removes the staging folder of this run, if any; never throws.
-void removeStaging(const fs::path& staging) {
-    std::error_code ignored;
-    if (!staging.empty())
-        fs::remove_all(staging, ignored);
-}
 
 // A run that was killed while defacing leaves its staging folder (studies not yet defaced) and
 // perhaps ".defacing-*" temporary files in the output folder: remove them before anything else,
@@ -153,38 +84,21 @@ int runDeid(Arguments& args, CommandIo& io) {
     if (!args.option("secret-file"))
         io.err << "note: no --secret-file: UIDs and pseudonyms are random for this run only\n";
 
-    std::unique_ptr<deid::TextDetector> ocr;
-    try {
-        ocr = deid::makeTesseractDetector();
-    } catch (const std::exception& error) {
-        io.err << "note: " << error.what() << ": images that may hold burned-in text will be "
-               << "quarantined\n";
-    }
-    const deid::Deidentifier engine(deid::ConfidentialityProfile::standard(), options, *secret,
-                                    &deid::BurnedInTextRules::standard(), ocr.get());
     sweepInterruptedDefacing(out, io);
+    if (const int swept = decoder::sweepDecoderStaging(out))
+        io.err << "note: removed " << swept << " staging folder(s) left in " << out.string()
+               << " by an interrupted run\n";
+    decoder::DeidentificationSettings settings{*secret, options, true};
     deid::FolderOutcome outcome;
-    fs::path staging;
     try {
-        if (options.deface) {
-            fs::create_directories(out);
-            std::string pattern = (out / ".radmark-defacing-XXXXXX").string();
-            if (!::mkdtemp(pattern.data()))
-                throw CommandError("cannot create a staging folder in " + out.string());
-            staging = pattern;
-        }
-        outcome = deid::deidentifyIntoFolder(sources, staging.empty() ? out : staging, engine);
-        if (!staging.empty())
-            defaceStagedStudies(outcome, staging, out);
+        const auto isolated = decoder::deidentifyIntoFolder(sources, out, settings);
+        if (!isolated.writesConfined)
+            io.err << "note: the decoder's writes could not be confined to its staging folder "
+                      "on this system (no private mount namespace)\n";
+        outcome = isolated.outcome;
     } catch (const std::runtime_error& error) {
-        removeStaging(staging);
         throw CommandError(error.what());
-    } catch (...) {
-        // Whatever went wrong, undefaced studies must not stay behind in the output folder.
-        removeStaging(staging);
-        throw;
     }
-    removeStaging(staging);
     int quarantined = 0;
     for (const auto& study : outcome.studies) {
         if (!study.quarantined) {

@@ -81,6 +81,8 @@ int runImport(Arguments& args, CommandIo& io) {
         if (!r.reason.empty())
             line << ": " << r.reason;
         line << "\n";
+        for (const auto& warning : r.warnings)
+            io.err << "  warning: " << warning << "\n";
     }
     if (args.flag("timing")) {
         rusage usage{};

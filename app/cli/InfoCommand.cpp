@@ -2,6 +2,7 @@
 
 #include "app/cli/Command.h"
 #include "imaging/StudyReader.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 
 #include <iomanip>
 #include <iostream>
@@ -29,7 +30,9 @@ std::string directionText(const std::array<double, 9>& d) {
 int runInfo(Arguments& args, CommandIo& io) {
     args.allowOnly({});
     const std::string path = args.positional(0, "PATH");
-    const auto allSeries = imaging::findSeries(path);
+    // Files are read in the isolated decoder: a file that crashes it is one line here.
+    decoder::IsolatedDecoder decoder;
+    const auto allSeries = decoder.findSeries(path);
     int failures = 0;
     for (std::size_t i = 0; i < allSeries.size(); ++i) {
         const auto& series = allSeries[i];
@@ -41,7 +44,7 @@ int runInfo(Arguments& args, CommandIo& io) {
                << "  images:      " << series.imageCount << "\n";
         imaging::ReadReport report;
         try {
-            const imaging::Volume volume = imaging::readSeries(series, {}, &report);
+            const imaging::Volume volume = decoder.readSeries(series, {}, &report);
             const auto& g = volume.geometry();
             const auto [low, high] = volume.scalarRange();
             io.out << "  dimensions:  " << g.dims[0] << " x " << g.dims[1] << " x " << g.dims[2]

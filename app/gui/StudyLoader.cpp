@@ -1,5 +1,7 @@
 #include "app/gui/StudyLoader.h"
 
+#include "imaging/decoder/IsolatedDecoder.h"
+
 #include <QMetaObject>
 
 #include <algorithm>
@@ -79,11 +81,14 @@ void StudyLoader::open(const QString& path) {
     const std::filesystem::path source = path.toStdString();
     stopPrevious();
     start([this, source, listing = progressReporter(0, 0.1), decoding = progressReporter(0.1, 1)] {
-        auto series = imaging::findSeries(source, listing);
+        // The files are parsed in the isolated decoder: a file that crashes it is a message
+        // here, never a dead workstation. The child that listed the series decodes it too.
+        decoder::IsolatedDecoder decoder;
+        auto series = decoder.findSeries(source, listing);
         if (series.size() == 1) {
             imaging::ReadReport report;
             auto volume = std::make_shared<imaging::Volume>(
-                imaging::readSeries(series.front(), decoding, &report));
+                decoder.readSeries(series.front(), decoding, &report));
             QMetaObject::invokeMethod(
                 this,
                 [this, volume, report] {
@@ -107,8 +112,9 @@ void StudyLoader::read(const imaging::SeriesSummary& series) {
     stopPrevious();
     start([this, series, decoding = progressReporter(0, 1)] {
         imaging::ReadReport report;
+        decoder::IsolatedDecoder decoder;
         auto volume =
-            std::make_shared<imaging::Volume>(imaging::readSeries(series, decoding, &report));
+            std::make_shared<imaging::Volume>(decoder.readSeries(series, decoding, &report));
         QMetaObject::invokeMethod(
             this,
             [this, volume, report] {

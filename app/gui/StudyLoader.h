@@ -1,7 +1,8 @@
 #pragma once
 // Opens studies off the GUI thread: lists the series at a path, then decodes the one chosen,
-// reporting progress. Results and errors come back as signals on the GUI thread. One load at
-// a time; starting another cancels the previous one.
+// reporting progress, in the isolated decoder (imaging/decoder): a file that crashes or hangs
+// it is a failed() message. Results and errors come back as signals on the GUI thread. One
+// load at a time; starting another cancels the previous one (its decoder child is ended).
 
 #include "imaging/StudyReader.h"
 

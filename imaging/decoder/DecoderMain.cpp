@@ -1,0 +1,734 @@
+// radmark-decoder: the isolated decoder. Radmark starts it with exec (never a bare fork of a
+// process that holds keys), a cleaned environment and one socket (fd 3) to its parent; it reads
+// untrusted files (DICOM and the other study formats), decodes, de-identifies and defaces them,
+// and answers over that socket: JSON summaries, voxels and file bytes in sealed memfds. It holds
+// no store key, no session and no store file. Once started it confines itself (Sandbox.h).
+// A crash here ends this process only; the parent names the file and carries on.
+
+#include "imaging/DicomSeriesReader.h"
+#include "imaging/ItkImageReader.h"
+#include "imaging/StudyReader.h"
+#include "imaging/decoder/Channel.h"
+#include "imaging/decoder/Protocol.h"
+#include "imaging/decoder/Sandbox.h"
+#include "imaging/deid/BurnedInText.h"
+#include "imaging/deid/Defacing.h"
+#include "imaging/deid/Deidentifier.h"
+#include "imaging/deid/FolderDeidentification.h"
+
+#include <gdcmReader.h>
+#include <gdcmWriter.h>
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+namespace radmark::decoder {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int channel = 3;
+
+// -- Voxel buffers in shared memory, so that a decoded volume crosses without a copy --------
+
+int voxelFolder = -1; // the private huge-page tmpfs (Sandbox.h), when there is one
+std::mutex buffersMutex;
+std::map<const std::byte*, int> bufferFds; // mapping -> its memfd
+
+// Shared memory for a volume: on huge pages when the administrator reserved some (far fewer page
+// table entries to fill: a 250 MB CT on 4 KiB pages costs tenths of a second here), else on 4 KiB
+// pages, allocated in bulk and populated in one go rather than by a fault per page.
+UniqueFd voxelMemfd(std::size_t bytes, std::size_t& mapped) {
+    constexpr std::size_t hugePage = std::size_t(2) << 20;
+    const std::size_t rounded = (bytes + hugePage - 1) / hugePage * hugePage;
+    if (voxelFolder >= 0) {
+        // An unnamed file on the private tmpfs (huge=always): not sealable like a memfd, so the
+        // parent ends this process before it maps the file (then nobody else can change it).
+        UniqueFd file(::openat(voxelFolder, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+        if (file && ::ftruncate(file.get(), off_t(rounded)) == 0) {
+            mapped = rounded;
+            return file;
+        }
+    }
+    UniqueFd huge(::memfd_create("radmark-voxels", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB));
+    if (huge && ::ftruncate(huge.get(), off_t(rounded)) == 0 &&
+        ::fallocate(huge.get(), 0, 0, off_t(rounded)) == 0) {
+        mapped = rounded;
+        return huge;
+    }
+    UniqueFd fd = createMemfd("radmark-voxels", bytes);
+    (void)::fallocate(fd.get(), 0, 0, off_t(bytes));
+    mapped = bytes;
+    return fd;
+}
+
+std::shared_ptr<std::byte[]> sharedVoxelBuffer(std::size_t bytes) {
+    std::size_t mapped = 0;
+    UniqueFd fd = voxelMemfd(bytes, mapped);
+    void* memory =
+        ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+    if (memory == MAP_FAILED)
+        throw std::bad_alloc();
+    auto* start = static_cast<std::byte*>(memory);
+    {
+        std::lock_guard lock(buffersMutex);
+        bufferFds[start] = fd.release();
+    }
+    return std::shared_ptr<std::byte[]>(start, [mapped](std::byte* p) {
+        ::munmap(p, mapped);
+        std::lock_guard lock(buffersMutex);
+        const auto it = bufferFds.find(p);
+        if (it != bufferFds.end()) {
+            if (it->second >= 0)
+                ::close(it->second);
+            bufferFds.erase(it);
+        }
+    });
+}
+
+// The memfd behind a volume, sealed: the volume itself is released (its writable mapping must
+// be gone before the memfd can be sealed against writes).
+UniqueFd takeVoxels(imaging::Volume&& volume) {
+    UniqueFd fd;
+    {
+        std::lock_guard lock(buffersMutex);
+        const auto it = bufferFds.find(volume.data());
+        if (it != bufferFds.end()) {
+            fd = UniqueFd(it->second);
+            it->second = -1;
+        }
+    }
+    if (!fd) // a small volume on the heap: one copy of a few MB at most
+        return memfdWithBytes("radmark-voxels", volume.data(), volume.byteCount());
+    volume = imaging::Volume();
+    // A memfd is sealed; the tmpfs file cannot be (F_SEAL_SEAL from birth): see voxelMemfd.
+    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SEAL))
+        sealMemfd(fd.get());
+    return fd;
+}
+
+// -- Sending ------------------------------------------------------------------------------
+
+void send(MessageKind kind, json body, std::vector<UniqueFd> fds = {}) {
+    Message message;
+    message.kind = kind;
+    message.body = std::move(body);
+    message.fds = std::move(fds);
+    sendMessage(channel, message);
+}
+
+// Progress in [0, 1], at most a hundred notes per request (each resets the parent's timeout).
+imaging::Progress progressNotes() {
+    auto last = std::make_shared<int>(-1);
+    return [last](double fraction) {
+        const int percent = int(std::lround(std::clamp(fraction, 0.0, 1.0) * 100));
+        if (percent != *last) {
+            *last = percent;
+            send(MessageKind::Progress, {{"fraction", fraction}});
+        }
+        return true;
+    };
+}
+
+// The SIGSYS of the seccomp filter: tell the parent which call was refused, then stop. Only
+// async-signal-safe calls: a fixed message built by hand, sendmsg, _exit.
+void onSandboxTrap(int, siginfo_t* info, void*) {
+    char body[64] = "{\"sandbox\":";
+    std::size_t n = std::strlen(body);
+    char digits[16];
+    int count = 0;
+    unsigned value = unsigned(info->si_syscall);
+    do {
+        digits[count++] = char('0' + value % 10);
+        value /= 10;
+    } while (value && count < 15);
+    while (count)
+        body[n++] = digits[--count];
+    body[n++] = '}';
+    struct {
+        std::uint32_t magic = 0x314D4452;
+        std::uint16_t version = 1;
+        std::uint16_t kind = 4;
+        std::uint32_t bodyBytes = 0;
+        std::uint32_t flags = 0;
+    } header;
+    header.bodyBytes = std::uint32_t(n);
+    char datagram[sizeof header + sizeof body];
+    std::memcpy(datagram, &header, sizeof header);
+    std::memcpy(datagram + sizeof header, body, n);
+    iovec io{datagram, sizeof header + n};
+    msghdr msg{};
+    msg.msg_iov = &io;
+    msg.msg_iovlen = 1;
+    ::sendmsg(channel, &msg, MSG_NOSIGNAL);
+    ::_exit(128 + SIGSYS);
+}
+
+// -- Requests -----------------------------------------------------------------------------
+
+struct DeidentificationSetup {
+    std::string key; // secret + options + OCR: a new engine when they change
+    std::optional<deid::StoreSecret> secret;
+    deid::ProfileOptions options;
+    std::unique_ptr<deid::TextDetector> ocr;
+    std::unique_ptr<deid::Deidentifier> engine;
+};
+
+class Decoder {
+  public:
+    void handle(const Message& request);
+
+  private:
+    json scan(const json& request);
+    void read(const json& request);
+    void deidentifyFile(const json& request);
+    void deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds);
+    json deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
+                       std::string& blob, std::map<deid::AttributeAction, int>& actionIds);
+    json deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds);
+    json runTestHook(const json& request);
+    const deid::Deidentifier& engineFor(const json& request);
+
+    std::vector<imaging::SeriesSummary> scanned_; // with their DICOM layouts: read needs no rescan
+    DeidentificationSetup deid_;
+};
+
+json seriesListJson(const std::vector<imaging::SeriesSummary>& list) {
+    json out = json::array();
+    for (const auto& series : list)
+        out.push_back(toJson(series));
+    return out;
+}
+
+bool hiddenName(const fs::path& p) {
+    const std::string name = p.filename().string();
+    return !name.empty() && name.front() == '.';
+}
+
+json Decoder::scan(const json& request) {
+    if (request.contains("files")) {
+        // Files already known to be safe one by one (after a crash in a whole-folder scan).
+        std::vector<fs::path> dicomFiles;
+        std::vector<imaging::SeriesSummary> result;
+        for (const auto& f : request.at("files")) {
+            const fs::path file = f.get<std::string>();
+            if (imaging::itkio::formatOf(file).empty())
+                dicomFiles.push_back(file);
+            else
+                result.push_back(imaging::itkio::describe(file));
+        }
+        if (!dicomFiles.empty()) {
+            auto dicom = imaging::dicom::scanSeries(dicomFiles, false, progressNotes());
+            result.insert(result.end(), dicom.begin(), dicom.end());
+        }
+        scanned_ = result;
+        return {{"series", seriesListJson(result)}};
+    }
+    scanned_ = imaging::findSeries(request.at("source").get<std::string>(), progressNotes());
+    return {{"series", seriesListJson(scanned_)}};
+}
+
+json listFiles(const fs::path& source) {
+    json files = json::array();
+    std::error_code ec;
+    if (!fs::is_directory(source, ec)) {
+        files.push_back(source.string());
+        return {{"files", files}};
+    }
+    std::vector<std::string> found;
+    fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (hiddenName(it->path())) {
+            if (it->is_directory(ec))
+                it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_regular_file(ec))
+            found.push_back(it->path().string());
+    }
+    std::sort(found.begin(), found.end());
+    return {{"files", found}};
+}
+
+void Decoder::read(const json& request) {
+    imaging::SeriesSummary series = seriesFromJson(request.at("series"));
+    for (const auto& known : scanned_)
+        if (known.key == series.key && known.files == series.files)
+            series = known;
+    imaging::ReadReport report;
+    imaging::Volume volume = imaging::readSeries(series, progressNotes(), &report);
+    json reply = {{"geometry", toJson(volume.geometry())},
+                  {"pixelType", imaging::pixelTypeName(volume.pixelType())},
+                  {"modality", volume.modality},
+                  {"seriesDescription", volume.seriesDescription},
+                  {"sourceFormat", volume.sourceFormat},
+                  {"warnings", report.warnings}};
+    std::vector<UniqueFd> fds;
+    fds.push_back(takeVoxels(std::move(volume)));
+    send(MessageKind::Reply, reply, std::move(fds));
+}
+
+const deid::Deidentifier& Decoder::engineFor(const json& request) {
+    const std::string key = request.at("secret").get<std::string>() + request.at("options").dump() +
+                            (request.value("ocr", false) ? "1" : "0");
+    if (deid_.engine && deid_.key == key)
+        return *deid_.engine;
+    deid_.engine.reset();
+    deid_.key = key;
+    deid_.secret.emplace(secretFromJson(request.at("secret")));
+    deid_.options = optionsFromJson(request.at("options"));
+    if (request.value("ocr", false) && !deid_.ocr) {
+        try {
+            deid_.ocr = deid::makeTesseractDetector();
+        } catch (const std::exception&) {
+        }
+    }
+    deid_.engine = std::make_unique<deid::Deidentifier>(
+        deid::ConfidentialityProfile::standard(), deid_.options, *deid_.secret,
+        &deid::BurnedInTextRules::standard(),
+        request.value("ocr", false) ? deid_.ocr.get() : nullptr);
+    return *deid_.engine;
+}
+
+// A top-level text value of a de-identified dataset (padding removed).
+std::string textOf(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
+    const gdcm::Tag tag(group, element);
+    if (!ds.FindDataElement(tag))
+        return {};
+    const gdcm::ByteValue* value = ds.GetDataElement(tag).GetByteValue();
+    if (!value || !value->GetPointer())
+        return {};
+    std::string text(value->GetPointer(), value->GetLength());
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\0'))
+        text.pop_back();
+    return text;
+}
+
+// A de-identified dataset as bytes; nullopt when GDCM cannot write it.
+std::optional<std::string> serializedHeader(gdcm::File& file) {
+    std::ostringstream out;
+    gdcm::Writer writer;
+    writer.SetFile(file);
+    writer.SetStream(out);
+    bool written = writer.Write();
+    if (!written) {
+        std::ostringstream asIs;
+        gdcm::Writer plain;
+        plain.SetFile(file);
+        plain.SetStream(asIs);
+        plain.CheckFileMetaInformationOff();
+        written = plain.Write();
+        out.swap(asIs);
+    }
+    if (!written)
+        return std::nullopt;
+    return std::move(out).str();
+}
+
+// Import, one file: de-identified in memory and verified; the header (without pixel data, which
+// the store keeps as volume chunks) comes back in a memfd, and with the deface option a second
+// header with the defacing recorded, for when the series' face is then removed.
+void Decoder::deidentifyFile(const json& request) {
+    const deid::Deidentifier& engine = engineFor(request);
+    const std::string path = request.at("file").get<std::string>();
+    gdcm::Reader reader;
+    reader.SetFileName(path.c_str());
+    if (!reader.Read()) {
+        send(MessageKind::Reply, {{"readable", false}});
+        return;
+    }
+    gdcm::File& file = reader.GetFile();
+    const deid::FileResult result = engine.deidentify(file);
+    json reply = {{"readable", true},
+                  {"result", toJson(result)},
+                  {"studyDescription", textOf(file.GetDataSet(), 0x0008, 0x1030)},
+                  {"seriesDescription", textOf(file.GetDataSet(), 0x0008, 0x103E)}};
+    std::vector<UniqueFd> fds;
+    if (!result.quarantined) {
+        file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
+        auto header = serializedHeader(file);
+        reply["header"] = bool(header);
+        if (header) {
+            fds.push_back(memfdWithBytes("radmark-header", header->data(), header->size()));
+            if (request.value("defacingRecord", false)) {
+                deid::recordDefacing(file.GetDataSet());
+                auto marked = serializedHeader(file);
+                if (!marked)
+                    throw deid::DefacingError(
+                        "cannot deface: a de-identified header could not be written");
+                fds.push_back(memfdWithBytes("radmark-header", marked->data(), marked->size()));
+            }
+        }
+    }
+    send(MessageKind::Reply, reply, std::move(fds));
+}
+
+// One file for a batch: the headers go into blob, the JSON says where.
+json Decoder::deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
+                            std::string& blob, std::map<deid::AttributeAction, int>& actionIds) {
+    gdcm::Reader reader;
+    reader.SetFileName(path.c_str());
+    if (!reader.Read())
+        return {{"readable", false}};
+    gdcm::File& file = reader.GetFile();
+    const deid::FileResult result = engine.deidentify(file);
+    // The files of a series share nearly all their actions: each is sent once per batch.
+    deid::FileResult lean = result;
+    lean.actions.clear();
+    json refs = json::array();
+    for (const auto& [action, count] : result.actions) {
+        const auto [it, added] = actionIds.try_emplace(action, int(actionIds.size()));
+        refs.push_back({it->second, count});
+    }
+    json entry = {{"readable", true},
+                  {"result", toJson(lean)},
+                  {"actionRefs", refs},
+                  {"studyDescription", textOf(file.GetDataSet(), 0x0008, 0x1030)},
+                  {"seriesDescription", textOf(file.GetDataSet(), 0x0008, 0x103E)}};
+    if (result.quarantined)
+        return entry;
+    file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
+    const auto header = serializedHeader(file);
+    if (!header)
+        return entry;
+    entry["header"] = {blob.size(), header->size()};
+    blob += *header;
+    if (record) {
+        deid::recordDefacing(file.GetDataSet());
+        if (const auto marked = serializedHeader(file)) {
+            entry["headerWithDefacing"] = {blob.size(), marked->size()};
+            blob += *marked;
+        }
+    }
+    return entry;
+}
+
+// Import, one series: every file de-identified in one request (a round trip per file would
+// cost more than the work on a loaded machine); the count of files done is kept in memory the
+// parent shares, so that a crash is blamed on the right file.
+void Decoder::deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds) {
+    const deid::Deidentifier& engine = engineFor(request);
+    const bool record = request.value("defacingRecord", false);
+    std::int32_t* shared = nullptr;
+    if (!fds.empty()) {
+        void* page =
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds.front().get(), 0);
+        if (page != MAP_FAILED)
+            shared = static_cast<std::int32_t*>(page);
+    }
+    const auto files = request.at("files").get<std::vector<std::string>>();
+    json entries = json::array();
+    std::string blob;
+    std::map<deid::AttributeAction, int> actionIds;
+    const imaging::Progress notes = progressNotes();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        try {
+            entries.push_back(deidentifyOne(files[i], engine, record, blob, actionIds));
+        } catch (const std::exception& problem) {
+            entries.push_back({{"readable", true}, {"error", problem.what()}});
+        }
+        if (shared)
+            __atomic_store_n(shared, std::int32_t(i + 1), __ATOMIC_RELEASE);
+        notes(double(i + 1) / double(files.size()));
+    }
+    if (shared)
+        ::munmap(shared, 4096);
+    std::vector<UniqueFd> out;
+    out.push_back(memfdWithBytes("radmark-headers", blob.data(), blob.size()));
+    json actions = json::array();
+    std::vector<const deid::AttributeAction*> byId(actionIds.size());
+    for (const auto& [action, id] : actionIds)
+        byId[std::size_t(id)] = &action;
+    for (const auto* action : byId)
+        actions.push_back({action->tag, action->action, action->why});
+    send(MessageKind::Reply, {{"files", entries}, {"actions", actions}}, std::move(out));
+}
+
+// Defaces the CT and MR series of one de-identified study folder in place and records it in the
+// study's report. Throws DefacingError when the study must be quarantined.
+void defaceStudyFolder(const fs::path& folder, const fs::path& report) {
+    json entries = json::array();
+    for (const auto& series : imaging::findSeries(folder)) {
+        if (series.modality != "CT" && series.modality != "MR") {
+            entries.push_back(
+                {{"action", "not defaced: modality " + series.modality + " is not CT or MR"}});
+            continue;
+        }
+        const auto defaced = deid::defaceDicomSeries(series);
+        entries.push_back({{"action", "defaced"},
+                           {"method", defaced.volume.method()},
+                           {"files", defaced.files},
+                           {"removedVoxels", defaced.changedPixels}});
+    }
+    json j;
+    std::ifstream(report) >> j;
+    j["defacing"] = entries;
+    std::ofstream(report) << j.dump(2) << "\n";
+}
+
+// `deid`: the whole folder de-identification, written into the folder this process may write
+// (its parent moves the results into place); with the deface option every study is defaced
+// there too, or removed and marked quarantined.
+json Decoder::deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds) {
+    const deid::Deidentifier& engine = engineFor(request);
+    std::vector<fs::path> sources;
+    for (const auto& s : request.at("sources"))
+        sources.emplace_back(s.get<std::string>());
+    const fs::path out = request.at("out").get<std::string>();
+    // Files done go to a counter the parent shares (it names the file after them if this
+    // process dies); a note on the channel only now and then, to keep the parent's clock from
+    // running out: a message per file would wake the parent 500 times for a CT series.
+    std::int32_t* shared = nullptr;
+    if (!fds.empty()) {
+        void* page =
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds.front().get(), 0);
+        if (page != MAP_FAILED)
+            shared = static_cast<std::int32_t*>(page);
+    }
+    auto lastNote = std::chrono::steady_clock::now();
+    deid::FolderOutcome outcome =
+        deid::deidentifyIntoFolder(sources, out, engine, [&](int done, int total) {
+            if (shared)
+                __atomic_store_n(shared, done, __ATOMIC_RELEASE);
+            const auto now = std::chrono::steady_clock::now();
+            if (!shared || now - lastNote > std::chrono::seconds(1) || done == total) {
+                lastNote = now;
+                send(MessageKind::Progress, {{"done", done}, {"total", total}});
+            }
+        });
+    if (shared)
+        ::munmap(shared, 4096);
+    if (deid_.options.deface) {
+        std::vector<std::string> skip;
+        if (request.contains("skipDefacing"))
+            skip = request.at("skipDefacing").get<std::vector<std::string>>();
+        for (auto& study : outcome.studies) {
+            if (study.quarantined)
+                continue;
+            const fs::path folder = study.report.parent_path();
+            try {
+                // Named first, so that a crash while defacing is blamed on this study.
+                send(MessageKind::Progress, {{"defacing", study.studyUid}});
+                if (std::find(skip.begin(), skip.end(), study.studyUid) != skip.end())
+                    throw deid::DefacingError(
+                        "cannot deface: the decoder stopped while defacing this study");
+                defaceStudyFolder(folder, study.report);
+            } catch (const std::exception& refused) {
+                const auto* defacing = dynamic_cast<const deid::DefacingError*>(&refused);
+                study.quarantined = true;
+                study.reasons = {defacing ? refused.what()
+                                          : std::string("cannot deface: ") + refused.what()};
+                outcome.filesWritten -= study.files;
+                std::error_code ignored;
+                fs::remove_all(folder, ignored);
+            }
+        }
+    }
+    return {{"outcome", toJson(outcome)}};
+}
+
+#ifdef RADMARK_DECODER_TEST_HOOKS
+// Test builds only: misbehaviour on request, to prove the parent survives it and the filter
+// holds. Each probe reports the errno it got (when the filter returns one instead of trapping).
+json Decoder::runTestHook(const json& request) {
+    const std::string action = request.at("action").get<std::string>();
+    if (action == "segv") {
+        volatile int* nowhere = nullptr;
+        *nowhere = 1;
+    } else if (action == "abort") {
+        std::abort();
+    } else if (action == "hang") {
+        for (;;)
+            ::pause();
+    } else if (action == "spin") {
+        for (;;)
+            asm volatile("" ::: "memory");
+    } else if (action == "oom") {
+        std::vector<std::unique_ptr<char[]>> hog;
+        for (;;) {
+            hog.emplace_back(new char[64 << 20]);
+            std::memset(hog.back().get(), 1, 64 << 20);
+        }
+    } else if (action == "throw-string") {
+        throw std::string("a library threw a string");
+    } else if (action == "socket") {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        return {{"result", fd}, {"errno", errno}};
+    } else if (action == "exec") {
+        char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+        const int r = ::execve("/bin/true", argv, nullptr);
+        return {{"result", r}, {"errno", errno}};
+    } else if (action == "fork") {
+        const long r = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+        if (r == 0)
+            ::_exit(0);
+        return {{"result", r}, {"errno", errno}};
+    } else if (action == "ptrace") {
+        const long r = ::ptrace(PTRACE_ATTACH, ::getppid(), nullptr, nullptr);
+        return {{"result", r}, {"errno", errno}};
+    } else if (action == "kill-parent") {
+        const int r = ::kill(::getppid(), 0);
+        return {{"result", r}, {"errno", errno}};
+    } else if (action == "open-write") {
+        const std::string path = request.at("path").get<std::string>();
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        return {{"result", fd}, {"errno", errno}};
+    } else if (action == "open-read") {
+        const std::string path = request.at("path").get<std::string>();
+        const int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd >= 0)
+            ::close(fd);
+        return {{"result", fd}, {"errno", errno}};
+    } else if (action == "threads") {
+        std::thread worker([] {});
+        worker.join();
+        return {{"result", 0}};
+    }
+    return {{"result", -1}, {"errno", EINVAL}};
+}
+#else
+json Decoder::runTestHook(const json&) {
+    throw std::runtime_error("this decoder was built without test hooks");
+}
+#endif
+
+void Decoder::handle(const Message& request) {
+    const std::string op = request.body.value("op", "");
+    if (op == "scan")
+        send(MessageKind::Reply, scan(request.body));
+    else if (op == "list")
+        send(MessageKind::Reply, listFiles(request.body.at("source").get<std::string>()));
+    else if (op == "read")
+        read(request.body);
+    else if (op == "deidentify-file")
+        deidentifyFile(request.body);
+    else if (op == "deidentify-files")
+        deidentifyFiles(request.body, request.fds);
+    else if (op == "deidentify-folder")
+        send(MessageKind::Reply, deidentifyFolder(request.body, request.fds));
+    else if (op == "test")
+        send(MessageKind::Reply, runTestHook(request.body));
+    else
+        throw std::runtime_error("unknown request '" + op + "'");
+}
+
+void sendFailure(const std::string& kind, const std::string& message,
+                 const std::string& file = {}) {
+    send(MessageKind::Failure, {{"failure", kind}, {"message", message}, {"file", file}});
+}
+
+// GDCM throws its failed checks as strings of several lines ("Assert: In FILE, line N, function
+// F"): one line of it, for the one-line message.
+std::string libraryFailure(std::string text) {
+    const auto end = text.find_first_of("\r\n");
+    if (end != std::string::npos)
+        text.resize(end);
+    if (text.size() > 160)
+        text = text.substr(0, 160) + "...";
+    return "the DICOM library failed a check (" + text + ")";
+}
+
+std::size_t argumentNumber(const std::string& text) {
+    try {
+        return std::stoull(text);
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+int run(int argc, char** argv) {
+    SandboxSettings settings;
+    settings.channelFd = channel;
+    fs::path writable;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string name = argv[i];
+        if (name == "--memory-limit")
+            settings.addressSpaceBytes = argumentNumber(argv[i + 1]);
+        else if (name == "--cpu-limit")
+            settings.cpuSeconds = int(argumentNumber(argv[i + 1]));
+        else if (name == "--writable")
+            writable = argv[i + 1];
+    }
+    // Confinement of writes first: a new user namespace needs a single-threaded process.
+    std::string why;
+    const bool writesConfined = confineWritesTo(writable, voxelFolder, why);
+    settings.allowWrites = !writable.empty();
+    settings.voxelFolderFd = voxelFolder;
+    ::chdir("/");
+    imaging::Volume::setLargeBufferSource(sharedVoxelBuffer);
+    // Libraries that read tables lazily do it now, before the filter and the limits.
+    (void)deid::ConfidentialityProfile::standard();
+    (void)deid::BurnedInTextRules::standard();
+
+    struct sigaction trap {};
+    trap.sa_sigaction = onSandboxTrap;
+    trap.sa_flags = SA_SIGINFO;
+    sigemptyset(&trap.sa_mask);
+    ::sigaction(SIGSYS, &trap, nullptr);
+    try {
+        enterSandbox(settings);
+    } catch (const std::exception& error) {
+        sendFailure("sandbox-setup", error.what());
+        return 2;
+    }
+    send(MessageKind::Reply,
+         {{"hello", 1},
+          {"writesConfined", writesConfined},
+          {"confinementProblem", why},
+          {"addressSpaceLimited", settings.addressSpaceBytes > 0 && !builtWithAddressSanitizer()}});
+    Decoder decoder;
+    for (;;) {
+        Message request;
+        try {
+            receiveMessage(channel, request);
+        } catch (const ChannelError&) {
+            return 0; // the parent is gone or done
+        }
+        try {
+            decoder.handle(request);
+        } catch (const imaging::ReadError& error) {
+            sendFailure("read", error.reason(), error.file().string());
+        } catch (const deid::DefacingError& error) {
+            sendFailure("defacing", error.what());
+        } catch (const std::bad_alloc&) {
+            sendFailure("memory", "not enough memory");
+        } catch (const ChannelError&) {
+            return 0;
+        } catch (const std::exception& error) {
+            sendFailure("error", error.what());
+        } catch (const std::string& thrown) {
+            sendFailure("error", libraryFailure(thrown));
+        } catch (const char* thrown) {
+            sendFailure("error", libraryFailure(thrown ? thrown : ""));
+        } catch (...) {
+            sendFailure("error", "a library failed with an unknown exception");
+        }
+    }
+}
+
+} // namespace
+} // namespace radmark::decoder
+
+int main(int argc, char** argv) {
+    return radmark::decoder::run(argc, argv);
+}

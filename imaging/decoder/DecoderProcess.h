@@ -1,0 +1,74 @@
+#pragma once
+// One radmark-decoder child as its parent sees it: started with posix_spawn (exec at once, a
+// cleaned environment, only its socket open), asked one request at a time, watched for a
+// timeout, and when it dies, the cause in words ("the decoder crashed (SIGSEGV)"). The next
+// request after a death starts a fresh child. Used by IsolatedDecoder; later channels (store
+// service, PACS fetcher) start their own programs the same way.
+
+#include "imaging/decoder/Channel.h"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace radmark::decoder {
+
+struct DecoderSettings {
+    std::filesystem::path program;                // empty: locateDecoderProgram()
+    std::chrono::milliseconds quietLimit{60'000}; // longest wait without a progress note
+    std::size_t memoryLimitBytes = 0;             // address space; 0: the machine's RAM
+    int cpuSeconds = 3600;                        // processor time of one child
+    std::filesystem::path writableFolder;         // empty: the child cannot write files
+};
+
+// $RADMARK_DECODER, else radmark-decoder beside the running program, else the build tree's.
+std::filesystem::path locateDecoderProgram();
+
+// The child failed a request or died. processEnded: it crashed, hung, was stopped by its
+// sandbox or ran out of memory (the message says which); false: it refused the request cleanly.
+class DecoderFailure : public std::runtime_error {
+  public:
+    DecoderFailure(const std::string& what, bool processEnded)
+        : std::runtime_error(what), processEnded_(processEnded) {}
+    bool processEnded() const { return processEnded_; }
+
+  private:
+    bool processEnded_;
+};
+
+class DecoderProcess {
+  public:
+    explicit DecoderProcess(DecoderSettings settings = {});
+    ~DecoderProcess();
+    DecoderProcess(const DecoderProcess&) = delete;
+    DecoderProcess& operator=(const DecoderProcess&) = delete;
+
+    // Sends request and waits for its reply; progress notes go to onProgress (and reset the
+    // timeout). Throws imaging::ReadError or deid::DefacingError as the child reported them,
+    // DecoderFailure otherwise (a new child is started by the next call after a death).
+    Message call(const nlohmann::json& request,
+                 const std::function<void(const nlohmann::json&)>& onProgress = {},
+                 std::vector<UniqueFd> fds = {});
+
+    pid_t pid() const { return pid_; }
+    bool running() const { return pid_ > 0; }
+    // Whether this child's writes are confined to settings.writableFolder (mount namespace).
+    bool writesConfined() const { return writesConfined_; }
+    void stop(); // ends the child (orderly: closes its socket; kills it after a second)
+
+  private:
+    void start();
+    [[noreturn]] void ended(const std::string& fallback);
+    std::string reap(bool killFirst);
+
+    DecoderSettings settings_;
+    UniqueFd socket_;
+    pid_t pid_ = -1;
+    bool writesConfined_ = false;
+};
+
+} // namespace radmark::decoder

@@ -1,0 +1,532 @@
+#include "imaging/decoder/IsolatedDecoder.h"
+
+#include "imaging/decoder/Protocol.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace radmark::decoder {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The cancel flag of a caller's progress: the child is ended and the read reports "cancelled".
+struct Cancelled {};
+
+// What a message about a series names: its one file, or the folder of its files.
+fs::path folderOf(const imaging::SeriesSummary& series) {
+    if (series.files.size() == 1)
+        return series.files.front();
+    return series.files.empty() ? fs::path(series.key) : series.files.front().parent_path();
+}
+
+} // namespace
+
+IsolatedDecoder::IsolatedDecoder(DecoderSettings settings) : process_(std::move(settings)) {}
+
+json IsolatedDecoder::call(const json& request, const imaging::Progress& progress,
+                           const fs::path& subject, Message* full, std::vector<UniqueFd> fds) {
+    try {
+        Message reply = process_.call(
+            request,
+            [&](const json& note) {
+                if (progress && note.contains("fraction") && !progress(note.value("fraction", 0.0)))
+                    throw Cancelled{};
+            },
+            std::move(fds));
+        if (!full)
+            return std::move(reply.body);
+        *full = std::move(reply);
+        return full->body;
+    } catch (const Cancelled&) {
+        process_.stop();
+        throw imaging::ReadError(subject, "cancelled");
+    } catch (const DecoderFailure&) {
+        throw;
+    } catch (const imaging::ReadError&) {
+        throw; // the child refused cleanly: it is still in step
+    } catch (...) {
+        // The caller's progress threw mid-request: the child's answer would come unasked.
+        process_.stop();
+        throw;
+    }
+}
+
+std::vector<DeidentifiedFile>
+IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
+                                 const DeidentificationSettings& settings,
+                                 const imaging::Progress& progress) {
+    std::vector<DeidentifiedFile> out(files.size());
+    std::vector<std::size_t> pending(files.size());
+    for (std::size_t i = 0; i < files.size(); ++i)
+        pending[i] = i;
+    while (!pending.empty()) {
+        UniqueFd counterFd = createMemfd("radmark-files-done", 4096);
+        void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, counterFd.get(), 0);
+        if (page == MAP_FAILED)
+            throw std::runtime_error("cannot share the progress counter with the decoder");
+        struct Unmap {
+            void* page;
+            ~Unmap() { ::munmap(page, 4096); }
+        } unmap{page};
+        json names = json::array();
+        for (std::size_t i : pending)
+            names.push_back(files[i].string());
+        std::vector<UniqueFd> fds;
+        fds.push_back(std::move(counterFd));
+        Message reply;
+        try {
+            call({{"op", "deidentify-files"},
+                  {"files", names},
+                  {"secret", toJson(settings.secret)},
+                  {"options", toJson(settings.options)},
+                  {"ocr", settings.ocr},
+                  {"defacingRecord", settings.options.deface}},
+                 progress, files[pending.front()].parent_path(), &reply, std::move(fds));
+        } catch (const DecoderFailure& failure) {
+            if (!failure.processEnded())
+                throw imaging::ReadError(files[pending.front()].parent_path(), failure.what());
+            const auto done = std::size_t(std::max(
+                0, __atomic_load_n(static_cast<const std::int32_t*>(page), __ATOMIC_ACQUIRE)));
+            const std::size_t culprit = std::min(done, pending.size() - 1);
+            DeidentifiedFile& dead = out[pending[culprit]];
+            dead.readable = true;
+            dead.failure = std::string(failure.what()) + " while de-identifying it";
+            pending.erase(pending.begin() + std::ptrdiff_t(culprit));
+            continue;
+        }
+        const json& entries = reply.body.at("files");
+        if (entries.size() != pending.size() || reply.fds.size() != 1)
+            throw ChannelError("the decoder answered for other files than it was given");
+        const std::string blob = readSealedMemfd(reply.fds.front().get());
+        std::vector<deid::AttributeAction> actions;
+        for (const auto& a : reply.body.at("actions"))
+            actions.push_back({a.at(0).get<std::uint32_t>(), a.at(1).get<std::string>(),
+                               a.at(2).get<std::string>()});
+        const auto slice = [&](const json& where) -> std::optional<std::string> {
+            const auto offset = where.at(0).get<std::size_t>();
+            const auto length = where.at(1).get<std::size_t>();
+            if (offset > blob.size() || length > blob.size() - offset)
+                throw ChannelError("the decoder sent a header outside its data");
+            return blob.substr(offset, length);
+        };
+        for (std::size_t k = 0; k < pending.size(); ++k) {
+            const json& e = entries[k];
+            DeidentifiedFile& file = out[pending[k]];
+            file.readable = e.value("readable", false);
+            if (e.contains("error"))
+                file.failure = "de-identification failed (" + e.value("error", "") + ")";
+            if (!file.readable || e.contains("error"))
+                continue;
+            file.result = fileResultFromJson(e.at("result"));
+            for (const auto& ref : e.at("actionRefs")) {
+                const auto id = ref.at(0).get<std::size_t>();
+                if (id >= actions.size())
+                    throw ChannelError("the decoder referred to an action it did not send");
+                file.result.actions[actions[id]] = ref.at(1).get<int>();
+            }
+            file.studyDescription = e.value("studyDescription", "");
+            file.seriesDescription = e.value("seriesDescription", "");
+            if (e.contains("header"))
+                file.header = slice(e.at("header"));
+            if (e.contains("headerWithDefacing"))
+                file.headerWithDefacing = slice(e.at("headerWithDefacing"));
+        }
+        pending.clear();
+    }
+    return out;
+}
+
+std::vector<imaging::SeriesSummary>
+IsolatedDecoder::findSeries(const fs::path& source, const imaging::Progress& progress,
+                            std::vector<imaging::ReadError>* crashed) {
+    json reply;
+    try {
+        reply = call({{"op", "scan"}, {"source", source.string()}}, progress, source);
+    } catch (const DecoderFailure& failure) {
+        if (!failure.processEnded())
+            throw imaging::ReadError(source, failure.what());
+        std::error_code error;
+        if (!fs::is_directory(source, error))
+            throw imaging::ReadError(source,
+                                     std::string(failure.what()) + " while reading its header");
+        return scanFileByFile(source, failure.what(), crashed);
+    }
+    std::vector<imaging::SeriesSummary> series;
+    for (const auto& s : reply.at("series"))
+        series.push_back(seriesFromJson(s));
+    return series;
+}
+
+std::vector<imaging::SeriesSummary>
+IsolatedDecoder::scanFileByFile(const fs::path& source, const std::string& cause,
+                                std::vector<imaging::ReadError>* crashedOut) {
+    std::vector<std::string> files;
+    try {
+        files = call({{"op", "list"}, {"source", source.string()}}, {}, source)
+                    .at("files")
+                    .get<std::vector<std::string>>();
+    } catch (const DecoderFailure&) {
+        throw imaging::ReadError(source, cause + " while reading it");
+    }
+    std::vector<std::string> safe, crashed;
+    std::vector<imaging::ReadError> crashedFiles;
+    for (const auto& file : files) {
+        try {
+            call({{"op", "scan"}, {"source", file}}, {}, file);
+            safe.push_back(file);
+        } catch (const imaging::ReadError&) {
+            safe.push_back(file); // unreadable but harmless: the scan below skips it and says so
+        } catch (const DecoderFailure& failure) {
+            if (failure.processEnded()) {
+                crashed.push_back(fs::path(file).filename().string() + ": " + failure.what() +
+                                  " while reading its header");
+                crashedFiles.emplace_back(file, std::string(failure.what()) +
+                                                    " while reading its header");
+            } else
+                safe.push_back(file);
+        }
+    }
+    if (crashed.empty()) // it did not happen again file by file: say what happened once
+        throw imaging::ReadError(source, cause + " while reading its files");
+    std::vector<imaging::SeriesSummary> series;
+    if (!safe.empty()) {
+        try {
+            const json reply = call({{"op", "scan"}, {"files", safe}}, {}, source);
+            for (const auto& s : reply.at("series"))
+                series.push_back(seriesFromJson(s));
+        } catch (const imaging::ReadError&) {
+        } catch (const DecoderFailure&) {
+        }
+    }
+    if (series.empty())
+        throw imaging::ReadError(
+            source, crashed.size() == 1
+                        ? crashed.front()
+                        : "holds no readable images (" + std::to_string(crashed.size()) +
+                              " files crashed the decoder; first: " + crashed.front() + ")");
+    if (crashedOut) {
+        crashedOut->insert(crashedOut->end(), crashedFiles.begin(), crashedFiles.end());
+        return series;
+    }
+    for (auto& s : series)
+        for (const auto& line : crashed)
+            s.warnings.push_back(line);
+    return series;
+}
+
+imaging::Volume IsolatedDecoder::volumeFrom(Message& reply, imaging::ReadReport* report) {
+    const json& body = reply.body;
+    const imaging::Geometry geometry = geometryFromJson(body.at("geometry"));
+    const imaging::PixelType type = pixelTypeFromName(body.at("pixelType").get<std::string>());
+    if (reply.fds.size() != 1)
+        throw ChannelError("the decoder sent a volume without its voxels");
+    const std::size_t bytes = geometry.voxelCount() * imaging::bytesPerVoxel(type);
+    const int fd = reply.fds.front().get();
+    std::shared_ptr<std::byte[]> voxels;
+    if (isSealed(fd)) {
+        voxels = mapSealedMemfd(fd, bytes);
+    } else {
+        // Voxels on the child's private huge-page tmpfs (unsealable): the child is ended first,
+        // so that this process holds the file's only reference and nothing can change it.
+        process_.stop();
+        voxels = mapOrphanedTmpfsFile(fd, bytes);
+    }
+    imaging::Volume volume = imaging::Volume::adopt(geometry, type, std::move(voxels));
+    volume.modality = body.value("modality", "");
+    volume.seriesDescription = body.value("seriesDescription", "");
+    volume.sourceFormat = body.value("sourceFormat", "");
+    if (report)
+        for (const auto& w : body.at("warnings"))
+            report->warnings.push_back(w.get<std::string>());
+    return volume;
+}
+
+imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series,
+                                            const imaging::Progress& progress,
+                                            imaging::ReadReport* report) {
+    Message reply;
+    try {
+        call({{"op", "read"}, {"series", toJson(series)}}, progress, folderOf(series), &reply);
+        return volumeFrom(reply, report);
+    } catch (const ChannelError& broken) {
+        process_.stop();
+        throw imaging::ReadError(folderOf(series),
+                                 std::string("the decoder sent a broken reply (") + broken.what() +
+                                     ")");
+    } catch (const DecoderFailure& failure) {
+        if (!failure.processEnded())
+            throw imaging::ReadError(folderOf(series), failure.what());
+        if (series.files.size() <= 1)
+            throw imaging::ReadError(series.files.empty() ? fs::path(series.key)
+                                                          : series.files.front(),
+                                     std::string(failure.what()) + " while decoding pixel data");
+        // Find the file responsible: each decoded alone (a child is reused until it dies).
+        for (const auto& file : series.files) {
+            imaging::SeriesSummary one;
+            one.key = file.string();
+            one.format = series.format;
+            one.imageCount = 1;
+            one.files = {file};
+            try {
+                call({{"op", "read"}, {"series", toJson(one)}}, {}, file);
+            } catch (const DecoderFailure& alone) {
+                if (alone.processEnded())
+                    throw imaging::ReadError(file, std::string(alone.what()) +
+                                                       " while decoding pixel data");
+            } catch (const imaging::ReadError&) {
+            }
+        }
+        throw imaging::ReadError(folderOf(series),
+                                 std::string(failure.what()) + " while decoding pixel data");
+    }
+}
+
+imaging::Volume IsolatedDecoder::readVolume(const fs::path& source,
+                                            const imaging::Progress& progress,
+                                            imaging::ReadReport* report) {
+    auto series = findSeries(source, progress);
+    if (series.size() != 1) {
+        std::string list;
+        for (const auto& s : series)
+            list += "\n  " + s.key + " (" + s.modality + ", " + std::to_string(s.imageCount) +
+                    " images)";
+        throw imaging::ReadError(source, "holds " + std::to_string(series.size()) +
+                                             " series; choose one:" + list);
+    }
+    if (report)
+        report->warnings.insert(report->warnings.end(), series.front().warnings.begin(),
+                                series.front().warnings.end());
+    return readSeries(series.front(), progress, report);
+}
+
+DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
+                                                 const DeidentificationSettings& settings) {
+    Message reply;
+    try {
+        call({{"op", "deidentify-file"},
+              {"file", file.string()},
+              {"secret", toJson(settings.secret)},
+              {"options", toJson(settings.options)},
+              {"ocr", settings.ocr},
+              {"defacingRecord", settings.options.deface}},
+             {}, file, &reply);
+    } catch (const DecoderFailure& failure) {
+        throw imaging::ReadError(file,
+                                 std::string(failure.what()) +
+                                     (failure.processEnded() ? " while de-identifying it" : ""));
+    }
+    DeidentifiedFile out;
+    out.readable = reply.body.value("readable", false);
+    if (!out.readable)
+        return out;
+    out.result = fileResultFromJson(reply.body.at("result"));
+    out.studyDescription = reply.body.value("studyDescription", "");
+    out.seriesDescription = reply.body.value("seriesDescription", "");
+    if (reply.body.value("header", false) && !reply.fds.empty()) {
+        out.header = readSealedMemfd(reply.fds.front().get());
+        if (reply.fds.size() > 1)
+            out.headerWithDefacing = readSealedMemfd(reply.fds[1].get());
+    }
+    return out;
+}
+
+namespace {
+
+constexpr const char* stagingPrefix = ".radmark-decoder-";
+
+// A name the de-identifier writes: UID characters, report and instance names. Nothing else
+// (no separators, no "." or "..", no control characters) is moved out of the staging folder.
+bool plainName(const std::string& name) {
+    if (name.empty() || name == "." || name == ".." || name.size() > 128)
+        return false;
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+    });
+}
+
+// Creates folder and the missing folders above it, owner-only; refuses to pass through a link.
+bool makeOwnerFolders(const fs::path& root, const fs::path& relative) {
+    fs::path at = root;
+    for (const auto& part : relative) {
+        at /= part;
+        struct stat st {};
+        if (::lstat(at.c_str(), &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return false;
+            continue;
+        }
+        if (::mkdir(at.c_str(), 0700) != 0)
+            return false;
+    }
+    return true;
+}
+
+// Moves the regular files the child wrote under `from` to the same place under `to`. Anything
+// else (a link, a device, an odd name) was not written by our code: it is refused and counted.
+void moveWrittenFiles(const fs::path& from, const fs::path& to,
+                      std::vector<std::string>& failures) {
+    int refused = 0;
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(from, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+        const auto status = it->symlink_status(error);
+        if (fs::is_directory(status))
+            continue;
+        const fs::path relative = it->path().lexically_relative(from);
+        bool plain = fs::is_regular_file(status) && !relative.empty();
+        for (const auto& part : relative)
+            plain = plain && plainName(part.string());
+        if (!plain || !makeOwnerFolders(to, relative.parent_path())) {
+            ++refused;
+            continue;
+        }
+        const fs::path target = to / relative;
+        std::error_code moved;
+        fs::rename(it->path(), target, moved);
+        if (moved)
+            failures.push_back(target.string() + ": could not be moved into place (" +
+                               moved.message() + ")");
+    }
+    if (refused)
+        failures.push_back(std::to_string(refused) +
+                           " item(s) the decoder left were refused (not regular files with the "
+                           "names the de-identifier gives)");
+}
+
+fs::path remapped(const fs::path& path, const fs::path& from, const fs::path& to) {
+    if (path.empty())
+        return path;
+    std::error_code error;
+    const fs::path relative = fs::relative(path, from, error);
+    return error ? path : to / relative;
+}
+
+} // namespace
+
+int sweepDecoderStaging(const fs::path& outputFolder) {
+    int removed = 0;
+    std::error_code error;
+    if (!fs::is_directory(outputFolder, error))
+        return 0;
+    for (const auto& entry : fs::directory_iterator(outputFolder, error)) {
+        if (entry.path().filename().string().rfind(stagingPrefix, 0) == 0 &&
+            entry.is_directory(error) && !entry.is_symlink(error)) {
+            fs::remove_all(entry.path(), error);
+            ++removed;
+        }
+    }
+    return removed;
+}
+
+IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
+                                           const fs::path& outputFolder,
+                                           const DeidentificationSettings& settings,
+                                           const std::function<void(int, int)>& progress,
+                                           DecoderSettings decoderSettings) {
+    std::error_code error;
+    if (fs::is_symlink(outputFolder, error))
+        throw std::runtime_error("the output folder " + outputFolder.string() +
+                                 " is a symbolic link: give the folder it points to");
+    if (!fs::exists(outputFolder, error)) {
+        fs::create_directories(outputFolder, error);
+        if (!error) // owner-only, as everything written into it
+            fs::permissions(outputFolder, fs::perms::owner_all, error);
+        if (error)
+            throw std::runtime_error("cannot create the output folder " + outputFolder.string() +
+                                     ": " + error.message());
+    }
+    std::string pattern = (outputFolder / (std::string(stagingPrefix) + "XXXXXX")).string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::runtime_error("cannot create a staging folder in " + outputFolder.string());
+    const fs::path staging = pattern;
+    struct RemoveStaging {
+        fs::path path;
+        ~RemoveStaging() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    } removeStaging{staging};
+
+    decoderSettings.writableFolder = staging;
+    IsolatedFolderOutcome result;
+    std::vector<fs::path> remaining = sources;
+    std::vector<std::string> crashed, skipDefacing;
+    for (int attempt = 0;; ++attempt) {
+        const fs::path run = staging / ("run-" + std::to_string(attempt));
+        fs::create_directories(run, error);
+        const std::vector<fs::path> files = deid::listSourceFiles(remaining);
+        json request = {{"op", "deidentify-folder"},
+                        {"out", run.string()},
+                        {"secret", toJson(settings.secret)},
+                        {"options", toJson(settings.options)},
+                        {"ocr", settings.ocr},
+                        {"skipDefacing", skipDefacing}};
+        for (const auto& s : remaining)
+            request["sources"].push_back(s.string());
+        DecoderProcess child(decoderSettings);
+        // The child counts the files it finished here (shared memory), so that a crash is
+        // blamed on the right file without a message per file.
+        UniqueFd counterFd = createMemfd("radmark-files-done", 4096);
+        void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, counterFd.get(), 0);
+        if (page == MAP_FAILED)
+            throw std::runtime_error("cannot share the progress counter with the decoder");
+        struct Unmap {
+            void* page;
+            ~Unmap() { ::munmap(page, 4096); }
+        } unmap{page};
+        const auto* counter = static_cast<const std::int32_t*>(page);
+        std::vector<UniqueFd> fds;
+        fds.push_back(std::move(counterFd));
+        int done = 0;
+        std::string defacing; // the study being defaced, once de-identification is done
+        try {
+            const Message reply = child.call(
+                request,
+                [&](const json& note) {
+                    defacing = note.value("defacing", defacing);
+                    done = note.value("done", done);
+                    if (progress)
+                        progress(done, note.value("total", 0));
+                },
+                std::move(fds));
+            result.writesConfined = child.writesConfined();
+            result.outcome = folderOutcomeFromJson(reply.body.at("outcome"));
+            moveWrittenFiles(run, outputFolder, result.outcome.failures);
+            for (auto& study : result.outcome.studies)
+                study.report = remapped(study.report, run, outputFolder);
+            break;
+        } catch (const DecoderFailure& failure) {
+            result.writesConfined = child.writesConfined();
+            if (!failure.processEnded() || files.empty() || attempt >= 64)
+                throw std::runtime_error(failure.what());
+            fs::remove_all(run, error);
+            if (!defacing.empty()) {
+                // All files were de-identified; the face of one study killed it: that study is
+                // quarantined on the next run, the others are defaced again.
+                crashed.push_back("study " + defacing + ": " + failure.what() +
+                                  " while defacing it");
+                skipDefacing.push_back(defacing);
+                continue;
+            }
+            // The count comes after each file: the one after the last counted is the culprit.
+            done = std::max(done, int(__atomic_load_n(counter, __ATOMIC_ACQUIRE)));
+            const std::size_t culprit = std::min(std::size_t(std::max(done, 0)), files.size() - 1);
+            crashed.push_back(files[culprit].string() + ": " + failure.what() +
+                              " while de-identifying it");
+            remaining.assign(files.begin(), files.end());
+            remaining.erase(remaining.begin() + std::ptrdiff_t(culprit));
+            if (remaining.empty())
+                break;
+        }
+    }
+    result.outcome.failures.insert(result.outcome.failures.begin(), crashed.begin(), crashed.end());
+    return result;
+}
+
+} // namespace radmark::decoder

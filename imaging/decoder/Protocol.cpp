@@ -1,0 +1,181 @@
+#include "imaging/decoder/Protocol.h"
+
+#include "imaging/decoder/Channel.h"
+
+#include <sodium.h>
+
+namespace radmark::decoder {
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+json toJson(const imaging::SeriesSummary& series) {
+    json files = json::array();
+    for (const auto& file : series.files)
+        files.push_back(file.string());
+    return {{"key", series.key},
+            {"format", series.format},
+            {"modality", series.modality},
+            {"description", series.description},
+            {"imageCount", series.imageCount},
+            {"files", files},
+            {"warnings", series.warnings}};
+}
+
+imaging::SeriesSummary seriesFromJson(const json& j) {
+    imaging::SeriesSummary series;
+    series.key = j.at("key").get<std::string>();
+    series.format = j.at("format").get<std::string>();
+    series.modality = j.at("modality").get<std::string>();
+    series.description = j.at("description").get<std::string>();
+    series.imageCount = j.at("imageCount").get<int>();
+    for (const auto& file : j.at("files"))
+        series.files.emplace_back(file.get<std::string>());
+    series.warnings = j.at("warnings").get<std::vector<std::string>>();
+    return series;
+}
+
+json toJson(const imaging::Geometry& g) {
+    return {
+        {"dims", g.dims}, {"spacing", g.spacing}, {"origin", g.origin}, {"direction", g.direction}};
+}
+
+imaging::Geometry geometryFromJson(const json& j) {
+    imaging::Geometry g;
+    g.dims = j.at("dims").get<imaging::Index3>();
+    g.spacing = j.at("spacing").get<imaging::Vec3>();
+    g.origin = j.at("origin").get<imaging::Vec3>();
+    g.direction = j.at("direction").get<std::array<double, 9>>();
+    for (int d : g.dims)
+        if (d <= 0 || d > 65536)
+            throw ChannelError("the decoder sent impossible volume dimensions");
+    return g;
+}
+
+imaging::PixelType pixelTypeFromName(const std::string& name) {
+    for (auto type :
+         {imaging::PixelType::UInt8, imaging::PixelType::Int16, imaging::PixelType::UInt16,
+          imaging::PixelType::Int32, imaging::PixelType::Float32})
+        if (name == imaging::pixelTypeName(type))
+            return type;
+    throw ChannelError("the decoder sent an unknown voxel type");
+}
+
+json toJson(const deid::ProfileOptions& options) {
+    return {{"selected", options.selected},
+            {"cleanPixelData", options.cleanPixelData},
+            {"deface", options.deface}};
+}
+
+deid::ProfileOptions optionsFromJson(const json& j) {
+    deid::ProfileOptions options;
+    options.selected = j.at("selected").get<decltype(options.selected)>();
+    options.cleanPixelData = j.at("cleanPixelData").get<bool>();
+    options.deface = j.at("deface").get<bool>();
+    return options;
+}
+
+json toJson(const deid::StoreSecret& secret) {
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, secret.bytes().data(), secret.bytes().size());
+    json j = std::string(hex);
+    sodium_memzero(hex, sizeof hex);
+    return j;
+}
+
+deid::StoreSecret secretFromJson(const json& j) {
+    const std::string hex = j.get<std::string>();
+    std::array<std::uint8_t, 32> bytes{};
+    std::size_t length = 0;
+    if (hex.size() != 64 ||
+        sodium_hex2bin(bytes.data(), bytes.size(), hex.data(), hex.size(), nullptr, &length,
+                       nullptr) != 0 ||
+        length != bytes.size())
+        throw ChannelError("the de-identification secret on the channel is malformed");
+    deid::StoreSecret secret(bytes);
+    sodium_memzero(bytes.data(), bytes.size());
+    return secret;
+}
+
+namespace {
+
+json toJson(const deid::PixelRegion& r) {
+    return {r.x, r.y, r.width, r.height};
+}
+
+deid::PixelRegion regionFromJson(const json& j) {
+    return {j.at(0).get<int>(), j.at(1).get<int>(), j.at(2).get<int>(), j.at(3).get<int>()};
+}
+
+} // namespace
+
+json toJson(const deid::FileResult& r) {
+    json regions = json::array();
+    for (const auto& region : r.blackedOut)
+        regions.push_back(toJson(region));
+    json actions = json::array();
+    for (const auto& [action, count] : r.actions)
+        actions.push_back({action.tag, action.action, action.why, count});
+    return {{"quarantined", r.quarantined},
+            {"reason", r.reason},
+            {"patientPseudonym", r.patientPseudonym},
+            {"studyUid", r.studyUid},
+            {"seriesUid", r.seriesUid},
+            {"sopInstanceUid", r.sopInstanceUid},
+            {"modality", r.modality},
+            {"pixelsCleaned", r.pixelsCleaned},
+            {"blackedOut", regions},
+            {"actions", actions},
+            {"leaks", r.leaks}};
+}
+
+deid::FileResult fileResultFromJson(const json& j) {
+    deid::FileResult r;
+    r.quarantined = j.at("quarantined").get<bool>();
+    r.reason = j.at("reason").get<std::string>();
+    r.patientPseudonym = j.at("patientPseudonym").get<std::string>();
+    r.studyUid = j.at("studyUid").get<std::string>();
+    r.seriesUid = j.at("seriesUid").get<std::string>();
+    r.sopInstanceUid = j.at("sopInstanceUid").get<std::string>();
+    r.modality = j.at("modality").get<std::string>();
+    r.pixelsCleaned = j.at("pixelsCleaned").get<bool>();
+    for (const auto& region : j.at("blackedOut"))
+        r.blackedOut.push_back(regionFromJson(region));
+    for (const auto& a : j.at("actions"))
+        r.actions[{a.at(0).get<std::uint32_t>(), a.at(1).get<std::string>(),
+                   a.at(2).get<std::string>()}] = a.at(3).get<int>();
+    r.leaks = j.at("leaks").get<std::vector<std::string>>();
+    return r;
+}
+
+json toJson(const deid::FolderOutcome& outcome) {
+    json studies = json::array();
+    for (const auto& s : outcome.studies)
+        studies.push_back({{"studyUid", s.studyUid},
+                           {"files", s.files},
+                           {"quarantined", s.quarantined},
+                           {"reasons", s.reasons},
+                           {"report", s.report.string()}});
+    return {{"studies", studies},
+            {"filesWritten", outcome.filesWritten},
+            {"filesSkipped", outcome.filesSkipped},
+            {"failures", outcome.failures}};
+}
+
+deid::FolderOutcome folderOutcomeFromJson(const json& j) {
+    deid::FolderOutcome outcome;
+    for (const auto& s : j.at("studies")) {
+        deid::StudyOutcome study;
+        study.studyUid = s.at("studyUid").get<std::string>();
+        study.files = s.at("files").get<int>();
+        study.quarantined = s.at("quarantined").get<bool>();
+        study.reasons = s.at("reasons").get<std::vector<std::string>>();
+        study.report = s.at("report").get<std::string>();
+        outcome.studies.push_back(std::move(study));
+    }
+    outcome.filesWritten = j.at("filesWritten").get<int>();
+    outcome.filesSkipped = j.at("filesSkipped").get<int>();
+    outcome.failures = j.at("failures").get<std::vector<std::string>>();
+    return outcome;
+}
+
+} // namespace radmark::decoder

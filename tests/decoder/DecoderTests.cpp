@@ -1,0 +1,277 @@
+// The isolated decoder (imaging/decoder): what it returns equals the in-process reader's result,
+// whatever it suffers (crash, abort, hang, out of memory, a thrown string) becomes one message
+// and the next request works, and its sandbox refuses sockets, exec, ptrace, signals to others
+// and writes. Test hooks come from radmark-decoder-test (built with RADMARK_DECODER_TEST_HOOKS).
+
+#include "imaging/StudyReader.h"
+#include "imaging/decoder/IsolatedDecoder.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+namespace radmark::decoder {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const fs::path pydicom = RADMARK_PYDICOM_DATA;
+const fs::path malformed = RADMARK_DECODER_TEST_DATA;
+
+DecoderSettings testSettings() {
+    DecoderSettings settings;
+    settings.program = RADMARK_DECODER_TEST_PROGRAM;
+    return settings;
+}
+
+class ScratchFolder {
+  public:
+    ScratchFolder() {
+        std::string pattern = (fs::temp_directory_path() / "radmark-decoder-test-XXXXXX").string();
+        path_ = ::mkdtemp(pattern.data());
+    }
+    ~ScratchFolder() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+void expectSameVolume(const imaging::Volume& isolated, const imaging::Volume& local) {
+    ASSERT_EQ(isolated.pixelType(), local.pixelType());
+    EXPECT_TRUE(isolated.geometry().sameGridAs(local.geometry(), 1e-9));
+    ASSERT_EQ(isolated.byteCount(), local.byteCount());
+    EXPECT_EQ(std::memcmp(isolated.data(), local.data(), local.byteCount()), 0);
+    EXPECT_EQ(isolated.modality, local.modality);
+    EXPECT_EQ(isolated.seriesDescription, local.seriesDescription);
+}
+
+TEST(IsolatedDecoder, ReadsTheSameVoxelsAsTheInProcessReader) {
+    IsolatedDecoder decoder(testSettings());
+    for (const char* name : {"CT_small.dcm", "MR_small.dcm"}) {
+        SCOPED_TRACE(name);
+        expectSameVolume(decoder.readVolume(pydicom / name), imaging::readVolume(pydicom / name));
+    }
+    // A generated series, big enough to go through shared memory on huge-page-sized buffers.
+    ScratchFolder scratch;
+    const fs::path series = scratch.path() / "ct";
+    const std::string command = "/usr/bin/python3 '" RADMARK_SOURCE_DIR
+                                "/tests/data/generate_ct_series.py' --slices 40 --rows 256 "
+                                "--cols 256 --out '" +
+                                series.string() + "' > /dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    imaging::ReadReport isolatedReport, localReport;
+    const imaging::Volume isolated = decoder.readVolume(series, {}, &isolatedReport);
+    const imaging::Volume local = imaging::readVolume(series, {}, &localReport);
+    expectSameVolume(isolated, local);
+    EXPECT_EQ(isolatedReport.warnings, localReport.warnings);
+    // A caller may edit the volume (defacing does): its own pages change, nothing else.
+    imaging::Volume edited = decoder.readVolume(series);
+    edited.as<std::int16_t>()[0] = 1234;
+    EXPECT_EQ(edited.as<std::int16_t>()[0], 1234);
+}
+
+TEST(IsolatedDecoder, ProgressIsReportedAndCancelEndsTheChild) {
+    IsolatedDecoder decoder(testSettings());
+    const auto series = decoder.findSeries(pydicom / "MR_small.dcm");
+    ASSERT_EQ(series.size(), 1u);
+    int calls = 0;
+    decoder.readSeries(series.front(), [&](double) { return ++calls > 0; });
+    EXPECT_GT(calls, 0);
+    try {
+        decoder.readSeries(series.front(), [](double) { return false; });
+        FAIL() << "a cancelled read returned a volume";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_EQ(error.reason(), "cancelled");
+    }
+    EXPECT_FALSE(decoder.process().running());
+    EXPECT_NO_THROW(decoder.readVolume(pydicom / "CT_small.dcm")); // a fresh child
+}
+
+// A test hook request: the reply's body, or the failure's message.
+std::string hook(DecoderProcess& process, const json& request, json* reply = nullptr) {
+    try {
+        json full = request;
+        full["op"] = "test";
+        const Message answer = process.call(full);
+        if (reply)
+            *reply = answer.body;
+        return "";
+    } catch (const DecoderFailure& failure) {
+        return failure.what();
+    }
+}
+
+TEST(IsolatedDecoder, ACrashIsOneMessageAndTheNextFileStillDecodes) {
+    IsolatedDecoder decoder(testSettings());
+    const struct {
+        const char* action;
+        const char* expected;
+    } cases[] = {
+        {"segv", "the decoder crashed (SIGSEGV)"},
+        {"abort", "the decoder aborted (SIGABRT: a failed check in the DICOM library)"},
+        {"throw-string", "the decoder failed: the DICOM library failed a check (a library threw "
+                         "a string)"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.action);
+        EXPECT_EQ(hook(decoder.process(), {{"action", c.action}}), c.expected);
+        const imaging::Volume volume = decoder.readVolume(pydicom / "CT_small.dcm");
+        EXPECT_EQ(volume.geometry().dims[0], 128);
+    }
+}
+
+TEST(IsolatedDecoder, AHangIsEndedAfterTheQuietLimit) {
+    DecoderSettings settings = testSettings();
+    settings.quietLimit = std::chrono::milliseconds(1500);
+    IsolatedDecoder decoder(settings);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(hook(decoder.process(), {{"action", "hang"}}),
+              "the decoder stopped responding (no progress for 1 s) and was ended");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_NO_THROW(decoder.readVolume(pydicom / "CT_small.dcm"));
+}
+
+TEST(IsolatedDecoder, RunningOutOfMemoryIsOneMessage) {
+    DecoderSettings settings = testSettings();
+    settings.memoryLimitBytes = std::size_t(1) << 30;
+    IsolatedDecoder decoder(settings);
+    const std::string message = hook(decoder.process(), {{"action", "oom"}});
+    // The address-space limit makes the allocation fail (bad_alloc, caught in the child); under
+    // AddressSanitizer there is no limit and the kernel's OOM killer would end it (SIGKILL).
+    EXPECT_TRUE(message == "the decoder ran out of memory" ||
+                message == "the decoder was killed (SIGKILL), most likely for lack of memory")
+        << message;
+    EXPECT_NO_THROW(decoder.readVolume(pydicom / "CT_small.dcm"));
+}
+
+TEST(IsolatedDecoder, TheSandboxRefusesSocketsExecForkAndPtrace) {
+    DecoderProcess process(testSettings());
+    const struct {
+        const char* action;
+        long call;
+    } stopped[] = {{"socket", SYS_socket}, {"exec", SYS_execve}, {"ptrace", SYS_ptrace}};
+    for (const auto& c : stopped) {
+        SCOPED_TRACE(c.action);
+        EXPECT_EQ(hook(process, {{"action", c.action}}),
+                  "the decoder was stopped by its sandbox (system call " + std::to_string(c.call) +
+                      ")");
+        EXPECT_FALSE(process.running());
+    }
+    // A new process (clone without CLONE_THREAD) is stopped the same way.
+    EXPECT_EQ(
+        hook(process, {{"action", "fork"}}).rfind("the decoder was stopped by its sandbox", 0), 0u);
+    // Threads are allowed (GDCM, ITK and Tesseract start them).
+    json reply;
+    EXPECT_EQ(hook(process, {{"action", "threads"}}, &reply), "");
+    EXPECT_EQ(reply.value("result", -1), 0);
+    // No signal to any other process, its parent included.
+    EXPECT_EQ(hook(process, {{"action", "kill-parent"}}, &reply), "");
+    EXPECT_EQ(reply.value("errno", 0), EPERM);
+}
+
+TEST(IsolatedDecoder, TheSandboxRefusesToOpenFilesForWriting) {
+    ScratchFolder scratch;
+    const fs::path target = scratch.path() / "written-by-the-decoder";
+    DecoderProcess process(testSettings());
+    json reply;
+    EXPECT_EQ(hook(process, {{"action", "open-write"}, {"path", target.string()}}, &reply), "");
+    EXPECT_EQ(reply.value("result", 0), -1);
+    EXPECT_EQ(reply.value("errno", 0), EACCES);
+    EXPECT_FALSE(fs::exists(target));
+    // Reading stays possible: that is its job.
+    EXPECT_EQ(hook(process,
+                   {{"action", "open-read"}, {"path", (pydicom / "CT_small.dcm").string()}},
+                   &reply),
+              "");
+    EXPECT_GE(reply.value("result", -1), 0);
+}
+
+TEST(IsolatedDecoder, AWritingDecoderCanWriteOnlyInsideItsFolder) {
+    ScratchFolder scratch;
+    const fs::path inside = scratch.path() / "staging";
+    fs::create_directories(inside);
+    DecoderSettings settings = testSettings();
+    settings.writableFolder = inside;
+    DecoderProcess process(settings);
+    json reply;
+    EXPECT_EQ(hook(process, {{"action", "open-write"}, {"path", (inside / "ok").string()}}, &reply),
+              "");
+    if (!process.writesConfined())
+        GTEST_SKIP() << "no unprivileged mount namespace on this system";
+    EXPECT_GE(reply.value("result", -1), 0);
+    EXPECT_TRUE(fs::exists(inside / "ok"));
+    const fs::path outside = scratch.path() / "outside";
+    EXPECT_EQ(hook(process, {{"action", "open-write"}, {"path", outside.string()}}, &reply), "");
+    EXPECT_EQ(reply.value("result", 0), -1);
+    EXPECT_EQ(reply.value("errno", 0), EROFS);
+    EXPECT_FALSE(fs::exists(outside));
+}
+
+TEST(IsolatedDecoder, AFileThatCrashesTheDecoderIsNamedAndTheGoodOneReads) {
+    ScratchFolder scratch;
+    fs::copy_file(pydicom / "CT_small.dcm", scratch.path() / "good.dcm");
+    const fs::path bad = scratch.path() / "info-SIGSEGV-JPEG2000-56b65079fed9.dcm";
+    fs::copy_file(malformed / bad.filename(), bad);
+    IsolatedDecoder decoder(testSettings());
+    const auto series = decoder.findSeries(scratch.path());
+    ASSERT_EQ(series.size(), 2u);
+    int read = 0;
+    for (const auto& s : series) {
+        if (s.files.front() == bad) {
+            try {
+                decoder.readSeries(s);
+                ADD_FAILURE() << "the crashing file gave a volume";
+            } catch (const imaging::ReadError& error) {
+                EXPECT_EQ(error.file(), bad);
+                EXPECT_EQ(error.reason(),
+                          "the decoder crashed (SIGSEGV) while decoding pixel data");
+            }
+        } else {
+            EXPECT_EQ(decoder.readSeries(s).geometry().dims[0], 128);
+            ++read;
+        }
+    }
+    EXPECT_EQ(read, 1);
+    // An abort in the library is caught as cleanly.
+    EXPECT_THROW(decoder.readVolume(malformed / "info-SIGABRT-JPEG2000-7b7bd08c17c3.dcm"),
+                 imaging::ReadError);
+}
+
+TEST(IsolatedDecoder, DeidentificationGoesOnPastAFileThatAbortsIt) {
+    ScratchFolder scratch;
+    const fs::path out = scratch.path() / "out";
+    const fs::path bad = malformed / "deid-SIGABRT-CT_small-001cb09740a9.dcm";
+    DeidentificationSettings settings;
+    settings.ocr = false;
+    const auto result =
+        deidentifyIntoFolder({pydicom / "CT_small.dcm", bad}, out, settings, {}, testSettings());
+    EXPECT_EQ(result.outcome.filesWritten, 1);
+    ASSERT_EQ(result.outcome.failures.size(), 1u);
+    EXPECT_EQ(result.outcome.failures.front(),
+              bad.string() + ": the decoder aborted (SIGABRT: a failed check in the DICOM "
+                             "library) while de-identifying it");
+    ASSERT_EQ(result.outcome.studies.size(), 1u);
+    EXPECT_TRUE(fs::is_regular_file(result.outcome.studies.front().report));
+    EXPECT_TRUE(fs::path(result.outcome.studies.front().report).string().rfind(out.string(), 0) ==
+                0);
+    // Nothing of the staging folder is left behind.
+    for (const auto& entry : fs::directory_iterator(out))
+        EXPECT_EQ(entry.path().filename().string().rfind(".radmark-decoder-", 0),
+                  std::string::npos);
+}
+
+} // namespace
+} // namespace radmark::decoder
