@@ -52,7 +52,9 @@ class Frame:
         self.location = location
         module = MODULE.match(location)
         self.module = module.group(1) if module else None  # set when there is no source line
-        self.source = None if module else location.rsplit(":", 2)[0] if ":" in location else location
+        source = None if module else location.rsplit(":", 2)[0] if ":" in location else location
+        # "/usr/bin/../lib/gcc/.../include/c++/12/bits/vector.tcc" is a standard header
+        self.source = os.path.normpath(source) if source and source.startswith("/") else source
 
     def describe(self):
         where = self.source or os.path.basename(self.module or "?")
@@ -112,7 +114,7 @@ def classify(report, source_root, target=None):
 
 def sanitizer_environment():
     env = dict(os.environ)
-    env.setdefault("ASAN_OPTIONS", "symbolize=1:detect_leaks=0:handle_abort=1")
+    env.setdefault("ASAN_OPTIONS", "symbolize=1:detect_leaks=0")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:symbolize=1")
     return env
 
