@@ -14,7 +14,7 @@ libFuzzer, the C or C++ runtime, or a standard header inlined into the caller.
 Usage:
   classify_crashes.py --source-root DIR --target BIN [--cli CLI] [--require-contained] CRASH...
       re-runs BIN on each crash input to get its symbolized stack, classifies, checks containment
-  classify_crashes.py --source-root DIR --target BIN --run-each INPUT...
+  classify_crashes.py --source-root DIR --target BIN --run-each [--copy-clean DIR] INPUT...
       runs every input once (the regression corpus); classifies those that crash
   classify_crashes.py --source-root DIR --report FILE...
       classifies saved sanitizer reports (used by the classifier's own test)
@@ -23,6 +23,8 @@ crash the CLI does not refuse cleanly).
 """
 
 import argparse
+import concurrent.futures
+import hashlib
 import os
 import re
 import subprocess
@@ -89,7 +91,13 @@ def is_runtime(frame):
 
 
 def classify(report, source_root, target=None):
-    """('ours' | 'library', frame description) for one crash report."""
+    """('ours' | 'library' | 'memory', frame description) for one crash report."""
+    # The process as a whole went over -rss_limit_mb: the stacks after it are live allocations
+    # (often what the abort guard leaked), not a crash site. Counted apart, checked like a
+    # library crash.
+    m = re.search(r"out-of-memory \(used: (\d+)Mb", report)
+    if m:
+        return "memory", f"process memory over the limit ({m.group(1)} MB), no crash site"
     root = os.path.realpath(source_root) + os.sep
     target = os.path.realpath(target) if target else None
     for frame in frames_of(report):
@@ -119,32 +127,30 @@ def sanitizer_environment():
     return env
 
 
+def limits():
+    """The limits scripts/fuzz fuzzed with, so a crash re-runs under the same ones."""
+    return os.environ.get("RADMARK_FUZZ_LIMITS", "-timeout=25 -rss_limit_mb=2048").split()
+
+
 def reproduce(target, crash):
-    result = subprocess.run([target, "-timeout=25", "-rss_limit_mb=2048", crash],
+    result = subprocess.run([target] + limits() + [crash],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=sanitizer_environment(), timeout=300)
     return result.returncode, result.stdout.decode("utf-8", "replace")
 
 
 def run_each(target, inputs):
-    """Runs every input once, in as few processes as possible: yields (input, report) per crash."""
-    remaining = list(inputs)
-    while remaining:
-        result = subprocess.run([target, "-timeout=25", "-rss_limit_mb=2048"] + remaining,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                env=sanitizer_environment(), timeout=3600)
-        output = result.stdout.decode("utf-8", "replace")
-        if result.returncode == 0:
-            return
-        running = re.findall(r"^Running: (.*)$", output, re.M)
-        if not running:
-            yield remaining[0], output
-            remaining = remaining[1:]
-            continue
-        crashed = running[-1]
-        index = remaining.index(crashed) if crashed in remaining else 0
-        yield remaining[index], output[output.rfind("Running: " + crashed):]
-        remaining = remaining[index + 1:]
+    """Runs every input once, each in its own process (libFuzzer applies -malloc_limit_mb to a
+    lone input, and the abort guard's leaks must not carry over): yields (input, report) per
+    crash, in input order."""
+    def one(path):
+        code, report = reproduce(target, path)
+        return path, code, report
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for path, code, report in pool.map(one, inputs):
+            if code != 0:
+                yield path, report
 
 
 def refusal(cli, command, crash, work):
@@ -177,6 +183,9 @@ def main():
     parser.add_argument("--require-contained", action="store_true")
     parser.add_argument("--run-each", action="store_true")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--copy-clean", metavar="DIR",
+                        help="with --run-each: copy the inputs that did not crash into DIR "
+                             "(a starting corpus the fuzzer need not crash on again)")
     parser.add_argument("files", nargs="*")
     args = parser.parse_args()
 
@@ -190,6 +199,16 @@ def main():
         for path, report in run_each(args.target, args.files):
             kind, site = classify(report, args.source_root, args.target)
             crashes.append((path, kind, site))
+        if args.copy_clean:
+            os.makedirs(args.copy_clean, exist_ok=True)
+            crashed = {c[0] for c in crashes}
+            for path in args.files:
+                if path not in crashed:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    name = hashlib.sha1(data).hexdigest()
+                    with open(os.path.join(args.copy_clean, name), "wb") as f:
+                        f.write(data)
     else:
         for path in args.files:
             code, report = reproduce(args.target, path)
@@ -201,11 +220,12 @@ def main():
 
     name = os.path.basename(args.target) if args.target else "reports"
     ours = [c for c in crashes if c[1] == "ours"]
-    library = [c for c in crashes if c[1] == "library"]
+    library = [c for c in crashes if c[1] in ("library", "memory")]
+    memory = [c for c in crashes if c[1] == "memory"]
     flaky = [c for c in crashes if c[1] == "not reproduced"]
     for path, kind, site in crashes:
         print(f"  {kind:8} {os.path.basename(path)}: {site}")
-    sites = sorted({site for _, _, site in library})
+    sites = sorted({site for _, kind, site in library if kind == "library"})
     uncontained = []
     if library and args.cli and os.access(args.cli, os.X_OK):
         with tempfile.TemporaryDirectory(prefix="radmark-contain-") as work:
@@ -222,8 +242,9 @@ def main():
         contained = "; containment not checked (no radmark-cli: build it first)"
     else:
         contained = ""
-    print(f"{name}: crashes: ours {len(ours)}, library {len(library)} "
-          f"({len(sites)} distinct sites){contained}"
+    print(f"{name}: crashes: ours {len(ours)}, library {len(library) - len(memory)} "
+          f"({len(sites)} distinct sites)"
+          + (f", over the memory limit {len(memory)}" if memory else "") + contained
           + (f", not reproduced {len(flaky)}" if flaky else ""))
     failed = bool(ours) or (args.require_contained and (uncontained or (library and not
                                                                         args.cli)))

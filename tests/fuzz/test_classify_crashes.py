@@ -110,6 +110,14 @@ class ClassifierTest(unittest.TestCase):
         self.assertEqual(kind, "ours")
         self.assertIn("readSeries", site)
 
+    def test_process_over_the_memory_limit_has_no_crash_site(self):
+        report = ("==5== ERROR: libFuzzer: out-of-memory (used: 2197Mb; limit: 2048Mb)\n"
+                  "Live Heap Allocations: 2164273405 bytes in 9 chunks\n"
+                  "    #0 0x55 in operator new(unsigned long) (/x/fuzz_deid+0x194a2d)\n"
+                  "    #1 0x55 in fuzzer::FuzzerDriver(int*, char***) (/x/fuzz_deid+0xac76d)\n"
+                  "    #2 0x55 in main (/x/fuzz_deid+0xd6ef2)\n")
+        self.assertEqual(classify_crashes.classify(report, ROOT, "/x/fuzz_deid")[0], "memory")
+
     def test_report_without_a_stack_counts_as_ours(self):
         self.assertEqual(classify_crashes.classify("==1== ERROR: libFuzzer: timeout\n", ROOT)[0],
                          "ours")
