@@ -27,6 +27,7 @@ import concurrent.futures
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,8 +133,11 @@ def limits():
     return os.environ.get("RADMARK_FUZZ_LIMITS", "-timeout=25 -rss_limit_mb=2048").split()
 
 
+ARTIFACTS = tempfile.mkdtemp(prefix="radmark-reproduced-")  # the re-runs' own crash-* copies
+
+
 def reproduce(target, crash):
-    result = subprocess.run([target] + limits() + [crash],
+    result = subprocess.run([target] + limits() + [f"-artifact_prefix={ARTIFACTS}/", crash],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=sanitizer_environment(), timeout=300)
     return result.returncode, result.stdout.decode("utf-8", "replace")
@@ -252,4 +256,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        shutil.rmtree(ARTIFACTS, ignore_errors=True)
