@@ -24,6 +24,7 @@ add_compile_options(-include ${RADMARK_ITK_COMPILER_MACROS})
 find_package(GDCM 3.0 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 
