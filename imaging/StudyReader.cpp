@@ -2,6 +2,7 @@
 
 #include "imaging/DicomSeriesReader.h"
 #include "imaging/ItkImageReader.h"
+#include "imaging/SourceFolder.h"
 
 #include <algorithm>
 
@@ -12,15 +13,6 @@ namespace fs = std::filesystem;
 ReadError::ReadError(fs::path file, std::string reason)
     : std::runtime_error(file.string() + ": " + reason), file_(std::move(file)),
       reason_(std::move(reason)) {}
-
-namespace {
-
-bool hidden(const fs::path& p) {
-    const std::string name = p.filename().string();
-    return !name.empty() && name.front() == '.';
-}
-
-} // namespace
 
 std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& progress) {
     std::error_code ec;
@@ -40,24 +32,13 @@ std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& pr
 
     std::vector<fs::path> dicomFiles;
     std::vector<SeriesSummary> result;
-    fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
-    if (ec)
-        throw ReadError(source, "cannot be listed: " + ec.message());
-    std::vector<fs::path> imageFiles;
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec)
-            throw ReadError(source, "cannot be listed: " + ec.message());
-        if (hidden(it->path())) {
-            if (it->is_directory())
-                it.disable_recursion_pending();
-            continue;
-        }
-        if (it->is_regular_file())
-            imageFiles.push_back(it->path());
-    }
-    std::sort(imageFiles.begin(), imageFiles.end());
+    const FolderListing listing = listFolder(source, /*skipHidden=*/true);
+    const std::vector<fs::path>& imageFiles = listing.files;
     if (imageFiles.empty())
-        throw ReadError(source, "is an empty folder: no image files found");
+        throw ReadError(source,
+                        listing.linksRefused == 0
+                            ? "is an empty folder: no image files found"
+                            : "holds no image files of its own: " + listing.refusedSummary());
     // In a folder, one bad file must not hide the good ones: skip it and say so.
     std::vector<ReadError> skipped;
     for (const auto& file : imageFiles) {
@@ -91,6 +72,9 @@ std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& pr
             series.warnings.push_back(std::to_string(skipped.size()) +
                                       " other file(s) or group(s) could not be read (first: " +
                                       skipped.front().what() + ")");
+    if (listing.linksRefused > 0)
+        for (auto& series : result)
+            series.warnings.push_back(listing.refusedSummary());
     return result;
 }
 

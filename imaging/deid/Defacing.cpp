@@ -67,7 +67,9 @@ template <class F> void readValues(const Volume& volume, F&& f) {
 }
 
 double otsuThreshold(const Volume& volume) {
-    const auto [low, high] = volume.scalarRange();
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
+    const auto range = volume.scalarRange();
+    const double low = range.first, high = range.second;
     if (!(high > low))
         return high;
     constexpr int bins = 256;

@@ -1,23 +1,150 @@
 #include "imaging/deid/FolderDeidentification.h"
 
+#include "imaging/SourceFolder.h"
+
 #include <gdcmReader.h>
 #include <gdcmWriter.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <ostream>
+#include <streambuf>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace radmark::deid {
 namespace fs = std::filesystem;
 
 namespace {
 
+constexpr std::string_view partialPrefix = ".radmark-partial-";
+
+// Writes to a descriptor and, when a write fails (a full disk), keeps the first error and drops
+// the rest instead of failing the stream: Debian's GDCM asserts (aborts) on a failed stream.
+class DescriptorBuffer : public std::streambuf {
+  public:
+    explicit DescriptorBuffer(int fd) : fd_(fd), buffer_(1 << 16) {
+        setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+    ~DescriptorBuffer() override { drain(); }
+    int error() const { return error_; }
+
+  protected:
+    int_type overflow(int_type c) override {
+        drain();
+        if (!traits_type::eq_int_type(c, traits_type::eof())) {
+            *pptr() = traits_type::to_char_type(c);
+            pbump(1);
+        }
+        return traits_type::not_eof(c);
+    }
+    int sync() override {
+        drain();
+        return 0;
+    }
+
+  private:
+    void drain() {
+        const char* at = pbase();
+        while (error_ == 0 && at < pptr()) {
+            const ssize_t n = ::write(fd_, at, std::size_t(pptr() - at));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                error_ = n < 0 ? errno : ENOSPC;
+                break;
+            }
+            at += n;
+        }
+        setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+
+    int fd_;
+    std::vector<char> buffer_;
+    int error_ = 0;
+};
+
+// A file being written in the output folder under a name no one can predict or plant in
+// advance (".radmark-partial-<pid>-<random>"), created exclusively and never through a link,
+// owner-only. Removed when destroyed unless it was moved into place.
+class PartialFile {
+  public:
+    PartialFile(const fs::path& folder, const std::string& suffix) {
+        std::string pattern = (folder / (std::string(partialPrefix) + std::to_string(::getpid()) +
+                                         "-XXXXXX" + suffix))
+                                  .string();
+        fd_ = ::mkostemps(pattern.data(), int(suffix.size()), O_CLOEXEC | O_NOFOLLOW);
+        if (fd_ < 0)
+            throw std::system_error(errno, std::generic_category());
+        path_ = pattern;
+    }
+    PartialFile(PartialFile&& other) noexcept
+        : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {
+        other.path_.clear();
+    }
+    PartialFile& operator=(PartialFile&& other) noexcept {
+        if (this != &other) {
+            discard();
+            path_ = std::exchange(other.path_, fs::path());
+            fd_ = std::exchange(other.fd_, -1);
+        }
+        return *this;
+    }
+    PartialFile(const PartialFile&) = delete;
+    ~PartialFile() { discard(); }
+    const fs::path& path() const { return path_; }
+
+    // Writes through the open descriptor (never by name again); "" or why it failed.
+    template <class Write> std::string write(Write&& writeTo) {
+        DescriptorBuffer buffer(fd_);
+        std::ostream out(&buffer);
+        const bool ok = writeTo(out);
+        out.flush();
+        int error = buffer.error();
+        if (error == 0 && ::fsync(fd_) != 0)
+            error = errno;
+        ::close(std::exchange(fd_, -1));
+        if (error != 0)
+            return std::strerror(error);
+        return ok ? std::string() : std::string("the DICOM writer refused it");
+    }
+
+    // Renames into place (replacing a link at final, never writing through it).
+    void moveTo(const fs::path& final) {
+        if (::rename(path_.c_str(), final.c_str()) != 0)
+            throw std::system_error(errno, std::generic_category());
+        path_.clear();
+    }
+
+  private:
+    void discard() {
+        if (fd_ >= 0)
+            ::close(fd_);
+        if (!path_.empty())
+            ::unlink(path_.c_str());
+        fd_ = -1;
+        path_.clear();
+    }
+
+    fs::path path_;
+    int fd_ = -1;
+};
+
 struct PendingFile {
-    fs::path temporary;
-    fs::path final;
+    PartialFile temporary;
+    std::vector<std::string> folders; // study, series: checked path components
+    std::string name;
 };
 
 struct PendingStudy {
@@ -26,15 +153,77 @@ struct PendingStudy {
     bool quarantined = false;
 };
 
-// Only characters of a UID end up in paths; anything else (no UID) becomes "unknown".
-std::string safeName(const std::string& uid) {
+// A de-identified UID as a path component: only when it is a DICOM UID (so never "." or ".."
+// nor a separator); no UID at all becomes "unknown".
+std::string componentOf(const std::string& uid, const char* what) {
     if (uid.empty())
         return "unknown";
-    std::string out;
-    for (char c : uid)
-        if ((c >= '0' && c <= '9') || c == '.')
-            out += c;
-    return out.empty() ? "unknown" : out;
+    if (!isDicomUid(uid))
+        throw OutputFolderError(std::string("its ") + what +
+                                " is not a valid DICOM UID (digits and dots, at most 64 "
+                                "characters), so no output folder is named after it");
+    return uid;
+}
+
+// Creates root/components... as real folders (0700 when created here). A link or a file planted
+// where a folder goes is refused: nothing is written through it.
+fs::path subfolder(const fs::path& root, const std::vector<std::string>& components) {
+    fs::path path = root;
+    for (const auto& component : components) {
+        if (component.empty() || component == "." || component == ".." ||
+            component.find('/') != std::string::npos)
+            throw OutputFolderError("an output folder name is not a plain name");
+        path /= component;
+        if (::mkdir(path.c_str(), 0700) != 0) {
+            if (errno != EEXIST)
+                throw OutputFolderError("cannot create the folder " + path.string() + ": " +
+                                        std::strerror(errno));
+            struct stat st {};
+            if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                throw OutputFolderError(path.string() +
+                                        " is in the way: it is not a folder (a symbolic link or "
+                                        "a file), and nothing is written through it");
+        }
+    }
+    return path;
+}
+
+// The output folder, created owner-only when missing, resolved; a link is refused.
+fs::path outputRootOf(const fs::path& folder) {
+    std::error_code error;
+    if (fs::is_symlink(fs::symlink_status(folder, error)))
+        throw OutputFolderError("the output folder " + folder.string() +
+                                " is a symbolic link; Radmark does not write through links: "
+                                "give the folder it points to instead");
+    fs::path made;
+    for (const auto& part : folder.lexically_normal()) {
+        made /= part;
+        if (::mkdir(made.c_str(), 0700) != 0 && errno != EEXIST)
+            throw OutputFolderError("cannot create the output folder " + folder.string() + ": " +
+                                    std::strerror(errno));
+    }
+    const fs::path root = fs::canonical(folder, error);
+    if (error || !fs::is_directory(root))
+        throw OutputFolderError("the output folder " + folder.string() + " is not a folder");
+    return root;
+}
+
+// Partial files of an earlier run that is no longer running (killed, power cut) are removed;
+// those of a run still going (another pid) are left alone.
+int sweepPartialFiles(const fs::path& root) {
+    int removed = 0;
+    std::error_code error;
+    for (fs::directory_iterator it(root, error), end; !error && it != end; it.increment(error)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(partialPrefix, 0) != 0)
+            continue;
+        const long pid = std::strtol(name.c_str() + partialPrefix.size(), nullptr, 10);
+        const bool running =
+            pid > 0 && pid != ::getpid() && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
+        if (!running && ::unlink(it->path().c_str()) == 0)
+            ++removed;
+    }
+    return removed;
 }
 
 // The Media Storage SOP Class UID from the file meta, read by hand (explicit VR little endian,
@@ -78,32 +267,44 @@ std::string mediaStorageClassOf(const fs::path& path) {
 
 constexpr const char* mediaStorageDirectory = "1.2.840.10008.1.3.10";
 
-void removeQuietly(const fs::path& path) {
-    std::error_code ignored;
-    fs::remove(path, ignored);
-}
-
 } // namespace
+
+bool isDicomUid(std::string_view uid) {
+    if (uid.empty() || uid.size() > 64)
+        return false;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = uid.find('.', start);
+        const std::string_view component =
+            uid.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (component.empty() || (component.size() > 1 && component.front() == '0') ||
+            !std::all_of(component.begin(), component.end(),
+                         [](char c) { return c >= '0' && c <= '9'; }))
+            return false;
+        if (dot == std::string_view::npos)
+            return true;
+        start = dot + 1;
+    }
+}
 
 bool FolderOutcome::clean() const {
     return failures.empty() && std::none_of(studies.begin(), studies.end(),
                                             [](const StudyOutcome& s) { return s.quarantined; });
 }
 
-std::vector<fs::path> listSourceFiles(const std::vector<fs::path>& sources) {
+std::vector<fs::path> listSourceFiles(const std::vector<fs::path>& sources,
+                                      std::vector<std::string>* refusals) {
     std::vector<fs::path> files;
     for (const auto& source : sources) {
         std::error_code error;
         if (fs::is_directory(source, error)) {
-            for (auto it = fs::recursive_directory_iterator(
-                     source, fs::directory_options::skip_permission_denied, error);
-                 !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-                if (it->is_regular_file(error) && it->path().filename() != "DICOMDIR")
-                    files.push_back(it->path());
-            }
-            if (error)
-                throw std::runtime_error("cannot read the folder " + source.string() + ": " +
-                                         error.message());
+            const imaging::FolderListing listing =
+                imaging::listFolder(source, /*skipHidden=*/false);
+            for (const auto& file : listing.files)
+                if (file.filename() != "DICOMDIR")
+                    files.push_back(file);
+            if (listing.linksRefused > 0 && refusals)
+                refusals->push_back(source.string() + ": " + listing.refusedSummary());
         } else if (fs::is_regular_file(source, error)) {
             files.push_back(source);
         } else {
@@ -119,16 +320,13 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                                    const fs::path& outputFolder, const Deidentifier& deidentifier,
                                    const std::function<void(int, int)>& progress) {
     FolderOutcome outcome;
-    const auto files = listSourceFiles(sources);
-    std::error_code error;
-    fs::create_directories(outputFolder, error);
-    if (error)
-        throw std::runtime_error("cannot create the output folder " + outputFolder.string() + ": " +
-                                 error.message());
+    const auto files = listSourceFiles(sources, &outcome.failures);
+    const fs::path root = outputRootOf(outputFolder);
+    outcome.partialFilesRemoved = sweepPartialFiles(root);
     std::map<std::string, PendingStudy> studies;
-    const std::string temporaryPrefix = ".radmark-partial-" + std::to_string(::getpid()) + "-";
     int counter = 0;
     std::vector<fs::path> explicitFiles;
+    std::error_code error;
     for (const auto& source : sources)
         if (!fs::is_directory(source, error))
             explicitFiles.push_back(source);
@@ -169,36 +367,58 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         if (result.quarantined) {
             study.quarantined = true;
         } else if (!study.quarantined) {
-            const fs::path temporary =
-                outputFolder / (temporaryPrefix + std::to_string(counter) + ".dcm");
-            gdcm::Writer writer;
-            writer.SetFile(file);
-            writer.SetFileName(temporary.c_str());
-            bool written = writer.Write();
-            if (!written && result.sopInstanceUid.empty()) {
+            // The destination is checked before anything is written for the file.
+            std::vector<std::string> folders;
+            std::string name;
+            try {
+                folders = {componentOf(result.studyUid, "Study Instance UID"),
+                           componentOf(result.seriesUid, "Series Instance UID")};
+                name = result.sopInstanceUid.empty()
+                           ? "instance-" + std::to_string(counter) + ".dcm"
+                           : componentOf(result.sopInstanceUid, "SOP Instance UID") + ".dcm";
+            } catch (const OutputFolderError& refused) {
+                outcome.failures.push_back(path.string() + ": " + refused.what());
+                study.report->addFailure("a UID cannot name an output folder");
+                study.quarantined = true;
+                study.files.clear();
+                continue;
+            }
+            auto writeWith =
+                [&](bool checkMeta) -> std::pair<std::optional<PartialFile>, std::string> {
+                std::optional<PartialFile> temporary;
+                try {
+                    temporary.emplace(root, ".dcm");
+                } catch (const std::system_error& e) {
+                    return {std::nullopt, e.code().message()};
+                }
+                std::string problem = temporary->write([&](std::ostream& out) {
+                    gdcm::Writer writer;
+                    writer.SetFile(file);
+                    writer.SetStream(out);
+                    if (!checkMeta)
+                        writer.CheckFileMetaInformationOff();
+                    return writer.Write();
+                });
+                if (!problem.empty())
+                    temporary.reset(); // removed now, not at the end of the run
+                return {std::move(temporary), problem};
+            };
+            auto [temporary, problem] = writeWith(true);
+            if (!temporary && result.sopInstanceUid.empty() &&
+                problem == "the DICOM writer refused it") {
                 // Not a complete SOP instance (no SOP Class/Instance UID): GDCM cannot build
                 // its file meta, so the de-identified file meta is written as it is.
-                gdcm::Writer asIs;
-                asIs.SetFile(file);
-                asIs.SetFileName(temporary.c_str());
-                asIs.CheckFileMetaInformationOff();
-                written = asIs.Write();
+                std::tie(temporary, problem) = writeWith(false);
             }
-            if (!written) {
-                removeQuietly(temporary);
+            if (!temporary) {
                 outcome.failures.push_back(path.string() +
-                                           ": could not write the de-identified "
-                                           "file into " +
-                                           outputFolder.string());
+                                           ": could not write the de-identified file into " +
+                                           outputFolder.string() + " (" + problem + ")");
                 study.report->addFailure("a file could not be written");
                 study.quarantined = true;
+                study.files.clear();
             } else {
-                study.files.push_back(
-                    {temporary, outputFolder / safeName(result.studyUid) /
-                                    safeName(result.seriesUid) /
-                                    (result.sopInstanceUid.empty()
-                                         ? "instance-" + std::to_string(counter) + ".dcm"
-                                         : safeName(result.sopInstanceUid) + ".dcm")});
+                study.files.push_back({std::move(*temporary), std::move(folders), std::move(name)});
             }
         }
         if (progress)
@@ -211,39 +431,59 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         done.files = study.report->fileCount();
         done.quarantined = study.quarantined || study.report->quarantined();
         if (done.quarantined) {
-            for (const auto& file : study.files)
-                removeQuietly(file.temporary);
+            study.files.clear(); // removes their partial files
             done.reasons = study.report->reasons();
             outcome.studies.push_back(std::move(done));
             continue;
         }
-        for (const auto& file : study.files) {
-            fs::create_directories(file.final.parent_path(), error);
-            fs::rename(file.temporary, file.final, error);
-            if (error) {
-                removeQuietly(file.temporary);
-                outcome.failures.push_back(file.final.string() +
-                                           ": could not be renamed into "
-                                           "place (" +
-                                           error.message() + ")");
+        for (auto& file : study.files) {
+            const fs::path final = [&] {
+                try {
+                    return subfolder(root, file.folders) / file.name;
+                } catch (const OutputFolderError& refused) {
+                    outcome.failures.push_back(refused.what());
+                    return fs::path();
+                }
+            }();
+            if (final.empty())
+                continue;
+            try {
+                file.temporary.moveTo(final);
+            } catch (const std::system_error& e) {
+                outcome.failures.push_back(final.string() + ": could not be renamed into place (" +
+                                           e.code().message() + ")");
                 continue;
             }
             ++outcome.filesWritten;
         }
-        const fs::path reportPath =
-            outputFolder / safeName(studyUid) / "deidentification-report.json";
-        const fs::path temporary = outputFolder / (temporaryPrefix + "report.json");
-        {
-            std::ofstream out(temporary);
-            out << study.report->toJson().dump(2) << "\n";
-            if (!out)
-                outcome.failures.push_back(reportPath.string() + ": could not be written");
+        study.files.clear();
+        fs::path reportFolder;
+        try {
+            reportFolder = subfolder(root, {componentOf(studyUid, "Study Instance UID")});
+        } catch (const OutputFolderError& refused) {
+            outcome.failures.push_back(refused.what());
+            outcome.studies.push_back(std::move(done));
+            continue;
         }
-        fs::create_directories(reportPath.parent_path(), error);
-        fs::rename(temporary, reportPath, error);
-        if (error)
-            removeQuietly(temporary);
-        done.report = reportPath;
+        const fs::path reportPath = reportFolder / "deidentification-report.json";
+        std::string problem;
+        try {
+            const std::string json = study.report->toJson().dump(2) + "\n";
+            PartialFile temporary(root, ".json");
+            problem = temporary.write([&](std::ostream& out) {
+                out << json;
+                return bool(out);
+            });
+            if (problem.empty())
+                temporary.moveTo(reportPath);
+        } catch (const std::system_error& e) {
+            problem = e.code().message();
+        }
+        if (problem.empty())
+            done.report = reportPath;
+        else
+            outcome.failures.push_back(reportPath.string() + ": could not be written (" + problem +
+                                       ")");
         outcome.studies.push_back(std::move(done));
     }
     return outcome;
