@@ -9,17 +9,6 @@ namespace radmark::storage {
 
 using imaging::ChunkHash;
 
-namespace {
-Study readStudy(Session& session, std::int64_t studyId) {
-    auto s = SessionAccess::database(session).prepare(
-        "SELECT id, label, description, blind FROM studies WHERE id = ?");
-    s.bind(1, studyId);
-    if (!s.step())
-        throw InvalidRequestError("there is no study " + std::to_string(studyId));
-    return {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0};
-}
-} // namespace
-
 std::int64_t Annotations::save(std::int64_t studyId, std::span<const std::uint8_t> data,
                                const std::string& message, ChunkSpans chunks) {
     requireStudy(session_, Action::SaveVersion, studyId);
@@ -82,7 +71,7 @@ std::int64_t Annotations::save(std::int64_t studyId, std::span<const std::uint8_
 std::vector<AnnotationRecord> Annotations::list(std::int64_t studyId) {
     requireStudy(session_, Action::ListVersions, studyId);
     session_.touch();
-    const Study study = readStudy(session_, studyId);
+    const Study study = internal::readStudy(session_, studyId);
     // On a blind study an annotator's list holds her own versions and reviewers' ones only.
     const bool onlyOwnAndConsensus = session_.role() == Role::Annotator && study.blind;
     auto s = SessionAccess::database(session_).prepare(

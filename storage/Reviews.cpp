@@ -579,13 +579,7 @@ std::int64_t Reviews::saveConsensus(std::int64_t studyId, std::span<const std::u
     std::string sourceList;
     for (std::int64_t source : sources)
         sourceList += (sourceList.empty() ? "" : ",") + std::to_string(source);
-    const std::string label = [&] {
-        auto s = db.prepare("SELECT label FROM studies WHERE id = ?");
-        s.bind(1, studyId);
-        if (!s.step())
-            throw InvalidRequestError("there is no study " + std::to_string(studyId));
-        return s.text(0);
-    }();
+    const std::string label = internal::studyLabel(session_, studyId);
     return SessionAccess::recorded(
         session_, "save consensus", label, method + " of versions " + sourceList, [&](Database& d) {
             ChunkStore store(d);

@@ -12,6 +12,7 @@
 
 #include "imaging/Chunks.h"
 #include "storage/Session.h"
+#include "storage/Studies.h"
 
 #include <span>
 #include <string>
@@ -45,6 +46,7 @@ void checkUserName(const std::string& name);
 UserInfo readUser(Statement& row); // columns id, name, role, disabled, created
 UserInfo findUser(Session& session, const std::string& name);   // throws InvalidRequestError
 std::string studyLabel(Session& session, std::int64_t studyId); // throws InvalidRequestError
+Study readStudy(Session& session, std::int64_t studyId);        // throws InvalidRequestError
 
 // Stores data as a chunk inside the caller's transaction when one is open.
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data);

@@ -36,8 +36,8 @@ std::vector<Study> Studies::list() {
     return out;
 }
 
-namespace {
-Study studyRow(Session& session, std::int64_t studyId) {
+namespace internal {
+Study readStudy(Session& session, std::int64_t studyId) {
     auto s = SessionAccess::database(session).prepare(
         "SELECT id, label, description, blind FROM studies WHERE id = ?");
     s.bind(1, studyId);
@@ -45,12 +45,12 @@ Study studyRow(Session& session, std::int64_t studyId) {
         throw InvalidRequestError("there is no study " + std::to_string(studyId));
     return {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0};
 }
-} // namespace
+} // namespace internal
 
 Study Studies::open(std::int64_t studyId) {
     requireStudy(session_, Action::OpenStudy, studyId);
     session_.touch();
-    Study study = studyRow(session_, studyId);
+    Study study = internal::readStudy(session_, studyId);
     session_.recordAccess("open study", study.label);
     return study;
 }
@@ -58,7 +58,7 @@ Study Studies::open(std::int64_t studyId) {
 Study Studies::openForExport(std::int64_t studyId) {
     require(session_, Action::ReadForExport, "study " + std::to_string(studyId));
     session_.touch();
-    Study study = studyRow(session_, studyId);
+    Study study = internal::readStudy(session_, studyId);
     session_.recordAccess("read for export", study.label);
     return study;
 }
