@@ -135,10 +135,10 @@ int runBenchBagit(Arguments& args, CommandIo& io) {
 
     const double ref = median(reference);
     auto line = [&](const std::string& what, double seconds) {
-        io.out << "  " << std::left << std::setw(34) << what << std::right << std::setw(7)
-               << seconds << " s " << std::setw(8) << totalMb / seconds << " MB/s  " << std::setw(5)
-               << std::setprecision(0) << 100 * ref / seconds << " % of sha256sum\n"
-               << std::setprecision(3);
+        io.out << "  " << std::left << std::setw(32) << what << std::right << std::setprecision(3)
+               << std::setw(7) << seconds << " s " << std::setprecision(0) << std::setw(6)
+               << totalMb / seconds << " MB/s " << std::setw(5) << 100 * ref / seconds
+               << " % of sha256sum\n";
     };
     io.out << std::fixed << std::setprecision(3);
     io.out << "bench bagit: " << files << " files, " << std::setprecision(1) << totalMb

@@ -34,9 +34,13 @@ bundle::MinisignPublicKey readPublicKey(const std::string& k) {
     }
 }
 
-std::string megabytes(std::uint64_t octets) {
+std::string sizeText(std::uint64_t octets) {
     std::ostringstream s;
-    s << std::fixed << std::setprecision(1) << double(octets) / 1e6 << " MB";
+    s << std::fixed << std::setprecision(1);
+    if (octets < 1000000)
+        s << double(octets) / 1e3 << " kB";
+    else
+        s << double(octets) / 1e6 << " MB";
     return s.str();
 }
 
@@ -81,7 +85,7 @@ int runBundleVerify(Arguments& args, CommandIo& io) {
            << (parent.empty() ? "(none)" : parent) << "\n";
     io.out << "  bagged " << report.field("Bagging-Date") << " by "
            << report.field("Bag-Software-Agent") << "; payload " << report.payloadFiles
-           << " files, " << megabytes(report.payloadOctets)
+           << " files, " << sizeText(report.payloadOctets)
            << ": Payload-Oxum and every manifest line hold\n";
     const std::string formats = report.field(layout::formatsField);
     io.out << "  formats: " << (formats.empty() ? "(not named)" : formats) << " ("

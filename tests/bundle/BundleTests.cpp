@@ -33,7 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CommandRun {
     int status = -1;
     std::string output; // stdout and stderr
 };
@@ -45,8 +45,8 @@ std::string quote(const std::string& s) {
     return q + "'";
 }
 
-Run run(const std::string& command) {
-    Run r;
+CommandRun run(const std::string& command) {
+    CommandRun r;
     FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
     if (!pipe)
         return r;
@@ -132,9 +132,9 @@ class BundleTest : public ::testing::Test {
     // tag files the export would add.
     void fillBag(const std::string& defect = "none") {
         fs::create_directories(bag / "data" / "nnUNet");
-        const Run made = run("/usr/bin/python3 " +
-                             quote(std::string(RADMARK_BUNDLE_TEST_DIR) + "/make_nnunet.py") + " " +
-                             quote((bag / "data" / "nnUNet").string()) + " --defect " + defect);
+        const CommandRun made = run(
+            "/usr/bin/python3 " + quote(std::string(RADMARK_BUNDLE_TEST_DIR) + "/make_nnunet.py") +
+            " " + quote((bag / "data" / "nnUNet").string()) + " --defect " + defect);
         ASSERT_EQ(made.status, 0) << made.output;
         writeFile(bag / "data" / "odd" / "100% sure.txt", "percent\n");
         writeFile(bag / "data" / "odd" / "line\nbreak.txt", "line feed\n");
@@ -149,7 +149,7 @@ class BundleTest : public ::testing::Test {
 
     SealedBag seal(const KeyPair& key) { return sealBag(bag, sealFor(key), key.secret); }
 
-    Run verify(const std::string& extra = "") {
+    CommandRun verify(const std::string& extra = "") {
         return run(std::string(RADMARK_CLI) + " bundle verify " + quote(bag.string()) + extra);
     }
 
@@ -165,15 +165,16 @@ TEST_F(BundleTest, SealedBagPassesThePythonCheckMinisignAndVerify) {
     fillBag();
     KeyPair key;
     const SealedBag sealed = seal(key);
-    EXPECT_EQ(sealed.totals.payloadFiles, 4u + 4u + 2u + 2u + 3u + 4u); // nnU-Net files, odd/
+    EXPECT_EQ(sealed.totals.payloadFiles, 4u + 4u + 2u + 2u + 2u + 4u); // nnU-Net files, odd/
 
-    const Run python =
+    const CommandRun python =
         run("/usr/bin/python3 " + quote(std::string(RADMARK_BUNDLE_TEST_DIR) + "/check_bagit.py") +
             " " + quote(bag.string()));
     EXPECT_EQ(python.status, 0) << python.output;
 
-    const Run minisign = run("minisign -V -p " + quote((bag / layout::publicKeyFile).string()) +
-                             " -m " + quote((bag / layout::tagManifestFile).string()));
+    const CommandRun minisign =
+        run("minisign -V -p " + quote((bag / layout::publicKeyFile).string()) + " -m " +
+            quote((bag / layout::tagManifestFile).string()));
     EXPECT_EQ(minisign.status, 0) << minisign.output;
     EXPECT_NE(minisign.output.find("Signature and comment signature verified"), std::string::npos)
         << minisign.output;
@@ -185,20 +186,22 @@ TEST_F(BundleTest, SealedBagPassesThePythonCheckMinisignAndVerify) {
     EXPECT_NE(manifest.find("data/odd/line%0Abreak.txt\n"), std::string::npos);
     EXPECT_NE(manifest.find("data/odd/carriage%0Dreturn.txt\n"), std::string::npos);
 
-    const Run verified = verify();
+    const CommandRun verified = verify();
     ASSERT_EQ(verified.status, 0) << verified.output;
-    for (const std::string expected :
-         {"dataset: Liver, revision rev-2b7c, parent revision rev-19aa",
-          "nnU-Net Dataset042_Liver: 4 training cases (fold 0 of 1: 3 train, 1 validation), 2 "
-          "test cases with labels",
-          "labels: 0 background, 1 liver, 2 tumour", "channels: 0 CT",
-          "by key " + sealed.signerKeyId, "not who made it",
-          "audit checkpoint: 42 entries at 2026-03-01T12:00:00.000Z", "formats: nnU-Net v2, NIfTI"})
+    for (const std::string& expected : std::vector<std::string>{
+             "dataset: Liver, revision rev-2b7c, parent revision rev-19aa",
+             "nnU-Net Dataset042_Liver: 4 training cases (fold 0 of 1: 3 train, 1 validation), 2 "
+             "test cases with labels",
+             "labels: 0 background, 1 liver, 2 tumour", "channels: 0 CT",
+             "by key " + sealed.signerKeyId, "not who made it",
+             "audit checkpoint: 42 entries at 2026-03-01T12:00:00.000Z",
+             "formats: nnU-Net v2, NIfTI"})
         EXPECT_NE(verified.output.find(expected), std::string::npos) << expected << "\n"
                                                                      << verified.output;
 
     writePublicKey(scratch / "workstation.pub", key.publicKey);
-    const Run withKey = verify(" --public-key " + quote((scratch / "workstation.pub").string()));
+    const CommandRun withKey =
+        verify(" --public-key " + quote((scratch / "workstation.pub").string()));
     ASSERT_EQ(withKey.status, 0) << withKey.output;
     EXPECT_NE(withKey.output.find("comes from that key's holder"), std::string::npos);
 }
@@ -208,10 +211,11 @@ TEST_F(BundleTest, MinisignRejectsAFlippedByteInTheTagManifest) {
     KeyPair key;
     seal(key);
     flipByte(bag / layout::tagManifestFile, 3);
-    const Run minisign = run("minisign -V -p " + quote((bag / layout::publicKeyFile).string()) +
-                             " -m " + quote((bag / layout::tagManifestFile).string()));
+    const CommandRun minisign =
+        run("minisign -V -p " + quote((bag / layout::publicKeyFile).string()) + " -m " +
+            quote((bag / layout::tagManifestFile).string()));
     EXPECT_NE(minisign.status, 0) << minisign.output;
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_NE(verified.status, 0);
     EXPECT_NE(verified.output.find(std::string(layout::signatureFile) + ": the signature does not "
                                                                         "match"),
@@ -226,8 +230,8 @@ TEST_F(BundleTest, OurVerifierAcceptsMinisignsOwnSignaturesBothAlgorithms) {
     ASSERT_EQ(run("minisign -G -W -p " + quote(pub) + " -s " + quote(sec)).status, 0);
     const MinisignPublicKey key = parseMinisignPublicKey(readFile(pub));
     for (const std::string legacy : {"", " -l"}) {
-        const Run signed_ = run("minisign -S" + legacy + " -s " + quote(sec) + " -m " +
-                                quote(file.string()) + " -t 'trusted words'");
+        const CommandRun signed_ = run("minisign -S" + legacy + " -s " + quote(sec) + " -m " +
+                                       quote(file.string()) + " -t 'trusted words'");
         ASSERT_EQ(signed_.status, 0) << signed_.output;
         const auto v = verifyMinisign(readFile(file), readFile(file.string() + ".minisig"), key);
         EXPECT_TRUE(v.ok) << v.reason;
@@ -245,7 +249,7 @@ TEST_F(BundleTest, AFlippedPayloadByteFailsNamingTheFile) {
     seal(key);
     const std::string victim = "data/nnUNet/Dataset042_Liver/imagesTr/liver_001_0000.nii.gz";
     flipByte(bag / victim, 100);
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find(victim + ": changed"), std::string::npos) << verified.output;
 }
@@ -255,7 +259,7 @@ TEST_F(BundleTest, ARemovedFileFailsNamingIt) {
     KeyPair key;
     seal(key);
     fs::remove(bag / "data/odd/100% sure.txt");
-    Run verified = verify();
+    CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find("data/odd/100% sure.txt: missing"), std::string::npos)
         << verified.output;
@@ -274,7 +278,7 @@ TEST_F(BundleTest, AnAddedFileFailsNamingIt) {
     seal(key);
     writeFile(bag / "data/nnUNet/Dataset042_Liver/imagesTr/extra_0000.nii.gz", "not listed");
     writeFile(bag / "notes.txt", "an added tag file");
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find(
                   "data/nnUNet/Dataset042_Liver/imagesTr/extra_0000.nii.gz: not listed in "
@@ -292,7 +296,7 @@ TEST_F(BundleTest, ASignatureByAnotherKeyFails) {
     seal(key);
     // The same tag manifest signed by another key: named by its key id...
     signTagManifest(bag, other.secret, "forged");
-    Run verified = verify();
+    CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find(std::string(layout::signatureFile) + ": signed by key " +
                                    keyIdHex(minisignKeyId(other.publicKey))),
@@ -322,8 +326,9 @@ TEST_F(BundleTest, ASignatureByAnotherKeyFails) {
         verified.output.find(std::string(layout::signatureFile) + ": the signature does not match"),
         std::string::npos)
         << verified.output;
-    const Run minisign = run("minisign -V -p " + quote((bag / layout::publicKeyFile).string()) +
-                             " -m " + quote((bag / layout::tagManifestFile).string()));
+    const CommandRun minisign =
+        run("minisign -V -p " + quote((bag / layout::publicKeyFile).string()) + " -m " +
+            quote((bag / layout::tagManifestFile).string()));
     EXPECT_NE(minisign.status, 0) << minisign.output;
 }
 
@@ -332,7 +337,7 @@ TEST_F(BundleTest, AWrongPublicKeyFails) {
     KeyPair key, other;
     seal(key);
     writePublicKey(scratch / "other.pub", other.publicKey);
-    const Run verified = verify(" --public-key " + quote((scratch / "other.pub").string()));
+    const CommandRun verified = verify(" --public-key " + quote((scratch / "other.pub").string()));
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find(std::string(layout::signatureFile) + ": signed by key " +
                                    keyIdHex(minisignKeyId(key.publicKey)) +
@@ -343,7 +348,8 @@ TEST_F(BundleTest, AWrongPublicKeyFails) {
     sealBag(bag, sealFor(other), other.secret);
     writePublicKey(scratch / "workstation.pub", key.publicKey);
     EXPECT_EQ(verify().status, 0); // intact, but not ours:
-    const Run real = verify(" --public-key " + quote((scratch / "workstation.pub").string()));
+    const CommandRun real =
+        verify(" --public-key " + quote((scratch / "workstation.pub").string()));
     EXPECT_EQ(real.status, 1) << real.output;
     EXPECT_EQ(verify(" --public-key not-a-key").status, 2);
 }
@@ -365,7 +371,7 @@ TEST_F(BundleTest, ABrokenCheckpointSignatureFailsNamingIt) {
     writeFile(bag / layout::checkpointFile, checkpointJson(key, true));
     writeBagFiles(bag, sealFor(key).info);
     signTagManifest(bag, key.secret, "re-signed");
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find(std::string(layout::checkpointFile) +
                                    ": its signature does not verify"),
@@ -384,7 +390,7 @@ TEST_F(BundleTest, ALabelMissingForAnImageFails) {
     fillBag("missing-label");
     KeyPair key;
     seal(key);
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find("data/nnUNet/Dataset042_Liver/labelsTr/liver_003.nii.gz: "
                                    "missing: imagesTr/liver_003_0000.nii.gz has no label"),
@@ -396,7 +402,7 @@ TEST_F(BundleTest, LabelsNotConsecutiveFail) {
     fillBag("nonconsecutive");
     KeyPair key;
     seal(key);
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find("data/nnUNet/Dataset042_Liver/dataset.json: label values are "
                                    "not consecutive integers from 0 (2 is missing)"),
@@ -417,7 +423,7 @@ TEST_F(BundleTest, NnunetGridValueAndCountRulesFail) {
         fillBag(c.defect);
         KeyPair key;
         seal(key);
-        const Run verified = verify();
+        const CommandRun verified = verify();
         EXPECT_EQ(verified.status, 1) << c.defect;
         EXPECT_NE(verified.output.find(c.expected), std::string::npos) << c.defect << "\n"
                                                                        << verified.output;
@@ -455,7 +461,7 @@ TEST_F(BundleTest, AManifestPathOutsideTheBagIsRefused) {
     std::string manifest = readFile(bag / layout::manifestFile);
     manifest += std::string(64, '0') + "  data/../bagit.txt\n";
     writeFile(bag / layout::manifestFile, manifest);
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find("manifest-sha256.txt: lists a path it may not: "
                                    "data/../bagit.txt"),
@@ -483,16 +489,17 @@ TEST_F(BundleTest, TheTarIsDeterministicAndAgeDecryptsItToTheSameBytes) {
     // GNU tar and Python's tarfile read it back, file for file.
     writeFile(scratch / "plain.tar", tar);
     fs::create_directories(scratch / "unpacked");
-    const Run untar = run("tar -xf " + quote((scratch / "plain.tar").string()) + " -C " +
-                          quote((scratch / "unpacked").string()));
+    const CommandRun untar = run("tar -xf " + quote((scratch / "plain.tar").string()) + " -C " +
+                                 quote((scratch / "unpacked").string()));
     ASSERT_EQ(untar.status, 0) << untar.output;
-    for (const auto& e : fs::recursive_directory_iterator(bag))
-        if (e.is_regular_file())
-            EXPECT_EQ(
-                readFile(scratch / "unpacked" / "bundle-liver" / e.path().lexically_relative(bag)),
-                readFile(e.path()))
-                << e.path();
-    const Run python =
+    for (const auto& e : fs::recursive_directory_iterator(bag)) {
+        if (!e.is_regular_file())
+            continue;
+        const fs::path unpacked =
+            scratch / "unpacked" / "bundle-liver" / e.path().lexically_relative(bag);
+        EXPECT_EQ(readFile(unpacked), readFile(e.path())) << e.path();
+    }
+    const CommandRun python =
         run("/usr/bin/python3 -c " +
             quote("import tarfile,sys\nt=tarfile.open(sys.argv[1])\nm=t.getmembers()\n"
                   "assert all(x.uid==0 and x.gid==0 and x.mtime==1772323200 for x in m)\n"
@@ -501,14 +508,14 @@ TEST_F(BundleTest, TheTarIsDeterministicAndAgeDecryptsItToTheSameBytes) {
             " " + quote((scratch / "plain.tar").string()));
     EXPECT_EQ(python.status, 0) << python.output;
     // The unpacked bag still verifies.
-    const Run unpacked = run(std::string(RADMARK_CLI) + " bundle verify " +
-                             quote((scratch / "unpacked" / "bundle-liver").string()));
+    const CommandRun unpacked = run(std::string(RADMARK_CLI) + " bundle verify " +
+                                    quote((scratch / "unpacked" / "bundle-liver").string()));
     EXPECT_EQ(unpacked.status, 0) << unpacked.output;
 
     // age: encrypt to a fresh identity, decrypt with age, compare bytes.
     const fs::path identity = scratch / "recipient.key";
     ASSERT_EQ(run("age-keygen -o " + quote(identity.string())).status, 0);
-    Run recipient = run("age-keygen -y " + quote(identity.string()));
+    CommandRun recipient = run("age-keygen -y " + quote(identity.string()));
     ASSERT_EQ(recipient.status, 0) << recipient.output;
     while (!recipient.output.empty() && recipient.output.back() == '\n')
         recipient.output.pop_back();
@@ -518,7 +525,7 @@ TEST_F(BundleTest, TheTarIsDeterministicAndAgeDecryptsItToTheSameBytes) {
     EXPECT_FALSE(fs::exists(encrypted.string() + ".partial"));
     EXPECT_EQ((fs::status(encrypted).permissions() & fs::perms::all),
               fs::perms::owner_read | fs::perms::owner_write);
-    const Run decrypted =
+    const CommandRun decrypted =
         run("age -d -i " + quote(identity.string()) + " -o " +
             quote((scratch / "decrypted.tar").string()) + " " + quote(encrypted.string()));
     ASSERT_EQ(decrypted.status, 0) << decrypted.output;
@@ -565,7 +572,7 @@ TEST_F(BundleTest, LinksInTheBagAreRefused) {
     fs::remove(bag / "data" / "odd" / "link");
     seal(key);
     fs::create_symlink("/etc/passwd", bag / "data" / "odd" / "link");
-    const Run verified = verify();
+    const CommandRun verified = verify();
     EXPECT_EQ(verified.status, 1);
     EXPECT_NE(verified.output.find("data/odd/link: not a regular file"), std::string::npos)
         << verified.output;
