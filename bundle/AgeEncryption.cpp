@@ -102,6 +102,10 @@ void encryptBagWithAge(const fs::path& bag, const fs::path& output, const AgeRec
         throw BundleError("the age program is not installed (" + options.agePath.string() +
                           "; Debian package age)");
 
+    fs::path folder = bag.lexically_normal();
+    if (!folder.has_filename())
+        folder = folder.parent_path(); // "bundle/" names the folder "bundle"
+    const std::string rootName = folder.filename().string();
     const fs::path partial = output.string() + ".partial";
     ::unlink(partial.c_str());
     Fd out(::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -142,7 +146,7 @@ void encryptBagWithAge(const fs::path& bag, const fs::path& output, const AgeRec
     {
         SigpipeBlocked blocked;
         try {
-            writeDeterministicTar(bag, {bag.filename().string(), options.tarMtime},
+            writeDeterministicTar(bag, {rootName, options.tarMtime},
                                   [&](const char* data, std::size_t size) {
                                       while (size > 0) {
                                           const ssize_t n = ::write(inputWrite.fd, data, size);
@@ -154,8 +158,8 @@ void encryptBagWithAge(const fs::path& bag, const fs::path& output, const AgeRec
                                           size -= std::size_t(n);
                                       }
                                   });
-        } catch (const BundleError& e) {
-            failure = e.what();
+        } catch (const std::exception& e) {
+            failure = e.what(); // age is still waited for and the partial file removed
         }
         inputWrite.reset();
     }

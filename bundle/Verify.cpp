@@ -215,22 +215,27 @@ BundleReport verifyBundle(const fs::path& bag, const BundleVerifyOptions& option
     // Payload: every file listed, every listed file present and unchanged, Payload-Oxum.
     std::vector<std::string> refused;
     std::vector<std::string> payload;
-    if (fs::is_directory(bag / layout::payloadFolder, ec))
-        payload = listRegularFiles(bag, bag / layout::payloadFolder, &refused);
-    else
-        report.problems.push_back({layout::payloadFolder, "missing"});
-    std::vector<std::string> tags = listTagFiles(bag, &refused);
+    std::vector<std::string> tags;
+    try {
+        if (fs::is_directory(bag / layout::payloadFolder, ec))
+            payload = listRegularFiles(bag, bag / layout::payloadFolder, &refused);
+        else
+            report.problems.push_back({layout::payloadFolder, "missing"});
+        tags = listTagFiles(bag, &refused);
+    } catch (const BundleError& e) {
+        report.problems.push_back({"", e.what()});
+        return report;
+    }
     for (const auto& r : refused)
         report.problems.push_back({r, "not a regular file (links and devices are refused)"});
     report.payloadFiles = payload.size();
     for (const auto& f : payload) {
         report.payloadOctets += fs::file_size(bag / f, ec);
-        const std::string lower = f;
-        if (endsWith(lower, ".nii.gz") || endsWith(lower, ".nii"))
+        if (endsWith(f, ".nii.gz") || endsWith(f, ".nii"))
             ++report.niftiFiles;
-        else if (endsWith(lower, ".dcm"))
+        else if (endsWith(f, ".dcm"))
             ++report.dicomFiles;
-        else if (endsWith(lower, ".json"))
+        else if (endsWith(f, ".json"))
             ++report.jsonFiles;
     }
     checkManifest(bag, layout::manifestFile, payload, true, options.threads, report.problems);
