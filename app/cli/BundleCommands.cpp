@@ -71,7 +71,7 @@ int runBundleVerify(Arguments& args, CommandIo& io) {
 
     if (!report.ok()) {
         for (const auto& p : report.problems)
-            io.err << "bundle verification FAILED: " << (p.file.empty() ? path : p.file) << ": "
+            io.err << "bundle verification FAILED: " << (p.file.empty() ? "" : p.file + ": ")
                    << p.reason << "\n";
         return 1;
     }
