@@ -141,8 +141,9 @@ int runBenchBagit(Arguments& args, CommandIo& io) {
                << " % of sha256sum\n";
     };
     io.out << std::fixed << std::setprecision(3);
-    io.out << "bench bagit: " << files << " files, " << std::setprecision(1) << totalMb
-           << " MB, page cache warm, median of " << repeat << std::setprecision(3) << "\n";
+    io.out << "bench bagit: " << files << (files == 1 ? " file, " : " files, ")
+           << std::setprecision(1) << totalMb << " MB, page cache warm, median of " << repeat
+           << std::setprecision(3) << "\n";
     line("sha256sum (coreutils)", ref);
     line("bundle sha256Files, 1 thread", median(one));
     line("bundle sha256Files, 2 threads", median(two));
