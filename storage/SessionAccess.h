@@ -13,6 +13,7 @@
 #include "imaging/Chunks.h"
 #include "storage/Session.h"
 #include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <span>
 #include <string>
@@ -46,6 +47,8 @@ void checkUserName(const std::string& name);
 UserInfo readUser(Statement& row); // columns id, name, role, disabled, created
 UserInfo findUser(Session& session, const std::string& name);   // throws InvalidRequestError
 std::string studyLabel(Session& session, std::int64_t studyId); // throws InvalidRequestError
+// The credentials the admin entered on a user's record, if any.
+std::optional<Credentials> readCredentials(Session& session, std::int64_t userId);
 Study readStudy(Session& session, std::int64_t studyId);        // throws InvalidRequestError
 
 // Stores data as a chunk inside the caller's transaction when one is open.
