@@ -184,9 +184,9 @@ std::vector<DatasetCase> readCases(Database& db, std::int64_t datasetId) {
         }
     }
     for (DatasetCase& c : cases) {
-        const std::optional<VersionInfo> v =
-            c.chosenVersion ? std::optional(versionInfo(db, *c.chosenVersion))
-                            : latestApproved(db, c.studyId);
+        const std::optional<VersionInfo> v = c.chosenVersion
+                                                 ? std::optional(versionInfo(db, *c.chosenVersion))
+                                                 : latestApproved(db, c.studyId);
         if (!v)
             continue;
         c.version = v->id;
@@ -205,7 +205,7 @@ std::vector<std::string> pseudonymsOf(const std::vector<DatasetCase>& cases) {
 }
 
 ProtocolVersion readProtocol(Statement& s) {
-    return {s.integer(0), int(s.integer(1)), s.text(2),  s.text(3),
+    return {s.integer(0), int(s.integer(1)), s.text(2), s.text(3),
             s.text(4),    s.integer(5),      s.text(6), userOf(s, 7)};
 }
 constexpr const char* protocolColumns =
@@ -251,8 +251,7 @@ std::string patientPseudonymOf(Session& session, std::int64_t studyId, const std
     try {
         const Bytes bytes = internal::readChunk(session, imaging::ChunkHash::fromHex(reportChunk));
         const json report = json::parse(bytes.begin(), bytes.end());
-        const std::string pseudonym =
-            report.at("study").value("patientPseudonym", std::string());
+        const std::string pseudonym = report.at("study").value("patientPseudonym", std::string());
         return pseudonym.empty() ? label : pseudonym;
     } catch (const StoreError&) {
         throw;
@@ -465,9 +464,9 @@ void readRevisionJson(DatasetRevision& r) {
                               parseRole(p.at("role").get<std::string>()), std::nullopt};
         if (const json& c = p.at("credentials"); !c.is_null())
             person.credentials = Credentials{
-                c.at("title").get<std::string>(),     c.at("qualification").get<std::string>(),
+                c.at("title").get<std::string>(),       c.at("qualification").get<std::string>(),
                 c.at("years_of_experience").get<int>(), c.at("training_date").get<std::string>(),
-                c.at("entered").get<std::string>(),   c.at("entered_by").get<std::string>()};
+                c.at("entered").get<std::string>(),     c.at("entered_by").get<std::string>()};
         r.people.push_back(std::move(person));
     }
 }
@@ -498,15 +497,16 @@ DatasetRevision readRevision(Database& db, std::int64_t revisionId) {
     r.provenanceJson = s.text(11);
     r.provenanceHash = s.text(12);
     s.reset();
-    if (sha256Hex(r.contentJson) != r.contentHash || sha256Hex(r.provenanceJson) != r.provenanceHash)
+    if (sha256Hex(r.contentJson) != r.contentHash ||
+        sha256Hex(r.provenanceJson) != r.provenanceHash)
         throw StoreError("dataset revision " + std::to_string(revisionId) +
                          " does not match its hash; the store may be damaged");
     r.protocol = protocolById(db, protocolId);
     try {
         readRevisionJson(r);
     } catch (const json::exception& e) {
-        throw StoreError("dataset revision " + std::to_string(revisionId) +
-                         " cannot be read (" + e.what() + "); the store may be damaged");
+        throw StoreError("dataset revision " + std::to_string(revisionId) + " cannot be read (" +
+                         e.what() + "); the store may be damaged");
     }
     return r;
 }
@@ -577,9 +577,9 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
         std::map<std::string, std::set<std::string>> names;      // name -> cases
         std::map<std::string, std::set<std::string>> categories; // category key -> cases
     };
-    std::map<std::string, Seen> byCode;                                     // code key -> seen
+    std::map<std::string, Seen> byCode;                                         // code key -> seen
     std::map<std::string, std::map<std::string, std::set<std::string>>> byName; // name -> codes
-    std::map<std::string, std::set<std::string>> uncoded;  // segment name -> cases
+    std::map<std::string, std::set<std::string>> uncoded; // segment name -> cases
     std::map<std::string, std::set<std::string>> background;
     std::vector<LabelConflict> conflicts;
     std::set<std::string> noVersion;
@@ -627,22 +627,22 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
         }
         for (const auto& [key, names] : inThisCase)
             if (names.size() > 1)
-                conflicts.push_back({"two segments of one case carry " + codeText(byCode[key].type) +
-                                         ": " + joined(names),
+                conflicts.push_back({"two segments of one case carry " +
+                                         codeText(byCode[key].type) + ": " + joined(names),
                                      {c.pseudonym}});
     }
     if (!noVersion.empty())
-        conflicts.push_back({"no version to export (none approved and none chosen)",
-                             sorted(noVersion)});
+        conflicts.push_back(
+            {"no version to export (none approved and none chosen)", sorted(noVersion)});
     for (const auto& [name, where] : uncoded)
         conflicts.push_back({"segment '" + name +
                                  "' has no terminology code: give it one, or map the name to a "
                                  "code (dataset map)",
                              sorted(where)});
     for (const auto& [name, where] : background)
-        conflicts.push_back({"a segment is named '" + name +
-                                 "', which is nnU-Net's name for label 0: rename it",
-                             sorted(where)});
+        conflicts.push_back(
+            {"a segment is named '" + name + "', which is nnU-Net's name for label 0: rename it",
+             sorted(where)});
     for (const auto& [key, seen] : byCode) {
         if (seen.names.size() > 1) {
             std::vector<std::string> names;
@@ -651,8 +651,8 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
                 names.push_back("'" + name + "'");
                 where.insert(in.begin(), in.end());
             }
-            conflicts.push_back({codeText(seen.type) + " has different names: " + joined(names),
-                                 sorted(where)});
+            conflicts.push_back(
+                {codeText(seen.type) + " has different names: " + joined(names), sorted(where)});
         }
         if (seen.categories.size() > 1) {
             std::vector<std::string> categories;
@@ -661,9 +661,9 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
                 categories.push_back(category);
                 where.insert(in.begin(), in.end());
             }
-            conflicts.push_back({codeText(seen.type) + " has different categories: " +
-                                     joined(categories),
-                                 sorted(where)});
+            conflicts.push_back(
+                {codeText(seen.type) + " has different categories: " + joined(categories),
+                 sorted(where)});
         }
     }
     for (const auto& [name, codes] : byName) {
@@ -675,9 +675,9 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
             named.push_back(codeText(byCode[key].type));
             where.insert(in.begin(), in.end());
         }
-        conflicts.push_back({"the name '" + name + "' is given to different codes: " +
-                                 joined(named),
-                             sorted(where)});
+        conflicts.push_back(
+            {"the name '" + name + "' is given to different codes: " + joined(named),
+             sorted(where)});
     }
 
     LabelTable table;
@@ -694,8 +694,8 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
         valueOf[codeKey(seen->type)] = value;
     }
     if (table.entries.empty() && conflicts.empty() && !cases.empty())
-        conflicts.push_back({"no case has a segment: there is nothing to label",
-                             pseudonymsOf(cases)});
+        conflicts.push_back(
+            {"no case has a segment: there is nothing to label", pseudonymsOf(cases)});
     for (std::size_t i = 0; i < cases.size(); ++i) {
         CaseLabels labels{cases[i].studyId, cases[i].pseudonym, {}};
         for (const auto& [label, key] : codeOfLabel[i])
@@ -933,11 +933,10 @@ std::vector<DatasetSummary> Datasets::list() {
         }
     }
     for (DatasetSummary& d : out) {
-        auto s = db.prepare(
-            "SELECT (SELECT count(*) FROM dataset_cases WHERE dataset_id = ?1), "
-            "(SELECT count(*) FROM dataset_revisions WHERE dataset_id = ?1), "
-            "(SELECT count(*) FROM dataset_exports e JOIN dataset_revisions r ON "
-            "r.id = e.revision_id WHERE r.dataset_id = ?1)");
+        auto s = db.prepare("SELECT (SELECT count(*) FROM dataset_cases WHERE dataset_id = ?1), "
+                            "(SELECT count(*) FROM dataset_revisions WHERE dataset_id = ?1), "
+                            "(SELECT count(*) FROM dataset_exports e JOIN dataset_revisions r ON "
+                            "r.id = e.revision_id WHERE r.dataset_id = ?1)");
         s.bind(1, d.id);
         s.step();
         d.cases = int(s.integer(0));
@@ -1109,8 +1108,8 @@ void Datasets::chooseVersion(const std::string& name, std::int64_t studyId,
         if (!v) {
             const std::string reason = "no approved version of " + label +
                                        ": choose a version explicitly, or keep the one chosen";
-            session_.recordAccess(std::string("refused ") + actionName(Action::EditDataset),
-                                  object, reason);
+            session_.recordAccess(std::string("refused ") + actionName(Action::EditDataset), object,
+                                  reason);
             throw DatasetRuleError(reason, {label});
         }
         details = label + ": latest approved, now version " + std::to_string(v->id) + " " +
@@ -1145,9 +1144,8 @@ void Datasets::split(const std::string& name, const SplitSettings& settings) {
     for (const auto& [study, test] : exported)
         if (patients.count(test.patient))
             testPatients.insert(test.patient);
-    const std::map<std::string, Split> assigned =
-        assignPatients(patients, settings, settings.keepExportedTest ? testPatients
-                                                                     : std::set<std::string>());
+    const std::map<std::string, Split> assigned = assignPatients(
+        patients, settings, settings.keepExportedTest ? testPatients : std::set<std::string>());
 
     // A patient once exported in test stays there: moving any of her cases would train on it.
     std::vector<std::string> moved, movedDetails;
@@ -1160,8 +1158,10 @@ void Datasets::split(const std::string& name, const SplitSettings& settings) {
         for (const auto& [study, test] : exported)
             if (test.patient == c.patientPseudonym) {
                 why = study == c.pseudonym ? "exported as a test case in " + test.where
-                                           : "its patient's " + study + " was exported as a "
-                                             "test case in " + test.where;
+                                           : "its patient's " + study +
+                                                 " was exported as a "
+                                                 "test case in " +
+                                                 test.where;
                 break;
             }
         movedDetails.push_back(c.pseudonym + " (" + why + ") would move to " +
@@ -1270,7 +1270,8 @@ ProtocolVersion Datasets::setProtocol(const std::string& name, const std::string
     const std::string now = utcNow();
     const std::int64_t id = SessionAccess::recorded(
         session_, "dataset protocol", object,
-        "version " + std::to_string(latest + 1) + ", " + base + ", " + mediaType + ", sha256 " + sha,
+        "version " + std::to_string(latest + 1) + ", " + base + ", " + mediaType + ", sha256 " +
+            sha,
         [&](Database& d) {
             const imaging::ChunkHash chunk = internal::putChunk(session_, content);
             auto s = d.prepare("INSERT INTO dataset_protocols(dataset_id, version, sha256, "
@@ -1304,7 +1305,8 @@ Bytes Datasets::protocolBytes(std::int64_t protocolId) {
     }
     Bytes bytes = internal::readChunk(session_, chunk);
     if (sha256Hex(bytes.data(), bytes.size()) != p.sha256)
-        throw StoreError("protocol " + p.fileName + " does not match its SHA-256; the store may "
+        throw StoreError("protocol " + p.fileName +
+                         " does not match its SHA-256; the store may "
                          "be damaged");
     return bytes;
 }
@@ -1381,16 +1383,16 @@ FrozenRevision Datasets::freezeRevision(const std::string& name, const LabelSurv
     const std::vector<DatasetCase> cases = readCases(db, dataset.id);
     const auto refuse = [&](const std::string& reason, std::vector<std::string> named,
                             std::vector<LabelConflict> conflicts = {}) {
-        session_.recordAccess(std::string("refused ") +
-                                  actionName(Action::FreezeDatasetRevision),
+        session_.recordAccess(std::string("refused ") + actionName(Action::FreezeDatasetRevision),
                               object, reason);
         throw DatasetRuleError(reason, std::move(named), std::move(conflicts));
     };
     if (cases.empty())
         refuse("dataset " + name + " has no cases", {});
     if (!dataset.protocolId)
-        refuse("dataset " + name + " has no annotation protocol: store the labelling guideline "
-                                   "first (dataset protocol)",
+        refuse("dataset " + name +
+                   " has no annotation protocol: store the labelling guideline "
+                   "first (dataset protocol)",
                {});
     std::vector<std::string> unsplit, unversioned;
     bool anyTrain = false;
@@ -1450,8 +1452,8 @@ FrozenRevision Datasets::freezeRevision(const std::string& name, const LabelSurv
         s.bind(1, dataset.id).bind(2, r.contentHash);
         if (s.step()) {
             const std::int64_t id = s.integer(0);
-            const std::string details = "unchanged: revision " + std::to_string(s.integer(1)) +
-                                        ", sha256 " + r.contentHash;
+            const std::string details =
+                "unchanged: revision " + std::to_string(s.integer(1)) + ", sha256 " + r.contentHash;
             s.reset();
             session_.recordAccess("dataset freeze", object, details);
             return {readRevision(db, id), true};
@@ -1487,8 +1489,8 @@ FrozenRevision Datasets::freezeRevision(const std::string& name, const LabelSurv
                     throw InvalidRequestError("the version chain of " + rc.pseudonym +
                                               " names a version the store does not hold (" +
                                               hash.substr(0, 12) + ")");
-                v = {s.integer(0), toHex(s.blob(1)), s.text(2), s.text(4), s.text(5),
-                     s.text(6) == "consensus", {}};
+                v = {s.integer(0), toHex(s.blob(1)),         s.text(2), s.text(4),
+                     s.text(5),    s.text(6) == "consensus", {}};
                 authorRole = s.text(3);
             }
             (v.consensus ? reviewers : annotators).insert(v.author);
@@ -1516,10 +1518,9 @@ FrozenRevision Datasets::freezeRevision(const std::string& name, const LabelSurv
             }
             rc.chain.push_back(std::move(v));
         }
-        std::stable_sort(rc.decisions.begin(), rc.decisions.end(),
-                         [](const RevisionDecision& a, const RevisionDecision& b) {
-                             return a.time < b.time;
-                         });
+        std::stable_sort(
+            rc.decisions.begin(), rc.decisions.end(),
+            [](const RevisionDecision& a, const RevisionDecision& b) { return a.time < b.time; });
         {
             auto s = db.prepare(
                 "SELECT c.id, u.name, c.text, c.created, c.x, c.y, c.z FROM comments c JOIN "
@@ -1527,8 +1528,8 @@ FrozenRevision Datasets::freezeRevision(const std::string& name, const LabelSurv
                 "AND c.resolved IS NULL ORDER BY c.id");
             s.bind(1, rc.annotationId);
             while (s.step()) {
-                RevisionComment k{s.integer(0), rc.annotationId, s.text(1), s.text(2), s.text(3),
-                                  std::nullopt, {}};
+                RevisionComment k{s.integer(0), rc.annotationId, s.text(1), s.text(2),
+                                  s.text(3),    std::nullopt,    {}};
                 if (!s.isNull(4))
                     k.voxel = std::array<std::int64_t, 3>{s.integer(4), s.integer(5), s.integer(6)};
                 rc.openComments.push_back(std::move(k));
@@ -1632,8 +1633,7 @@ ExportRow findExport(Database& db, std::int64_t exportId) {
     s.bind(1, exportId);
     if (!s.step())
         throw InvalidRequestError("there is no dataset export " + std::to_string(exportId));
-    return {s.integer(0), s.integer(1), s.integer(2) != 0, s.integer(3) != 0, s.text(4),
-            s.text(5)};
+    return {s.integer(0), s.integer(1), s.integer(2) != 0, s.integer(3) != 0, s.text(4), s.text(5)};
 }
 
 std::vector<ExportedVersion> versionsOf(const DatasetRevision& r) {
@@ -1687,8 +1687,7 @@ void Datasets::recordExportRefused(std::int64_t revisionId, const std::string& d
     if (startedExport) {
         const ExportRow e = findExport(db, *startedExport);
         if (e.revisionId != revisionId)
-            throw InvalidRequestError("export " + std::to_string(e.id) +
-                                      " is of another revision");
+            throw InvalidRequestError("export " + std::to_string(e.id) + " is of another revision");
         if (e.decided)
             throw InvalidRequestError("export " + std::to_string(e.id) + " has its outcome");
     }
@@ -1732,15 +1731,15 @@ void Datasets::recordExportCompleted(std::int64_t exportId, const std::string& m
         manifestHash.find_first_not_of("0123456789abcdef") != std::string::npos)
         throw InvalidRequestError("the manifest hash is a lower-case hex digest");
     const auto byStudy = [](std::vector<ExportedVersion> list) {
-        std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
-            return a.pseudonym < b.pseudonym;
-        });
+        std::sort(list.begin(), list.end(),
+                  [](const auto& a, const auto& b) { return a.pseudonym < b.pseudonym; });
         return list;
     };
     const std::vector<ExportedVersion> written = byStudy(versions);
     if (written != byStudy(versionsOf(r))) {
         const std::string reason = "the versions written are not those of revision " +
-                                   std::to_string(r.revision) + ": the export is not recorded "
+                                   std::to_string(r.revision) +
+                                   ": the export is not recorded "
                                    "as completed";
         session_.recordAccess(std::string("refused ") + actionName(Action::RecordDatasetExport),
                               revisionObject(r), reason);
@@ -1748,8 +1747,8 @@ void Datasets::recordExportCompleted(std::int64_t exportId, const std::string& m
     }
     std::vector<std::string> each;
     for (const ExportedVersion& v : written)
-        each.push_back(v.pseudonym + " " + v.versionHash.substr(0, 12) + " " +
-                       splitName(v.split) + (v.unapproved ? " unapproved" : ""));
+        each.push_back(v.pseudonym + " " + v.versionHash.substr(0, 12) + " " + splitName(v.split) +
+                       (v.unapproved ? " unapproved" : ""));
     const std::int64_t user = SessionAccess::userId(session_);
     const std::string now = utcNow();
     SessionAccess::recorded(
@@ -1793,7 +1792,7 @@ std::vector<DatasetExport> Datasets::history(const std::string& name) {
             x.user = userOf(s, 6);
             x.requested = s.text(7);
             x.started = s.integer(8) != 0;
-            x.outcome = s.isNull(9)              ? ExportOutcome::Started
+            x.outcome = s.isNull(9)                ? ExportOutcome::Started
                         : s.text(9) == "completed" ? ExportOutcome::Completed
                                                    : ExportOutcome::Refused;
             x.finished = s.isNull(10) ? std::string() : s.text(10);

@@ -55,12 +55,12 @@ SplitSettings splitSettings(std::int64_t seed, double train, double validation, 
 // One version of the labelling guideline of a dataset, kept in the store.
 struct ProtocolVersion {
     std::int64_t id = 0;
-    int version = 0;         // 1, 2, ... per dataset
-    std::string sha256;      // hex, of the bytes
-    std::string mediaType;   // "text/markdown" or "application/pdf"
-    std::string fileName;    // as given, without folders
-    std::int64_t size = 0;   // bytes
-    std::string created;     // UTC
+    int version = 0;       // 1, 2, ... per dataset
+    std::string sha256;    // hex, of the bytes
+    std::string mediaType; // "text/markdown" or "application/pdf"
+    std::string fileName;  // as given, without folders
+    std::int64_t size = 0; // bytes
+    std::string created;   // UTC
     std::string createdBy;
 };
 
@@ -115,7 +115,7 @@ struct SurveyedSegment {
 struct SurveyedVersion {
     std::int64_t studyId = 0;
     std::int64_t annotationId = 0;
-    std::string versionHash;              // hex; must be the store's hash of annotationId
+    std::string versionHash; // hex; must be the store's hash of annotationId
     std::vector<SurveyedSegment> segments;
     std::vector<std::string> parentChain; // hashes (hex) of its ancestors, nearest first
 };
@@ -177,7 +177,7 @@ struct RevisionDecision {
     std::string reviewer;
     std::string decision; // "approve", "changes", "reject"
     std::string message;
-    std::string time;     // UTC
+    std::string time; // UTC
 };
 struct RevisionComment {
     std::int64_t id = 0;
@@ -198,11 +198,11 @@ struct RevisionCase {
     std::string versionHash;
     bool unapproved = false;
     ReviewState state = ReviewState::Draft;
-    std::map<std::uint32_t, int> labelValues; // segment label -> dataset value
-    std::vector<ChainVersion> chain;          // the version, then its parent, ...
-    std::vector<std::string> annotators;      // authors of the chain and of consensus sources
-    std::vector<std::string> reviewers;       // who decided on the chain or built a consensus
-    std::vector<RevisionDecision> decisions;  // on the chain, oldest first
+    std::map<std::uint32_t, int> labelValues;  // segment label -> dataset value
+    std::vector<ChainVersion> chain;           // the version, then its parent, ...
+    std::vector<std::string> annotators;       // authors of the chain and of consensus sources
+    std::vector<std::string> reviewers;        // who decided on the chain or built a consensus
+    std::vector<RevisionDecision> decisions;   // on the chain, oldest first
     std::vector<RevisionComment> openComments; // open on the version at the freeze
 };
 // An immutable revision of a dataset: content (hashed) and provenance as at the freeze.
@@ -212,12 +212,12 @@ struct DatasetRevision {
     std::string datasetName;
     int number = 0; // NNN
     std::string purpose;
-    int revision = 0; // 1, 2, ... within the dataset
+    int revision = 0;        // 1, 2, ... within the dataset
     std::string contentHash; // hex SHA-256 of contentJson
     std::optional<std::int64_t> parentId;
-    int parentRevision = 0;   // 0: none
-    std::string parentHash;   // empty: none
-    std::string frozen;       // UTC
+    int parentRevision = 0; // 0: none
+    std::string parentHash; // empty: none
+    std::string frozen;     // UTC
     std::string frozenBy;
     ProtocolVersion protocol;
     SplitSettings split;

@@ -218,8 +218,8 @@ std::optional<Credentials> readCredentials(Session& session, std::int64_t userId
     s.bind(1, userId);
     if (!s.step() || s.isNull(0))
         return std::nullopt;
-    return Credentials{s.text(0), s.text(1), int(s.integer(2)), s.text(3), s.text(4),
-                       s.isNull(5) ? std::string("break-glass") : s.text(5)};
+    return Credentials{s.text(0), s.text(1), int(s.integer(2)),
+                       s.text(3), s.text(4), s.isNull(5) ? std::string("break-glass") : s.text(5)};
 }
 
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data) {

@@ -47,9 +47,9 @@ void checkUserName(const std::string& name);
 UserInfo readUser(Statement& row); // columns id, name, role, disabled, created
 UserInfo findUser(Session& session, const std::string& name);   // throws InvalidRequestError
 std::string studyLabel(Session& session, std::int64_t studyId); // throws InvalidRequestError
+Study readStudy(Session& session, std::int64_t studyId);        // throws InvalidRequestError
 // The credentials the admin entered on a user's record, if any.
 std::optional<Credentials> readCredentials(Session& session, std::int64_t userId);
-Study readStudy(Session& session, std::int64_t studyId);        // throws InvalidRequestError
 
 // Stores data as a chunk inside the caller's transaction when one is open.
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data);

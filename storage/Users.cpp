@@ -149,14 +149,16 @@ void Users::setCredentials(const std::string& name, const Credentials& credentia
         throw InvalidRequestError("years of experience must be between 0 and 80");
     checkPastDate(credentials.trainingDate);
     const std::string details = title + "; " + qualification + "; " +
-                                std::to_string(credentials.yearsOfExperience) +
-                                " years; trained " + credentials.trainingDate;
+                                std::to_string(credentials.yearsOfExperience) + " years; trained " +
+                                credentials.trainingDate;
     const std::int64_t admin = SessionAccess::userId(session_);
     SessionAccess::recorded(session_, "user credentials", name, details, [&](Database& db) {
         auto s = db.prepare("UPDATE users SET credential_title = ?, credential_qualification = ?, "
                             "credential_years = ?, credential_trained = ?, "
                             "credential_updated = ?, credential_updated_by = ? WHERE id = ?");
-        s.bind(1, title).bind(2, qualification).bind(3, std::int64_t(credentials.yearsOfExperience));
+        s.bind(1, title)
+            .bind(2, qualification)
+            .bind(3, std::int64_t(credentials.yearsOfExperience));
         s.bind(4, credentials.trainingDate).bind(5, utcNow());
         // Break-glass has no user row: the log names who entered them.
         if (admin != 0)
