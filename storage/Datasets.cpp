@@ -669,12 +669,16 @@ LabelTable computeLabelTable(const std::vector<DatasetCase>& cases, const LabelS
     for (const auto& [name, codes] : byName) {
         if (codes.size() < 2)
             continue;
-        std::vector<std::string> named;
+        std::vector<CodedTerm> terms;
         std::set<std::string> where;
         for (const auto& [key, in] : codes) {
-            named.push_back(codeText(byCode[key].type));
+            terms.push_back(byCode[key].type);
             where.insert(in.begin(), in.end());
         }
+        std::sort(terms.begin(), terms.end(), codeLess);
+        std::vector<std::string> named;
+        for (const CodedTerm& t : terms)
+            named.push_back(codeText(t));
         conflicts.push_back(
             {"the name '" + name + "' is given to different codes: " + joined(named),
              sorted(where)});
