@@ -93,7 +93,10 @@ def main():
     for number, (item, want) in enumerate(zip(seg.SegmentSequence, segments), start=1):
         check(item.SegmentNumber == number, f"segment {number}: number {item.SegmentNumber}")
         check(item.SegmentLabel == want["name"], f"segment {number}: label {item.SegmentLabel}")
-        check(item.SegmentAlgorithmType == "MANUAL", f"segment {number}: algorithm {item.SegmentAlgorithmType}")
+        algorithm = want.get("algorithm", "MANUAL")
+        check(item.SegmentAlgorithmType == algorithm, f"segment {number}: algorithm {item.SegmentAlgorithmType}")
+        check(algorithm == "MANUAL" or bool(item.get("SegmentAlgorithmName")),
+              f"segment {number}: no algorithm name")
         check(code_of(item.SegmentedPropertyCategoryCodeSequence[0]) == want["category"],
               f"segment {number}: category {code_of(item.SegmentedPropertyCategoryCodeSequence[0])}")
         check(code_of(item.SegmentedPropertyTypeCodeSequence[0]) == want["type"],
