@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -500,24 +499,34 @@ std::vector<std::uint8_t> serialize(gdcm::File& file, const std::string& what) {
     return {bytes.begin(), bytes.end()};
 }
 
-void writeFile(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    out.close();
-    if (!out) {
-        std::error_code ignored;
-        fs::remove(path, ignored);
+// Straight to the file (no copy of a large SEG in memory); returns its size.
+std::uint64_t writeFile(gdcm::File& file, const fs::path& path) {
+    gdcm::Writer writer;
+    writer.SetFile(file);
+    writer.SetFileName(path.c_str());
+    std::error_code error;
+    if (!writer.Write()) {
+        fs::remove(path, error);
         throw DicomExportError("Cannot write " + path.string() + " (disk full or no access).");
     }
+    const auto size = fs::file_size(path, error);
+    if (error)
+        throw DicomExportError("Cannot write " + path.string() + ": " + error.message());
+    return size;
 }
 
 } // namespace
 
 // ---- SEG ------------------------------------------------------------------------------------
 
-DicomBytes dicomSegBytes(const LabelVoxels& labels, const std::vector<SegmentDescription>& segments,
-                         const std::vector<DicomBytes>& sourceHeaders, const SegOptions& options,
-                         DicomWritten* written) {
+namespace {
+
+// The SEG as a GDCM file (owned by a SmartPointer, as gdcm::Writer wants); fills `written`
+// except its byte count.
+gdcm::SmartPointer<gdcm::File> segmentationFile(const LabelVoxels& labels,
+                                                const std::vector<SegmentDescription>& segments,
+                                                const std::vector<DicomBytes>& sourceHeaders,
+                                                const SegOptions& options, DicomWritten& written) {
     const Geometry& g = labels.geometry;
     if (labels.bytesPerLabel != 1 && labels.bytesPerLabel != 2)
         throw DicomExportError("Labels are 1 or 2 bytes a voxel.");
@@ -740,14 +749,25 @@ DicomBytes dicomSegBytes(const LabelVoxels& labels, const std::vector<SegmentDes
                                sequenceElement(0x0008, 0x114A, instances)})}));
 
     ds.Replace(binaryElement(0x7FE0, 0x0010, gdcm::VR::OB, pixelData));
+    std::vector<std::uint8_t>().swap(pixelData); // GDCM holds its own copy
 
+    written.sopInstanceUid = sopUid;
+    written.seriesInstanceUid = seriesUid;
+    written.frames = int(frameCount);
+    return file;
+}
+
+} // namespace
+
+DicomBytes dicomSegBytes(const LabelVoxels& labels, const std::vector<SegmentDescription>& segments,
+                         const std::vector<DicomBytes>& sourceHeaders, const SegOptions& options,
+                         DicomWritten* written) {
+    DicomWritten done;
+    const auto file = segmentationFile(labels, segments, sourceHeaders, options, done);
     DicomBytes bytes = serialize(*file, "segmentation");
-    if (written) {
-        written->bytes = bytes.size();
-        written->sopInstanceUid = sopUid;
-        written->seriesInstanceUid = seriesUid;
-        written->frames = int(frameCount);
-    }
+    done.bytes = bytes.size();
+    if (written)
+        *written = done;
     return bytes;
 }
 
@@ -756,8 +776,8 @@ DicomWritten writeDicomSeg(const LabelVoxels& labels,
                            const std::vector<DicomBytes>& sourceHeaders, const SegOptions& options,
                            const fs::path& path) {
     DicomWritten written;
-    const DicomBytes bytes = dicomSegBytes(labels, segments, sourceHeaders, options, &written);
-    writeFile(path, bytes);
+    const auto file = segmentationFile(labels, segments, sourceHeaders, options, written);
+    written.bytes = writeFile(*file, path);
     return written;
 }
 
@@ -897,10 +917,8 @@ SourceImagesWritten writeDicomSourceImages(const Volume& volume,
         char name[32];
         std::snprintf(name, sizeof name, "slice-%04zu.dcm", z + 1);
         const fs::path path = folder / name;
-        const DicomBytes bytes = serialize(file, "source image " + std::to_string(z + 1));
-        writeFile(path, bytes);
+        written.bytes += writeFile(file, path);
         written.files.push_back(path);
-        written.bytes += bytes.size();
         slices[z].file = nullptr; // its pixels are on disk: free them
     }
     return written;

@@ -237,6 +237,10 @@ TEST(DicomSegExport, SameInputSameBytesAndAnotherSeedOtherUids) {
     const auto b =
         imaging::dicomSegBytes({g, labels.data(), 1}, segments, shuffled, segOptions(), &second);
     EXPECT_EQ(a, b);
+    // The file is the same bytes as the buffer.
+    imaging::writeDicomSeg({g, labels.data(), 1}, segments, series.headers, segOptions(),
+                           dir / "seg.dcm");
+    EXPECT_EQ(fileBytes(dir / "seg.dcm"), a);
     imaging::dicomSegBytes({g, labels.data(), 1}, segments, series.headers,
                            segOptions("dataset 1 revision 2 / case 1"), &other);
     EXPECT_NE(first.sopInstanceUid, other.sopInstanceUid);
