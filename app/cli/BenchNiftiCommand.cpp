@@ -1,12 +1,15 @@
 // radmark-cli bench nifti [--series DIR] [--slices N] [--threads T] [--level L] [--repeat N]
-//                         [--compare-gzip] [--compare-dcm2niix] [--scratch DIR]
+//                         [--compare-gzip] [--compare-dcm2niix] [--dicom] [--scratch DIR]
 // How fast export writes .nii.gz (imaging::writeNiftiImage, the function the export calls), on a
 // generated 512x512xN CT held in memory (default N = 300) or a DICOM series read through the
 // isolated decoder; with the size `gzip -6` gives on the same .nii, and `dcm2niix -z i` (its
-// built-in compressor) on the same series. Outputs go to memory (/dev/shm) and are removed.
+// built-in compressor) on the same series. With --series and --dicom, also the DICOM side of
+// export: a 3-segment SEG of the label map and the source images, from headers de-identified in
+// the decoder as import stores them. Outputs go to memory (/dev/shm) and are removed.
 
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
+#include "imaging/DicomSeg.h"
 #include "imaging/NiftiWriter.h"
 #include "imaging/decoder/IsolatedDecoder.h"
 
@@ -106,9 +109,9 @@ std::string loadAverage() {
 }
 
 int runBenchNifti(Arguments& args, CommandIo& io) {
-    args.declareFlags({"compare-gzip", "compare-dcm2niix"});
+    args.declareFlags({"compare-gzip", "compare-dcm2niix", "dicom"});
     args.allowOnly({"series", "slices", "threads", "level", "repeat", "scratch", "compare-gzip",
-                    "compare-dcm2niix"});
+                    "compare-dcm2niix", "dicom"});
     const int repeat = positiveOption(args, "repeat", 3);
     imaging::NiftiOptions options;
     options.gzip.threads =
@@ -119,8 +122,8 @@ int runBenchNifti(Arguments& args, CommandIo& io) {
     const fs::path root = args.option("scratch").value_or(
         fs::is_directory("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string());
     const auto series = args.option("series");
-    if (args.flag("compare-dcm2niix") && !series)
-        throw CommandError("--compare-dcm2niix needs --series DIR (the same voxels as DICOM)", 2);
+    if ((args.flag("compare-dcm2niix") || args.flag("dicom")) && !series)
+        throw CommandError("--compare-dcm2niix and --dicom need --series DIR (a DICOM series)", 2);
 
     const auto prepared = Clock::now();
     imaging::Volume volume;
@@ -216,6 +219,49 @@ int runBenchNifti(Arguments& args, CommandIo& io) {
     }
     io.out << "\n";
 
+    if (args.flag("dicom")) {
+        // The headers as import stores them: de-identified in the decoder, without pixels.
+        decoder::IsolatedDecoder decoder;
+        const auto found = decoder.findSeries(*series);
+        if (found.size() != 1)
+            throw CommandError(*series + " holds " + std::to_string(found.size()) + " series");
+        decoder::DeidentificationSettings settings;
+        settings.ocr = false;
+        std::vector<imaging::DicomBytes> headers;
+        for (const auto& file : decoder.deidentifyFiles(found.front().files, settings))
+            if (file.header)
+                headers.emplace_back(file.header->begin(), file.header->end());
+        std::vector<imaging::SegmentDescription> segments(3);
+        for (int i = 0; i < 3; ++i) {
+            segments[std::size_t(i)].labelValue = std::uint16_t(i + 1);
+            segments[std::size_t(i)].name = "Segment " + std::to_string(i + 1);
+            segments[std::size_t(i)].category = {"SCT", "123037004", "Anatomical Structure"};
+            segments[std::size_t(i)].type = {"SCT", "10200004", "Liver"};
+        }
+        imaging::SegOptions segOptions;
+        segOptions.contentDate = "20240101";
+        segOptions.contentTime = "000000";
+        segOptions.uidSeed = "bench";
+        const fs::path images = scratch.path() / "images";
+        fs::create_directories(images);
+        const double cpuBefore = cpuSeconds();
+        auto start = Clock::now();
+        const imaging::DicomWritten seg =
+            imaging::writeDicomSeg({volume.geometry(), labels.data(), 1}, segments, headers,
+                                   segOptions, scratch.path() / "seg.dcm");
+        const double segSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+        start = Clock::now();
+        const imaging::SourceImagesWritten written =
+            imaging::writeDicomSourceImages(volume, headers, images);
+        const double imageSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+        io.out << std::setprecision(3) << "DICOM SEG:    " << seg.frames << " frames (3 segments), "
+               << segSeconds << " s, " << std::setprecision(2) << double(seg.bytes) / 1e6 << " MB\n"
+               << std::setprecision(3) << "source DICOM: " << written.files.size() << " images, "
+               << imageSeconds << " s, " << std::setprecision(2) << double(written.bytes) / 1e6
+               << " MB (CPU for both " << std::setprecision(3) << cpuSeconds() - cpuBefore
+               << " s)\n";
+    }
+
     if (args.flag("compare-dcm2niix")) {
         const fs::path out = scratch.path() / "dcm2niix";
         fs::create_directories(out);
@@ -240,7 +286,7 @@ int runBenchNifti(Arguments& args, CommandIo& io) {
 } // namespace
 RADMARK_COMMAND("bench nifti",
                 "[--series DIR] [--slices N] [--threads T] [--level L] [--repeat N] "
-                "[--compare-gzip] [--compare-dcm2niix] [--scratch DIR]  .nii.gz export speed "
-                "and size (vs gzip -6, dcm2niix -z i)",
+                "[--compare-gzip] [--compare-dcm2niix] [--dicom] [--scratch DIR]  .nii.gz export "
+                "speed and size (vs gzip -6, dcm2niix -z i); --dicom: SEG and source images",
                 runBenchNifti);
 } // namespace radmark::cli
