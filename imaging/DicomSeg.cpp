@@ -534,6 +534,19 @@ gdcm::SmartPointer<gdcm::File> segmentationFile(const LabelVoxels& labels,
         throw DicomExportError("A DICOM SEG needs its content date (YYYYMMDD) and time.");
     checkSegments(segments);
     const std::vector<SourceImage> slices = sourceSlices(g, sourceHeaders);
+    // Every labelled voxel belongs to a segment: none is dropped without a word.
+    std::vector<bool> described(65536, false);
+    for (const auto& s : segments)
+        described[s.labelValue] = true;
+    std::vector<bool> present(65536, false);
+    for (std::size_t i = 0; i < g.voxelCount(); ++i)
+        present[labels.bytesPerLabel == 1
+                    ? labels.data[i]
+                    : std::size_t(labels.data[2 * i] | (labels.data[2 * i + 1] << 8))] = true;
+    for (std::size_t label = 1; label < present.size(); ++label)
+        if (present[label] && !described[label])
+            throw DicomExportError("Label " + std::to_string(label) +
+                                   " is in the label map but no segment describes it.");
 
     // Pixel Data: segment after segment, slice after slice, frames packed without padding.
     const std::size_t pixels = std::size_t(g.dims[0]) * std::size_t(g.dims[1]);

@@ -263,10 +263,10 @@ std::uint64_t writeGzip(const ByteStream& stream, const fs::path& path, const Gz
 
     std::vector<std::thread> threads;
     threads.reserve(workers);
-    for (std::size_t i = 0; i < workers; ++i)
-        threads.emplace_back(work);
     std::uint64_t fileBytes = 0;
     try {
+        for (std::size_t i = 0; i < workers; ++i)
+            threads.emplace_back(work);
         for (std::uint64_t member = 0; member < members; ++member) {
             Slot& slot = slots[member % window];
             {

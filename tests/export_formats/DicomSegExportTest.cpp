@@ -22,6 +22,7 @@ namespace {
 
 using namespace radmark;
 using namespace radmark::exportformats::test;
+using imaging::Index3;
 
 struct Series {
     fs::path folder;
@@ -209,6 +210,25 @@ TEST(DicomSegExport, RadmarkReimportsItsOwnSegVoxelForVoxel) {
     EXPECT_NEAR(colour.g, segments[2].rgb[1], 1);
     EXPECT_NEAR(colour.b, segments[2].rgb[2], 1);
 
+    // On a study grid holding the same voxels with its rows the other way (as dcm2niix writes a
+    // plain axial CT), each frame lands on the same voxels; half a voxel off is refused.
+    imaging::Geometry flipped = g;
+    for (int k = 0; k < 3; ++k) {
+        flipped.origin[std::size_t(k)] +=
+            g.direction[std::size_t(3 * k + 1)] * g.spacing[1] * (g.dims[1] - 1);
+        flipped.direction[std::size_t(3 * k + 1)] = -g.direction[std::size_t(3 * k + 1)];
+    }
+    const auto onFlipped = annotation::labelMapFromSegmentation(read, flipped);
+    for (int z = 0; z < g.dims[2]; ++z)
+        for (int y = 0; y < g.dims[1]; ++y)
+            for (int x = 0; x < g.dims[0]; ++x)
+                ASSERT_EQ(onFlipped.labels.at(Index3{x, g.dims[1] - 1 - y, z}),
+                          labels[std::size_t((z * g.dims[1] + y) * g.dims[0] + x)]);
+    imaging::Geometry shifted = g;
+    for (int k = 0; k < 3; ++k)
+        shifted.origin[std::size_t(k)] += 0.5 * g.direction[std::size_t(3 * k)] * g.spacing[0];
+    EXPECT_THROW(annotation::labelMapFromSegmentation(read, shifted), annotation::ImportError);
+
     // Labels that are not 1..N come back as segment numbers, in the order given.
     const auto sparse = patternLabels(g, {0, 5, 9}, 1, 4);
     imaging::writeDicomSeg(
@@ -268,6 +288,11 @@ TEST(DicomSegExport, RefusesWhatASegCannotSay) {
     EXPECT_THROW(
         imaging::dicomSegBytes({g, labels.data(), 1}, {uncoded}, series.headers, segOptions()),
         imaging::DicomExportError);
+    // A labelled voxel no segment describes.
+    EXPECT_THROW(imaging::dicomSegBytes({g, labels.data(), 1},
+                                        {segment(2, "Liver", "10200004", "Liver")}, series.headers,
+                                        segOptions()),
+                 imaging::DicomExportError);
     // Headers of a series with another slice count.
     auto fewer = series.headers;
     fewer.pop_back();
