@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -940,6 +941,12 @@ SourceImagesWritten writeDicomSourceImages(const Volume& volume,
 // ---- reading --------------------------------------------------------------------------------
 
 bool isDicomSegmentation(const fs::path& file) {
+    // A DICOM file (Part 10) says "DICM" after its 128-byte preamble: anything else (a NIfTI
+    // mask) is not handed to GDCM at all.
+    char magic[132] = {};
+    std::ifstream in(file, std::ios::binary);
+    if (!in.read(magic, sizeof magic) || std::memcmp(magic + 128, "DICM", 4) != 0)
+        return false;
     gdcm::Reader reader;
     reader.SetFileName(file.c_str());
     if (!reader.ReadUpToTag(gdcm::Tag(0x0008, 0x0017)))
