@@ -37,3 +37,8 @@ find_package(Threads REQUIRED)
 
 # JSON for policy files, reports, manifests (header-only).
 find_package(nlohmann_json 3.11 REQUIRED)
+
+# bundle/: SHA-256 through libcrypto (SHA extensions: ~5x libsodium's, ~3x sha256sum here);
+# zlib reads the gzip'd NIfTI headers a bundle check needs.
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+find_package(ZLIB REQUIRED)
