@@ -49,8 +49,6 @@ const std::map<std::string, Sentence>& sentences() {
          {DeliveryProblem::Unreachable, "the share's network cannot be reached"}},
         {"NT_STATUS_IO_TIMEOUT",
          {DeliveryProblem::Unreachable, "the share did not answer in time"}},
-        {"NT_STATUS_BAD_NETWORK_NAME",
-         {DeliveryProblem::Unreachable, "the server has no share of that name"}},
         {"NT_STATUS_ACCESS_DENIED",
          {DeliveryProblem::AccessDenied, "the share does not let this account write there"}},
         {"NT_STATUS_MEDIA_WRITE_PROTECTED",
@@ -143,6 +141,10 @@ std::optional<SmbFailure> findFailure(const std::vector<std::string>& lines,
                               "cannot reach " + host +
                                   ": the name does not resolve or nothing "
                                   "answers (" +
+                                  code + ")"};
+        if (code == "NT_STATUS_BAD_NETWORK_NAME")
+            return SmbFailure{false, DeliveryProblem::Unreachable, code,
+                              "the server " + host + " has no share named " + where.share + " (" +
                                   code + ")"};
         const auto known = sentences().find(code);
         if (known != sentences().end()) {
