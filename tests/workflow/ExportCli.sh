@@ -73,7 +73,7 @@ done
 # Four studies of three patients (31 and 32 share one).
 for seed in 31 32 33 34; do
   $py "$src/tests/data/generate_ct_series.py" --out "$work/ct$seed" --seed "$seed" --slices 7 \
-    --rows 24 --cols 20 > /dev/null || fail "generate CT $seed"
+    --rows 64 --cols 56 > /dev/null || fail "generate CT $seed"
 done
 $py - "$work" <<'PY' || fail "patients"
 import glob, sys, pydicom
@@ -109,8 +109,8 @@ for seed in 31 32 33 34; do
 import sys, nibabel as nib, numpy as np
 d = sys.argv[1]
 ct = nib.load(f"{d}/ct.nii")
-hu = np.asarray(ct.dataobj) * ct.dataobj.slope + ct.dataobj.inter
-nib.save(nib.Nifti1Image((hu > 40).astype(np.uint8), ct.affine), f"{d}/mask.nii")
+hu = np.asarray(ct.dataobj)  # nibabel applies dcm2niix's slope and intercept: HU
+nib.save(nib.Nifti1Image(((hu > 20) & (hu < 150)).astype(np.uint8), ct.affine), f"{d}/mask.nii")
 nib.save(nib.Nifti1Image((hu > 300).astype(np.uint8), ct.affine), f"{d}/bone.nii")
 PY
   as annie annotations import --study "${study[$i]}" --mask "$work/nii$seed/mask.nii" \

@@ -12,12 +12,12 @@ only: nothing of Radmark's own code.
    image holds the original series' HU (pixel * slope + intercept, read by pydicom from the files
    that were imported) on the grid the DICOM geometry gives (the affine maps each voxel to its
    DICOM position, LPS negated to RAS); every label holds the dataset value of the mask the test
-   annotated (HU > --threshold), 0 elsewhere.
-3. Every DICOM SEG (data/dicom/CASE/seg.dcm), decoded by pydicom, holds one frame per segment and
+   annotated (--soft-tissue LOW HIGH: LOW < HU < HIGH), 0 elsewhere.
+3. Every DICOM SEG (dciodvfy: no errors) (data/dicom/CASE/seg.dcm), decoded by pydicom, holds one frame per segment and
    slice, and each frame's pixels equal the exported label NIfTI on that slice (frames placed by
    their Image Position on the de-identified source images the bundle carries).
 
-Usage: check_export.py BAG [--originals SPEC] [--threshold HU]; exit 0 and "ok" when every check
+Usage: check_export.py BAG [--originals SPEC] [--soft-tissue LOW HIGH]; exit 0 and "ok" when every check
 holds, else one line per problem.
 """
 import argparse
@@ -159,7 +159,7 @@ def original_hu(folder):
     return hu, iop, positions, spacing
 
 
-def check_against_originals(root, originals, provenance_of, labels, threshold):
+def check_against_originals(root, originals, provenance_of, labels, soft_tissue):
     for case, study in provenance_of.items():
         if study not in originals:
             continue
@@ -188,7 +188,8 @@ def check_against_originals(root, originals, provenance_of, labels, threshold):
                 problem(f"{case}: voxel {(i, j, k)} at RAS {ras[:3]}, DICOM says LPS {lps}")
         value = labels.get("Liver")
         if value is not None:
-            want = np.where(expected > threshold, value, 0)
+            low, high = soft_tissue
+            want = np.where((expected > low) & (expected < high), value, 0)
             got = np.asarray(lab.dataobj).astype(np.int64)
             if not np.array_equal(got, want):
                 problem(f"{case}: {int(np.sum(got != want))} label voxels differ from the mask")
@@ -204,10 +205,8 @@ def check_segs(bag, root):
     data = os.path.join(bag, "data")
     for seg_file in sorted(glob.glob(os.path.join(data, "dicom", "*", "seg.dcm"))):
         case = os.path.basename(os.path.dirname(seg_file))
-        for path in [seg_file] + sorted(glob.glob(os.path.join(os.path.dirname(seg_file),
-                                                                 "images", "*.dcm")))[:1]:
-            for error in dciodvfy_errors(path):
-                problem(f"dciodvfy {os.path.relpath(path, bag)}: {error}")
+        for error in dciodvfy_errors(seg_file):
+            problem(f"dciodvfy {os.path.relpath(seg_file, bag)}: {error}")
         seg = pydicom.dcmread(seg_file)
         if seg.SOPClassUID != "1.2.840.10008.5.1.4.1.1.66.4":
             problem(f"{case}: seg.dcm is not a Segmentation")
@@ -261,7 +260,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("bag")
     p.add_argument("--originals")
-    p.add_argument("--threshold", type=float, default=40)
+    p.add_argument("--soft-tissue", type=float, nargs=2, default=[20, 150])
     a = p.parse_args()
     roots = glob.glob(os.path.join(a.bag, "data", "Dataset[0-9][0-9][0-9]_*"))
     if len(roots) != 1:
@@ -281,7 +280,7 @@ def main():
     if a.originals:
         with open(a.originals) as f:
             originals = json.load(f)
-        check_against_originals(root, originals, study_of, rules["labels"], a.threshold)
+        check_against_originals(root, originals, study_of, rules["labels"], a.soft_tissue)
     check_segs(a.bag, root)
     if problems:
         print("\n".join(problems))
