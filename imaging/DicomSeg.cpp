@@ -536,14 +536,13 @@ gdcm::SmartPointer<gdcm::File> segmentationFile(const LabelVoxels& labels,
     checkSegments(segments);
     const std::vector<SourceImage> slices = sourceSlices(g, sourceHeaders);
     // Every labelled voxel belongs to a segment: none is dropped without a word.
-    std::vector<bool> described(65536, false);
+    std::vector<std::uint8_t> described(65536, 0), present(65536, 0);
     for (const auto& s : segments)
-        described[s.labelValue] = true;
-    std::vector<bool> present(65536, false);
+        described[s.labelValue] = 1;
     for (std::size_t i = 0; i < g.voxelCount(); ++i)
         present[labels.bytesPerLabel == 1
                     ? labels.data[i]
-                    : std::size_t(labels.data[2 * i] | (labels.data[2 * i + 1] << 8))] = true;
+                    : std::size_t(labels.data[2 * i] | (labels.data[2 * i + 1] << 8))] = 1;
     for (std::size_t label = 1; label < present.size(); ++label)
         if (present[label] && !described[label])
             throw DicomExportError("Label " + std::to_string(label) +
