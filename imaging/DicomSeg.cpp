@@ -652,6 +652,7 @@ gdcm::SmartPointer<gdcm::File> segmentationFile(const LabelVoxels& labels,
     ds.Replace(textElement(0x0070, 0x0081, gdcm::VR::LO, options.contentDescription));
     ds.Replace(textElement(0x0070, 0x0084, gdcm::VR::PN, options.contentCreator));
     ds.Replace(textElement(0x0062, 0x0001, gdcm::VR::CS, "BINARY"));
+    ds.Replace(textElement(0x0062, 0x0013, gdcm::VR::CS, "NO")); // Segments Overlap: a label map
     ds.Replace(unsignedElement(0x0028, 0x0002, {1}));
     ds.Replace(textElement(0x0028, 0x0004, gdcm::VR::CS, "MONOCHROME2"));
     ds.Replace(unsignedElement(0x0028, 0x0010, {std::uint32_t(g.dims[1])}));
