@@ -614,14 +614,13 @@ gdcm::SmartPointer<gdcm::File> segmentationFile(const LabelVoxels& labels,
     checkSegments(segments);
     const std::vector<SourceImage> slices = sourceSlices(g, sourceHeaders);
     // Every labelled voxel belongs to a segment: none is dropped without a word.
-    std::vector<bool> described(65536, false);
+    std::vector<std::uint8_t> described(65536, 0), present(65536, 0);
     for (const auto& s : segments)
-        described[s.labelValue] = true;
-    std::vector<bool> present(65536, false);
+        described[s.labelValue] = 1;
     for (std::size_t i = 0; i < g.voxelCount(); ++i)
         present[labels.bytesPerLabel == 1
                     ? labels.data[i]
-                    : std::size_t(labels.data[2 * i] | (labels.data[2 * i + 1] << 8))] = true;
+                    : std::size_t(labels.data[2 * i] | (labels.data[2 * i + 1] << 8))] = 1;
     for (std::size_t label = 1; label < present.size(); ++label)
         if (present[label] && !described[label])
             throw DicomExportError("Label " + std::to_string(label) +
@@ -731,6 +730,7 @@ gdcm::SmartPointer<gdcm::File> segmentationFile(const LabelVoxels& labels,
     ds.Replace(textElement(0x0070, 0x0081, gdcm::VR::LO, options.contentDescription));
     ds.Replace(textElement(0x0070, 0x0084, gdcm::VR::PN, options.contentCreator));
     ds.Replace(textElement(0x0062, 0x0001, gdcm::VR::CS, "BINARY"));
+    ds.Replace(textElement(0x0062, 0x0013, gdcm::VR::CS, "NO")); // Segments Overlap: a label map
     ds.Replace(unsignedElement(0x0028, 0x0002, {1}));
     ds.Replace(textElement(0x0028, 0x0004, gdcm::VR::CS, "MONOCHROME2"));
     ds.Replace(unsignedElement(0x0028, 0x0010, {std::uint32_t(g.dims[1])}));
