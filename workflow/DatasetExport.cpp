@@ -1146,8 +1146,13 @@ ExportResult exportDataset(storage::Session& session, const ExportRequest& reque
 std::vector<ExportDestination> exportDestinations(storage::Session& session,
                                                   const delivery::DeliveryEnvironment& environment) {
     storage::require(session, storage::Action::RecordDatasetExport, "export destinations");
+    return exportDestinations(session.store().policy(), environment);
+}
+
+std::vector<ExportDestination> exportDestinations(const storage::Policy& policy,
+                                                  const delivery::DeliveryEnvironment& environment) {
     std::vector<ExportDestination> out;
-    for (const delivery::Destination& d : delivery::destinations(session.store().policy()))
+    for (const delivery::Destination& d : delivery::destinations(policy))
         out.push_back({d, delivery::checkDestination(d, environment)});
     return out;
 }
