@@ -7,6 +7,7 @@
 #include "bundle/Errors.h"
 #include "bundle/Minisign.h"
 #include "bundle/Seal.h"
+#include "delivery/BundleTree.h"
 #include "delivery/DestinationWriter.h"
 #include "delivery/Errors.h"
 #include "imaging/DicomSeg.h"
@@ -245,6 +246,7 @@ class ExportJob {
     report::Report datasheet(const storage::Checkpoint& checkpoint);
     bundle::BagInfo bagInfo() const;
     void refuse(const std::string& reason, std::optional<std::int64_t> started);
+    void closeInterruptedExports(const std::vector<std::string>& deliveryNotes);
 
     std::string nnunetFolder() const {
         char number[8];
@@ -291,6 +293,31 @@ void ExportJob::refuse(const std::string& reason, std::optional<std::int64_t> st
     } catch (const std::exception&) {
         // The refusal stands; a store that cannot record it (locked meanwhile) must not hide it.
     }
+}
+
+// Exports of this dataset that were killed leave a record without an outcome and a partial
+// folder; once a later delivery removed the folder (its note names it), the record gets its
+// outcome, so that `dataset show` does not list them as still running.
+void ExportJob::closeInterruptedExports(const std::vector<std::string>& deliveryNotes) {
+    const std::string prefix = std::string("removed ") + delivery::partialPrefix;
+    std::set<std::string> removed;
+    for (const std::string& note : deliveryNotes) {
+        if (note.rfind(prefix, 0) != 0)
+            continue;
+        const auto end = note.find('~', prefix.size());
+        if (end != std::string::npos)
+            removed.insert(note.substr(prefix.size(), end - prefix.size()));
+    }
+    if (removed.empty())
+        return;
+    storage::Datasets datasets(session_);
+    for (const storage::DatasetExport& x : datasets.history(revision_.datasetName))
+        if (x.started && x.outcome == storage::ExportOutcome::Started &&
+            removed.contains(x.bundleId))
+            datasets.recordExportRefused(x.revisionId, x.destination,
+                                         "interrupted: the export stopped before it finished "
+                                         "(killed); a later export removed its partial bundle",
+                                         x.id);
 }
 
 void ExportJob::planCases() {
@@ -995,6 +1022,7 @@ ExportResult ExportJob::run() {
     }
     for (const std::string& note : delivery->notes())
         notes_.push_back(note);
+    closeInterruptedExports(delivery->notes());
 
     const std::int64_t exportId = storage::Datasets(session_).recordExportStarted(
         revision_.id, request_.destination, bundleId_);

@@ -39,11 +39,13 @@ struct ExportRequest {
     std::string destination; // the name of one of the policy's destinations; nothing else
     ExportFormats formats;
     // age recipients ("age1..."), or files of them: the bundle then travels as one encrypted
-    // tar (bundle.tar.age) that `age -d` opens; empty: the bag as a folder.
+    // tar (BUNDLE/BUNDLE.tar.age) that `age -d` opens; empty: the bag as a folder. The clear
+    // bag is built in a private local staging folder, never at the destination.
     std::vector<std::string> ageRecipients;
     std::vector<std::string> ageRecipientFiles;
     // The datasheet's PDF (report::renderPdf); empty: the datasheet in Markdown only, and the
-    // result's notes say so.
+    // result's notes say so. Called on the exporting thread (QPdfWriter paints off the GUI
+    // thread; radmark-cli calls report::ensureGuiApplication first).
     PdfRenderer renderPdf;
 };
 

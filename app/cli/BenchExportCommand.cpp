@@ -4,7 +4,7 @@
 // 127.0.0.1, encryption required), in a scratch store. The cases: DIR (a series written by
 // tests/data/generate_ct_series.py, e.g. 512x512x300) imported N times under new patient ids
 // and UIDs (GDCM rewrites the copies: the same pixels, N studies of N patients), each annotated
-// with its own label map (two segments from HU thresholds that vary per case, and a box),
+// with its own label map (a liver ellipsoid that moves a little per case and the spine, and a box),
 // submitted and approved. Prints, from one run: the NIfTI part in MB/s of voxel data (store read
 // to closed file), its size against `gzip -6` of the same .nii, hashing against `sha256sum` on
 // the same payload files, `dcm2niix -z i` on the input series, the share's time against the
@@ -205,13 +205,24 @@ int runBenchExport(Arguments& args, CommandIo& io) {
             annotation::SegmentList segments;
             annotation::Terminology::bundled().addSegment(segments, "10200004");  // liver, 1
             annotation::Terminology::bundled().addSegment(segments, "272673000"); // bone, 2
-            const std::int16_t* hu = volume.as<std::int16_t>();
-            const int soft = 30 + int(i % 5) * 5, bone = 250 + int(i % 7) * 20;
-            for (std::size_t v = 0; v < volume.voxelCount(); ++v)
-                if (hu[v] > bone)
-                    labels.set(v, 2);
-                else if (hu[v] > soft && hu[v] < 100)
-                    labels.set(v, 1);
+            // Shapes as annotators draw them (smooth, per case a little different): a liver
+            // ellipsoid and the spine as a cylinder, on the phantom's anatomy.
+            const auto& g = volume.geometry().dims;
+            const double cx = g[0] / 2.0, cy = g[1] / 2.0, cz = g[2] / 2.0;
+            const double shift = double(i % 5) * 3;
+            const double lx = g[0] * 0.15 + shift, ly = g[1] * 0.16, lz = g[2] * 0.3;
+            const double liverX = cx - g[0] * 0.14 + shift, liverY = cy - 10;
+            for (int z = 0; z < g[2]; ++z)
+                for (int y = 0; y < g[1]; ++y)
+                    for (int x = 0; x < g[0]; ++x) {
+                        const double ex = (x - liverX) / lx, ey = (y - liverY) / ly,
+                                     ez = (z - cz) / lz;
+                        const double sx = (x - cx) / 20.0, sy = (y - cy - g[1] * 0.186) / 18.0;
+                        if (sx * sx + sy * sy <= 1)
+                            labels.set(annotation::Index3{x, y, z}, 2);
+                        else if (ex * ex + ey * ey + ez * ez <= 1)
+                            labels.set(annotation::Index3{x, y, z}, 1);
+                    }
             const auto& d = volume.geometry().dims;
             annotation::BoxList boxes(d);
             boxes.add3D(1, "bench-annotator", {d[0] / 4, d[1] / 4, d[2] / 4},

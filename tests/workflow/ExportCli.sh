@@ -338,7 +338,8 @@ as ada dataset show Liver > "$work/show" || fail "show"
 [ "$(grep -c "^export .*completed" "$work/show")" = 6 ] || fail "completed exports: $(cat "$work/show")"
 grep -q "^export .*refused.*cancelled" "$work/show" || fail "the cancel: $(cat "$work/show")"
 grep -q "^export .*refused.*plain-share" "$work/show" || fail "plain share: $(cat "$work/show")"
-grep -q "^export .*started.*to local" "$work/show" || fail "the killed export: $(cat "$work/show")"
+grep -q "^export .*refused.*to local.*reason: interrupted" "$work/show" \
+  || fail "the killed export: $(cat "$work/show")"
 grep -q "^export .*revision 2.*completed.*manifest" "$work/show" || fail "revision 2 export"
 grep -qP "^  $s1\t[0-9a-f]{64}\t(train|validation|test)" "$work/show" \
   || fail "versions: $(cat "$work/show")"
