@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -141,6 +142,7 @@ void LoopbackSamba::start() {
         throw std::runtime_error("cannot start smbd");
     if (child == 0) {
         ::setpgid(0, 0); // its own group, so stop() reaches the per-connection children too
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM); // a test killed mid-way leaves no server behind
         const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         const int null = ::open("/dev/null", O_RDONLY);
         ::dup2(null, 0);
