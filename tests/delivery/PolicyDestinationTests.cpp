@@ -138,6 +138,11 @@ TEST(SmbCredentialsFile, OnlyTheStoreOwnerMayReadIt) {
     EXPECT_TRUE(credentialsFileProblem(dir / "link", ::geteuid()).has_value());
     EXPECT_THROW(readCredentialsFile(dir / "link", ::geteuid()), DestinationRefused);
     EXPECT_THROW(readCredentialsFile(dir / "missing", ::geteuid()), DestinationRefused);
+    // A user name cannot smuggle a second line into smbclient's authentication file.
+    SmbCredentials injected;
+    injected.user = "svc\npassword = other";
+    injected.password = "p";
+    EXPECT_THROW(injected.authenticationFileText(), DeliveryFailed);
     // Unknown keys are refused rather than ignored.
     writeFile(file, "username = u\nsecret = x\n");
     EXPECT_THROW(readCredentialsFile(file, ::geteuid()), DestinationRefused);
