@@ -1,9 +1,9 @@
 #pragma once
 // The one role table: what each role may do with the store, and the one place that enforces it.
-// Every operation the domain classes (Users, Studies, Annotations, Reviews, AuditTrail, Exports)
-// and import offer is an Action; each calls require() before it touches anything. A refusal is a
-// PermissionDeniedError whose message says why in words a radiologist understands, and it is
-// logged ("refused <action>") with its own append, so no rolled-back change takes it along.
+// Every operation the domain classes (Users, Studies, Annotations, Reviews, Datasets, AuditTrail,
+// Exports) and import offer is an Action; each calls require() before it touches anything. A
+// refusal is a PermissionDeniedError whose message says why in words a radiologist understands, and
+// it is logged ("refused <action>") with its own append, so no rolled-back change takes it along.
 // docs/roles.md is the prose form of this table.
 //
 // Beyond the table, require...() add the rules that depend on the object:
@@ -27,6 +27,7 @@ enum class Action {
     SetAnotherUsersPassword,
     ChangeOwnPassword,
     ChangeRole,
+    SetUserCredentials,
     ImportStudy,
     ListStudies,
     OpenStudy,
@@ -48,6 +49,11 @@ enum class Action {
     SaveConsensus,
     ReadForExport,
     RecordExport,
+    CreateDataset,
+    EditDataset,
+    ReadDatasets,
+    FreezeDatasetRevision,
+    RecordDatasetExport,
     ReadAuditLog,
     SignAuditCheckpoint,
     VerifyAuditLog,

@@ -402,16 +402,21 @@ std::map<std::int64_t, VersionReview> Reviews::ofStudy(std::int64_t studyId) {
     requireStudy(session_, Action::ReadReviews, studyId);
 
     Database& db = SessionAccess::database(session_);
+    // A blind study's annotator sees the review side of her own versions and of consensus
+    // versions only, as she sees only those versions.
+    const bool onlyOwn = session_.role() == Role::Annotator && Studies(session_).isBlind(studyId);
     std::map<std::int64_t, VersionReview> out;
-    auto s =
-        db.prepare("SELECT a.id, a.kind, a.revises, s.submitted, s.withdrawn FROM annotations a "
-                   "LEFT JOIN submissions s ON s.annotation_id = a.id WHERE a.study_id = ? "
-                   "ORDER BY a.id");
+    auto s = db.prepare(
+        "SELECT a.id, a.kind, a.revises, s.submitted, s.withdrawn, u.name FROM annotations a "
+        "JOIN users u ON u.id = a.author_id "
+        "LEFT JOIN submissions s ON s.annotation_id = a.id WHERE a.study_id = ? ORDER BY a.id");
     s.bind(1, studyId);
     while (s.step()) {
         VersionReview v;
         v.annotationId = s.integer(0);
         v.consensus = s.text(1) == "consensus";
+        if (onlyOwn && !v.consensus && s.text(5) != session_.userName())
+            continue;
         if (!s.isNull(2))
             v.revises = s.integer(2);
         const bool live = !s.isNull(3) && s.isNull(4);
@@ -486,6 +491,7 @@ std::vector<StudyReviewSummary> Reviews::studies() {
         summary.studyId = study.id;
         summary.pseudonym = study.label;
         summary.description = study.description;
+        summary.blind = study.blind;
         auto hasSeries = db.prepare(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'imported_series'");
         if (hasSeries.step()) {
@@ -505,11 +511,9 @@ std::vector<StudyReviewSummary> Reviews::studies() {
             db.prepare("SELECT a.id, u.name, a.created, a.message, a.chunk FROM annotations a "
                        "JOIN users u ON u.id = a.author_id WHERE a.study_id = ? ORDER BY a.id");
         v.bind(1, study.id);
-        const bool onlyOwn = session_.role() == Role::Annotator && study.blind;
         while (v.step()) {
             const auto known = reviews.find(v.integer(0));
-            if (onlyOwn && v.text(1) != session_.userName() &&
-                (known == reviews.end() || !known->second.consensus))
+            if (known == reviews.end()) // a version this user may not see (blind study)
                 continue;
             StudyReviewSummary::Version version{v.integer(0), v.text(1),        v.text(2),
                                                 v.text(3),    toHex(v.blob(4)), {}};

@@ -83,6 +83,7 @@ struct StudyReviewSummary {
     std::string description;
     std::string modality;                // of its first series; empty before any import
     std::vector<std::string> annotators; // assigned
+    bool blind = false;                  // assigned annotators do not see each other's versions
     struct Version {
         std::int64_t annotationId = 0;
         std::string author;

@@ -210,6 +210,18 @@ std::string studyLabel(Session& session, std::int64_t studyId) {
     return s.text(0);
 }
 
+std::optional<Credentials> readCredentials(Session& session, std::int64_t userId) {
+    auto s = SessionAccess::database(session).prepare(
+        "SELECT u.credential_title, u.credential_qualification, u.credential_years, "
+        "u.credential_trained, u.credential_updated, a.name FROM users u "
+        "LEFT JOIN users a ON a.id = u.credential_updated_by WHERE u.id = ?");
+    s.bind(1, userId);
+    if (!s.step() || s.isNull(0))
+        return std::nullopt;
+    return Credentials{s.text(0), s.text(1), int(s.integer(2)),
+                       s.text(3), s.text(4), s.isNull(5) ? std::string("break-glass") : s.text(5)};
+}
+
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data) {
     return ChunkStore(SessionAccess::database(session)).put(data);
 }

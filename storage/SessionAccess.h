@@ -13,6 +13,7 @@
 #include "imaging/Chunks.h"
 #include "storage/Session.h"
 #include "storage/Studies.h"
+#include "storage/Users.h"
 
 #include <span>
 #include <string>
@@ -47,6 +48,8 @@ UserInfo readUser(Statement& row); // columns id, name, role, disabled, created
 UserInfo findUser(Session& session, const std::string& name);   // throws InvalidRequestError
 std::string studyLabel(Session& session, std::int64_t studyId); // throws InvalidRequestError
 Study readStudy(Session& session, std::int64_t studyId);        // throws InvalidRequestError
+// The credentials the admin entered on a user's record, if any.
+std::optional<Credentials> readCredentials(Session& session, std::int64_t userId);
 
 // Stores data as a chunk inside the caller's transaction when one is open.
 imaging::ChunkHash putChunk(Session& session, std::span<const std::uint8_t> data);

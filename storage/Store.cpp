@@ -184,6 +184,114 @@ INSERT INTO decisions(annotation_id, reviewer_id, decision, content_hash, messag
 INSERT INTO comments(annotation_id, author_id, text, created)
   SELECT annotation_id, reviewer_id, comment, created FROM reviews WHERE decision = 'comment';
 )sql",
+    // 7: datasets for export (docs/datasets.md): cases with the version each exports, splits by
+    // patient, the labelling protocol's versions, segment names mapped to codes, immutable
+    // revisions and export records; and the credentials the admin enters on a user record. A
+    // NULL user column is a break-glass session (it has no user row; the log names it).
+    R"sql(
+ALTER TABLE users ADD COLUMN credential_title TEXT;
+ALTER TABLE users ADD COLUMN credential_qualification TEXT;
+ALTER TABLE users ADD COLUMN credential_years INTEGER;
+ALTER TABLE users ADD COLUMN credential_trained TEXT;
+ALTER TABLE users ADD COLUMN credential_updated TEXT;
+ALTER TABLE users ADD COLUMN credential_updated_by INTEGER REFERENCES users(id);
+CREATE TABLE datasets(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  number INTEGER NOT NULL UNIQUE CHECK (number BETWEEN 1 AND 999),
+  purpose TEXT NOT NULL DEFAULT '',
+  protocol_id INTEGER REFERENCES dataset_protocols(id),
+  split_seed INTEGER,
+  split_train INTEGER,
+  split_validation INTEGER,
+  split_test INTEGER,
+  split_keep_exported_test INTEGER NOT NULL DEFAULT 0 CHECK (split_keep_exported_test IN (0, 1)),
+  created_by INTEGER REFERENCES users(id),
+  created TEXT NOT NULL);
+CREATE TRIGGER datasets_name_and_number_fixed BEFORE UPDATE OF name, number ON datasets
+  WHEN NEW.name IS NOT OLD.name OR NEW.number IS NOT OLD.number
+  BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name and number'); END;
+CREATE TRIGGER datasets_no_delete BEFORE DELETE ON datasets
+  BEGIN SELECT RAISE(ABORT, 'a dataset is never deleted: its revisions name it'); END;
+CREATE TABLE dataset_cases(
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  study_id INTEGER NOT NULL REFERENCES studies(id),
+  patient_pseudonym TEXT NOT NULL,
+  annotation_id INTEGER REFERENCES annotations(id),
+  split TEXT CHECK (split IN ('train', 'validation', 'test')),
+  added TEXT NOT NULL,
+  PRIMARY KEY (dataset_id, study_id));
+CREATE TABLE dataset_protocols(
+  id INTEGER PRIMARY KEY,
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  media_type TEXT NOT NULL CHECK (media_type IN ('text/markdown', 'application/pdf')),
+  file_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  chunk BLOB NOT NULL,
+  created_by INTEGER REFERENCES users(id),
+  created TEXT NOT NULL,
+  UNIQUE (dataset_id, version),
+  UNIQUE (dataset_id, sha256));
+CREATE TRIGGER dataset_protocols_no_update BEFORE UPDATE ON dataset_protocols
+  BEGIN SELECT RAISE(ABORT, 'a protocol version is immutable'); END;
+CREATE TRIGGER dataset_protocols_no_delete BEFORE DELETE ON dataset_protocols
+  BEGIN SELECT RAISE(ABORT, 'a protocol version is immutable'); END;
+CREATE TABLE dataset_segment_names(
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  segment_name TEXT NOT NULL,
+  scheme TEXT NOT NULL,
+  code TEXT NOT NULL,
+  meaning TEXT NOT NULL,
+  category_scheme TEXT,
+  category_code TEXT,
+  category_meaning TEXT,
+  PRIMARY KEY (dataset_id, segment_name));
+CREATE TABLE dataset_revisions(
+  id INTEGER PRIMARY KEY,
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  revision INTEGER NOT NULL,
+  parent_id INTEGER REFERENCES dataset_revisions(id),
+  content_hash TEXT NOT NULL,
+  content TEXT NOT NULL,
+  provenance_hash TEXT NOT NULL,
+  provenance TEXT NOT NULL,
+  protocol_id INTEGER NOT NULL REFERENCES dataset_protocols(id),
+  frozen_by INTEGER REFERENCES users(id),
+  frozen TEXT NOT NULL,
+  UNIQUE (dataset_id, revision),
+  UNIQUE (dataset_id, content_hash));
+CREATE TRIGGER dataset_revisions_no_update BEFORE UPDATE ON dataset_revisions
+  BEGIN SELECT RAISE(ABORT, 'a dataset revision is immutable'); END;
+CREATE TRIGGER dataset_revisions_no_delete BEFORE DELETE ON dataset_revisions
+  BEGIN SELECT RAISE(ABORT, 'a dataset revision is immutable'); END;
+CREATE TABLE dataset_exports(
+  id INTEGER PRIMARY KEY,
+  revision_id INTEGER NOT NULL REFERENCES dataset_revisions(id),
+  destination TEXT NOT NULL,
+  bundle_id TEXT NOT NULL,
+  started INTEGER NOT NULL CHECK (started IN (0, 1)),
+  user_id INTEGER REFERENCES users(id),
+  requested TEXT NOT NULL);
+CREATE INDEX dataset_exports_revision ON dataset_exports(revision_id);
+CREATE TRIGGER dataset_exports_no_update BEFORE UPDATE ON dataset_exports
+  BEGIN SELECT RAISE(ABORT, 'an export record is immutable'); END;
+CREATE TRIGGER dataset_exports_no_delete BEFORE DELETE ON dataset_exports
+  BEGIN SELECT RAISE(ABORT, 'an export record is immutable'); END;
+CREATE TABLE dataset_export_outcomes(
+  export_id INTEGER PRIMARY KEY REFERENCES dataset_exports(id),
+  outcome TEXT NOT NULL CHECK (outcome IN ('completed', 'refused')),
+  reason TEXT NOT NULL,
+  manifest_hash TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  user_id INTEGER REFERENCES users(id),
+  time TEXT NOT NULL);
+CREATE TRIGGER dataset_export_outcomes_no_update BEFORE UPDATE ON dataset_export_outcomes
+  BEGIN SELECT RAISE(ABORT, 'an export record is immutable'); END;
+CREATE TRIGGER dataset_export_outcomes_no_delete BEFORE DELETE ON dataset_export_outcomes
+  BEGIN SELECT RAISE(ABORT, 'an export record is immutable'); END;
+)sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
 static_assert(latestSchema == Store::schemaVersion);

@@ -3,7 +3,50 @@
 #include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 
+#include <cstdio>
+#include <ctime>
+
 namespace radmark::storage {
+
+namespace {
+
+// Printable text of at most 200 characters, no control characters.
+std::string checkedCredentialText(const std::string& text, const char* what) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string::npos)
+        throw InvalidRequestError(std::string("the ") + what + " must not be empty");
+    const std::string trimmed = text.substr(first, text.find_last_not_of(" \t") - first + 1);
+    if (trimmed.size() > 200)
+        throw InvalidRequestError(std::string("the ") + what + " is longer than 200 characters");
+    for (unsigned char c : trimmed)
+        if (c < 0x20 || c == 0x7f)
+            throw InvalidRequestError(std::string("the ") + what +
+                                      " must not hold control characters");
+    return trimmed;
+}
+
+// A real calendar date YYYY-MM-DD, not after today (UTC).
+void checkPastDate(const std::string& date) {
+    int y = 0, m = 0, d = 0;
+    char rest = 0;
+    const bool shaped = date.size() == 10 && date[4] == '-' && date[7] == '-' &&
+                        std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &rest) == 3;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    const std::time_t t = shaped ? timegm(&tm) : std::time_t(-1);
+    std::tm back{};
+    if (t != std::time_t(-1))
+        gmtime_r(&t, &back);
+    if (!shaped || y < 1900 || t == std::time_t(-1) || back.tm_mday != d || back.tm_mon != m - 1)
+        throw InvalidRequestError("the training date must be a date YYYY-MM-DD (got '" + date +
+                                  "')");
+    if (date > utcNow().substr(0, 10))
+        throw InvalidRequestError("the training date " + date + " is in the future");
+}
+
+} // namespace
 
 void Users::add(const std::string& name, Role role, const std::string& password) {
     require(session_, Action::AddUser, name);
@@ -93,6 +136,43 @@ void Users::setRole(const std::string& name, Role role) {
             if (role != Role::Annotator) // assignments are for annotators only
                 db.prepare("DELETE FROM assignments WHERE user_id = ?").bind(1, user.id).run();
         });
+}
+
+void Users::setCredentials(const std::string& name, const Credentials& credentials) {
+    require(session_, Action::SetUserCredentials, name);
+    session_.touch();
+    const UserInfo user = internal::findUser(session_, name);
+    const std::string title = checkedCredentialText(credentials.title, "role title");
+    const std::string qualification =
+        checkedCredentialText(credentials.qualification, "qualification");
+    if (credentials.yearsOfExperience < 0 || credentials.yearsOfExperience > 80)
+        throw InvalidRequestError("years of experience must be between 0 and 80");
+    checkPastDate(credentials.trainingDate);
+    const std::string details = title + "; " + qualification + "; " +
+                                std::to_string(credentials.yearsOfExperience) + " years; trained " +
+                                credentials.trainingDate;
+    const std::int64_t admin = SessionAccess::userId(session_);
+    SessionAccess::recorded(session_, "user credentials", name, details, [&](Database& db) {
+        auto s = db.prepare("UPDATE users SET credential_title = ?, credential_qualification = ?, "
+                            "credential_years = ?, credential_trained = ?, "
+                            "credential_updated = ?, credential_updated_by = ? WHERE id = ?");
+        s.bind(1, title)
+            .bind(2, qualification)
+            .bind(3, std::int64_t(credentials.yearsOfExperience));
+        s.bind(4, credentials.trainingDate).bind(5, utcNow());
+        // Break-glass has no user row: the log names who entered them.
+        if (admin != 0)
+            s.bind(6, admin);
+        else
+            s.bindNull(6);
+        s.bind(7, user.id).run();
+    });
+}
+
+std::optional<Credentials> Users::credentials(const std::string& name) {
+    require(session_, Action::ListUsers, name);
+    const UserInfo user = internal::findUser(session_, name);
+    return internal::readCredentials(session_, user.id);
 }
 
 } // namespace radmark::storage

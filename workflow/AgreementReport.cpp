@@ -5,6 +5,7 @@
 #include "workflow/Review.h"
 
 #include <map>
+#include <set>
 
 namespace radmark::workflow {
 
@@ -28,8 +29,9 @@ AgreementSummary measureAgreement(storage::Session& session, std::optional<std::
                                   double toleranceMm) {
     AgreementSummary summary;
     summary.toleranceMm = toleranceMm;
+    std::set<std::int64_t> measuredStudies; // a blind study has a worklist row per annotator
     for (const WorklistRow& row : worklist(session)) {
-        if (studyId && row.studyId != *studyId)
+        if ((studyId && row.studyId != *studyId) || !measuredStudies.insert(row.studyId).second)
             continue;
         ReviewSession review(session, row.studyId);
         std::map<std::string, ReviewVersion> newest; // per annotator, manual versions

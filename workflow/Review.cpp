@@ -68,7 +68,33 @@ std::vector<WorklistRow> worklist(storage::Session& session,
                                   std::optional<storage::ReviewState> state) {
     const bool annotator = session.role() == storage::Role::Annotator;
     std::vector<WorklistRow> rows;
+    const auto add = [&](WorklistRow row) {
+        const storage::ReviewState rowState =
+            row.latest ? row.latest->state : storage::ReviewState::Draft;
+        if (!state || *state == rowState)
+            rows.push_back(std::move(row));
+    };
     for (const storage::StudyReviewSummary& study : storage::Reviews(session).studies()) {
+        if (study.blind && !annotator && !study.versions.empty()) {
+            // Several annotators working blind: one row per line (each annotator's newest, and
+            // the consensus versions as a line of their own), in the order the lines began.
+            std::vector<WorklistRow> lines;
+            for (const auto& v : study.versions) {
+                const std::string line = v.review.consensus ? "consensus" : v.author;
+                auto it = std::find_if(lines.begin(), lines.end(),
+                                       [&](const WorklistRow& r) { return r.annotator == line; });
+                if (it == lines.end()) {
+                    lines.push_back(rowOf(study));
+                    lines.back().annotator = line;
+                    it = std::prev(lines.end());
+                }
+                it->latest = fromSummary(v);
+                it->openComments += v.review.openComments;
+            }
+            for (WorklistRow& line : lines)
+                add(std::move(line));
+            continue;
+        }
         WorklistRow row = rowOf(study);
         for (const auto& v : study.versions) {
             // An annotator's row follows her own line; everyone else sees the study's newest.
@@ -79,10 +105,7 @@ std::vector<WorklistRow> worklist(storage::Session& session,
         for (const auto& v : study.versions)
             if (!annotator || v.author == session.userName())
                 row.openComments += v.review.openComments;
-        const storage::ReviewState rowState =
-            row.latest ? row.latest->state : storage::ReviewState::Draft;
-        if (!state || *state == rowState)
-            rows.push_back(std::move(row));
+        add(std::move(row));
     }
     return rows;
 }
@@ -123,6 +146,11 @@ ReviewSession::ReviewSession(storage::Session& session, std::int64_t studyId)
 }
 
 ReviewSession::~ReviewSession() = default;
+
+void ReviewSession::refresh() {
+    history_ = std::make_unique<StoredAnnotationHistory>(session_, studyId_);
+    reload();
+}
 
 void ReviewSession::reload() {
     versions_.clear();

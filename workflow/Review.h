@@ -89,6 +89,8 @@ class ReviewSession {
     ReviewSession& operator=(const ReviewSession&) = delete;
 
     std::int64_t studyId() const { return studyId_; }
+    // Reads the versions and their review side again (after a save or a submission elsewhere).
+    void refresh();
     std::vector<ReviewVersion> versions() const; // oldest first
     ReviewVersion version(std::int64_t annotationId) const;
     // The version reviewed before this one in its line (its parent, else the author's previous

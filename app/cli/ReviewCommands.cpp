@@ -47,7 +47,10 @@ void printRows(std::ostream& out, const std::vector<WorklistRow>& rows, bool que
     for (const WorklistRow& r : rows) {
         out << r.pseudonym << "\t" << (r.modality.empty() ? "-" : r.modality) << "\t"
             << (r.description.empty() ? "-" : r.description) << "\t"
-            << (queue ? r.annotator : join(r.annotators)) << "\t";
+            << (queue ? r.annotator
+                      : join(r.annotators) +
+                            (r.annotator.empty() ? "" : " [row of " + r.annotator + "]"))
+            << "\t";
         if (r.latest) {
             out << r.latest->annotationId << "\t" << r.latest->shortHash << "\t";
             if (!queue)

@@ -1,4 +1,5 @@
-// radmark-cli user add|list|disable|passwd: account administration (admin; passwd for oneself).
+// radmark-cli user add|list|disable|passwd|role|credentials: account administration (admin;
+// passwd for oneself).
 
 #include "app/cli/StoreSession.h"
 #include "storage/Users.h"
@@ -64,7 +65,49 @@ int runUserRole(Arguments& args, CommandIo& io) {
     return 0;
 }
 
+// With options: enters them (all four); without: prints them.
+int runUserCredentials(Arguments& args, CommandIo& io) {
+    declareStoreFlags(args);
+    const std::set<std::string> fields = {"title", "qualification", "years", "trained"};
+    args.allowOnly(storeOptions(fields));
+    const std::string name = args.positional(0, "NAME");
+    bool any = false;
+    for (const std::string& f : fields)
+        any = any || args.option(f).has_value();
+    storage::Credentials c;
+    if (any) {
+        c.title = args.required("title");
+        c.qualification = args.required("qualification");
+        const std::string years = args.required("years");
+        if (years.empty() || years.size() > 2 ||
+            years.find_first_not_of("0123456789") != std::string::npos)
+            throw CommandError("--years wants a whole number of years (got '" + years + "')", 2);
+        c.yearsOfExperience = std::stoi(years);
+        c.trainingDate = args.required("trained");
+    }
+    auto session = loginFromArguments(args, io);
+    storage::Users users(session);
+    if (any) {
+        users.setCredentials(name, c);
+        io.out << "credentials of " << name << " entered\n";
+        return 0;
+    }
+    const auto stored = users.credentials(name);
+    if (!stored) {
+        io.out << name << ": no credentials entered\n";
+        return 0;
+    }
+    io.out << name << ": " << stored->title << "; " << stored->qualification << "; "
+           << stored->yearsOfExperience << " years of experience; trained " << stored->trainingDate
+           << " (entered " << stored->updated << " by " << stored->updatedBy << ")\n";
+    return 0;
+}
+
 } // namespace
+RADMARK_COMMAND("user credentials",
+                "NAME [--title T --qualification Q --years N --trained YYYY-MM-DD] --user ADMIN  "
+                "enter (or show) an annotator's credentials",
+                runUserCredentials);
 RADMARK_COMMAND("user role", "NAME --role annotator|reviewer|admin --user ADMIN  change a role",
                 runUserRole);
 RADMARK_COMMAND("user add", "NAME --role annotator|reviewer|admin --user ADMIN [--store DIR]",

@@ -1,5 +1,6 @@
 #include "app/gui/StoreWorkspace.h"
 
+#include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/ReviewPanel.h"
@@ -9,14 +10,15 @@
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
 #include "app/gui/security/LoginDialog.h"
-#include "storage/Studies.h"
 #include "storage/Errors.h"
 #include "storage/StoredStudy.h"
+#include "storage/Studies.h"
 #include "viewer/BoxInteraction.h"
 #include "viewer/CommentMarkers.h"
 #include "viewer/ComparisonViewer.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/LabelEditor.h"
+#include "workflow/AgreementReport.h"
 #include "workflow/AnnotationSession.h"
 #include "workflow/Review.h"
 
@@ -238,6 +240,27 @@ void StoreWorkspace::buildReviewMenu() {
     reviewMenu_->addSeparator();
     reviewMenu_->addAction(tr("Build consensus (&vote)"), this, [this] { buildConsensus(false); });
     reviewMenu_->addAction(tr("Build consensus (&STAPLE)"), this, [this] { buildConsensus(true); });
+    reviewMenu_->addSeparator();
+    add(tr("A&greement report..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G),
+        [this] { showAgreementReport(); });
+}
+
+bool StoreWorkspace::showAgreementReport() {
+    if (!session_)
+        return false;
+    workflow::AgreementSummary summary;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        summary = workflow::measureAgreement(*session_);
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        QMessageBox::warning(&window_, tr("Agreement report"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    QApplication::restoreOverrideCursor();
+    AgreementDialog dialog(std::move(summary), &window_);
+    dialog.exec();
+    return true;
 }
 
 void StoreWorkspace::sessionChanged() {
@@ -574,6 +597,13 @@ bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly)
     return true;
 }
 
+void StoreWorkspace::refreshReviewSession() {
+    if (reviews_ && reviews_->studyId() == *openStudyId_)
+        reviews_->refresh();
+    else
+        reviews_ = std::make_unique<workflow::ReviewSession>(*session_, *openStudyId_);
+}
+
 void StoreWorkspace::refreshVersions() {
     if (!annotations_) {
         versionsPanel_->clear(openStudyId_ ? tr("Administrators do not see annotations.")
@@ -662,7 +692,7 @@ bool StoreWorkspace::saveVersion() {
     refreshVersions();
     // The review side reads the versions once: a new one needs a new reading.
     try {
-        reviews_ = std::make_unique<workflow::ReviewSession>(*session_, *openStudyId_);
+        refreshReviewSession();
     } catch (const std::exception& e) {
         reviews_.reset();
         window_.statusBar()->showMessage(
@@ -758,7 +788,7 @@ bool StoreWorkspace::submitForReview() {
         return false;
     }
     try {
-        reviews_ = std::make_unique<workflow::ReviewSession>(*session_, *openStudyId_);
+        refreshReviewSession();
     } catch (const std::exception&) {
         reviews_.reset();
     }

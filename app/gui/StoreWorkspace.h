@@ -76,6 +76,8 @@ class StoreWorkspace : public QObject {
     bool pinComment(const imaging::Vec3& voxel);
     bool jumpToComment(int direction); // +1 next, -1 previous: moves the crosshair there
     bool buildConsensus(bool staple);
+    // Review > Agreement report: measures every study the user may review and shows the table.
+    bool showAgreementReport();
     void showAdminPanel();
     void showImportDialog();
 
@@ -116,6 +118,7 @@ class StoreWorkspace : public QObject {
     // The review side of the open study: the versions, the comments on the version on screen and
     // their markers (re-read after saves, decisions and comments).
     void refreshReview();
+    void refreshReviewSession(); // re-reads the open study's review side (creates it if needed)
     void refreshMarkers();
     void showComparison(std::int64_t version);
     void sessionChanged();

@@ -13,6 +13,7 @@
 #include "storage/Users.h"
 #include "StoreWorkspaceFixture.h"
 
+#include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/WorklistDialog.h"
@@ -35,6 +36,8 @@
 #include <QWheelEvent>
 
 #include <cmath>
+#include <fstream>
+#include <map>
 #include <cstdlib>
 
 using namespace radmark;
@@ -498,6 +501,145 @@ TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext)
     EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(annotatorName, "submit")).size(), 2u);
     EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "save consensus")).size(), 1u);
     EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "review decision")).size(), 2u);
+    const auto verified = storage::AuditTrail(admin).verify(nullptr, nullptr);
+    EXPECT_TRUE(verified.ok) << verified.reason;
+}
+
+// A blind study worked by three annotators: each sees only her own row; the reviewer's worklist
+// has one row per annotator; she builds a STAPLE consensus from the menu, rejects one version
+// with Ctrl+Shift+R and a typed reason, and opens the agreement report (Ctrl+Shift+G), whose
+// table has every pair and each annotator against the consensus, and saves it as CSV.
+TEST_F(ReviewWorkflow, BlindStudyHasRowsPerAnnotatorStapleRejectAndTheAgreementReport) {
+    TempDir dir;
+    const std::filesystem::path storeDir = dir.path() / "store";
+    const std::int64_t studyId = makeStoreWithGeneratedCt(storeDir);
+    const std::string thirdAnnotatorName = "carl-annotator";
+    addAssignedAnnotator(storeDir, studyId, secondAnnotatorName);
+    addAssignedAnnotator(storeDir, studyId, thirdAnnotatorName);
+    {
+        auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
+        storage::Studies(admin).setBlind(studyId, true);
+    }
+    const std::vector<std::string> annotators = {annotatorName, secondAnnotatorName,
+                                                 thirdAnnotatorName};
+    std::map<std::string, std::int64_t> versionOf;
+    double height = 0.45;
+    for (const std::string& name : annotators) {
+        StoreWindow annotator(storeDir);
+        ASSERT_TRUE(annotator.logIn(name, userPassword));
+        annotator.workspace->openStudy(studyId);
+        annotator.paintStroke(height);
+        height += 0.03;
+        annotator.saveVersion(QString::fromStdString(name));
+        annotator.activate();
+        QTest::keyClick(annotator.axial(), Qt::Key_Return, Qt::ControlModifier);
+        const workflow::ReviewSession reviews(*annotator.workspace->session(), studyId);
+        ASSERT_EQ(reviews.versions().size(), 1u) << name << " sees only her own version";
+        versionOf[name] = reviews.versions().front().annotationId;
+        // Her worklist: one row, her own version.
+        QString author;
+        int rows = 0;
+        whenModalDialogShows([&](QWidget* dialog) {
+            auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+            ASSERT_NE(worklist, nullptr);
+            rows = worklist->worklistTable()->rowCount();
+            if (rows > 0)
+                author = worklist->worklistTable()->item(0, 5)->text();
+            dialog->close();
+        });
+        annotator.activate();
+        QTest::keyClick(annotator.axial(), Qt::Key_T, Qt::ControlModifier | Qt::ShiftModifier);
+        EXPECT_EQ(rows, 1);
+        EXPECT_EQ(author, QString::fromStdString(name));
+    }
+
+    StoreWindow rita(storeDir);
+    ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+    rita.activate();
+    // One worklist row per annotator of the blind study.
+    QStringList rowAuthors;
+    whenModalDialogShows([&](QWidget* dialog) {
+        auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+        ASSERT_NE(worklist, nullptr);
+        QTableWidget* table = worklist->worklistTable();
+        for (int r = 0; r < table->rowCount(); ++r) {
+            rowAuthors << table->item(r, 5)->text();
+            EXPECT_TRUE(table->item(r, 3)->text().contains(QStringLiteral("row of")));
+        }
+        dialog->close();
+    });
+    QTest::keyClick(rita.axial(), Qt::Key_T, Qt::ControlModifier | Qt::ShiftModifier);
+    rowAuthors.sort();
+    EXPECT_EQ(rowAuthors, (QStringList{QString::fromStdString(annotatorName),
+                                       QString::fromStdString(secondAnnotatorName),
+                                       QString::fromStdString(thirdAnnotatorName)}));
+    int queued = 0;
+    rita.activate();
+    openFirstQueueRow(rita, &queued);
+    ASSERT_EQ(queued, 3);
+
+    QAction* staple = nullptr;
+    for (QAction* action : rita.workspace->reviewMenu()->actions())
+        if (action->text().contains(QStringLiteral("STAPLE")))
+            staple = action;
+    ASSERT_NE(staple, nullptr);
+    staple->trigger();
+    std::int64_t consensusId = 0;
+    {
+        const workflow::ReviewSession reviews(*rita.workspace->session(), studyId);
+        ASSERT_EQ(reviews.versions().size(), 4u);
+        EXPECT_TRUE(reviews.versions().back().consensus);
+        consensusId = reviews.versions().back().annotationId;
+    }
+    EXPECT_EQ(rita.workspace->reviewPanel()->comparedVersion(), consensusId);
+
+    // Reject the third annotator's version, with a reason typed into the dialog.
+    const std::int64_t rejected = versionOf[thirdAnnotatorName];
+    ASSERT_TRUE(rita.workspace->openForReview(studyId, rejected));
+    rita.activate();
+    answerTextDialog(QStringLiteral("misses the lesion's upper edge"));
+    QTest::keyClick(rita.axial(), Qt::Key_R, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_EQ(stateOf(*rita.workspace->session(), studyId, rejected),
+              storage::ReviewState::Rejected);
+    const auto record = storage::Reviews(*rita.workspace->session()).decisionOf(rejected);
+    ASSERT_TRUE(record);
+    EXPECT_EQ(record->message, "misses the lesion's upper edge");
+
+    // The agreement report: 3 pairs and 3 against the consensus, saved as CSV.
+    rita.activate();
+    const std::filesystem::path csv = dir.path() / "agreement.csv";
+    int reportRows = -1;
+    whenModalDialogShows([&](QWidget* dialog) {
+        auto* report = qobject_cast<gui::AgreementDialog*>(dialog);
+        ASSERT_NE(report, nullptr) << "not the agreement report";
+        reportRows = report->table()->rowCount();
+        whenModalDialogShows([&](QWidget* saveDialog) {
+            auto* name = saveDialog->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));
+            ASSERT_NE(name, nullptr);
+            name->clear();
+            QTest::keyClicks(name, QString::fromStdString(csv.string()));
+            QTest::keyClick(name, Qt::Key_Return);
+        });
+        QTest::mouseClick(dialog->findChild<QPushButton*>(QStringLiteral("saveReportButton")),
+                          Qt::LeftButton);
+        dialog->close();
+    });
+    QTest::keyClick(rita.axial(), Qt::Key_G, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_EQ(reportRows, 6);
+    std::ifstream in(csv);
+    ASSERT_TRUE(in) << "the CSV was not written";
+    std::string line;
+    int lines = 0, againstConsensus = 0;
+    while (std::getline(in, line)) {
+        ++lines;
+        againstConsensus += line.find("consensus") != std::string::npos;
+    }
+    EXPECT_EQ(lines, 7) << "a header and six rows";
+    EXPECT_EQ(againstConsensus, 3);
+
+    auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "save consensus")).size(), 1u);
+    EXPECT_EQ(storage::AuditTrail(admin).entries(filterBy(reviewerName, "review decision")).size(), 1u);
     const auto verified = storage::AuditTrail(admin).verify(nullptr, nullptr);
     EXPECT_TRUE(verified.ok) << verified.reason;
 }

@@ -312,6 +312,43 @@ TEST(ReviewStates, Row16TwoReviewersDecidingAtOnceGetOneDecision) {
               2u);
 }
 
+// docs/review.md, "Worklist rows" and "Comments": in a blind study an annotator reads the review
+// side of her own versions only (not the other annotator's decision or comments), and the
+// study summary lists only what she may see.
+TEST(ReviewStates, ABlindAnnotatorSeesOnlyHerOwnReviewSide) {
+    ReviewWorld w;
+    {
+        Session admin = w.t.admin();
+        Studies(admin).setBlind(w.study, true);
+    }
+    const std::int64_t bertsVersion = w.save("bert", "bert's");
+    w.submit(bertsVersion, "bert");
+    {
+        Session ruby = w.login("ruby");
+        Reviews(ruby).comment(bertsVersion, {1, 1, 0}, "check the edge", std::nullopt);
+    }
+    w.decide("ruby", bertsVersion, Decision::RequestChanges, "the edge");
+
+    Session annie = w.login("annie");
+    const auto annieSees = Reviews(annie).ofStudy(w.study);
+    EXPECT_EQ(annieSees.count(w.version), 1u);
+    EXPECT_EQ(annieSees.count(bertsVersion), 0u) << "bert's review side is not hers to read";
+    for (const StudyReviewSummary& study : Reviews(annie).studies()) {
+        EXPECT_TRUE(study.blind);
+        for (const auto& v : study.versions)
+            EXPECT_EQ(v.author, "annie");
+    }
+    Session bert = w.login("bert");
+    const auto bertSees = Reviews(bert).ofStudy(w.study);
+    ASSERT_EQ(bertSees.count(bertsVersion), 1u);
+    EXPECT_EQ(bertSees.at(bertsVersion).state, ReviewState::ChangesRequested);
+    EXPECT_EQ(bertSees.at(bertsVersion).openComments, 1);
+    EXPECT_EQ(bertSees.count(w.version), 0u);
+    // A reviewer sees both lines.
+    Session ruby = w.login("ruby");
+    EXPECT_EQ(Reviews(ruby).ofStudy(w.study).size(), 2u);
+}
+
 TEST(ReviewComments, RepliesResolutionAndWhoMaySee) {
     ReviewWorld w;
     w.submit(w.version);

@@ -5,6 +5,7 @@
 #include "StoreTestSupport.h"
 #include "storage/Annotations.h"
 #include "storage/AuditTrail.h"
+#include "storage/Datasets.h"
 #include "storage/Exports.h"
 #include "storage/Permissions.h"
 #include "storage/Reviews.h"
@@ -47,7 +48,21 @@ struct World {
         auto rick = t.store.login("rick", userPassword);
         for (int i = 0; i < 3; ++i) // resolving consumes one, for each role that may
             comments.push_back(Reviews(rick).comment(annotation, {0, 0, 0}, "look", {}).id);
+        // A dataset of the assigned study's (unapproved, chosen) version, frozen once.
+        Datasets(admin).create("Matrix", std::nullopt, "");
+        Datasets(admin).addStudies("Matrix", {assigned}, annotation);
+        const std::string guide = "# guide\n";
+        Datasets(admin).setProtocol("Matrix", "guide.md", Bytes(guide.begin(), guide.end()));
+        Datasets(admin).split("Matrix", splitSettings(1, 1, 0, 0));
+        survey = {{assigned,
+                   annotation,
+                   hash,
+                   {{1, "Liver", std::nullopt, CodedTerm{"SCT", "10200004", "Liver"}}},
+                   {}}};
+        revision = Datasets(admin).freezeRevision("Matrix", survey).revision.id;
     }
+    LabelSurvey survey;                 // of the dataset "Matrix"
+    std::int64_t revision = 0;          // its first revision
     std::vector<std::int64_t> comments; // open comments on annotation
     std::int64_t freshComment() {
         const std::int64_t id = comments.back();
@@ -100,6 +115,12 @@ const std::vector<Operation>& operations() {
          Action::ChangeRole,
          {Role::Admin},
          [](Session& s, World& w) { Users(s).setRole(w.freshUser(), Role::Reviewer); }},
+        {"enter credentials",
+         Action::SetUserCredentials,
+         {Role::Admin},
+         [](Session& s, World&) {
+             Users(s).setCredentials("anna", {"Radiologist", "FRCR", 5, "2026-01-05", {}, {}});
+         }},
         {"import study",
          Action::ImportStudy,
          {Role::Admin},
@@ -212,6 +233,28 @@ const std::vector<Operation>& operations() {
          Action::RecordExport,
          {Role::Admin},
          [](Session& s, World&) { Exports(s).record("/srv/radmark-exports/x", "1 study"); }},
+        {"create dataset",
+         Action::CreateDataset,
+         {Role::Admin},
+         [](Session& s, World& w) { Datasets(s).create(w.fresh("Dataset"), std::nullopt, ""); }},
+        {"edit dataset",
+         Action::EditDataset,
+         {Role::Admin},
+         [](Session& s, World&) { Datasets(s).setPurpose("Matrix", "role matrix"); }},
+        {"read datasets",
+         Action::ReadDatasets,
+         {Role::Admin},
+         [](Session& s, World&) { Datasets(s).history("Matrix"); }},
+        {"freeze dataset revision",
+         Action::FreezeDatasetRevision,
+         {Role::Admin},
+         [](Session& s, World& w) { Datasets(s).freezeRevision("Matrix", w.survey); }},
+        {"record dataset export",
+         Action::RecordDatasetExport,
+         {Role::Admin},
+         [](Session& s, World& w) {
+             Datasets(s).recordExportStarted(w.revision, "/srv/radmark-exports/x", "bundle");
+         }},
         {"read the access log",
          Action::ReadAuditLog,
          {Role::Admin},
@@ -238,13 +281,17 @@ std::string contentsBesidesTheLog(TestStore& t) {
     Database db = t.attackerDatabase();
     std::string all;
     for (const char* table :
-         {"users", "studies", "assignments", "annotations", "reviews", "drafts", "chunks"})
+         {"users", "studies", "assignments", "annotations", "reviews", "drafts", "chunks",
+          "datasets", "dataset_cases", "dataset_protocols", "dataset_segment_names",
+          "dataset_revisions", "dataset_exports", "dataset_export_outcomes"})
         all += std::string(table) + "=" +
                db.queryText(std::string("SELECT count(*) FROM ") + table) + ";";
     all += db.queryText("SELECT group_concat(name || role || disabled) FROM users") + ";";
     all += db.queryText("SELECT group_concat(blind) FROM studies") + ";";
     all += db.queryText("SELECT group_concat(review_state) FROM annotations") + ";";
-    all += db.queryText("SELECT group_concat(saved) FROM drafts");
+    all += db.queryText("SELECT group_concat(saved) FROM drafts") + ";";
+    all += db.queryText("SELECT group_concat(purpose) FROM datasets") + ";";
+    all += db.queryText("SELECT group_concat(coalesce(credential_updated, '-')) FROM users");
     return all;
 }
 
