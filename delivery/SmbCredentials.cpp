@@ -64,6 +64,11 @@ std::string SmbCredentials::authenticationFileText() const {
         throw DeliveryFailed(DeliveryProblem::Authentication,
                              "the share password starts with a space or holds a line break, "
                              "which smbclient cannot take");
+    for (const std::string* field : {&user, &domain})
+        for (unsigned char ch : *field)
+            if (ch < 0x20 || ch == 0x7f)
+                throw DeliveryFailed(DeliveryProblem::Authentication,
+                                     "the share's user or domain name holds a control character");
     std::string text = "username = " + user + "\npassword = " + password + "\n";
     if (!domain.empty())
         text += "domain = " + domain + "\n";

@@ -37,15 +37,4 @@ ExportDestination Exports::request(const std::string& destinationName, const std
     return *destination;
 }
 
-void Exports::refused(const std::string& destinationName, const std::string& reason) {
-    require(session_, Action::RecordExport, destinationName);
-    session_.recordAccess("export refused", destinationName, reason);
-}
-
-void Exports::completed(const std::string& destinationName, const std::string& details) {
-    require(session_, Action::RecordExport, destinationName);
-    session_.touch();
-    session_.recordAccess("export", destinationName, details);
-}
-
 } // namespace radmark::storage

@@ -159,15 +159,22 @@ int runBenchDelivery(Arguments& args, CommandIo& io) {
     io.out << "bench delivery: " << std::fixed << std::setprecision(1) << double(bytes) / (1 << 20)
            << " MB in " << files << " files (+4 tag files), median of " << runs << " runs\n"
            << "  load before: " << loadAverage() << "\n";
-    std::vector<double> localTimes, shareTimes;
+    std::vector<double> localTimes, shareTimes, localCpu, clientCpu, serverCpu;
     for (int run = 0; run < runs; ++run) {
         const std::string name = "bench-" + std::to_string(run);
+        double cpu = cpuSeconds(RUSAGE_SELF);
         auto start = Clock::now();
         localWriter->deliver(bag, name);
         localTimes.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        localCpu.push_back(cpuSeconds(RUSAGE_SELF) - cpu);
+        const double children = cpuSeconds(RUSAGE_CHILDREN);
+        const double server0 = server.cpuSeconds();
+        cpu = cpuSeconds(RUSAGE_SELF);
         start = Clock::now();
         shareWriter->deliver(bag, name);
         shareTimes.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        clientCpu.push_back(cpuSeconds(RUSAGE_SELF) - cpu + cpuSeconds(RUSAGE_CHILDREN) - children);
+        serverCpu.push_back(server.cpuSeconds() - server0);
         fs::remove_all(local.folder / name);
         fs::remove_all(server.shareFolder() / name);
     }
@@ -178,9 +185,12 @@ int runBenchDelivery(Arguments& args, CommandIo& io) {
     const double l = median(localTimes), s = median(shareTimes);
     const double mb = double(bytes) / (1 << 20);
     io.out << std::setprecision(3) << "  local folder (copy, fsync, rename): " << l << " s, "
-           << std::setprecision(0) << mb / l << " MB/s\n"
-           << std::setprecision(3) << "  loopback SMB3 share, encrypted (upload, read back "
-           << "sizes, rename): " << s << " s, " << std::setprecision(0) << mb / s << " MB/s\n"
+           << std::setprecision(0) << mb / l << " MB/s, CPU " << std::setprecision(3)
+           << median(localCpu) << " s\n"
+           << "  loopback SMB3 share, encrypted (upload, read back "
+           << "sizes, rename): " << s << " s, " << std::setprecision(0) << mb / s << " MB/s, CPU "
+           << std::setprecision(3) << median(clientCpu) << " s here + " << median(serverCpu)
+           << " s in smbd\n"
            << std::setprecision(2) << "  share / local: " << s / l << "x (goal <= 1.5x)\n"
            << "  load after: " << loadAverage() << "\n";
     return 0;

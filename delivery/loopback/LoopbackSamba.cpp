@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace radmark::delivery {
 namespace fs = std::filesystem;
@@ -140,6 +142,7 @@ void LoopbackSamba::start() {
         throw std::runtime_error("cannot start smbd");
     if (child == 0) {
         ::setpgid(0, 0); // its own group, so stop() reaches the per-connection children too
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM); // a test killed mid-way leaves no server behind
         const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         const int null = ::open("/dev/null", O_RDONLY);
         ::dup2(null, 0);
@@ -200,6 +203,33 @@ void LoopbackSamba::writeCredentialsFile(const fs::path& file, const std::string
         throw std::runtime_error("cannot write " + file.string());
     ::close(fd);
     ::chmod(file.c_str(), 0600);
+}
+
+double LoopbackSamba::cpuSeconds() const {
+    if (pid_ <= 0)
+        return 0;
+    const double tick = double(::sysconf(_SC_CLK_TCK));
+    double total = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        std::ifstream in(entry.path() / "stat");
+        std::string text;
+        if (!std::getline(in, text))
+            continue;
+        const auto close = text.rfind(')');
+        if (close == std::string::npos)
+            continue;
+        std::istringstream fields(text.substr(close + 2));
+        std::vector<std::string> f;
+        std::string word;
+        while (fields >> word)
+            f.push_back(word);
+        // After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14)
+        if (f.size() < 15 || f[2] != std::to_string(pid_))
+            continue;
+        total += (std::stod(f[11]) + std::stod(f[12]) + std::stod(f[13]) + std::stod(f[14])) / tick;
+    }
+    return total;
 }
 
 std::string LoopbackSamba::sessions() const {

@@ -41,6 +41,8 @@ class LoopbackSamba {
                               const std::string& password = {}) const;
     // smbstatus -b with the server's config: the sessions with dialect, cipher and signing.
     std::string sessions() const;
+    // CPU seconds (user + system) the server's processes used so far, ended ones included.
+    double cpuSeconds() const;
 
   private:
     std::filesystem::path root_, share_, config_;
