@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -368,8 +369,9 @@ namespace {
 // (a folder made 0777 by hand stays 0777 otherwise, and its files could be swapped by others).
 void restrictStoreFolder(const std::filesystem::path& dir) {
     std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec))
-        return; // opening says that the store is missing
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid())
+        return; // missing, or someone else's: opening it says what is wrong
     const auto perms = std::filesystem::status(dir, ec).permissions();
     if (ec || (perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
                   std::filesystem::perms::none)
