@@ -2,6 +2,7 @@
 
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
+#include "app/gui/DatasetsDialog.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
@@ -99,6 +100,7 @@ StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
     connect(commentsPanel_, &CommentsPanel::commentsChanged, this, &StoreWorkspace::refreshMarkers);
     commentMarkers_ = new viewer::CommentMarkers(*window_.viewer());
     buildReviewMenu();
+    buildAdminMenu();
 
     draftStatus_ = new QLabel(&window_);
     draftStatus_->setObjectName(QStringLiteral("draftStatus"));
@@ -245,6 +247,16 @@ void StoreWorkspace::buildReviewMenu() {
         [this] { showAgreementReport(); });
 }
 
+void StoreWorkspace::buildAdminMenu() {
+    adminMenu_ = window_.menuBar()->addMenu(tr("A&dmin"));
+    adminMenu_->setObjectName(QStringLiteral("adminMenu"));
+    QAction* datasets =
+        adminMenu_->addAction(tr("&Datasets..."), this, &StoreWorkspace::showDatasetsDialog);
+    datasets->setObjectName(QStringLiteral("datasetsAction"));
+    datasets->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    adminMenu_->menuAction()->setVisible(false); // until an admin logs in
+}
+
 bool StoreWorkspace::showAgreementReport() {
     if (!session_)
         return false;
@@ -269,6 +281,10 @@ void StoreWorkspace::sessionChanged() {
     const bool admin = session_ && session_->role() == storage::Role::Admin;
     adminAction_->setEnabled(admin);
     importAction_->setEnabled(admin);
+    // Not even a greyed-out menu for the others: its shortcuts go with it.
+    adminMenu_->menuAction()->setVisible(admin);
+    for (QAction* action : adminMenu_->actions())
+        action->setEnabled(admin);
     applyEditingRule();
     if (!lockScreen_) {
         lockScreen_ = new gui::LockScreen(&*session_, window_.centralWidget());
@@ -1047,6 +1063,13 @@ void StoreWorkspace::showAdminPanel() {
     auto* layout = new QVBoxLayout(&dialog);
     layout->addWidget(new gui::AdminPanel(*session_, &dialog));
     dialog.resize(900, 640);
+    dialog.exec();
+}
+
+void StoreWorkspace::showDatasetsDialog() {
+    if (!session_ || session_->role() != storage::Role::Admin)
+        return;
+    DatasetsDialog dialog(*session_, &window_);
     dialog.exec();
 }
 
