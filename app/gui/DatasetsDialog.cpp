@@ -321,6 +321,7 @@ DatasetsDialog::DatasetsDialog(storage::Session& session, QWidget* parent)
     splitter->addWidget(left);
     splitter->addWidget(d_->details);
     splitter->setStretchFactor(1, 3);
+    splitter->setSizes({400, 850});
 
     d_->message = new QLabel;
     d_->message->setObjectName(QStringLiteral("datasetMessage"));

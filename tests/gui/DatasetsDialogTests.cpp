@@ -1,0 +1,490 @@
+// Admin > Datasets as the admin works it, under Xvfb with real keys and clicks, on a store of five
+// generated CT studies of four patients (two studies share one), four of them annotated with a
+// coded liver segment and approved, the fifth only submitted: the admin opens the dialog with
+// Ctrl+Shift+B, types a new dataset, picks studies (each with its latest approved version, the
+// fifth "none approved" and refused by name until its version is chosen, then marked
+// UNAPPROVED), splits by patient from a typed seed, picks the protocol file in the file dialog
+// (its version and hash shown), sees the fifth case's uncoded segment listed under it as a
+// conflict that refuses the freeze, maps its name to a code, freezes, and again unchanged. An
+// annotator sees no Admin menu and the key opens nothing.
+
+#include "StoreWorkspaceFixture.h"
+
+#include "annotation/Segment.h"
+#include "app/gui/DatasetsDialog.h"
+#include "storage/Datasets.h"
+#include "storage/StoredStudy.h"
+#include "workflow/Datasets.h"
+#include "workflow/Review.h"
+#include "workflow/StoredAnnotations.h"
+
+#include <QComboBox>
+#include <QCryptographicHash>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QSpinBox>
+#include <QTabBar>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTreeWidget>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+
+using namespace radmark;
+using namespace radmark::storage::testing;
+using namespace radmark::testing;
+
+namespace {
+
+const std::string reviewerName = "rita-reviewer";
+
+struct DatasetStore {
+    std::filesystem::path dir;
+    std::vector<std::string> approved; // pseudonyms of the four approved studies
+    std::string unapproved;            // the study whose only version is submitted
+    std::int64_t unapprovedVersion = 0;
+};
+
+// Five generated CTs (24x24x6), patients MRN-1 (two studies), MRN-2, MRN-3, MRN-4; the annotator
+// saves a liver (SCT 10200004) on each (the fifth also a "Lesion" without a code) and submits
+// it; the reviewer approves the first four.
+DatasetStore makeDatasetStore(const std::filesystem::path& root) {
+    DatasetStore out;
+    out.dir = root / "store";
+    storage::Store::initialise(out.dir, adminName, adminPassword, lowCostPolicy());
+    storage::Store store(out.dir, lowCostPolicy());
+    std::vector<std::filesystem::path> series;
+    const char* patients[] = {"MRN-1000001", "MRN-1000001", "MRN-2000002", "MRN-3000003",
+                              "MRN-4000004"};
+    for (int i = 0; i < 5; ++i) {
+        const std::filesystem::path folder = root / ("ct" + std::to_string(i));
+        const std::string generate = "/usr/bin/python3 " RADMARK_CT_GENERATOR " --out '" +
+                                     folder.string() + "' --slices 6 --rows 24 --cols 24 --seed " +
+                                     std::to_string(21 + i) + " > /dev/null";
+        EXPECT_EQ(std::system(generate.c_str()), 0) << "the CT generator failed";
+        const std::string patient =
+            "/usr/bin/python3 -c \"import glob, pydicom\nfor f in glob.glob('" + folder.string() +
+            "/*.dcm'):\n    d = pydicom.dcmread(f); d.PatientID = '" + patients[i] +
+            "'; d.save_as(f)\"";
+        EXPECT_EQ(std::system(patient.c_str()), 0) << "setting the patient failed";
+        series.push_back(folder);
+    }
+    std::vector<std::int64_t> studies;
+    {
+        auto admin = store.login(adminName, adminPassword);
+        storage::Users(admin).add(annotatorName, storage::Role::Annotator, userPassword);
+        storage::Users(admin).add(reviewerName, storage::Role::Reviewer, userPassword);
+        for (const storage::StudyImportResult& r : storage::importStudies(admin, series)) {
+            EXPECT_EQ(r.status, storage::ImportStatus::Imported) << r.reason;
+            studies.push_back(r.studyId);
+            storage::Studies(admin).assign(annotatorName, r.studyId);
+        }
+    }
+    for (const auto& folder : series)
+        std::filesystem::remove_all(folder);
+    EXPECT_EQ(studies.size(), 5u);
+    std::vector<std::int64_t> versions;
+    {
+        auto annie = store.login(annotatorName, userPassword);
+        for (const std::int64_t study : studies) {
+            const imaging::Geometry grid = storage::loadStoredVolume(annie, study).geometry();
+            workflow::StoredAnnotationHistory history(annie, study);
+            annotation::SegmentList segments;
+            annotation::Terminology::bundled().addSegment(segments, "10200004"); // Liver, 1
+            annotation::LabelMap labels(grid);
+            for (int z = 1; z < 5; ++z)
+                for (int y = 8; y < 16; ++y)
+                    for (int x = 6; x < 14; ++x)
+                        labels.set(annotation::Index3{x, y, z}, 1);
+            if (study == studies.back()) { // and a lesion without a code
+                segments.add("Lesion", annotation::Rgb{200, 0, 0});
+                labels.set(annotation::Index3{9, 10, 2}, 2);
+            }
+            const annotation::Version saved = history.save(labels, segments, {}, "liver", {});
+            std::int64_t id = 0;
+            for (std::size_t i = 0; i < history.stored().ids.size(); ++i)
+                if (history.stored().ids[i] == saved.id)
+                    id = history.stored().records[i].id;
+            EXPECT_NE(id, 0);
+            workflow::submitForReview(annie, id);
+            versions.push_back(id);
+        }
+    }
+    {
+        auto rita = store.login(reviewerName, userPassword);
+        for (int i = 0; i < 4; ++i) {
+            workflow::ReviewSession review(rita, studies[std::size_t(i)]);
+            review.decide(versions[std::size_t(i)], storage::Decision::Approve, "good");
+        }
+    }
+    auto admin = store.login(adminName, adminPassword);
+    for (const storage::Study& s : storage::Studies(admin).list()) {
+        if (s.id == studies[4])
+            out.unapproved = s.label;
+        else
+            out.approved.push_back(s.label);
+    }
+    out.unapprovedVersion = versions[4];
+    return out;
+}
+
+// Closes a dialog that a failed step left open, so a failure never hangs the test.
+struct RejectIfOpen {
+    QDialog* dialog;
+    ~RejectIfOpen() {
+        if (dialog && dialog->isVisible())
+            dialog->reject();
+    }
+};
+
+void click(QWidget* widget) {
+    ASSERT_NE(widget, nullptr);
+    QTest::mouseClick(widget, Qt::LeftButton);
+}
+
+template <class T> T* child(QWidget* parent, const char* name) {
+    T* found = parent->findChild<T*>(QString::fromLatin1(name));
+    EXPECT_NE(found, nullptr) << name;
+    return found;
+}
+
+// With RADMARK_SCREENSHOT_DIR set, the dialog as it is now goes there (to look at).
+void keepScreenshot(QWidget* dialog, const QString& name) {
+    if (const char* folder = std::getenv("RADMARK_SCREENSHOT_DIR")) {
+        QApplication::processEvents();
+        dialog->grab().save(QString::fromLocal8Bit(folder) + QLatin1Char('/') + name + ".png");
+    }
+}
+
+void clickTab(QTabWidget* tabs, const QString& title) {
+    QTabBar* bar = tabs->tabBar();
+    for (int i = 0; i < bar->count(); ++i)
+        if (bar->tabText(i) == title) {
+            QTest::mouseClick(bar, Qt::LeftButton, Qt::NoModifier, bar->tabRect(i).center());
+            break;
+        }
+    EXPECT_EQ(tabs->tabText(tabs->currentIndex()), title);
+}
+
+// Clicks a row of a table (Ctrl held adds it to the selection).
+void clickRow(QTableWidget* table, int row, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
+    QTableWidgetItem* item = table->item(row, 0);
+    ASSERT_NE(item, nullptr);
+    table->scrollToItem(item);
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, modifiers,
+                      table->visualItemRect(item).center());
+}
+
+int rowOf(QTableWidget* table, const std::string& text) {
+    for (int row = 0; row < table->rowCount(); ++row)
+        if (table->item(row, 0) && table->item(row, 0)->text().toStdString() == text)
+            return row;
+    return -1;
+}
+
+// Replaces the text of a field as a person does: select all, type.
+void retype(QWidget* field, const QString& text) {
+    field->setFocus();
+    QTest::keyClick(field, Qt::Key_A, Qt::ControlModifier);
+    if (text.isEmpty())
+        QTest::keyClick(field, Qt::Key_Delete);
+    QTest::keyClicks(field, text);
+}
+
+// Picks the rows of these studies in the study picker (Ctrl+click), optionally a version in
+// its combo (Down presses from "latest approved"), reads what the picker shows, presses Add.
+void answerStudyPicker(std::vector<std::string> studies, int versionDowns,
+                       std::map<std::string, QString>* approvedColumn = nullptr) {
+    whenModalDialogShows([=](QWidget* shown) {
+        auto* picker = qobject_cast<QDialog*>(shown);
+        RejectIfOpen guard{picker};
+        ASSERT_EQ(picker->objectName(), QStringLiteral("studyPickerDialog"));
+        auto* table = child<QTableWidget>(picker, "studyPickerTable");
+        ASSERT_NE(table, nullptr);
+        if (approvedColumn)
+            for (int row = 0; row < table->rowCount(); ++row)
+                (*approvedColumn)[table->item(row, 0)->text().toStdString()] =
+                    table->item(row, 4)->text();
+        bool first = true;
+        for (const std::string& s : studies) {
+            const int row = rowOf(table, s);
+            ASSERT_GE(row, 0) << s << " is not offered";
+            clickRow(table, row, first ? Qt::NoModifier : Qt::ControlModifier);
+            first = false;
+        }
+        auto* version = child<QComboBox>(picker, "pickerVersion");
+        ASSERT_NE(version, nullptr);
+        for (int i = 0; i < versionDowns; ++i) {
+            version->setFocus();
+            QTest::keyClick(version, Qt::Key_Down);
+        }
+        click(child<QPushButton>(picker, "addPickedButton"));
+    });
+}
+
+class DatasetsDialogTest : public GuiTest {};
+
+TEST_F(DatasetsDialogTest, AdminBuildsADatasetWithKeysClicksAndTheFileDialog) {
+    TempDir dir;
+    const DatasetStore data = makeDatasetStore(dir.path());
+    const std::filesystem::path protocol = dir.path() / "liver-guideline.md";
+    std::ofstream(protocol) << "# Liver guideline\n\nOutline the liver on every slice.\n";
+    QFile protocolFile(QString::fromStdString(protocol.string()));
+    ASSERT_TRUE(protocolFile.open(QIODevice::ReadOnly));
+    const QString protocolHash = QString::fromLatin1(
+        QCryptographicHash::hash(protocolFile.readAll(), QCryptographicHash::Sha256).toHex());
+
+    StoreWindow ada(data.dir);
+    ASSERT_TRUE(ada.logIn(adminName, adminPassword));
+    ASSERT_TRUE(ada.workspace->adminMenu()->menuAction()->isVisible());
+    ada.activate();
+
+    bool reached = false;
+    std::map<std::string, QString> offered;
+    QImage screenshot;
+    whenModalDialogShows([&](QWidget* shown) {
+        auto* dialog = qobject_cast<gui::DatasetsDialog*>(shown);
+        ASSERT_NE(dialog, nullptr) << "Ctrl+Shift+B opened no Datasets dialog";
+        RejectIfOpen guard{dialog};
+        EXPECT_EQ(dialog->datasetsTable()->rowCount(), 0);
+
+        // A dataset, typed: the number is assigned from 500.
+        QTest::keyClicks(child<QLineEdit>(dialog, "newDatasetName"), QStringLiteral("Liver"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "newDatasetPurpose"),
+                         QStringLiteral("liver segmentation model"));
+        click(child<QPushButton>(dialog, "createDatasetButton"));
+        ASSERT_EQ(dialog->datasetsTable()->rowCount(), 1)
+            << dialog->message()->text().toStdString();
+        EXPECT_EQ(dialog->datasetsTable()->item(0, 0)->text(), QStringLiteral("Liver"));
+        EXPECT_EQ(dialog->datasetsTable()->item(0, 1)->text(), QStringLiteral("500"));
+        EXPECT_EQ(dialog->currentDataset(), QStringLiteral("Liver"));
+        EXPECT_TRUE(dialog->message()->text().contains(QStringLiteral("Dataset500_Liver")));
+        EXPECT_EQ(child<QLineEdit>(dialog, "datasetPurpose")->text(),
+                  QStringLiteral("liver segmentation model"));
+        // A second one with the same name is refused with storage's sentence.
+        QTest::keyClicks(child<QLineEdit>(dialog, "newDatasetName"), QStringLiteral("liver"));
+        click(child<QPushButton>(dialog, "createDatasetButton"));
+        EXPECT_EQ(dialog->datasetsTable()->rowCount(), 1);
+        EXPECT_FALSE(dialog->message()->text().isEmpty());
+        retype(child<QLineEdit>(dialog, "newDatasetName"), QString());
+
+        // The purpose, edited.
+        retype(child<QLineEdit>(dialog, "datasetPurpose"), QStringLiteral("liver model v1"));
+        click(child<QPushButton>(dialog, "savePurposeButton"));
+        EXPECT_EQ(dialog->message()->text(), QStringLiteral("Purpose saved."));
+
+        // The four approved studies, each with its latest approved version.
+        QTabWidget* tabs = dialog->tabs();
+        clickTab(tabs, QStringLiteral("Cases"));
+        answerStudyPicker(data.approved, 0, &offered);
+        click(child<QPushButton>(dialog, "addStudiesButton"));
+        QTableWidget* cases = dialog->casesTable();
+        ASSERT_EQ(cases->rowCount(), 4) << dialog->message()->text().toStdString();
+        for (int row = 0; row < 4; ++row) {
+            EXPECT_EQ(cases->item(row, 3)->text(), QStringLiteral("approved"));
+            EXPECT_EQ(cases->item(row, 4)->text(), QStringLiteral("latest approved"));
+        }
+
+        // The fifth has none approved: refused by name; with its version chosen, marked.
+        answerStudyPicker({data.unapproved}, 0);
+        click(child<QPushButton>(dialog, "addStudiesButton"));
+        EXPECT_EQ(cases->rowCount(), 4);
+        EXPECT_TRUE(dialog->message()->text().contains(QString::fromStdString(data.unapproved)))
+            << dialog->message()->text().toStdString();
+        answerStudyPicker({data.unapproved}, 1); // the first version below "latest approved"
+        click(child<QPushButton>(dialog, "addStudiesButton"));
+        ASSERT_EQ(cases->rowCount(), 5) << dialog->message()->text().toStdString();
+        const int row = rowOf(cases, data.unapproved);
+        ASSERT_GE(row, 0);
+        EXPECT_TRUE(cases->item(row, 3)->text().startsWith(QStringLiteral("UNAPPROVED")))
+            << cases->item(row, 3)->text().toStdString();
+        EXPECT_EQ(cases->item(row, 4)->text(), QStringLiteral("chosen"));
+        EXPECT_TRUE(cases->item(row, 2)->text().startsWith(QString::number(data.unapprovedVersion) +
+                                                           QStringLiteral(" · ")));
+        EXPECT_TRUE(cases->item(row, 3)->font().bold());
+        EXPECT_NE(cases->item(row, 3)->background().color(),
+                  cases->item(row == 0 ? 1 : 0, 3)->background().color())
+            << "the unapproved case stands out";
+
+        // Splits: a typed seed; the patient with two studies keeps them together.
+        clickTab(tabs, QStringLiteral("Splits"));
+        retype(child<QSpinBox>(dialog, "splitSeed"), QStringLiteral("7"));
+        retype(child<QDoubleSpinBox>(dialog, "splitTrain"), QStringLiteral("0.6"));
+        retype(child<QDoubleSpinBox>(dialog, "splitValidation"), QStringLiteral("0.2"));
+        retype(child<QDoubleSpinBox>(dialog, "splitTest"), QStringLiteral("0.2"));
+        click(child<QPushButton>(dialog, "splitButton"));
+        auto* splits = child<QTableWidget>(dialog, "splitCasesTable");
+        ASSERT_EQ(splits->rowCount(), 5);
+        std::map<QString, std::set<QString>> splitsOfPatient;
+        std::map<QString, int> counts;
+        for (int r = 0; r < 5; ++r) {
+            splitsOfPatient[splits->item(r, 1)->text()].insert(splits->item(r, 2)->text());
+            ++counts[splits->item(r, 2)->text()];
+        }
+        EXPECT_EQ(splitsOfPatient.size(), 4u) << "four patients";
+        for (const auto& [patient, in] : splitsOfPatient)
+            EXPECT_EQ(in.size(), 1u) << patient.toStdString() << " is in two splits";
+        EXPECT_EQ(counts[QStringLiteral("train")] + counts[QStringLiteral("validation")] +
+                      counts[QStringLiteral("test")],
+                  5);
+        EXPECT_GE(counts[QStringLiteral("train")], 1);
+        keepScreenshot(dialog, QStringLiteral("datasets-splits"));
+        EXPECT_TRUE(dialog->message()->text().startsWith(QStringLiteral("Split with seed 7")))
+            << dialog->message()->text().toStdString();
+        // Fractions that do not sum to 1 are refused with storage's sentence; the fields keep
+        // what was typed.
+        retype(child<QDoubleSpinBox>(dialog, "splitTrain"), QStringLiteral("0.9"));
+        click(child<QPushButton>(dialog, "splitButton"));
+        EXPECT_TRUE(dialog->message()->text().contains(QStringLiteral("sum")))
+            << dialog->message()->text().toStdString();
+        EXPECT_DOUBLE_EQ(child<QDoubleSpinBox>(dialog, "splitTrain")->value(), 0.9);
+        retype(child<QDoubleSpinBox>(dialog, "splitTrain"), QStringLiteral("0.6"));
+
+        // Freezing without a protocol is refused.
+        clickTab(tabs, QStringLiteral("Revisions"));
+        click(child<QPushButton>(dialog, "freezeButton"));
+        EXPECT_TRUE(dialog->message()->text().contains(QStringLiteral("protocol")))
+            << dialog->message()->text().toStdString();
+        EXPECT_EQ(child<QTableWidget>(dialog, "revisionsTable")->rowCount(), 0);
+
+        // The protocol, picked in the file dialog by typing its path.
+        clickTab(tabs, QStringLiteral("Protocol"));
+        whenModalDialogShows([&](QWidget* files) {
+            auto* fileDialog = qobject_cast<QFileDialog*>(files);
+            RejectIfOpen fileGuard{fileDialog};
+            ASSERT_NE(fileDialog, nullptr) << "no file dialog";
+            auto* name = fileDialog->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));
+            ASSERT_NE(name, nullptr);
+            QTest::keyClicks(name, QString::fromStdString(protocol.string()));
+            QTest::keyClick(name, Qt::Key_Return);
+        });
+        click(child<QPushButton>(dialog, "setProtocolButton"));
+        const QString protocolText = child<QLabel>(dialog, "protocolText")->text();
+        EXPECT_TRUE(protocolText.startsWith(QStringLiteral("Version 1: liver-guideline.md")))
+            << protocolText.toStdString();
+        EXPECT_TRUE(protocolText.contains(protocolHash.left(12))) << protocolText.toStdString();
+        EXPECT_EQ(child<QTableWidget>(dialog, "protocolsTable")->rowCount(), 1);
+        keepScreenshot(dialog, QStringLiteral("datasets-protocol"));
+
+        // The label table: the fifth case's lesion has no code, a conflict listed under that
+        // case, and freezing is refused until its name is mapped to a code (typed).
+        clickTab(tabs, QStringLiteral("Labels"));
+        auto* conflicts = child<QTreeWidget>(dialog, "conflictsTree");
+        ASSERT_EQ(conflicts->topLevelItemCount(), 1);
+        EXPECT_EQ(conflicts->topLevelItem(0)->text(0).toStdString(), data.unapproved);
+        ASSERT_EQ(conflicts->topLevelItem(0)->childCount(), 1);
+        EXPECT_TRUE(
+            conflicts->topLevelItem(0)->child(0)->text(1).contains(QStringLiteral("Lesion")))
+            << conflicts->topLevelItem(0)->child(0)->text(1).toStdString();
+        keepScreenshot(dialog, QStringLiteral("datasets-conflicts"));
+        clickTab(tabs, QStringLiteral("Revisions"));
+        click(child<QPushButton>(dialog, "freezeButton"));
+        EXPECT_TRUE(dialog->message()->text().contains(QString::fromStdString(data.unapproved)))
+            << dialog->message()->text().toStdString();
+        EXPECT_EQ(child<QTableWidget>(dialog, "revisionsTable")->rowCount(), 0);
+        clickTab(tabs, QStringLiteral("Labels"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "mapSegmentName"), QStringLiteral("Lesion"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "mapCode"),
+                         QStringLiteral("SCT:108369006:Neoplasm"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "mapCategory"),
+                         QStringLiteral("SCT:49755003:Morphologically abnormal structure"));
+        click(child<QPushButton>(dialog, "mapButton"));
+        EXPECT_EQ(conflicts->topLevelItemCount(), 0) << dialog->message()->text().toStdString();
+        EXPECT_EQ(child<QTableWidget>(dialog, "mappingsTable")->rowCount(), 1);
+        auto* labels = child<QTableWidget>(dialog, "labelsTable");
+        ASSERT_EQ(labels->rowCount(), 3);
+        std::map<QString, QString> codeOf, markOf;
+        for (int r = 1; r < 3; ++r) {
+            codeOf[labels->item(r, 1)->text()] = labels->item(r, 2)->text();
+            markOf[labels->item(r, 1)->text()] = labels->item(r, 4)->text();
+        }
+        EXPECT_TRUE(codeOf[QStringLiteral("Liver")].startsWith(QStringLiteral("SCT:10200004")));
+        EXPECT_TRUE(codeOf[QStringLiteral("Lesion")].startsWith(QStringLiteral("SCT:108369006")));
+        EXPECT_EQ(markOf[QStringLiteral("Lesion")], QStringLiteral("mapped by name"));
+        keepScreenshot(dialog, QStringLiteral("datasets-labels"));
+
+        // Freeze: revision 1; again unchanged: the same revision.
+        clickTab(tabs, QStringLiteral("Revisions"));
+        click(child<QPushButton>(dialog, "freezeButton"));
+        auto* revisions = child<QTableWidget>(dialog, "revisionsTable");
+        ASSERT_EQ(revisions->rowCount(), 1) << dialog->message()->text().toStdString();
+        EXPECT_TRUE(dialog->message()->text().startsWith(QStringLiteral("Revision 1 frozen")))
+            << dialog->message()->text().toStdString();
+        click(child<QPushButton>(dialog, "freezeButton"));
+        EXPECT_EQ(revisions->rowCount(), 1);
+        EXPECT_TRUE(dialog->message()->text().startsWith(QStringLiteral("Unchanged: revision 1")));
+        EXPECT_EQ(dialog->datasetsTable()->item(0, 3)->text(), QStringLiteral("revision 1"));
+        keepScreenshot(dialog, QStringLiteral("datasets-revisions"));
+
+        clickTab(tabs, QStringLiteral("Cases"));
+        QApplication::processEvents();
+        screenshot = dialog->grab().toImage();
+        reached = true;
+        dialog->accept();
+    });
+    QTest::keyClick(&ada.window, Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
+    ASSERT_TRUE(reached);
+
+    // What the dialog did is in the store, through the same calls as the CLI.
+    storage::Session& admin = *ada.workspace->session();
+    const workflow::DatasetOverview o = workflow::showDataset(admin, "Liver");
+    EXPECT_EQ(o.dataset.summary.purpose, "liver model v1");
+    EXPECT_EQ(o.dataset.cases.size(), 5u);
+    ASSERT_TRUE(o.dataset.split);
+    EXPECT_EQ(o.dataset.split->seed, 7);
+    EXPECT_EQ(o.dataset.split->trainPermille, 600);
+    ASSERT_TRUE(o.dataset.protocol);
+    EXPECT_EQ(QString::fromStdString(o.dataset.protocol->sha256), protocolHash);
+    EXPECT_EQ(o.revisions.size(), 1u);
+    for (const storage::DatasetCase& c : o.dataset.cases)
+        EXPECT_EQ(c.unapproved, c.pseudonym == data.unapproved) << c.pseudonym;
+
+    // The screenshot has real content: text, table lines, the marked row.
+    ASSERT_FALSE(screenshot.isNull());
+    if (const char* folder = std::getenv("RADMARK_SCREENSHOT_DIR"))
+        screenshot.save(QString::fromLocal8Bit(folder) + QStringLiteral("/datasets-cases.png"));
+    const PixelStatistics stats = pixelStatistics(screenshot, screenshot.rect());
+    EXPECT_GT(stats.distinctLuminances, 40);
+    EXPECT_GT(stats.luminanceStdDev, 10);
+    int orange = 0; // the unapproved cells' background
+    for (int y = 0; y < screenshot.height(); ++y)
+        for (int x = 0; x < screenshot.width(); ++x)
+            if (screenshot.pixel(x, y) == qRgb(255, 225, 200))
+                ++orange;
+    EXPECT_GT(orange, 200) << "the unapproved case is marked on screen";
+}
+
+TEST_F(DatasetsDialogTest, AnnotatorSeesNoAdminMenuAndTheKeyOpensNothing) {
+    TempDir dir;
+    makeStoreWithOneStudy(dir.path());
+    StoreWindow annie(dir.path());
+    ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+    QMenu* admin = annie.workspace->adminMenu();
+    EXPECT_FALSE(admin->menuAction()->isVisible());
+    for (QAction* action : annie.window.menuBar()->actions())
+        if (action->isVisible()) {
+            EXPECT_NE(action->text().remove(QLatin1Char('&')), QStringLiteral("Admin"));
+        }
+    for (QAction* action : admin->actions())
+        EXPECT_FALSE(action->isEnabled()) << action->text().toStdString();
+    annie.activate();
+    bool opened = false;
+    QTimer::singleShot(300, [&opened] {
+        if (QWidget* modal = QApplication::activeModalWidget()) {
+            opened = true;
+            modal->close();
+        }
+    });
+    QTest::keyClick(&annie.window, Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
+    QTest::qWait(500);
+    EXPECT_FALSE(opened) << "Ctrl+Shift+B opened a dialog for an annotator";
+}
+
+} // namespace
