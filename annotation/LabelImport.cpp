@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -53,6 +54,62 @@ LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry
         }
     });
     return labels;
+}
+
+ImportedSegmentation labelMapFromSegmentation(const imaging::DicomSegmentation& segmentation,
+                                              const imaging::Geometry& studyGrid) {
+    Label highest = 0;
+    for (const auto& s : segmentation.segments)
+        highest = std::max(highest, Label(s.labelValue));
+    ImportedSegmentation imported{
+        LabelMap(studyGrid, highest > 255 ? LabelWidth::UInt16 : LabelWidth::UInt8), {}};
+    LabelMap& labels = imported.labels;
+    for (const auto& s : segmentation.segments) {
+        Segment segment;
+        segment.label = Label(s.labelValue);
+        segment.name = s.name.empty() ? "Segment " + std::to_string(s.labelValue) : s.name;
+        segment.colour = {s.rgb[0], s.rgb[1], s.rgb[2]};
+        if (!s.category.code.empty())
+            segment.category = CodedConcept{s.category.scheme, s.category.code, s.category.meaning};
+        if (!s.type.code.empty())
+            segment.type = CodedConcept{s.type.scheme, s.type.code, s.type.meaning};
+        try {
+            imported.segments.add(std::move(segment));
+        } catch (const SegmentError& e) {
+            throw ImportError(std::string("The segmentation's segments: ") + e.what());
+        }
+    }
+    for (std::size_t f = 0; f < segmentation.frames.size(); ++f) {
+        const Label value = segmentation.frames[f].segmentNumber;
+        if (!imported.segments.find(value))
+            throw ImportError("Frame " + std::to_string(f + 1) +
+                              " of the segmentation names "
+                              "segment " +
+                              std::to_string(value) + ", which it does not define.");
+        std::string why;
+        const auto placement = imaging::placeFrame(segmentation, f, studyGrid, &why);
+        if (!placement)
+            throw ImportError(why);
+        for (int r = 0; r < segmentation.rows; ++r) {
+            for (int c = 0; c < segmentation.columns; ++c) {
+                if (!segmentation.pixel(f, r, c))
+                    continue;
+                Index3 p{};
+                for (std::size_t k = 0; k < 3; ++k)
+                    p[k] = placement->first[k] + c * placement->columnStep[k] +
+                           r * placement->rowStep[k];
+                const std::size_t i = labels.index(p);
+                const Label already = labels.at(i);
+                if (already != 0 && already != value)
+                    throw ImportError("Segments " + std::to_string(already) + " and " +
+                                      std::to_string(value) +
+                                      " of the segmentation overlap; a "
+                                      "label map holds one label a voxel.");
+                labels.set(i, value);
+            }
+        }
+    }
+    return imported;
 }
 
 SegmentList segmentsForImport(std::string_view definitions,

@@ -5,6 +5,7 @@
 
 #include "annotation/LabelMap.h"
 #include "annotation/Segment.h"
+#include "imaging/DicomSeg.h"
 
 #include <string_view>
 
@@ -20,6 +21,18 @@ struct ImportError : std::runtime_error {
 // tolerance; any other grid is refused with the difference named. Every value must be a whole
 // number in 0..65535; picks 8- or 16-bit labels as needed.
 LabelMap labelMapFromVolume(const imaging::Volume& mask, const imaging::Geometry& studyGrid);
+
+// A DICOM Segmentation (Radmark's export or another tool's) on the study's grid: each frame is
+// placed voxel for voxel wherever it lies (frames in any order, axes flipped or swapped), each
+// segment number becomes that label, and the segments keep their names, colours and codes.
+// Refused with the reason: frames off the study's voxels, or segments that overlap (a label map
+// holds one label a voxel).
+struct ImportedSegmentation {
+    LabelMap labels;
+    SegmentList segments;
+};
+ImportedSegmentation labelMapFromSegmentation(const imaging::DicomSegmentation& segmentation,
+                                              const imaging::Geometry& studyGrid);
 
 // Segments for the labels present. `definitions` is a JSON list such as
 //   [{"label": 1, "name": "Liver", "code": "10200004", "colour": "#dd8265"}]

@@ -28,6 +28,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLCIPHER REQUIRED IMPORTED_TARGET sqlcipher)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# Export's .nii.gz: whole-buffer deflate, several times zlib's speed at the same size.
+pkg_check_modules(DEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)

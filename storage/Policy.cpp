@@ -6,9 +6,71 @@
 #include <sodium.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace radmark::storage {
+namespace {
+
+ExportDestination destinationFromJson(const nlohmann::json& j) {
+    if (!j.is_object())
+        throw PolicyError("policy: each of export_destinations must be an object");
+    static const std::set<std::string> known = {"name",        "smb",  "folder",
+                                                "credentials", "user", "local"};
+    for (const auto& [key, value] : j.items())
+        if (!known.count(key))
+            throw PolicyError("policy: export destination setting '" + key + "' is unknown");
+    ExportDestination d;
+    d.name = j.value("name", "");
+    d.smbUrl = j.value("smb", "");
+    d.folder = j.value("folder", "");
+    d.credentialsFile = j.value("credentials", "");
+    d.smbUser = j.value("user", "");
+    d.local = j.value("local", false);
+    const std::string which = "policy: export destination '" + d.name + "'";
+    if (d.name.empty() || d.name.size() > 100 ||
+        d.name.find_first_of("\"\\/\n\r\t") != std::string::npos)
+        throw PolicyError("policy: an export destination needs a name (up to 100 characters, no "
+                          "slashes, quotes or line breaks)");
+    if (d.isSmb() == !d.folder.empty())
+        throw PolicyError(which + " needs exactly one of \"smb\" and \"folder\"");
+    if (d.isSmb()) {
+        if (d.smbUrl.rfind("smb://", 0) != 0)
+            throw PolicyError(which + ": \"smb\" must start with smb://");
+        if (d.local)
+            throw PolicyError(which + ": \"local\" is for folders only");
+        if (d.credentialsFile.empty() && d.smbUser.empty())
+            throw PolicyError(which + " needs \"credentials\" (a file) or \"user\" (the "
+                                      "password is then asked for)");
+        if (!d.credentialsFile.empty() && !d.credentialsFile.is_absolute())
+            throw PolicyError(which + ": \"credentials\" must be an absolute path");
+    } else {
+        if (!d.folder.is_absolute())
+            throw PolicyError(which + ": \"folder\" must be an absolute path");
+        if (!d.credentialsFile.empty() || !d.smbUser.empty())
+            throw PolicyError(which + ": \"credentials\" and \"user\" are for smb only");
+    }
+    return d;
+}
+
+nlohmann::json destinationToJson(const ExportDestination& d) {
+    nlohmann::json j;
+    j["name"] = d.name;
+    if (d.isSmb()) {
+        j["smb"] = d.smbUrl;
+        if (!d.credentialsFile.empty())
+            j["credentials"] = d.credentialsFile.string();
+        if (!d.smbUser.empty())
+            j["user"] = d.smbUser;
+    } else {
+        j["folder"] = d.folder.string();
+        if (d.local)
+            j["local"] = true;
+    }
+    return j;
+}
+
+} // namespace
 
 Policy Policy::fromJson(const std::string& text) {
     Policy p;
@@ -20,10 +82,9 @@ Policy Policy::fromJson(const std::string& text) {
     }
     if (!j.is_object())
         throw PolicyError("the policy file must hold a JSON object");
-    static const char* known[] = {"idle_timeout_seconds", "min_password_length",
-                                  "max_failed_logins",    "lockout_seconds",
-                                  "argon2_memory_bytes",  "argon2_operations",
-                                  "export_allow_list"};
+    static const char* known[] = {
+        "idle_timeout_seconds", "min_password_length", "max_failed_logins", "lockout_seconds",
+        "argon2_memory_bytes",  "argon2_operations",   "export_allow_list", "export_destinations"};
     for (const auto& [key, value] : j.items()) {
         bool ok = false;
         for (const char* k : known)
@@ -46,9 +107,22 @@ Policy Policy::fromJson(const std::string& text) {
             p.argon2Operations = j.at("argon2_operations").get<std::uint64_t>();
         if (j.contains("export_allow_list"))
             p.exportAllowList = j.at("export_allow_list").get<std::vector<std::string>>();
+        if (j.contains("export_destinations")) {
+            if (!j.at("export_destinations").is_array())
+                throw PolicyError("policy: export_destinations must be a list");
+            for (const auto& d : j.at("export_destinations"))
+                p.exportDestinations.push_back(destinationFromJson(d));
+        }
     } catch (const nlohmann::json::exception&) {
         throw PolicyError("the policy file has a setting of the wrong type");
     }
+    for (const auto& prefix : p.exportAllowList)
+        if (!std::filesystem::path(prefix).is_absolute())
+            throw PolicyError("policy: export_allow_list entries must be absolute paths");
+    std::set<std::string> names;
+    for (const auto& d : p.destinations())
+        if (!names.insert(d.name).second)
+            throw PolicyError("policy: two export destinations are named '" + d.name + "'");
     if (p.idleTimeout.count() < 1 || p.idleTimeout.count() > 24 * 3600)
         throw PolicyError("policy: idle_timeout_seconds must be between 1 and 86400");
     if (p.minPasswordLength < 1 || p.minPasswordLength > 1024)
@@ -87,7 +161,30 @@ std::string Policy::toJson() const {
     j["argon2_memory_bytes"] = argon2MemoryBytes;
     j["argon2_operations"] = argon2Operations;
     j["export_allow_list"] = exportAllowList;
+    if (!exportDestinations.empty()) {
+        j["export_destinations"] = nlohmann::json::array();
+        for (const auto& d : exportDestinations)
+            j["export_destinations"].push_back(destinationToJson(d));
+    }
     return j.dump();
+}
+
+std::vector<ExportDestination> Policy::destinations() const {
+    std::vector<ExportDestination> all = exportDestinations;
+    for (const auto& prefix : exportAllowList) {
+        ExportDestination d;
+        d.name = prefix;
+        d.folder = prefix;
+        all.push_back(d);
+    }
+    return all;
+}
+
+std::optional<ExportDestination> Policy::findDestination(const std::string& name) const {
+    for (auto& d : destinations())
+        if (d.name == name)
+            return d;
+    return std::nullopt;
 }
 
 void Policy::checkPassword(const std::string& password) const {

@@ -12,6 +12,19 @@
 
 namespace radmark::storage {
 
+// One place exports may go, as the site's IT wrote it in the policy. People pick it by name; no
+// one types a destination. delivery::destinations() turns these into checked destinations.
+struct ExportDestination {
+    std::string name;                      // what the GUI and CLI offer
+    std::string smbUrl;                    // smb://host[:port]/share/path (SMB3, encrypted)
+    std::filesystem::path folder;          // or a folder on a network mount
+    std::filesystem::path credentialsFile; // smb: username/password/domain lines, mode 0600/0400
+    std::string smbUser;                   // smb without a credentials file: the password is asked
+    bool local = false; // folder: a plain local folder, allowed explicitly (demo, tests)
+
+    bool isSmb() const { return !smbUrl.empty(); }
+};
+
 struct Policy {
     std::chrono::seconds idleTimeout{10 * 60};
     std::size_t minPasswordLength = 12;
@@ -19,14 +32,22 @@ struct Policy {
     std::chrono::seconds lockoutWindow{15 * 60}; // failures counted, and lockout length
     std::uint64_t argon2MemoryBytes = 256ull << 20;
     std::uint64_t argon2Operations = 3;
-    std::vector<std::string> exportAllowList; // destinations (folder prefixes) exports may go to
+    std::vector<ExportDestination> exportDestinations; // "export_destinations": named ones
+    // "export_allow_list", the older form: folder paths, read as folder destinations named by
+    // their path.
+    std::vector<std::string> exportAllowList;
 
     static constexpr const char* systemPath = "/etc/radmark/policy.json";
 
-    // file given: it must exist and be valid. Otherwise the system file when present, else defaults.
+    // file given: it must exist and be valid. Otherwise the system file when present, else
+    // defaults.
     static Policy load(const std::optional<std::filesystem::path>& file = std::nullopt);
     static Policy fromJson(const std::string& text); // throws PolicyError
     std::string toJson() const;
+
+    // Every destination: the named ones, then the older allow-list's folders.
+    std::vector<ExportDestination> destinations() const;
+    std::optional<ExportDestination> findDestination(const std::string& name) const;
 
     // Throws InvalidRequestError with the rule that was broken.
     void checkPassword(const std::string& password) const;

@@ -1,6 +1,7 @@
 // radmark-cli versions --study S           one line per annotation version, with voxel counts
 // radmark-cli annotations import --study S --mask FILE [--segments JSON] [--message M]
-//                                          a model's mask as a new version (pre-labels)
+//                                          a model's mask (NIfTI, NRRD, ... or DICOM SEG) as a
+//                                          new version (pre-labels)
 // radmark-cli bench draft [--slices N] [--dirty N] [--repeat N] [--dir DIR]
 //                                          the workstation's autosave on a 512x512xN label map
 // All go through the store session, so roles, assignments and the access log apply, and through
@@ -74,9 +75,20 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
     LabelMap labels;
     SegmentList segments;
     try {
-        labels = labelMapFromVolume(imaging::readVolume(maskPath), grid);
-        segments = segmentsForImport(definitions, labels.voxelCounts());
+        if (imaging::isDicomSegmentation(maskPath)) {
+            // A DICOM SEG names its own segments; --segments still overrides them.
+            ImportedSegmentation imported =
+                labelMapFromSegmentation(imaging::readDicomSegmentation(maskPath), grid);
+            labels = std::move(imported.labels);
+            segments = definitions.empty() ? std::move(imported.segments)
+                                           : segmentsForImport(definitions, labels.voxelCounts());
+        } else {
+            labels = labelMapFromVolume(imaging::readVolume(maskPath), grid);
+            segments = segmentsForImport(definitions, labels.voxelCounts());
+        }
     } catch (const ImportError& e) {
+        throw CommandError(e.what());
+    } catch (const imaging::ReadError& e) {
         throw CommandError(e.what());
     }
 
@@ -176,7 +188,7 @@ RADMARK_COMMAND("bench draft",
 RADMARK_COMMAND("versions", "--study S [--user U] [--store DIR]  one line per annotation version",
                 runVersions);
 RADMARK_COMMAND("annotations import",
-                "--study S --mask FILE [--segments JSON] [--message M] [--user U]  a mask (e.g. "
-                "NIfTI from a model) as a new annotation version",
+                "--study S --mask FILE [--segments JSON] [--message M] [--user U]  a mask (NIfTI "
+                "from a model, or a DICOM SEG) as a new annotation version",
                 runAnnotationsImport);
 } // namespace radmark::cli

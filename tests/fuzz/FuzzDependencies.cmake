@@ -25,6 +25,7 @@ find_package(GDCM 3.0 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(DEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 

@@ -1,0 +1,278 @@
+#include "delivery/SmbShareWriter.h"
+
+#include "delivery/BundleTree.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <map>
+
+namespace radmark::delivery {
+namespace fs = std::filesystem;
+namespace {
+
+const char* stagingPrefix = "radmark-staging-";
+
+std::string backslashed(std::string path) {
+    for (char& ch : path)
+        if (ch == '/')
+            ch = '\\';
+    return path;
+}
+
+// Local staging folders of killed exports: ours, and their process is gone.
+std::vector<std::string> removeLeftOverStaging(const fs::path& root) {
+    std::vector<std::string> notes;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(stagingPrefix, 0) != 0)
+            continue;
+        const std::string rest = name.substr(std::string(stagingPrefix).size());
+        const auto dash = rest.find('-');
+        if (dash == std::string::npos || dash == 0 ||
+            rest.substr(0, dash).find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        struct stat st {};
+        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != ::geteuid())
+            continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        std::error_code removeError;
+        fs::remove_all(entry.path(), removeError);
+        if (!removeError)
+            notes.push_back("removed " + entry.path().string() +
+                            ", the local staging folder of an export that did not finish");
+    }
+    return notes;
+}
+
+} // namespace
+
+SmbShareWriter::SmbShareWriter(Destination destination, DeliveryEnvironment environment,
+                               SmbCredentials credentials)
+    : destination_(std::move(destination)), environment_(std::move(environment)),
+      client_(destination_.smb, std::move(credentials), environment_.smbclient,
+              environment_.smbTimeoutSeconds) {}
+
+SmbShareWriter::~SmbShareWriter() {
+    abandonBundle();
+}
+
+std::string SmbShareWriter::remote(const std::string& relative) const {
+    const std::string base = destination_.smb.remoteFolder();
+    return smbQuote((base == "\\" ? base : base + "\\") + backslashed(relative));
+}
+
+std::vector<std::string> SmbShareWriter::prepare() {
+    const SmbLocation& where = destination_.smb;
+    const std::string folder = where.remoteFolder();
+    const auto listing =
+        client_.run({"cd " + smbQuote(folder), "ls " + remote(std::string(partialPrefix) + "*")});
+    if (auto failure = findFailure(listing.lines, where, {"NT_STATUS_NO_SUCH_FILE"})) {
+        if (failure->status == "NT_STATUS_OBJECT_NAME_NOT_FOUND" ||
+            failure->status == "NT_STATUS_OBJECT_PATH_NOT_FOUND")
+            failure->message = "the folder " + where.folder + " does not exist on the share " +
+                               where.service() + " (" + failure->status + ")";
+        throwFailure(*failure, "cannot use the share " + where.url());
+    }
+    if (listing.exitCode != 0)
+        throw DeliveryFailed(DeliveryProblem::Other, "cannot use the share " + where.url() +
+                                                         ": smbclient ended with " +
+                                                         std::to_string(listing.exitCode));
+    std::vector<std::string> notes;
+    std::vector<std::string> leftOvers;
+    const std::time_t now = std::time(nullptr);
+    for (const auto& entry : parseListing(listing.lines, folder))
+        if (entry.directory && isLeftOver(entry.path, entry.modified, now))
+            leftOvers.push_back(entry.path);
+    for (const auto& name : leftOvers)
+        notes.push_back(removePartial(name)
+                            ? "removed " + name + ", an unfinished export an earlier run left on " +
+                                  where.url()
+                            : "could not remove " + name +
+                                  ", an unfinished export an earlier run left on " + where.url());
+    const fs::path stagingRoot =
+        environment_.stagingRoot.empty() ? fs::temp_directory_path() : environment_.stagingRoot;
+    for (auto& note : removeLeftOverStaging(stagingRoot))
+        notes.push_back(std::move(note));
+    return notes;
+}
+
+bool SmbShareWriter::removePartial(const std::string& partial) const {
+    bool removed = false;
+    try {
+        const auto result = client_.run({"deltree " + remote(partial)});
+        removed = result.exitCode == 0 &&
+                  !findFailure(result.lines, destination_.smb,
+                               {"NT_STATUS_NO_SUCH_FILE", "NT_STATUS_OBJECT_NAME_NOT_FOUND"});
+    } catch (const DeliveryError&) {
+    }
+    markFinished(partial);
+    return removed;
+}
+
+DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& bundleName,
+                                        const DeliveryProgress& progress) {
+    const SmbLocation& where = destination_.smb;
+    const BundleTree tree = readBundleTree(bag);
+    const std::string partial = partialName(bundleName);
+    const fs::path local = fs::absolute(bag);
+    std::vector<std::string> upload = {"mkdir " + remote(partial)};
+    for (const auto& folder : tree.folders)
+        upload.push_back("mkdir " + remote(partial + "/" + folder));
+    for (const auto& f : tree.files)
+        upload.push_back("put " + smbQuote((local / f.path).string()) + " " +
+                         remote(partial + "/" + f.path));
+
+    const std::string doing = "delivering " + bundleName + " to " + where.url();
+    markInProgress(partial);
+    // Every failure from here on removes the partial folder, and says whether it could.
+    auto fail = [&](const std::function<void()>& raise) {
+        const bool removed = removePartial(partial);
+        try {
+            raise();
+        } catch (const DeliveryFailed& e) {
+            if (e.problem == DeliveryProblem::Cancelled && removed)
+                throw;
+            throw DeliveryFailed(e.problem,
+                                 std::string(e.what()) +
+                                     (removed ? "; the unfinished copy was removed"
+                                              : "; the unfinished copy " + partial +
+                                                    " is removed by the next delivery to " +
+                                                    "this share"));
+        }
+    };
+
+    std::size_t confirmed = 0;
+    std::uint64_t done = 0;
+    bool cancelled = false;
+    std::optional<SmbFailure> failure;
+    const auto result = client_.run(
+        upload,
+        [&](const std::string& line) {
+            if (line.rfind("putting file ", 0) == 0 && confirmed < tree.files.size()) {
+                done += tree.files[confirmed++].size;
+                if (progress && !progress(done, tree.bytes)) {
+                    cancelled = true;
+                    return false;
+                }
+            }
+            if (!failure)
+                failure = findFailure({line}, where);
+            return !failure;
+        },
+        [&] { return !cancelled; });
+    if (cancelled)
+        fail([] { throw DeliveryFailed(DeliveryProblem::Cancelled, "the export was cancelled"); });
+    if (failure) {
+        if (failure->refused)
+            fail([&] { throw DestinationRefused(failure->message); });
+        fail([&] { throwFailure(*failure, doing); });
+    }
+    if (result.exitCode != 0 || confirmed != tree.files.size())
+        fail([&] {
+            throw DeliveryFailed(DeliveryProblem::ConnectionLost,
+                                 doing + ": the share confirmed " + std::to_string(confirmed) +
+                                     " of " + std::to_string(tree.files.size()) + " files");
+        });
+
+    // Read back what the share holds before the bundle gets its name.
+    const std::string top = destination_.smb.remoteFolder() == "\\"
+                                ? "\\" + partial
+                                : destination_.smb.remoteFolder() + "\\" + partial;
+    const auto listing = client_.run({"recurse ON", "ls " + remote(partial + "/*")});
+    if (auto f = findFailure(listing.lines, where))
+        fail([&] { throwFailure(*f, doing + " (reading it back)"); });
+    std::map<std::string, RemoteEntry> found;
+    for (auto& e : parseListing(listing.lines, top))
+        found[e.path] = e;
+    std::string mismatch;
+    for (const auto& folder : tree.folders)
+        if (!found.count(folder) || !found[folder].directory)
+            mismatch = "the folder " + folder + " is missing";
+    for (const auto& f : tree.files) {
+        const auto it = found.find(f.path);
+        if (it == found.end() || it->second.directory)
+            mismatch = "the file " + f.path + " is missing";
+        else if (it->second.size != f.size)
+            mismatch = "the file " + f.path + " has " + std::to_string(it->second.size) +
+                       " bytes instead of " + std::to_string(f.size);
+    }
+    if (mismatch.empty() && found.size() != tree.folders.size() + tree.files.size())
+        mismatch = "the share holds " + std::to_string(found.size()) + " entries instead of " +
+                   std::to_string(tree.folders.size() + tree.files.size());
+    if (!mismatch.empty())
+        fail([&] {
+            throw DeliveryFailed(DeliveryProblem::ConnectionLost,
+                                 doing + ": read back from the share, " + mismatch);
+        });
+
+    const auto renamed = client_.run({"rename " + remote(partial) + " " + remote(bundleName)});
+    if (auto f = findFailure(renamed.lines, where)) {
+        if (f->problem == DeliveryProblem::AlreadyExists)
+            f->message = "a bundle named " + bundleName + " is already on the share";
+        fail([&] { throwFailure(*f, doing); });
+    }
+    if (renamed.exitCode != 0)
+        fail([&] {
+            throw DeliveryFailed(DeliveryProblem::ConnectionLost,
+                                 doing + ": the share did not confirm the final rename");
+        });
+    markFinished(partial);
+
+    DeliveryReceipt receipt;
+    receipt.destination = destination_.name;
+    receipt.location = where.url() + "/" + bundleName;
+    receipt.bundleName = bundleName;
+    receipt.files = tree.files.size();
+    receipt.bytes = tree.bytes;
+    receipt.protection = "SMB3 with encryption required by the client (smbclient "
+                         "--client-protection=encrypt), sizes read back before the rename";
+    return receipt;
+}
+
+fs::path SmbShareWriter::beginBundle(const std::string& bundleName) {
+    if (!staging_.empty())
+        throw DeliveryFailed(DeliveryProblem::Other, "a bundle is already being written");
+    checkBundleName(bundleName);
+    const fs::path root =
+        environment_.stagingRoot.empty() ? fs::temp_directory_path() : environment_.stagingRoot;
+    std::string pattern =
+        (root / (stagingPrefix + std::to_string(::getpid()) + "-XXXXXX")).string();
+    if (!::mkdtemp(pattern.data())) // mode 0700: the store's owner only
+        throw DeliveryFailed(DeliveryProblem::Other,
+                             "cannot make a private staging folder in " + root.string());
+    staging_ = pattern;
+    bundleName_ = bundleName;
+    return staging_;
+}
+
+DeliveryReceipt SmbShareWriter::finishBundle(const DeliveryProgress& progress) {
+    if (staging_.empty())
+        throw DeliveryFailed(DeliveryProblem::Other, "no bundle is being written");
+    try {
+        DeliveryReceipt receipt = deliver(staging_, bundleName_, progress);
+        abandonBundle();
+        return receipt;
+    } catch (...) {
+        abandonBundle();
+        throw;
+    }
+}
+
+void SmbShareWriter::abandonBundle() noexcept {
+    if (staging_.empty())
+        return;
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+    staging_.clear();
+}
+
+} // namespace radmark::delivery
