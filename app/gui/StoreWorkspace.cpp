@@ -3,6 +3,7 @@
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/DatasetsDialog.h"
+#include "app/gui/ExportDialog.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
@@ -254,6 +255,10 @@ void StoreWorkspace::buildAdminMenu() {
         adminMenu_->addAction(tr("&Datasets..."), this, &StoreWorkspace::showDatasetsDialog);
     datasets->setObjectName(QStringLiteral("datasetsAction"));
     datasets->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    QAction* exportAction =
+        adminMenu_->addAction(tr("&Export dataset..."), this, [this] { showExportDialog(); });
+    exportAction->setObjectName(QStringLiteral("exportAction"));
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     adminMenu_->menuAction()->setVisible(false); // until an admin logs in
 }
 
@@ -1070,6 +1075,19 @@ void StoreWorkspace::showDatasetsDialog() {
     if (!session_ || session_->role() != storage::Role::Admin)
         return;
     DatasetsDialog dialog(*session_, &window_);
+    connect(&dialog, &DatasetsDialog::exportRequested, this,
+            [this](const QString& dataset) { showExportDialog(dataset); });
+    dialog.exec();
+}
+
+void StoreWorkspace::showExportDialog(const QString& dataset) {
+    if (!session_ || session_->role() != storage::Role::Admin)
+        return;
+    ExportDialog dialog(*session_, dataset, &window_);
+    connect(&dialog, &ExportDialog::sessionInUse, this, [this](bool inUse) {
+        if (lockScreen_)
+            lockScreen_->setSessionInUse(inUse);
+    });
     dialog.exec();
 }
 

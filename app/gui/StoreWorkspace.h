@@ -82,6 +82,9 @@ class StoreWorkspace : public QObject {
     void showImportDialog();
     // Admin > Datasets (Ctrl+Shift+B): the datasets for export (DatasetsDialog).
     void showDatasetsDialog();
+    // Admin > Export dataset (Ctrl+Shift+E, or Export... in the Datasets dialog): ExportDialog.
+    // While it exports, the lock screen leaves the session to the export's thread.
+    void showExportDialog(const QString& dataset = {});
     QMenu* adminMenu() const { return adminMenu_; }
 
     // Versions panel actions. Both ask first (Save / Discard / Cancel) when the annotation has
