@@ -612,6 +612,14 @@ void DatasetsDialog::showDataset() {
             child->setToolTip(7, q(v.versionHash));
         }
     }
+    // The newest completed export shows its versions: what the latest model was trained on.
+    for (int i = 0; i < d_->exports->topLevelItemCount(); ++i)
+        if (QTreeWidgetItem* item = d_->exports->topLevelItem(i);
+            item->childCount() > 0 && item->text(2) == QString::fromUtf8(storage::exportOutcomeName(
+                                                           storage::ExportOutcome::Completed))) {
+            item->setExpanded(true);
+            break;
+        }
     for (int c = 0; c < d_->exports->columnCount(); ++c)
         d_->exports->resizeColumnToContents(c);
 }

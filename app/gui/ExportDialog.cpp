@@ -22,6 +22,7 @@
 #include <QStandardItemModel>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -112,6 +113,8 @@ ExportDialog::ExportDialog(storage::Session& session, const QString& dataset, QW
     d_->dataset->setObjectName(QStringLiteral("exportDataset"));
     d_->destination = new QComboBox; // not editable: only the policy's destinations
     d_->destination->setObjectName(QStringLiteral("exportDestination"));
+    d_->destination->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    d_->destination->setMinimumContentsLength(50);
     d_->destinationReason = new QLabel;
     d_->destinationReason->setObjectName(QStringLiteral("destinationReason"));
     d_->destinationReason->setWordWrap(true);
@@ -403,9 +406,11 @@ void ExportDialog::startExport() {
 void ExportDialog::showProgress(int permille, const QString& stage) {
     if (!d_->running)
         return;
-    d_->progress->setValue(permille);
+    // The bar never moves back (the composer's first case starts below its "opening" step).
+    const int value = std::max(permille, d_->progress->value());
+    d_->progress->setValue(value);
     d_->stage->setText(d_->cancelRequested ? tr("Cancelling...") : stage);
-    emit progressShown(permille, stage);
+    emit progressShown(value, stage);
 }
 
 void ExportDialog::cancelExport() {

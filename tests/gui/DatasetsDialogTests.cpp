@@ -12,21 +12,31 @@
 
 #include "annotation/Segment.h"
 #include "app/gui/DatasetsDialog.h"
+#include "app/gui/ExportDialog.h"
+#include "delivery/loopback/LoopbackSamba.h"
 #include "storage/Datasets.h"
 #include "storage/StoredStudy.h"
+#include "workflow/DatasetExport.h"
 #include "workflow/Datasets.h"
 #include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
 
+#include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QCryptographicHash>
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QFileDialog>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QSignalSpy>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QTabBar>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -36,6 +46,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 using namespace radmark;
 using namespace radmark::storage::testing;
@@ -485,6 +496,290 @@ TEST_F(DatasetsDialogTest, AnnotatorSeesNoAdminMenuAndTheKeyOpensNothing) {
     QTest::keyClick(&annie.window, Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
     QTest::qWait(500);
     EXPECT_FALSE(opened) << "Ctrl+Shift+B opened a dialog for an annotator";
+}
+
+// The policy of the export tests: a plain local folder allowed explicitly, and a folder that is
+// no encrypted network mount (refused).
+storage::Policy exportPolicy(const std::filesystem::path& root) {
+    storage::Policy policy = lowCostPolicy();
+    policy.exportAllowList.clear();
+    std::filesystem::create_directories(root / "exports");
+    std::filesystem::create_directories(root / "not-a-mount");
+    storage::ExportDestination local;
+    local.name = "local";
+    local.folder = root / "exports";
+    local.local = true;
+    storage::ExportDestination plain;
+    plain.name = "not-a-mount";
+    plain.folder = root / "not-a-mount";
+    policy.exportDestinations = {local, plain};
+    return policy;
+}
+
+std::vector<std::string> entriesOf(const std::filesystem::path& folder) {
+    std::vector<std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(folder))
+        out.push_back(entry.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Waits (the event loop running) until the dialog's export is done; its outcome.
+std::optional<bool> waitForExport(gui::ExportDialog* dialog) {
+    QSignalSpy finished(dialog, &gui::ExportDialog::exportFinished);
+    for (int i = 0; i < 2400 && finished.isEmpty(); ++i)
+        QTest::qWait(50);
+    if (finished.isEmpty())
+        return std::nullopt;
+    return finished.front().front().toBool();
+}
+
+class ExportDialogTest : public GuiTest {};
+
+TEST_F(ExportDialogTest, ExportsToThePolicysFolderWithProgressAndSummaryCancelLeavesNoBundle) {
+    TempDir dir;
+    const DatasetStore data = makeDatasetStore(dir.path());
+    const std::filesystem::path exports = dir.path() / "exports";
+    const std::filesystem::path protocol = dir.path() / "guide.md";
+    std::ofstream(protocol) << "# Liver guideline\n";
+    {
+        // The dataset as the CLI (and the first test, through the dialog) builds it.
+        auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
+        workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
+        workflow::addStudies(admin, "Liver", data.approved);
+        workflow::setProtocol(admin, "Liver", protocol);
+        workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
+    }
+
+    StoreWindow ada(data.dir, exportPolicy(dir.path()));
+    ASSERT_TRUE(ada.logIn(adminName, adminPassword));
+    ada.activate();
+    std::vector<int> shown; // the bar's values, as the window showed them
+    QString stages;
+    QString summary, bundle, cancelMessage, clipboard, refusedText;
+    bool refusedEnabled = true, reached = false, historyChecked = false;
+    QImage screenshot;
+    std::vector<std::string> afterCancel;
+    bool partialAtCancel = false; // the first case was written when Cancel was clicked
+    QString splitRefusal;
+
+    whenModalDialogShows([&](QWidget* shownDialog) {
+        auto* datasets = qobject_cast<gui::DatasetsDialog*>(shownDialog);
+        ASSERT_NE(datasets, nullptr);
+        RejectIfOpen guard{datasets};
+        clickTab(datasets->tabs(), QStringLiteral("Exports"));
+        // Export... opens the export dialog for this dataset.
+        whenModalDialogShows([&](QWidget* exportShown) {
+            auto* dialog = qobject_cast<gui::ExportDialog*>(exportShown);
+            ASSERT_NE(dialog, nullptr) << "Export... opened no export dialog";
+            RejectIfOpen exportGuard{dialog};
+            EXPECT_EQ(dialog->datasetChoice()->currentText(), QStringLiteral("Liver"));
+            // Only the policy's destinations, nothing to type; the refused one greyed out with
+            // its reason.
+            QComboBox* destination = dialog->destinationChoice();
+            EXPECT_FALSE(destination->isEditable());
+            ASSERT_EQ(destination->count(), 2);
+            EXPECT_EQ(destination->currentData().toString(), QStringLiteral("local"));
+            auto* model = qobject_cast<QStandardItemModel*>(destination->model());
+            ASSERT_NE(model, nullptr);
+            refusedText = destination->itemText(1);
+            refusedEnabled = model->item(1)->isEnabled();
+            // The keyboard cannot pick it either.
+            destination->setFocus();
+            QTest::keyClick(destination, Qt::Key_Down);
+            EXPECT_EQ(destination->currentData().toString(), QStringLiteral("local"));
+            EXPECT_TRUE(child<QLabel>(dialog, "destinationReason")
+                            ->text()
+                            .startsWith(QStringLiteral("Allowed")));
+
+            // Formats: no boxes (there are none); nnU-Net and DICOM SEG.
+            auto* boxes = child<QCheckBox>(dialog, "formatBoxes");
+            QTest::mouseClick(boxes, Qt::LeftButton, Qt::NoModifier,
+                              QPoint(8, boxes->height() / 2)); // on its box
+            EXPECT_FALSE(boxes->isChecked());
+
+            QMetaObject::Connection watch = QObject::connect(
+                dialog, &gui::ExportDialog::progressShown, [&](int permille, const QString& stage) {
+                    shown.push_back(permille);
+                    stages += QString::number(permille) + QLatin1Char(' ') + stage + '\n';
+                });
+            click(child<QPushButton>(dialog, "startExportButton"));
+            EXPECT_TRUE(dialog->isExporting());
+            EXPECT_FALSE(child<QPushButton>(dialog, "startExportButton")->isEnabled());
+            const std::optional<bool> done = waitForExport(dialog);
+            QObject::disconnect(watch);
+            ASSERT_TRUE(done) << "the export did not finish";
+            ASSERT_TRUE(*done) << dialog->message()->text().toStdString();
+            EXPECT_EQ(dialog->progressBar()->value(), 1000);
+            summary = dialog->summary()->toPlainText();
+            bundle = dialog->bundleId();
+            click(child<QPushButton>(dialog, "copySummaryButton"));
+            clipboard = QApplication::clipboard()->text();
+            screenshot = dialog->grab().toImage();
+            keepScreenshot(dialog, QStringLiteral("export-summary"));
+
+            // Again, cancelled mid-way by the Cancel button once the second case is on screen.
+            QMetaObject::Connection cancelAt = QObject::connect(
+                dialog, &gui::ExportDialog::progressShown, [&, dialog](int, const QString& stage) {
+                    if (!stage.startsWith(QStringLiteral("case 2 of")) || partialAtCancel)
+                        return;
+                    for (const std::string& entry : entriesOf(exports))
+                        partialAtCancel = partialAtCancel || entry.rfind(".partial-", 0) == 0;
+                    QTest::mouseClick(
+                        dialog->findChild<QPushButton*>(QStringLiteral("cancelExportButton")),
+                        Qt::LeftButton);
+                });
+            click(child<QPushButton>(dialog, "startExportButton"));
+            const std::optional<bool> cancelled = waitForExport(dialog);
+            QObject::disconnect(cancelAt);
+            ASSERT_TRUE(cancelled);
+            EXPECT_FALSE(*cancelled);
+            cancelMessage = dialog->message()->text();
+            afterCancel = entriesOf(exports);
+            keepScreenshot(dialog, QStringLiteral("export-cancelled"));
+            click(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Close));
+        });
+        click(child<QPushButton>(datasets, "exportButton"));
+
+        // The history: the completed export with each case's version, and the cancelled one.
+        auto* history = child<QTreeWidget>(datasets, "exportsTree");
+        ASSERT_EQ(history->topLevelItemCount(), 2);
+        QTreeWidgetItem* completed = history->topLevelItem(1); // newest first
+        EXPECT_EQ(completed->text(2), QStringLiteral("completed"));
+        EXPECT_EQ(completed->text(3), QStringLiteral("local"));
+        EXPECT_EQ(completed->text(4), bundle);
+        EXPECT_EQ(completed->childCount(), 4) << "one row per case: which version was exported";
+        EXPECT_EQ(history->topLevelItem(0)->text(2), QStringLiteral("refused"));
+        EXPECT_TRUE(history->topLevelItem(0)->text(8).contains(QStringLiteral("cancel")));
+        historyChecked = true;
+        keepScreenshot(datasets, QStringLiteral("datasets-exports"));
+
+        // The exported test case never moves to train: the refusal is shown as its message.
+        clickTab(datasets->tabs(), QStringLiteral("Splits"));
+        retype(child<QDoubleSpinBox>(datasets, "splitTrain"), QStringLiteral("1"));
+        retype(child<QDoubleSpinBox>(datasets, "splitValidation"), QStringLiteral("0"));
+        retype(child<QDoubleSpinBox>(datasets, "splitTest"), QStringLiteral("0"));
+        click(child<QPushButton>(datasets, "splitButton"));
+        splitRefusal = datasets->message()->text();
+        reached = true;
+        datasets->accept();
+    });
+    QTest::keyClick(&ada.window, Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
+    ASSERT_TRUE(reached);
+    EXPECT_TRUE(historyChecked);
+
+    EXPECT_FALSE(refusedEnabled) << "the refused destination can be chosen";
+    EXPECT_TRUE(refusedText.contains(QStringLiteral("not-a-mount")));
+    EXPECT_TRUE(refusedText.contains(QStringLiteral("not an encrypted network mount")))
+        << refusedText.toStdString();
+    ASSERT_FALSE(bundle.isEmpty()) << summary.toStdString();
+    EXPECT_TRUE(summary.startsWith(QStringLiteral("Bundle: ") + bundle)) << summary.toStdString();
+    EXPECT_TRUE(summary.contains(QStringLiteral("Cases: 4")));
+    EXPECT_TRUE(summary.contains(QStringLiteral("Revision: 1 (new), sha256 ")));
+    EXPECT_TRUE(summary.contains(QStringLiteral("Manifest sha256: ")));
+    EXPECT_EQ(clipboard, summary);
+    // The bar moved: many steps on the way, in order, to the end.
+    EXPECT_GT(shown.size(), 10u);
+    EXPECT_TRUE(std::is_sorted(shown.begin(), shown.end())) << stages.toStdString();
+    EXPECT_GE(shown.back(), 950);
+    // The cancelled run left nothing that looks complete, nor a partial folder.
+    EXPECT_TRUE(cancelMessage.contains(QStringLiteral("cancelled"))) << cancelMessage.toStdString();
+    EXPECT_TRUE(partialAtCancel) << "Cancel came before anything was written";
+    EXPECT_EQ(afterCancel, std::vector<std::string>{bundle.toStdString()});
+    EXPECT_TRUE(splitRefusal.contains(QStringLiteral("never moves to train")))
+        << splitRefusal.toStdString();
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "not-a-mount"));
+
+    // The bundle verifies without the store, against the workstation's public key.
+    const std::filesystem::path key = dir.path() / "workstation.pub";
+    std::ofstream(key) << workflow::workstationPublicKey(*ada.workspace->session());
+    const std::filesystem::path out = dir.path() / "verify.out";
+    const std::string verify = "'" RADMARK_CLI "' bundle verify '" +
+                               (exports / bundle.toStdString()).string() + "' --public-key '" +
+                               key.string() + "' > '" + out.string() + "' 2>&1";
+    const int status = std::system(verify.c_str());
+    std::stringstream printed;
+    printed << std::ifstream(out).rdbuf();
+    EXPECT_EQ(status, 0) << printed.str();
+    EXPECT_NE(printed.str().find("Liver"), std::string::npos) << printed.str();
+
+    // The screenshot has real content.
+    ASSERT_FALSE(screenshot.isNull());
+    const PixelStatistics stats = pixelStatistics(screenshot, screenshot.rect());
+    EXPECT_GT(stats.distinctLuminances, 40);
+    EXPECT_GT(stats.luminanceStdDev, 10);
+}
+
+// A share whose policy entry names only the user: the password is asked in a password field on
+// the window's thread while the export waits, and the bundle lands on the loopback SMB3 share.
+TEST_F(ExportDialogTest, ASharesPasswordIsAskedInThePasswordDialog) {
+    TempDir dir;
+    const DatasetStore data = makeDatasetStore(dir.path());
+    const std::filesystem::path protocol = dir.path() / "guide.md";
+    std::ofstream(protocol) << "# Liver guideline\n";
+    {
+        auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
+        workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
+        workflow::addStudies(admin, "Liver", data.approved);
+        workflow::setProtocol(admin, "Liver", protocol);
+        workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
+    }
+    delivery::LoopbackSamba samba;
+    samba.start();
+    std::filesystem::create_directories(samba.shareFolder() / "exports");
+    storage::Policy policy = lowCostPolicy();
+    policy.exportAllowList.clear();
+    storage::ExportDestination share;
+    share.name = "share";
+    share.smbUrl = samba.url("exports");
+    share.smbUser = samba.user();
+    policy.exportDestinations = {share};
+
+    StoreWindow ada(data.dir, policy);
+    ASSERT_TRUE(ada.logIn(adminName, adminPassword));
+    ada.activate();
+    QString question, summary, bundle;
+    bool echoHidden = false;
+    whenModalDialogShows([&](QWidget* shown) {
+        auto* dialog = qobject_cast<gui::ExportDialog*>(shown);
+        ASSERT_NE(dialog, nullptr) << "Ctrl+Shift+E opened no export dialog";
+        RejectIfOpen guard{dialog};
+        ASSERT_EQ(dialog->destinationChoice()->currentData().toString(), QStringLiteral("share"));
+        whenModalDialogShows([&](QWidget* prompt) {
+            auto* input = qobject_cast<QInputDialog*>(prompt);
+            RejectIfOpen promptGuard{input};
+            ASSERT_NE(input, nullptr) << "no password dialog";
+            EXPECT_EQ(input->objectName(), QStringLiteral("sharePasswordDialog"));
+            question = input->labelText();
+            auto* field = input->findChild<QLineEdit*>();
+            ASSERT_NE(field, nullptr);
+            echoHidden = field->echoMode() == QLineEdit::Password;
+            QTest::keyClicks(field, QString::fromStdString(samba.password()));
+            QTest::keyClick(field, Qt::Key_Return);
+        });
+        click(child<QPushButton>(dialog, "startExportButton"));
+        const std::optional<bool> done = waitForExport(dialog);
+        ASSERT_TRUE(done) << "the export did not finish";
+        EXPECT_TRUE(*done) << dialog->message()->text().toStdString();
+        summary = dialog->summary()->toPlainText();
+        bundle = dialog->bundleId();
+        dialog->accept();
+    });
+    QTest::keyClick(&ada.window, Qt::Key_E, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_TRUE(echoHidden) << "the password was shown as it was typed";
+    EXPECT_FALSE(question.isEmpty());
+    ASSERT_FALSE(bundle.isEmpty()) << summary.toStdString();
+    EXPECT_TRUE(summary.contains(QStringLiteral("Location: smb://"))) << summary.toStdString();
+    // On the share's disk, and it verifies.
+    const std::filesystem::path delivered = samba.shareFolder() / "exports" / bundle.toStdString();
+    ASSERT_TRUE(std::filesystem::is_directory(delivered)) << delivered;
+    const std::filesystem::path out = dir.path() / "verify.out";
+    const std::string verify = "'" RADMARK_CLI "' bundle verify '" + delivered.string() + "' > '" +
+                               out.string() + "' 2>&1";
+    std::stringstream printed;
+    const int status = std::system(verify.c_str());
+    printed << std::ifstream(out).rdbuf();
+    EXPECT_EQ(status, 0) << printed.str();
 }
 
 } // namespace
