@@ -1,12 +1,18 @@
-// Admin > Datasets as the admin works it, under Xvfb with real keys and clicks, on a store of five
-// generated CT studies of four patients (two studies share one), four of them annotated with a
-// coded liver segment and approved, the fifth only submitted: the admin opens the dialog with
-// Ctrl+Shift+B, types a new dataset, picks studies (each with its latest approved version, the
-// fifth "none approved" and refused by name until its version is chosen, then marked
-// UNAPPROVED), splits by patient from a typed seed, picks the protocol file in the file dialog
-// (its version and hash shown), sees the fifth case's uncoded segment listed under it as a
-// conflict that refuses the freeze, maps its name to a code, freezes, and again unchanged. An
-// annotator sees no Admin menu and the key opens nothing.
+// Admin > Datasets and Admin > Export dataset as the admin works them, under Xvfb with real
+// keys and clicks, on a store of five generated CT studies of four patients (two studies share
+// one), four annotated with a coded liver segment and approved, the fifth only submitted.
+// Datasets (Ctrl+Shift+B): a new dataset typed; studies picked with their latest approved
+// version, the fifth "none approved" and refused by name until its version is chosen, then
+// marked UNAPPROVED; a split by patient from a typed seed; the protocol from the file dialog
+// (version and hash shown); the fifth case's uncoded segment listed under it as a conflict that
+// refuses the freeze, until its name is mapped to a typed code; freeze, and again unchanged.
+// Export (Export... in the dialog, Ctrl+Shift+E): only the policy's destinations, the refused
+// one greyed with its reason; the bar moves, the summary names the bundle, which
+// `radmark-cli bundle verify` passes; Cancel mid-way leaves no bundle and no partial; an age
+// recipients file picked in the file dialog gives one .tar.age that `age -d` opens; the history
+// lists every export with its versions; an exported test case never moves to train (the
+// refusal shown as its message); a loopback SMB3 share's password is typed into a password
+// dialog. An annotator sees no Admin menu and the keys open nothing.
 
 #include "StoreWorkspaceFixture.h"
 
@@ -472,7 +478,7 @@ TEST_F(DatasetsDialogTest, AdminBuildsADatasetWithKeysClicksAndTheFileDialog) {
     EXPECT_GT(orange, 200) << "the unapproved case is marked on screen";
 }
 
-TEST_F(DatasetsDialogTest, AnnotatorSeesNoAdminMenuAndTheKeyOpensNothing) {
+TEST_F(DatasetsDialogTest, AnnotatorSeesNoAdminMenuAndTheKeysOpenNothing) {
     TempDir dir;
     makeStoreWithOneStudy(dir.path());
     StoreWindow annie(dir.path());
@@ -494,8 +500,9 @@ TEST_F(DatasetsDialogTest, AnnotatorSeesNoAdminMenuAndTheKeyOpensNothing) {
         }
     });
     QTest::keyClick(&annie.window, Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
+    QTest::keyClick(&annie.window, Qt::Key_E, Qt::ControlModifier | Qt::ShiftModifier);
     QTest::qWait(500);
-    EXPECT_FALSE(opened) << "Ctrl+Shift+B opened a dialog for an annotator";
+    EXPECT_FALSE(opened) << "Ctrl+Shift+B or Ctrl+Shift+E opened a dialog for an annotator";
 }
 
 // The policy of the export tests: a plain local folder allowed explicitly, and a folder that is
@@ -536,7 +543,7 @@ std::optional<bool> waitForExport(gui::ExportDialog* dialog) {
 
 class ExportDialogTest : public GuiTest {};
 
-TEST_F(ExportDialogTest, ExportsToThePolicysFolderWithProgressAndSummaryCancelLeavesNoBundle) {
+TEST_F(ExportDialogTest, ExportsToThePolicysFolderCancelsMidwayAndEncryptsWithAge) {
     TempDir dir;
     const DatasetStore data = makeDatasetStore(dir.path());
     const std::filesystem::path exports = dir.path() / "exports";
@@ -561,6 +568,14 @@ TEST_F(ExportDialogTest, ExportsToThePolicysFolderWithProgressAndSummaryCancelLe
     QImage screenshot;
     std::vector<std::string> afterCancel;
     bool partialAtCancel = false; // the first case was written when Cancel was clicked
+    QString encryptedBundle, encryptedSummary;
+    const std::filesystem::path ageKey = dir.path() / "age.key";
+    const std::filesystem::path recipients = dir.path() / "recipients.txt";
+    ASSERT_EQ(
+        std::system(("age-keygen -o '" + ageKey.string() + "' 2> /dev/null && age-keygen -y '" +
+                     ageKey.string() + "' > '" + recipients.string() + "'")
+                        .c_str()),
+        0);
     QString splitRefusal;
 
     whenModalDialogShows([&](QWidget* shownDialog) {
@@ -637,20 +652,40 @@ TEST_F(ExportDialogTest, ExportsToThePolicysFolderWithProgressAndSummaryCancelLe
             cancelMessage = dialog->message()->text();
             afterCancel = entriesOf(exports);
             keepScreenshot(dialog, QStringLiteral("export-cancelled"));
+
+            // Encrypted to the age recipients of a file picked in the file dialog.
+            whenModalDialogShows([&](QWidget* files) {
+                auto* fileDialog = qobject_cast<QFileDialog*>(files);
+                RejectIfOpen fileGuard{fileDialog};
+                ASSERT_NE(fileDialog, nullptr) << "no file dialog";
+                auto* name = fileDialog->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));
+                ASSERT_NE(name, nullptr);
+                QTest::keyClicks(name, QString::fromStdString(recipients.string()));
+                QTest::keyClick(name, Qt::Key_Return);
+            });
+            click(child<QPushButton>(dialog, "chooseRecipientsButton"));
+            EXPECT_EQ(child<QLineEdit>(dialog, "ageRecipientsFile")->text().toStdString(),
+                      recipients.string());
+            click(child<QPushButton>(dialog, "startExportButton"));
+            const std::optional<bool> encrypted = waitForExport(dialog);
+            ASSERT_TRUE(encrypted && *encrypted) << dialog->message()->text().toStdString();
+            encryptedBundle = dialog->bundleId();
+            encryptedSummary = dialog->summary()->toPlainText();
             click(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Close));
         });
         click(child<QPushButton>(datasets, "exportButton"));
 
         // The history: the completed export with each case's version, and the cancelled one.
         auto* history = child<QTreeWidget>(datasets, "exportsTree");
-        ASSERT_EQ(history->topLevelItemCount(), 2);
-        QTreeWidgetItem* completed = history->topLevelItem(1); // newest first
+        ASSERT_EQ(history->topLevelItemCount(), 3);
+        QTreeWidgetItem* completed = history->topLevelItem(2); // newest first
         EXPECT_EQ(completed->text(2), QStringLiteral("completed"));
         EXPECT_EQ(completed->text(3), QStringLiteral("local"));
         EXPECT_EQ(completed->text(4), bundle);
         EXPECT_EQ(completed->childCount(), 4) << "one row per case: which version was exported";
-        EXPECT_EQ(history->topLevelItem(0)->text(2), QStringLiteral("refused"));
-        EXPECT_TRUE(history->topLevelItem(0)->text(8).contains(QStringLiteral("cancel")));
+        EXPECT_EQ(history->topLevelItem(1)->text(2), QStringLiteral("refused"));
+        EXPECT_TRUE(history->topLevelItem(1)->text(8).contains(QStringLiteral("cancel")));
+        EXPECT_EQ(history->topLevelItem(0)->text(4), encryptedBundle);
         historyChecked = true;
         keepScreenshot(datasets, QStringLiteral("datasets-exports"));
 
@@ -702,6 +737,26 @@ TEST_F(ExportDialogTest, ExportsToThePolicysFolderWithProgressAndSummaryCancelLe
     printed << std::ifstream(out).rdbuf();
     EXPECT_EQ(status, 0) << printed.str();
     EXPECT_NE(printed.str().find("Liver"), std::string::npos) << printed.str();
+
+    // The encrypted one: one age file that `age -d` opens into a bundle that verifies.
+    ASSERT_FALSE(encryptedBundle.isEmpty());
+    EXPECT_TRUE(encryptedSummary.contains(QStringLiteral("age-encrypted")))
+        << encryptedSummary.toStdString();
+    const std::filesystem::path sealed = exports / encryptedBundle.toStdString();
+    EXPECT_EQ(entriesOf(sealed),
+              std::vector<std::string>{encryptedBundle.toStdString() + ".tar.age"});
+    const std::filesystem::path opened = dir.path() / "decrypted";
+    std::filesystem::create_directories(opened);
+    const std::string decrypt =
+        "age -d -i '" + ageKey.string() + "' '" +
+        (sealed / (encryptedBundle.toStdString() + ".tar.age")).string() + "' | tar -x -C '" +
+        opened.string() + "' && '" RADMARK_CLI "' bundle verify '" +
+        (opened / encryptedBundle.toStdString()).string() + "' --public-key '" + key.string() +
+        "' > '" + out.string() + "' 2>&1";
+    const int decrypted = std::system(decrypt.c_str());
+    std::stringstream verified;
+    verified << std::ifstream(out).rdbuf();
+    EXPECT_EQ(decrypted, 0) << verified.str();
 
     // The screenshot has real content.
     ASSERT_FALSE(screenshot.isNull());
