@@ -110,8 +110,9 @@ SmbLocation parseSmbUrl(const std::string& url) {
 }
 
 std::string Destination::location() const {
-    return kind == Kind::SmbShare ? (invalid.empty() ? smb.url() : "(invalid share URL)")
-                                  : folder.string();
+    if (!invalid.empty())
+        return written;
+    return kind == Kind::SmbShare ? smb.url() : folder.string();
 }
 
 std::vector<Destination> destinations(const storage::Policy& policy) {
@@ -119,6 +120,7 @@ std::vector<Destination> destinations(const storage::Policy& policy) {
     for (const auto& entry : policy.destinations()) {
         Destination d;
         d.name = entry.name;
+        d.written = entry.isSmb() ? entry.smbUrl : entry.folder.string();
         if (entry.isSmb()) {
             d.kind = Destination::Kind::SmbShare;
             d.credentialsFile = entry.credentialsFile;

@@ -40,6 +40,7 @@ struct Destination {
     std::filesystem::path folder;          // Folder
     bool local = false;                    // Folder: a plain local folder the policy allows
     std::string invalid; // why the policy entry cannot be used (a bad URL); check() refuses it
+    std::string written; // the share URL or folder as the policy wrote it
 
     std::string location() const; // the URL or the folder, for people
 };

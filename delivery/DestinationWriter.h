@@ -36,9 +36,13 @@ class DestinationWriter {
     virtual ~DestinationWriter() = default;
     virtual const Destination& destination() const = 0;
 
-    // Before anything is written: proves the destination can be written now (a share: logs in
-    // with encryption enforced and finds the folder; a folder: its mount decision again) and
-    // removes the partial folders earlier runs left, returning a sentence for each.
+    // Proves the destination can be written now, changing nothing: a share logs in with
+    // encryption enforced and finds the folder; a folder takes its mount decision again and must
+    // be writable. Throws DestinationRefused or DeliveryFailed.
+    virtual void probe() = 0;
+
+    // Before anything is written: probe(), then removes the partial folders earlier runs left,
+    // returning a sentence for each.
     virtual std::vector<std::string> prepare() = 0;
 
     // Puts the finished folder bag at the destination as bundleName. bag is left as it was.

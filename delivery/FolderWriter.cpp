@@ -160,7 +160,7 @@ FolderWriter::~FolderWriter() {
     abandonBundle();
 }
 
-std::vector<std::string> FolderWriter::prepare() {
+void FolderWriter::probe() {
     // Mounts change: decide again right before writing.
     const FolderDecision d = decideFolder(destination_.folder, destination_.local,
                                           environment_.mountInfo, environment_.sysRoot);
@@ -169,6 +169,10 @@ std::vector<std::string> FolderWriter::prepare() {
                                  "' refused: " + (d.allowed ? "its folder moved" : d.reason));
     if (::access(folder_.c_str(), W_OK | X_OK) != 0)
         throwIo(errno, "cannot write to " + folder_.string());
+}
+
+std::vector<std::string> FolderWriter::prepare() {
+    probe();
     std::vector<std::string> notes;
     std::error_code ec;
     const std::time_t now = std::time(nullptr);

@@ -13,6 +13,7 @@ class FolderWriter : public DestinationWriter {
     ~FolderWriter() override;
 
     const Destination& destination() const override { return destination_; }
+    void probe() override;
     std::vector<std::string> prepare() override;
     DeliveryReceipt deliver(const std::filesystem::path& bag, const std::string& bundleName,
                             const DeliveryProgress& progress = {}) override;

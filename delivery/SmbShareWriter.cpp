@@ -70,7 +70,7 @@ std::string SmbShareWriter::remote(const std::string& relative) const {
     return smbQuote((base == "\\" ? base : base + "\\") + backslashed(relative));
 }
 
-std::vector<std::string> SmbShareWriter::prepare() {
+std::vector<std::string> SmbShareWriter::leftOvers() const {
     const SmbLocation& where = destination_.smb;
     const std::string folder = where.remoteFolder();
     const auto listing =
@@ -86,13 +86,18 @@ std::vector<std::string> SmbShareWriter::prepare() {
         throw DeliveryFailed(DeliveryProblem::Other, "cannot use the share " + where.url() +
                                                          ": smbclient ended with " +
                                                          std::to_string(listing.exitCode));
-    std::vector<std::string> notes;
-    std::vector<std::string> leftOvers;
+    std::vector<std::string> names;
     const std::time_t now = std::time(nullptr);
     for (const auto& entry : parseListing(listing.lines, folder))
         if (entry.directory && isLeftOver(entry.path, entry.modified, now))
-            leftOvers.push_back(entry.path);
-    for (const auto& name : leftOvers)
+            names.push_back(entry.path);
+    return names;
+}
+
+std::vector<std::string> SmbShareWriter::prepare() {
+    const SmbLocation& where = destination_.smb;
+    std::vector<std::string> notes;
+    for (const auto& name : leftOvers())
         notes.push_back(removePartial(name)
                             ? "removed " + name + ", an unfinished export an earlier run left on " +
                                   where.url()
@@ -133,8 +138,11 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
 
     const std::string doing = "delivering " + bundleName + " to " + where.url();
     markInProgress(partial);
+    // One login for the upload, the read back and the rename.
+    SmbclientSession session(client_);
     // Every failure from here on removes the partial folder, and says whether it could.
     auto fail = [&](const std::function<void()>& raise) {
+        session.close();
         const bool removed = removePartial(partial);
         try {
             raise();
@@ -154,7 +162,7 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
     std::uint64_t done = 0;
     bool cancelled = false;
     std::optional<SmbFailure> failure;
-    const auto result = client_.run(
+    const auto result = session.exchange(
         upload,
         [&](const std::string& line) {
             if (line.rfind("putting file ", 0) == 0 && confirmed < tree.files.size()) {
@@ -187,7 +195,7 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
     const std::string top = destination_.smb.remoteFolder() == "\\"
                                 ? "\\" + partial
                                 : destination_.smb.remoteFolder() + "\\" + partial;
-    const auto listing = client_.run({"recurse ON", "ls " + remote(partial + "/*")});
+    const auto listing = session.exchange({"recurse ON", "ls " + remote(partial + "/*")});
     if (auto f = findFailure(listing.lines, where))
         fail([&] { throwFailure(*f, doing + " (reading it back)"); });
     std::map<std::string, RemoteEntry> found;
@@ -214,7 +222,8 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
                                  doing + ": read back from the share, " + mismatch);
         });
 
-    const auto renamed = client_.run({"rename " + remote(partial) + " " + remote(bundleName)});
+    const auto renamed =
+        session.exchange({"recurse OFF", "rename " + remote(partial) + " " + remote(bundleName)});
     if (auto f = findFailure(renamed.lines, where)) {
         if (f->problem == DeliveryProblem::AlreadyExists)
             f->message = "a bundle named " + bundleName + " is already on the share";
@@ -226,6 +235,7 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
                                  doing + ": the share did not confirm the final rename");
         });
     markFinished(partial);
+    session.close();
 
     DeliveryReceipt receipt;
     receipt.destination = destination_.name;

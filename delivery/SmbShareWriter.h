@@ -15,6 +15,7 @@ class SmbShareWriter : public DestinationWriter {
     ~SmbShareWriter() override;
 
     const Destination& destination() const override { return destination_; }
+    void probe() override { leftOvers(); }
     std::vector<std::string> prepare() override;
     DeliveryReceipt deliver(const std::filesystem::path& bag, const std::string& bundleName,
                             const DeliveryProgress& progress = {}) override;
@@ -23,6 +24,8 @@ class SmbShareWriter : public DestinationWriter {
     void abandonBundle() noexcept override;
 
   private:
+    // Logs in, finds the folder, and lists the partial folders earlier runs left there.
+    std::vector<std::string> leftOvers() const;
     std::string remote(const std::string& relative) const; // \folder\relative, quoted
     // Removes the partial folder; false when the share could not be told.
     bool removePartial(const std::string& partial) const;

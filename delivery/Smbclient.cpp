@@ -257,14 +257,35 @@ Smbclient::Smbclient(SmbLocation location, SmbCredentials credentials,
 SmbclientResult Smbclient::run(const std::vector<std::string>& commands,
                                const std::function<bool(const std::string&)>& onLine,
                                const std::function<bool()>& keepGoing) const {
-    if (::access(program_.c_str(), X_OK) != 0)
+    SmbclientSession session(*this);
+    SmbclientResult result = session.exchange(commands, onLine, keepGoing);
+    const int exitCode = session.close();
+    if (!result.stopped)
+        result.exitCode = exitCode;
+    return result;
+}
+
+namespace {
+const char* doneMarker = "Current directory is "; // what "pwd" answers
+} // namespace
+
+SmbclientSession::SmbclientSession(const Smbclient& client) {
+    if (::access(client.program_.c_str(), X_OK) != 0)
         throw DeliveryFailed(DeliveryProblem::Other,
-                             "Samba's smbclient program is not installed (" + program_.string() +
-                                 ")");
-    std::vector<std::string> args = {program_.string(),
-                                     location_.service(),
+                             "Samba's smbclient program is not installed (" +
+                                 client.program_.string() + ")");
+    // smbclient writes its answers through stdio, fully buffered into a pipe, and reads its
+    // commands with poll() then fgets(), which leaves a second buffered line unread until more
+    // input comes: stdbuf makes its output line-buffered and its input unbuffered, so that each
+    // command runs and is answered as it arrives.
+    std::vector<std::string> args = {"/usr/bin/stdbuf",
+                                     "-i0",
+                                     "-oL",
+                                     "-eL",
+                                     client.program_.string(),
+                                     client.location_.service(),
                                      "-p",
-                                     std::to_string(location_.port),
+                                     std::to_string(client.location_.port),
                                      "-A",
                                      "/dev/fd/3",
                                      "-s",
@@ -274,7 +295,7 @@ SmbclientResult Smbclient::run(const std::vector<std::string>& commands,
                                      "--option=client min protocol=SMB3",
                                      "--client-protection=encrypt",
                                      "-t",
-                                     std::to_string(timeoutSeconds_)};
+                                     std::to_string(client.timeoutSeconds_)};
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());
@@ -287,23 +308,29 @@ SmbclientResult Smbclient::run(const std::vector<std::string>& commands,
         envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    int input[2], output[2], auth[2];
-    if (::pipe2(input, O_CLOEXEC) != 0)
+    int input[2] = {-1, -1}, output[2] = {-1, -1}, auth[2] = {-1, -1};
+    if (::pipe2(input, O_CLOEXEC) != 0 || ::pipe2(output, O_CLOEXEC) != 0 ||
+        ::pipe2(auth, O_CLOEXEC) != 0) {
+        for (int fd : {input[0], input[1], output[0], output[1], auth[0], auth[1]})
+            if (fd >= 0)
+                ::close(fd);
         throw DeliveryFailed(DeliveryProblem::Other, "cannot start smbclient (no pipe)");
-    if (::pipe2(output, O_CLOEXEC) != 0 || ::pipe2(auth, O_CLOEXEC) != 0)
-        throw DeliveryFailed(DeliveryProblem::Other, "cannot start smbclient (no pipe)");
+    }
     // The authentication file is a few lines: it fits in the pipe before smbclient reads it.
     {
-        std::string text = credentials_.authenticationFileText();
+        std::string text = client.credentials_.authenticationFileText();
         writeAll(auth[1], text);
         ::explicit_bzero(text.data(), text.size());
     }
     ::close(auth[1]);
 
-    const pid_t child = ::fork();
-    if (child < 0)
+    pid_ = ::fork();
+    if (pid_ < 0) {
+        for (int fd : {input[0], input[1], output[0], output[1], auth[0]})
+            ::close(fd);
         throw DeliveryFailed(DeliveryProblem::Other, "cannot start smbclient (fork failed)");
-    if (child == 0) {
+    }
+    if (pid_ == 0) {
         ::setsid(); // no controlling terminal: smbclient can never prompt
         ::dup2(input[0], 0);
         ::dup2(output[1], 1);
@@ -316,84 +343,133 @@ SmbclientResult Smbclient::run(const std::vector<std::string>& commands,
     ::close(input[0]);
     ::close(output[1]);
     ::close(auth[0]);
+    in_ = input[1];
+    out_ = output[0];
+    ::fcntl(in_, F_SETFL, O_NONBLOCK);
+}
 
+SmbclientSession::~SmbclientSession() {
+    close();
+}
+
+SmbclientResult SmbclientSession::exchange(const std::vector<std::string>& commands,
+                                           const std::function<bool(const std::string&)>& onLine,
+                                           const std::function<bool()>& keepGoing) {
+    SmbclientResult result;
+    if (pid_ <= 0 || out_ < 0) {
+        result.exitCode = exitCode_;
+        return result;
+    }
     std::string script;
     for (const auto& c : commands)
         script += c + "\n";
-    script += "exit\n";
+    script += "pwd\n";
     std::size_t written = 0;
-    int inFd = input[1];
-    ::fcntl(inFd, F_SETFL, O_NONBLOCK);
-
-    SmbclientResult result;
-    std::string pending;
+    bool answered = false;
+    auto stop = [&] {
+        result.stopped = true;
+        ::kill(pid_, SIGKILL);
+    };
     auto deliverLine = [&](std::string line) {
         if (!line.empty() && line.back() == '\r')
             line.pop_back();
-        result.lines.push_back(line);
-        if (onLine && !result.stopped && !onLine(line)) {
-            result.stopped = true;
-            ::kill(child, SIGKILL);
+        if (line.rfind(doneMarker, 0) == 0) {
+            answered = true;
+            return;
         }
+        result.lines.push_back(line);
+        if (onLine && !result.stopped && !onLine(line))
+            stop();
     };
     sigset_t pipeSet, oldMask;
     sigemptyset(&pipeSet);
     sigaddset(&pipeSet, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipeSet, &oldMask);
-    for (;;) {
+    bool ended = false;
+    while (!answered && !ended) {
         pollfd fds[2];
         int count = 0;
-        fds[count++] = {output[0], POLLIN, 0};
-        if (inFd >= 0)
-            fds[count++] = {inFd, POLLOUT, 0};
+        fds[count++] = {out_, POLLIN, 0};
+        const bool writing = in_ >= 0 && written < script.size() && !result.stopped;
+        if (writing)
+            fds[count++] = {in_, POLLOUT, 0};
         const int ready = ::poll(fds, static_cast<nfds_t>(count), 250);
-        if (keepGoing && !result.stopped && !keepGoing()) {
-            result.stopped = true;
-            ::kill(child, SIGKILL);
-        }
+        if (keepGoing && !result.stopped && !keepGoing())
+            stop();
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready < 0)
             break;
-        if (inFd >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            const ssize_t n = ::write(inFd, script.data() + written, script.size() - written);
+        if (writing && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            const ssize_t n = ::write(in_, script.data() + written, script.size() - written);
             if (n > 0)
                 written += static_cast<std::size_t>(n);
-            if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == script.size() ||
-                result.stopped) {
-                ::close(inFd);
-                inFd = -1;
-            }
+            else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                written = script.size(); // the other end is gone; read what it said
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char buffer[8192];
-            const ssize_t n = ::read(output[0], buffer, sizeof buffer);
+            const ssize_t n = ::read(out_, buffer, sizeof buffer);
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n <= 0)
+            if (n <= 0) {
+                ended = true;
                 break;
-            pending.append(buffer, static_cast<std::size_t>(n));
+            }
+            pending_.append(buffer, static_cast<std::size_t>(n));
             std::size_t newline;
-            while ((newline = pending.find('\n')) != std::string::npos) {
-                deliverLine(pending.substr(0, newline));
-                pending.erase(0, newline + 1);
+            while ((newline = pending_.find('\n')) != std::string::npos) {
+                deliverLine(pending_.substr(0, newline));
+                pending_.erase(0, newline + 1);
             }
         }
     }
-    if (!pending.empty())
-        deliverLine(pending);
-    if (inFd >= 0)
-        ::close(inFd);
-    ::close(output[0]);
     timespec zero{0, 0};
     while (sigtimedwait(&pipeSet, nullptr, &zero) > 0) {
     }
     pthread_sigmask(SIG_SETMASK, &oldMask, nullptr);
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    if (ended || result.stopped) {
+        if (!pending_.empty())
+            deliverLine(pending_);
+        pending_.clear();
+        result.exitCode = close();
+    } else {
+        result.exitCode = 0;
     }
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
+}
+
+int SmbclientSession::close() {
+    if (pid_ <= 0)
+        return exitCode_;
+    if (in_ >= 0) {
+        sigset_t pipeSet, oldMask;
+        sigemptyset(&pipeSet);
+        sigaddset(&pipeSet, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipeSet, &oldMask);
+        if (::write(in_, "exit\n", 5) < 0) {
+        }
+        timespec zero{0, 0};
+        while (sigtimedwait(&pipeSet, nullptr, &zero) > 0) {
+        }
+        pthread_sigmask(SIG_SETMASK, &oldMask, nullptr);
+        ::close(in_);
+        in_ = -1;
+    }
+    if (out_ >= 0) {
+        // Drain so that smbclient never blocks on a full pipe while exiting.
+        char buffer[4096];
+        while (::read(out_, buffer, sizeof buffer) > 0) {
+        }
+        ::close(out_);
+        out_ = -1;
+    }
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    exitCode_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exitCode_;
 }
 
 } // namespace radmark::delivery

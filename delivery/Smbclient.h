@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace radmark::delivery {
@@ -70,10 +71,37 @@ class Smbclient {
     const SmbLocation& location() const { return location_; }
 
   private:
+    friend class SmbclientSession;
     SmbLocation location_;
     SmbCredentials credentials_;
     std::filesystem::path program_;
     int timeoutSeconds_;
+};
+
+// One smbclient process kept open for several exchanges (one login for the upload, the read
+// back and the rename).
+class SmbclientSession {
+  public:
+    explicit SmbclientSession(const Smbclient& client); // starts smbclient, which connects
+    SmbclientSession(const SmbclientSession&) = delete;
+    SmbclientSession& operator=(const SmbclientSession&) = delete;
+    ~SmbclientSession();
+
+    // Sends the commands and returns what smbclient answered to them (a "pwd" after them marks
+    // the end). When smbclient ends (a failed login, a dropped connection) or onLine or
+    // keepGoing stop it, the process is gone and exitCode is its exit status.
+    SmbclientResult exchange(const std::vector<std::string>& commands,
+                             const std::function<bool(const std::string&)>& onLine = {},
+                             const std::function<bool()>& keepGoing = {});
+    bool open() const { return pid_ > 0; }
+    int close(); // exit, wait; the exit status
+
+  private:
+    pid_t pid_ = -1;
+    int in_ = -1;
+    int out_ = -1;
+    int exitCode_ = -1;
+    std::string pending_;
 };
 
 } // namespace radmark::delivery

@@ -161,9 +161,9 @@ struct ByteStream {
         bytesAt;
 };
 
-struct File {
+struct FileDescriptor {
     int fd = -1;
-    ~File() {
+    ~FileDescriptor() {
         if (fd >= 0)
             ::close(fd);
     }
@@ -212,7 +212,7 @@ std::uint64_t writeGzip(const ByteStream& stream, const fs::path& path, const Gz
     bool failed = false;
     std::exception_ptr failure;
 
-    File file;
+    FileDescriptor file;
     file.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (file.fd < 0)
         throw NiftiWriteError("Cannot write " + path.string() + ": " + systemError(errno));

@@ -760,12 +760,31 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
                           "exported only when the admin chose it, and is marked UNAPPROVED."},
         decisionsTable};
     if (!agreement_.rows.empty()) {
-        Table agreement = agreementTable(agreement_);
-        agreement.caption = "Agreement where several annotators (or a consensus) worked on a "
-                            "case, measured at export on each annotator's newest version "
-                            "(tolerance " +
-                            report::formatNumber(agreement_.toleranceMm, 1) +
-                            " mm); studies are named by pseudonym.";
+        std::map<std::string, std::string> caseOf; // study pseudonym -> case id
+        for (const PlannedCase& c : cases_)
+            caseOf[c.revisionCase->pseudonym] = c.id;
+        Table agreement;
+        agreement.columns = {{"Case"},
+                             {"Segment"},
+                             {"Comparison"},
+                             {"First"},
+                             {"Second"},
+                             {"Dice", report::Align::Right},
+                             {"HD95 (mm)", report::Align::Right},
+                             {"Surface Dice", report::Align::Right}};
+        for (const AgreementRow& row : agreement_.rows)
+            agreement.rows.push_back(
+                {Cell(caseOf.contains(row.study) ? caseOf.at(row.study) : row.study),
+                 Cell(row.segment), Cell(row.kind), Cell(row.first), Cell(row.second),
+                 Cell::number(row.metrics.overlap.dice, 3),
+                 Cell::number(row.metrics.distances.hd95Mm, 2),
+                 Cell::number(row.metrics.distances.surfaceDice, 3)});
+        agreement.caption =
+            "Agreement where several annotators (or a consensus) worked on a case's study, "
+            "measured at export on each annotator's newest version: Dice of the voxels, HD95 the "
+            "larger of the two directed 95th percentiles of boundary-voxel distances (mm, from "
+            "the spacing), surface Dice at a tolerance of " +
+            report::formatNumber(agreement_.toleranceMm, 1) + " mm.";
         review.push_back(agreement);
     } else {
         review.push_back(report::Paragraph{"No case had several annotators: no agreement "
@@ -1127,8 +1146,13 @@ ExportResult exportDataset(storage::Session& session, const ExportRequest& reque
 std::vector<ExportDestination> exportDestinations(storage::Session& session,
                                                   const delivery::DeliveryEnvironment& environment) {
     storage::require(session, storage::Action::RecordDatasetExport, "export destinations");
+    return exportDestinations(session.store().policy(), environment);
+}
+
+std::vector<ExportDestination> exportDestinations(const storage::Policy& policy,
+                                                  const delivery::DeliveryEnvironment& environment) {
     std::vector<ExportDestination> out;
-    for (const delivery::Destination& d : delivery::destinations(session.store().policy()))
+    for (const delivery::Destination& d : delivery::destinations(policy))
         out.push_back({d, delivery::checkDestination(d, environment)});
     return out;
 }

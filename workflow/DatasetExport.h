@@ -107,6 +107,10 @@ struct ExportDestination {
 };
 std::vector<ExportDestination> exportDestinations(storage::Session& session,
                                                   const delivery::DeliveryEnvironment& environment = {});
+// The same decisions for a policy read without a store (`radmark-cli destinations --policy`,
+// for IT checking a policy before anyone exports).
+std::vector<ExportDestination> exportDestinations(const storage::Policy& policy,
+                                                  const delivery::DeliveryEnvironment& environment = {});
 
 // The workstation's public key (the one that signs audit checkpoints and bundles) in minisign's
 // format, for recipients to verify bundles with (`radmark-cli audit public-key`).

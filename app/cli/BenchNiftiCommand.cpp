@@ -295,6 +295,9 @@ int runBenchNifti(Arguments& args, CommandIo& io) {
                << " MB; time radmark / dcm2niix = " << std::setprecision(3) << best / run.seconds
                << "\n";
     }
+    io.out << std::setprecision(1) << "peak memory:  " << double(peakRssKb()) * 1024 / 1e6
+           << " MB for this process (the volume " << voxelMb << " MB and the label map "
+           << double(labels.size()) / 1e6 << " MB are held throughout)\n";
     io.out << "load average: " << loadAverage() << " (1, 5, 15 min; "
            << std::thread::hardware_concurrency() << " cores)\n";
     return 0;

@@ -1,7 +1,7 @@
-// radmark-cli export | destinations | audit public-key: a dataset's frozen revision exported as
-// a signed bundle to one of the site policy's destinations (workflow::exportDataset, as Admin >
-// Datasets > Export), the destinations the admin may choose from, and the workstation's public
-// key for recipients to verify bundles with.
+// radmark-cli export | audit public-key: a dataset's frozen revision exported as a signed bundle
+// to one of the site policy's destinations (workflow::exportDataset, as Admin > Datasets >
+// Export), and the workstation's public key for recipients to verify bundles with. The
+// destinations to choose from: `radmark-cli destinations` (DestinationCommands.cpp).
 
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
@@ -138,20 +138,6 @@ int runExport(Arguments& args, CommandIo& io) {
     return 0;
 }
 
-int runDestinations(Arguments& args, CommandIo& io) {
-    declareStoreFlags(args);
-    args.allowOnly(storeOptions());
-    auto session = loginFromArguments(args, io);
-    io.out << "name\tkind\tlocation\tnow\n";
-    for (const workflow::ExportDestination& d : workflow::exportDestinations(session)) {
-        const bool share = d.destination.kind == delivery::Destination::Kind::SmbShare;
-        io.out << d.destination.name << "\t" << (share ? "smb3 share" : "folder") << "\t"
-               << d.destination.location() << "\t"
-               << (d.check.allowed ? "allowed: " : "refused: ") << d.check.reason << "\n";
-    }
-    return 0;
-}
-
 int runPublicKey(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
     args.allowOnly(storeOptions({"out"}));
@@ -177,9 +163,6 @@ RADMARK_COMMAND("export",
                 "... [--encrypt-to-file F]... --user ADMIN  freeze, write, sign and deliver a "
                 "bundle (Ctrl+C cancels)",
                 runExport);
-RADMARK_COMMAND("destinations", "--user ADMIN  the policy's export destinations and whether each "
-                                "can be written to now",
-                runDestinations);
 RADMARK_COMMAND("audit public-key",
                 "[--out FILE] --user U  the workstation's public key (minisign format) that "
                 "signs bundles and checkpoints",

@@ -149,7 +149,7 @@ def main():
     dims = seg.DimensionIndexSequence
     check([d.DimensionIndexPointer for d in dims] == [0x0062000B, 0x00200032], "dimension pointers")
 
-    for path in [spec["seg"], os.path.join(spec["images"], sorted(os.listdir(spec["images"]))[0])]:
+    for path in [spec["seg"]] + [os.path.join(spec["images"], f) for f in sorted(os.listdir(spec["images"]))]:
         errors = dciodvfy_errors(path)
         check(not errors, f"dciodvfy {path}:\n  " + "\n  ".join(errors))
 

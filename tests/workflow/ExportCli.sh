@@ -138,10 +138,12 @@ as ada user credentials annie --title "Consultant radiologist" --qualification F
 as ada audit public-key --out "$work/workstation.pub" > /dev/null || fail "public key"
 grep -q "minisign public key" "$work/workstation.pub" || fail "key: $(cat "$work/workstation.pub")"
 
-# The destinations as the admin sees them.
-as ada destinations > "$work/destinations" || fail "destinations"
-grep -qP "^local\tfolder\t.*\tallowed" "$work/destinations" || fail "local: $(cat "$work/destinations")"
-grep -qP "^not-a-mount\tfolder\t.*\trefused" "$work/destinations" \
+# The destinations as the export offers them (exit 1: one is refused).
+"$cli" destinations --policy "$work/policy.json" > "$work/destinations"
+[ $? = 1 ] || fail "destinations should exit 1 with a refused one: $(cat "$work/destinations")"
+grep -A2 "^local$" "$work/destinations" | grep -q "allowed" \
+  || fail "local: $(cat "$work/destinations")"
+grep -A2 "^not-a-mount$" "$work/destinations" | grep -q "refused: .*not an encrypted network mount" \
   || fail "not-a-mount: $(cat "$work/destinations")"
 
 # -- export 1: the local folder ------------------------------------------------------------

@@ -256,6 +256,43 @@ def check_segs(bag, root):
                         f"{int(np.sum(frames[f].astype(bool) != want))} pixels")
 
 
+def check_boxes(bag):
+    """MONAI's list (cccwhd, RAS mm) mapped back to voxels through nibabel's affine, as MONAI's
+    LUNA16 example does, must give the voxel edges of each case's boxes (axis-aligned images)."""
+    data = os.path.join(bag, "data")
+    monai_file = os.path.join(data, "boxes", "monai_detection.json")
+    if not os.path.exists(monai_file):
+        return 0
+    with open(monai_file) as f:
+        monai = json.load(f)
+    checked = 0
+    for split, entries in monai.items():
+        for entry in entries:
+            case = os.path.basename(entry["image"])[: -len("_0000.nii.gz")]
+            with open(os.path.join(data, "boxes", case + ".json")) as f:
+                boxes = json.load(f)["boxes"]
+            img = nib.load(os.path.join(data, entry["image"]))
+            inverse = np.linalg.inv(img.affine)
+            if len(entry["box"]) != len(boxes) or len(entry["label"]) != len(boxes):
+                problem(f"{case}: {len(entry['box'])} MONAI boxes, {len(boxes)} in {case}.json")
+                continue
+            for box, label, ours in zip(entry["box"], entry["label"], boxes):
+                c, size = np.array(box[:3]), np.array(box[3:])
+                corners = [inverse @ np.append(c + sign * size / 2, 1.0) for sign in (-1, 1)]
+                low = np.minimum(corners[0][:3], corners[1][:3])
+                high = np.maximum(corners[0][:3], corners[1][:3])
+                want_low = np.array(ours["voxel"]["min"]) - 0.5
+                want_high = np.array(ours["voxel"]["max"]) + 0.5
+                if not (np.allclose(low, want_low, atol=1e-3) and
+                        np.allclose(high, want_high, atol=1e-3)):
+                    problem(f"{case}: MONAI box {box} is voxels {low}..{high}, "
+                            f"{case}.json says {want_low}..{want_high}")
+                if label != ours["label"] - 1:
+                    problem(f"{case}: MONAI label {label} for dataset value {ours['label']}")
+                checked += 1
+    return checked
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("bag")
@@ -282,11 +319,13 @@ def main():
             originals = json.load(f)
         check_against_originals(root, originals, study_of, rules["labels"], a.soft_tissue)
     check_segs(a.bag, root)
+    boxes = check_boxes(a.bag)
     if problems:
         print("\n".join(problems))
         return 1
     print(f"ok: {len(rules['training'])} training, {len(rules['test'])} test cases, "
-          f"{len(glob.glob(os.path.join(a.bag, 'data', 'dicom', '*', 'seg.dcm')))} SEGs")
+          f"{len(glob.glob(os.path.join(a.bag, 'data', 'dicom', '*', 'seg.dcm')))} SEGs, "
+          f"{boxes} boxes")
     return 0
 
 
