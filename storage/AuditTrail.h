@@ -19,8 +19,8 @@ class AuditTrail {
     // For sealing an export bundle (admin): signs a fresh checkpoint (logged as checkpoint() is)
     // and lends `sign` the workstation's 64-byte Ed25519 secret key as a span over locked memory
     // that is wiped as soon as `sign` returns or throws. The key never leaves that span.
-    using SignWithKey = std::function<void(const Checkpoint& checkpoint,
-                                           std::span<const std::uint8_t> secretKey)>;
+    using SignWithKey =
+        std::function<void(const Checkpoint& checkpoint, std::span<const std::uint8_t> secretKey)>;
     void signWithWorkstationKey(const SignWithKey& sign);
     // The workstation's Ed25519 public key (32 bytes), which signs checkpoints and bundles:
     // public, so any open session may read it (not logged).

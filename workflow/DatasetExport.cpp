@@ -69,9 +69,9 @@ double secondsSince(Clock::time_point start) {
 // "2026-03-01T12:00:00.123Z" (storage's UTC times) as whole seconds.
 std::chrono::sys_seconds parseUtc(const std::string& text) {
     std::tm tm{};
-    if (text.size() < 19 || std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
-                                        &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                                        &tm.tm_sec) != 6)
+    if (text.size() < 19 ||
+        std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
         throw std::runtime_error("not a UTC time: " + text);
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -167,8 +167,8 @@ CaseDeidentification readDeidentification(const std::string& caseId, const std::
         if (j.contains("engine"))
             d.engine = j["engine"].value("name", "") + " " + j["engine"].value("version", "");
         if (j.contains("profile"))
-            d.profile = j["profile"].value("table", "") + ", edition " +
-                        j["profile"].value("edition", "");
+            d.profile =
+                j["profile"].value("table", "") + ", edition " + j["profile"].value("edition", "");
         if (j.contains("options"))
             d.options = j["options"].get<std::vector<std::string>>();
         d.dateShift = j.value("dateShift", "");
@@ -235,9 +235,7 @@ class ExportJob {
         if (progress_ && !progress_(std::clamp(fraction, 0.0, 1.0), stage))
             throw ExportCancelled{};
     }
-    bool cancelledMeanwhile() {
-        return progress_ && !progress_(lastFraction_, "stopping");
-    }
+    bool cancelledMeanwhile() { return progress_ && !progress_(lastFraction_, "stopping"); }
     void planCases();
     void writeCase(std::size_t index, const fs::path& bag);
     // Agreement where several annotators worked on the case's study (measured now, for the
@@ -399,8 +397,8 @@ void ExportJob::writeCase(std::size_t index, const fs::path& bag) {
         const imaging::NiftiWritten label = imaging::writeNiftiLabels(
             voxels, datasetValue, root / ("labels" + suffix) / (pc.id + ".nii.gz"), nifti);
         timings_.niftiSeconds += secondsSince(start);
-        timings_.niftiVoxelBytes += volume.byteCount() + labels.voxelCount() *
-                                                             std::size_t(pc.version.width);
+        timings_.niftiVoxelBytes +=
+            volume.byteCount() + labels.voxelCount() * std::size_t(pc.version.width);
         timings_.niftiFileBytes += image.fileBytes + label.fileBytes;
     }
 
@@ -427,7 +425,7 @@ void ExportJob::writeCase(std::size_t index, const fs::path& bag) {
             const std::optional<storage::CodedTerm> category =
                 entry.category ? entry.category
                 : s.category   ? std::optional<storage::CodedTerm>(storage::CodedTerm{
-                                     s.category->scheme, s.category->code, s.category->meaning})
+                                   s.category->scheme, s.category->code, s.category->meaning})
                                : std::nullopt;
             d.category = {category->scheme, category->code, category->meaning};
             d.type = {entry.type.scheme, entry.type.code, entry.type.meaning};
@@ -507,40 +505,37 @@ void ExportJob::writeCase(std::size_t index, const fs::path& bag) {
                              {"time", d.time}});
     json comments = json::array();
     for (const storage::RevisionComment& c : rc.openComments) {
-        json comment = {{"author", c.author},
-                        {"text", c.text},
-                        {"created", c.created},
-                        {"replies", c.replies}};
+        json comment = {
+            {"author", c.author}, {"text", c.text}, {"created", c.created}, {"replies", c.replies}};
         comment["voxel"] = c.voxel ? json(*c.voxel) : json(nullptr);
         comments.push_back(comment);
     }
     json labelsJson = json::array();
     for (const auto& [label, value] : rc.labelValues)
         labelsJson.push_back({{"version_label", label}, {"dataset_value", value}});
-    const json provenance = {
-        {"format", "radmark-case-provenance-1"},
-        {"case", pc.id},
-        {"study", rc.pseudonym},
-        {"patient", rc.patientPseudonym},
-        {"split", storage::splitName(rc.split)},
-        {"dataset",
-         {{"name", revision_.datasetName},
-          {"number", revision_.number},
-          {"revision", revision_.revision},
-          {"revision_sha256", revision_.contentHash},
-          {"parent_revision", revision_.parentRevision},
-          {"parent_sha256", revision_.parentHash}}},
-        {"version", rc.versionHash},
-        {"version_hash", "BLAKE2b-256 of the version record"},
-        {"review_state", storage::reviewStateName(rc.state)},
-        {"unapproved", rc.unapproved},
-        {"labels", labelsJson},
-        {"parent_chain", chain},
-        {"annotators", people(rc.annotators)},
-        {"reviewers", people(rc.reviewers)},
-        {"decisions", decisions},
-        {"open_comments_at_freeze", comments},
-        {"frozen", revision_.frozen}};
+    const json provenance = {{"format", "radmark-case-provenance-1"},
+                             {"case", pc.id},
+                             {"study", rc.pseudonym},
+                             {"patient", rc.patientPseudonym},
+                             {"split", storage::splitName(rc.split)},
+                             {"dataset",
+                              {{"name", revision_.datasetName},
+                               {"number", revision_.number},
+                               {"revision", revision_.revision},
+                               {"revision_sha256", revision_.contentHash},
+                               {"parent_revision", revision_.parentRevision},
+                               {"parent_sha256", revision_.parentHash}}},
+                             {"version", rc.versionHash},
+                             {"version_hash", "BLAKE2b-256 of the version record"},
+                             {"review_state", storage::reviewStateName(rc.state)},
+                             {"unapproved", rc.unapproved},
+                             {"labels", labelsJson},
+                             {"parent_chain", chain},
+                             {"annotators", people(rc.annotators)},
+                             {"reviewers", people(rc.reviewers)},
+                             {"decisions", decisions},
+                             {"open_comments_at_freeze", comments},
+                             {"frozen", revision_.frozen}};
     writeFile(data / "cases" / pc.id / "provenance.json", jsonText(provenance));
 
     timings_.otherSeconds += secondsSince(start);
@@ -655,39 +650,45 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
     r.metadata = {
         {"Dataset", revision_.datasetName + " (nnU-Net " + nnunetFolder() + ")"},
         {"Revision", std::to_string(revision_.revision) + ", sha256 " + revision_.contentHash},
-        {"Parent revision", revision_.parentRevision
-                                ? std::to_string(revision_.parentRevision) + ", sha256 " +
-                                      revision_.parentHash
-                                : std::string("none")},
+        {"Parent revision", revision_.parentRevision ? std::to_string(revision_.parentRevision) +
+                                                           ", sha256 " + revision_.parentHash
+                                                     : std::string("none")},
         {"Frozen", revision_.frozen + " by " + revision_.frozenBy},
         {"Exported", formatUtc(exportTime_, "%Y-%m-%dT%H:%M:%SZ") + " by " + session_.userName()},
         {"Bundle", bundleId_},
         {"Software", softwareName},
-        {"Approval", unapproved.empty()
-                         ? std::string("every case exports an approved version")
-                         : "UNAPPROVED versions in " + std::to_string(unapproved.size()) +
-                               " case(s): " + [&] {
-                                   std::string s;
-                                   for (const auto& u : unapproved)
-                                       s += (s.empty() ? "" : ", ") + u;
-                                   return s;
-                               }()}};
+        {"Approval",
+         unapproved.empty()
+             ? std::string("every case exports an approved version")
+             : "UNAPPROVED versions in " + std::to_string(unapproved.size()) + " case(s): " + [&] {
+                   std::string s;
+                   for (const auto& u : unapproved)
+                       s += (s.empty() ? "" : ", ") + u;
+                   return s;
+               }()}};
 
-    r.sections.push_back({"Purpose", {report::Paragraph{revision_.purpose.empty()
-                                                            ? std::string("(none given)")
-                                                            : revision_.purpose}}});
+    r.sections.push_back({"Purpose",
+                          {report::Paragraph{revision_.purpose.empty() ? std::string("(none given)")
+                                                                       : revision_.purpose}}});
     r.sections.push_back(
         {"Annotation protocol",
          {report::Paragraph{"Version " + std::to_string(revision_.protocol.version) + ", " +
                             revision_.protocol.fileName + " (" + revision_.protocol.mediaType +
-                            ", " + std::to_string(revision_.protocol.size) +
-                            " bytes), sha256 " + revision_.protocol.sha256 + ".\nIn the bundle: "
-                            "data/protocol/" + safeFileName(revision_.protocol.fileName) + "."}}});
+                            ", " + std::to_string(revision_.protocol.size) + " bytes), sha256 " +
+                            revision_.protocol.sha256 +
+                            ".\nIn the bundle: "
+                            "data/protocol/" +
+                            safeFileName(revision_.protocol.fileName) + "."}}});
 
     // Cases and splits.
     Table casesTable;
-    casesTable.columns = {{"Case"},      {"Split"},     {"Version"},  {"State"},
-                          {"Annotators"}, {"Reviewers"}, {"Open comments", report::Align::Right}};
+    casesTable.columns = {{"Case"},
+                          {"Split"},
+                          {"Version"},
+                          {"State"},
+                          {"Annotators"},
+                          {"Reviewers"},
+                          {"Open comments", report::Align::Right}};
     std::map<std::string, std::set<std::string>> patientsOf;
     std::map<std::string, int> casesIn;
     for (const PlannedCase& c : cases_) {
@@ -708,15 +709,14 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
     casesTable.caption = "Case ids are numbered in the order of the studies' pseudonyms; the "
                          "version is the first 12 hex digits of its BLAKE2b-256 hash "
                          "(data/cases/CASE/provenance.json has it whole).";
-    std::string splitText = "Split by patient pseudonym with seed " +
-                            std::to_string(revision_.split.seed) + ": train " +
-                            std::to_string(revision_.split.trainPermille) + "‰, validation " +
-                            std::to_string(revision_.split.validationPermille) + "‰, test " +
-                            std::to_string(revision_.split.testPermille) + "‰" +
-                            (revision_.split.keepExportedTest
-                                 ? ", patients with an exported test case kept in test"
-                                 : "") +
-                            ". No patient is in two splits.";
+    std::string splitText =
+        "Split by patient pseudonym with seed " + std::to_string(revision_.split.seed) +
+        ": train " + std::to_string(revision_.split.trainPermille) + "‰, validation " +
+        std::to_string(revision_.split.validationPermille) + "‰, test " +
+        std::to_string(revision_.split.testPermille) + "‰" +
+        (revision_.split.keepExportedTest ? ", patients with an exported test case kept in test"
+                                          : "") +
+        ". No patient is in two splits.";
     for (const char* s : {"train", "validation", "test"})
         splitText += std::string("\n") + s + ": " + std::to_string(casesIn[s]) + " case(s) of " +
                      std::to_string(patientsOf[s].size()) + " patient(s)";
@@ -725,10 +725,10 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
     r.sections.push_back({"Cases and splits", {report::Paragraph{splitText}, casesTable}});
 
     Table labelTable;
-    labelTable.columns = {{"Value", report::Align::Right}, {"Name"}, {"Code"}, {"Category"},
-                          {"Mapped by name"}};
-    labelTable.rows.push_back({Cell::number(0, 0), Cell("background"), Cell(""), Cell(""),
-                               Cell("")});
+    labelTable.columns = {
+        {"Value", report::Align::Right}, {"Name"}, {"Code"}, {"Category"}, {"Mapped by name"}};
+    labelTable.rows.push_back(
+        {Cell::number(0, 0), Cell("background"), Cell(""), Cell(""), Cell("")});
     for (const storage::LabelEntry& e : revision_.labels)
         labelTable.rows.push_back({Cell::number(e.value, 0), Cell(e.name),
                                    Cell(storage::codeText(e.type)), Cell(termText(e.category)),
@@ -744,8 +744,8 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
     r.sections.push_back({"Annotators and reviewers", {peopleTable}});
 
     Table decisionsTable;
-    decisionsTable.columns = {{"Case"}, {"Version"}, {"Reviewer"}, {"Decision"}, {"Time"},
-                              {"Message"}};
+    decisionsTable.columns = {{"Case"},     {"Version"}, {"Reviewer"},
+                              {"Decision"}, {"Time"},    {"Message"}};
     for (const PlannedCase& c : cases_)
         for (const storage::RevisionDecision& d : c.revisionCase->decisions)
             decisionsTable.rows.push_back({Cell(c.id), Cell(shortHash(d.versionHash)),
@@ -801,16 +801,20 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
                          "options (DICOM PS3.16 CID 7050 codes):";
     for (const std::string& o : options) {
         const auto [code, meaning] = deidentificationCode(o);
-        method += "\n" + (code.empty() ? std::string("") : "DCM " + code + " ") + meaning +
-                  " (" + o + ")";
+        method += "\n" + (code.empty() ? std::string("") : "DCM " + code + " ") + meaning + " (" +
+                  o + ")";
     }
     method += "\nExported images come from the stored, de-identified volume (CT in HU, rescale "
               "slope 1, intercept 0), never from the originals. Each case's report is "
               "data/cases/CASE/deidentification-report.json.";
     Table deidTable;
-    deidTable.columns = {{"Case"},    {"Engine"},   {"Profile"},
+    deidTable.columns = {{"Case"},
+                         {"Engine"},
+                         {"Profile"},
                          {"Files", report::Align::Right},
-                         {"Pixels cleaned", report::Align::Right}, {"Dates"}, {"Verdict"}};
+                         {"Pixels cleaned", report::Align::Right},
+                         {"Dates"},
+                         {"Verdict"}};
     for (const CaseDeidentification& d : deidentification_)
         deidTable.rows.push_back({Cell(d.caseId), Cell(d.engine), Cell(d.profile),
                                   Cell::number(d.files, 0), Cell::number(d.pixelsCleaned, 0),
@@ -840,7 +844,8 @@ report::Report ExportJob::datasheet(const storage::Checkpoint& checkpoint) {
              "The access log's signed checkpoint taken for this export (audit-checkpoint.json): " +
              std::to_string(checkpoint.treeSize) + " entries, Merkle root " +
              storage::toHex(checkpoint.root) + ", " + checkpoint.time + ", store " +
-             storage::toHex(checkpoint.storeId) + ". The tag manifest is signed by the same "
+             storage::toHex(checkpoint.storeId) +
+             ". The tag manifest is signed by the same "
              "workstation key (signing-key.pub, minisign's format)."}}});
     return r;
 }
@@ -869,8 +874,8 @@ bundle::BagInfo ExportJob::bagInfo() const {
              : std::string("none")},
         {bundle::layout::formatsField, formatText},
         {"Radmark-Protocol", revision_.protocol.fileName + " version " +
-                                 std::to_string(revision_.protocol.version) + " sha256:" +
-                                 revision_.protocol.sha256},
+                                 std::to_string(revision_.protocol.version) +
+                                 " sha256:" + revision_.protocol.sha256},
         {"Radmark-Cases", std::to_string(cases_.size())},
         {"Radmark-Bundle-Id", bundleId_},
         {"Radmark-Exported", formatUtc(exportTime_, "%Y-%m-%dT%H:%M:%SZ")}};
@@ -974,8 +979,8 @@ ExportResult ExportJob::run() {
                         return std::string(hex);
                     }();
         report(0.02, "opening the destination");
-        delivery = std::make_unique<delivery::BundleDelivery>(destination_, bundleId_,
-                                                              environment_, askPassword_);
+        delivery = std::make_unique<delivery::BundleDelivery>(destination_, bundleId_, environment_,
+                                                              askPassword_);
     } catch (const ExportCancelled&) {
         refuse("cancelled", std::nullopt);
         throw ExportRefused("the export was cancelled; nothing was written");
@@ -991,9 +996,8 @@ ExportResult ExportJob::run() {
     for (const std::string& note : delivery->notes())
         notes_.push_back(note);
 
-    const std::int64_t exportId =
-        storage::Datasets(session_).recordExportStarted(revision_.id, request_.destination,
-                                                        bundleId_);
+    const std::int64_t exportId = storage::Datasets(session_).recordExportStarted(
+        revision_.id, request_.destination, bundleId_);
     ExportResult result;
     try {
         const bool encrypt = !request_.ageRecipients.empty() || !request_.ageRecipientFiles.empty();
@@ -1036,8 +1040,8 @@ ExportResult ExportJob::run() {
                 seal.auditCheckpointJson = checkpoint.toJson();
                 std::string comment = "Radmark bundle " + bundleId_ + "; dataset " +
                                       revision_.datasetName + " revision " +
-                                      std::to_string(revision_.revision) + " sha256:" +
-                                      revision_.contentHash.substr(0, 16);
+                                      std::to_string(revision_.revision) +
+                                      " sha256:" + revision_.contentHash.substr(0, 16);
                 for (const auto& f : seal.info.fields)
                     if (f.label == "Radmark-Unapproved")
                         comment += "; " + f.value;
@@ -1143,14 +1147,15 @@ ExportResult exportDataset(storage::Session& session, const ExportRequest& reque
     return job.run();
 }
 
-std::vector<ExportDestination> exportDestinations(storage::Session& session,
-                                                  const delivery::DeliveryEnvironment& environment) {
+std::vector<ExportDestination>
+exportDestinations(storage::Session& session, const delivery::DeliveryEnvironment& environment) {
     storage::require(session, storage::Action::RecordDatasetExport, "export destinations");
     return exportDestinations(session.store().policy(), environment);
 }
 
-std::vector<ExportDestination> exportDestinations(const storage::Policy& policy,
-                                                  const delivery::DeliveryEnvironment& environment) {
+std::vector<ExportDestination>
+exportDestinations(const storage::Policy& policy,
+                   const delivery::DeliveryEnvironment& environment) {
     std::vector<ExportDestination> out;
     for (const delivery::Destination& d : delivery::destinations(policy))
         out.push_back({d, delivery::checkDestination(d, environment)});

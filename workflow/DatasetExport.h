@@ -67,8 +67,8 @@ struct ExportTimings {
 };
 
 struct ExportResult {
-    std::string bundleId;   // the bundle's folder name at the destination
-    std::string location;   // where it is now (smb://... or a folder)
+    std::string bundleId; // the bundle's folder name at the destination
+    std::string location; // where it is now (smb://... or a folder)
     std::int64_t revisionId = 0;
     int revisionNumber = 0;
     std::string revisionHash;      // the frozen revision's content hash
@@ -105,12 +105,14 @@ struct ExportDestination {
     delivery::Destination destination;
     delivery::DestinationCheck check;
 };
-std::vector<ExportDestination> exportDestinations(storage::Session& session,
-                                                  const delivery::DeliveryEnvironment& environment = {});
+std::vector<ExportDestination>
+exportDestinations(storage::Session& session,
+                   const delivery::DeliveryEnvironment& environment = {});
 // The same decisions for a policy read without a store (`radmark-cli destinations --policy`,
 // for IT checking a policy before anyone exports).
-std::vector<ExportDestination> exportDestinations(const storage::Policy& policy,
-                                                  const delivery::DeliveryEnvironment& environment = {});
+std::vector<ExportDestination>
+exportDestinations(const storage::Policy& policy,
+                   const delivery::DeliveryEnvironment& environment = {});
 
 // The workstation's public key (the one that signs audit checkpoints and bundles) in minisign's
 // format, for recipients to verify bundles with (`radmark-cli audit public-key`).

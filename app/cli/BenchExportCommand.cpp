@@ -7,12 +7,13 @@
 // with its own label map (two segments from HU thresholds that vary per case, and a box),
 // submitted and approved. Prints, from one run: the NIfTI part in MB/s of voxel data (store read
 // to closed file), its size against `gzip -6` of the same .nii, hashing against `sha256sum` on
-// the same payload files, the share's time against the local folder's, and the export's peak
+// the same payload files, `dcm2niix -z i` on the input series, the share's time against the
+// local folder's, and the export's peak
 // memory (VmHWM, reset before each export) against one case's image and labels.
 
+#include "annotation/Segment.h"
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
-#include "annotation/Segment.h"
 #include "bundle/Sha256.h"
 #include "delivery/loopback/LoopbackSamba.h"
 #include "report/PdfWriter.h"
@@ -148,7 +149,7 @@ int runBenchExport(Arguments& args, CommandIo& io) {
     args.allowOnly({"series", "cases", "gzip-cases", "dir"});
     const fs::path series = args.required("series");
     const int cases = std::stoi(args.option("cases").value_or("20"));
-    const int gzipCases = std::stoi(args.option("gzip-cases").value_or("2"));
+    const int gzipCases = std::stoi(args.option("gzip-cases").value_or("1"));
     if (cases < 2 || gzipCases < 1)
         throw CommandError("--cases needs at least 2 and --gzip-cases at least 1", 2);
     const fs::path base = args.option("dir").value_or(fs::temp_directory_path().string());
@@ -164,9 +165,9 @@ int runBenchExport(Arguments& args, CommandIo& io) {
     storage::Policy policy;
     policy.argon2MemoryBytes = 64 * 1024;
     policy.argon2Operations = 1;
-    policy.exportDestinations = {{"local", "", scratch / "exports", "", "", true},
-                                 {"share", samba.url("exports"), "", scratch / "share.credentials",
-                                  "", false}};
+    policy.exportDestinations = {
+        {"local", "", scratch / "exports", "", "", true},
+        {"share", samba.url("exports"), "", scratch / "share.credentials", "", false}};
     const std::string password = "bench export password";
     storage::Store::initialise(scratch / "store", "bench-admin", password, policy);
     const storage::Store store(scratch / "store", policy);
@@ -202,7 +203,7 @@ int runBenchExport(Arguments& args, CommandIo& io) {
             const imaging::Volume volume = storage::loadStoredVolume(annotator, studyIds[i]);
             annotation::LabelMap labels(volume.geometry());
             annotation::SegmentList segments;
-            annotation::Terminology::bundled().addSegment(segments, "10200004"); // liver, 1
+            annotation::Terminology::bundled().addSegment(segments, "10200004");  // liver, 1
             annotation::Terminology::bundled().addSegment(segments, "272673000"); // bone, 2
             const std::int16_t* hu = volume.as<std::int16_t>();
             const int soft = 30 + int(i % 5) * 5, bone = 250 + int(i % 7) * 20;
@@ -220,8 +221,8 @@ int runBenchExport(Arguments& args, CommandIo& io) {
             history.save(labels, segments, boxes.all(), "bench labels", std::nullopt);
             const std::int64_t id = history.stored().records.back().id;
             workflow::submitForReview(annotator, id);
-            workflow::ReviewSession(reviewer, studyIds[i]).decide(id, storage::Decision::Approve,
-                                                                  "bench");
+            workflow::ReviewSession(reviewer, studyIds[i])
+                .decide(id, storage::Decision::Approve, "bench");
         }
     }
     const double annotateSeconds = since(start);
@@ -268,8 +269,9 @@ int runBenchExport(Arguments& args, CommandIo& io) {
             name.substr(name.size() - 7) != ".nii.gz" || compared >= 2 * gzipCases)
             continue;
         const fs::path nii = scratch / "plain.nii";
-        runExternal({"sh", "-c", "gzip -dc '" + entry.path().string() + "' > '" + nii.string() + "'"},
-                    "gzip");
+        runExternal(
+            {"sh", "-c", "gzip -dc '" + entry.path().string() + "' > '" + nii.string() + "'"},
+            "gzip");
         const ExternalRun run = runExternal(
             {"sh", "-c", "gzip -6 -c '" + nii.string() + "' > '" + nii.string() + ".gz'"}, "gzip");
         gzipSeconds += run.seconds;
@@ -279,6 +281,12 @@ int runBenchExport(Arguments& args, CommandIo& io) {
         fs::remove(nii.string() + ".gz");
         ++compared;
     }
+
+    // dcm2niix -z i (its built-in compressor) on the input series, in the same run.
+    fs::create_directories(scratch / "dcm2niix");
+    const ExternalRun dcm2niix = runExternal(
+        {"dcm2niix", "-z", "i", "-f", "ct", "-o", (scratch / "dcm2niix").string(), series.string()},
+        "apt-get install dcm2niix");
 
     // Hashing: ours (what sealing runs) against sha256sum on the same payload files.
     const std::vector<fs::path> files = payloadFiles(bag);
@@ -298,22 +306,27 @@ int runBenchExport(Arguments& args, CommandIo& io) {
     io.out << std::fixed << std::setprecision(2);
     io.out << "export to the local folder: " << t.totalSeconds << " s, " << local.files
            << " files, " << double(local.bytes) / 1e6 << " MB (read " << t.readSeconds
-           << " s, NIfTI " << t.niftiSeconds << " s, DICOM SEG and source images "
-           << t.dicomSeconds << " s, other " << t.otherSeconds << " s, seal " << t.sealSeconds
-           << " s, deliver " << t.deliverSeconds << " s)\n";
+           << " s, NIfTI " << t.niftiSeconds << " s, DICOM SEG and source images " << t.dicomSeconds
+           << " s, other " << t.otherSeconds << " s, seal " << t.sealSeconds << " s, deliver "
+           << t.deliverSeconds << " s)\n";
     io.out << "NIfTI part: " << mb << " MB of voxels in " << t.readSeconds + t.niftiSeconds
            << " s from the store read to the closed files = "
            << mb / (t.readSeconds + t.niftiSeconds) << " MB/s (" << mb / t.niftiSeconds
            << " MB/s writing alone); " << double(t.niftiFileBytes) / 1e6 << " MB of .nii.gz\n";
+    const double perCase = (t.readSeconds + t.niftiSeconds) / double(local.cases);
+    io.out << "dcm2niix -z i on one series: " << dcm2niix.seconds << " s (exit " << dcm2niix.status
+           << "); ours per case (image and labels, store read included): " << perCase
+           << " s = " << perCase / dcm2niix.seconds << "x dcm2niix\n";
     io.out << "size against gzip -6 (" << compared << " files): ours " << double(ours) / 1e6
            << " MB, gzip -6 " << double(gzip6) / 1e6 << " MB = " << double(ours) / double(gzip6)
            << "x (gzip -6 took " << gzipSeconds << " s)\n";
     io.out << "hashing " << files.size() << " payload files (" << double(payloadBytes) / 1e6
-           << " MB): ours " << oursHash << " s, sha256sum " << sha.seconds << " s = "
-           << 100 * sha.seconds / oursHash << " % of sha256sum's speed; the seal took "
+           << " MB): ours " << oursHash << " s, sha256sum " << sha.seconds
+           << " s = " << 100 * sha.seconds / oursHash << " % of sha256sum's speed; the seal took "
            << t.sealSeconds << " s\n";
     io.out << "export to the loopback share: " << share.timings.totalSeconds << " s (deliver "
-           << share.timings.deliverSeconds << " s) = " << share.timings.totalSeconds / t.totalSeconds
+           << share.timings.deliverSeconds
+           << " s) = " << share.timings.totalSeconds / t.totalSeconds
            << "x the local folder; same payload: "
            << (share.manifestSha256 == local.manifestSha256 ? "yes" : "NO") << "\n";
     const double caseMiB = double(caseBytes) / (1024.0 * 1024.0);

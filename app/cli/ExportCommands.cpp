@@ -99,8 +99,8 @@ int runExport(Arguments& args, CommandIo& io) {
     const auto progress = [&](double fraction, const std::string& stage) {
         const int percent = int(std::floor(fraction * 100));
         if (stage != lastStage || (terminal && percent != lastPercent)) {
-            io.err << (terminal ? "\r\033[K" : "") << "export [" << std::setw(3) << percent
-                   << "%] " << stage << (terminal ? "" : "\n") << std::flush;
+            io.err << (terminal ? "\r\033[K" : "") << "export [" << std::setw(3) << percent << "%] "
+                   << stage << (terminal ? "" : "\n") << std::flush;
             lastStage = stage;
             lastPercent = percent;
         }
