@@ -21,6 +21,28 @@ Checkpoint AuditTrail::checkpoint() {
         secret, internal::readMeta(SessionAccess::database(session_), "signing_public"));
 }
 
+void AuditTrail::signWithWorkstationKey(const SignWithKey& sign) {
+    require(session_, Action::SignAuditCheckpoint, "access log");
+    session_.touch();
+    session_.recordAccess("audit checkpoint", "access log", "to sign an export bundle");
+    SecureBytes secret =
+        internal::readSecretMeta(SessionAccess::database(session_), "signing_secret");
+    const Checkpoint checkpoint = SessionAccess::auditLog(session_).checkpoint(
+        secret, internal::readMeta(SessionAccess::database(session_), "signing_public"));
+    try {
+        sign(checkpoint, std::span<const std::uint8_t>(secret.data(), secret.size()));
+    } catch (...) {
+        secret.wipe();
+        throw;
+    }
+    secret.wipe();
+}
+
+Bytes AuditTrail::workstationPublicKey() {
+    session_.requireOpen();
+    return internal::readMeta(SessionAccess::database(session_), "signing_public");
+}
+
 AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint) {
     require(session_, Action::VerifyAuditLog, "access log");
     session_.touch();

@@ -3,6 +3,9 @@
 
 #include "storage/Session.h"
 
+#include <cstdint>
+#include <functional>
+#include <span>
 #include <vector>
 
 namespace radmark::storage {
@@ -13,6 +16,15 @@ class AuditTrail {
 
     std::vector<AuditEntry> entries(const AuditFilter& filter = {});
     Checkpoint checkpoint(); // logged
+    // For sealing an export bundle (admin): signs a fresh checkpoint (logged as checkpoint() is)
+    // and lends `sign` the workstation's 64-byte Ed25519 secret key as a span over locked memory
+    // that is wiped as soon as `sign` returns or throws. The key never leaves that span.
+    using SignWithKey =
+        std::function<void(const Checkpoint& checkpoint, std::span<const std::uint8_t> secretKey)>;
+    void signWithWorkstationKey(const SignWithKey& sign);
+    // The workstation's Ed25519 public key (32 bytes), which signs checkpoints and bundles:
+    // public, so any open session may read it (not logged).
+    Bytes workstationPublicKey();
     // Logged with its outcome; see AuditLog::verify for what each argument adds.
     AuditVerification verify(const SecureBytes* initialKey, const Checkpoint* checkpoint);
 

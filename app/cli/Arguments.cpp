@@ -44,6 +44,14 @@ std::optional<std::string> Arguments::option(const std::string& name) const {
     return std::nullopt;
 }
 
+std::vector<std::string> Arguments::all(const std::string& name) const {
+    std::vector<std::string> values;
+    for (const auto& [option, value] : options_)
+        if (option == name)
+            values.push_back(value);
+    return values;
+}
+
 std::string Arguments::required(const std::string& name) const {
     if (auto v = option(name))
         return *v;

@@ -18,7 +18,8 @@ public:
     // Re-parses with the given switch names (the command knows which options take no value).
     void declareFlags(std::set<std::string> flags);
 
-    std::optional<std::string> option(const std::string& name) const;
+    std::optional<std::string> option(const std::string& name) const; // the last one given
+    std::vector<std::string> all(const std::string& name) const;     // every one, in order
     std::string required(const std::string& name) const;
     bool flag(const std::string& name) const;
     const std::vector<std::string>& positionals() const { return positionals_; }

@@ -11,6 +11,7 @@
 #include "delivery/DestinationWriter.h"
 #include "delivery/loopback/LoopbackSamba.h"
 #include "storage/Policy.h"
+#include "workflow/DatasetExport.h"
 
 #include <algorithm>
 #include <chrono>
@@ -37,14 +38,13 @@ int runDestinations(Arguments& args, CommandIo& io) {
     if (auto p = args.option("policy"))
         policyFile = *p;
     const storage::Policy policy = storage::Policy::load(policyFile);
-    const auto list = delivery::destinations(policy);
+    const auto list = workflow::exportDestinations(policy); // what the export dialog offers
     if (list.empty()) {
         io.out << "the site policy lists no export destinations: exports are not possible\n";
         return 0;
     }
     int refused = 0;
-    for (const auto& d : list) {
-        const auto check = delivery::checkDestination(d);
+    for (const auto& [d, check] : list) {
         io.out << d.name << "\n"
                << "  " << kindText(d) << ": " << d.location() << "\n"
                << "  " << (check.allowed ? "allowed: " : "refused: ") << check.reason << "\n";

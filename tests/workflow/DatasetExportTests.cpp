@@ -1,0 +1,283 @@
+// workflow::exportDataset in-process, on a real store of imported generated CT studies whose
+// versions carry boxes: the bundle verifies (bundle::verifyBundle against the workstation key)
+// and passes check_export.py (nnU-Net rules, SEG frames, MONAI boxes mapped back through
+// nibabel's affine); an unapproved version chosen by the admin is marked in every file that
+// describes the bundle; removable media (fixture /sys and mountinfo), a full disk (a 1 MB tmpfs)
+// and a cancel each leave nothing at the destination and are in the dataset's export history
+// with their reason. (radmark-cli export end to end: ExportCli.sh.)
+
+#include "StoreTestSupport.h"
+
+#include "annotation/Segment.h"
+#include "bundle/Minisign.h"
+#include "bundle/Verify.h"
+#include "storage/Datasets.h"
+#include "storage/StoredStudy.h"
+#include "storage/Studies.h"
+#include "storage/StudyImport.h"
+#include "storage/Users.h"
+#include "workflow/DatasetExport.h"
+#include "workflow/Datasets.h"
+#include "workflow/Review.h"
+#include "workflow/StoredAnnotations.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace radmark::workflow {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace radmark::storage::testing;
+
+std::string run(const std::string& command, int* status) {
+    std::string out;
+    if (FILE* p = ::popen((command + " 2>&1").c_str(), "r")) {
+        char buffer[4096];
+        std::size_t n;
+        while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0)
+            out.append(buffer, n);
+        *status = ::pclose(p);
+    }
+    return out;
+}
+
+std::vector<std::string> entries(const fs::path& folder) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(folder, ec))
+        names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// A store whose policy lists `destinations`, with two imported studies of two patients, each
+// with a version (liver mask and two boxes) by annie; the first approved by ruby, the second
+// only submitted. Dataset "Boxes" holds both (the second chosen explicitly), split 1:1.
+class ExportFixture {
+  public:
+    explicit ExportFixture(std::vector<storage::ExportDestination> destinations)
+        : store(policyWith(std::move(destinations))) {
+        storage::Session admin = store.admin();
+        storage::Users(admin).add("annie", storage::Role::Annotator, userPassword);
+        storage::Users(admin).add("ruby", storage::Role::Reviewer, userPassword);
+        std::vector<fs::path> series;
+        for (int seed : {41, 42}) {
+            const fs::path out = store.dir.path() / ("ct" + std::to_string(seed));
+            int status = 0;
+            const std::string output = run("/usr/bin/python3 " RADMARK_SOURCE_DIR
+                                           "/tests/data/generate_ct_series.py --out " +
+                                               out.string() + " --seed " + std::to_string(seed) +
+                                               " --slices 5 --rows 64 --cols 48",
+                                           &status);
+            if (status != 0)
+                throw std::runtime_error(output);
+            // Two patients.
+            run("/usr/bin/python3 -c \"import glob, pydicom\nfor f in glob.glob('" + out.string() +
+                    "/*.dcm'):\n d = pydicom.dcmread(f); d.PatientID = 'MRN-" +
+                    std::to_string(seed) + "'; d.save_as(f)\"",
+                &status);
+            series.push_back(out);
+        }
+        for (const auto& r : storage::importStudies(admin, series)) {
+            if (r.status != storage::ImportStatus::Imported)
+                throw std::runtime_error("import: " + r.reason);
+            studies.push_back(r.studyId);
+            storage::Studies(admin).assign("annie", r.studyId);
+        }
+        storage::Session annie = store.store.login("annie", userPassword);
+        for (std::int64_t studyId : studies) {
+            const imaging::Volume volume = storage::loadStoredVolume(annie, studyId);
+            annotation::LabelMap labels(volume.geometry());
+            annotation::SegmentList segments;
+            annotation::Terminology::bundled().addSegment(segments, "10200004");
+            for (std::size_t v = 0; v < volume.voxelCount(); ++v)
+                if (volume.as<std::int16_t>()[v] > 20 && volume.as<std::int16_t>()[v] < 150)
+                    labels.set(v, 1);
+            annotation::BoxList boxes(volume.geometry().dims);
+            boxes.add3D(1, "annie", {3, 4, 0}, {20, 30, 3});
+            boxes.add2D(1, "annie", annotation::SliceAxis::Axial, {10, 12, 2}, {15, 14, 2});
+            StoredAnnotationHistory history(annie, studyId);
+            history.save(labels, segments, boxes.all(), "liver and boxes", std::nullopt);
+            versions.push_back(history.stored().records.back().id);
+            submitForReview(annie, versions.back());
+        }
+        {
+            storage::Session ruby = store.store.login("ruby", userPassword);
+            ReviewSession(ruby, studies[0]).decide(versions[0], storage::Decision::Approve, "ok");
+        }
+        createDataset(admin, "Boxes", 600, "detection test");
+        addStudies(admin, "Boxes", {std::to_string(studies[0])});
+        addStudies(admin, "Boxes", {std::to_string(studies[1])}, std::to_string(versions[1]));
+        const fs::path guide = store.dir.path() / "guide.md";
+        std::ofstream(guide) << "# Box guideline\n";
+        setProtocol(admin, "Boxes", guide);
+        splitDataset(admin, "Boxes", storage::splitSettings(3, 0.5, 0.5, 0));
+    }
+
+    static storage::Policy policyWith(std::vector<storage::ExportDestination> destinations) {
+        storage::Policy p = lowCostPolicy();
+        p.exportDestinations = std::move(destinations);
+        return p;
+    }
+    ExportRequest request(const std::string& destination) const {
+        ExportRequest r;
+        r.dataset = "Boxes";
+        r.destination = destination;
+        return r;
+    }
+    std::vector<storage::DatasetExport> history() {
+        storage::Session admin = store.admin();
+        return storage::Datasets(admin).history("Boxes");
+    }
+
+    TestStore store;
+    std::vector<std::int64_t> studies;
+    std::vector<std::int64_t> versions;
+};
+
+TEST(DatasetExport, BoxesUnapprovedMarksAndVerification) {
+    TempDir out;
+    ExportFixture f({{"here", "", out.path(), "", "", true}});
+    storage::Session admin = f.store.admin();
+    const ExportResult result = exportDataset(admin, f.request("here"));
+    const fs::path bag = result.location;
+    EXPECT_EQ(result.cases, 2);
+    EXPECT_TRUE(result.newRevision);
+
+    bundle::BundleVerifyOptions options;
+    options.trustedKey = bundle::parseMinisignPublicKey(workstationPublicKey(admin));
+    const bundle::BundleReport report = bundle::verifyBundle(bag, options);
+    for (const auto& p : report.problems)
+        ADD_FAILURE() << p.file << ": " << p.reason;
+    EXPECT_TRUE(report.signatureVerified && report.signerKeyGiven && report.checkpointVerified);
+    EXPECT_EQ(report.signerKeyId, result.signerKeyId);
+
+    int status = 0;
+    const std::string check = run(
+        "/usr/bin/python3 " RADMARK_SOURCE_DIR "/tests/workflow/check_export.py " + bag.string(),
+        &status);
+    EXPECT_EQ(status, 0) << check;
+    EXPECT_NE(check.find("2 SEGs, 4 boxes"), std::string::npos) << check;
+
+    // The unapproved case is marked in everything that describes the bundle.
+    // Which case is the unapproved one depends on the pseudonyms (case ids follow their order).
+    std::string unapprovedCase;
+    for (const std::string id : {"Boxes_001", "Boxes_002"})
+        if (readFile(bag / ("data/cases/" + id + "/provenance.json"))
+                .find("\"unapproved\": true") != std::string::npos)
+            unapprovedCase = unapprovedCase.empty() ? id : "both";
+    ASSERT_TRUE(unapprovedCase == "Boxes_001" || unapprovedCase == "Boxes_002") << unapprovedCase;
+    EXPECT_NE(readFile(bag / "bag-info.txt")
+                  .find("Radmark-Unapproved: UNAPPROVED versions in " + unapprovedCase),
+              std::string::npos)
+        << readFile(bag / "bag-info.txt");
+    EXPECT_NE(readFile(bag / "data/Dataset600_Boxes/dataset.json").find(unapprovedCase),
+              std::string::npos);
+    EXPECT_NE(readFile(bag / "datasheet.md").find("UNAPPROVED"), std::string::npos);
+    EXPECT_NE(readFile(bag / "tagmanifest-sha256.txt.minisig").find("UNAPPROVED"),
+              std::string::npos);
+    EXPECT_NE(readFile(bag / ("data/dicom/" + unapprovedCase + "/seg.dcm")).find("UNAPPROVED"),
+              std::string::npos);
+    EXPECT_TRUE(std::any_of(result.notes.begin(), result.notes.end(), [](const std::string& n) {
+        return n.find("UNAPPROVED") != std::string::npos;
+    }));
+
+    const auto history = f.history();
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history[0].outcome, storage::ExportOutcome::Completed);
+    EXPECT_EQ(history[0].manifestHash, result.manifestSha256);
+    ASSERT_EQ(history[0].versions.size(), 2u);
+    EXPECT_TRUE(history[0].versions[0].unapproved != history[0].versions[1].unapproved);
+}
+
+TEST(DatasetExport, RemovableMediaIsRefusedWhateverThePolicySays) {
+    TempDir fixture;
+    const fs::path stick = fixture.path() / "media" / "stick";
+    fs::create_directories(stick);
+    // mountinfo: the folder is an ext4 mount of /dev/sdb1, a USB stick's partition.
+    std::ofstream(fixture.path() / "mountinfo") << "100 1 8:17 / " << fs::canonical(stick).string()
+                                                << " rw,relatime shared:7 - ext4 /dev/sdb1 rw\n";
+    const fs::path device = fixture.path() / "sys/devices/pci0000:00/usb1/1-1/host6/block/sdb/sdb1";
+    fs::create_directories(device);
+    std::ofstream(device.parent_path() / "removable") << "1\n";
+    std::ofstream(device / "partition") << "1\n";
+    fs::create_directories(fixture.path() / "sys/dev/block");
+    fs::create_symlink("../../devices/pci0000:00/usb1/1-1/host6/block/sdb/sdb1",
+                       fixture.path() / "sys/dev/block/8:17");
+
+    ExportFixture f({{"stick", "", stick, "", "", true}});
+    delivery::DeliveryEnvironment environment;
+    environment.mountInfo = fixture.path() / "mountinfo";
+    environment.sysRoot = fixture.path() / "sys";
+    storage::Session admin = f.store.admin();
+    try {
+        exportDataset(admin, f.request("stick"), environment);
+        ADD_FAILURE() << "exported to removable media";
+    } catch (const ExportRefused& e) {
+        EXPECT_NE(std::string(e.what()).find("removable"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(entries(stick).empty());
+    const auto history = f.history();
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history[0].outcome, storage::ExportOutcome::Refused);
+    EXPECT_FALSE(history[0].started);
+    EXPECT_NE(history[0].reason.find("removable"), std::string::npos) << history[0].reason;
+    // A name the policy does not have is refused and recorded too.
+    EXPECT_THROW(exportDataset(admin, f.request("/tmp"), environment), ExportRefused);
+    EXPECT_EQ(f.history().size(), 2u);
+}
+
+TEST(DatasetExport, FullDiskAndCancelLeaveNothing) {
+    TempDir small;
+    if (::mount("tmpfs", small.path().c_str(), "tmpfs", 0, "size=40k") != 0)
+        GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
+    struct Unmount {
+        fs::path at;
+        ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+    } unmount{small.path()};
+    TempDir roomy;
+    ExportFixture f(
+        {{"small", "", small.path(), "", "", true}, {"roomy", "", roomy.path(), "", "", true}});
+    storage::Session admin = f.store.admin();
+    try {
+        exportDataset(admin, f.request("small"));
+        ADD_FAILURE() << "a 40 kB folder held the bundle";
+    } catch (const ExportRefused& e) {
+        EXPECT_NE(std::string(e.what()).find("No space left"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(entries(small.path()).empty());
+
+    // Cancelled while writing the second case.
+    std::vector<std::string> stages;
+    try {
+        exportDataset(admin, f.request("roomy"), {}, {}, [&](double, const std::string& stage) {
+            stages.push_back(stage);
+            return stage.find("case 2 of 2") == std::string::npos;
+        });
+        ADD_FAILURE() << "not cancelled";
+    } catch (const ExportRefused& e) {
+        EXPECT_NE(std::string(e.what()).find("cancelled"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(entries(roomy.path()).empty());
+    ASSERT_FALSE(stages.empty());
+    EXPECT_EQ(stages.front(), "freezing the dataset");
+
+    const auto history = f.history();
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_TRUE(history[0].started);
+    EXPECT_EQ(history[0].outcome, storage::ExportOutcome::Refused);
+    EXPECT_NE(history[0].reason.find("No space left"), std::string::npos) << history[0].reason;
+    EXPECT_EQ(history[1].reason, "cancelled");
+
+    // The destination works afterwards: the export completes.
+    const ExportResult result = exportDataset(admin, f.request("roomy"));
+    EXPECT_EQ(entries(roomy.path()), std::vector<std::string>{result.bundleId});
+}
+
+} // namespace
+} // namespace radmark::workflow
