@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -362,6 +363,29 @@ std::filesystem::path resolveStoreDir(const std::optional<std::filesystem::path>
     throw StoreError("no store folder: give --store DIR or set RADMARK_STORE");
 }
 
+namespace {
+
+// The store folder is its owner's alone (0700), whatever mode it was made with or given since
+// (a folder made 0777 by hand stays 0777 otherwise, and its files could be swapped by others).
+void restrictStoreFolder(const std::filesystem::path& dir) {
+    std::error_code ec;
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid())
+        return; // missing, or someone else's: opening it says what is wrong
+    const auto perms = std::filesystem::status(dir, ec).permissions();
+    if (ec || (perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
+                  std::filesystem::perms::none)
+        return;
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+    if (ec)
+        throw StoreError(
+            "the store folder " + dir.string() +
+            " is open to other users and its mode cannot be set to 0700: " + ec.message());
+}
+
+} // namespace
+
 Store::Store(std::filesystem::path dir, Policy policy)
     : dir_(std::move(dir)), policy_(std::move(policy)) {
     initialiseCrypto();
@@ -381,8 +405,7 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
     std::filesystem::create_directories(dir, ec);
     if (ec)
         throw StoreError("cannot create the store folder " + dir.string() + ": " + ec.message());
-    if (createdDir)
-        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    restrictStoreFolder(dir);
 
     Bytes storeId(16);
     randombytes_buf(storeId.data(), storeId.size());
@@ -469,6 +492,7 @@ void Store::recordFailedLogin(const Keyring& keyring, const std::string& userNam
 }
 
 Session Store::login(const std::string& userName, const std::string& password) const {
+    restrictStoreFolder(dir_);
     Keyring keyring = Keyring::load(keyringPath());
     refuseWhenLockedOut(keyring, userName);
     SecureBytes dbKey;

@@ -2,6 +2,7 @@
 // Every command calls the same library functions as the GUI.
 
 #include "app/cli/Command.h"
+#include "storage/ProcessHygiene.h"
 
 #include <algorithm>
 #include <iostream>
@@ -30,12 +31,21 @@ bool registerCommand(Command command) {
     return true;
 }
 
-const std::vector<Command>& commands() { return registry(); }
+const std::vector<Command>& commands() {
+    return registry();
+}
 
 } // namespace radmark::cli
 
 int main(int argc, char** argv) {
     using namespace radmark::cli;
+    // Before any password, key or pixel is read: no core dumps, not dumpable, owner-only files.
+    try {
+        radmark::storage::hardenThisProcess();
+    } catch (const std::exception& e) {
+        std::cerr << "radmark-cli: " << e.what() << "\n";
+        return 1;
+    }
     std::vector<std::string> words(argv + 1, argv + argc);
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
         printUsage(words.empty() ? std::cerr : std::cout);

@@ -2,6 +2,8 @@
 
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
+#include "app/gui/DatasetsDialog.h"
+#include "app/gui/ExportDialog.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
@@ -99,6 +101,7 @@ StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
     connect(commentsPanel_, &CommentsPanel::commentsChanged, this, &StoreWorkspace::refreshMarkers);
     commentMarkers_ = new viewer::CommentMarkers(*window_.viewer());
     buildReviewMenu();
+    buildAdminMenu();
 
     draftStatus_ = new QLabel(&window_);
     draftStatus_->setObjectName(QStringLiteral("draftStatus"));
@@ -245,6 +248,20 @@ void StoreWorkspace::buildReviewMenu() {
         [this] { showAgreementReport(); });
 }
 
+void StoreWorkspace::buildAdminMenu() {
+    adminMenu_ = window_.menuBar()->addMenu(tr("A&dmin"));
+    adminMenu_->setObjectName(QStringLiteral("adminMenu"));
+    QAction* datasets =
+        adminMenu_->addAction(tr("&Datasets..."), this, &StoreWorkspace::showDatasetsDialog);
+    datasets->setObjectName(QStringLiteral("datasetsAction"));
+    datasets->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    QAction* exportAction =
+        adminMenu_->addAction(tr("&Export dataset..."), this, [this] { showExportDialog(); });
+    exportAction->setObjectName(QStringLiteral("exportAction"));
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    adminMenu_->menuAction()->setVisible(false); // until an admin logs in
+}
+
 bool StoreWorkspace::showAgreementReport() {
     if (!session_)
         return false;
@@ -269,6 +286,10 @@ void StoreWorkspace::sessionChanged() {
     const bool admin = session_ && session_->role() == storage::Role::Admin;
     adminAction_->setEnabled(admin);
     importAction_->setEnabled(admin);
+    // Not even a greyed-out menu for the others: its shortcuts go with it.
+    adminMenu_->menuAction()->setVisible(admin);
+    for (QAction* action : adminMenu_->actions())
+        action->setEnabled(admin);
     applyEditingRule();
     if (!lockScreen_) {
         lockScreen_ = new gui::LockScreen(&*session_, window_.centralWidget());
@@ -1047,6 +1068,26 @@ void StoreWorkspace::showAdminPanel() {
     auto* layout = new QVBoxLayout(&dialog);
     layout->addWidget(new gui::AdminPanel(*session_, &dialog));
     dialog.resize(900, 640);
+    dialog.exec();
+}
+
+void StoreWorkspace::showDatasetsDialog() {
+    if (!session_ || session_->role() != storage::Role::Admin)
+        return;
+    DatasetsDialog dialog(*session_, &window_);
+    connect(&dialog, &DatasetsDialog::exportRequested, this,
+            [this](const QString& dataset) { showExportDialog(dataset); });
+    dialog.exec();
+}
+
+void StoreWorkspace::showExportDialog(const QString& dataset) {
+    if (!session_ || session_->role() != storage::Role::Admin)
+        return;
+    ExportDialog dialog(*session_, dataset, &window_);
+    connect(&dialog, &ExportDialog::sessionInUse, this, [this](bool inUse) {
+        if (lockScreen_)
+            lockScreen_->setSessionInUse(inUse);
+    });
     dialog.exec();
 }
 

@@ -80,6 +80,12 @@ class StoreWorkspace : public QObject {
     bool showAgreementReport();
     void showAdminPanel();
     void showImportDialog();
+    // Admin > Datasets (Ctrl+Shift+B): the datasets for export (DatasetsDialog).
+    void showDatasetsDialog();
+    // Admin > Export dataset (Ctrl+Shift+E, or Export... in the Datasets dialog): ExportDialog.
+    // While it exports, the lock screen leaves the session to the export's thread.
+    void showExportDialog(const QString& dataset = {});
+    QMenu* adminMenu() const { return adminMenu_; }
 
     // Versions panel actions. Both ask first (Save / Discard / Cancel) when the annotation has
     // edits not saved as a version; false when the user cancelled or it failed.
@@ -115,6 +121,7 @@ class StoreWorkspace : public QObject {
   private:
     void buildMenu();
     void buildReviewMenu();
+    void buildAdminMenu(); // shown to admins only
     // The review side of the open study: the versions, the comments on the version on screen and
     // their markers (re-read after saves, decisions and comments).
     void refreshReview();
@@ -156,6 +163,7 @@ class StoreWorkspace : public QObject {
     QMenu* menu_ = nullptr;
     QAction* adminAction_ = nullptr;
     QAction* importAction_ = nullptr;
+    QMenu* adminMenu_ = nullptr;
 
     std::shared_ptr<imaging::Volume> volume_; // of the open study, also shown by the compare view
     std::unique_ptr<workflow::ReviewSession> reviews_;

@@ -6,6 +6,7 @@
 #include "app/gui/MainWindow.h"
 #include "app/gui/StoreWorkspace.h"
 #include "storage/Errors.h"
+#include "storage/ProcessHygiene.h"
 
 #include "viewer/FourUpViewer.h"
 #include "viewer/VtkOpenGLWidget.h"
@@ -20,6 +21,13 @@
 #include <optional>
 
 int main(int argc, char** argv) {
+    // Before any password, key or pixel is read: no core dumps, not dumpable, owner-only files.
+    try {
+        radmark::storage::hardenThisProcess();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "radmark: %s\n", e.what());
+        return 1;
+    }
     // VTK's OpenGL needs a 3.2 core context; it must be the default before QApplication exists.
     radmark::viewer::VtkOpenGLWidget::installDefaultSurfaceFormat();
     QApplication app(argc, argv);
@@ -37,10 +45,12 @@ int main(int argc, char** argv) {
         QStringLiteral("screenshot"),
         QStringLiteral("Write the window as PNG to FILE once the study shows, then exit."),
         QStringLiteral("FILE"));
-    const QCommandLineOption storeOption(
-        QStringLiteral("store"), QStringLiteral("Log in to the encrypted store in DIR."), QStringLiteral("DIR"));
+    const QCommandLineOption storeOption(QStringLiteral("store"),
+                                         QStringLiteral("Log in to the encrypted store in DIR."),
+                                         QStringLiteral("DIR"));
     const QCommandLineOption policyOption(
-        QStringLiteral("policy"), QStringLiteral("Security policy file (default /etc/radmark/policy.json)."),
+        QStringLiteral("policy"),
+        QStringLiteral("Security policy file (default /etc/radmark/policy.json)."),
         QStringLiteral("FILE"));
     parser.addOption(openOption);
     parser.addOption(storeOption);

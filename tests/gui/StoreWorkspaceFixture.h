@@ -8,10 +8,10 @@
 
 #include "app/gui/MainWindow.h"
 #include "app/gui/StoreWorkspace.h"
-#include "storage/Users.h"
-#include "storage/Studies.h"
 #include "storage/AuditTrail.h"
+#include "storage/Studies.h"
 #include "storage/StudyImport.h"
+#include "storage/Users.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/SliceView.h"
 
@@ -122,11 +122,13 @@ inline void dragStroke(QWidget* view, double heightFraction) {
 
 // The main window on a store, shown and exposed, logged in as `user` through the dialog.
 struct StoreWindow {
-    explicit StoreWindow(const std::filesystem::path& storeDir) : storeDir(storeDir) {
+    // The policy: the tests' low-cost one unless given (e.g. with export destinations).
+    explicit StoreWindow(const std::filesystem::path& storeDir,
+                         storage::Policy policy = radmark::storage::testing::lowCostPolicy())
+        : storeDir(storeDir) {
         window.setInteractive(false);
         window.resize(1300, 900);
-        workspace = std::make_unique<gui::StoreWorkspace>(
-            storage::Store(storeDir, radmark::storage::testing::lowCostPolicy()), window);
+        workspace = std::make_unique<gui::StoreWorkspace>(storage::Store(storeDir, policy), window);
         window.show();
     }
     ::testing::AssertionResult logIn(const std::string& user, const std::string& password) {

@@ -152,6 +152,26 @@ TEST_F(SecurityWidgets, LockScreenLocksAfterTheIdleTimeout) {
     EXPECT_EQ(w.redFraction(), 0.0);
 }
 
+// While an export's thread uses the session, a lock that falls due (the idle timeout, Ctrl+L)
+// waits, and happens as soon as the session is free again.
+TEST_F(SecurityWidgets, LockScreenWaitsWhileAWorkerUsesTheSession) {
+    storage::Policy p = lowCostPolicy();
+    p.idleTimeout = std::chrono::seconds(1);
+    TestStore t(p);
+    auto session = t.admin();
+    ImageWindow w;
+    gui::LockScreen lock(&session, w.central);
+    lock.setSessionInUse(true);
+    QTest::qWait(2500); // past the idle timeout
+    lock.lockNow();
+    EXPECT_FALSE(lock.isLocked());
+    EXPECT_FALSE(session.isLocked());
+    lock.setSessionInUse(false);
+    EXPECT_TRUE(lock.isLocked());
+    EXPECT_TRUE(session.isLocked());
+    EXPECT_EQ(w.redFraction(), 0.0);
+}
+
 TEST_F(SecurityWidgets, LogoutKeepsImagesHiddenUntilAnotherUserLogsIn) {
     TestStore t;
     {

@@ -79,9 +79,21 @@ void LockScreen::cover() {
     password_->setFocus();
 }
 
+void LockScreen::setSessionInUse(bool inUse) {
+    sessionInUse_ = inUse;
+    if (!inUse && lockDue_) {
+        lockDue_ = false;
+        lockNow();
+    }
+}
+
 void LockScreen::lockNow() {
     if (locked_ || !session_)
         return;
+    if (sessionInUse_) {
+        lockDue_ = true;
+        return;
+    }
     emit sessionEnding();
     try {
         session_->lock();
@@ -130,7 +142,8 @@ void LockScreen::logOut() {
 }
 
 void LockScreen::checkIdle() {
-    if (!locked_ && session_ && !session_->isLoggedOut() && session_->idleTimeoutReached())
+    if (!locked_ && !sessionInUse_ && session_ && !session_->isLoggedOut() &&
+        session_->idleTimeoutReached())
         lockNow();
 }
 
@@ -140,7 +153,8 @@ bool LockScreen::eventFilter(QObject* watched, QEvent* event) {
     case QEvent::MouseMove:
     case QEvent::KeyPress:
     case QEvent::Wheel:
-        if (!locked_ && session_ && !session_->isLoggedOut() && !session_->isLocked())
+        if (!locked_ && !sessionInUse_ && session_ && !session_->isLoggedOut() &&
+            !session_->isLocked())
             session_->touch();
         break;
     case QEvent::Resize:

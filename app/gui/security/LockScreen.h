@@ -23,6 +23,9 @@ public:
     ~LockScreen() override;
 
     void setSession(storage::Session* session); // after a new login; shows the covered widget
+    // While a worker thread uses the session (an export), the session is not this thread's to
+    // lock or touch: a lock that falls due waits and happens as soon as the worker is done.
+    void setSessionInUse(bool inUse);
     bool isLocked() const;
     QString errorText() const;
 
@@ -54,6 +57,8 @@ private:
     QLineEdit* password_;
     QLabel* error_;
     bool locked_ = false;
+    bool sessionInUse_ = false;
+    bool lockDue_ = false; // lockNow() while the session was in use
 };
 
 } // namespace radmark::gui
