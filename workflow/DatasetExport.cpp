@@ -254,7 +254,8 @@ class ExportJob {
         return std::string("Dataset") + number + "_" + revision_.datasetName;
     }
     double caseFraction(std::size_t index, double within) const {
-        return 0.85 * (double(index) + within) / double(std::max<std::size_t>(1, cases_.size()));
+        return 0.03 +
+               0.82 * (double(index) + within) / double(std::max<std::size_t>(1, cases_.size()));
     }
     std::vector<const PlannedCase*> casesOf(std::initializer_list<Split> splits) const {
         std::vector<const PlannedCase*> out;
