@@ -11,6 +11,7 @@
 #include "annotation/Segment.h"
 #include "bundle/Minisign.h"
 #include "bundle/Verify.h"
+#include "storage/AuditTrail.h"
 #include "storage/Datasets.h"
 #include "storage/StoredStudy.h"
 #include "storage/Studies.h"
@@ -139,6 +140,34 @@ class ExportFixture {
     std::vector<std::int64_t> studies;
     std::vector<std::int64_t> versions;
 };
+
+TEST(DatasetExport, WorkstationKeyIsLentToAdminsOnly) {
+    TestStore store;
+    storage::Session admin = store.admin();
+    storage::Users(admin).add("annie", storage::Role::Annotator, userPassword);
+    const bundle::MinisignPublicKey published =
+        bundle::parseMinisignPublicKey(workstationPublicKey(admin));
+    bool signedIt = false;
+    storage::AuditTrail(admin).signWithWorkstationKey(
+        [&](const storage::Checkpoint& checkpoint, std::span<const std::uint8_t> key) {
+            EXPECT_EQ(key.size(), 64u);
+            EXPECT_TRUE(checkpoint.signatureValid());
+            EXPECT_EQ(bundle::publicKeyOf(key), published.key);
+            EXPECT_TRUE(std::equal(published.key.begin(), published.key.end(),
+                                   checkpoint.publicKey.begin(), checkpoint.publicKey.end()));
+            signedIt = true;
+        });
+    EXPECT_TRUE(signedIt);
+    storage::Session annie = store.store.login("annie", userPassword);
+    EXPECT_THROW(storage::AuditTrail(annie).signWithWorkstationKey(
+                     [](const storage::Checkpoint&, std::span<const std::uint8_t>) {}),
+                 storage::PermissionDeniedError);
+    // The public key is public: any session reads it, and it is the one bundles name.
+    EXPECT_EQ(workstationPublicKey(annie), workstationPublicKey(admin));
+    const auto refusals =
+        storage::AuditTrail(admin).entries(filterBy("annie", "refused audit checkpoint"));
+    EXPECT_EQ(refusals.size(), 1u);
+}
 
 TEST(DatasetExport, BoxesUnapprovedMarksAndVerification) {
     TempDir out;
