@@ -3,14 +3,16 @@
 // and passes check_export.py (nnU-Net rules, SEG frames, MONAI boxes mapped back through
 // nibabel's affine); an unapproved version chosen by the admin is marked in every file that
 // describes the bundle; removable media (fixture /sys and mountinfo), a full disk (a 1 MB tmpfs)
-// and a cancel each leave nothing at the destination and are in the dataset's export history
-// with their reason. (radmark-cli export end to end: ExportCli.sh.)
+// a cancel and a share that goes away each leave nothing that looks complete at the destination
+// and are in the dataset's export history with their reason. (radmark-cli export end to end:
+// ExportCli.sh.)
 
 #include "StoreTestSupport.h"
 
 #include "annotation/Segment.h"
 #include "bundle/Minisign.h"
 #include "bundle/Verify.h"
+#include "delivery/loopback/LoopbackSamba.h"
 #include "storage/AuditTrail.h"
 #include "storage/Datasets.h"
 #include "storage/StoredStudy.h"
@@ -306,6 +308,54 @@ TEST(DatasetExport, FullDiskAndCancelLeaveNothing) {
     // The destination works afterwards: the export completes.
     const ExportResult result = exportDataset(admin, f.request("roomy"));
     EXPECT_EQ(entries(roomy.path()), std::vector<std::string>{result.bundleId});
+}
+
+TEST(DatasetExport, ADroppedShareIsAClearErrorAndTheNextExportCleansUp) {
+    delivery::LoopbackSamba server;
+    fs::create_directories(server.shareFolder() / "exports");
+    TempDir local;
+    const fs::path credentials = local.path() / "share.credentials";
+    server.writeCredentialsFile(credentials);
+    ExportFixture f({{"share", server.url("exports"), "", credentials, "", false}});
+    storage::Session admin = f.store.admin();
+    delivery::DeliveryEnvironment environment;
+    environment.stagingRoot = local.path();
+    // The share goes away while the second case is written (after the login).
+    bool stopped = false;
+    try {
+        exportDataset(admin, f.request("share"), environment, {},
+                      [&](double, const std::string& stage) {
+                          if (!stopped && stage.find("case 2 of 2") != std::string::npos) {
+                              server.stop();
+                              stopped = true;
+                          }
+                          return true;
+                      });
+        ADD_FAILURE() << "delivered to a share that was gone";
+    } catch (const ExportRefused& e) {
+        // "... the partial bundle was removed: delivering ... : nothing answers at the share's
+        // address (connection refused) ...; the unfinished copy ... is removed by the next
+        // delivery to this share"
+        EXPECT_NE(std::string(e.what()).find("the partial bundle was removed"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("nothing answers"), std::string::npos) << e.what();
+    }
+    ASSERT_TRUE(stopped);
+    // Nothing that looks complete on the share; no local staging left.
+    for (const std::string& name : entries(server.shareFolder() / "exports"))
+        EXPECT_EQ(name.rfind(".partial-", 0), 0u) << name;
+    for (const std::string& name : entries(local.path()))
+        EXPECT_EQ(name.rfind("radmark-staging-", 0), std::string::npos) << name;
+    auto history = f.history();
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_TRUE(history[0].started);
+    EXPECT_EQ(history[0].outcome, storage::ExportOutcome::Refused);
+    EXPECT_NE(history[0].reason.find("nothing answers"), std::string::npos) << history[0].reason;
+
+    server.start();
+    const ExportResult result = exportDataset(admin, f.request("share"), environment);
+    EXPECT_EQ(entries(server.shareFolder() / "exports"), std::vector<std::string>{result.bundleId});
+    EXPECT_EQ(f.history().back().outcome, storage::ExportOutcome::Completed);
 }
 
 } // namespace
