@@ -6,8 +6,8 @@
 # Proven with independent tools: `bundle verify --public-key` and Debian's `minisign -V` with the
 # exported workstation key; check_export.py (nnU-Net's rules, nibabel voxels against the original
 # DICOM's HU and the mask, pydicom SEG frames against the labels, dciodvfy); a second export of
-# the same revision has a byte-identical payload (manifest-sha256.txt); an exported label
-# re-imported gives identical voxels and the changed dataset a new revision whose bag-info names
+# the same revision has a byte-identical payload (manifest-sha256.txt); the exported SEG and an exported label
+# re-imported give identical voxels, and the changed dataset a new revision whose bag-info names
 # its parent; the share's bundle read back with smbclient verifies; an unencrypted share, a
 # folder that is not an encrypted mount and a destination the policy does not list are refused
 # and logged; a killed export (SIGKILL) leaves only a hidden partial that the next run removes;
@@ -313,6 +313,19 @@ as annie annotations import --study "$s1" \
   --message "re-imported from the export" > "$work/reimport" 2>&1 \
   || fail "re-import: $(cat "$work/reimport")"
 v=$(as annie studies | awk -F'\t' -v s="$s1" '$1 == s {print $5}')
+# The exported SEG comes back too, voxel for voxel the same as the re-imported NIfTI label.
+as annie annotations import --study "$s1" --mask "$bundle1/data/dicom/Liver_001/seg.dcm" \
+  --message "the exported SEG" > "$work/reimport-seg" 2>&1 \
+  || fail "SEG re-import: $(cat "$work/reimport-seg")"
+vseg=$(as annie studies | awk -F'\t' -v s="$s1" '$1 == s {print $5}')
+as ruby review diff "$v" "$vseg" --json > "$work/seg-diff.json" || fail "diff NIfTI/SEG"
+$py - "$work/seg-diff.json" <<'PY' || fail "SEG and NIfTI re-imports differ: $(cat "$work/seg-diff.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+segments = d["segments"]
+assert segments and all(s["voxels_reference"] == s["voxels_compared"] == s["voxels_both"] > 0
+                        for s in segments), segments
+PY
 as annie review submit "$v" > /dev/null || fail "submit re-import"
 as ruby review decide "$v" approve > /dev/null || fail "approve re-import"
 as ada export Liver --to local > "$work/export6" 2> "$work/export6.err" \
