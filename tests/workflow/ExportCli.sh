@@ -6,9 +6,9 @@
 # Proven with independent tools: `bundle verify --public-key` and Debian's `minisign -V` with the
 # exported workstation key; check_export.py (nnU-Net's rules, nibabel voxels against the original
 # DICOM's HU and the mask, pydicom SEG frames against the labels, dciodvfy); a second export of
-# the same revision has a byte-identical payload (manifest-sha256.txt); the exported SEG and an exported label
-# re-imported give identical voxels, and the changed dataset a new revision whose bag-info names
-# its parent; the share's bundle read back with smbclient verifies; an unencrypted share, a
+# the same revision has a byte-identical payload (manifest-sha256.txt); the exported SEG and
+# an exported label re-imported give identical voxels, and the changed dataset a new revision
+# whose bag-info names its parent; the share's bundle read back with smbclient verifies; an unencrypted share, a
 # folder that is not an encrypted mount and a destination the policy does not list are refused
 # and logged; a killed export (SIGKILL) leaves only a hidden partial that the next run removes;
 # Ctrl+C (SIGINT) cancels cleanly; an age-encrypted export decrypts with `age -d`; `dataset show`
