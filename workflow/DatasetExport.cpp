@@ -922,13 +922,42 @@ bundle::BagInfo ExportJob::bagInfo() const {
     return info;
 }
 
+// Local staging folders ("radmark-staging-PID-*", as delivery's share staging names them) whose
+// process is gone: what a killed export left in root. Removed at every export, each named.
+std::vector<std::string> removeLeftOverStaging(const fs::path& root) {
+    std::vector<std::string> notes;
+    std::error_code ec;
+    const std::string prefix = "radmark-staging-";
+    for (const auto& entry : fs::directory_iterator(root, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0)
+            continue;
+        const std::string rest = name.substr(prefix.size());
+        const auto dash = rest.find('-');
+        if (dash == std::string::npos || dash == 0 ||
+            rest.substr(0, dash).find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        struct stat st {};
+        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != ::geteuid())
+            continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        std::error_code removeError;
+        fs::remove_all(entry.path(), removeError);
+        if (!removeError)
+            notes.push_back("removed " + entry.path().string() +
+                            ", the local staging folder of an export that did not finish");
+    }
+    return notes;
+}
+
 // A local staging folder (0700) for a bag that is encrypted before it leaves: the clear bag
-// never reaches the destination. Named as delivery's share staging is, so either's clean-up
-// removes what a killed export left.
+// never reaches the destination. Removed when the encrypted file is whole, or on any failure.
 class EncryptionStaging {
   public:
     explicit EncryptionStaging(const fs::path& root) {
-        removeLeftOvers(root);
         std::string pattern =
             (root / ("radmark-staging-" + std::to_string(::getpid()) + "-XXXXXX")).string();
         if (!::mkdtemp(pattern.data()))
@@ -942,37 +971,9 @@ class EncryptionStaging {
     EncryptionStaging(const EncryptionStaging&) = delete;
     EncryptionStaging& operator=(const EncryptionStaging&) = delete;
     const fs::path& path() const { return path_; }
-    const std::vector<std::string>& notes() const { return notes_; }
 
   private:
-    void removeLeftOvers(const fs::path& root) {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(root, ec)) {
-            const std::string name = entry.path().filename().string();
-            const std::string prefix = "radmark-staging-";
-            if (name.rfind(prefix, 0) != 0)
-                continue;
-            const std::string rest = name.substr(prefix.size());
-            const auto dash = rest.find('-');
-            if (dash == std::string::npos || dash == 0 ||
-                rest.substr(0, dash).find_first_not_of("0123456789") != std::string::npos)
-                continue;
-            struct stat st {};
-            if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-                st.st_uid != ::geteuid())
-                continue;
-            const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
-            if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
-                continue;
-            std::error_code removeError;
-            fs::remove_all(entry.path(), removeError);
-            if (!removeError)
-                notes_.push_back("removed " + entry.path().string() +
-                                 ", the local staging folder of an export that did not finish");
-        }
-    }
     fs::path path_;
-    std::vector<std::string> notes_;
 };
 
 ExportResult ExportJob::run() {
@@ -1030,13 +1031,14 @@ ExportResult ExportJob::run() {
     ExportResult result;
     try {
         const bool encrypt = !request_.ageRecipients.empty() || !request_.ageRecipientFiles.empty();
-        std::optional<EncryptionStaging> staging;
-        if (encrypt) {
-            staging.emplace(environment_.stagingRoot.empty() ? fs::temp_directory_path()
-                                                             : environment_.stagingRoot);
-            for (const std::string& note : staging->notes())
+        const fs::path stagingRoot =
+            environment_.stagingRoot.empty() ? fs::temp_directory_path() : environment_.stagingRoot;
+        for (const std::string& note : removeLeftOverStaging(stagingRoot))
+            if (std::find(notes_.begin(), notes_.end(), note) == notes_.end())
                 notes_.push_back(note);
-        }
+        std::optional<EncryptionStaging> staging;
+        if (encrypt)
+            staging.emplace(stagingRoot);
         const fs::path bag = encrypt ? staging->path() / bundleId_ : delivery->workFolder();
         fs::create_directories(bag / bundle::layout::payloadFolder);
 
