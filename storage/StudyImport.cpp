@@ -288,8 +288,10 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         study->report->add(result);
         ++study->files;
         if (result.quarantined) {
-            study->reasons.push_back(result.reason.empty() ? "the file failed verification"
-                                                           : result.reason);
+            // Named by file name, as failures are: the admin can find the file that stopped it.
+            study->reasons.push_back(
+                path.filename().string() + ": " +
+                (result.reason.empty() ? "the file failed verification" : result.reason));
             continue;
         }
         // The header goes to the store without pixel data: pixels are stored as volume chunks.
