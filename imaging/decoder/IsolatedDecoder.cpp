@@ -18,6 +18,36 @@ namespace {
 // The cancel flag of a caller's progress: the child is ended and the read reports "cancelled".
 struct Cancelled {};
 
+// A path as the child must get it: it works from "/" (its working folder is not the caller's).
+std::string forChild(const fs::path& path) {
+    std::error_code error;
+    const fs::path absolute = fs::absolute(path, error);
+    return (error ? path : absolute).string();
+}
+
+// A file the child named (always absolute) as the caller gave it: relative when subject is.
+fs::path asGiven(const fs::path& file, const fs::path& subject) {
+    if (file.empty() || subject.empty() || subject.is_absolute())
+        return file;
+    std::error_code error;
+    const fs::path absolute = fs::absolute(subject, error);
+    if (error)
+        return file;
+    if (file == absolute)
+        return subject;
+    const fs::path inside = file.lexically_relative(absolute);
+    if (inside.empty() || *inside.begin() == "..")
+        return file;
+    return subject / inside;
+}
+
+json seriesForChild(const imaging::SeriesSummary& series) {
+    json j = toJson(series);
+    for (auto& file : j.at("files"))
+        file = forChild(file.get<std::string>());
+    return j;
+}
+
 // What a message about a series names: its one file, or the folder of its files.
 fs::path folderOf(const imaging::SeriesSummary& series) {
     if (series.files.size() == 1)
@@ -48,8 +78,9 @@ json IsolatedDecoder::call(const json& request, const imaging::Progress& progres
         throw imaging::ReadError(subject, "cancelled");
     } catch (const DecoderFailure&) {
         throw;
-    } catch (const imaging::ReadError&) {
-        throw; // the child refused cleanly: it is still in step
+    } catch (const imaging::ReadError& refused) {
+        // the child refused cleanly: it is still in step
+        throw imaging::ReadError(asGiven(refused.file(), subject), refused.reason());
     } catch (...) {
         // The caller's progress threw mid-request: the child's answer would come unasked.
         process_.stop();
@@ -76,7 +107,7 @@ IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
         } unmap{page};
         json names = json::array();
         for (std::size_t i : pending)
-            names.push_back(files[i].string());
+            names.push_back(forChild(files[i]));
         std::vector<UniqueFd> fds;
         fds.push_back(std::move(counterFd));
         Message reply;
@@ -147,7 +178,7 @@ IsolatedDecoder::findSeries(const fs::path& source, const imaging::Progress& pro
                             std::vector<imaging::ReadError>* crashed) {
     json reply;
     try {
-        reply = call({{"op", "scan"}, {"source", source.string()}}, progress, source);
+        reply = call({{"op", "scan"}, {"source", forChild(source)}}, progress, source);
     } catch (const DecoderFailure& failure) {
         if (!failure.processEnded())
             throw imaging::ReadError(source, failure.what());
@@ -168,7 +199,7 @@ IsolatedDecoder::scanFileByFile(const fs::path& source, const std::string& cause
                                 std::vector<imaging::ReadError>* crashedOut) {
     std::vector<std::string> files;
     try {
-        files = call({{"op", "list"}, {"source", source.string()}}, {}, source)
+        files = call({{"op", "list"}, {"source", forChild(source)}}, {}, source)
                     .at("files")
                     .get<std::vector<std::string>>();
     } catch (const DecoderFailure&) {
@@ -252,7 +283,8 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
                                             imaging::ReadReport* report) {
     Message reply;
     try {
-        call({{"op", "read"}, {"series", toJson(series)}}, progress, folderOf(series), &reply);
+        call({{"op", "read"}, {"series", seriesForChild(series)}}, progress, folderOf(series),
+             &reply);
         return volumeFrom(reply, report);
     } catch (const ChannelError& broken) {
         process_.stop();
@@ -274,7 +306,7 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
             one.imageCount = 1;
             one.files = {file};
             try {
-                call({{"op", "read"}, {"series", toJson(one)}}, {}, file);
+                call({{"op", "read"}, {"series", seriesForChild(one)}}, {}, file);
             } catch (const DecoderFailure& alone) {
                 if (alone.processEnded())
                     throw imaging::ReadError(file, std::string(alone.what()) +
@@ -310,7 +342,7 @@ DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
     Message reply;
     try {
         call({{"op", "deidentify-file"},
-              {"file", file.string()},
+              {"file", forChild(file)},
               {"secret", toJson(settings.secret)},
               {"options", toJson(settings.options)},
               {"ocr", settings.ocr},
@@ -462,13 +494,13 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         fs::create_directories(run, error);
         const std::vector<fs::path> files = deid::listSourceFiles(remaining);
         json request = {{"op", "deidentify-folder"},
-                        {"out", run.string()},
+                        {"out", forChild(run)},
                         {"secret", toJson(settings.secret)},
                         {"options", toJson(settings.options)},
                         {"ocr", settings.ocr},
                         {"skipDefacing", skipDefacing}};
         for (const auto& s : remaining)
-            request["sources"].push_back(s.string());
+            request["sources"].push_back(forChild(s));
         DecoderProcess child(decoderSettings);
         // The child counts the files it finished here (shared memory), so that a crash is
         // blamed on the right file without a message per file.

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace radmark::decoder {
@@ -271,6 +272,39 @@ TEST(IsolatedDecoder, DeidentificationGoesOnPastAFileThatAbortsIt) {
     for (const auto& entry : fs::directory_iterator(out))
         EXPECT_EQ(entry.path().filename().string().rfind(".radmark-decoder-", 0),
                   std::string::npos);
+}
+
+// The child works from "/": a relative path means the caller's folder all the same, and a refusal
+// names the file as the caller gave it.
+TEST(IsolatedDecoder, RelativePathsAreTheCallersAndStayRelativeInMessages) {
+    ScratchFolder scratch;
+    fs::create_directories(scratch.path() / "study");
+    fs::copy_file(pydicom / "CT_small.dcm", scratch.path() / "study" / "ct.dcm");
+    std::ofstream(scratch.path() / "broken.dcm") << "not a DICOM file";
+    const fs::path before = fs::current_path();
+    fs::current_path(scratch.path());
+    struct Back {
+        fs::path to;
+        ~Back() { fs::current_path(to); }
+    } back{before};
+    IsolatedDecoder decoder(testSettings());
+    const auto series = decoder.findSeries("study");
+    ASSERT_EQ(series.size(), 1u);
+    expectSameVolume(decoder.readSeries(series.front()),
+                     imaging::readVolume(scratch.path() / "study" / "ct.dcm"));
+    try {
+        decoder.findSeries("broken.dcm");
+        ADD_FAILURE() << "a file that is not DICOM was read";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_EQ(error.file(), fs::path("broken.dcm")) << error.what();
+    }
+    DeidentificationSettings settings;
+    settings.ocr = false;
+    const auto result = deidentifyIntoFolder({"study"}, "out", settings, {}, testSettings());
+    EXPECT_EQ(result.outcome.filesWritten, 1);
+    EXPECT_TRUE(result.outcome.failures.empty());
+    ASSERT_EQ(result.outcome.studies.size(), 1u);
+    EXPECT_TRUE(fs::is_regular_file(result.outcome.studies.front().report));
 }
 
 } // namespace
