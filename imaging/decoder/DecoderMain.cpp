@@ -6,6 +6,7 @@
 // A crash here ends this process only; the parent names the file and carries on.
 
 #include "imaging/DicomSeriesReader.h"
+#include "imaging/DicomStructure.h"
 #include "imaging/ItkImageReader.h"
 #include "imaging/StudyReader.h"
 #include "imaging/decoder/Channel.h"
@@ -351,6 +352,10 @@ std::optional<std::string> serializedHeader(gdcm::File& file) {
 void Decoder::deidentifyFile(const json& request) {
     const deid::Deidentifier& engine = engineFor(request);
     const std::string path = request.at("file").get<std::string>();
+    if (const auto problem = imaging::dicomStructureProblem(path)) {
+        send(MessageKind::Reply, {{"readable", true}, {"refused", *problem}});
+        return;
+    }
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     if (!reader.Read()) {
@@ -386,6 +391,8 @@ void Decoder::deidentifyFile(const json& request) {
 // One file for a batch: the headers go into blob, the JSON says where.
 json Decoder::deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
                             std::string& blob, std::map<deid::AttributeAction, int>& actionIds) {
+    if (const auto problem = imaging::dicomStructureProblem(path))
+        return {{"readable", true}, {"refused", *problem}};
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     if (!reader.Read())

@@ -152,7 +152,9 @@ IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
             file.readable = e.value("readable", false);
             if (e.contains("error"))
                 file.failure = "de-identification failed (" + e.value("error", "") + ")";
-            if (!file.readable || e.contains("error"))
+            if (e.contains("refused"))
+                file.failure = e.value("refused", "");
+            if (!file.readable || !file.failure.empty())
                 continue;
             file.result = fileResultFromJson(e.at("result"));
             for (const auto& ref : e.at("actionRefs")) {
@@ -355,7 +357,8 @@ DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
     }
     DeidentifiedFile out;
     out.readable = reply.body.value("readable", false);
-    if (!out.readable)
+    out.failure = reply.body.value("refused", "");
+    if (!out.readable || !out.failure.empty())
         return out;
     out.result = fileResultFromJson(reply.body.at("result"));
     out.studyDescription = reply.body.value("studyDescription", "");

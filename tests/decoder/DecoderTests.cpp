@@ -247,14 +247,14 @@ TEST(IsolatedDecoder, AFileThatCrashesTheDecoderIsNamedAndTheGoodOneReads) {
     }
     EXPECT_EQ(read, 1);
     // An abort in the library is caught as cleanly.
-    EXPECT_THROW(decoder.readVolume(malformed / "info-SIGABRT-JPEG2000-7b7bd08c17c3.dcm"),
+    EXPECT_THROW(decoder.readVolume(malformed / "deid-SIGABRT-nested_priv_SQ-3c9fa496e015.dcm"),
                  imaging::ReadError);
 }
 
 TEST(IsolatedDecoder, DeidentificationGoesOnPastAFileThatAbortsIt) {
     ScratchFolder scratch;
     const fs::path out = scratch.path() / "out";
-    const fs::path bad = malformed / "deid-SIGABRT-CT_small-001cb09740a9.dcm";
+    const fs::path bad = malformed / "deid-SIGABRT-nested_priv_SQ-3c9fa496e015.dcm";
     DeidentificationSettings settings;
     settings.ocr = false;
     const auto result =
@@ -272,6 +272,39 @@ TEST(IsolatedDecoder, DeidentificationGoesOnPastAFileThatAbortsIt) {
     for (const auto& entry : fs::directory_iterator(out))
         EXPECT_EQ(entry.path().filename().string().rfind(".radmark-decoder-", 0),
                   std::string::npos);
+}
+
+// A file whose element claims more bytes than the file holds (GDCM aborted on this one) is
+// refused with a sentence before the library reads it, by every request: nothing dies.
+TEST(IsolatedDecoder, ALengthBeyondTheFileIsRefusedBeforeTheLibraryReadsIt) {
+    const fs::path bad = malformed / "deid-SIGABRT-CT_small-001cb09740a9.dcm";
+    const std::string sentence = "is damaged or truncated: its element (0009,1002) declares "
+                                 "825250883 bytes, more than the 38366 left in the file";
+    IsolatedDecoder decoder(testSettings());
+    try {
+        decoder.readVolume(bad);
+        ADD_FAILURE() << "read a file whose element claims 800 MB";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_EQ(error.file(), bad);
+        EXPECT_EQ(error.reason(), sentence);
+    }
+    DeidentificationSettings settings;
+    settings.ocr = false;
+    const pid_t child = decoder.process().pid();
+    const auto files = decoder.deidentifyFiles({pydicom / "CT_small.dcm", bad}, settings);
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_TRUE(files[0].failure.empty()) << files[0].failure;
+    EXPECT_TRUE(files[0].header);
+    EXPECT_EQ(files[1].failure, sentence);
+    EXPECT_EQ(decoder.process().pid(), child) << "the child died instead of refusing";
+    EXPECT_EQ(decoder.deidentifyFile(bad, settings).failure, sentence);
+
+    ScratchFolder scratch;
+    const auto result = deidentifyIntoFolder({pydicom / "CT_small.dcm", bad},
+                                             scratch.path() / "out", settings, {}, testSettings());
+    EXPECT_EQ(result.outcome.filesWritten, 1);
+    ASSERT_EQ(result.outcome.failures.size(), 1u);
+    EXPECT_EQ(result.outcome.failures.front(), bad.string() + ": " + sentence);
 }
 
 // The child works from "/": a relative path means the caller's folder all the same, and a refusal
