@@ -640,8 +640,11 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
             PreparedStudy& study = studies_.at(order_[stored]);
             try {
                 results.push_back(store(study));
-                // Reading the pixels may have noticed more.
-                results.back().warnings = study.warnings;
+                // Reading the pixels may have noticed more. A refused study's refusal stays
+                // one line: what it noticed matters only for what is stored.
+                const ImportStatus status = results.back().status;
+                if (status == ImportStatus::Imported || status == ImportStatus::AlreadyInStore)
+                    results.back().warnings = study.warnings;
             } catch (const imaging::ReadError& error) {
                 if (error.reason() == "cancelled")
                     throw ImportCancelled{};
@@ -654,7 +657,6 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
                                      ? error.reason()
                                      : error.file().filename().string() + ": " + error.reason());
                 session_.recordAccess("import", failed.label, "failed: " + failed.reason);
-                failed.warnings = study.warnings;
                 results.push_back(failed);
             }
             study.series.clear();
