@@ -272,7 +272,12 @@ json listFiles(const fs::path& source) {
 }
 
 void Decoder::read(const json& request) {
-    imaging::SeriesSummary series = seriesFromJson(request.at("series"));
+    imaging::SeriesSummary series;
+    try {
+        series = seriesFromJson(request.at("series"));
+    } catch (const ChannelError& refused) { // a layout that does not fit: refused, not followed
+        throw std::runtime_error(refused.what());
+    }
     for (const auto& known : scanned_)
         if (known.key == series.key && known.files == series.files)
             series = known;

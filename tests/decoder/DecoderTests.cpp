@@ -3,6 +3,7 @@
 // and the next request works, and its sandbox refuses sockets, exec, ptrace, signals to others
 // and writes. Test hooks come from radmark-decoder-test (built with RADMARK_DECODER_TEST_HOOKS).
 
+#include "imaging/DicomSeriesReader.h"
 #include "imaging/StudyReader.h"
 #include "imaging/decoder/IsolatedDecoder.h"
 
@@ -305,6 +306,29 @@ TEST(IsolatedDecoder, ALengthBeyondTheFileIsRefusedBeforeTheLibraryReadsIt) {
     EXPECT_EQ(result.outcome.filesWritten, 1);
     ASSERT_EQ(result.outcome.failures.size(), 1u);
     EXPECT_EQ(result.outcome.failures.front(), bad.string() + ": " + sentence);
+}
+
+// A child that did not scan reads by the layout the scanning child sent (import reads pixels
+// in a fresh child per series); a layout that does not fit together is refused, not followed.
+TEST(IsolatedDecoder, AFreshChildReadsByTheScannedLayoutAndRefusesAForgedOne) {
+    IsolatedDecoder scanner(testSettings()), reader(testSettings());
+    const auto series = scanner.findSeries(pydicom / "CT_small.dcm");
+    ASSERT_EQ(series.size(), 1u);
+    ASSERT_TRUE(series.front().dicomLayout) << "the scan sent no layout";
+    expectSameVolume(reader.readSeries(series.front()),
+                     imaging::readVolume(pydicom / "CT_small.dcm"));
+
+    imaging::SeriesSummary forged = series.front();
+    auto layout = std::make_shared<imaging::DicomSeriesLayout>(*forged.dicomLayout);
+    layout->frames.front().file = 7; // a frame of a file the series does not have
+    forged.dicomLayout = layout;
+    try {
+        reader.readSeries(forged);
+        ADD_FAILURE() << "a forged layout was followed";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_NE(error.reason().find("a frame of no file"), std::string::npos) << error.what();
+    }
+    EXPECT_NO_THROW(reader.readSeries(series.front())); // the same child, still in step
 }
 
 // The child works from "/": a relative path means the caller's folder all the same, and a refusal
