@@ -20,6 +20,7 @@
 #include <gdcmReader.h>
 #include <gdcmWriter.h>
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -52,6 +53,31 @@ constexpr int channel = 3;
 // -- Voxel buffers in shared memory, so that a decoded volume crosses without a copy --------
 
 int voxelFolder = -1; // the private huge-page tmpfs (Sandbox.h), when there is one
+
+// -- OCR: the radmark-ocr module, opened before the sandbox when the parent asked for it -----
+
+using MakeTextDetector = deid::TextDetector* (*)();
+MakeTextDetector makeTextDetector = nullptr;
+
+fs::path ocrModulePath() {
+    std::error_code error;
+    const fs::path self = fs::read_symlink("/proc/self/exe", error);
+    if (!error) {
+        const fs::path beside = self.parent_path() / "radmark-ocr.so";
+        if (fs::exists(beside, error))
+            return beside;
+    }
+    return RADMARK_OCR_MODULE_BUILD_PATH;
+}
+
+// Tesseract and its libraries, loaded and bound now (RTLD_NOW): nothing of them is resolved
+// later under the filter. Without the module, images that need OCR are quarantined.
+void loadOcrModule() {
+    void* module = ::dlopen(ocrModulePath().c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (module)
+        makeTextDetector =
+            reinterpret_cast<MakeTextDetector>(::dlsym(module, "radmark_make_text_detector"));
+}
 std::mutex buffersMutex;
 std::map<const std::byte*, int> bufferFds; // mapping -> its memfd
 
@@ -303,12 +329,8 @@ const deid::Deidentifier& Decoder::engineFor(const json& request) {
     deid_.key = key;
     deid_.secret.emplace(secretFromJson(request.at("secret")));
     deid_.options = optionsFromJson(request.at("options"));
-    if (request.value("ocr", false) && !deid_.ocr) {
-        try {
-            deid_.ocr = deid::makeTesseractDetector();
-        } catch (const std::exception&) {
-        }
-    }
+    if (request.value("ocr", false) && !deid_.ocr && makeTextDetector)
+        deid_.ocr.reset(makeTextDetector());
     deid_.engine = std::make_unique<deid::Deidentifier>(
         deid::ConfidentialityProfile::standard(), deid_.options, *deid_.secret,
         &deid::BurnedInTextRules::standard(),
@@ -672,6 +694,7 @@ int run(int argc, char** argv) {
     SandboxSettings settings;
     settings.channelFd = channel;
     fs::path writable;
+    bool ocr = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string name = argv[i];
         if (name == "--memory-limit")
@@ -680,6 +703,8 @@ int run(int argc, char** argv) {
             settings.cpuSeconds = int(argumentNumber(argv[i + 1]));
         else if (name == "--writable")
             writable = argv[i + 1];
+        else if (name == "--ocr")
+            ocr = std::string(argv[i + 1]) == "1";
     }
     // Confinement of writes first: a new user namespace needs a single-threaded process.
     std::string why;
@@ -691,6 +716,8 @@ int run(int argc, char** argv) {
     // Libraries that read tables lazily do it now, before the filter and the limits.
     (void)deid::ConfidentialityProfile::standard();
     (void)deid::BurnedInTextRules::standard();
+    if (ocr)
+        loadOcrModule();
 
     struct sigaction trap {};
     trap.sa_sigaction = onSandboxTrap;

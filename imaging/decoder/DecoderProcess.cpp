@@ -147,6 +147,8 @@ void DecoderProcess::start() {
                                           std::to_string(settings_.cpuSeconds)};
     if (!settings_.writableFolder.empty())
         arguments.insert(arguments.end(), {"--writable", settings_.writableFolder.string()});
+    if (settings_.ocr)
+        arguments.insert(arguments.end(), {"--ocr", "1"});
     std::vector<std::string> environment = {"LC_ALL=C", "PATH=/usr/bin:/bin"};
     for (const char* passed :
          {"TESSDATA_PREFIX", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "OMP_THREAD_LIMIT"})
@@ -205,6 +207,12 @@ void DecoderProcess::ended(const std::string& fallback) {
     // The socket closes as the child dies: wait for it and say how it ended.
     const std::string cause = pid_ > 0 ? reap(false) : fallback;
     throw DecoderFailure(cause.empty() ? fallback : cause, true);
+}
+
+void DecoderProcess::setOcr(bool ocr) {
+    if (ocr && !settings_.ocr)
+        stop();
+    settings_.ocr = ocr;
 }
 
 void DecoderProcess::stop() {

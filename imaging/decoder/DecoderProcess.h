@@ -23,6 +23,9 @@ struct DecoderSettings {
     std::size_t memoryLimitBytes = 0;             // address space; 0: the machine's RAM
     int cpuSeconds = 3600;                        // processor time of one child
     std::filesystem::path writableFolder;         // empty: the child cannot write files
+    // The child may read burned-in text: it loads the OCR module (Tesseract) before its sandbox.
+    // Without it a child starts faster; IsolatedDecoder turns it on for de-identification.
+    bool ocr = false;
 };
 
 // $RADMARK_DECODER, else radmark-decoder beside the running program, else the build tree's.
@@ -56,6 +59,10 @@ class DecoderProcess {
 
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
+    // Whether the next child (or the running one) reads burned-in text. Asking for OCR that the
+    // running child lacks ends it: the next call starts one with the module loaded.
+    void setOcr(bool ocr);
+    bool ocr() const { return settings_.ocr; }
     // Whether this child's writes are confined to settings.writableFolder (mount namespace).
     bool writesConfined() const { return writesConfined_; }
     void stop(); // ends the child (orderly: closes its socket; kills it after a second)

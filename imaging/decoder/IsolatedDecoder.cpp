@@ -92,6 +92,8 @@ std::vector<DeidentifiedFile>
 IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
                                  const DeidentificationSettings& settings,
                                  const imaging::Progress& progress) {
+    if (settings.ocr && !process_.ocr())
+        process_.setOcr(true);
     std::vector<DeidentifiedFile> out(files.size());
     std::vector<std::size_t> pending(files.size());
     for (std::size_t i = 0; i < files.size(); ++i)
@@ -341,6 +343,8 @@ imaging::Volume IsolatedDecoder::readVolume(const fs::path& source,
 
 DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
                                                  const DeidentificationSettings& settings) {
+    if (settings.ocr && !process_.ocr())
+        process_.setOcr(true);
     Message reply;
     try {
         call({{"op", "deidentify-file"},
@@ -489,6 +493,7 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
     } removeStaging{staging};
 
     decoderSettings.writableFolder = staging;
+    decoderSettings.ocr = settings.ocr;
     IsolatedFolderOutcome result;
     std::vector<fs::path> remaining = sources;
     std::vector<std::string> crashed, skipDefacing;
