@@ -65,7 +65,7 @@ class DecoderProcess {
     bool ocr() const { return settings_.ocr; }
     // Whether this child's writes are confined to settings.writableFolder (mount namespace).
     bool writesConfined() const { return writesConfined_; }
-    void stop(); // ends the child (orderly: closes its socket; kills it after a second)
+    void stop(); // ends the child (SIGKILL: it is idle or no longer wanted) and waits for it
 
   private:
     void start();

@@ -195,6 +195,7 @@ IsolatedDecoder::findSeries(const fs::path& source, const imaging::Progress& pro
     std::vector<imaging::SeriesSummary> series;
     for (const auto& s : reply.at("series"))
         series.push_back(seriesFromJson(s));
+    scanner_ = process_.pid();
     return series;
 }
 
@@ -287,8 +288,11 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
                                             imaging::ReadReport* report) {
     Message reply;
     try {
-        call({{"op", "read"}, {"series", seriesForChild(series)}}, progress, folderOf(series),
-             &reply);
+        // The child that scanned kept the layout: it is sent only to a child that did not.
+        json request = {{"op", "read"}, {"series", seriesForChild(series)}};
+        if (process_.running() && process_.pid() == scanner_)
+            request["series"].erase("layout");
+        call(request, progress, folderOf(series), &reply);
         return volumeFrom(reply, report);
     } catch (const ChannelError& broken) {
         process_.stop();

@@ -90,6 +90,7 @@ class IsolatedDecoder {
     imaging::Volume volumeFrom(Message& reply, imaging::ReadReport* report);
 
     DecoderProcess process_;
+    pid_t scanner_ = -1; // the child whose scan gave the current summaries (it kept the layouts)
 };
 
 struct IsolatedFolderOutcome {
