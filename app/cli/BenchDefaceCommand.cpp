@@ -17,6 +17,7 @@ namespace radmark::cli {
 namespace {
 
 int runBenchDeface(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     args.allowOnly({"repeat"});
     if (args.positionals().size() != 1)
         throw CommandError("give one head volume (DICOM series, NIfTI, NRRD or MetaImage)");

@@ -29,6 +29,7 @@ std::string directionText(const std::array<double, 9>& d) {
 }
 
 int runInfo(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     args.allowOnly({});
     const std::string path = args.positional(0, "PATH");
     // Files are read in the isolated decoder: a file that crashes it is one line here.

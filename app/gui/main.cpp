@@ -5,6 +5,7 @@
 
 #include "app/gui/MainWindow.h"
 #include "app/gui/StoreWorkspace.h"
+#include "imaging/decoder/DecoderProcess.h"
 #include "storage/Errors.h"
 
 #include "viewer/FourUpViewer.h"
@@ -20,6 +21,9 @@
 #include <optional>
 
 int main(int argc, char** argv) {
+    // The decoder's zygote starts now, while the window is built: opening a study then forks a
+    // confined child at once instead of exec'ing one (imaging/decoder/DecoderProcess.h).
+    radmark::decoder::prestartDecoder();
     // VTK's OpenGL needs a 3.2 core context; it must be the default before QApplication exists.
     radmark::viewer::VtkOpenGLWidget::installDefaultSurfaceFormat();
     QApplication app(argc, argv);
@@ -37,10 +41,12 @@ int main(int argc, char** argv) {
         QStringLiteral("screenshot"),
         QStringLiteral("Write the window as PNG to FILE once the study shows, then exit."),
         QStringLiteral("FILE"));
-    const QCommandLineOption storeOption(
-        QStringLiteral("store"), QStringLiteral("Log in to the encrypted store in DIR."), QStringLiteral("DIR"));
+    const QCommandLineOption storeOption(QStringLiteral("store"),
+                                         QStringLiteral("Log in to the encrypted store in DIR."),
+                                         QStringLiteral("DIR"));
     const QCommandLineOption policyOption(
-        QStringLiteral("policy"), QStringLiteral("Security policy file (default /etc/radmark/policy.json)."),
+        QStringLiteral("policy"),
+        QStringLiteral("Security policy file (default /etc/radmark/policy.json)."),
         QStringLiteral("FILE"));
     parser.addOption(openOption);
     parser.addOption(storeOption);

@@ -1,9 +1,10 @@
 #pragma once
-// One radmark-decoder child as its parent sees it: started with posix_spawn (exec at once, a
-// cleaned environment, only its socket open), asked one request at a time, watched for a
-// timeout, and when it dies, the cause in words ("the decoder crashed (SIGSEGV)"). The next
-// request after a death starts a fresh child. Used by IsolatedDecoder; later channels (store
-// service, PACS fetcher) start their own programs the same way.
+// One radmark-decoder child as its parent sees it: forked by the program's zygote (or started
+// with posix_spawn: exec at once, a cleaned environment, only its socket open), asked one
+// request at a time, watched for a timeout, and when it dies, the cause in words ("the decoder
+// crashed (SIGSEGV)"). The next request after a death starts a fresh child. Used by
+// IsolatedDecoder; later channels (store service, PACS fetcher) start their own programs the
+// same way.
 
 #include "imaging/decoder/Channel.h"
 
@@ -30,6 +31,14 @@ struct DecoderSettings {
 
 // $RADMARK_DECODER, else radmark-decoder beside the running program, else the build tree's.
 std::filesystem::path locateDecoderProgram();
+
+// Children are forked from a zygote of the decoder program (`radmark-decoder --zygote`: exec'd
+// once per process, libraries and tables loaded, it forks a child per request in a millisecond
+// or two where exec costs tens). This starts that zygote now, in the background, so that the
+// first child does not wait for it: the workstation calls it at launch, the CLI when a command
+// starts. Optional: the first child starts the zygote otherwise. RADMARK_DECODER_ZYGOTE=0 turns
+// zygotes off (every child exec'd).
+void prestartDecoder(const std::filesystem::path& program = {});
 
 // The child failed a request or died. processEnded: it crashed, hung, was stopped by its
 // sandbox or ran out of memory (the message says which); false: it refused the request cleanly.
@@ -75,6 +84,8 @@ class DecoderProcess {
     DecoderSettings settings_;
     UniqueFd socket_;
     pid_t pid_ = -1;
+    UniqueFd status_; // forked by a zygote: its wait status arrives here (else waitpid)
+    UniqueFd pidfd_;  // forked by a zygote: signals go through this
     bool writesConfined_ = false;
 };
 
