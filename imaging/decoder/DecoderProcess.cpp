@@ -202,13 +202,30 @@ class Zygotes {
 
     // A child forked with these settings, its channel childEnd. False when there is no zygote
     // (disabled, or it failed): the caller then spawns the child itself.
-    bool fork(const DecoderSettings& settings, UniqueFd childEnd, pid_t& pid, UniqueFd& status,
+    bool fork(const DecoderSettings& settings, UniqueFd& childEnd, pid_t& pid, UniqueFd& status,
               UniqueFd& pidfd) {
         std::lock_guard lock(mutex_);
         if (!enabled())
             return false;
         const std::string program = settings.program.string();
         Zygote& z = zygoteOf(program);
+        // A zygote that died since (killed, out of memory) is replaced once.
+        const bool hadOne = bool(z.socket);
+        if (forkFrom(program, z, settings, childEnd, pid, status, pidfd))
+            return true;
+        return hadOne && childEnd && forkFrom(program, z, settings, childEnd, pid, status, pidfd);
+    }
+
+  private:
+    struct Zygote {
+        UniqueFd socket;
+        pid_t pid = -1;
+        pid_t owner = -1;
+        bool ready = false; // its hello arrived
+    };
+
+    bool forkFrom(const std::string& program, Zygote& z, const DecoderSettings& settings,
+                  UniqueFd& childEnd, pid_t& pid, UniqueFd& status, UniqueFd& pidfd) {
         if (!z.socket && !spawn(program, z))
             return false;
         Message reply;
@@ -220,14 +237,16 @@ class Zygotes {
                     return drop(z);
                 z.ready = true;
             }
+            // The child's end is given away only with a request the zygote took.
             Message request;
             request.body = {{"op", "fork"},
                             {"memoryLimit", settings.memoryLimitBytes},
                             {"cpuLimit", settings.cpuSeconds},
                             {"writable", settings.writableFolder.string()},
                             {"ocr", settings.ocr}};
-            request.fds.push_back(std::move(childEnd));
+            request.fds.push_back(UniqueFd(::fcntl(childEnd.get(), F_DUPFD_CLOEXEC, 10)));
             sendMessage(z.socket.get(), request);
+            childEnd = UniqueFd();
             if (!receiveMessage(z.socket.get(), reply, 30'000))
                 return drop(z);
         } catch (const ChannelError&) {
@@ -241,14 +260,6 @@ class Zygotes {
             pidfd = std::move(reply.fds[1]);
         return pid > 0;
     }
-
-  private:
-    struct Zygote {
-        UniqueFd socket;
-        pid_t pid = -1;
-        pid_t owner = -1;
-        bool ready = false; // its hello arrived
-    };
 
     // RADMARK_DECODER_ZYGOTE=0: every child is exec'd (to compare, or to debug one child).
     static bool enabled() {
@@ -303,7 +314,7 @@ void prestartDecoder(const fs::path& program) {
 void DecoderProcess::start() {
     pid_t pid = -1;
     auto [parentEnd, childEnd] = channelPair();
-    if (!Zygotes::instance().fork(settings_, std::move(childEnd), pid, status_, pidfd_)) {
+    if (!Zygotes::instance().fork(settings_, childEnd, pid, status_, pidfd_)) {
         // No zygote: this child is exec'd itself, on a fresh pair (the first end may be gone).
         std::tie(parentEnd, childEnd) = channelPair();
         std::vector<std::string> arguments = {"--memory-limit",

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 namespace radmark::decoder {
@@ -329,6 +332,48 @@ TEST(IsolatedDecoder, AFreshChildReadsByTheScannedLayoutAndRefusesAForgedOne) {
         EXPECT_NE(error.reason().find("a frame of no file"), std::string::npos) << error.what();
     }
     EXPECT_NO_THROW(reader.readSeries(series.front())); // the same child, still in step
+}
+
+pid_t parentOf(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos)
+        return -1;
+    std::istringstream rest(text.substr(close + 2));
+    char state = 0;
+    pid_t parent = -1;
+    rest >> state >> parent;
+    return parent;
+}
+
+// Children are forked from the program's zygote (a child of this process), and a zygote that
+// died is replaced by the next child's start; RADMARK_DECODER_ZYGOTE=0 execs every child.
+TEST(IsolatedDecoder, ChildrenComeFromTheZygoteWhichIsReplacedWhenItDies) {
+    IsolatedDecoder decoder(testSettings());
+    decoder.findSeries(pydicom / "CT_small.dcm");
+    const pid_t zygote = parentOf(decoder.process().pid());
+    ASSERT_GT(zygote, 0);
+    EXPECT_NE(zygote, ::getpid()) << "the child was not forked by a zygote";
+    EXPECT_EQ(parentOf(zygote), ::getpid());
+    decoder.restart();
+    decoder.findSeries(pydicom / "CT_small.dcm");
+    EXPECT_EQ(parentOf(decoder.process().pid()), zygote) << "one zygote for every child";
+
+    ::kill(zygote, SIGKILL); // its children die with it (PR_SET_PDEATHSIG): one failed request
+    EXPECT_THROW(decoder.findSeries(pydicom / "CT_small.dcm"), imaging::ReadError);
+    expectSameVolume(decoder.readVolume(pydicom / "CT_small.dcm"),
+                     imaging::readVolume(pydicom / "CT_small.dcm"));
+    const pid_t second = parentOf(decoder.process().pid());
+    EXPECT_NE(second, zygote);
+    EXPECT_NE(second, ::getpid());
+
+    ::setenv("RADMARK_DECODER_ZYGOTE", "0", 1);
+    IsolatedDecoder execd(testSettings());
+    expectSameVolume(execd.readVolume(pydicom / "CT_small.dcm"),
+                     imaging::readVolume(pydicom / "CT_small.dcm"));
+    EXPECT_EQ(parentOf(execd.process().pid()), ::getpid());
+    ::unsetenv("RADMARK_DECODER_ZYGOTE");
 }
 
 // The child works from "/": a relative path means the caller's folder all the same, and a refusal
