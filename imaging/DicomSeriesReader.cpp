@@ -1,5 +1,7 @@
 #include "imaging/DicomSeriesReader.h"
 
+#include "imaging/DicomStructure.h"
+
 #include <gdcmDataSet.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmImage.h>
@@ -29,35 +31,6 @@
 #include <thread>
 
 namespace radmark::imaging {
-
-// What findSeries learnt about a DICOM series, kept so readSeries need not parse headers again.
-struct DicomSeriesLayout {
-    struct File {
-        std::filesystem::path path;
-        std::string transferSyntax;
-        bool rawLittleEndian = false;       // uncompressed little endian: read straight from disk
-        std::uint64_t pixelValueOffset = 0; // where the pixel bytes start, when rawLittleEndian
-        int frames = 1;
-    };
-    struct Frame {
-        int file = 0;
-        int frame = 0;
-        Vec3 position{0, 0, 0};
-        double slope = 1, intercept = 0;
-        int instanceNumber = 0;
-    };
-    std::vector<File> files;
-    std::vector<Frame> frames; // sorted along the slice normal: frames[z] is slice z
-    Geometry geometry;
-    PixelType pixelType = PixelType::Int16;
-    bool integralRescale = true;
-    int rows = 0, columns = 0, samplesPerPixel = 1, bitsAllocated = 16, bitsStored = 16;
-    bool signedPixels = false;
-    bool planarByPlane = false;
-    std::string photometric;
-    std::string modality, description;
-    std::vector<std::string> warnings;
-};
 
 namespace dicom {
 namespace {
@@ -259,49 +232,11 @@ class FileDescriptor {
     int fd_;
 };
 
-// A file whose meta header declares explicit VR but whose data set is written implicitly makes
-// GDCM take a value for a length and allocate gigabytes before it recovers. Checked up front:
-// the first data set element must carry a two-letter VR.
-void checkDeclaredVr(const fs::path& path) {
-    FileDescriptor fd(path);
-    unsigned char head[4096];
-    const ssize_t n = fd.get() < 0 ? -1 : ::pread(fd.get(), head, sizeof head, 0);
-    if (n < 144 || std::memcmp(head + 128, "DICM", 4) != 0)
-        return; // no preamble: GDCM's own guesswork applies
-    auto u16 = [&](std::size_t at) {
-        return std::size_t(head[at]) | std::size_t(head[at + 1]) << 8;
-    };
-    auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
-    if (u16(132) != 0x0002 || u16(134) != 0x0000 || head[136] != 'U' || head[137] != 'L')
-        return; // no group length: cannot find the data set cheaply
-    const std::size_t metaEnd = 144 + u32(140);
-    if (metaEnd + 6 > std::size_t(n))
-        return;
-    std::string syntax;
-    for (std::size_t at = 144; at + 8 <= metaEnd;) {
-        const std::size_t group = u16(at), element = u16(at + 2);
-        const std::string vr(reinterpret_cast<const char*>(head + at + 4), 2);
-        const bool longForm =
-            vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN";
-        const std::size_t length = longForm ? u32(at + 8) : u16(at + 6);
-        const std::size_t value = at + (longForm ? 12 : 8);
-        if (group != 0x0002 || value + length > metaEnd)
-            return;
-        if (element == 0x0010)
-            syntax = trimmed(std::string(reinterpret_cast<const char*>(head + value), length));
-        at = value + length;
-    }
-    if (syntax.empty() || syntax == "1.2.840.10008.1.2" || syntax == "1.2.840.10008.1.2.1.99")
-        return; // implicit VR, or deflated (the data set is compressed)
-    const auto letter = [](unsigned char c) { return c >= 'A' && c <= 'Z'; };
-    if (!letter(head[metaEnd + 4]) || !letter(head[metaEnd + 5]))
-        throw ReadError(path, "declares explicit VR but its data set is written with implicit VR: "
-                              "the file is damaged or not standard DICOM");
-}
-
 // Header-only parse of one file. Returns nullopt for readable DICOM that holds no image.
 std::optional<ScannedFile> scanFile(const fs::path& path, std::string* notImageReason) {
-    checkDeclaredVr(path);
+    // Lengths beyond the file, explicit VR declared but implicit written, absurd nesting: GDCM
+    // would allocate gigabytes or fail a check on them.
+    checkDicomStructure(path, VrDisagreement::Refuse);
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     // Stops at the pixel data element, leaving the stream at its value: nothing is decoded.
@@ -836,6 +771,7 @@ void decodeFile(const DicomSeriesLayout& l, int fileIndex, const std::vector<Fil
     }
     // GDCM decodes the pixel data; the image description comes from our own header scan.
     // (gdcm::ImageReader would re-derive geometry and aborts on some valid RT files.)
+    checkDicomStructure(file.path); // the file may have changed since the scan
     gdcm::Reader reader;
     reader.SetFileName(file.path.c_str());
     if (!reader.Read())
@@ -903,6 +839,8 @@ SeriesSummary summaryOf(std::shared_ptr<DicomSeriesLayout> layout, std::string k
 } // namespace
 
 bool isDicomDir(const fs::path& file) {
+    if (dicomStructureProblem(file))
+        return false; // scanned as an image file, and refused there with the reason
     return guardedGdcmCall(file, [&] {
         gdcm::Reader reader;
         reader.SetFileName(file.c_str());
@@ -914,6 +852,7 @@ bool isDicomDir(const fs::path& file) {
 }
 
 std::vector<fs::path> filesOfDicomDir(const fs::path& dicomdir) {
+    checkDicomStructure(dicomdir);
     return guardedGdcmCall(dicomdir, [&] {
         gdcm::Reader reader;
         reader.SetFileName(dicomdir.c_str());

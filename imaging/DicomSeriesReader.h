@@ -4,8 +4,44 @@
 
 #include "imaging/StudyReader.h"
 
+#include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
+
+namespace radmark::imaging {
+
+// What findSeries learnt about a DICOM series, kept so readSeries need not parse headers again
+// (the isolated decoder sends it across, so a child that did not scan need not scan again).
+struct DicomSeriesLayout {
+    struct File {
+        std::filesystem::path path;
+        std::string transferSyntax;
+        bool rawLittleEndian = false;       // uncompressed little endian: read straight from disk
+        std::uint64_t pixelValueOffset = 0; // where the pixel bytes start, when rawLittleEndian
+        int frames = 1;
+    };
+    struct Frame {
+        int file = 0;
+        int frame = 0;
+        Vec3 position{0, 0, 0};
+        double slope = 1, intercept = 0;
+        int instanceNumber = 0;
+    };
+    std::vector<File> files;
+    std::vector<Frame> frames; // sorted along the slice normal: frames[z] is slice z
+    Geometry geometry;
+    PixelType pixelType = PixelType::Int16;
+    bool integralRescale = true;
+    int rows = 0, columns = 0, samplesPerPixel = 1, bitsAllocated = 16, bitsStored = 16;
+    bool signedPixels = false;
+    bool planarByPlane = false;
+    std::string photometric;
+    std::string modality, description;
+    std::vector<std::string> warnings;
+};
+
+} // namespace radmark::imaging
 
 namespace radmark::imaging::dicom {
 

@@ -197,9 +197,9 @@ class StudyImporter {
     void prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary);
     void prepareOtherSeries(const fs::path& source, imaging::SeriesSummary summary);
     StudyImportResult store(PreparedStudy& study);
-    imaging::Volume readPixels(const PreparedSeries& series);
+    imaging::Volume readPixels(PreparedStudy& study, const PreparedSeries& series);
     void defaceSeries(PreparedStudy& study);
-    json storeSeries(Database& db, PreparedSeries& series);
+    json storeSeries(Database& db, PreparedStudy& study, PreparedSeries& series);
 
     Session& session_;
     const ImportOptions& options_;
@@ -224,6 +224,15 @@ PreparedStudy& studyFor(std::map<std::string, PreparedStudy>& studies,
     if (inserted)
         order.push_back(key);
     return it->second;
+}
+
+// What reading a source noticed (files skipped, links refused, gaps between slices): each said
+// once per study, whichever of its series found it.
+void addWarnings(PreparedStudy& study, const std::vector<std::string>& warnings) {
+    for (const auto& warning : warnings)
+        if (std::find(study.warnings.begin(), study.warnings.end(), warning) ==
+            study.warnings.end())
+            study.warnings.push_back(warning);
 }
 
 void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSummary summary) {
@@ -288,8 +297,10 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         study->report->add(result);
         ++study->files;
         if (result.quarantined) {
-            study->reasons.push_back(result.reason.empty() ? "the file failed verification"
-                                                           : result.reason);
+            // Named by file name, as failures are: the admin can find the file that stopped it.
+            study->reasons.push_back(
+                path.filename().string() + ": " +
+                (result.reason.empty() ? "the file failed verification" : result.reason));
             continue;
         }
         // The header goes to the store without pixel data: pixels are stored as volume chunks.
@@ -326,16 +337,14 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         unreadable.failures =
             failures.empty() ? std::vector<std::string>{"no readable file"} : failures;
         unreadable.files = int(summary.files.size());
+        addWarnings(unreadable, summary.warnings);
         return;
     }
     for (const auto& failure : failures) {
         study->failures.push_back(failure);
         study->report->addFailure(failure);
     }
-    for (const auto& warning : summary.warnings)
-        if (std::find(study->warnings.begin(), study->warnings.end(), warning) ==
-            study->warnings.end())
-            study->warnings.push_back(warning);
+    addWarnings(*study, summary.warnings);
     series.summary = std::move(summary);
     study->series.push_back(std::move(series));
 }
@@ -363,6 +372,7 @@ void StudyImporter::prepareOtherSeries(const fs::path& source, imaging::SeriesSu
         };
     }
     study.files += int(summary.files.size());
+    addWarnings(study, summary.warnings);
     PreparedSeries series;
     series.seriesUid = uids_.remap("2.25.radmark.series." + identity);
     series.modality = summary.modality;
@@ -370,19 +380,24 @@ void StudyImporter::prepareOtherSeries(const fs::path& source, imaging::SeriesSu
     study.series.push_back(std::move(series));
 }
 
-imaging::Volume StudyImporter::readPixels(const PreparedSeries& series) {
+imaging::Volume StudyImporter::readPixels(PreparedStudy& study, const PreparedSeries& series) {
     const double unitsBefore = doneUnits_;
     const double readUnits = double(std::max(1, series.summary.imageCount));
     decoder_.restart();
-    imaging::Volume volume = decoder_.readSeries(series.summary, [&](double fraction) {
-        doneUnits_ = unitsBefore + fraction * readUnits;
-        try {
-            report("reading pixels");
-        } catch (const ImportCancelled&) {
-            return false;
-        }
-        return true;
-    });
+    imaging::ReadReport read;
+    imaging::Volume volume = decoder_.readSeries(
+        series.summary,
+        [&](double fraction) {
+            doneUnits_ = unitsBefore + fraction * readUnits;
+            try {
+                report("reading pixels");
+            } catch (const ImportCancelled&) {
+                return false;
+            }
+            return true;
+        },
+        &read);
+    addWarnings(study, read.warnings);
     doneUnits_ = unitsBefore + readUnits;
     return volume;
 }
@@ -400,7 +415,7 @@ void StudyImporter::defaceSeries(PreparedStudy& study) {
                  {"action", "not defaced: modality " + series.modality + " is not CT or MR"}});
             continue;
         }
-        imaging::Volume volume = readPixels(series);
+        imaging::Volume volume = readPixels(study, series);
         try {
             const deid::DefacingResult defaced = deid::deface(volume);
             if (series.headersWithDefacing.size() != series.headers.size())
@@ -422,9 +437,10 @@ void StudyImporter::defaceSeries(PreparedStudy& study) {
     }
 }
 
-json StudyImporter::storeSeries(Database& db, PreparedSeries& series) {
+json StudyImporter::storeSeries(Database& db, PreparedStudy& study, PreparedSeries& series) {
     (void)db;
-    imaging::Volume volume = series.defaced ? std::move(*series.defaced) : readPixels(series);
+    imaging::Volume volume =
+        series.defaced ? std::move(*series.defaced) : readPixels(study, series);
     series.defaced.reset();
     deid::blackOutRegions(volume, series.blackedOut);
     const imaging::Geometry& g = volume.geometry();
@@ -465,7 +481,6 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     result.format = study.format;
     result.seriesCount = int(study.series.size());
     result.fileCount = study.files;
-    result.warnings = study.warnings;
     if (study.series.empty() && !study.failures.empty()) {
         result.status = ImportStatus::Failed;
         result.reason = study.failures.front();
@@ -562,7 +577,7 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 .run();
             int index = 0;
             for (auto& series : study.series) {
-                const json manifest = storeSeries(db, series);
+                const json manifest = storeSeries(db, study, series);
                 const std::string text = manifest.dump();
                 const std::string manifestChunk =
                     internal::putChunk(
@@ -625,6 +640,11 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
             PreparedStudy& study = studies_.at(order_[stored]);
             try {
                 results.push_back(store(study));
+                // Reading the pixels may have noticed more. A refused study's refusal stays
+                // one line: what it noticed matters only for what is stored.
+                const ImportStatus status = results.back().status;
+                if (status == ImportStatus::Imported || status == ImportStatus::AlreadyInStore)
+                    results.back().warnings = study.warnings;
             } catch (const imaging::ReadError& error) {
                 if (error.reason() == "cancelled")
                     throw ImportCancelled{};

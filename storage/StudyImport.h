@@ -34,7 +34,8 @@ struct StudyImportResult {
     int seriesCount = 0;
     int fileCount = 0;
     std::string reason; // why quarantined or failed; names no patient value
-    // Found while reading the source (files skipped as unreadable, ...): shown, not stored.
+    // Found while reading the source (files skipped as unreadable, links refused, ...), for a
+    // study imported or already in store (a refusal is its reason alone): shown, not stored.
     std::vector<std::string> warnings;
 };
 

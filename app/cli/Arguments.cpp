@@ -58,7 +58,9 @@ std::string Arguments::required(const std::string& name) const {
     throw CommandError("missing --" + name, 2);
 }
 
-bool Arguments::flag(const std::string& name) const { return switches_.count(name) > 0; }
+bool Arguments::flag(const std::string& name) const {
+    return switches_.count(name) > 0;
+}
 
 std::string Arguments::positional(std::size_t index, const std::string& what) const {
     if (index < positionals_.size())

@@ -1,8 +1,10 @@
 // radmark-cli bench deface PATH [--repeat N]: how long defacing one head volume takes (the face
-// search and the removal, deid::deface, as on import), and how many voxels it removes.
+// search and the removal, deid::deface, as on import), and how many voxels it removes. The
+// volume is read in the isolated decoder, as import reads it; defacing works on its voxels here.
 
 #include "app/cli/Command.h"
 #include "imaging/StudyReader.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 #include "imaging/deid/Defacing.h"
 
 #include <algorithm>
@@ -15,6 +17,7 @@ namespace radmark::cli {
 namespace {
 
 int runBenchDeface(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     args.allowOnly({"repeat"});
     if (args.positionals().size() != 1)
         throw CommandError("give one head volume (DICOM series, NIfTI, NRRD or MetaImage)");
@@ -27,7 +30,8 @@ int runBenchDeface(Arguments& args, CommandIo& io) {
         throw CommandError("--repeat must be at least 1");
     imaging::Volume original;
     try {
-        original = imaging::readVolume(args.positionals().front());
+        decoder::IsolatedDecoder decoder;
+        original = decoder.readVolume(args.positionals().front());
     } catch (const std::exception& error) {
         throw CommandError(error.what());
     }

@@ -79,6 +79,7 @@ std::size_t countFiles(const fs::path& folder) {
 }
 
 int runBenchDeid(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     args.declareFlags({"compare-gdcmanon"});
     args.allowOnly({"compare-gdcmanon", "secret-file", "options", "scratch"});
     const fs::path scratch = scratchRoot(args.option("scratch"));

@@ -5,6 +5,7 @@
 
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
+#include "imaging/decoder/DecoderProcess.h"
 #include "storage/StoredStudy.h"
 #include "storage/StudyImport.h"
 #include "storage/Users.h"
@@ -27,6 +28,7 @@ double peakRssMiB() {
 }
 
 int runBenchImport(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     args.allowOnly({"dir"});
     const fs::path source = args.positional(0, "SOURCE (a generated CT series folder)");
     const fs::path base =

@@ -26,7 +26,9 @@ ScratchFolder::~ScratchFolder() {
 }
 
 namespace {
-double seconds(const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; }
+double seconds(const timeval& t) {
+    return double(t.tv_sec) + double(t.tv_usec) / 1e6;
+}
 } // namespace
 
 double cpuSeconds(int who) {

@@ -5,6 +5,7 @@
 
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
+#include "imaging/decoder/DecoderProcess.h"
 #include "imaging/deid/BurnedInText.h"
 #include "storage/StudyImport.h"
 
@@ -20,6 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 int runImport(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     declareStoreFlags(args, {"timing", "progress"});
     args.allowOnly(storeOptions({"options", "timing", "progress"}));
     if (args.positionals().empty())

@@ -4,6 +4,7 @@
 #include "imaging/StudyReader.h"
 #include "imaging/decoder/IsolatedDecoder.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -28,6 +29,7 @@ std::string directionText(const std::array<double, 9>& d) {
 }
 
 int runInfo(Arguments& args, CommandIo& io) {
+    decoder::prestartDecoder(); // its zygote starts while this command gets ready
     args.allowOnly({});
     const std::string path = args.positional(0, "PATH");
     // Files are read in the isolated decoder: a file that crashes it is one line here.
@@ -59,7 +61,11 @@ int runInfo(Arguments& args, CommandIo& io) {
             io.out << "  error:       " << e.what() << "\n";
             io.err << "radmark-cli info: " << e.what() << "\n";
         }
-        const auto& warnings = report.warnings.empty() ? series.warnings : report.warnings;
+        // What the scan noticed (files skipped, links refused) and what the read added.
+        std::vector<std::string> warnings = series.warnings;
+        for (const auto& w : report.warnings)
+            if (std::find(warnings.begin(), warnings.end(), w) == warnings.end())
+                warnings.push_back(w);
         for (const auto& w : warnings)
             io.out << "  warning:     " << w << "\n";
     }

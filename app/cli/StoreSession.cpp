@@ -94,8 +94,8 @@ void writeSecretFile(const std::string& path, const std::string& text) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         throw CommandError("cannot create " + path + " (it must not exist yet)");
-    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) &&
-                    ::fsync(fd) == 0;
+    const bool ok =
+        ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) {
         ::unlink(path.c_str());

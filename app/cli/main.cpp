@@ -16,13 +16,24 @@ std::vector<Command>& registry() {
     return all;
 }
 
-void printUsage(std::ostream& out) {
-    out << "usage: radmark-cli COMMAND [ARGS]\n\ncommands:\n";
+// Every command, or only those of one group ("bench": bench open, bench deid, ...).
+void printCommands(std::ostream& out, const std::string& group = {}) {
     auto sorted = commands();
     std::sort(sorted.begin(), sorted.end(),
               [](const Command& a, const Command& b) { return a.name < b.name; });
     for (const auto& c : sorted)
-        out << "  " << c.name << " " << c.usage << "\n";
+        if (group.empty() || c.name.rfind(group + " ", 0) == 0)
+            out << "  " << c.name << " " << c.usage << "\n";
+}
+
+void printUsage(std::ostream& out) {
+    out << "usage: radmark-cli COMMAND [ARGS]\n\ncommands:\n";
+    printCommands(out);
+}
+
+bool isGroup(const std::string& word) {
+    return std::any_of(commands().begin(), commands().end(),
+                       [&](const Command& c) { return c.name.rfind(word + " ", 0) == 0; });
 }
 } // namespace
 
@@ -66,6 +77,16 @@ int main(int argc, char** argv) {
                 chosen = &c;
                 used = 1;
             }
+    }
+    if (!chosen && isGroup(words[0])) {
+        // "radmark-cli bench": the group's commands (asked with --help: on stdout, exit 0).
+        const bool asked = words.size() == 2 && (words[1] == "--help" || words[1] == "-h");
+        std::ostream& out = asked ? std::cout : std::cerr;
+        if (words.size() >= 2 && !asked)
+            out << "radmark-cli: unknown command '" << words[0] << " " << words[1] << "'\n";
+        out << "usage: radmark-cli " << words[0] << " COMMAND [ARGS]\n\ncommands:\n";
+        printCommands(out, words[0]);
+        return asked ? 0 : 2;
     }
     if (!chosen) {
         std::cerr << "radmark-cli: unknown command '" << words[0] << "' (see radmark-cli --help)\n";

@@ -5,6 +5,7 @@
 
 #include "app/gui/MainWindow.h"
 #include "app/gui/StoreWorkspace.h"
+#include "imaging/decoder/DecoderProcess.h"
 #include "storage/Errors.h"
 #include "storage/ProcessHygiene.h"
 
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "radmark: %s\n", e.what());
         return 1;
     }
+    // The decoder's zygote starts now, while the window is built: opening a study then forks a
+    // confined child at once instead of exec'ing one (imaging/decoder/DecoderProcess.h).
+    radmark::decoder::prestartDecoder();
     // VTK's OpenGL needs a 3.2 core context; it must be the default before QApplication exists.
     radmark::viewer::VtkOpenGLWidget::installDefaultSurfaceFormat();
     QApplication app(argc, argv);

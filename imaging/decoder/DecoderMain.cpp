@@ -6,6 +6,7 @@
 // A crash here ends this process only; the parent names the file and carries on.
 
 #include "imaging/DicomSeriesReader.h"
+#include "imaging/DicomStructure.h"
 #include "imaging/ItkImageReader.h"
 #include "imaging/StudyReader.h"
 #include "imaging/decoder/Channel.h"
@@ -19,11 +20,17 @@
 #include <gdcmReader.h>
 #include <gdcmWriter.h>
 
+#include <dlfcn.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,13 +58,38 @@ constexpr int channel = 3;
 // -- Voxel buffers in shared memory, so that a decoded volume crosses without a copy --------
 
 int voxelFolder = -1; // the private huge-page tmpfs (Sandbox.h), when there is one
+
+// -- OCR: the radmark-ocr module, opened before the sandbox when the parent asked for it -----
+
+using MakeTextDetector = deid::TextDetector* (*)();
+MakeTextDetector makeTextDetector = nullptr;
+
+fs::path ocrModulePath() {
+    std::error_code error;
+    const fs::path self = fs::read_symlink("/proc/self/exe", error);
+    if (!error) {
+        const fs::path beside = self.parent_path() / "radmark-ocr.so";
+        if (fs::exists(beside, error))
+            return beside;
+    }
+    return RADMARK_OCR_MODULE_BUILD_PATH;
+}
+
+// Tesseract and its libraries, loaded and bound now (RTLD_NOW): nothing of them is resolved
+// later under the filter. Without the module, images that need OCR are quarantined.
+void loadOcrModule() {
+    void* module = ::dlopen(ocrModulePath().c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (module)
+        makeTextDetector =
+            reinterpret_cast<MakeTextDetector>(::dlsym(module, "radmark_make_text_detector"));
+}
 std::mutex buffersMutex;
 std::map<const std::byte*, int> bufferFds; // mapping -> its memfd
 
 // Shared memory for a volume: on huge pages when the administrator reserved some (far fewer page
 // table entries to fill: a 250 MB CT on 4 KiB pages costs tenths of a second here), else on 4 KiB
 // pages, allocated in bulk and populated in one go rather than by a fault per page.
-UniqueFd voxelMemfd(std::size_t bytes, std::size_t& mapped) {
+UniqueFd voxelMemfd(std::size_t bytes, std::size_t& mapped, bool& onTmpfs) {
     constexpr std::size_t hugePage = std::size_t(2) << 20;
     const std::size_t rounded = (bytes + hugePage - 1) / hugePage * hugePage;
     if (voxelFolder >= 0) {
@@ -66,6 +98,7 @@ UniqueFd voxelMemfd(std::size_t bytes, std::size_t& mapped) {
         UniqueFd file(::openat(voxelFolder, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
         if (file && ::ftruncate(file.get(), off_t(rounded)) == 0) {
             mapped = rounded;
+            onTmpfs = true;
             return file;
         }
     }
@@ -83,9 +116,13 @@ UniqueFd voxelMemfd(std::size_t bytes, std::size_t& mapped) {
 
 std::shared_ptr<std::byte[]> sharedVoxelBuffer(std::size_t bytes) {
     std::size_t mapped = 0;
-    UniqueFd fd = voxelMemfd(bytes, mapped);
-    void* memory =
-        ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+    bool onTmpfs = false;
+    UniqueFd fd = voxelMemfd(bytes, mapped, onTmpfs);
+    // On the huge-page tmpfs a volume is a few hundred faults, each zeroing its 2 MiB page in the
+    // decoding thread that touches it first (both threads share the work, as on the heap);
+    // 4 KiB pages are populated in one go instead, a fault each being dear on this VM.
+    void* memory = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | (onTmpfs ? 0 : MAP_POPULATE), fd.get(), 0);
     if (memory == MAP_FAILED)
         throw std::bad_alloc();
     auto* start = static_cast<std::byte*>(memory);
@@ -271,7 +308,12 @@ json listFiles(const fs::path& source) {
 }
 
 void Decoder::read(const json& request) {
-    imaging::SeriesSummary series = seriesFromJson(request.at("series"));
+    imaging::SeriesSummary series;
+    try {
+        series = seriesFromJson(request.at("series"));
+    } catch (const ChannelError& refused) { // a layout that does not fit: refused, not followed
+        throw std::runtime_error(refused.what());
+    }
     for (const auto& known : scanned_)
         if (known.key == series.key && known.files == series.files)
             series = known;
@@ -297,12 +339,8 @@ const deid::Deidentifier& Decoder::engineFor(const json& request) {
     deid_.key = key;
     deid_.secret.emplace(secretFromJson(request.at("secret")));
     deid_.options = optionsFromJson(request.at("options"));
-    if (request.value("ocr", false) && !deid_.ocr) {
-        try {
-            deid_.ocr = deid::makeTesseractDetector();
-        } catch (const std::exception&) {
-        }
-    }
+    if (request.value("ocr", false) && !deid_.ocr && makeTextDetector)
+        deid_.ocr.reset(makeTextDetector());
     deid_.engine = std::make_unique<deid::Deidentifier>(
         deid::ConfidentialityProfile::standard(), deid_.options, *deid_.secret,
         &deid::BurnedInTextRules::standard(),
@@ -351,6 +389,10 @@ std::optional<std::string> serializedHeader(gdcm::File& file) {
 void Decoder::deidentifyFile(const json& request) {
     const deid::Deidentifier& engine = engineFor(request);
     const std::string path = request.at("file").get<std::string>();
+    if (const auto problem = imaging::dicomStructureProblem(path)) {
+        send(MessageKind::Reply, {{"readable", true}, {"refused", *problem}});
+        return;
+    }
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     if (!reader.Read()) {
@@ -386,6 +428,8 @@ void Decoder::deidentifyFile(const json& request) {
 // One file for a batch: the headers go into blob, the JSON says where.
 json Decoder::deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
                             std::string& blob, std::map<deid::AttributeAction, int>& actionIds) {
+    if (const auto problem = imaging::dicomStructureProblem(path))
+        return {{"readable", true}, {"refused", *problem}};
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     if (!reader.Read())
@@ -656,29 +700,54 @@ std::size_t argumentNumber(const std::string& text) {
     }
 }
 
-int run(int argc, char** argv) {
-    SandboxSettings settings;
-    settings.channelFd = channel;
+// What the parent asks of one child: limits, the folder it may write (deid), OCR.
+struct ChildSettings {
+    std::size_t addressSpaceBytes = 0;
+    int cpuSeconds = 0;
     fs::path writable;
+    bool ocr = false;
+};
+
+ChildSettings childSettingsFrom(int argc, char** argv) {
+    ChildSettings child;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string name = argv[i];
         if (name == "--memory-limit")
-            settings.addressSpaceBytes = argumentNumber(argv[i + 1]);
+            child.addressSpaceBytes = argumentNumber(argv[i + 1]);
         else if (name == "--cpu-limit")
-            settings.cpuSeconds = int(argumentNumber(argv[i + 1]));
+            child.cpuSeconds = int(argumentNumber(argv[i + 1]));
         else if (name == "--writable")
-            writable = argv[i + 1];
+            child.writable = argv[i + 1];
+        else if (name == "--ocr")
+            child.ocr = std::string(argv[i + 1]) == "1";
     }
+    return child;
+}
+
+// Libraries that read tables lazily do it now, before the filter and the limits (in a zygote,
+// once for all its children).
+void loadTables(bool ocr) {
+    (void)deid::ConfidentialityProfile::standard();
+    (void)deid::BurnedInTextRules::standard();
+    if (ocr && !makeTextDetector)
+        loadOcrModule();
+}
+
+// One child: confines itself, says hello on fd 3 and answers requests until the parent closes
+// the channel. Started by exec, or forked by a zygote (runZygote) with everything loaded.
+int runChild(const ChildSettings& child) {
+    SandboxSettings settings;
+    settings.channelFd = channel;
+    settings.addressSpaceBytes = child.addressSpaceBytes;
+    settings.cpuSeconds = child.cpuSeconds;
     // Confinement of writes first: a new user namespace needs a single-threaded process.
     std::string why;
-    const bool writesConfined = confineWritesTo(writable, voxelFolder, why);
-    settings.allowWrites = !writable.empty();
+    const bool writesConfined = confineWritesTo(child.writable, voxelFolder, why);
+    settings.allowWrites = !child.writable.empty();
     settings.voxelFolderFd = voxelFolder;
     ::chdir("/");
     imaging::Volume::setLargeBufferSource(sharedVoxelBuffer);
-    // Libraries that read tables lazily do it now, before the filter and the limits.
-    (void)deid::ConfidentialityProfile::standard();
-    (void)deid::BurnedInTextRules::standard();
+    loadTables(child.ocr);
 
     struct sigaction trap {};
     trap.sa_sigaction = onSandboxTrap;
@@ -724,6 +793,128 @@ int run(int argc, char** argv) {
             sendFailure("error", "a library failed with an unknown exception");
         }
     }
+}
+
+// -- The zygote ---------------------------------------------------------------------------
+// `radmark-decoder --zygote`: started once by a parent (exec, cleaned environment, fd 3 its
+// channel, like a child), it loads the libraries and tables and then only forks: a child per
+// request, which confines itself as an exec'd one does. A child so starts in a millisecond or
+// two instead of the tens that exec, dynamic linking and GDCM's dictionaries cost. The zygote
+// never reads a file and runs no request itself; it reaps its children and writes each one's
+// wait status to the pipe it gave the parent with the child, so the parent learns how a child
+// died although the child is not its own.
+
+struct ForkedChild {
+    UniqueFd status; // write end: the wait status, once reaped
+};
+
+// A pidfd of a child not yet reaped names that process only, never a later one with its pid.
+UniqueFd pidfdOf(pid_t pid) {
+    return UniqueFd(int(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+void reapChildren(std::map<pid_t, ForkedChild>& children) {
+    for (;;) {
+        int status = 0;
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return;
+        const auto it = children.find(pid);
+        if (it == children.end())
+            continue;
+        [[maybe_unused]] const auto written =
+            ::write(it->second.status.get(), &status, sizeof status);
+        children.erase(it);
+    }
+}
+
+int runZygote() {
+    ::prctl(PR_SET_DUMPABLE, 0);
+    const rlimit noCore{0, 0};
+    ::setrlimit(RLIMIT_CORE, &noCore);
+    ::chdir("/");
+    loadTables(false);
+    sigset_t childExits;
+    sigemptyset(&childExits);
+    sigaddset(&childExits, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &childExits, nullptr);
+    const UniqueFd exits(::signalfd(-1, &childExits, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!exits)
+        return 2;
+    const pid_t zygote = ::getpid();
+    std::map<pid_t, ForkedChild> children;
+    send(MessageKind::Reply, {{"zygote", 1}});
+    for (;;) {
+        pollfd watched[2] = {{channel, POLLIN, 0}, {exits.get(), POLLIN, 0}};
+        if (::poll(watched, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return 1;
+        }
+        if (watched[1].revents & POLLIN) {
+            signalfd_siginfo info;
+            while (::read(exits.get(), &info, sizeof info) == ssize_t(sizeof info)) {
+            }
+            reapChildren(children);
+        }
+        if (!(watched[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        Message request;
+        try {
+            if (!receiveMessage(channel, request, 0))
+                continue;
+        } catch (const ChannelError&) {
+            return 0; // the parent is gone: so are the children (PR_SET_PDEATHSIG)
+        }
+        if (request.body.value("op", "") != "fork" || request.fds.size() != 1) {
+            send(MessageKind::Failure, {{"failure", "error"}, {"message", "not a fork request"}});
+            continue;
+        }
+        ChildSettings child;
+        child.addressSpaceBytes = request.body.value("memoryLimit", std::size_t(0));
+        child.cpuSeconds = request.body.value("cpuLimit", 0);
+        child.writable = request.body.value("writable", "");
+        child.ocr = request.body.value("ocr", false);
+        if (child.ocr && !makeTextDetector)
+            loadOcrModule(); // here, once: every later child has it
+        int status[2];
+        if (::pipe2(status, O_CLOEXEC) != 0) {
+            send(MessageKind::Failure, {{"failure", "error"}, {"message", "no pipe"}});
+            continue;
+        }
+        UniqueFd statusRead(status[0]), statusWrite(status[1]);
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            // The child: its own socket becomes fd 3 and nothing else of the zygote stays open.
+            // It never returns into this loop (no destructor may close a reused descriptor).
+            ::sigprocmask(SIG_UNBLOCK, &childExits, nullptr);
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != zygote || ::dup2(request.fds.front().get(), channel) < 0)
+                ::_exit(127);
+            ::syscall(SYS_close_range, channel + 1, ~0U, 0);
+            try {
+                ::_exit(runChild(child));
+            } catch (...) {
+                ::_exit(2);
+            }
+        }
+        if (pid < 0) {
+            send(MessageKind::Failure, {{"failure", "error"}, {"message", std::strerror(errno)}});
+            continue;
+        }
+        std::vector<UniqueFd> handles;
+        handles.push_back(std::move(statusRead));
+        if (UniqueFd pidfd = pidfdOf(pid))
+            handles.push_back(std::move(pidfd));
+        children[pid] = ForkedChild{std::move(statusWrite)};
+        send(MessageKind::Reply, {{"pid", pid}}, std::move(handles));
+    }
+}
+
+int run(int argc, char** argv) {
+    if (argc >= 2 && std::string(argv[1]) == "--zygote")
+        return runZygote();
+    return runChild(childSettingsFrom(argc, argv));
 }
 
 } // namespace

@@ -4,16 +4,21 @@
 #include "imaging/deid/Defacing.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace radmark::decoder {
@@ -108,18 +113,12 @@ DecoderProcess::~DecoderProcess() {
     stop();
 }
 
-void DecoderProcess::start() {
-    int ends[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
-        throw DecoderFailure(
-            std::string("the decoder could not be started: ") + std::strerror(errno), false);
-    UniqueFd parentEnd(ends[0]);
-    // Above the descriptors posix_spawn maps, so that dup2 onto 3 always clears close-on-exec.
-    UniqueFd childEnd(::fcntl(ends[1], F_DUPFD_CLOEXEC, 10));
-    ::close(ends[1]);
-    if (!childEnd)
-        throw DecoderFailure("the decoder could not be started: no descriptor", false);
+namespace {
 
+// posix_spawn of the decoder program with fd 3 = channelEnd (exec at once: no parent code runs
+// in the child), stdin/stdout (and stderr, unless RADMARK_DECODER_STDERR=1) on /dev/null, every
+// other descriptor closed, signals at their defaults and a cleaned environment.
+pid_t spawnDecoder(const std::string& program, std::vector<std::string> arguments, int channelEnd) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -129,7 +128,7 @@ void DecoderProcess::start() {
     const char* keepStderr = std::getenv("RADMARK_DECODER_STDERR");
     if (!keepStderr || std::string(keepStderr) != "1")
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, childEnd.get(), 3);
+    posix_spawn_file_actions_adddup2(&actions, channelEnd, 3);
     posix_spawn_file_actions_addclosefrom_np(&actions, 4);
 
     posix_spawnattr_t attributes;
@@ -141,12 +140,7 @@ void DecoderProcess::start() {
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-    const std::string program = settings_.program.string();
-    std::vector<std::string> arguments = {program, "--memory-limit",
-                                          std::to_string(settings_.memoryLimitBytes), "--cpu-limit",
-                                          std::to_string(settings_.cpuSeconds)};
-    if (!settings_.writableFolder.empty())
-        arguments.insert(arguments.end(), {"--writable", settings_.writableFolder.string()});
+    arguments.insert(arguments.begin(), program);
     std::vector<std::string> environment = {"LC_ALL=C", "PATH=/usr/bin:/bin"};
     for (const char* passed :
          {"TESSDATA_PREFIX", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "OMP_THREAD_LIMIT"})
@@ -165,10 +159,177 @@ void DecoderProcess::start() {
         ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    childEnd = UniqueFd();
     if (spawned != 0)
         throw DecoderFailure(
             "the decoder (" + program + ") could not be started: " + std::strerror(spawned), false);
+    return pid;
+}
+
+// A connected SOCK_SEQPACKET pair: [0] stays here, [1] (above the descriptors posix_spawn maps,
+// so that dup2 onto 3 always clears close-on-exec) goes to the child.
+std::pair<UniqueFd, UniqueFd> channelPair() {
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
+        throw DecoderFailure(
+            std::string("the decoder could not be started: ") + std::strerror(errno), false);
+    UniqueFd parentEnd(ends[0]);
+    UniqueFd childEnd(::fcntl(ends[1], F_DUPFD_CLOEXEC, 10));
+    ::close(ends[1]);
+    if (!childEnd)
+        throw DecoderFailure("the decoder could not be started: no descriptor", false);
+    return {std::move(parentEnd), std::move(childEnd)};
+}
+
+// The zygote of each decoder program (`radmark-decoder --zygote`, DecoderMain.cpp): exec'd
+// once per process of ours, it forks a child per request, which then confines itself as an
+// exec'd one does. It holds no key and reads no file. A zygote belongs to the process that
+// started it: a fork of that process (bench open's memory probe) starts its own.
+class Zygotes {
+  public:
+    static Zygotes& instance() {
+        static Zygotes zygotes;
+        return zygotes;
+    }
+
+    void prestart(const std::string& program) {
+        std::lock_guard lock(mutex_);
+        if (!enabled())
+            return;
+        Zygote& z = zygoteOf(program);
+        if (!z.socket)
+            spawn(program, z);
+    }
+
+    // A child forked with these settings, its channel childEnd. False when there is no zygote
+    // (disabled, or it failed): the caller then spawns the child itself.
+    bool fork(const DecoderSettings& settings, UniqueFd& childEnd, pid_t& pid, UniqueFd& status,
+              UniqueFd& pidfd) {
+        std::lock_guard lock(mutex_);
+        if (!enabled())
+            return false;
+        const std::string program = settings.program.string();
+        Zygote& z = zygoteOf(program);
+        // A zygote that died since (killed, out of memory) is replaced once.
+        const bool hadOne = bool(z.socket);
+        if (forkFrom(program, z, settings, childEnd, pid, status, pidfd))
+            return true;
+        return hadOne && childEnd && forkFrom(program, z, settings, childEnd, pid, status, pidfd);
+    }
+
+  private:
+    struct Zygote {
+        UniqueFd socket;
+        pid_t pid = -1;
+        pid_t owner = -1;
+        bool ready = false; // its hello arrived
+    };
+
+    bool forkFrom(const std::string& program, Zygote& z, const DecoderSettings& settings,
+                  UniqueFd& childEnd, pid_t& pid, UniqueFd& status, UniqueFd& pidfd) {
+        if (!z.socket && !spawn(program, z))
+            return false;
+        Message reply;
+        try {
+            if (!z.ready) {
+                Message hello;
+                if (!receiveMessage(z.socket.get(), hello, 30'000) ||
+                    !hello.body.contains("zygote"))
+                    return drop(z);
+                z.ready = true;
+            }
+            // The child's end is given away only with a request the zygote took.
+            Message request;
+            request.body = {{"op", "fork"},
+                            {"memoryLimit", settings.memoryLimitBytes},
+                            {"cpuLimit", settings.cpuSeconds},
+                            {"writable", settings.writableFolder.string()},
+                            {"ocr", settings.ocr}};
+            request.fds.push_back(UniqueFd(::fcntl(childEnd.get(), F_DUPFD_CLOEXEC, 10)));
+            sendMessage(z.socket.get(), request);
+            childEnd = UniqueFd();
+            if (!receiveMessage(z.socket.get(), reply, 30'000))
+                return drop(z);
+        } catch (const ChannelError&) {
+            return drop(z);
+        }
+        if (reply.kind != MessageKind::Reply || !reply.body.contains("pid") || reply.fds.empty())
+            return drop(z);
+        pid = reply.body.value("pid", -1);
+        status = std::move(reply.fds[0]);
+        if (reply.fds.size() > 1)
+            pidfd = std::move(reply.fds[1]);
+        return pid > 0;
+    }
+
+    // RADMARK_DECODER_ZYGOTE=0: every child is exec'd (to compare, or to debug one child).
+    static bool enabled() {
+        const char* zygote = std::getenv("RADMARK_DECODER_ZYGOTE");
+        return !zygote || std::string(zygote) != "0";
+    }
+
+    Zygote& zygoteOf(const std::string& program) {
+        Zygote& z = zygotes_[program];
+        if (z.owner != ::getpid()) { // inherited through a fork: our parent's, not ours
+            (void)z.socket.release();
+            z = Zygote{};
+        }
+        return z;
+    }
+
+    bool spawn(const std::string& program, Zygote& z) {
+        try {
+            auto [parentEnd, childEnd] = channelPair();
+            z.pid = spawnDecoder(program, {"--zygote"}, childEnd.get());
+            z.socket = std::move(parentEnd);
+            z.owner = ::getpid();
+            z.ready = false;
+            return true;
+        } catch (const DecoderFailure&) {
+            return false;
+        }
+    }
+
+    bool drop(Zygote& z) {
+        z.socket = UniqueFd();
+        if (z.pid > 0 && z.owner == ::getpid()) {
+            ::kill(z.pid, SIGKILL);
+            while (::waitpid(z.pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+        z = Zygote{};
+        z.owner = ::getpid();
+        return false;
+    }
+
+    std::mutex mutex_;
+    std::map<std::string, Zygote> zygotes_;
+};
+
+} // namespace
+
+void prestartDecoder(const fs::path& program) {
+    Zygotes::instance().prestart((program.empty() ? locateDecoderProgram() : program).string());
+}
+
+void DecoderProcess::start() {
+    pid_t pid = -1;
+    auto [parentEnd, childEnd] = channelPair();
+    if (!Zygotes::instance().fork(settings_, childEnd, pid, status_, pidfd_)) {
+        // No zygote: this child is exec'd itself, on a fresh pair (the first end may be gone).
+        std::tie(parentEnd, childEnd) = channelPair();
+        std::vector<std::string> arguments = {"--memory-limit",
+                                              std::to_string(settings_.memoryLimitBytes),
+                                              "--cpu-limit", std::to_string(settings_.cpuSeconds)};
+        if (!settings_.writableFolder.empty())
+            arguments.insert(arguments.end(), {"--writable", settings_.writableFolder.string()});
+        if (settings_.ocr)
+            arguments.insert(arguments.end(), {"--ocr", "1"});
+        pid = spawnDecoder(settings_.program.string(), arguments, childEnd.get());
+        status_ = UniqueFd();
+        pidfd_ = UniqueFd();
+    }
+    childEnd = UniqueFd();
+    const std::string program = settings_.program.string();
     pid_ = pid;
     socket_ = std::move(parentEnd);
     Message hello;
@@ -190,15 +351,44 @@ std::string DecoderProcess::reap(bool killFirst) {
     if (pid_ <= 0)
         return "the decoder is not running";
     socket_ = UniqueFd();
-    if (killFirst)
-        ::kill(pid_, SIGKILL);
     int status = 0;
-    pid_t got;
-    do
-        got = ::waitpid(pid_, &status, 0);
-    while (got < 0 && errno == EINTR);
+    bool got = false;
+    if (status_) {
+        // Forked by the zygote, which reaps it and writes its wait status to this pipe. SIGKILL
+        // goes through its pidfd: never to a later process that got the same pid.
+        if (killFirst) {
+            if (pidfd_)
+                ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+            else {
+                pollfd dead{status_.get(), POLLIN, 0};
+                if (::poll(&dead, 1, 0) == 0) // not reaped yet: the pid is still its own
+                    ::kill(pid_, SIGKILL);
+            }
+        }
+        std::size_t read = 0;
+        while (read < sizeof status) {
+            const ssize_t n = ::read(status_.get(), reinterpret_cast<char*>(&status) + read,
+                                     sizeof status - read);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            read += std::size_t(n);
+        }
+        got = read == sizeof status;
+        status_ = UniqueFd();
+        pidfd_ = UniqueFd();
+    } else {
+        if (killFirst)
+            ::kill(pid_, SIGKILL);
+        pid_t reaped;
+        do
+            reaped = ::waitpid(pid_, &status, 0);
+        while (reaped < 0 && errno == EINTR);
+        got = reaped > 0;
+    }
     pid_ = -1;
-    return got > 0 ? describeStatus(status, settings_.cpuSeconds) : "the decoder ended";
+    return got ? describeStatus(status, settings_.cpuSeconds) : "the decoder ended";
 }
 
 void DecoderProcess::ended(const std::string& fallback) {
@@ -207,20 +397,18 @@ void DecoderProcess::ended(const std::string& fallback) {
     throw DecoderFailure(cause.empty() ? fallback : cause, true);
 }
 
+void DecoderProcess::setOcr(bool ocr) {
+    if (ocr && !settings_.ocr)
+        stop();
+    settings_.ocr = ocr;
+}
+
 void DecoderProcess::stop() {
-    if (pid_ <= 0)
-        return;
-    socket_ = UniqueFd(); // an idle child exits when its channel closes
-    for (int i = 0; i < 100; ++i) {
-        int status = 0;
-        const pid_t got = ::waitpid(pid_, &status, WNOHANG);
-        if (got == pid_ || (got < 0 && errno != EINTR)) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    reap(true);
+    // The child is idle or no longer wanted, and holds nothing that needs an orderly end: SIGKILL
+    // spares the wait for its libraries' destructors (GDCM's dictionaries: a dozen
+    // milliseconds), and the parent waits only for the kernel to tear it down.
+    if (pid_ > 0)
+        reap(true);
 }
 
 Message DecoderProcess::call(const json& request,

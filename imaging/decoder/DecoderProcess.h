@@ -1,9 +1,10 @@
 #pragma once
-// One radmark-decoder child as its parent sees it: started with posix_spawn (exec at once, a
-// cleaned environment, only its socket open), asked one request at a time, watched for a
-// timeout, and when it dies, the cause in words ("the decoder crashed (SIGSEGV)"). The next
-// request after a death starts a fresh child. Used by IsolatedDecoder; later channels (store
-// service, PACS fetcher) start their own programs the same way.
+// One radmark-decoder child as its parent sees it: forked by the program's zygote (or started
+// with posix_spawn: exec at once, a cleaned environment, only its socket open), asked one
+// request at a time, watched for a timeout, and when it dies, the cause in words ("the decoder
+// crashed (SIGSEGV)"). The next request after a death starts a fresh child. Used by
+// IsolatedDecoder; later channels (store service, PACS fetcher) start their own programs the
+// same way.
 
 #include "imaging/decoder/Channel.h"
 
@@ -23,10 +24,21 @@ struct DecoderSettings {
     std::size_t memoryLimitBytes = 0;             // address space; 0: the machine's RAM
     int cpuSeconds = 3600;                        // processor time of one child
     std::filesystem::path writableFolder;         // empty: the child cannot write files
+    // The child may read burned-in text: it loads the OCR module (Tesseract) before its sandbox.
+    // Without it a child starts faster; IsolatedDecoder turns it on for de-identification.
+    bool ocr = false;
 };
 
 // $RADMARK_DECODER, else radmark-decoder beside the running program, else the build tree's.
 std::filesystem::path locateDecoderProgram();
+
+// Children are forked from a zygote of the decoder program (`radmark-decoder --zygote`: exec'd
+// once per process, libraries and tables loaded, it forks a child per request in a millisecond
+// or two where exec costs tens). This starts that zygote now, in the background, so that the
+// first child does not wait for it: the workstation calls it at launch, the CLI when a command
+// starts. Optional: the first child starts the zygote otherwise. RADMARK_DECODER_ZYGOTE=0 turns
+// zygotes off (every child exec'd).
+void prestartDecoder(const std::filesystem::path& program = {});
 
 // The child failed a request or died. processEnded: it crashed, hung, was stopped by its
 // sandbox or ran out of memory (the message says which); false: it refused the request cleanly.
@@ -56,9 +68,13 @@ class DecoderProcess {
 
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
+    // Whether the next child (or the running one) reads burned-in text. Asking for OCR that the
+    // running child lacks ends it: the next call starts one with the module loaded.
+    void setOcr(bool ocr);
+    bool ocr() const { return settings_.ocr; }
     // Whether this child's writes are confined to settings.writableFolder (mount namespace).
     bool writesConfined() const { return writesConfined_; }
-    void stop(); // ends the child (orderly: closes its socket; kills it after a second)
+    void stop(); // ends the child (SIGKILL: it is idle or no longer wanted) and waits for it
 
   private:
     void start();
@@ -68,6 +84,8 @@ class DecoderProcess {
     DecoderSettings settings_;
     UniqueFd socket_;
     pid_t pid_ = -1;
+    UniqueFd status_; // forked by a zygote: its wait status arrives here (else waitpid)
+    UniqueFd pidfd_;  // forked by a zygote: signals go through this
     bool writesConfined_ = false;
 };
 

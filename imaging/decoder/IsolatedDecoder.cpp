@@ -18,6 +18,36 @@ namespace {
 // The cancel flag of a caller's progress: the child is ended and the read reports "cancelled".
 struct Cancelled {};
 
+// A path as the child must get it: it works from "/" (its working folder is not the caller's).
+std::string forChild(const fs::path& path) {
+    std::error_code error;
+    const fs::path absolute = fs::absolute(path, error);
+    return (error ? path : absolute).string();
+}
+
+// A file the child named (always absolute) as the caller gave it: relative when subject is.
+fs::path asGiven(const fs::path& file, const fs::path& subject) {
+    if (file.empty() || subject.empty() || subject.is_absolute())
+        return file;
+    std::error_code error;
+    const fs::path absolute = fs::absolute(subject, error);
+    if (error)
+        return file;
+    if (file == absolute)
+        return subject;
+    const fs::path inside = file.lexically_relative(absolute);
+    if (inside.empty() || *inside.begin() == "..")
+        return file;
+    return subject / inside;
+}
+
+json seriesForChild(const imaging::SeriesSummary& series) {
+    json j = toJson(series);
+    for (auto& file : j.at("files"))
+        file = forChild(file.get<std::string>());
+    return j;
+}
+
 // What a message about a series names: its one file, or the folder of its files.
 fs::path folderOf(const imaging::SeriesSummary& series) {
     if (series.files.size() == 1)
@@ -48,8 +78,9 @@ json IsolatedDecoder::call(const json& request, const imaging::Progress& progres
         throw imaging::ReadError(subject, "cancelled");
     } catch (const DecoderFailure&) {
         throw;
-    } catch (const imaging::ReadError&) {
-        throw; // the child refused cleanly: it is still in step
+    } catch (const imaging::ReadError& refused) {
+        // the child refused cleanly: it is still in step
+        throw imaging::ReadError(asGiven(refused.file(), subject), refused.reason());
     } catch (...) {
         // The caller's progress threw mid-request: the child's answer would come unasked.
         process_.stop();
@@ -61,6 +92,8 @@ std::vector<DeidentifiedFile>
 IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
                                  const DeidentificationSettings& settings,
                                  const imaging::Progress& progress) {
+    if (settings.ocr && !process_.ocr())
+        process_.setOcr(true);
     std::vector<DeidentifiedFile> out(files.size());
     std::vector<std::size_t> pending(files.size());
     for (std::size_t i = 0; i < files.size(); ++i)
@@ -76,7 +109,7 @@ IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
         } unmap{page};
         json names = json::array();
         for (std::size_t i : pending)
-            names.push_back(files[i].string());
+            names.push_back(forChild(files[i]));
         std::vector<UniqueFd> fds;
         fds.push_back(std::move(counterFd));
         Message reply;
@@ -121,7 +154,9 @@ IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
             file.readable = e.value("readable", false);
             if (e.contains("error"))
                 file.failure = "de-identification failed (" + e.value("error", "") + ")";
-            if (!file.readable || e.contains("error"))
+            if (e.contains("refused"))
+                file.failure = e.value("refused", "");
+            if (!file.readable || !file.failure.empty())
                 continue;
             file.result = fileResultFromJson(e.at("result"));
             for (const auto& ref : e.at("actionRefs")) {
@@ -147,7 +182,7 @@ IsolatedDecoder::findSeries(const fs::path& source, const imaging::Progress& pro
                             std::vector<imaging::ReadError>* crashed) {
     json reply;
     try {
-        reply = call({{"op", "scan"}, {"source", source.string()}}, progress, source);
+        reply = call({{"op", "scan"}, {"source", forChild(source)}}, progress, source);
     } catch (const DecoderFailure& failure) {
         if (!failure.processEnded())
             throw imaging::ReadError(source, failure.what());
@@ -160,6 +195,7 @@ IsolatedDecoder::findSeries(const fs::path& source, const imaging::Progress& pro
     std::vector<imaging::SeriesSummary> series;
     for (const auto& s : reply.at("series"))
         series.push_back(seriesFromJson(s));
+    scanner_ = process_.pid();
     return series;
 }
 
@@ -168,7 +204,7 @@ IsolatedDecoder::scanFileByFile(const fs::path& source, const std::string& cause
                                 std::vector<imaging::ReadError>* crashedOut) {
     std::vector<std::string> files;
     try {
-        files = call({{"op", "list"}, {"source", source.string()}}, {}, source)
+        files = call({{"op", "list"}, {"source", forChild(source)}}, {}, source)
                     .at("files")
                     .get<std::vector<std::string>>();
     } catch (const DecoderFailure&) {
@@ -252,7 +288,11 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
                                             imaging::ReadReport* report) {
     Message reply;
     try {
-        call({{"op", "read"}, {"series", toJson(series)}}, progress, folderOf(series), &reply);
+        // The child that scanned kept the layout: it is sent only to a child that did not.
+        json request = {{"op", "read"}, {"series", seriesForChild(series)}};
+        if (process_.running() && process_.pid() == scanner_)
+            request["series"].erase("layout");
+        call(request, progress, folderOf(series), &reply);
         return volumeFrom(reply, report);
     } catch (const ChannelError& broken) {
         process_.stop();
@@ -274,7 +314,7 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
             one.imageCount = 1;
             one.files = {file};
             try {
-                call({{"op", "read"}, {"series", toJson(one)}}, {}, file);
+                call({{"op", "read"}, {"series", seriesForChild(one)}}, {}, file);
             } catch (const DecoderFailure& alone) {
                 if (alone.processEnded())
                     throw imaging::ReadError(file, std::string(alone.what()) +
@@ -307,10 +347,12 @@ imaging::Volume IsolatedDecoder::readVolume(const fs::path& source,
 
 DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
                                                  const DeidentificationSettings& settings) {
+    if (settings.ocr && !process_.ocr())
+        process_.setOcr(true);
     Message reply;
     try {
         call({{"op", "deidentify-file"},
-              {"file", file.string()},
+              {"file", forChild(file)},
               {"secret", toJson(settings.secret)},
               {"options", toJson(settings.options)},
               {"ocr", settings.ocr},
@@ -323,7 +365,8 @@ DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
     }
     DeidentifiedFile out;
     out.readable = reply.body.value("readable", false);
-    if (!out.readable)
+    out.failure = reply.body.value("refused", "");
+    if (!out.readable || !out.failure.empty())
         return out;
     out.result = fileResultFromJson(reply.body.at("result"));
     out.studyDescription = reply.body.value("studyDescription", "");
@@ -454,6 +497,7 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
     } removeStaging{staging};
 
     decoderSettings.writableFolder = staging;
+    decoderSettings.ocr = settings.ocr;
     IsolatedFolderOutcome result;
     std::vector<fs::path> remaining = sources;
     std::vector<std::string> crashed, skipDefacing;
@@ -462,13 +506,13 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         fs::create_directories(run, error);
         const std::vector<fs::path> files = deid::listSourceFiles(remaining);
         json request = {{"op", "deidentify-folder"},
-                        {"out", run.string()},
+                        {"out", forChild(run)},
                         {"secret", toJson(settings.secret)},
                         {"options", toJson(settings.options)},
                         {"ocr", settings.ocr},
                         {"skipDefacing", skipDefacing}};
         for (const auto& s : remaining)
-            request["sources"].push_back(s.string());
+            request["sources"].push_back(forChild(s));
         DecoderProcess child(decoderSettings);
         // The child counts the files it finished here (shared memory), so that a crash is
         // blamed on the right file without a message per file.

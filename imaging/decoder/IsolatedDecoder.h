@@ -72,8 +72,12 @@ class IsolatedDecoder {
                                                   const DeidentificationSettings& settings,
                                                   const imaging::Progress& progress = {});
 
-    // Ends the current child: the next request gets a fresh one (one child per series).
-    void restart() { process_.stop(); }
+    // Ends the current child: the next request gets a fresh one (one child per series), with
+    // the OCR module only if that request de-identifies with OCR.
+    void restart() {
+        process_.stop();
+        process_.setOcr(false);
+    }
     DecoderProcess& process() { return process_; }
 
   private:
@@ -86,6 +90,7 @@ class IsolatedDecoder {
     imaging::Volume volumeFrom(Message& reply, imaging::ReadReport* report);
 
     DecoderProcess process_;
+    pid_t scanner_ = -1; // the child whose scan gave the current summaries (it kept the layouts)
 };
 
 struct IsolatedFolderOutcome {

@@ -1,5 +1,6 @@
 #include "imaging/decoder/Protocol.h"
 
+#include "imaging/DicomSeriesReader.h"
 #include "imaging/decoder/Channel.h"
 
 #include <sodium.h>
@@ -8,17 +9,104 @@ namespace radmark::decoder {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+namespace {
+
+// A DICOM series' layout, compact: a row per file and per frame (a 500-slice CT is about 60 KB).
+// The files' paths are the summary's own.
+json layoutToJson(const imaging::DicomSeriesLayout& l) {
+    json files = json::array(), frames = json::array();
+    for (const auto& f : l.files)
+        files.push_back({f.transferSyntax, f.rawLittleEndian, f.pixelValueOffset, f.frames});
+    for (const auto& f : l.frames)
+        frames.push_back({f.file, f.frame, f.position[0], f.position[1], f.position[2], f.slope,
+                          f.intercept, f.instanceNumber});
+    return {{"files", files},
+            {"frames", frames},
+            {"geometry", toJson(l.geometry)},
+            {"pixelType", imaging::pixelTypeName(l.pixelType)},
+            {"integralRescale", l.integralRescale},
+            {"image",
+             {l.rows, l.columns, l.samplesPerPixel, l.bitsAllocated, l.bitsStored, l.signedPixels,
+              l.planarByPlane}},
+            {"photometric", l.photometric},
+            {"modality", l.modality},
+            {"description", l.description},
+            {"warnings", l.warnings}};
+}
+
+// The layout a scanning child sent; what the pixel read relies on is checked (a child that
+// did not scan reads by it, and a forged one must be refused, not followed).
+std::shared_ptr<const imaging::DicomSeriesLayout>
+layoutFromJson(const json& j, const std::vector<fs::path>& paths) {
+    auto l = std::make_shared<imaging::DicomSeriesLayout>();
+    const json& files = j.at("files");
+    if (files.size() != paths.size())
+        throw ChannelError("the decoder sent a series layout for other files");
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const json& f = files.at(i);
+        imaging::DicomSeriesLayout::File file;
+        file.path = paths[i];
+        file.transferSyntax = f.at(0).get<std::string>();
+        file.rawLittleEndian = f.at(1).get<bool>();
+        file.pixelValueOffset = f.at(2).get<std::uint64_t>();
+        file.frames = f.at(3).get<int>();
+        if (file.frames < 1)
+            throw ChannelError("the decoder sent a file without frames");
+        l->files.push_back(std::move(file));
+    }
+    for (const auto& f : j.at("frames")) {
+        imaging::DicomSeriesLayout::Frame frame;
+        frame.file = f.at(0).get<int>();
+        frame.frame = f.at(1).get<int>();
+        frame.position = {f.at(2).get<double>(), f.at(3).get<double>(), f.at(4).get<double>()};
+        frame.slope = f.at(5).get<double>();
+        frame.intercept = f.at(6).get<double>();
+        frame.instanceNumber = f.at(7).get<int>();
+        if (frame.file < 0 || std::size_t(frame.file) >= l->files.size() || frame.frame < 0 ||
+            frame.frame >= l->files[std::size_t(frame.file)].frames)
+            throw ChannelError("the decoder sent a frame of no file");
+        l->frames.push_back(frame);
+    }
+    l->geometry = geometryFromJson(j.at("geometry"));
+    l->pixelType = pixelTypeFromName(j.at("pixelType").get<std::string>());
+    l->integralRescale = j.at("integralRescale").get<bool>();
+    const json& image = j.at("image");
+    l->rows = image.at(0).get<int>();
+    l->columns = image.at(1).get<int>();
+    l->samplesPerPixel = image.at(2).get<int>();
+    l->bitsAllocated = image.at(3).get<int>();
+    l->bitsStored = image.at(4).get<int>();
+    l->signedPixels = image.at(5).get<bool>();
+    l->planarByPlane = image.at(6).get<bool>();
+    l->photometric = j.at("photometric").get<std::string>();
+    l->modality = j.at("modality").get<std::string>();
+    l->description = j.at("description").get<std::string>();
+    l->warnings = j.at("warnings").get<std::vector<std::string>>();
+    const auto& dims = l->geometry.dims;
+    const bool bits = l->bitsAllocated == 8 || l->bitsAllocated == 16 || l->bitsAllocated == 32;
+    if (dims[0] != l->columns || dims[1] != l->rows || std::size_t(dims[2]) != l->frames.size() ||
+        !bits || l->bitsStored < 1 || l->bitsStored > l->bitsAllocated ||
+        (l->samplesPerPixel != 1 && l->samplesPerPixel != 3))
+        throw ChannelError("the decoder sent a series layout that does not fit together");
+    return l;
+}
+
+} // namespace
+
 json toJson(const imaging::SeriesSummary& series) {
     json files = json::array();
     for (const auto& file : series.files)
         files.push_back(file.string());
-    return {{"key", series.key},
-            {"format", series.format},
-            {"modality", series.modality},
-            {"description", series.description},
-            {"imageCount", series.imageCount},
-            {"files", files},
-            {"warnings", series.warnings}};
+    json j = {{"key", series.key},
+              {"format", series.format},
+              {"modality", series.modality},
+              {"description", series.description},
+              {"imageCount", series.imageCount},
+              {"files", files},
+              {"warnings", series.warnings}};
+    if (series.dicomLayout && series.dicomLayout->files.size() == series.files.size())
+        j["layout"] = layoutToJson(*series.dicomLayout);
+    return j;
 }
 
 imaging::SeriesSummary seriesFromJson(const json& j) {
@@ -31,6 +119,8 @@ imaging::SeriesSummary seriesFromJson(const json& j) {
     for (const auto& file : j.at("files"))
         series.files.emplace_back(file.get<std::string>());
     series.warnings = j.at("warnings").get<std::vector<std::string>>();
+    if (j.contains("layout"))
+        series.dicomLayout = layoutFromJson(j.at("layout"), series.files);
     return series;
 }
 

@@ -1,5 +1,6 @@
 #include "imaging/deid/FolderDeidentification.h"
 
+#include "imaging/DicomStructure.h"
 #include "imaging/SourceFolder.h"
 
 #include <gdcmReader.h>
@@ -335,6 +336,14 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         ++counter;
         if (mediaStorageClassOf(path) == mediaStorageDirectory) {
             ++outcome.filesSkipped; // a DICOMDIR: the files it lists are walked directly
+            continue;
+        }
+        // Elements that claim more bytes than the file holds (or worse): refused before GDCM
+        // allocates what they claim or fails a check on them.
+        if (const auto problem = imaging::dicomStructureProblem(path)) {
+            outcome.failures.push_back(path.string() + ": " + *problem);
+            if (progress)
+                progress(counter, int(files.size()));
             continue;
         }
         gdcm::Reader reader;

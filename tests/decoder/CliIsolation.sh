@@ -5,6 +5,8 @@
 #  2. `import` of a folder with a file that crashes the decoder beside a good study: the good
 #     study is stored, the bad file is named on one line, the exit status says not everything
 #     was imported (3), and no signal reaches the CLI.
+#  3. `radmark-cli bench` lists its commands, deface among them; `bench deface` reads the head
+#     volume in the decoder child, not in the CLI.
 # usage: CliIsolation.sh RADMARK_CLI MALFORMED_DATA_DIR
 set -euo pipefail
 cli="$1"
@@ -52,3 +54,25 @@ grep -q "info-SIGSEGV-JPEG2000-56b65079fed9.dcm: the decoder crashed (SIGSEGV) w
   "$scratch/import.err" || fail "the crashing file was not named"
 [ "$(wc -l < "$scratch/import.err")" -eq 1 ] || fail "more than one line about the bad file"
 echo "ok: the good study was imported and the crashing file named"
+
+# 3. `bench deface` is a listed command and reads its volume through the decoder too.
+"$cli" bench --help > "$scratch/bench.out" || fail "radmark-cli bench --help failed"
+grep -q "^  bench deface PATH" "$scratch/bench.out" || fail "radmark-cli bench does not list deface"
+status=0
+"$cli" bench > /dev/null 2> "$scratch/bench.err" || status=$?
+[ "$status" -eq 2 ] && grep -q "bench deface" "$scratch/bench.err" ||
+  fail "radmark-cli bench without a command: exit $status, not the list of bench commands"
+head="/usr/share/mricron/templates/ch2.nii.gz"
+if [ -f "$head" ] && command -v strace >/dev/null; then
+  cp "$head" "$scratch/probe-head.nii.gz"
+  strace -f -qq -e trace=openat,open -o "$scratch/deface-trace" \
+    "$cli" bench deface "$scratch/probe-head.nii.gz" --repeat 1 > "$scratch/deface.out" ||
+    fail "bench deface failed: $(cat "$scratch/deface.out")"
+  grep -q "removed [1-9][0-9]* voxels" "$scratch/deface.out" || fail "bench deface removed nothing"
+  cli_pid="$(head -n1 "$scratch/deface-trace" | awk '{print $1}')"
+  ! grep 'probe-head.nii.gz' "$scratch/deface-trace" | grep -v ENOENT | grep -q "^$cli_pid " ||
+    fail "bench deface opened the head volume in the CLI process"
+  echo "ok: bench deface is listed, and its volume was read by the decoder child"
+else
+  echo "note: mricron-data or strace missing: bench deface run skipped"
+fi

@@ -3,12 +3,14 @@
 // and the next request works, and its sandbox refuses sockets, exec, ptrace, signals to others
 // and writes. Test hooks come from radmark-decoder-test (built with RADMARK_DECODER_TEST_HOOKS).
 
+#include "imaging/DicomSeriesReader.h"
 #include "imaging/StudyReader.h"
 #include "imaging/decoder/IsolatedDecoder.h"
 
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 namespace radmark::decoder {
@@ -246,14 +251,14 @@ TEST(IsolatedDecoder, AFileThatCrashesTheDecoderIsNamedAndTheGoodOneReads) {
     }
     EXPECT_EQ(read, 1);
     // An abort in the library is caught as cleanly.
-    EXPECT_THROW(decoder.readVolume(malformed / "info-SIGABRT-JPEG2000-7b7bd08c17c3.dcm"),
+    EXPECT_THROW(decoder.readVolume(malformed / "deid-SIGABRT-nested_priv_SQ-3c9fa496e015.dcm"),
                  imaging::ReadError);
 }
 
 TEST(IsolatedDecoder, DeidentificationGoesOnPastAFileThatAbortsIt) {
     ScratchFolder scratch;
     const fs::path out = scratch.path() / "out";
-    const fs::path bad = malformed / "deid-SIGABRT-CT_small-001cb09740a9.dcm";
+    const fs::path bad = malformed / "deid-SIGABRT-nested_priv_SQ-3c9fa496e015.dcm";
     DeidentificationSettings settings;
     settings.ocr = false;
     const auto result =
@@ -271,6 +276,137 @@ TEST(IsolatedDecoder, DeidentificationGoesOnPastAFileThatAbortsIt) {
     for (const auto& entry : fs::directory_iterator(out))
         EXPECT_EQ(entry.path().filename().string().rfind(".radmark-decoder-", 0),
                   std::string::npos);
+}
+
+// A file whose element claims more bytes than the file holds (GDCM aborted on this one) is
+// refused with a sentence before the library reads it, by every request: nothing dies.
+TEST(IsolatedDecoder, ALengthBeyondTheFileIsRefusedBeforeTheLibraryReadsIt) {
+    const fs::path bad = malformed / "deid-SIGABRT-CT_small-001cb09740a9.dcm";
+    const std::string sentence = "is damaged or truncated: its element (0009,1002) declares "
+                                 "825250883 bytes, more than the 38366 left in the file";
+    IsolatedDecoder decoder(testSettings());
+    try {
+        decoder.readVolume(bad);
+        ADD_FAILURE() << "read a file whose element claims 800 MB";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_EQ(error.file(), bad);
+        EXPECT_EQ(error.reason(), sentence);
+    }
+    DeidentificationSettings settings;
+    settings.ocr = false;
+    const pid_t child = decoder.process().pid();
+    const auto files = decoder.deidentifyFiles({pydicom / "CT_small.dcm", bad}, settings);
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_TRUE(files[0].failure.empty()) << files[0].failure;
+    EXPECT_TRUE(files[0].header);
+    EXPECT_EQ(files[1].failure, sentence);
+    EXPECT_EQ(decoder.process().pid(), child) << "the child died instead of refusing";
+    EXPECT_EQ(decoder.deidentifyFile(bad, settings).failure, sentence);
+
+    ScratchFolder scratch;
+    const auto result = deidentifyIntoFolder({pydicom / "CT_small.dcm", bad},
+                                             scratch.path() / "out", settings, {}, testSettings());
+    EXPECT_EQ(result.outcome.filesWritten, 1);
+    ASSERT_EQ(result.outcome.failures.size(), 1u);
+    EXPECT_EQ(result.outcome.failures.front(), bad.string() + ": " + sentence);
+}
+
+// A child that did not scan reads by the layout the scanning child sent (import reads pixels
+// in a fresh child per series); a layout that does not fit together is refused, not followed.
+TEST(IsolatedDecoder, AFreshChildReadsByTheScannedLayoutAndRefusesAForgedOne) {
+    IsolatedDecoder scanner(testSettings()), reader(testSettings());
+    const auto series = scanner.findSeries(pydicom / "CT_small.dcm");
+    ASSERT_EQ(series.size(), 1u);
+    ASSERT_TRUE(series.front().dicomLayout) << "the scan sent no layout";
+    expectSameVolume(reader.readSeries(series.front()),
+                     imaging::readVolume(pydicom / "CT_small.dcm"));
+
+    imaging::SeriesSummary forged = series.front();
+    auto layout = std::make_shared<imaging::DicomSeriesLayout>(*forged.dicomLayout);
+    layout->frames.front().file = 7; // a frame of a file the series does not have
+    forged.dicomLayout = layout;
+    try {
+        reader.readSeries(forged);
+        ADD_FAILURE() << "a forged layout was followed";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_NE(error.reason().find("a frame of no file"), std::string::npos) << error.what();
+    }
+    EXPECT_NO_THROW(reader.readSeries(series.front())); // the same child, still in step
+}
+
+pid_t parentOf(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos)
+        return -1;
+    std::istringstream rest(text.substr(close + 2));
+    char state = 0;
+    pid_t parent = -1;
+    rest >> state >> parent;
+    return parent;
+}
+
+// Children are forked from the program's zygote (a child of this process), and a zygote that
+// died is replaced by the next child's start; RADMARK_DECODER_ZYGOTE=0 execs every child.
+TEST(IsolatedDecoder, ChildrenComeFromTheZygoteWhichIsReplacedWhenItDies) {
+    IsolatedDecoder decoder(testSettings());
+    decoder.findSeries(pydicom / "CT_small.dcm");
+    const pid_t zygote = parentOf(decoder.process().pid());
+    ASSERT_GT(zygote, 0);
+    EXPECT_NE(zygote, ::getpid()) << "the child was not forked by a zygote";
+    EXPECT_EQ(parentOf(zygote), ::getpid());
+    decoder.restart();
+    decoder.findSeries(pydicom / "CT_small.dcm");
+    EXPECT_EQ(parentOf(decoder.process().pid()), zygote) << "one zygote for every child";
+
+    ::kill(zygote, SIGKILL); // its children die with it (PR_SET_PDEATHSIG): one failed request
+    EXPECT_THROW(decoder.findSeries(pydicom / "CT_small.dcm"), imaging::ReadError);
+    expectSameVolume(decoder.readVolume(pydicom / "CT_small.dcm"),
+                     imaging::readVolume(pydicom / "CT_small.dcm"));
+    const pid_t second = parentOf(decoder.process().pid());
+    EXPECT_NE(second, zygote);
+    EXPECT_NE(second, ::getpid());
+
+    ::setenv("RADMARK_DECODER_ZYGOTE", "0", 1);
+    IsolatedDecoder execd(testSettings());
+    expectSameVolume(execd.readVolume(pydicom / "CT_small.dcm"),
+                     imaging::readVolume(pydicom / "CT_small.dcm"));
+    EXPECT_EQ(parentOf(execd.process().pid()), ::getpid());
+    ::unsetenv("RADMARK_DECODER_ZYGOTE");
+}
+
+// The child works from "/": a relative path means the caller's folder all the same, and a refusal
+// names the file as the caller gave it.
+TEST(IsolatedDecoder, RelativePathsAreTheCallersAndStayRelativeInMessages) {
+    ScratchFolder scratch;
+    fs::create_directories(scratch.path() / "study");
+    fs::copy_file(pydicom / "CT_small.dcm", scratch.path() / "study" / "ct.dcm");
+    std::ofstream(scratch.path() / "broken.dcm") << "not a DICOM file";
+    const fs::path before = fs::current_path();
+    fs::current_path(scratch.path());
+    struct Back {
+        fs::path to;
+        ~Back() { fs::current_path(to); }
+    } back{before};
+    IsolatedDecoder decoder(testSettings());
+    const auto series = decoder.findSeries("study");
+    ASSERT_EQ(series.size(), 1u);
+    expectSameVolume(decoder.readSeries(series.front()),
+                     imaging::readVolume(scratch.path() / "study" / "ct.dcm"));
+    try {
+        decoder.findSeries("broken.dcm");
+        ADD_FAILURE() << "a file that is not DICOM was read";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_EQ(error.file(), fs::path("broken.dcm")) << error.what();
+    }
+    DeidentificationSettings settings;
+    settings.ocr = false;
+    const auto result = deidentifyIntoFolder({"study"}, "out", settings, {}, testSettings());
+    EXPECT_EQ(result.outcome.filesWritten, 1);
+    EXPECT_TRUE(result.outcome.failures.empty());
+    ASSERT_EQ(result.outcome.studies.size(), 1u);
+    EXPECT_TRUE(fs::is_regular_file(result.outcome.studies.front().report));
 }
 
 } // namespace

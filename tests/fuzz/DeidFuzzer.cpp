@@ -1,7 +1,10 @@
 // libFuzzer target: de-identification of one parsed file and writing it back, as `deid` and
 // import do per file (standard profile, default options, burned-in text rules without OCR, so
-// images that may hold text are quarantined rather than read). The parse itself is GDCM's.
+// images that may hold text are quarantined rather than read). The structure check comes first,
+// as it does there; the parse itself is GDCM's.
 
+#include "FuzzInput.h"
+#include "imaging/DicomStructure.h"
 #include "imaging/deid/Deidentifier.h"
 
 #include <gdcmReader.h>
@@ -33,9 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return true;
     }();
     (void)quiet;
-    std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+    static radmark::fuzz::InputFile input;
+    const std::filesystem::path& path = input.hold(data, size);
+    if (radmark::imaging::dicomStructureProblem(path))
+        return 0; // refused before GDCM reads it, as deid and import do
     gdcm::Reader reader;
-    reader.SetStream(in);
+    reader.SetFileName(path.c_str());
     if (!reader.Read())
         return 0;
     try {

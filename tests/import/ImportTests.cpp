@@ -14,9 +14,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace radmark::storage::testing {
 namespace {
@@ -278,6 +280,33 @@ TEST_F(ImportFixture, UnreadableSourceFailsWithAReasonAndCancelRollsBack) {
     EXPECT_EQ(cancelled.front().status, ImportStatus::Cancelled);
     EXPECT_EQ(countRows(admin, "studies"), 0);
     EXPECT_EQ(countRows(admin, "chunks"), chunksBefore);
+}
+
+// What reading a source noticed reaches the result, for DICOM and for the other formats alike:
+// files skipped as not DICOM, links out of the folder refused, only the first volume of a 4D file.
+TEST_F(ImportFixture, WhatTheScanNoticedIsInTheResultsWarnings) {
+    const auto hasWarning = [](const StudyImportResult& r, const std::string& part) {
+        return std::any_of(r.warnings.begin(), r.warnings.end(),
+                           [&](const std::string& w) { return w.find(part) != std::string::npos; });
+    };
+    const fs::path dicom = generateSeries(data.path() / "ct", 4);
+    std::ofstream(dicom / "notes.dcm") << "not a DICOM file";
+    fs::create_symlink("/etc/hostname", dicom / "elsewhere.dcm");
+    const fs::path nifti = data.path() / "nifti";
+    fs::create_directories(nifti);
+    fs::copy_file(fs::path(RADMARK_NIBABEL_DATA) / "tests/data/example4d.nii.gz",
+                  nifti / "example4d.nii.gz");
+    fs::create_symlink("/etc/hostname", nifti / "elsewhere.nii");
+
+    const auto results = importStudies(admin, {dicom, nifti});
+    ASSERT_EQ(results.size(), 2u);
+    for (const auto& r : results) {
+        SCOPED_TRACE(r.source.string());
+        EXPECT_EQ(r.status, ImportStatus::Imported) << r.reason;
+        EXPECT_TRUE(hasWarning(r, "symbolic link(s) pointing outside the folder"));
+    }
+    EXPECT_TRUE(hasWarning(results[0], "are not DICOM images and were skipped (e.g. notes.dcm"));
+    EXPECT_TRUE(hasWarning(results[1], "4D image with 2 volumes"));
 }
 
 } // namespace

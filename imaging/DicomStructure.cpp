@@ -1,0 +1,371 @@
+#include "imaging/DicomStructure.h"
+
+#include "imaging/StudyReader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+namespace radmark::imaging {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint32_t undefinedLength = 0xFFFFFFFF;
+constexpr int deepestNesting = 64;
+constexpr const char* truncatedHeader = "is truncated: the file ends inside an element's header";
+
+// The walk found a lie: the sentence says which.
+struct Refused {
+    std::string reason;
+};
+// The walk met something it does not follow (what says what): GDCM decides.
+struct NotFollowed {
+    const char* what;
+};
+
+// Reads a file through a 64 KiB window, moved only when the walk leaves it (a pixel data value
+// is skipped, not read).
+class FileWindow {
+  public:
+    explicit FileWindow(const fs::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+        struct stat st {};
+        if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode))
+            size_ = std::uint64_t(st.st_size);
+        else
+            size_ = 0;
+    }
+    ~FileWindow() {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    FileWindow(const FileWindow&) = delete;
+    FileWindow& operator=(const FileWindow&) = delete;
+
+    std::uint64_t size() const { return size_; }
+
+    // n bytes at offset, or nullptr when the file ends first.
+    const std::uint8_t* at(std::uint64_t offset, std::size_t n) {
+        if (n > buffer_.size() || offset > size_ || n > size_ - offset)
+            return nullptr;
+        if (offset < start_ || offset + n > start_ + filled_) {
+            filled_ = 0;
+            start_ = offset;
+            while (filled_ < buffer_.size()) {
+                const ssize_t got = ::pread(fd_, buffer_.data() + filled_, buffer_.size() - filled_,
+                                            off_t(start_ + filled_));
+                if (got <= 0)
+                    break;
+                filled_ += std::size_t(got);
+            }
+            if (n > filled_)
+                return nullptr;
+        }
+        return buffer_.data() + (offset - start_);
+    }
+
+  private:
+    int fd_;
+    std::uint64_t size_ = 0;
+    std::array<std::uint8_t, 65536> buffer_{};
+    std::uint64_t start_ = 0;
+    std::size_t filled_ = 0;
+};
+
+struct Encoding {
+    bool explicitVr = true;
+    bool bigEndian = false;
+};
+
+bool isVrLetter(std::uint8_t c) {
+    return c >= 'A' && c <= 'Z';
+}
+
+// VRs whose length takes 4 bytes after two reserved ones (PS3.5 7.1.2); 0 for an unknown VR.
+int vrForm(const std::uint8_t* vr) {
+    static constexpr const char* shortForm[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT",
+                                                "FD", "FL", "IS", "LO", "LT", "PN", "SH",
+                                                "SL", "SS", "ST", "TM", "UI", "UL", "US"};
+    static constexpr const char* longForm[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                               "SV", "UC", "UN", "UR", "UT", "UV"};
+    for (const char* name : shortForm)
+        if (vr[0] == name[0] && vr[1] == name[1])
+            return 2;
+    for (const char* name : longForm)
+        if (vr[0] == name[0] && vr[1] == name[1])
+            return 4;
+    return 0;
+}
+
+std::string tagName(std::uint16_t group, std::uint16_t element) {
+    char text[16];
+    std::snprintf(text, sizeof text, "(%04X,%04X)", group, element);
+    return text;
+}
+
+class StructureWalk {
+  public:
+    explicit StructureWalk(FileWindow& file) : file_(file) {}
+
+    bool implicitUnderExplicitSyntax = false;
+
+    void run() {
+        std::uint64_t pos = 0;
+        const std::uint8_t* preamble = file_.at(128, 4);
+        if (preamble && std::memcmp(preamble, "DICM", 4) == 0)
+            pos = 132;
+        else if (!looksLikeDatasetStart(0))
+            return; // not recognisably DICOM: GDCM says what it is
+        std::string syntax;
+        pos = walkMeta(pos, syntax);
+        if (syntax == "1.2.840.10008.1.2.1.99")
+            return; // deflated: the data set is compressed, nothing to walk
+        const std::uint8_t* first = file_.at(pos, 8);
+        if (!first)
+            return;
+        Encoding encoding;
+        encoding.bigEndian = syntax == "1.2.840.10008.1.2.2";
+        // Walked as written, which is what GDCM ends up doing when the two disagree.
+        encoding.explicitVr = isVrLetter(first[4]) && isVrLetter(first[5]);
+        implicitUnderExplicitSyntax =
+            !encoding.explicitVr && !syntax.empty() && syntax != "1.2.840.10008.1.2";
+        walkDataset(pos, file_.size(), encoding, 0, false);
+    }
+
+  private:
+    std::uint16_t u16(const std::uint8_t* p, bool bigEndian) const {
+        return bigEndian ? std::uint16_t(p[0] << 8 | p[1]) : std::uint16_t(p[0] | p[1] << 8);
+    }
+    std::uint32_t u32(const std::uint8_t* p, bool bigEndian) const {
+        return bigEndian ? std::uint32_t(u16(p, true)) << 16 | u16(p + 2, true)
+                         : std::uint32_t(u16(p + 2, false)) << 16 | u16(p, false);
+    }
+
+    // A file without a preamble: its first element must be of group 0002 or 0008, as GDCM's own
+    // guess needs too.
+    bool looksLikeDatasetStart(std::uint64_t pos) {
+        const std::uint8_t* p = file_.at(pos, 8);
+        if (!p)
+            return false;
+        const std::uint16_t group = u16(p, false);
+        return group == 0x0002 || group == 0x0008;
+    }
+
+    void refuseLength(std::uint16_t group, std::uint16_t element, std::uint64_t length,
+                      std::uint64_t valueAt) {
+        const std::uint64_t left = valueAt >= file_.size() ? 0 : file_.size() - valueAt;
+        throw Refused{"is damaged or truncated: its element " + tagName(group, element) +
+                      " declares " + std::to_string(length) + " bytes, more than the " +
+                      std::to_string(left) + " left in the file"};
+    }
+
+    void checkLength(std::uint16_t group, std::uint16_t element, std::uint32_t length,
+                     std::uint64_t valueAt) {
+        if (length != undefinedLength &&
+            (valueAt > file_.size() || length > file_.size() - valueAt))
+            refuseLength(group, element, length, valueAt);
+    }
+
+    // The file meta group (0002): explicit VR little endian, element by element. Returns where
+    // the data set starts; syntax gets (0002,0010).
+    std::uint64_t walkMeta(std::uint64_t pos, std::string& syntax) {
+        for (;;) {
+            const std::uint8_t* p = file_.at(pos, 8);
+            if (!p || u16(p, false) != 0x0002)
+                return pos;
+            const std::uint16_t element = u16(p + 2, false);
+            std::uint32_t length;
+            std::uint64_t valueAt;
+            if (isVrLetter(p[4]) && isVrLetter(p[5])) {
+                const int form = vrForm(p + 4);
+                if (form == 0)
+                    throw NotFollowed{"an unknown VR"};
+                if (form == 4) {
+                    const std::uint8_t* q = file_.at(pos + 8, 4);
+                    if (!q)
+                        return pos;
+                    length = u32(q, false);
+                    valueAt = pos + 12;
+                } else {
+                    length = u16(p + 6, false);
+                    valueAt = pos + 8;
+                }
+            } else { // implicit VR in the meta group: damaged, but GDCM copes
+                length = u32(p + 4, false);
+                valueAt = pos + 8;
+            }
+            if (length == undefinedLength)
+                throw NotFollowed{"undefined length in the meta group"};
+            checkLength(0x0002, element, length, valueAt);
+            if (element == 0x0010 && length <= 64) {
+                const std::uint8_t* value = file_.at(valueAt, length);
+                if (value) {
+                    syntax.assign(reinterpret_cast<const char*>(value), length);
+                    while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' '))
+                        syntax.pop_back();
+                }
+            }
+            pos = valueAt + length;
+        }
+    }
+
+    // Elements from pos up to end (exclusive). Returns where the walk stopped; in an item of
+    // undefined length, just after its delimiter.
+    std::uint64_t walkDataset(std::uint64_t pos, std::uint64_t end, Encoding encoding, int depth,
+                              bool delimited) {
+        if (depth > deepestNesting)
+            throw Refused{"is damaged: its sequences are nested more than " +
+                          std::to_string(deepestNesting) + " deep"};
+        while (pos < end) {
+            const std::uint8_t* p = file_.at(pos, 8);
+            if (!p) // GDCM fails a check on this (Reader::InternalReadCommon "is.good()")
+                throw Refused{truncatedHeader};
+            const std::uint16_t group = u16(p, encoding.bigEndian);
+            const std::uint16_t element = u16(p + 2, encoding.bigEndian);
+            if (group == 0xFFFE) {
+                if (element == 0xE00D && delimited)
+                    return pos + 8; // end of this item
+                // GDCM fails a check on these (ReadPreValue, ReadValue "TagField != itemStart").
+                throw Refused{"is damaged: an item tag " + tagName(group, element) +
+                              " stands where a data element belongs"};
+            }
+            std::uint32_t length;
+            std::uint64_t valueAt;
+            std::uint8_t vr[2] = {0, 0};
+            if (encoding.explicitVr) {
+                if (!isVrLetter(p[4]) || !isVrLetter(p[5]))
+                    throw NotFollowed{"no VR where explicit VR is used"};
+                vr[0] = p[4];
+                vr[1] = p[5];
+                const int form = vrForm(vr);
+                if (form == 0)
+                    throw NotFollowed{"an unknown VR"};
+                if (form == 4) {
+                    const std::uint8_t* q = file_.at(pos + 8, 4);
+                    if (!q)
+                        throw Refused{truncatedHeader};
+                    length = u32(q, encoding.bigEndian);
+                    valueAt = pos + 12;
+                } else {
+                    length = u16(p + 6, encoding.bigEndian);
+                    valueAt = pos + 8;
+                }
+            } else {
+                length = u32(p + 4, encoding.bigEndian);
+                valueAt = pos + 8;
+            }
+            checkLength(group, element, length, valueAt);
+            const bool pixelData = group == 0x7FE0 && element == 0x0010;
+            const bool sequence = vr[0] == 'S' && vr[1] == 'Q';
+            const bool unknown = vr[0] == 'U' && vr[1] == 'N';
+            if (length == undefinedLength) {
+                if (pixelData)
+                    pos = walkFragments(valueAt);
+                else if (sequence || unknown || !encoding.explicitVr) {
+                    // An UN value of undefined length is a sequence in implicit VR little endian.
+                    Encoding nested = encoding;
+                    if (unknown)
+                        nested = Encoding{false, false};
+                    pos = walkItems(valueAt, file_.size(), nested, depth + 1, true);
+                } else
+                    throw NotFollowed{"undefined length on a value that is not a sequence"};
+                continue;
+            }
+            const std::uint64_t valueEnd = valueAt + length;
+            if (sequence ||
+                (!encoding.explicitVr && !pixelData && startsWithItem(valueAt, length, encoding)))
+                walkItems(valueAt, valueEnd, encoding, depth + 1, false);
+            pos = valueEnd;
+        }
+        return pos;
+    }
+
+    // In implicit VR the dictionary says what is a sequence; a value that opens with an item
+    // tag is walked as one.
+    bool startsWithItem(std::uint64_t valueAt, std::uint32_t length, Encoding encoding) {
+        if (length < 8)
+            return false;
+        const std::uint8_t* p = file_.at(valueAt, 4);
+        return p && u16(p, encoding.bigEndian) == 0xFFFE &&
+               u16(p + 2, encoding.bigEndian) == 0xE000;
+    }
+
+    // The items of a sequence: up to end (defined length) or up to its delimiter.
+    std::uint64_t walkItems(std::uint64_t pos, std::uint64_t end, Encoding encoding, int depth,
+                            bool delimited) {
+        while (pos < end) {
+            const std::uint8_t* p = file_.at(pos, 8);
+            if (!p && delimited)
+                throw Refused{"is truncated: a sequence ends before its last item does"};
+            if (!p)
+                throw NotFollowed{"a few stray bytes at the end of a sequence"};
+            const std::uint16_t group = u16(p, encoding.bigEndian);
+            const std::uint16_t element = u16(p + 2, encoding.bigEndian);
+            const std::uint32_t length = u32(p + 4, encoding.bigEndian);
+            if (group == 0xFFFE && element == 0xE0DD && delimited)
+                return pos + 8;
+            if (group != 0xFFFE || element != 0xE000)
+                throw NotFollowed{"a data element where an item belongs"};
+            checkLength(group, element, length, pos + 8);
+            if (length == undefinedLength)
+                pos = walkDataset(pos + 8, file_.size(), encoding, depth, true);
+            else {
+                walkDataset(pos + 8, pos + 8 + length, encoding, depth, false);
+                pos = pos + 8 + length;
+            }
+        }
+        return pos;
+    }
+
+    // Encapsulated pixel data: an offset table and fragments, each an item of defined length.
+    std::uint64_t walkFragments(std::uint64_t pos) {
+        for (;;) {
+            const std::uint8_t* p = file_.at(pos, 8);
+            if (!p)
+                throw Refused{"is truncated: its compressed pixel data ends before its last "
+                              "fragment does"};
+            const std::uint16_t group = u16(p, false);
+            const std::uint16_t element = u16(p + 2, false);
+            const std::uint32_t length = u32(p + 4, false);
+            if (group == 0xFFFE && element == 0xE0DD)
+                return pos + 8;
+            if (group != 0xFFFE || element != 0xE000 || length == undefinedLength)
+                throw NotFollowed{"a fragment that is not an item of defined length"};
+            checkLength(group, element, length, pos + 8);
+            pos += 8 + std::uint64_t(length);
+        }
+    }
+
+    FileWindow& file_;
+};
+
+} // namespace
+
+std::optional<std::string> dicomStructureProblem(const fs::path& path, VrDisagreement vr) {
+    FileWindow file(path);
+    if (file.size() == 0)
+        return std::nullopt; // missing, empty or not a regular file: GDCM says which
+    StructureWalk walk(file);
+    try {
+        walk.run();
+    } catch (const Refused& refused) {
+        return refused.reason;
+    } catch (const NotFollowed&) {
+    }
+    if (walk.implicitUnderExplicitSyntax && vr == VrDisagreement::Refuse)
+        return "declares explicit VR but its data set is written with implicit VR: the file is "
+               "damaged or not standard DICOM";
+    return std::nullopt;
+}
+
+void checkDicomStructure(const fs::path& file, VrDisagreement vr) {
+    if (auto problem = dicomStructureProblem(file, vr))
+        throw ReadError(file, *problem);
+}
+
+} // namespace radmark::imaging

@@ -1,0 +1,171 @@
+// The structure check before GDCM (imaging/DicomStructure.h): lengths beyond the file, absurd
+// nesting and items where elements belong are refused with a sentence; every file of pydicom and
+// nibabel that is not itself truncated passes, and files that are not DICOM are left to GDCM.
+
+#include "imaging/DicomStructure.h"
+#include "ReferenceReader.h"
+#include "imaging/StudyReader.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+using namespace radmark::imaging;
+using namespace radmark::imaging::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string bytesOf(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class Scratch {
+  public:
+    Scratch() {
+        std::string pattern = (fs::temp_directory_path() / "radmark-structure-XXXXXX").string();
+        path_ = ::mkdtemp(pattern.data());
+    }
+    ~Scratch() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    const fs::path& path() const { return path_; }
+    fs::path write(const std::string& name, const std::string& bytes) const {
+        std::ofstream(path_ / name, std::ios::binary) << bytes;
+        return path_ / name;
+    }
+
+  private:
+    fs::path path_;
+};
+
+std::string le16(unsigned v) {
+    return {char(v & 0xFF), char(v >> 8 & 0xFF)};
+}
+std::string le32(std::uint32_t v) {
+    return le16(v & 0xFFFF) + le16(v >> 16);
+}
+std::string tag(unsigned group, unsigned element) {
+    return le16(group) + le16(element);
+}
+
+// Preamble, DICM and a meta group naming explicit VR little endian.
+std::string explicitLittleEndianStart() {
+    const std::string syntax = std::string("1.2.840.10008.1.2.1") + '\0';
+    return std::string(128, '\0') + "DICM" + tag(0x0002, 0x0010) + "UI" +
+           le16(unsigned(syntax.size())) + syntax;
+}
+
+// Where an element's tag (and, for explicit VR, its VR) sits in bytes.
+std::size_t find(const std::string& bytes, const std::string& what) {
+    const std::size_t at = bytes.find(what);
+    EXPECT_NE(at, std::string::npos);
+    return at;
+}
+
+} // namespace
+
+TEST(DicomStructure, EveryPydicomAndNibabelFileThatIsNotTruncatedPasses) {
+    // Each of these is refused, for what is really wrong with it.
+    const std::set<std::string> damaged = {"MR_truncated.dcm", "rtplan_truncated.dcm",
+                                           "DICOMDIR-nooffset"};
+    // Explicit VR declared, implicit written: refused for image reading only.
+    EXPECT_FALSE(dicomStructureProblem(pydicomFile("SC_rgb_jpeg.dcm")));
+    EXPECT_TRUE(dicomStructureProblem(pydicomFile("SC_rgb_jpeg.dcm"), VrDisagreement::Refuse));
+    int checked = 0;
+    for (const fs::path& root : {fs::path(RADMARK_PYDICOM_DATA), fs::path(RADMARK_NIBABEL_DATA)})
+        for (const auto& entry : fs::recursive_directory_iterator(root)) {
+            const std::string name = entry.path().filename().string();
+            const bool dicom = entry.path().extension() == ".dcm" ||
+                               entry.path().string().find("dicomdirtests") != std::string::npos;
+            if (!entry.is_regular_file() || !dicom)
+                continue;
+            ++checked;
+            const auto problem = dicomStructureProblem(entry.path());
+            if (damaged.count(name))
+                EXPECT_TRUE(problem) << name << " is damaged, yet passed";
+            else
+                EXPECT_FALSE(problem) << entry.path() << ": " << *problem;
+        }
+    EXPECT_GT(checked, 150);
+}
+
+TEST(DicomStructure, ALengthBeyondTheFileIsRefusedNamingTheElement) {
+    Scratch scratch;
+    std::string bytes = bytesOf(pydicomFile("CT_small.dcm"));
+    // Patient's Name (0010,0010) PN, a 16-bit length: made 0xFFF0.
+    const std::size_t name = find(bytes, tag(0x0010, 0x0010) + "PN");
+    bytes.replace(name + 6, 2, le16(0xFFF0));
+    const fs::path file = scratch.write("long-name.dcm", bytes);
+    const auto problem = dicomStructureProblem(file);
+    ASSERT_TRUE(problem);
+    EXPECT_NE(problem->find("(0010,0010) declares 65520 bytes, more than the"), std::string::npos)
+        << *problem;
+    try {
+        readVolume(file);
+        FAIL() << "read a file whose name claims 64 KB";
+    } catch (const ReadError& error) {
+        EXPECT_EQ(error.file(), file);
+        EXPECT_EQ(error.reason(), *problem);
+    }
+}
+
+TEST(DicomStructure, PixelDataLongerThanTheFileIsRefused) {
+    Scratch scratch;
+    std::string bytes = bytesOf(pydicomFile("CT_small.dcm"));
+    const std::size_t pixels = find(bytes, tag(0x7FE0, 0x0010) + "OW");
+    const std::uint32_t left = std::uint32_t(bytes.size() - (pixels + 12));
+    bytes.replace(pixels + 8, 4, le32(left + 2));
+    const auto problem = dicomStructureProblem(scratch.write("short.dcm", bytes));
+    ASSERT_TRUE(problem);
+    EXPECT_EQ(*problem, "is damaged or truncated: its element (7FE0,0010) declares " +
+                            std::to_string(left + 2) + " bytes, more than the " +
+                            std::to_string(left) + " left in the file");
+    // The exact length passes: the check is not off by one.
+    bytes.replace(pixels + 8, 4, le32(left));
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("exact.dcm", bytes)));
+}
+
+TEST(DicomStructure, SequencesNestedTooDeepAreRefused) {
+    Scratch scratch;
+    const auto nested = [](int depth) {
+        std::string bytes = explicitLittleEndianStart();
+        for (int i = 0; i < depth; ++i) // Referenced Series Sequence, undefined lengths
+            bytes += tag(0x0008, 0x1115) + "SQ" + le16(0) + le32(0xFFFFFFFF) + tag(0xFFFE, 0xE000) +
+                     le32(0xFFFFFFFF);
+        for (int i = 0; i < depth; ++i)
+            bytes += tag(0xFFFE, 0xE00D) + le32(0) + tag(0xFFFE, 0xE0DD) + le32(0);
+        return bytes;
+    };
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("ten.dcm", nested(10))));
+    const auto problem = dicomStructureProblem(scratch.write("deep.dcm", nested(5000)));
+    ASSERT_TRUE(problem);
+    EXPECT_EQ(*problem, "is damaged: its sequences are nested more than 64 deep");
+}
+
+TEST(DicomStructure, AnItemWhereAnElementBelongsIsRefused) {
+    Scratch scratch;
+    const std::string bytes = explicitLittleEndianStart() + tag(0x0008, 0x0060) + "CS" + le16(2) +
+                              "CT" + tag(0xFFFE, 0xE000) + le32(4) + "abcd";
+    const auto problem = dicomStructureProblem(scratch.write("item.dcm", bytes));
+    ASSERT_TRUE(problem);
+    EXPECT_EQ(*problem, "is damaged: an item tag (FFFE,E000) stands where a data element belongs");
+}
+
+TEST(DicomStructure, FilesThatAreNotDicomAreLeftToTheReader) {
+    Scratch scratch;
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("notes.txt", std::string(4096, 'x'))));
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("empty.dcm", "")));
+    EXPECT_FALSE(dicomStructureProblem(scratch.path() / "missing.dcm"));
+    // A preamble and nothing after it: GDCM says it is damaged.
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("bare.dcm", std::string(128, '\0') + "DICM")));
+}
