@@ -347,6 +347,15 @@ pid_t parentOf(pid_t pid) {
     return parent;
 }
 
+// A process that has ended (no entry, or a zombie waiting to be reaped).
+bool isGone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    return close == std::string::npos || text.compare(close + 2, 1, "Z") == 0 ||
+           text.compare(close + 2, 1, "X") == 0;
+}
+
 // Children are forked from the program's zygote (a child of this process), and a zygote that
 // died is replaced by the next child's start; RADMARK_DECODER_ZYGOTE=0 execs every child.
 TEST(IsolatedDecoder, ChildrenComeFromTheZygoteWhichIsReplacedWhenItDies) {
@@ -360,7 +369,11 @@ TEST(IsolatedDecoder, ChildrenComeFromTheZygoteWhichIsReplacedWhenItDies) {
     decoder.findSeries(pydicom / "CT_small.dcm");
     EXPECT_EQ(parentOf(decoder.process().pid()), zygote) << "one zygote for every child";
 
+    const pid_t orphan = decoder.process().pid();
     ::kill(zygote, SIGKILL); // its children die with it (PR_SET_PDEATHSIG): one failed request
+    // The death signal reaches the child a moment later: the request must come after it.
+    for (int i = 0; i < 400 && parentOf(orphan) > 0 && !isGone(orphan); ++i)
+        ::usleep(5000);
     EXPECT_THROW(decoder.findSeries(pydicom / "CT_small.dcm"), imaging::ReadError);
     expectSameVolume(decoder.readVolume(pydicom / "CT_small.dcm"),
                      imaging::readVolume(pydicom / "CT_small.dcm"));
