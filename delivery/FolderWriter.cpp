@@ -254,15 +254,20 @@ DeliveryReceipt FolderWriter::finishBundle(const DeliveryProgress& progress) {
         receipt.bytes = tree.bytes;
         receipt.protection = protection_;
         return receipt;
+    } catch (...) {
+        abandonAndRethrow();
+    }
+}
+
+void FolderWriter::abandonAndRethrow() {
+    abandonBundle();
+    try {
+        throw;
     } catch (const DeliveryFailed& e) {
-        abandonBundle();
         if (e.problem == DeliveryProblem::Cancelled)
             throw;
         throw DeliveryFailed(e.problem,
                              std::string(e.what()) + "; the unfinished copy was removed");
-    } catch (...) {
-        abandonBundle();
-        throw;
     }
 }
 
@@ -287,15 +292,8 @@ DeliveryReceipt FolderWriter::deliver(const fs::path& bag, const std::string& bu
         std::uint64_t done = 0;
         for (const auto& f : tree.files)
             copyFile(bag / f.path, partial / f.path, done, tree.bytes, progress, doing);
-    } catch (const DeliveryFailed& e) {
-        abandonBundle();
-        if (e.problem == DeliveryProblem::Cancelled)
-            throw;
-        throw DeliveryFailed(e.problem,
-                             std::string(e.what()) + "; the unfinished copy was removed");
     } catch (...) {
-        abandonBundle();
-        throw;
+        abandonAndRethrow();
     }
     return finishBundle();
 }

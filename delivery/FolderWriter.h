@@ -22,6 +22,9 @@ class FolderWriter : public DestinationWriter {
     void abandonBundle() noexcept override;
 
   private:
+    // In a catch block: removes the unfinished copy and rethrows, saying so on a failed delivery.
+    [[noreturn]] void abandonAndRethrow();
+
     Destination destination_;
     DeliveryEnvironment environment_;
     std::filesystem::path folder_; // symlinks resolved

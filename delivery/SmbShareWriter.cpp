@@ -1,13 +1,8 @@
 #include "delivery/SmbShareWriter.h"
 
 #include "delivery/BundleTree.h"
+#include "delivery/LocalStaging.h"
 
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <ctime>
 #include <map>
 
@@ -15,42 +10,11 @@ namespace radmark::delivery {
 namespace fs = std::filesystem;
 namespace {
 
-const char* stagingPrefix = "radmark-staging-";
-
 std::string backslashed(std::string path) {
     for (char& ch : path)
         if (ch == '/')
             ch = '\\';
     return path;
-}
-
-// Local staging folders of killed exports: ours, and their process is gone.
-std::vector<std::string> removeLeftOverStaging(const fs::path& root) {
-    std::vector<std::string> notes;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(root, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind(stagingPrefix, 0) != 0)
-            continue;
-        const std::string rest = name.substr(std::string(stagingPrefix).size());
-        const auto dash = rest.find('-');
-        if (dash == std::string::npos || dash == 0 ||
-            rest.substr(0, dash).find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        struct stat st {};
-        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-            st.st_uid != ::geteuid())
-            continue;
-        const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
-        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
-            continue;
-        std::error_code removeError;
-        fs::remove_all(entry.path(), removeError);
-        if (!removeError)
-            notes.push_back("removed " + entry.path().string() +
-                            ", the local staging folder of an export that did not finish");
-    }
-    return notes;
 }
 
 } // namespace
@@ -103,9 +67,7 @@ std::vector<std::string> SmbShareWriter::prepare() {
                                   where.url()
                             : "could not remove " + name +
                                   ", an unfinished export an earlier run left on " + where.url());
-    const fs::path stagingRoot =
-        environment_.stagingRoot.empty() ? fs::temp_directory_path() : environment_.stagingRoot;
-    for (auto& note : removeLeftOverStaging(stagingRoot))
+    for (auto& note : removeLeftOverStaging(stagingRootOr(environment_.stagingRoot)))
         notes.push_back(std::move(note));
     return notes;
 }
@@ -252,14 +214,7 @@ fs::path SmbShareWriter::beginBundle(const std::string& bundleName) {
     if (!staging_.empty())
         throw DeliveryFailed(DeliveryProblem::Other, "a bundle is already being written");
     checkBundleName(bundleName);
-    const fs::path root =
-        environment_.stagingRoot.empty() ? fs::temp_directory_path() : environment_.stagingRoot;
-    std::string pattern =
-        (root / (stagingPrefix + std::to_string(::getpid()) + "-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data())) // mode 0700: the store's owner only
-        throw DeliveryFailed(DeliveryProblem::Other,
-                             "cannot make a private staging folder in " + root.string());
-    staging_ = pattern;
+    staging_ = makeStagingFolder(stagingRootOr(environment_.stagingRoot));
     bundleName_ = bundleName;
     return staging_;
 }

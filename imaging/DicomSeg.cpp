@@ -1,5 +1,7 @@
 #include "imaging/DicomSeg.h"
 
+#include "imaging/DescriptorStreamBuffer.h"
+
 #include <gdcmDataSet.h>
 #include <gdcmDict.h>
 #include <gdcmDicts.h>
@@ -505,79 +507,26 @@ std::vector<std::uint8_t> serialize(gdcm::File& file, const std::string& what) {
     return {bytes.begin(), bytes.end()};
 }
 
-// A file stream that never goes bad: GDCM's writer asserts ("Should not happen") when its stream
-// fails mid-write, which a full disk does. Bytes go to the file through a 1 MiB buffer; the first
-// write error is kept, later bytes are dropped, and the caller reports it once GDCM is done.
-class CheckedFileBuffer : public std::streambuf {
-  public:
-    explicit CheckedFileBuffer(const fs::path& path)
-        : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)),
-          buffer_(std::size_t(1) << 20) {
-        if (fd_ < 0)
-            error_ = errno;
-        setp(buffer_.data(), buffer_.data() + buffer_.size());
-    }
-    ~CheckedFileBuffer() override {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    CheckedFileBuffer(const CheckedFileBuffer&) = delete;
-    CheckedFileBuffer& operator=(const CheckedFileBuffer&) = delete;
-    // Writes what is buffered and closes; the error (an errno value) or 0.
-    int finish() {
-        drain();
-        if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0 && error_ == 0)
-            error_ = errno;
-        return error_;
-    }
-
-  protected:
-    int_type overflow(int_type c) override {
-        drain();
-        if (!traits_type::eq_int_type(c, traits_type::eof())) {
-            *pptr() = traits_type::to_char_type(c);
-            pbump(1);
-        }
-        return traits_type::not_eof(c);
-    }
-    int sync() override {
-        drain();
-        return 0;
-    }
-
-  private:
-    void drain() {
-        const char* p = pbase();
-        std::size_t size = std::size_t(pptr() - pbase());
-        while (size > 0 && error_ == 0 && fd_ >= 0) {
-            const ssize_t n = ::write(fd_, p, size);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                error_ = n < 0 ? errno : EIO;
-                break;
-            }
-            p += n;
-            size -= std::size_t(n);
-        }
-        setp(buffer_.data(), buffer_.data() + buffer_.size());
-    }
-    int fd_ = -1;
-    int error_ = 0;
-    std::vector<char> buffer_;
-};
-
 // Straight to the file (no copy of a large SEG in memory); returns its size. A full disk or a
 // missing folder is a DicomExportError naming the file, and nothing is left at the path.
 std::uint64_t writeFile(gdcm::File& file, const fs::path& path) {
-    CheckedFileBuffer buffer(path);
-    std::ostream out(&buffer);
-    gdcm::Writer writer;
-    writer.SetFile(file);
-    writer.SetStream(out);
-    const bool encoded = writer.Write();
-    out.flush();
-    const int error = buffer.finish();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw DicomExportError("Cannot write " + path.string() + ": " + std::strerror(errno) + ".");
+    bool encoded = false;
+    int error = 0;
+    {
+        DescriptorStreamBuffer buffer(fd, std::size_t(1) << 20);
+        std::ostream out(&buffer);
+        gdcm::Writer writer;
+        writer.SetFile(file);
+        writer.SetStream(out);
+        encoded = writer.Write();
+        out.flush();
+        error = buffer.finish();
+    }
+    if (::close(fd) != 0 && error == 0)
+        error = errno;
     std::error_code ignored;
     if (error != 0) {
         fs::remove(path, ignored);

@@ -217,6 +217,16 @@ std::uint64_t writeGzip(const ByteStream& stream, const fs::path& path, const Gz
     if (file.fd < 0)
         throw NiftiWriteError("Cannot write " + path.string() + ": " + systemError(errno));
 
+    // In a catch block, on any thread: the first failure stops everyone and is rethrown at the end.
+    auto fail = [&] {
+        std::lock_guard lock(mutex);
+        if (!failed) {
+            failed = true;
+            failure = std::current_exception();
+        }
+        changed.notify_all();
+    };
+
     auto work = [&] {
         std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> compressor(
             libdeflate_alloc_compressor(level), &libdeflate_free_compressor);
@@ -252,12 +262,7 @@ std::uint64_t writeGzip(const ByteStream& stream, const fs::path& path, const Gz
                 changed.notify_all();
             }
         } catch (...) {
-            std::lock_guard lock(mutex);
-            if (!failed) {
-                failed = true;
-                failure = std::current_exception();
-            }
-            changed.notify_all();
+            fail();
         }
     };
 
@@ -285,12 +290,7 @@ std::uint64_t writeGzip(const ByteStream& stream, const fs::path& path, const Gz
             changed.notify_all();
         }
     } catch (...) {
-        std::lock_guard lock(mutex);
-        if (!failed) {
-            failed = true;
-            failure = std::current_exception();
-        }
-        changed.notify_all();
+        fail();
     }
     for (auto& thread : threads)
         thread.join();

@@ -10,6 +10,7 @@
 #include "delivery/BundleTree.h"
 #include "delivery/DestinationWriter.h"
 #include "delivery/Errors.h"
+#include "delivery/LocalStaging.h"
 #include "imaging/DicomSeg.h"
 #include "imaging/NiftiWriter.h"
 #include "imaging/deid/ConfidentialityProfile.h"
@@ -25,12 +26,9 @@
 #include <nlohmann/json.hpp>
 
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -922,47 +920,16 @@ bundle::BagInfo ExportJob::bagInfo() const {
     return info;
 }
 
-// Local staging folders ("radmark-staging-PID-*", as delivery's share staging names them) whose
-// process is gone: what a killed export left in root. Removed at every export, each named.
-std::vector<std::string> removeLeftOverStaging(const fs::path& root) {
-    std::vector<std::string> notes;
-    std::error_code ec;
-    const std::string prefix = "radmark-staging-";
-    for (const auto& entry : fs::directory_iterator(root, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) != 0)
-            continue;
-        const std::string rest = name.substr(prefix.size());
-        const auto dash = rest.find('-');
-        if (dash == std::string::npos || dash == 0 ||
-            rest.substr(0, dash).find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        struct stat st {};
-        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-            st.st_uid != ::geteuid())
-            continue;
-        const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
-        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
-            continue;
-        std::error_code removeError;
-        fs::remove_all(entry.path(), removeError);
-        if (!removeError)
-            notes.push_back("removed " + entry.path().string() +
-                            ", the local staging folder of an export that did not finish");
-    }
-    return notes;
-}
-
 // A local staging folder (0700) for a bag that is encrypted before it leaves: the clear bag
 // never reaches the destination. Removed when the encrypted file is whole, or on any failure.
 class EncryptionStaging {
   public:
     explicit EncryptionStaging(const fs::path& root) {
-        std::string pattern =
-            (root / ("radmark-staging-" + std::to_string(::getpid()) + "-XXXXXX")).string();
-        if (!::mkdtemp(pattern.data()))
-            throw ExportRuleError("cannot make a private staging folder in " + root.string());
-        path_ = pattern;
+        try {
+            path_ = delivery::makeStagingFolder(root);
+        } catch (const delivery::DeliveryFailed& failed) {
+            throw ExportRuleError(failed.what());
+        }
     }
     ~EncryptionStaging() {
         std::error_code ec;
@@ -1031,9 +998,8 @@ ExportResult ExportJob::run() {
     ExportResult result;
     try {
         const bool encrypt = !request_.ageRecipients.empty() || !request_.ageRecipientFiles.empty();
-        const fs::path stagingRoot =
-            environment_.stagingRoot.empty() ? fs::temp_directory_path() : environment_.stagingRoot;
-        for (const std::string& note : removeLeftOverStaging(stagingRoot))
+        const fs::path stagingRoot = delivery::stagingRootOr(environment_.stagingRoot);
+        for (const std::string& note : delivery::removeLeftOverStaging(stagingRoot))
             if (std::find(notes_.begin(), notes_.end(), note) == notes_.end())
                 notes_.push_back(note);
         std::optional<EncryptionStaging> staging;

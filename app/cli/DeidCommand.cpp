@@ -108,8 +108,10 @@ int runDeid(Arguments& args, CommandIo& io) {
             continue;
         }
         ++quarantined;
-        io.err << "quarantined study " << study.studyUid << " (" << study.files
-               << " file(s)): " << (study.reasons.empty() ? "" : study.reasons.front());
+        io.err << "quarantined study " << study.studyUid << " (" << study.files << " file(s)";
+        if (!study.quarantinedBy.empty())
+            io.err << ", first by " << study.quarantinedBy.string();
+        io.err << "): " << (study.reasons.empty() ? "" : study.reasons.front());
         if (study.reasons.size() > 1)
             io.err << " (and " << study.reasons.size() - 1 << " more)";
         io.err << "\n";

@@ -244,6 +244,7 @@ json toJson(const deid::FolderOutcome& outcome) {
                            {"files", s.files},
                            {"quarantined", s.quarantined},
                            {"reasons", s.reasons},
+                           {"quarantinedBy", s.quarantinedBy.string()},
                            {"report", s.report.string()}});
     return {{"studies", studies},
             {"filesWritten", outcome.filesWritten},
@@ -259,6 +260,7 @@ deid::FolderOutcome folderOutcomeFromJson(const json& j) {
         study.files = s.at("files").get<int>();
         study.quarantined = s.at("quarantined").get<bool>();
         study.reasons = s.at("reasons").get<std::vector<std::string>>();
+        study.quarantinedBy = s.at("quarantinedBy").get<std::string>();
         study.report = s.at("report").get<std::string>();
         outcome.studies.push_back(std::move(study));
     }

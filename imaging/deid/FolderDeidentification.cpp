@@ -1,5 +1,6 @@
 #include "imaging/deid/FolderDeidentification.h"
 
+#include "imaging/DescriptorStreamBuffer.h"
 #include "imaging/DicomStructure.h"
 #include "imaging/SourceFolder.h"
 
@@ -30,51 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view partialPrefix = ".radmark-partial-";
-
-// Writes to a descriptor and, when a write fails (a full disk), keeps the first error and drops
-// the rest instead of failing the stream: Debian's GDCM asserts (aborts) on a failed stream.
-class DescriptorBuffer : public std::streambuf {
-  public:
-    explicit DescriptorBuffer(int fd) : fd_(fd), buffer_(1 << 16) {
-        setp(buffer_.data(), buffer_.data() + buffer_.size());
-    }
-    ~DescriptorBuffer() override { drain(); }
-    int error() const { return error_; }
-
-  protected:
-    int_type overflow(int_type c) override {
-        drain();
-        if (!traits_type::eq_int_type(c, traits_type::eof())) {
-            *pptr() = traits_type::to_char_type(c);
-            pbump(1);
-        }
-        return traits_type::not_eof(c);
-    }
-    int sync() override {
-        drain();
-        return 0;
-    }
-
-  private:
-    void drain() {
-        const char* at = pbase();
-        while (error_ == 0 && at < pptr()) {
-            const ssize_t n = ::write(fd_, at, std::size_t(pptr() - at));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                error_ = n < 0 ? errno : ENOSPC;
-                break;
-            }
-            at += n;
-        }
-        setp(buffer_.data(), buffer_.data() + buffer_.size());
-    }
-
-    int fd_;
-    std::vector<char> buffer_;
-    int error_ = 0;
-};
 
 // A file being written in the output folder under a name no one can predict or plant in
 // advance (".radmark-partial-<pid>-<random>"), created exclusively and never through a link,
@@ -108,11 +64,11 @@ class PartialFile {
 
     // Writes through the open descriptor (never by name again); "" or why it failed.
     template <class Write> std::string write(Write&& writeTo) {
-        DescriptorBuffer buffer(fd_);
+        imaging::DescriptorStreamBuffer buffer(fd_, std::size_t(1) << 16);
         std::ostream out(&buffer);
         const bool ok = writeTo(out);
         out.flush();
-        int error = buffer.error();
+        int error = buffer.finish();
         if (error == 0 && ::fsync(fd_) != 0)
             error = errno;
         ::close(std::exchange(fd_, -1));
@@ -152,6 +108,13 @@ struct PendingStudy {
     std::unique_ptr<DeidentificationReport> report;
     std::vector<PendingFile> files;
     bool quarantined = false;
+    fs::path quarantinedBy; // the first file whose result or write quarantined the study
+
+    void quarantine(const fs::path& source) {
+        if (quarantinedBy.empty())
+            quarantinedBy = source;
+        quarantined = true;
+    }
 };
 
 // A de-identified UID as a path component: only when it is a DICOM UID (so never "." or ".."
@@ -374,7 +337,7 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                                                                     deidentifier.options());
         study.report->add(result);
         if (result.quarantined) {
-            study.quarantined = true;
+            study.quarantine(path);
         } else if (!study.quarantined) {
             // The destination is checked before anything is written for the file.
             std::vector<std::string> folders;
@@ -388,7 +351,7 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             } catch (const OutputFolderError& refused) {
                 outcome.failures.push_back(path.string() + ": " + refused.what());
                 study.report->addFailure("a UID cannot name an output folder");
-                study.quarantined = true;
+                study.quarantine(path);
                 study.files.clear();
                 continue;
             }
@@ -424,7 +387,7 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
                                            ": could not write the de-identified file into " +
                                            outputFolder.string() + " (" + problem + ")");
                 study.report->addFailure("a file could not be written");
-                study.quarantined = true;
+                study.quarantine(path);
                 study.files.clear();
             } else {
                 study.files.push_back({std::move(*temporary), std::move(folders), std::move(name)});
@@ -441,6 +404,7 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
         done.quarantined = study.quarantined || study.report->quarantined();
         if (done.quarantined) {
             study.files.clear(); // removes their partial files
+            done.quarantinedBy = study.quarantinedBy;
             done.reasons = study.report->reasons();
             outcome.studies.push_back(std::move(done));
             continue;

@@ -35,7 +35,8 @@ struct StudyOutcome {
     int files = 0;
     bool quarantined = false;
     std::vector<std::string> reasons; // why quarantined; no value of the source in them
-    std::filesystem::path report;     // the report written (empty when quarantined)
+    std::filesystem::path quarantinedBy; // the first source file that quarantined it, if one did
+    std::filesystem::path report;        // the report written (empty when quarantined)
 };
 
 struct FolderOutcome {
