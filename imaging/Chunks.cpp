@@ -105,6 +105,16 @@ std::vector<std::uint8_t> decompressChunk(std::span<const std::uint8_t> compress
     return raw;
 }
 
+void decompressChunkInto(std::span<const std::uint8_t> compressed, std::span<std::uint8_t> raw) {
+    const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != raw.size())
+        throw CorruptChunk("A stored data chunk is damaged (unreadable header).");
+    const std::size_t read =
+        ZSTD_decompress(raw.data(), raw.size(), compressed.data(), compressed.size());
+    if (ZSTD_isError(read) || read != raw.size())
+        throw CorruptChunk("A stored data chunk is damaged (cannot be decompressed).");
+}
+
 bool InMemoryChunkStore::has(const ChunkHash& hash) const {
     return objects_.contains(hash);
 }

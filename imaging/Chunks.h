@@ -49,6 +49,8 @@ inline constexpr int chunkCompressionLevel = 1;
 std::vector<std::uint8_t> compressChunk(std::span<const std::uint8_t> raw);
 // Throws CorruptChunk when the frame is damaged or larger than 16 GiB.
 std::vector<std::uint8_t> decompressChunk(std::span<const std::uint8_t> compressed);
+// The same straight into raw, whose size the frame must give exactly (throws CorruptChunk).
+void decompressChunkInto(std::span<const std::uint8_t> compressed, std::span<std::uint8_t> raw);
 
 // Compresses many chunks in turn with one zstd context and one output buffer (a volume import
 // writes hundreds of slices): the returned view is valid until the next call.

@@ -2,8 +2,14 @@
 
 #include "storage/Errors.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <mutex>
 #include <set>
+#include <stdexcept>
+#include <thread>
 
 namespace radmark::storage {
 
@@ -114,6 +120,88 @@ Bytes ChunkStore::get(const ChunkHash& hash) const {
     if (out.size() != std::size_t(s.integer(0)) || imaging::hashContent(out) != hash)
         throw CorruptChunk("a data chunk in the store is damaged");
     return out;
+}
+
+void ChunkStore::getManyInto(std::span<const ChunkHash> hashes, std::span<std::uint8_t> out) const {
+    if (hashes.empty())
+        return;
+    if (out.size() % hashes.size() != 0)
+        throw std::invalid_argument("getManyInto: the output is not a whole number of chunks");
+    const std::size_t chunkBytes = out.size() / hashes.size();
+    const unsigned workers = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+    struct Packed {
+        std::size_t index = 0;
+        std::vector<std::uint8_t> bytes;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<Packed> queue; // bounded: compressed rows wait here, not the whole volume
+    const std::size_t mostQueued = 2 * std::size_t(workers);
+    bool allRead = false;
+    std::exception_ptr failure;
+    auto fail = [&] { // in a catch block: the first failure stops everyone
+        std::lock_guard lock(mutex);
+        if (!failure)
+            failure = std::current_exception();
+        changed.notify_all();
+    };
+    auto unpack = [&] {
+        for (;;) {
+            Packed packed;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return failure || allRead || !queue.empty(); });
+                if (failure || queue.empty())
+                    return;
+                packed = std::move(queue.front());
+                queue.pop_front();
+                changed.notify_all();
+            }
+            try {
+                const auto raw = out.subspan(packed.index * chunkBytes, chunkBytes);
+                imaging::decompressChunkInto(packed.bytes, raw);
+                if (imaging::hashContent(raw) != hashes[packed.index])
+                    throw CorruptChunk("a data chunk in the store is damaged");
+            } catch (...) {
+                fail();
+                return;
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    threads.reserve(workers);
+    try {
+        for (unsigned i = 0; i < workers; ++i)
+            threads.emplace_back(unpack);
+        auto s = db_.prepare("SELECT raw_size, data FROM chunks WHERE hash = ?");
+        for (std::size_t i = 0; i < hashes.size(); ++i) {
+            s.bindBlob(1, hashes[i].bytes.data(), hashes[i].bytes.size());
+            if (!s.step())
+                throw CorruptChunk("the store has no data chunk " + hashes[i].hex().substr(0, 12));
+            if (std::size_t(s.integer(0)) != chunkBytes)
+                throw CorruptChunk("a data chunk in the store has the wrong size");
+            const auto* data = static_cast<const std::uint8_t*>(s.blobData(1));
+            Packed packed{i, std::vector<std::uint8_t>(data, data + s.blobSize(1))};
+            s.reset();
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return failure || queue.size() < mostQueued; });
+            if (failure)
+                break;
+            queue.push_back(std::move(packed));
+            changed.notify_all();
+        }
+    } catch (...) {
+        fail();
+    }
+    {
+        std::lock_guard lock(mutex);
+        allRead = true;
+        changed.notify_all();
+    }
+    for (auto& thread : threads)
+        thread.join();
+    if (failure)
+        std::rethrow_exception(failure);
 }
 
 } // namespace radmark::storage

@@ -29,6 +29,11 @@ class ChunkStore final : public imaging::ChunkStore {
     // compression of the next chunk run on a second thread while this one inserts.
     std::vector<ChunkHash> putMany(std::span<const std::span<const std::uint8_t>> chunks);
     Bytes get(const ChunkHash& hash) const override; // throws imaging::CorruptChunk
+    // Many chunks of one size (the slices of a volume) straight into out, chunk i at
+    // out[i * out.size() / hashes.size()]: the rows are read on this thread (the connection is
+    // never shared) while worker threads decompress them and check each against its hash.
+    // Throws imaging::CorruptChunk when one is missing, of another size or damaged.
+    void getManyInto(std::span<const ChunkHash> hashes, std::span<std::uint8_t> out) const;
 
   private:
     std::size_t insert(const ChunkHash& hash, std::span<const std::uint8_t> data);

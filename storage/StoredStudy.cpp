@@ -1,10 +1,10 @@
 #include "storage/StoredStudy.h"
 
+#include "storage/ChunkStore.h"
 #include "storage/SessionAccess.h"
 
 #include <nlohmann/json.hpp>
 
-#include <cstring>
 
 namespace radmark::storage {
 using nlohmann::json;
@@ -95,12 +95,21 @@ imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
     imaging::Volume volume = imaging::Volume::uninitialized(geometry, type);
     const std::size_t sliceBytes = std::size_t(geometry.dims[0]) * std::size_t(geometry.dims[1]) *
                                    imaging::bytesPerVoxel(type);
-    auto* out = reinterpret_cast<std::uint8_t*>(volume.data());
-    for (std::size_t z = 0; z < slices.size(); ++z) {
-        const Bytes slice = chunkNamed(*session_, slices[z].get<std::string>());
-        if (slice.size() != sliceBytes)
-            throw StoreError("a stored slice has the wrong size; the store may be damaged");
-        std::memcpy(out + z * sliceBytes, slice.data(), sliceBytes);
+    std::vector<imaging::ChunkHash> hashes;
+    hashes.reserve(slices.size());
+    try {
+        for (const auto& slice : slices)
+            hashes.push_back(imaging::ChunkHash::fromHex(slice.get<std::string>()));
+    } catch (const std::exception&) {
+        throw StoreError("a stored study refers to damaged data; the store may be damaged");
+    }
+    // The slices straight into the volume, decompressed and checked on all cores.
+    try {
+        ChunkStore(SessionAccess::database(*session_))
+            .getManyInto(hashes, {reinterpret_cast<std::uint8_t*>(volume.data()),
+                                  sliceBytes * slices.size()});
+    } catch (const imaging::CorruptChunk& e) {
+        throw StoreError(std::string(e.what()) + "; the store may be damaged");
     }
     volume.modality = manifest.value("modality", "");
     volume.seriesDescription = manifest.value("description", "");

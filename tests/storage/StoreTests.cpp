@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 using namespace radmark::storage;
@@ -373,6 +374,46 @@ TEST(StorageChunks, ManyAtOnceMatchOneByOneAndAreStoredOnce) {
         EXPECT_EQ(internal::putChunk(admin, batch[i]), hashes[i]);
     EXPECT_EQ(SessionAccess::database(admin).queryText("SELECT count(*) FROM chunks"), "5");
     EXPECT_TRUE(ChunkStore(SessionAccess::database(admin)).putMany({}).empty());
+}
+
+TEST(StorageChunks, ManyReadIntoOneBufferMatchOneByOneAndADamagedOneIsRefused) {
+    TestStore t;
+    auto admin = t.admin();
+    // More slices than worker threads and queue slots, one of them repeated.
+    constexpr std::size_t sliceBytes = 64 * 1024;
+    std::vector<std::vector<std::uint8_t>> slices;
+    for (int k = 0; k < 40; ++k) {
+        std::vector<std::uint8_t> slice(sliceBytes);
+        for (std::size_t i = 0; i < slice.size(); ++i)
+            slice[i] = std::uint8_t((i * std::size_t(k + 3) / 97) % 251);
+        slices.push_back(std::move(slice));
+    }
+    std::vector<radmark::imaging::ChunkHash> hashes;
+    for (const auto& slice : slices)
+        hashes.push_back(internal::putChunk(admin, slice));
+    hashes.push_back(hashes[7]);
+    Database& db = SessionAccess::database(admin);
+    std::vector<std::uint8_t> out(sliceBytes * hashes.size());
+    ChunkStore(db).getManyInto(hashes, out);
+    for (std::size_t i = 0; i < hashes.size(); ++i) {
+        const auto& expected = slices[i < slices.size() ? i : 7];
+        EXPECT_TRUE(std::equal(expected.begin(), expected.end(), out.begin() + i * sliceBytes))
+            << "slice " << i;
+    }
+    // Asked for another size: refused, not cut or padded.
+    std::vector<std::uint8_t> wrongSize(2 * sliceBytes * hashes.size());
+    EXPECT_THROW(ChunkStore(db).getManyInto(hashes, wrongSize), radmark::imaging::CorruptChunk);
+    // A chunk whose stored bytes decompress to other content, and one the store lacks.
+    const auto other = radmark::imaging::compressChunk(slices[0]);
+    db.prepare("UPDATE chunks SET data = ? WHERE hash = ?")
+        .bindBlob(1, other.data(), other.size())
+        .bindBlob(2, hashes[30].bytes.data(), hashes[30].bytes.size())
+        .run();
+    EXPECT_THROW(ChunkStore(db).getManyInto(hashes, out), radmark::imaging::CorruptChunk);
+    std::vector<radmark::imaging::ChunkHash> missing(hashes.begin(), hashes.begin() + 5);
+    missing[3].bytes[0] ^= 1;
+    std::vector<std::uint8_t> five(sliceBytes * 5);
+    EXPECT_THROW(ChunkStore(db).getManyInto(missing, five), radmark::imaging::CorruptChunk);
 }
 
 TEST(StorageTransactions, ChangeAndItsLogEntryCommitTogetherOrNotAtAll) {
