@@ -1,0 +1,323 @@
+#include "app/service/StoreService.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <stdexcept>
+
+namespace radmark::service {
+namespace {
+
+volatile std::sig_atomic_t stopRequested = 0;
+
+void onStopSignal(int) {
+    stopRequested = 1;
+}
+
+std::runtime_error systemError(const std::string& what) {
+    return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// What the log says a request was: its command words, never its values (a study name or a
+// comment stays out of the service's log; the store's audit log records what was done).
+std::string commandOf(const std::vector<std::string>& words) {
+    auto isCommandWord = [](const std::string& w) {
+        return !w.empty() && w.size() <= 24 && w.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") ==
+                                                    std::string::npos && w[0] != '-';
+    };
+    std::string command;
+    for (std::size_t i = 0; i < words.size() && i < 2 && isCommandWord(words[i]); ++i)
+        command += (i ? " " : "") + words[i];
+    return command.empty() ? "(no command)" : "'" + command + "'";
+}
+
+void checkStoreFolder(const std::filesystem::path& store) {
+    struct stat st {};
+    if (::lstat(store.c_str(), &st) != 0)
+        throw std::runtime_error("no store at " + store.string() +
+                                 ": create it as the service account with radmark-cli init --store " +
+                                 store.string());
+    if (!S_ISDIR(st.st_mode))
+        throw std::runtime_error(store.string() + " is not a folder");
+    if (st.st_uid != ::geteuid())
+        throw std::runtime_error(store.string() + " belongs to uid " + std::to_string(st.st_uid) +
+                                 ", not to the service account (uid " +
+                                 std::to_string(::geteuid()) + ")");
+    if ((st.st_mode & 07777) != 0700) {
+        if (::chmod(store.c_str(), 0700) != 0)
+            throw systemError("cannot make " + store.string() + " owner-only");
+        logLine("store folder " + store.string() + " was mode " +
+                std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                std::to_string(st.st_mode & 7) + ", now 700");
+    }
+}
+
+sockaddr_un addressOf(const std::filesystem::path& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.string().size() >= sizeof address.sun_path)
+        throw std::runtime_error("the socket path " + path.string() + " is too long");
+    std::strcpy(address.sun_path, path.c_str());
+    return address;
+}
+
+// A socket file left by a radmarkd that ended is removed; a live one is not taken over.
+void clearStaleSocket(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0)
+        return;
+    if (!S_ISSOCK(st.st_mode))
+        throw std::runtime_error(path.string() + " exists and is not a socket");
+    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const sockaddr_un address = addressOf(path);
+    const bool live =
+        ::connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    ::close(probe);
+    if (live)
+        throw std::runtime_error("another radmarkd serves " + path.string());
+    if (::unlink(path.c_str()) != 0)
+        throw systemError("cannot remove the old socket " + path.string());
+}
+
+int listenOn(const ServiceOptions& options) {
+    clearStaleSocket(options.socket);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw systemError("cannot create a socket");
+    const sockaddr_un address = addressOf(options.socket);
+    // The umask (077, from hardenThisProcess) keeps it owner-only until its mode is set.
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+        throw systemError("cannot bind " + options.socket.string());
+    if (options.socketGroup) {
+        const group* g = ::getgrnam(options.socketGroup->c_str());
+        if (!g)
+            throw std::runtime_error("no group " + *options.socketGroup);
+        if (::chown(options.socket.c_str(), uid_t(-1), g->gr_gid) != 0)
+            throw systemError("cannot give " + options.socket.string() + " to group " +
+                              *options.socketGroup);
+    }
+    if (::chmod(options.socket.c_str(), options.socketMode) != 0)
+        throw systemError("cannot set the mode of " + options.socket.string());
+    if (::listen(fd, 64) != 0)
+        throw systemError("cannot listen on " + options.socket.string());
+    return fd;
+}
+
+// In the worker (a child of the connection's handler): the client's descriptors become 0, 1, 2
+// (and 3 for her terminal), nothing else stays open, and radmark-cli runs the command.
+[[noreturn]] void execWorker(const ServiceOptions& options, const Request& request,
+                             const PeerCredentials& peer) {
+    if (::dup2(request.stdinFd, 0) < 0 || ::dup2(request.stdoutFd, 1) < 0 ||
+        ::dup2(request.stderrFd, 2) < 0)
+        ::_exit(126);
+    if (request.terminalFd >= 0) {
+        if (request.terminalFd != 3 && ::dup2(request.terminalFd, 3) < 0)
+            ::_exit(126);
+        ::fcntl(3, F_SETFD, 0);
+    }
+    ::close_range(request.terminalFd >= 0 ? 4 : 3, ~0U, 0);
+    if (::chdir("/") != 0)
+        ::_exit(126);
+    std::signal(SIGPIPE, SIG_DFL);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+
+    std::vector<std::string> words = {"radmark-cli", "--service-worker", "--store",
+                                      options.store.string()};
+    if (options.policy)
+        words.insert(words.end(), {"--policy", options.policy->string()});
+    words.insert(words.end(), {"--peer-uid", std::to_string(peer.uid), "--peer-gid",
+                               std::to_string(peer.gid), "--peer-pid", std::to_string(peer.pid)});
+    if (request.terminalFd >= 0)
+        words.insert(words.end(), {"--terminal-fd", "3"});
+    words.push_back("--");
+    words.insert(words.end(), request.words.begin(), request.words.end());
+    std::vector<char*> argv;
+    for (auto& w : words)
+        argv.push_back(w.data());
+    argv.push_back(nullptr);
+    ::execv(options.cli.c_str(), argv.data());
+    const std::string message =
+        "radmarkd: the service cannot run " + options.cli.string() + ": " + std::strerror(errno) + "\n";
+    if (::write(2, message.data(), message.size()) < 0) {
+    }
+    ::_exit(126);
+}
+
+int pidfdOpen(pid_t pid) {
+    return int(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Waits for the worker; a client that goes away (Ctrl+C, killed) interrupts it as Ctrl+C would
+// in-process, and one that ignores that for 10 s is killed. Returns the worker's exit status
+// (128 + signal when a signal ended it).
+int awaitWorker(pid_t worker, int connection) {
+    const int pidfd = pidfdOpen(worker); // without one (old kernel) the loop looks every 100 ms
+    std::optional<std::chrono::steady_clock::time_point> interruptedAt;
+    int status = 0;
+    while (true) {
+        const pid_t done = ::waitpid(worker, &status, WNOHANG);
+        if (done == worker)
+            break;
+        if (done < 0 && errno != EINTR) {
+            status = 1 << 8;
+            break;
+        }
+        if (interruptedAt && std::chrono::steady_clock::now() - *interruptedAt >
+                                 std::chrono::seconds(10))
+            ::kill(worker, SIGKILL);
+        pollfd watched[2];
+        nfds_t count = 0;
+        if (pidfd >= 0)
+            watched[count++] = {pidfd, POLLIN, 0};
+        const nfds_t clientAt = count;
+        if (!interruptedAt)
+            watched[count++] = {connection, short(POLLIN | POLLRDHUP), 0};
+        const int timeout = pidfd >= 0 && !interruptedAt ? -1 : 100;
+        if (::poll(watched, count, timeout) < 0)
+            continue;
+        if (!interruptedAt && watched[clientAt].revents != 0) {
+            ::kill(worker, SIGINT);
+            interruptedAt = std::chrono::steady_clock::now();
+        }
+    }
+    if (pidfd >= 0)
+        ::close(pidfd);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+void refuseOn(const Request& request, const std::string& message) {
+    const std::string line = "radmarkd: " + message + "\n";
+    if (::write(request.stderrFd, line.data(), line.size()) < 0) {
+    }
+}
+
+// One connection, in its own process (a child of the listening one).
+[[noreturn]] void handleConnection(const ServiceOptions& options, int connection) {
+    std::signal(SIGCHLD, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, SIG_IGN);
+    PeerCredentials peer;
+    try {
+        peer = peerOf(connection);
+    } catch (const std::exception& e) {
+        logLine(std::string("connection refused: ") + e.what());
+        ::_exit(1);
+    }
+    // A client that connects and sends nothing does not hold a handler forever.
+    const timeval patience{30, 0};
+    ::setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    ReceivedRequest received = receiveRequest(connection);
+    if (!received.request) {
+        logLine("from " + peer.summary() + ": not a request (" + received.refusal + ")");
+        ::_exit(1);
+    }
+    Request& request = *received.request;
+    const std::string command = commandOf(request.words);
+    logLine("from " + peer.summary() + ": " + command);
+    if (request.words.empty()) {
+        refuseOn(request, "no command (see radmark-cli --help)");
+        sendExitStatus(connection, 2);
+        ::_exit(0);
+    }
+    const pid_t worker = ::fork();
+    if (worker < 0) {
+        refuseOn(request, "the service cannot start a worker now; try again");
+        logLine("from " + peer.summary() + ": " + command + " not run: fork failed");
+        sendExitStatus(connection, 1);
+        ::_exit(1);
+    }
+    if (worker == 0)
+        execWorker(options, request, peer);
+    request.closeDescriptors();
+    const int status = awaitWorker(worker, connection);
+    logLine("from " + peer.summary() + ": " + command + " ended with exit " +
+            std::to_string(status) + " (worker pid " + std::to_string(worker) + ")");
+    try {
+        sendExitStatus(connection, status);
+    } catch (const std::exception&) {
+        // The client went away; the log has the outcome.
+    }
+    ::_exit(0);
+}
+
+} // namespace
+
+void logLine(const std::string& text) {
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    std::cerr << stamp << " radmarkd[" << ::getpid() << "]: " << text << std::endl;
+}
+
+std::filesystem::path siblingCli() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec)
+        return {};
+    for (const auto& candidate :
+         {self.parent_path() / "radmark-cli", self.parent_path().parent_path() / "bin" / "radmark-cli"})
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    return {};
+}
+
+void serve(const ServiceOptions& options) {
+    if (::geteuid() == 0)
+        throw std::runtime_error(
+            "radmarkd runs as the service account (for example radmark), not as root: the store "
+            "must belong to an account no person logs in as");
+    if (options.cli.empty() || ::access(options.cli.c_str(), X_OK) != 0)
+        throw std::runtime_error("no radmark-cli to run commands with (give --cli PATH)");
+    checkStoreFolder(options.store);
+    const int listening = listenOn(options);
+
+    struct sigaction stop {};
+    stop.sa_handler = onStopSignal; // no SA_RESTART: accept() returns EINTR
+    ::sigaction(SIGTERM, &stop, nullptr);
+    ::sigaction(SIGINT, &stop, nullptr);
+    std::signal(SIGCHLD, SIG_IGN); // connection handlers are reaped by the kernel
+    std::signal(SIGPIPE, SIG_IGN);
+    logLine("serving the store " + options.store.string() + " on " + options.socket.string() +
+            " (uid " + std::to_string(::geteuid()) + ")");
+    while (!stopRequested) {
+        const int connection = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
+        if (connection < 0) {
+            if (errno != EINTR && errno != ECONNABORTED)
+                logLine(std::string("accept failed: ") + std::strerror(errno));
+            continue;
+        }
+        const pid_t handler = ::fork();
+        if (handler == 0) {
+            ::close(listening);
+            handleConnection(options, connection);
+        }
+        if (handler < 0)
+            logLine(std::string("cannot take a connection: ") + std::strerror(errno));
+        ::close(connection);
+    }
+    ::close(listening);
+    ::unlink(options.socket.c_str());
+    logLine("stopped");
+}
+
+} // namespace radmark::service
