@@ -115,12 +115,31 @@ client=$!
 wait "$client" || fail "anna's studies through the service: $(cat "$work/err")"
 grep -q "$study_a" "$work/studies.out" || fail "her assigned study is not listed: $(cat "$work/studies.out")"
 grep -q "$study_b" "$work/studies.out" && fail "an unassigned study is listed"
-# Typed into her terminal: the worker asks on the terminal radmark-cli passed (a pty here).
-printf '%s\n' "$apw" | as "$anna_uid" script -qec \
-  "$cli --service $sock studies --user anna" /dev/null > "$work/tty.out" 2>&1 \
-  || fail "studies with the password typed on a terminal: $(cat "$work/tty.out")"
+# Typed into her terminal: the worker asks on the terminal radmark-cli passed (a pty here),
+# with echo off; she types once the prompt is there (type-ahead is flushed, as in-process).
+typed='import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, sent = b"", False
+while True:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and b"password for anna: " in out:
+        os.write(fd, os.environ["TYPED"].encode() + b"\n")
+        sent = True
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))'
+as "$anna_uid" env TYPED="$apw" $py -c "$typed" "$cli" --service "$sock" studies --user anna \
+  > "$work/tty.out" 2>&1 || fail "studies with the password typed on a terminal: $(cat "$work/tty.out")"
 grep -q "password for anna" "$work/tty.out" || fail "no password prompt on her terminal"
 grep -q "$study_a" "$work/tty.out" || fail "terminal login listed: $(cat "$work/tty.out")"
+grep -q "$apw" "$work/tty.out" && fail "her password was echoed on the terminal"
 printf 'not her password\n' | as "$anna_uid" "$cli" --service "$sock" studies --user anna \
   --password-stdin > /dev/null 2> "$work/err" && fail "a wrong password was accepted"
 grep -q "not correct" "$work/err" || fail "wrong password message: $(cat "$work/err")"
