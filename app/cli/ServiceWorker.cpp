@@ -81,7 +81,8 @@ bool names(const std::string& word, const std::string& option) {
 }
 
 long number(const std::string& text, const std::string& what) {
-    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos)
         throw CommandError("radmarkd gave a bad " + what, 2);
     return std::stol(text);
 }
@@ -116,7 +117,8 @@ std::vector<std::string> beginServiceRequest(const std::vector<std::string>& wor
             throw CommandError("radmarkd gave an unknown worker option " + w, 2);
     }
     if (i >= workerWords.size() || request->store.empty() || request->peerUid < 0)
-        throw CommandError("--service-worker is how radmarkd runs a command: use --service SOCKET", 2);
+        throw CommandError("--service-worker is how radmarkd runs a command: use --service SOCKET",
+                           2);
     current() = std::move(request);
     return std::vector<std::string>(workerWords.begin() + long(i) + 1, workerWords.end());
 }

@@ -123,8 +123,8 @@ int main(int argc, char** argv) {
         // The access log records the service's client, not the worker, as who acted.
         std::optional<radmark::storage::CallerScope> caller;
         if (const ServiceRequest* request = serviceRequest())
-            caller.emplace(radmark::storage::CallerContext::peer(request->peerUid,
-                                                                 request->peerPid, "radmark-cli"));
+            caller.emplace(radmark::storage::CallerContext::peer(request->peerUid, request->peerPid,
+                                                                 "radmark-cli"));
 #endif
         Arguments args(std::move(commandWords));
         return chosen->run(args, io);

@@ -35,8 +35,9 @@ std::runtime_error systemError(const std::string& what) {
 // comment stays out of the service's log; the store's audit log records what was done).
 std::string commandOf(const std::vector<std::string>& words) {
     auto isCommandWord = [](const std::string& w) {
-        return !w.empty() && w.size() <= 24 && w.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") ==
-                                                    std::string::npos && w[0] != '-';
+        return !w.empty() && w.size() <= 24 &&
+               w.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos &&
+               w[0] != '-';
     };
     std::string command;
     for (std::size_t i = 0; i < words.size() && i < 2 && isCommandWord(words[i]); ++i)
@@ -46,10 +47,16 @@ std::string commandOf(const std::vector<std::string>& words) {
 
 void checkStoreFolder(const std::filesystem::path& store) {
     struct stat st {};
-    if (::lstat(store.c_str(), &st) != 0)
+    if (::lstat(store.c_str(), &st) != 0) {
+        if (errno != ENOENT)
+            throw systemError("this account (uid " + std::to_string(::geteuid()) +
+                              ") cannot reach the store at " + store.string() +
+                              " (run radmarkd as the store's owner)");
         throw std::runtime_error("no store at " + store.string() +
-                                 ": create it as the service account with radmark-cli init --store " +
+                                 ": create it as the service account with radmark-cli init "
+                                 "--store " +
                                  store.string());
+    }
     if (!S_ISDIR(st.st_mode))
         throw std::runtime_error(store.string() + " is not a folder");
     if (st.st_uid != ::geteuid())
@@ -150,8 +157,8 @@ int listenOn(const ServiceOptions& options) {
         argv.push_back(w.data());
     argv.push_back(nullptr);
     ::execv(options.cli.c_str(), argv.data());
-    const std::string message =
-        "radmarkd: the service cannot run " + options.cli.string() + ": " + std::strerror(errno) + "\n";
+    const std::string message = "radmarkd: the service cannot run " + options.cli.string() + ": " +
+                                std::strerror(errno) + "\n";
     if (::write(2, message.data(), message.size()) < 0) {
     }
     ::_exit(126);
@@ -176,8 +183,8 @@ int awaitWorker(pid_t worker, int connection) {
             status = 1 << 8;
             break;
         }
-        if (interruptedAt && std::chrono::steady_clock::now() - *interruptedAt >
-                                 std::chrono::seconds(10))
+        if (interruptedAt &&
+            std::chrono::steady_clock::now() - *interruptedAt > std::chrono::seconds(10))
             ::kill(worker, SIGKILL);
         pollfd watched[2];
         nfds_t count = 0;
@@ -274,8 +281,8 @@ std::filesystem::path siblingCli() {
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec)
         return {};
-    for (const auto& candidate :
-         {self.parent_path() / "radmark-cli", self.parent_path().parent_path() / "bin" / "radmark-cli"})
+    for (const auto& candidate : {self.parent_path() / "radmark-cli",
+                                  self.parent_path().parent_path() / "bin" / "radmark-cli"})
         if (::access(candidate.c_str(), X_OK) == 0)
             return candidate;
     return {};
