@@ -1,7 +1,11 @@
 #include "app/cli/ServiceWorker.h"
 
 #include "app/cli/Command.h"
+#include "app/service/StoreService.h"
 
+#include <sys/prctl.h>
+
+#include <iostream>
 #include <map>
 #include <memory>
 
@@ -80,47 +84,37 @@ bool names(const std::string& word, const std::string& option) {
     return word == dashed || word.rfind(dashed + "=", 0) == 0;
 }
 
-long number(const std::string& text, const std::string& what) {
-    if (text.empty() || text.size() > 18 ||
-        text.find_first_not_of("0123456789") != std::string::npos)
-        throw CommandError("radmarkd gave a bad " + what, 2);
-    return std::stol(text);
-}
-
 } // namespace
 
 const ServiceRequest* serviceRequest() {
     return current().get();
 }
 
-std::vector<std::string> beginServiceRequest(const std::vector<std::string>& workerWords) {
-    auto request = std::make_unique<ServiceRequest>();
-    std::size_t i = 1; // after --service-worker
-    for (; i < workerWords.size() && workerWords[i] != "--"; ++i) {
-        const std::string& w = workerWords[i];
-        if (i + 1 >= workerWords.size())
-            throw CommandError("radmarkd gave " + w + " without a value", 2);
-        const std::string& value = workerWords[++i];
-        if (w == "--store")
-            request->store = value;
-        else if (w == "--policy")
-            request->policy = value;
-        else if (w == "--peer-uid")
-            request->peerUid = number(value, "uid");
-        else if (w == "--peer-gid")
-            request->peerGid = number(value, "gid");
-        else if (w == "--peer-pid")
-            request->peerPid = number(value, "pid");
-        else if (w == "--terminal-fd")
-            request->terminalFd = int(number(value, "terminal descriptor"));
-        else
-            throw CommandError("radmarkd gave an unknown worker option " + w, 2);
+int runServiceDaemon(const std::vector<std::string>& words) {
+    const auto parsed =
+        service::parseServiceOptions(std::vector<std::string>(words.begin() + 1, words.end()));
+    if (parsed.exitNow)
+        return *parsed.exitNow;
+    ::prctl(PR_SET_NAME, "radmarkd", 0, 0, 0);
+    try {
+        service::serve(parsed.options,
+                       [](const service::Request& request, const service::PeerCredentials& peer,
+                          const service::ServiceOptions& options) {
+                           auto served = std::make_unique<ServiceRequest>();
+                           served->store = options.store;
+                           served->policy = options.policy;
+                           served->peerUid = long(peer.uid);
+                           served->peerGid = long(peer.gid);
+                           served->peerPid = long(peer.pid);
+                           served->terminalFd = request.terminalFd;
+                           current() = std::move(served);
+                           return runCommandLine(request.words);
+                       });
+    } catch (const std::exception& e) {
+        std::cerr << "radmarkd: " << e.what() << "\n";
+        return 1;
     }
-    if (i >= workerWords.size() || request->store.empty() || request->peerUid < 0)
-        throw CommandError("--service-worker is how radmarkd runs a command: use --service SOCKET",
-                           2);
-    current() = std::move(request);
-    return std::vector<std::string>(workerWords.begin() + long(i) + 1, workerWords.end());
+    return 0;
 }
 
 void checkAllowedThroughService(const std::string& command, const std::vector<std::string>& words) {

@@ -1,11 +1,10 @@
 #pragma once
-// radmark-cli as a worker of radmarkd, the store service: one command of one client, run as the
-// service account on the client's stdin/stdout/stderr (and terminal), against the service's
-// store. radmarkd starts it as
-//   radmark-cli --service-worker --store DIR [--policy FILE] --peer-uid U --peer-gid G
-//               --peer-pid P [--terminal-fd 3] -- WORDS...
-// Only commands that name no file on the client's side run this way (docs/service.md): the
-// worker's account can read the store, so it must never open a path a client chose.
+// radmark-cli as radmarkd, the store service: radmarkd execs "radmark-cli --service-daemon
+// OPTIONS" as the service account, and every request runs in a fork of it, a worker, as one
+// command of one client on the client's stdin/stdout/stderr (and terminal) against the
+// service's store. Only commands that name no file on the client's side run this way
+// (docs/service.md): the worker's account can read the store, so it must never open a path a
+// client chose.
 
 #include <filesystem>
 #include <optional>
@@ -24,9 +23,8 @@ struct ServiceRequest {
 // The request this process serves, or null when radmark-cli runs in-process.
 const ServiceRequest* serviceRequest();
 
-// Reads radmarkd's words (all of argv after the program name), makes them this process's
-// request and returns the client's words. Throws CommandError on words radmarkd never sends.
-std::vector<std::string> beginServiceRequest(const std::vector<std::string>& workerWords);
+// radmark-cli --service-daemon OPTIONS...: serves until SIGTERM; returns the exit status.
+int runServiceDaemon(const std::vector<std::string>& words);
 
 // Throws CommandError (exit 1, one line saying why and what to do instead) when the command may
 // not run through the service, or the client's words name the store or policy or a file.

@@ -54,30 +54,7 @@ const std::vector<Command>& commands() {
     return registry();
 }
 
-} // namespace radmark::cli
-
-int main(int argc, char** argv) {
-    using namespace radmark::cli;
-    // Before any password, key or pixel is read: no core dumps, not dumpable, owner-only files.
-    try {
-        radmark::storage::hardenThisProcess();
-    } catch (const std::exception& e) {
-        std::cerr << "radmark-cli: " << e.what() << "\n";
-        return 1;
-    }
-    std::vector<std::string> words(argv + 1, argv + argc);
-    // Through the store service (docs/service.md): radmarkd runs the command, as a worker that
-    // is this program in --service-worker mode.
-    const bool serviceWorker = !words.empty() && words[0] == "--service-worker";
-    try {
-        if (auto socket = takeServiceSocket(words))
-            return runThroughService(*socket, words);
-        if (serviceWorker)
-            words = beginServiceRequest(words);
-    } catch (const CommandError& e) {
-        std::cerr << "radmark-cli: " << e.what() << "\n";
-        return e.exitCode;
-    }
+int runCommandLine(std::vector<std::string> words) {
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
         printUsage(words.empty() ? std::cerr : std::cout);
         return words.empty() ? 2 : 0;
@@ -115,7 +92,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> commandWords(words.begin() + long(used), words.end());
     CommandIo io{std::cin, std::cout, std::cerr};
     try {
-        if (serviceWorker) {
+        if (serviceRequest()) {
             checkAllowedThroughService(chosen->name, commandWords);
             commandWords = withServiceStore(std::move(commandWords));
         }
@@ -137,4 +114,30 @@ int main(int argc, char** argv) {
         std::cerr << "radmark-cli " << chosen->name << ": " << e.what() << "\n";
         return 1;
     }
+}
+
+} // namespace radmark::cli
+
+int main(int argc, char** argv) {
+    using namespace radmark::cli;
+    // Before any password, key or pixel is read: no core dumps, not dumpable, owner-only files.
+    try {
+        radmark::storage::hardenThisProcess();
+    } catch (const std::exception& e) {
+        std::cerr << "radmark-cli: " << e.what() << "\n";
+        return 1;
+    }
+    std::vector<std::string> words(argv + 1, argv + argc);
+    // Through the store service (docs/service.md): radmarkd runs the command in a worker.
+    try {
+        if (auto socket = takeServiceSocket(words))
+            return runThroughService(*socket, words);
+    } catch (const CommandError& e) {
+        std::cerr << "radmark-cli: " << e.what() << "\n";
+        return e.exitCode;
+    }
+    // radmarkd is this program in its service mode (the workers fork from it).
+    if (!words.empty() && words[0] == "--service-daemon")
+        return runServiceDaemon(words);
+    return runCommandLine(std::move(words));
 }

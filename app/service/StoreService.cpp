@@ -124,9 +124,9 @@ int listenOn(const ServiceOptions& options) {
 }
 
 // In the worker (a child of the connection's handler): the client's descriptors become 0, 1, 2
-// (and 3 for her terminal), nothing else stays open, and radmark-cli runs the command.
-[[noreturn]] void execWorker(const ServiceOptions& options, const Request& request,
-                             const PeerCredentials& peer) {
+// (and 3 for her terminal), nothing else stays open, and the command runs.
+[[noreturn]] void runWorker(const ServiceOptions& options, const Request& request,
+                            const PeerCredentials& peer, const RequestRunner& runRequest) {
     if (::dup2(request.stdinFd, 0) < 0 || ::dup2(request.stdoutFd, 1) < 0 ||
         ::dup2(request.stderrFd, 2) < 0)
         ::_exit(126);
@@ -141,27 +141,22 @@ int listenOn(const ServiceOptions& options) {
     std::signal(SIGPIPE, SIG_DFL);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
-
-    std::vector<std::string> words = {"radmark-cli", "--service-worker", "--store",
-                                      options.store.string()};
-    if (options.policy)
-        words.insert(words.end(), {"--policy", options.policy->string()});
-    words.insert(words.end(), {"--peer-uid", std::to_string(peer.uid), "--peer-gid",
-                               std::to_string(peer.gid), "--peer-pid", std::to_string(peer.pid)});
-    if (request.terminalFd >= 0)
-        words.insert(words.end(), {"--terminal-fd", "3"});
-    words.push_back("--");
-    words.insert(words.end(), request.words.begin(), request.words.end());
-    std::vector<char*> argv;
-    for (auto& w : words)
-        argv.push_back(w.data());
-    argv.push_back(nullptr);
-    ::execv(options.cli.c_str(), argv.data());
-    const std::string message = "radmarkd: the service cannot run " + options.cli.string() + ": " +
-                                std::strerror(errno) + "\n";
-    if (::write(2, message.data(), message.size()) < 0) {
+    std::signal(SIGCHLD, SIG_DFL);
+    Request own = request;
+    own.stdinFd = 0;
+    own.stdoutFd = 1;
+    own.stderrFd = 2;
+    own.terminalFd = request.terminalFd >= 0 ? 3 : -1;
+    int status = 1;
+    try {
+        status = runRequest(own, peer, options);
+    } catch (const std::exception& e) {
+        std::cerr << "radmarkd: " << e.what() << std::endl;
     }
-    ::_exit(126);
+    std::cout.flush();
+    std::cerr.flush();
+    // No exit handlers: they belong to the service, whose state this fork shares.
+    ::_exit(status);
 }
 
 int pidfdOpen(pid_t pid) {
@@ -217,7 +212,8 @@ void refuseOn(const Request& request, const std::string& message) {
 }
 
 // One connection, in its own process (a child of the listening one).
-[[noreturn]] void handleConnection(const ServiceOptions& options, int connection) {
+[[noreturn]] void handleConnection(const ServiceOptions& options, int connection,
+                                   const RequestRunner& runRequest) {
     std::signal(SIGCHLD, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     std::signal(SIGINT, SIG_IGN);
@@ -238,8 +234,8 @@ void refuseOn(const Request& request, const std::string& message) {
     }
     Request& request = *received.request;
     const std::string command = commandOf(request.words);
-    logLine("from " + peer.summary() + ": " + command);
     if (request.words.empty()) {
+        logLine("from " + peer.summary() + ": no command");
         refuseOn(request, "no command (see radmark-cli --help)");
         sendExitStatus(connection, 2);
         ::_exit(0);
@@ -252,11 +248,12 @@ void refuseOn(const Request& request, const std::string& message) {
         ::_exit(1);
     }
     if (worker == 0)
-        execWorker(options, request, peer);
+        runWorker(options, request, peer, runRequest);
+    logLine("from " + peer.summary() + ": " + command + " in worker pid " + std::to_string(worker));
     request.closeDescriptors();
     const int status = awaitWorker(worker, connection);
     logLine("from " + peer.summary() + ": " + command + " ended with exit " +
-            std::to_string(status) + " (worker pid " + std::to_string(worker) + ")");
+            std::to_string(status));
     try {
         sendExitStatus(connection, status);
     } catch (const std::exception&) {
@@ -288,13 +285,9 @@ std::filesystem::path siblingCli() {
     return {};
 }
 
-void serve(const ServiceOptions& options) {
+void serve(const ServiceOptions& options, const RequestRunner& runRequest) {
     if (::geteuid() == 0)
-        throw std::runtime_error(
-            "radmarkd runs as the service account (for example radmark), not as root: the store "
-            "must belong to an account no person logs in as");
-    if (options.cli.empty() || ::access(options.cli.c_str(), X_OK) != 0)
-        throw std::runtime_error("no radmark-cli to run commands with (give --cli PATH)");
+        throw std::runtime_error(rootRefusal);
     checkStoreFolder(options.store);
     const int listening = listenOn(options);
 
@@ -316,7 +309,7 @@ void serve(const ServiceOptions& options) {
         const pid_t handler = ::fork();
         if (handler == 0) {
             ::close(listening);
-            handleConnection(options, connection);
+            handleConnection(options, connection, runRequest);
         }
         if (handler < 0)
             logLine(std::string("cannot take a connection: ") + std::strerror(errno));

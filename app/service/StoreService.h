@@ -1,11 +1,15 @@
 #pragma once
 // radmarkd's core: listens on a Unix socket, learns each client's OS user and process from the
 // socket (SO_PEERCRED), and runs the client's radmark-cli command in a worker process of the
-// service account, on the client's stdin/stdout/stderr (passed as descriptors), against the one
-// store the service holds. The worker is radmark-cli itself in its --service-worker mode, so a
-// command runs the same code through the service as in-process (docs/service.md).
+// service account (a fork per connection), on the client's stdin/stdout/stderr (passed as
+// descriptors), against the one store the service holds. It runs inside radmark-cli
+// (--service-daemon), so a command runs the same code through the service as in-process
+// (docs/service.md).
 
+#include "app/service/ServiceOptions.h"
 #include "app/service/ServiceProtocol.h"
+
+#include <functional>
 
 #include <filesystem>
 #include <optional>
@@ -13,18 +17,19 @@
 
 namespace radmark::service {
 
-struct ServiceOptions {
-    std::filesystem::path store = defaultStorePath;
-    std::filesystem::path socket = defaultSocketPath;
-    std::optional<std::filesystem::path> policy; // the site's policy file for the workers
-    std::filesystem::path cli;                   // the radmark-cli the workers run
-    mode_t socketMode = 0666;                    // who may connect (SO_PEERCRED says who did)
-    std::optional<std::string> socketGroup;
-};
+inline constexpr const char* rootRefusal =
+    "radmarkd runs as the service account (for example radmark), not as root: the store must "
+    "belong to an account no person logs in as";
+
+// Runs one request in its worker (a fork of the service, as the service account): the client's
+// stdin, stdout, stderr are fds 0, 1, 2 already, her terminal fd 3 when she has one. Returns the
+// exit status.
+using RequestRunner =
+    std::function<int(const Request&, const PeerCredentials&, const ServiceOptions&)>;
 
 // Checks the store folder (owned by this account, forced to 0700), binds the socket and serves
 // until SIGTERM or SIGINT. Throws std::runtime_error with a one-line reason when it cannot start.
-void serve(const ServiceOptions& options);
+void serve(const ServiceOptions& options, const RequestRunner& runRequest);
 
 // The radmark-cli next to this radmarkd (same folder, or ../bin from sbin), else empty.
 std::filesystem::path siblingCli();

@@ -113,9 +113,14 @@ as_bg "$user_uid" "$cli" --service "$sock" user add bob --role annotator --user 
 client=$!
 exec 9> "$work/in"
 printf '%s\n' "$pw" >&9 # ada's password; bob's never comes
-for _ in $(seq 600); do pgrep -u "$service_uid" -f -- "--service-worker.*user add" > /dev/null && break; sleep 0.1; done
-worker=$(pgrep -u "$service_uid" -f -- "--service-worker.*user add")
+for _ in $(seq 600); do grep -q "pid $client: 'user add' in worker pid" "$work/radmarkd.log" && break; sleep 0.1; done
+worker=$(sed -n "s/.*pid $client: 'user add' in worker pid \([0-9]*\)$/\1/p" "$work/radmarkd.log")
 [ -n "$worker" ] || fail "no worker for the request"
+# Its stdin is the fifo: it waits there once it has read ada's password and logged in.
+for _ in $(seq 600); do
+  case "$(cat "/proc/$worker/wchan" 2> /dev/null)" in *pipe_read) break ;; esac
+  sleep 0.1
+done
 kill -INT "$client"
 wait "$client"
 for _ in $(seq 600); do grep -q "'user add' ended" "$work/radmarkd.log" && break; sleep 0.1; done

@@ -150,7 +150,7 @@ printf '%s\n' "$apw" | as_bg "$anna_uid" "$cli" --service "$sock" versions --stu
 refused_pid=$!
 wait "$refused_pid" && fail "anna read the versions of an unassigned study"
 grep -q "not assigned to you" "$work/err" || fail "unassigned refusal: $(cat "$work/err")"
-grep -q "uid $anna_uid gid $anna_uid pid $refused_pid: 'versions' ended with exit 1" \
+grep -q "from uid $anna_uid gid $anna_uid pid $refused_pid: 'versions' ended with exit 1" \
   "$work/radmarkd.log" || fail "the refusal is not in the service's log"
 
 # --- (d) no way to a copy ---
@@ -179,13 +179,16 @@ refused "verify with the service's audit key" "does not open for you" \
 refused "init" "created once" init --store "$work/home/$anna_uid/s" --admin anna \
   --audit-key-out "$work/home/$anna_uid/k" --password-stdin
 refused "a bench" "in-process" bench store
-refused "a forged worker request" "unknown command" --service-worker --store "$store" \
-  --peer-uid 0 --peer-gid 0 --peer-pid 1 -- studies --user anna --password-stdin
+refused "a service-mode request" "unknown command" --service-daemon --store "$store" \
+  --socket "$work/home/$anna_uid/s.sock"
 [ -e "$work/home/$anna_uid/cp.json" ] && fail "the service wrote a file where anna asked"
-# The worker mode run by herself is her own process: it cannot open the store.
-printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service-worker --store "$store" --peer-uid 0 \
-  --peer-gid 0 --peer-pid 1 -- studies --user anna --password-stdin > /dev/null 2> "$work/err" \
-  && fail "the worker mode under anna's uid opened the store"
+# The service mode run by herself is her own process: it cannot reach the store.
+as "$anna_uid" "$cli" --service-daemon --store "$store" --socket "$work/home/$anna_uid/s.sock" \
+  > /dev/null 2> "$work/err" && fail "the service mode under anna's uid served the store"
+grep -q "cannot reach the store" "$work/err" || fail "her own service: $(cat "$work/err")"
+as "$anna_uid" "$radmarkd" --store "$store" --socket "$work/home/$anna_uid/s.sock" --cli "$cli" \
+  > /dev/null 2> "$work/err" && fail "radmarkd under anna's uid served the store"
+grep -q "cannot reach the store" "$work/err" || fail "her own radmarkd: $(cat "$work/err")"
 # The service's memory and environment are not hers to read.
 as "$anna_uid" cat "/proc/$daemon/environ" > /dev/null 2>&1 && fail "anna read radmarkd's environment"
 as "$anna_uid" dd if="/proc/$daemon/mem" bs=1 count=1 of=/dev/null 2> /dev/null \
