@@ -152,6 +152,10 @@ wait "$refused_pid" && fail "anna read the versions of an unassigned study"
 grep -q "not assigned to you" "$work/err" || fail "unassigned refusal: $(cat "$work/err")"
 grep -q "from uid $anna_uid gid $anna_uid pid $refused_pid: 'versions' ended with exit 1" \
   "$work/radmarkd.log" || fail "the refusal is not in the service's log"
+printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" audit show --as ada --user anna \
+  --password-stdin > "$work/audit.out" 2> "$work/err" || fail "ada's audit show: $(cat "$work/err")"
+grep "refused" "$work/audit.out" | grep -q "not assigned to you" \
+  || fail "the refusal is not in the store's access log: $(cat "$work/audit.out")"
 
 # --- (d) no way to a copy ---
 as "$anna_uid" cp -r "$store" "$work/home/$anna_uid/copy" 2> /dev/null && fail "anna copied the store"
