@@ -67,7 +67,8 @@ int runThroughService(const std::string& socketPath, const std::vector<std::stri
         ::close(terminal);
     ::close(fd);
     if (!status) {
-        std::cerr << "radmark-cli: the Radmark service ended the request without an answer\n";
+        std::cerr << "radmark-cli: the Radmark service ended the request without an answer (busy "
+                     "or stopping: its log says which)\n";
         return 1;
     }
     return *status;

@@ -37,6 +37,8 @@ Options:
                      /etc/radmark/policy.json)
   --cli PATH         the radmark-cli that runs the commands (default: the one
                      next to radmarkd, or ../bin/radmark-cli)
+  --max-requests N   requests served at once (default 32); a connection beyond
+                     them is closed and logged
   --help             show this help and exit
   --version          show the version and exit
 
@@ -57,7 +59,8 @@ Set up a store for the service once, as the service account, for example:
 
 bool takesValue(const std::string& option) {
     return option == "--store" || option == "--socket" || option == "--socket-mode" ||
-           option == "--socket-group" || option == "--policy" || option == "--cli";
+           option == "--socket-group" || option == "--policy" || option == "--cli" ||
+           option == "--max-requests";
 }
 
 } // namespace
@@ -98,7 +101,16 @@ ParsedServiceOptions parseServiceOptions(const std::vector<std::string>& words) 
             options.cli = value;
         else if (w == "--socket-group")
             options.socketGroup = value;
-        else if (w == "--socket-mode") {
+        else if (w == "--max-requests") {
+            if (value.empty() || value.size() > 5 ||
+                value.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoul(value) == 0) {
+                std::cerr << "radmarkd: --max-requests wants a whole number from 1\n";
+                parsed.exitNow = 2;
+                return parsed;
+            }
+            options.maxRequests = std::stoul(value);
+        } else if (w == "--socket-mode") {
             if (value.empty() || value.size() > 4 ||
                 value.find_first_not_of("01234567") != std::string::npos) {
                 std::cerr << "radmarkd: --socket-mode wants an octal mode such as 0660\n";

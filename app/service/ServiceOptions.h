@@ -18,6 +18,7 @@ struct ServiceOptions {
     std::filesystem::path cli;                   // the radmark-cli that serves (radmarkd only)
     mode_t socketMode = 0666;                    // who may connect (SO_PEERCRED says who did)
     std::optional<std::string> socketGroup;
+    std::size_t maxRequests = 32; // at once; more connections are refused (and logged)
 };
 
 struct ParsedServiceOptions {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <set>
 #include <stdexcept>
 
 namespace radmark::service {
@@ -295,8 +296,12 @@ void serve(const ServiceOptions& options, const RequestRunner& runRequest) {
     stop.sa_handler = onStopSignal; // no SA_RESTART: accept() returns EINTR
     ::sigaction(SIGTERM, &stop, nullptr);
     ::sigaction(SIGINT, &stop, nullptr);
-    std::signal(SIGCHLD, SIG_IGN); // connection handlers are reaped by the kernel
     std::signal(SIGPIPE, SIG_IGN);
+    // Descriptors 0-2 stay taken, so that no client descriptor received lands there.
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd)
+            throw systemError("cannot open /dev/null");
+    std::set<pid_t> handlers; // reaped before each new connection is taken
     logLine("serving the store " + options.store.string() + " on " + options.socket.string() +
             " (uid " + std::to_string(::geteuid()) + ")");
     while (!stopRequested) {
@@ -306,7 +311,22 @@ void serve(const ServiceOptions& options, const RequestRunner& runRequest) {
                 logLine(std::string("accept failed: ") + std::strerror(errno));
             continue;
         }
+        for (pid_t done; (done = ::waitpid(-1, nullptr, WNOHANG)) > 0;)
+            handlers.erase(done);
+        if (handlers.size() >= options.maxRequests) {
+            std::string who = "a client";
+            try {
+                who = peerOf(connection).summary();
+            } catch (const std::exception&) {
+            }
+            logLine("from " + who + ": refused, " + std::to_string(handlers.size()) +
+                    " requests are running (--max-requests)");
+            ::close(connection);
+            continue;
+        }
         const pid_t handler = ::fork();
+        if (handler > 0)
+            handlers.insert(handler);
         if (handler == 0) {
             ::close(listening);
             handleConnection(options, connection, runRequest);
