@@ -7,7 +7,8 @@
 #       (a pty from script(1)) or given with --password-stdin: she sees her assigned study only;
 #   (c) an unassigned study is refused through the service, and the refusal is in the log;
 #   (d) nothing gets her a copy: not the service (--store, --policy, files named on her side,
-#       init, a forged worker request), not the worker mode run herself, not /proc of the service;
+#       init, the service mode through the socket), not radmarkd run herself, not /proc of the
+#       service; nor can she delete or truncate the lockout's failed-logins file;
 #   (e) after ada disables her (through the service), her next request is refused;
 #   (f) the service's log names her OS uid and the pid of her radmark-cli.
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -186,6 +187,15 @@ refused "a bench" "in-process" bench store
 refused "a service-mode request" "unknown command" --service-daemon --store "$store" \
   --socket "$work/home/$anna_uid/s.sock"
 [ -e "$work/home/$anna_uid/cp.json" ] && fail "the service wrote a file where anna asked"
+# The lockout's record of a wrong password is out of her reach too.
+printf 'not her password\n' | as "$anna_uid" "$cli" --service "$sock" studies --user anna \
+  --password-stdin > /dev/null 2>&1 && fail "a wrong password was accepted"
+[ -s "$store/failed-logins" ] || fail "no failed-logins record after a wrong password"
+before=$(sha256sum < "$store/failed-logins")
+as "$anna_uid" rm -f "$store/failed-logins" 2> /dev/null && fail "anna deleted failed-logins"
+as "$anna_uid" truncate -s 0 "$store/failed-logins" 2> /dev/null && fail "anna truncated failed-logins"
+as "$anna_uid" mkdir "$store/failed-logins.new" 2> /dev/null && fail "anna made failed-logins.new"
+[ "$(sha256sum < "$store/failed-logins")" = "$before" ] || fail "failed-logins changed under anna"
 # The service mode run by herself is her own process: it cannot reach the store.
 as "$anna_uid" "$cli" --service-daemon --store "$store" --socket "$work/home/$anna_uid/s.sock" \
   > /dev/null 2> "$work/err" && fail "the service mode under anna's uid served the store"
