@@ -121,6 +121,10 @@ for _ in $(seq 600); do
   case "$(cat "/proc/$worker/wchan" 2> /dev/null)" in *pipe_read) break ;; esac
   sleep 0.1
 done
+# The worker is the service account's, not dumpable: not the user's to read or trace.
+grep -q "^Uid:[[:space:]]*$service_uid[[:space:]]" "/proc/$worker/status" || fail "the worker is not the service account's"
+as "$user_uid" cat "/proc/$worker/environ" > /dev/null 2>&1 && fail "the user read the worker's environment"
+[ "$(stat -c %u "/proc/$worker/environ")" = 0 ] || fail "the worker is dumpable (its /proc files are not root's)"
 kill -INT "$client"
 wait "$client"
 for _ in $(seq 600); do grep -q "'user add' ended" "$work/radmarkd.log" && break; sleep 0.1; done

@@ -208,6 +208,13 @@ as "$anna_uid" cat "/proc/$daemon/environ" > /dev/null 2>&1 && fail "anna read r
 as "$anna_uid" dd if="/proc/$daemon/mem" bs=1 count=1 of=/dev/null 2> /dev/null \
   && fail "anna read radmarkd's memory"
 
+# --- an admin's change through the service: ada assigns the second study, anna then sees it ---
+printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" assign anna "$study_b" --user ada \
+  --password-stdin > /dev/null 2> "$work/err" || fail "ada's assign through the service: $(cat "$work/err")"
+printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" studies --user anna --password-stdin \
+  > "$work/studies.out" 2> "$work/err" || fail "studies after the assignment: $(cat "$work/err")"
+grep -q "$study_b" "$work/studies.out" || fail "the newly assigned study is not listed"
+
 # --- (e) disabled by an admin through the service: her next request is refused ---
 printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" user disable anna --user ada \
   --password-stdin > /dev/null 2> "$work/err" || fail "ada's disable through the service: $(cat "$work/err")"
