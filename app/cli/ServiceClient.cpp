@@ -1,6 +1,7 @@
 #include "app/cli/ServiceClient.h"
 
 #include "app/cli/Command.h"
+#include "app/cli/ServiceWorker.h"
 #include "app/service/ServiceProtocol.h"
 
 #include <fcntl.h>
@@ -52,19 +53,30 @@ int runThroughService(const std::string& socketPath, const std::vector<std::stri
         ::close(fd);
         return 1;
     }
+    std::vector<std::string> sent = words;
+    std::vector<service::PassedFile> files;
+    try {
+        files = openInputFiles(sent);
+    } catch (const CommandError& e) {
+        std::cerr << "radmark-cli: " << e.what() << "\n";
+        ::close(fd);
+        return e.exitCode;
+    }
     // The terminal, when there is one, is where the service asks for passwords (echo off).
     const int terminal = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     std::cout.flush();
     std::cerr.flush();
     std::optional<int> status;
     try {
-        service::sendRequest(fd, words, terminal);
+        service::sendRequest(fd, sent, terminal, files);
         status = service::receiveExitStatus(fd);
     } catch (const std::exception& e) {
         std::cerr << "radmark-cli: " << e.what() << "\n";
     }
     if (terminal >= 0)
         ::close(terminal);
+    for (const auto& f : files)
+        ::close(f.fd);
     ::close(fd);
     if (!status) {
         std::cerr << "radmark-cli: the Radmark service ended the request without an answer (busy "

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -86,14 +87,31 @@ void Request::closeDescriptors() {
             ::close(*fd);
             *fd = -1;
         }
+    for (PassedFile& f : files)
+        if (f.fd >= 0) {
+            ::close(f.fd);
+            f.fd = -1;
+        }
 }
 
-void sendRequest(int socketFd, const std::vector<std::string>& words, int terminalFd) {
+void sendRequest(int socketFd, const std::vector<std::string>& words, int terminalFd,
+                 const std::vector<PassedFile>& files) {
+    if (files.size() > maxPassedFiles)
+        throw std::runtime_error("too many files for one request");
     std::string payload = std::string(protocolTag) + '\0';
-    for (const auto& w : words) {
-        if (w.find('\0') != std::string::npos)
+    payload += std::string(terminalFd >= 0 ? "terminal:1" : "terminal:0") + '\0';
+    payload += "files:" + std::to_string(files.size()) + '\0';
+    for (const PassedFile& f : files) {
+        if (f.name.find('\0') != std::string::npos || f.wordIndex >= words.size())
+            throw std::runtime_error("a file's name holds a NUL character");
+        payload += "file:" + std::to_string(f.wordIndex) + ":" + f.name + '\0';
+    }
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const bool isFile = std::any_of(files.begin(), files.end(),
+                                        [&](const PassedFile& f) { return f.wordIndex == i; });
+        if (words[i].find('\0') != std::string::npos)
             throw std::runtime_error("an argument holds a NUL character");
-        payload += w + '\0';
+        payload += (isFile ? std::string() : words[i]) + '\0';
     }
     if (payload.size() > maxRequestBytes)
         throw std::runtime_error("the command line is too long for the service");
@@ -102,7 +120,9 @@ void sendRequest(int socketFd, const std::vector<std::string>& words, int termin
     std::vector<int> fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
     if (terminalFd >= 0)
         fds.push_back(terminalFd);
-    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+    for (const PassedFile& f : files)
+        fds.push_back(f.fd);
+    alignas(cmsghdr) char control[CMSG_SPACE((4 + maxPassedFiles) * sizeof(int))] = {};
     iovec part{const_cast<unsigned char*>(length.data()), length.size()};
     msghdr message{};
     message.msg_iov = &part;
@@ -126,7 +146,7 @@ void sendRequest(int socketFd, const std::vector<std::string>& words, int termin
 
 ReceivedRequest receiveRequest(int socketFd) {
     unsigned char length[4];
-    alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE((4 + maxPassedFiles) * sizeof(int))] = {};
     iovec part{length, sizeof length};
     msghdr message{};
     message.msg_iov = &part;
@@ -155,8 +175,6 @@ ReceivedRequest receiveRequest(int socketFd) {
         return refuse("no request (the client closed the connection)");
     if (message.msg_flags & MSG_CTRUNC)
         return refuse("too many file descriptors");
-    if (fds.size() != 3 && fds.size() != 4)
-        return refuse("a request carries stdin, stdout, stderr and maybe a terminal");
     const std::uint32_t size = fromLittleEndian(length);
     if (size > maxRequestBytes)
         return refuse("the request is too long");
@@ -171,15 +189,41 @@ ReceivedRequest receiveRequest(int socketFd) {
         words.push_back(payload.substr(at, end - at));
         at = end + 1;
     }
-    if (words.empty() || words[0] != protocolTag)
+    if (words.size() < 3 || words[0] != protocolTag)
         return refuse("not a " + std::string(protocolTag) + " request");
-    words.erase(words.begin());
+    if (words[1] != "terminal:0" && words[1] != "terminal:1")
+        return refuse("no terminal word");
+    const bool terminal = words[1] == "terminal:1";
+    const std::string filesWord = words[2];
+    if (filesWord.rfind("files:", 0) != 0 || filesWord.size() != 7 || filesWord[6] < '0' ||
+        filesWord[6] > char('0' + maxPassedFiles))
+        return refuse("no files word");
+    const std::size_t fileCount = std::size_t(filesWord[6] - '0');
+    if (fds.size() != 3 + (terminal ? 1 : 0) + fileCount)
+        return refuse("the descriptors are not stdin, stdout, stderr, the terminal and the files");
+    if (words.size() < 3 + fileCount)
+        return refuse("the request ended early");
     Request request;
-    request.words = std::move(words);
+    std::vector<std::string> fileWords(words.begin() + 3, words.begin() + 3 + long(fileCount));
+    request.words.assign(words.begin() + 3 + long(fileCount), words.end());
+    for (std::size_t k = 0; k < fileCount; ++k) {
+        const std::string& w = fileWords[k];
+        const std::size_t colon = w.find(':', 5);
+        if (w.rfind("file:", 0) != 0 || colon == std::string::npos || colon == 5 || colon > 12 ||
+            w.find_first_not_of("0123456789", 5) != colon)
+            return refuse("a bad file word");
+        PassedFile f;
+        f.wordIndex = std::stoul(w.substr(5, colon - 5));
+        f.name = w.substr(colon + 1);
+        f.fd = fds[3 + (terminal ? 1 : 0) + k];
+        if (f.wordIndex >= request.words.size() || !request.words[f.wordIndex].empty())
+            return refuse("a file word names no empty word");
+        request.files.push_back(std::move(f));
+    }
     request.stdinFd = fds[0];
     request.stdoutFd = fds[1];
     request.stderrFd = fds[2];
-    request.terminalFd = fds.size() == 4 ? fds[3] : -1;
+    request.terminalFd = terminal ? fds[3] : -1;
     return ReceivedRequest{std::move(request), {}};
 }
 

@@ -125,18 +125,25 @@ int listenOn(const ServiceOptions& options) {
 }
 
 // In the worker (a child of the connection's handler): the client's descriptors become 0, 1, 2
-// (and 3 for her terminal), nothing else stays open, and the command runs.
+// (and 3 for her terminal, then her files), nothing else stays open, and the command runs.
 [[noreturn]] void runWorker(const ServiceOptions& options, const Request& request,
                             const PeerCredentials& peer, const RequestRunner& runRequest) {
-    if (::dup2(request.stdinFd, 0) < 0 || ::dup2(request.stdoutFd, 1) < 0 ||
-        ::dup2(request.stderrFd, 2) < 0)
-        ::_exit(126);
-    if (request.terminalFd >= 0) {
-        if (request.terminalFd != 3 && ::dup2(request.terminalFd, 3) < 0)
+    // Copied up first (above 64) so that moving them down onto 0, 1, 2, ... overwrites none.
+    std::vector<int> wanted = {request.stdinFd, request.stdoutFd, request.stderrFd};
+    if (request.terminalFd >= 0)
+        wanted.push_back(request.terminalFd);
+    for (const PassedFile& f : request.files)
+        wanted.push_back(f.fd);
+    std::vector<int> high;
+    for (int fd : wanted) {
+        high.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
+        if (high.back() < 0)
             ::_exit(126);
-        ::fcntl(3, F_SETFD, 0);
     }
-    ::close_range(request.terminalFd >= 0 ? 4 : 3, ~0U, 0);
+    for (std::size_t i = 0; i < high.size(); ++i)
+        if (::dup2(high[i], int(i)) < 0)
+            ::_exit(126);
+    ::close_range(unsigned(high.size()), ~0U, 0);
     if (::chdir("/") != 0)
         ::_exit(126);
     std::signal(SIGPIPE, SIG_DFL);
@@ -148,6 +155,8 @@ int listenOn(const ServiceOptions& options) {
     own.stdoutFd = 1;
     own.stderrFd = 2;
     own.terminalFd = request.terminalFd >= 0 ? 3 : -1;
+    for (std::size_t k = 0; k < own.files.size(); ++k)
+        own.files[k].fd = int(3 + (request.terminalFd >= 0 ? 1 : 0) + k);
     int status = 1;
     try {
         status = runRequest(own, peer, options);

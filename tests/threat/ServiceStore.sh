@@ -179,8 +179,31 @@ refused "her own --policy" "store and --policy are not taken" \
 refused "import of her files" "does not open for you" import "$work/ct-a" --user anna --password-stdin
 refused "a checkpoint to a file" "does not open for you" \
   audit checkpoint --out "$work/home/$anna_uid/cp.json" --user anna --password-stdin
-refused "verify with the service's audit key" "does not open for you" \
+refused "verify with the service's audit key" "cannot read .*audit.key: Permission denied" \
   audit verify --audit-key "$work/service/audit.key" --user anna --password-stdin
+# A request written by hand (not radmark-cli) that names a path for the service to open.
+raw='import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+words = ["radmark-service-1", "terminal:0", "files:0"] + sys.argv[2:]
+payload = b"".join(w.encode() + b"\0" for w in words)
+socket.send_fds(s, [struct.pack("<I", len(payload))], [0, 1, 2])
+s.sendall(payload)
+status = b""
+while len(status) < 4:
+    part = s.recv(4 - len(status))
+    if not part:
+        sys.exit(99)
+    status += part
+sys.exit(struct.unpack("<I", status)[0])'
+printf '%s\n' "$apw" | as "$anna_uid" $py -c "$raw" "$sock" annotations import --study "$study_a" \
+  --mask "$work/service/audit.key" --user anna --password-stdin > /dev/null 2> "$work/err" \
+  && fail "a hand-written request made the service open a path"
+grep -q "takes a file radmark-cli opened" "$work/err" || fail "hand-written path: $(cat "$work/err")"
+printf '%s\n' "$apw" | as "$anna_uid" $py -c "$raw" "$sock" audit verify \
+  --audit-key="$work/service/audit.key" --user anna --password-stdin > /dev/null 2> "$work/err" \
+  && fail "a hand-written --audit-key= made the service open a path"
+grep -q "takes a file radmark-cli opened" "$work/err" || fail "hand-written --opt=: $(cat "$work/err")"
 refused "init" "created once" init --store "$work/home/$anna_uid/s" --admin anna \
   --audit-key-out "$work/home/$anna_uid/k" --password-stdin
 refused "a bench" "in-process" bench store
@@ -207,6 +230,29 @@ grep -q "cannot reach the store" "$work/err" || fail "her own radmarkd: $(cat "$
 as "$anna_uid" cat "/proc/$daemon/environ" > /dev/null 2>&1 && fail "anna read radmarkd's environment"
 as "$anna_uid" dd if="/proc/$daemon/mem" bs=1 count=1 of=/dev/null 2> /dev/null \
   && fail "anna read radmarkd's memory"
+
+# --- her own file through the service: radmark-cli opens it with her rights and passes it ---
+mkdir -p "$work/nii"
+dcm2niix -z n -f ct -o "$work/nii" "$work/ct-a" > /dev/null || fail "dcm2niix"
+$py - "$work" "$work/home/$anna_uid/mask.nii" <<'PY' || fail "mask"
+import sys, nibabel as nib, numpy as np
+ct = nib.load(f"{sys.argv[1]}/nii/ct.nii")
+nib.save(nib.Nifti1Image((np.asarray(ct.dataobj) > 40).astype(np.uint8), ct.affine), sys.argv[2])
+PY
+chown "$anna_uid:$anna_uid" "$work/home/$anna_uid/mask.nii"
+chmod 0600 "$work/home/$anna_uid/mask.nii"
+(cd "$work/home/$anna_uid" && printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" \
+  annotations import --study "$study_a" --mask mask.nii --user anna --password-stdin) \
+  > "$work/out" 2> "$work/err" || fail "her mask through the service: $(cat "$work/err")"
+grep -q "imported as version" "$work/out" || fail "mask import: $(cat "$work/out")"
+printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" versions --study "$study_a" \
+  --user anna --password-stdin > "$work/out" 2> "$work/err" || fail "versions: $(cat "$work/err")"
+grep -q "anna" "$work/out" || fail "her version is not listed: $(cat "$work/out")"
+ls /tmp/radmark-request.* > /dev/null 2>&1 && fail "the worker left its private copy behind"
+printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" annotations import \
+  --study "$study_a" --mask /dev/zero --user anna --password-stdin > /dev/null 2> "$work/err" \
+  && fail "the service took /dev/zero as a mask"
+grep -q "not a regular file" "$work/err" || fail "a device as a file: $(cat "$work/err")"
 
 # --- an admin's change through the service: ada assigns the second study, anna then sees it ---
 printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" assign anna "$study_b" --user ada \
