@@ -9,6 +9,9 @@
 #   (d) nothing gets her a copy: not the service (--store, --policy, files named on her side,
 #       init, the service mode through the socket), not radmarkd run herself, not /proc of the
 #       service; nor can she delete or truncate the lockout's failed-logins file;
+#   her own 0600 mask, opened by radmark-cli with her rights and passed over the socket, is
+#   saved as a version (a hand-written request naming a path, or /dev/zero, is refused);
+#   ada's assign through the service shows at anna's next request;
 #   (e) after ada disables her (through the service), her next request is refused;
 #   (f) the service's log names her OS uid and the pid of her radmark-cli.
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
