@@ -101,6 +101,9 @@ bool names(const std::string& word, const std::string& option) {
     return word == dashed || word.rfind(dashed + "=", 0) == 0;
 }
 
+void copyInto(const std::filesystem::path& folder, const std::vector<service::PassedFile>& files,
+              std::vector<std::string>& words, std::set<std::string>& copies);
+
 // The client's files, copied into a folder of the worker's own (0700, the service account's):
 // the command reads the copy, so what it opens is what she passed, never a path she chose.
 // Only regular files, at most 2 GiB each (a pipe or /dev/zero would not end).
@@ -109,13 +112,25 @@ std::filesystem::path copyPassedFiles(const std::vector<service::PassedFile>& fi
                                       std::set<std::string>& copies) {
     if (files.empty())
         return {};
-    const off_t limit = off_t(2) << 30;
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/radmark-request.XXXXXX";
     if (!::mkdtemp(pattern.data()))
         throw CommandError(std::string("the service cannot make a private folder: ") +
                            std::strerror(errno));
     const std::filesystem::path folder = pattern;
+    try {
+        copyInto(folder, files, words, copies);
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove_all(folder, ignored);
+        throw;
+    }
+    return folder;
+}
+
+void copyInto(const std::filesystem::path& folder, const std::vector<service::PassedFile>& files,
+              std::vector<std::string>& words, std::set<std::string>& copies) {
+    const off_t limit = off_t(2) << 30;
     for (std::size_t k = 0; k < files.size(); ++k) {
         const service::PassedFile& f = files[k];
         struct stat st {};
@@ -147,7 +162,6 @@ std::filesystem::path copyPassedFiles(const std::vector<service::PassedFile>& fi
         words[f.wordIndex] = copy.string();
         copies.insert(copy.string());
     }
-    return folder;
 }
 
 // In the worker: the request becomes this process's (serviceRequest()), her files are copied,

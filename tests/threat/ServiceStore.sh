@@ -251,11 +251,13 @@ grep -q "imported as version" "$work/out" || fail "mask import: $(cat "$work/out
 printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" versions --study "$study_a" \
   --user anna --password-stdin > "$work/out" 2> "$work/err" || fail "versions: $(cat "$work/err")"
 grep -q "anna" "$work/out" || fail "her version is not listed: $(cat "$work/out")"
-ls /tmp/radmark-request.* > /dev/null 2>&1 && fail "the worker left its private copy behind"
 printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" annotations import \
   --study "$study_a" --mask /dev/zero --user anna --password-stdin > /dev/null 2> "$work/err" \
   && fail "the service took /dev/zero as a mask"
 grep -q "not a regular file" "$work/err" || fail "a device as a file: $(cat "$work/err")"
+ls -d /tmp/radmark-request.* 2> /dev/null | while read -r d; do
+  [ "$(stat -c %u "$d")" = "$service_uid" ] && fail "a worker left its private copy $d behind"
+done || exit 1
 
 # --- an admin's change through the service: ada assigns the second study, anna then sees it ---
 printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" assign anna "$study_b" --user ada \
