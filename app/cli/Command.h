@@ -38,6 +38,10 @@ struct Command {
 bool registerCommand(Command command);
 const std::vector<Command>& commands();
 
+// One command line (the words after the program name) on std::cin/cout/cerr: the command's exit
+// status, its errors reported as one line. radmark-cli's main and the store service's workers.
+int runCommandLine(std::vector<std::string> words);
+
 } // namespace radmark::cli
 
 #define RADMARK_CLI_CONCAT_(a, b) a##b

@@ -1,5 +1,7 @@
 #include "app/cli/StoreSession.h"
 
+#include "app/cli/ServiceWorker.h"
+
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -30,8 +32,15 @@ storage::Store openStore(const Arguments& args) {
 }
 
 namespace {
+// The terminal: this process's, or the client's when the store service runs the command.
+int openTerminal() {
+    if (const ServiceRequest* request = serviceRequest())
+        return request->terminalFd < 0 ? -1 : ::fcntl(request->terminalFd, F_DUPFD_CLOEXEC, 0);
+    return ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+}
+
 std::string readTerminalLine(const std::string& prompt) {
-    const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    const int fd = openTerminal();
     if (fd < 0)
         throw CommandError("no terminal to ask for a password: use --password-stdin", 2);
     termios old{};

@@ -2,11 +2,17 @@
 // Every command calls the same library functions as the GUI.
 
 #include "app/cli/Command.h"
+#include "app/cli/ServiceClient.h"
+#include "app/cli/ServiceWorker.h"
 #include "storage/ProcessHygiene.h"
+#if __has_include("storage/CallerContext.h")
+#include "storage/CallerContext.h"
+#endif
 
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 
 namespace radmark::cli {
 
@@ -27,7 +33,9 @@ void printCommands(std::ostream& out, const std::string& group = {}) {
 }
 
 void printUsage(std::ostream& out) {
-    out << "usage: radmark-cli COMMAND [ARGS]\n\ncommands:\n";
+    out << "usage: radmark-cli COMMAND [ARGS]\n"
+           "       radmark-cli --service SOCKET COMMAND [ARGS]  (through radmarkd, the store "
+           "service of a shared workstation: see radmarkd --help)\n\ncommands:\n";
     printCommands(out);
 }
 
@@ -46,18 +54,7 @@ const std::vector<Command>& commands() {
     return registry();
 }
 
-} // namespace radmark::cli
-
-int main(int argc, char** argv) {
-    using namespace radmark::cli;
-    // Before any password, key or pixel is read: no core dumps, not dumpable, owner-only files.
-    try {
-        radmark::storage::hardenThisProcess();
-    } catch (const std::exception& e) {
-        std::cerr << "radmark-cli: " << e.what() << "\n";
-        return 1;
-    }
-    std::vector<std::string> words(argv + 1, argv + argc);
+int runCommandLine(std::vector<std::string> words) {
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
         printUsage(words.empty() ? std::cerr : std::cout);
         return words.empty() ? 2 : 0;
@@ -92,9 +89,21 @@ int main(int argc, char** argv) {
         std::cerr << "radmark-cli: unknown command '" << words[0] << "' (see radmark-cli --help)\n";
         return 2;
     }
-    Arguments args(std::vector<std::string>(words.begin() + long(used), words.end()));
+    std::vector<std::string> commandWords(words.begin() + long(used), words.end());
     CommandIo io{std::cin, std::cout, std::cerr};
     try {
+        if (serviceRequest()) {
+            checkAllowedThroughService(chosen->name, commandWords);
+            commandWords = withServiceStore(std::move(commandWords));
+        }
+#if __has_include("storage/CallerContext.h")
+        // The access log records the service's client, not the worker, as who acted.
+        std::optional<radmark::storage::CallerScope> caller;
+        if (const ServiceRequest* request = serviceRequest())
+            caller.emplace(radmark::storage::CallerContext::peer(request->peerUid, request->peerPid,
+                                                                 "radmark-cli"));
+#endif
+        Arguments args(std::move(commandWords));
         return chosen->run(args, io);
     } catch (const CommandError& e) {
         std::cerr << "radmark-cli " << chosen->name << ": " << e.what() << "\n";
@@ -105,4 +114,30 @@ int main(int argc, char** argv) {
         std::cerr << "radmark-cli " << chosen->name << ": " << e.what() << "\n";
         return 1;
     }
+}
+
+} // namespace radmark::cli
+
+int main(int argc, char** argv) {
+    using namespace radmark::cli;
+    // Before any password, key or pixel is read: no core dumps, not dumpable, owner-only files.
+    try {
+        radmark::storage::hardenThisProcess();
+    } catch (const std::exception& e) {
+        std::cerr << "radmark-cli: " << e.what() << "\n";
+        return 1;
+    }
+    std::vector<std::string> words(argv + 1, argv + argc);
+    // Through the store service (docs/service.md): radmarkd runs the command in a worker.
+    try {
+        if (auto socket = takeServiceSocket(words))
+            return runThroughService(*socket, words);
+    } catch (const CommandError& e) {
+        std::cerr << "radmark-cli: " << e.what() << "\n";
+        return e.exitCode;
+    }
+    // radmarkd is this program in its service mode (the workers fork from it).
+    if (!words.empty() && words[0] == "--service-daemon")
+        return runServiceDaemon(words);
+    return runCommandLine(std::move(words));
 }
