@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -124,10 +125,21 @@ class Curl {
         headers_ = curl_slist_append(headers_, (std::string("Accept: ") + value).c_str());
         curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, headers_);
     }
-    std::string escape(const std::string& value) const {
-        char* escaped = curl_easy_escape(handle_, value.c_str(), int(value.size()));
-        std::string out = escaped ? escaped : "";
-        curl_free(escaped);
+    // A query value for the URL: characters a query may hold stay as they are (the DICOM
+    // wildcards * and ?, the name separator ^: some PACS, Orthanc 1.10 among them, do not decode
+    // percent escapes in QIDO-RS arguments), everything else is percent-escaped.
+    static std::string escape(const std::string& value) {
+        static const char* hex = "0123456789ABCDEF";
+        std::string out;
+        for (unsigned char c : value) {
+            if (std::isalnum(c) || (c != 0 && std::strchr("-._~*^?,:@/!$'()", c)))
+                out += char(c);
+            else {
+                out += '%';
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            }
+        }
         return out;
     }
     long status() const {
@@ -214,12 +226,11 @@ std::string getJson(const Node& node, const std::string& url) {
 json queryStudies(const json& request) {
     const Node node = nodeFrom(request);
     const json& q = request.at("query");
-    Curl escaper(node);
     std::string url = node.baseUrl + "/studies?includefield=00081030&includefield=00080061"
                                      "&includefield=00201206&includefield=00201208";
     const auto add = [&](const char* key, const std::string& value) {
         if (!value.empty())
-            url += std::string("&") + key + "=" + escaper.escape(value);
+            url += std::string("&") + key + "=" + Curl::escape(value);
     };
     add("PatientID", q.value("patientId", ""));
     add("PatientName", q.value("patientName", ""));

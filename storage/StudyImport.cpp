@@ -745,7 +745,8 @@ std::vector<StudyImportResult> StudyImporter::runFound(std::vector<StudyImportRe
                 // one line: what it noticed matters only for what is stored.
                 const ImportStatus status = results.back().status;
                 if (status == ImportStatus::Imported || status == ImportStatus::AlreadyInStore)
-                    results.back().warnings = study.warnings;
+                    results.back().warnings.insert(results.back().warnings.end(),
+                                                   study.warnings.begin(), study.warnings.end());
             } catch (const imaging::ReadError& error) {
                 if (error.reason() == "cancelled")
                     throw ImportCancelled{};

@@ -16,8 +16,9 @@ through Orthanc's REST API, then:
   - every stored header is read back with pydicom (pacs_store_dump writes what the store holds),
     and no file under the test's folder (store, temporary folder, working folder, dump) nor the
     access log holds any marker value; Orthanc's storage folder is outside the searched folders;
-  - with --tls, a second Orthanc serves HTTPS with a certificate of a test CA made with openssl:
-    the import works with the CA bundle of the policy, and a node with another CA is refused.
+  - with --tls, HTTPS with a server certificate of a test CA made with openssl (terminated by a
+    loopback proxy in front of Orthanc: Debian's Orthanc 1.10.1 crashes on HTTPS here): the query
+    and import work with the CA bundle of the policy, and a node with another CA is refused.
 Orthanc (and the proxy) are stopped at the end, always.
 
 Usage: orthanc_test.py --cli RADMARK_CLI --dump PACS_STORE_DUMP --src SOURCE_DIR [--tls]
@@ -88,10 +89,9 @@ def free_port():
 class Orthanc:
     """One Orthanc in the foreground, its storage in home/db (never searched for markers)."""
 
-    def __init__(self, home, tls_pem=None):
+    def __init__(self, home):
         self.home = home
         self.port = free_port()
-        self.tls = tls_pem is not None
         os.makedirs(os.path.join(home, "db"), exist_ok=True)
         config = {
             "Name": "radmark-test",
@@ -107,19 +107,16 @@ class Orthanc:
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
             "StorageCompression": False,
             "HttpCompressionEnabled": False,
-            "SslEnabled": self.tls,
         }
-        if self.tls:
-            config["SslCertificate"] = tls_pem
         self.config = os.path.join(home, "orthanc.json")
         with open(self.config, "w") as f:
             json.dump(config, f)
         self.process = None
 
     def url(self):
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self, ca=None):
+    def start(self):
         log = open(os.path.join(self.home, "orthanc.log"), "ab")
         self.process = subprocess.Popen([ORTHANC, self.config], stdout=log, stderr=log,
                                         stdin=subprocess.DEVNULL)
@@ -128,7 +125,7 @@ class Orthanc:
             if self.process.poll() is not None:
                 raise RuntimeError("Orthanc stopped at start: see " + self.home + "/orthanc.log")
             try:
-                self.request("GET", "/system", ca=ca)
+                self.request("GET", "/system")
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.3)
@@ -148,35 +145,33 @@ class Orthanc:
                 self.process.kill()
                 self.process.wait()
 
-    def request(self, method, path, data=None, ca=None):
+    def request(self, method, path, data=None):
         auth = base64.b64encode(f"{ORTHANC_USER}:{ORTHANC_PASSWORD}".encode()).decode()
         req = urllib.request.Request(self.url() + path, data=data, method=method,
                                      headers={"Authorization": "Basic " + auth})
         if data is not None:
             req.add_header("Content-Type", "application/dicom")
-        context = None
-        if self.tls:
-            import ssl
-            context = ssl.create_default_context(cafile=ca)
-        with urllib.request.urlopen(req, timeout=60, context=context) as answer:
+        with urllib.request.urlopen(req, timeout=60) as answer:
             return answer.read()
 
-    def upload_folder(self, folder, ca=None):
+    def upload_folder(self, folder):
         count = 0
         for name in sorted(os.listdir(folder)):
             with open(os.path.join(folder, name), "rb") as f:
-                self.request("POST", "/instances", f.read(), ca=ca)
+                self.request("POST", "/instances", f.read())
             count += 1
         return count
 
 
 class KillingProxy:
     """Loopback TCP proxy in front of Orthanc: on the first WADO-RS series retrieve, once more
-    than kill_after bytes of the answer went through, it kills Orthanc and drops the connection."""
+    than kill_after bytes of the answer went through, it kills Orthanc and drops the connection.
+    With tls (an ssl.SSLContext) and no kill_after, it is the HTTPS face of the plain Orthanc."""
 
-    def __init__(self, target_port, kill_after, on_kill):
+    def __init__(self, target_port, kill_after=None, on_kill=None, tls=None):
         self.target_port, self.kill_after, self.on_kill = target_port, kill_after, on_kill
-        self.armed = True
+        self.tls = tls
+        self.armed = kill_after is not None
         self.killed = False
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
@@ -194,12 +189,40 @@ class KillingProxy:
             threading.Thread(target=self.handle, args=(client,), daemon=True).start()
 
     def handle(self, client):
+        if self.tls:
+            try:
+                client = self.tls.wrap_socket(client, server_side=True)
+            except (OSError, ValueError):  # a client that refused the certificate
+                client.close()
+                return
         try:
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=60)
         except OSError:
             client.close()
             return
         state = {"retrieve": False}
+        if self.tls:
+            # One GET per connection, read whole before the answer is pumped back: an SSL socket
+            # is never read and written by two threads at once.
+            try:
+                request = b""
+                while b"\r\n\r\n" not in request and len(request) < 65536:
+                    data = client.recv(65536)
+                    if not data:
+                        break
+                    request += data
+                head, _, rest = request.partition(b"\r\n")
+                upstream.sendall(head + b"\r\nConnection: close\r\n" + rest)
+                while True:
+                    data = upstream.recv(65536)
+                    if not data:
+                        break
+                    client.sendall(data)
+            except OSError:
+                pass
+            for s in (client, upstream):
+                s.close()
+            return
 
         def up():
             try:
@@ -285,6 +308,7 @@ def main():
     p.add_argument("--src", required=True)
     p.add_argument("--tls", action="store_true")
     args = p.parse_args()
+    args.cli, args.dump = os.path.abspath(args.cli), os.path.abspath(args.dump)
     for needed in (ORTHANC, DICOMWEB_PLUGIN):
         if not os.path.exists(needed):
             print(f"{needed} is missing: scripts/setup installs orthanc and orthanc-dicomweb")
@@ -385,12 +409,16 @@ def run_tests(args, work, pacs_home, orthancs, proxies):
     ]
     tls = None
     if args.tls:
+        # Debian's Orthanc 1.10.1 crashes (SIGSEGV) on its first HTTPS connection on this
+        # system, so TLS is terminated in front of it: a loopback proxy with the test CA's
+        # server certificate, Python's ssl module (OpenSSL) on the server side.
+        import ssl
         tls = make_tls(pacs_home, work)
-        tls_orthanc = Orthanc(os.path.join(pacs_home, "tls"), tls_pem=tls["server_pem"])
-        orthancs.append(tls_orthanc)
-        tls_orthanc.start(ca=tls["ca"])
-        tls_orthanc.upload_folder(small, ca=tls["ca"])
-        tls_base = f"https://127.0.0.1:{tls_orthanc.port}/dicom-web"
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls["server_pem"])
+        tls_proxy = KillingProxy(orthanc.port, tls=context)
+        proxies.append(tls_proxy)
+        tls_base = f"https://127.0.0.1:{tls_proxy.port}/dicom-web"
         nodes += [{"name": "orthanc-tls", "dicomweb": tls_base, "ca_bundle": tls["ca"],
                    "credentials": good},
                   {"name": "orthanc-tls-other-ca", "dicomweb": tls_base,
@@ -477,10 +505,11 @@ def run_tests(args, work, pacs_home, orthancs, proxies):
                        input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, env=env)
     check("the study list is unchanged", r.stdout.count("RM") == 1, r.stdout)
     orthanc.start()
-    rc, out, err = cli("pacs", "import", "--node", "via-proxy", "--study", big_uid, "--study",
-                       small_uid)
-    check("after Orthanc's restart the retry imports it (and a second study)",
-          rc == 0 and out.count(": imported RM") == 2 and "48 file(s)" in out, out + err)
+    retry = ["--study", big_uid] + ([] if tls else ["--study", small_uid])
+    rc, out, err = cli("pacs", "import", "--node", "via-proxy", *retry)
+    check("after Orthanc's restart the retry imports it",
+          rc == 0 and out.count(": imported RM") == len(retry) // 2 and "48 file(s)" in out,
+          out + err)
 
     if tls:
         rc, out, err = cli("pacs", "import", "--node", "orthanc-tls-other-ca", "--study",
@@ -491,8 +520,7 @@ def run_tests(args, work, pacs_home, orthancs, proxies):
                            SMALL_MARKERS["PatientID"])
         check("TLS: query with the policy's CA bundle", rc == 0 and small_uid in out, out + err)
         rc, out, err = cli("pacs", "import", "--node", "orthanc-tls", "--study", small_uid)
-        check("TLS: import (already in store from the plain node)",
-              rc == 0 and "already in store" in out, out + err)
+        check("TLS: import", rc == 0 and ": imported RM" in out, out + err)
 
     # -- what the store holds, read back by pydicom ---------------------------------------------
     dump = os.path.join(work, "dump")
