@@ -32,9 +32,6 @@ constexpr int loadedRole = Qt::UserRole + 2;
 QString text(const std::string& s) {
     return QString::fromStdString(s);
 }
-QString count(int n) {
-    return n < 0 ? QStringLiteral("?") : QString::number(n);
-}
 } // namespace
 
 struct PacsImportDialog::Private {

@@ -13,6 +13,7 @@
 #include <memory>
 
 class QTreeWidget;
+class QTreeWidgetItem;
 
 namespace radmark::gui {
 
@@ -35,7 +36,7 @@ class PacsImportDialog : public QDialog {
     struct Private;
     std::unique_ptr<Private> d_;
     bool connectNode(); // the node's client, its password asked when the policy says so
-    void loadSeries(class QTreeWidgetItem* study);
+    void loadSeries(QTreeWidgetItem* study);
     void setBusy(bool busy, const QString& what);
     void reject() override; // cancels a running retrieve first
 };

@@ -13,9 +13,11 @@ through Orthanc's REST API, then:
   - Orthanc killed (SIGKILL) in the middle of a retrieve (a loopback proxy kills it after the
     first megabytes of the answer): nothing of that study is stored, the message says so, and
     after Orthanc's restart the retry imports it;
-  - every stored header is read back with pydicom (pacs_store_dump writes what the store holds),
-    and no file under the test's folder (store, temporary folder, working folder, dump) nor the
-    access log holds any marker value; Orthanc's storage folder is outside the searched folders;
+  - every stored header is read back with pydicom (pacs_store_dump writes what the store holds,
+    and every row of every table of the database opened with the admin's key, chunks
+    decompressed), and no file under the test's folder (store, temporary folder, working folder,
+    dump) nor the access log holds any marker value; Orthanc's storage folder is outside the
+    searched folders;
   - with --tls, HTTPS with a server certificate of a test CA made with openssl (terminated by a
     loopback proxy in front of Orthanc: Debian's Orthanc 1.10.1 crashes on HTTPS here): the query
     and import work with the CA bundle of the policy, and a node with another CA is refused.
@@ -527,7 +529,10 @@ def run_tests(args, work, pacs_home, orthancs, proxies):
     r = subprocess.run([args.dump, os.path.join(work, "store"), os.path.join(work, "policy.json"),
                         "ada", dump], input=ADMIN_PASSWORD + "\n", capture_output=True,
                        text=True, env=env)
-    check("store dump", r.returncode == 0 and r.stdout.startswith("3 studies"), r.stdout + r.stderr)
+    check("store dump (every table decrypted, every chunk decompressed)",
+          r.returncode == 0 and r.stdout.startswith("3 studies") and
+          os.path.getsize(os.path.join(dump, "database.bin")) > 73 * 96 * 96 * 2,
+          r.stdout + r.stderr)
     headers = []
     for folder, _, files in os.walk(dump):
         headers += [os.path.join(folder, f) for f in files if f.endswith(".dcm")]
