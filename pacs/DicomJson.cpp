@@ -49,7 +49,8 @@ std::string text(const json& object, const char* tag) {
 
 int count(const json& object, const char* tag) {
     const std::string value = text(object, tag);
-    if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
+    if (value.empty() || value.size() > 9 ||
+        value.find_first_not_of("0123456789") != std::string::npos)
         return -1;
     return std::stoi(value);
 }

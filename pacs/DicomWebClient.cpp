@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sodium.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,7 +65,8 @@ void DicomWebClient::start() {
     int ends[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
         throw PacsError(PacsError::Kind::Other,
-                        std::string("the PACS fetcher could not be started: ") + std::strerror(errno));
+                        std::string("the PACS fetcher could not be started: ") +
+                            std::strerror(errno));
     decoder::UniqueFd parentEnd(ends[0]);
     decoder::UniqueFd childEnd(::fcntl(ends[1], F_DUPFD_CLOEXEC, 10));
     ::close(ends[1]);
@@ -102,9 +103,9 @@ void DicomWebClient::start() {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     if (spawned != 0)
-        throw PacsError(PacsError::Kind::Other, "the PACS fetcher (" + program +
-                                                    ") could not be started: " +
-                                                    std::strerror(spawned));
+        throw PacsError(PacsError::Kind::Other,
+                        "the PACS fetcher (" + program +
+                            ") could not be started: " + std::strerror(spawned));
     pid_ = pid;
     socket_ = std::move(parentEnd);
 }
@@ -163,7 +164,8 @@ json DicomWebClient::call(json request, const InstanceSink& sink) {
     for (;;) {
         decoder::Message answer;
         try {
-            if (!decoder::receiveMessage(socket_.get(), answer, int(settings_.quietLimit.count()))) {
+            if (!decoder::receiveMessage(socket_.get(), answer,
+                                         int(settings_.quietLimit.count()))) {
                 stop();
                 throw PacsError(PacsError::Kind::Unreachable,
                                 "the PACS sent nothing for " +
@@ -203,7 +205,8 @@ json DicomWebClient::call(json request, const InstanceSink& sink) {
         }
         default:
             stop();
-            throw PacsError(PacsError::Kind::Protocol, "the PACS fetcher sent an unexpected message");
+            throw PacsError(PacsError::Kind::Protocol,
+                            "the PACS fetcher sent an unexpected message");
         }
     }
 }

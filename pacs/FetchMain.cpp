@@ -28,10 +28,10 @@
 
 namespace {
 
+using nlohmann::json;
 using radmark::decoder::Message;
 using radmark::decoder::MessageKind;
 using radmark::decoder::UniqueFd;
-using nlohmann::json;
 namespace pacs = radmark::pacs;
 
 constexpr int channel = 3;
@@ -89,7 +89,8 @@ class Curl {
     explicit Curl(const Node& node) : handle_(curl_easy_init()) {
         if (!handle_)
             throw Failure{"other", "libcurl could not be started"};
-        curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, node.plainHttpAllowed ? "http,https" : "https");
+        curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR,
+                         node.plainHttpAllowed ? "http,https" : "https");
         curl_easy_setopt(handle_, CURLOPT_REDIR_PROTOCOLS_STR, "https");
         curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 0L); // a redirect is an answer, not a hop
         curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);
@@ -161,7 +162,8 @@ class Curl {
 // An HTTP status that is not success, in words (never the URL: it holds the study's UID).
 Failure statusFailure(long status) {
     if (status == 401 || status == 403)
-        return {"refused", "the PACS refused the credentials (HTTP " + std::to_string(status) + ")"};
+        return {"refused",
+                "the PACS refused the credentials (HTTP " + std::to_string(status) + ")"};
     if (status == 404)
         return {"notfound", "the PACS has no such study or series (HTTP 404)"};
     return {"protocol", "the PACS answered HTTP " + std::to_string(status)};
@@ -171,8 +173,8 @@ Failure transferFailure(CURLcode code) {
     switch (code) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-        return {"unreachable", std::string("the PACS could not be reached (") +
-                                   curl_easy_strerror(code) + ")"};
+        return {"unreachable",
+                std::string("the PACS could not be reached (") + curl_easy_strerror(code) + ")"};
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CONNECT_ERROR:
@@ -200,16 +202,17 @@ std::string getJson(const Node& node, const std::string& url) {
     } context{&body, &tooLarge};
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &context);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION,
-                     +[](char* data, size_t, size_t bytes, void* user) -> size_t {
-                         auto* c = static_cast<Context*>(user);
-                         if (c->body->size() + bytes > maxJsonBytes) {
-                             *c->tooLarge = true;
-                             return 0;
-                         }
-                         c->body->append(data, bytes);
-                         return bytes;
-                     });
+    curl_easy_setopt(
+        curl.get(), CURLOPT_WRITEFUNCTION,
+        +[](char* data, size_t, size_t bytes, void* user) -> size_t {
+            auto* c = static_cast<Context*>(user);
+            if (c->body->size() + bytes > maxJsonBytes) {
+                *c->tooLarge = true;
+                return 0;
+            }
+            c->body->append(data, bytes);
+            return bytes;
+        });
     const CURLcode code = curl_easy_perform(curl.get());
     if (tooLarge)
         throw Failure{"protocol", "the PACS's answer to the query is larger than 64 MiB"};
@@ -261,8 +264,8 @@ class InstanceForwarder : public pacs::MultipartSink {
     void partBegin() override {
         fd_ = UniqueFd(::memfd_create("radmark-pacs-instance", MFD_CLOEXEC | MFD_ALLOW_SEALING));
         if (!fd_)
-            throw Failure{"other", std::string("no memory file for an instance: ") +
-                                       std::strerror(errno)};
+            throw Failure{"other",
+                          std::string("no memory file for an instance: ") + std::strerror(errno)};
         bytes_ = 0;
     }
     void partData(const char* data, std::size_t bytes) override {

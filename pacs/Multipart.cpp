@@ -76,7 +76,8 @@ MediaType parseMediaType(std::string_view text, const char* what) {
             }
         } else {
             const auto end = text.find(';', at);
-            value = std::string(trim(text.substr(at, end == std::string_view::npos ? end : end - at)));
+            value =
+                std::string(trim(text.substr(at, end == std::string_view::npos ? end : end - at)));
             at = end == std::string_view::npos ? text.size() : end;
         }
         if (at < text.size() && text[at] == ';')
@@ -94,15 +95,16 @@ bool validBoundary(const std::string& boundary) {
         return false;
     static const std::string_view extra = "'()+_,-./:=? ";
     return std::all_of(boundary.begin(), boundary.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               extra.find(c) != std::string_view::npos;
     });
 }
 
 std::size_t find(const std::string& haystack, const std::string& needle, std::size_t from = 0) {
     if (from >= haystack.size())
         return std::string::npos;
-    const void* hit = ::memmem(haystack.data() + from, haystack.size() - from, needle.data(),
-                               needle.size());
+    const void* hit =
+        ::memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
     return hit ? std::size_t(static_cast<const char*>(hit) - haystack.data()) : std::string::npos;
 }
 
@@ -239,11 +241,11 @@ void MultipartReader::run() {
         }
         case State::Body: {
             const auto hit = find(pending_, delimiter_);
-            const std::size_t ready =
-                hit != std::string::npos
-                    ? hit
-                    : (pending_.size() >= delimiter_.size() ? pending_.size() - (delimiter_.size() - 1)
-                                                            : 0);
+            const std::size_t ready = hit != std::string::npos
+                                          ? hit
+                                          : (pending_.size() >= delimiter_.size()
+                                                 ? pending_.size() - (delimiter_.size() - 1)
+                                                 : 0);
             if (ready > 0) {
                 partBytes_ += ready;
                 if (partBytes_ > limits_.maxPartBytes)

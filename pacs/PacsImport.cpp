@@ -85,8 +85,7 @@ Credentials credentialsFor(const storage::PacsNode& node, const AskPassword& ask
                             "PACS node '" + node.name + "' needs the password of " + node.user);
         credentials.kind = Credentials::Kind::Basic;
         credentials.user = node.user;
-        credentials.secret =
-            askPassword("password of " + node.user + " at PACS node " + node.name);
+        credentials.secret = askPassword("password of " + node.user + " at PACS node " + node.name);
     }
     return credentials;
 }
@@ -129,7 +128,8 @@ std::vector<StudyRow> queryStudies(storage::Session& session, PacsClient& client
     add("date to", query.dateTo);
     add("description", query.studyDescription);
     if (!query.modality.empty())
-        asked += std::string(asked.empty() ? "" : ", ") + "modality " + query.modality.substr(0, 16);
+        asked +=
+            std::string(asked.empty() ? "" : ", ") + "modality " + query.modality.substr(0, 16);
     if (asked.empty())
         asked = "no filter";
     std::vector<StudyMatch> matches;
@@ -211,8 +211,7 @@ storage::StudyImportResult retrieveStudy(storage::Session& session, PacsClient& 
     // series is not retrieved again.
     const auto stored = storage::findStoredStudy(session, studyUid);
     if (stored) {
-        std::erase_if(wanted,
-                      [&](const auto& w) { return stored->holdsSeries(session, w.first); });
+        std::erase_if(wanted, [&](const auto& w) { return stored->holdsSeries(session, w.first); });
         if (wanted.empty()) {
             result.status = storage::ImportStatus::AlreadyInStore;
             result.studyId = stored->studyId;
@@ -245,22 +244,24 @@ storage::StudyImportResult retrieveStudy(storage::Session& session, PacsClient& 
         if (error.kind() == PacsError::Kind::Cancelled)
             return failed(storage::ImportStatus::Cancelled,
                           "the retrieve was cancelled; nothing of this study was stored");
-        return failed(storage::ImportStatus::Failed,
-                      std::string("the retrieve stopped (") + error.what() +
-                          "); nothing of this study was stored");
+        return failed(storage::ImportStatus::Failed, std::string("the retrieve stopped (") +
+                                                         error.what() +
+                                                         "); nothing of this study was stored");
     }
     if (instances.empty())
         return failed(storage::ImportStatus::Failed, "the PACS sent no instance of this study");
     std::vector<int> fds;
     for (const auto& fd : instances)
         fds.push_back(fd.get());
-    const auto results = storage::importHeldInstances(
-        session, fds, result.source.string(), options, [&](double fraction, const std::string& stage) {
-            return report(0.5 + 0.5 * fraction, stage);
-        });
+    const auto results =
+        storage::importHeldInstances(session, fds, result.source.string(), options,
+                                     [&](double fraction, const std::string& stage) {
+                                         return report(0.5 + 0.5 * fraction, stage);
+                                     });
     // One study was asked for: a second result is a study the PACS sent beside it, or a file the
     // decoder refused; the study's own comes first among the imported ones.
-    storage::StudyImportResult main = results.empty() ? storage::StudyImportResult{} : results.front();
+    storage::StudyImportResult main =
+        results.empty() ? storage::StudyImportResult{} : results.front();
     for (const auto& r : results)
         if (r.status == storage::ImportStatus::Imported ||
             r.status == storage::ImportStatus::AlreadyInStore) {
@@ -274,8 +275,8 @@ storage::StudyImportResult retrieveStudy(storage::Session& session, PacsClient& 
     main.source = result.source;
     std::string details = std::to_string(instances.size()) + " instance(s) in " +
                           std::to_string(wanted.size()) + " series retrieved (" +
-                          std::to_string((bytes + (1 << 19)) >> 20) + " MiB): " +
-                          storage::importStatusName(main.status);
+                          std::to_string((bytes + (1 << 19)) >> 20) +
+                          " MiB): " + storage::importStatusName(main.status);
     if (!main.label.empty())
         details += " " + main.label;
     if (!main.reason.empty())

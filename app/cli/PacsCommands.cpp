@@ -101,8 +101,8 @@ int runPacsQuery(Arguments& args, CommandIo& io) {
             const auto& s = row.study;
             io.out << "study " << s.studyUid << "\n"
                    << "  patient " << s.patientName << " (ID " << s.patientId << "), accession "
-                   << s.accessionNumber << ", date " << s.studyDate << ", " << s.modalities
-                   << ", " << count(s.seriesCount) << " series, " << count(s.instanceCount)
+                   << s.accessionNumber << ", date " << s.studyDate << ", " << s.modalities << ", "
+                   << count(s.seriesCount) << " series, " << count(s.instanceCount)
                    << " images: " << s.description << "\n"
                    << "  "
                    << (row.stored ? "already in store as " + row.stored->label
@@ -111,10 +111,9 @@ int runPacsQuery(Arguments& args, CommandIo& io) {
             if (!args.flag("series"))
                 continue;
             for (const auto& series : pacs::querySeries(session, *c.client, s.studyUid))
-                io.out << "  series " << series.series.seriesUid << ": "
-                       << series.series.modality << ", " << count(series.series.instanceCount)
-                       << " images, number " << series.series.seriesNumber << ": "
-                       << series.series.description
+                io.out << "  series " << series.series.seriesUid << ": " << series.series.modality
+                       << ", " << count(series.series.instanceCount) << " images, number "
+                       << series.series.seriesNumber << ": " << series.series.description
                        << (series.stored ? " (already in store)" : "") << "\n";
         }
     } catch (const pacs::PacsError& error) {
@@ -164,17 +163,16 @@ int runPacsImport(Arguments& args, CommandIo& io) {
     bool refused = false;
     for (const auto& uid : studies) {
         int lastPercent = -1;
-        const auto r = pacs::retrieveStudy(
-            session, *c.client, c.node.name, uid, series, options,
-            [&](double fraction, const std::string& stage) {
-                const int percent = int(fraction * 100);
-                if (showProgress && percent != lastPercent) {
-                    lastPercent = percent;
-                    io.err << "\r" << std::setw(3) << percent << "% " << stage << "        "
-                           << std::flush;
-                }
-                return true;
-            });
+        const auto r = pacs::retrieveStudy(session, *c.client, c.node.name, uid, series, options,
+                                           [&](double fraction, const std::string& stage) {
+                                               const int percent = int(fraction * 100);
+                                               if (showProgress && percent != lastPercent) {
+                                                   lastPercent = percent;
+                                                   io.err << "\r" << std::setw(3) << percent << "% "
+                                                          << stage << "        " << std::flush;
+                                               }
+                                               return true;
+                                           });
         if (showProgress)
             io.err << "\n";
         const bool ok = r.status == storage::ImportStatus::Imported ||

@@ -25,7 +25,17 @@
 namespace radmark::gui {
 
 namespace {
-enum Column { Patient, PatientId, Date, Accession, Modality, Description, Images, InStore, Progress };
+enum Column {
+    Patient,
+    PatientId,
+    Date,
+    Accession,
+    Modality,
+    Description,
+    Images,
+    InStore,
+    Progress
+};
 constexpr int uidRole = Qt::UserRole + 1;
 constexpr int loadedRole = Qt::UserRole + 2;
 
@@ -102,8 +112,8 @@ PacsImportDialog::PacsImportDialog(storage::Session& session, QWidget* parent)
     d_->tree->setObjectName("pacsResults");
     d_->tree->setColumnCount(9);
     d_->tree->setHeaderLabels({tr("Patient"), tr("Patient ID"), tr("Date"), tr("Accession"),
-                               tr("Modality"), tr("Description"), tr("Images"),
-                               tr("In store"), tr("Progress")});
+                               tr("Modality"), tr("Description"), tr("Images"), tr("In store"),
+                               tr("Progress")});
     d_->tree->setSortingEnabled(true);
     d_->tree->sortByColumn(Date, Qt::DescendingOrder);
     d_->tree->header()->setStretchLastSection(true);
@@ -297,7 +307,8 @@ void PacsImportDialog::retrieveChecked() {
         auto* bar = new QProgressBar;
         bar->setRange(0, 1000);
         d_->tree->setItemWidget(study, Progress, bar);
-        jobs.push_back({study->data(Patient, uidRole).toString().toStdString(), series, bar, study});
+        jobs.push_back(
+            {study->data(Patient, uidRole).toString().toStdString(), series, bar, study});
     }
     if (jobs.empty()) {
         d_->status->setText(tr("Check the studies or series to retrieve."));
@@ -363,9 +374,9 @@ void PacsImportDialog::retrieveChecked() {
         QMetaObject::invokeMethod(
             this,
             [this, imported, other] {
-                setBusy(false, tr("%1 stored or already in store, %2 not imported")
-                                   .arg(imported)
-                                   .arg(other));
+                setBusy(
+                    false,
+                    tr("%1 stored or already in store, %2 not imported").arg(imported).arg(other));
                 if (d_->worker.joinable())
                     d_->worker.join();
                 emit retrieveFinished();

@@ -34,8 +34,8 @@ struct Collect : MultipartSink {
 };
 
 std::string body(const std::vector<std::string>& parts, const std::string& boundary,
-                 const std::string& preamble = "", const std::string& headers =
-                                                           "Content-Type: application/dicom\r\n") {
+                 const std::string& preamble = "",
+                 const std::string& headers = "Content-Type: application/dicom\r\n") {
     std::string out = preamble;
     for (const auto& part : parts)
         out += "--" + boundary + "\r\n" + headers + "\r\n" + part + "\r\n";
@@ -61,8 +61,7 @@ TEST(Multipart, BoundaryOfContentType) {
     EXPECT_THROW(boundaryOf("application/json"), MultipartError);
     EXPECT_THROW(boundaryOf("multipart/related; type=\"text/html\"; boundary=x"), MultipartError);
     EXPECT_THROW(boundaryOf("multipart/related; type=\"application/dicom\""), MultipartError);
-    EXPECT_THROW(boundaryOf("multipart/related; boundary=" + std::string(71, 'a')),
-                 MultipartError);
+    EXPECT_THROW(boundaryOf("multipart/related; boundary=" + std::string(71, 'a')), MultipartError);
     EXPECT_THROW(boundaryOf("multipart/related; boundary=\"unterminated"), MultipartError);
     EXPECT_THROW(boundaryOf("multipart/related; boundary=a\x01"), MultipartError);
 }
@@ -109,8 +108,9 @@ TEST(Multipart, MalformedBodiesAreRefused) {
     refused(body({"x"}, "b1", "", "Content-Type: text/html\r\n"), "not application/dicom");
     refused(body({"x"}, "b1", "", ""), "has no Content-Type");
     refused(body({"x"}, "b1", "", "Content-Type application/dicom\r\n"), "malformed header");
-    refused(body({"x"}, "b1", "", "Content-Type: application/dicom\r\nContent-Type: "
-                                  "application/dicom\r\n"),
+    refused(body({"x"}, "b1", "",
+                 "Content-Type: application/dicom\r\nContent-Type: "
+                 "application/dicom\r\n"),
             "two Content-Type");
     refused("--b1junk\r\n", "followed by text");
     refused(body({"x"}, "b1", "", "X: " + std::string(20000, 'y') + "\r\n"), "too long a header");
@@ -160,15 +160,15 @@ TEST(PacsPolicy, NodesAreReadAndCheckedLikeDestinations) {
     EXPECT_EQ(policy.findPacsNode("test")->user, "radmark");
     EXPECT_FALSE(policy.findPacsNode("other"));
     EXPECT_EQ(storage::Policy::fromJson(policy.toJson()).pacsNodes.size(), 2u);
-    for (const char* bad : {
-             R"({"pacs_nodes": [{"name": "a", "dicomweb": "http://x/dicom-web"}]})",
-             R"({"pacs_nodes": [{"name": "a", "dicomweb": "ftp://x"}]})",
-             R"({"pacs_nodes": [{"name": "a/b", "dicomweb": "https://x"}]})",
-             R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x", "ca_bundle": "rel.pem"}]})",
-             R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x", "port": 1}]})",
-             R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x"},
+    for (const char* bad :
+         {R"({"pacs_nodes": [{"name": "a", "dicomweb": "http://x/dicom-web"}]})",
+          R"({"pacs_nodes": [{"name": "a", "dicomweb": "ftp://x"}]})",
+          R"({"pacs_nodes": [{"name": "a/b", "dicomweb": "https://x"}]})",
+          R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x", "ca_bundle": "rel.pem"}]})",
+          R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x", "port": 1}]})",
+          R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x"},
                                 {"name": "a", "dicomweb": "https://y"}]})",
-             R"({"pacs_nodes": {}})"})
+          R"({"pacs_nodes": {}})"})
         EXPECT_THROW(storage::Policy::fromJson(bad), storage::PolicyError) << bad;
 }
 

@@ -15,8 +15,8 @@
 #include <QPushButton>
 #include <QTreeWidget>
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>

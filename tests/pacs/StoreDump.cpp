@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
                     columns.push_back(s.text(1));
             }
             for (const auto& column : columns) {
-                auto s = db.prepare("SELECT CAST(\"" + column + "\" AS BLOB) FROM \"" + table + "\"");
+                auto s =
+                    db.prepare("SELECT CAST(\"" + column + "\" AS BLOB) FROM \"" + table + "\"");
                 while (s.step()) {
                     const auto* data = static_cast<const std::uint8_t*>(s.blobData(0));
                     const std::size_t size = s.blobSize(0);
