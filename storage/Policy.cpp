@@ -70,6 +70,44 @@ nlohmann::json destinationToJson(const ExportDestination& d) {
     return j;
 }
 
+PacsNode pacsNodeFromJson(const nlohmann::json& j) {
+    if (!j.is_object())
+        throw PolicyError("policy: each of pacs_nodes must be an object");
+    static const std::set<std::string> known = {"name",      "dicomweb",    "preferred",
+                                                "plain_http_allowed", "ca_bundle", "credentials",
+                                                "user"};
+    for (const auto& [key, value] : j.items())
+        if (!known.count(key))
+            throw PolicyError("policy: PACS node setting '" + key + "' is unknown");
+    PacsNode n;
+    n.name = j.value("name", "");
+    n.dicomwebUrl = j.value("dicomweb", "");
+    n.preferred = j.value("preferred", false);
+    n.plainHttpAllowed = j.value("plain_http_allowed", false);
+    n.caBundle = j.value("ca_bundle", "");
+    n.credentialsFile = j.value("credentials", "");
+    n.user = j.value("user", "");
+    if (n.name.empty() || n.name.size() > 100 ||
+        n.name.find_first_of("\"\\/\n\r\t") != std::string::npos)
+        throw PolicyError("policy: a PACS node needs a name (up to 100 characters, no slashes, "
+                          "quotes or line breaks)");
+    const std::string which = "policy: PACS node '" + n.name + "'";
+    const bool https = n.dicomwebUrl.rfind("https://", 0) == 0;
+    const bool http = n.dicomwebUrl.rfind("http://", 0) == 0;
+    if (!https && !http)
+        throw PolicyError(which + " needs \"dicomweb\", an https:// URL");
+    if (http && !n.plainHttpAllowed)
+        throw PolicyError(which + ": an http:// URL needs \"plain_http_allowed\": true");
+    if (n.dicomwebUrl.find_first_of(" \n\r\t?#") != std::string::npos)
+        throw PolicyError(which + ": \"dicomweb\" must be a plain base URL");
+    for (const auto* path : {&n.caBundle, &n.credentialsFile})
+        if (!path->empty() && !path->is_absolute())
+            throw PolicyError(which + ": \"ca_bundle\" and \"credentials\" must be absolute paths");
+    if (!n.credentialsFile.empty() && !n.user.empty())
+        throw PolicyError(which + ": give \"credentials\" or \"user\", not both");
+    return n;
+}
+
 } // namespace
 
 Policy Policy::fromJson(const std::string& text) {
@@ -84,7 +122,8 @@ Policy Policy::fromJson(const std::string& text) {
         throw PolicyError("the policy file must hold a JSON object");
     static const char* known[] = {
         "idle_timeout_seconds", "min_password_length", "max_failed_logins", "lockout_seconds",
-        "argon2_memory_bytes",  "argon2_operations",   "export_allow_list", "export_destinations"};
+        "argon2_memory_bytes",  "argon2_operations",   "export_allow_list", "export_destinations",
+        "pacs_nodes"};
     for (const auto& [key, value] : j.items()) {
         bool ok = false;
         for (const char* k : known)
@@ -112,6 +151,17 @@ Policy Policy::fromJson(const std::string& text) {
                 throw PolicyError("policy: export_destinations must be a list");
             for (const auto& d : j.at("export_destinations"))
                 p.exportDestinations.push_back(destinationFromJson(d));
+        }
+        if (j.contains("pacs_nodes")) {
+            if (!j.at("pacs_nodes").is_array())
+                throw PolicyError("policy: pacs_nodes must be a list");
+            std::set<std::string> pacsNames;
+            for (const auto& n : j.at("pacs_nodes")) {
+                p.pacsNodes.push_back(pacsNodeFromJson(n));
+                if (!pacsNames.insert(p.pacsNodes.back().name).second)
+                    throw PolicyError("policy: two PACS nodes are named '" +
+                                      p.pacsNodes.back().name + "'");
+            }
         }
     } catch (const nlohmann::json::exception&) {
         throw PolicyError("the policy file has a setting of the wrong type");
@@ -166,6 +216,20 @@ std::string Policy::toJson() const {
         for (const auto& d : exportDestinations)
             j["export_destinations"].push_back(destinationToJson(d));
     }
+    for (const auto& n : pacsNodes) {
+        nlohmann::json node = {{"name", n.name}, {"dicomweb", n.dicomwebUrl}};
+        if (n.preferred)
+            node["preferred"] = true;
+        if (n.plainHttpAllowed)
+            node["plain_http_allowed"] = true;
+        if (!n.caBundle.empty())
+            node["ca_bundle"] = n.caBundle.string();
+        if (!n.credentialsFile.empty())
+            node["credentials"] = n.credentialsFile.string();
+        if (!n.user.empty())
+            node["user"] = n.user;
+        j["pacs_nodes"].push_back(node);
+    }
     return j.dump();
 }
 
@@ -184,6 +248,13 @@ std::optional<ExportDestination> Policy::findDestination(const std::string& name
     for (auto& d : destinations())
         if (d.name == name)
             return d;
+    return std::nullopt;
+}
+
+std::optional<PacsNode> Policy::findPacsNode(const std::string& name) const {
+    for (const auto& n : pacsNodes)
+        if (n.name == name)
+            return n;
     return std::nullopt;
 }
 

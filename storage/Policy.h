@@ -25,6 +25,18 @@ struct ExportDestination {
     bool isSmb() const { return !smbUrl.empty(); }
 };
 
+// One PACS Radmark may import from (pacs/, docs/pacs.md), as the site's IT wrote it in the
+// policy ("pacs_nodes"): admins pick it by name, no one types an address.
+struct PacsNode {
+    std::string name;
+    std::string dicomwebUrl;               // https://host[:port]/dicom-web (QIDO-RS, WADO-RS)
+    bool preferred = false;                // the one offered first
+    bool plainHttpAllowed = false;         // "plain_http_allowed": an http:// URL is accepted
+    std::filesystem::path caBundle;        // PEM file the server certificate is verified against
+    std::filesystem::path credentialsFile; // username=/password= or token= lines, mode 0600/0400
+    std::string user;                      // without a credentials file: the password is asked
+};
+
 struct Policy {
     std::chrono::seconds idleTimeout{10 * 60};
     std::size_t minPasswordLength = 12;
@@ -36,6 +48,7 @@ struct Policy {
     // "export_allow_list", the older form: folder paths, read as folder destinations named by
     // their path.
     std::vector<std::string> exportAllowList;
+    std::vector<PacsNode> pacsNodes; // "pacs_nodes"
 
     static constexpr const char* systemPath = "/etc/radmark/policy.json";
 
@@ -48,6 +61,7 @@ struct Policy {
     // Every destination: the named ones, then the older allow-list's folders.
     std::vector<ExportDestination> destinations() const;
     std::optional<ExportDestination> findDestination(const std::string& name) const;
+    std::optional<PacsNode> findPacsNode(const std::string& name) const;
 
     // Throws InvalidRequestError with the rule that was broken.
     void checkPassword(const std::string& password) const;

@@ -187,8 +187,11 @@ class StudyImporter {
                                                 options.textDetector != nullptr} {}
 
     std::vector<StudyImportResult> run(const std::vector<fs::path>& sources);
+    std::vector<StudyImportResult> runHeld(const std::vector<int>& fds, const std::string& name);
 
   private:
+    using Found = std::vector<std::pair<fs::path, std::vector<imaging::SeriesSummary>>>;
+    std::vector<StudyImportResult> runFound(std::vector<StudyImportResult> results, Found& found);
     void report(const std::string& stage) {
         if (progress_ &&
             !progress_(totalUnits_ ? std::min(1.0, doneUnits_ / totalUnits_) : 0.0, stage))
@@ -504,6 +507,7 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     };
     if (refused())
         return result;
+    std::int64_t addingTo = 0; // the stored study that gets new series
     {
         auto s = SessionAccess::database(session_).prepare(
             "SELECT study_id FROM imported_studies WHERE study_uid = ?");
@@ -518,17 +522,23 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 stored.bind(1, result.studyId).bind(2, series.seriesUid);
                 allStored = allStored && stored.step();
             }
-            if (!allStored) {
-                // Adding series to a stored study would change what annotators already saw.
-                result.status = ImportStatus::Failed;
-                result.reason = "this study is already in the store with other series; adding "
-                                "series to a stored study is not supported";
-                session_.recordAccess("import", result.label, "failed: " + result.reason);
+            if (allStored) {
+                result.status = ImportStatus::AlreadyInStore;
+                session_.recordAccess("import", result.label, "already in store: not stored again");
                 return result;
             }
-            result.status = ImportStatus::AlreadyInStore;
-            session_.recordAccess("import", result.label, "already in store: not stored again");
-            return result;
+            // A later series of a stored study (a PACS holds a study's series as they are made):
+            // the new series are added to it, de-identified with the same keys (same pseudonym,
+            // same date shift); the stored series stay as annotators saw them.
+            std::vector<PreparedSeries> fresh;
+            for (auto& series : study.series) {
+                stored.reset();
+                stored.bind(1, result.studyId).bind(2, series.seriesUid);
+                if (!stored.step())
+                    fresh.push_back(std::move(series));
+            }
+            study.series = std::move(fresh);
+            addingTo = result.studyId;
         }
     }
     // Defacing comes after the "already in store" check: a study imported again is not decoded
@@ -547,8 +557,72 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     if (!study.description.empty())
         description += ": " + study.description;
 
-    const std::string details = study.format + ", " + std::to_string(study.series.size()) +
-                                " series, " + std::to_string(study.files) + " file(s)";
+    std::string details = study.format + ", " + std::to_string(study.series.size()) +
+                          " series, " + std::to_string(study.files) + " file(s)";
+    if (addingTo) {
+        details = "added to the stored study: " + details;
+        result.seriesCount = int(study.series.size());
+        result.warnings.push_back("the study was already in the store: " +
+                                  std::to_string(study.series.size()) +
+                                  " new series added to it");
+        SessionAccess::recorded(session_, "import", result.label, details, [&](Database& db) {
+            std::string oldReport;
+            {
+                auto s = db.prepare("SELECT report FROM imported_studies WHERE study_id = ?");
+                s.bind(1, addingTo);
+                if (s.step())
+                    oldReport = s.text(0);
+            }
+            const Bytes bytes =
+                internal::readChunk(session_, imaging::ChunkHash::fromHex(oldReport));
+            json merged = json::parse(bytes.begin(), bytes.end());
+            json added = study.report ? study.report->toJson() : study.plainReport;
+            if (options_.profile.deface)
+                added["defacing"] = study.defacing;
+            added["added"] = utcTimestamp();
+            merged["addedSeries"].push_back(added);
+            const std::string reportJson = merged.dump(2);
+            const std::string reportChunk =
+                internal::putChunk(
+                    session_,
+                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
+                    .hex();
+            db.prepare("UPDATE imported_studies SET report = ? WHERE study_id = ?")
+                .bind(1, reportChunk)
+                .bind(2, addingTo)
+                .run();
+            std::int64_t index = 0;
+            {
+                auto s = db.prepare("SELECT COALESCE(MAX(series_index) + 1, 0) FROM "
+                                    "imported_series WHERE study_id = ?");
+                s.bind(1, addingTo);
+                if (s.step())
+                    index = s.integer(0);
+            }
+            for (auto& series : study.series) {
+                const json manifest = storeSeries(db, study, series);
+                const std::string text = manifest.dump();
+                const std::string manifestChunk =
+                    internal::putChunk(
+                        session_, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
+                        .hex();
+                db.prepare(
+                      "INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
+                      "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(1, addingTo)
+                    .bind(2, index++)
+                    .bind(3, series.seriesUid)
+                    .bind(4, manifest.value("modality", ""))
+                    .bind(5, series.description)
+                    .bind(6, manifestChunk)
+                    .run();
+            }
+            return addingTo;
+        });
+        result.studyId = addingTo;
+        result.status = ImportStatus::Imported;
+        return result;
+    }
     result.studyId =
         SessionAccess::recorded(session_, "import", result.label, details, [&](Database& db) {
             db.prepare("INSERT INTO studies(label, description, created) VALUES (?, ?, ?)")
@@ -600,9 +674,31 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     return result;
 }
 
+std::vector<StudyImportResult> StudyImporter::runHeld(const std::vector<int>& fds,
+                                                      const std::string& name) {
+    std::vector<StudyImportResult> results;
+    Found found;
+    const fs::path source = name;
+    try {
+        const std::vector<fs::path> files = decoder_.holdFiles(fds);
+        found.emplace_back(source, decoder_.findSeriesOfFiles(files));
+        for (const auto& series : found.back().second)
+            totalUnits_ += 3.0 * std::max(1, series.imageCount);
+    } catch (const std::exception& error) {
+        StudyImportResult failed;
+        failed.source = source;
+        const auto* readError = dynamic_cast<const imaging::ReadError*>(&error);
+        failed.reason = readError ? readError->reason() : std::string(error.what());
+        session_.recordAccess("import", "source", "failed: " + failed.reason);
+        results.push_back(failed);
+        return results;
+    }
+    return runFound(std::move(results), found);
+}
+
 std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& sources) {
     std::vector<StudyImportResult> results;
-    std::vector<std::pair<fs::path, std::vector<imaging::SeriesSummary>>> found;
+    Found found;
     for (const auto& source : sources) {
         try {
             std::vector<imaging::ReadError> crashed;
@@ -627,6 +723,11 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
             results.push_back(failed);
         }
     }
+    return runFound(std::move(results), found);
+}
+
+std::vector<StudyImportResult> StudyImporter::runFound(std::vector<StudyImportResult> results,
+                                                       Found& found) {
     std::size_t stored = 0;
     try {
         for (auto& [source, seriesList] : found)
@@ -644,7 +745,8 @@ std::vector<StudyImportResult> StudyImporter::run(const std::vector<fs::path>& s
                 // one line: what it noticed matters only for what is stored.
                 const ImportStatus status = results.back().status;
                 if (status == ImportStatus::Imported || status == ImportStatus::AlreadyInStore)
-                    results.back().warnings = study.warnings;
+                    results.back().warnings.insert(results.back().warnings.end(),
+                                                   study.warnings.begin(), study.warnings.end());
             } catch (const imaging::ReadError& error) {
                 if (error.reason() == "cancelled")
                     throw ImportCancelled{};
@@ -716,6 +818,46 @@ std::vector<StudyImportResult> importStudies(Session& session, const std::vector
     session.touch();
     StudyImporter importer(session, options, progress);
     return importer.run(sources);
+}
+
+std::vector<StudyImportResult> importHeldInstances(Session& session,
+                                                   const std::vector<int>& sealedMemfds,
+                                                   const std::string& sourceName,
+                                                   const ImportOptions& options,
+                                                   const ImportProgress& progress) {
+    require(session, Action::ImportStudy, "import");
+    session.touch();
+    StudyImporter importer(session, options, progress);
+    return importer.runHeld(sealedMemfds, sourceName);
+}
+
+std::optional<StoredSourceStudy> findStoredStudy(Session& session,
+                                                 const std::string& sourceStudyUid) {
+    const deid::StoreSecret secret = storeDeidentificationSecret(session);
+    const deid::KeyedHash hash(secret);
+    const deid::UidRemapper uids(hash);
+    Database& db = SessionAccess::database(session);
+    auto s = db.prepare("SELECT i.study_id, s.label FROM imported_studies i JOIN studies s "
+                        "ON s.id = i.study_id WHERE i.study_uid = ?");
+    s.bind(1, uids.remap(sourceStudyUid));
+    if (!s.step())
+        return std::nullopt;
+    StoredSourceStudy found;
+    found.studyId = s.integer(0);
+    found.label = s.text(1);
+    auto series = db.prepare("SELECT series_uid FROM imported_series WHERE study_id = ?");
+    series.bind(1, found.studyId);
+    while (series.step())
+        found.storedSeriesUids.push_back(series.text(0));
+    return found;
+}
+
+bool StoredSourceStudy::holdsSeries(Session& session, const std::string& sourceSeriesUid) const {
+    const deid::StoreSecret secret = storeDeidentificationSecret(session);
+    const deid::KeyedHash hash(secret);
+    const std::string uid = deid::UidRemapper(hash).remap(sourceSeriesUid);
+    return std::find(storedSeriesUids.begin(), storedSeriesUids.end(), uid) !=
+           storedSeriesUids.end();
 }
 
 } // namespace radmark::storage

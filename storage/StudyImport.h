@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,29 @@ std::vector<StudyImportResult> importStudies(Session& session,
                                              const std::vector<std::filesystem::path>& sources,
                                              const ImportOptions& options = {},
                                              const ImportProgress& progress = {});
+
+// Instances that exist only in memory (a PACS retrieve, pacs/PacsImport.h): sealed memfds that
+// the isolated decoder reads as files (this process never parses them), then imported exactly as
+// importStudies imports a folder: the same de-identification, verification, quarantine, "already
+// in store" and report. sourceName stands for the source in the results ("PACS node X"). The
+// caller keeps the descriptors open until this returns. Admin only.
+std::vector<StudyImportResult> importHeldInstances(Session& session,
+                                                   const std::vector<int>& sealedMemfds,
+                                                   const std::string& sourceName,
+                                                   const ImportOptions& options = {},
+                                                   const ImportProgress& progress = {});
+
+// A stored study found from the Study Instance UID as the source (a PACS) names it, through the
+// store's keyed UID remapping: what "already in store" shows before anything is retrieved.
+struct StoredSourceStudy {
+    std::int64_t studyId = 0;
+    std::string label;
+    std::vector<std::string> storedSeriesUids; // de-identified
+    // Whether the series, as the source names it, is stored.
+    bool holdsSeries(Session& session, const std::string& sourceSeriesUid) const;
+};
+std::optional<StoredSourceStudy> findStoredStudy(Session& session,
+                                                 const std::string& sourceStudyUid);
 
 // The per-store de-identification secret (UIDs, pseudonyms, date shifts), kept inside the
 // encrypted database in its own table; created (and logged) on first use. Admin only.

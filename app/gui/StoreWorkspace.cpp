@@ -9,6 +9,7 @@
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
 #include "app/gui/import/ImportDialog.h"
+#include "app/gui/PacsImportDialog.h"
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
 #include "app/gui/security/LoginDialog.h"
@@ -187,6 +188,9 @@ void StoreWorkspace::buildMenu() {
     importAction_ =
         menu_->addAction(tr("&Import studies..."), this, &StoreWorkspace::showImportDialog);
     importAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    pacsImportAction_ = menu_->addAction(tr("Import from &PACS..."), this,
+                                         &StoreWorkspace::showPacsImportDialog);
+    pacsImportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
     adminAction_ =
         menu_->addAction(tr("&Administration..."), this, &StoreWorkspace::showAdminPanel);
     menu_->addSeparator();
@@ -286,6 +290,7 @@ void StoreWorkspace::sessionChanged() {
     const bool admin = session_ && session_->role() == storage::Role::Admin;
     adminAction_->setEnabled(admin);
     importAction_->setEnabled(admin);
+    pacsImportAction_->setEnabled(admin);
     // Not even a greyed-out menu for the others: its shortcuts go with it.
     adminMenu_->menuAction()->setVisible(admin);
     for (QAction* action : adminMenu_->actions())
@@ -1095,6 +1100,13 @@ void StoreWorkspace::showImportDialog() {
     if (!session_)
         return;
     gui::ImportDialog dialog(*session_, &window_);
+    dialog.exec();
+}
+
+void StoreWorkspace::showPacsImportDialog() {
+    if (!session_ || session_->role() != storage::Role::Admin)
+        return;
+    gui::PacsImportDialog dialog(*session_, &window_);
     dialog.exec();
 }
 

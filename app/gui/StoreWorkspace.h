@@ -80,6 +80,7 @@ class StoreWorkspace : public QObject {
     bool showAgreementReport();
     void showAdminPanel();
     void showImportDialog();
+    void showPacsImportDialog(); // Import from PACS (admins), Ctrl+Shift+I
     // Admin > Datasets (Ctrl+Shift+B): the datasets for export (DatasetsDialog).
     void showDatasetsDialog();
     // Admin > Export dataset (Ctrl+Shift+E, or Export... in the Datasets dialog): ExportDialog.
@@ -163,6 +164,7 @@ class StoreWorkspace : public QObject {
     QMenu* menu_ = nullptr;
     QAction* adminAction_ = nullptr;
     QAction* importAction_ = nullptr;
+    QAction* pacsImportAction_ = nullptr;
     QMenu* adminMenu_ = nullptr;
 
     std::shared_ptr<imaging::Volume> volume_; // of the open study, also shown by the compare view

@@ -244,7 +244,12 @@ class Decoder {
                        std::string& blob, std::map<deid::AttributeAction, int>& actionIds);
     json deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds);
     json runTestHook(const json& request);
+    json holdFiles(const json& request, const std::vector<UniqueFd>& fds);
     const deid::Deidentifier& engineFor(const json& request);
+
+    // Files that exist only in memory (instances retrieved from a PACS): sealed memfds kept at
+    // the descriptor numbers the parent asked for, read as /proc/self/fd/N like any path.
+    std::vector<UniqueFd> held_;
 
     std::vector<imaging::SeriesSummary> scanned_; // with their DICOM layouts: read needs no rescan
     DeidentificationSetup deid_;
@@ -283,6 +288,37 @@ json Decoder::scan(const json& request) {
     }
     scanned_ = imaging::findSeries(request.at("source").get<std::string>(), progressNotes());
     return {{"series", seriesListJson(scanned_)}};
+}
+
+// "hold-files": the memfds of the message kept at descriptors first, first + 1, ... so that every
+// child of one import names a file by the same path /proc/self/fd/N. Only sealed memfds: the
+// parent cannot change the bytes under a read.
+json Decoder::holdFiles(const json& request, const std::vector<UniqueFd>& fds) {
+    const int first = request.at("first").get<int>();
+    if (first < 100 || first > (1 << 20))
+        throw std::runtime_error("hold-files: descriptor numbers out of range");
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < rlim_t(first) + fds.size() + 1 &&
+        files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
+    json paths = json::array();
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (!isSealed(fds[i].get()))
+            throw std::runtime_error("hold-files: a file that is not a sealed memfd was refused");
+        const int wanted = first + int(i);
+        const int got = ::fcntl(fds[i].get(), F_DUPFD_CLOEXEC, wanted);
+        if (got != wanted) {
+            if (got >= 0)
+                ::close(got);
+            throw std::runtime_error("hold-files: descriptor " + std::to_string(wanted) +
+                                     " is not free");
+        }
+        held_.emplace_back(got);
+        paths.push_back("/proc/self/fd/" + std::to_string(got));
+    }
+    return {{"paths", paths}};
 }
 
 json listFiles(const fs::path& source) {
@@ -670,6 +706,8 @@ void Decoder::handle(const Message& request) {
         deidentifyFiles(request.body, request.fds);
     else if (op == "deidentify-folder")
         send(MessageKind::Reply, deidentifyFolder(request.body, request.fds));
+    else if (op == "hold-files")
+        send(MessageKind::Reply, holdFiles(request.body, request.fds));
     else if (op == "test")
         send(MessageKind::Reply, runTestHook(request.body));
     else

@@ -2,6 +2,7 @@
 
 #include "imaging/decoder/Protocol.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -59,9 +60,63 @@ fs::path folderOf(const imaging::SeriesSummary& series) {
 
 IsolatedDecoder::IsolatedDecoder(DecoderSettings settings) : process_(std::move(settings)) {}
 
+namespace {
+constexpr int firstHeldFd = 1000; // above what the child's libraries open
+} // namespace
+
+std::vector<fs::path> IsolatedDecoder::holdFiles(const std::vector<int>& sealedMemfds) {
+    for (int fd : sealedMemfds)
+        if (!isSealed(fd))
+            throw ChannelError("a held file must be a sealed memfd");
+    held_ = sealedMemfds;
+    heldBy_ = -1;
+    std::vector<fs::path> paths;
+    for (std::size_t i = 0; i < held_.size(); ++i)
+        paths.push_back("/proc/self/fd/" + std::to_string(firstHeldFd + int(i)));
+    return paths;
+}
+
+void IsolatedDecoder::giveHeldFiles() {
+    if (held_.empty() || (process_.running() && process_.pid() == heldBy_))
+        return;
+    heldBy_ = -1;
+    for (std::size_t at = 0; at < held_.size(); at += maxFdsPerMessage) {
+        std::vector<UniqueFd> fds;
+        for (std::size_t i = at; i < std::min(held_.size(), at + maxFdsPerMessage); ++i) {
+            UniqueFd copy(::fcntl(held_[i], F_DUPFD_CLOEXEC, 0));
+            if (!copy)
+                throw ChannelError("a held file could not be passed on");
+            fds.push_back(std::move(copy));
+        }
+        process_.call({{"op", "hold-files"}, {"first", firstHeldFd + int(at)}}, {},
+                      std::move(fds));
+    }
+    heldBy_ = process_.pid();
+}
+
+std::vector<imaging::SeriesSummary>
+IsolatedDecoder::findSeriesOfFiles(const std::vector<fs::path>& files,
+                                   const imaging::Progress& progress) {
+    json names = json::array();
+    for (const auto& file : files)
+        names.push_back(forChild(file));
+    json reply;
+    try {
+        reply = call({{"op", "scan"}, {"files", names}}, progress, {});
+    } catch (const DecoderFailure& failure) {
+        throw imaging::ReadError({}, std::string(failure.what()) + " while reading the headers");
+    }
+    std::vector<imaging::SeriesSummary> series;
+    for (const auto& s : reply.at("series"))
+        series.push_back(seriesFromJson(s));
+    scanner_ = process_.pid();
+    return series;
+}
+
 json IsolatedDecoder::call(const json& request, const imaging::Progress& progress,
                            const fs::path& subject, Message* full, std::vector<UniqueFd> fds) {
     try {
+        giveHeldFiles();
         Message reply = process_.call(
             request,
             [&](const json& note) {

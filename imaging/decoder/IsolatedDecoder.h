@@ -72,6 +72,15 @@ class IsolatedDecoder {
                                                   const DeidentificationSettings& settings,
                                                   const imaging::Progress& progress = {});
 
+    // Files that exist only in memory (sealed memfds, e.g. instances retrieved from a PACS): every
+    // child started from now on gets a duplicate of each and reads it as the returned path
+    // (/proc/self/fd/N, the same N in every child). The caller keeps the descriptors open.
+    std::vector<std::filesystem::path> holdFiles(const std::vector<int>& sealedMemfds);
+    // As findSeries, for a list of files (the held ones).
+    std::vector<imaging::SeriesSummary>
+    findSeriesOfFiles(const std::vector<std::filesystem::path>& files,
+                      const imaging::Progress& progress = {});
+
     // Ends the current child: the next request gets a fresh one (one child per series), with
     // the OCR module only if that request de-identifies with OCR.
     void restart() {
@@ -89,7 +98,11 @@ class IsolatedDecoder {
                                                        std::vector<imaging::ReadError>* crashed);
     imaging::Volume volumeFrom(Message& reply, imaging::ReadReport* report);
 
+    void giveHeldFiles(); // to a child that lacks them
+
     DecoderProcess process_;
+    std::vector<int> held_;
+    pid_t heldBy_ = -1; // the child that holds them
     pid_t scanner_ = -1; // the child whose scan gave the current summaries (it kept the layouts)
 };
 

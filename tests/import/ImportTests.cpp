@@ -211,7 +211,7 @@ TEST_F(ImportFixture, SameSourceTwiceGivesTheSamePseudonymAndStudyAndOneEntryEac
     EXPECT_NE(elsewhere.front().label, first.front().label);
 }
 
-TEST_F(ImportFixture, NewSeriesOfAStoredStudyIsRefusedNotSilentlyDropped) {
+TEST_F(ImportFixture, NewSeriesOfAStoredStudyIsAddedToIt) {
     // Same fake patient and seed: the generator gives both the same study (and series) UID; the
     // second gets a series UID of its own.
     const fs::path first = generateSeries(data.path() / "first", 3);
@@ -222,11 +222,16 @@ TEST_F(ImportFixture, NewSeriesOfAStoredStudyIsRefusedNotSilentlyDropped) {
     ASSERT_EQ(importStudies(admin, {first}).front().status, ImportStatus::Imported);
     const auto again = importStudies(admin, {second});
     ASSERT_EQ(again.size(), 1u);
-    if (again.front().status == ImportStatus::Imported)
+    ASSERT_EQ(again.front().status, ImportStatus::Imported) << again.front().reason;
+    if (countRows(admin, "studies") != 1)
         GTEST_SKIP() << "the generator gave the two series different studies";
-    EXPECT_EQ(again.front().status, ImportStatus::Failed);
-    EXPECT_NE(again.front().reason.find("other series"), std::string::npos);
+    // Added to the stored study (same pseudonym and date shift: same label), the first series
+    // kept as it was.
+    EXPECT_EQ(again.front().seriesCount, 1);
+    EXPECT_NE(again.front().warnings.at(0).find("new series added"), std::string::npos);
     EXPECT_EQ(countRows(admin, "studies"), 1);
+    EXPECT_EQ(countRows(admin, "imported_series"), 2);
+    EXPECT_EQ(importStudies(admin, {second}).front().status, ImportStatus::AlreadyInStore);
 }
 
 TEST_F(ImportFixture, HeadMriNiftiIsImportedWithHeaderTextCleared) {
