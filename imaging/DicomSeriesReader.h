@@ -45,6 +45,11 @@ struct DicomSeriesLayout {
 
 namespace radmark::imaging::dicom {
 
+// Turns off, for the whole process, the guard that makes a GDCM abort() a ReadError: an abort
+// then ends the process (radmark-decoder, whose parent names the file). For a process that may
+// die of a file and must never hang on one.
+void abortsEndTheProcess();
+
 // True when file is a DICOMDIR (Media Storage Directory).
 bool isDicomDir(const std::filesystem::path& file);
 

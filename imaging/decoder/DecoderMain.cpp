@@ -748,6 +748,15 @@ int runChild(const ChildSettings& child) {
     ::chdir("/");
     imaging::Volume::setLargeBufferSource(sharedVoxelBuffer);
     loadTables(child.ocr);
+    // A library's abort() ends this process at once, whatever other threads hold (a jump out of
+    // it, as the in-process guard does, can leave the abort or a malloc lock taken: a hang).
+    // SIGABRT at its default: the kernel ends every thread, nothing of ours runs; the parent
+    // reports the abort and names the file.
+    imaging::dicom::abortsEndTheProcess();
+    struct sigaction abortDefault {};
+    abortDefault.sa_handler = SIG_DFL;
+    sigemptyset(&abortDefault.sa_mask);
+    ::sigaction(SIGABRT, &abortDefault, nullptr);
 
     struct sigaction trap {};
     trap.sa_sigaction = onSandboxTrap;
