@@ -173,10 +173,22 @@ class StructureWalk {
 
     // The file meta group (0002): explicit VR little endian, element by element. Returns where
     // the data set starts; syntax gets (0002,0010).
+    // GDCM reads group 0002 element after element until a tag of another group, and fails a
+    // check (FileMetaInformation.cxx ReadExplicitDataElement, ExplicitDataElement.txx
+    // ReadPreValue, Reader.cxx "is.good()") where one is cut short, where the file ends after
+    // the group, on a sequence or an undefined length, and after a VR it does not know (it then
+    // reads again by the group length and takes a value for a length): each refused here.
     std::uint64_t walkMeta(std::uint64_t pos, std::string& syntax) {
-        for (;;) {
+        for (int elements = 0;; ++elements) {
+            if (pos >= file_.size() && elements == 0)
+                return pos; // a bare preamble: GDCM refuses it itself
+            if (pos >= file_.size())
+                throw Refused{"is truncated: it ends after its file meta information, before "
+                              "any data set"};
             const std::uint8_t* p = file_.at(pos, 8);
-            if (!p || u16(p, false) != 0x0002)
+            if (!p)
+                throw Refused{truncatedHeader};
+            if (u16(p, false) != 0x0002)
                 return pos;
             const std::uint16_t element = u16(p + 2, false);
             std::uint32_t length;
@@ -184,11 +196,20 @@ class StructureWalk {
             if (isVrLetter(p[4]) && isVrLetter(p[5])) {
                 const int form = vrForm(p + 4);
                 if (form == 0)
-                    throw NotFollowed{"an unknown VR"};
+                    throw Refused{"is damaged: its file meta information holds an element " +
+                                  tagName(0x0002, element) + " with an unknown VR"};
+                if (p[4] == 'S' && p[5] == 'Q')
+                    throw Refused{"is damaged: its file meta information holds a sequence " +
+                                  tagName(0x0002, element)};
+                // GDCM then rereads the file by guesswork, and its writer fails a check on
+                // the items it so made (Item.txx GetLength "% 2 == 0").
+                if (element == 0x0000 && !(p[4] == 'U' && p[5] == 'L'))
+                    throw Refused{"is damaged: its file meta information group length (0002,0000) "
+                                  "is not an unsigned long (UL)"};
                 if (form == 4) {
                     const std::uint8_t* q = file_.at(pos + 8, 4);
                     if (!q)
-                        return pos;
+                        throw Refused{truncatedHeader};
                     length = u32(q, false);
                     valueAt = pos + 12;
                 } else {
@@ -200,7 +221,8 @@ class StructureWalk {
                 valueAt = pos + 8;
             }
             if (length == undefinedLength)
-                throw NotFollowed{"undefined length in the meta group"};
+                throw Refused{"is damaged: its file meta information holds an element " +
+                              tagName(0x0002, element) + " of undefined length"};
             checkLength(0x0002, element, length, valueAt);
             if (element == 0x0010 && length <= 64) {
                 const std::uint8_t* value = file_.at(valueAt, length);
@@ -265,7 +287,7 @@ class StructureWalk {
             const bool unknown = vr[0] == 'U' && vr[1] == 'N';
             if (length == undefinedLength) {
                 if (pixelData)
-                    pos = walkFragments(valueAt);
+                    pos = walkFragments(valueAt, encoding);
                 else if (sequence || unknown || !encoding.explicitVr) {
                     // An UN value of undefined length is a sequence in implicit VR little endian.
                     Encoding nested = encoding;
@@ -322,20 +344,27 @@ class StructureWalk {
         return pos;
     }
 
-    // Encapsulated pixel data: an offset table and fragments, each an item of defined length.
-    std::uint64_t walkFragments(std::uint64_t pos) {
+    // Encapsulated pixel data: an offset table and fragments, each an item of defined length,
+    // read in the data set's byte order as GDCM does (SequenceOfFragments). Anything else where
+    // a fragment belongs makes GDCM throw mid-read, and its codecs then fail checks on what it
+    // kept: refused.
+    std::uint64_t walkFragments(std::uint64_t pos, Encoding encoding) {
         for (;;) {
             const std::uint8_t* p = file_.at(pos, 8);
             if (!p)
                 throw Refused{"is truncated: its compressed pixel data ends before its last "
                               "fragment does"};
-            const std::uint16_t group = u16(p, false);
-            const std::uint16_t element = u16(p + 2, false);
-            const std::uint32_t length = u32(p + 4, false);
+            const std::uint16_t group = u16(p, encoding.bigEndian);
+            const std::uint16_t element = u16(p + 2, encoding.bigEndian);
+            const std::uint32_t length = u32(p + 4, encoding.bigEndian);
             if (group == 0xFFFE && element == 0xE0DD)
                 return pos + 8;
-            if (group != 0xFFFE || element != 0xE000 || length == undefinedLength)
-                throw NotFollowed{"a fragment that is not an item of defined length"};
+            if (group != 0xFFFE || element != 0xE000)
+                throw Refused{"is damaged: its compressed pixel data holds " + tagName(group, element) +
+                              " where a fragment item belongs"};
+            if (length == undefinedLength)
+                throw Refused{"is damaged: a fragment of its compressed pixel data has an "
+                              "undefined length"};
             checkLength(group, element, length, pos + 8);
             pos += 8 + std::uint64_t(length);
         }
