@@ -850,6 +850,10 @@ void abortsEndTheProcess() {
     abortGuardOff.store(true);
 }
 
+void runAsLibraryCall(const fs::path& file, const std::function<void()>& call) {
+    guardedGdcmCall(file, call);
+}
+
 bool isDicomDir(const fs::path& file) {
     if (dicomStructureProblem(file))
         return false; // scanned as an image file, and refused there with the reason

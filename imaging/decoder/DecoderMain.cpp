@@ -613,6 +613,20 @@ json Decoder::runTestHook(const json& request) {
             hog.emplace_back(new char[64 << 20]);
             std::memset(hog.back().get(), 1, 64 << 20);
         }
+    } else if (action == "library-abort-holding-lock") {
+        // What an abort from glibc's heap checks is: it holds a lock every later allocation
+        // needs. Only a process that dies of it goes on (a fresh child); a jump out of it hangs.
+        static std::mutex arena;
+        try {
+            imaging::dicom::runAsLibraryCall(request.value("file", "x.dcm"), [] {
+                arena.lock();
+                std::abort();
+            });
+        } catch (const imaging::ReadError&) { // the guard jumped out: the lock stays taken
+        }
+        imaging::dicom::runAsLibraryCall(request.value("file", "x.dcm"),
+                                         [] { std::lock_guard wait(arena); });
+        return {{"result", 0}};
     } else if (action == "throw-string") {
         throw std::string("a library threw a string");
     } else if (action == "socket") {
