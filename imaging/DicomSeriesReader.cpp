@@ -855,7 +855,9 @@ void runAsLibraryCall(const fs::path& file, const std::function<void()>& call) {
 }
 
 bool isDicomDir(const fs::path& file) {
-    if (dicomStructureProblem(file))
+    // Refused as image reading refuses (explicit VR declared over implicit: GDCM's partial read
+    // takes a value for a length, gigabytes zero-filled for 10 s under load, before it fails).
+    if (dicomStructureProblem(file, VrDisagreement::Refuse))
         return false; // scanned as an image file, and refused there with the reason
     return guardedGdcmCall(file, [&] {
         gdcm::Reader reader;

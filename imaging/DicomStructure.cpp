@@ -27,6 +27,7 @@ struct Refused {
 // The walk met something it does not follow (what says what): GDCM decides.
 struct NotFollowed {
     const char* what;
+    bool noVr = false; // explicit VR expected, none found (GDCM then reads it as implicit VR)
 };
 
 // Reads a file through a 64 KiB window, moved only when the walk leaves it (a pixel data value
@@ -119,7 +120,7 @@ class StructureWalk {
         const std::uint8_t* preamble = file_.at(128, 4);
         if (preamble && std::memcmp(preamble, "DICM", 4) == 0)
             pos = 132;
-        else if (!looksLikeDatasetStart(0))
+        else if (!compatEncoding(0))
             return; // not recognisably DICOM: GDCM says what it is
         std::string syntax;
         pos = walkMeta(pos, syntax);
@@ -129,12 +130,32 @@ class StructureWalk {
         if (!first)
             return;
         Encoding encoding;
-        encoding.bigEndian = syntax == "1.2.840.10008.1.2.2";
-        // Walked as written, which is what GDCM ends up doing when the two disagree.
-        encoding.explicitVr = isVrLetter(first[4]) && isVrLetter(first[5]);
+        if (syntax.empty()) {
+            // No transfer syntax: GDCM guesses from the first element, so does the walk.
+            const auto guessed = compatEncoding(pos);
+            if (!guessed)
+                return;
+            encoding = *guessed;
+        } else {
+            encoding.bigEndian = syntax == "1.2.840.10008.1.2.2";
+            // Walked as written, which is what GDCM ends up doing when the two disagree.
+            encoding.explicitVr = isVrLetter(first[4]) && isVrLetter(first[5]);
+        }
         implicitUnderExplicitSyntax =
             !encoding.explicitVr && !syntax.empty() && syntax != "1.2.840.10008.1.2";
-        walkDataset(pos, file_.size(), encoding, 0, false);
+        try {
+            walkDataset(pos, file_.size(), encoding, 0, false);
+        } catch (const NotFollowed& explicitFailed) {
+            if (!explicitFailed.noVr)
+                throw;
+            // GDCM meets an element without a known VR in an explicit VR data set by reading the
+            // data set again as implicit VR, where the two bytes of a VR and its length become a
+            // 4-byte length: the gigabytes it then allocates and zero-fills took tens of seconds
+            // under load before it failed. Walked as GDCM reads it: a lie is refused here.
+            Encoding implicitVr = encoding;
+            implicitVr.explicitVr = false;
+            walkDataset(pos, file_.size(), implicitVr, 0, false);
+        }
     }
 
   private:
@@ -146,14 +167,26 @@ class StructureWalk {
                          : std::uint32_t(u16(p + 2, false)) << 16 | u16(p, false);
     }
 
-    // A file without a preamble: its first element must be of group 0002 or 0008, as GDCM's own
-    // guess needs too.
-    bool looksLikeDatasetStart(std::uint64_t pos) {
+    // A data set without a transfer syntax (no preamble or no meta group): its encoding as
+    // GDCM guesses it from the first element (FileMetaInformation::ReadCompat): group 0008
+    // little endian, 0800 (0008 written big endian, ACR-NEMA) big endian, explicit VR when a VR
+    // follows the tag; a private creator (element 0010) little endian; any other tag followed
+    // by a VR explicit, big endian when the tag reads above 00FF. nullopt where GDCM gives up
+    // itself (no VR after another tag) and for what is not DICOM at all.
+    std::optional<Encoding> compatEncoding(std::uint64_t pos) {
         const std::uint8_t* p = file_.at(pos, 8);
         if (!p)
-            return false;
+            return std::nullopt;
         const std::uint16_t group = u16(p, false);
-        return group == 0x0002 || group == 0x0008;
+        const std::uint16_t element = u16(p + 2, false);
+        const bool vr = isVrLetter(p[4]) && isVrLetter(p[5]) && vrForm(p + 4) != 0;
+        if (group == 0x0002 || group == 0x0008 || element == 0x0010)
+            return Encoding{vr, false};
+        if (group == 0x0800)
+            return Encoding{vr, true};
+        if (vr)
+            return Encoding{true, group > 0xFF || element > 0xFF};
+        return std::nullopt;
     }
 
     void refuseLength(std::uint16_t group, std::uint16_t element, std::uint64_t length,
@@ -261,12 +294,12 @@ class StructureWalk {
             std::uint8_t vr[2] = {0, 0};
             if (encoding.explicitVr) {
                 if (!isVrLetter(p[4]) || !isVrLetter(p[5]))
-                    throw NotFollowed{"no VR where explicit VR is used"};
+                    throw NotFollowed{"no VR where explicit VR is used", true};
                 vr[0] = p[4];
                 vr[1] = p[5];
                 const int form = vrForm(vr);
                 if (form == 0)
-                    throw NotFollowed{"an unknown VR"};
+                    throw NotFollowed{"an unknown VR", true};
                 if (form == 4) {
                     const std::uint8_t* q = file_.at(pos + 8, 4);
                     if (!q)

@@ -253,3 +253,38 @@ TEST(DicomStructure, BrokenCompressedPixelFragmentsAreRefused) {
     EXPECT_NE(refused("big-with-little-items.dcm", bigStart + bigPixels + offsets + fragment + end),
               "passed");
 }
+
+// An element without a known VR in an explicit VR data set: GDCM reads the data set again as
+// implicit VR, where "CS" and its length make a length of 676675 bytes, which it allocated (and
+// zero-filled, gigabytes for some fuzzed files) before it failed. The walk reads it as GDCM does.
+TEST(DicomStructure, AnUnknownVrIsWalkedAsGdcmReadsItAgainAsImplicitVr) {
+    Scratch scratch;
+    const std::string charset = tag(0x0008, 0x0005) + "CS" + le16(10) + "ISO_IR 100";
+    const std::string date = tag(0x0008, 0x0020) + "DA" + le16(8) + "20150101";
+    const std::string start = explicitLittleEndianStart();
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("good.dcm", start + charset + date)));
+    std::string bad = start + charset + date;
+    bad.replace(bad.find("DA"), 2, "\x01\x02");
+    const auto problem = dicomStructureProblem(scratch.write("no-vr.dcm", bad));
+    ASSERT_TRUE(problem);
+    EXPECT_NE(problem->find("its element (0008,0005) declares 676675 bytes"), std::string::npos)
+        << *problem;
+}
+
+// No preamble and no meta group: the data set's encoding is guessed from its first element as
+// GDCM guesses it (here group 0008 written big endian: explicit VR big endian, ACR-NEMA style),
+// and its lengths are then checked in that byte order (a fuzzed one made GDCM allocate and
+// zero-fill for 16 s before it failed).
+TEST(DicomStructure, ADataSetWithoutTransferSyntaxIsWalkedAsGdcmGuessesIt) {
+    Scratch scratch;
+    const auto be16 = [](unsigned v) { return std::string{char(v >> 8 & 0xFF), char(v & 0xFF)}; };
+    const auto beTag = [&](unsigned g, unsigned e) { return be16(g) + be16(e); };
+    const std::string charset = beTag(0x0008, 0x0005) + "CS" + be16(10) + "ISO_IR 100";
+    const std::string date = beTag(0x0008, 0x0020) + "DA" + be16(8) + "20150101";
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("big.dcm", charset + date)));
+    const std::string lying = charset + beTag(0x0008, 0x0020) + "DA" + be16(800) + "20150101";
+    const auto problem = dicomStructureProblem(scratch.write("big-lying.dcm", lying));
+    ASSERT_TRUE(problem);
+    EXPECT_EQ(*problem, "is damaged or truncated: its element (0008,0020) declares 800 bytes, "
+                        "more than the 8 left in the file");
+}
