@@ -3,9 +3,11 @@
 #include "imaging/StudyReader.h"
 
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -41,9 +43,28 @@ class FileWindow {
         else
             size_ = 0;
     }
+    // Bytes in memory (an inflated data set), walked as a file.
+    explicit FileWindow(std::string bytes)
+        : fd_(-1), size_(bytes.size()), memory_(std::move(bytes)), inMemory_(true) {}
     ~FileWindow() {
         if (fd_ >= 0)
             ::close(fd_);
+    }
+
+    // The bytes from offset to the end (at most limit of them), or nullopt past the limit.
+    std::optional<std::string> tail(std::uint64_t offset, std::uint64_t limit) const {
+        if (offset > size_ || size_ - offset > limit)
+            return std::nullopt;
+        std::string bytes(std::size_t(size_ - offset), '\0');
+        std::size_t got = 0;
+        while (got < bytes.size()) {
+            const ssize_t n = ::pread(fd_, bytes.data() + got, bytes.size() - got,
+                                      off_t(offset + got));
+            if (n <= 0)
+                return std::nullopt;
+            got += std::size_t(n);
+        }
+        return bytes;
     }
     FileWindow(const FileWindow&) = delete;
     FileWindow& operator=(const FileWindow&) = delete;
@@ -52,6 +73,10 @@ class FileWindow {
 
     // n bytes at offset, or nullptr when the file ends first.
     const std::uint8_t* at(std::uint64_t offset, std::size_t n) {
+        if (inMemory_)
+            return offset > size_ || n > size_ - offset
+                       ? nullptr
+                       : reinterpret_cast<const std::uint8_t*>(memory_.data()) + offset;
         if (n > buffer_.size() || offset > size_ || n > size_ - offset)
             return nullptr;
         if (offset < start_ || offset + n > start_ + filled_) {
@@ -76,6 +101,8 @@ class FileWindow {
     std::array<std::uint8_t, 65536> buffer_{};
     std::uint64_t start_ = 0;
     std::size_t filled_ = 0;
+    std::string memory_;
+    bool inMemory_ = false;
 };
 
 struct Encoding {
@@ -124,8 +151,10 @@ class StructureWalk {
             return; // not recognisably DICOM: GDCM says what it is
         std::string syntax;
         pos = walkMeta(pos, syntax);
-        if (syntax == "1.2.840.10008.1.2.1.99")
-            return; // deflated: the data set is compressed, nothing to walk
+        if (syntax == "1.2.840.10008.1.2.1.99") {
+            walkDeflated(pos);
+            return;
+        }
         const std::uint8_t* first = file_.at(pos, 8);
         if (!first)
             return;
@@ -158,7 +187,56 @@ class StructureWalk {
         }
     }
 
+    // A data set from its start, in the encoding its first element shows (little endian).
+    void walkWhole() {
+        const std::uint8_t* first = file_.at(0, 8);
+        if (!first)
+            throw Refused{truncatedHeader};
+        walkDataset(0, file_.size(), Encoding{isVrLetter(first[4]) && isVrLetter(first[5]), false},
+                    0, false);
+    }
+
   private:
+    // Deflated explicit VR little endian: the data set after the meta group is one raw deflate
+    // stream, which GDCM inflates as it reads. Inflated here (bounded) and walked; a stream that
+    // does not inflate is refused (a fuzzed, truncated one kept GDCM busy until the 60 s
+    // watchdog while it decoded pixel data). Too large to inflate here: GDCM decides.
+    void walkDeflated(std::uint64_t pos) {
+        constexpr std::uint64_t largestCompressed = std::uint64_t(64) << 20;
+        constexpr std::size_t largestInflated = std::size_t(1) << 30;
+        const auto compressed = file_.tail(pos, largestCompressed);
+        if (!compressed)
+            return;
+        struct Decompressor {
+            libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+            ~Decompressor() {
+                if (d)
+                    libdeflate_free_decompressor(d);
+            }
+        } decompressor;
+        if (!decompressor.d)
+            return;
+        std::string inflated(std::max<std::size_t>(compressed->size() * 4, 1 << 20), '\0');
+        for (;;) {
+            std::size_t produced = 0;
+            const libdeflate_result result = libdeflate_deflate_decompress(
+                decompressor.d, compressed->data(), compressed->size(), inflated.data(),
+                inflated.size(), &produced);
+            if (result == LIBDEFLATE_SUCCESS) {
+                inflated.resize(produced);
+                break;
+            }
+            if (result != LIBDEFLATE_INSUFFICIENT_SPACE)
+                throw Refused{"is damaged or truncated: its deflated data set does not inflate"};
+            if (inflated.size() >= largestInflated)
+                return;
+            inflated.resize(inflated.size() * 2);
+        }
+        FileWindow dataset(std::move(inflated));
+        StructureWalk walk(dataset);
+        walk.walkWhole();
+    }
+
     std::uint16_t u16(const std::uint8_t* p, bool bigEndian) const {
         return bigEndian ? std::uint16_t(p[0] << 8 | p[1]) : std::uint16_t(p[0] | p[1] << 8);
     }

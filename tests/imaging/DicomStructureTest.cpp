@@ -288,3 +288,16 @@ TEST(DicomStructure, ADataSetWithoutTransferSyntaxIsWalkedAsGdcmGuessesIt) {
     EXPECT_EQ(*problem, "is damaged or truncated: its element (0008,0020) declares 800 bytes, "
                         "more than the 8 left in the file");
 }
+
+// Deflated explicit VR little endian: the data set is inflated and walked. pydicom's deflated
+// file passes (above); the same file cut short is refused (a fuzzed, truncated stream kept the
+// decoder busy until its 60 s watchdog while it decoded pixel data).
+TEST(DicomStructure, ADeflatedDataSetIsInflatedAndWalked) {
+    Scratch scratch;
+    const std::string bytes = bytesOf(pydicomFile("image_dfl.dcm"));
+    EXPECT_FALSE(dicomStructureProblem(scratch.write("whole.dcm", bytes)));
+    const auto problem =
+        dicomStructureProblem(scratch.write("cut.dcm", bytes.substr(0, bytes.size() - 200)));
+    ASSERT_TRUE(problem);
+    EXPECT_EQ(*problem, "is damaged or truncated: its deflated data set does not inflate");
+}
