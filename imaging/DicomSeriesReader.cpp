@@ -52,7 +52,13 @@ const bool kGdcmQuiet = [] {
 // A user's bad file must never take the workstation down, so GDCM calls run under a guard that
 // turns SIGABRT raised on this thread into a ReadError. Jumping out of GDCM leaks what it had
 // allocated for that file; that is the price of not crashing.
+// In radmark-decoder the guard is off (abortsEndTheProcess): there an abort ends the child at
+// once, which is sound where the jump is not. glibc's abort() keeps its lock when jumped out of
+// (a second abort in another thread then waits forever) and an abort from malloc's own checks
+// holds an arena lock (every later allocation waits forever): the child hung until its parent's
+// 60 s watchdog, where dying costs a fresh child and names the file.
 thread_local sigjmp_buf* activeAbortGuard = nullptr;
+std::atomic<bool> abortGuardOff{false};
 
 void onAbort(int signal) {
     if (activeAbortGuard)
@@ -62,6 +68,8 @@ void onAbort(int signal) {
 }
 
 template <class F> auto guardedGdcmCall(const fs::path& file, F&& f) -> decltype(f()) {
+    if (abortGuardOff.load(std::memory_order_relaxed))
+        return f();
     static std::once_flag installed;
     std::call_once(installed, [] {
         struct sigaction action {};
@@ -838,8 +846,18 @@ SeriesSummary summaryOf(std::shared_ptr<DicomSeriesLayout> layout, std::string k
 
 } // namespace
 
+void abortsEndTheProcess() {
+    abortGuardOff.store(true);
+}
+
+void runAsLibraryCall(const fs::path& file, const std::function<void()>& call) {
+    guardedGdcmCall(file, call);
+}
+
 bool isDicomDir(const fs::path& file) {
-    if (dicomStructureProblem(file))
+    // Refused as image reading refuses (explicit VR declared over implicit: GDCM's partial read
+    // takes a value for a length, gigabytes zero-filled for 10 s under load, before it fails).
+    if (dicomStructureProblem(file, VrDisagreement::Refuse))
         return false; // scanned as an image file, and refused there with the reason
     return guardedGdcmCall(file, [&] {
         gdcm::Reader reader;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,13 @@ struct DicomSeriesLayout {
 } // namespace radmark::imaging
 
 namespace radmark::imaging::dicom {
+
+// Turns off, for the whole process, the guard that makes a GDCM abort() a ReadError: an abort
+// then ends the process (radmark-decoder, whose parent names the file). For a process that may
+// die of a file and must never hang on one.
+void abortsEndTheProcess();
+// Runs call as the reader runs its GDCM calls (under that guard unless it is off), for file.
+void runAsLibraryCall(const std::filesystem::path& file, const std::function<void()>& call);
 
 // True when file is a DICOMDIR (Media Storage Directory).
 bool isDicomDir(const std::filesystem::path& file);

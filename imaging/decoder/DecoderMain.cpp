@@ -240,8 +240,6 @@ class Decoder {
     void read(const json& request);
     void deidentifyFile(const json& request);
     void deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds);
-    json deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
-                       std::string& blob, std::map<deid::AttributeAction, int>& actionIds);
     json deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds);
     json runTestHook(const json& request);
     json holdFiles(const json& request, const std::vector<UniqueFd>& fds);
@@ -461,51 +459,134 @@ void Decoder::deidentifyFile(const json& request) {
     send(MessageKind::Reply, reply, std::move(fds));
 }
 
-// One file for a batch: the headers go into blob, the JSON says where.
-json Decoder::deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
-                            std::string& blob, std::map<deid::AttributeAction, int>& actionIds) {
+// A de-identified dataset appended to blob; its length, or nullopt when GDCM cannot write it
+// (blob then unchanged). No copy of its own: the batch's headers are one buffer.
+std::optional<std::size_t> appendHeader(gdcm::File& file, std::string& blob) {
+    std::ostringstream out;
+    gdcm::Writer writer;
+    writer.SetFile(file);
+    writer.SetStream(out);
+    bool written = writer.Write();
+    if (!written) {
+        std::ostringstream asIs;
+        gdcm::Writer plain;
+        plain.SetFile(file);
+        plain.SetStream(asIs);
+        plain.CheckFileMetaInformationOff();
+        written = plain.Write();
+        out.swap(asIs);
+    }
+    if (!written)
+        return std::nullopt;
+    const std::string_view bytes = out.view();
+    blob.append(bytes);
+    return bytes.size();
+}
+
+// The batch reply of deidentify-files, lean: a series' files share nearly everything (UIDs of
+// study and series, pseudonym, modality, descriptions, actions), so each entry carries only what
+// differs from the entry before it, defaults are left out, and a header is a length (they follow
+// each other in one memfd). IsolatedDecoder::deidentifyFiles reads it back.
+class BatchReply {
+  public:
+    void add(json entry) { entries_.push_back(std::move(entry)); }
+
+    // The entry of a de-identified file; header lengths are added by the caller.
+    json entryFor(const deid::FileResult& result, const std::string& studyDescription,
+                  const std::string& seriesDescription) {
+        json entry = json::object();
+        carry(entry, "study", result.studyUid);
+        carry(entry, "series", result.seriesUid);
+        carry(entry, "pseudonym", result.patientPseudonym);
+        carry(entry, "modality", result.modality);
+        carry(entry, "studyDescription", studyDescription);
+        carry(entry, "seriesDescription", seriesDescription);
+        entry["sop"] = result.sopInstanceUid;
+        if (result.quarantined) {
+            entry["quarantined"] = true;
+            entry["reason"] = result.reason;
+        }
+        if (result.pixelsCleaned) {
+            entry["pixelsCleaned"] = true;
+            json regions = json::array();
+            for (const auto& region : result.blackedOut)
+                regions.push_back(toJson(region));
+            entry["blackedOut"] = regions;
+        }
+        if (!result.leaks.empty())
+            entry["leaks"] = result.leaks;
+        std::vector<int> refs; // action id, count, ...
+        for (const auto& [action, count] : result.actions) {
+            const auto [it, added] = actionIds_.try_emplace(action, int(actionIds_.size()));
+            refs.push_back(it->second);
+            refs.push_back(count);
+        }
+        if (refs != lastRefs_) {
+            entry["actions"] = refs;
+            lastRefs_ = std::move(refs);
+        }
+        return entry;
+    }
+
+    json body() const {
+        json actions = json::array();
+        std::vector<const deid::AttributeAction*> byId(actionIds_.size());
+        for (const auto& [action, id] : actionIds_)
+            byId[std::size_t(id)] = &action;
+        for (const auto* action : byId)
+            actions.push_back({action->tag, action->action, action->why});
+        return {{"files", entries_}, {"actions", actions}};
+    }
+
+  private:
+    void carry(json& entry, const char* key, const std::string& value) {
+        std::string& last = last_[key];
+        if (!sentAny_[key] || value != last) {
+            entry[key] = value;
+            last = value;
+            sentAny_[key] = true;
+        }
+    }
+
+    json entries_ = json::array();
+    std::map<deid::AttributeAction, int> actionIds_;
+    std::vector<int> lastRefs_;
+    std::map<std::string, std::string> last_;
+    std::map<std::string, bool> sentAny_;
+};
+
+// One file for a batch: the headers go into blob, the entry says how long they are.
+json deidentifyOne(const std::string& path, const deid::Deidentifier& engine, bool record,
+                   std::string& blob, BatchReply& batch) {
     if (const auto problem = imaging::dicomStructureProblem(path))
-        return {{"readable", true}, {"refused", *problem}};
+        return {{"refused", *problem}};
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     if (!reader.Read())
-        return {{"readable", false}};
+        return {{"unreadable", true}};
     gdcm::File& file = reader.GetFile();
     const deid::FileResult result = engine.deidentify(file);
-    // The files of a series share nearly all their actions: each is sent once per batch.
-    deid::FileResult lean = result;
-    lean.actions.clear();
-    json refs = json::array();
-    for (const auto& [action, count] : result.actions) {
-        const auto [it, added] = actionIds.try_emplace(action, int(actionIds.size()));
-        refs.push_back({it->second, count});
-    }
-    json entry = {{"readable", true},
-                  {"result", toJson(lean)},
-                  {"actionRefs", refs},
-                  {"studyDescription", textOf(file.GetDataSet(), 0x0008, 0x1030)},
-                  {"seriesDescription", textOf(file.GetDataSet(), 0x0008, 0x103E)}};
+    json entry = batch.entryFor(result, textOf(file.GetDataSet(), 0x0008, 0x1030),
+                                textOf(file.GetDataSet(), 0x0008, 0x103E));
     if (result.quarantined)
         return entry;
     file.GetDataSet().Remove(gdcm::Tag(0x7FE0, 0x0010));
-    const auto header = serializedHeader(file);
+    const auto header = appendHeader(file, blob);
     if (!header)
         return entry;
-    entry["header"] = {blob.size(), header->size()};
-    blob += *header;
+    entry["header"] = *header;
     if (record) {
         deid::recordDefacing(file.GetDataSet());
-        if (const auto marked = serializedHeader(file)) {
-            entry["headerWithDefacing"] = {blob.size(), marked->size()};
-            blob += *marked;
-        }
+        if (const auto marked = appendHeader(file, blob))
+            entry["headerWithDefacing"] = *marked;
     }
     return entry;
 }
 
 // Import, one series: every file de-identified in one request (a round trip per file would
 // cost more than the work on a loaded machine); the count of files done is kept in memory the
-// parent shares, so that a crash is blamed on the right file.
+// parent shares, so that a crash is blamed on the right file, and a progress note goes at most
+// every 100 ms (each wakes the parent; the count is what blames).
 void Decoder::deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds) {
     const deid::Deidentifier& engine = engineFor(request);
     const bool record = request.value("defacingRecord", false);
@@ -517,31 +598,28 @@ void Decoder::deidentifyFiles(const json& request, const std::vector<UniqueFd>& 
             shared = static_cast<std::int32_t*>(page);
     }
     const auto files = request.at("files").get<std::vector<std::string>>();
-    json entries = json::array();
+    BatchReply batch;
     std::string blob;
-    std::map<deid::AttributeAction, int> actionIds;
-    const imaging::Progress notes = progressNotes();
+    auto lastNote = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < files.size(); ++i) {
         try {
-            entries.push_back(deidentifyOne(files[i], engine, record, blob, actionIds));
+            batch.add(deidentifyOne(files[i], engine, record, blob, batch));
         } catch (const std::exception& problem) {
-            entries.push_back({{"readable", true}, {"error", problem.what()}});
+            batch.add({{"error", problem.what()}});
         }
         if (shared)
             __atomic_store_n(shared, std::int32_t(i + 1), __ATOMIC_RELEASE);
-        notes(double(i + 1) / double(files.size()));
+        const auto now = std::chrono::steady_clock::now();
+        if (now - lastNote >= std::chrono::milliseconds(100) || i + 1 == files.size()) {
+            lastNote = now;
+            send(MessageKind::Progress, {{"fraction", double(i + 1) / double(files.size())}});
+        }
     }
     if (shared)
         ::munmap(shared, 4096);
     std::vector<UniqueFd> out;
     out.push_back(memfdWithBytes("radmark-headers", blob.data(), blob.size()));
-    json actions = json::array();
-    std::vector<const deid::AttributeAction*> byId(actionIds.size());
-    for (const auto& [action, id] : actionIds)
-        byId[std::size_t(id)] = &action;
-    for (const auto* action : byId)
-        actions.push_back({action->tag, action->action, action->why});
-    send(MessageKind::Reply, {{"files", entries}, {"actions", actions}}, std::move(out));
+    send(MessageKind::Reply, batch.body(), std::move(out));
 }
 
 // Defaces the CT and MR series of one de-identified study folder in place and records it in the
@@ -649,6 +727,20 @@ json Decoder::runTestHook(const json& request) {
             hog.emplace_back(new char[64 << 20]);
             std::memset(hog.back().get(), 1, 64 << 20);
         }
+    } else if (action == "library-abort-holding-lock") {
+        // What an abort from glibc's heap checks is: it holds a lock every later allocation
+        // needs. Only a process that dies of it goes on (a fresh child); a jump out of it hangs.
+        static std::mutex arena;
+        try {
+            imaging::dicom::runAsLibraryCall(request.value("file", "x.dcm"), [] {
+                arena.lock();
+                std::abort();
+            });
+        } catch (const imaging::ReadError&) { // the guard jumped out: the lock stays taken
+        }
+        imaging::dicom::runAsLibraryCall(request.value("file", "x.dcm"),
+                                         [] { std::lock_guard wait(arena); });
+        return {{"result", 0}};
     } else if (action == "throw-string") {
         throw std::string("a library threw a string");
     } else if (action == "socket") {
@@ -786,6 +878,15 @@ int runChild(const ChildSettings& child) {
     ::chdir("/");
     imaging::Volume::setLargeBufferSource(sharedVoxelBuffer);
     loadTables(child.ocr);
+    // A library's abort() ends this process at once, whatever other threads hold (a jump out of
+    // it, as the in-process guard does, can leave the abort or a malloc lock taken: a hang).
+    // SIGABRT at its default: the kernel ends every thread, nothing of ours runs; the parent
+    // reports the abort and names the file.
+    imaging::dicom::abortsEndTheProcess();
+    struct sigaction abortDefault {};
+    abortDefault.sa_handler = SIG_DFL;
+    sigemptyset(&abortDefault.sa_mask);
+    ::sigaction(SIGABRT, &abortDefault, nullptr);
 
     struct sigaction trap {};
     trap.sa_sigaction = onSandboxTrap;

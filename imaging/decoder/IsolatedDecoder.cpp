@@ -196,32 +196,60 @@ IsolatedDecoder::deidentifyFiles(const std::vector<fs::path>& files,
         for (const auto& a : reply.body.at("actions"))
             actions.push_back({a.at(0).get<std::uint32_t>(), a.at(1).get<std::string>(),
                                a.at(2).get<std::string>()});
-        const auto slice = [&](const json& where) -> std::optional<std::string> {
-            const auto offset = where.at(0).get<std::size_t>();
-            const auto length = where.at(1).get<std::size_t>();
-            if (offset > blob.size() || length > blob.size() - offset)
+        // The headers follow each other in the blob; an entry gives only their lengths.
+        std::size_t offset = 0;
+        const auto slice = [&](const json& length) -> std::optional<std::string> {
+            const auto bytes = length.get<std::size_t>();
+            if (bytes > blob.size() - offset)
                 throw ChannelError("the decoder sent a header outside its data");
-            return blob.substr(offset, length);
+            std::string header = blob.substr(offset, bytes);
+            offset += bytes;
+            return header;
+        };
+        // What an entry leaves out is as in the entry before it (see BatchReply in the child).
+        std::map<std::string, std::string> carried;
+        json actionRefs = json::array();
+        const auto carriedValue = [&](const json& e, const char* key) -> const std::string& {
+            if (e.contains(key))
+                carried[key] = e.at(key).get<std::string>();
+            return carried[key];
         };
         for (std::size_t k = 0; k < pending.size(); ++k) {
             const json& e = entries[k];
             DeidentifiedFile& file = out[pending[k]];
-            file.readable = e.value("readable", false);
+            file.readable = !e.value("unreadable", false);
             if (e.contains("error"))
                 file.failure = "de-identification failed (" + e.value("error", "") + ")";
             if (e.contains("refused"))
                 file.failure = e.value("refused", "");
             if (!file.readable || !file.failure.empty())
                 continue;
-            file.result = fileResultFromJson(e.at("result"));
-            for (const auto& ref : e.at("actionRefs")) {
-                const auto id = ref.at(0).get<std::size_t>();
+            deid::FileResult& result = file.result;
+            result.studyUid = carriedValue(e, "study");
+            result.seriesUid = carriedValue(e, "series");
+            result.patientPseudonym = carriedValue(e, "pseudonym");
+            result.modality = carriedValue(e, "modality");
+            file.studyDescription = carriedValue(e, "studyDescription");
+            file.seriesDescription = carriedValue(e, "seriesDescription");
+            result.sopInstanceUid = e.at("sop").get<std::string>();
+            result.quarantined = e.value("quarantined", false);
+            result.reason = e.value("reason", "");
+            result.pixelsCleaned = e.value("pixelsCleaned", false);
+            if (e.contains("blackedOut"))
+                for (const auto& region : e.at("blackedOut"))
+                    result.blackedOut.push_back(regionFromJson(region));
+            if (e.contains("leaks"))
+                result.leaks = e.at("leaks").get<std::vector<std::string>>();
+            if (e.contains("actions"))
+                actionRefs = e.at("actions");
+            if (actionRefs.size() % 2 != 0)
+                throw ChannelError("the decoder sent a broken list of actions");
+            for (std::size_t r = 0; r < actionRefs.size(); r += 2) {
+                const auto id = actionRefs[r].get<std::size_t>();
                 if (id >= actions.size())
                     throw ChannelError("the decoder referred to an action it did not send");
-                file.result.actions[actions[id]] = ref.at(1).get<int>();
+                result.actions[actions[id]] = actionRefs[r + 1].get<int>();
             }
-            file.studyDescription = e.value("studyDescription", "");
-            file.seriesDescription = e.value("seriesDescription", "");
             if (e.contains("header"))
                 file.header = slice(e.at("header"));
             if (e.contains("headerWithDefacing"))

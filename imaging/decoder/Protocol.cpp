@@ -186,8 +186,6 @@ deid::StoreSecret secretFromJson(const json& j) {
     return secret;
 }
 
-namespace {
-
 json toJson(const deid::PixelRegion& r) {
     return {r.x, r.y, r.width, r.height};
 }
@@ -195,8 +193,6 @@ json toJson(const deid::PixelRegion& r) {
 deid::PixelRegion regionFromJson(const json& j) {
     return {j.at(0).get<int>(), j.at(1).get<int>(), j.at(2).get<int>(), j.at(3).get<int>()};
 }
-
-} // namespace
 
 json toJson(const deid::FileResult& r) {
     json regions = json::array();

@@ -27,6 +27,9 @@ deid::ProfileOptions optionsFromJson(const nlohmann::json& json);
 nlohmann::json toJson(const deid::StoreSecret& secret); // only ever sent to a decoder child
 deid::StoreSecret secretFromJson(const nlohmann::json& json);
 
+nlohmann::json toJson(const deid::PixelRegion& region); // [x, y, width, height]
+deid::PixelRegion regionFromJson(const nlohmann::json& json);
+
 nlohmann::json toJson(const deid::FileResult& result);
 deid::FileResult fileResultFromJson(const nlohmann::json& json);
 

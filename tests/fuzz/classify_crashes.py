@@ -23,7 +23,6 @@ crash the CLI does not refuse cleanly).
 """
 
 import argparse
-import concurrent.futures
 import hashlib
 import os
 import re
@@ -143,18 +142,41 @@ def reproduce(target, crash):
     return result.returncode, result.stdout.decode("utf-8", "replace")
 
 
-def run_each(target, inputs):
-    """Runs every input once, each in its own process (libFuzzer applies -malloc_limit_mb to a
-    lone input, and the abort guard's leaks must not carry over): yields (input, report) per
-    crash, in input order."""
-    def one(path):
-        code, report = reproduce(target, path)
-        return path, code, report
+RUNNING = re.compile(r"^Running: (.*)$", re.M)
+BATCH = 512  # inputs per libFuzzer command line (far below ARG_MAX)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for path, code, report in pool.map(one, inputs):
-            if code != 0:
-                yield path, report
+
+def run_each(target, inputs):
+    """Runs every input once in ONE libFuzzer process (its file arguments, -runs=1), started
+    again after the input a crash stops it on: yields (input, report) per crash, in input order.
+    (A process per input cost more than the inputs: libFuzzer's and the libraries' start.)
+    An input that ends over the memory limit is run again alone, so that what earlier inputs
+    left behind (the abort guard leaks what it jumps out of) is not blamed on it."""
+    remaining = list(inputs)
+    while remaining:
+        batch = remaining[:BATCH]
+        result = subprocess.run([target] + limits() + ["-runs=1", f"-artifact_prefix={ARTIFACTS}/"]
+                                + batch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=sanitizer_environment(), timeout=300 + 60 * len(batch))
+        output = result.stdout.decode("utf-8", "replace")
+        started = list(RUNNING.finditer(output))
+        if result.returncode == 0 or not started:
+            if result.returncode != 0:  # died before its first input: every input says so
+                for path in batch:
+                    yield path, output
+            remaining = remaining[len(batch):]
+            continue
+        # The input it was running when it stopped (or, stopped after it, the last one run).
+        last = started[-1]
+        crashed = last.group(1) if last.group(1) in batch else batch[-1]
+        report = output[last.start():]
+        if "out-of-memory" in report and len(started) > 1:
+            code, alone = reproduce(target, crashed)
+            report = alone if code != 0 else None
+        if report is not None:
+            yield crashed, report
+        done = batch.index(crashed) + 1
+        remaining = remaining[done:]
 
 
 def refusal(cli, command, crash, work):

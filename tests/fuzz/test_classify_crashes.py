@@ -142,6 +142,35 @@ class ClassifierTest(unittest.TestCase):
             self.assertEqual(with_ours.returncode, 1, with_ours.stdout)
             self.assertIn("crashes: ours 1, library 1", with_ours.stdout)
 
+    def test_run_each_runs_all_inputs_in_one_process_and_starts_again_after_a_crash(self):
+        # A stand-in for a libFuzzer target run on files: "Running: F" per input, a GDCM-like
+        # report and exit 1 on an input holding "crash", a line per process in a log.
+        with tempfile.TemporaryDirectory() as work:
+            target = os.path.join(work, "fake_fuzzer")
+            log = os.path.join(work, "processes")
+            with open(target, "w") as f:
+                f.write(f"""#!{sys.executable}
+import sys
+open({log!r}, "a").write("process\\n")
+for path in [a for a in sys.argv[1:] if not a.startswith("-")]:
+    print("Running: " + path, flush=True)
+    if "crash" in open(path).read():
+        sys.stdout.write({GDCM_ASSERT!r})
+        sys.exit(1)
+    print("Executed " + path + " in 1 ms", flush=True)
+""")
+            os.chmod(target, 0o755)
+            inputs = []
+            for i, text in enumerate(["ok", "crash", "ok", "ok", "crash", "ok"]):
+                inputs.append(os.path.join(work, f"input-{i}"))
+                with open(inputs[-1], "w") as f:
+                    f.write(text)
+            crashed = list(classify_crashes.run_each(target, inputs))
+            self.assertEqual([path for path, _ in crashed], [inputs[1], inputs[4]])
+            self.assertEqual(classify_crashes.classify(crashed[0][1], ROOT)[0], "library")
+            with open(log) as f:
+                self.assertEqual(len(f.readlines()), 3)  # not one per input
+
 
 if __name__ == "__main__":
     unittest.main()
