@@ -36,6 +36,12 @@ struct Policy {
     // "export_allow_list", the older form: folder paths, read as folder destinations named by
     // their path.
     std::vector<std::string> exportAllowList;
+    // The access log's anchors outside the store (storage/AuditAnchor.h, docs/security.md):
+    // "log_sink" (where each entry goes: /dev/log, unix:PATH, udp:HOST:PORT, tcp:HOST:PORT),
+    // "anchor_file" (where signed checkpoints are appended) and "checkpoint_every" (entries).
+    std::string logSink;
+    std::filesystem::path anchorFile;
+    std::int64_t checkpointEvery = 100;
 
     static constexpr const char* systemPath = "/etc/radmark/policy.json";
 
