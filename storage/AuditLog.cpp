@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 namespace radmark::storage {
 
@@ -479,18 +481,47 @@ std::int64_t AuditLog::size() {
     return s.integer(0);
 }
 
+namespace {
+
+// The log's Merkle tree as this process last grew it, per store: entries never change, so a
+// checkpoint (every checkpoint_every entries, every logout) reads only the entries after it
+// instead of the whole log.
+struct GrownTree {
+    MerkleAccumulator tree;
+    Bytes lastLeafHash;
+};
+std::mutex grownTreesMutex;
+std::map<Bytes, GrownTree> grownTrees;
+
+} // namespace
+
 Checkpoint AuditLog::checkpoint(const SecureBytes& signingSecretKey,
                                 const Bytes& signingPublicKey) {
-    std::vector<Bytes> leaves;
-    auto s = db_.prepare(std::string("SELECT ") + entryColumns + " FROM audit_log ORDER BY seq");
-    while (s.step()) {
-        const AuditEntry e = readEntry(s);
-        leaves.push_back(leafOf(auditEntryHash(storeId_, e), e.mac));
-    }
     Checkpoint c;
+    {
+        const std::string select = std::string("SELECT ") + entryColumns + " FROM audit_log ";
+        const auto leafHashOf = [&](const AuditEntry& e) {
+            return sha256(0x00, leafOf(auditEntryHash(storeId_, e), e.mac));
+        };
+        std::lock_guard lock(grownTreesMutex);
+        GrownTree& grown = grownTrees[storeId_];
+        if (grown.tree.size() > 0) {
+            // A store put back under a long-lived process no longer ends the tree: start over.
+            auto last = db_.prepare(select + "WHERE seq = ?");
+            last.bind(1, grown.tree.size());
+            if (!last.step() || leafHashOf(readEntry(last)) != grown.lastLeafHash)
+                grown = GrownTree{};
+        }
+        auto s = db_.prepare(select + "WHERE seq > ? ORDER BY seq");
+        s.bind(1, grown.tree.size());
+        while (s.step()) {
+            grown.lastLeafHash = leafHashOf(readEntry(s));
+            grown.tree.push(grown.lastLeafHash);
+        }
+        c.treeSize = grown.tree.size();
+        c.root = grown.tree.root();
+    }
     c.storeId = storeId_;
-    c.treeSize = std::int64_t(leaves.size());
-    c.root = merkleRoot(leaves);
     c.time = utcNow();
     c.publicKey = signingPublicKey;
     const std::string m = c.signedMessage();

@@ -585,3 +585,24 @@ TEST(StorageAuditAnchors, PolicySettingsAreCheckedAndRoundTrip) {
     // A policy without them records as before: no spurious "policy change" after an upgrade.
     EXPECT_EQ(Policy{}.toJson().find("log_sink"), std::string::npos);
 }
+
+// Checkpoints grow the process's Merkle tree by the new entries only; at every size the root
+// is the one RFC 6962's definition (merkleRoot, as verify checks a checkpoint) gives.
+TEST(StorageAuditAnchors, GrownCheckpointsMatchTheFullTreeAtEverySize) {
+    TestStore t;
+    Database db = t.attackerDatabase();
+    const Bytes storeId = meta(db, "store_id");
+    Bytes secret = meta(db, "signing_secret");
+    const SecureBytes key(secret.data(), secret.size());
+    AuditLog log(db, storeId);
+    for (int i = 0; i < 40; ++i) {
+        Transaction tx(db);
+        for (int k = 0; k <= i % 3; ++k)
+            log.append(adminName, "open study", "study " + std::to_string(i));
+        tx.commit();
+        const Checkpoint cp = log.checkpoint(key, meta(db, "signing_public"));
+        EXPECT_EQ(cp.treeSize, log.size());
+        const auto v = log.verify(nullptr, &cp, meta(db, "signing_public"));
+        EXPECT_TRUE(v.ok) << cp.treeSize << ": " << v.reason;
+    }
+}
