@@ -295,11 +295,15 @@ bool AnchorPublisher::send(const std::string& text) {
 }
 
 void AnchorPublisher::publishEntry(const EntryAnchor& anchor) {
-    send(entryAnchorMessage(anchor, CallerContext::thisProcess()));
+    const std::string message = entryAnchorMessage(anchor, CallerContext::thisProcess());
+    std::lock_guard lock(mutex_);
+    send(message);
 }
 
 void AnchorPublisher::publishCheckpoint(const Checkpoint& checkpoint) {
-    send(checkpointAnchorMessage(checkpoint, CallerContext::thisProcess()));
+    const std::string message = checkpointAnchorMessage(checkpoint, CallerContext::thisProcess());
+    std::lock_guard lock(mutex_);
+    send(message);
     if (settings_.anchorFile.empty())
         return;
     const std::string line = checkpointAnchorLine(checkpoint);

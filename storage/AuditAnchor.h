@@ -10,9 +10,11 @@
 #include "storage/AuditLog.h"
 #include "storage/CallerContext.h"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -73,14 +75,15 @@ class AnchorPublisher {
     // already); failures are counted and the first one is said once on stderr.
     void publishEntry(const EntryAnchor& anchor);
     void publishCheckpoint(const Checkpoint& checkpoint);
-    std::int64_t failures() const { return failures_; }
+    std::int64_t failures() const { return failures_.load(); }
 
   private:
     bool send(const std::string& message);
     void fail(const std::string& what);
     AnchorSettings settings_;
+    std::mutex mutex_; // the service's sessions may publish from several threads
     int socket_ = -1;
-    std::int64_t failures_ = 0;
+    std::atomic<std::int64_t> failures_{0};
     bool warned_ = false;
 };
 
