@@ -245,8 +245,8 @@ bool AnchorPublisher::send(const std::string& text) {
                 sockaddr_un address{};
                 address.sun_family = AF_UNIX;
                 std::strncpy(address.sun_path, sink.path.c_str(), sizeof address.sun_path - 1);
-                if (socket_ >= 0 &&
-                    ::connect(socket_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+                if (socket_ >= 0 && ::connect(socket_, reinterpret_cast<sockaddr*>(&address),
+                                              sizeof address) != 0) {
                     ::close(socket_);
                     socket_ = -1;
                 }
@@ -257,8 +257,8 @@ bool AnchorPublisher::send(const std::string& text) {
                 if (::getaddrinfo(sink.host.c_str(), std::to_string(sink.port).c_str(), &hints,
                                   &found) == 0) {
                     for (addrinfo* a = found; a && socket_ < 0; a = a->ai_next) {
-                        socket_ = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
-                                           a->ai_protocol);
+                        socket_ =
+                            ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
                         if (socket_ < 0)
                             continue;
                         // A collector that does not answer delays a save by at most a second.
@@ -277,8 +277,8 @@ bool AnchorPublisher::send(const std::string& text) {
         }
         std::size_t sent = 0;
         while (sent < framed.size()) {
-            const ssize_t n = ::send(socket_, framed.data() + sent, framed.size() - sent,
-                                     MSG_NOSIGNAL);
+            const ssize_t n =
+                ::send(socket_, framed.data() + sent, framed.size() - sent, MSG_NOSIGNAL);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)

@@ -111,10 +111,9 @@ CallerContext CallerContext::peer(std::int64_t uid, std::int64_t pid, const std:
 }
 
 std::string CallerContext::toText() const {
-    const nlohmann::json j{{"host", host},       {"workstation", workstationId},
-                           {"uid", uid},         {"user", osUser},
-                           {"pid", pid},         {"program", program},
-                           {"version", version}};
+    const nlohmann::json j{
+        {"host", host}, {"workstation", workstationId}, {"uid", uid},        {"user", osUser},
+        {"pid", pid},   {"program", program},           {"version", version}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -63,8 +63,8 @@ std::unique_ptr<DrainedSocket> udpReceiver() {
     if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
         throw CommandError("cannot open a loopback UDP socket for the benchmark");
-    return std::make_unique<DrainedSocket>(fd,
-                                           "udp:127.0.0.1:" + std::to_string(ntohs(address.sin_port)));
+    return std::make_unique<DrainedSocket>(fd, "udp:127.0.0.1:" +
+                                                   std::to_string(ntohs(address.sin_port)));
 }
 
 std::unique_ptr<DrainedSocket> unixReceiver(const std::filesystem::path& path) {
@@ -106,7 +106,8 @@ int runBenchAnchor(Arguments& args, CommandIo& io) {
         double cpu = 0;
         long count = 0;
     };
-    std::vector<Variant> variants{{"no anchor", plain}, {"udp loopback", plain}, {"unix datagram", plain}};
+    std::vector<Variant> variants{
+        {"no anchor", plain}, {"udp loopback", plain}, {"unix datagram", plain}};
     variants[1].policy.logSink = udp->sink();
     variants[2].policy.logSink = unixSocket->sink();
     variants[2].policy.anchorFile = scratch.path() / "anchors";
@@ -141,9 +142,10 @@ int runBenchAnchor(Arguments& args, CommandIo& io) {
     }
 
     // The anchor alone: the RFC 5424 message made and sent, without the commit around it.
-    const auto publisher = storage::AnchorPublisher::forSettings(storage::AnchorSettings::of(variants[2].policy));
+    const auto publisher =
+        storage::AnchorPublisher::forSettings(storage::AnchorSettings::of(variants[2].policy));
     storage::EntryAnchor anchor{storage::Bytes(16, 1), 1, storage::Bytes(32, 2), "open study",
-                                "bench-admin", 0};
+                                "bench-admin",         0};
     const int sends = 20000;
     auto start = Clock::now();
     for (int i = 0; i < sends; ++i) {
@@ -194,20 +196,20 @@ int runBenchAnchor(Arguments& args, CommandIo& io) {
     io.out << "anchor alone (message + send, unix datagram): " << std::setprecision(1) << sendUs
            << " us\n"
            << std::setprecision(3) << "logout with its signed checkpoint of the whole log (about "
-           << rounds * perRound * 3 + 100
-           << " entries, 100 new since the last): " << logoutMs
+           << rounds * perRound * 3 + 100 << " entries, 100 new since the last): " << logoutMs
            << " ms (every checkpoint_every entries: " << logoutMs / 100
            << " ms per entry); of which: a commit " << commitMs << " ms, the checkpoint "
            << checkpointMs << " ms, its publication (send, anchor file append + fdatasync) "
            << publishMs << " ms\n"
-           << "received by the drained sockets: " << udp->received() << " udp, " << unixSocket->received()
-           << " unix; send failures: " << publisher->failures() << "\n";
+           << "received by the drained sockets: " << udp->received() << " udp, "
+           << unixSocket->received() << " unix; send failures: " << publisher->failures() << "\n";
     return 0;
 }
 
 } // namespace
-RADMARK_COMMAND("bench anchor",
-                "[--dir DIR] [--transactions 200] [--rounds 5]  what a system-log anchor adds to an "
-                "audited transaction",
-                runBenchAnchor);
+RADMARK_COMMAND(
+    "bench anchor",
+    "[--dir DIR] [--transactions 200] [--rounds 5]  what a system-log anchor adds to an "
+    "audited transaction",
+    runBenchAnchor);
 } // namespace radmark::cli

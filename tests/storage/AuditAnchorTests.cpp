@@ -21,8 +21,8 @@
 #include <chrono>
 #include <map>
 #include <optional>
-#include <set>
 #include <regex>
+#include <set>
 #include <thread>
 
 using namespace radmark::storage;
@@ -188,8 +188,8 @@ TEST(StorageAuditOrigin, EveryEntrySaysFromWhere) {
 }
 
 TEST(StorageAuditOrigin, AnAlteredOrStrippedOriginFailsVerification) {
-    for (const char* altered : {"'{\"host\":\"elsewhere\"}'", "''",
-                                "replace(origin, '\"uid\":', '\"uid\":1')"}) {
+    for (const char* altered :
+         {"'{\"host\":\"elsewhere\"}'", "''", "replace(origin, '\"uid\":', '\"uid\":1')"}) {
         TestStore t;
         addHistory(t);
         {
@@ -314,10 +314,9 @@ TEST(StorageAuditAnchors, UnixDatagramAndTcpSinksReceiveToo) {
 TEST(StorageAuditAnchors, OnlyCommittedEntriesAreAnchored) {
     AnchoredStore a;
     auto admin = a.t.admin();
-    EXPECT_THROW(SessionAccess::recorded(admin, "study add", "study x", "",
-                                         [](Database&) -> int {
-                                             throw InvalidRequestError("changed my mind");
-                                         }),
+    EXPECT_THROW(SessionAccess::recorded(
+                     admin, "study add", "study x", "",
+                     [](Database&) -> int { throw InvalidRequestError("changed my mind"); }),
                  InvalidRequestError);
     Studies(admin).add("after", "");
     const std::int64_t n = a.logSize();
@@ -417,7 +416,9 @@ TEST(StorageAuditAnchors, AnnotatorRestoringTheSavedAuditStateFailsAgainstTheAnc
         Database db = annaDatabase();
         dropTriggers(db);
         db.prepare("DELETE FROM audit_log WHERE seq > ?").bind(1, savedSize).run();
-        db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").bindBlob(1, savedHead).run();
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'")
+            .bindBlob(1, savedHead)
+            .run();
         db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_key'").bindBlob(1, savedKey).run();
         restoreTriggers(db);
         EXPECT_EQ(db.queryText("SELECT count(*) FROM annotations"), "1")
@@ -578,9 +579,9 @@ TEST(StorageAuditAnchors, PolicySettingsAreCheckedAndRoundTrip) {
     EXPECT_EQ(LogSink::parse("/dev/log").kind, LogSink::Kind::UnixDatagram);
     EXPECT_EQ(LogSink::parse("tcp:[::1]:6514").host, "::1");
     EXPECT_EQ(LogSink::parse("tcp:[::1]:6514").port, 6514);
-    for (const char* bad : {R"({"log_sink": "udp:host"})", R"({"log_sink": "tcp:h:0"})",
-                            R"({"log_sink": "syslog"})", R"({"anchor_file": "anchors"})",
-                            R"({"checkpoint_every": 0})"})
+    for (const char* bad :
+         {R"({"log_sink": "udp:host"})", R"({"log_sink": "tcp:h:0"})", R"({"log_sink": "syslog"})",
+          R"({"anchor_file": "anchors"})", R"({"checkpoint_every": 0})"})
         EXPECT_THROW(Policy::fromJson(bad), PolicyError) << bad;
     // A policy without them records as before: no spurious "policy change" after an upgrade.
     EXPECT_EQ(Policy{}.toJson().find("log_sink"), std::string::npos);
