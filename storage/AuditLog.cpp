@@ -446,6 +446,11 @@ void AuditLog::publishCheckpoint() {
     publisher_->publishCheckpoint(checkpoint(key, readMeta(db_, "signing_public")));
 }
 
+void AuditLog::publishCheckpoint(const Checkpoint& checkpoint) {
+    if (publisher_)
+        publisher_->publishCheckpoint(checkpoint);
+}
+
 std::vector<AuditEntry> AuditLog::entries(const AuditFilter& filter) {
     std::string sql = std::string("SELECT ") + entryColumns + " FROM audit_log WHERE 1";
     if (filter.user)

@@ -98,6 +98,7 @@ public:
     // Signs a checkpoint of the whole log and sends it to the anchors (a logout does); nothing
     // without anchoring. Call outside a transaction.
     void publishCheckpoint();
+    void publishCheckpoint(const Checkpoint& checkpoint); // one made already (audit checkpoint)
     std::vector<AuditEntry> entries(const AuditFilter& filter = {});
     std::int64_t size();
 

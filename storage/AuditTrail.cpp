@@ -17,8 +17,10 @@ Checkpoint AuditTrail::checkpoint() {
     session_.recordAccess("audit checkpoint", "access log");
     const SecureBytes secret =
         internal::readSecretMeta(SessionAccess::database(session_), "signing_secret");
-    return SessionAccess::auditLog(session_).checkpoint(
+    const Checkpoint checkpoint = SessionAccess::auditLog(session_).checkpoint(
         secret, internal::readMeta(SessionAccess::database(session_), "signing_public"));
+    SessionAccess::auditLog(session_).publishCheckpoint(checkpoint); // and to the anchors
+    return checkpoint;
 }
 
 void AuditTrail::signWithWorkstationKey(const SignWithKey& sign) {

@@ -324,6 +324,12 @@ TEST(StorageAuditAnchors, OnlyCommittedEntriesAreAnchored) {
     EXPECT_EQ(std::int64_t(anchors.entries.size()), n);
     const auto v = a.verify(&a.t.secrets.auditKey, &anchors);
     EXPECT_TRUE(v.ok) << v.reason;
+    // The admin's own `audit checkpoint` goes to the anchor file as well.
+    const Checkpoint taken = AuditTrail(admin).checkpoint();
+    const Anchors file = Anchors::read(a.anchorFile());
+    ASSERT_FALSE(file.checkpoints.empty());
+    EXPECT_EQ(file.checkpoints.back().root, taken.root);
+    EXPECT_EQ(file.checkpoints.back().treeSize, taken.treeSize);
 }
 
 // Item 4, first attack: store.db and keyring restored from an older copy.
