@@ -1,13 +1,17 @@
 #include "storage/AuditLog.h"
 
+#include "storage/AuditAnchor.h"
 #include "storage/Errors.h"
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 namespace radmark::storage {
 
@@ -66,12 +70,129 @@ Bytes treeHash(const std::vector<Bytes>& leafHashes, std::size_t begin, std::siz
     return sha256(0x01, left, &right);
 }
 
+// The columns every reader of entries selects, in readEntry's order.
+constexpr const char* entryColumns =
+    "seq, time, user, action, object, details, prev_hash, mac, origin";
+
+AuditEntry readEntry(const Statement& s) {
+    AuditEntry e;
+    e.seq = s.integer(0);
+    e.time = s.text(1);
+    e.user = s.text(2);
+    e.action = s.text(3);
+    e.object = s.text(4);
+    e.details = s.text(5);
+    e.prevHash = s.blob(6);
+    e.mac = s.blob(7);
+    e.origin = s.text(8);
+    return e;
+}
+
+// An RFC 6962 tree grown one leaf hash at a time, whose root is there at every size: the
+// perfect subtrees of the size's binary decomposition, folded from the right.
+class MerkleAccumulator {
+  public:
+    void push(Bytes leafHash) {
+        std::int64_t size = size_;
+        while (size & 1) {
+            leafHash = sha256(0x01, peaks_.back(), &leafHash);
+            peaks_.pop_back();
+            size >>= 1;
+        }
+        peaks_.push_back(std::move(leafHash));
+        ++size_;
+    }
+    std::int64_t size() const { return size_; }
+    Bytes root() const {
+        if (peaks_.empty())
+            return merkleRoot({});
+        Bytes r = peaks_.back();
+        for (std::size_t i = peaks_.size() - 1; i-- > 0;)
+            r = sha256(0x01, peaks_[i], &r);
+        return r;
+    }
+
+  private:
+    std::vector<Bytes> peaks_; // largest first
+    std::int64_t size_ = 0;
+};
+
 Bytes readMeta(Database& db, const char* key) {
     auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
     s.bind(1, key);
     if (!s.step())
         throw StoreError(std::string("the store is missing its ") + key + " record");
     return s.blob(0);
+}
+
+using AnchorFailure = std::optional<std::pair<std::int64_t, std::string>>;
+
+// The log (its leaves and entry hashes, in order) against the anchors kept outside the store.
+AnchorFailure checkAnchors(const Anchors& anchors, const std::vector<Bytes>& leaves,
+                           const std::vector<Bytes>& hashes, const Bytes& storeId,
+                           const Bytes& workstationPublicKey, AuditVerification& v) {
+    const auto count = std::int64_t(leaves.size());
+    std::vector<const Checkpoint*> checkpoints;
+    for (const Checkpoint& c : anchors.checkpoints)
+        if (c.storeId == storeId)
+            checkpoints.push_back(&c);
+    std::vector<const EntryAnchor*> entries;
+    for (const EntryAnchor& e : anchors.entries)
+        if (e.storeId == storeId)
+            entries.push_back(&e);
+    if (checkpoints.empty() && entries.empty())
+        return std::pair<std::int64_t, std::string>(
+            0, "the anchors hold nothing of this store (wrong file, or anchoring is not set up "
+               "in the policy)");
+    std::stable_sort(checkpoints.begin(), checkpoints.end(),
+                     [](const Checkpoint* a, const Checkpoint* b) { return a->treeSize < b->treeSize; });
+    for (const Checkpoint* c : checkpoints)
+        if (!c->signatureValid() || c->publicKey != workstationPublicKey)
+            return std::pair<std::int64_t, std::string>(
+                0, "the anchored checkpoint of " + c->time +
+                       " is not signed by this workstation's key: the anchors were altered or "
+                       "forged");
+    // Rolled back or cut short: the store has fewer entries than were anchored.
+    std::int64_t anchored = 0;
+    std::string where;
+    for (const Checkpoint* c : checkpoints)
+        if (c->treeSize > anchored) {
+            anchored = c->treeSize;
+            where = "the checkpoint of " + c->time;
+        }
+    for (const EntryAnchor* e : entries)
+        if (e->seq > anchored) {
+            anchored = e->seq;
+            where = "entry " + std::to_string(e->seq) + " (" + e->action + " by " + e->user + ")";
+        }
+    v.anchoredSize = anchored;
+    if (count < anchored)
+        return std::pair<std::int64_t, std::string>(
+            count + 1, "the log has " + std::to_string(count) +
+                           " entries but the anchors outside the store record " +
+                           std::to_string(anchored) + " (" + where +
+                           "): the store was rolled back to an older copy or its log truncated");
+    MerkleAccumulator tree;
+    for (const Checkpoint* c : checkpoints) {
+        while (tree.size() < c->treeSize)
+            tree.push(sha256(0x00, leaves[std::size_t(tree.size())]));
+        if (tree.root() != c->root)
+            return std::pair<std::int64_t, std::string>(
+                0, "the first " + std::to_string(c->treeSize) +
+                       " entries differ from those the checkpoint of " + c->time +
+                       " signed (anchored outside the store): the log was rewritten, or rolled "
+                       "back and written again");
+        ++v.anchorCheckpoints;
+    }
+    for (const EntryAnchor* e : entries) {
+        if (e->seq < 1 || e->hash != hashes[std::size_t(e->seq - 1)])
+            return std::pair<std::int64_t, std::string>(
+                e->seq, "entry " + std::to_string(e->seq) +
+                            " is not the one anchored in the system log (" + e->action + " by " +
+                            e->user + "): the log was rewritten, or rolled back and written again");
+        ++v.anchorEntries;
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -106,7 +227,9 @@ Bytes merkleRoot(const std::vector<Bytes>& leaves) {
 Bytes auditEntryHash(const Bytes& storeId, const AuditEntry& e) {
     crypto_hash_sha256_state state;
     crypto_hash_sha256_init(&state);
-    appendField(state, std::string("radmark-audit-entry-v1"));
+    // v2 adds the origin; entries written before it (none) keep their v1 hash.
+    appendField(state, std::string(e.origin.empty() ? "radmark-audit-entry-v1"
+                                                    : "radmark-audit-entry-v2"));
     appendField(state, storeId.data(), storeId.size());
     appendField(state, std::to_string(e.seq));
     appendField(state, e.time);
@@ -115,6 +238,8 @@ Bytes auditEntryHash(const Bytes& storeId, const AuditEntry& e) {
     appendField(state, e.object);
     appendField(state, e.details);
     appendField(state, e.prevHash.data(), e.prevHash.size());
+    if (!e.origin.empty())
+        appendField(state, e.origin);
     Bytes out(crypto_hash_sha256_BYTES);
     crypto_hash_sha256_final(&state, out.data());
     return out;
@@ -190,6 +315,17 @@ AuditLog::AuditLog(Database& db, Bytes storeId) : db_(db), storeId_(std::move(st
     initialiseCrypto();
 }
 
+AuditLog::AuditLog(Database& db, Bytes storeId, const AnchorSettings& anchors)
+    : AuditLog(db, std::move(storeId)) {
+    if (anchors.enabled())
+        publisher_ = AnchorPublisher::forSettings(anchors);
+}
+
+void AuditLog::setCaller(const CallerContext& caller) {
+    origin_ = caller.toText();
+    originUid_ = caller.uid;
+}
+
 void AuditLog::initialise(const SecureBytes& initialKey) {
     auto s = db_.prepare("INSERT INTO meta(key, value) VALUES (?, ?)");
     s.bind(1, "audit_key").bindBlob(2, initialKey.data(), initialKey.size()).run();
@@ -205,7 +341,7 @@ struct AuditLog::Statements {
           readHead(db.prepare("SELECT value FROM meta WHERE key = 'audit_head'")),
           nextSeq(db.prepare("SELECT coalesce(max(seq), 0) + 1 FROM audit_log")),
           insert(db.prepare("INSERT INTO audit_log(seq, time, user, action, object, details, "
-                            "prev_hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
+                            "prev_hash, mac, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")),
           writeKey(db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_key'")),
           writeHead(db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'")) {}
 };
@@ -246,6 +382,14 @@ std::int64_t AuditLog::append(const std::string& user, const std::string& action
     e.action = action;
     e.object = object;
     e.details = details;
+    std::int64_t uid = originUid_;
+    if (origin_) {
+        e.origin = *origin_;
+    } else {
+        const CallerContext caller = CallerContext::current();
+        e.origin = caller.toText();
+        uid = caller.uid;
+    }
     const Bytes hash = auditEntryHash(storeId_, e);
     e.mac = hmac(keyScratch_, hash);
     st.insert.bind(1, e.seq)
@@ -255,7 +399,8 @@ std::int64_t AuditLog::append(const std::string& user, const std::string& action
         .bind(5, e.object)
         .bind(6, e.details)
         .bindBlob(7, e.prevHash)
-        .bindBlob(8, e.mac);
+        .bindBlob(8, e.mac)
+        .bind(9, e.origin);
     st.insert.run();
     st.insert.reset();
     // Evolve and overwrite: secure_delete zeroes the old value in the page.
@@ -266,12 +411,48 @@ std::int64_t AuditLog::append(const std::string& user, const std::string& action
     st.writeHead.bindBlob(1, hash);
     st.writeHead.run();
     st.writeHead.reset();
+    if (publisher_) {
+        EntryAnchor anchor{storeId_, e.seq, hash, e.action, e.user, uid};
+        // Only a committed entry is anchored: an anchor of a rolled-back one would name a hash
+        // that the next entry of that number does not have.
+        auto publish = [publisher = publisher_, anchor = std::move(anchor), db = &db_,
+                        storeId = storeId_] {
+            publisher->publishEntry(anchor);
+            if (anchor.seq % publisher->settings().checkpointEvery == 0) {
+                AuditLog log(*db, storeId);
+                const SecureBytes secret = [&] {
+                    Bytes b = readMeta(*db, "signing_secret");
+                    SecureBytes out(b.data(), b.size());
+                    sodium_memzero(b.data(), b.size());
+                    return out;
+                }();
+                publisher->publishCheckpoint(log.checkpoint(secret, readMeta(*db, "signing_public")));
+            }
+        };
+        if (db_.inTransaction())
+            db_.afterCommit(std::move(publish));
+        else
+            publish();
+    }
     return e.seq;
 }
 
+void AuditLog::publishCheckpoint() {
+    if (!publisher_)
+        return;
+    Bytes secret = readMeta(db_, "signing_secret");
+    const SecureBytes key(secret.data(), secret.size());
+    sodium_memzero(secret.data(), secret.size());
+    publisher_->publishCheckpoint(checkpoint(key, readMeta(db_, "signing_public")));
+}
+
+void AuditLog::publishCheckpoint(const Checkpoint& checkpoint) {
+    if (publisher_)
+        publisher_->publishCheckpoint(checkpoint);
+}
+
 std::vector<AuditEntry> AuditLog::entries(const AuditFilter& filter) {
-    std::string sql = "SELECT seq, time, user, action, object, details, prev_hash, mac FROM "
-                      "audit_log WHERE 1";
+    std::string sql = std::string("SELECT ") + entryColumns + " FROM audit_log WHERE 1";
     if (filter.user)
         sql += " AND user = :user";
     if (filter.action)
@@ -294,10 +475,8 @@ std::vector<AuditEntry> AuditLog::entries(const AuditFilter& filter) {
     if (filter.until)
         s.bind(index++, *filter.until);
     std::vector<AuditEntry> out;
-    while (s.step()) {
-        out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5),
-                       s.blob(6), s.blob(7)});
-    }
+    while (s.step())
+        out.push_back(readEntry(s));
     return out;
 }
 
@@ -307,20 +486,47 @@ std::int64_t AuditLog::size() {
     return s.integer(0);
 }
 
+namespace {
+
+// The log's Merkle tree as this process last grew it, per store: entries never change, so a
+// checkpoint (every checkpoint_every entries, every logout) reads only the entries after it
+// instead of the whole log.
+struct GrownTree {
+    MerkleAccumulator tree;
+    Bytes lastLeafHash;
+};
+std::mutex grownTreesMutex;
+std::map<Bytes, GrownTree> grownTrees;
+
+} // namespace
+
 Checkpoint AuditLog::checkpoint(const SecureBytes& signingSecretKey,
                                 const Bytes& signingPublicKey) {
-    std::vector<Bytes> leaves;
-    auto s = db_.prepare("SELECT seq, time, user, action, object, details, prev_hash, mac FROM "
-                         "audit_log ORDER BY seq");
-    while (s.step()) {
-        AuditEntry e{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5),
-                     s.blob(6), s.blob(7)};
-        leaves.push_back(leafOf(auditEntryHash(storeId_, e), e.mac));
-    }
     Checkpoint c;
+    {
+        const std::string select = std::string("SELECT ") + entryColumns + " FROM audit_log ";
+        const auto leafHashOf = [&](const AuditEntry& e) {
+            return sha256(0x00, leafOf(auditEntryHash(storeId_, e), e.mac));
+        };
+        std::lock_guard lock(grownTreesMutex);
+        GrownTree& grown = grownTrees[storeId_];
+        if (grown.tree.size() > 0) {
+            // A store put back under a long-lived process no longer ends the tree: start over.
+            auto last = db_.prepare(select + "WHERE seq = ?");
+            last.bind(1, grown.tree.size());
+            if (!last.step() || leafHashOf(readEntry(last)) != grown.lastLeafHash)
+                grown = GrownTree{};
+        }
+        auto s = db_.prepare(select + "WHERE seq > ? ORDER BY seq");
+        s.bind(1, grown.tree.size());
+        while (s.step()) {
+            grown.lastLeafHash = leafHashOf(readEntry(s));
+            grown.tree.push(grown.lastLeafHash);
+        }
+        c.treeSize = grown.tree.size();
+        c.root = grown.tree.root();
+    }
     c.storeId = storeId_;
-    c.treeSize = std::int64_t(leaves.size());
-    c.root = merkleRoot(leaves);
     c.time = utcNow();
     c.publicKey = signingPublicKey;
     const std::string m = c.signedMessage();
@@ -332,7 +538,7 @@ Checkpoint AuditLog::checkpoint(const SecureBytes& signingSecretKey,
 }
 
 AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
-                                   const Bytes& workstationPublicKey) {
+                                   const Bytes& workstationPublicKey, const Anchors* anchors) {
     AuditVerification v;
     v.macsChecked = initialKey != nullptr;
     auto failAt = [&](std::int64_t seq, std::string reason) {
@@ -353,11 +559,10 @@ AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoi
     Bytes prevHash(crypto_hash_sha256_BYTES, 0);
     std::vector<Bytes> leaves;
     std::int64_t expected = 1;
-    auto s = db_.prepare("SELECT seq, time, user, action, object, details, prev_hash, mac FROM "
-                         "audit_log ORDER BY rowid");
+    std::vector<Bytes> hashes; // entry hashes, for the entry anchors
+    auto s = db_.prepare(std::string("SELECT ") + entryColumns + " FROM audit_log ORDER BY rowid");
     while (s.step()) {
-        AuditEntry e{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5),
-                     s.blob(6), s.blob(7)};
+        const AuditEntry e = readEntry(s);
         if (e.seq != expected)
             return failAt(expected, "entry " + std::to_string(expected) +
                                         " is missing or out of order (found entry " +
@@ -377,6 +582,8 @@ AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoi
             evolveAuditKey(key);
         }
         leaves.push_back(leafOf(hash, e.mac));
+        if (anchors)
+            hashes.push_back(hash);
         prevHash = hash;
         ++expected;
         v.entriesChecked = e.seq;
@@ -401,11 +608,17 @@ AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoi
                                          " entries but the checkpoint of " + checkpoint->time +
                                          " had " + std::to_string(checkpoint->treeSize) +
                                          ": entries were removed or the store was rolled back");
-        leaves.resize(std::size_t(checkpoint->treeSize));
-        if (merkleRoot(leaves) != checkpoint->root)
+        const std::vector<Bytes> signedLeaves(leaves.begin(),
+                                              leaves.begin() + checkpoint->treeSize);
+        if (merkleRoot(signedLeaves) != checkpoint->root)
             return failAt(0, "the first " + std::to_string(checkpoint->treeSize) +
                                  " entries differ from those the checkpoint signed");
         v.checkpointChecked = true;
+    }
+    if (anchors) {
+        if (auto failure = checkAnchors(*anchors, leaves, hashes, storeId_, workstationPublicKey, v))
+            return failAt(failure->first, failure->second);
+        v.anchorsChecked = true;
     }
     v.ok = true;
     return v;

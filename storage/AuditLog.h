@@ -4,7 +4,10 @@
 // entry and only the current one is kept (inside the encrypted store); the admin holds the initial
 // key offline, so earlier entries cannot be re-sealed by whoever later obtains the store key.
 // Checkpoints (tree size + RFC 6962 Merkle root) are Ed25519-signed by the workstation key.
+// Each entry records from where it came (CallerContext); with anchoring set up in the policy,
+// each committed entry and a checkpoint every N entries also leave the store (AuditAnchor.h).
 
+#include "storage/CallerContext.h"
 #include "storage/Database.h"
 #include "storage/SecureBytes.h"
 
@@ -24,6 +27,8 @@ struct AuditEntry {
     std::string details;
     Bytes prevHash;
     Bytes mac;
+    // From where (CallerContext::toText); empty in entries written before schema 8.
+    std::string origin;
 };
 
 struct AuditFilter {
@@ -55,7 +60,15 @@ struct AuditVerification {
     bool checkpointChecked = false;
     std::int64_t firstBadSeq = 0;  // 0 when ok or when the failure is not one entry's
     std::string reason;
+    bool anchorsChecked = false;       // against anchors kept outside the store
+    std::int64_t anchorCheckpoints = 0; // of this store, each matched
+    std::int64_t anchorEntries = 0;     // entry anchors of this store, each matched
+    std::int64_t anchoredSize = 0;      // the largest tree size or sequence number anchored
 };
+
+struct Anchors;
+struct AnchorSettings;
+class AnchorPublisher;
 
 // RFC 6962 Merkle tree hash over leaf data (each leaf = entry hash || MAC).
 Bytes merkleRoot(const std::vector<Bytes>& leaves);
@@ -70,22 +83,33 @@ std::string utcNow();
 class AuditLog {
 public:
     AuditLog(Database& db, Bytes storeId);
+    AuditLog(Database& db, Bytes storeId, const AnchorSettings& anchors);
     ~AuditLog();
     AuditLog(AuditLog&&) noexcept;
 
     // Creates the state (head, current key) for a new store; the caller keeps initialKey offline.
     void initialise(const SecureBytes& initialKey);
     // Appends one entry; call inside the transaction of the change it records.
+    // Its anchor goes out once the transaction commits (at once outside a transaction).
     std::int64_t append(const std::string& user, const std::string& action,
                         const std::string& object, const std::string& details = {});
+    // Who the entries are from; CallerContext::current() at each append until set.
+    void setCaller(const CallerContext& caller);
+    // Signs a checkpoint of the whole log and sends it to the anchors (a logout does); nothing
+    // without anchoring. Call outside a transaction.
+    void publishCheckpoint();
+    void publishCheckpoint(const Checkpoint& checkpoint); // one made already (audit checkpoint)
     std::vector<AuditEntry> entries(const AuditFilter& filter = {});
     std::int64_t size();
 
     Checkpoint checkpoint(const SecureBytes& signingSecretKey, const Bytes& signingPublicKey);
     // Chain, sequence and head always; MACs and the current key with initialKey; size and Merkle
     // root against checkpoint (whose signature must come from workstationPublicKey).
+    // With anchors: every checkpoint of this store among them must be signed by the workstation
+    // key and match the log's first tree-size entries, every entry anchor the entry of its
+    // sequence number; fewer entries than anchored is a rollback or a truncation.
     AuditVerification verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
-                             const Bytes& workstationPublicKey);
+                             const Bytes& workstationPublicKey, const Anchors* anchors = nullptr);
 
 private:
     struct Statements; // prepared once per AuditLog: appends are the hot path
@@ -93,6 +117,9 @@ private:
     Bytes storeId_;
     std::unique_ptr<Statements> statements_;
     SecureBytes keyScratch_;
+    std::optional<std::string> origin_; // setCaller's, as stored
+    std::int64_t originUid_ = -1;
+    std::shared_ptr<AnchorPublisher> publisher_;
 };
 
 } // namespace radmark::storage

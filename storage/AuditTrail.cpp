@@ -17,8 +17,10 @@ Checkpoint AuditTrail::checkpoint() {
     session_.recordAccess("audit checkpoint", "access log");
     const SecureBytes secret =
         internal::readSecretMeta(SessionAccess::database(session_), "signing_secret");
-    return SessionAccess::auditLog(session_).checkpoint(
+    const Checkpoint checkpoint = SessionAccess::auditLog(session_).checkpoint(
         secret, internal::readMeta(SessionAccess::database(session_), "signing_public"));
+    SessionAccess::auditLog(session_).publishCheckpoint(checkpoint); // and to the anchors
+    return checkpoint;
 }
 
 void AuditTrail::signWithWorkstationKey(const SignWithKey& sign) {
@@ -43,16 +45,19 @@ Bytes AuditTrail::workstationPublicKey() {
     return internal::readMeta(SessionAccess::database(session_), "signing_public");
 }
 
-AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint) {
+AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
+                                     const Anchors* anchors) {
     require(session_, Action::VerifyAuditLog, "access log");
     session_.touch();
     AuditVerification v = SessionAccess::auditLog(session_).verify(
         initialKey, checkpoint,
-        internal::readMeta(SessionAccess::database(session_), "signing_public"));
+        internal::readMeta(SessionAccess::database(session_), "signing_public"), anchors);
     std::string details = v.ok ? "ok" : "FAILED: " + v.reason;
     details += initialKey ? "; MACs checked" : "; MACs not checked (no audit key)";
     if (checkpoint)
         details += "; against checkpoint of " + std::to_string(checkpoint->treeSize) + " entries";
+    if (anchors)
+        details += "; against anchors up to entry " + std::to_string(v.anchoredSize);
     session_.recordAccess("audit verify", "access log", details);
     return v;
 }

@@ -26,7 +26,8 @@ class AuditTrail {
     // public, so any open session may read it (not logged).
     Bytes workstationPublicKey();
     // Logged with its outcome; see AuditLog::verify for what each argument adds.
-    AuditVerification verify(const SecureBytes* initialKey, const Checkpoint* checkpoint);
+    AuditVerification verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
+                             const Anchors* anchors = nullptr);
 
   private:
     Session& session_;

@@ -172,13 +172,19 @@ Database Database::open(const std::filesystem::path& path, const SecureBytes* ke
 
 Database::~Database() { close(); }
 
-Database::Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+Database::Database(Database&& other) noexcept
+    : db_(other.db_), afterCommit_(std::move(other.afterCommit_)),
+      afterRollback_(std::move(other.afterRollback_)) {
+    other.db_ = nullptr;
+}
 
 Database& Database::operator=(Database&& other) noexcept {
     if (this != &other) {
         close();
         db_ = other.db_;
         other.db_ = nullptr;
+        afterCommit_ = std::move(other.afterCommit_);
+        afterRollback_ = std::move(other.afterRollback_);
     }
     return *this;
 }
@@ -211,18 +217,40 @@ std::string Database::queryText(std::string_view sql) {
 
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 
+bool Database::inTransaction() const {
+    return db_ && sqlite3_get_autocommit(db_) == 0;
+}
+
+namespace {
+void runAll(std::vector<std::function<void()>>& actions) {
+    auto taken = std::move(actions);
+    actions.clear();
+    for (auto& action : taken) {
+        try {
+            action();
+        } catch (...) {
+            // The transaction's outcome stands; what follows it must not undo or hide it.
+        }
+    }
+}
+} // namespace
+
 Transaction::~Transaction() {
     if (!done_) {
         try {
             db_.exec("ROLLBACK");
         } catch (...) {
         }
+        db_.afterCommit_.clear();
+        runAll(db_.afterRollback_);
     }
 }
 
 void Transaction::commit() {
     db_.exec("COMMIT");
     done_ = true;
+    db_.afterRollback_.clear();
+    runAll(db_.afterCommit_);
 }
 
 } // namespace radmark::storage

@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -69,9 +71,21 @@ public:
     // The first column of the first row of a pragma/query, as text.
     std::string queryText(std::string_view sql);
     sqlite3* handle() { return db_; }
+    // Whether a transaction is open on this connection.
+    bool inTransaction() const;
+    // Work that must follow the open Transaction's outcome (the access log's anchors go out only
+    // once their entries are committed; a refusal is written again once the change it refused
+    // has been rolled back). Run, in order, by Transaction::commit or the rollback; dropped by
+    // the other.
+    void afterCommit(std::function<void()> action) { afterCommit_.push_back(std::move(action)); }
+    void afterRollback(std::function<void()> action) {
+        afterRollback_.push_back(std::move(action));
+    }
 
 private:
+    friend class Transaction;
     sqlite3* db_ = nullptr;
+    std::vector<std::function<void()>> afterCommit_, afterRollback_;
 };
 
 // BEGIN IMMEDIATE on construction; rolls back in the destructor unless commit() was called.

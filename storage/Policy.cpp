@@ -1,5 +1,6 @@
 #include "storage/Policy.h"
 
+#include "storage/AuditAnchor.h"
 #include "storage/Errors.h"
 
 #include <nlohmann/json.hpp>
@@ -123,7 +124,7 @@ Policy Policy::fromJson(const std::string& text) {
     static const char* known[] = {
         "idle_timeout_seconds", "min_password_length", "max_failed_logins", "lockout_seconds",
         "argon2_memory_bytes",  "argon2_operations",   "export_allow_list", "export_destinations",
-        "pacs_nodes"};
+        "pacs_nodes",           "log_sink",            "anchor_file",       "checkpoint_every"};
     for (const auto& [key, value] : j.items()) {
         bool ok = false;
         for (const char* k : known)
@@ -163,6 +164,12 @@ Policy Policy::fromJson(const std::string& text) {
                                       p.pacsNodes.back().name + "'");
             }
         }
+        if (j.contains("log_sink"))
+            p.logSink = j.at("log_sink").get<std::string>();
+        if (j.contains("anchor_file"))
+            p.anchorFile = j.at("anchor_file").get<std::string>();
+        if (j.contains("checkpoint_every"))
+            p.checkpointEvery = j.at("checkpoint_every").get<std::int64_t>();
     } catch (const nlohmann::json::exception&) {
         throw PolicyError("the policy file has a setting of the wrong type");
     }
@@ -173,6 +180,11 @@ Policy Policy::fromJson(const std::string& text) {
     for (const auto& d : p.destinations())
         if (!names.insert(d.name).second)
             throw PolicyError("policy: two export destinations are named '" + d.name + "'");
+    LogSink::parse(p.logSink); // throws PolicyError on a sink it cannot use
+    if (!p.anchorFile.empty() && !p.anchorFile.is_absolute())
+        throw PolicyError("policy: anchor_file must be an absolute path");
+    if (p.checkpointEvery < 1 || p.checkpointEvery > 1000000)
+        throw PolicyError("policy: checkpoint_every must be between 1 and 1000000");
     if (p.idleTimeout.count() < 1 || p.idleTimeout.count() > 24 * 3600)
         throw PolicyError("policy: idle_timeout_seconds must be between 1 and 86400");
     if (p.minPasswordLength < 1 || p.minPasswordLength > 1024)
@@ -230,6 +242,13 @@ std::string Policy::toJson() const {
             node["user"] = n.user;
         j["pacs_nodes"].push_back(node);
     }
+    // Only when set: a store recorded before these settings existed sees no policy change.
+    if (!logSink.empty())
+        j["log_sink"] = logSink;
+    if (!anchorFile.empty())
+        j["anchor_file"] = anchorFile.string();
+    if (checkpointEvery != 100)
+        j["checkpoint_every"] = checkpointEvery;
     return j.dump();
 }
 

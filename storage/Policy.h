@@ -49,6 +49,12 @@ struct Policy {
     // their path.
     std::vector<std::string> exportAllowList;
     std::vector<PacsNode> pacsNodes; // "pacs_nodes"
+    // The access log's anchors outside the store (storage/AuditAnchor.h, docs/security.md):
+    // "log_sink" (where each entry goes: /dev/log, unix:PATH, udp:HOST:PORT, tcp:HOST:PORT),
+    // "anchor_file" (where signed checkpoints are appended) and "checkpoint_every" (entries).
+    std::string logSink;
+    std::filesystem::path anchorFile;
+    std::int64_t checkpointEvery = 100;
 
     static constexpr const char* systemPath = "/etc/radmark/policy.json";
 

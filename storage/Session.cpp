@@ -1,5 +1,6 @@
 #include "storage/Session.h"
 
+#include "storage/AuditAnchor.h"
 #include "storage/ChunkStore.h"
 #include "storage/SessionAccess.h"
 
@@ -40,7 +41,8 @@ Session::Session(Session&& other) noexcept
     : store_(std::move(other.store_)), db_(std::move(other.db_)), dbKey_(std::move(other.dbKey_)),
       storeId_(std::move(other.storeId_)), userId_(other.userId_),
       userName_(std::move(other.userName_)), role_(other.role_), breakGlass_(other.breakGlass_),
-      loggedOut_(other.loggedOut_), lastActivity_(other.lastActivity_) {
+      loggedOut_(other.loggedOut_), lastActivity_(other.lastActivity_),
+      caller_(std::move(other.caller_)) {
     other.log_.reset(); // bound to other's connection object; re-made on demand here
     other.loggedOut_ = true;
 }
@@ -63,6 +65,7 @@ Session& Session::operator=(Session&& other) noexcept {
         breakGlass_ = other.breakGlass_;
         loggedOut_ = other.loggedOut_;
         lastActivity_ = other.lastActivity_;
+        caller_ = std::move(other.caller_);
         other.loggedOut_ = true;
     }
     return *this;
@@ -88,9 +91,17 @@ Database& Session::database() {
 
 AuditLog& Session::auditLog() {
     Database& db = database();
-    if (!log_)
-        log_ = std::make_unique<AuditLog>(db, storeId_);
+    if (!log_) {
+        log_ = std::make_unique<AuditLog>(db, storeId_, AnchorSettings::of(store_.policy()));
+        log_->setCaller(caller_);
+    }
     return *log_;
+}
+
+void Session::setCaller(CallerContext caller) {
+    caller_ = std::move(caller);
+    if (log_)
+        log_->setCaller(caller_);
 }
 
 void Session::requireOpen() const {
@@ -102,6 +113,17 @@ void Session::requireOpen() const {
 
 void Session::recordAccess(const std::string& action, const std::string& object,
                            const std::string& details) {
+    Database& db = database();
+    if (db.inTransaction()) {
+        // A refusal met in the middle of a change: its entry goes with the change when that
+        // commits, and on its own when the change is rolled back (as a refused one is).
+        auditLog().append(userName_, action, object, details);
+        db.afterRollback([this, action, object, details] {
+            if (db_.isOpen() && !db_.inTransaction())
+                recordAccess(action, object, details);
+        });
+        return;
+    }
     recorded(action, object, details, [](Database&) {});
 }
 
@@ -148,8 +170,14 @@ void Session::unlock(const std::string& password) {
 void Session::logout() {
     if (loggedOut_)
         return;
-    if (db_.isOpen())
+    if (db_.isOpen()) {
         recordAccess("logout", userName_);
+        try {
+            auditLog().publishCheckpoint(); // anchored outside the store at every logout
+        } catch (const std::exception&) {
+            // The logout stands; the next checkpoint covers these entries too.
+        }
+    }
     log_.reset();
     db_.close();
     dbKey_.wipe();

@@ -7,6 +7,7 @@
 // hands out the raw database: storage's own code reaches it through SessionAccess.h.
 
 #include "storage/AuditLog.h"
+#include "storage/CallerContext.h"
 #include "storage/Database.h"
 #include "storage/Errors.h"
 #include "storage/Keyring.h"
@@ -52,8 +53,14 @@ class Session {
     // Throws SessionLockedError when the session is locked or has ended.
     void requireOpen() const;
 
+    // From where this session's entries are (CallerContext::current() when it began); the store
+    // service sets its client's, from the socket's peer credentials.
+    const CallerContext& caller() const { return caller_; }
+    void setCaller(CallerContext caller);
+
     // An access that changes nothing (open study, open version, verification, ...), logged on
-    // its own, under this session's user.
+    // its own, under this session's user. Inside a transaction (a refusal in the middle of a
+    // change) it joins it, and is written again on its own should that transaction roll back.
     void recordAccess(const std::string& action, const std::string& object,
                       const std::string& details = {});
 
@@ -104,6 +111,7 @@ class Session {
     bool breakGlass_ = false;
     bool loggedOut_ = false;
     std::chrono::steady_clock::time_point lastActivity_;
+    CallerContext caller_ = CallerContext::current();
 };
 
 } // namespace radmark::storage

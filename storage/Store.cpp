@@ -1,5 +1,6 @@
 #include "storage/Store.h"
 
+#include "storage/AuditAnchor.h"
 #include "storage/SessionAccess.h"
 
 #include <nlohmann/json.hpp>
@@ -293,6 +294,11 @@ CREATE TRIGGER dataset_export_outcomes_no_update BEFORE UPDATE ON dataset_export
 CREATE TRIGGER dataset_export_outcomes_no_delete BEFORE DELETE ON dataset_export_outcomes
   BEGIN SELECT RAISE(ABORT, 'an export record is immutable'); END;
 )sql",
+    // 8: every access-log entry says from where (host, workstation, OS user, process, program,
+    // version: storage/CallerContext.h), inside its hash; '' in the entries written before.
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int latestSchema = int(sizeof migrations / sizeof migrations[0]);
 static_assert(latestSchema == Store::schemaVersion);
@@ -441,7 +447,7 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
         writeMeta(db, "failure_secret", failureSecret.data(), failureSecret.size());
         const std::string policyJson = policy.toJson();
         writeMeta(db, "policy", policyJson.data(), policyJson.size());
-        AuditLog log(db, storeId);
+        AuditLog log(db, storeId, AnchorSettings::of(policy));
         log.initialise(secrets.auditKey);
         db.prepare("INSERT INTO users(lookup, name, role, created) VALUES (?, ?, 'admin', ?)")
             .bindBlob(1, adminId)
@@ -590,7 +596,7 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
         user = readUser(s);
         if (user.disabled) {
             Transaction t(db);
-            AuditLog(db, storeId)
+            AuditLog(db, storeId, AnchorSettings::of(policy_))
                 .append(user.name, "failed login", user.name, "refused: account disabled");
             t.commit();
             throw AuthenticationError("the account " + user.name + " is disabled");
@@ -599,7 +605,7 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
 
     {
         Transaction t(db);
-        AuditLog log(db, storeId);
+        AuditLog log(db, storeId, AnchorSettings::of(policy_));
         const auto drained =
             appendFailedLogins(db, log, breakGlass ? std::string() : userName, keyring);
         if (breakGlass)

@@ -51,7 +51,7 @@ class Store {
     // successful login.
     std::filesystem::path failedLoginsPath() const { return dir_ / "failed-logins"; }
 
-    static constexpr int schemaVersion = 7;
+    static constexpr int schemaVersion = 8;
 
   private:
     friend class Session;

@@ -1,8 +1,10 @@
 // radmark-cli audit show|checkpoint|verify: read, anchor and check the signed access log.
 
 #include "app/cli/StoreSession.h"
+#include "storage/AuditAnchor.h"
 #include "storage/AuditTrail.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -36,6 +38,8 @@ int runAuditShow(Arguments& args, CommandIo& io) {
         io.out << e.seq << "  " << e.time << "  " << e.user << "  " << e.action << "  " << e.object;
         if (!e.details.empty())
             io.out << "  (" << e.details << ")";
+        if (const auto from = storage::CallerContext::fromText(e.origin).summary(); !from.empty())
+            io.out << "  [from " << from << "]";
         io.out << "\n";
     }
     return 0;
@@ -54,7 +58,7 @@ int runAuditCheckpoint(Arguments& args, CommandIo& io) {
 
 int runAuditVerify(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
-    args.allowOnly(storeOptions({"checkpoint", "audit-key"}));
+    args.allowOnly(storeOptions({"checkpoint", "audit-key", "anchors"}));
     std::optional<storage::Checkpoint> checkpoint;
     if (auto file = args.option("checkpoint"))
         checkpoint = storage::Checkpoint::fromJson(readWholeFile(*file, "checkpoint"));
@@ -65,8 +69,21 @@ int runAuditVerify(Arguments& args, CommandIo& io) {
             throw CommandError(*file + " does not hold an audit key (64 hexadecimal digits)");
     }
     auto session = loginFromArguments(args, io);
+    // Anchors: the files given, else the policy's anchor file when there is one.
+    std::vector<std::string> anchorFiles = args.all("anchors");
+    const auto& policyAnchors = session.store().policy().anchorFile;
+    std::error_code ec;
+    if (anchorFiles.empty() && !policyAnchors.empty() && std::filesystem::exists(policyAnchors, ec))
+        anchorFiles.push_back(policyAnchors.string());
+    std::optional<storage::Anchors> anchors;
+    for (const auto& file : anchorFiles) {
+        if (!anchors)
+            anchors.emplace();
+        anchors->add(storage::Anchors::read(file));
+    }
     const auto v = storage::AuditTrail(session).verify(key.empty() ? nullptr : &key,
-                                                       checkpoint ? &*checkpoint : nullptr);
+                                                       checkpoint ? &*checkpoint : nullptr,
+                                                       anchors ? &*anchors : nullptr);
     if (!v.ok) {
         io.err << "access log verification FAILED";
         if (v.firstBadSeq)
@@ -78,6 +95,16 @@ int runAuditVerify(Arguments& args, CommandIo& io) {
     io.out << (v.macsChecked ? ", every MAC ok" : ", MACs not checked (give --audit-key)");
     if (v.checkpointChecked)
         io.out << ", matches the checkpoint of " << checkpoint->treeSize << " entries";
+    if (v.anchorsChecked) {
+        io.out << ", matches the anchors outside the store (" << v.anchorCheckpoints
+               << " checkpoints, " << v.anchorEntries << " entries, up to entry "
+               << v.anchoredSize << ", from";
+        for (const auto& file : anchorFiles)
+            io.out << " " << file;
+        io.out << ")";
+        if (anchors->damaged)
+            io.out << "; " << anchors->damaged << " anchor lines could not be read";
+    }
     io.out << "\n";
     return 0;
 }
@@ -90,6 +117,7 @@ RADMARK_COMMAND("audit show",
 RADMARK_COMMAND("audit checkpoint", "--out FILE --user ADMIN  signed tree size + Merkle root",
                 runAuditCheckpoint);
 RADMARK_COMMAND("audit verify",
-                "--user ADMIN [--checkpoint FILE] [--audit-key FILE]  exit 0 only if it all holds",
+                "--user ADMIN [--checkpoint FILE] [--audit-key FILE] [--anchors FILE]...  exit 0 "
+                "only if it all holds (the policy's anchor_file when no --anchors)",
                 runAuditVerify);
 } // namespace radmark::cli

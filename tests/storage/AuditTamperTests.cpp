@@ -194,7 +194,7 @@ TEST(StorageAuditTamper, EntrySplicedFromAnotherStore) {
         // Appended at the end, chained to a's head so the hash chain itself looks intact.
         Database db = a.attackerDatabase();
         const Bytes head = meta(db, "audit_head");
-        db.prepare("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        db.prepare("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, n + 1)
             .bind(2, foreign.time)
             .bind(3, foreign.user)
@@ -203,6 +203,7 @@ TEST(StorageAuditTamper, EntrySplicedFromAnotherStore) {
             .bind(6, foreign.details)
             .bindBlob(7, head)
             .bindBlob(8, foreign.mac)
+            .bind(9, foreign.origin)
             .run();
         AuditEntry spliced = foreign;
         spliced.seq = n + 1;

@@ -405,7 +405,7 @@ TEST(StorageDatasets, ASchema6StoreMigratesAndTakesDatasets) {
         const SecureBytes key =
             keyring.unwrapWithPassword(keyring.userIdFor(adminName), adminPassword);
         Database db = Database::open(store.databasePath(), &key, false);
-        EXPECT_EQ(db.queryText("PRAGMA user_version"), "7");
+        EXPECT_EQ(db.queryText("PRAGMA user_version"), std::to_string(Store::schemaVersion));
         for (const char* table :
              {"datasets", "dataset_cases", "dataset_protocols", "dataset_segment_names",
               "dataset_revisions", "dataset_exports", "dataset_export_outcomes"})
