@@ -311,17 +311,19 @@ Policy Policy::tightenedBy(const Policy& other, std::vector<std::string>* ignore
 }
 
 Policy Policy::combinedWith(const Policy& recorded, std::vector<std::string>* ignored) const {
+    // The numbers: the stricter of both. The destinations: the system's when it lists any (IT's
+    // list, current when it changes), else the store's.
     Policy numbers = recorded;
-    if (!listsDestinations()) { // the recorded destinations are taken as they are, below
-        numbers.exportDestinations.clear();
-        numbers.exportAllowList.clear();
-        numbers.destinationsListed = false;
-    }
+    numbers.exportDestinations.clear();
+    numbers.exportAllowList.clear();
+    numbers.destinationsListed = false;
     Policy p = tightenedBy(numbers, ignored);
     if (!listsDestinations() && recorded.listsDestinations()) {
         p.exportDestinations = recorded.exportDestinations;
         p.exportAllowList = recorded.exportAllowList;
         p.destinationsListed = true;
+    } else if (recorded.listsDestinations() && ignored) {
+        ignored->push_back("export destinations ignored: the system policy lists its own");
     }
     return p;
 }

@@ -75,8 +75,8 @@ struct Policy {
     // ignored is described in ignored (one line each, no secrets), when given.
     Policy tightenedBy(const Policy& other, std::vector<std::string>* ignored = nullptr) const;
     // The site's two sources together: this (the system policy) and the policy an admin recorded
-    // in the store. Every field the stricter of both; destinations: those both list, or, when
-    // only one of them lists any, that one's.
+    // in the store. Every setting the stricter of both; destinations: the system's when it
+    // lists any, else the store's.
     Policy combinedWith(const Policy& recorded, std::vector<std::string>* ignored = nullptr) const;
     // What radmark and radmark-cli apply before login: the system policy tightened by the
     // user's --policy file (when given). The store's recorded policy tightens it further at

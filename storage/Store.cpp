@@ -364,7 +364,8 @@ Store::Store(std::filesystem::path dir, Policy site, std::optional<Policy> userP
 }
 
 InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::string& adminName,
-                                 const std::string& adminPassword, const Policy& policy) {
+                                 const std::string& adminPassword, const Policy& policy,
+                                 const std::optional<Policy>& storePolicy) {
     initialiseCrypto();
     internal::checkUserName(adminName);
     policy.checkPassword(adminPassword);
@@ -413,7 +414,7 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
         writeMeta(db, "signing_secret", signingSecret.data(), signingSecret.size());
         writeMeta(db, "failure_public", failurePublic.data(), failurePublic.size());
         writeMeta(db, "failure_secret", failureSecret.data(), failureSecret.size());
-        const std::string policyJson = policy.toJson();
+        const std::string policyJson = (storePolicy ? *storePolicy : policy).toJson();
         writeMeta(db, "policy", policyJson.data(), policyJson.size());
         AuditLog log(db, storeId);
         log.initialise(secrets.auditKey);

@@ -44,8 +44,11 @@ class Store {
     Store(std::filesystem::path dir, Policy site, std::optional<Policy> userPolicy = std::nullopt);
 
     // Creates a new store with its first admin; refuses when dir already holds a store.
+    // policy: the one in force (password rule, Argon2id cost of the admin's key). storePolicy:
+    // what the store records as its own policy (policy.md), by default policy itself.
     static InitialSecrets initialise(const std::filesystem::path& dir, const std::string& adminName,
-                                     const std::string& adminPassword, const Policy& policy);
+                                     const std::string& adminPassword, const Policy& policy,
+                                     const std::optional<Policy>& storePolicy = std::nullopt);
 
     // Throws AuthenticationError, AccountLockedError, KeyringError, StoreVersionError, StoreError.
     Session login(const std::string& userName, const std::string& password) const;

@@ -87,9 +87,10 @@ TEST(PolicyTightening, DestinationsOnlyShrink) {
                     .tightenedBy(Policy::fromJson(R"({"export_allow_list": ["/home/anna"]})"))
                     .destinations()
                     .empty());
-    // The two site sources: the store's list applies where the system lists none.
+    // The two site sources: the system's list when it has one, else the store's.
     EXPECT_EQ(Policy{}.combinedWith(site).destinations().size(), 2u);
-    EXPECT_EQ(site.combinedWith(p).destinations().size(), 1u);
+    EXPECT_EQ(site.combinedWith(p).destinations().size(), 2u);
+    EXPECT_EQ(p.combinedWith(site).destinations().size(), 1u);
 }
 
 TEST(PolicySchema, IsVersionedAndRoundTrips) {
