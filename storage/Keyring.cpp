@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -19,18 +22,22 @@ const Bytes recoveryUserId = {'r', 'e', 'c', 'o', 'v', 'e', 'r', 'y'};
 }
 
 void writeFileAtomically(const std::filesystem::path& path, const std::string& bytes) {
-    const std::filesystem::path temporary = path.string() + ".new";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // A temporary name of its own (not a fixed "<name>.new" that anyone who can write the folder
+    // could make a directory or a symlink beforehand); mkostemp creates it 0600 with O_EXCL.
+    std::string temporary = path.string() + ".new-XXXXXX";
+    const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
     if (fd < 0)
-        throw StoreError("cannot write " + path.filename().string() +
-                         ": the store folder is not writable");
+        throw StoreError("cannot write " + path.filename().string() + ": " +
+                         std::strerror(errno));
     std::size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n <= 0) {
+            const int error = n < 0 ? errno : ENOSPC;
             ::close(fd);
             ::unlink(temporary.c_str());
-            throw StoreError("cannot write " + path.filename().string() + " (disk full?)");
+            throw StoreError("cannot write " + path.filename().string() + ": " +
+                             std::strerror(error));
         }
         done += std::size_t(n);
     }
@@ -39,14 +46,18 @@ void writeFileAtomically(const std::filesystem::path& path, const std::string& b
         throw StoreError("cannot write " + path.filename().string() + " (disk error)");
     }
     if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        const int error = errno;
         ::unlink(temporary.c_str());
-        throw StoreError("cannot replace " + path.filename().string());
+        throw StoreError("cannot replace " + path.filename().string() + ": " +
+                         std::strerror(error));
     }
     const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
+    if (dir < 0 || ::fsync(dir) != 0) {
+        if (dir >= 0)
+            ::close(dir);
+        throw StoreError("cannot write " + path.filename().string() + " durably (disk error)");
     }
+    ::close(dir);
 }
 
 Keyring Keyring::create(Bytes storeId, Bytes failurePublicKey) {
@@ -72,6 +83,7 @@ Keyring Keyring::load(const std::filesystem::path& path) {
         k.storeId_ = fromHex(j.at("store_id").get<std::string>());
         k.keyVersion_ = j.at("key_version").get<int>();
         k.failurePublicKey_ = fromHex(j.at("failure_public_key").get<std::string>());
+        k.keepsFailureRecord_ = j.value("failed_logins", 0) == 2;
         for (const auto& e : j.at("entries")) {
             Entry entry;
             entry.userId = fromHex(e.at("user").get<std::string>());
@@ -104,6 +116,8 @@ void Keyring::save(const std::filesystem::path& path) const {
     j["store_id"] = toHex(storeId_);
     j["key_version"] = keyVersion_;
     j["failure_public_key"] = toHex(failurePublicKey_);
+    if (keepsFailureRecord_)
+        j["failed_logins"] = 2; // <store>/failed-logins is a chained record that must exist
     j["entries"] = nlohmann::json::array();
     for (const auto& e : entries_) {
         j["entries"].push_back({{"user", toHex(e.userId)},
@@ -217,6 +231,20 @@ SecureBytes Keyring::unwrapWithPassword(const Bytes& userId, const std::string& 
                                   "was disabled");
     const SecureBytes kek = deriveKek(password, e->salt, e->operations, e->memoryBytes);
     return open(*e, kek);
+}
+
+bool Keyring::wrappedBelow(const Bytes& userId, const Policy& policy) const {
+    const Entry* e = find(userId);
+    return e && !e->recovery &&
+           (e->operations < policy.argon2Operations || e->memoryBytes < policy.argon2MemoryBytes);
+}
+
+std::string Keyring::wrappingCost(const Bytes& userId) const {
+    const Entry* e = find(userId);
+    if (!e)
+        return "none";
+    return "ops " + std::to_string(e->operations) + ", " + std::to_string(e->memoryBytes / 1024) +
+           " KiB";
 }
 
 SecureBytes Keyring::unwrapWithRecovery(const SecureBytes& recoveryKey) const {

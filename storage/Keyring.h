@@ -22,6 +22,10 @@ public:
     const Bytes& storeId() const { return storeId_; }
     int keyVersion() const { return keyVersion_; }
     const Bytes& failurePublicKey() const { return failurePublicKey_; }
+    // Whether <store>/failed-logins must exist (stores made or logged into since it is kept as a
+    // chained record): its absence is then a tamper event, not "no failures".
+    bool keepsFailureRecord() const { return keepsFailureRecord_; }
+    void setKeepsFailureRecord() { keepsFailureRecord_ = true; }
 
     // The id under which a user's wrapped key is kept: BLAKE2b(name) keyed with the store id.
     Bytes userIdFor(const std::string& userName) const;
@@ -37,6 +41,10 @@ public:
     // there is no such entry.
     SecureBytes unwrapWithPassword(const Bytes& userId, const std::string& password) const;
     SecureBytes unwrapWithRecovery(const SecureBytes& recoveryKey) const;
+    // Whether the user's entry was wrapped at a lower Argon2id cost (operations or memory) than
+    // the policy asks; false when there is no such entry.
+    bool wrappedBelow(const Bytes& userId, const Policy& policy) const;
+    std::string wrappingCost(const Bytes& userId) const; // "ops N, M KiB", for the log
 
     static constexpr std::size_t keySize = 32;
 
@@ -58,10 +66,12 @@ private:
     Bytes storeId_;
     int keyVersion_ = 1;
     Bytes failurePublicKey_;
+    bool keepsFailureRecord_ = false;
     std::vector<Entry> entries_;
 };
 
-// Writes bytes to path atomically (temporary file in the same folder, fsync, rename, fsync dir).
+// Writes bytes to path atomically (a new temporary file of its own in the same folder, fsync,
+// rename, fsync dir). Throws StoreError when any step fails (disk full, folder not writable).
 void writeFileAtomically(const std::filesystem::path& path, const std::string& bytes);
 
 } // namespace radmark::storage

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -121,10 +122,19 @@ Policy Policy::fromJson(const std::string& text) {
     }
     if (!j.is_object())
         throw PolicyError("the policy file must hold a JSON object");
-    static const char* known[] = {
-        "idle_timeout_seconds", "min_password_length", "max_failed_logins", "lockout_seconds",
-        "argon2_memory_bytes",  "argon2_operations",   "export_allow_list", "export_destinations",
-        "pacs_nodes",           "log_sink",            "anchor_file",       "checkpoint_every"};
+    static const char* known[] = {"schema",
+                                  "idle_timeout_seconds",
+                                  "min_password_length",
+                                  "max_failed_logins",
+                                  "lockout_seconds",
+                                  "argon2_memory_bytes",
+                                  "argon2_operations",
+                                  "export_allow_list",
+                                  "export_destinations",
+                                  "pacs_nodes",
+                                  "log_sink",
+                                  "anchor_file",
+                                  "checkpoint_every"};
     for (const auto& [key, value] : j.items()) {
         bool ok = false;
         for (const char* k : known)
@@ -132,6 +142,19 @@ Policy Policy::fromJson(const std::string& text) {
         if (!ok)
             throw PolicyError("the policy file has an unknown setting '" + key + "'");
     }
+    // Files written before the format had a version (no "schema") are schema 1.
+    if (j.contains("schema") && (!j.at("schema").is_number_integer() ||
+                                 j.at("schema").get<std::int64_t>() != Policy::schema))
+        throw PolicyError("the policy file is of schema " + j.at("schema").dump() +
+                          "; this Radmark reads schema " + std::to_string(Policy::schema) +
+                          " (docs/policy.md)");
+    p.destinationsListed = j.contains("export_allow_list") || j.contains("export_destinations");
+    p.named = (j.contains("idle_timeout_seconds") ? unsigned(IdleTimeout) : 0u) |
+              (j.contains("min_password_length") ? unsigned(MinPasswordLength) : 0u) |
+              (j.contains("max_failed_logins") ? unsigned(MaxFailedLogins) : 0u) |
+              (j.contains("lockout_seconds") ? unsigned(LockoutWindow) : 0u) |
+              (j.contains("argon2_memory_bytes") ? unsigned(Argon2Memory) : 0u) |
+              (j.contains("argon2_operations") ? unsigned(Argon2Operations) : 0u);
     try {
         if (j.contains("idle_timeout_seconds"))
             p.idleTimeout = std::chrono::seconds(j.at("idle_timeout_seconds").get<std::int64_t>());
@@ -201,11 +224,44 @@ Policy Policy::fromJson(const std::string& text) {
     return p;
 }
 
-Policy Policy::load(const std::optional<std::filesystem::path>& file) {
-    std::filesystem::path path = file ? *file : std::filesystem::path(systemPath);
+bool Policy::testBuild() {
+#ifdef RADMARK_TEST_SYSTEM_POLICY_HOOK
+    return true;
+#else
+    return false;
+#endif
+}
+
+std::filesystem::path Policy::systemPolicyPath() {
+#ifdef RADMARK_TEST_SYSTEM_POLICY_HOOK
+    // Compiled in only when the build makes tests (BUILD_TESTING): a release build reads
+    // systemPath and nothing else, whatever the environment says.
+    if (const char* test = std::getenv("RADMARK_TEST_SYSTEM_POLICY"); test && *test)
+        return test;
+#endif
+    return systemPath;
+}
+
+Policy Policy::system() {
+    const std::filesystem::path path = systemPolicyPath();
     std::error_code ec;
-    if (!file && !std::filesystem::exists(path, ec))
+    if (!std::filesystem::exists(path, ec))
         return Policy{};
+    return load(path);
+}
+
+Policy Policy::effective(const std::optional<std::filesystem::path>& userFile,
+                         std::vector<std::string>* ignored) {
+    Policy site = system();
+    if (!userFile)
+        return site;
+    return site.tightenedBy(load(userFile), ignored);
+}
+
+Policy Policy::load(const std::optional<std::filesystem::path>& file) {
+    if (!file)
+        return system();
+    const std::filesystem::path path = *file;
     std::ifstream in(path);
     if (!in)
         throw PolicyError("cannot read the policy file " + path.string());
@@ -216,14 +272,22 @@ Policy Policy::load(const std::optional<std::filesystem::path>& file) {
 
 std::string Policy::toJson() const {
     nlohmann::json j;
-    j["idle_timeout_seconds"] = idleTimeout.count();
-    j["min_password_length"] = minPasswordLength;
-    j["max_failed_logins"] = maxFailedLogins;
-    j["lockout_seconds"] = lockoutWindow.count();
-    j["argon2_memory_bytes"] = argon2MemoryBytes;
-    j["argon2_operations"] = argon2Operations;
-    j["export_allow_list"] = exportAllowList;
-    if (!exportDestinations.empty()) {
+    j["schema"] = schema;
+    if (named & IdleTimeout)
+        j["idle_timeout_seconds"] = idleTimeout.count();
+    if (named & MinPasswordLength)
+        j["min_password_length"] = minPasswordLength;
+    if (named & MaxFailedLogins)
+        j["max_failed_logins"] = maxFailedLogins;
+    if (named & LockoutWindow)
+        j["lockout_seconds"] = lockoutWindow.count();
+    if (named & Argon2Memory)
+        j["argon2_memory_bytes"] = argon2MemoryBytes;
+    if (named & Argon2Operations)
+        j["argon2_operations"] = argon2Operations;
+    if (listsDestinations())
+        j["export_allow_list"] = exportAllowList;
+    if (listsDestinations()) {
         j["export_destinations"] = nlohmann::json::array();
         for (const auto& d : exportDestinations)
             j["export_destinations"].push_back(destinationToJson(d));
@@ -250,6 +314,123 @@ std::string Policy::toJson() const {
     if (checkpointEvery != 100)
         j["checkpoint_every"] = checkpointEvery;
     return j.dump();
+}
+
+namespace {
+
+template <class T>
+void keepStricter(T& mine, const T& theirs, bool theirsIsStricter, const char* field,
+                  const std::string& theirsText, const std::string& mineText,
+                  std::vector<std::string>* ignored) {
+    if (!field)
+        return; // other does not set it
+    if (theirsIsStricter)
+        mine = theirs;
+    else if (theirs != mine && ignored)
+        ignored->push_back(std::string(field) + " " + theirsText + " ignored: looser than the " +
+                           "site's " + mineText);
+}
+
+bool sameDestination(const ExportDestination& a, const ExportDestination& b) {
+    return a.name == b.name && a.smbUrl == b.smbUrl && a.folder == b.folder &&
+           a.credentialsFile == b.credentialsFile && a.smbUser == b.smbUser && a.local == b.local;
+}
+
+bool among(const ExportDestination& d, const std::vector<ExportDestination>& all) {
+    for (const auto& other : all)
+        if (sameDestination(d, other))
+            return true;
+    return false;
+}
+
+} // namespace
+
+Policy Policy::tightenedBy(const Policy& other, std::vector<std::string>* ignored) const {
+    Policy p = *this;
+    p.named |= other.named;
+    const auto setBy = [&](unsigned setting, const char* name) {
+        return (other.named & setting) ? name : nullptr;
+    };
+    keepStricter(p.idleTimeout, other.idleTimeout, other.idleTimeout < idleTimeout,
+                 setBy(IdleTimeout, "idle_timeout_seconds"),
+                 std::to_string(other.idleTimeout.count()), std::to_string(idleTimeout.count()),
+                 ignored);
+    keepStricter(
+        p.minPasswordLength, other.minPasswordLength, other.minPasswordLength > minPasswordLength,
+        setBy(MinPasswordLength, "min_password_length"), std::to_string(other.minPasswordLength),
+        std::to_string(minPasswordLength), ignored);
+    keepStricter(p.maxFailedLogins, other.maxFailedLogins, other.maxFailedLogins < maxFailedLogins,
+                 setBy(MaxFailedLogins, "max_failed_logins"), std::to_string(other.maxFailedLogins),
+                 std::to_string(maxFailedLogins), ignored);
+    keepStricter(p.lockoutWindow, other.lockoutWindow, other.lockoutWindow > lockoutWindow,
+                 setBy(LockoutWindow, "lockout_seconds"),
+                 std::to_string(other.lockoutWindow.count()), std::to_string(lockoutWindow.count()),
+                 ignored);
+    keepStricter(
+        p.argon2MemoryBytes, other.argon2MemoryBytes, other.argon2MemoryBytes > argon2MemoryBytes,
+        setBy(Argon2Memory, "argon2_memory_bytes"), std::to_string(other.argon2MemoryBytes),
+        std::to_string(argon2MemoryBytes), ignored);
+    keepStricter(p.argon2Operations, other.argon2Operations,
+                 other.argon2Operations > argon2Operations,
+                 setBy(Argon2Operations, "argon2_operations"),
+                 std::to_string(other.argon2Operations), std::to_string(argon2Operations), ignored);
+    if (other.listsDestinations()) {
+        // Only what both allow: a destination of other's that this does not list is not added.
+        const std::vector<ExportDestination> mine = destinations();
+        const std::vector<ExportDestination> theirs = other.destinations();
+        p.exportDestinations.clear();
+        p.exportAllowList.clear();
+        for (const auto& d : exportDestinations)
+            if (among(d, theirs))
+                p.exportDestinations.push_back(d);
+        for (const auto& prefix : exportAllowList)
+            if (among(ExportDestination{prefix, {}, prefix, {}, {}, false}, theirs))
+                p.exportAllowList.push_back(prefix);
+        p.destinationsListed = true;
+        if (ignored)
+            for (const auto& d : theirs)
+                if (!among(d, mine))
+                    ignored->push_back("export destination '" + d.name +
+                                       "' ignored: the site's policy does not list it");
+    }
+    // Checkpoints may come more often, never less; PACS nodes and the log's anchors are the
+    // site's alone (another file's are ignored).
+    if (other.checkpointEvery < checkpointEvery)
+        p.checkpointEvery = other.checkpointEvery;
+    if (ignored && !other.pacsNodes.empty())
+        ignored->push_back("pacs_nodes ignored: PACS nodes come from the site's policy only");
+    if (ignored && ((!other.logSink.empty() && other.logSink != logSink) ||
+                    (!other.anchorFile.empty() && other.anchorFile != anchorFile)))
+        ignored->push_back("log_sink and anchor_file ignored: the log's anchors are the site's");
+    return p;
+}
+
+Policy Policy::combinedWith(const Policy& recorded, std::vector<std::string>* ignored) const {
+    // The numbers: the stricter of both. The destinations: the system's when it lists any (IT's
+    // list, current when it changes), else the store's.
+    Policy numbers = recorded;
+    numbers.exportDestinations.clear();
+    numbers.exportAllowList.clear();
+    numbers.destinationsListed = false;
+    numbers.pacsNodes.clear();
+    numbers.logSink.clear();
+    numbers.anchorFile.clear();
+    Policy p = tightenedBy(numbers, ignored);
+    if (!listsDestinations() && recorded.listsDestinations()) {
+        p.exportDestinations = recorded.exportDestinations;
+        p.exportAllowList = recorded.exportAllowList;
+        p.destinationsListed = true;
+    } else if (recorded.listsDestinations() && ignored) {
+        ignored->push_back("export destinations ignored: the system policy lists its own");
+    }
+    // PACS nodes and the anchors: the system's when it sets them, else what the admin recorded.
+    if (pacsNodes.empty())
+        p.pacsNodes = recorded.pacsNodes;
+    if (logSink.empty())
+        p.logSink = recorded.logSink;
+    if (anchorFile.empty())
+        p.anchorFile = recorded.anchorFile;
+    return p;
 }
 
 std::vector<ExportDestination> Policy::destinations() const {

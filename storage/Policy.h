@@ -1,7 +1,8 @@
 #pragma once
 // The site's security policy: idle lock, password rules, failed-login lockout, Argon2id cost and
-// where exports may go. Read from /etc/radmark/policy.json (or a given file); safe defaults when
-// there is none.
+// where exports may go. Its sources are the system policy (/etc/radmark/policy.json, root's) and
+// the policy an admin recorded in the store (`radmark-cli policy set`); a user's own file
+// (--policy) may only tighten them. docs/policy.md is the one description of the format.
 
 #include <chrono>
 #include <cstdint>
@@ -55,14 +56,56 @@ struct Policy {
     std::string logSink;
     std::filesystem::path anchorFile;
     std::int64_t checkpointEvery = 100;
+    // The file named destinations ("export_destinations" or "export_allow_list", even empty):
+    // then only those may be used. A policy that names none leaves the choice to the other
+    // sources (and when no source names any, exports are not possible).
+    bool destinationsListed = false;
+    // Which of the settings above the policy sets: a file, those it names (tightening with it
+    // touches no other); a policy made in code, all of them.
+    enum Setting : unsigned {
+        IdleTimeout = 1,
+        MinPasswordLength = 2,
+        MaxFailedLogins = 4,
+        LockoutWindow = 8,
+        Argon2Memory = 16,
+        Argon2Operations = 32,
+        AllSettings = 63
+    };
+    unsigned named = AllSettings;
 
+    static constexpr int schema = 1; // "schema": the format version this build reads
     static constexpr const char* systemPath = "/etc/radmark/policy.json";
 
-    // file given: it must exist and be valid. Otherwise the system file when present, else
-    // defaults.
+    // The system policy's path: systemPath; in a build made for tests only (BUILD_TESTING),
+    // $RADMARK_TEST_SYSTEM_POLICY when set, so that tests run with a cheap Argon2id.
+    static std::filesystem::path systemPolicyPath();
+    static bool testBuild(); // whether this build honours RADMARK_TEST_SYSTEM_POLICY
+    // The system policy: its file when present (it must then be valid), else the defaults.
+    static Policy system();
+
+    // file given: it must exist and be valid. Otherwise the system policy.
     static Policy load(const std::optional<std::filesystem::path>& file = std::nullopt);
     static Policy fromJson(const std::string& text); // throws PolicyError
     std::string toJson() const;
+
+    // This policy, tightened by other: every field takes the stricter of the two (higher Argon2
+    // cost, longer minimum password, fewer failed logins, longer lockout, shorter idle timeout,
+    // only the destinations both allow). A value of other that is looser is ignored; each one
+    // ignored is described in ignored (one line each, no secrets), when given.
+    Policy tightenedBy(const Policy& other, std::vector<std::string>* ignored = nullptr) const;
+    // The site's two sources together: this (the system policy) and the policy an admin recorded
+    // in the store. Every setting the stricter of both; destinations: the system's when it
+    // lists any, else the store's.
+    Policy combinedWith(const Policy& recorded, std::vector<std::string>* ignored = nullptr) const;
+    // What radmark and radmark-cli apply before login: the system policy tightened by the
+    // user's --policy file (when given). The store's recorded policy tightens it further at
+    // login (Store::login).
+    static Policy effective(const std::optional<std::filesystem::path>& userFile,
+                            std::vector<std::string>* ignored = nullptr);
+
+    bool listsDestinations() const {
+        return destinationsListed || !exportDestinations.empty() || !exportAllowList.empty();
+    }
 
     // Every destination: the named ones, then the older allow-list's folders.
     std::vector<ExportDestination> destinations() const;

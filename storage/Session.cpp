@@ -2,6 +2,7 @@
 
 #include "storage/AuditAnchor.h"
 #include "storage/ChunkStore.h"
+#include "storage/FailedLogins.h"
 #include "storage/SessionAccess.h"
 
 #include <sodium.h>
@@ -150,21 +151,21 @@ void Session::unlock(const std::string& password) {
     if (breakGlass_) {
         throw SessionLockedError("a break-glass session cannot be unlocked: start a new one");
     }
-    store_.refuseWhenLockedOut(keyring, userName_);
+    const std::string attempt = store_.beginAttempt(keyring, userName_);
     try {
         key = keyring.unwrapWithPassword(keyring.userIdFor(userName_), password);
     } catch (const AuthenticationError&) {
-        store_.recordFailedLogin(keyring, userName_, "wrong password at unlock");
+        store_.recordFailedLogin(keyring, userName_, "wrong password at unlock", attempt);
         throw;
     }
     db_ = Database::open(store_.databasePath(), &key, false);
     dbKey_ = std::move(key);
     touch();
     Transaction t(db_);
-    const auto drained = store_.appendFailedLogins(db_, auditLog(), userName_, keyring);
+    auto drained = store_.appendFailedLogins(db_, auditLog(), userName_, keyring, attempt);
     auditLog().append(userName_, "unlock", userName_);
     t.commit();
-    store_.forgetFailedLogins(drained);
+    store_.forgetFailedLogins(std::move(drained));
 }
 
 void Session::logout() {

@@ -1,15 +1,20 @@
 #include "storage/Store.h"
 
 #include "storage/AuditAnchor.h"
+#include "storage/FailedLogins.h"
 #include "storage/SessionAccess.h"
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -317,40 +322,6 @@ void migrate(Database& db) {
     }
 }
 
-// Lines of <store>/failed-logins: {"id": hex user id, "t": unix time, "sealed": base64 or absent}.
-struct FailedLogin {
-    std::string id;
-    std::int64_t time = 0;
-    std::string sealed;
-};
-
-std::vector<FailedLogin> readFailedLogins(const std::filesystem::path& path) {
-    std::vector<FailedLogin> out;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        try {
-            const auto j = nlohmann::json::parse(line);
-            out.push_back({j.at("id").get<std::string>(), j.at("t").get<std::int64_t>(),
-                           j.value("sealed", std::string())});
-        } catch (const std::exception&) {
-            // A damaged line cannot be read back; skip it rather than refuse every login.
-        }
-    }
-    return out;
-}
-
-std::string failedLoginsText(const std::vector<FailedLogin>& all) {
-    std::string text;
-    for (const auto& f : all) {
-        nlohmann::json j{{"id", f.id}, {"t", f.time}};
-        if (!f.sealed.empty())
-            j["sealed"] = f.sealed;
-        text += j.dump() + "\n";
-    }
-    return text;
-}
-
 std::int64_t unixNow() {
     return std::int64_t(std::time(nullptr));
 }
@@ -392,13 +363,15 @@ void restrictStoreFolder(const std::filesystem::path& dir) {
 
 } // namespace
 
-Store::Store(std::filesystem::path dir, Policy policy)
-    : dir_(std::move(dir)), policy_(std::move(policy)) {
+Store::Store(std::filesystem::path dir, Policy site, std::optional<Policy> userPolicy)
+    : dir_(std::move(dir)), site_(std::move(site)), userPolicy_(std::move(userPolicy)) {
     initialiseCrypto();
+    policy_ = userPolicy_ ? site_.tightenedBy(*userPolicy_, &ignoredPolicy_) : site_;
 }
 
 InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::string& adminName,
-                                 const std::string& adminPassword, const Policy& policy) {
+                                 const std::string& adminPassword, const Policy& policy,
+                                 const std::optional<Policy>& storePolicy) {
     initialiseCrypto();
     internal::checkUserName(adminName);
     policy.checkPassword(adminPassword);
@@ -428,11 +401,13 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
         for (const char* suffix : {"", "-wal", "-shm"})
             std::filesystem::remove(store.databasePath().string() + suffix, ec);
         std::filesystem::remove(store.keyringPath(), ec);
+        std::filesystem::remove(store.failedLoginsPath(), ec);
         if (createdDir)
             std::filesystem::remove(dir, ec);
     };
     try {
         Keyring keyring = Keyring::create(storeId, failurePublic);
+        keyring.setKeepsFailureRecord();
         const Bytes adminId = keyring.userIdFor(adminName);
         keyring.addPassword(adminId, adminPassword, dbKey, policy);
         keyring.addRecovery(secrets.recoveryKey, dbKey);
@@ -445,7 +420,7 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
         writeMeta(db, "signing_secret", signingSecret.data(), signingSecret.size());
         writeMeta(db, "failure_public", failurePublic.data(), failurePublic.size());
         writeMeta(db, "failure_secret", failureSecret.data(), failureSecret.size());
-        const std::string policyJson = policy.toJson();
+        const std::string policyJson = (storePolicy ? *storePolicy : policy).toJson();
         writeMeta(db, "policy", policyJson.data(), policyJson.size());
         AuditLog log(db, storeId, AnchorSettings::of(policy));
         log.initialise(secrets.auditKey);
@@ -458,6 +433,8 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
         log.append(adminName, "user add", adminName, "role admin");
         log.append(adminName, "policy change", "policy", policyJson);
         t.commit();
+        // The record exists from the start: a store without one was tampered with.
+        internal::writeFailedLoginFile(store.failedLoginsPath(), {});
         keyring.save(store.keyringPath());
     } catch (...) {
         removeAll();
@@ -466,119 +443,296 @@ InitialSecrets Store::initialise(const std::filesystem::path& dir, const std::st
     return secrets;
 }
 
-void Store::refuseWhenLockedOut(const Keyring& keyring, const std::string& userName) const {
-    const std::string id = toHex(keyring.userIdFor(userName));
-    const std::int64_t since = unixNow() - policy_.lockoutWindow.count();
-    int recent = 0;
-    for (const auto& f : readFailedLogins(failedLoginsPath()))
-        if (f.id == id && f.time >= since)
-            ++recent;
-    if (recent >= policy_.maxFailedLogins) {
-        recordFailedLogin(keyring, userName, "refused: account locked out");
-        throw AccountLockedError("too many failed logins for " + userName + ": try again in " +
-                                 std::to_string(policy_.lockoutWindow.count() / 60 + 1) +
-                                 " minutes, or ask an admin");
-    }
-}
+namespace {
 
-void Store::recordFailedLogin(const Keyring& keyring, const std::string& userName,
-                              const std::string& reason) const {
+constexpr const char* unwritableMarkerPrefix = "failed-logins.unwritable.";
+
+std::string sealFailure(const Keyring& keyring, const std::string& userName,
+                        const std::string& reason) {
     const nlohmann::json record{{"user", userName}, {"time", utcNow()}, {"reason", reason}};
     const std::string plain = record.dump();
     Bytes sealed(plain.size() + crypto_box_SEALBYTES);
     crypto_box_seal(sealed.data(), reinterpret_cast<const unsigned char*>(plain.data()),
                     plain.size(), keyring.failurePublicKey().data());
-    auto all = readFailedLogins(failedLoginsPath());
-    all.push_back({toHex(keyring.userIdFor(userName)), unixNow(), toBase64(sealed)});
+    return toBase64(sealed);
+}
+
+// A full disk or an unwritable folder can still take an empty file (no data block): its name
+// says when, and the next successful login logs that an attempt was refused unrecorded.
+void leaveUnwritableMarker(const std::filesystem::path& dir, const std::string& idHex) {
+    Bytes nonce(4);
+    randombytes_buf(nonce.data(), nonce.size());
+    const std::filesystem::path marker =
+        dir / (std::string(unwritableMarkerPrefix) + std::to_string(unixNow()) + "." +
+               idHex.substr(0, 8) + "." + toHex(nonce));
+    const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        ::close(fd);
+}
+
+std::string minutes(std::chrono::seconds window) {
+    return std::to_string(window.count() / 60 + 1) + " minutes";
+}
+
+} // namespace
+
+// Reads the record; a missing (where the keyring says it must exist), truncated or altered one
+// becomes a tamper record that locks every account for the lockout window. Call with the store
+// folder locked.
+static internal::FailedLoginFile loadFailedLogins(const Store& store, const Keyring& keyring,
+                                                  const std::string& lockoutNote) {
+    auto file = internal::readFailedLoginFile(store.failedLoginsPath());
+    std::string tamper = file.problem;
+    if (tamper.empty() && !file.present && !file.legacy && keyring.keepsFailureRecord())
+        tamper = "the failed-login record is missing (deleted)";
+    if (file.legacy || !file.present)
+        file.present = true; // written in the current format from now on
+    file.legacy = false;
+    if (!tamper.empty()) {
+        // Whatever records are left still count; renumbered so that the chain holds again.
+        for (std::size_t i = 0; i < file.records.size(); ++i)
+            file.records[i].number = file.drained + 1 + i;
+        file.problem.clear();
+        file.append({0,
+                     internal::everyAccount,
+                     unixNow(),
+                     sealFailure(keyring, "?", "tamper: " + tamper + "; " + lockoutNote),
+                     {}});
+    }
+    return file;
+}
+
+std::string Store::beginAttempt(const Keyring& keyring, const std::string& userName) const {
+    const std::string id = toHex(keyring.userIdFor(userName));
+    const bool breakGlassAttempt = userName == "break-glass";
+    const std::string notes = ignoredPolicy_.empty()
+                                  ? std::string()
+                                  : " (its --policy file asked for looser values: ignored)";
+    const std::int64_t since = unixNow() - policy_.lockoutWindow.count();
+    internal::StoreFolderLock lock(dir_);
+    auto file = loadFailedLogins(*this, keyring,
+                                 "every account locked for " + minutes(policy_.lockoutWindow));
+    const bool lockedForEveryone = !breakGlassAttempt && file.lockedForEveryone(since);
+    if (lockedForEveryone || file.recent(id, since, false) >= policy_.maxFailedLogins) {
+        file.append({0,
+                     id,
+                     unixNow(),
+                     sealFailure(keyring, userName, "refused: account locked out" + notes),
+                     {}});
+        try {
+            internal::writeFailedLoginFile(failedLoginsPath(), file);
+        } catch (const StoreError&) {
+            leaveUnwritableMarker(dir_, id); // refused all the same
+        }
+        if (lockedForEveryone)
+            throw AccountLockedError("the failed-login record of this store was missing or "
+                                     "altered: every account is locked out for " +
+                                     minutes(policy_.lockoutWindow) + " (logged)");
+        throw AccountLockedError("too many failed logins for " + userName + ": try again in " +
+                                 minutes(policy_.lockoutWindow) + ", or ask an admin");
+    }
+    Bytes nonce(16);
+    randombytes_buf(nonce.data(), nonce.size());
+    const std::string attempt = toHex(nonce);
+    // Counted as failed until the password has opened the store: a process killed after the
+    // check, or whose outcome cannot be written, has still used up one try.
+    file.append({0, id, unixNow(),
+                 sealFailure(keyring, userName,
+                             "login attempt with no outcome recorded (counted as failed)" + notes),
+                 attempt});
     try {
-        writeFileAtomically(failedLoginsPath(), failedLoginsText(all));
+        internal::writeFailedLoginFile(failedLoginsPath(), file);
+    } catch (const StoreError& e) {
+        leaveUnwritableMarker(dir_, id);
+        throw StoreError(std::string("the login cannot be recorded (") + e.what() +
+                         "): refused before the password was checked; free disk space or "
+                         "make the store folder writable");
+    }
+    return attempt;
+}
+
+void Store::recordFailedLogin(const Keyring& keyring, const std::string& userName,
+                              const std::string& reason, const std::string& attempt) const {
+    const std::string notes = ignoredPolicy_.empty()
+                                  ? std::string()
+                                  : " (its --policy file asked for looser values: ignored)";
+    try {
+        internal::StoreFolderLock lock(dir_);
+        auto file = loadFailedLogins(*this, keyring,
+                                     "every account locked for " + minutes(policy_.lockoutWindow));
+        const std::string sealed = sealFailure(keyring, userName, reason + notes);
+        bool found = false;
+        for (auto& r : file.records)
+            if (!attempt.empty() && r.attempt == attempt) {
+                r.sealed = sealed;
+                r.attempt.clear();
+                found = true;
+            }
+        if (!found)
+            file.append({0, toHex(keyring.userIdFor(userName)), unixNow(), sealed, {}});
+        internal::writeFailedLoginFile(failedLoginsPath(), file);
     } catch (const StoreError&) {
-        // An unwritable store folder must not hide the refusal itself.
+        // The attempt's own record, written before the password was tried, counts already.
     }
 }
 
 Session Store::login(const std::string& userName, const std::string& password) const {
     restrictStoreFolder(dir_);
     Keyring keyring = Keyring::load(keyringPath());
-    refuseWhenLockedOut(keyring, userName);
+    const std::string attempt = beginAttempt(keyring, userName);
     SecureBytes dbKey;
     try {
         dbKey = keyring.unwrapWithPassword(keyring.userIdFor(userName), password);
     } catch (const AuthenticationError&) {
-        recordFailedLogin(keyring, userName, "wrong password, unknown or disabled account");
+        recordFailedLogin(keyring, userName, "wrong password, unknown or disabled account",
+                          attempt);
         throw;
     }
-    return openSession(std::move(dbKey), keyring, userName, false, {});
+    return openSession(std::move(dbKey), keyring, userName, password, attempt, false, {});
 }
 
 Session Store::breakGlass(const SecureBytes& recoveryKey, const std::string& reason) const {
     Keyring keyring = Keyring::load(keyringPath());
     if (reason.empty())
         throw InvalidRequestError("break-glass access needs a reason; it is logged");
-    refuseWhenLockedOut(keyring, "break-glass");
+    const std::string attempt = beginAttempt(keyring, "break-glass");
     SecureBytes dbKey;
     try {
         dbKey = keyring.unwrapWithRecovery(recoveryKey);
     } catch (const AuthenticationError&) {
-        recordFailedLogin(keyring, "break-glass", "wrong recovery key");
+        recordFailedLogin(keyring, "break-glass", "wrong recovery key", attempt);
         throw;
     }
-    return openSession(std::move(dbKey), keyring, "break-glass", true, reason);
+    return openSession(std::move(dbKey), keyring, "break-glass", {}, attempt, true, reason);
 }
 
-std::optional<std::string> Store::appendFailedLogins(Database& db, AuditLog& log,
-                                                     const std::string& userName,
-                                                     const Keyring& keyring) const {
-    const auto failures = readFailedLogins(failedLoginsPath());
-    if (failures.empty())
-        return std::nullopt;
+std::unique_ptr<internal::FailedLoginDrain>
+Store::appendFailedLogins(Database& db, AuditLog& log, const std::string& userName,
+                          const Keyring& keyring, const std::string& attempt) const {
+    auto drain = std::make_unique<internal::FailedLoginDrain>();
+    drain->lock = std::make_unique<internal::StoreFolderLock>(dir_);
+    const auto file = loadFailedLogins(*this, keyring, "logged at this login");
     const SecureBytes failureSecret = readSecretMeta(db, "failure_secret");
     const Bytes failurePublic = readMeta(db, "failure_public");
-    const std::string ownId = userName.empty() ? std::string() : toHex(keyring.userIdFor(userName));
+    const std::string ownId = toHex(keyring.userIdFor(userName));
     const std::int64_t since = unixNow() - policy_.lockoutWindow.count();
-    std::vector<FailedLogin> keep;
-    for (const auto& f : failures) {
-        if (!f.sealed.empty()) {
-            std::string details = "(sealed record could not be opened: altered)";
-            std::string who = "?";
-            try {
-                const Bytes sealed = fromBase64(f.sealed);
-                if (sealed.size() > crypto_box_SEALBYTES) {
-                    std::string plain(sealed.size() - crypto_box_SEALBYTES, '\0');
-                    if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
-                                             sealed.data(), sealed.size(), failurePublic.data(),
-                                             failureSecret.data()) == 0) {
-                        const auto j = nlohmann::json::parse(plain);
-                        who = j.at("user").get<std::string>();
-                        details = j.at("reason").get<std::string>() + " at " +
-                                  j.at("time").get<std::string>();
-                    }
-                }
-            } catch (const std::exception&) {
-            }
-            log.append(who, "failed login", who, details);
+
+    // The database remembers how far the record had been logged: a record that starts before
+    // that (deleted and begun anew, or an older copy put back) lost failures.
+    std::uint64_t loggedUpTo = 0;
+    {
+        auto s = db.prepare("SELECT value FROM meta WHERE key = 'failed_logins_drained'");
+        if (s.step()) {
+            const Bytes b = s.blob(0);
+            loggedUpTo = std::stoull(std::string(b.begin(), b.end()));
         }
-        if (f.id != ownId && f.time >= since)
-            keep.push_back({f.id, f.time, {}}); // logged, but still counts towards a lockout
     }
-    return failedLoginsText(keep);
+    if (file.lastNumber() < loggedUpTo)
+        log.append("?", "failed logins tampered", "failed-logins",
+                   "the failed-login record was deleted or replaced by an older copy: it ends at " +
+                       std::to_string(file.lastNumber()) + ", " + std::to_string(loggedUpTo) +
+                       " had been logged");
+
+    auto& next = drain->next;
+    next.present = true;
+    for (const auto& [id, time] : file.counting)
+        if (id != ownId && time >= since)
+            next.counting.emplace_back(id, time);
+    for (const auto& r : file.records) {
+        if (!attempt.empty() && r.attempt == attempt)
+            continue; // this login's own attempt: it succeeds
+        std::string details = "(sealed record could not be opened: altered)";
+        std::string who = "?";
+        try {
+            const Bytes sealed = fromBase64(r.sealed);
+            if (sealed.size() > crypto_box_SEALBYTES) {
+                std::string plain(sealed.size() - crypto_box_SEALBYTES, '\0');
+                if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
+                                         sealed.data(), sealed.size(), failurePublic.data(),
+                                         failureSecret.data()) == 0) {
+                    const auto j = nlohmann::json::parse(plain);
+                    who = j.at("user").get<std::string>();
+                    details = j.at("reason").get<std::string>() + " at " +
+                              j.at("time").get<std::string>();
+                }
+            }
+        } catch (const std::exception&) {
+        }
+        if (r.id == internal::everyAccount)
+            log.append(who, "failed logins tampered", "failed-logins", details);
+        else
+            log.append(who, "failed login", who, details);
+        if (r.id != ownId && r.time >= since)
+            next.counting.emplace_back(r.id, r.time); // logged, but still counts
+    }
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(unwritableMarkerPrefix, 0) != 0)
+            continue;
+        const std::string rest = name.substr(std::strlen(unwritableMarkerPrefix));
+        std::time_t when = std::time_t(std::strtoll(rest.c_str(), nullptr, 10));
+        std::tm tm{};
+        gmtime_r(&when, &tm);
+        char at[32];
+        std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        log.append("?", "failed login", "?",
+                   std::string("refused before the password was checked: the failure record "
+                               "could not be written at ") +
+                       at);
+        drain->markers.push_back(entry.path());
+    }
+    next.drained = std::max(loggedUpTo, file.lastNumber());
+    const std::string drained = std::to_string(next.drained);
+    writeMeta(db, "failed_logins_drained", drained.data(), drained.size());
+    return drain;
 }
 
-void Store::forgetFailedLogins(const std::optional<std::string>& remaining) const {
-    if (!remaining)
+void Store::forgetFailedLogins(std::unique_ptr<internal::FailedLoginDrain> drain) const {
+    if (!drain)
         return;
     try {
-        if (remaining->empty())
-            std::filesystem::remove(failedLoginsPath());
-        else
-            writeFileAtomically(failedLoginsPath(), *remaining);
+        internal::writeFailedLoginFile(failedLoginsPath(), drain->next);
+        for (const auto& marker : drain->markers)
+            std::filesystem::remove(marker);
     } catch (const std::exception&) {
         // Logged already; at worst a failure is logged twice.
     }
 }
 
+namespace {
+
+// The policy an admin recorded in the store. A record without "schema" was written by Radmark
+// before policies were the site's (each login recorded its process's policy): its numbers still
+// count (they can only tighten), its destinations do not.
+Policy recordedPolicy(Database& db) {
+    auto s = db.prepare("SELECT value FROM meta WHERE key = 'policy'");
+    if (!s.step())
+        return Policy{};
+    const Bytes b = s.blob(0);
+    const std::string text(b.begin(), b.end());
+    Policy recorded = Policy::fromJson(text);
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("schema")) {
+        recorded.exportDestinations.clear();
+        recorded.exportAllowList.clear();
+        recorded.destinationsListed = false;
+    }
+    return recorded;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines)
+        out += (out.empty() ? "" : "; ") + l;
+    return out;
+}
+
+} // namespace
+
 Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std::string& userName,
-                           bool breakGlass, const std::string& reason) const {
+                           const std::string& password, const std::string& attempt, bool breakGlass,
+                           const std::string& reason) const {
     Database db = Database::open(databasePath(), &dbKey, false);
     migrate(db);
     const Bytes storeId = readMeta(db, "store_id");
@@ -591,37 +745,92 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
     } else {
         auto s = db.prepare("SELECT id, name, role, disabled, created FROM users WHERE lookup = ?");
         s.bindBlob(1, keyring.userIdFor(userName));
-        if (!s.step())
+        if (!s.step()) {
+            recordFailedLogin(keyring, userName, "refused: no such account", attempt);
             throw AuthenticationError("the user name or password is not correct");
+        }
         user = readUser(s);
         if (user.disabled) {
-            Transaction t(db);
-            AuditLog(db, storeId, AnchorSettings::of(policy_))
-                .append(user.name, "failed login", user.name, "refused: account disabled");
-            t.commit();
+            recordFailedLogin(keyring, userName, "refused: account disabled", attempt);
             throw AuthenticationError("the account " + user.name + " is disabled");
         }
     }
 
+    // The effective policy: the site's (system) and the store's recorded one, tightened by the
+    // user's own file.
+    Store effective(*this);
+    effective.ignoredPolicy_.clear();
+    try {
+        effective.policy_ = site_.combinedWith(recordedPolicy(db));
+    } catch (const PolicyError&) {
+        effective.policy_ = site_; // an unreadable record cannot loosen anything
+    }
+    if (userPolicy_)
+        effective.policy_ = effective.policy_.tightenedBy(*userPolicy_, &effective.ignoredPolicy_);
+    const Policy& policy = effective.policy_;
+
+    if (!breakGlass) {
+        // The store's policy may be stricter than what was checked before the password.
+        const std::int64_t since = unixNow() - policy.lockoutWindow.count();
+        int recent = 0;
+        bool everyone = false;
+        {
+            internal::StoreFolderLock lock(dir_);
+            const auto file = internal::readFailedLoginFile(failedLoginsPath());
+            recent = file.recent(toHex(keyring.userIdFor(userName)), since, false) - 1;
+            everyone = file.lockedForEveryone(since);
+        }
+        if (everyone || recent >= policy.maxFailedLogins) {
+            recordFailedLogin(keyring, userName, "refused: account locked out (store policy)",
+                              attempt);
+            throw AccountLockedError("too many failed logins for " + userName + ": try again in " +
+                                     minutes(policy.lockoutWindow) + ", or ask an admin");
+        }
+        try {
+            policy.checkPassword(password);
+        } catch (const InvalidRequestError& e) {
+            recordFailedLogin(keyring, userName,
+                              "refused: the password does not meet the site's policy", attempt);
+            throw AuthenticationError("the password of " + userName +
+                                      " does not meet the site's policy (" + e.what() +
+                                      "): ask an admin to set a new one");
+        }
+    }
+
+    // A key wrapped at a lower Argon2id cost than the policy's is wrapped anew at that cost;
+    // a keyring of a store from before the chained failure record starts requiring it.
+    std::string rewrapped;
+    const Bytes userId = keyring.userIdFor(userName);
+    if ((!breakGlass && keyring.wrappedBelow(userId, policy)) || !keyring.keepsFailureRecord()) {
+        Keyring fresh = Keyring::load(keyringPath());
+        if (!breakGlass && fresh.wrappedBelow(userId, policy)) {
+            const std::string before = fresh.wrappingCost(userId);
+            fresh.addPassword(userId, password, dbKey, policy);
+            rewrapped =
+                "Argon2id " + before + " -> " + fresh.wrappingCost(userId) + " (the policy's cost)";
+        }
+        fresh.setKeepsFailureRecord();
+        fresh.save(keyringPath());
+    }
+
     {
         Transaction t(db);
-        AuditLog log(db, storeId, AnchorSettings::of(policy_));
-        const auto drained =
-            appendFailedLogins(db, log, breakGlass ? std::string() : userName, keyring);
+        AuditLog log(db, storeId, AnchorSettings::of(policy));
+        auto drained = appendFailedLogins(db, log, userName, keyring, attempt);
         if (breakGlass)
             log.append(user.name, "break-glass login", "store", reason);
         else
             log.append(user.name, "login", user.name, "role " + roleName(user.role));
-        const std::string policyJson = policy_.toJson();
-        const Bytes recorded = readMeta(db, "policy");
-        if (std::string(recorded.begin(), recorded.end()) != policyJson) {
-            writeMeta(db, "policy", policyJson.data(), policyJson.size());
-            log.append(user.name, "policy change", "policy", policyJson);
-        }
+        if (!effective.ignoredPolicy_.empty())
+            log.append(user.name, "policy ignored", "policy",
+                       "--policy asked for looser values, not applied: " +
+                           joined(effective.ignoredPolicy_));
+        if (!rewrapped.empty())
+            log.append(user.name, "key rewrap", user.name, rewrapped);
         t.commit();
-        forgetFailedLogins(drained);
+        forgetFailedLogins(std::move(drained));
     }
-    return Session(*this, std::move(db), std::move(dbKey), user, breakGlass);
+    return Session(effective, std::move(db), std::move(dbKey), user, breakGlass);
 }
 
 } // namespace radmark::storage

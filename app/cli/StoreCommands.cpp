@@ -25,7 +25,14 @@ int runInit(Arguments& args, CommandIo& io) {
     if (std::filesystem::exists(auditKeyOut))
         throw CommandError(auditKeyOut + " already exists; choose a new file for the audit key");
     const std::string password = readNewPassword(args, io, "new password for " + admin);
-    const auto secrets = storage::Store::initialise(store.dir(), admin, password, store.policy());
+    // The store records as its own policy only what the creator's --policy file names; the
+    // system policy's values are not frozen into it (IT may change /etc/radmark/policy.json).
+    storage::Policy recorded;
+    recorded.named = 0;
+    if (auto file = args.option("policy"))
+        recorded = storage::Policy::load(std::filesystem::path(*file));
+    const auto secrets =
+        storage::Store::initialise(store.dir(), admin, password, store.policy(), recorded);
     writeSecretFile(auditKeyOut, secrets.auditKey.toHex() + "\n");
     io.out << "store created in " << store.dir().string() << " with admin " << admin << "\n"
            << "audit key written to " << auditKeyOut

@@ -25,10 +25,15 @@ storage::Store openStore(const Arguments& args) {
     std::optional<std::filesystem::path> given;
     if (auto s = args.option("store"))
         given = *s;
-    std::optional<std::filesystem::path> policyFile;
+    // The site's policy applies; --policy FILE may only tighten it (looser values: a note each).
+    std::optional<storage::Policy> userPolicy;
     if (auto p = args.option("policy"))
-        policyFile = *p;
-    return storage::Store(storage::resolveStoreDir(given), storage::Policy::load(policyFile));
+        userPolicy = storage::Policy::load(std::filesystem::path(*p));
+    storage::Store store(storage::resolveStoreDir(given), storage::Policy::system(),
+                         std::move(userPolicy));
+    for (const auto& line : store.ignoredPolicyValues())
+        std::cerr << "radmark-cli: note: --policy " << line << "\n";
+    return store;
 }
 
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
-// What every store command shares: where the store is (--store, RADMARK_STORE, XDG), which
-// policy applies (--policy), who logs in (--user, or --as when --user is a filter, or
+// What every store command shares: where the store is (--store, RADMARK_STORE, XDG), the policy
+// (the site's; --policy FILE may only tighten it, never loosen), who logs in (--user, or --as when --user is a filter, or
 // --break-glass REASON with the recovery key)
 // and how secrets are read: from the terminal with echo off, or one line each from stdin with
 // --password-stdin. Never from an argument.

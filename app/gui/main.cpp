@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                                          QStringLiteral("DIR"));
     const QCommandLineOption policyOption(
         QStringLiteral("policy"),
-        QStringLiteral("Security policy file (default /etc/radmark/policy.json)."),
+        QStringLiteral("A policy file that tightens the site's (/etc/radmark/policy.json and the "
+                       "store's); looser values are ignored."),
         QStringLiteral("FILE"));
     parser.addOption(openOption);
     parser.addOption(storeOption);
@@ -101,11 +102,15 @@ int main(int argc, char** argv) {
     std::unique_ptr<radmark::gui::StoreWorkspace> workspace;
     if (!storeDir.isEmpty()) {
         try {
-            std::optional<std::filesystem::path> policyFile;
+            // The site's policy applies; --policy FILE may only tighten it.
+            std::optional<radmark::storage::Policy> userPolicy;
             if (parser.isSet(policyOption))
-                policyFile = parser.value(policyOption).toStdString();
-            radmark::storage::Store store(storeDir.toStdString(),
-                                          radmark::storage::Policy::load(policyFile));
+                userPolicy = radmark::storage::Policy::load(
+                    std::filesystem::path(parser.value(policyOption).toStdString()));
+            radmark::storage::Store store(
+                storeDir.toStdString(), radmark::storage::Policy::system(), std::move(userPolicy));
+            for (const auto& line : store.ignoredPolicyValues())
+                std::fprintf(stderr, "radmark: note: --policy %s\n", line.c_str());
             workspace = std::make_unique<radmark::gui::StoreWorkspace>(std::move(store), window);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "radmark: %s\n", e.what());

@@ -16,6 +16,8 @@ if [ "$imported" -ne 4 ] || printf '%s\n' "$first" | grep -q -E 'quarantined|fai
   exit 1
 fi
 
+# The demo's cheap Argon2id is the system policy of this build made for tests.
+export RADMARK_TEST_SYSTEM_POLICY="$dir/demo-policy.json"
 # The annotator may open every demo study (the versions listing checks the assignment).
 for id in $(printf '%s\n' "$first" | sed -n 's/.*(study \([0-9]*\)).*/\1/p'); do
   printf '%s\n' demo-annotator-password |

@@ -60,6 +60,9 @@ class Store:
         self.policy = os.path.join(work, "policy.json")
         with open(self.policy, "w") as f:
             f.write(POLICY)
+        # The cheap Argon2id is the system policy of a build made for tests (--policy only
+        # tightens); the commands run as children inherit it.
+        os.environ["RADMARK_TEST_SYSTEM_POLICY"] = self.policy
         code, out, err = run([cli, "init", "--admin", "admin", "--store", self.dir,
                               "--policy", self.policy, "--password-stdin",
                               "--audit-key-out", os.path.join(work, name + "-audit-key"),

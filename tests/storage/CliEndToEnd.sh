@@ -8,6 +8,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
+# The cheap Argon2id is the SYSTEM policy of a build made for tests (--policy only tightens).
+export RADMARK_TEST_SYSTEM_POLICY="$work/policy.json"
 s=(--store "$work/store" --policy "$work/policy.json")
 pw='admin password 123'
 

@@ -51,6 +51,8 @@ cat > "$work/policy.json" <<EOF
     "credentials": "$work/smb-plain/credentials"},
    {"name": "not-a-mount", "folder": "$work/not-a-mount"}]}
 EOF
+# The cheap Argon2id is the SYSTEM policy of a build made for tests (--policy only tightens).
+export RADMARK_TEST_SYSTEM_POLICY="$work/policy.json"
 s=(--store "$work/store" --policy "$work/policy.json")
 pw='admin password 123'
 upw='user password 1234'

@@ -104,7 +104,8 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
     filterAction_->addItems({"", "login", "failed login", "lock", "unlock", "logout", "open study",
                              "save", "review decision", "import", "export", "user add",
                              "user disable", "user passwd", "assign", "policy change",
-                             "audit verify", "audit checkpoint", "break-glass login"});
+                             "audit verify", "audit checkpoint", "break-glass login",
+                             "policy ignored", "key rewrap", "failed logins tampered"});
     filterSince_ = new QDateEdit(QDate(2000, 1, 1));
     filterSince_->setObjectName("auditFilterSince");
     filterSince_->setDisplayFormat("yyyy-MM-dd");
