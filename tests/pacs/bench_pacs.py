@@ -75,6 +75,8 @@ def main():
             f.write(f"username={ORTHANC_USER}\npassword={ORTHANC_PASSWORD}\n")
         os.chmod(cred, 0o600)
         policy = os.path.join(home, "policy.json")
+        # PACS nodes are the site's alone: the policy is this test build's system policy.
+        os.environ["RADMARK_TEST_SYSTEM_POLICY"] = policy
         with open(policy, "w") as f:
             json.dump({"argon2_memory_bytes": 65536, "argon2_operations": 1, "pacs_nodes": [
                 {"name": "orthanc", "dicomweb": f"{orthanc.url()}/dicom-web",

@@ -347,7 +347,9 @@ def main():
 
 def run_tests(args, work, pacs_home, orthancs, proxies):
     py = "/usr/bin/python3"
-    env = dict(os.environ, TMPDIR=os.path.join(work, "tmp"))
+    # The test's policy is the system policy of this test build: PACS nodes are the site's alone.
+    env = dict(os.environ, TMPDIR=os.path.join(work, "tmp"),
+               RADMARK_TEST_SYSTEM_POLICY=os.path.join(work, "policy.json"))
     store = ["--store", os.path.join(work, "store"), "--policy", os.path.join(work, "policy.json")]
 
     def cli(*words, secrets=(ADMIN_PASSWORD,), user=True):

@@ -35,13 +35,13 @@ done
 as() {
   local uid="$1"
   shift
-  env -i PATH=/usr/bin:/bin HOME="$work/home/$uid" LANG=C.UTF-8 \
+  env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" LANG=C.UTF-8 \
     setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 as_bg() {
   local uid="$1"
   shift
-  exec env -i PATH=/usr/bin:/bin HOME="$work/home/$uid" LANG=C.UTF-8 \
+  exec env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" LANG=C.UTF-8 \
     setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 wait_for_socket() { # wait_for_socket PATH PID

@@ -46,14 +46,14 @@ done
 as() { # as UID COMMAND...: runs COMMAND under that uid and gid, no supplementary groups
   local uid="$1"
   shift
-  env -i PATH=/usr/bin:/bin HOME="$work/home/$uid" LANG=C.UTF-8 \
+  env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" LANG=C.UTF-8 \
     setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 # as_bg UID COMMAND... &: the same in the background, where $! is then COMMAND's own pid.
 as_bg() {
   local uid="$1"
   shift
-  exec env -i PATH=/usr/bin:/bin HOME="$work/home/$uid" LANG=C.UTF-8 \
+  exec env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" LANG=C.UTF-8 \
     setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 py=/usr/bin/python3
