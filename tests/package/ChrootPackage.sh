@@ -58,7 +58,13 @@ cleanup() {
     var/cache/apt/archives; do
     mountpoint -q "$target/$m" 2> /dev/null && umount -l "$target/$m"
   done
-  # Only a root with nothing mounted in it is removed (never through a mount into the host).
+  # The logs stay in PACKAGE_BUILD_DIR/package-chroot-logs. Only a root with nothing mounted in
+  # it is removed (never through a mount into the host).
+  if [ -d "$work" ]; then
+    rm -rf "$build/package-chroot-logs"
+    mkdir -p "$build/package-chroot-logs"
+    cp "$work"/*.log "$work"/*.txt "$build/package-chroot-logs/" 2> /dev/null
+  fi
   if ! grep -q " $target/" /proc/mounts; then
     rm -rf "$work"
   fi
