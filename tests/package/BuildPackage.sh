@@ -100,8 +100,11 @@ for program in radmark radmark-cli radmark-decoder radmark-ocr.so; do
     fail "$program names the build tree or honours \$RADMARK_DECODER (above)"
   fi
 done
-strings "$bin/radmark-decoder" | grep -q 'built without test hooks' || fail "the decoder has test hooks"
-if "$bin/radmark-cli" --help | grep -q '^  bench '; then
+# (Output to a variable first: grep -q ending a pipe early would fail it under pipefail.)
+decoder_strings=$(strings "$bin/radmark-decoder")
+grep -q 'built without test hooks' <<< "$decoder_strings" || fail "the decoder has test hooks"
+cli_help=$("$bin/radmark-cli" --help)
+if grep -q '^  bench ' <<< "$cli_help"; then
   fail "the installed radmark-cli has bench commands"
 fi
 
@@ -110,13 +113,13 @@ for program in radmark radmark-cli radmark-decoder radmark-ocr.so; do
   headers=$(readelf -lWd "$bin/$program")
   grep -q GNU_RELRO <<< "$headers" || fail "$program: no RELRO"
   grep -q 'BIND_NOW\|FLAGS.*NOW' <<< "$headers" || fail "$program: no BIND_NOW (-z now)"
-  readelf -hW "$bin/$program" | grep -q 'Type:.*DYN' || fail "$program: not position independent"
+  grep -q 'Type:.*DYN' <<< "$(readelf -hW "$bin/$program")" || fail "$program: not position independent"
   symbols=$(readelf --dyn-syms -W "$bin/$program")
   grep -q '__stack_chk_fail' <<< "$symbols" || fail "$program: no stack protector"
 done
 for program in radmark radmark-cli radmark-decoder; do
-  readelf -dW "$bin/$program" | grep -q 'FLAGS_1.*PIE' || fail "$program: not a PIE"
-  readelf --dyn-syms -W "$bin/$program" | grep -q '__[a-z_]*_chk@' || fail "$program: no _FORTIFY_SOURCE"
+  grep -q 'FLAGS_1.*PIE' <<< "$(readelf -dW "$bin/$program")" || fail "$program: not a PIE"
+  grep -q '__[a-z_]*_chk@' <<< "$(readelf --dyn-syms -W "$bin/$program")" || fail "$program: no _FORTIFY_SOURCE"
 done
 
 # -- The systemd unit -----------------------------------------------------------------------------
@@ -130,7 +133,7 @@ if command -v systemd-analyze > /dev/null; then
   fi
   SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$check_unit" > "$build/package-unit.log" 2>&1 ||
     { cat "$build/package-unit.log" >&2; fail "systemd-analyze verify refused radmarkd.service"; }
-  if grep -v "^$" "$build/package-unit.log" | grep -q .; then
+  if grep -qv "^$" "$build/package-unit.log"; then
     cat "$build/package-unit.log" >&2
     fail "systemd-analyze verify warned about radmarkd.service"
   fi

@@ -41,7 +41,7 @@ fi
 seconds() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.0f", b - a }'; }
 started=$(seconds)
-deb=$(ls "$build"/radmark_*.deb 2> /dev/null | head -1)
+deb=$(ls "$build"/radmark_*.deb 2> /dev/null | sed -n 1p)
 [ -n "$deb" ] || fail "no radmark_*.deb in $build: run Package.Build first"
 
 cache="${RADMARK_PACKAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/radmark/package-test}"
@@ -192,7 +192,7 @@ echo "package installed: $(elapsed "$t") s"
 grep -E 'Setting up|^E:' "$work/apt-install.log" | grep -v '^Setting up radmark ' && fail "installing it pulled in more than it (above)"
 
 # -- What postinst made ----------------------------------------------------------------------------
-in_root getent passwd radmark | grep -q '^radmark:' || fail "no radmark account"
+[ "$(in_root getent passwd radmark | cut -d: -f1)" = radmark ] || fail "no radmark account"
 shell=$(in_root getent passwd radmark | cut -d: -f7)
 case "$shell" in */nologin | */false) ;; *) fail "the radmark account has a login shell: $shell" ;; esac
 # Names as the root's own account database has them (not the host's: the numbers differ).
@@ -219,7 +219,7 @@ printf '%s\n' "$password" | as_alice radmark-cli import --store /home/alice/stor
   --password-stdin /home/alice/generated-ct > "$work/import.txt" 2>&1 ||
   { cat "$work/import.txt" >&2; fail "installed radmark-cli import failed"; }
 grep -q 'imported' "$work/import.txt" || { cat "$work/import.txt" >&2; fail "import imported nothing"; }
-echo "installed CLI: info, init, import in $(elapsed "$t") s: $(grep imported "$work/import.txt" | head -1)"
+echo "installed CLI: info, init, import in $(elapsed "$t") s: $(grep imported "$work/import.txt" | sed -n 1p)"
 
 # -- The installed workstation under X: log in with keystrokes, a screenshot ---------------------------
 # The X server runs on the host (this namespace); the root's programs reach it through its
@@ -237,7 +237,7 @@ t=$(seconds)
 as_alice DISPLAY="$display" QT_QPA_PLATFORM=xcb XDG_RUNTIME_DIR=/tmp/alice-runtime \
   radmark --store /home/alice/store > "$work/gui.log" 2>&1 &
 gui=$!
-login_window=$(DISPLAY="$display" timeout 120 xdotool search --sync --name 'log in' | head -1) ||
+login_window=$(DISPLAY="$display" timeout 120 xdotool search --sync --name 'log in' | sed -n 1p) ||
   { cat "$work/gui.log" >&2; fail "the installed workstation showed no login window"; }
 DISPLAY="$display" xdotool windowactivate --sync "$login_window" 2> /dev/null ||
   DISPLAY="$display" xdotool windowfocus --sync "$login_window"
