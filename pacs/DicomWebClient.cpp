@@ -20,9 +20,13 @@ Credentials::~Credentials() {
         sodium_memzero(secret.data(), secret.size());
 }
 
+// As the decoder's: $RADMARK_PACS_FETCH and the build tree's program only in builds made for
+// tests (an installed workstation runs the fetcher beside it, never one a user names).
 fs::path locateFetcherProgram() {
+#ifdef RADMARK_PACS_FETCH_ENV_OVERRIDE
     if (const char* chosen = std::getenv("RADMARK_PACS_FETCH"); chosen && *chosen)
         return chosen;
+#endif
     std::error_code error;
     const fs::path self = fs::read_symlink("/proc/self/exe", error);
     if (!error) {
@@ -33,7 +37,7 @@ fs::path locateFetcherProgram() {
 #ifdef RADMARK_PACS_FETCH_BUILD_PATH
     return RADMARK_PACS_FETCH_BUILD_PATH;
 #else
-    return "radmark-pacs-fetch";
+    return self.parent_path() / "radmark-pacs-fetch"; // missing: starting it fails clearly
 #endif
 }
 

@@ -102,6 +102,7 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
     return 0;
 }
 
+#ifdef RADMARK_BENCHMARKS // bench draft: test builds only (app/CMakeLists.txt)
 // What the workstation's autosave timer does, on the GUI thread, while the user paints: write
 // the draft of a 512x512xN label map (a liver-sized segment over 100 slices) after `dirty` slices
 // changed, into a real encrypted store on disk (synchronous=FULL: one fsync per draft).
@@ -179,12 +180,15 @@ int runBenchDraft(Arguments& args, CommandIo& io) {
            << " raw bytes written, in one transaction with the draft record\n";
     return 0;
 }
+#endif // RADMARK_BENCHMARKS
 
 } // namespace
+#ifdef RADMARK_BENCHMARKS
 RADMARK_COMMAND("bench draft",
                 "[--slices N] [--dirty N] [--repeat N] [--dir DIR]  autosave time of a draft "
                 "with N dirty slices (default 5) of a 512x512x500 label map",
                 runBenchDraft);
+#endif
 RADMARK_COMMAND("versions", "--study S [--user U] [--store DIR]  one line per annotation version",
                 runVersions);
 RADMARK_COMMAND("annotations import",

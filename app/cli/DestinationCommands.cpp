@@ -9,7 +9,9 @@
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
 #include "delivery/DestinationWriter.h"
+#ifdef RADMARK_BENCHMARKS // test builds only (app/CMakeLists.txt)
 #include "delivery/loopback/LoopbackSamba.h"
+#endif
 #include "storage/Policy.h"
 #include "workflow/DatasetExport.h"
 
@@ -77,7 +79,8 @@ RADMARK_COMMAND("destinations",
                 "and whether each is allowed now (and, with --connect, reachable)",
                 runDestinations);
 
-// -- bench delivery --
+// -- bench delivery (test builds only: BUILD_TESTING defines RADMARK_BENCHMARKS) --
+#ifdef RADMARK_BENCHMARKS
 
 using Clock = std::chrono::steady_clock;
 
@@ -200,6 +203,7 @@ RADMARK_COMMAND("bench delivery",
                 "[--megabytes 150] [--files 20] [--runs 3] [--scratch DIR]  seconds to deliver a "
                 "generated bundle to a local folder and to a loopback SMB3 share",
                 runBenchDelivery);
+#endif // RADMARK_BENCHMARKS
 
 } // namespace
 } // namespace radmark::cli

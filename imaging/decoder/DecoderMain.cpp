@@ -72,7 +72,11 @@ fs::path ocrModulePath() {
         if (fs::exists(beside, error))
             return beside;
     }
+#ifdef RADMARK_OCR_MODULE_BUILD_PATH
     return RADMARK_OCR_MODULE_BUILD_PATH;
+#else
+    return "/nonexistent/radmark-ocr.so"; // installed: beside radmark-decoder only
+#endif
 }
 
 // Tesseract and its libraries, loaded and bound now (RTLD_NOW): nothing of them is resolved
@@ -875,7 +879,10 @@ int runChild(const ChildSettings& child) {
     const bool writesConfined = confineWritesTo(child.writable, voxelFolder, why);
     settings.allowWrites = !child.writable.empty();
     settings.voxelFolderFd = voxelFolder;
-    ::chdir("/");
+    // Not in the caller's folder (a relative path must never reach her files). "/" always
+    // exists: failing here means something is badly wrong, so the child does not start.
+    if (::chdir("/") != 0)
+        return 1;
     imaging::Volume::setLargeBufferSource(sharedVoxelBuffer);
     loadTables(child.ocr);
     // A library's abort() ends this process at once, whatever other threads hold (a jump out of
@@ -971,7 +978,8 @@ int runZygote() {
     ::prctl(PR_SET_DUMPABLE, 0);
     const rlimit noCore{0, 0};
     ::setrlimit(RLIMIT_CORE, &noCore);
-    ::chdir("/");
+    if (::chdir("/") != 0) // as in runChild
+        return 1;
     loadTables(false);
     sigset_t childExits;
     sigemptyset(&childExits);

@@ -26,19 +26,23 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 fs::path locateDecoderProgram() {
+#ifdef RADMARK_DECODER_ENV_OVERRIDE
+    // Test builds only (tests/decoder run radmark-decoder-test this way). An installed build
+    // ignores the variable: a user could otherwise run a program of her own as the decoder.
     if (const char* chosen = std::getenv("RADMARK_DECODER"); chosen && *chosen)
         return chosen;
+#endif
     std::error_code error;
     const fs::path self = fs::read_symlink("/proc/self/exe", error);
-    if (!error) {
-        const fs::path beside = self.parent_path() / "radmark-decoder";
-        if (fs::exists(beside, error))
-            return beside;
-    }
+    const fs::path beside = error ? fs::path() : self.parent_path() / "radmark-decoder";
+    if (!beside.empty() && fs::exists(beside, error))
+        return beside;
 #ifdef RADMARK_DECODER_BUILD_PATH
     return RADMARK_DECODER_BUILD_PATH;
 #else
-    return "radmark-decoder";
+    // Installed: beside the program or nowhere (never a bare name looked up in the caller's
+    // folder); spawning it then fails with a clear error.
+    return beside.empty() ? fs::path("/nonexistent/radmark-decoder") : beside;
 #endif
 }
 

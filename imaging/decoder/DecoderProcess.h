@@ -29,7 +29,9 @@ struct DecoderSettings {
     bool ocr = false;
 };
 
-// $RADMARK_DECODER, else radmark-decoder beside the running program, else the build tree's.
+// radmark-decoder beside the running program, else the build tree's. Test builds
+// (BUILD_TESTING) also honour $RADMARK_DECODER first; an installed build honours neither it nor
+// the build tree (docs/packaging.md).
 std::filesystem::path locateDecoderProgram();
 
 // Children are forked from a zygote of the decoder program (`radmark-decoder --zygote`: exec'd

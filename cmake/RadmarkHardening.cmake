@@ -1,0 +1,16 @@
+# RADMARK_HARDENING: the compile and link flags of Debian's hardened builds (dpkg-buildflags with
+# hardening=+all on amd64), for every target. OFF by default: changing global flags rebuilds
+# everything and would give the everyday build/ a compile cache of its own; the package's build
+# (build-package/, configured by tests/package/BuildPackage.sh) turns it ON.
+option(RADMARK_HARDENING "Stack protector, _FORTIFY_SOURCE=2, PIE, full RELRO (the package)" OFF)
+if(RADMARK_HARDENING)
+  include(CheckPIESupported)
+  check_pie_supported(LANGUAGES C CXX)
+  # -fPIE for executables, -fPIC for libraries and modules (radmark-ocr.so), -pie at link.
+  set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+  add_compile_options(-fstack-protector-strong -fstack-clash-protection -fcf-protection
+                      -Wformat -Werror=format-security)
+  # _FORTIFY_SOURCE needs the optimiser; the package is RelWithDebInfo (-O2).
+  add_compile_definitions(_FORTIFY_SOURCE=2)
+  add_link_options(-Wl,-z,relro -Wl,-z,now)
+endif()
