@@ -22,7 +22,8 @@ storage::Policy policyFrom(const Arguments& args) {
     std::optional<fs::path> policyFile;
     if (auto p = args.option("policy"))
         policyFile = *p;
-    return storage::Policy::load(policyFile);
+    // The site's nodes: a person's file may tighten the rest, never add a node.
+    return storage::Policy::effective(policyFile);
 }
 
 int runPacsNodes(Arguments& args, CommandIo& io) {

@@ -21,7 +21,7 @@ int runPolicyShow(Arguments& args, CommandIo& io) {
     io.out << "system policy: " << systemPath.string()
            << (std::filesystem::exists(systemPath, ec) ? "" : " (absent: the defaults)")
            << (storage::Policy::testBuild()
-                   ? "  [a build made for tests: RADMARK_TEST_SYSTEM_POLICY is honoured]"
+                   ? "  [a build made for tests: the environment may name another system policy]"
                    : "")
            << "\n"
            << "system:   " << storage::Policy::system().toJson() << "\n"

@@ -95,11 +95,11 @@ python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$build/package-root/
 
 # -- No test code, no build tree in the installed programs ----------------------------------------
 bin="$build/package-root/usr/lib/radmark"
-for program in radmark radmark-cli radmark-decoder radmark-pacs-fetch radmark-ocr.so; do
+for program in radmark radmark-cli radmark-decoder radmark-pacs-fetch radmark-ocr.so radmarkd; do
   [ -f "$bin/$program" ] || fail "the package has no $program"
   if strings "$bin/$program" |
      grep -F -e "$root/" -e "RADMARK_DECODER" -e "RADMARK_PACS_FETCH" -e "RADMARK_TEST_SYSTEM_POLICY" |
-     grep -v 'RADMARK_DECODER_[A-Z]' | head -3 | grep .; then
+     grep -v -e 'RADMARK_DECODER_[A-Z]' -e 'RADMARK_PACS_FETCH_[A-Z]' | head -3 | grep .; then
     fail "$program names the build tree or honours a test build's environment variable (above)"
   fi
 done
@@ -128,12 +128,12 @@ done
 # -- The systemd unit -----------------------------------------------------------------------------
 unit="$build/package-root/lib/systemd/system/radmarkd.service"
 if command -v systemd-analyze > /dev/null; then
-  check_unit="$unit"
-  if [ "$has_radmarkd" = 0 ]; then
-    # verify checks that ExecStart exists: without radmarkd, check the rest of the unit.
-    check_unit="$build/package-control/radmarkd.service"
-    sed 's|^ExecStart=.*|ExecStart=/bin/true|' "$unit" > "$check_unit"
-  fi
+  # verify checks that ExecStart exists on this machine: point it at the packaged radmarkd (not
+  # installed here), or without radmarkd at /bin/true, to check the rest of the unit.
+  check_unit="$build/package-control/radmarkd.service"
+  program=/bin/true
+  [ "$has_radmarkd" = 0 ] || program="$build/package-root/usr/sbin/radmarkd"
+  sed "s|^ExecStart=.*|ExecStart=$program|" "$unit" > "$check_unit"
   SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$check_unit" > "$build/package-unit.log" 2>&1 ||
     { cat "$build/package-unit.log" >&2; fail "systemd-analyze verify refused radmarkd.service"; }
   if grep -qv "^$" "$build/package-unit.log"; then

@@ -289,14 +289,35 @@ printf '%s\n' "$password" | as_alice radmark-cli audit show --store /home/alice/
 
 # -- The store service, when the package has it ----------------------------------------------------
 if [ -x "$target/usr/sbin/radmarkd" ]; then
-  chroot --userspec=radmark:radmark "$target" /usr/bin/env -i PATH=/usr/bin:/bin /usr/sbin/radmarkd \
-    > "$work/radmarkd.log" 2>&1 &
+  t=$(seconds)
+  as_service() { chroot --userspec=radmark:radmark "$target" /usr/bin/env -i PATH=/usr/bin:/bin \
+    HOME=/var/lib/radmark LC_ALL=C.UTF-8 "$@"; }
+  # The shared store, made by the service account as IT would, under the installed policy.
+  printf '%s\n' "$password" | as_service radmark-cli init --store /var/lib/radmark/store \
+    --admin ada --audit-key-out /var/lib/radmark/audit.key --password-stdin \
+    > "$work/service-init.log" 2>&1 ||
+    { cat "$work/service-init.log" >&2; fail "the service account could not create the shared store"; }
+  # What the unit's RuntimeDirectory= makes: /run/radmark, the service's, 0755.
+  chroot "$target" install -d -o radmark -g radmark -m 0755 /run/radmark
+  # Not through the function: $! must be radmarkd itself (chroot and env exec it).
+  chroot --userspec=radmark:radmark "$target" /usr/bin/env -i PATH=/usr/bin:/bin \
+    HOME=/var/lib/radmark LC_ALL=C.UTF-8 /usr/sbin/radmarkd > "$work/radmarkd.log" 2>&1 &
   daemon=$!
-  sleep 3
+  for _ in $(seq 100); do [ -S "$target/run/radmark/radmarkd.sock" ] && break; sleep 0.1; done
   kill -0 "$daemon" 2> /dev/null || { cat "$work/radmarkd.log" >&2; fail "radmarkd did not stay up"; }
+  # A user of the workstation: the store's files are closed to her, the service answers her.
+  as_alice cat /var/lib/radmark/store/store.db > /dev/null 2>&1 && fail "alice read the shared store"
+  printf '%s\n' "$password" | as_alice radmark-cli --service /run/radmark/radmarkd.sock studies \
+    --user ada --password-stdin > "$work/service-studies.txt" 2>&1 ||
+    { cat "$work/service-studies.txt" "$work/radmarkd.log" >&2; fail "radmark-cli through the installed radmarkd failed"; }
   kill "$daemon"
   wait "$daemon" 2> /dev/null || true
-  echo "radmarkd: started as radmark and stopped"
+  # Its request handlers end with it; none may hold the account when the purge removes it.
+  service_uid=$(chroot "$target" id -u radmark)
+  for _ in $(seq 50); do pgrep -U "$service_uid" > /dev/null || break; sleep 0.1; done
+  pgrep -U "$service_uid" -a >&2 && fail "processes of the radmark account outlived radmarkd"
+  rm -rf "$target/run/radmark"
+  echo "radmarkd: shared store made by the radmark account, a user's command served, in $(elapsed "$t") s"
 else
   echo "radmarkd: not in this package (its unit only)"
 fi
