@@ -1,9 +1,10 @@
 #include "pacs/DicomWebClient.h"
 
+#include "imaging/decoder/DecoderProcess.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,8 +64,8 @@ DicomWebClient::~DicomWebClient() {
     stop();
 }
 
-// posix_spawn, exec at once (no code of this key-holding process runs in the child), fd 3 the
-// channel, every other descriptor closed, signals at their defaults, a cleaned environment.
+// Started as the decoder is (decoder::spawnHelperProgram): exec at once, fd 3 the channel,
+// nothing else inherited, a cleaned environment; stderr kept only with RADMARK_PACS_FETCH_STDERR=1.
 void DicomWebClient::start() {
     int ends[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
@@ -74,38 +75,11 @@ void DicomWebClient::start() {
     decoder::UniqueFd parentEnd(ends[0]);
     decoder::UniqueFd childEnd(::fcntl(ends[1], F_DUPFD_CLOEXEC, 10));
     ::close(ends[1]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    const char* keepStderr = std::getenv("RADMARK_PACS_FETCH_STDERR");
-    if (!keepStderr || std::string(keepStderr) != "1")
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, childEnd.get(), 3);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 4);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    std::string program = settings_.program.string();
-    std::vector<std::string> environment = {"LC_ALL=C", "PATH=/usr/bin:/bin"};
-    for (const char* passed : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"})
-        if (const char* value = std::getenv(passed))
-            environment.push_back(std::string(passed) + "=" + value);
-    std::vector<char*> argv{program.data(), nullptr};
-    std::vector<char*> envp;
-    for (auto& e : environment)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
     pid_t pid = -1;
+    const std::string program = settings_.program.string();
     const int spawned =
-        ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+        decoder::spawnHelperProgram(program, {}, childEnd.get(), "RADMARK_PACS_FETCH_STDERR",
+                                    {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}, pid);
     if (spawned != 0)
         throw PacsError(PacsError::Kind::Other,
                         "the PACS fetcher (" + program +

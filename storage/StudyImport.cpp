@@ -203,6 +203,12 @@ class StudyImporter {
     imaging::Volume readPixels(PreparedStudy& study, const PreparedSeries& series);
     void defaceSeries(PreparedStudy& study);
     json storeSeries(Database& db, PreparedStudy& study, PreparedSeries& series);
+    // Every series of study, stored and listed under studyId from series_index firstIndex on.
+    void insertSeries(Database& db, PreparedStudy& study, std::int64_t studyId,
+                      std::int64_t firstIndex);
+    // The study's de-identification report (with its defacing), as JSON.
+    json reportOf(const PreparedStudy& study) const;
+    std::string putJsonChunk(const std::string& text); // its chunk's hash, hex
 
     Session& session_;
     const ImportOptions& options_;
@@ -478,6 +484,37 @@ json StudyImporter::storeSeries(Database& db, PreparedStudy& study, PreparedSeri
             {"headers", headers}};
 }
 
+void StudyImporter::insertSeries(Database& db, PreparedStudy& study, std::int64_t studyId,
+                                 std::int64_t firstIndex) {
+    std::int64_t index = firstIndex;
+    for (auto& series : study.series) {
+        const json manifest = storeSeries(db, study, series);
+        const std::string manifestChunk = putJsonChunk(manifest.dump());
+        db.prepare("INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
+                   "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(1, studyId)
+            .bind(2, index++)
+            .bind(3, series.seriesUid)
+            .bind(4, manifest.value("modality", ""))
+            .bind(5, series.description)
+            .bind(6, manifestChunk)
+            .run();
+    }
+}
+
+json StudyImporter::reportOf(const PreparedStudy& study) const {
+    json report = study.report ? study.report->toJson() : study.plainReport;
+    if (options_.profile.deface)
+        report["defacing"] = study.defacing;
+    return report;
+}
+
+std::string StudyImporter::putJsonChunk(const std::string& text) {
+    return internal::putChunk(session_,
+                              {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
+        .hex();
+}
+
 StudyImportResult StudyImporter::store(PreparedStudy& study) {
     StudyImportResult result;
     result.source = study.source;
@@ -576,17 +613,10 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
             const Bytes bytes =
                 internal::readChunk(session_, imaging::ChunkHash::fromHex(oldReport));
             json merged = json::parse(bytes.begin(), bytes.end());
-            json added = study.report ? study.report->toJson() : study.plainReport;
-            if (options_.profile.deface)
-                added["defacing"] = study.defacing;
+            json added = reportOf(study);
             added["added"] = utcTimestamp();
             merged["addedSeries"].push_back(added);
-            const std::string reportJson = merged.dump(2);
-            const std::string reportChunk =
-                internal::putChunk(
-                    session_,
-                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
-                    .hex();
+            const std::string reportChunk = putJsonChunk(merged.dump(2));
             db.prepare("UPDATE imported_studies SET report = ? WHERE study_id = ?")
                 .bind(1, reportChunk)
                 .bind(2, addingTo)
@@ -599,24 +629,7 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 if (s.step())
                     index = s.integer(0);
             }
-            for (auto& series : study.series) {
-                const json manifest = storeSeries(db, study, series);
-                const std::string text = manifest.dump();
-                const std::string manifestChunk =
-                    internal::putChunk(
-                        session_, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
-                        .hex();
-                db.prepare(
-                      "INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
-                      "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
-                    .bind(1, addingTo)
-                    .bind(2, index++)
-                    .bind(3, series.seriesUid)
-                    .bind(4, manifest.value("modality", ""))
-                    .bind(5, series.description)
-                    .bind(6, manifestChunk)
-                    .run();
-            }
+            insertSeries(db, study, addingTo, index);
             return addingTo;
         });
         result.studyId = addingTo;
@@ -631,15 +644,7 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 .bind(3, utcTimestamp())
                 .run();
             const std::int64_t studyId = db.lastInsertId();
-            json fullReport = study.report ? study.report->toJson() : study.plainReport;
-            if (options_.profile.deface)
-                fullReport["defacing"] = study.defacing;
-            const std::string reportJson = fullReport.dump(2);
-            const std::string reportChunk =
-                internal::putChunk(
-                    session_,
-                    {reinterpret_cast<const std::uint8_t*>(reportJson.data()), reportJson.size()})
-                    .hex();
+            const std::string reportChunk = putJsonChunk(reportOf(study).dump(2));
             db.prepare(
                   "INSERT INTO imported_studies(study_id, study_uid, format, report, imported) "
                   "VALUES (?, ?, ?, ?, ?)")
@@ -649,25 +654,7 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
                 .bind(4, reportChunk)
                 .bind(5, utcTimestamp())
                 .run();
-            int index = 0;
-            for (auto& series : study.series) {
-                const json manifest = storeSeries(db, study, series);
-                const std::string text = manifest.dump();
-                const std::string manifestChunk =
-                    internal::putChunk(
-                        session_, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
-                        .hex();
-                db.prepare(
-                      "INSERT INTO imported_series(study_id, series_index, series_uid, modality, "
-                      "description, manifest) VALUES (?, ?, ?, ?, ?, ?)")
-                    .bind(1, studyId)
-                    .bind(2, std::int64_t(index++))
-                    .bind(3, series.seriesUid)
-                    .bind(4, manifest.value("modality", ""))
-                    .bind(5, series.description)
-                    .bind(6, manifestChunk)
-                    .run();
-            }
+            insertSeries(db, study, studyId, 0);
             return studyId;
         });
     result.status = ImportStatus::Imported;

@@ -66,26 +66,9 @@ int runImport(Arguments& args, CommandIo& io) {
         io.err << "\n";
 
     int notImported = 0;
-    for (const auto& r : results) {
-        const bool ok = r.status == storage::ImportStatus::Imported ||
-                        r.status == storage::ImportStatus::AlreadyInStore;
-        if (!ok)
+    for (const auto& r : results)
+        if (!reportImportResult(r.source.string(), r, io))
             ++notImported;
-        std::ostream& line = ok ? io.out : io.err;
-        line << r.source.string() << ": " << storage::importStatusName(r.status);
-        if (!r.label.empty())
-            line << " " << r.label;
-        if (r.studyId)
-            line << " (study " << r.studyId << ")";
-        if (!r.format.empty())
-            line << ", " << r.format << ", " << r.seriesCount << " series, " << r.fileCount
-                 << " file(s)";
-        if (!r.reason.empty())
-            line << ": " << r.reason;
-        line << "\n";
-        for (const auto& warning : r.warnings)
-            io.err << "  warning: " << warning << "\n";
-    }
     if (args.flag("timing")) {
         rusage usage{};
         getrusage(RUSAGE_SELF, &usage);

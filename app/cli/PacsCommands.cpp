@@ -176,25 +176,9 @@ int runPacsImport(Arguments& args, CommandIo& io) {
                                            });
         if (showProgress)
             io.err << "\n";
-        const bool ok = r.status == storage::ImportStatus::Imported ||
-                        r.status == storage::ImportStatus::AlreadyInStore;
-        if (!ok)
+        if (!reportImportResult("study " + uid, r, io))
             ++notImported;
         refused = refused || r.reason.find("refused the credentials") != std::string::npos;
-        std::ostream& line = ok ? io.out : io.err;
-        line << "study " << uid << ": " << storage::importStatusName(r.status);
-        if (!r.label.empty())
-            line << " " << r.label;
-        if (r.studyId)
-            line << " (study " << r.studyId << ")";
-        if (!r.format.empty())
-            line << ", " << r.format << ", " << r.seriesCount << " series, " << r.fileCount
-                 << " file(s)";
-        if (!r.reason.empty())
-            line << ": " << r.reason;
-        line << "\n";
-        for (const auto& warning : r.warnings)
-            io.err << "  warning: " << warning << "\n";
     }
     return refused ? 4 : notImported ? 3 : 0;
 }

@@ -117,4 +117,25 @@ void writeSecretFile(const std::string& path, const std::string& text) {
     }
 }
 
+bool reportImportResult(const std::string& subject, const storage::StudyImportResult& r,
+                        CommandIo& io) {
+    const bool ok = r.status == storage::ImportStatus::Imported ||
+                    r.status == storage::ImportStatus::AlreadyInStore;
+    std::ostream& line = ok ? io.out : io.err;
+    line << subject << ": " << storage::importStatusName(r.status);
+    if (!r.label.empty())
+        line << " " << r.label;
+    if (r.studyId)
+        line << " (study " << r.studyId << ")";
+    if (!r.format.empty())
+        line << ", " << r.format << ", " << r.seriesCount << " series, " << r.fileCount
+             << " file(s)";
+    if (!r.reason.empty())
+        line << ": " << r.reason;
+    line << "\n";
+    for (const auto& warning : r.warnings)
+        io.err << "  warning: " << warning << "\n";
+    return ok;
+}
+
 } // namespace radmark::cli

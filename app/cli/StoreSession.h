@@ -7,6 +7,7 @@
 
 #include "app/cli/Command.h"
 #include "storage/Store.h"
+#include "storage/StudyImport.h"
 
 #include <set>
 #include <string>
@@ -25,6 +26,12 @@ storage::Session loginFromArguments(const Arguments& args, CommandIo& io);
 std::string readSecret(const Arguments& args, CommandIo& io, const std::string& prompt);
 // A new password: asked twice on a terminal, once from stdin.
 std::string readNewPassword(const Arguments& args, CommandIo& io, const std::string& prompt);
+
+// One line for a study an import stored or did not (on stdout when imported or already in the
+// store, else on stderr), named by subject (its source, or its UID on the PACS), then its
+// warnings. Returns whether it was imported or already in the store.
+bool reportImportResult(const std::string& subject, const storage::StudyImportResult& r,
+                        CommandIo& io);
 
 // Writes a secret to a new file only its owner can read; refuses to overwrite.
 void writeSecretFile(const std::string& path, const std::string& text);

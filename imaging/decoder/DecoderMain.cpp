@@ -464,27 +464,13 @@ void Decoder::deidentifyFile(const json& request) {
 }
 
 // A de-identified dataset appended to blob; its length, or nullopt when GDCM cannot write it
-// (blob then unchanged). No copy of its own: the batch's headers are one buffer.
+// (blob then unchanged): the batch's headers are one buffer.
 std::optional<std::size_t> appendHeader(gdcm::File& file, std::string& blob) {
-    std::ostringstream out;
-    gdcm::Writer writer;
-    writer.SetFile(file);
-    writer.SetStream(out);
-    bool written = writer.Write();
-    if (!written) {
-        std::ostringstream asIs;
-        gdcm::Writer plain;
-        plain.SetFile(file);
-        plain.SetStream(asIs);
-        plain.CheckFileMetaInformationOff();
-        written = plain.Write();
-        out.swap(asIs);
-    }
-    if (!written)
+    const std::optional<std::string> header = serializedHeader(file);
+    if (!header)
         return std::nullopt;
-    const std::string_view bytes = out.view();
-    blob.append(bytes);
-    return bytes.size();
+    blob.append(*header);
+    return header->size();
 }
 
 // The batch reply of deidentify-files, lean: a series' files share nearly everything (UIDs of

@@ -106,30 +106,14 @@ std::string describeStatus(int status, int cpuSeconds) {
 
 } // namespace
 
-DecoderProcess::DecoderProcess(DecoderSettings settings) : settings_(std::move(settings)) {
-    if (settings_.program.empty())
-        settings_.program = locateDecoderProgram();
-    if (settings_.memoryLimitBytes == 0)
-        settings_.memoryLimitBytes = std::max(physicalMemory(), std::size_t(4) << 30);
-}
-
-DecoderProcess::~DecoderProcess() {
-    stop();
-}
-
-namespace {
-
-// posix_spawn of the decoder program with fd 3 = channelEnd (exec at once: no parent code runs
-// in the child), stdin/stdout (and stderr, unless RADMARK_DECODER_STDERR=1) on /dev/null, every
-// other descriptor closed, signals at their defaults and a cleaned environment.
-pid_t spawnDecoder(const std::string& program, std::vector<std::string> arguments, int channelEnd) {
+int spawnHelperProgram(const std::string& program, std::vector<std::string> arguments,
+                       int channelEnd, const char* stderrVariable,
+                       const std::vector<const char*>& passedEnvironment, pid_t& pid) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    // The libraries' own messages (GDCM's assertion text) would add lines to what the user sees:
-    // they are dropped unless someone debugging asks for them.
-    const char* keepStderr = std::getenv("RADMARK_DECODER_STDERR");
+    const char* keepStderr = std::getenv(stderrVariable);
     if (!keepStderr || std::string(keepStderr) != "1")
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, channelEnd, 3);
@@ -146,8 +130,7 @@ pid_t spawnDecoder(const std::string& program, std::vector<std::string> argument
 
     arguments.insert(arguments.begin(), program);
     std::vector<std::string> environment = {"LC_ALL=C", "PATH=/usr/bin:/bin"};
-    for (const char* passed :
-         {"TESSDATA_PREFIX", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "OMP_THREAD_LIMIT"})
+    for (const char* passed : passedEnvironment)
         if (const char* value = std::getenv(passed))
             environment.push_back(std::string(passed) + "=" + value);
     std::vector<char*> argv, envp;
@@ -158,11 +141,34 @@ pid_t spawnDecoder(const std::string& program, std::vector<std::string> argument
         envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    pid_t pid = -1;
     const int spawned =
         ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
+    return spawned;
+}
+
+DecoderProcess::DecoderProcess(DecoderSettings settings) : settings_(std::move(settings)) {
+    if (settings_.program.empty())
+        settings_.program = locateDecoderProgram();
+    if (settings_.memoryLimitBytes == 0)
+        settings_.memoryLimitBytes = std::max(physicalMemory(), std::size_t(4) << 30);
+}
+
+DecoderProcess::~DecoderProcess() {
+    stop();
+}
+
+namespace {
+
+// The decoder program with fd 3 = channelEnd. The libraries' own messages (GDCM's assertion
+// text) would add lines to what the user sees: stderr is dropped unless RADMARK_DECODER_STDERR=1.
+pid_t spawnDecoder(const std::string& program, std::vector<std::string> arguments, int channelEnd) {
+    pid_t pid = -1;
+    const int spawned = spawnHelperProgram(
+        program, std::move(arguments), channelEnd, "RADMARK_DECODER_STDERR",
+        {"TESSDATA_PREFIX", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "OMP_THREAD_LIMIT"},
+        pid);
     if (spawned != 0)
         throw DecoderFailure(
             "the decoder (" + program + ") could not be started: " + std::strerror(spawned), false);

@@ -15,6 +15,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace radmark::decoder {
 
@@ -90,5 +91,15 @@ class DecoderProcess {
     UniqueFd pidfd_;  // forked by a zygote: signals go through this
     bool writesConfined_ = false;
 };
+
+// Starts one of Radmark's confined helper programs (radmark-decoder, radmark-pacs-fetch) with
+// posix_spawn, exec at once (no code of this key-holding process runs in the child): fd 3 is
+// channelEnd, every other descriptor closed, stdin and stdout on /dev/null and stderr too unless
+// $stderrVariable is "1" (for debugging), signals unblocked and at their defaults, an environment
+// of LC_ALL=C, PATH and only the variables named in passedEnvironment. argv[0] is program.
+// Returns 0 and sets pid, or posix_spawn's error number.
+int spawnHelperProgram(const std::string& program, std::vector<std::string> arguments,
+                       int channelEnd, const char* stderrVariable,
+                       const std::vector<const char*>& passedEnvironment, pid_t& pid);
 
 } // namespace radmark::decoder
