@@ -4,6 +4,7 @@
 // log here is the test's own receiver (tests/storage/syslog_receiver.py: CI machines may have no
 // /dev/log), which writes what it receives to a file read back independently of Radmark's parser.
 
+#include "StoreHistory.h"
 #include "StoreTestSupport.h"
 #include "storage/Annotations.h"
 #include "storage/AuditAnchor.h"
@@ -130,22 +131,6 @@ struct AnchoredStore {
     SyslogReceiver receiver;
     TestStore t;
 };
-
-// Users, studies, assignments and a few saves (about 20 entries), sessions logged out.
-void addHistory(TestStore& t) {
-    auto admin = t.admin();
-    Users(admin).add("anna", Role::Annotator, userPassword);
-    for (int i = 0; i < 3; ++i) {
-        const auto id = Studies(admin).add("study-" + std::to_string(i), "");
-        Studies(admin).assign("anna", id);
-    }
-    auto anna = t.store.login("anna", userPassword);
-    for (const auto& study : Studies(anna).list()) {
-        Studies(anna).open(study.id);
-        const std::uint8_t b[] = {std::uint8_t(study.id)};
-        Annotations(anna).save(study.id, b, "draft");
-    }
-}
 
 void dropTriggers(Database& db) {
     db.exec("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;");

@@ -2,6 +2,7 @@
 // Triggers block UPDATE/DELETE, so the attacker here holds the database key (a stolen password)
 // and drops them, or edits the raw file bytes.
 
+#include "StoreHistory.h"
 #include "StoreTestSupport.h"
 #include "storage/Annotations.h"
 #include "storage/AuditTrail.h"
@@ -14,22 +15,6 @@ using namespace radmark::storage;
 using namespace radmark::storage::testing;
 
 namespace {
-
-// A store with some history: users, studies, assignments, a few saves (about 20 entries).
-void addHistory(TestStore& t) {
-    auto admin = t.admin();
-    Users(admin).add("anna", Role::Annotator, userPassword);
-    for (int i = 0; i < 3; ++i) {
-        const auto id = Studies(admin).add("study-" + std::to_string(i), "");
-        Studies(admin).assign("anna", id);
-    }
-    auto anna = t.store.login("anna", userPassword);
-    for (const auto& study : Studies(anna).list()) {
-        Studies(anna).open(study.id);
-        const std::uint8_t b[] = {std::uint8_t(study.id)};
-        Annotations(anna).save(study.id, b, "draft");
-    }
-}
 
 Bytes meta(Database& db, const std::string& key) {
     auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
