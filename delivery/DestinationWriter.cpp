@@ -54,6 +54,11 @@ BundleDelivery::~BundleDelivery() {
     abandon();
 }
 
+void BundleDelivery::filesFinished() {
+    if (open_)
+        writer_->sendFinishedFiles();
+}
+
 DeliveryReceipt BundleDelivery::commit(const DeliveryProgress& progress) {
     if (!open_)
         throw DeliveryFailed(DeliveryProblem::Other, "this bundle was already delivered or "

@@ -56,6 +56,11 @@ class DestinationWriter {
     virtual std::filesystem::path beginBundle(const std::string& bundleName) = 0;
     virtual DeliveryReceipt finishBundle(const DeliveryProgress& progress = {}) = 0;
     virtual void abandonBundle() noexcept = 0;
+    // Between beginBundle and finishBundle: every file in the bundle folder now is finished and
+    // will not change. A destination that copies (a share) may start copying them while the rest
+    // is written; a folder destination, written in place, has nothing to do. Throws
+    // DeliveryFailed when a copy already started has failed (the export stops at once).
+    virtual void sendFinishedFiles() {}
 };
 
 // A writer for an allowed destination. Throws DestinationRefused when checkDestination refuses;
@@ -80,6 +85,8 @@ class BundleDelivery {
     const std::filesystem::path& workFolder() const { return workFolder_; }
     const std::vector<std::string>& notes() const { return notes_; } // from prepare()
 
+    // The files in workFolder() now are finished: the destination may start taking them.
+    void filesFinished();
     DeliveryReceipt commit(const DeliveryProgress& progress = {});
     void abandon() noexcept;
 

@@ -85,68 +85,190 @@ bool SmbShareWriter::removePartial(const std::string& partial) const {
     return removed;
 }
 
+SmbShareWriter::Batch SmbShareWriter::unsent(const fs::path& local, const BundleTree& tree,
+                                              const std::string& partial) {
+    Batch batch;
+    if (!partialMade_) {
+        batch.commands.push_back("mkdir " + remote(partial));
+        partialMade_ = true;
+    }
+    for (const auto& folder : tree.folders)
+        if (sentFolders_.insert(folder).second)
+            batch.commands.push_back("mkdir " + remote(partial + "/" + folder));
+    for (const auto& f : tree.files)
+        if (sentFiles_.insert(f.path).second) {
+            batch.commands.push_back("put " + smbQuote((local / f.path).string()) + " " +
+                                     remote(partial + "/" + f.path));
+            batch.files.push_back(f);
+        }
+    return batch;
+}
+
+SmbShareWriter::BatchOutcome
+SmbShareWriter::run(SmbclientSession& session, const Batch& batch,
+                    const std::function<bool(const BundleFile&)>& onConfirmed,
+                    const std::function<bool()>& keepGoing) const {
+    BatchOutcome outcome;
+    if (batch.commands.empty()) {
+        outcome.result.exitCode = 0;
+        return outcome;
+    }
+    outcome.result = session.exchange(
+        batch.commands,
+        [&](const std::string& line) {
+            if (line.rfind("putting file ", 0) == 0 && outcome.confirmed < batch.files.size()) {
+                const BundleFile& file = batch.files[outcome.confirmed++];
+                if (onConfirmed && !onConfirmed(file))
+                    return false;
+            }
+            if (!outcome.failure)
+                outcome.failure = findFailure({line}, destination_.smb);
+            return !outcome.failure;
+        },
+        keepGoing);
+    return outcome;
+}
+
+void SmbShareWriter::failRemovingPartial(const std::string& partial,
+                                         const std::function<void()>& raise) {
+    session_.reset();
+    const bool removed = removePartial(partial);
+    forgetSent();
+    try {
+        raise();
+    } catch (const DeliveryFailed& e) {
+        if (e.problem == DeliveryProblem::Cancelled && removed)
+            throw;
+        throw DeliveryFailed(e.problem,
+                             std::string(e.what()) +
+                                 (removed ? "; the unfinished copy was removed"
+                                          : "; the unfinished copy " + partial +
+                                                " is removed by the next delivery to this share"));
+    }
+    throw DeliveryFailed(DeliveryProblem::Other, "the delivery failed");
+}
+
+void SmbShareWriter::forgetSent() noexcept {
+    sentFiles_.clear();
+    sentFolders_.clear();
+    partialMade_ = false;
+}
+
+void SmbShareWriter::sendFinishedFiles() {
+    if (staging_.empty())
+        return;
+    collectBatch();
+    const std::string partial = partialName(bundleName_);
+    Batch batch = unsent(fs::absolute(staging_), readBundleTree(staging_), partial);
+    if (batch.commands.empty())
+        return;
+    if (!session_) {
+        markInProgress(partial);
+        try {
+            session_ = std::make_unique<SmbclientSession>(client_);
+        } catch (...) {
+            forgetSent();
+            throw;
+        }
+    }
+    batchFiles_ = batch.files.size();
+    batchDoing_ = "delivering " + bundleName_ + " to " + destination_.smb.url();
+    stopBatch_ = false;
+    batch_ = std::async(std::launch::async, [this, batch = std::move(batch)] {
+        return run(*session_, batch, {}, [this] { return !stopBatch_.load(); });
+    });
+}
+
+void SmbShareWriter::collectBatch() {
+    if (!batch_.valid())
+        return;
+    const std::string partial = partialName(bundleName_);
+    BatchOutcome outcome;
+    try {
+        outcome = batch_.get();
+    } catch (const std::exception& e) {
+        const std::string what = e.what();
+        failRemovingPartial(partial, [&] {
+            throw DeliveryFailed(DeliveryProblem::Other, batchDoing_ + ": " + what);
+        });
+    }
+    if (outcome.failure) {
+        if (outcome.failure->refused)
+            failRemovingPartial(partial, [&] { throw DestinationRefused(outcome.failure->message); });
+        failRemovingPartial(partial, [&] { throwFailure(*outcome.failure, batchDoing_); });
+    }
+    if (outcome.result.exitCode != 0 || outcome.confirmed != batchFiles_)
+        failRemovingPartial(partial, [&] {
+            throw DeliveryFailed(DeliveryProblem::ConnectionLost,
+                                 batchDoing_ + ": the share confirmed " +
+                                     std::to_string(outcome.confirmed) + " of " +
+                                     std::to_string(batchFiles_) + " files");
+        });
+}
+
+void SmbShareWriter::stopBackgroundCopy() noexcept {
+    stopBatch_ = true;
+    if (batch_.valid()) {
+        try {
+            batch_.get();
+        } catch (...) {
+        }
+    }
+    session_.reset();
+}
+
 DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& bundleName,
                                         const DeliveryProgress& progress) {
     const SmbLocation& where = destination_.smb;
     const BundleTree tree = readBundleTree(bag);
     const std::string partial = partialName(bundleName);
-    const fs::path local = fs::absolute(bag);
-    std::vector<std::string> upload = {"mkdir " + remote(partial)};
-    for (const auto& folder : tree.folders)
-        upload.push_back("mkdir " + remote(partial + "/" + folder));
-    for (const auto& f : tree.files)
-        upload.push_back("put " + smbQuote((local / f.path).string()) + " " +
-                         remote(partial + "/" + f.path));
-
+    const bool continuing = bag == staging_ && bundleName == bundleName_;
+    if (continuing)
+        collectBatch(); // what went up while the bundle was written
+    else {
+        stopBackgroundCopy();
+        forgetSent();
+    }
     const std::string doing = "delivering " + bundleName + " to " + where.url();
     markInProgress(partial);
-    // One login for the upload, the read back and the rename.
-    SmbclientSession session(client_);
+    // One login for the upload, the read back and the rename (the background copy's, if any).
+    if (!session_)
+        session_ = std::make_unique<SmbclientSession>(client_);
+    SmbclientSession& session = *session_;
     // Every failure from here on removes the partial folder, and says whether it could.
-    auto fail = [&](const std::function<void()>& raise) {
-        session.close();
-        const bool removed = removePartial(partial);
-        try {
-            raise();
-        } catch (const DeliveryFailed& e) {
-            if (e.problem == DeliveryProblem::Cancelled && removed)
-                throw;
-            throw DeliveryFailed(e.problem,
-                                 std::string(e.what()) +
-                                     (removed ? "; the unfinished copy was removed"
-                                              : "; the unfinished copy " + partial +
-                                                    " is removed by the next delivery to " +
-                                                    "this share"));
-        }
-    };
+    auto fail = [&](const std::function<void()>& raise) { failRemovingPartial(partial, raise); };
 
-    std::size_t confirmed = 0;
     std::uint64_t done = 0;
+    std::size_t confirmed = 0;
+    for (const auto& f : tree.files)
+        if (sentFiles_.count(f.path)) {
+            done += f.size;
+            ++confirmed;
+        }
+    if (progress && done > 0 && !progress(done, tree.bytes))
+        fail([] { throw DeliveryFailed(DeliveryProblem::Cancelled, "the export was cancelled"); });
     bool cancelled = false;
-    std::optional<SmbFailure> failure;
-    const auto result = session.exchange(
-        upload,
-        [&](const std::string& line) {
-            if (line.rfind("putting file ", 0) == 0 && confirmed < tree.files.size()) {
-                done += tree.files[confirmed++].size;
-                if (progress && !progress(done, tree.bytes)) {
-                    cancelled = true;
-                    return false;
-                }
+    const Batch batch = unsent(fs::absolute(bag), tree, partial);
+    const BatchOutcome upload = run(
+        session, batch,
+        [&](const BundleFile& file) {
+            done += file.size;
+            if (progress && !progress(done, tree.bytes)) {
+                cancelled = true;
+                return false;
             }
-            if (!failure)
-                failure = findFailure({line}, where);
-            return !failure;
+            return true;
         },
         [&] { return !cancelled; });
+    confirmed += upload.confirmed;
     if (cancelled)
         fail([] { throw DeliveryFailed(DeliveryProblem::Cancelled, "the export was cancelled"); });
-    if (failure) {
-        if (failure->refused)
-            fail([&] { throw DestinationRefused(failure->message); });
-        fail([&] { throwFailure(*failure, doing); });
+    if (upload.failure) {
+        if (upload.failure->refused)
+            fail([&] { throw DestinationRefused(upload.failure->message); });
+        fail([&] { throwFailure(*upload.failure, doing); });
     }
-    if (result.exitCode != 0 || confirmed != tree.files.size())
+    if (upload.result.exitCode != 0 || confirmed != tree.files.size())
         fail([&] {
             throw DeliveryFailed(DeliveryProblem::ConnectionLost,
                                  doing + ": the share confirmed " + std::to_string(confirmed) +
@@ -198,6 +320,8 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
         });
     markFinished(partial);
     session.close();
+    session_.reset();
+    forgetSent();
 
     DeliveryReceipt receipt;
     receipt.destination = destination_.name;
@@ -233,6 +357,10 @@ DeliveryReceipt SmbShareWriter::finishBundle(const DeliveryProgress& progress) {
 }
 
 void SmbShareWriter::abandonBundle() noexcept {
+    stopBackgroundCopy();
+    if (partialMade_ && !bundleName_.empty())
+        removePartial(partialName(bundleName_)); // what went up before the bundle was given up
+    forgetSent();
     if (staging_.empty())
         return;
     std::error_code ec;

@@ -1011,6 +1011,10 @@ ExportResult ExportJob::run() {
         for (std::size_t i = 0; i < cases_.size(); ++i) {
             writeCase(i, bag);
             measureCaseAgreement(i);
+            // A share copies this case while the next one is written (a clear bag only: an
+            // encrypted one goes up whole at the end).
+            if (!encrypt)
+                delivery->filesFinished();
         }
         report(0.85, "dataset files");
         writeDatasetFiles(bag);

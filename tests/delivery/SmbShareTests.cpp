@@ -121,6 +121,72 @@ TEST_F(SmbShareDelivery, TheComposerWritesIntoAPrivateStagingFolder) {
     EXPECT_TRUE(entryNames(environment_.stagingRoot).empty());
 }
 
+// Files the composer has finished go up while it writes the rest: after filesFinished() the
+// share holds them (in the partial folder, nothing that looks complete), the files written later
+// follow at commit, and the bundle is the staged one file for file.
+TEST_F(SmbShareDelivery, FinishedFilesGoUpWhileTheRestIsWritten) {
+    BundleDelivery delivery(shareDestination(*server_, credentials_), "bundle-early",
+                            environment_);
+    const fs::path staging = delivery.workFolder();
+    writeFile(staging / "data/case_000/image.nii.gz", std::string(700000, 'a'));
+    writeFile(staging / "data/case_000/labels.nii.gz", std::string(9000, 'b'));
+    delivery.filesFinished();
+    writeFile(staging / "data/case_001/image.nii.gz", std::string(500000, 'c'));
+    delivery.filesFinished(); // waits for the first batch, starts the second
+    // The first case is on the share's disk before the commit, under the partial name only.
+    const auto early = entryNames(exportsOnDisk());
+    ASSERT_EQ(early.size(), 1u);
+    EXPECT_EQ(early[0].rfind(".partial-bundle-early~", 0), 0u) << early[0];
+    EXPECT_EQ(fs::file_size(exportsOnDisk() / early[0] / "data/case_000/image.nii.gz"), 700000u);
+    writeFile(staging / "manifest-sha256.txt", "written last\n");
+    const auto expected = hashTree(staging);
+    const auto receipt = delivery.commit();
+    EXPECT_EQ(receipt.files, expected.size());
+    EXPECT_EQ(entryNames(exportsOnDisk()), std::vector<std::string>{"bundle-early"});
+    const fs::path back = dir_ / "read-back";
+    fetchWithSmbclient(*server_, credentials_, "exports/bundle-early", back);
+    EXPECT_EQ(hashTree(back), expected);
+}
+
+// The share drops while finished files go up in the background: the next filesFinished() (or
+// the commit) fails with a sentence, and abandoning leaves nothing that looks complete.
+TEST_F(SmbShareDelivery, AShareDroppedDuringTheBackgroundCopyFailsClearly) {
+    auto delivery = std::make_unique<BundleDelivery>(shareDestination(*server_, credentials_),
+                                                     "bundle-lost", environment_);
+    const fs::path staging = delivery->workFolder();
+    for (int i = 0; i < 6; ++i)
+        writeFile(staging / ("data/case_" + std::to_string(i) + ".bin"),
+                  std::string(4 << 20, char('a' + i)));
+    delivery->filesFinished();
+    server_->stop(); // while (or just after) the batch goes up
+    writeFile(staging / "data/late.bin", "late");
+    std::string message;
+    try {
+        delivery->filesFinished();
+        delivery->commit();
+        ADD_FAILURE() << "a delivery survived a stopped server";
+    } catch (const DeliveryFailed& e) {
+        message = e.what();
+    }
+    EXPECT_NE(message.find("delivering bundle-lost"), std::string::npos) << message;
+    delivery.reset();
+    for (const auto& name : entryNames(exportsOnDisk()))
+        EXPECT_EQ(name.rfind(".partial-bundle-lost~", 0), 0u) << name;
+    EXPECT_TRUE(entryNames(environment_.stagingRoot).empty());
+}
+
+// Given up half-way (an export cancelled or failed), what went up already is removed.
+TEST_F(SmbShareDelivery, AbandoningRemovesWhatWentUpAlready) {
+    {
+        BundleDelivery delivery(shareDestination(*server_, credentials_), "bundle-given-up",
+                                environment_);
+        writeFile(delivery.workFolder() / "data/case_000.bin", std::string(1 << 20, 'x'));
+        delivery.filesFinished();
+    }
+    EXPECT_TRUE(entryNames(exportsOnDisk()).empty());
+    EXPECT_TRUE(entryNames(environment_.stagingRoot).empty());
+}
+
 TEST_F(SmbShareDelivery, AServerWithoutEncryptionIsRefusedAndGetsNothing) {
     LoopbackSamba plain(LoopbackSamba::Options{false, {}});
     fs::create_directories(plain.shareFolder() / "exports");

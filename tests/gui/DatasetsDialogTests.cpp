@@ -20,6 +20,7 @@
 #include "app/gui/DatasetsDialog.h"
 #include "app/gui/ExportDialog.h"
 #include "delivery/loopback/LoopbackSamba.h"
+#include "storage/AuditTrail.h"
 #include "storage/Datasets.h"
 #include "storage/StoredStudy.h"
 #include "workflow/DatasetExport.h"
@@ -835,6 +836,90 @@ TEST_F(ExportDialogTest, ASharesPasswordIsAskedInThePasswordDialog) {
     const int status = std::system(verify.c_str());
     printed << std::ifstream(out).rdbuf();
     EXPECT_EQ(status, 0) << printed.str();
+}
+
+// The same share with a wrong password typed: the dialog says the share refused it, nothing
+// lands on the share (not even a partial folder), the refusal is in the access log, and the same
+// dialog then exports with the right password.
+TEST_F(ExportDialogTest, AWrongSharePasswordIsRefusedAndNothingReachesTheShare) {
+    TempDir dir;
+    const DatasetStore data = makeDatasetStore(dir.path());
+    const std::filesystem::path protocol = dir.path() / "guide.md";
+    std::ofstream(protocol) << "# Liver guideline\n";
+    {
+        auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
+        workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
+        workflow::addStudies(admin, "Liver", data.approved);
+        workflow::setProtocol(admin, "Liver", protocol);
+        workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
+    }
+    delivery::LoopbackSamba samba;
+    samba.start();
+    const std::filesystem::path exports = samba.shareFolder() / "exports";
+    std::filesystem::create_directories(exports);
+    storage::Policy policy = lowCostPolicy();
+    policy.exportAllowList.clear();
+    storage::ExportDestination share;
+    share.name = "share";
+    share.smbUrl = samba.url("exports");
+    share.smbUser = samba.user();
+    policy.exportDestinations = {share};
+
+    StoreWindow ada(data.dir, policy);
+    ASSERT_TRUE(ada.logIn(adminName, adminPassword));
+    ada.activate();
+    QString refusal, bundle;
+    std::vector<std::string> afterRefusal;
+    whenModalDialogShows([&](QWidget* shown) {
+        auto* dialog = qobject_cast<gui::ExportDialog*>(shown);
+        ASSERT_NE(dialog, nullptr) << "Ctrl+Shift+E opened no export dialog";
+        RejectIfOpen guard{dialog};
+        auto typePassword = [&](const std::string& password) {
+            whenModalDialogShows([&, password](QWidget* prompt) {
+                auto* input = qobject_cast<QInputDialog*>(prompt);
+                RejectIfOpen promptGuard{input};
+                ASSERT_NE(input, nullptr) << "no password dialog";
+                auto* field = input->findChild<QLineEdit*>();
+                ASSERT_NE(field, nullptr);
+                QTest::keyClicks(field, QString::fromStdString(password));
+                QTest::keyClick(field, Qt::Key_Return);
+            });
+        };
+        typePassword("not-" + samba.password());
+        click(child<QPushButton>(dialog, "startExportButton"));
+        std::optional<bool> done = waitForExport(dialog);
+        ASSERT_TRUE(done) << "the refused export did not end";
+        EXPECT_FALSE(*done) << "an export with a wrong share password succeeded";
+        refusal = dialog->message()->text();
+        EXPECT_TRUE(dialog->bundleId().isEmpty());
+        afterRefusal = entriesOf(exports);
+
+        typePassword(samba.password());
+        click(child<QPushButton>(dialog, "startExportButton"));
+        done = waitForExport(dialog);
+        ASSERT_TRUE(done) << "the second export did not finish";
+        EXPECT_TRUE(*done) << dialog->message()->text().toStdString();
+        bundle = dialog->bundleId();
+        dialog->accept();
+    });
+    QTest::keyClick(&ada.window, Qt::Key_E, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_TRUE(refusal.contains(QStringLiteral("refused the user name or password")))
+        << refusal.toStdString();
+    EXPECT_TRUE(afterRefusal.empty()) << "left on the share after the refusal: "
+                                      << (afterRefusal.empty() ? "" : afterRefusal.front());
+    {
+        auto admin = storage::Store(data.dir, policy).login(adminName, adminPassword);
+        const auto refused =
+            storage::AuditTrail(admin).entries(filterBy(adminName, "dataset export refused"));
+        ASSERT_EQ(refused.size(), 1u);
+        EXPECT_NE(refused.front().details.find("password"), std::string::npos)
+            << refused.front().details;
+        const auto verified = storage::AuditTrail(admin).verify(nullptr, nullptr);
+        EXPECT_TRUE(verified.ok) << verified.reason;
+    }
+    ASSERT_FALSE(bundle.isEmpty());
+    EXPECT_TRUE(std::filesystem::is_directory(exports / bundle.toStdString()));
+    EXPECT_EQ(entriesOf(exports), std::vector<std::string>{bundle.toStdString()});
 }
 
 } // namespace

@@ -11,9 +11,9 @@ set -u
 cli="$1"
 src="$2"
 work="$(mktemp -d)"
+. "$src/tests/scripts/store-cli.sh"
 receiver=""
 trap '[ -n "$receiver" ] && kill "$receiver" 2> /dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mkdir -p "$work/outside"
 python3 "$src/tests/storage/syslog_receiver.py" udp "$work/outside/syslog.log" "$work/ready" &
@@ -26,17 +26,7 @@ cat > "$work/policy.json" << EOF
  "anchor_file": "$work/outside/anchors", "checkpoint_every": 5}
 EOF
 # The log's anchors are the site's alone: the test's policy is this test build's system policy.
-export RADMARK_TEST_SYSTEM_POLICY="$work/policy.json"
-s=(--store "$work/store" --policy "$work/policy.json")
-pw='admin password 123'
-upw='user password 1234'
-as() { # as USER COMMAND... : runs a store command logged in as USER
-  local who="$1"
-  shift
-  local secret="$upw"
-  [ "$who" = ada ] && secret="$pw"
-  printf '%s\n' "$secret" | "$cli" "$@" "${s[@]}" --user "$who" --password-stdin
-}
+use_policy
 show() { printf '%s\n' "$pw" | "$cli" audit show "${s[@]}" --as ada --password-stdin; }
 # Waits until the receiver has the anchor of the store's last entry (no time is asserted).
 settle() {
@@ -49,12 +39,7 @@ settle() {
   fail "the receiver never got entry $((n + 1))"
 }
 
-printf '%s\n' "$pw" | "$cli" init "${s[@]}" --admin ada --audit-key-out "$work/audit.key" \
-  --password-stdin > /dev/null || fail "init"
-for u in anna:annotator rita:reviewer; do
-  printf '%s\n%s\n' "$pw" "$upw" | "$cli" user add "${u%%:*}" --role "${u##*:}" "${s[@]}" \
-    --user ada --password-stdin > /dev/null || fail "user add $u"
-done
+init_store anna:annotator rita:reviewer
 /usr/bin/python3 "$src/tests/data/generate_ct_series.py" --out "$work/ct" --slices 4 --rows 32 --cols 32 \
   > /dev/null || fail "generate CT"
 as ada import "$work/ct" > "$work/import.out" 2>&1 || fail "import: $(cat "$work/import.out")"

@@ -19,14 +19,13 @@ cli="$1"
 src="$2"
 smbd="$3"
 work="$(mktemp -d)"
+. "$src/tests/scripts/store-cli.sh"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2> /dev/null; wait "$p" 2> /dev/null; done
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
 
 # Two loopback smbd servers: encryption required, and off (which must be refused).
 for kind in enc plain; do
@@ -51,26 +50,10 @@ cat > "$work/policy.json" <<EOF
     "credentials": "$work/smb-plain/credentials"},
    {"name": "not-a-mount", "folder": "$work/not-a-mount"}]}
 EOF
-# The cheap Argon2id is the SYSTEM policy of a build made for tests (--policy only tightens).
-export RADMARK_TEST_SYSTEM_POLICY="$work/policy.json"
-s=(--store "$work/store" --policy "$work/policy.json")
-pw='admin password 123'
-upw='user password 1234'
-as() { # as USER COMMAND... : runs a store command logged in as USER
-  local who="$1"
-  shift
-  local secret="$upw"
-  [ "$who" = ada ] && secret="$pw"
-  printf '%s\n' "$secret" | "$cli" "$@" "${s[@]}" --user "$who" --password-stdin
-}
+use_policy
 field() { awk -F'\t' -v k="$1" '$1 == k {print $2}' "$2"; }
 
-printf '%s\n' "$pw" | "$cli" init "${s[@]}" --admin ada --audit-key-out "$work/audit.key" \
-  --password-stdin > /dev/null || fail "init"
-for u in annie:annotator bob:annotator ruby:reviewer; do
-  printf '%s\n%s\n' "$pw" "$upw" | "$cli" user add "${u%%:*}" --role "${u##*:}" "${s[@]}" \
-    --user ada --password-stdin > /dev/null || fail "user add $u"
-done
+init_store annie:annotator bob:annotator ruby:reviewer
 
 # Four studies of three patients (31 and 32 share one).
 for seed in 31 32 33 34; do

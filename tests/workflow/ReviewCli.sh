@@ -11,29 +11,11 @@ set -u
 cli="$1"
 src="$2"
 work="$(mktemp -d)"
+. "$src/tests/scripts/store-cli.sh"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-py=/usr/bin/python3
-echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
-# The cheap Argon2id is the SYSTEM policy of a build made for tests (--policy only tightens).
-export RADMARK_TEST_SYSTEM_POLICY="$work/policy.json"
-s=(--store "$work/store" --policy "$work/policy.json")
-pw='admin password 123'
-upw='user password 1234'
-as() { # as USER COMMAND... : runs a store command logged in as USER
-  local who="$1"
-  shift
-  local secret="$upw"
-  [ "$who" = ada ] && secret="$pw"
-  printf '%s\n' "$secret" | "$cli" "$@" "${s[@]}" --user "$who" --password-stdin
-}
+write_policy
 
-printf '%s\n' "$pw" | "$cli" init "${s[@]}" --admin ada --audit-key-out "$work/audit.key" \
-  --password-stdin > /dev/null || fail "init"
-for u in annie:annotator bert:annotator ruby:reviewer rex:reviewer; do
-  printf '%s\n%s\n' "$pw" "$upw" | "$cli" user add "${u%%:*}" --role "${u##*:}" "${s[@]}" \
-    --user ada --password-stdin > /dev/null || fail "user add $u"
-done
+init_store annie:annotator bert:annotator ruby:reviewer rex:reviewer
 $py "$src/tests/data/generate_ct_series.py" --out "$work/ct" --slices 12 --rows 64 --cols 64 \
   > /dev/null || fail "generate CT"
 as ada import "$work/ct" > "$work/import.out" 2>&1 || fail "import: $(cat "$work/import.out")"
