@@ -206,6 +206,21 @@ class FilePass {
 
     Decision decide(const gdcm::DataSet& parent, const gdcm::DataElement& de, const gdcm::VR& vr,
                     bool cleaning, bool inMeta) const;
+    // The sequences that hold the data set being transformed, outermost first.
+    std::vector<std::uint32_t> within_;
+    // Whether a sequence the table lets remove or empty (X/Z, X/Z/D) is Type 2 where it stands,
+    // so that it is emptied rather than removed: the Acquisition Context Sequence of the Acquisition
+    // Context module, the Referenced Performed Procedure Step Sequence of an SR document, and the
+    // Referenced Study Sequence of an SR's Referenced Request Sequence.
+    bool typeTwoSequenceHere(std::uint16_t group, std::uint16_t element) const {
+        if (key(group, element) == key(0x0040, 0x0555))
+            return within_.empty();
+        if (key(group, element) == key(0x0008, 0x1111))
+            return within_.empty() && sopClass_.rfind("1.2.840.10008.5.1.4.1.1.88.", 0) == 0;
+        if (key(group, element) == key(0x0008, 0x1110))
+            return !within_.empty() && within_.back() == key(0x0040, 0xA370);
+        return false;
+    }
     void collect(const gdcm::DataSet& ds, bool everything, bool inMeta);
     void collectValue(const gdcm::DataElement& de, const gdcm::VR& vr, bool isPrivate, bool weak);
     void transform(gdcm::DataSet& ds, bool cleaning, bool inMeta);
@@ -322,6 +337,11 @@ Decision FilePass::decide(const gdcm::DataSet& parent, const gdcm::DataElement& 
         const bool mayEmpty = code.find('Z') != std::string::npos;
         if (typeOne)
             return {isSequence ? Op::Empty : Op::Dummy, rd.reason + ": Type 1 in this IOD"};
+        // A sequence that may be removed is removed unless it is Type 2 where it stands: a Type 3
+        // sequence present with no item is invalid (dciodvfy: "1-n Required").
+        if (isSequence && mayEmpty && code.find('X') != std::string::npos &&
+            !typeTwoSequenceHere(group, element))
+            return {Op::Remove, rd.reason + ": removed (a Type 3 sequence here)"};
         if (mayEmpty)
             return {Op::Empty, rd.reason + ": emptied (Type 2 or 3)"};
         return {Op::Remove, rd.reason + ": removed (Type 3)"};
@@ -540,7 +560,9 @@ void FilePass::transform(gdcm::DataSet& ds, bool cleaning, bool inMeta) {
             }
             for (gdcm::SequenceOfItems::SizeType i = 1; i <= sequence->GetNumberOfItems(); ++i) {
                 gdcm::Item& item = sequence->GetItem(i);
+                within_.push_back(key(tag.GetGroup(), tag.GetElement()));
                 transform(item.GetNestedDataSet(), cleaning || d.cleanInside, inMeta);
+                within_.pop_back();
                 item.SetVLToUndefined();
             }
             sequence->SetLengthToUndefined();

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -228,6 +229,58 @@ TEST(DeidEngine, NothingPlantedSurvivesAndTheFileSaysWhatWasDone) {
     const gdcm::DataSet& item = request->GetItem(1).GetNestedDataSet();
     EXPECT_FALSE(item.FindDataElement(gdcm::Tag(0x0032, 0x1032))) << "Requesting Physician removed";
     EXPECT_EQ(valueOf(item, 0x0032, 0x1060), "CT for");
+    // The Referenced Study Sequence (X/Z) is Type 3 in the Request Attributes macro: removed,
+    // since a sequence with no item would be invalid there.
+    EXPECT_FALSE(item.FindDataElement(gdcm::Tag(0x0008, 0x1110)));
+}
+
+// Where an X/Z sequence is Type 2 it stays, with no item: an SR document's Referenced Performed
+// Procedure Step Sequence, and the Referenced Study Sequence of a Referenced Request Sequence;
+// in a CT image the first goes (Type 3 there), and in the Request Attributes macro the second.
+TEST(DeidEngine, AnXzSequenceIsEmptiedWhereItIsTypeTwoAndRemovedWhereItIsTypeThree) {
+    auto withReferences = [](const char* sopClass) {
+        gdcm::File file = test::makeCtFile();
+        gdcm::DataSet& ds = file.GetDataSet();
+        ds.Replace(text(0x0008, 0x0016, gdcm::VR::UI, sopClass));
+        gdcm::DataSet step;
+        step.Insert(text(0x0008, 0x1150, gdcm::VR::UI, "1.2.840.10008.3.1.2.3.3"));
+        step.Insert(text(0x0008, 0x1155, gdcm::VR::UI, "1.2.826.0.1.3680043.9.7433.99.8"));
+        ds.Insert(sequence(0x0008, 0x1111, {step}));
+        gdcm::DataSet study;
+        study.Insert(text(0x0008, 0x1150, gdcm::VR::UI, "1.2.840.10008.3.1.2.3.1"));
+        study.Insert(text(0x0008, 0x1155, gdcm::VR::UI, "1.2.826.0.1.3680043.9.7433.99.9"));
+        gdcm::DataSet request;
+        request.Insert(text(0x0040, 0x2016, gdcm::VR::LO, "PLACER-1"));
+        request.Insert(sequence(0x0008, 0x1110, {study}));
+        ds.Insert(sequence(0x0040, 0xA370, {request}));
+        return file;
+    };
+    const Deidentifier engine(ConfidentialityProfile::standard(), ProfileOptions::defaults(),
+                              secretOf(7));
+    auto referencedStudy = [](const gdcm::DataSet& ds) -> std::optional<std::size_t> {
+        const auto requests = ds.GetDataElement(gdcm::Tag(0x0040, 0xA370)).GetValueAsSQ();
+        if (!requests || requests->GetNumberOfItems() < 1)
+            return std::nullopt;
+        const gdcm::DataSet& item = requests->GetItem(1).GetNestedDataSet();
+        if (!item.FindDataElement(gdcm::Tag(0x0008, 0x1110)))
+            return std::nullopt;
+        const auto sq = item.GetDataElement(gdcm::Tag(0x0008, 0x1110)).GetValueAsSQ();
+        return sq ? sq->GetNumberOfItems() : 0;
+    };
+
+    gdcm::File sr = withReferences("1.2.840.10008.5.1.4.1.1.88.33"); // Comprehensive SR
+    ASSERT_FALSE(engine.deidentify(sr).quarantined);
+    const gdcm::DataSet& srSet = sr.GetDataSet();
+    ASSERT_TRUE(srSet.FindDataElement(gdcm::Tag(0x0008, 0x1111)));
+    const auto steps = srSet.GetDataElement(gdcm::Tag(0x0008, 0x1111)).GetValueAsSQ();
+    EXPECT_TRUE(!steps || steps->GetNumberOfItems() == 0);
+    EXPECT_EQ(referencedStudy(srSet), std::optional<std::size_t>(0));
+
+    gdcm::File ct = withReferences("1.2.840.10008.5.1.4.1.1.2");
+    ASSERT_FALSE(engine.deidentify(ct).quarantined);
+    EXPECT_FALSE(ct.GetDataSet().FindDataElement(gdcm::Tag(0x0008, 0x1111)));
+    // The Referenced Request Sequence's macro makes it Type 2 wherever that sequence is.
+    EXPECT_EQ(referencedStudy(ct.GetDataSet()), std::optional<std::size_t>(0));
 }
 
 TEST(DeidEngine, SameInputTwiceGivesIdenticalOutput) {
