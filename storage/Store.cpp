@@ -745,11 +745,24 @@ Session Store::openSession(Keyring::Keys keys, const Keyring& keyring, const std
             dbKey = std::move(keys.current);
         } catch (const StoreError&) {
             if (keys.pending.empty())
-                throw;
+                keys.pending = std::move(keys.current); // tried once more below, then refused
         }
     }
     if (!db.isOpen()) {
-        db = Database::open(databasePath(), &keys.pending, false);
+        try {
+            db = Database::open(databasePath(), &keys.pending, false);
+        } catch (const StoreError& e) {
+            // The keyring's keys open nothing: most likely a keyring put back from a copy taken
+            // before a key rotation. A refusal like any other, recorded and logged.
+            recordFailedLogin(keyring, userName,
+                              std::string("refused: the keyring's key does not open the store (") +
+                                  e.what() + ")",
+                              attempt);
+            if (std::string(e.what()).find("cannot be decrypted") == std::string::npos)
+                throw;
+            throw StoreError("the store cannot be decrypted with this keyring: its key is not the "
+                             "store's (a keyring from before a key rotation, or store.db altered)");
+        }
         dbKey = std::move(keys.pending);
         openedWithPending = true;
     }

@@ -176,7 +176,20 @@ TEST(StorageLogin, DisabledUserWithARestoredKeyringEntryIsStillRefused) {
         auto admin = t.admin();
         Users(admin).disable("dave");
     }
+    const std::string currentKeyring = readFile(t.store.keyringPath());
     writeFile(t.store.keyringPath(), oldKeyring); // an attacker restores the old keyring
+    // The disable rotated the key: the restored keyring's key opens nothing, for anyone.
+    for (const auto& [name, password] : {std::pair{std::string("dave"), userPassword},
+                                         std::pair{adminName, adminPassword}}) {
+        try {
+            t.store.login(name, password);
+            ADD_FAILURE() << "the restored keyring opened the store for " << name;
+        } catch (const StoreError& e) {
+            EXPECT_NE(std::string(e.what()).find("cannot be decrypted"), std::string::npos)
+                << e.what();
+        }
+    }
+    writeFile(t.store.keyringPath(), currentKeyring);
     EXPECT_THROW(t.store.login("dave", userPassword), AuthenticationError);
     auto admin = t.admin();
     EXPECT_FALSE(AuditTrail(admin).entries(filterBy("dave", "failed login")).empty());
