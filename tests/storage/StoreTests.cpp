@@ -207,11 +207,17 @@ TEST(StorageLogin, CorruptedKeyringIsRefusedClearly) {
     } catch (const KeyringError& e) {
         EXPECT_NE(std::string(e.what()).find("keyring"), std::string::npos);
     }
-    // One flipped character inside a wrapped key: the AEAD tag refuses it.
-    const auto at = keyring.find("\"sealed\": \"") + 14;
-    keyring[at] = keyring[at] == 'A' ? 'B' : 'A';
-    writeFile(t.store.keyringPath(), keyring);
-    EXPECT_THROW(t.store.login(adminName, adminPassword), StoreError);
+    // One flipped character inside the admin's sealed secret half (the AEAD tag refuses it) or
+    // inside the database key sealed to her public half (the sealed box's tag refuses it).
+    for (const std::string field : {"\"secret\": \"", "\"1\": \""}) {
+        std::string altered = keyring;
+        const auto at = altered.find(field);
+        ASSERT_NE(at, std::string::npos) << field;
+        const auto i = at + field.size() + 4;
+        altered[i] = altered[i] == 'A' ? 'B' : 'A';
+        writeFile(t.store.keyringPath(), altered);
+        EXPECT_THROW(t.store.login(adminName, adminPassword), StoreError) << field;
+    }
     std::filesystem::remove(t.store.keyringPath());
     EXPECT_THROW(t.store.login(adminName, adminPassword), KeyringError);
     auto now = snapshot(t.storeDir);
