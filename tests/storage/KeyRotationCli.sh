@@ -31,6 +31,8 @@ cp "$work/store/keyring" "$work/annas-copy"
 "${attacker[@]}" "$work/annas-copy" "$work/store" anna "$apw" > "$work/attack" \
     || fail "the attack did not work before the disable: $(cat "$work/attack")"
 grep -q "opened: 3 users" "$work/attack" || fail "attacker output: $(cat "$work/attack")"
+# every page of store.db carries a valid HMAC under her key (the page check reads right)
+grep -Eq "^pages: ([0-9]+) of \1$" "$work/attack" || fail "page check before: $(cat "$work/attack")"
 
 as_ada user disable anna > "$work/disable.out" 2> "$work/disable.err" \
     || fail "user disable: $(cat "$work/disable.err")"
@@ -41,11 +43,14 @@ grep -q "database key rotated to version 2" "$work/disable.out" || fail "disable
 "${attacker[@]}" "$work/annas-copy" "$work/store" anna "$apw" > "$work/attack" \
     && fail "anna's old keyring still opens the store: $(cat "$work/attack")"
 grep -q "none opens store.db" "$work/attack" || fail "attacker output: $(cat "$work/attack")"
+# The rekey rewrote every page: not one page of store.db is valid under her key any more.
+grep -Eq "^pages: 0 of [1-9][0-9]*$" "$work/attack" || fail "pages left under the old key: $(cat "$work/attack")"
 # The current keyring: her entry is gone; bob's opens the store (the reader reads format 2 right).
 "${attacker[@]}" "$work/store/keyring" "$work/store" anna "$apw" > "$work/attack" \
     && fail "anna opens the current keyring"
 "${attacker[@]}" "$work/store/keyring" "$work/store" bob "$bpw" > "$work/attack" \
     || fail "bob's current entry does not open the store: $(cat "$work/attack")"
+grep -Eq "^pages: ([0-9]+) of \1$" "$work/attack" || fail "pages under the new key: $(cat "$work/attack")"
 printf '%s\n' "$bpw" | "$cli" studies "${s[@]}" --user bob --password-stdin > /dev/null \
     || fail "bob cannot log in after the rotation"
 

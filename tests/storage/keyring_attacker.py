@@ -5,9 +5,15 @@ store.db with libsqlcipher, as issue 13 item 3 describes the attack. An independ
 keyring (formats 1 and 2) and of the store: it shares no code with Radmark.
 
 Usage: keyring_attacker.py KEYRING STORE_DIR USER PASSWORD
-Prints "opened: N users" and exits 0 when a key opens store.db, else prints why and exits 1."""
+Prints "opened: N users" and exits 0 when a key opens store.db, else prints why and exits 1.
+Then, for each key, "pages: M of N" — how many pages of store.db (the file alone: run it when
+the WAL is checkpointed) carry a valid SQLCipher 3 HMAC under that key, checked here with hashlib
+(HMAC-SHA1 over ciphertext, IV and little-endian page number; HMAC key = PBKDF2-HMAC-SHA1 of the
+raw key over the file's salt XOR 0x3a, 2 iterations): whether a rekey rewrote every page."""
 import base64
 import ctypes
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -103,6 +109,23 @@ def open_store(folder, key):
     return result, message
 
 
+def pages_under(path, key, page_size=4096, reserve=48):
+    with open(path, "rb") as f:
+        data = f.read()
+    salt = data[:16]
+    mac_key = hashlib.pbkdf2_hmac("sha1", key, bytes(b ^ 0x3A for b in salt), 2, 32)
+    total = len(data) // page_size
+    good = 0
+    for n in range(total):
+        page = data[n * page_size:(n + 1) * page_size]
+        start = 16 if n == 0 else 0
+        body = page[start:page_size - reserve + 16]  # ciphertext and IV
+        stored = page[page_size - reserve + 16:page_size - reserve + 36]
+        mac = hmac.new(mac_key, body + (n + 1).to_bytes(4, "little"), hashlib.sha1).digest()
+        good += hmac.compare_digest(mac, stored)
+    return good, total
+
+
 def main():
     keyring_path, store_dir, user, password = sys.argv[1:5]
     with open(keyring_path) as f:
@@ -116,6 +139,9 @@ def main():
             source = os.path.join(store_dir, "store.db" + suffix)
             if os.path.exists(source):
                 shutil.copyfile(source, os.path.join(copy, "store.db" + suffix))
+        for key in keys:
+            good, total = pages_under(os.path.join(store_dir, "store.db"), key)
+            print(f"pages: {good} of {total}")
         message = ""
         for key in keys:
             users, message = open_store(copy, key)
