@@ -5,6 +5,8 @@
 
 #include "app/cli/StoreSession.h"
 
+#include <sodium.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -39,13 +41,15 @@ void reportRotation(const storage::KeyRotationResult& result, CommandIo& io) {
                << " had not logged in since the keyring became per-user and cannot open the "
                   "store now: set a new password (user passwd " << name << ")\n";
     if (!result.newRecoveryKey.empty()) {
-        const std::string hex = result.newRecoveryKey.toHex();
+        std::string hex = result.newRecoveryKey.toHex();
         std::string grouped;
         for (std::size_t i = 0; i < hex.size(); i += 8)
             grouped += (i ? "-" : "") + hex.substr(i, 8);
         io.out << "NEW recovery key (the old one opens nothing now; print it, store it offline, "
                   "it is shown once):\n  "
                << grouped << "\n";
+        sodium_memzero(hex.data(), hex.size()); // the printed copies are the terminal's now
+        sodium_memzero(grouped.data(), grouped.size());
     }
 }
 

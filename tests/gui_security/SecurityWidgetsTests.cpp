@@ -272,7 +272,11 @@ TEST_F(SecurityWidgets, AdminPanelDisableAndRotateKeyShowProgressAndRotateTheKey
         }
     });
     watch.start(1);
+    QSignalSpy inUse(&panel, &gui::AdminPanel::sessionInUse); // the lock screen waits meanwhile
     QTest::mouseClick(child<QPushButton>(&panel, "disableUserButton"), Qt::LeftButton);
+    ASSERT_EQ(inUse.count(), 2);
+    EXPECT_TRUE(inUse.at(0).at(0).toBool());
+    EXPECT_FALSE(inUse.at(1).at(0).toBool());
     EXPECT_TRUE(panel.statusText().contains("key version 2")) << panel.statusText().toStdString();
     EXPECT_GT(dialogSeen, 0);
     EXPECT_GE(highest, 0);

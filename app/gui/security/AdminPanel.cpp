@@ -272,6 +272,7 @@ void AdminPanel::runRotation(
     std::atomic<bool> finished{false};
     storage::KeyRotationResult result;
     std::exception_ptr error;
+    emit sessionInUse(true);
     std::thread worker([&] {
         try {
             result = job([&](const std::string& name, double fraction) {
@@ -299,6 +300,7 @@ void AdminPanel::runRotation(
     timer.start(50);
     loop.exec();
     worker.join();
+    emit sessionInUse(false);
     dialog.setValue(100);
     dialog.close();
 

@@ -26,6 +26,10 @@ public:
 
     QString statusText() const;
 
+signals:
+    // A key rotation's worker thread uses the session: the lock screen waits until it is done.
+    void sessionInUse(bool inUse);
+
 public slots:
     void refresh();
     void addUser();     // from the name / role / password fields
