@@ -46,6 +46,17 @@ void check(sqlite3* db, int code, std::string_view what) {
         fail(db, code, what);
 }
 
+// x'<64 hex>' in locked memory: a raw key, which skips SQLCipher's own PBKDF2.
+SecureBytes rawKeyLiteral(const SecureBytes& key) {
+    SecureBytes literal(key.size() * 2 + 3);
+    auto* text = reinterpret_cast<char*>(literal.data());
+    text[0] = 'x';
+    text[1] = '\'';
+    sodium_bin2hex(text + 2, key.size() * 2 + 1, key.data(), key.size());
+    text[key.size() * 2 + 2] = '\'';
+    return literal;
+}
+
 } // namespace
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
@@ -148,13 +159,9 @@ Database Database::open(const std::filesystem::path& path, const SecureBytes* ke
     }
     if (key) {
         // Raw key: x'<64 hex>' skips SQLCipher's own PBKDF2; the hex copy lives in locked memory.
-        SecureBytes literal(key->size() * 2 + 3);
-        auto* text = reinterpret_cast<char*>(literal.data());
-        text[0] = 'x';
-        text[1] = '\'';
-        sodium_bin2hex(text + 2, key->size() * 2 + 1, key->data(), key->size());
-        text[key->size() * 2 + 2] = '\'';
-        check(d.db_, sqlite3_key(d.db_, text, int(literal.size())), "could not set the store key");
+        const SecureBytes literal = rawKeyLiteral(*key);
+        check(d.db_, sqlite3_key(d.db_, literal.data(), int(literal.size())),
+              "could not set the store key");
         d.exec("PRAGMA cipher_page_size = 4096");
     }
     // Reading the schema proves the key (SQLITE_NOTADB otherwise).
@@ -168,6 +175,23 @@ Database Database::open(const std::filesystem::path& path, const SecureBytes* ke
     d.exec("PRAGMA foreign_keys = ON");
     sqlite3_busy_timeout(d.db_, 5000);
     return d;
+}
+
+
+void Database::rekey(const SecureBytes& newKey) {
+    const SecureBytes literal = rawKeyLiteral(newKey);
+    check(db_, sqlite3_rekey(db_, literal.data(), int(literal.size())),
+          "could not change the store key");
+}
+
+bool Database::checkpoint() {
+    int logFrames = 0, copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &logFrames, &copied);
+    if (rc == SQLITE_BUSY)
+        return false;
+    check(db_, rc, "could not write the store's log into the database");
+    return true;
 }
 
 Database::~Database() { close(); }

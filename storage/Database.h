@@ -71,6 +71,14 @@ public:
     // The first column of the first row of a pragma/query, as text.
     std::string queryText(std::string_view sql);
     sqlite3* handle() { return db_; }
+    // SQLCipher's PRAGMA rekey: every page read under the current key and written under newKey in
+    // ONE write transaction. In WAL mode the new pages go to the WAL and its commit frame makes
+    // them current at once: a process killed before it leaves the old key's store, after it the
+    // new key's (storage/KeyRotation.h). This connection then uses newKey.
+    void rekey(const SecureBytes& newKey);
+    // Copies the WAL into store.db and truncates it (PRAGMA wal_checkpoint(TRUNCATE)); false when
+    // a reader kept it from completing (the WAL then still holds the pages, nothing is lost).
+    bool checkpoint();
     // Whether a transaction is open on this connection.
     bool inTransaction() const;
     // Work that must follow the open Transaction's outcome (the access log's anchors go out only

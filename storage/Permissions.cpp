@@ -122,6 +122,10 @@ constexpr Rule rules[] = {
     {Action::VerifyAuditLog, "audit verify", admins,
      "Annotators cannot verify the access log: that is the admin's.",
      "Reviewers cannot verify the access log: that is the admin's.", nullptr},
+    {Action::RotateDatabaseKey, "rotate key", admins,
+     "Annotators cannot rotate the store's key: only the admin role manages accounts and keys.",
+     "Reviewers cannot rotate the store's key: only the admin role manages accounts and keys.",
+     nullptr},
 };
 
 constexpr bool rulesFollowTheEnum() {
@@ -135,7 +139,7 @@ constexpr bool rulesFollowTheEnum() {
             ((r.allowed & admins) != 0) != (r.whyNotAdmin == nullptr))
             return false;
     }
-    return std::size(rules) == std::size_t(Action::VerifyAuditLog) + 1;
+    return std::size(rules) == std::size_t(Action::RotateDatabaseKey) + 1;
 }
 static_assert(rulesFollowTheEnum(), "one rule per Action, in order, with a reason per refusal");
 

@@ -57,6 +57,7 @@ enum class Action {
     ReadAuditLog,
     SignAuditCheckpoint,
     VerifyAuditLog,
+    RotateDatabaseKey,
 };
 
 // Short lower-case name ("save version"), as logged: "refused save version".

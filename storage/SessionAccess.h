@@ -27,6 +27,10 @@ class SessionAccess {
     static AuditLog& auditLog(Session& session) { return session.auditLog(); }
     static std::int64_t userId(const Session& session) { return session.userId_; }
     static const SecureBytes& databaseKey(const Session& session) { return session.dbKey_; }
+    // After a key rotation (storage/KeyRotation.cpp): the session's connection uses the new key.
+    static void replaceDatabaseKey(Session& session, SecureBytes key) {
+        session.dbKey_ = std::move(key);
+    }
 
     // Session::recorded: the change and its access-log entry in ONE transaction.
     template <class Change>

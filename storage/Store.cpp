@@ -580,15 +580,15 @@ Session Store::login(const std::string& userName, const std::string& password) c
     restrictStoreFolder(dir_);
     Keyring keyring = Keyring::load(keyringPath());
     const std::string attempt = beginAttempt(keyring, userName);
-    SecureBytes dbKey;
+    Keyring::Keys keys;
     try {
-        dbKey = keyring.unwrapWithPassword(keyring.userIdFor(userName), password);
+        keys = keyring.unwrapAllWithPassword(keyring.userIdFor(userName), password);
     } catch (const AuthenticationError&) {
         recordFailedLogin(keyring, userName, "wrong password, unknown or disabled account",
                           attempt);
         throw;
     }
-    return openSession(std::move(dbKey), keyring, userName, password, attempt, false, {});
+    return openSession(std::move(keys), keyring, userName, password, attempt, false, {}, nullptr);
 }
 
 Session Store::breakGlass(const SecureBytes& recoveryKey, const std::string& reason) const {
@@ -596,14 +596,15 @@ Session Store::breakGlass(const SecureBytes& recoveryKey, const std::string& rea
     if (reason.empty())
         throw InvalidRequestError("break-glass access needs a reason; it is logged");
     const std::string attempt = beginAttempt(keyring, "break-glass");
-    SecureBytes dbKey;
+    Keyring::Keys keys;
     try {
-        dbKey = keyring.unwrapWithRecovery(recoveryKey);
+        keys = keyring.unwrapAllWithRecovery(recoveryKey);
     } catch (const AuthenticationError&) {
         recordFailedLogin(keyring, "break-glass", "wrong recovery key", attempt);
         throw;
     }
-    return openSession(std::move(dbKey), keyring, "break-glass", {}, attempt, true, reason);
+    return openSession(std::move(keys), keyring, "break-glass", {}, attempt, true, reason,
+                       &recoveryKey);
 }
 
 std::unique_ptr<internal::FailedLoginDrain>
@@ -730,10 +731,43 @@ std::string joined(const std::vector<std::string>& lines) {
 
 } // namespace
 
-Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std::string& userName,
+Session Store::openSession(Keyring::Keys keys, const Keyring& keyring, const std::string& userName,
                            const std::string& password, const std::string& attempt, bool breakGlass,
-                           const std::string& reason) const {
-    Database db = Database::open(databasePath(), &dbKey, false);
+                           const std::string& reason, const SecureBytes* recoveryKey) const {
+    // A key rotation killed midway leaves the keyring with two key versions and the database
+    // under one of them (storage/KeyRotation.h): the current one is tried first.
+    SecureBytes dbKey;
+    Database db;
+    bool openedWithPending = false;
+    if (!keys.current.empty()) {
+        try {
+            db = Database::open(databasePath(), &keys.current, false);
+            dbKey = std::move(keys.current);
+        } catch (const StoreError&) {
+            if (keys.pending.empty())
+                keys.pending = std::move(keys.current); // tried once more below, then refused
+        }
+    }
+    if (!db.isOpen()) {
+        try {
+            db = Database::open(databasePath(), &keys.pending, false);
+        } catch (const StoreError& e) {
+            // The keyring's keys open nothing: most likely a keyring put back from a copy taken
+            // before a key rotation. A refusal like any other, recorded and logged.
+            recordFailedLogin(keyring, userName,
+                              std::string("refused: the keyring's key does not open the store (") +
+                                  e.what() + ")",
+                              attempt);
+            if (std::string(e.what()).find("cannot be decrypted") == std::string::npos)
+                throw;
+            throw StoreError("the store cannot be decrypted with this keyring: its key is not the "
+                             "store's (a keyring from before a key rotation, or store.db altered)");
+        }
+        dbKey = std::move(keys.pending);
+        openedWithPending = true;
+    }
+    keys.current.wipe();
+    keys.pending.wipe();
     migrate(db);
     const Bytes storeId = readMeta(db, "store_id");
     if (storeId != keyring.storeId())
@@ -797,17 +831,55 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
         }
     }
 
-    // A key wrapped at a lower Argon2id cost than the policy's is wrapped anew at that cost;
+    // A key wrapped at a lower Argon2id cost than the policy's is wrapped anew at that cost, a
+    // format-1 entry gets its key pair, an interrupted key rotation is finished or undone, and
     // a keyring of a store from before the chained failure record starts requiring it.
-    std::string rewrapped;
+    std::string rewrapped, keyPairMade, rotation;
+    int keyVersion = 0;
     const Bytes userId = keyring.userIdFor(userName);
-    if ((!breakGlass && keyring.wrappedBelow(userId, policy)) || !keyring.keepsFailureRecord()) {
+    const bool needsPair = breakGlass ? recoveryKey && keyring.recoveryNeedsKeyPair()
+                                      : keyring.needsKeyPair(userId);
+    if ((!breakGlass && keyring.wrappedBelow(userId, policy)) || !keyring.keepsFailureRecord() ||
+        needsPair || keyring.pendingKeyVersion() != 0) {
+        // Serialised with a rotation, which holds this lock from its first keyring write to its
+        // last.
+        internal::StoreFolderLock lock(dir_);
         Keyring fresh = Keyring::load(keyringPath());
-        if (!breakGlass && fresh.wrappedBelow(userId, policy)) {
+        if (fresh.pendingKeyVersion() != 0) {
+            // No rotation runs now (it would hold the lock): this one was interrupted. Which key
+            // opens the database says whether its rekey committed; checked again under the lock.
+            try {
+                Database::open(databasePath(), &dbKey, false);
+            } catch (const StoreError&) {
+                throw StoreError("the store's key was changed while logging in: log in again");
+            }
+            const int before = fresh.keyVersion();
+            if (openedWithPending) {
+                fresh.completeRotation();
+                rotation = "completed after an interruption: key version " +
+                           std::to_string(before) + " -> " + std::to_string(fresh.keyVersion());
+                keyVersion = fresh.keyVersion();
+            } else {
+                fresh.abandonRotation();
+                rotation = "interrupted before the database was rekeyed: key version " +
+                           std::to_string(before) +
+                           " stays; rotate again (radmark-cli store rotate-key)";
+            }
+        } else if (openedWithPending) {
+            keyVersion = fresh.keyVersion(); // completed by another process meanwhile
+        }
+        if (!breakGlass && fresh.needsKeyPair(userId)) {
+            fresh.addPassword(userId, password, dbKey, policy);
+            keyPairMade = "key pair made (keyring format 2): the database key is sealed to it";
+        } else if (!breakGlass && fresh.wrappedBelow(userId, policy)) {
             const std::string before = fresh.wrappingCost(userId);
             fresh.addPassword(userId, password, dbKey, policy);
             rewrapped =
                 "Argon2id " + before + " -> " + fresh.wrappingCost(userId) + " (the policy's cost)";
+        }
+        if (breakGlass && recoveryKey && fresh.recoveryNeedsKeyPair()) {
+            fresh.addRecovery(*recoveryKey, dbKey);
+            keyPairMade = "recovery key pair made (keyring format 2)";
         }
         fresh.setKeepsFailureRecord();
         fresh.save(keyringPath());
@@ -827,6 +899,14 @@ Session Store::openSession(SecureBytes dbKey, const Keyring& keyring, const std:
                            joined(effective.ignoredPolicy_));
         if (!rewrapped.empty())
             log.append(user.name, "key rewrap", user.name, rewrapped);
+        if (!keyPairMade.empty())
+            log.append(user.name, "key rewrap", user.name, keyPairMade);
+        if (!rotation.empty())
+            log.append(user.name, "key rotation", "store", rotation);
+        if (keyVersion != 0) {
+            const std::string v = std::to_string(keyVersion);
+            writeMeta(db, "key_version", v.data(), v.size());
+        }
         t.commit();
         forgetFailedLogins(std::move(drained));
     }

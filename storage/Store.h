@@ -7,6 +7,7 @@
 
 #include "storage/Database.h"
 #include "storage/Errors.h"
+#include "storage/Keyring.h"
 #include "storage/Policy.h"
 #include "storage/SecureBytes.h"
 
@@ -19,7 +20,6 @@
 namespace radmark::storage {
 
 class AuditLog;
-class Keyring;
 class Session;
 
 // Secrets handed out once, at initialise: both must be kept offline by the admin.
@@ -89,9 +89,9 @@ class Store {
     appendFailedLogins(Database& db, AuditLog& log, const std::string& userName,
                        const Keyring& keyring, const std::string& attempt) const;
     void forgetFailedLogins(std::unique_ptr<internal::FailedLoginDrain> drain) const;
-    Session openSession(SecureBytes dbKey, const Keyring& keyring, const std::string& userName,
+    Session openSession(Keyring::Keys keys, const Keyring& keyring, const std::string& userName,
                         const std::string& password, const std::string& attempt, bool breakGlass,
-                        const std::string& reason) const;
+                        const std::string& reason, const SecureBytes* recoveryKey) const;
 
     std::filesystem::path dir_;
     Policy site_;

@@ -88,7 +88,7 @@ std::vector<UserInfo> Users::list() {
     return out;
 }
 
-void Users::disable(const std::string& name) {
+KeyRotationResult Users::disable(const std::string& name, const KeyRotationProgress& progress) {
     require(session_, Action::DisableUser, name);
     session_.touch();
     const UserInfo user = internal::findUser(session_, name);
@@ -99,9 +99,19 @@ void Users::disable(const std::string& name) {
     keyring.remove(keyring.userIdFor(name));
     keyring.save(session_.store().keyringPath());
     SessionAccess::recorded(
-        session_, "user disable", name, "keyring entry deleted", [&](Database& db) {
+        session_, "user disable", name, "keyring entry deleted; the key is rotated",
+        [&](Database& db) {
             db.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(1, user.id).run();
         });
+    // A copy of the keyring taken before still opens the old key: the database gets a new one.
+    try {
+        return rotateDatabaseKey(session_, "user " + name + " disabled", progress);
+    } catch (const PermissionDeniedError&) {
+        throw;
+    } catch (const StoreError& e) {
+        throw StoreError("the account " + name + " is disabled, but " + e.what() +
+                         ": rotate the key again (radmark-cli store rotate-key)");
+    }
 }
 
 void Users::changePassword(const std::string& name, const std::string& newPassword) {

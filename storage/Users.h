@@ -1,8 +1,9 @@
 #pragma once
 // Accounts on the store: adding one (with its keyring entry), listing, disabling (its keyring
-// entry goes), passwords, roles and the credentials a dataset bundle lists. Admin only, except
-// that everyone changes their own password.
+// entry goes and the database key is rotated), passwords, roles and the credentials a dataset
+// bundle lists. Admin only, except that everyone changes their own password.
 
+#include "storage/KeyRotation.h"
 #include "storage/Session.h"
 
 #include <optional>
@@ -29,7 +30,11 @@ class Users {
 
     void add(const std::string& name, Role role, const std::string& password);
     std::vector<UserInfo> list();
-    void disable(const std::string& name); // also deletes its keyring entry; not one's own
+    // Not one's own. Marks the account disabled, deletes its keyring entry and rotates the
+    // database key (storage/KeyRotation.h), so that a keyring she copied earlier opens nothing.
+    // Throws StoreError when the rotation fails: the account is disabled all the same, and the
+    // message says to rotate again.
+    KeyRotationResult disable(const std::string& name, const KeyRotationProgress& progress = {});
     void changePassword(const std::string& name, const std::string& newPassword);
     void setRole(const std::string& name, Role role); // not one's own role
     // Logged "user credentials". Throws InvalidRequestError for an empty title or qualification,

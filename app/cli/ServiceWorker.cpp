@@ -33,6 +33,7 @@ const std::map<std::string, std::vector<std::string>>& allowed() {
         {"user add", {}},
         {"user list", {}},
         {"user disable", {}},
+        {"store rotate-key", {}},
         {"user passwd", {}},
         {"user role", {}},
         {"user credentials", {}},

@@ -1,6 +1,7 @@
 // radmark-cli user add|list|disable|passwd|role|credentials: account administration (admin;
 // passwd for oneself).
 
+#include "app/cli/KeyRotationCommand.h"
 #include "app/cli/StoreSession.h"
 #include "storage/Users.h"
 
@@ -37,8 +38,9 @@ int runUserDisable(Arguments& args, CommandIo& io) {
     args.allowOnly(storeOptions());
     const std::string name = args.positional(0, "NAME");
     auto session = loginFromArguments(args, io);
-    storage::Users(session).disable(name);
+    const auto rotation = storage::Users(session).disable(name, rotationProgressPrinter(io));
     io.out << "user " << name << " disabled; its key was removed from the keyring\n";
+    reportRotation(rotation, io);
     return 0;
 }
 
@@ -113,7 +115,9 @@ RADMARK_COMMAND("user role", "NAME --role annotator|reviewer|admin --user ADMIN 
 RADMARK_COMMAND("user add", "NAME --role annotator|reviewer|admin --user ADMIN [--store DIR]",
                 runUserAdd);
 RADMARK_COMMAND("user list", "--user ADMIN [--store DIR]", runUserList);
-RADMARK_COMMAND("user disable", "NAME --user ADMIN [--store DIR]", runUserDisable);
+RADMARK_COMMAND("user disable",
+                "NAME --user ADMIN [--store DIR]  disable an account and rotate the database key",
+                runUserDisable);
 RADMARK_COMMAND("user passwd", "[NAME] --user NAME [--store DIR]  change a password",
                 runUserPasswd);
 } // namespace radmark::cli

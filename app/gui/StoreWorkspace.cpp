@@ -1071,7 +1071,13 @@ void StoreWorkspace::showAdminPanel() {
     QDialog dialog(&window_);
     dialog.setWindowTitle(tr("Administration"));
     auto* layout = new QVBoxLayout(&dialog);
-    layout->addWidget(new gui::AdminPanel(*session_, &dialog));
+    auto* panel = new gui::AdminPanel(*session_, &dialog);
+    // Disable and Rotate key run a key rotation on a worker thread: no lock meanwhile.
+    connect(panel, &gui::AdminPanel::sessionInUse, this, [this](bool inUse) {
+        if (lockScreen_)
+            lockScreen_->setSessionInUse(inUse);
+    });
+    layout->addWidget(panel);
     dialog.resize(900, 640);
     dialog.exec();
 }

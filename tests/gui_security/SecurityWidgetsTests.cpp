@@ -14,7 +14,9 @@
 #include <QDateEdit>
 #include <QLabel>
 #include <QLineEdit>
+#include <QProgressDialog>
 #include <QPushButton>
+#include <QTimer>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTest>
@@ -239,6 +241,63 @@ TEST_F(SecurityWidgets, AdminPanelManagesUsersAndShowsAndVerifiesTheLog) {
     QTest::mouseClick(child<QPushButton>(&panel, "verifyButton"), Qt::LeftButton);
     EXPECT_TRUE(panel.statusText().contains("FAILED at entry 1"))
         << panel.statusText().toStdString();
+}
+
+// Disabling a user in the Admin panel rotates the store key behind a progress dialog; so does
+// "Rotate key". A keyring copied before opens nothing afterwards.
+TEST_F(SecurityWidgets, AdminPanelDisableAndRotateKeyShowProgressAndRotateTheKey) {
+    TestStore t;
+    {
+        auto admin = t.admin();
+        storage::Users(admin).add("nina", storage::Role::Annotator, userPassword);
+        storage::Users(admin).add("omar", storage::Role::Reviewer, userPassword);
+    }
+    const std::string copied = readFile(t.store.keyringPath());
+    auto session = t.admin();
+    gui::AdminPanel panel(session);
+    panel.show();
+    auto* users = child<QTableWidget>(&panel, "usersTable");
+    for (int row = 0; row < users->rowCount(); ++row)
+        if (users->item(row, 0)->text() == "nina")
+            users->setCurrentCell(row, 0);
+    ASSERT_EQ(users->item(users->currentRow(), 0)->text(), "nina");
+
+    // The dialog is looked for while the rotation runs (the panel's event loop keeps going).
+    int dialogSeen = 0, highest = -1;
+    QTimer watch;
+    QObject::connect(&watch, &QTimer::timeout, [&] {
+        if (auto* d = panel.findChild<QProgressDialog*>("keyRotationProgress"); d && d->isVisible()) {
+            ++dialogSeen;
+            highest = std::max(highest, d->value());
+        }
+    });
+    watch.start(1);
+    QSignalSpy inUse(&panel, &gui::AdminPanel::sessionInUse); // the lock screen waits meanwhile
+    QTest::mouseClick(child<QPushButton>(&panel, "disableUserButton"), Qt::LeftButton);
+    ASSERT_EQ(inUse.count(), 2);
+    EXPECT_TRUE(inUse.at(0).at(0).toBool());
+    EXPECT_FALSE(inUse.at(1).at(0).toBool());
+    EXPECT_TRUE(panel.statusText().contains("key version 2")) << panel.statusText().toStdString();
+    EXPECT_GT(dialogSeen, 0);
+    EXPECT_GE(highest, 0);
+    EXPECT_EQ(panel.findChild<QProgressDialog*>("keyRotationProgress"), nullptr);
+    EXPECT_THROW(t.store.login("nina", userPassword), storage::AuthenticationError);
+    EXPECT_NO_THROW(t.store.login("omar", userPassword));
+
+    dialogSeen = 0;
+    QTest::mouseClick(child<QPushButton>(&panel, "rotateKeyButton"), Qt::LeftButton);
+    watch.stop();
+    EXPECT_TRUE(panel.statusText().contains("Store key rotated: key version 3"))
+        << panel.statusText().toStdString();
+    EXPECT_GT(dialogSeen, 0);
+
+    // omar's entry in the keyring from before, with his password, opens nothing now.
+    writeFile(t.dir.path() / "copied-keyring", copied);
+    const storage::Keyring old = storage::Keyring::load(t.dir.path() / "copied-keyring");
+    const storage::SecureBytes oldKey = old.unwrapWithPassword(old.userIdFor("omar"), userPassword);
+    EXPECT_THROW(storage::Database::open(t.store.databasePath(), &oldKey, false),
+                 storage::StoreError);
+    EXPECT_NO_THROW(storage::Users(session).list()); // the panel's session goes on
 }
 
 TEST_F(SecurityWidgets, AdminPanelShowsNothingToANonAdmin) {

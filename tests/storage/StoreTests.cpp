@@ -176,7 +176,20 @@ TEST(StorageLogin, DisabledUserWithARestoredKeyringEntryIsStillRefused) {
         auto admin = t.admin();
         Users(admin).disable("dave");
     }
+    const std::string currentKeyring = readFile(t.store.keyringPath());
     writeFile(t.store.keyringPath(), oldKeyring); // an attacker restores the old keyring
+    // The disable rotated the key: the restored keyring's key opens nothing, for anyone.
+    for (const auto& [name, password] : {std::pair{std::string("dave"), userPassword},
+                                         std::pair{adminName, adminPassword}}) {
+        try {
+            t.store.login(name, password);
+            ADD_FAILURE() << "the restored keyring opened the store for " << name;
+        } catch (const StoreError& e) {
+            EXPECT_NE(std::string(e.what()).find("cannot be decrypted"), std::string::npos)
+                << e.what();
+        }
+    }
+    writeFile(t.store.keyringPath(), currentKeyring);
     EXPECT_THROW(t.store.login("dave", userPassword), AuthenticationError);
     auto admin = t.admin();
     EXPECT_FALSE(AuditTrail(admin).entries(filterBy("dave", "failed login")).empty());
@@ -194,11 +207,17 @@ TEST(StorageLogin, CorruptedKeyringIsRefusedClearly) {
     } catch (const KeyringError& e) {
         EXPECT_NE(std::string(e.what()).find("keyring"), std::string::npos);
     }
-    // One flipped character inside a wrapped key: the AEAD tag refuses it.
-    const auto at = keyring.find("\"sealed\": \"") + 14;
-    keyring[at] = keyring[at] == 'A' ? 'B' : 'A';
-    writeFile(t.store.keyringPath(), keyring);
-    EXPECT_THROW(t.store.login(adminName, adminPassword), StoreError);
+    // One flipped character inside the admin's sealed secret half (the AEAD tag refuses it) or
+    // inside the database key sealed to her public half (the sealed box's tag refuses it).
+    for (const std::string field : {"\"secret\": \"", "\"1\": \""}) {
+        std::string altered = keyring;
+        const auto at = altered.find(field);
+        ASSERT_NE(at, std::string::npos) << field;
+        const auto i = at + field.size() + 4;
+        altered[i] = altered[i] == 'A' ? 'B' : 'A';
+        writeFile(t.store.keyringPath(), altered);
+        EXPECT_THROW(t.store.login(adminName, adminPassword), StoreError) << field;
+    }
     std::filesystem::remove(t.store.keyringPath());
     EXPECT_THROW(t.store.login(adminName, adminPassword), KeyringError);
     auto now = snapshot(t.storeDir);

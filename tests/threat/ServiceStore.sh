@@ -268,7 +268,15 @@ grep -q "$study_b" "$work/studies.out" || fail "the newly assigned study is not 
 
 # --- (e) disabled by an admin through the service: her next request is refused ---
 printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" user disable anna --user ada \
-  --password-stdin > /dev/null 2> "$work/err" || fail "ada's disable through the service: $(cat "$work/err")"
+  --password-stdin > "$work/disable.out" 2> "$work/err" || fail "ada's disable through the service: $(cat "$work/err")"
+# The disable rotated the database key (issue 13, item 3), with its progress on the client's side.
+grep -q "database key rotated to version 2" "$work/disable.out" \
+  || fail "no key rotation at the disable: $(cat "$work/disable.out")"
+grep -q "key rotation: 100% (done)" "$work/err" || fail "no rotation progress: $(cat "$work/err")"
+printf '%s\n' "$pw" | as "$ada_uid" "$cli" --service "$sock" store rotate-key --user ada \
+  --reason "threat test" --password-stdin > "$work/rotate.out" 2> "$work/err" \
+  || fail "store rotate-key through the service: $(cat "$work/err")"
+grep -q "database key rotated to version 3" "$work/rotate.out" || fail "rotate: $(cat "$work/rotate.out")"
 printf '%s\n' "$apw" | as "$anna_uid" "$cli" --service "$sock" studies --user anna \
   --password-stdin > /dev/null 2> "$work/err" && fail "a disabled user was served"
 grep -qi "disabled\|not correct" "$work/err" || fail "disabled refusal: $(cat "$work/err")"

@@ -4,6 +4,10 @@
 #include "storage/Users.h"
 
 #include <QComboBox>
+#include <QEventLoop>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QTimer>
 #include <QDateEdit>
 #include <QFile>
 #include <QFormLayout>
@@ -15,6 +19,10 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <atomic>
+#include <exception>
+#include <thread>
 
 namespace radmark::gui {
 
@@ -62,12 +70,17 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
     add->setObjectName("addUserButton");
     auto* disable = new QPushButton(tr("Disable selected"));
     disable->setObjectName("disableUserButton");
+    auto* rotate = new QPushButton(tr("Rotate key"));
+    rotate->setObjectName("rotateKeyButton");
+    rotate->setToolTip(tr("A new database key for the remaining users: copies of the keyring "
+                          "taken before open nothing afterwards. Disabling a user does this too."));
     auto* addForm = new QHBoxLayout;
     addForm->addWidget(newName_);
     addForm->addWidget(newRole_);
     addForm->addWidget(newPassword_);
     addForm->addWidget(add);
     addForm->addWidget(disable);
+    addForm->addWidget(rotate);
     auto* usersLayout = new QVBoxLayout(usersPage);
     usersLayout->addWidget(users_);
     usersLayout->addLayout(addForm);
@@ -105,7 +118,8 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
                              "save", "review decision", "import", "export", "user add",
                              "user disable", "user passwd", "assign", "policy change",
                              "audit verify", "audit checkpoint", "break-glass login",
-                             "policy ignored", "key rewrap", "failed logins tampered"});
+                             "policy ignored", "key rewrap", "failed logins tampered",
+                             "key rotation requested", "key rotation completed", "key rotation"});
     filterSince_ = new QDateEdit(QDate(2000, 1, 1));
     filterSince_->setObjectName("auditFilterSince");
     filterSince_->setDisplayFormat("yyyy-MM-dd");
@@ -151,6 +165,7 @@ AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
 
     connect(add, &QPushButton::clicked, this, &AdminPanel::addUser);
     connect(disable, &QPushButton::clicked, this, &AdminPanel::disableUser);
+    connect(rotate, &QPushButton::clicked, this, &AdminPanel::rotateKey);
     connect(assign, &QPushButton::clicked, this, &AdminPanel::assignStudy);
     connect(show, &QPushButton::clicked, this, &AdminPanel::showAuditLog);
     connect(verify, &QPushButton::clicked, this, &AdminPanel::verifyAuditLog);
@@ -220,12 +235,107 @@ void AdminPanel::disableUser() {
         return;
     }
     const std::string name = users_->item(row, 0)->text().toStdString();
-    try {
-        storage::Users(session_).disable(name);
-        refresh();
-        report(tr("User %1 disabled; their key was removed.").arg(q(name)), false);
-    } catch (const storage::StoreError& e) {
-        report(q(e.what()), true);
+    runRotation(
+        tr("Disabling %1 and rotating the store key...").arg(q(name)),
+        [&](const storage::KeyRotationProgress& progress) {
+            return storage::Users(session_).disable(name, progress);
+        },
+        tr("User %1 disabled; their key was removed and the store key rotated").arg(q(name)));
+}
+
+void AdminPanel::rotateKey() {
+    runRotation(
+        tr("Rotating the store key..."),
+        [&](const storage::KeyRotationProgress& progress) {
+            return storage::rotateDatabaseKey(session_, "admin's request (Admin panel)", progress);
+        },
+        tr("Store key rotated"));
+}
+
+void AdminPanel::runRotation(
+    const QString& title,
+    const std::function<storage::KeyRotationResult(const storage::KeyRotationProgress&)>& job,
+    const QString& done) {
+    QProgressDialog dialog(title, QString(), 0, 100, this);
+    dialog.setObjectName("keyRotationProgress");
+    dialog.setWindowTitle(tr("Key rotation"));
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setCancelButton(nullptr);
+    dialog.setMinimumDuration(0);
+    dialog.setAutoClose(false);
+    dialog.setAutoReset(false);
+    dialog.setValue(0);
+    dialog.show();
+
+    static const char* const stages[] = {"sealing", "rekeying", "writing", "done"};
+    std::atomic<int> percent{0}, stage{0};
+    std::atomic<bool> finished{false};
+    storage::KeyRotationResult result;
+    std::exception_ptr error;
+    emit sessionInUse(true);
+    std::thread worker([&] {
+        try {
+            result = job([&](const std::string& name, double fraction) {
+                percent = int(fraction * 100);
+                for (int i = 0; i < 4; ++i)
+                    if (name == stages[i])
+                        stage = i;
+            });
+        } catch (...) {
+            error = std::current_exception();
+        }
+        finished = true;
+    });
+    QEventLoop loop;
+    QTimer timer;
+    const QStringList labels = {tr("Sealing the new key to every user..."),
+                                tr("Rewriting every page under the new key..."),
+                                tr("Writing the store..."), tr("Done")};
+    connect(&timer, &QTimer::timeout, &loop, [&] {
+        dialog.setValue(percent);
+        dialog.setLabelText(title + "\n" + labels[stage]);
+        if (finished)
+            loop.quit();
+    });
+    timer.start(50);
+    loop.exec();
+    worker.join();
+    emit sessionInUse(false);
+    dialog.setValue(100);
+    dialog.close();
+
+    refresh();
+    if (error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const storage::StoreError& e) {
+            report(q(e.what()), true);
+        } catch (const std::exception& e) {
+            report(q(e.what()), true);
+        }
+        return;
+    }
+    QString message = tr("%1: key version %2, %3 MB rewritten in %4 s.")
+                          .arg(done)
+                          .arg(result.keyVersion)
+                          .arg(double(result.databaseBytes) / 1e6, 0, 'f', 1)
+                          .arg(result.seconds, 0, 'f', 1);
+    for (const auto& name : result.usersLeftOut)
+        message += tr(" %1 cannot open the store until given a new password.").arg(q(name));
+    report(message, false);
+    if (!result.newRecoveryKey.empty()) {
+        const std::string hex = result.newRecoveryKey.toHex();
+        QString grouped;
+        for (std::size_t i = 0; i < hex.size(); i += 8)
+            grouped += (i ? "-" : "") + q(hex.substr(i, 8));
+        QMessageBox box(QMessageBox::Warning, tr("New recovery key"),
+                        tr("The store's old recovery key opens nothing now. Print this new one, "
+                           "keep it offline; it is shown once:\n\n%1")
+                            .arg(grouped),
+                        QMessageBox::Ok, this);
+        box.setObjectName("newRecoveryKeyBox");
+        box.setTextInteractionFlags(Qt::TextSelectableByMouse);
+        box.exec();
     }
 }
 
