@@ -43,12 +43,13 @@ struct DimseNode {
 struct PacsNode {
     std::string name;
     std::string dicomwebUrl;               // https://host[:port]/dicom-web (QIDO-RS, WADO-RS)
-    std::optional<DimseNode> dimse;        // "dimse": the classic protocol instead
     bool preferred = false;                // the one offered first
     bool plainHttpAllowed = false;         // "plain_http_allowed": an http:// URL is accepted
     std::filesystem::path caBundle;        // PEM file the server certificate is verified against
     std::filesystem::path credentialsFile; // username=/password= or token= lines, mode 0600/0400
     std::string user;                      // without a credentials file: the password is asked
+    std::optional<DimseNode> dimse;        // "dimse": the classic protocol instead (last: the
+                                           // DICOMweb fields keep their aggregate order)
 };
 
 struct Policy {
