@@ -9,6 +9,7 @@
 #include <gdcmSequenceOfItems.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
+#include <gdcmUIDs.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -263,10 +264,20 @@ std::optional<ScannedFile> scanFile(const fs::path& path, std::string* notImageR
     const auto rows = us(0x0010, "Rows");
     const auto columns = us(0x0011, "Columns");
     if (!rows || !columns || *rows == 0 || *columns == 0) {
+        // Named by its modality and SOP class (an SR, a presentation state, ...): what was
+        // skipped is said, whatever the file's name (a PACS's instance has none).
         const std::string modality = stringOf(ds, gdcm::Tag(0x0008, 0x0060));
+        gdcm::UIDs sopClass;
+        const std::string sopClassUid = stringOf(ds, gdcm::Tag(0x0008, 0x0016));
+        const std::string className =
+            !sopClassUid.empty() && sopClass.SetFromUID(sopClassUid.c_str()) && sopClass.GetName()
+                ? sopClass.GetName()
+                : "";
+        std::string what = modality.empty() ? "" : "a " + modality + " object";
+        if (!className.empty())
+            what += (what.empty() ? "" : ", ") + className;
         if (notImageReason)
-            *notImageReason = modality.empty() ? "holds no image"
-                                               : "holds no image (it is a " + modality + " object)";
+            *notImageReason = what.empty() ? "holds no image" : "holds no image (" + what + ")";
         return std::nullopt;
     }
     if (!ts.IsValid())
@@ -940,8 +951,12 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
     std::string firstFailure;
     for (std::size_t i = 0; i < files.size(); ++i) {
         if (!scanned[i]) {
+            // A PACS's instance, held in memory, has no name: /proc/self/fd/N says nothing.
             if (firstFailure.empty())
-                firstFailure = files[i].filename().string() + " " + failures[i];
+                firstFailure = (files[i].parent_path() == "/proc/self/fd"
+                                    ? std::string("an instance")
+                                    : files[i].filename().string()) +
+                               " " + failures[i];
             ++skipped;
             continue;
         }
@@ -992,7 +1007,7 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
                     std::to_string(layouts.size()) + " series");
             if (skipped > 0)
                 layout->warnings.push_back(std::to_string(skipped) +
-                                           " file(s) in the folder are not DICOM images and "
+                                           " file(s) of the source are not DICOM images and "
                                            "were skipped (e.g. " +
                                            firstFailure + ")");
             buildGeometry(*layout, first, anyPosition, allPositions);

@@ -118,10 +118,18 @@ void DicomWebClient::died() {
 json DicomWebClient::call(json request, const InstanceSink& sink) {
     if (pid_ <= 0)
         start();
-    request["baseUrl"] = node_.dicomwebUrl;
-    request["plainHttpAllowed"] = node_.plainHttpAllowed;
-    request["caBundle"] = node_.caBundle.string();
-    request["auth"] = auth_;
+    if (node_.dimse) {
+        const storage::DimseNode& d = *node_.dimse;
+        request["dimse"] = {{"aeTitle", d.aeTitle},         {"host", d.host},
+                            {"port", d.port},               {"callingAe", d.callingAe},
+                            {"move", d.move},               {"moveAeTitle", d.moveAeTitle},
+                            {"movePort", d.movePort}};
+    } else {
+        request["baseUrl"] = node_.dicomwebUrl;
+        request["plainHttpAllowed"] = node_.plainHttpAllowed;
+        request["caBundle"] = node_.caBundle.string();
+        request["auth"] = auth_;
+    }
     request["maxInstanceBytes"] = settings_.maxInstanceBytes;
     struct Wipe {
         json& request;
@@ -199,6 +207,10 @@ int num(const json& j, const char* key) {
     return it != j.end() && it->is_number_integer() ? it->get<int>() : -1;
 }
 } // namespace
+
+void DicomWebClient::echo() {
+    call({{"op", "echo"}});
+}
 
 std::vector<StudyMatch> DicomWebClient::queryStudies(const StudyQuery& q) {
     const json reply = call({{"op", "studies"},

@@ -1,8 +1,9 @@
 #pragma once
-// PacsClient over DICOMweb: QIDO-RS to query, WADO-RS to retrieve, spoken by radmark-pacs-fetch,
-// a child process that holds no key (pacs/FetchMain.cpp). This side only passes it the node and
-// the credentials and receives plain JSON (query results) or sealed memfds (instances) that it
-// hands on unread.
+// PacsClient through radmark-pacs-fetch, a child process that holds no key (pacs/FetchMain.cpp):
+// over DICOMweb (QIDO-RS to query, WADO-RS to retrieve) or, for a node with "dimse", over DIMSE
+// (C-FIND, C-GET or C-MOVE; pacs/DimseFetch.cpp). This side only passes it the node and the
+// credentials and receives plain JSON (query results) or sealed memfds (instances) that it hands
+// on unread: the same messages for both protocols.
 
 #include "pacs/PacsClient.h"
 #include "storage/Policy.h"
@@ -41,6 +42,7 @@ class DicomWebClient : public PacsClient {
     DicomWebClient(const DicomWebClient&) = delete;
     DicomWebClient& operator=(const DicomWebClient&) = delete;
 
+    void echo() override;
     std::vector<StudyMatch> queryStudies(const StudyQuery& query) override;
     std::vector<SeriesMatch> querySeries(const std::string& studyUid) override;
     void retrieveSeries(const std::string& studyUid, const std::string& seriesUid,

@@ -6,10 +6,12 @@
 // and passed on with SCM_RIGHTS as soon as its last byte has arrived: it never touches a disk.
 // What the PACS sends is untrusted: the multipart body is checked by the bounded MultipartReader
 // and the JSON of a query is reduced to the few strings the caller shows (pacs/DicomJson.h).
-// No Qt, VTK, storage, DICOM library or store key here (docs/pacs.md).
+// A DIMSE node's requests (C-ECHO, C-FIND, C-GET, C-MOVE) go to pacs/DimseFetch.cpp, the one
+// place DCMTK's dcmnet is linked. No Qt, VTK, storage or store key here (docs/pacs.md).
 
 #include "imaging/decoder/Channel.h"
 #include "pacs/DicomJson.h"
+#include "pacs/DimseFetch.h"
 #include "pacs/Multipart.h"
 #include "pacs/PacsClient.h"
 
@@ -359,9 +361,48 @@ json retrieveSeries(const json& request) {
     return {{"instances", context.forwarder.count()}};
 }
 
-void handle(const Message& request) {
+// A quick check that the node answers (radmark-cli pacs echo): one study asked for, its
+// answer dropped unread.
+json echo(const json& request) {
+    const Node node = nodeFrom(request);
+    getJson(node, node.baseUrl + "/studies?limit=1&includefield=0020000D");
+    return {{"echo", "ok"}};
+}
+
+void handleDimse(const Message& request) {
+    namespace dimse = pacs::dimse;
     const std::string op = request.body.value("op", "");
-    if (op == "studies")
+    try {
+        if (op == "echo")
+            send(MessageKind::Reply, dimse::echo(request.body));
+        else if (op == "studies")
+            send(MessageKind::Reply, dimse::queryStudies(request.body));
+        else if (op == "series")
+            send(MessageKind::Reply, dimse::querySeries(request.body));
+        else if (op == "retrieve") {
+            int count = 0;
+            const json reply =
+                dimse::retrieveSeries(request.body, [&](UniqueFd fd, std::size_t bytes) {
+                    std::vector<UniqueFd> fds;
+                    fds.push_back(std::move(fd));
+                    send(MessageKind::Progress, {{"instance", ++count}, {"bytes", bytes}},
+                         std::move(fds));
+                });
+            send(MessageKind::Reply, reply);
+        } else
+            throw Failure{"other", "unknown request '" + op + "'"};
+    } catch (const dimse::Failure& failure) {
+        throw Failure{failure.kind, failure.message};
+    }
+}
+
+void handle(const Message& request) {
+    if (request.body.contains("dimse"))
+        return handleDimse(request);
+    const std::string op = request.body.value("op", "");
+    if (op == "echo")
+        send(MessageKind::Reply, echo(request.body));
+    else if (op == "studies")
         send(MessageKind::Reply, queryStudies(request.body));
     else if (op == "series")
         send(MessageKind::Reply, querySeries(request.body));

@@ -1,8 +1,9 @@
 #pragma once
 // What Radmark asks of a PACS, whatever the protocol: find studies, list a study's series, and
 // retrieve a series as instances delivered one by one as bytes in memory (a sealed memfd each,
-// never a file). DicomWebClient (QIDO-RS / WADO-RS through radmark-pacs-fetch) implements it
-// today; a DIMSE client (C-FIND, C-GET / C-MOVE through DCMTK's DcmSCU) plugs in the same way.
+// never a file). DicomWebClient implements it for both protocols: it hands the node to
+// radmark-pacs-fetch, which speaks QIDO-RS / WADO-RS (libcurl) or C-ECHO / C-FIND / C-GET /
+// C-MOVE (DCMTK's dcmnet) as the node says.
 // The process that holds the store key never parses what a PACS sends: the client hands the
 // instances on unread, and the isolated decoder reads them (pacs/PacsImport.h).
 
@@ -72,6 +73,8 @@ using InstanceSink = std::function<bool(decoder::UniqueFd instance, std::size_t 
 class PacsClient {
   public:
     virtual ~PacsClient() = default;
+    // Whether the node answers at all (C-ECHO; for DICOMweb a one-study query). Throws PacsError.
+    virtual void echo() = 0;
     virtual std::vector<StudyMatch> queryStudies(const StudyQuery& query) = 0;
     virtual std::vector<SeriesMatch> querySeries(const std::string& studyUid) = 0;
     // Every instance of the series, in the order the PACS sends them. Throws PacsError.

@@ -107,6 +107,18 @@ std::string queryValueHash(storage::Session& session, const std::string& field,
     return storage::toHex(digest.data(), 8);
 }
 
+void echoNode(storage::Session& session, PacsClient& client, const std::string& nodeName) {
+    storage::require(session, storage::Action::ImportStudy, "PACS echo");
+    session.touch();
+    try {
+        client.echo();
+    } catch (const PacsError& error) {
+        session.recordAccess("pacs echo", nodeName, std::string("failed: ") + error.what());
+        throw;
+    }
+    session.recordAccess("pacs echo", nodeName, "ok");
+}
+
 std::vector<StudyRow> queryStudies(storage::Session& session, PacsClient& client,
                                    const std::string& nodeName, const StudyQuery& query) {
     storage::require(session, storage::Action::ImportStudy, "PACS query");

@@ -32,7 +32,7 @@ storage::PacsNode pacsNode(const storage::Policy& policy, const std::string& nam
 using AskPassword = std::function<std::string(const std::string& prompt)>;
 Credentials credentialsFor(const storage::PacsNode& node, const AskPassword& askPassword);
 
-// A client for the node (DICOMweb today).
+// A client for the node (DICOMweb or DIMSE, both through radmark-pacs-fetch).
 std::unique_ptr<PacsClient> clientFor(const storage::PacsNode& node,
                                       const Credentials& credentials);
 
@@ -40,6 +40,10 @@ std::unique_ptr<PacsClient> clientFor(const storage::PacsNode& node,
 // log records it: "who looked for this patient" is answered by hashing the value again.
 std::string queryValueHash(storage::Session& session, const std::string& field,
                            const std::string& value);
+
+// Whether the node answers (C-ECHO, or a one-study DICOMweb query): logged ("pacs echo", the
+// node, ok or the reason). Throws PacsError.
+void echoNode(storage::Session& session, PacsClient& client, const std::string& nodeName);
 
 // A study match with what the store already holds of it.
 struct StudyRow {

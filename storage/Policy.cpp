@@ -72,12 +72,82 @@ nlohmann::json destinationToJson(const ExportDestination& d) {
     return j;
 }
 
+// An AE title as DICOM allows it: 1 to 16 characters of printable ASCII, no backslash, not all
+// spaces.
+bool validAeTitle(const std::string& ae) {
+    if (ae.empty() || ae.size() > 16 || ae.find_first_not_of(' ') == std::string::npos)
+        return false;
+    for (char c : ae)
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            return false;
+    return true;
+}
+
+DimseNode dimseFromJson(const nlohmann::json& j, const std::string& which) {
+    if (!j.is_object())
+        throw PolicyError(which + ": \"dimse\" must be an object");
+    static const std::set<std::string> known = {"ae_title", "host",     "port",
+                                                "calling_ae", "retrieve", "move_destination"};
+    for (const auto& [key, value] : j.items())
+        if (!known.count(key))
+            throw PolicyError(which + ": DIMSE setting '" + key + "' is unknown");
+    const auto port = [&](const nlohmann::json& o, const char* key, int fallback) {
+        if (!o.contains(key))
+            return fallback;
+        const auto& v = o.at(key);
+        if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 65535)
+            throw PolicyError(which + ": \"" + key + "\" must be a port number (1 to 65535)");
+        return v.get<int>();
+    };
+    const auto text = [&](const nlohmann::json& o, const char* key) {
+        if (!o.contains(key))
+            return std::string();
+        if (!o.at(key).is_string())
+            throw PolicyError(which + ": \"" + key + "\" must be a string");
+        return o.at(key).get<std::string>();
+    };
+    DimseNode d;
+    d.aeTitle = text(j, "ae_title");
+    d.host = text(j, "host");
+    d.port = port(j, "port", 104);
+    d.callingAe = text(j, "calling_ae");
+    const std::string retrieve = j.contains("retrieve") ? text(j, "retrieve") : "get";
+    if (retrieve != "get" && retrieve != "move")
+        throw PolicyError(which + ": \"retrieve\" is \"get\" (C-GET) or \"move\" (C-MOVE)");
+    d.move = retrieve == "move";
+    if (!validAeTitle(d.aeTitle) || !validAeTitle(d.callingAe))
+        throw PolicyError(which + ": \"ae_title\" and \"calling_ae\" are AE titles (1 to 16 "
+                                  "printable characters, no backslash)");
+    if (d.host.empty() || d.host.size() > 253 ||
+        d.host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                 ".-:") != std::string::npos)
+        throw PolicyError(which + ": \"host\" must be a host name or an address");
+    if (j.contains("move_destination")) {
+        const auto& m = j.at("move_destination");
+        if (!m.is_object())
+            throw PolicyError(which + ": \"move_destination\" must be an object");
+        for (const auto& [key, value] : m.items())
+            if (key != "ae_title" && key != "port")
+                throw PolicyError(which + ": move_destination setting '" + key + "' is unknown");
+        d.moveAeTitle = text(m, "ae_title");
+        d.movePort = port(m, "port", 0);
+        if (!validAeTitle(d.moveAeTitle) || d.movePort == 0)
+            throw PolicyError(which + ": \"move_destination\" needs \"ae_title\" and \"port\"");
+    }
+    if (d.move && d.moveAeTitle.empty())
+        throw PolicyError(which + ": \"retrieve\": \"move\" needs \"move_destination\" (the "
+                                  "AE title and port of Radmark's storage SCP)");
+    if (!d.move && !d.moveAeTitle.empty())
+        throw PolicyError(which + ": \"move_destination\" goes with \"retrieve\": \"move\"");
+    return d;
+}
+
 PacsNode pacsNodeFromJson(const nlohmann::json& j) {
     if (!j.is_object())
         throw PolicyError("policy: each of pacs_nodes must be an object");
-    static const std::set<std::string> known = {"name",      "dicomweb",    "preferred",
-                                                "plain_http_allowed", "ca_bundle", "credentials",
-                                                "user"};
+    static const std::set<std::string> known = {
+        "name",      "dicomweb",    "dimse", "preferred", "plain_http_allowed",
+        "ca_bundle", "credentials", "user"};
     for (const auto& [key, value] : j.items())
         if (!known.count(key))
             throw PolicyError("policy: PACS node setting '" + key + "' is unknown");
@@ -94,10 +164,19 @@ PacsNode pacsNodeFromJson(const nlohmann::json& j) {
         throw PolicyError("policy: a PACS node needs a name (up to 100 characters, no slashes, "
                           "quotes or line breaks)");
     const std::string which = "policy: PACS node '" + n.name + "'";
+    if (j.contains("dimse")) {
+        if (j.contains("dicomweb"))
+            throw PolicyError(which + ": give \"dicomweb\" or \"dimse\", not both");
+        for (const char* key : {"plain_http_allowed", "ca_bundle", "credentials", "user"})
+            if (j.contains(key))
+                throw PolicyError(which + ": \"" + key + "\" is for DICOMweb nodes only");
+        n.dimse = dimseFromJson(j.at("dimse"), which);
+        return n;
+    }
     const bool https = n.dicomwebUrl.rfind("https://", 0) == 0;
     const bool http = n.dicomwebUrl.rfind("http://", 0) == 0;
     if (!https && !http)
-        throw PolicyError(which + " needs \"dicomweb\", an https:// URL");
+        throw PolicyError(which + " needs \"dicomweb\", an https:// URL (or \"dimse\")");
     if (http && !n.plainHttpAllowed)
         throw PolicyError(which + ": an http:// URL needs \"plain_http_allowed\": true");
     if (n.dicomwebUrl.find_first_of(" \n\r\t?#") != std::string::npos)
@@ -293,7 +372,21 @@ std::string Policy::toJson() const {
             j["export_destinations"].push_back(destinationToJson(d));
     }
     for (const auto& n : pacsNodes) {
-        nlohmann::json node = {{"name", n.name}, {"dicomweb", n.dicomwebUrl}};
+        nlohmann::json node = {{"name", n.name}};
+        if (n.dimse) {
+            const DimseNode& d = *n.dimse;
+            node["dimse"] = {{"ae_title", d.aeTitle},
+                             {"host", d.host},
+                             {"port", d.port},
+                             {"calling_ae", d.callingAe},
+                             {"retrieve", d.move ? "move" : "get"}};
+            if (!d.moveAeTitle.empty()) {
+                node["dimse"]["move_destination"] = {{"ae_title", d.moveAeTitle},
+                                                     {"port", d.movePort}};
+            }
+        } else {
+            node["dicomweb"] = n.dicomwebUrl;
+        }
         if (n.preferred)
             node["preferred"] = true;
         if (n.plainHttpAllowed)

@@ -26,8 +26,20 @@ struct ExportDestination {
     bool isSmb() const { return !smbUrl.empty(); }
 };
 
+// A PACS spoken to over DIMSE (C-ECHO, C-FIND, C-GET or C-MOVE): the policy's "dimse" object.
+struct DimseNode {
+    std::string aeTitle;      // "ae_title": the PACS's (called) AE title
+    std::string host;         // "host": name or address
+    int port = 104;           // "port"
+    std::string callingAe;    // "calling_ae": Radmark's AE title, as the PACS knows it
+    bool move = false;        // "retrieve": "get" (C-GET, default) or "move" (C-MOVE)
+    std::string moveAeTitle;  // "move_destination"."ae_title": the storage SCP's AE title
+    int movePort = 0;         // "move_destination"."port": where it listens (every address)
+};
+
 // One PACS Radmark may import from (pacs/, docs/pacs.md), as the site's IT wrote it in the
-// policy ("pacs_nodes"): admins pick it by name, no one types an address.
+// policy ("pacs_nodes"): admins pick it by name, no one types an address. Exactly one of
+// dicomwebUrl and dimse.
 struct PacsNode {
     std::string name;
     std::string dicomwebUrl;               // https://host[:port]/dicom-web (QIDO-RS, WADO-RS)
@@ -36,6 +48,8 @@ struct PacsNode {
     std::filesystem::path caBundle;        // PEM file the server certificate is verified against
     std::filesystem::path credentialsFile; // username=/password= or token= lines, mode 0600/0400
     std::string user;                      // without a credentials file: the password is asked
+    std::optional<DimseNode> dimse;        // "dimse": the classic protocol instead (last: the
+                                           // DICOMweb fields keep their aggregate order)
 };
 
 struct Policy {

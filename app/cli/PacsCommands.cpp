@@ -1,5 +1,5 @@
-// radmark-cli pacs nodes | query | import: the PACS nodes of the site policy, a QIDO-RS query of
-// one of them (studies, and with --series their series), and the retrieve and import of studies
+// radmark-cli pacs nodes | echo | query | import: the PACS nodes of the site policy, a C-ECHO,
+// a QIDO-RS or C-FIND query of one of them (studies, and with --series their series), and the retrieve and import of studies
 // (admins only), with the same functions as Import > From PACS (pacs/PacsImport.h). The query's
 // values are shown to the admin who typed them and never logged (the access log keeps their
 // keyed hashes); the store holds only the de-identified studies.
@@ -34,6 +34,18 @@ int runPacsNodes(Arguments& args, CommandIo& io) {
         return 0;
     }
     for (const auto& n : nodes) {
+        if (n.dimse) {
+            const auto& d = *n.dimse;
+            io.out << n.name << (n.preferred ? " (preferred)" : "") << "\n"
+                   << "  DIMSE: " << d.aeTitle << " at " << d.host << ":" << d.port
+                   << ", Radmark's AE title " << d.callingAe << "\n"
+                   << "  retrieve: "
+                   << (d.move ? "C-MOVE to " + d.moveAeTitle + " (Radmark's storage SCP on port " +
+                                    std::to_string(d.movePort) + ")"
+                              : std::string("C-GET"))
+                   << "\n  TLS: none (plain DIMSE)\n";
+            continue;
+        }
         io.out << n.name << (n.preferred ? " (preferred)" : "") << "\n"
                << "  DICOMweb: " << n.dicomwebUrl
                << (n.plainHttpAllowed ? " (plain HTTP allowed by the policy)" : "") << "\n"
@@ -66,6 +78,22 @@ Connection connect(const Arguments& args, CommandIo& io, const storage::Store& s
 
 std::string count(int n) {
     return n < 0 ? std::string("?") : std::to_string(n);
+}
+
+int runPacsEcho(Arguments& args, CommandIo& io) {
+    args.allowOnly(storeOptions({"node"}));
+    const std::string nodeName = args.required("node");
+    auto session = loginFromArguments(args, io);
+    try {
+        auto c = connect(args, io, session.store());
+        pacs::echoNode(session, *c.client, c.node.name);
+        io.out << "PACS node '" << c.node.name << "' answers ("
+               << (c.node.dimse ? "C-ECHO" : "DICOMweb") << ")\n";
+    } catch (const pacs::PacsError& error) {
+        throw CommandError("PACS node '" + nodeName + "': " + error.what(),
+                           error.kind() == pacs::PacsError::Kind::Refused ? 4 : 1);
+    }
+    return 0;
 }
 
 int runPacsQuery(Arguments& args, CommandIo& io) {
@@ -185,6 +213,10 @@ int runPacsImport(Arguments& args, CommandIo& io) {
 
 } // namespace
 RADMARK_COMMAND("pacs nodes", "[--policy FILE]  the PACS nodes of the site policy", runPacsNodes);
+RADMARK_COMMAND("pacs echo",
+                "--store DIR --user ADMIN [--password-stdin] --node NAME  whether a PACS node "
+                "answers (C-ECHO for DIMSE) (admin)",
+                runPacsEcho);
 RADMARK_COMMAND("pacs query",
                 "--store DIR --user ADMIN [--password-stdin] --node NAME [--patient-id ID] "
                 "[--patient-name NAME] [--accession N] [--date-from YYYYMMDD] [--date-to "

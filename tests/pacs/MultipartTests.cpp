@@ -172,5 +172,53 @@ TEST(PacsPolicy, NodesAreReadAndCheckedLikeDestinations) {
         EXPECT_THROW(storage::Policy::fromJson(bad), storage::PolicyError) << bad;
 }
 
+TEST(PacsPolicy, DimseNodesAreReadCheckedAndWrittenBack) {
+    const auto policy = storage::Policy::fromJson(R"({"pacs_nodes": [
+      {"name": "classic", "dimse": {"ae_title": "PACS1", "host": "pacs.example", "port": 11112,
+       "calling_ae": "RADMARK"}},
+      {"name": "moving", "dimse": {"ae_title": "PACS2", "host": "10.0.0.2", "calling_ae": "RM",
+       "retrieve": "move", "move_destination": {"ae_title": "RMSCP", "port": 11113}}}]})");
+    ASSERT_EQ(policy.pacsNodes.size(), 2u);
+    const auto classic = policy.findPacsNode("classic");
+    ASSERT_TRUE(classic && classic->dimse);
+    EXPECT_EQ(classic->dimse->aeTitle, "PACS1");
+    EXPECT_EQ(classic->dimse->port, 11112);
+    EXPECT_FALSE(classic->dimse->move);
+    EXPECT_TRUE(classic->dicomwebUrl.empty());
+    const auto moving = policy.findPacsNode("moving");
+    ASSERT_TRUE(moving && moving->dimse);
+    EXPECT_EQ(moving->dimse->port, 104);
+    EXPECT_TRUE(moving->dimse->move);
+    EXPECT_EQ(moving->dimse->moveAeTitle, "RMSCP");
+    EXPECT_EQ(moving->dimse->movePort, 11113);
+    const auto again = storage::Policy::fromJson(policy.toJson());
+    ASSERT_TRUE(again.findPacsNode("moving") && again.findPacsNode("moving")->dimse);
+    EXPECT_EQ(again.findPacsNode("moving")->dimse->moveAeTitle, "RMSCP");
+    EXPECT_EQ(again.findPacsNode("classic")->dimse->callingAe, "RADMARK");
+    const std::string ok = R"("ae_title": "P", "host": "h", "calling_ae": "R")";
+    for (const std::string& bad : std::vector<std::string>{
+             R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok + R"(, "tls": true}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dicomweb": "https://x", "dimse": {)" + ok + "}}]}",
+          R"({"pacs_nodes": [{"name": "a", "credentials": "/c", "dimse": {)" + ok + "}}]}",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {"host": "h", "calling_ae": "R"}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {"ae_title": "SEVENTEEN_CHARS_X", )"
+          R"("host": "h", "calling_ae": "R"}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {"ae_title": "P", "calling_ae": "R"}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok + R"(, "port": 70000}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok + R"(, "port": "104"}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok + R"(, "retrieve": "push"}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok + R"(, "retrieve": "move"}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok +
+              R"(, "move_destination": {"ae_title": "S", "port": 5}}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok +
+              R"(, "retrieve": "move", "move_destination": {"ae_title": "S"}}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {)" + ok +
+              R"(, "retrieve": "move", "move_destination": {"ae_title": "S", "port": 5, )"
+              R"("host": "x"}}}]})",
+          R"({"pacs_nodes": [{"name": "a", "dimse": {"ae_title": "A\\B", "host": "h", )"
+          R"("calling_ae": "R"}}]})"})
+        EXPECT_THROW(storage::Policy::fromJson(bad), storage::PolicyError) << bad;
+}
+
 } // namespace
 } // namespace radmark::pacs

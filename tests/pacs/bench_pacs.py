@@ -1,12 +1,18 @@
 #!/usr/bin/python3
-"""Speed of import from the PACS (issue 14, "Speed"), against a loopback Orthanc with its
-DICOMweb plugin, in one run:
-  - a generated CT (default 512x512x300) beside --others small generated studies (default 1000);
-  - query by patient ID and by accession: median of 5 `radmark-cli pacs query` runs, and the
-    seconds Orthanc itself takes to answer the same QIDO-RS request (urllib, no Radmark);
-  - retrieve, de-identify and store (`radmark-cli pacs import`) against `radmark-cli import` of
-    the same files from disk, each into a fresh store, interleaved, median of --runs; the ratio;
-  - peak RSS of the CLI process (GNU time) against the series' decoded bytes.
+"""Speed of import from the PACS (issue 14, "Speed"): the fixture for `radmark-cli bench pacs`.
+
+Starts a loopback Orthanc with its DICOMweb plugin and its DICOM server (Radmark registered as
+RADMARK for C-GET, and as the C-MOVE destination at a free port), uploads a generated CT
+(default 512x512x300) beside --others small generated studies (default 1000), writes a policy
+with three nodes of the same Orthanc (DICOMweb, DIMSE C-GET, DIMSE C-MOVE), and runs
+
+  radmark-cli bench pacs --policy P --node web --node dimse-get --node dimse-move \
+      --study UID --source CT_FOLDER --patient-id ID --accession N --runs R
+
+which measures, in one run: the query by patient ID and by accession for each node, retrieve +
+de-identify + store from each node against `import` of the same files from disk (fresh scratch
+stores, interleaved, medians, ratios), and peak RSS. Also prints Orthanc's own QIDO-RS answer
+time, for comparison.
 
 Usage: bench_pacs.py --cli RADMARK_CLI --src SOURCE_DIR [--slices 300] [--others 1000] [--runs 3]
 Not a test: prints figures only. Orthanc is stopped at the end, always.
@@ -22,7 +28,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from orthanc_test import ADMIN_PASSWORD, ORTHANC_PASSWORD, ORTHANC_USER, Orthanc  # noqa: E402
+from orthanc_test import ORTHANC_PASSWORD, ORTHANC_USER, free_port  # noqa: E402
+from orthanc_dimse_test import ORTHANC_AET, DimseOrthanc  # noqa: E402
 
 import pydicom  # noqa: E402
 
@@ -37,7 +44,9 @@ def main():
     args = p.parse_args()
     cli = os.path.abspath(args.cli)
     home = tempfile.mkdtemp(prefix="radmark-bench-pacs-")
-    orthanc = Orthanc(os.path.join(home, "orthanc"))
+    scp_port = free_port()
+    orthanc = DimseOrthanc(os.path.join(home, "orthanc"), {
+        "radmark": {"AET": "RADMARK", "Host": "127.0.0.1", "Port": scp_port}})
     try:
         orthanc.start()
         gen = os.path.join(args.src, "tests", "data", "generate_ct_series.py")
@@ -70,73 +79,35 @@ def main():
                     orthanc.request("POST", "/instances", f.read())
         print(f"upload of {args.others} other studies: {time.time() - t:.1f} s")
 
+        for label, qido in (("patient ID", f"PatientID={patient}"),
+                            ("accession", f"AccessionNumber={accession}")):
+            raw = []
+            for _ in range(5):
+                t = time.time()
+                orthanc.request("GET", f"/dicom-web/studies?{qido}")
+                raw.append(time.time() - t)
+            print(f"Orthanc's own QIDO-RS answer by {label}: median {statistics.median(raw):.3f} s")
+
         cred = os.path.join(home, "cred")
         with open(cred, "w") as f:
             f.write(f"username={ORTHANC_USER}\npassword={ORTHANC_PASSWORD}\n")
         os.chmod(cred, 0o600)
+        dimse = {"ae_title": ORTHANC_AET, "host": "127.0.0.1", "port": orthanc.dicom_port,
+                 "calling_ae": "RADMARK"}
         policy = os.path.join(home, "policy.json")
-        # PACS nodes are the site's alone: the policy is this test build's system policy.
-        os.environ["RADMARK_TEST_SYSTEM_POLICY"] = policy
         with open(policy, "w") as f:
-            json.dump({"argon2_memory_bytes": 65536, "argon2_operations": 1, "pacs_nodes": [
-                {"name": "orthanc", "dicomweb": f"{orthanc.url()}/dicom-web",
-                 "plain_http_allowed": True, "credentials": cred}]}, f)
-
-        def new_store(name):
-            store = os.path.join(home, name)
-            shutil.rmtree(store, ignore_errors=True)
-            subprocess.run([cli, "init", "--store", store, "--policy", policy, "--admin", "ada",
-                            "--audit-key-out", store + ".audit", "--password-stdin"],
-                           input=ADMIN_PASSWORD + "\n", text=True, check=True,
-                           capture_output=True)
-            if os.path.exists(store + ".audit"):
-                os.remove(store + ".audit")
-            return ["--store", store, "--policy", policy, "--user", "ada", "--password-stdin"]
-
-        def timed(words):
-            command = ["/usr/bin/time", "-f", "%e %M", cli, *words]
-            r = subprocess.run(command, input=ADMIN_PASSWORD + "\n", text=True,
-                               capture_output=True)
-            if r.returncode != 0:
-                raise RuntimeError(" ".join(words[:2]) + ": " + r.stderr[-500:])
-            seconds, rss = r.stderr.strip().splitlines()[-1].split()
-            return float(seconds), int(rss) / 1024
-
-        store = new_store("query-store")
-        for label, flag, value, qido in (
-                ("patient ID", "--patient-id", patient, "PatientID"),
-                ("accession", "--accession", accession, "AccessionNumber")):
-            runs = [timed(["pacs", "query", "--node", "orthanc", flag, value, *store])[0]
-                    for _ in range(5)]
-            raw = []
-            for _ in range(5):
-                t = time.time()
-                orthanc.request("GET", f"/dicom-web/studies?{qido}={value}")
-                raw.append(time.time() - t)
-            print(f"query by {label}: radmark-cli pacs query median {statistics.median(runs):.3f} s "
-                  f"(login and the fetcher's start included); Orthanc's QIDO-RS answer alone "
-                  f"{statistics.median(raw):.3f} s")
-
-        pacs_runs, disk_runs, rss_pacs, rss_disk = [], [], [], []
-        for _ in range(args.runs):
-            s = new_store("pacs-store")
-            seconds, rss = timed(["pacs", "import", "--node", "orthanc", "--study", study, *s])
-            pacs_runs.append(seconds)
-            rss_pacs.append(rss)
-            s = new_store("disk-store")
-            seconds, rss = timed(["import", ct, *s])
-            disk_runs.append(seconds)
-            rss_disk.append(rss)
-        decoded = first.Rows * first.Columns * 2 * args.slices / 2**20
-        pm, dm = statistics.median(pacs_runs), statistics.median(disk_runs)
-        print(f"import of the CT: pacs import median {pm:.2f} s, import from disk median "
-              f"{dm:.2f} s, ratio {pm / dm:.2f} (runs: {pacs_runs} / {disk_runs})")
-        print(f"peak RSS of radmark-cli: pacs import {max(rss_pacs):.0f} MiB, import from disk "
-              f"{max(rss_disk):.0f} MiB; the series' decoded bytes {decoded:.0f} MiB "
-              f"(ratio {max(rss_pacs) / decoded:.2f}; the memfds that hold the retrieved "
-              f"instances and the decoder child are not in these figures)")
-        with open("/proc/loadavg") as f:
-            print("load average:", f.read().strip())
+            json.dump({"pacs_nodes": [
+                {"name": "web", "dicomweb": f"{orthanc.url()}/dicom-web",
+                 "plain_http_allowed": True, "credentials": cred},
+                {"name": "dimse-get", "dimse": dimse},
+                {"name": "dimse-move", "dimse": dict(dimse, retrieve="move", move_destination={
+                    "ae_title": "RADMARK", "port": scp_port})}]}, f)
+        command = [cli, "bench", "pacs", "--policy", policy, "--node", "web", "--node",
+                   "dimse-get", "--node", "dimse-move", "--study", study, "--source", ct,
+                   "--patient-id", patient, "--accession", accession, "--runs", str(args.runs),
+                   "--dir", home]
+        print("$", " ".join(command[1:3]), "...", flush=True)
+        subprocess.run(command, check=True)
     finally:
         orthanc.stop()
         shutil.rmtree(home, ignore_errors=True)
