@@ -5,11 +5,11 @@
 
 #include <dcmtk/config/osconfig.h> // first, as DCMTK asks
 
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcostrma.h>
 #include <dcmtk/dcmdata/dcuid.h>
-#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmnet/dul.h>
 #include <dcmtk/dcmnet/scp.h>
 #include <dcmtk/dcmnet/scu.h>
@@ -22,16 +22,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
-#include <algorithm>
 
 namespace radmark::pacs::dimse {
 namespace {
@@ -102,10 +102,10 @@ Failure associationFailure(const OFCondition& condition, const Peer& peer) {
                                ", Radmark's " + peer.callingAe +
                                "): is Radmark registered there with this AE title?"};
     if (condition == NET_EC_NoAcceptablePresentationContexts)
-        return {"refused", "the PACS accepts none of the services asked for (AE title " +
-                               peer.aeTitle + ")"};
-    return {"unreachable", std::string("the PACS could not be reached over DIMSE (") +
-                               condition.text() + ")"};
+        return {"refused",
+                "the PACS accepts none of the services asked for (AE title " + peer.aeTitle + ")"};
+    return {"unreachable",
+            std::string("the PACS could not be reached over DIMSE (") + condition.text() + ")"};
 }
 
 Failure transferFailure(const OFCondition& condition) {
@@ -151,8 +151,8 @@ class Scu : public DcmSCU {
     T_ASC_PresentationContextID context(const char* abstractSyntax) {
         const T_ASC_PresentationContextID id = findAnyPresentationContextID(abstractSyntax, "");
         if (id == 0)
-            throw Failure{"refused", "the PACS does not offer this service (AE title " +
-                                         peer_.aeTitle + ")"};
+            throw Failure{"refused",
+                          "the PACS does not offer this service (AE title " + peer_.aeTitle + ")"};
         return id;
     }
     void finish() {
@@ -184,8 +184,8 @@ class Scu : public DcmSCU {
         }
         return c;
     }
-    OFCondition handleSTORERequest(const T_ASC_PresentationContextID, DcmDataset* incoming,
-                                   OFBool&, Uint16& status) override {
+    OFCondition handleSTORERequest(const T_ASC_PresentationContextID, DcmDataset* incoming, OFBool&,
+                                   Uint16& status) override {
         status = onStored ? onStored(incoming) : Uint16(STATUS_STORE_Refused_OutOfResources);
         if (!onStored)
             delete incoming;
@@ -230,15 +230,19 @@ std::string queryValue(const std::string& typed) {
 
 // What one C-FIND answer holds, as the DICOM JSON model's attribute object, so that the one
 // reduction of pacs/DicomJson.h (bounded, control characters dropped, UIDs checked) applies.
-void addValue(json& object, DcmItem& dataset, const DcmTagKey& tag, const char* key,
-              bool personName = false) {
+// The answer's value of tag as DICOM JSON under its "ggggeeee" key (a person name by its
+// alphabetic group), at most 1024 characters; nothing when the answer has none.
+void addValue(json& object, DcmItem& dataset, const DcmTagKey& tag) {
     OFString value;
     if (dataset.findAndGetOFStringArray(tag, value).bad() || value.empty())
         return;
     std::string text(value.c_str(), std::min<std::size_t>(value.length(), 1024));
     while (!text.empty() && (text.back() == ' ' || text.back() == '\0'))
         text.pop_back();
-    if (personName) {
+    char key[9];
+    std::snprintf(key, sizeof key, "%04X%04X", unsigned(tag.getGroup()),
+                  unsigned(tag.getElement()));
+    if (DcmTag(tag).getEVR() == EVR_PN) {
         text = text.substr(0, text.find('=')); // the alphabetic group
         object[key] = {{"Value", json::array({{{"Alphabetic", text}}})}};
     } else {
@@ -246,21 +250,23 @@ void addValue(json& object, DcmItem& dataset, const DcmTagKey& tag, const char* 
     }
 }
 
-// Runs a C-FIND at the given level; each answer becomes a DICOM JSON object through toObject.
+// Runs a C-FIND at the given level; each answer becomes a DICOM JSON object of the returned tags.
 std::string find(const Peer& peer, DcmDataset& keys, std::size_t limit,
-                 const std::function<json(DcmDataset&)>& toObject) {
+                 const std::vector<DcmTagKey>& returned) {
     Scu scu(peer);
     scu.addPresentationContext(UID_FINDStudyRootQueryRetrieveInformationModel, uncompressed());
     scu.connect();
     json objects = json::array();
     scu.onFound = [&](DcmDataset& answer) {
         answer.convertToUTF8(); // names in the PACS's character set; a failure keeps the bytes
-        objects.push_back(toObject(answer));
+        json object = json::object();
+        for (const DcmTagKey& tag : returned)
+            addValue(object, answer, tag);
+        objects.push_back(std::move(object));
         return objects.size() < limit;
     };
-    const OFCondition c =
-        scu.sendFINDRequest(scu.context(UID_FINDStudyRootQueryRetrieveInformationModel), &keys,
-                            nullptr);
+    const OFCondition c = scu.sendFINDRequest(
+        scu.context(UID_FINDStudyRootQueryRetrieveInformationModel), &keys, nullptr);
     if (c.bad() && !scu.stoppedEarly)
         throw transferFailure(c);
     if (!scu.stoppedEarly && scu.finalStatus && *scu.finalStatus != STATUS_Success)
@@ -348,8 +354,8 @@ class Receiver {
                                              EGL_recalcGL, EPD_noChange, 0, 0, 0, EWM_fileformat);
             file.transferEnd();
             if (c.bad())
-                throw Failure{"other", std::string("an instance could not be held in memory: ") +
-                                           c.text()};
+                throw Failure{"other",
+                              std::string("an instance could not be held in memory: ") + c.text()};
             decoder::sealMemfd(fd.get());
             out_(std::move(fd), stream.bytes());
             ++count_;
@@ -530,19 +536,11 @@ json queryStudies(const json& request) {
     keys.putAndInsertString(DCM_NumberOfStudyRelatedSeries, "");
     keys.putAndInsertString(DCM_NumberOfStudyRelatedInstances, "");
     const std::size_t limit = std::size_t(std::clamp(q.value("limit", 500), 1, 10000));
-    const std::string objects = find(peer, keys, limit, [](DcmDataset& answer) {
-        json o = json::object();
-        addValue(o, answer, DCM_StudyInstanceUID, "0020000D");
-        addValue(o, answer, DCM_PatientID, "00100020");
-        addValue(o, answer, DCM_PatientName, "00100010", true);
-        addValue(o, answer, DCM_AccessionNumber, "00080050");
-        addValue(o, answer, DCM_StudyDate, "00080020");
-        addValue(o, answer, DCM_ModalitiesInStudy, "00080061");
-        addValue(o, answer, DCM_StudyDescription, "00081030");
-        addValue(o, answer, DCM_NumberOfStudyRelatedSeries, "00201206");
-        addValue(o, answer, DCM_NumberOfStudyRelatedInstances, "00201208");
-        return o;
-    });
+    const std::string objects =
+        find(peer, keys, limit,
+             {DCM_StudyInstanceUID, DCM_PatientID, DCM_PatientName, DCM_AccessionNumber,
+              DCM_StudyDate, DCM_ModalitiesInStudy, DCM_StudyDescription,
+              DCM_NumberOfStudyRelatedSeries, DCM_NumberOfStudyRelatedInstances});
     return {{"studies", studiesFromDicomJson(objects)}};
 }
 
@@ -560,15 +558,9 @@ json querySeries(const json& request) {
     keys.putAndInsertString(DCM_SeriesDescription, "");
     keys.putAndInsertString(DCM_SeriesNumber, "");
     keys.putAndInsertString(DCM_NumberOfSeriesRelatedInstances, "");
-    const std::string objects = find(peer, keys, 10000, [](DcmDataset& answer) {
-        json o = json::object();
-        addValue(o, answer, DCM_SeriesInstanceUID, "0020000E");
-        addValue(o, answer, DCM_Modality, "00080060");
-        addValue(o, answer, DCM_SeriesDescription, "0008103E");
-        addValue(o, answer, DCM_SeriesNumber, "00200011");
-        addValue(o, answer, DCM_NumberOfSeriesRelatedInstances, "00201209");
-        return o;
-    });
+    const std::string objects = find(peer, keys, 10000,
+                                     {DCM_SeriesInstanceUID, DCM_Modality, DCM_SeriesDescription,
+                                      DCM_SeriesNumber, DCM_NumberOfSeriesRelatedInstances});
     return {{"series", seriesFromDicomJson(objects)}};
 }
 
@@ -615,7 +607,8 @@ json retrieveSeries(const json& request, const InstanceOut& out) {
         throw transferFailure(c);
     const char* what = peer.move ? "C-MOVE" : "C-GET";
     if (!scu.finalStatus)
-        throw Failure{"protocol", std::string("the PACS ended the ") + what + " without a final answer"};
+        throw Failure{"protocol",
+                      std::string("the PACS ended the ") + what + " without a final answer"};
     // A C-MOVE refused before any instance was sent: the destination, most often (0xa801 says
     // so; Orthanc answers 0xc000).
     if (peer.move && receiver.count() == 0 && scu.completedSubops == 0 &&
@@ -626,13 +619,14 @@ json retrieveSeries(const json& request, const InstanceOut& out) {
                                      std::to_string(peer.movePort) + "?"};
     if (scu.failedSubops > 0 || receiver.foreign() > 0 ||
         (*scu.finalStatus != STATUS_Success && *scu.finalStatus != 0xB000))
-        throw Failure{"protocol", std::string("the PACS ended the ") + what + " with status " +
-                                      hex(*scu.finalStatus) + " (" +
-                                      std::to_string(scu.failedSubops) + " instance(s) not sent" +
-                                      (receiver.foreign() ? ", " + std::to_string(receiver.foreign()) +
-                                                                " of another series refused"
-                                                          : std::string()) +
-                                      ")"};
+        throw Failure{
+            "protocol",
+            std::string("the PACS ended the ") + what + " with status " + hex(*scu.finalStatus) +
+                " (" + std::to_string(scu.failedSubops) + " instance(s) not sent" +
+                (receiver.foreign()
+                     ? ", " + std::to_string(receiver.foreign()) + " of another series refused"
+                     : std::string()) +
+                ")"};
     scu.finish();
     return {{"instances", receiver.count()}};
 }

@@ -24,16 +24,7 @@ namespace radmark::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+using Clock = BenchClock;
 
 std::vector<fs::path> generatePayload(const fs::path& folder, std::size_t files,
                                       std::size_t bytesEach) {

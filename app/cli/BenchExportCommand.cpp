@@ -41,30 +41,13 @@ namespace radmark::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = BenchClock;
 
 std::string loadAverage() {
     std::ifstream in("/proc/loadavg");
     std::string one, five, fifteen;
     in >> one >> five >> fifteen;
     return one + " " + five + " " + fifteen;
-}
-
-// Peak resident memory since the last reset, from /proc/self/status (VmHWM), in MiB.
-void resetPeakMemory() {
-    std::ofstream("/proc/self/clear_refs") << "5";
-}
-double peakMemoryMiB() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0)
-            return std::stod(line.substr(6)) / 1024.0;
-    return double(peakRssKb()) / 1024.0;
 }
 
 void replaceText(gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element,
@@ -179,7 +162,7 @@ int runBenchExport(Arguments& args, CommandIo& io) {
         sources.push_back(scratch / "series" / ("case" + std::to_string(i)));
         copySeries(series, sources.back(), i);
     }
-    const double copySeconds = since(start);
+    const double copySeconds = secondsSince(start);
     std::vector<std::int64_t> studyIds;
     start = Clock::now();
     {
@@ -193,7 +176,7 @@ int runBenchExport(Arguments& args, CommandIo& io) {
             storage::Studies(admin).assign("bench-annotator", r.studyId);
         }
     }
-    const double importSeconds = since(start);
+    const double importSeconds = secondsSince(start);
     start = Clock::now();
     std::uint64_t caseBytes = 0; // one case's image and label map
     {
@@ -236,7 +219,7 @@ int runBenchExport(Arguments& args, CommandIo& io) {
                 .decide(id, storage::Decision::Approve, "bench");
         }
     }
-    const double annotateSeconds = since(start);
+    const double annotateSeconds = secondsSince(start);
     auto admin = store.login("bench-admin", password);
     std::vector<std::string> studyNames;
     for (std::int64_t id : studyIds)
@@ -306,7 +289,7 @@ int runBenchExport(Arguments& args, CommandIo& io) {
         payloadBytes += fileSize(f);
     start = Clock::now();
     bundle::sha256Files(files, 2);
-    const double oursHash = since(start);
+    const double oursHash = secondsSince(start);
     std::vector<std::string> words = {"sha256sum"};
     for (const auto& f : files)
         words.push_back(f.string());

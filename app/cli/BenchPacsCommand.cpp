@@ -34,32 +34,7 @@
 namespace radmark::cli {
 namespace {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double median(std::vector<double> values) {
-    if (values.empty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    const std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-// The peak RSS from here on: the kernel's high-water mark is reset (clear_refs 5).
-void resetPeakRss() {
-    std::ofstream("/proc/self/clear_refs") << "5";
-}
-double peakRssSinceResetMiB() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0)
-            return std::stod(line.substr(6)) / 1024.0;
-    return double(peakRssKb()) / 1024.0;
-}
+using Clock = BenchClock;
 
 struct Scratch {
     std::unique_ptr<storage::Store> store;
@@ -130,7 +105,7 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
                 for (int i = 0; i < 6; ++i) {
                     const auto start = Clock::now();
                     found = pacs::queryStudies(*s.admin, *client, node.name, query).size();
-                    times.push_back(since(start));
+                    times.push_back(secondsSince(start));
                 }
                 const double firstQuery = times.front();
                 times.erase(times.begin());
@@ -154,23 +129,23 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
             const storage::PacsNode node = pacs::pacsNode(s.store->policy(), name);
             const pacs::Credentials credentials = pacs::credentialsFor(node, {});
             auto client = pacs::clientFor(node, credentials);
-            resetPeakRss();
+            resetPeakMemory();
             const auto start = Clock::now();
             const auto result =
                 pacs::retrieveStudy(*s.admin, *client, node.name, studyUid, {}, options);
-            seconds[name].push_back(since(start));
-            peaks[name].push_back(peakRssSinceResetMiB());
+            seconds[name].push_back(secondsSince(start));
+            peaks[name].push_back(peakMemoryMiB());
             if (result.status != storage::ImportStatus::Imported)
                 throw CommandError("node " + name + ": the study was not imported: " +
                                    result.reason);
             files = result.fileCount;
         }
         Scratch s = freshStore();
-        resetPeakRss();
+        resetPeakMemory();
         const auto start = Clock::now();
         const auto results = storage::importStudies(*s.admin, {source}, options);
-        diskSeconds.push_back(since(start));
-        diskPeaks.push_back(peakRssSinceResetMiB());
+        diskSeconds.push_back(secondsSince(start));
+        diskPeaks.push_back(peakMemoryMiB());
         if (results.size() != 1 || results.front().status != storage::ImportStatus::Imported)
             throw CommandError("the source was not imported from disk: " +
                                (results.empty() ? std::string("no study") : results.front().reason));

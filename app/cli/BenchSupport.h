@@ -1,9 +1,11 @@
 #pragma once
-// What the bench commands share: scratch folders that remove themselves, this process's CPU time
-// and peak memory, and running a reference tool (dcm2niix, gdcmanon) in the same run.
+// What the bench commands share: scratch folders that remove themselves, wall and CPU time,
+// medians, this process's peak memory, and running a reference tool (dcm2niix, gdcmanon) in the
+// same run.
 
 #include <sys/resource.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,7 +13,7 @@
 namespace radmark::cli {
 
 class ScratchFolder {
-public:
+  public:
     // A new folder "radmark-bench-<what>-XXXXXX" under root; throws CommandError when it cannot.
     ScratchFolder(const std::filesystem::path& root, const std::string& what);
     ~ScratchFolder();
@@ -19,12 +21,20 @@ public:
     ScratchFolder& operator=(const ScratchFolder&) = delete;
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
+using BenchClock = std::chrono::steady_clock;
+double secondsSince(BenchClock::time_point start);
+double median(std::vector<double> values); // 0 for none
+
 double cpuSeconds(int who = RUSAGE_SELF); // user + system
 long peakRssKb();                         // of this process so far
+// The peak resident memory from a reset on (the kernel's high-water mark, VmHWM, is reset by
+// clear_refs 5), in MiB.
+void resetPeakMemory();
+double peakMemoryMiB();
 
 struct ExternalRun {
     double seconds = 0;

@@ -532,6 +532,31 @@ std::vector<std::string> entriesOf(const std::filesystem::path& folder) {
     return out;
 }
 
+// The dataset "Liver" of the store's approved studies, with a protocol and a seeded split, as
+// the CLI (and the first test, through the dialog) builds it.
+void makeLiverDataset(const std::filesystem::path& dir, const DatasetStore& data) {
+    const std::filesystem::path protocol = dir / "guide.md";
+    std::ofstream(protocol) << "# Liver guideline\n";
+    auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
+    workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
+    workflow::addStudies(admin, "Liver", data.approved);
+    workflow::setProtocol(admin, "Liver", protocol);
+    workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
+}
+
+// A policy whose one destination is the loopback share's "exports" folder, naming only its user
+// (the password is asked).
+storage::Policy shareOnlyPolicy(const delivery::LoopbackSamba& samba) {
+    storage::Policy policy = lowCostPolicy();
+    policy.exportAllowList.clear();
+    storage::ExportDestination share;
+    share.name = "share";
+    share.smbUrl = samba.url("exports");
+    share.smbUser = samba.user();
+    policy.exportDestinations = {share};
+    return policy;
+}
+
 // Waits (the event loop running) until the dialog's export is done; its outcome.
 std::optional<bool> waitForExport(gui::ExportDialog* dialog) {
     QSignalSpy finished(dialog, &gui::ExportDialog::exportFinished);
@@ -548,16 +573,7 @@ TEST_F(ExportDialogTest, ExportsToThePolicysFolderCancelsMidwayAndEncryptsWithAg
     TempDir dir;
     const DatasetStore data = makeDatasetStore(dir.path());
     const std::filesystem::path exports = dir.path() / "exports";
-    const std::filesystem::path protocol = dir.path() / "guide.md";
-    std::ofstream(protocol) << "# Liver guideline\n";
-    {
-        // The dataset as the CLI (and the first test, through the dialog) builds it.
-        auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
-        workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
-        workflow::addStudies(admin, "Liver", data.approved);
-        workflow::setProtocol(admin, "Liver", protocol);
-        workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
-    }
+    makeLiverDataset(dir.path(), data);
 
     StoreWindow ada(data.dir, exportPolicy(dir.path()));
     ASSERT_TRUE(ada.logIn(adminName, adminPassword));
@@ -771,25 +787,11 @@ TEST_F(ExportDialogTest, ExportsToThePolicysFolderCancelsMidwayAndEncryptsWithAg
 TEST_F(ExportDialogTest, ASharesPasswordIsAskedInThePasswordDialog) {
     TempDir dir;
     const DatasetStore data = makeDatasetStore(dir.path());
-    const std::filesystem::path protocol = dir.path() / "guide.md";
-    std::ofstream(protocol) << "# Liver guideline\n";
-    {
-        auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
-        workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
-        workflow::addStudies(admin, "Liver", data.approved);
-        workflow::setProtocol(admin, "Liver", protocol);
-        workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
-    }
+    makeLiverDataset(dir.path(), data);
     delivery::LoopbackSamba samba;
     samba.start();
     std::filesystem::create_directories(samba.shareFolder() / "exports");
-    storage::Policy policy = lowCostPolicy();
-    policy.exportAllowList.clear();
-    storage::ExportDestination share;
-    share.name = "share";
-    share.smbUrl = samba.url("exports");
-    share.smbUser = samba.user();
-    policy.exportDestinations = {share};
+    const storage::Policy policy = shareOnlyPolicy(samba);
 
     StoreWindow ada(data.dir, policy);
     ASSERT_TRUE(ada.logIn(adminName, adminPassword));
@@ -844,26 +846,12 @@ TEST_F(ExportDialogTest, ASharesPasswordIsAskedInThePasswordDialog) {
 TEST_F(ExportDialogTest, AWrongSharePasswordIsRefusedAndNothingReachesTheShare) {
     TempDir dir;
     const DatasetStore data = makeDatasetStore(dir.path());
-    const std::filesystem::path protocol = dir.path() / "guide.md";
-    std::ofstream(protocol) << "# Liver guideline\n";
-    {
-        auto admin = storage::Store(data.dir, lowCostPolicy()).login(adminName, adminPassword);
-        workflow::createDataset(admin, "Liver", std::nullopt, "liver model");
-        workflow::addStudies(admin, "Liver", data.approved);
-        workflow::setProtocol(admin, "Liver", protocol);
-        workflow::splitDataset(admin, "Liver", storage::splitSettings(7, 0.6, 0.2, 0.2));
-    }
+    makeLiverDataset(dir.path(), data);
     delivery::LoopbackSamba samba;
     samba.start();
     const std::filesystem::path exports = samba.shareFolder() / "exports";
     std::filesystem::create_directories(exports);
-    storage::Policy policy = lowCostPolicy();
-    policy.exportAllowList.clear();
-    storage::ExportDestination share;
-    share.name = "share";
-    share.smbUrl = samba.url("exports");
-    share.smbUser = samba.user();
-    policy.exportDestinations = {share};
+    const storage::Policy policy = shareOnlyPolicy(samba);
 
     StoreWindow ada(data.dir, policy);
     ASSERT_TRUE(ada.logIn(adminName, adminPassword));
