@@ -23,7 +23,6 @@ planted marker values and pydicom's test-SR.dcm put into the first study, then:
 
 Usage: orthanc_dimse_test.py --cli RADMARK_CLI --dump PACS_STORE_DUMP --src SOURCE_DIR
 """
-import argparse
 import json
 import os
 import shutil
@@ -31,14 +30,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import orthanc_test as base  # noqa: E402
-from orthanc_test import (ADMIN_PASSWORD, ALL_MARKERS, MARKERS, ORTHANC, ORTHANC_PASSWORD,  # noqa: E402
-                          ORTHANC_USER, SMALL_MARKERS, DICOMWEB_PLUGIN, check, files_holding,
-                          free_port, plant, study_rows)
+from orthanc_test import (ADMIN_PASSWORD, ALL_MARKERS, MARKERS, ORTHANC_PASSWORD,  # noqa: E402
+                          ORTHANC_USER, SMALL_MARKERS, check, files_holding, free_port, plant,
+                          study_rows)
 
 import pydicom  # noqa: E402
 from pydicom.uid import generate_uid  # noqa: E402
@@ -138,38 +136,7 @@ class StoreKillingProxy:
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--cli", required=True)
-    p.add_argument("--dump", required=True)
-    p.add_argument("--src", required=True)
-    args = p.parse_args()
-    args.cli, args.dump = os.path.abspath(args.cli), os.path.abspath(args.dump)
-    for needed in (ORTHANC, DICOMWEB_PLUGIN):
-        if not os.path.exists(needed):
-            print(f"{needed} is missing: scripts/setup installs orthanc and orthanc-dicomweb")
-            print("0 passed, 1 failed")
-            return 1
-    work = tempfile.mkdtemp(prefix="radmark-dimse-")         # searched for markers
-    pacs_home = tempfile.mkdtemp(prefix="radmark-orthanc-")  # Orthanc's own: not searched
-    for sub in ("tmp", "cwd", "cred", "dump"):
-        os.makedirs(os.path.join(work, sub))
-    orthancs, proxies = [], []
-    try:
-        run_tests(args, work, pacs_home, orthancs, proxies)
-    except Exception as error:  # a broken fixture is a failure, with its reason
-        check("the test ran to its end", False, repr(error))
-    finally:
-        for proxy in proxies:
-            proxy.stop()
-        for orthanc in orthancs:
-            orthanc.stop()
-        if not os.environ.get("KEEP"):
-            shutil.rmtree(work, ignore_errors=True)
-            shutil.rmtree(pacs_home, ignore_errors=True)
-        else:
-            print("kept", work, pacs_home)
-    print(f"{base.passed} passed, {base.failed} failed")
-    return 0 if base.failed == 0 else 1
+    return base.run_main(run_tests, "radmark-dimse-")
 
 
 def run_tests(args, work, pacs_home, orthancs, proxies):

@@ -308,12 +308,16 @@ def files_holding(root, needles, skip=()):
     return hits
 
 
-def main():
+def run_main(run_tests, prefix, add_arguments=None):
+    """What the Orthanc tests share around their checks: the arguments, a work folder that is
+    searched for markers and Orthanc's own folder that is not, and every server and proxy stopped
+    at the end whatever happened. Returns the exit status."""
     p = argparse.ArgumentParser()
     p.add_argument("--cli", required=True)
     p.add_argument("--dump", required=True)
     p.add_argument("--src", required=True)
-    p.add_argument("--tls", action="store_true")
+    if add_arguments:
+        add_arguments(p)
     args = p.parse_args()
     args.cli, args.dump = os.path.abspath(args.cli), os.path.abspath(args.dump)
     for needed in (ORTHANC, DICOMWEB_PLUGIN):
@@ -322,7 +326,7 @@ def main():
             print("0 passed, 1 failed")
             return 1
 
-    work = tempfile.mkdtemp(prefix="radmark-pacs-")        # searched for markers
+    work = tempfile.mkdtemp(prefix=prefix)                   # searched for markers
     pacs_home = tempfile.mkdtemp(prefix="radmark-orthanc-")  # Orthanc's own: not searched
     for sub in ("tmp", "cwd", "cred", "dump"):
         os.makedirs(os.path.join(work, sub))
@@ -343,6 +347,11 @@ def main():
             print("kept", work, pacs_home)
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+def main():
+    return run_main(run_tests, "radmark-pacs-",
+                    lambda p: p.add_argument("--tls", action="store_true"))
 
 
 def run_tests(args, work, pacs_home, orthancs, proxies):
