@@ -140,17 +140,7 @@ def main():
 
 
 def run_tests(args, work, pacs_home, orthancs, proxies):
-    py = "/usr/bin/python3"
-    env = dict(os.environ, TMPDIR=os.path.join(work, "tmp"),
-               RADMARK_TEST_SYSTEM_POLICY=os.path.join(work, "policy.json"))
-    store = ["--store", os.path.join(work, "store"), "--policy", os.path.join(work, "policy.json")]
-
-    def cli(*words, secrets=(ADMIN_PASSWORD,)):
-        command = [args.cli, *words, *store, "--user", "ada", "--password-stdin"]
-        r = subprocess.run(command, input="".join(s + "\n" for s in secrets),
-                           capture_output=True, text=True, env=env,
-                           cwd=os.path.join(work, "cwd"), timeout=600)
-        return r.returncode, r.stdout, r.stderr
+    env, store, cli = base.store_cli(args, work)
 
     scp_port, scp_proxied_port = free_port(), free_port()
     proxy = StoreKillingProxy(scp_proxied_port, 2 << 20, lambda: orthanc.kill())
@@ -165,15 +155,9 @@ def run_tests(args, work, pacs_home, orthancs, proxies):
 
     # -- the PACS's data (generated outside the searched folder) --------------------------------
     source = os.path.join(pacs_home, "source")
-    gen = os.path.join(args.src, "tests", "data", "generate_ct_series.py")
 
     def generate(name, seed, slices, size, markers, date):
-        folder = os.path.join(source, name)
-        subprocess.run([py, gen, "--out", folder, "--seed", str(seed), "--slices", str(slices),
-                        "--rows", str(size), "--cols", str(size), "--study-date", date],
-                       check=True, capture_output=True)
-        plant(folder, markers)
-        return folder
+        return base.generate_series(args, source, name, seed, slices, size, markers, date)
 
     def first(folder):
         return pydicom.dcmread(os.path.join(folder, sorted(os.listdir(folder))[0]))

@@ -308,6 +308,37 @@ def files_holding(root, needles, skip=()):
     return hits
 
 
+def store_cli(args, work):
+    """radmark-cli on the test's store, with its policy as this test build's system policy (PACS
+    nodes are the site's alone), temporary files and the working directory inside the searched
+    work folder. Returns env, the store's arguments and cli(*words, secrets=..., user=...) ->
+    (status, stdout, stderr)."""
+    env = dict(os.environ, TMPDIR=os.path.join(work, "tmp"),
+               RADMARK_TEST_SYSTEM_POLICY=os.path.join(work, "policy.json"))
+    store = ["--store", os.path.join(work, "store"), "--policy", os.path.join(work, "policy.json")]
+
+    def cli(*words, secrets=(ADMIN_PASSWORD,), user=True):
+        command = [args.cli, *words, *store]
+        if user:
+            command += ["--user", "ada", "--password-stdin"]
+        stdin = "".join(s + "\n" for s in secrets)
+        r = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env,
+                           cwd=os.path.join(work, "cwd"), timeout=600)
+        return r.returncode, r.stdout, r.stderr
+    return env, store, cli
+
+
+def generate_series(args, source, name, seed, slices, size, markers, date):
+    """A generated CT series under source/name (outside the searched folder), markers planted."""
+    folder = os.path.join(source, name)
+    gen = os.path.join(args.src, "tests", "data", "generate_ct_series.py")
+    subprocess.run(["/usr/bin/python3", gen, "--out", folder, "--seed", str(seed), "--slices",
+                    str(slices), "--rows", str(size), "--cols", str(size), "--study-date", date],
+                   check=True, capture_output=True)
+    plant(folder, markers)
+    return folder
+
+
 def run_main(run_tests, prefix, add_arguments=None):
     """What the Orthanc tests share around their checks: the arguments, a work folder that is
     searched for markers and Orthanc's own folder that is not, and every server and proxy stopped
@@ -355,35 +386,17 @@ def main():
 
 
 def run_tests(args, work, pacs_home, orthancs, proxies):
-    py = "/usr/bin/python3"
     # The test's policy is the system policy of this test build: PACS nodes are the site's alone.
-    env = dict(os.environ, TMPDIR=os.path.join(work, "tmp"),
-               RADMARK_TEST_SYSTEM_POLICY=os.path.join(work, "policy.json"))
-    store = ["--store", os.path.join(work, "store"), "--policy", os.path.join(work, "policy.json")]
-
-    def cli(*words, secrets=(ADMIN_PASSWORD,), user=True):
-        command = [args.cli, *words, *store]
-        if user:
-            command += ["--user", "ada", "--password-stdin"]
-        stdin = "".join(s + "\n" for s in secrets)
-        r = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env,
-                           cwd=os.path.join(work, "cwd"), timeout=600)
-        return r.returncode, r.stdout, r.stderr
+    env, store, cli = store_cli(args, work)
 
     # -- the PACS and its data (generated outside the searched folder) --------------------------
     orthanc = Orthanc(os.path.join(pacs_home, "plain"))
     orthancs.append(orthanc)
     orthanc.start()
     source = os.path.join(pacs_home, "source")
-    gen = os.path.join(args.src, "tests", "data", "generate_ct_series.py")
 
     def generate(name, seed, slices, size, markers, date):
-        folder = os.path.join(source, name)
-        subprocess.run([py, gen, "--out", folder, "--seed", str(seed), "--slices", str(slices),
-                        "--rows", str(size), "--cols", str(size), "--study-date", date],
-                       check=True, capture_output=True)
-        plant(folder, markers)
-        return folder
+        return generate_series(args, source, name, seed, slices, size, markers, date)
 
     ct = generate("ct", 41, 12, 96, MARKERS, "20240105")
     big_markers = dict(MARKERS, PatientID="ZQMRK-ID-4417-B", AccessionNumber="ZQACC-8831")
