@@ -29,6 +29,10 @@ SmbShareWriter::~SmbShareWriter() {
     abandonBundle();
 }
 
+std::string SmbShareWriter::delivering(const std::string& bundleName) const {
+    return "delivering " + bundleName + " to " + destination_.smb.url();
+}
+
 std::string SmbShareWriter::remote(const std::string& relative) const {
     const std::string base = destination_.smb.remoteFolder();
     return smbQuote((base == "\\" ? base : base + "\\") + backslashed(relative));
@@ -86,7 +90,7 @@ bool SmbShareWriter::removePartial(const std::string& partial) const {
 }
 
 SmbShareWriter::Batch SmbShareWriter::unsent(const fs::path& local, const BundleTree& tree,
-                                              const std::string& partial) {
+                                             const std::string& partial) {
     Batch batch;
     if (!partialMade_) {
         batch.commands.push_back("mkdir " + remote(partial));
@@ -109,6 +113,7 @@ SmbShareWriter::run(SmbclientSession& session, const Batch& batch,
                     const std::function<bool(const BundleFile&)>& onConfirmed,
                     const std::function<bool()>& keepGoing) const {
     BatchOutcome outcome;
+    outcome.expected = batch.files.size();
     if (batch.commands.empty()) {
         outcome.result.exitCode = 0;
         return outcome;
@@ -171,8 +176,6 @@ void SmbShareWriter::sendFinishedFiles() {
             throw;
         }
     }
-    batchFiles_ = batch.files.size();
-    batchDoing_ = "delivering " + bundleName_ + " to " + destination_.smb.url();
     stopBatch_ = false;
     batch_ = std::async(std::launch::async, [this, batch = std::move(batch)] {
         return run(*session_, batch, {}, [this] { return !stopBatch_.load(); });
@@ -183,26 +186,27 @@ void SmbShareWriter::collectBatch() {
     if (!batch_.valid())
         return;
     const std::string partial = partialName(bundleName_);
+    const std::string doing = delivering(bundleName_);
     BatchOutcome outcome;
     try {
         outcome = batch_.get();
     } catch (const std::exception& e) {
         const std::string what = e.what();
-        failRemovingPartial(partial, [&] {
-            throw DeliveryFailed(DeliveryProblem::Other, batchDoing_ + ": " + what);
-        });
+        failRemovingPartial(
+            partial, [&] { throw DeliveryFailed(DeliveryProblem::Other, doing + ": " + what); });
     }
     if (outcome.failure) {
         if (outcome.failure->refused)
-            failRemovingPartial(partial, [&] { throw DestinationRefused(outcome.failure->message); });
-        failRemovingPartial(partial, [&] { throwFailure(*outcome.failure, batchDoing_); });
+            failRemovingPartial(partial,
+                                [&] { throw DestinationRefused(outcome.failure->message); });
+        failRemovingPartial(partial, [&] { throwFailure(*outcome.failure, doing); });
     }
-    if (outcome.result.exitCode != 0 || outcome.confirmed != batchFiles_)
+    if (outcome.result.exitCode != 0 || outcome.confirmed != outcome.expected)
         failRemovingPartial(partial, [&] {
             throw DeliveryFailed(DeliveryProblem::ConnectionLost,
-                                 batchDoing_ + ": the share confirmed " +
+                                 doing + ": the share confirmed " +
                                      std::to_string(outcome.confirmed) + " of " +
-                                     std::to_string(batchFiles_) + " files");
+                                     std::to_string(outcome.expected) + " files");
         });
 }
 
@@ -229,7 +233,7 @@ DeliveryReceipt SmbShareWriter::deliver(const fs::path& bag, const std::string& 
         stopBackgroundCopy();
         forgetSent();
     }
-    const std::string doing = "delivering " + bundleName + " to " + where.url();
+    const std::string doing = delivering(bundleName);
     markInProgress(partial);
     // One login for the upload, the read back and the rename (the background copy's, if any).
     if (!session_)

@@ -5,8 +5,8 @@
 // finished go up in the background (one smbclient session, one batch at a time), so that the
 // share's copy overlaps the writing of the next case instead of following all of it.
 
-#include "delivery/DestinationWriter.h"
 #include "delivery/BundleTree.h"
+#include "delivery/DestinationWriter.h"
 #include "delivery/Smbclient.h"
 
 #include <atomic>
@@ -35,7 +35,8 @@ class SmbShareWriter : public DestinationWriter {
   private:
     // Logs in, finds the folder, and lists the partial folders earlier runs left there.
     std::vector<std::string> leftOvers() const;
-    std::string remote(const std::string& relative) const; // \folder\relative, quoted
+    std::string remote(const std::string& relative) const;       // \folder\relative, quoted
+    std::string delivering(const std::string& bundleName) const; // "delivering B to smb://..."
     // Removes the partial folder; false when the share could not be told.
     bool removePartial(const std::string& partial) const;
 
@@ -50,7 +51,8 @@ class SmbShareWriter : public DestinationWriter {
     // What the share answered to a batch: how many files it confirmed, and the first failure.
     struct BatchOutcome {
         SmbclientResult result;
-        std::size_t confirmed = 0;
+        std::size_t expected = 0;  // files the batch puts
+        std::size_t confirmed = 0; // of them, the files the share took
         std::optional<SmbFailure> failure;
     };
     // The folders and files of tree not sent yet (the partial folder first when nothing was),
@@ -79,8 +81,6 @@ class SmbShareWriter : public DestinationWriter {
     std::atomic<bool> stopBatch_{false};
     std::set<std::string> sentFolders_, sentFiles_; // relative paths the share has (or is taking)
     bool partialMade_ = false;
-    std::size_t batchFiles_ = 0; // files the running batch puts
-    std::string batchDoing_;     // what the running batch is, for its failure's sentence
 };
 
 } // namespace radmark::delivery
