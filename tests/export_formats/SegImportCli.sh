@@ -114,21 +114,18 @@ grep -q "different grid" "$work/out" || fail "refusal: $(cat "$work/out")"
 echo "ok: $expected"
 
 # Who opens the mask: the decoder child, never the CLI that holds the store key.
-if command -v strace > /dev/null; then
-  cp "$work/seg.dcm" "$work/probe-seg.dcm"
-  printf '%s\n' "$upw" | strace -f -qq -e trace=openat,open -o "$work/trace" "$cli" annotations \
-    import --study "$study" --mask "$work/probe-seg.dcm" "${s[@]}" --user annie --password-stdin \
-    > "$work/out" 2>&1 || fail "import of the SEG under strace: $(cat "$work/out")"
-  cli_pid="$(head -n1 "$work/trace" | awk '{print $1}')"
-  openers="$(grep 'probe-seg.dcm' "$work/trace" | grep -v ENOENT | awk '{print $1}' | sort -u)"
-  [ -n "$openers" ] || fail "nobody opened the SEG?"
-  for pid in $openers; do
-    [ "$pid" != "$cli_pid" ] || fail "the CLI process ($cli_pid) opened the SEG itself"
-  done
-  echo "ok: the SEG was opened by the decoder child ($openers), not the CLI ($cli_pid)"
-else
-  echo "note: strace not installed (scripts/setup installs it): open check skipped"
-fi
+command -v strace > /dev/null || fail "strace is missing (scripts/setup installs it)"
+cp "$work/seg.dcm" "$work/probe-seg.dcm"
+printf '%s\n' "$upw" | strace -f -qq -e trace=openat,open -o "$work/trace" "$cli" annotations \
+  import --study "$study" --mask "$work/probe-seg.dcm" "${s[@]}" --user annie --password-stdin \
+  > "$work/out" 2>&1 || fail "import of the SEG under strace: $(cat "$work/out")"
+cli_pid="$(head -n1 "$work/trace" | awk '{print $1}')"
+openers="$(grep 'probe-seg.dcm' "$work/trace" | grep -v ENOENT | awk '{print $1}' | sort -u)"
+[ -n "$openers" ] || fail "nobody opened the SEG?"
+for pid in $openers; do
+  [ "$pid" != "$cli_pid" ] || fail "the CLI process ($cli_pid) opened the SEG itself"
+done
+echo "ok: the SEG was opened by the decoder child ($openers), not the CLI ($cli_pid)"
 
 # Bad masks: a SEG cut short, and a file that crashes the decoder (a JPEG 2000 image of the
 # malformed corpus). Each is one line naming the file, exit 1 (not a signal), no new version.
