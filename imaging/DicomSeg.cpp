@@ -1,6 +1,7 @@
 #include "imaging/DicomSeg.h"
 
 #include "imaging/DescriptorStreamBuffer.h"
+#include "imaging/DicomStructure.h"
 
 #include <gdcmDataSet.h>
 #include <gdcmDict.h>
@@ -974,6 +975,10 @@ bool isDicomSegmentation(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in.read(magic, sizeof magic) || std::memcmp(magic + 128, "DICM", 4) != 0)
         return false;
+    // A file GDCM would trip over is no segmentation: the volume reader then refuses it with
+    // the structure check's sentence.
+    if (dicomStructureProblem(file))
+        return false;
     gdcm::Reader reader;
     reader.SetFileName(file.c_str());
     if (!reader.ReadUpToTag(gdcm::Tag(0x0008, 0x0017)))
@@ -982,6 +987,7 @@ bool isDicomSegmentation(const fs::path& file) {
 }
 
 DicomSegmentation readDicomSegmentation(const fs::path& path) {
+    checkDicomStructure(path);
     gdcm::Reader reader;
     reader.SetFileName(path.c_str());
     if (!reader.Read())

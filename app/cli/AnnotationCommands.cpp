@@ -13,6 +13,7 @@
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
 #include "imaging/StudyReader.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 #include "storage/StoredStudy.h"
 #include "storage/Studies.h"
 #include "storage/Users.h"
@@ -75,15 +76,17 @@ int runAnnotationsImport(Arguments& args, CommandIo& io) {
     LabelMap labels;
     SegmentList segments;
     try {
-        if (imaging::isDicomSegmentation(maskPath)) {
+        // The mask is untrusted input: decoded in radmark-decoder, never in this process, which
+        // holds the store key (docs/isolation.md).
+        decoder::DecodedMask mask = decoder::IsolatedDecoder().readMask(maskPath);
+        if (mask.segmentation) {
             // A DICOM SEG names its own segments; --segments still overrides them.
-            ImportedSegmentation imported =
-                labelMapFromSegmentation(imaging::readDicomSegmentation(maskPath), grid);
+            ImportedSegmentation imported = labelMapFromSegmentation(*mask.segmentation, grid);
             labels = std::move(imported.labels);
             segments = definitions.empty() ? std::move(imported.segments)
                                            : segmentsForImport(definitions, labels.voxelCounts());
         } else {
-            labels = labelMapFromVolume(imaging::readVolume(maskPath), grid);
+            labels = labelMapFromVolume(mask.volume, grid);
             segments = segmentsForImport(definitions, labels.voxelCounts());
         }
     } catch (const ImportError& e) {

@@ -6,6 +6,7 @@
 // A crash here ends this process only; the parent names the file and carries on.
 
 #include "imaging/DicomSeriesReader.h"
+#include "imaging/DicomSeg.h"
 #include "imaging/DicomStructure.h"
 #include "imaging/ItkImageReader.h"
 #include "imaging/StudyReader.h"
@@ -178,6 +179,19 @@ void send(MessageKind kind, json body, std::vector<UniqueFd> fds = {}) {
     sendMessage(channel, message);
 }
 
+// A decoded volume as the reply to `read`: its geometry and warnings, the voxels in a memfd.
+void sendVolume(imaging::Volume&& volume, const imaging::ReadReport& report) {
+    json reply = {{"geometry", toJson(volume.geometry())},
+                  {"pixelType", imaging::pixelTypeName(volume.pixelType())},
+                  {"modality", volume.modality},
+                  {"seriesDescription", volume.seriesDescription},
+                  {"sourceFormat", volume.sourceFormat},
+                  {"warnings", report.warnings}};
+    std::vector<UniqueFd> fds;
+    fds.push_back(takeVoxels(std::move(volume)));
+    send(MessageKind::Reply, reply, std::move(fds));
+}
+
 // Progress in [0, 1], at most a hundred notes per request (each resets the parent's timeout).
 imaging::Progress progressNotes() {
     auto last = std::make_shared<int>(-1);
@@ -242,6 +256,7 @@ class Decoder {
   private:
     json scan(const json& request);
     void read(const json& request);
+    void readMask(const json& request);
     void deidentifyFile(const json& request);
     void deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds);
     json deidentifyFolder(const json& request, const std::vector<UniqueFd>& fds);
@@ -254,6 +269,9 @@ class Decoder {
     std::vector<UniqueFd> held_;
 
     std::vector<imaging::SeriesSummary> scanned_; // with their DICOM layouts: read needs no rescan
+#ifdef RADMARK_DECODER_TEST_HOOKS
+    bool forgeNextMask = false; // the test hook "forge-next-mask"
+#endif
     DeidentificationSetup deid_;
 };
 
@@ -356,16 +374,43 @@ void Decoder::read(const json& request) {
         if (known.key == series.key && known.files == series.files)
             series = known;
     imaging::ReadReport report;
-    imaging::Volume volume = imaging::readSeries(series, progressNotes(), &report);
-    json reply = {{"geometry", toJson(volume.geometry())},
-                  {"pixelType", imaging::pixelTypeName(volume.pixelType())},
-                  {"modality", volume.modality},
-                  {"seriesDescription", volume.seriesDescription},
-                  {"sourceFormat", volume.sourceFormat},
-                  {"warnings", report.warnings}};
-    std::vector<UniqueFd> fds;
-    fds.push_back(takeVoxels(std::move(volume)));
-    send(MessageKind::Reply, reply, std::move(fds));
+    sendVolume(imaging::readSeries(series, progressNotes(), &report), report);
+}
+
+// Annotation import's mask file: a DICOM SEG (the frames' geometry in the reply, its bits in a
+// sealed memfd) or any volume file readVolume reads (NIfTI, NRRD, MetaImage, DICOM), sent as
+// `read` sends one.
+void Decoder::readMask(const json& request) {
+    const fs::path file = request.at("file").get<std::string>();
+#ifdef RADMARK_DECODER_TEST_HOOKS
+    if (forgeNextMask) { // a reply that claims more frames than its bits hold
+        forgeNextMask = false;
+        imaging::DicomSegmentation seg;
+        seg.rows = seg.columns = 512;
+        seg.segments.resize(1);
+        seg.segments.front().labelValue = 1;
+        seg.frames.resize(100);
+        const std::uint8_t bits[16] = {};
+        std::vector<UniqueFd> fds;
+        fds.push_back(memfdWithBytes("radmark-segmentation", bits, sizeof bits));
+        json reply = toJson(seg);
+        reply["kind"] = "segmentation";
+        send(MessageKind::Reply, reply, std::move(fds));
+        return;
+    }
+#endif
+    if (imaging::isDicomSegmentation(file)) {
+        const imaging::DicomSegmentation seg = imaging::readDicomSegmentation(file);
+        json reply = toJson(seg);
+        reply["kind"] = "segmentation";
+        std::vector<UniqueFd> fds;
+        fds.push_back(
+            memfdWithBytes("radmark-segmentation", seg.packedBits.data(), seg.packedBits.size()));
+        send(MessageKind::Reply, reply, std::move(fds));
+        return;
+    }
+    imaging::ReadReport report;
+    sendVolume(imaging::readVolume(file, progressNotes(), &report), report);
 }
 
 const deid::Deidentifier& Decoder::engineFor(const json& request) {
@@ -705,6 +750,9 @@ json Decoder::runTestHook(const json& request) {
         *nowhere = 1;
     } else if (action == "abort") {
         std::abort();
+    } else if (action == "forge-next-mask") {
+        forgeNextMask = true;
+        return {{"result", 0}};
     } else if (action == "hang") {
         for (;;)
             ::pause();
@@ -782,6 +830,8 @@ void Decoder::handle(const Message& request) {
         send(MessageKind::Reply, listFiles(request.body.at("source").get<std::string>()));
     else if (op == "read")
         read(request.body);
+    else if (op == "read-mask")
+        readMask(request.body);
     else if (op == "deidentify-file")
         deidentifyFile(request.body);
     else if (op == "deidentify-files")

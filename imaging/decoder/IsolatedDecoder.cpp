@@ -428,6 +428,36 @@ imaging::Volume IsolatedDecoder::readVolume(const fs::path& source,
     return readSeries(series.front(), progress, report);
 }
 
+DecodedMask IsolatedDecoder::readMask(const fs::path& file, const imaging::Progress& progress) {
+    Message reply;
+    try {
+        call({{"op", "read-mask"}, {"file", forChild(file)}}, progress, file, &reply);
+        DecodedMask mask;
+        if (reply.body.value("kind", "") != "segmentation") {
+            mask.volume = volumeFrom(reply, nullptr);
+            return mask;
+        }
+        imaging::DicomSegmentation seg = segmentationFromJson(reply.body);
+        if (reply.fds.size() != 1)
+            throw ChannelError("the decoder sent a segmentation without its frames");
+        // Sealed and of the size its frames need, so pixel() never reads past the bits.
+        const std::size_t bytes = packedBitsBytes(seg);
+        const auto bits = mapSealedMemfd(reply.fds.front().get(), bytes);
+        const auto* first = reinterpret_cast<const std::uint8_t*>(bits.get());
+        seg.packedBits.assign(first, first + bytes);
+        mask.segmentation = std::move(seg);
+        return mask;
+    } catch (const ChannelError& broken) {
+        process_.stop();
+        throw imaging::ReadError(file, std::string("the decoder sent a broken reply (") +
+                                           broken.what() + ")");
+    } catch (const DecoderFailure& failure) {
+        throw imaging::ReadError(file, failure.processEnded()
+                                           ? std::string(failure.what()) + " while reading it"
+                                           : std::string(failure.what()));
+    }
+}
+
 DeidentifiedFile IsolatedDecoder::deidentifyFile(const fs::path& file,
                                                  const DeidentificationSettings& settings) {
     if (settings.ocr && !process_.ocr())

@@ -6,6 +6,7 @@
 // on. The child that scanned a source reads its series too (no second header scan), and
 // a volume comes back in shared memory without a copy.
 
+#include "imaging/DicomSeg.h"
 #include "imaging/StudyReader.h"
 #include "imaging/Volume.h"
 #include "imaging/decoder/DecoderProcess.h"
@@ -32,6 +33,13 @@ struct DeidentificationSettings {
 
 // One file de-identified for import: the engine's result and the de-identified header without
 // pixel data (the store keeps pixels as volume chunks), serialized by the child.
+// A mask file for annotation import, read in the child: a DICOM SEG, or a volume (NIfTI, NRRD,
+// MetaImage, DICOM) whose voxel values are the labels.
+struct DecodedMask {
+    std::optional<imaging::DicomSegmentation> segmentation;
+    imaging::Volume volume; // when it is not a segmentation
+};
+
 struct DeidentifiedFile {
     bool readable = false; // false: not a DICOM file the library could read
     deid::FileResult result;
@@ -60,6 +68,10 @@ class IsolatedDecoder {
     imaging::Volume readVolume(const std::filesystem::path& source,
                                const imaging::Progress& progress = {},
                                imaging::ReadReport* report = nullptr);
+
+    // Annotation import: a mask file decoded in the child. Throws ReadError naming the file (not
+    // readable, not a mask, or the decoder died on it).
+    DecodedMask readMask(const std::filesystem::path& file, const imaging::Progress& progress = {});
 
     // Import: one DICOM file de-identified and verified in the child. Throws ReadError naming
     // the file when the child dies on it (the next call starts a fresh one).

@@ -150,6 +150,65 @@ imaging::PixelType pixelTypeFromName(const std::string& name) {
     throw ChannelError("the decoder sent an unknown voxel type");
 }
 
+namespace {
+json termToJson(const imaging::CodedTerm& term) { return {term.scheme, term.code, term.meaning}; }
+
+imaging::CodedTerm termFromJson(const json& j) {
+    return {j.at(0).get<std::string>(), j.at(1).get<std::string>(), j.at(2).get<std::string>()};
+}
+} // namespace
+
+json toJson(const imaging::DicomSegmentation& seg) {
+    json segments = json::array(), frames = json::array();
+    for (const auto& s : seg.segments)
+        segments.push_back({{"number", s.labelValue},
+                            {"name", s.name},
+                            {"rgb", s.rgb},
+                            {"category", termToJson(s.category)},
+                            {"type", termToJson(s.type)},
+                            {"algorithmType", s.algorithmType},
+                            {"algorithmName", s.algorithmName}});
+    for (const auto& f : seg.frames)
+        frames.push_back({f.segmentNumber, f.position, f.rowDirection, f.columnDirection,
+                          f.rowSpacing, f.columnSpacing});
+    return {{"rows", seg.rows}, {"columns", seg.columns}, {"segments", segments}, {"frames", frames}};
+}
+
+imaging::DicomSegmentation segmentationFromJson(const json& j) {
+    imaging::DicomSegmentation seg;
+    try {
+        seg.rows = j.at("rows").get<int>();
+        seg.columns = j.at("columns").get<int>();
+        for (const auto& s : j.at("segments")) {
+            imaging::SegmentDescription d;
+            d.labelValue = s.at("number").get<std::uint16_t>();
+            d.name = s.at("name").get<std::string>();
+            d.rgb = s.at("rgb").get<std::array<std::uint8_t, 3>>();
+            d.category = termFromJson(s.at("category"));
+            d.type = termFromJson(s.at("type"));
+            d.algorithmType = s.at("algorithmType").get<std::string>();
+            d.algorithmName = s.at("algorithmName").get<std::string>();
+            seg.segments.push_back(std::move(d));
+        }
+        for (const auto& f : j.at("frames"))
+            seg.frames.push_back({f.at(0).get<std::uint16_t>(), f.at(1).get<imaging::Vec3>(),
+                                  f.at(2).get<imaging::Vec3>(), f.at(3).get<imaging::Vec3>(),
+                                  f.at(4).get<double>(), f.at(5).get<double>()});
+    } catch (const json::exception&) {
+        throw ChannelError("the decoder sent a segmentation in the wrong shape");
+    }
+    // Frames of at most 65536 x 65536 pixels, and no more frames than a 64-bit count of their
+    // bits can hold: packedBitsBytes cannot overflow, and pixel() stays inside the bits.
+    if (seg.rows < 1 || seg.columns < 1 || seg.rows > 65536 || seg.columns > 65536 ||
+        seg.frames.empty() || seg.frames.size() > (std::size_t(1) << 24) || seg.segments.empty())
+        throw ChannelError("the decoder sent a segmentation of impossible size");
+    return seg;
+}
+
+std::size_t packedBitsBytes(const imaging::DicomSegmentation& seg) {
+    return (seg.frames.size() * std::size_t(seg.rows) * std::size_t(seg.columns) + 7) / 8;
+}
+
 json toJson(const deid::ProfileOptions& options) {
     return {{"selected", options.selected},
             {"cleanPixelData", options.cleanPixelData},

@@ -3,6 +3,7 @@
 // de-identification. Both sides use these functions, so a field is named in one place only.
 // docs/isolation.md lists the requests.
 
+#include "imaging/DicomSeg.h"
 #include "imaging/StudyReader.h"
 #include "imaging/Volume.h"
 #include "imaging/deid/ConfidentialityProfile.h"
@@ -20,6 +21,13 @@ imaging::SeriesSummary seriesFromJson(const nlohmann::json& json);
 nlohmann::json toJson(const imaging::Geometry& geometry);
 imaging::Geometry geometryFromJson(const nlohmann::json& json);
 imaging::PixelType pixelTypeFromName(const std::string& name); // throws ChannelError
+
+// A DICOM SEG read for mask import, without its bits (they travel in a sealed memfd).
+nlohmann::json toJson(const imaging::DicomSegmentation& segmentation);
+// Throws ChannelError when the parts do not hold together; packedBits is left empty.
+imaging::DicomSegmentation segmentationFromJson(const nlohmann::json& json);
+// The bytes of a segmentation's frames, bit after bit: what its packedBits must hold.
+std::size_t packedBitsBytes(const imaging::DicomSegmentation& segmentation);
 
 nlohmann::json toJson(const deid::ProfileOptions& options);
 deid::ProfileOptions optionsFromJson(const nlohmann::json& json);

@@ -348,6 +348,37 @@ TEST(IsolatedDecoder, AFreshChildReadsByTheScannedLayoutAndRefusesAForgedOne) {
     EXPECT_NO_THROW(reader.readSeries(series.front())); // the same child, still in step
 }
 
+// A mask for annotation import is read in the child: a NIfTI label volume comes back as the
+// in-process reader reads it, and a segmentation reply that claims more frames than its memfd
+// holds is refused before this process reads a bit of it, and the lying child is ended.
+TEST(IsolatedDecoder, AMaskIsReadInTheChildAndAForgedSegmentationIsRefused) {
+    IsolatedDecoder decoder(testSettings());
+    const fs::path nifti = "/usr/lib/python3/dist-packages/nibabel/tests/data/anatomical.nii";
+    if (fs::exists(nifti)) {
+        const DecodedMask mask = decoder.readMask(nifti);
+        EXPECT_FALSE(mask.segmentation);
+        expectSameVolume(mask.volume, imaging::readVolume(nifti));
+    }
+    EXPECT_EQ(hook(decoder.process(), {{"action", "forge-next-mask"}}), "");
+    try {
+        decoder.readMask(pydicom / "CT_small.dcm");
+        ADD_FAILURE() << "a segmentation larger than its bits was accepted";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_NE(error.reason().find("broken reply"), std::string::npos) << error.what();
+    }
+    // Not a mask file at all: refused by the reader in the child, named.
+    ScratchFolder scratch;
+    std::ofstream(scratch.path() / "notes.txt") << "not an image";
+    try {
+        decoder.readMask(scratch.path() / "notes.txt");
+        ADD_FAILURE() << "a text file was read as a mask";
+    } catch (const imaging::ReadError& error) {
+        EXPECT_EQ(error.file(), scratch.path() / "notes.txt");
+    }
+    const DecodedMask ct = decoder.readMask(pydicom / "CT_small.dcm"); // a fresh child
+    EXPECT_EQ(ct.volume.geometry().dims[0], 128);
+}
+
 pid_t parentOf(pid_t pid) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());

@@ -9,6 +9,7 @@
 #include "annotation/LabelImport.h"
 #include "imaging/DicomSeg.h"
 #include "imaging/StudyReader.h"
+#include "imaging/decoder/IsolatedDecoder.h"
 #include "imaging/deid/Deidentifier.h"
 
 #include <gdcmReader.h>
@@ -197,6 +198,19 @@ TEST(DicomSegExport, RadmarkReimportsItsOwnSegVoxelForVoxel) {
     ASSERT_TRUE(imaging::isDicomSegmentation(dir / "seg.dcm"));
     EXPECT_FALSE(imaging::isDicomSegmentation(series.folder / "IM0000.dcm"));
     const imaging::DicomSegmentation read = imaging::readDicomSegmentation(dir / "seg.dcm");
+    // What annotation import gets: the same SEG read in the decoder child (docs/isolation.md).
+    const decoder::DecodedMask isolated = decoder::IsolatedDecoder().readMask(dir / "seg.dcm");
+    ASSERT_TRUE(isolated.segmentation);
+    EXPECT_EQ(isolated.segmentation->rows, read.rows);
+    EXPECT_EQ(isolated.segmentation->columns, read.columns);
+    EXPECT_EQ(isolated.segmentation->segments, read.segments);
+    EXPECT_EQ(isolated.segmentation->packedBits, read.packedBits);
+    ASSERT_EQ(isolated.segmentation->frames.size(), read.frames.size());
+    for (std::size_t f = 0; f < read.frames.size(); ++f) {
+        EXPECT_EQ(isolated.segmentation->frames[f].segmentNumber, read.frames[f].segmentNumber);
+        EXPECT_EQ(isolated.segmentation->frames[f].position, read.frames[f].position);
+        EXPECT_EQ(isolated.segmentation->frames[f].rowSpacing, read.frames[f].rowSpacing);
+    }
     const annotation::ImportedSegmentation imported = annotation::labelMapFromSegmentation(read, g);
     ASSERT_EQ(imported.labels.width(), annotation::LabelWidth::UInt8);
     EXPECT_EQ(0, std::memcmp(imported.labels.data(), labels.data(), labels.size()));

@@ -2,7 +2,9 @@
 # radmark-cli annotations import --mask SEG on a real store: a DICOM SEG written by another tool
 # (pydicom here: only its non-empty frames, in shuffled order, 7x9 frames packed bit after bit)
 # on a generated oblique series becomes a version whose voxel counts per segment are numpy's; a
-# SEG half a voxel off the study is refused with a reason.
+# SEG half a voxel off the study is refused with a reason. The mask is untrusted input: only the
+# decoder child opens it (strace), and a truncated SEG or a file that crashes the decoder is one
+# line of refusal, the CLI alive and the store as it was.
 # Usage: SegImportCli.sh RADMARK_CLI SOURCE_DIR
 set -u
 cli="$1"
@@ -110,3 +112,35 @@ as annie annotations import --study "$study" --mask "$work/shifted.dcm" > "$work
   && fail "a SEG off the study's voxels was imported"
 grep -q "different grid" "$work/out" || fail "refusal: $(cat "$work/out")"
 echo "ok: $expected"
+
+# Who opens the mask: the decoder child, never the CLI that holds the store key.
+command -v strace > /dev/null || fail "strace is missing (scripts/setup installs it)"
+cp "$work/seg.dcm" "$work/probe-seg.dcm"
+printf '%s\n' "$upw" | strace -f -qq -e trace=openat,open -o "$work/trace" "$cli" annotations \
+  import --study "$study" --mask "$work/probe-seg.dcm" "${s[@]}" --user annie --password-stdin \
+  > "$work/out" 2>&1 || fail "import of the SEG under strace: $(cat "$work/out")"
+cli_pid="$(head -n1 "$work/trace" | awk '{print $1}')"
+openers="$(grep 'probe-seg.dcm' "$work/trace" | grep -v ENOENT | awk '{print $1}' | sort -u)"
+[ -n "$openers" ] || fail "nobody opened the SEG?"
+for pid in $openers; do
+  [ "$pid" != "$cli_pid" ] || fail "the CLI process ($cli_pid) opened the SEG itself"
+done
+echo "ok: the SEG was opened by the decoder child ($openers), not the CLI ($cli_pid)"
+
+# Bad masks: a SEG cut short, and a file that crashes the decoder (a JPEG 2000 image of the
+# malformed corpus). Each is one line naming the file, exit 1 (not a signal), no new version.
+before=$(as annie versions --study "$study" | wc -l)
+head -c 1500 "$work/seg.dcm" > "$work/cut.dcm"
+cp "$src/tests/decoder/data/info-SIGSEGV-JPEG2000-56b65079fed9.dcm" "$work/crash.dcm"
+for bad in cut crash; do
+  status=0
+  as annie annotations import --study "$study" --mask "$work/$bad.dcm" > "$work/out" 2>&1 ||
+    status=$?
+  [ "$status" -eq 1 ] || fail "$bad mask: exit status $status, expected 1: $(cat "$work/out")"
+  [ "$(wc -l < "$work/out")" -eq 1 ] || fail "$bad mask: not one line: $(cat "$work/out")"
+  grep -q "$bad.dcm" "$work/out" || fail "$bad mask: the file is not named: $(cat "$work/out")"
+  echo "ok: $bad mask refused: $(cat "$work/out")"
+done
+grep -q "crashed (SIGSEGV)" "$work/out" || fail "the crash was not said: $(cat "$work/out")"
+after=$(as annie versions --study "$study" | wc -l)
+[ "$before" -eq "$after" ] || fail "a refused mask left a version ($before -> $after lines)"
