@@ -60,6 +60,8 @@ Peer peerFrom(const json& request) {
     return p;
 }
 
+} // namespace
+
 // DCMTK's loggers off: at their debug levels they print whole datasets (patient values); its
 // data dictionary is needed to read any dataset.
 void initialise() {
@@ -76,6 +78,8 @@ void initialise() {
         throw Failure{"other", "DCMTK's data dictionary could not be loaded (libdcmtk's "
                                "dicom.dic is missing)"};
 }
+
+namespace {
 
 // The few transfer syntaxes asked for or accepted: uncompressed first. A PACS that holds an
 // instance compressed otherwise converts it for us (a lossy one is only decompressed).

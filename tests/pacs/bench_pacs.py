@@ -18,6 +18,8 @@ Usage: bench_pacs.py --cli RADMARK_CLI --src SOURCE_DIR [--slices 300] [--others
 Not a test: prints figures only. Orthanc is stopped at the end, always.
 """
 import argparse
+import concurrent.futures
+import io
 import json
 import os
 import shutil
@@ -55,8 +57,19 @@ def main():
                         "--seed", "77"], check=True, capture_output=True)
         first = pydicom.dcmread(os.path.join(ct, sorted(os.listdir(ct))[0]))
         study, patient, accession = first.StudyInstanceUID, first.PatientID, first.AccessionNumber
+        # Uploads in parallel (Orthanc takes POST /instances on several threads).
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=6)
+
+        def upload_all(blobs):
+            for _ in pool.map(lambda b: orthanc.request("POST", "/instances", b), blobs):
+                pass
+
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+
         t = time.time()
-        orthanc.upload_folder(ct)
+        upload_all(read(os.path.join(ct, n)) for n in sorted(os.listdir(ct)))
         print(f"upload of the CT ({args.slices} slices): {time.time() - t:.1f} s")
         # Small studies: one 2-slice 64x64 series each, other patients and accessions.
         small = os.path.join(home, "small")
@@ -64,20 +77,26 @@ def main():
                         "--cols", "64", "--seed", "5"], check=True, capture_output=True)
         templates = [pydicom.dcmread(os.path.join(small, f)) for f in sorted(os.listdir(small))]
         t = time.time()
-        for i in range(args.others):
-            study_uid = pydicom.uid.generate_uid()
-            series_uid = pydicom.uid.generate_uid()
-            for ds in templates:
-                ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
-                ds.SOPInstanceUID = pydicom.uid.generate_uid()
-                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-                ds.PatientID, ds.AccessionNumber = f"OTHER-{i:05d}", f"ACC-OTHER-{i:05d}"
-                ds.PatientName = f"OTHER^PATIENT{i:05d}"
-                path = os.path.join(home, "one.dcm")
-                ds.save_as(path)
-                with open(path, "rb") as f:
-                    orthanc.request("POST", "/instances", f.read())
-        print(f"upload of {args.others} other studies: {time.time() - t:.1f} s")
+
+        def others():
+            for i in range(args.others):
+                study_uid = pydicom.uid.generate_uid()
+                series_uid = pydicom.uid.generate_uid()
+                for ds in templates:
+                    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+                    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+                    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                    ds.PatientID, ds.AccessionNumber = f"OTHER-{i:05d}", f"ACC-OTHER-{i:05d}"
+                    ds.PatientName = f"OTHER^PATIENT{i:05d}"
+                    out = io.BytesIO()
+                    ds.save_as(out)
+                    yield out.getvalue()
+
+        upload_all(others())
+        pool.shutdown()
+        stats = json.loads(orthanc.request("GET", "/statistics"))
+        print(f"upload of {args.others} other studies: {time.time() - t:.1f} s; Orthanc holds "
+              f"{stats['CountStudies']} studies, {stats['CountInstances']} instances")
 
         for label, qido in (("patient ID", f"PatientID={patient}"),
                             ("accession", f"AccessionNumber={accession}")):
