@@ -33,6 +33,9 @@ std::vector<sock_filter> buildFetchFilter() {
 #endif
          })
         f.allow(nr);
+    // DCMTK's acceptor (C-MOVE's storage SCP) calls setuid(getuid()) before it listens, to drop
+    // a set-user-ID root: a no-op here, allowed with that argument only.
+    f.allowArgument(SYS_setuid, 0, std::uint32_t(::getuid()), sc::trap);
     // Non-blocking mode and the bytes waiting on a socket; isatty() probes get ENOTTY.
     f.allowArgumentIn(SYS_ioctl, 1, {FIONBIO, FIONREAD}, sc::errnoAction(ENOTTY));
     // Read-only opens (the CA bundle, /etc/hosts, resolv.conf, nsswitch's modules); an open for
