@@ -474,8 +474,9 @@ json runTestHook(const json& request) {
     }
     if (action == "open-write" || action == "open-read") {
         const std::string path = request.at("path").get<std::string>();
-        const int fd = action == "open-write" ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)
-                                              : ::open(path.c_str(), O_RDONLY);
+        const int fd = action == "open-write"
+                           ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)
+                           : ::open(path.c_str(), O_RDONLY);
         const int error = errno;
         if (fd >= 0)
             ::close(fd);
@@ -507,8 +508,8 @@ json runTestHook(const json& request) {
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
         addrinfo* found = nullptr;
-        const int r = ::getaddrinfo(request.at("host").get<std::string>().c_str(), "80", &hints,
-                                    &found);
+        const int r =
+            ::getaddrinfo(request.at("host").get<std::string>().c_str(), "80", &hints, &found);
         int count = 0;
         for (addrinfo* a = found; a; a = a->ai_next)
             ++count;
@@ -566,8 +567,8 @@ int main() {
         try {
             send(MessageKind::Failure,
                  {{"failure", "other"},
-                  {"message", std::string("the PACS fetcher could not confine itself: ") +
-                                  error.what()}});
+                  {"message",
+                   std::string("the PACS fetcher could not confine itself: ") + error.what()}});
         } catch (const radmark::decoder::ChannelError&) {
         }
         return 2;

@@ -17,17 +17,16 @@ std::vector<sock_filter> buildFetchFilter() {
     // family (AF_UNIX, AF_NETLINK, AF_PACKET, ...) fails with EAFNOSUPPORT instead of trapping:
     // glibc's resolver asks nscd over AF_UNIX and the routing table over AF_NETLINK first, and
     // goes on without them. The channel (fd 3) and curl's wake-up pairs are socketpairs.
-    f.allowWhenAll(SYS_socket,
-                   {sc::ArgumentIn{0, {AF_INET, AF_INET6}},
-                    sc::ArgumentIn{1, {SOCK_STREAM, SOCK_DGRAM}, 0xf}},
-                   sc::errnoAction(EAFNOSUPPORT));
+    f.allowWhenAll(
+        SYS_socket,
+        {sc::ArgumentIn{0, {AF_INET, AF_INET6}}, sc::ArgumentIn{1, {SOCK_STREAM, SOCK_DGRAM}, 0xf}},
+        sc::errnoAction(EAFNOSUPPORT));
     f.allowArgumentIn(SYS_socketpair, 0, {AF_UNIX}, sc::errnoAction(EAFNOSUPPORT));
     for (long nr : {
              SYS_connect, SYS_bind, SYS_listen, SYS_accept, SYS_accept4, SYS_getsockname,
                  SYS_getpeername, SYS_setsockopt, SYS_getsockopt, SYS_sendto, SYS_recvfrom,
-                 SYS_sendmsg, SYS_recvmsg, SYS_sendmmsg, SYS_recvmmsg, SYS_shutdown,
-                 SYS_pselect6, SYS_epoll_create1, SYS_epoll_ctl, SYS_epoll_pwait, SYS_eventfd2,
-                 SYS_pipe2,
+                 SYS_sendmsg, SYS_recvmsg, SYS_sendmmsg, SYS_recvmmsg, SYS_shutdown, SYS_pselect6,
+                 SYS_epoll_create1, SYS_epoll_ctl, SYS_epoll_pwait, SYS_eventfd2, SYS_pipe2,
 #if defined(__x86_64__)
                  SYS_select, SYS_epoll_wait, SYS_pipe,
 #endif

@@ -144,14 +144,13 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
             // The transfer ends with the last "retrieving" progress; the import follows.
             double transferred = 0;
             const auto seen = stageClock(name, start);
-            const auto result = pacs::retrieveStudy(
-                *s.admin, *client, node.name, studyUid, {}, options,
-                [&](double, const std::string& stage) {
-                    if (stage == "retrieving")
-                        transferred = secondsSince(start);
-                    seen(stage);
-                    return true;
-                });
+            const auto result = pacs::retrieveStudy(*s.admin, *client, node.name, studyUid, {},
+                                                    options, [&](double, const std::string& stage) {
+                                                        if (stage == "retrieving")
+                                                            transferred = secondsSince(start);
+                                                        seen(stage);
+                                                        return true;
+                                                    });
             seconds[name].push_back(secondsSince(start));
             transfers[name].push_back(transferred);
             peaks[name].push_back(peakMemoryMiB());

@@ -132,8 +132,7 @@ std::vector<sock_filter> buildFilter(const SandboxSettings& s) {
 void enterSandbox(const SandboxSettings& settings) {
     seccomp::dropPrivileges();
     if (settings.cpuSeconds > 0)
-        seccomp::setLimit(RLIMIT_CPU, rlim_t(settings.cpuSeconds),
-                          rlim_t(settings.cpuSeconds + 5));
+        seccomp::setLimit(RLIMIT_CPU, rlim_t(settings.cpuSeconds), rlim_t(settings.cpuSeconds + 5));
     if (settings.addressSpaceBytes > 0 && !builtWithAddressSanitizer())
         seccomp::setLimit(RLIMIT_AS, settings.addressSpaceBytes, settings.addressSpaceBytes);
     seccomp::installFilter(buildFilter(settings));

@@ -111,15 +111,14 @@ class FilterProgram {
         allowWhenAll(nr, {ArgumentIn{arg, values}}, otherwise);
     }
     // Allowed when every condition holds (e.g. a socket's family and its type); else `otherwise`.
-    void allowWhenAll(long nr, const std::vector<ArgumentIn>& conditions,
-                      std::uint32_t otherwise) {
+    void allowWhenAll(long nr, const std::vector<ArgumentIn>& conditions, std::uint32_t otherwise) {
         std::size_t length = 1; // the final allow
         for (const ArgumentIn& c : conditions)
             length += 2 + (c.mask != 0xffffffffu ? 1 : 0) + c.values.size();
         if (length > 255)
             throw std::logic_error("a seccomp rule too long for a short jump");
-        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, std::uint32_t(nr), 0,
-                                 std::uint8_t(length)));
+        code_.push_back(
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, std::uint32_t(nr), 0, std::uint8_t(length)));
         for (const ArgumentIn& c : conditions) {
             load(argLow(c.arg));
             if (c.mask != 0xffffffffu)

@@ -81,9 +81,12 @@ TEST(PacsFetchSandbox, ExecForkPtraceAndUnshareAreStoppedInOneLineAtOnce) {
     const struct {
         const char* action;
         long call;
-    } cases[] = {{"exec", SYS_execve},           {"execveat", SYS_execveat},
-                 {"fork", SYS_clone},            {"ptrace", SYS_ptrace},
-                 {"process-vm-read", SYS_process_vm_readv}, {"unshare", SYS_unshare},
+    } cases[] = {{"exec", SYS_execve},
+                 {"execveat", SYS_execveat},
+                 {"fork", SYS_clone},
+                 {"ptrace", SYS_ptrace},
+                 {"process-vm-read", SYS_process_vm_readv},
+                 {"unshare", SYS_unshare},
                  {"exec-in-thread", SYS_execve}};
     for (const auto& c : cases) {
         SCOPED_TRACE(c.action);
@@ -100,8 +103,8 @@ TEST(PacsFetchSandbox, ExecForkPtraceAndUnshareAreStoppedInOneLineAtOnce) {
 }
 
 TEST(PacsFetchSandbox, AnOpenForWritingIsRefusedAndReadingWorks) {
-    const fs::path folder = fs::temp_directory_path() / ("radmark-fetch-sandbox-" +
-                                                         std::to_string(::getpid()));
+    const fs::path folder =
+        fs::temp_directory_path() / ("radmark-fetch-sandbox-" + std::to_string(::getpid()));
     fs::create_directories(folder);
     const fs::path target = folder / "written-by-the-fetcher";
     HookedFetcher fetcher;
@@ -113,7 +116,11 @@ TEST(PacsFetchSandbox, AnOpenForWritingIsRefusedAndReadingWorks) {
     EXPECT_FALSE(fs::exists(target));
     // An existing file cannot be opened for writing either (no truncation, no append).
     const fs::path existing = folder / "existing";
-    { std::FILE* f = std::fopen(existing.c_str(), "w"); std::fputs("kept", f); std::fclose(f); }
+    {
+        std::FILE* f = std::fopen(existing.c_str(), "w");
+        std::fputs("kept", f);
+        std::fclose(f);
+    }
     reply = fetcher.hook({{"action", "open-write"}, {"path", existing.string()}}, &failure);
     EXPECT_EQ(reply.value("errno", 0), EACCES);
     EXPECT_EQ(fs::file_size(existing), 4u);
@@ -128,12 +135,10 @@ TEST(PacsFetchSandbox, OnlyInternetSocketsCanBeMade) {
     const struct {
         const char* what;
         int family, type;
-    } refused[] = {{"AF_UNIX stream", AF_UNIX, SOCK_STREAM},
-                   {"AF_UNIX datagram", AF_UNIX, SOCK_DGRAM},
-                   {"AF_NETLINK", AF_NETLINK, SOCK_RAW},
-                   {"AF_PACKET", AF_PACKET, SOCK_RAW},
-                   {"AF_INET raw", AF_INET, SOCK_RAW},
-                   {"AF_VSOCK", AF_VSOCK, SOCK_STREAM}};
+    } refused[] = {
+        {"AF_UNIX stream", AF_UNIX, SOCK_STREAM}, {"AF_UNIX datagram", AF_UNIX, SOCK_DGRAM},
+        {"AF_NETLINK", AF_NETLINK, SOCK_RAW},     {"AF_PACKET", AF_PACKET, SOCK_RAW},
+        {"AF_INET raw", AF_INET, SOCK_RAW},       {"AF_VSOCK", AF_VSOCK, SOCK_STREAM}};
     for (const auto& r : refused) {
         SCOPED_TRACE(r.what);
         std::string failure;
@@ -144,11 +149,10 @@ TEST(PacsFetchSandbox, OnlyInternetSocketsCanBeMade) {
         EXPECT_EQ(reply.value("errno", 0), EAFNOSUPPORT);
     }
     std::string failure;
-    EXPECT_GE(fetcher
-                  .hook({{"action", "socket"}, {"family", AF_INET}, {"type", SOCK_STREAM}},
-                        &failure)
-                  .value("result", -1),
-              0)
+    EXPECT_GE(
+        fetcher.hook({{"action", "socket"}, {"family", AF_INET}, {"type", SOCK_STREAM}}, &failure)
+            .value("result", -1),
+        0)
         << failure;
     EXPECT_GE(fetcher
                   .hook({{"action", "socket"},
