@@ -77,9 +77,12 @@ void DicomWebClient::start() {
     ::close(ends[1]);
     pid_t pid = -1;
     const std::string program = settings_.program.string();
-    const int spawned =
-        decoder::spawnHelperProgram(program, {}, childEnd.get(), "RADMARK_PACS_FETCH_STDERR",
-                                    {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}, pid);
+    std::vector<const char*> passed = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+#ifdef RADMARK_PACS_FETCH_ENV_OVERRIDE
+    passed.push_back("RADMARK_PACS_FETCH_TEST_TRAP"); // read by radmark-pacs-fetch-test only
+#endif
+    const int spawned = decoder::spawnHelperProgram(program, {}, childEnd.get(),
+                                                    "RADMARK_PACS_FETCH_STDERR", passed, pid);
     if (spawned != 0)
         throw PacsError(PacsError::Kind::Other,
                         "the PACS fetcher (" + program +
@@ -178,6 +181,14 @@ json DicomWebClient::call(json request, const InstanceSink& sink) {
         case decoder::MessageKind::Reply:
             return std::move(answer.body);
         case decoder::MessageKind::Failure: {
+            if (answer.body.contains("sandbox")) {
+                // It tried a call its seccomp filter traps (FetchSandbox.h) and is ending.
+                const int call = answer.body.value("sandbox", -1);
+                stop();
+                throw PacsError(PacsError::Kind::Other,
+                                "the PACS fetcher was stopped by its sandbox (system call " +
+                                    std::to_string(call) + ")");
+            }
             const std::string kind = answer.body.value("failure", "other");
             const std::string text = answer.body.value("message", "the PACS request failed");
             PacsError::Kind k = PacsError::Kind::Other;

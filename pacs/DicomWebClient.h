@@ -48,8 +48,11 @@ class DicomWebClient : public PacsClient {
     void retrieveSeries(const std::string& studyUid, const std::string& seriesUid,
                         const InstanceSink& sink) override;
 
-  private:
+  protected:
+    // One request to the fetcher, the node added (tests/pacs send the test build's requests).
     nlohmann::json call(nlohmann::json request, const InstanceSink& sink = {});
+
+  private:
     void start();
     void stop();
     [[noreturn]] void died();

@@ -10,6 +10,8 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcostrma.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmnet/dcmlayer.h>
+#include <dcmtk/dcmnet/dcmtrans.h>
 #include <dcmtk/dcmnet/dul.h>
 #include <dcmtk/dcmnet/scp.h>
 #include <dcmtk/dcmnet/scu.h>
@@ -18,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -60,6 +63,8 @@ Peer peerFrom(const json& request) {
     return p;
 }
 
+} // namespace
+
 // DCMTK's loggers off: at their debug levels they print whole datasets (patient values); its
 // data dictionary is needed to read any dataset.
 void initialise() {
@@ -76,6 +81,8 @@ void initialise() {
         throw Failure{"other", "DCMTK's data dictionary could not be loaded (libdcmtk's "
                                "dicom.dic is missing)"};
 }
+
+namespace {
 
 // The few transfer syntaxes asked for or accepted: uncompressed first. A PACS that holds an
 // instance compressed otherwise converts it for us (a lossy one is only decompressed).
@@ -119,6 +126,42 @@ std::string hex(Uint16 status) {
     return text;
 }
 
+// DCMTK's TCP connection, acknowledging what arrives at once. A PACS that sends with Nagle's
+// algorithm on (Orthanc does, unless TCP_NODELAY=1 is in its environment) holds back the short
+// last segment of each C-STORE until what it sent before is acknowledged, and Linux delays that
+// acknowledgement. The kernel leaves quick-ACK mode by itself, so it is asked for after each read.
+class QuickAckConnection : public DcmTCPConnection {
+  public:
+    explicit QuickAckConnection(DcmNativeSocketType socket) : DcmTCPConnection(socket) {
+        quickAck();
+    }
+    ssize_t read(void* buffer, size_t bytes) override {
+        const ssize_t n = DcmTCPConnection::read(buffer, bytes);
+        quickAck();
+        return n;
+    }
+
+  private:
+    void quickAck() {
+        const int on = 1;
+        ::setsockopt(getSocket(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+    }
+};
+
+// Makes QuickAckConnections. DCMTK asks a transport layer only for what it takes to be a secure
+// connection; this one is plain TCP (its handshakes do nothing), not TLS.
+class QuickAckTransport : public DcmTransportLayer {
+  public:
+    DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool) override {
+        return new QuickAckConnection(socket);
+    }
+};
+
+QuickAckTransport& quickAckTransport() {
+    static QuickAckTransport transport; // outlives every network and association
+    return transport;
+}
+
 // One association to the PACS: our AE title, its AE title, host and port, bounded waits.
 class Scu : public DcmSCU {
   public:
@@ -142,6 +185,8 @@ class Scu : public DcmSCU {
 
     void connect() {
         OFCondition c = initNetwork();
+        if (c.good())
+            c = useSecureConnection(&quickAckTransport()); // plain TCP, quick ACKs: not TLS
         if (c.bad())
             throw Failure{"other", std::string("DIMSE could not be started: ") + c.text()};
         c = negotiateAssociation();
@@ -418,6 +463,7 @@ class MoveDestination : public DcmSCP {
         config.setDIMSETimeout(peer.stallSeconds);
         config.setACSETimeout(30);
         config.setHostLookupEnabled(OFFalse);
+        config.setTransportLayer(&quickAckTransport()); // plain TCP, quick ACKs: not TLS
         config.setMaxReceivePDULength(1048576 > ASC_MAXIMUMPDUSIZE ? ASC_MAXIMUMPDUSIZE : 1048576);
         const OFList<OFString> syntaxes = acceptedForStore();
         for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; ++i)

@@ -26,6 +26,11 @@ struct Failure {
 // A received instance, sealed: sent on by the caller (a progress message with the memfd).
 using InstanceOut = std::function<void(decoder::UniqueFd instance, std::size_t bytes)>;
 
+// DCMTK made ready before the fetcher's sandbox (FetchSandbox.h): its loggers off, its data
+// dictionary read. Safe to call again (each request does). Throws Failure when the dictionary is
+// missing.
+void initialise();
+
 // Each takes the request of the channel: {"dimse": {aeTitle, host, port, callingAe, move,
 // moveAeTitle, movePort}, "stallSeconds", ...}. Throws Failure.
 nlohmann::json echo(const nlohmann::json& request);

@@ -8,18 +8,34 @@
 // and the JSON of a query is reduced to the few strings the caller shows (pacs/DicomJson.h).
 // A DIMSE node's requests (C-ECHO, C-FIND, C-GET, C-MOVE) go to pacs/DimseFetch.cpp, the one
 // place DCMTK's dcmnet is linked. No Qt, VTK, storage or store key here (docs/pacs.md).
+// Once its libraries are ready it confines itself (pacs/FetchSandbox.h): no exec, no new
+// process, no ptrace, no open for writing, no mount, internet sockets only.
 
 #include "imaging/decoder/Channel.h"
 #include "pacs/DicomJson.h"
 #include "pacs/DimseFetch.h"
+#include "pacs/FetchSandbox.h"
 #include "pacs/Multipart.h"
 #include "pacs/PacsClient.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
+
+#ifdef RADMARK_PACS_FETCH_TEST_HOOKS
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include <cstdlib>
+#include <thread>
+#endif
 
 #include <cctype>
 #include <cerrno>
@@ -51,6 +67,24 @@ void send(MessageKind kind, const json& body, std::vector<UniqueFd> fds = {}) {
     message.fds = std::move(fds);
     radmark::decoder::sendMessage(channel, message);
 }
+
+#ifdef RADMARK_PACS_FETCH_TEST_HOOKS
+// Test builds only: $RADMARK_PACS_FETCH_TEST_TRAP=N makes a retrieve try execve after its N-th
+// instance was sent, in the thread that received it (the C-MOVE's SCP thread for a C-MOVE): the
+// sandbox must stop it, and the import must store nothing of that study.
+void afterInstanceSent(int count) {
+    static const int trapAfter = [] {
+        const char* value = std::getenv("RADMARK_PACS_FETCH_TEST_TRAP");
+        return value ? std::atoi(value) : 0;
+    }();
+    if (trapAfter > 0 && count == trapAfter) {
+        char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+        ::execve("/bin/true", argv, nullptr);
+    }
+}
+#else
+void afterInstanceSent(int) {}
+#endif
 
 // The node as the request gives it (the parent took it from the site policy).
 struct Node {
@@ -289,6 +323,7 @@ class InstanceForwarder : public pacs::MultipartSink {
         std::vector<UniqueFd> fds;
         fds.push_back(std::move(fd_));
         send(MessageKind::Progress, {{"instance", ++count_}, {"bytes", bytes_}}, std::move(fds));
+        afterInstanceSent(count_);
     }
     int count() const { return count_; }
 
@@ -387,6 +422,7 @@ void handleDimse(const Message& request) {
                     fds.push_back(std::move(fd));
                     send(MessageKind::Progress, {{"instance", ++count}, {"bytes", bytes}},
                          std::move(fds));
+                    afterInstanceSent(count);
                 });
             send(MessageKind::Reply, reply);
         } else
@@ -396,7 +432,107 @@ void handleDimse(const Message& request) {
     }
 }
 
+#ifdef RADMARK_PACS_FETCH_TEST_HOOKS
+// Test builds only (radmark-pacs-fetch-test): what the sandbox must refuse, tried inside the
+// running fetcher. Each probe that is refused with an error number reports it; a trapped one
+// never returns (the parent hears {"sandbox": N}).
+json runTestHook(const json& request) {
+    const std::string action = request.at("action").get<std::string>();
+    if (action == "exec") {
+        char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+        const int r = ::execve("/bin/true", argv, nullptr);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "execveat") {
+        char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+        const long r = ::syscall(SYS_execveat, AT_FDCWD, "/bin/true", argv, nullptr, 0);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "fork") {
+        const long r = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+        if (r == 0)
+            ::_exit(0);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "ptrace") {
+        const long r = ::ptrace(PTRACE_ATTACH, ::getppid(), nullptr, nullptr);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "process-vm-read") {
+        char mine[8], theirs[8];
+        iovec local{mine, sizeof mine}, remote{theirs, sizeof theirs};
+        const long r = ::process_vm_readv(::getppid(), &local, 1, &remote, 1, 0);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "unshare") {
+        const int r = ::unshare(CLONE_NEWUSER | CLONE_NEWNS);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "kill-parent") {
+        const int r = ::kill(::getppid(), 0);
+        return {{"result", r}, {"errno", errno}};
+    }
+    if (action == "open-write" || action == "open-read") {
+        const std::string path = request.at("path").get<std::string>();
+        const int fd = action == "open-write"
+                           ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)
+                           : ::open(path.c_str(), O_RDONLY);
+        const int error = errno;
+        if (fd >= 0)
+            ::close(fd);
+        return {{"result", fd}, {"errno", error}};
+    }
+    if (action == "socket") {
+        const int fd = ::socket(request.at("family").get<int>(), request.at("type").get<int>(), 0);
+        const int error = errno;
+        if (fd >= 0)
+            ::close(fd);
+        return {{"result", fd}, {"errno", error}};
+    }
+    if (action == "listen") { // what C-MOVE's storage SCP does
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        const bool ok = fd >= 0 &&
+                        ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                        ::listen(fd, 4) == 0 &&
+                        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+        const int error = errno;
+        if (fd >= 0)
+            ::close(fd);
+        return {{"result", ok ? int(ntohs(address.sin_port)) : -1}, {"errno", error}};
+    }
+    if (action == "resolve") { // glibc's resolver, as curl's resolver thread and DCMTK use it
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        const int r =
+            ::getaddrinfo(request.at("host").get<std::string>().c_str(), "80", &hints, &found);
+        int count = 0;
+        for (addrinfo* a = found; a; a = a->ai_next)
+            ++count;
+        if (found)
+            ::freeaddrinfo(found);
+        return {{"result", r}, {"addresses", count}};
+    }
+    if (action == "exec-in-thread") { // the filter holds on every thread (TSYNC)
+        std::thread([] {
+            char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+            ::execve("/bin/true", argv, nullptr);
+        }).join();
+        return {{"result", 0}};
+    }
+    throw Failure{"other", "unknown test action '" + action + "'"};
+}
+#endif
+
 void handle(const Message& request) {
+#ifdef RADMARK_PACS_FETCH_TEST_HOOKS
+    if (request.body.value("op", "") == "test")
+        return send(MessageKind::Reply, runTestHook(request.body));
+#endif
     if (request.body.contains("dimse"))
         return handleDimse(request);
     const std::string op = request.body.value("op", "");
@@ -415,13 +551,28 @@ void handle(const Message& request) {
 } // namespace
 
 int main() {
-    // No core file and no ptrace by other processes of the user: the credentials and the
-    // identified instances are in this process's memory.
-    const rlimit noCore{0, 0};
-    ::setrlimit(RLIMIT_CORE, &noCore);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // Libraries ready first (libcurl and OpenSSL initialised, DCMTK's loggers off and its
+    // dictionary read), then the sandbox: no core file, not dumpable (the credentials and the
+    // identified instances are in this process's memory), no new privileges, the filter.
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
+    try {
+        pacs::dimse::initialise();
+    } catch (const pacs::dimse::Failure&) {
+        // Said again by each DIMSE request; the DICOMweb side works without the dictionary.
+    }
+    try {
+        pacs::enterFetchSandbox(channel);
+    } catch (const std::exception& error) {
+        try {
+            send(MessageKind::Failure,
+                 {{"failure", "other"},
+                  {"message",
+                   std::string("the PACS fetcher could not confine itself: ") + error.what()}});
+        } catch (const radmark::decoder::ChannelError&) {
+        }
+        return 2;
+    }
     for (;;) {
         Message request;
         try {

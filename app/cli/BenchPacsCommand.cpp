@@ -118,7 +118,17 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
     }
 
     // -- retrieve, de-identify, store against import from disk ----------------------------------
-    std::map<std::string, std::vector<double>> seconds, peaks;
+    std::map<std::string, std::vector<double>> seconds, peaks, transfers;
+    // When each stage was first reported in the last run, per node and for the disk ("disk").
+    std::map<std::string, std::vector<std::pair<std::string, double>>> stages;
+    const auto stageClock = [&stages](const std::string& key, Clock::time_point start) {
+        stages[key].clear();
+        return [&stages, key, start](const std::string& stage) {
+            auto& seen = stages[key];
+            if (seen.empty() || seen.back().first != stage)
+                seen.emplace_back(stage, secondsSince(start));
+        };
+    };
     std::map<std::string, double> heldMiB;
     std::vector<double> diskSeconds, diskPeaks;
     double seriesMiB = 0;
@@ -131,9 +141,18 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
             auto client = pacs::clientFor(node, credentials);
             resetPeakMemory();
             const auto start = Clock::now();
-            const auto result =
-                pacs::retrieveStudy(*s.admin, *client, node.name, studyUid, {}, options);
+            // The transfer ends with the last "retrieving" progress; the import follows.
+            double transferred = 0;
+            const auto seen = stageClock(name, start);
+            const auto result = pacs::retrieveStudy(*s.admin, *client, node.name, studyUid, {},
+                                                    options, [&](double, const std::string& stage) {
+                                                        if (stage == "retrieving")
+                                                            transferred = secondsSince(start);
+                                                        seen(stage);
+                                                        return true;
+                                                    });
             seconds[name].push_back(secondsSince(start));
+            transfers[name].push_back(transferred);
             peaks[name].push_back(peakMemoryMiB());
             if (result.status != storage::ImportStatus::Imported)
                 throw CommandError("node " + name + ": the study was not imported: " +
@@ -143,7 +162,12 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
         Scratch s = freshStore();
         resetPeakMemory();
         const auto start = Clock::now();
-        const auto results = storage::importStudies(*s.admin, {source}, options);
+        const auto seen = stageClock("disk", start);
+        const auto results = storage::importStudies(*s.admin, {source}, options,
+                                                    [&](double, const std::string& stage) {
+                                                        seen(stage);
+                                                        return true;
+                                                    });
         diskSeconds.push_back(secondsSince(start));
         diskPeaks.push_back(peakMemoryMiB());
         if (results.size() != 1 || results.front().status != storage::ImportStatus::Imported)
@@ -172,7 +196,17 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
         io.out << "retrieve + import, node " << name << ": median " << m << " s over " << runs
                << ", ratio " << m / diskMedian << " to disk; peak RSS " << peak << " MiB ("
                << peak / seriesMiB << "x the decoded series; with the memfds "
-               << (peak + double(sourceBytes) / (1024.0 * 1024.0)) / seriesMiB << "x)\n";
+               << (peak + double(sourceBytes) / (1024.0 * 1024.0)) / seriesMiB << "x)\n"
+               << "  of which the transfer into memfds (query of the series included): median "
+               << median(transfers[name]) << " s, then the import of the held instances "
+               << m - median(transfers[name]) << " s\n";
+    }
+    for (const auto& [key, seen] : stages) {
+        io.out << "stages of the last run (" << (key == "disk" ? "import from disk" : "node " + key)
+               << "), each from its first report on:";
+        for (const auto& [stage, at] : seen)
+            io.out << " " << stage << " " << at << " s;";
+        io.out << "\n";
     }
     rusage children{};
     getrusage(RUSAGE_CHILDREN, &children);

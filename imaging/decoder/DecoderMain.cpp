@@ -13,6 +13,7 @@
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
 #include "imaging/decoder/Sandbox.h"
+#include "imaging/decoder/SeccompFilter.h"
 #include "imaging/deid/BurnedInText.h"
 #include "imaging/deid/Defacing.h"
 #include "imaging/deid/Deidentifier.h"
@@ -203,40 +204,6 @@ imaging::Progress progressNotes() {
         }
         return true;
     };
-}
-
-// The SIGSYS of the seccomp filter: tell the parent which call was refused, then stop. Only
-// async-signal-safe calls: a fixed message built by hand, sendmsg, _exit.
-void onSandboxTrap(int, siginfo_t* info, void*) {
-    char body[64] = "{\"sandbox\":";
-    std::size_t n = std::strlen(body);
-    char digits[16];
-    int count = 0;
-    unsigned value = unsigned(info->si_syscall);
-    do {
-        digits[count++] = char('0' + value % 10);
-        value /= 10;
-    } while (value && count < 15);
-    while (count)
-        body[n++] = digits[--count];
-    body[n++] = '}';
-    struct {
-        std::uint32_t magic = 0x314D4452;
-        std::uint16_t version = 1;
-        std::uint16_t kind = 4;
-        std::uint32_t bodyBytes = 0;
-        std::uint32_t flags = 0;
-    } header;
-    header.bodyBytes = std::uint32_t(n);
-    char datagram[sizeof header + sizeof body];
-    std::memcpy(datagram, &header, sizeof header);
-    std::memcpy(datagram + sizeof header, body, n);
-    iovec io{datagram, sizeof header + n};
-    msghdr msg{};
-    msg.msg_iov = &io;
-    msg.msg_iovlen = 1;
-    ::sendmsg(channel, &msg, MSG_NOSIGNAL);
-    ::_exit(128 + SIGSYS);
 }
 
 // -- Requests -----------------------------------------------------------------------------
@@ -931,11 +898,7 @@ int runChild(const ChildSettings& child) {
     sigemptyset(&abortDefault.sa_mask);
     ::sigaction(SIGABRT, &abortDefault, nullptr);
 
-    struct sigaction trap {};
-    trap.sa_sigaction = onSandboxTrap;
-    trap.sa_flags = SA_SIGINFO;
-    sigemptyset(&trap.sa_mask);
-    ::sigaction(SIGSYS, &trap, nullptr);
+    seccomp::reportTrapsOn(channel); // {"sandbox": N}, then exit
     try {
         enterSandbox(settings);
     } catch (const std::exception& error) {

@@ -14,6 +14,10 @@ planted marker values and pydicom's test-SR.dcm put into the first study, then:
     series of a study;
   - import through C-GET: the images are stored, the SR is skipped and named;
   - the same study shape over DICOMweb: the images are stored, the SR is skipped and named;
+  - the fetcher's sandbox: the test build of the fetcher (--fetch-test) tries execve after the
+    third instance of a C-GET, of a C-MOVE (in the storage SCP's thread) and of a WADO-RS
+    retrieve; each import says "the PACS fetcher was stopped by its sandbox (system call 59)" at
+    once and stores nothing of that study;
   - C-MOVE to a destination Orthanc does not know is refused clearly;
   - Orthanc killed (SIGKILL) in the middle of a C-MOVE (the proxy kills it after 2 MiB of
     C-STOREs): nothing of that study is stored, and after a restart the retry (C-MOVE) works;
@@ -22,6 +26,7 @@ planted marker values and pydicom's test-SR.dcm put into the first study, then:
     in the access log (Orthanc's storage folder is outside the searched folders).
 
 Usage: orthanc_dimse_test.py --cli RADMARK_CLI --dump PACS_STORE_DUMP --src SOURCE_DIR
+                             --fetch-test RADMARK_PACS_FETCH_TEST
 """
 import json
 import os
@@ -31,6 +36,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import orthanc_test as base  # noqa: E402
@@ -136,7 +142,8 @@ class StoreKillingProxy:
 
 
 def main():
-    return base.run_main(run_tests, "radmark-dimse-")
+    return base.run_main(run_tests, "radmark-dimse-", lambda p: p.add_argument(
+        "--fetch-test", required=True, help="radmark-pacs-fetch-test (RADMARK_PACS_FETCH_TEST_HOOKS)"))
 
 
 def run_tests(args, work, pacs_home, orthancs, proxies):
@@ -289,6 +296,24 @@ def run_tests(args, work, pacs_home, orthancs, proxies):
     print("   ", (out + err).strip().replace("\n", "\n    "))
     check("DICOMweb import: the SR is skipped and named",
           "skipped" in err + out and "Comprehensive SR Storage" in err + out, out + err)
+
+    # -- the fetcher's sandbox in the middle of a retrieve ----------------------------------------
+    trap_env = dict(env, RADMARK_PACS_FETCH=os.path.abspath(args.fetch_test),
+                    RADMARK_PACS_FETCH_TEST_TRAP="3")
+    for node, how in (("dimse-get", "C-GET"), ("dimse-move", "C-MOVE, in the SCP's thread"),
+                      ("web", "WADO-RS")):
+        start = time.time()
+        r = subprocess.run([args.cli, "pacs", "import", *store, "--user", "ada",
+                            "--password-stdin", "--node", node, "--study", big_uid],
+                           input=ADMIN_PASSWORD + "\n", capture_output=True, text=True,
+                           env=trap_env, cwd=os.path.join(work, "cwd"), timeout=300)
+        took = time.time() - start
+        said = r.stdout + r.stderr
+        check(f"sandbox ({how}): an execve after the third instance is one clear line, at once",
+              r.returncode == 3 and took < 60 and
+              "the PACS fetcher was stopped by its sandbox (system call 59)" in said and
+              "nothing of this study was stored" in said, f"{r.returncode} {took:.1f} s {said}")
+    check("sandbox: nothing of the study was stored", studies() == 2)
 
     # -- C-MOVE ---------------------------------------------------------------------------------
     rc, out, err = cli("pacs", "import", "--node", "dimse-move-unknown", "--study", small_uid)
