@@ -83,7 +83,8 @@ struct Figures {
 
 // A base version (a liver-sized blob over 100 slices), saved outside the timing; then each run
 // edits `edited` slices (a brush stroke's square each) and saves.
-Figures measure(StoreAccess& access, const std::string& study, int repeat, int edited,
+// shift moves the edits, so that the service's saves write chunks the in-process ones did not.
+Figures measure(StoreAccess& access, const std::string& study, int repeat, int edited, int shift,
                 imaging::Volume* firstVolume) {
     Figures f;
     imaging::Volume volume;
@@ -118,7 +119,7 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
             for (int y = 0; y < 10; ++y)
                 for (int x = 0; x < 10; ++x)
                     labels.set(annotation::Index3{std::min(grid.dims[0] - 1, cx + rx + 2 + x + r),
-                                                  std::min(grid.dims[1] - 1, cy + 12 * k + y),
+                                                  std::min(grid.dims[1] - 1, cy - ry + shift + 12 * k + y),
                                                   std::min(slices - 1, z)},
                                1);
         }
@@ -137,6 +138,10 @@ int runBenchService(Arguments& args, CommandIo& io) {
     const int edited = std::stoi(args.option("edited").value_or("5"));
     if (repeat < 1 || edited < 1)
         throw CommandError("bench service: --repeat >= 1, --edited >= 1", 2);
+    if (::geteuid() == 0)
+        throw CommandError("bench service: radmarkd refuses to run as root; run the bench as an "
+                           "ordinary account, e.g. setpriv --reuid=61340 --regid=61340 "
+                           "--clear-groups radmark-cli bench service ...");
     const ScratchFolder scratch(
         args.option("dir").value_or(std::filesystem::temp_directory_path().string()), "service");
     // Logins are not what is measured: a cheap Argon2id, for both sides alike, through the
@@ -166,12 +171,12 @@ int runBenchService(Arguments& args, CommandIo& io) {
     imaging::Volume here, there;
     Figures local, served;
     {
-        auto access = inProcessStoreAccess(store, "bench-annotator", password);
-        local = measure(*access, study, repeat, edited, &here);
+        auto access = inProcessStoreAccess(store.login("bench-annotator", password));
+        local = measure(*access, study, repeat, edited, 0, &here);
     }
     {
         auto access = serviceStoreAccess(socket, "bench-annotator", password);
-        served = measure(*access, study, repeat, edited, &there);
+        served = measure(*access, study, repeat, edited, 20, &there);
     }
     const bool same = here.geometry().dims == there.geometry().dims &&
                       here.pixelType() == there.pixelType() &&

@@ -285,10 +285,8 @@ annotation::LabelMap labelsFromBytes(const imaging::Geometry& grid, annotation::
     return labelsOnGrid(grid, width, bytes);
 }
 
-std::unique_ptr<StoreAccess> inProcessStoreAccess(const storage::Store& store,
-                                                  const std::string& user,
-                                                  const std::string& password) {
-    return std::make_unique<InProcessStoreAccess>(store.login(user, password));
+std::unique_ptr<StoreAccess> inProcessStoreAccess(storage::Session session) {
+    return std::make_unique<InProcessStoreAccess>(std::move(session));
 }
 
 std::unique_ptr<StoreAccess> serviceStoreAccess(const std::filesystem::path& socket,

@@ -41,10 +41,8 @@ class StoreAccess {
                                      const std::string& message) = 0;
 };
 
-// A personal store: logs in once (throws the store's own errors), keeps the session.
-std::unique_ptr<StoreAccess> inProcessStoreAccess(const storage::Store& store,
-                                                  const std::string& user,
-                                                  const std::string& password);
+// A personal store: this process's logged-in session (the store's own errors pass through).
+std::unique_ptr<StoreAccess> inProcessStoreAccess(storage::Session session);
 // Through radmarkd at socket: each call is one request that logs in with user/password inside
 // the service (a user disabled since is refused at her next call). Throws StoreAccessError with
 // the service's one-line reason.
