@@ -73,11 +73,8 @@ json loadManifest(Session& session, const StoredSeries& series) {
 
 } // namespace
 
-imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
-    if (seriesIndex >= series_.size())
-        throw InvalidRequestError("study " + study_.label + " has no series " +
-                                  std::to_string(seriesIndex + 1));
-    const json manifest = loadManifest(*session_, series_[seriesIndex]);
+namespace {
+imaging::Geometry geometryOf(const json& manifest) {
     imaging::Geometry geometry;
     try {
         geometry.dims = manifest.at("dims").get<imaging::Index3>();
@@ -87,6 +84,23 @@ imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
     } catch (const json::exception&) {
         throw StoreError("a stored series description is damaged");
     }
+    return geometry;
+}
+} // namespace
+
+imaging::Geometry StoredStudy::geometry(std::size_t seriesIndex) {
+    if (seriesIndex >= series_.size())
+        throw InvalidRequestError("study " + study_.label + " has no series " +
+                                  std::to_string(seriesIndex + 1));
+    return geometryOf(loadManifest(*session_, series_[seriesIndex]));
+}
+
+imaging::Volume StoredStudy::loadVolume(std::size_t seriesIndex) {
+    if (seriesIndex >= series_.size())
+        throw InvalidRequestError("study " + study_.label + " has no series " +
+                                  std::to_string(seriesIndex + 1));
+    const json manifest = loadManifest(*session_, series_[seriesIndex]);
+    const imaging::Geometry geometry = geometryOf(manifest);
     const auto type = pixelTypeNamed(manifest.value("pixelType", ""));
     const auto& slices = manifest.at("slices");
     if (geometry.dims[0] <= 0 || geometry.dims[1] <= 0 || geometry.dims[2] <= 0 ||

@@ -31,6 +31,8 @@ class StoredStudy {
     const std::vector<StoredSeries>& series() const { return series_; }
 
     imaging::Volume loadVolume(std::size_t seriesIndex = 0);
+    // The series' grid and pixel type from its manifest, without reading a voxel.
+    imaging::Geometry geometry(std::size_t seriesIndex = 0);
     // The de-identified DICOM datasets (file meta + header, no pixel data), one per file.
     std::vector<Bytes> loadHeaders(std::size_t seriesIndex = 0);
     std::string loadReportJson();

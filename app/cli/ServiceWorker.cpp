@@ -63,6 +63,8 @@ const std::map<std::string, std::vector<std::string>>& allowed() {
         {"audit verify", {}},
         {"annotations import", {}},
         {"audit public-key", {"out"}},
+        {"service open-volume", {}},
+        {"service save-labels", {}},
         {"export", {"encrypt-to-file"}},
     };
     return table;
@@ -176,6 +178,7 @@ int serveOneRequest(const service::Request& request, const service::PeerCredenti
     served->peerGid = long(peer.gid);
     served->peerPid = long(peer.pid);
     served->terminalFd = request.terminalFd;
+    served->channelFd = request.channelFd;
     std::vector<std::string> words = request.words;
     try {
         served->privateFolder = copyPassedFiles(request.files, words, served->filesFromClient);

@@ -21,6 +21,7 @@ struct ServiceRequest {
     std::optional<std::filesystem::path> policy;
     long peerUid = -1, peerGid = -1, peerPid = 0; // from SO_PEERCRED, as radmarkd read them
     int terminalFd = -1;                          // the client's terminal, -1 when she has none
+    int channelFd = -1; // her message channel (volumes, label maps as sealed memfds), or -1
     std::set<std::string> filesFromClient;        // copies of the files she passed
     std::filesystem::path privateFolder;          // where they are (removed after the command)
 };

@@ -82,7 +82,7 @@ PeerCredentials peerOf(int socketFd) {
 }
 
 void Request::closeDescriptors() {
-    for (int* fd : {&stdinFd, &stdoutFd, &stderrFd, &terminalFd})
+    for (int* fd : {&stdinFd, &stdoutFd, &stderrFd, &terminalFd, &channelFd})
         if (*fd >= 0) {
             ::close(*fd);
             *fd = -1;
@@ -95,12 +95,14 @@ void Request::closeDescriptors() {
 }
 
 void sendRequest(int socketFd, const std::vector<std::string>& words, int terminalFd,
-                 const std::vector<PassedFile>& files) {
+                 const std::vector<PassedFile>& files, RequestStdio stdio, int channelFd) {
     if (files.size() > maxPassedFiles)
         throw std::runtime_error("too many files for one request");
     std::string payload = std::string(protocolTag) + '\0';
     payload += std::string(terminalFd >= 0 ? "terminal:1" : "terminal:0") + '\0';
     payload += "files:" + std::to_string(files.size()) + '\0';
+    if (channelFd >= 0)
+        payload += std::string("channel:1") + '\0';
     for (const PassedFile& f : files) {
         if (f.name.find('\0') != std::string::npos || f.wordIndex >= words.size())
             throw std::runtime_error("a file's name holds a NUL character");
@@ -117,12 +119,14 @@ void sendRequest(int socketFd, const std::vector<std::string>& words, int termin
         throw std::runtime_error("the command line is too long for the service");
     const auto length = littleEndian(std::uint32_t(payload.size()));
 
-    std::vector<int> fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+    std::vector<int> fds = {stdio.in, stdio.out, stdio.err};
     if (terminalFd >= 0)
         fds.push_back(terminalFd);
     for (const PassedFile& f : files)
         fds.push_back(f.fd);
-    alignas(cmsghdr) char control[CMSG_SPACE((4 + maxPassedFiles) * sizeof(int))] = {};
+    if (channelFd >= 0)
+        fds.push_back(channelFd);
+    alignas(cmsghdr) char control[CMSG_SPACE((5 + maxPassedFiles) * sizeof(int))] = {};
     iovec part{const_cast<unsigned char*>(length.data()), length.size()};
     msghdr message{};
     message.msg_iov = &part;
@@ -146,7 +150,7 @@ void sendRequest(int socketFd, const std::vector<std::string>& words, int termin
 
 ReceivedRequest receiveRequest(int socketFd) {
     unsigned char length[4];
-    alignas(cmsghdr) char control[CMSG_SPACE((4 + maxPassedFiles) * sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE((5 + maxPassedFiles) * sizeof(int))] = {};
     iovec part{length, sizeof length};
     msghdr message{};
     message.msg_iov = &part;
@@ -199,13 +203,17 @@ ReceivedRequest receiveRequest(int socketFd) {
         filesWord[6] > char('0' + maxPassedFiles))
         return refuse("no files word");
     const std::size_t fileCount = std::size_t(filesWord[6] - '0');
-    if (fds.size() != 3 + (terminal ? 1 : 0) + fileCount)
-        return refuse("the descriptors are not stdin, stdout, stderr, the terminal and the files");
-    if (words.size() < 3 + fileCount)
+    const bool channel = words.size() > 3 && words[3] == "channel:1";
+    const std::size_t fileWordsAt = channel ? 4 : 3;
+    if (fds.size() != 3 + (terminal ? 1 : 0) + fileCount + (channel ? 1 : 0))
+        return refuse("the descriptors are not stdin, stdout, stderr, the terminal, the files "
+                      "and the channel");
+    if (words.size() < fileWordsAt + fileCount)
         return refuse("the request ended early");
     Request request;
-    std::vector<std::string> fileWords(words.begin() + 3, words.begin() + 3 + long(fileCount));
-    request.words.assign(words.begin() + 3 + long(fileCount), words.end());
+    std::vector<std::string> fileWords(words.begin() + long(fileWordsAt),
+                                       words.begin() + long(fileWordsAt + fileCount));
+    request.words.assign(words.begin() + long(fileWordsAt + fileCount), words.end());
     for (std::size_t k = 0; k < fileCount; ++k) {
         const std::string& w = fileWords[k];
         const std::size_t colon = w.find(':', 5);
@@ -224,6 +232,16 @@ ReceivedRequest receiveRequest(int socketFd) {
     request.stdoutFd = fds[1];
     request.stderrFd = fds[2];
     request.terminalFd = terminal ? fds[3] : -1;
+    if (channel) {
+        request.channelFd = fds.back();
+        int type = 0;
+        socklen_t size = sizeof type;
+        if (::getsockopt(request.channelFd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 ||
+            type != SOCK_SEQPACKET) {
+            request.closeDescriptors();
+            return ReceivedRequest{std::nullopt, "the channel is not a SOCK_SEQPACKET socket"};
+        }
+    }
     return ReceivedRequest{std::move(request), {}};
 }
 

@@ -3,11 +3,13 @@
 // Unix stream socket (docs/service.md). One request per connection:
 //   client -> service: a u32 (little endian) length, then that many bytes of NUL-ended
 //                      strings: the protocol tag "radmark-service-1", "terminal:0" or
-//                      "terminal:1", "files:N", N times "file:WORD:NAME" (the word at index
-//                      WORD is a file the client opened, NAME its file name), then the words
-//                      (a file's word is empty). The first byte carries as SCM_RIGHTS the
-//                      client's stdin, stdout, stderr, her terminal when she has one, and the
-//                      N files, in that order.
+//                      "terminal:1", "files:N", optionally "channel:1", N times
+//                      "file:WORD:NAME" (the word at index WORD is a file the client opened,
+//                      NAME its file name), then the words (a file's word is empty). The first
+//                      byte carries as SCM_RIGHTS the client's stdin, stdout, stderr, her
+//                      terminal when she has one, the N files and, with "channel:1", one end of
+//                      a SOCK_SEQPACKET socket pair, in that order. Volumes and label maps cross
+//                      that channel as sealed memfds (imaging/decoder/Channel.h).
 //   service -> client: a u32 (little endian) exit status once the command has ended.
 // Nothing else crosses: no environment, no working folder, no path the service would open.
 
@@ -51,14 +53,22 @@ struct Request {
     int stdinFd = -1, stdoutFd = -1, stderrFd = -1;
     int terminalFd = -1; // -1 when the client has no terminal
     std::vector<PassedFile> files;
+    int channelFd = -1; // the client's message channel (volumes, label maps), -1 when none
 
     void closeDescriptors();
 };
 
+// The descriptors a request stands on: by default this process's stdin, stdout and stderr.
+struct RequestStdio {
+    int in = 0, out = 1, err = 2;
+};
+
 // Client side: sends the words and the descriptors (the words of files are sent empty); throws
-// std::runtime_error on a failure.
+// std::runtime_error on a failure. channelFd >= 0 passes a message channel (a SOCK_SEQPACKET
+// socket) to the worker.
 void sendRequest(int socketFd, const std::vector<std::string>& words, int terminalFd,
-                 const std::vector<PassedFile>& files = {});
+                 const std::vector<PassedFile>& files = {}, RequestStdio stdio = {},
+                 int channelFd = -1);
 // Service side: the request, or a one-line reason it is not one (nothing is left open then).
 struct ReceivedRequest {
     std::optional<Request> request;

@@ -134,6 +134,8 @@ int listenOn(const ServiceOptions& options) {
         wanted.push_back(request.terminalFd);
     for (const PassedFile& f : request.files)
         wanted.push_back(f.fd);
+    if (request.channelFd >= 0)
+        wanted.push_back(request.channelFd);
     std::vector<int> high;
     for (int fd : wanted) {
         high.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
@@ -157,6 +159,8 @@ int listenOn(const ServiceOptions& options) {
     own.terminalFd = request.terminalFd >= 0 ? 3 : -1;
     for (std::size_t k = 0; k < own.files.size(); ++k)
         own.files[k].fd = int(3 + (request.terminalFd >= 0 ? 1 : 0) + k);
+    if (request.channelFd >= 0)
+        own.channelFd = int(high.size()) - 1;
     int status = 1;
     try {
         status = runRequest(own, peer, options);

@@ -1,0 +1,58 @@
+#pragma once
+// How a front end reaches a store's studies and annotation versions: in-process on a personal
+// store (this process holds the session), or through radmarkd, the store service of a shared
+// workstation, where volumes and label maps cross the socket as sealed memfds (no copy, no
+// parse but a small JSON summary). Both run the same storage and workflow calls, so roles,
+// assignments, refusals and access-log entries are the same (docs/service.md, "Volumes and
+// label maps").
+
+#include "annotation/LabelMap.h"
+#include "annotation/Segment.h"
+#include "imaging/Volume.h"
+#include "storage/Store.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace radmark::cli {
+
+// A refusal or failure the store (or the service) gave, as one line.
+struct StoreAccessError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct SavedVersion {
+    std::string versionId; // full hex
+    std::size_t chunksWritten = 0, chunksReused = 0;
+};
+
+class StoreAccess {
+  public:
+    virtual ~StoreAccess() = default;
+    // The first series of the study (label or id), for viewing; logged "open study".
+    virtual imaging::Volume openVolume(const std::string& study) = 0;
+    // labels (the study's grid) + segments as a new version on the newest one; logged "save".
+    virtual SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
+                                     const annotation::SegmentList& segments,
+                                     const std::string& message) = 0;
+};
+
+// A personal store: this process's logged-in session (the store's own errors pass through).
+std::unique_ptr<StoreAccess> inProcessStoreAccess(storage::Session session);
+// Through radmarkd at socket: each call is one request that logs in with user/password inside
+// the service (a user disabled since is refused at her next call). Throws StoreAccessError with
+// the service's one-line reason.
+std::unique_ptr<StoreAccess> serviceStoreAccess(const std::filesystem::path& socket,
+                                                const std::string& user,
+                                                const std::string& password);
+
+// What crosses the channel for a label map's segments (label, name, colour, visibility, lock,
+// opacity; terminology codes do not cross yet).
+std::string segmentsToJson(const annotation::SegmentList& segments);
+annotation::SegmentList segmentsFromJson(const std::string& text);
+
+} // namespace radmark::cli
