@@ -41,12 +41,25 @@ class DescriptorStreamBuffer : public std::streambuf {
         drain();
         return 0;
     }
+    // A block at least as large as the buffer (a slice's pixel data) goes to the descriptor in
+    // one write instead of one per buffer's worth.
+    std::streamsize xsputn(const char* bytes, std::streamsize count) override {
+        if (count < std::streamsize(buffer_.size()))
+            return std::streambuf::xsputn(bytes, count);
+        drain();
+        writeAll(bytes, std::size_t(count));
+        return count;
+    }
 
   private:
     void drain() {
-        const char* at = pbase();
-        while (error_ == 0 && at < pptr()) {
-            const ssize_t n = ::write(fd_, at, std::size_t(pptr() - at));
+        writeAll(pbase(), std::size_t(pptr() - pbase()));
+        setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+    void writeAll(const char* at, std::size_t count) {
+        const char* end = at + count;
+        while (error_ == 0 && at < end) {
+            const ssize_t n = ::write(fd_, at, std::size_t(end - at));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {
@@ -55,7 +68,6 @@ class DescriptorStreamBuffer : public std::streambuf {
             }
             at += n;
         }
-        setp(buffer_.data(), buffer_.data() + buffer_.size());
     }
 
     int fd_;

@@ -82,8 +82,11 @@ class FileWindow {
         if (offset < start_ || offset + n > start_ + filled_) {
             filled_ = 0;
             start_ = offset;
-            while (filled_ < buffer_.size()) {
-                const ssize_t got = ::pread(fd_, buffer_.data() + filled_, buffer_.size() - filled_,
+            // The first read is small: most headers end within it, and the walk then skips the
+            // pixel data (a scan of 500 slices read 64 KiB of each otherwise).
+            const std::size_t wanted = std::max(n, reads_++ == 0 ? firstRead : buffer_.size());
+            while (filled_ < wanted) {
+                const ssize_t got = ::pread(fd_, buffer_.data() + filled_, wanted - filled_,
                                             off_t(start_ + filled_));
                 if (got <= 0)
                     break;
@@ -98,7 +101,9 @@ class FileWindow {
   private:
     int fd_;
     std::uint64_t size_ = 0;
-    std::array<std::uint8_t, 65536> buffer_{};
+    static constexpr std::size_t firstRead = 8192;
+    std::array<std::uint8_t, 65536> buffer_; // not cleared: only bytes read are looked at
+    int reads_ = 0;
     std::uint64_t start_ = 0;
     std::size_t filled_ = 0;
     std::string memory_;

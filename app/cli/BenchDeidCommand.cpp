@@ -79,7 +79,8 @@ std::size_t countFiles(const fs::path& folder) {
 }
 
 int runBenchDeid(Arguments& args, CommandIo& io) {
-    decoder::prestartDecoder(); // its zygote starts while this command gets ready
+    // its zygote starts (with the OCR module) while this command gets ready
+    decoder::prestartDecoder(decoder::DecoderUse::Deidentify);
     args.declareFlags({"compare-gdcmanon"});
     args.allowOnly({"compare-gdcmanon", "secret-file", "options", "scratch"});
     const fs::path scratch = scratchRoot(args.option("scratch"));

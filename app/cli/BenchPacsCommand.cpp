@@ -42,7 +42,7 @@ struct Scratch {
 };
 
 int runBenchPacs(Arguments& args, CommandIo& io) {
-    decoder::prestartDecoder();
+    decoder::prestartDecoder(decoder::DecoderUse::Deidentify); // with the OCR module
     args.allowOnly({"policy", "node", "study", "source", "patient-id", "accession", "runs", "dir"});
     const fs::path policyFile = args.required("policy");
     const std::vector<std::string> nodeNames = args.all("node");

@@ -55,7 +55,8 @@ void sweepInterruptedDefacing(const fs::path& out, CommandIo& io) {
 }
 
 int runDeid(Arguments& args, CommandIo& io) {
-    decoder::prestartDecoder(); // its zygote starts while this command gets ready
+    // its zygote starts (with the OCR module) while this command gets ready
+    decoder::prestartDecoder(decoder::DecoderUse::Deidentify);
     args.allowOnly({"out", "secret-file", "options"});
     if (args.positionals().empty())
         throw CommandError("give at least one SOURCE (file or folder) to de-identify");

@@ -21,7 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 int runImport(Arguments& args, CommandIo& io) {
-    decoder::prestartDecoder(); // its zygote starts while this command gets ready
+    // its zygote starts (with the OCR module) while this command gets ready
+    decoder::prestartDecoder(decoder::DecoderUse::Deidentify);
     declareStoreFlags(args, {"timing", "progress"});
     args.allowOnly(storeOptions({"options", "timing", "progress"}));
     if (args.positionals().empty())

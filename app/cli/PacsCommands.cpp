@@ -153,7 +153,7 @@ int runPacsQuery(Arguments& args, CommandIo& io) {
 }
 
 int runPacsImport(Arguments& args, CommandIo& io) {
-    decoder::prestartDecoder();
+    decoder::prestartDecoder(decoder::DecoderUse::Deidentify); // with the OCR module
     declareStoreFlags(args, {"progress"});
     args.allowOnly(storeOptions({"node", "study", "series", "options", "progress"}));
     const std::vector<std::string> studies = args.all("study");

@@ -23,6 +23,7 @@
 #include <gdcmWriter.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -193,13 +194,21 @@ void sendVolume(imaging::Volume&& volume, const imaging::ReadReport& report) {
     send(MessageKind::Reply, reply, std::move(fds));
 }
 
-// Progress in [0, 1], at most a hundred notes per request (each resets the parent's timeout).
+// Progress in [0, 1] (each note resets the parent's timeout): a note when the percentage moved,
+// at most every 20 ms and always at 100 %. A note wakes the parent; a hundred per request cost
+// a header scan of 500 slices a few milliseconds on a busy 2-core machine.
 imaging::Progress progressNotes() {
-    auto last = std::make_shared<int>(-1);
+    struct Sent {
+        int percent = -1;
+        std::chrono::steady_clock::time_point at{};
+    };
+    auto last = std::make_shared<Sent>();
     return [last](double fraction) {
         const int percent = int(std::lround(std::clamp(fraction, 0.0, 1.0) * 100));
-        if (percent != *last) {
-            *last = percent;
+        const auto now = std::chrono::steady_clock::now();
+        if (percent != last->percent &&
+            (percent == 100 || now - last->at >= std::chrono::milliseconds(20))) {
+            *last = {percent, now};
             send(MessageKind::Progress, {{"fraction", fraction}});
         }
         return true;
@@ -870,9 +879,22 @@ void loadTables(bool ocr) {
         loadOcrModule();
 }
 
+// A child lives for one study, series or run: memory it frees is kept for the next file rather
+// than given back. With glibc's defaults, a fresh process (nothing allocated above a file's
+// buffers) trims its heap's top each time a file's buffers are freed and faults every page in
+// again for the next file: `deid` of a 500-file CT took 39 000 page faults in the child against
+// 4 000 in process, on a VM where a fault costs microseconds. Setting the trim threshold stops
+// glibc's sliding mmap threshold, so that is set too: blocks up to 32 MiB come from the heap
+// (a volume of 4 MiB or more is in shared memory instead, Volume::setLargeBufferSource).
+void keepFreedMemory() {
+    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 // One child: confines itself, says hello on fd 3 and answers requests until the parent closes
 // the channel. Started by exec, or forked by a zygote (runZygote) with everything loaded.
 int runChild(const ChildSettings& child) {
+    keepFreedMemory();
     SandboxSettings settings;
     settings.channelFd = channel;
     settings.addressSpaceBytes = child.addressSpaceBytes;
@@ -973,13 +995,13 @@ void reapChildren(std::map<pid_t, ForkedChild>& children) {
     }
 }
 
-int runZygote() {
+int runZygote(bool ocr) {
     ::prctl(PR_SET_DUMPABLE, 0);
     const rlimit noCore{0, 0};
     ::setrlimit(RLIMIT_CORE, &noCore);
     if (::chdir("/") != 0) // as in runChild
         return 1;
-    loadTables(false);
+    loadTables(ocr); // OCR when the parent will de-identify (DecoderUse::Deidentify)
     sigset_t childExits;
     sigemptyset(&childExits);
     sigaddset(&childExits, SIGCHLD);
@@ -1059,7 +1081,7 @@ int runZygote() {
 
 int run(int argc, char** argv) {
     if (argc >= 2 && std::string(argv[1]) == "--zygote")
-        return runZygote();
+        return runZygote(childSettingsFrom(argc - 1, argv + 1).ocr);
     return runChild(childSettingsFrom(argc, argv));
 }
 

@@ -201,13 +201,13 @@ class Zygotes {
         return zygotes;
     }
 
-    void prestart(const std::string& program) {
+    void prestart(const std::string& program, bool ocr) {
         std::lock_guard lock(mutex_);
         if (!enabled())
             return;
         Zygote& z = zygoteOf(program);
         if (!z.socket)
-            spawn(program, z);
+            spawn(program, z, ocr);
     }
 
     // A child forked with these settings, its channel childEnd. False when there is no zygote
@@ -236,7 +236,7 @@ class Zygotes {
 
     bool forkFrom(const std::string& program, Zygote& z, const DecoderSettings& settings,
                   UniqueFd& childEnd, pid_t& pid, UniqueFd& status, UniqueFd& pidfd) {
-        if (!z.socket && !spawn(program, z))
+        if (!z.socket && !spawn(program, z, settings.ocr))
             return false;
         Message reply;
         try {
@@ -286,10 +286,14 @@ class Zygotes {
         return z;
     }
 
-    bool spawn(const std::string& program, Zygote& z) {
+    // ocr: the zygote loads the OCR module before its hello (else at the first child with OCR).
+    bool spawn(const std::string& program, Zygote& z, bool ocr) {
         try {
             auto [parentEnd, childEnd] = channelPair();
-            z.pid = spawnDecoder(program, {"--zygote"}, childEnd.get());
+            std::vector<std::string> arguments = {"--zygote"};
+            if (ocr)
+                arguments.insert(arguments.end(), {"--ocr", "1"});
+            z.pid = spawnDecoder(program, arguments, childEnd.get());
             z.socket = std::move(parentEnd);
             z.owner = ::getpid();
             z.ready = false;
@@ -317,8 +321,9 @@ class Zygotes {
 
 } // namespace
 
-void prestartDecoder(const fs::path& program) {
-    Zygotes::instance().prestart((program.empty() ? locateDecoderProgram() : program).string());
+void prestartDecoder(DecoderUse use, const fs::path& program) {
+    Zygotes::instance().prestart((program.empty() ? locateDecoderProgram() : program).string(),
+                                 use == DecoderUse::Deidentify);
 }
 
 void DecoderProcess::start() {

@@ -40,8 +40,11 @@ std::filesystem::path locateDecoderProgram();
 // or two where exec costs tens). This starts that zygote now, in the background, so that the
 // first child does not wait for it: the workstation calls it at launch, the CLI when a command
 // starts. Optional: the first child starts the zygote otherwise. RADMARK_DECODER_ZYGOTE=0 turns
-// zygotes off (every child exec'd).
-void prestartDecoder(const std::filesystem::path& program = {});
+// zygotes off (every child exec'd). A command that de-identifies says so: its zygote then loads
+// the OCR module (Tesseract and some forty libraries, tens of milliseconds) before its first
+// child is asked for, not on the way to it; one that only reads keeps its children light.
+enum class DecoderUse { Read, Deidentify };
+void prestartDecoder(DecoderUse use = DecoderUse::Read, const std::filesystem::path& program = {});
 
 // The child failed a request or died. processEnded: it crashed, hung, was stopped by its
 // sandbox or ran out of memory (the message says which); false: it refused the request cleanly.

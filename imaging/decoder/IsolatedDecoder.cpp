@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace radmark::decoder {
 namespace fs = std::filesystem;
@@ -529,6 +530,9 @@ void moveWrittenFiles(const fs::path& from, const fs::path& to,
                       std::vector<std::string>& failures) {
     int refused = 0;
     std::error_code error;
+    // Folders of `to` made or checked already: a series' 500 files need their folders once (the
+    // child can write only in its staging folder, so nothing it does changes them meanwhile).
+    std::set<fs::path> made;
     for (auto it = fs::recursive_directory_iterator(from, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
         const auto status = it->symlink_status(error);
@@ -538,10 +542,12 @@ void moveWrittenFiles(const fs::path& from, const fs::path& to,
         bool plain = fs::is_regular_file(status) && !relative.empty();
         for (const auto& part : relative)
             plain = plain && plainName(part.string());
-        if (!plain || !makeOwnerFolders(to, relative.parent_path())) {
+        const fs::path folder = relative.parent_path();
+        if (!plain || (!made.count(folder) && !makeOwnerFolders(to, folder))) {
             ++refused;
             continue;
         }
+        made.insert(folder);
         const fs::path target = to / relative;
         std::error_code moved;
         fs::rename(it->path(), target, moved);

@@ -52,7 +52,8 @@ echo "$password" | "$cli" import --store "$scratch/store" --user admin --passwor
 cat "$scratch/import.out" "$scratch/import.err"
 [ "$status" -eq 3 ] || fail "import exit status $status, expected 3 (not everything imported)"
 grep -q "imported RM" "$scratch/import.out" || fail "the good study was not imported"
-grep -q "info-SIGSEGV-JPEG2000-56b65079fed9.dcm: the decoder crashed (SIGSEGV) while decoding pixel data" \
+# The JPEG 2000 decoder writes past its buffer: a fault, or glibc's heap check aborting.
+grep -Eq "info-SIGSEGV-JPEG2000-56b65079fed9.dcm: the decoder (crashed \(SIGSEGV\)|aborted \(SIGABRT[^)]*\)) while decoding pixel data" \
   "$scratch/import.err" || fail "the crashing file was not named"
 [ "$(wc -l < "$scratch/import.err")" -eq 1 ] || fail "more than one line about the bad file"
 echo "ok: the good study was imported and the crashing file named"

@@ -253,8 +253,13 @@ TEST(IsolatedDecoder, AFileThatCrashesTheDecoderIsNamedAndTheGoodOneReads) {
                 ADD_FAILURE() << "the crashing file gave a volume";
             } catch (const imaging::ReadError& error) {
                 EXPECT_EQ(error.file(), bad);
-                EXPECT_EQ(error.reason(),
-                          "the decoder crashed (SIGSEGV) while decoding pixel data");
+                // The JPEG 2000 decoder writes past its buffer: a fault, or glibc's heap check
+                // aborting, as the buffer lies (the child keeps freed memory in its heap).
+                EXPECT_TRUE(
+                    error.reason() == "the decoder crashed (SIGSEGV) while decoding pixel data" ||
+                    error.reason() == "the decoder aborted (SIGABRT: a failed check in the DICOM "
+                                      "library) while decoding pixel data")
+                    << error.reason();
             }
         } else {
             EXPECT_EQ(decoder.readSeries(s).geometry().dims[0], 128);
