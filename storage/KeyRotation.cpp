@@ -6,11 +6,13 @@
 #include "storage/SessionAccess.h"
 
 #include <signal.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -50,6 +52,17 @@ std::uint64_t killAfterPages() {
         return std::strtoull(wanted + 6, nullptr, 10);
 #endif
     return 0;
+}
+
+// Test builds only: $RADMARK_TEST_ROTATION_SKIP_SPACE_CHECK=1 lets a rotation start on a disk
+// too full for it, so that tests reach the check of the rekey itself (proveRekeyed).
+bool skipSpaceCheck() {
+#ifdef RADMARK_TEST_ROTATION_HOOK
+    const char* skip = std::getenv("RADMARK_TEST_ROTATION_SKIP_SPACE_CHECK");
+    return skip && std::string(skip) == "1";
+#else
+    return false;
+#endif
 }
 
 std::uint64_t walFrames(const std::filesystem::path& wal) {
@@ -123,6 +136,51 @@ std::string nameOf(Database& db, const Bytes& lookup) {
     return s.step() ? s.text(0) : std::string("(an account not in the store)");
 }
 
+// The rekey writes every page into the WAL before its commit: as many bytes as store.db holds.
+// Refused (and logged) before anything changes when the store's file system has less free.
+void requireSpaceForRekey(Session& session, Database& db, const Store& store, int from) {
+    db.checkpoint(); // an empty WAL: its space is free again, and the count below is the truth
+    const std::uint64_t pages = std::stoull(db.queryText("PRAGMA page_count"));
+    const std::uint64_t needed = pages * walFrameSize + (8u << 20); // + the log entries, keyring
+    struct statvfs fs{};
+    if (::statvfs(store.dir().c_str(), &fs) != 0)
+        return; // no figure: the rekey itself is checked (proveRekeyed)
+    const std::uint64_t available = std::uint64_t(fs.f_bavail) * fs.f_frsize;
+    if (available >= needed || skipSpaceCheck())
+        return;
+    char sentence[200];
+    std::snprintf(sentence, sizeof sentence,
+                  "not enough free disk space to rotate the key: the store needs %.1f MB free "
+                  "beside it while every page is rewritten, %.1f MB are free",
+                  double(needed) / 1e6, double(available) / 1e6);
+    try {
+        SessionAccess::recorded(session, "key rotation refused", "store",
+                                std::string(sentence) + "; still key version " +
+                                    std::to_string(from),
+                                [](Database&) {});
+    } catch (const StoreError&) {
+        // Not even the entry fits: the refusal below still stands.
+    }
+    throw StoreError(std::string(sentence) + "; the old key still opens the store");
+}
+
+// SQLCipher 3.4's sqlite3_rekey returns SQLITE_OK even when a page write or the commit failed
+// (a full disk): the transaction rolled back, store.db is still under the old key, and the
+// connection would write new pages under the new one. So its word is not taken: a second
+// connection must read the schema with the new key. When it cannot, the rotation's connection
+// is opened again with the old key (nothing was written through it since) and the failure is
+// thrown, so that the caller abandons the pending key.
+void proveRekeyed(const Store& store, Database& db, const SecureBytes& newKey,
+                  const SecureBytes& oldKey) {
+    try {
+        Database check = Database::open(store.databasePath(), &newKey, false);
+        return;
+    } catch (const StoreError&) {
+    }
+    db = Database::open(store.databasePath(), &oldKey, false);
+    throw StoreError("the database was not rewritten under the new key: the disk may be full");
+}
+
 } // namespace
 
 KeyRotationResult rotateDatabaseKey(Session& session, const std::string& reason,
@@ -157,6 +215,7 @@ KeyRotationResult rotateDatabaseKey(Session& session, const std::string& reason,
     for (const auto& name : result.usersLeftOut)
         leftOut += (leftOut.empty() ? "" : ", ") + name;
     const bool newRecovery = keyring.recoveryNeedsKeyPair();
+    requireSpaceForRekey(session, db, store, from);
     SessionAccess::recorded(
         session, "key rotation requested", "store",
         (reason.empty() ? std::string("no reason given") : reason) + "; key version " +
@@ -180,16 +239,24 @@ KeyRotationResult rotateDatabaseKey(Session& session, const std::string& reason,
     const std::uint64_t pages = std::stoull(db.queryText("PRAGMA page_count"));
     result.databaseBytes = pages * pageSize;
     try {
-        RekeyMonitor monitor(store.databasePath().string() + "-wal", pages, progress);
-        db.rekey(newKey);
+        {
+            RekeyMonitor monitor(store.databasePath().string() + "-wal", pages, progress);
+            db.rekey(newKey);
+        }
+        proveRekeyed(store, db, newKey, SessionAccess::databaseKey(session));
     } catch (const StoreError& e) {
-        // The rekey's transaction rolled back: the old key still opens every page.
+        // The rekey's transaction rolled back: the old key still opens every page. On a full
+        // disk the keyring or the entry may not be written either: a keyring still naming the
+        // pending key is undone at the next login (logged there), so the sentence stands.
         keyring.abandonRotation();
-        keyring.save(store.keyringPath());
-        SessionAccess::recorded(session, "key rotation failed", "store",
-                                std::string("still key version ") + std::to_string(from) + ": " +
-                                    e.what(),
-                                [](Database&) {});
+        try {
+            keyring.save(store.keyringPath());
+            SessionAccess::recorded(session, "key rotation failed", "store",
+                                    std::string("still key version ") + std::to_string(from) +
+                                        ": " + e.what(),
+                                    [](Database&) {});
+        } catch (const StoreError&) {
+        }
         throw StoreError(std::string("the key could not be rotated (") + e.what() +
                          "); the old key still opens the store");
     }
