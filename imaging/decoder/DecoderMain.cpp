@@ -231,7 +231,7 @@ class Decoder {
 
   private:
     json scan(const json& request);
-    void read(const json& request);
+    void read(const json& request, const std::vector<UniqueFd>& fds);
     void readMask(const json& request);
     void deidentifyFile(const json& request);
     void deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds);
@@ -241,8 +241,12 @@ class Decoder {
     const deid::Deidentifier& engineFor(const json& request);
 
     // Files that exist only in memory (instances retrieved from a PACS): sealed memfds kept at
-    // the descriptor numbers the parent asked for, read as /proc/self/fd/N like any path.
-    std::vector<UniqueFd> held_;
+    // the descriptor numbers the parent asked for, read as /proc/self/fd/N like any path. A read
+    // that releases closes each one as soon as its pixels are in the volume (both decoding
+    // threads do): the kernel frees the instance once the parent has closed its copy too.
+    std::mutex heldMutex_;
+    std::map<int, UniqueFd> held_;
+    void releaseHeld(const fs::path& file);
 
     std::vector<imaging::SeriesSummary> scanned_; // with their DICOM layouts: read needs no rescan
 #ifdef RADMARK_DECODER_TEST_HOOKS
@@ -286,24 +290,28 @@ json Decoder::scan(const json& request) {
     return {{"series", seriesListJson(scanned_)}};
 }
 
-// "hold-files": the memfds of the message kept at descriptors first, first + 1, ... so that every
-// child of one import names a file by the same path /proc/self/fd/N. Only sealed memfds: the
-// parent cannot change the bytes under a read.
+// "hold-files": the memfds of the message kept at the descriptor numbers it lists, so that every
+// child of one import names a file by the same path /proc/self/fd/N (files already released
+// leave gaps). Only sealed memfds: the parent cannot change the bytes under a read.
 json Decoder::holdFiles(const json& request, const std::vector<UniqueFd>& fds) {
-    const int first = request.at("first").get<int>();
-    if (first < 100 || first > (1 << 20))
-        throw std::runtime_error("hold-files: descriptor numbers out of range");
+    const auto numbers = request.at("numbers").get<std::vector<int>>();
+    if (numbers.size() != fds.size())
+        throw std::runtime_error("hold-files: as many descriptor numbers as files are needed");
+    const int highest = numbers.empty() ? 0 : *std::max_element(numbers.begin(), numbers.end());
     rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < rlim_t(first) + fds.size() + 1 &&
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < rlim_t(highest) + 1 &&
         files.rlim_cur < files.rlim_max) {
         files.rlim_cur = files.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &files);
     }
     json paths = json::array();
+    std::lock_guard lock(heldMutex_);
     for (std::size_t i = 0; i < fds.size(); ++i) {
+        const int wanted = numbers[i];
+        if (wanted < 100 || wanted > (1 << 20))
+            throw std::runtime_error("hold-files: descriptor numbers out of range");
         if (!isSealed(fds[i].get()))
             throw std::runtime_error("hold-files: a file that is not a sealed memfd was refused");
-        const int wanted = first + int(i);
         const int got = ::fcntl(fds[i].get(), F_DUPFD_CLOEXEC, wanted);
         if (got != wanted) {
             if (got >= 0)
@@ -311,10 +319,27 @@ json Decoder::holdFiles(const json& request, const std::vector<UniqueFd>& fds) {
             throw std::runtime_error("hold-files: descriptor " + std::to_string(wanted) +
                                      " is not free");
         }
-        held_.emplace_back(got);
+        held_[got] = UniqueFd(got);
         paths.push_back("/proc/self/fd/" + std::to_string(got));
     }
     return {{"paths", paths}};
+}
+
+// A held file closed here (nothing of it stays mapped: the readers use read(), and their own
+// opens of /proc/self/fd/N are closed when each file is done). Other paths are left alone.
+void Decoder::releaseHeld(const fs::path& file) {
+    const std::string prefix = "/proc/self/fd/";
+    const std::string path = file.string();
+    if (path.rfind(prefix, 0) != 0)
+        return;
+    int number = -1;
+    try {
+        number = std::stoi(path.substr(prefix.size()));
+    } catch (const std::exception&) {
+        return;
+    }
+    std::lock_guard lock(heldMutex_);
+    held_.erase(number);
 }
 
 json listFiles(const fs::path& source) {
@@ -339,7 +364,12 @@ json listFiles(const fs::path& source) {
     return {{"files", found}};
 }
 
-void Decoder::read(const json& request) {
+// "read": a series decoded into a volume. With "release" (a PACS import), the message brings a
+// memfd of one byte per file of the series that this process and the parent share: 1 when the
+// file's decoding starts, 2 once its pixels are in the volume and its held copy here is closed.
+// The parent then closes its own copy at once (the instance is freed), and after a crash it
+// knows which files are done and which one was being decoded.
+void Decoder::read(const json& request, const std::vector<UniqueFd>& fds) {
     imaging::SeriesSummary series;
     try {
         series = seriesFromJson(request.at("series"));
@@ -349,8 +379,39 @@ void Decoder::read(const json& request) {
     for (const auto& known : scanned_)
         if (known.key == series.key && known.files == series.files)
             series = known;
+    imaging::FileDecoding fileDecoding;
+    std::uint8_t* stages = nullptr;
+    const std::size_t stageBytes = series.files.size();
+    std::map<fs::path, std::size_t> indexOf;
+    if (request.value("release", false)) {
+        if (fds.size() != 1 || stageBytes == 0)
+            throw std::runtime_error("read: a release needs the shared file stages");
+        void* shared =
+            ::mmap(nullptr, stageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fds.front().get(), 0);
+        if (shared == MAP_FAILED)
+            throw std::runtime_error("read: the shared file stages cannot be mapped");
+        stages = static_cast<std::uint8_t*>(shared);
+        for (std::size_t i = 0; i < series.files.size(); ++i)
+            indexOf[series.files[i]] = i;
+        fileDecoding = [&](const fs::path& file, bool decoded) {
+            const auto it = indexOf.find(file);
+            if (it == indexOf.end())
+                return;
+            if (decoded)
+                releaseHeld(file);
+            __atomic_store_n(stages + it->second, std::uint8_t(decoded ? 2 : 1), __ATOMIC_RELEASE);
+        };
+    }
+    struct Unmap {
+        std::uint8_t* stages;
+        std::size_t bytes;
+        ~Unmap() {
+            if (stages)
+                ::munmap(stages, bytes);
+        }
+    } unmap{stages, stageBytes};
     imaging::ReadReport report;
-    sendVolume(imaging::readSeries(series, progressNotes(), &report), report);
+    sendVolume(imaging::readSeries(series, progressNotes(), &report, fileDecoding), report);
 }
 
 // Annotation import's mask file: a DICOM SEG (the frames' geometry in the reply, its bits in a
@@ -805,7 +866,7 @@ void Decoder::handle(const Message& request) {
     else if (op == "list")
         send(MessageKind::Reply, listFiles(request.body.at("source").get<std::string>()));
     else if (op == "read")
-        read(request.body);
+        read(request.body, request.fds);
     else if (op == "read-mask")
         readMask(request.body);
     else if (op == "deidentify-file")
