@@ -108,9 +108,12 @@ std::vector<pid_t> descendants() {
 //   the volume while a child fills it; a child unmaps it before this process maps it).
 // The descendants' heaps (RssAnon of the zygote, the children, the fetcher) are kept apart; they
 // overstate, as a forked child's pages shared with the zygote count in both.
+// With $RADMARK_BENCH_MEMORY_TRACE, every sample is appended to that file (ms, then MiB of the
+// three parts and of the heaps), a line "# label" before each import's.
 class ImportMemory {
   public:
-    ImportMemory() : inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+    explicit ImportMemory(std::string label)
+        : label_(std::move(label)), inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
     ~ImportMemory() { stop(); }
     void start() {
         running_ = true;
@@ -118,8 +121,16 @@ class ImportMemory {
     }
     void stop() {
         running_ = false;
-        if (sampler_.joinable())
-            sampler_.join();
+        if (!sampler_.joinable())
+            return;
+        sampler_.join();
+        if (const char* trace = std::getenv("RADMARK_BENCH_MEMORY_TRACE"); trace && *trace) {
+            std::ofstream out(trace, std::ios::app);
+            out << "# " << label_ << ": ms, this process's RSS, instances held, children's shared "
+                << "memory, children's heaps (MiB)\n";
+            for (const auto& line : trace_)
+                out << line << "\n";
+        }
     }
     // A retrieved instance, as it arrives.
     void track(int memfd) {
@@ -158,7 +169,8 @@ class ImportMemory {
     }
     void sample() {
         std::vector<pid_t> family;
-        auto lastScan = Clock::now() - std::chrono::seconds(1);
+        const auto begin = Clock::now();
+        auto lastScan = begin - std::chrono::seconds(1);
         while (running_) {
             if (Clock::now() - lastScan > std::chrono::milliseconds(50)) {
                 family = descendants();
@@ -182,10 +194,17 @@ class ImportMemory {
             peak_ = std::max(peak_, total);
             peakHeld_ = std::max(peakHeld_, held);
             peakWithHeaps_ = std::max(peakWithHeaps_, total + heaps);
+            constexpr double mib = 1024.0 * 1024.0;
+            std::ostringstream line;
+            line << std::fixed << std::setprecision(1) << secondsSince(begin) * 1000 << " "
+                 << own / mib << " " << held / mib << " " << shared / mib << " " << heaps / mib;
+            trace_.push_back(line.str());
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     }
 
+    std::string label_;
+    std::vector<std::string> trace_;
     decoder::UniqueFd inotify_;
     std::mutex mutex_;
     std::map<int, double> held_; // watch -> bytes
@@ -319,7 +338,7 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
             const storage::PacsNode node = pacs::pacsNode(s.store->policy(), name);
             const pacs::Credentials credentials = pacs::credentialsFor(node, {});
             auto nodeClient = pacs::clientFor(node, credentials);
-            ImportMemory memory;
+            ImportMemory memory("node " + name + ", run " + std::to_string(run + 1));
             WatchedClient client(*nodeClient, memory);
             memory.start();
             const auto start = Clock::now();
@@ -345,7 +364,7 @@ int runBenchPacs(Arguments& args, CommandIo& io) {
             files = result.fileCount;
         }
         Scratch s = freshStore();
-        ImportMemory memory;
+        ImportMemory memory("disk, run " + std::to_string(run + 1));
         memory.start();
         const auto start = Clock::now();
         const auto seen = stageClock("disk", start);

@@ -32,11 +32,13 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -246,7 +248,7 @@ class Decoder {
     // threads do): the kernel frees the instance once the parent has closed its copy too.
     std::mutex heldMutex_;
     std::map<int, UniqueFd> held_;
-    void releaseHeld(const fs::path& file);
+    std::size_t releaseHeld(const fs::path& file); // the bytes released, 0 for none
 
     std::vector<imaging::SeriesSummary> scanned_; // with their DICOM layouts: read needs no rescan
 #ifdef RADMARK_DECODER_TEST_HOOKS
@@ -327,19 +329,25 @@ json Decoder::holdFiles(const json& request, const std::vector<UniqueFd>& fds) {
 
 // A held file closed here (nothing of it stays mapped: the readers use read(), and their own
 // opens of /proc/self/fd/N are closed when each file is done). Other paths are left alone.
-void Decoder::releaseHeld(const fs::path& file) {
+std::size_t Decoder::releaseHeld(const fs::path& file) {
     const std::string prefix = "/proc/self/fd/";
     const std::string path = file.string();
     if (path.rfind(prefix, 0) != 0)
-        return;
+        return 0;
     int number = -1;
     try {
         number = std::stoi(path.substr(prefix.size()));
     } catch (const std::exception&) {
-        return;
+        return 0;
     }
     std::lock_guard lock(heldMutex_);
-    held_.erase(number);
+    const auto it = held_.find(number);
+    if (it == held_.end())
+        return 0;
+    struct stat st {};
+    const std::size_t bytes = ::fstat(it->second.get(), &st) == 0 ? std::size_t(st.st_size) : 0;
+    held_.erase(it);
+    return bytes;
 }
 
 json listFiles(const fs::path& source) {
@@ -380,6 +388,8 @@ void Decoder::read(const json& request, const std::vector<UniqueFd>& fds) {
         if (known.key == series.key && known.files == series.files)
             series = known;
     imaging::FileDecoding fileDecoding;
+    imaging::Progress progress = progressNotes();
+    std::atomic<std::size_t> releasedSinceNote{0};
     std::uint8_t* stages = nullptr;
     const std::size_t stageBytes = series.files.size();
     std::map<fs::path, std::size_t> indexOf;
@@ -398,8 +408,18 @@ void Decoder::read(const json& request, const std::vector<UniqueFd>& fds) {
             if (it == indexOf.end())
                 return;
             if (decoded)
-                releaseHeld(file);
+                releasedSinceNote += releaseHeld(file);
             __atomic_store_n(stages + it->second, std::uint8_t(decoded ? 2 : 1), __ATOMIC_RELEASE);
+        };
+        // A note also once 4 MiB of instances are done since the last one: the parent closes its
+        // copies at each note, and a fast read would otherwise get ahead of it by tens of MiB.
+        // (Progress is called by one decoding thread only, so notes go out one at a time.)
+        progress = [notes = std::move(progress), &releasedSinceNote](double fraction) {
+            if (releasedSinceNote.load() < (std::size_t(4) << 20))
+                return notes(fraction);
+            releasedSinceNote = 0;
+            send(MessageKind::Progress, {{"fraction", fraction}});
+            return true;
         };
     }
     struct Unmap {
@@ -411,7 +431,7 @@ void Decoder::read(const json& request, const std::vector<UniqueFd>& fds) {
         }
     } unmap{stages, stageBytes};
     imaging::ReadReport report;
-    sendVolume(imaging::readSeries(series, progressNotes(), &report, fileDecoding), report);
+    sendVolume(imaging::readSeries(series, progress, &report, fileDecoding), report);
 }
 
 // Annotation import's mask file: a DICOM SEG (the frames' geometry in the reply, its bits in a
