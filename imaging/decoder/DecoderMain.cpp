@@ -269,6 +269,19 @@ bool hiddenName(const fs::path& p) {
     return !name.empty() && name.front() == '.';
 }
 
+#ifdef RADMARK_DECODER_TEST_HOOKS
+// Test builds only: a file that starts with this line crashes the header scan, as a file that
+// breaks the library's header parsing would (tests/pacs/HeldImportTests.cpp).
+void crashOnScanMarker(const fs::path& file) {
+    const std::string marker = "RADMARK-TEST-CRASH-IN-SCAN";
+    std::ifstream in(file, std::ios::binary);
+    std::string head(marker.size(), '\0');
+    in.read(head.data(), std::streamsize(head.size()));
+    if (in.gcount() == std::streamsize(marker.size()) && head == marker)
+        ::raise(SIGSEGV);
+}
+#endif
+
 json Decoder::scan(const json& request) {
     if (request.contains("files")) {
         // Files already known to be safe one by one (after a crash in a whole-folder scan).
@@ -276,6 +289,9 @@ json Decoder::scan(const json& request) {
         std::vector<imaging::SeriesSummary> result;
         for (const auto& f : request.at("files")) {
             const fs::path file = f.get<std::string>();
+#ifdef RADMARK_DECODER_TEST_HOOKS
+            crashOnScanMarker(file);
+#endif
             if (imaging::itkio::formatOf(file).empty())
                 dicomFiles.push_back(file);
             else

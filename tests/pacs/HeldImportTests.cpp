@@ -2,7 +2,8 @@
 // takes them over: a study's instances are freed as it goes (by this process and by every decoder
 // child: the kernel says each memfd is gone before the import ends), a file that crashes the
 // decoder midway is named ("instance K") while the studies around it are imported, and once the
-// import returns no descriptor of an instance is left open here.
+// import returns no descriptor of an instance is left open here. A file that crashes the header
+// scan (radmark-decoder-test's marker) is named too, and the others are imported.
 
 #include "../storage/StoreTestSupport.h"
 #include "HeldTestSupport.h"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <set>
 
@@ -82,6 +84,36 @@ TEST(PacsHeldImport, ACrashMidwayIsNamedTheRestIsImportedAndEveryInstanceIsFreed
     EXPECT_TRUE(ctReleased == 0 || ctReleased == 6) << ctReleased << " of the CT's 6 instances";
     // Afterwards: every memfd freed, and none of them open in this process.
     EXPECT_EQ(watch.released().size(), 8u);
+    EXPECT_EQ(openInstanceDescriptors(), 0);
+}
+
+TEST(PacsHeldImport, AFileThatCrashesTheHeaderScanIsNamedAndTheOthersAreImported) {
+    // radmark-decoder-test dies of SIGSEGV on a file that starts with its marker, in the scan.
+    ::setenv("RADMARK_DECODER", RADMARK_DECODER_TEST_PROGRAM, 1);
+    struct Unset {
+        ~Unset() { ::unsetenv("RADMARK_DECODER"); }
+    } unset;
+    TestStore store;
+    Session admin = store.admin();
+    TempDir data;
+    const auto ct = decoder::testing::generatedSeries(data.path() / "ct", 4);
+    ASSERT_EQ(ct.size(), 4u);
+    auto instances = decoder::testing::instancesOf({ct[0], ct[1]});
+    const std::string marker = "RADMARK-TEST-CRASH-IN-SCAN, not DICOM";
+    instances.push_back(decoder::memfdWithBytes("test-instance", marker.data(), marker.size()));
+    for (auto& more : decoder::testing::instancesOf({ct[2], ct[3]}))
+        instances.push_back(std::move(more));
+    decoder::testing::ReleaseWatch watch(instances);
+    ImportOptions options;
+    options.profile.cleanPixelData = false;
+    const auto results = importHeldInstances(admin, std::move(instances), "PACS test", options);
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[0].status, ImportStatus::Failed);
+    EXPECT_EQ(results[0].reason,
+              "instance 3: the decoder crashed (SIGSEGV) while reading its header");
+    EXPECT_EQ(results[1].status, ImportStatus::Imported) << results[1].reason;
+    EXPECT_EQ(results[1].fileCount, 4);
+    EXPECT_EQ(watch.released().size(), 5u);
     EXPECT_EQ(openInstanceDescriptors(), 0);
 }
 
