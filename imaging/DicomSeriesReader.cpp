@@ -1021,7 +1021,8 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
     return result;
 }
 
-Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report) {
+Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report,
+                  const FileDecoding& fileDecoding) {
     std::shared_ptr<const DicomSeriesLayout> layout = series.dicomLayout;
     if (!layout) { // built by hand from a file list: scan it now
         auto found = scanSeries(series.files, series.files.size() == 1, {});
@@ -1042,6 +1043,16 @@ Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadRep
     for (std::size_t i = 0; i < targets.size(); ++i)
         if (!targets[i].empty())
             order.push_back(int(i));
+    // Along the slices, whatever order the files came in: the volume's pages are then touched
+    // from one end to the other as the files are done (a PACS import frees each file then).
+    const auto firstSlice = [&](int file) {
+        int z = std::numeric_limits<int>::max();
+        for (const auto& target : targets[std::size_t(file)])
+            z = std::min(z, target.z);
+        return z;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return firstSlice(a) < firstSlice(b); });
 
     std::atomic<std::size_t> next{0}, done{0};
     std::atomic<bool> stop{false};
@@ -1054,10 +1065,14 @@ Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadRep
         try {
             for (std::size_t i = next++; i < order.size() && !stop; i = next++) {
                 const auto& file = l.files[std::size_t(order[i])];
+                if (fileDecoding)
+                    fileDecoding(file.path, false);
                 guardedGdcmCall(file.path, [&] {
                     decodeFile(l, order[i], targets[std::size_t(order[i])], volume, scratch,
                                clamped);
                 });
+                if (fileDecoding)
+                    fileDecoding(file.path, true);
                 ++done;
                 if (reportProgress && progress &&
                     !progress(std::min(0.999, 0.2 + 0.8 * double(done) / double(order.size()))))

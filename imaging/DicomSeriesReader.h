@@ -63,6 +63,7 @@ std::vector<std::filesystem::path> filesOfDicomDir(const std::filesystem::path& 
 std::vector<SeriesSummary> scanSeries(const std::vector<std::filesystem::path>& files,
                                       bool singleFileGiven, const Progress& progress);
 
-Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report);
+Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report,
+                  const FileDecoding& fileDecoding = {});
 
 } // namespace radmark::imaging::dicom

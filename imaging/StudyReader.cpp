@@ -78,14 +78,15 @@ std::vector<SeriesSummary> findSeries(const fs::path& source, const Progress& pr
     return result;
 }
 
-Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report) {
+Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadReport* report,
+                  const FileDecoding& fileDecoding) {
     if (series.format == "DICOM" || series.dicomLayout)
-        return dicom::readSeries(series, progress, report);
+        return dicom::readSeries(series, progress, report, fileDecoding);
     if (series.files.size() == 1 && !itkio::formatOf(series.files.front()).empty())
         return itkio::read(series.files.front(), progress, report);
     if (series.files.empty())
         throw ReadError(series.key, "the series lists no files");
-    return dicom::readSeries(series, progress, report);
+    return dicom::readSeries(series, progress, report, fileDecoding);
 }
 
 Volume readVolume(const fs::path& source, const Progress& progress, ReadReport* report) {

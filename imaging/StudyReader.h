@@ -54,9 +54,14 @@ struct ReadReport {
 std::vector<SeriesSummary> findSeries(const std::filesystem::path& source,
                                       const Progress& progress = {});
 
+// Told, from the decoding threads, when a file's pixels start to be decoded (decoded false) and
+// when they are in the volume (decoded true): the isolated decoder releases each file of a PACS
+// retrieve as soon as its pixels are in. DICOM only; other formats are one file, never told.
+using FileDecoding = std::function<void(const std::filesystem::path& file, bool decoded)>;
+
 // Decodes one series into a Volume (CT in HU as int16, LPS geometry).
 Volume readSeries(const SeriesSummary& series, const Progress& progress = {},
-                  ReadReport* report = nullptr);
+                  ReadReport* report = nullptr, const FileDecoding& fileDecoding = {});
 
 // Convenience for sources holding exactly one series; throws ReadError listing the series
 // when there are several.

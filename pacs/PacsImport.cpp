@@ -262,12 +262,11 @@ storage::StudyImportResult retrieveStudy(storage::Session& session, PacsClient& 
     }
     if (instances.empty())
         return failed(storage::ImportStatus::Failed, "the PACS sent no instance of this study");
-    std::vector<int> fds;
-    for (const auto& fd : instances)
-        fds.push_back(fd.get());
+    // The import takes the instances over and frees each one as soon as it is decoded.
+    const std::size_t instanceCount = instances.size();
     const auto results =
-        storage::importHeldInstances(session, fds, result.source.string(), options,
-                                     [&](double fraction, const std::string& stage) {
+        storage::importHeldInstances(session, std::move(instances), result.source.string(),
+                                     options, [&](double fraction, const std::string& stage) {
                                          return report(0.5 + 0.5 * fraction, stage);
                                      });
     // One study was asked for: a second result is a study the PACS sent beside it, or a file the
@@ -285,7 +284,7 @@ storage::StudyImportResult retrieveStudy(storage::Session& session, PacsClient& 
             main.warnings.push_back(std::string(storage::importStatusName(r.status)) + ": " +
                                     r.reason);
     main.source = result.source;
-    std::string details = std::to_string(instances.size()) + " instance(s) in " +
+    std::string details = std::to_string(instanceCount) + " instance(s) in " +
                           std::to_string(wanted.size()) + " series retrieved (" +
                           std::to_string((bytes + (1 << 19)) >> 20) +
                           " MiB): " + storage::importStatusName(main.status);

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 
 namespace radmark::storage {
@@ -187,7 +188,8 @@ class StudyImporter {
                                                 options.textDetector != nullptr} {}
 
     std::vector<StudyImportResult> run(const std::vector<fs::path>& sources);
-    std::vector<StudyImportResult> runHeld(const std::vector<int>& fds, const std::string& name);
+    std::vector<StudyImportResult> runHeld(std::vector<decoder::UniqueFd> fds,
+                                           const std::string& name);
 
   private:
     using Found = std::vector<std::pair<fs::path, std::vector<imaging::SeriesSummary>>>;
@@ -209,6 +211,9 @@ class StudyImporter {
     // The study's de-identification report (with its defacing), as JSON.
     json reportOf(const PreparedStudy& study) const;
     std::string putJsonChunk(const std::string& text); // its chunk's hash, hex
+    // How a message names a file: its file name, or "instance K" for a held one (its path is a
+    // descriptor of the decoder child's); empty for the folder of the held files.
+    std::string fileName(const fs::path& file) const;
 
     Session& session_;
     const ImportOptions& options_;
@@ -221,6 +226,7 @@ class StudyImporter {
     // per series); it gets the de-identification secret, never the store's key.
     decoder::IsolatedDecoder decoder_;
     decoder::DeidentificationSettings deidentification_;
+    bool held_ = false; // the files are held memfds (importHeldInstances)
     std::map<std::string, PreparedStudy> studies_; // by de-identified study UID
     std::vector<std::string> order_;
     double totalUnits_ = 0;
@@ -275,7 +281,7 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         if (!deidentified.failure.empty()) {
             // The decoder died on this file or the engine refused it: named by file name only
             // (a folder path may hold a patient's name); the other files went on.
-            failures.push_back(path.filename().string() + ": " + deidentified.failure);
+            failures.push_back(fileName(path) + ": " + deidentified.failure);
             continue;
         }
         if (!deidentified.readable) {
@@ -308,7 +314,7 @@ void StudyImporter::prepareDicomSeries(const fs::path& source, imaging::SeriesSu
         if (result.quarantined) {
             // Named by file name, as failures are: the admin can find the file that stopped it.
             study->reasons.push_back(
-                path.filename().string() + ": " +
+                fileName(path) + ": " +
                 (result.reason.empty() ? "the file failed verification" : result.reason));
             continue;
         }
@@ -394,18 +400,19 @@ imaging::Volume StudyImporter::readPixels(PreparedStudy& study, const PreparedSe
     const double readUnits = double(std::max(1, series.summary.imageCount));
     decoder_.restart();
     imaging::ReadReport read;
-    imaging::Volume volume = decoder_.readSeries(
-        series.summary,
-        [&](double fraction) {
-            doneUnits_ = unitsBefore + fraction * readUnits;
-            try {
-                report("reading pixels");
-            } catch (const ImportCancelled&) {
-                return false;
-            }
-            return true;
-        },
-        &read);
+    const imaging::Progress progress = [&](double fraction) {
+        doneUnits_ = unitsBefore + fraction * readUnits;
+        try {
+            report("reading pixels");
+        } catch (const ImportCancelled&) {
+            return false;
+        }
+        return true;
+    };
+    // Held instances are released as their pixels come in: the study's bytes are never held
+    // twice, as instances and as the volume.
+    imaging::Volume volume = held_ ? decoder_.readSeriesReleasing(series.summary, progress, &read)
+                                   : decoder_.readSeries(series.summary, progress, &read);
     addWarnings(study, read.warnings);
     doneUnits_ = unitsBefore + readUnits;
     return volume;
@@ -661,16 +668,47 @@ StudyImportResult StudyImporter::store(PreparedStudy& study) {
     return result;
 }
 
-std::vector<StudyImportResult> StudyImporter::runHeld(const std::vector<int>& fds,
+std::string StudyImporter::fileName(const fs::path& file) const {
+    const std::string heldFolder = "/proc/self/fd";
+    if (!held_ || file.parent_path() != heldFolder)
+        return held_ && file == heldFolder ? std::string() : file.filename().string();
+    try {
+        return "instance " + std::to_string(std::stoi(file.filename().string()) - 999);
+    } catch (const std::exception&) {
+        return file.filename().string();
+    }
+}
+
+std::vector<StudyImportResult> StudyImporter::runHeld(std::vector<decoder::UniqueFd> fds,
                                                       const std::string& name) {
+    held_ = true;
     std::vector<StudyImportResult> results;
     Found found;
     const fs::path source = name;
     try {
-        const std::vector<fs::path> files = decoder_.holdFiles(fds);
-        found.emplace_back(source, decoder_.findSeriesOfFiles(files));
-        for (const auto& series : found.back().second)
+        const std::vector<fs::path> files = decoder_.holdFiles(std::move(fds));
+        std::vector<imaging::ReadError> crashed;
+        found.emplace_back(source, decoder_.findSeriesOfFiles(files, {}, &crashed));
+        // A file that crashed the decoder is named on its own line; the rest go on.
+        for (const auto& error : crashed) {
+            StudyImportResult failed;
+            failed.source = source;
+            failed.reason = fileName(error.file()) + ": " + error.reason();
+            session_.recordAccess("import", "source",
+                                  "failed: a file crashed the decoder: " + failed.reason);
+            results.push_back(failed);
+        }
+        // What no series holds (not an image, unreadable) is not read again.
+        std::set<fs::path> inSeries;
+        for (const auto& series : found.back().second) {
             totalUnits_ += 3.0 * std::max(1, series.imageCount);
+            inSeries.insert(series.files.begin(), series.files.end());
+        }
+        std::vector<fs::path> unused;
+        for (const auto& file : files)
+            if (!inSeries.count(file))
+                unused.push_back(file);
+        decoder_.releaseHeldFiles(unused);
     } catch (const std::exception& error) {
         StudyImportResult failed;
         failed.source = source;
@@ -726,6 +764,15 @@ std::vector<StudyImportResult> StudyImporter::runFound(std::vector<StudyImportRe
             }
         for (; stored < order_.size(); ++stored) {
             PreparedStudy& study = studies_.at(order_[stored]);
+            std::vector<fs::path> studyFiles; // held: released once the study is done
+            for (const auto& series : study.series)
+                studyFiles.insert(studyFiles.end(), series.summary.files.begin(),
+                                  series.summary.files.end());
+            struct Release {
+                decoder::IsolatedDecoder& from;
+                const std::vector<fs::path>& files;
+                ~Release() { from.releaseHeldFiles(files); }
+            } release{decoder_, studyFiles};
             try {
                 results.push_back(store(study));
                 // Reading the pixels may have noticed more. A refused study's refusal stays
@@ -741,10 +788,12 @@ std::vector<StudyImportResult> StudyImporter::runFound(std::vector<StudyImportRe
                 failed.source = study.source;
                 failed.format = study.format;
                 failed.label = studyLabel(study.pseudonym, study.studyUid);
+                const std::string file =
+                    error.file().empty() || (!held_ && fs::is_directory(error.file()))
+                        ? std::string()
+                        : fileName(error.file());
                 failed.reason = "the pixels could not be read: " +
-                                (error.file().empty() || fs::is_directory(error.file())
-                                     ? error.reason()
-                                     : error.file().filename().string() + ": " + error.reason());
+                                (file.empty() ? error.reason() : file + ": " + error.reason());
                 session_.recordAccess("import", failed.label, "failed: " + failed.reason);
                 results.push_back(failed);
             }
@@ -808,14 +857,14 @@ std::vector<StudyImportResult> importStudies(Session& session, const std::vector
 }
 
 std::vector<StudyImportResult> importHeldInstances(Session& session,
-                                                   const std::vector<int>& sealedMemfds,
+                                                   std::vector<decoder::UniqueFd> sealedMemfds,
                                                    const std::string& sourceName,
                                                    const ImportOptions& options,
                                                    const ImportProgress& progress) {
     require(session, Action::ImportStudy, "import");
     session.touch();
     StudyImporter importer(session, options, progress);
-    return importer.runHeld(sealedMemfds, sourceName);
+    return importer.runHeld(std::move(sealedMemfds), sourceName);
 }
 
 std::optional<StoredSourceStudy> findStoredStudy(Session& session,

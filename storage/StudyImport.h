@@ -5,6 +5,7 @@
 // written with its access-log entry in ONE transaction. A study that fails verification leaves
 // only its audit entry. The GUI import dialog and `radmark-cli import` both call importStudies().
 
+#include "imaging/decoder/Channel.h"
 #include "imaging/deid/ConfidentialityProfile.h"
 #include "imaging/deid/KeyedIdentity.h"
 #include "storage/Store.h"
@@ -60,10 +61,14 @@ std::vector<StudyImportResult> importStudies(Session& session,
 // Instances that exist only in memory (a PACS retrieve, pacs/PacsImport.h): sealed memfds that
 // the isolated decoder reads as files (this process never parses them), then imported exactly as
 // importStudies imports a folder: the same de-identification, verification, quarantine, "already
-// in store" and report. sourceName stands for the source in the results ("PACS node X"). The
-// caller keeps the descriptors open until this returns. Admin only.
+// in store" and report. sourceName stands for the source in the results ("PACS node X"); a file
+// is named "instance K" (K from 1, in the order given). The descriptors are taken over and each
+// is closed as soon as nothing needs it any more: an instance once its pixels are in the volume
+// (the decoder child closes its copy then too, so the kernel frees it as the import goes on), a
+// study's instances once it is stored or refused, what no series holds after the header scan.
+// Admin only.
 std::vector<StudyImportResult> importHeldInstances(Session& session,
-                                                   const std::vector<int>& sealedMemfds,
+                                                   std::vector<decoder::UniqueFd> sealedMemfds,
                                                    const std::string& sourceName,
                                                    const ImportOptions& options = {},
                                                    const ImportProgress& progress = {});

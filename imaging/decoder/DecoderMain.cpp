@@ -32,11 +32,13 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -231,7 +233,7 @@ class Decoder {
 
   private:
     json scan(const json& request);
-    void read(const json& request);
+    void read(const json& request, const std::vector<UniqueFd>& fds);
     void readMask(const json& request);
     void deidentifyFile(const json& request);
     void deidentifyFiles(const json& request, const std::vector<UniqueFd>& fds);
@@ -241,8 +243,12 @@ class Decoder {
     const deid::Deidentifier& engineFor(const json& request);
 
     // Files that exist only in memory (instances retrieved from a PACS): sealed memfds kept at
-    // the descriptor numbers the parent asked for, read as /proc/self/fd/N like any path.
-    std::vector<UniqueFd> held_;
+    // the descriptor numbers the parent asked for, read as /proc/self/fd/N like any path. A read
+    // that releases closes each one as soon as its pixels are in the volume (both decoding
+    // threads do): the kernel frees the instance once the parent has closed its copy too.
+    std::mutex heldMutex_;
+    std::map<int, UniqueFd> held_;
+    std::size_t releaseHeld(const fs::path& file); // the bytes released, 0 for none
 
     std::vector<imaging::SeriesSummary> scanned_; // with their DICOM layouts: read needs no rescan
 #ifdef RADMARK_DECODER_TEST_HOOKS
@@ -263,6 +269,19 @@ bool hiddenName(const fs::path& p) {
     return !name.empty() && name.front() == '.';
 }
 
+#ifdef RADMARK_DECODER_TEST_HOOKS
+// Test builds only: a file that starts with this line crashes the header scan, as a file that
+// breaks the library's header parsing would (tests/pacs/HeldImportTests.cpp).
+void crashOnScanMarker(const fs::path& file) {
+    const std::string marker = "RADMARK-TEST-CRASH-IN-SCAN";
+    std::ifstream in(file, std::ios::binary);
+    std::string head(marker.size(), '\0');
+    in.read(head.data(), std::streamsize(head.size()));
+    if (in.gcount() == std::streamsize(marker.size()) && head == marker)
+        ::raise(SIGSEGV);
+}
+#endif
+
 json Decoder::scan(const json& request) {
     if (request.contains("files")) {
         // Files already known to be safe one by one (after a crash in a whole-folder scan).
@@ -270,6 +289,9 @@ json Decoder::scan(const json& request) {
         std::vector<imaging::SeriesSummary> result;
         for (const auto& f : request.at("files")) {
             const fs::path file = f.get<std::string>();
+#ifdef RADMARK_DECODER_TEST_HOOKS
+            crashOnScanMarker(file);
+#endif
             if (imaging::itkio::formatOf(file).empty())
                 dicomFiles.push_back(file);
             else
@@ -286,24 +308,28 @@ json Decoder::scan(const json& request) {
     return {{"series", seriesListJson(scanned_)}};
 }
 
-// "hold-files": the memfds of the message kept at descriptors first, first + 1, ... so that every
-// child of one import names a file by the same path /proc/self/fd/N. Only sealed memfds: the
-// parent cannot change the bytes under a read.
+// "hold-files": the memfds of the message kept at the descriptor numbers it lists, so that every
+// child of one import names a file by the same path /proc/self/fd/N (files already released
+// leave gaps). Only sealed memfds: the parent cannot change the bytes under a read.
 json Decoder::holdFiles(const json& request, const std::vector<UniqueFd>& fds) {
-    const int first = request.at("first").get<int>();
-    if (first < 100 || first > (1 << 20))
-        throw std::runtime_error("hold-files: descriptor numbers out of range");
+    const auto numbers = request.at("numbers").get<std::vector<int>>();
+    if (numbers.size() != fds.size())
+        throw std::runtime_error("hold-files: as many descriptor numbers as files are needed");
+    const int highest = numbers.empty() ? 0 : *std::max_element(numbers.begin(), numbers.end());
     rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < rlim_t(first) + fds.size() + 1 &&
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < rlim_t(highest) + 1 &&
         files.rlim_cur < files.rlim_max) {
         files.rlim_cur = files.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &files);
     }
     json paths = json::array();
+    std::lock_guard lock(heldMutex_);
     for (std::size_t i = 0; i < fds.size(); ++i) {
+        const int wanted = numbers[i];
+        if (wanted < 100 || wanted > (1 << 20))
+            throw std::runtime_error("hold-files: descriptor numbers out of range");
         if (!isSealed(fds[i].get()))
             throw std::runtime_error("hold-files: a file that is not a sealed memfd was refused");
-        const int wanted = first + int(i);
         const int got = ::fcntl(fds[i].get(), F_DUPFD_CLOEXEC, wanted);
         if (got != wanted) {
             if (got >= 0)
@@ -311,10 +337,33 @@ json Decoder::holdFiles(const json& request, const std::vector<UniqueFd>& fds) {
             throw std::runtime_error("hold-files: descriptor " + std::to_string(wanted) +
                                      " is not free");
         }
-        held_.emplace_back(got);
+        held_[got] = UniqueFd(got);
         paths.push_back("/proc/self/fd/" + std::to_string(got));
     }
     return {{"paths", paths}};
+}
+
+// A held file closed here (nothing of it stays mapped: the readers use read(), and their own
+// opens of /proc/self/fd/N are closed when each file is done). Other paths are left alone.
+std::size_t Decoder::releaseHeld(const fs::path& file) {
+    const std::string prefix = "/proc/self/fd/";
+    const std::string path = file.string();
+    if (path.rfind(prefix, 0) != 0)
+        return 0;
+    int number = -1;
+    try {
+        number = std::stoi(path.substr(prefix.size()));
+    } catch (const std::exception&) {
+        return 0;
+    }
+    std::lock_guard lock(heldMutex_);
+    const auto it = held_.find(number);
+    if (it == held_.end())
+        return 0;
+    struct stat st {};
+    const std::size_t bytes = ::fstat(it->second.get(), &st) == 0 ? std::size_t(st.st_size) : 0;
+    held_.erase(it);
+    return bytes;
 }
 
 json listFiles(const fs::path& source) {
@@ -339,7 +388,12 @@ json listFiles(const fs::path& source) {
     return {{"files", found}};
 }
 
-void Decoder::read(const json& request) {
+// "read": a series decoded into a volume. With "release" (a PACS import), the message brings a
+// memfd of one byte per file of the series that this process and the parent share: 1 when the
+// file's decoding starts, 2 once its pixels are in the volume and its held copy here is closed.
+// The parent then closes its own copy at once (the instance is freed), and after a crash it
+// knows which files are done and which one was being decoded.
+void Decoder::read(const json& request, const std::vector<UniqueFd>& fds) {
     imaging::SeriesSummary series;
     try {
         series = seriesFromJson(request.at("series"));
@@ -349,8 +403,51 @@ void Decoder::read(const json& request) {
     for (const auto& known : scanned_)
         if (known.key == series.key && known.files == series.files)
             series = known;
+    imaging::FileDecoding fileDecoding;
+    imaging::Progress progress = progressNotes();
+    std::atomic<std::size_t> releasedSinceNote{0};
+    std::uint8_t* stages = nullptr;
+    const std::size_t stageBytes = series.files.size();
+    std::map<fs::path, std::size_t> indexOf;
+    if (request.value("release", false)) {
+        if (fds.size() != 1 || stageBytes == 0)
+            throw std::runtime_error("read: a release needs the shared file stages");
+        void* shared =
+            ::mmap(nullptr, stageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fds.front().get(), 0);
+        if (shared == MAP_FAILED)
+            throw std::runtime_error("read: the shared file stages cannot be mapped");
+        stages = static_cast<std::uint8_t*>(shared);
+        for (std::size_t i = 0; i < series.files.size(); ++i)
+            indexOf[series.files[i]] = i;
+        fileDecoding = [&](const fs::path& file, bool decoded) {
+            const auto it = indexOf.find(file);
+            if (it == indexOf.end())
+                return;
+            if (decoded)
+                releasedSinceNote += releaseHeld(file);
+            __atomic_store_n(stages + it->second, std::uint8_t(decoded ? 2 : 1), __ATOMIC_RELEASE);
+        };
+        // A note also once 4 MiB of instances are done since the last one: the parent closes its
+        // copies at each note, and a fast read would otherwise get ahead of it by tens of MiB.
+        // (Progress is called by one decoding thread only, so notes go out one at a time.)
+        progress = [notes = std::move(progress), &releasedSinceNote](double fraction) {
+            if (releasedSinceNote.load() < (std::size_t(4) << 20))
+                return notes(fraction);
+            releasedSinceNote = 0;
+            send(MessageKind::Progress, {{"fraction", fraction}});
+            return true;
+        };
+    }
+    struct Unmap {
+        std::uint8_t* stages;
+        std::size_t bytes;
+        ~Unmap() {
+            if (stages)
+                ::munmap(stages, bytes);
+        }
+    } unmap{stages, stageBytes};
     imaging::ReadReport report;
-    sendVolume(imaging::readSeries(series, progressNotes(), &report), report);
+    sendVolume(imaging::readSeries(series, progress, &report, fileDecoding), report);
 }
 
 // Annotation import's mask file: a DICOM SEG (the frames' geometry in the reply, its bits in a
@@ -805,7 +902,7 @@ void Decoder::handle(const Message& request) {
     else if (op == "list")
         send(MessageKind::Reply, listFiles(request.body.at("source").get<std::string>()));
     else if (op == "read")
-        read(request.body);
+        read(request.body, request.fds);
     else if (op == "read-mask")
         readMask(request.body);
     else if (op == "deidentify-file")

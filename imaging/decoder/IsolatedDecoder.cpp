@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <set>
 
 namespace radmark::decoder {
@@ -65,11 +66,11 @@ namespace {
 constexpr int firstHeldFd = 1000; // above what the child's libraries open
 } // namespace
 
-std::vector<fs::path> IsolatedDecoder::holdFiles(const std::vector<int>& sealedMemfds) {
-    for (int fd : sealedMemfds)
-        if (!isSealed(fd))
+std::vector<fs::path> IsolatedDecoder::holdFiles(std::vector<UniqueFd> sealedMemfds) {
+    for (const auto& fd : sealedMemfds)
+        if (!isSealed(fd.get()))
             throw ChannelError("a held file must be a sealed memfd");
-    held_ = sealedMemfds;
+    held_ = std::move(sealedMemfds);
     heldBy_ = -1;
     std::vector<fs::path> paths;
     for (std::size_t i = 0; i < held_.size(); ++i)
@@ -77,27 +78,67 @@ std::vector<fs::path> IsolatedDecoder::holdFiles(const std::vector<int>& sealedM
     return paths;
 }
 
+namespace {
+// The index in held_ of a path holdFiles returned, or -1.
+int heldIndexOf(const fs::path& file, std::size_t heldCount) {
+    const std::string prefix = "/proc/self/fd/";
+    const std::string path = file.string();
+    if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size() ||
+        path.size() > prefix.size() + 9)
+        return -1;
+    int number = 0;
+    for (std::size_t i = prefix.size(); i < path.size(); ++i) {
+        if (path[i] < '0' || path[i] > '9')
+            return -1;
+        number = number * 10 + (path[i] - '0');
+    }
+    const int index = number - firstHeldFd;
+    return index >= 0 && std::size_t(index) < heldCount ? index : -1;
+}
+} // namespace
+
+void IsolatedDecoder::releaseHeldFiles(const std::vector<fs::path>& files) {
+    for (const auto& file : files)
+        if (const int index = heldIndexOf(file, held_.size()); index >= 0)
+            held_[std::size_t(index)] = UniqueFd();
+}
+
+std::size_t IsolatedDecoder::heldFileCount() const {
+    return std::size_t(std::count_if(held_.begin(), held_.end(),
+                                     [](const UniqueFd& fd) { return bool(fd); }));
+}
+
 void IsolatedDecoder::giveHeldFiles() {
     if (held_.empty() || (process_.running() && process_.pid() == heldBy_))
         return;
     heldBy_ = -1;
-    for (std::size_t at = 0; at < held_.size(); at += maxFdsPerMessage) {
-        std::vector<UniqueFd> fds;
-        for (std::size_t i = at; i < std::min(held_.size(), at + maxFdsPerMessage); ++i) {
-            UniqueFd copy(::fcntl(held_[i], F_DUPFD_CLOEXEC, 0));
-            if (!copy)
-                throw ChannelError("a held file could not be passed on");
-            fds.push_back(std::move(copy));
-        }
-        process_.call({{"op", "hold-files"}, {"first", firstHeldFd + int(at)}}, {},
-                      std::move(fds));
+    std::vector<UniqueFd> fds;
+    json numbers = json::array();
+    const auto send = [&] {
+        process_.call({{"op", "hold-files"}, {"numbers", numbers}}, {}, std::move(fds));
+        fds.clear();
+        numbers = json::array();
+    };
+    for (std::size_t i = 0; i < held_.size(); ++i) {
+        if (!held_[i])
+            continue; // released: no child needs it again
+        UniqueFd copy(::fcntl(held_[i].get(), F_DUPFD_CLOEXEC, 0));
+        if (!copy)
+            throw ChannelError("a held file could not be passed on");
+        fds.push_back(std::move(copy));
+        numbers.push_back(firstHeldFd + int(i));
+        if (fds.size() == maxFdsPerMessage)
+            send();
     }
+    if (!fds.empty())
+        send();
     heldBy_ = process_.pid();
 }
 
 std::vector<imaging::SeriesSummary>
 IsolatedDecoder::findSeriesOfFiles(const std::vector<fs::path>& files,
-                                   const imaging::Progress& progress) {
+                                   const imaging::Progress& progress,
+                                   std::vector<imaging::ReadError>* crashed) {
     json names = json::array();
     for (const auto& file : files)
         names.push_back(forChild(file));
@@ -105,7 +146,33 @@ IsolatedDecoder::findSeriesOfFiles(const std::vector<fs::path>& files,
     try {
         reply = call({{"op", "scan"}, {"files", names}}, progress, {});
     } catch (const DecoderFailure& failure) {
-        throw imaging::ReadError({}, std::string(failure.what()) + " while reading the headers");
+        const std::string why = std::string(failure.what()) + " while reading the headers";
+        if (!crashed || !failure.processEnded())
+            throw imaging::ReadError({}, why);
+        // Each header alone, in a child that lives until a file ends it; then the others together.
+        json safe = json::array();
+        for (const auto& file : files) {
+            try {
+                call({{"op", "scan"}, {"files", json::array({forChild(file)})}}, {}, file);
+                safe.push_back(forChild(file));
+            } catch (const imaging::ReadError&) {
+                safe.push_back(forChild(file)); // unreadable but harmless: the scan skips it
+            } catch (const DecoderFailure& alone) {
+                if (!alone.processEnded()) {
+                    safe.push_back(forChild(file));
+                    continue;
+                }
+                crashed->emplace_back(file,
+                                      std::string(alone.what()) + " while reading its header");
+            }
+        }
+        if (crashed->empty()) // it did not happen again file by file
+            throw imaging::ReadError({}, why);
+        try {
+            reply = call({{"op", "scan"}, {"files", safe}}, progress, {});
+        } catch (const DecoderFailure& again) {
+            throw imaging::ReadError({}, std::string(again.what()) + " while reading the headers");
+        }
     }
     std::vector<imaging::SeriesSummary> series;
     for (const auto& s : reply.at("series"))
@@ -407,6 +474,85 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
             }
         }
         throw imaging::ReadError(folderOf(series),
+                                 std::string(failure.what()) + " while decoding pixel data");
+    }
+}
+
+imaging::Volume IsolatedDecoder::readSeriesReleasing(const imaging::SeriesSummary& series,
+                                                     const imaging::Progress& progress,
+                                                     imaging::ReadReport* report) {
+    const std::size_t count = series.files.size();
+    if (count == 0)
+        return readSeries(series, progress, report);
+    // One byte per file, shared with the child: 1 while its pixels are decoded, 2 once they are
+    // in the volume and the child has closed its copy.
+    UniqueFd stagesFd = createMemfd("radmark-files-decoded", count);
+    void* shared = ::mmap(nullptr, count, PROT_READ | PROT_WRITE, MAP_SHARED, stagesFd.get(), 0);
+    if (shared == MAP_FAILED)
+        throw std::runtime_error("cannot share the decoding stages with the decoder");
+    struct Unmap {
+        void* page;
+        std::size_t bytes;
+        ~Unmap() { ::munmap(page, bytes); }
+    } unmap{shared, count};
+    const auto* stages = static_cast<const std::uint8_t*>(shared);
+    const auto stageOf = [&](std::size_t i) {
+        return __atomic_load_n(stages + i, __ATOMIC_ACQUIRE);
+    };
+    const auto releaseDecoded = [&] {
+        std::vector<fs::path> done;
+        for (std::size_t i = 0; i < count; ++i)
+            if (stageOf(i) == 2)
+                done.push_back(series.files[i]);
+        releaseHeldFiles(done);
+    };
+    Message reply;
+    try {
+        json request = {{"op", "read"}, {"series", seriesForChild(series)}, {"release", true}};
+        if (process_.running() && process_.pid() == scanner_)
+            request["series"].erase("layout");
+        std::vector<UniqueFd> fds;
+        fds.push_back(std::move(stagesFd));
+        call(
+            request,
+            [&](double fraction) {
+                releaseDecoded(); // each note: the instances finished since the last one
+                return !progress || progress(fraction);
+            },
+            folderOf(series), &reply, std::move(fds));
+        releaseDecoded();
+        return volumeFrom(reply, report);
+    } catch (const ChannelError& broken) {
+        process_.stop();
+        releaseDecoded();
+        throw imaging::ReadError(folderOf(series),
+                                 std::string("the decoder sent a broken reply (") + broken.what() +
+                                     ")");
+    } catch (const DecoderFailure& failure) {
+        releaseDecoded();
+        if (!failure.processEnded())
+            throw imaging::ReadError(folderOf(series), failure.what());
+        // The file it died on is among those started and not finished (one per decoding thread):
+        // each alone in a fresh child, which gets only the files not yet released.
+        for (std::size_t i = 0; i < count; ++i) {
+            if (stageOf(i) != 1)
+                continue;
+            const fs::path& file = series.files[i];
+            imaging::SeriesSummary one;
+            one.key = file.string();
+            one.format = series.format;
+            one.imageCount = 1;
+            one.files = {file};
+            try {
+                call({{"op", "read"}, {"series", seriesForChild(one)}}, {}, file);
+            } catch (const DecoderFailure& alone) {
+                if (alone.processEnded())
+                    throw imaging::ReadError(file, std::string(alone.what()) +
+                                                       " while decoding pixel data");
+            } catch (const imaging::ReadError&) {
+            }
+        }
+        throw imaging::ReadError(count == 1 ? series.files.front() : folderOf(series),
                                  std::string(failure.what()) + " while decoding pixel data");
     }
 }

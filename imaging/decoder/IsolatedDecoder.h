@@ -84,14 +84,29 @@ class IsolatedDecoder {
                                                   const DeidentificationSettings& settings,
                                                   const imaging::Progress& progress = {});
 
-    // Files that exist only in memory (sealed memfds, e.g. instances retrieved from a PACS): every
-    // child started from now on gets a duplicate of each and reads it as the returned path
-    // (/proc/self/fd/N, the same N in every child). The caller keeps the descriptors open.
-    std::vector<std::filesystem::path> holdFiles(const std::vector<int>& sealedMemfds);
-    // As findSeries, for a list of files (the held ones).
+    // Files that exist only in memory (sealed memfds, e.g. instances retrieved from a PACS), taken
+    // over: every child started from now on gets a duplicate of each one not yet released and
+    // reads it as the returned path (/proc/self/fd/N, the same N in every child).
+    std::vector<std::filesystem::path> holdFiles(std::vector<UniqueFd> sealedMemfds);
+    // Held files no longer needed, closed here; no later child gets them. A running child that
+    // holds them keeps its copies until it ends (restart()). Other paths are ignored.
+    void releaseHeldFiles(const std::vector<std::filesystem::path>& files);
+    std::size_t heldFileCount() const; // held and not yet released
+    // As readSeries, for held files: each file of the series is released as soon as its pixels
+    // are in the volume (the child closes its copy as it goes, then this process closes its own,
+    // and the kernel frees the instance). When the child dies, the files it finished stay
+    // released; the one it died on is found among those it had started (each decoded alone in a
+    // fresh child, which gets only the files not yet released) and named in the ReadError.
+    imaging::Volume readSeriesReleasing(const imaging::SeriesSummary& series,
+                                        const imaging::Progress& progress = {},
+                                        imaging::ReadReport* report = nullptr);
+    // As findSeries, for a list of files (the held ones). With `crashed`, a child that dies on
+    // the headers is replaced, each file is scanned alone, and the series of the others come
+    // back; each file that crashed the decoder is named in `crashed`.
     std::vector<imaging::SeriesSummary>
     findSeriesOfFiles(const std::vector<std::filesystem::path>& files,
-                      const imaging::Progress& progress = {});
+                      const imaging::Progress& progress = {},
+                      std::vector<imaging::ReadError>* crashed = nullptr);
 
     // Ends the current child: the next request gets a fresh one (one child per series), with
     // the OCR module only if that request de-identifies with OCR.
@@ -113,7 +128,7 @@ class IsolatedDecoder {
     void giveHeldFiles(); // to a child that lacks them
 
     DecoderProcess process_;
-    std::vector<int> held_;
+    std::vector<UniqueFd> held_; // [i]: /proc/self/fd/(1000 + i) in a child; closed: released
     pid_t heldBy_ = -1; // the child that holds them
     pid_t scanner_ = -1; // the child whose scan gave the current summaries (it kept the layouts)
 };
