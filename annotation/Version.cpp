@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace radmark::annotation {
@@ -347,6 +348,107 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
     if (!store_->has(v.id)) {
         r.bytesWritten += store_->put(v.id, record);
     }
+    versions_.push_back(std::move(v));
+    return versions_.back();
+}
+
+namespace {
+// Adds (sign +1) or takes away (-1) the labelled voxels of one chunk's bytes.
+void countInto(std::map<Label, std::int64_t>& counts, std::span<const std::uint8_t> bytes,
+               LabelWidth width, int sign) {
+    std::vector<std::uint32_t> histogram(width == LabelWidth::UInt8 ? 256 : 65536, 0);
+    if (width == LabelWidth::UInt8) {
+        for (std::uint8_t b : bytes)
+            ++histogram[b];
+    } else {
+        for (std::size_t i = 0; i + 1 < bytes.size(); i += 2)
+            ++histogram[std::size_t(bytes[i]) | (std::size_t(bytes[i + 1]) << 8)];
+    }
+    for (std::size_t l = 1; l < histogram.size(); ++l)
+        if (histogram[l])
+            counts[Label(l)] += sign * std::int64_t(histogram[l]);
+}
+
+bool allZero(std::span<const std::uint8_t> bytes) {
+    return bytes.empty() ||
+           (bytes[0] == 0 && std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0);
+}
+} // namespace
+
+const Version& VersionHistory::commitChanges(const VersionId& parentId,
+                                             const ChangedChunks& changed,
+                                             const SegmentList& segments,
+                                             const std::vector<Box>& boxes, const Commit& commit,
+                                             SaveReport* report) {
+    const Version& parent = get(parentId);
+    const std::size_t chunkBytes = std::size_t(parent.geometry.dims[0]) *
+                                   std::size_t(parent.geometry.dims[1]) *
+                                   std::size_t(parent.width);
+    for (const auto& [z, bytes] : changed) {
+        if (z < 0 || z >= int(parent.chunks.size()))
+            throw std::invalid_argument("slice " + std::to_string(z) + " is not in the label map");
+        if (bytes.size() != chunkBytes)
+            throw std::invalid_argument("slice " + std::to_string(z) + " has " +
+                                        std::to_string(bytes.size()) + " bytes, a slice " +
+                                        std::to_string(chunkBytes));
+    }
+    SaveReport local;
+    SaveReport& r = report ? *report : local;
+    Version v;
+    v.parent = parentId;
+    v.author = commit.author;
+    v.createdUtc = commit.createdUtc.empty() ? currentUtcTimestamp() : commit.createdUtc;
+    v.message = commit.message;
+    v.geometry = parent.geometry;
+    v.width = parent.width;
+    v.chunks = parent.chunks;
+    std::map<Label, std::int64_t> counts(parent.voxelCounts.begin(), parent.voxelCounts.end());
+    std::optional<imaging::ChunkHash> emptyHash;
+    auto hashOf = [&](std::span<const std::uint8_t> bytes) {
+        if (!allZero(bytes))
+            return imaging::hashContent(bytes);
+        if (!emptyHash)
+            emptyHash = imaging::hashContent(bytes);
+        return *emptyHash;
+    };
+    for (const auto& [z, bytes] : changed) {
+        imaging::ChunkHash& slot = v.chunks[std::size_t(z)];
+        const imaging::ChunkHash hash = hashOf(bytes);
+        if (hash == slot)
+            continue; // the same content as the parent's: nothing changes
+        if (!emptyHash || slot != *emptyHash) {
+            const Bytes before = store_->get(slot); // get() checks its hash
+            if (before.size() != chunkBytes)
+                throw CorruptAnnotation("A stored label chunk is damaged (content does not match).");
+            if (!allZero(before))
+                countInto(counts, before, parent.width, -1);
+        }
+        countInto(counts, bytes, parent.width, +1);
+        if (store_->has(hash)) {
+            ++r.chunksReused;
+        } else {
+            r.bytesWritten += store_->put(hash, Bytes(bytes.begin(), bytes.end()));
+            ++r.chunksWritten;
+        }
+        slot = hash;
+    }
+    for (const auto& [z, bytes] : changed)
+        if (v.chunks[std::size_t(z)] == parent.chunks[std::size_t(z)])
+            ++r.chunksReused;
+    r.chunksReused += v.chunks.size() - changed.size();
+    for (const auto& [label, count] : counts) {
+        if (count < 0)
+            throw CorruptAnnotation("A stored version is damaged (its voxel counts do not match "
+                                    "its chunks).");
+        if (count > 0)
+            v.voxelCounts[label] = std::uint64_t(count);
+    }
+    v.segments = segments;
+    v.boxes = boxes;
+    const Bytes record = toBytes(versionToJson(v));
+    v.id = imaging::hashContent(record);
+    if (!store_->has(v.id))
+        r.bytesWritten += store_->put(v.id, record);
     versions_.push_back(std::move(v));
     return versions_.back();
 }
