@@ -353,9 +353,8 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
 }
 
 namespace {
-// Adds (sign +1) or takes away (-1) the labelled voxels of one chunk's bytes.
-void countInto(std::map<Label, std::int64_t>& counts, std::span<const std::uint8_t> bytes,
-               LabelWidth width, int sign) {
+// The labelled voxels of one chunk's bytes.
+std::map<Label, std::uint64_t> countsOf(std::span<const std::uint8_t> bytes, LabelWidth width) {
     std::vector<std::uint32_t> histogram(width == LabelWidth::UInt8 ? 256 : 65536, 0);
     if (width == LabelWidth::UInt8) {
         for (std::uint8_t b : bytes)
@@ -364,9 +363,17 @@ void countInto(std::map<Label, std::int64_t>& counts, std::span<const std::uint8
         for (std::size_t i = 0; i + 1 < bytes.size(); i += 2)
             ++histogram[std::size_t(bytes[i]) | (std::size_t(bytes[i + 1]) << 8)];
     }
+    std::map<Label, std::uint64_t> counts;
     for (std::size_t l = 1; l < histogram.size(); ++l)
         if (histogram[l])
-            counts[Label(l)] += sign * std::int64_t(histogram[l]);
+            counts[Label(l)] = histogram[l];
+    return counts;
+}
+
+void addCounts(std::map<Label, std::int64_t>& total, const std::map<Label, std::uint64_t>& counts,
+               int sign) {
+    for (const auto& [label, count] : counts)
+        total[label] += sign * std::int64_t(count);
 }
 
 bool allZero(std::span<const std::uint8_t> bytes) {
@@ -379,7 +386,7 @@ const Version& VersionHistory::commitChanges(const VersionId& parentId,
                                              const ChangedChunks& changed,
                                              const SegmentList& segments,
                                              const std::vector<Box>& boxes, const Commit& commit,
-                                             SaveReport* report) {
+                                             SaveReport* report, ChunkCounts* known) {
     const Version& parent = get(parentId);
     const std::size_t chunkBytes = std::size_t(parent.geometry.dims[0]) *
                                    std::size_t(parent.geometry.dims[1]) *
@@ -416,14 +423,20 @@ const Version& VersionHistory::commitChanges(const VersionId& parentId,
         const imaging::ChunkHash hash = hashOf(bytes);
         if (hash == slot)
             continue; // the same content as the parent's: nothing changes
-        if (!emptyHash || slot != *emptyHash) {
+        const auto knownBefore = known ? known->find(slot) : ChunkCounts::iterator();
+        if (known && knownBefore != known->end()) {
+            addCounts(counts, knownBefore->second, -1);
+        } else if (!emptyHash || slot != *emptyHash) {
             const Bytes before = store_->get(slot); // get() checks its hash
             if (before.size() != chunkBytes)
                 throw CorruptAnnotation("A stored label chunk is damaged (content does not match).");
             if (!allZero(before))
-                countInto(counts, before, parent.width, -1);
+                addCounts(counts, countsOf(before, parent.width), -1);
         }
-        countInto(counts, bytes, parent.width, +1);
+        const std::map<Label, std::uint64_t> after = countsOf(bytes, parent.width);
+        addCounts(counts, after, +1);
+        if (known)
+            (*known)[hash] = after;
         if (store_->has(hash)) {
             ++r.chunksReused;
         } else {

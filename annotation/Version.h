@@ -99,10 +99,15 @@ class VersionHistory {
     // history, std::invalid_argument when an index is out of range or a chunk's size is not a
     // slice's (at the parent's width). The new version's parent is `parent` (commit.parent is
     // not used).
+    // known: voxel counts of chunks by content hash that a long-lived saver keeps (the store
+    // service's session): a replaced chunk found there is not read back; the new chunks' counts
+    // are added to it.
     using ChangedChunks = std::map<int, std::span<const std::uint8_t>>;
+    using ChunkCounts = std::map<imaging::ChunkHash, std::map<Label, std::uint64_t>>;
     const Version& commitChanges(const VersionId& parent, const ChangedChunks& changed,
                                  const SegmentList& segments, const std::vector<Box>& boxes,
-                                 const Commit& commit, SaveReport* report = nullptr);
+                                 const Commit& commit, SaveReport* report = nullptr,
+                                 ChunkCounts* known = nullptr);
 
     const std::vector<Version>& versions() const { return versions_; }
     std::vector<VersionId> ids() const;

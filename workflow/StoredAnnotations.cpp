@@ -181,14 +181,16 @@ Version StoredAnnotationHistory::saveChanges(const VersionId& parent,
                                              const VersionHistory::ChangedChunks& changed,
                                              const SegmentList& segments,
                                              const std::vector<Box>& boxes,
-                                             const std::string& message, SaveReport* report) {
+                                             const std::string& message, SaveReport* report,
+                                             VersionHistory::ChunkCounts* known) {
     if (std::find(stored_.ids.begin(), stored_.ids.end(), parent) == stored_.ids.end())
         throw CorruptAnnotation("There is no version " + parent.hex().substr(0, 12) +
                                 " of this study.");
     return saveCommitted(
         [&] {
             return d->history.commitChanges(parent, changed, segments, boxes,
-                                            {session_.userName(), message, {}, {}}, report);
+                                            {session_.userName(), message, {}, {}}, report,
+                                            known);
         },
         message);
 }

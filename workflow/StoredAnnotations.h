@@ -63,7 +63,8 @@ class StoredAnnotationHistory {
                                     const annotation::SegmentList& segments,
                                     const std::vector<annotation::Box>& boxes,
                                     const std::string& message,
-                                    annotation::SaveReport* report = nullptr);
+                                    annotation::SaveReport* report = nullptr,
+                                    annotation::VersionHistory::ChunkCounts* known = nullptr);
 
     // A reviewer's consensus of `sources` (store annotation ids) by `method`, as a new version
     // whose record names `author` (the method and the reviewer); logged "save consensus".

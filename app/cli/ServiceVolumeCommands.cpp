@@ -115,7 +115,11 @@ Message openVolumeReply(storage::Session& session, const std::string& study) {
 
 // A label map on the channel: a sealed memfd and its summary (dims, width, segments, message;
 // with parent and chunks, the memfd holds only those slices, edited since that version).
-Message saveLabelsReply(storage::Session& session, const std::string& study, const Message& sent) {
+// known: the session's voxel counts by chunk hash, kept from one save to the next (null for a
+// one-shot request), so that a save of a few slices need not read back the ones it replaces.
+using ChunkCounts = annotation::VersionHistory::ChunkCounts;
+Message saveLabelsReply(storage::Session& session, const std::string& study, const Message& sent,
+                        ChunkCounts* known = nullptr) {
     if (sent.fds.size() != 1)
         throw CommandError("a label map comes as one memfd");
     const int fd = sent.fds.front().get();
@@ -157,7 +161,7 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
                                     reinterpret_cast<const std::uint8_t*>(bytes.get()),
                                     std::uint64_t(st.st_size)};
         saved = saveChangedSlices(session, study, *parent, changed, segmentsFromJson(segments),
-                                  message);
+                                  message, known);
     } else {
         annotation::LabelMap labels;
         saved = saveLabels(
@@ -170,6 +174,13 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
                 return labels;
             },
             segmentsFromJson(segments), message, parent);
+        if (known && int(saved.chunks.size()) == labels.chunkCount()) {
+            if (known->size() > 100000)
+                known->clear(); // a bound; the store answers what is not known
+            for (int z = 0; z < labels.chunkCount(); ++z)
+                if (!known->count(saved.chunks[std::size_t(z)]))
+                    (*known)[saved.chunks[std::size_t(z)]] = labels.chunkVoxelCounts(z);
+        }
     }
     Message reply;
     reply.kind = MessageKind::Reply;
@@ -210,7 +221,7 @@ void sendFailure(int channel, const std::string& reason, bool ended) {
     decoder::sendMessage(channel, failure);
 }
 
-Message answer(storage::Session& session, const Message& request) {
+Message answer(storage::Session& session, const Message& request, ChunkCounts& known) {
     if (request.kind != MessageKind::Request)
         throw CommandError("a session takes requests only");
     std::string op, study;
@@ -223,7 +234,7 @@ Message answer(storage::Session& session, const Message& request) {
     if (op == "open-volume")
         return openVolumeReply(session, study);
     if (op == "save-labels")
-        return saveLabelsReply(session, study, request);
+        return saveLabelsReply(session, study, request, &known);
     throw CommandError("a session answers open-volume and save-labels, not '" + op + "'");
 }
 
@@ -240,6 +251,7 @@ int runSession(Arguments& args, CommandIo& io) {
     const auto idle = session.store().policy().idleTimeout;
     const long long idleMs = std::chrono::duration_cast<std::chrono::milliseconds>(idle).count();
     const int timeoutMs = int(std::clamp<long long>(idleMs, 1000, INT_MAX));
+    ChunkCounts known; // voxel counts of the chunks this session hashed, by hash
     while (true) {
         Message request;
         try {
@@ -259,7 +271,7 @@ int runSession(Arguments& args, CommandIo& io) {
         }
         Message reply;
         try {
-            reply = answer(session, request);
+            reply = answer(session, request, known);
         } catch (const decoder::ChannelError&) {
             throw;
         } catch (const std::exception& e) {

@@ -96,8 +96,8 @@ SavedVersion saveLabels(storage::Session& session, const std::string& study,
 
 SavedVersion saveChangedSlices(storage::Session& session, const std::string& study,
                                const std::string& parent, const ChangedSlices& slices,
-                               const annotation::SegmentList& segments,
-                               const std::string& message) {
+                               const annotation::SegmentList& segments, const std::string& message,
+                               annotation::VersionHistory::ChunkCounts* known) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
     if (slices.dims != grid.dims)
@@ -127,7 +127,7 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     }
     annotation::SaveReport report;
     const annotation::Version version =
-        stored.saveChanges(base, changed, segments, {}, message, &report);
+        stored.saveChanges(base, changed, segments, {}, message, &report, known);
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 

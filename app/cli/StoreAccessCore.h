@@ -4,6 +4,7 @@
 // save-labels) runs them for a client. One function each, so the checks, roles, assignment and
 // access-log entries are the same.
 
+#include "annotation/Version.h"
 #include "app/cli/StoreAccess.h"
 
 #include <nlohmann/json.hpp>
@@ -40,10 +41,11 @@ struct ChangedSlices {
 // A new version that is parent (hex; one of the study's versions she may read, else refused and
 // logged) with these slices replaced: the other slices are the parent's, whatever the client
 // holds there (workflow::StoredAnnotationHistory::saveChanges).
+// known: the session's voxel counts by chunk hash (VersionHistory::commitChanges).
 SavedVersion saveChangedSlices(storage::Session& session, const std::string& study,
                                const std::string& parent, const ChangedSlices& slices,
-                               const annotation::SegmentList& segments,
-                               const std::string& message);
+                               const annotation::SegmentList& segments, const std::string& message,
+                               annotation::VersionHistory::ChunkCounts* known = nullptr);
 
 annotation::LabelMap labelsFromBytes(const imaging::Geometry& grid, annotation::LabelWidth width,
                                      const std::uint8_t* bytes);

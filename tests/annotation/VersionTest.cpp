@@ -271,3 +271,32 @@ TEST(AnnotationVersions, ServiceSaveRefusesAnUnknownParentAndBadChunks) {
         history.commitChanges(mine.id, {{1, slice}}, e.segments, {}, {"a", "v2", {}, {}});
     EXPECT_EQ(ok.voxelCounts.at(1), mine.voxelCounts.at(1) + 256u);
 }
+
+// The store service's session keeps the voxel counts of the chunks it hashed: a replaced chunk
+// found there is not read back (here: a damaged copy in the store is never touched), and the
+// version is the same as without.
+TEST(AnnotationVersions, ServiceSaveWithKnownCountsNeedsNoReadBack) {
+    InMemoryChunkStore store;
+    VersionHistory history(store);
+    Editor e(grid({24, 24, 10}));
+    editSlices(e.labels, {2, 3, 7}, 1);
+    const Version parent = history.commit(e.labels, e.segments, {}, {"a", "v1", {}, {}});
+    VersionHistory::ChunkCounts known;
+    for (int z = 0; z < e.labels.chunkCount(); ++z)
+        known[parent.chunks[std::size_t(z)]] = e.labels.chunkVoxelCounts(z);
+    LabelMap edited = e.labels;
+    edited.set(Index3{20, 20, 3}, 2);
+    const VersionHistory::Commit when{"a", "v2", {}, "2026-12-03T11:00:00Z"};
+    VersionHistory again = VersionHistory::load(store, {parent.id});
+    const VersionId plain =
+        again.commitChanges(parent.id, {{3, edited.chunkBytes(3)}}, e.segments, {}, when).id;
+    store.corrupt(parent.chunks[3]);
+    EXPECT_THROW(VersionHistory::load(store, {parent.id})
+                     .commitChanges(parent.id, {{3, edited.chunkBytes(3)}}, e.segments, {}, when),
+                 CorruptAnnotation);
+    const Version& fast = history.commitChanges(parent.id, {{3, edited.chunkBytes(3)}},
+                                                e.segments, {}, when, nullptr, &known);
+    EXPECT_EQ(fast.id, plain);
+    EXPECT_EQ(fast.voxelCounts.at(2), 1u);
+    EXPECT_EQ(known.at(fast.chunks[3]), edited.chunkVoxelCounts(3));
+}
