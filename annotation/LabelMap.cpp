@@ -175,6 +175,16 @@ std::map<Label, std::uint64_t> LabelMap::voxelCounts() const {
     return result;
 }
 
+std::map<Label, std::uint64_t> LabelMap::chunkVoxelCounts(int chunk) const {
+    ChunkState& state = chunks_[std::size_t(chunk)];
+    if (!state.countsKnown)
+        countChunk(state, chunk);
+    std::map<Label, std::uint64_t> result;
+    for (auto [label, count] : state.counts)
+        result[label] = count;
+    return result;
+}
+
 VoxelRegion LabelMap::boundsOf(Label label) const {
     VoxelRegion region;
     const auto& d = geometry_.dims;

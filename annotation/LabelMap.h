@@ -130,6 +130,7 @@ class LabelMap {
     // Labels > 0 only. Counted per chunk and cached until the chunk changes, so a save after a
     // small edit does not rescan the volume.
     std::map<Label, std::uint64_t> voxelCounts() const;
+    std::map<Label, std::uint64_t> chunkVoxelCounts(int chunk) const; // the same, one chunk
     VoxelRegion boundsOf(Label label) const;
     std::size_t memoryBytes() const; // everything this object holds on the heap
 

@@ -1,5 +1,7 @@
 #include "annotation/Segment.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -162,6 +164,70 @@ Segment& Terminology::addSegment(SegmentList& segments, std::string_view code) c
     segment.category = entry->category;
     segment.type = entry->type;
     return segment;
+}
+
+namespace {
+
+using nlohmann::json;
+
+json conceptJson(const std::optional<CodedConcept>& c) {
+    if (!c)
+        return nullptr;
+    return {{"scheme", c->scheme}, {"code", c->code}, {"meaning", c->meaning}};
+}
+
+std::optional<CodedConcept> conceptFrom(const json& j) {
+    if (j.is_null())
+        return std::nullopt;
+    return CodedConcept{j.value("scheme", "SCT"), j.at("code").get<std::string>(),
+                        j.value("meaning", "")};
+}
+
+} // namespace
+
+std::string segmentsToJsonText(const SegmentList& segments) {
+    json list = json::array();
+    for (const Segment& s : segments.all())
+        list.push_back({{"label", s.label},
+                        {"name", s.name},
+                        {"colour", {s.colour.r, s.colour.g, s.colour.b}},
+                        {"visible", s.visible},
+                        {"locked", s.locked},
+                        {"opacity", s.opacity},
+                        {"display", s.display == SegmentDisplay::Fill ? "fill" : "outline"},
+                        {"category", conceptJson(s.category)},
+                        {"type", conceptJson(s.type)}});
+    return list.dump();
+}
+
+SegmentList segmentsFromJsonText(std::string_view text) {
+    SegmentList segments;
+    try {
+        const json list = json::parse(text);
+        if (!list.is_array())
+            throw SegmentError("The segments are not a list.");
+        for (const json& j : list) {
+            Segment s;
+            s.label = j.at("label").get<Label>();
+            s.name = j.at("name").get<std::string>();
+            const auto colour = j.at("colour").get<std::array<int, 3>>();
+            for (int c : colour)
+                if (c < 0 || c > 255)
+                    throw SegmentError("A segment's colour is out of range.");
+            s.colour = {std::uint8_t(colour[0]), std::uint8_t(colour[1]), std::uint8_t(colour[2])};
+            s.visible = j.value("visible", s.visible);
+            s.locked = j.value("locked", s.locked);
+            s.opacity = j.value("opacity", s.opacity);
+            s.display = j.value("display", "fill") == "outline" ? SegmentDisplay::Outline
+                                                                : SegmentDisplay::Fill;
+            s.category = conceptFrom(j.value("category", json(nullptr)));
+            s.type = conceptFrom(j.value("type", json(nullptr)));
+            segments.add(std::move(s));
+        }
+    } catch (const json::exception&) {
+        throw SegmentError("The segments are not readable.");
+    }
+    return segments;
 }
 
 } // namespace radmark::annotation

@@ -94,4 +94,11 @@ class Terminology {
 
 Rgb parseColour(std::string_view hex); // "#rrggbb"; throws SegmentError
 
+// The segments as JSON text, every field (label, name, colour, visibility, lock, opacity,
+// display, terminology category and type), and back: what crosses the store service's channel
+// (app/cli/StoreAccess.h). Reading, a field left out takes its default; throws SegmentError when
+// the text is not such a list or its labels clash.
+std::string segmentsToJsonText(const SegmentList& segments);
+SegmentList segmentsFromJsonText(std::string_view text);
+
 } // namespace radmark::annotation

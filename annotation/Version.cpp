@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace radmark::annotation {
@@ -347,6 +348,120 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
     if (!store_->has(v.id)) {
         r.bytesWritten += store_->put(v.id, record);
     }
+    versions_.push_back(std::move(v));
+    return versions_.back();
+}
+
+namespace {
+// The labelled voxels of one chunk's bytes.
+std::map<Label, std::uint64_t> countsOf(std::span<const std::uint8_t> bytes, LabelWidth width) {
+    std::vector<std::uint32_t> histogram(width == LabelWidth::UInt8 ? 256 : 65536, 0);
+    if (width == LabelWidth::UInt8) {
+        for (std::uint8_t b : bytes)
+            ++histogram[b];
+    } else {
+        for (std::size_t i = 0; i + 1 < bytes.size(); i += 2)
+            ++histogram[std::size_t(bytes[i]) | (std::size_t(bytes[i + 1]) << 8)];
+    }
+    std::map<Label, std::uint64_t> counts;
+    for (std::size_t l = 1; l < histogram.size(); ++l)
+        if (histogram[l])
+            counts[Label(l)] = histogram[l];
+    return counts;
+}
+
+void addCounts(std::map<Label, std::int64_t>& total, const std::map<Label, std::uint64_t>& counts,
+               int sign) {
+    for (const auto& [label, count] : counts)
+        total[label] += sign * std::int64_t(count);
+}
+
+bool allZero(std::span<const std::uint8_t> bytes) {
+    return bytes.empty() ||
+           (bytes[0] == 0 && std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0);
+}
+} // namespace
+
+const Version& VersionHistory::commitChanges(const VersionId& parentId,
+                                             const ChangedChunks& changed,
+                                             const SegmentList& segments,
+                                             const std::vector<Box>& boxes, const Commit& commit,
+                                             SaveReport* report, ChunkCounts* known) {
+    const Version& parent = get(parentId);
+    const std::size_t chunkBytes = std::size_t(parent.geometry.dims[0]) *
+                                   std::size_t(parent.geometry.dims[1]) *
+                                   std::size_t(parent.width);
+    for (const auto& [z, bytes] : changed) {
+        if (z < 0 || z >= int(parent.chunks.size()))
+            throw std::invalid_argument("slice " + std::to_string(z) + " is not in the label map");
+        if (bytes.size() != chunkBytes)
+            throw std::invalid_argument("slice " + std::to_string(z) + " has " +
+                                        std::to_string(bytes.size()) + " bytes, a slice " +
+                                        std::to_string(chunkBytes));
+    }
+    SaveReport local;
+    SaveReport& r = report ? *report : local;
+    Version v;
+    v.parent = parentId;
+    v.author = commit.author;
+    v.createdUtc = commit.createdUtc.empty() ? currentUtcTimestamp() : commit.createdUtc;
+    v.message = commit.message;
+    v.geometry = parent.geometry;
+    v.width = parent.width;
+    v.chunks = parent.chunks;
+    std::map<Label, std::int64_t> counts(parent.voxelCounts.begin(), parent.voxelCounts.end());
+    std::optional<imaging::ChunkHash> emptyHash;
+    auto hashOf = [&](std::span<const std::uint8_t> bytes) {
+        if (!allZero(bytes))
+            return imaging::hashContent(bytes);
+        if (!emptyHash)
+            emptyHash = imaging::hashContent(bytes);
+        return *emptyHash;
+    };
+    for (const auto& [z, bytes] : changed) {
+        imaging::ChunkHash& slot = v.chunks[std::size_t(z)];
+        const imaging::ChunkHash hash = hashOf(bytes);
+        if (hash == slot)
+            continue; // the same content as the parent's: nothing changes
+        const auto knownBefore = known ? known->find(slot) : ChunkCounts::iterator();
+        if (known && knownBefore != known->end()) {
+            addCounts(counts, knownBefore->second, -1);
+        } else if (!emptyHash || slot != *emptyHash) {
+            const Bytes before = store_->get(slot); // get() checks its hash
+            if (before.size() != chunkBytes)
+                throw CorruptAnnotation("A stored label chunk is damaged (content does not match).");
+            if (!allZero(before))
+                addCounts(counts, countsOf(before, parent.width), -1);
+        }
+        const std::map<Label, std::uint64_t> after = countsOf(bytes, parent.width);
+        addCounts(counts, after, +1);
+        if (known)
+            (*known)[hash] = after;
+        if (store_->has(hash)) {
+            ++r.chunksReused;
+        } else {
+            r.bytesWritten += store_->put(hash, Bytes(bytes.begin(), bytes.end()));
+            ++r.chunksWritten;
+        }
+        slot = hash;
+    }
+    for (const auto& [z, bytes] : changed)
+        if (v.chunks[std::size_t(z)] == parent.chunks[std::size_t(z)])
+            ++r.chunksReused;
+    r.chunksReused += v.chunks.size() - changed.size();
+    for (const auto& [label, count] : counts) {
+        if (count < 0)
+            throw CorruptAnnotation("A stored version is damaged (its voxel counts do not match "
+                                    "its chunks).");
+        if (count > 0)
+            v.voxelCounts[label] = std::uint64_t(count);
+    }
+    v.segments = segments;
+    v.boxes = boxes;
+    const Bytes record = toBytes(versionToJson(v));
+    v.id = imaging::hashContent(record);
+    if (!store_->has(v.id))
+        r.bytesWritten += store_->put(v.id, record);
     versions_.push_back(std::move(v));
     return versions_.back();
 }

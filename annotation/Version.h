@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,25 @@ class VersionHistory {
     const Version& commit(LabelMap& labels, const SegmentList& segments,
                           const std::vector<Box>& boxes, const Commit& commit,
                           SaveReport* report = nullptr);
+
+    // A new version that is `parent` with some of its chunks replaced (slice index -> that
+    // slice's new bytes), for a saver that holds only what it edited (the store service's
+    // save): every other chunk, its hash and its voxel counts come from the parent's record
+    // and the store, never from the saver. Only the replaced chunks are hashed, and written
+    // when the store lacks them; the parent's chunks there are read back (verified) to take
+    // their voxels out of the counts. Throws CorruptAnnotation when parent is not in this
+    // history, std::invalid_argument when an index is out of range or a chunk's size is not a
+    // slice's (at the parent's width). The new version's parent is `parent` (commit.parent is
+    // not used).
+    // known: voxel counts of chunks by content hash that a long-lived saver keeps (the store
+    // service's session): a replaced chunk found there is not read back; the new chunks' counts
+    // are added to it.
+    using ChangedChunks = std::map<int, std::span<const std::uint8_t>>;
+    using ChunkCounts = std::map<imaging::ChunkHash, std::map<Label, std::uint64_t>>;
+    const Version& commitChanges(const VersionId& parent, const ChangedChunks& changed,
+                                 const SegmentList& segments, const std::vector<Box>& boxes,
+                                 const Commit& commit, SaveReport* report = nullptr,
+                                 ChunkCounts* known = nullptr);
 
     const std::vector<Version>& versions() const { return versions_; }
     std::vector<VersionId> ids() const;

@@ -112,6 +112,30 @@ void Session::requireOpen() const {
         throw SessionLockedError("the session is locked: unlock it first");
 }
 
+void Session::checkStillValid() {
+    requireOpen();
+    if (!breakGlass_) {
+        const Keyring keyring = Keyring::load(store_.keyringPath());
+        if (!keyring.has(keyring.userIdFor(userName_)))
+            throw AuthenticationError("the user name or password is not correct, or the account "
+                                      "was disabled");
+    }
+    // A connection of its own, so that nothing this one holds (its page cache) can answer.
+    Database fresh;
+    try {
+        fresh = Database::open(store_.databasePath(), &dbKey_, false);
+    } catch (const StoreError&) {
+        throw StoreError("the store's key was changed since you logged in (a key rotation): log "
+                         "in again");
+    }
+    if (breakGlass_)
+        return;
+    auto s = fresh.prepare("SELECT disabled FROM users WHERE id = ?");
+    s.bind(1, userId_);
+    if (!s.step() || s.integer(0) != 0)
+        throw AuthenticationError("the account " + userName_ + " is disabled");
+}
+
 void Session::recordAccess(const std::string& action, const std::string& object,
                            const std::string& details) {
     Database& db = database();

@@ -53,6 +53,13 @@ class Session {
     // Throws SessionLockedError when the session is locked or has ended.
     void requireOpen() const;
 
+    // Whether this session may still act, checked afresh against the store (the store service
+    // asks before each request of a client's session, app/cli/ServiceVolumeCommands.cpp).
+    // Throws AuthenticationError, with the words her next login would meet, when her account was
+    // disabled since she logged in (its keyring entry gone, or marked disabled), and StoreError
+    // when the store no longer opens with this session's key (rotated since: log in again).
+    void checkStillValid();
+
     // From where this session's entries are (CallerContext::current() when it began); the store
     // service sets its client's, from the socket's peer credentials.
     const CallerContext& caller() const { return caller_; }

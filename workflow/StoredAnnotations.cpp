@@ -126,15 +126,15 @@ OpenedAnnotation StoredAnnotationHistory::openVersion(const VersionId& id, bool 
     return opened;
 }
 
-Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segments,
-                                      const std::vector<Box>& boxes, const std::string& message,
-                                      const std::optional<VersionId>& parent, SaveReport* report) {
+// Runs commit (which adds the version to the history, its chunks pending) and writes the
+// version's record and chunks to the store in one transaction, logged "save".
+template <class Commit>
+Version StoredAnnotationHistory::saveCommitted(Commit&& commit, const std::string& message) {
     Version version;
     std::int64_t annotationId = 0;
     ChunkHash chunk;
     try {
-        version = d->history.commit(labels, segments, boxes,
-                                    {session_.userName(), message, parent, {}}, report);
+        version = commit();
         const Bytes record = d->chunks.get(version.id);
         chunk = version.id;
         writeWithPendingChunks(d->chunks, [&](const auto& chunks) {
@@ -164,6 +164,35 @@ Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segme
         listingProblem_ = e.what();
     }
     return version;
+}
+
+Version StoredAnnotationHistory::save(LabelMap& labels, const SegmentList& segments,
+                                      const std::vector<Box>& boxes, const std::string& message,
+                                      const std::optional<VersionId>& parent, SaveReport* report) {
+    return saveCommitted(
+        [&] {
+            return d->history.commit(labels, segments, boxes,
+                                     {session_.userName(), message, parent, {}}, report);
+        },
+        message);
+}
+
+Version StoredAnnotationHistory::saveChanges(const VersionId& parent,
+                                             const VersionHistory::ChangedChunks& changed,
+                                             const SegmentList& segments,
+                                             const std::vector<Box>& boxes,
+                                             const std::string& message, SaveReport* report,
+                                             VersionHistory::ChunkCounts* known) {
+    if (std::find(stored_.ids.begin(), stored_.ids.end(), parent) == stored_.ids.end())
+        throw CorruptAnnotation("There is no version " + parent.hex().substr(0, 12) +
+                                " of this study.");
+    return saveCommitted(
+        [&] {
+            return d->history.commitChanges(parent, changed, segments, boxes,
+                                            {session_.userName(), message, {}, {}}, report,
+                                            known);
+        },
+        message);
 }
 
 Version StoredAnnotationHistory::saveConsensus(LabelMap& labels, const SegmentList& segments,

@@ -55,6 +55,17 @@ class StoredAnnotationHistory {
                              const std::optional<annotation::VersionId>& parent,
                              annotation::SaveReport* report = nullptr);
 
+    // The store service's save: a new version that is `parent` (a version of this study this
+    // user may read: one of stored().ids, else CorruptAnnotation) with the given slices
+    // replaced (annotation::VersionHistory::commitChanges), logged "save" like save().
+    annotation::Version saveChanges(const annotation::VersionId& parent,
+                                    const annotation::VersionHistory::ChangedChunks& changed,
+                                    const annotation::SegmentList& segments,
+                                    const std::vector<annotation::Box>& boxes,
+                                    const std::string& message,
+                                    annotation::SaveReport* report = nullptr,
+                                    annotation::VersionHistory::ChunkCounts* known = nullptr);
+
     // A reviewer's consensus of `sources` (store annotation ids) by `method`, as a new version
     // whose record names `author` (the method and the reviewer); logged "save consensus".
     annotation::Version saveConsensus(annotation::LabelMap& labels,
@@ -79,6 +90,7 @@ class StoredAnnotationHistory {
     void discardDraft();                         // logged "discard draft"
 
   private:
+    template <class Commit> annotation::Version saveCommitted(Commit&& commit, const std::string& message);
     struct Private;
     std::unique_ptr<Private> d;
     storage::Session& session_;

@@ -1,4 +1,7 @@
 // radmark-cli versions --study S           one line per annotation version, with voxel counts
+// radmark-cli annotations digest --study S [--version ID]
+//                                          a version's grid, width, SHA-256 of its label bytes
+//                                          and voxel counts (the newest by default)
 // radmark-cli annotations import --study S --mask FILE [--segments JSON] [--message M]
 //                                          a model's mask (NIfTI, NRRD, ... or DICOM SEG) as a
 //                                          new version (pre-labels)
@@ -19,8 +22,11 @@
 #include "storage/Users.h"
 #include "workflow/StoredAnnotations.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -48,6 +54,45 @@ int runVersions(Arguments& args, CommandIo& io) {
     }
     if (records.empty())
         io.out << "no annotation versions for study " << study << "\n";
+    return 0;
+}
+
+// A version's labels read back (and verified) as the workstation opens them, summed up so that a
+// test or an auditor can compare them with a map held elsewhere without writing any label out.
+int runAnnotationsDigest(Arguments& args, CommandIo& io) {
+    declareStoreFlags(args);
+    args.allowOnly(storeOptions({"study", "version"}));
+    const std::string study = args.required("study");
+    auto session = loginFromArguments(args, io);
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    StoredAnnotationHistory stored(session, studyId);
+    std::optional<VersionId> id = stored.newest();
+    if (auto wanted = args.option("version")) {
+        id.reset();
+        for (const VersionId& v : stored.stored().ids)
+            if (v.hex().rfind(*wanted, 0) == 0)
+                id = v;
+    }
+    if (!id)
+        throw CommandError("no such annotation version of study " + study);
+    const OpenedAnnotation opened = stored.openVersion(*id, true);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, opened.labels.data(),
+                       opened.labels.voxelCount() * std::size_t(opened.labels.width()));
+    const auto& d = opened.labels.geometry().dims;
+    io.out << id->hex().substr(0, 12) << " " << d[0] << "x" << d[1] << "x" << d[2] << " uint"
+           << 8 * int(opened.labels.width()) << " sha256 ";
+    for (unsigned char b : digest) {
+        char hex[3];
+        std::snprintf(hex, sizeof hex, "%02x", b);
+        io.out << hex;
+    }
+    const auto counts = opened.labels.voxelCounts();
+    for (const auto& [label, count] : counts)
+        io.out << " " << label << "=" << count;
+    io.out << "\n";
+    if (counts != stored.history().get(*id).voxelCounts)
+        throw CommandError("the version's recorded voxel counts differ from its labels'");
     return 0;
 }
 
@@ -194,6 +239,10 @@ RADMARK_COMMAND("bench draft",
 #endif
 RADMARK_COMMAND("versions", "--study S [--user U] [--store DIR]  one line per annotation version",
                 runVersions);
+RADMARK_COMMAND("annotations digest",
+                "--study S [--version ID] [--user U]  grid, width, SHA-256 of a version's label "
+                "bytes and its voxel counts (the newest version by default)",
+                runAnnotationsDigest);
 RADMARK_COMMAND("annotations import",
                 "--study S --mask FILE [--segments JSON] [--message M] [--user U]  a mask (NIfTI "
                 "from a model, or a DICOM SEG) as a new annotation version",

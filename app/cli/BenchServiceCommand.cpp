@@ -11,6 +11,7 @@
 #include "storage/StudyImport.h"
 #include "storage/Studies.h"
 #include "storage/Users.h"
+#include "workflow/StoredAnnotations.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -79,6 +80,8 @@ class BenchDaemon {
 struct Figures {
     std::vector<double> open, save;
     std::size_t chunksWritten = 0;
+    annotation::LabelMap labels; // as last saved
+    std::string versionId;
 };
 
 // A base version (a liver-sized blob over 100 slices), saved outside the timing; then each run
@@ -127,7 +130,9 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
         const SavedVersion saved = access.saveVersion(study, labels, segments, "bench edit");
         f.save.push_back(secondsSince(start));
         f.chunksWritten = saved.chunksWritten;
+        f.versionId = saved.versionId;
     }
+    f.labels = std::move(labels);
     return f;
 }
 
@@ -178,6 +183,18 @@ int runBenchService(Arguments& args, CommandIo& io) {
         auto access = serviceStoreAccess(socket, "bench-annotator", password);
         served = measure(*access, study, repeat, edited, 20, &there);
     }
+    // The service's last version, read back in-process: voxel for voxel the client's map, its
+    // voxel counts those of its labels (the worker took the unsent slices from the parent).
+    bool savedSame = false;
+    {
+        auto annotator = store.login("bench-annotator", password);
+        const std::int64_t studyId = storage::Studies(annotator).idFor(study);
+        workflow::StoredAnnotationHistory stored(annotator, studyId);
+        const auto id = imaging::ChunkHash::fromHex(served.versionId);
+        const annotation::OpenedAnnotation opened = stored.openVersion(id, true);
+        savedSame = opened.labels == served.labels &&
+                    stored.history().get(id).voxelCounts == served.labels.voxelCounts();
+    }
     const bool same = here.geometry().dims == there.geometry().dims &&
                       here.pixelType() == there.pixelType() &&
                       std::memcmp(here.data(), there.data(), here.byteCount()) == 0;
@@ -197,9 +214,10 @@ int runBenchService(Arguments& args, CommandIo& io) {
     const std::string saveLabel = "save a version, " + std::to_string(edited) + " edited slices";
     row(saveLabel.c_str(), local.save, served.save);
     io.out << "chunks written by the last save: in-process " << local.chunksWritten
-           << ", service " << served.chunksWritten << "\n"
+           << ", service " << served.chunksWritten << "; the service's last version read back "
+           << (savedSame ? "identical" : "DIFFERENT") << " to the client's label map\n"
            << "load after: " << loadAverage() << "\n";
-    return same ? 0 : 1;
+    return same && savedSame ? 0 : 1;
 }
 
 } // namespace

@@ -1,10 +1,15 @@
-// radmark-cli service open-volume --study S      (inside radmarkd's worker only)
-// radmark-cli service save-labels --study S      (inside radmarkd's worker only)
-// The service's half of StoreAccess (app/cli/StoreAccess.h): a client's request carries a
-// message channel; open-volume loads the study's first series straight into a memfd, seals it
-// and sends it with a JSON summary; save-labels takes a sealed memfd of label bytes and saves
-// it as a version. Both log in as any command does and run the in-process calls
-// (StoreAccessCore.h), so roles, assignments and access-log entries are the same.
+// radmark-cli service session --user U --password-stdin     (inside radmarkd's worker only)
+// radmark-cli service open-volume --study S ...               (one-shot, the same)
+// radmark-cli service save-labels --study S ...               (one-shot, the same)
+// The service's half of StoreAccess (app/cli/StoreAccess.h). A session logs in once and then
+// answers its client's requests on the message channel until she closes it: open-volume loads
+// the study's first series straight into a memfd, seals it and sends it with a JSON summary;
+// save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
+// since a version she names as their parent) and saves it as a version. Before each request it
+// checks that her account is still enabled and that the store still opens with the session's
+// key (storage::Session::checkStillValid), else refuses and ends. The one-shot commands log in
+// for one request each. All run the in-process calls (StoreAccessCore.h), so roles,
+// assignments and access-log entries are the same.
 
 #include "app/cli/Command.h"
 #include "app/cli/ServiceWorker.h"
@@ -16,8 +21,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+#include <climits>
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace radmark::cli {
 namespace {
@@ -83,14 +92,15 @@ int channelOfRequest() {
     return request->channelFd;
 }
 
-int runOpenVolume(Arguments& args, CommandIo& io) {
-    const int channel = channelOfRequest();
-    declareStoreFlags(args);
-    args.allowOnly(storeOptions({"study"}));
-    const std::string study = args.required("study");
-    auto session = loginFromArguments(args, io);
+Message openVolumeReply(storage::Session& session, const std::string& study) {
     imaging::Volume::setLargeBufferSource(memfdBuffer);
-    imaging::Volume volume = loadStudyVolume(session, study);
+    imaging::Volume volume;
+    try {
+        volume = loadStudyVolume(session, study);
+    } catch (...) {
+        imaging::Volume::setLargeBufferSource(nullptr);
+        throw;
+    }
     imaging::Volume::setLargeBufferSource(nullptr);
     Message reply;
     reply.kind = MessageKind::Reply;
@@ -100,19 +110,16 @@ int runOpenVolume(Arguments& args, CommandIo& io) {
                   {"seriesDescription", volume.seriesDescription},
                   {"sourceFormat", volume.sourceFormat}};
     reply.fds.push_back(sealedVoxels(std::move(volume)));
-    decoder::sendMessage(channel, reply);
-    return 0;
+    return reply;
 }
 
-int runSaveLabels(Arguments& args, CommandIo& io) {
-    const int channel = channelOfRequest();
-    declareStoreFlags(args);
-    args.allowOnly(storeOptions({"study"}));
-    const std::string study = args.required("study");
-    auto session = loginFromArguments(args, io);
-    Message sent;
-    if (!decoder::receiveMessage(channel, sent, 30000) || sent.kind != MessageKind::Request)
-        throw CommandError("no label map arrived on the channel");
+// A label map on the channel: a sealed memfd and its summary (dims, width, segments, message;
+// with parent and chunks, the memfd holds only those slices, edited since that version).
+// known: the session's voxel counts by chunk hash, kept from one save to the next (null for a
+// one-shot request), so that a save of a few slices need not read back the ones it replaces.
+using ChunkCounts = annotation::VersionHistory::ChunkCounts;
+Message saveLabelsReply(storage::Session& session, const std::string& study, const Message& sent,
+                        ChunkCounts* known = nullptr) {
     if (sent.fds.size() != 1)
         throw CommandError("a label map comes as one memfd");
     const int fd = sent.fds.front().get();
@@ -125,6 +132,8 @@ int runSaveLabels(Arguments& args, CommandIo& io) {
     imaging::Index3 dims{};
     annotation::LabelWidth width = annotation::LabelWidth::UInt8;
     std::string segments, message;
+    std::optional<std::string> parent;
+    std::optional<std::vector<int>> slices;
     try {
         dims = sent.body.at("dims").get<imaging::Index3>();
         const int w = sent.body.at("width").get<int>();
@@ -133,30 +142,152 @@ int runSaveLabels(Arguments& args, CommandIo& io) {
         width = annotation::LabelWidth(w);
         segments = sent.body.at("segments").get<std::string>();
         message = sent.body.at("message").get<std::string>();
+        if (sent.body.contains("parent"))
+            parent = sent.body.at("parent").get<std::string>();
+        if (sent.body.contains("chunks"))
+            slices = sent.body.at("chunks").get<std::vector<int>>();
     } catch (const nlohmann::json::exception&) {
         throw CommandError("the label map's summary is not readable");
     }
     std::shared_ptr<std::byte[]> bytes;
-    annotation::LabelMap labels;
-    const SavedVersion saved = saveLabels(
-        session, study,
-        [&](const imaging::Geometry& grid) -> annotation::LabelMap& {
-            checkLabelGrid(grid, dims, width, std::uint64_t(st.st_size));
+    SavedVersion saved;
+    if (slices) {
+        if (!parent)
+            throw CommandError("a label map of some slices names the version they were edited "
+                               "from (parent): not saved");
+        if (st.st_size > 0)
             bytes = decoder::mapSealedMemfd(fd, std::size_t(st.st_size));
-            labels = labelsFromBytes(grid, width, reinterpret_cast<const std::uint8_t*>(bytes.get()));
-            return labels;
-        },
-        segmentsFromJson(segments), message);
+        const ChangedSlices changed{dims, width, *slices,
+                                    reinterpret_cast<const std::uint8_t*>(bytes.get()),
+                                    std::uint64_t(st.st_size)};
+        saved = saveChangedSlices(session, study, *parent, changed, segmentsFromJson(segments),
+                                  message, known);
+    } else {
+        annotation::LabelMap labels;
+        saved = saveLabels(
+            session, study,
+            [&](const imaging::Geometry& grid) -> annotation::LabelMap& {
+                checkLabelGrid(grid, dims, width, std::uint64_t(st.st_size));
+                bytes = decoder::mapSealedMemfd(fd, std::size_t(st.st_size));
+                labels = labelsFromBytes(grid, width,
+                                         reinterpret_cast<const std::uint8_t*>(bytes.get()));
+                return labels;
+            },
+            segmentsFromJson(segments), message, parent);
+        if (known && int(saved.chunks.size()) == labels.chunkCount()) {
+            if (known->size() > 100000)
+                known->clear(); // a bound; the store answers what is not known
+            for (int z = 0; z < labels.chunkCount(); ++z)
+                if (!known->count(saved.chunks[std::size_t(z)]))
+                    (*known)[saved.chunks[std::size_t(z)]] = labels.chunkVoxelCounts(z);
+        }
+    }
     Message reply;
     reply.kind = MessageKind::Reply;
     reply.body = {{"version", saved.versionId},
                   {"chunksWritten", saved.chunksWritten},
-                  {"chunksReused", saved.chunksReused}};
-    decoder::sendMessage(channel, reply);
+                  {"chunksReused", saved.chunksReused},
+                  {"chunks", chunkRunsToJson(saved.chunks)}};
+    return reply;
+}
+
+int runOpenVolume(Arguments& args, CommandIo& io) {
+    const int channel = channelOfRequest();
+    declareStoreFlags(args);
+    args.allowOnly(storeOptions({"study"}));
+    const std::string study = args.required("study");
+    auto session = loginFromArguments(args, io);
+    decoder::sendMessage(channel, openVolumeReply(session, study));
     return 0;
 }
 
+int runSaveLabels(Arguments& args, CommandIo& io) {
+    const int channel = channelOfRequest();
+    declareStoreFlags(args);
+    args.allowOnly(storeOptions({"study"}));
+    const std::string study = args.required("study");
+    auto session = loginFromArguments(args, io);
+    Message sent;
+    if (!decoder::receiveMessage(channel, sent, 30000) || sent.kind != MessageKind::Request)
+        throw CommandError("no label map arrived on the channel");
+    decoder::sendMessage(channel, saveLabelsReply(session, study, sent));
+    return 0;
+}
+
+void sendFailure(int channel, const std::string& reason, bool ended) {
+    Message failure;
+    failure.kind = MessageKind::Failure;
+    failure.body = {{"error", reason}, {"ended", ended}};
+    decoder::sendMessage(channel, failure);
+}
+
+Message answer(storage::Session& session, const Message& request, ChunkCounts& known) {
+    if (request.kind != MessageKind::Request)
+        throw CommandError("a session takes requests only");
+    std::string op, study;
+    try {
+        op = request.body.at("op").get<std::string>();
+        study = request.body.at("study").get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+        throw CommandError("the request is not readable (op, study)");
+    }
+    if (op == "open-volume")
+        return openVolumeReply(session, study);
+    if (op == "save-labels")
+        return saveLabelsReply(session, study, request, &known);
+    throw CommandError("a session answers open-volume and save-labels, not '" + op + "'");
+}
+
+int runSession(Arguments& args, CommandIo& io) {
+    const int channel = channelOfRequest();
+    declareStoreFlags(args);
+    args.allowOnly(storeOptions());
+    auto session = loginFromArguments(args, io);
+    Message ready;
+    ready.kind = MessageKind::Reply;
+    ready.body = {{"session", "ready"}};
+    decoder::sendMessage(channel, ready);
+    // Idle as long as the policy's idle timeout, the session ends (logged out, as a lock).
+    const auto idle = session.store().policy().idleTimeout;
+    const long long idleMs = std::chrono::duration_cast<std::chrono::milliseconds>(idle).count();
+    const int timeoutMs = int(std::clamp<long long>(idleMs, 1000, INT_MAX));
+    ChunkCounts known; // voxel counts of the chunks this session hashed, by hash
+    while (true) {
+        Message request;
+        try {
+            if (!decoder::receiveMessage(channel, request, timeoutMs))
+                throw CommandError("the session ended after " +
+                                   std::to_string(idleMs / 60000) +
+                                   " min without a request (the policy's idle timeout): log "
+                                   "in again");
+        } catch (const decoder::ChannelError&) {
+            return 0; // she closed the session
+        }
+        try {
+            session.checkStillValid();
+        } catch (const std::exception& e) {
+            sendFailure(channel, e.what(), true);
+            throw CommandError(e.what());
+        }
+        Message reply;
+        try {
+            reply = answer(session, request, known);
+        } catch (const decoder::ChannelError&) {
+            throw;
+        } catch (const std::exception& e) {
+            sendFailure(channel, e.what(), false);
+            continue;
+        }
+        decoder::sendMessage(channel, reply);
+    }
+}
+
 } // namespace
+RADMARK_COMMAND("service session",
+                "--user U --password-stdin  (radmarkd's worker only: one login, then the "
+                "client's open-volume and save-labels requests on its channel until she closes "
+                "it)",
+                runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "
                 "volume to a client as a sealed memfd)",

@@ -63,6 +63,7 @@ const std::map<std::string, std::vector<std::string>>& allowed() {
         {"audit verify", {}},
         {"annotations import", {}},
         {"audit public-key", {"out"}},
+        {"service session", {}},
         {"service open-volume", {}},
         {"service save-labels", {}},
         {"export", {"encrypt-to-file"}},

@@ -15,8 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 namespace radmark::cli {
 
@@ -47,52 +49,122 @@ void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
                                ": not saved");
 }
 
+namespace {
+
+std::string sliceText(const imaging::Index3& d) {
+    return std::to_string(d[0]) + "x" + std::to_string(d[1]) + "x" + std::to_string(d[2]);
+}
+
+// The parent a client names: one of the study's versions she may read (the history lists only
+// those), else a refusal, logged in the access log like any other.
+annotation::VersionId parentOnStudy(storage::Session& session, std::int64_t studyId,
+                                    const workflow::StoredAnnotationHistory& stored,
+                                    const std::string& hex) {
+    std::optional<annotation::VersionId> id;
+    try {
+        id = imaging::ChunkHash::fromHex(hex);
+    } catch (const imaging::CorruptChunk&) {
+    }
+    const auto& ids = stored.stored().ids;
+    if (!id || std::find(ids.begin(), ids.end(), *id) == ids.end()) {
+        const std::string shortId = hex.substr(0, 12);
+        session.recordAccess("refused save", "study " + std::to_string(studyId),
+                             "the version named as edited (" + shortId +
+                                 ") is not one of this study's versions she may read");
+        throw StoreAccessError("there is no version " + shortId +
+                               " of this study that you may read: not saved");
+    }
+    return *id;
+}
+
+} // namespace
+
 SavedVersion saveLabels(storage::Session& session, const std::string& study,
                         const LabelSource& labelsFor, const annotation::SegmentList& segments,
-                        const std::string& message) {
+                        const std::string& message, const std::optional<std::string>& parent) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
-    annotation::LabelMap& labels = labelsFor(grid);
     workflow::StoredAnnotationHistory stored(session, studyId);
+    const std::optional<annotation::VersionId> edited =
+        parent ? std::optional(parentOnStudy(session, studyId, stored, *parent)) : stored.newest();
+    annotation::LabelMap& labels = labelsFor(grid);
     annotation::SaveReport report;
     const annotation::Version version =
-        stored.save(labels, segments, {}, message, stored.newest(), &report);
-    return {version.id.hex(), report.chunksWritten, report.chunksReused};
+        stored.save(labels, segments, {}, message, edited, &report);
+    return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
+}
+
+SavedVersion saveChangedSlices(storage::Session& session, const std::string& study,
+                               const std::string& parent, const ChangedSlices& slices,
+                               const annotation::SegmentList& segments, const std::string& message,
+                               annotation::VersionHistory::ChunkCounts* known) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
+    if (slices.dims != grid.dims)
+        throw StoreAccessError("the label map is " + sliceText(slices.dims) +
+                               ", the study's grid is " + sliceText(grid.dims) + ": not saved");
+    const std::uint64_t sliceBytes =
+        std::uint64_t(grid.dims[0]) * std::uint64_t(grid.dims[1]) * std::uint64_t(slices.width);
+    if (slices.byteCount != sliceBytes * slices.indices.size())
+        throw StoreAccessError("the label map's slices hold " + std::to_string(slices.byteCount) +
+                               " bytes, " + std::to_string(slices.indices.size()) +
+                               " slices need " +
+                               std::to_string(sliceBytes * slices.indices.size()) +
+                               ": not saved");
+    workflow::StoredAnnotationHistory stored(session, studyId);
+    const annotation::VersionId base = parentOnStudy(session, studyId, stored, parent);
+    const annotation::Version& edited = stored.history().get(base);
+    if (edited.width != slices.width || edited.geometry.dims != grid.dims)
+        throw StoreAccessError("the label map's width differs from the version it was edited "
+                               "from: send it whole");
+    annotation::VersionHistory::ChangedChunks changed;
+    for (std::size_t k = 0; k < slices.indices.size(); ++k) {
+        const int z = slices.indices[k];
+        if (z < 0 || z >= grid.dims[2] || changed.count(z))
+            throw StoreAccessError("slice " + std::to_string(z) +
+                                   " is not in the label map, or sent twice: not saved");
+        changed[z] = {slices.bytes + k * sliceBytes, std::size_t(sliceBytes)};
+    }
+    annotation::SaveReport report;
+    const annotation::Version version =
+        stored.saveChanges(base, changed, segments, {}, message, &report, known);
+    return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
+}
+
+nlohmann::json chunkRunsToJson(const std::vector<imaging::ChunkHash>& chunks) {
+    json runs = json::array();
+    for (std::size_t i = 0; i < chunks.size();) {
+        std::size_t j = i + 1;
+        while (j < chunks.size() && chunks[j] == chunks[i])
+            ++j;
+        runs.push_back({chunks[i].hex(), j - i});
+        i = j;
+    }
+    return runs;
+}
+
+std::vector<imaging::ChunkHash> chunkRunsFromJson(const nlohmann::json& runs) {
+    std::vector<imaging::ChunkHash> chunks;
+    for (const json& run : runs) {
+        const imaging::ChunkHash hash = imaging::ChunkHash::fromHex(run.at(0).get<std::string>());
+        const std::size_t count = run.at(1).get<std::size_t>();
+        if (count > 1u << 20)
+            throw StoreAccessError("the service's reply is not readable");
+        chunks.insert(chunks.end(), count, hash);
+    }
+    return chunks;
 }
 
 std::string segmentsToJson(const annotation::SegmentList& segments) {
-    json all = json::array();
-    for (const annotation::Segment& s : segments.all())
-        all.push_back({{"label", s.label},
-                       {"name", s.name},
-                       {"colour", {s.colour.r, s.colour.g, s.colour.b}},
-                       {"visible", s.visible},
-                       {"locked", s.locked},
-                       {"opacity", s.opacity}});
-    return all.dump();
+    return annotation::segmentsToJsonText(segments);
 }
 
 annotation::SegmentList segmentsFromJson(const std::string& text) {
-    annotation::SegmentList segments;
     try {
-        for (const json& s : json::parse(text)) {
-            annotation::Segment segment;
-            segment.label = s.at("label").get<annotation::Label>();
-            segment.name = s.at("name").get<std::string>();
-            const auto colour = s.at("colour").get<std::array<int, 3>>();
-            segment.colour = {std::uint8_t(colour[0]), std::uint8_t(colour[1]),
-                              std::uint8_t(colour[2])};
-            segment.visible = s.value("visible", true);
-            segment.locked = s.value("locked", false);
-            segment.opacity = s.value("opacity", 0.5f);
-            segments.add(std::move(segment));
-        }
-    } catch (const json::exception&) {
-        throw StoreAccessError("the label map's segments are not readable");
+        return annotation::segmentsFromJsonText(text);
     } catch (const annotation::SegmentError& e) {
-        throw StoreAccessError(e.what());
+        throw StoreAccessError(std::string("the label map's segments: ") + e.what());
     }
-    return segments;
 }
 
 namespace {
@@ -123,18 +195,23 @@ class InProcessStoreAccess final : public StoreAccess {
     SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                              const annotation::SegmentList& segments,
                              const std::string& message) override {
-        return saveLabels(
+        const auto last = lastSaved_.find(study);
+        SavedVersion saved = saveLabels(
             session_, study,
             [&](const imaging::Geometry& grid) -> annotation::LabelMap& {
                 checkLabelGrid(grid, labels.geometry().dims, labels.width(),
                                labels.voxelCount() * std::size_t(labels.width()));
                 return labels;
             },
-            segments, message);
+            segments, message,
+            last == lastSaved_.end() ? std::nullopt : std::optional(last->second));
+        lastSaved_[study] = saved.versionId;
+        return saved;
     }
 
   private:
     storage::Session session_;
+    std::map<std::string, std::string> lastSaved_; // study -> the version saved last, hex
 };
 
 // -- Through radmarkd -----------------------------------------------------------------------
@@ -150,7 +227,7 @@ Pipe makePipe() {
     return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-// "radmark-cli service open-volume: REASON" -> "REASON" (the in-process error's own words).
+// "radmark-cli service session: REASON" -> "REASON" (the in-process error's own words).
 std::string reasonFrom(const std::string& errors) {
     std::string last;
     std::size_t at = 0;
@@ -162,20 +239,46 @@ std::string reasonFrom(const std::string& errors) {
             last = line;
         at = end == std::string::npos ? errors.size() : end + 1;
     }
-    for (const char* prefix : {"radmark-cli service open-volume: ",
-                               "radmark-cli service save-labels: ", "radmark-cli: ", "radmarkd: "})
+    for (const char* prefix :
+         {"radmark-cli service session: ", "radmark-cli service open-volume: ",
+          "radmark-cli service save-labels: ", "radmark-cli: ", "radmarkd: "})
         if (last.rfind(prefix, 0) == 0)
             return last.substr(std::strlen(prefix));
-    return last.empty() ? "the service ended the request without an answer" : last;
+    return last.empty() ? "the service ended the session without an answer" : last;
+}
+
+// The slices of labels, one after the other, in a sealed memfd.
+UniqueFd memfdWithSlices(const annotation::LabelMap& labels, const std::vector<int>& slices) {
+    const std::size_t sliceBytes = labels.chunkByteCount();
+    UniqueFd fd = decoder::createMemfd("radmark-labels", sliceBytes * slices.size());
+    for (std::size_t k = 0; k < slices.size(); ++k) {
+        const auto bytes = labels.chunkBytes(slices[k]);
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::pwrite(fd.get(), bytes.data() + done, bytes.size() - done,
+                                       off_t(k * sliceBytes + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                throw StoreAccessError(std::string("cannot fill shared memory: ") +
+                                       std::strerror(errno));
+            done += std::size_t(n);
+        }
+    }
+    decoder::sealMemfd(fd.get());
+    return fd;
 }
 
 class ServiceStoreAccess final : public StoreAccess {
   public:
     ServiceStoreAccess(std::filesystem::path socket, std::string user, std::string password)
         : socket_(std::move(socket)), user_(std::move(user)), password_(std::move(password)) {}
+    ~ServiceStoreAccess() override { endSession(); }
 
     imaging::Volume openVolume(const std::string& study) override {
-        Message reply = request("open-volume", study, std::nullopt);
+        Message sent;
+        sent.body = {{"op", "open-volume"}, {"study", study}};
+        Message reply = call(std::move(sent));
         const imaging::Geometry geometry = decoder::geometryFromJson(reply.body.at("geometry"));
         const imaging::PixelType type =
             decoder::pixelTypeFromName(reply.body.at("pixelType").get<std::string>());
@@ -190,36 +293,73 @@ class ServiceStoreAccess final : public StoreAccess {
         return volume;
     }
 
+    // After a save through this object, only the slices edited since cross, with that version
+    // as their parent; the worker takes every other slice from it (docs/service.md).
     SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                              const annotation::SegmentList& segments,
                              const std::string& message) override {
         Message sent;
-        sent.kind = MessageKind::Request;
-        sent.body = {{"dims", labels.geometry().dims},
+        sent.body = {{"op", "save-labels"},
+                     {"study", study},
+                     {"dims", labels.geometry().dims},
                      {"width", int(labels.width())},
                      {"segments", segmentsToJson(segments)},
                      {"message", message}};
-        sent.fds.push_back(decoder::memfdWithBytes(
-            "radmark-labels", labels.data(), labels.voxelCount() * std::size_t(labels.width())));
-        Message reply = request("save-labels", study, std::move(sent));
-        return {reply.body.at("version").get<std::string>(),
-                reply.body.value("chunksWritten", std::size_t(0)),
-                reply.body.value("chunksReused", std::size_t(0))};
+        std::vector<int> slices;
+        const auto last = lastSaved_.find(study);
+        if (last != lastSaved_.end() && last->second.width == labels.width() &&
+            int(last->second.chunks.size()) == labels.chunkCount()) {
+            // A slice is sent when it changed since, or does not hold that version's content.
+            for (int z = 0; z < labels.chunkCount(); ++z)
+                if (labels.knownHash(z) != last->second.chunks[std::size_t(z)])
+                    slices.push_back(z);
+            sent.body["parent"] = last->second.versionId;
+            sent.body["chunks"] = slices;
+            sent.fds.push_back(memfdWithSlices(labels, slices));
+        } else {
+            for (int z = 0; z < labels.chunkCount(); ++z)
+                slices.push_back(z);
+            sent.fds.push_back(decoder::memfdWithBytes(
+                "radmark-labels", labels.data(), labels.voxelCount() * std::size_t(labels.width())));
+        }
+        Message reply = call(std::move(sent));
+        SavedVersion saved;
+        try {
+            saved = {reply.body.at("version").get<std::string>(),
+                     reply.body.value("chunksWritten", std::size_t(0)),
+                     reply.body.value("chunksReused", std::size_t(0)),
+                     chunkRunsFromJson(reply.body.at("chunks"))};
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's reply to a save is not readable");
+        }
+        if (int(saved.chunks.size()) == labels.chunkCount()) {
+            for (int z : slices)
+                labels.markClean(z, saved.chunks[std::size_t(z)]);
+            lastSaved_[study] = {saved.versionId, saved.chunks, labels.width()};
+        } else {
+            lastSaved_.erase(study);
+        }
+        return saved;
     }
 
   private:
-    // One request: "service COMMAND --study S --user U --password-stdin" on a fresh connection,
-    // the password on its stdin, its stdout and stderr into one pipe read here, and a channel
-    // for the bulk data. Returns the worker's reply; throws StoreAccessError with its reason.
-    Message request(const std::string& command, const std::string& study,
-                    std::optional<Message> toSend) {
-        UniqueFd connection(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    struct Connection {
+        UniqueFd socket, channel, output; // output: the worker's stdout and stderr
+    };
+
+    // "service session --user U --password-stdin" on a fresh connection, the password on its
+    // stdin, its stdout and stderr into one pipe read when it ends, and the channel every call
+    // goes through. Returns once the worker has logged in; throws StoreAccessError with its
+    // reason otherwise.
+    void startSession() {
+        Connection c;
+        c.socket = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
-        if (!connection || socket_.string().size() >= sizeof address.sun_path)
+        if (!c.socket || socket_.string().size() >= sizeof address.sun_path)
             throw StoreAccessError("cannot use the socket " + socket_.string());
         std::strcpy(address.sun_path, socket_.c_str());
-        if (::connect(connection.get(), reinterpret_cast<const sockaddr*>(&address),
+        if (::connect(c.socket.get(), reinterpret_cast<const sockaddr*>(&address),
                       sizeof address) != 0)
             throw StoreAccessError("cannot reach the Radmark service at " + socket_.string() +
                                    ": " + std::strerror(errno));
@@ -227,55 +367,101 @@ class ServiceStoreAccess final : public StoreAccess {
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
             throw StoreAccessError(std::string("cannot make a channel: ") +
                                    std::strerror(errno));
-        UniqueFd channel(pair[0]), theirs(pair[1]);
+        c.channel = UniqueFd(pair[0]);
+        UniqueFd theirs(pair[1]);
         Pipe in = makePipe(), out = makePipe();
         const std::string line = password_ + "\n";
         if (::write(in.write.get(), line.data(), line.size()) != ssize_t(line.size()))
             throw StoreAccessError("cannot pass the password to the service");
         in.write = UniqueFd();
-        const std::vector<std::string> words = {"service", command, "--study",          study,
-                                                "--user",  user_,   "--password-stdin"};
+        const std::vector<std::string> words = {"service", "session", "--user", user_,
+                                                "--password-stdin"};
         try {
-            service::sendRequest(connection.get(), words, -1, {},
+            service::sendRequest(c.socket.get(), words, -1, {},
                                  {in.read.get(), out.write.get(), out.write.get()},
                                  theirs.get());
         } catch (const std::exception& e) {
             throw StoreAccessError(e.what());
         }
+        // The worker's ends only: a worker that ends then closes the channel and the pipe.
         in.read = UniqueFd();
         out.write = UniqueFd();
         theirs = UniqueFd();
-        Message reply;
-        bool replied = false;
+        c.output = std::move(out.read);
+        session_ = std::move(c);
+        Message ready;
+        bool loggedIn = false;
         try {
-            if (toSend)
-                decoder::sendMessage(channel.get(), *toSend);
-            replied = decoder::receiveMessage(channel.get(), reply) &&
-                      reply.kind == MessageKind::Reply;
+            loggedIn = decoder::receiveMessage(session_->channel.get(), ready) &&
+                       ready.kind == MessageKind::Reply;
         } catch (const decoder::ChannelError&) {
-            // The worker ended without a reply: its stderr and exit status say why.
+            // The worker ended without logging in: its stderr says why.
         }
+        if (!loggedIn)
+            throw StoreAccessError(endSession());
+    }
+
+    // Ends the session (the worker logs out when the channel closes) and returns the worker's
+    // last word on its stderr, or a reason when it ended otherwise than cleanly.
+    std::string endSession() {
+        if (!session_)
+            return "the service ended the session";
+        Connection c = std::move(*session_);
+        session_.reset();
+        c.channel = UniqueFd();
         std::string errors;
         char buffer[4096];
-        for (ssize_t n; (n = ::read(out.read.get(), buffer, sizeof buffer)) != 0;) {
+        for (ssize_t n; (n = ::read(c.output.get(), buffer, sizeof buffer)) != 0;) {
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
                 break;
             errors.append(buffer, std::size_t(n));
         }
-        std::optional<int> status;
         try {
-            status = service::receiveExitStatus(connection.get());
+            service::receiveExitStatus(c.socket.get());
         } catch (const std::exception&) {
         }
-        if (!replied || !status || *status != 0)
-            throw StoreAccessError(reasonFrom(errors));
+        return reasonFrom(errors);
+    }
+
+    // One call of the session (started at the first): the worker's reply, or StoreAccessError
+    // with its refusal. A refusal that ended the session, or a session that ended otherwise
+    // (idle timeout, the service stopped), leaves the next call to log in anew.
+    Message call(Message sent) {
+        if (!session_)
+            startSession();
+        sent.kind = MessageKind::Request;
+        Message reply;
+        try {
+            decoder::sendMessage(session_->channel.get(), sent);
+            if (!decoder::receiveMessage(session_->channel.get(), reply))
+                throw decoder::ChannelError("no reply");
+        } catch (const decoder::ChannelError&) {
+            throw StoreAccessError(endSession());
+        }
+        if (reply.kind == MessageKind::Failure) {
+            const std::string reason =
+                reply.body.value("error", std::string("the service refused the request"));
+            if (reply.body.value("ended", false))
+                endSession();
+            throw StoreAccessError(reason);
+        }
+        if (reply.kind != MessageKind::Reply)
+            throw StoreAccessError("the service's reply is not readable");
         return reply;
     }
 
+    struct Saved {
+        std::string versionId;
+        std::vector<imaging::ChunkHash> chunks;
+        annotation::LabelWidth width = annotation::LabelWidth::UInt8;
+    };
+
     std::filesystem::path socket_;
     std::string user_, password_;
+    std::optional<Connection> session_;
+    std::map<std::string, Saved> lastSaved_; // study -> the version this object saved last
 };
 
 } // namespace

@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace radmark::cli {
 
@@ -28,6 +29,7 @@ struct StoreAccessError : std::runtime_error {
 struct SavedVersion {
     std::string versionId; // full hex
     std::size_t chunksWritten = 0, chunksReused = 0;
+    std::vector<imaging::ChunkHash> chunks; // the version's, one per slice
 };
 
 class StoreAccess {
@@ -35,7 +37,10 @@ class StoreAccess {
     virtual ~StoreAccess() = default;
     // The first series of the study (label or id), for viewing; logged "open study".
     virtual imaging::Volume openVolume(const std::string& study) = 0;
-    // labels (the study's grid) + segments as a new version on the newest one; logged "save".
+    // labels (the study's grid) + segments as a new version; logged "save". Its parent is the
+    // version this StoreAccess last saved of the study, else the study's newest. The slices are
+    // marked clean with the version's hashes, so that the next save sends only those edited
+    // since (through the service: only those cross, with that version as the parent).
     virtual SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                                      const annotation::SegmentList& segments,
                                      const std::string& message) = 0;
@@ -43,15 +48,17 @@ class StoreAccess {
 
 // A personal store: this process's logged-in session (the store's own errors pass through).
 std::unique_ptr<StoreAccess> inProcessStoreAccess(storage::Session session);
-// Through radmarkd at socket: each call is one request that logs in with user/password inside
-// the service (a user disabled since is refused at her next call). Throws StoreAccessError with
-// the service's one-line reason.
+// Through radmarkd at socket: one session (one connection, one worker that logs in once, at
+// the first call) serves every call until this object ends; the worker checks before each call
+// that her account is still enabled and that the store still opens with her session's key, else
+// refuses it with the in-process words and ends the session (the next call logs in anew).
+// Throws StoreAccessError with the service's one-line reason.
 std::unique_ptr<StoreAccess> serviceStoreAccess(const std::filesystem::path& socket,
                                                 const std::string& user,
                                                 const std::string& password);
 
-// What crosses the channel for a label map's segments (label, name, colour, visibility, lock,
-// opacity; terminology codes do not cross yet).
+// What crosses the channel for a label map's segments: every field, terminology codes included
+// (annotation::segmentsToJsonText). Throws StoreAccessError on unreadable segments.
 std::string segmentsToJson(const annotation::SegmentList& segments);
 annotation::SegmentList segmentsFromJson(const std::string& text);
 

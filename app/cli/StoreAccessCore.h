@@ -1,11 +1,17 @@
 #pragma once
 // The store calls behind both StoreAccess implementations: the in-process one runs them in this
-// process, radmarkd's worker (service open-volume, service save-labels) runs them for a client.
-// One function each, so the checks, roles, assignment and access-log entries are the same.
+// process, radmarkd's worker (service session, and the one-shot service open-volume and service
+// save-labels) runs them for a client. One function each, so the checks, roles, assignment and
+// access-log entries are the same.
 
+#include "annotation/Version.h"
 #include "app/cli/StoreAccess.h"
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
+#include <optional>
+#include <vector>
 
 namespace radmark::cli {
 
@@ -17,11 +23,35 @@ void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
 
 // Makes the label map once the study's grid is known (it checks it with checkLabelGrid).
 using LabelSource = std::function<annotation::LabelMap&(const imaging::Geometry& grid)>;
+// parent (hex): the version the labels were edited from, which must be one of the study's
+// versions she may read (else refused, and the refusal logged); none: the study's newest.
 SavedVersion saveLabels(storage::Session& session, const std::string& study,
                         const LabelSource& labelsFor, const annotation::SegmentList& segments,
-                        const std::string& message);
+                        const std::string& message,
+                        const std::optional<std::string>& parent = std::nullopt);
+
+// Some slices of a label map, one after the other in bytes (the store service's fast save).
+struct ChangedSlices {
+    imaging::Index3 dims{};
+    annotation::LabelWidth width = annotation::LabelWidth::UInt8;
+    std::vector<int> indices; // slice indices, in the order their bytes follow
+    const std::uint8_t* bytes = nullptr;
+    std::uint64_t byteCount = 0;
+};
+// A new version that is parent (hex; one of the study's versions she may read, else refused and
+// logged) with these slices replaced: the other slices are the parent's, whatever the client
+// holds there (workflow::StoredAnnotationHistory::saveChanges).
+// known: the session's voxel counts by chunk hash (VersionHistory::commitChanges).
+SavedVersion saveChangedSlices(storage::Session& session, const std::string& study,
+                               const std::string& parent, const ChangedSlices& slices,
+                               const annotation::SegmentList& segments, const std::string& message,
+                               annotation::VersionHistory::ChunkCounts* known = nullptr);
 
 annotation::LabelMap labelsFromBytes(const imaging::Geometry& grid, annotation::LabelWidth width,
                                      const std::uint8_t* bytes);
+
+// A version's chunk hashes on the channel: runs of [hex, count] (empty slices share one hash).
+nlohmann::json chunkRunsToJson(const std::vector<imaging::ChunkHash>& chunks);
+std::vector<imaging::ChunkHash> chunkRunsFromJson(const nlohmann::json& runs);
 
 } // namespace radmark::cli

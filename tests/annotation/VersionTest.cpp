@@ -201,3 +201,102 @@ TEST(AnnotationDrafts, AutosaveIsDueAfterTheIntervalWhenSomethingChanged) {
     EXPECT_FALSE(schedule.due(labels, false, t0 + 40s));
     EXPECT_TRUE(schedule.due(labels, true, t0 + 61s));
 }
+
+// The store service's save (app/cli/StoreAccess.h): the saver sends only the slices it edited.
+// The version must be what a whole save of her map gives, and a slice she did not send is the
+// parent's, whatever she holds there (a client lying about clean slices saves the parent's).
+TEST(AnnotationVersions, ServiceSaveOfChangedChunksEqualsAWholeSave) {
+    InMemoryChunkStore store;
+    VersionHistory history(store);
+    Editor e(grid({48, 40, 30}));
+    editSlices(e.labels, {3, 4, 5, 10, 11, 20}, 1);
+    editSlices(e.labels, {4, 21}, 2);
+    const Version parent = history.commit(e.labels, e.segments, {}, {"reader1", "v1", {}, {}});
+
+    // Her edits: slice 4 changed, slice 5 cleared, slice 12 labelled anew, slice 20 unchanged.
+    LabelMap edited = e.labels;
+    edited.set(Index3{30, 30, 4}, 1);
+    for (auto& b : edited.chunkBytesForWriting(5))
+        b = 0;
+    editSlices(edited, {12}, 1);
+    edited.markDirty(20);
+    VersionHistory::ChangedChunks changed;
+    for (int z : {4, 5, 12, 20})
+        changed[z] = edited.chunkBytes(z);
+    // ... and a lie about slice 10: she holds other labels there but says it is clean.
+    LabelMap lie = edited;
+    editSlices(lie, {10}, 2);
+
+    SaveReport report;
+    const Version fast = history.commitChanges(parent.id, changed, e.segments, {},
+                                               {"reader1", "v2", {}, "2026-12-03T10:00:00Z"},
+                                               &report);
+    EXPECT_EQ(report.chunksWritten, 2u); // 4 and 12; 5 is the empty slice, 20 unchanged
+    EXPECT_EQ(report.chunksReused, 28u);
+    ASSERT_TRUE(fast.parent.has_value());
+    EXPECT_EQ(*fast.parent, parent.id);
+
+    VersionHistory whole = VersionHistory::load(store, {parent.id});
+    LabelMap copy = edited;
+    for (int z = 0; z < copy.chunkCount(); ++z)
+        copy.markDirty(z);
+    const Version full = whole.commit(copy, e.segments, {},
+                                      {"reader1", "v2", parent.id, "2026-12-03T10:00:00Z"});
+    EXPECT_EQ(fast.chunks, full.chunks);
+    EXPECT_EQ(fast.voxelCounts, full.voxelCounts);
+    EXPECT_EQ(fast.id, full.id); // the same record, byte for byte
+    EXPECT_EQ(history.openReadOnly(fast.id).labels, edited);
+    EXPECT_NE(history.openReadOnly(fast.id).labels, lie);
+}
+
+TEST(AnnotationVersions, ServiceSaveRefusesAnUnknownParentAndBadChunks) {
+    InMemoryChunkStore store;
+    VersionHistory history(store), other(store);
+    Editor e(grid({16, 16, 8}));
+    editSlices(e.labels, {2}, 1);
+    const Version mine = history.commit(e.labels, e.segments, {}, {"a", "v1", {}, {}});
+    editSlices(e.labels, {3}, 1);
+    const Version theirs = other.commit(e.labels, e.segments, {}, {"b", "v1", {}, {}});
+    const Bytes slice(16 * 16, 1), short_(16 * 15, 1);
+    EXPECT_THROW(history.commitChanges(theirs.id, {{1, slice}}, e.segments, {}, {"a", "x", {}, {}}),
+                 CorruptAnnotation);
+    EXPECT_THROW(history.commitChanges(mine.id, {{8, slice}}, e.segments, {}, {"a", "x", {}, {}}),
+                 std::invalid_argument);
+    EXPECT_THROW(history.commitChanges(mine.id, {{-1, slice}}, e.segments, {}, {"a", "x", {}, {}}),
+                 std::invalid_argument);
+    EXPECT_THROW(history.commitChanges(mine.id, {{1, short_}}, e.segments, {}, {"a", "x", {}, {}}),
+                 std::invalid_argument);
+    EXPECT_EQ(history.versions().size(), 1u);
+    const Version& ok =
+        history.commitChanges(mine.id, {{1, slice}}, e.segments, {}, {"a", "v2", {}, {}});
+    EXPECT_EQ(ok.voxelCounts.at(1), mine.voxelCounts.at(1) + 256u);
+}
+
+// The store service's session keeps the voxel counts of the chunks it hashed: a replaced chunk
+// found there is not read back (here: a damaged copy in the store is never touched), and the
+// version is the same as without.
+TEST(AnnotationVersions, ServiceSaveWithKnownCountsNeedsNoReadBack) {
+    InMemoryChunkStore store;
+    VersionHistory history(store);
+    Editor e(grid({24, 24, 10}));
+    editSlices(e.labels, {2, 3, 7}, 1);
+    const Version parent = history.commit(e.labels, e.segments, {}, {"a", "v1", {}, {}});
+    VersionHistory::ChunkCounts known;
+    for (int z = 0; z < e.labels.chunkCount(); ++z)
+        known[parent.chunks[std::size_t(z)]] = e.labels.chunkVoxelCounts(z);
+    LabelMap edited = e.labels;
+    edited.set(Index3{20, 20, 3}, 2);
+    const VersionHistory::Commit when{"a", "v2", {}, "2026-12-03T11:00:00Z"};
+    VersionHistory again = VersionHistory::load(store, {parent.id});
+    const VersionId plain =
+        again.commitChanges(parent.id, {{3, edited.chunkBytes(3)}}, e.segments, {}, when).id;
+    store.corrupt(parent.chunks[3]);
+    EXPECT_THROW(VersionHistory::load(store, {parent.id})
+                     .commitChanges(parent.id, {{3, edited.chunkBytes(3)}}, e.segments, {}, when),
+                 CorruptAnnotation);
+    const Version& fast = history.commitChanges(parent.id, {{3, edited.chunkBytes(3)}},
+                                                e.segments, {}, when, nullptr, &known);
+    EXPECT_EQ(fast.id, plain);
+    EXPECT_EQ(fast.voxelCounts.at(2), 1u);
+    EXPECT_EQ(known.at(fast.chunks[3]), edited.chunkVoxelCounts(3));
+}

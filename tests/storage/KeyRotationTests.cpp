@@ -409,3 +409,46 @@ TEST(StorageKeyRotationCrash, SigkillAtRandomMomentsOpensWithTheOldOrTheNewKey) 
         std::cout << " " << v;
     std::cout << "\n";
 }
+
+// radmarkd's session worker logs in once and asks checkStillValid() before each request of its
+// client: a disable, or a rotation of the key under her session, ends it with the words of her
+// next login; an unchanged store lets it go on.
+TEST(StorageKeyRotation, ServiceSessionRecheckSeesADisableAndARotation) {
+    RotationWorld w;
+    auto anna = w.t.store.login("anna", userPassword);
+    auto bob = w.t.store.login("bob", bobPassword);
+    EXPECT_NO_THROW(anna.checkStillValid());
+    EXPECT_NO_THROW(bob.checkStillValid());
+    {
+        auto admin = w.t.admin();
+        rotateDatabaseKey(admin, "compromise suspected");
+        EXPECT_NO_THROW(admin.checkStillValid()); // the rotating session goes on under the new key
+    }
+    try {
+        bob.checkStillValid();
+        ADD_FAILURE() << "a session on the old key went on";
+    } catch (const StoreError& e) {
+        EXPECT_NE(std::string(e.what()).find("log in again"), std::string::npos) << e.what();
+    }
+    auto bobAgain = w.t.store.login("bob", bobPassword);
+    EXPECT_NO_THROW(bobAgain.checkStillValid());
+    auto annaAgain = w.t.store.login("anna", userPassword);
+    {
+        auto admin = w.t.admin();
+        Users(admin).disable("anna");
+    }
+    std::string next;
+    try {
+        w.t.store.login("anna", userPassword);
+    } catch (const AuthenticationError& e) {
+        next = e.what();
+    }
+    ASSERT_FALSE(next.empty()) << "a disabled account logged in";
+    try {
+        annaAgain.checkStillValid();
+        ADD_FAILURE() << "a disabled account's session went on";
+    } catch (const AuthenticationError& e) {
+        EXPECT_EQ(std::string(e.what()), next);
+    }
+    EXPECT_THROW(anna.checkStillValid(), AuthenticationError);
+}

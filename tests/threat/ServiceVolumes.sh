@@ -9,7 +9,16 @@
 #   (c) a label map sent in a memfd that is not sealed is refused, one of the wrong size is
 #       refused, and neither leaves a version; a sealed one of the study's grid is saved as her
 #       version (radmark-cli versions lists it, by her);
-#   (d) once ada disables her, her next volume request is refused.
+#   (e) in one session (one login), a whole map and then only two edited slices, naming the
+#       version they were edited from: the version read back in-process (annotations digest)
+#       is, voxel for voxel, the parent with those slices replaced; its voxel counts match;
+#   (f) an edit naming as its parent a version of another study (bob's, which she may not
+#       read) is refused, logged in the store's access log, and leaves no version; the session
+#       goes on;
+#   (g) a key rotation under her open session: its next request is refused ("log in again"),
+#       the session ends, a new one works;
+#   (d) once ada disables her, the next request of her open session is refused with the words
+#       of her next login, and a new session is refused too.
 # A hand-written client (service_channel_client.py) speaks the protocol, as she could.
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
 # Usage: ServiceVolumes.sh RADMARK_CLI RADMARKD SOURCE_DIR
@@ -24,6 +33,7 @@ fi
 service_uid=61311
 anna_uid=61312
 ada_uid=61313
+bob_uid=61314
 work="$(mktemp -d /tmp/radmark-threat.XXXXXX)"
 daemon=""
 cleanup() {
@@ -37,7 +47,7 @@ fail() {
   exit 1
 }
 chmod 0755 "$work"
-for uid in $service_uid $anna_uid $ada_uid; do
+for uid in $service_uid $anna_uid $ada_uid $bob_uid; do
   mkdir -m 0700 -p "$work/home/$uid" && chown "$uid:$uid" "$work/home/$uid"
 done
 as() { # as UID COMMAND...: runs COMMAND under that uid and gid, no supplementary groups
@@ -56,6 +66,7 @@ as_bg() {
 py=/usr/bin/python3
 pw='admin password 123'
 apw='anna password 1234'
+bpw='bob password 12345'
 
 # --- the site's IT sets the store up as the service account ---
 echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
@@ -79,12 +90,16 @@ printf '%s\n' "$pw" | as "$service_uid" "$cli" init --store "$store" --policy "$
 printf '%s\n%s\n' "$pw" "$apw" | as "$service_uid" "$cli" user add anna --role annotator \
   --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
   || fail "user add anna"
+printf '%s\n%s\n' "$pw" "$bpw" | as "$service_uid" "$cli" user add bob --role annotator \
+  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
+  || fail "user add bob"
 svc import "$work/ct-a" > "$work/import.out" 2>&1 || fail "import a: $(cat "$work/import.out")"
 study_a=$(svc studies | awk -F'\t' 'NR == 2 {print $1}')
 svc import "$work/ct-b" > "$work/import.out" 2>&1 || fail "import b: $(cat "$work/import.out")"
 study_b=$(svc studies | awk -F'\t' -v a="$study_a" 'NR > 1 && $1 != a {print $1}')
 [ -n "$study_a" ] && [ -n "$study_b" ] || fail "two studies expected, got '$study_a' '$study_b'"
 svc assign anna "$study_a" > /dev/null || fail "assign anna"
+svc assign bob "$study_b" > /dev/null || fail "assign bob"
 
 as_bg "$service_uid" "$radmarkd" --store "$store" --socket "$sock" --policy "$work/policy.json" \
   --cli "$cli" 2> "$work/radmarkd.log" &
@@ -123,10 +138,10 @@ grep -q "not assigned to you" "$work/service.err" || fail "unassigned: $(cat "$w
 cmp -s "$work/local.err" "$work/service.err" \
   || fail "refusals differ: '$(cat "$work/local.err")' vs '$(cat "$work/service.err")'"
 [ -s "$work/out" ] && fail "a refused read printed $(cat "$work/out")"
-grep -q "'service open-volume' ended with exit 1" "$work/radmarkd.log" \
-  || fail "the refusal is not in the service's log"
-grep -q "from uid $anna_uid gid $anna_uid pid [0-9]*: 'service open-volume' in worker" "$work/radmarkd.log" \
-  || fail "the service's log does not name anna's uid"
+grep -q "from uid $anna_uid gid $anna_uid pid $refused_pid: 'service session' in worker" "$work/radmarkd.log" \
+  || fail "the service's log does not name anna's uid and pid"
+grep -q "from uid $anna_uid gid $anna_uid pid $refused_pid: 'service session' ended with exit 0" \
+  "$work/radmarkd.log" || fail "the session's end is not in the service's log"
 printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
   --as ada --user anna --password-stdin > "$work/audit.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
 [ "$(grep "refused" "$work/audit.out" | grep -c "not assigned to you")" -ge 2 ] \
@@ -150,9 +165,91 @@ grep -q '"version": "[0-9a-f]*"' "$work/out" || fail "save reply: $(cat "$work/o
 local_anna versions --study "$study_a" | grep -q "anna" || fail "the version is not anna's"
 grep -q "'service save-labels' ended with exit 0" "$work/radmarkd.log" || fail "save not in the log"
 
-# --- (d) disabled: her next request is refused ---
+# --- (e) one session: a whole map, then two edited slices on it ---
+session() { # session USER PASSWORD STEP...: the hand-written client's session, as USER's uid
+  local user="$1" password="$2" uid
+  shift 2
+  case "$user" in anna) uid=$anna_uid ;; bob) uid=$bob_uid ;; esac
+  printf '%s\n' "$password" | as "$uid" $py "$client" session "$sock" "$user" "$@"
+}
+session anna "$apw" "save:$study_a:32:32:6" "edit:$study_a:last:1,4" open:"$study_a" \
+  > "$work/session.out" 2> "$work/err" || fail "session: $(cat "$work/err") $(cat "$work/session.out")"
+[ "$(wc -l < "$work/session.out")" = 3 ] || fail "session: $(cat "$work/session.out")"
+read -r _ whole_version whole_sha < <(sed -n 1p "$work/session.out" | tr '=' ' ' | awk '{print $1, $3, $5}')
+read -r _ edit_version edit_sha < <(sed -n 2p "$work/session.out" | tr '=' ' ' | awk '{print $1, $3, $5}')
+sed -n 1p "$work/session.out" | grep -q "^save version=[0-9a-f]\{64\} sha256=[0-9a-f]\{64\}$" \
+  || fail "whole save: $(cat "$work/session.out")"
+sed -n 2p "$work/session.out" | grep -q "^edit version=[0-9a-f]\{64\} sha256=[0-9a-f]\{64\}$" \
+  || fail "edit: $(cat "$work/session.out")"
+[ "$(sed -n 3p "$work/session.out")" = "open sealed=1 bytes=12288 sha256=$hash" ] \
+  || fail "open in the session: $(sed -n 3p "$work/session.out")"
+local_anna annotations digest --study "$study_a" > "$work/digest.out" 2> "$work/err" \
+  || fail "annotations digest: $(cat "$work/err")"
+grep -q "^${edit_version:0:12} 32x32x6 uint8 sha256 $edit_sha " "$work/digest.out" \
+  || fail "the edited version read back is not parent + two slices: $(cat "$work/digest.out") (expected ${edit_version:0:12} $edit_sha)"
+local_anna annotations digest --study "$study_a" --version "${whole_version:0:12}" > "$work/digest.out" 2> "$work/err" \
+  || fail "annotations digest of the whole save: $(cat "$work/err")"
+grep -q "^${whole_version:0:12} 32x32x6 uint8 sha256 $whole_sha " "$work/digest.out" \
+  || fail "the whole map read back differs: $(cat "$work/digest.out") (expected $whole_sha)"
+[ "$(versions)" = 3 ] || fail "two saves of the session are not two versions: $(versions)"
+local_anna versions --study "$study_a" | grep "${edit_version:0:12}" | grep -q "anna.*Lesion=" \
+  || fail "the edited version: $(local_anna versions --study "$study_a")"
+grep -q "from uid $anna_uid gid $anna_uid pid [0-9]*: 'service session' ended with exit 0" "$work/radmarkd.log" \
+  || fail "the session is not in the service's log"
+
+# --- (f) a parent of another study is refused and logged; the session goes on ---
+session bob "$bpw" "save:$study_b:32:32:6" > "$work/bob.out" 2> "$work/err" \
+  || fail "bob's save on study b: $(cat "$work/err")"
+bob_version=$(sed 's/^save version=\([0-9a-f]*\) .*/\1/' "$work/bob.out")
+[ ${#bob_version} = 64 ] || fail "bob's version: $(cat "$work/bob.out")"
+session anna "$apw" "save:$study_a:32:32:6" "edit:$study_a:$bob_version:2" "open:$study_a" \
+  > "$work/lie.out" 2> "$work/err" || fail "the lying session: $(cat "$work/err")"
+[ "$(sed -n 2p "$work/lie.out")" = "edit refused: there is no version ${bob_version:0:12} of this study that you may read: not saved" ] \
+  || fail "a parent of another study: $(cat "$work/lie.out")"
+[ "$(sed -n 3p "$work/lie.out")" = "open sealed=1 bytes=12288 sha256=$hash" ] \
+  || fail "the session did not go on after the refusal: $(cat "$work/lie.out")"
+[ "$(versions)" = 4 ] || fail "the refused edit left a version (or the save did not): $(versions)"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user anna --password-stdin > "$work/audit.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
+grep "refused save" "$work/audit.out" | grep -q "${bob_version:0:12}" \
+  || fail "the refused parent is not in the store's access log: $(grep -i refused "$work/audit.out")"
+
+# --- (g) a key rotation under her open session ends it; a new one works ---
+rm -f "$work/home/$anna_uid/go" "$work/home/$anna_uid/go.ready"
+session anna "$apw" "open:$study_a" "pause:$work/home/$anna_uid/go" "open:$study_a" > "$work/rotated.out" 2> "$work/err" &
+rotated_client=$!
+for _ in $(seq 600); do [ -f "$work/home/$anna_uid/go.ready" ] && break; sleep 0.1; done
+[ -f "$work/home/$anna_uid/go.ready" ] || fail "the session did not open: $(cat "$work/err")"
+svc store rotate-key --reason "threat test" > /dev/null 2> "$work/rotate.err" \
+  || fail "rotate-key: $(cat "$work/rotate.err")"
+touch "$work/home/$anna_uid/go"
+wait "$rotated_client" && fail "the session on the old key ended well: $(cat "$work/rotated.out")"
+[ "$(sed -n 2p "$work/rotated.out")" = "open refused: the store's key was changed since you logged in (a key rotation): log in again" ] \
+  || fail "after a rotation: $(cat "$work/rotated.out") $(cat "$work/err")"
+printf '%s\n' "$apw" | as "$anna_uid" "$cli" volume digest --study "$study_a" --via "$sock" \
+  --user anna --password-stdin > "$work/service.out" 2> "$work/err" \
+  || fail "a new session after the rotation: $(cat "$work/err")"
+cmp -s "$work/local.out" "$work/service.out" || fail "voxels after the rotation: $(cat "$work/service.out")"
+
+# --- (d) disabled: the next request of her open session is refused, with her login's words ---
+rm -f "$work/home/$anna_uid/go" "$work/home/$anna_uid/go.ready"
+session anna "$apw" "open:$study_a" "pause:$work/home/$anna_uid/go" "open:$study_a" > "$work/disabled.out" 2> "$work/err" &
+disabled_client=$!
+for _ in $(seq 600); do [ -f "$work/home/$anna_uid/go.ready" ] && break; sleep 0.1; done
+[ -f "$work/home/$anna_uid/go.ready" ] || fail "the session did not open: $(cat "$work/err")"
 svc user disable anna > /dev/null 2> "$work/err" || fail "disable anna: $(cat "$work/err")"
+touch "$work/home/$anna_uid/go"
+wait "$disabled_client" && fail "a disabled user's session ended well: $(cat "$work/disabled.out")"
+[ "$(sed -n 1p "$work/disabled.out")" = "open sealed=1 bytes=12288 sha256=$hash" ] \
+  || fail "before the disable: $(cat "$work/disabled.out")"
+local_anna volume digest --study "$study_a" > /dev/null 2> "$work/local.err" \
+  && fail "in-process, a disabled user logged in"
+words=$(sed 's/^radmark-cli volume digest: //' "$work/local.err")
+[ -n "$words" ] || fail "no in-process refusal"
+[ "$(sed -n 2p "$work/disabled.out")" = "open refused: $words" ] \
+  || fail "a disabled user's next request: '$(sed -n 2p "$work/disabled.out")', in-process '$words'"
 printf '%s\n' "$apw" | as "$anna_uid" "$cli" volume digest --study "$study_a" --via "$sock" \
   --user anna --password-stdin > "$work/out" 2> "$work/err" && fail "a disabled user read voxels"
 [ -s "$work/out" ] && fail "a disabled user's request printed $(cat "$work/out")"
+grep -q "$words" "$work/err" || fail "a disabled user's new session: $(cat "$work/err")"
 echo "PASS: volumes and label maps through the service"

@@ -8,6 +8,18 @@ it can send what radmark-cli never would.
   service_channel_client.py save SOCKET STUDY USER MODE DX DY DZ  (MODE: sealed, unsealed)
       sends a label map (DX*DY*DZ bytes, one labelled voxel) in a memfd, sealed or not;
       prints the service's reply or its refusal
+  service_channel_client.py session SOCKET USER STEP...      (password on stdin)
+      one session (service session), one request per STEP, each printing one line:
+        open:STUDY                   "open sealed=1 bytes=N sha256=HEX" or "open refused: WHY"
+        save:STUDY:DX:DY:DZ          a whole sealed label map (slice z holds label z % 3 in a
+                                     square); "save version=HEX sha256=HEX" (of the map) or
+                                     "save refused: WHY"
+        edit:STUDY:PARENT:Z,Z,...    only those slices (now label 2 on the whole slice but its
+                                     corner), with PARENT ("last": the version saved last) as
+                                     the version edited; prints as save, sha256 of the map as the
+                                     service must have saved it (the parent's other slices)
+        pause:PATH                   creates PATH.ready, waits until PATH exists
+      A refusal that ends the session ends the client too.
 Exit status: the worker's.
 """
 import fcntl
@@ -18,6 +30,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 MAGIC = 0x314D4452
 F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 1, 2, 4, 8
@@ -70,7 +83,115 @@ def finish(conn, out_r):
     return struct.unpack("<I", status)[0] if len(status) == 4 else 1
 
 
+def sealed_memfd(data):
+    fd = os.memfd_create("labels", os.MFD_ALLOW_SEALING)
+    os.write(fd, data)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+    return fd
+
+
+def whole_map(dims):
+    dx, dy, dz = dims
+    slices = []
+    for z in range(dz):
+        s = bytearray(dx * dy)
+        for y in range(dy // 4, dy // 2):
+            for x in range(dx // 4, dx // 2):
+                s[y * dx + x] = z % 3
+        slices.append(s)
+    return slices
+
+
+def edited_slice(dims):
+    dx, dy, _dz = dims
+    s = bytearray([2]) * (dx * dy)
+    s[0] = 0
+    return s
+
+
+def session(sock_path, user, password, steps):
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    conn, out_r = request(sock_path, ["service", "session", "--user", user, "--password-stdin"],
+                          password, theirs.detach())
+    ready, _fds = receive_message(mine)
+    if not ready or ready[0] != 3:
+        mine.close()
+        sys.exit(finish(conn, out_r))
+    segments = json.dumps([{"label": 1, "name": "Liver", "colour": [200, 120, 60]},
+                           {"label": 2, "name": "Lesion", "colour": [250, 80, 80],
+                            "type": {"scheme": "SCT", "code": "4147007", "meaning": "Mass"}}])
+    maps = {}  # version -> (dims, slices): what each version saved here holds
+    last = None
+    for step in steps:
+        kind, _, rest = step.partition(":")
+        if kind == "pause":
+            open(rest + ".ready", "w").close()
+            while not os.path.exists(rest):
+                time.sleep(0.05)
+            continue
+        fields = rest.split(":")
+        fds = []
+        expected = None
+        if kind == "open":
+            body = {"op": "open-volume", "study": fields[0]}
+        elif kind == "save":
+            dims = [int(v) for v in fields[1:4]]
+            slices = whole_map(dims)
+            fds = [sealed_memfd(b"".join(slices))]
+            body = {"op": "save-labels", "study": fields[0], "dims": dims, "width": 1,
+                    "segments": segments, "message": "whole, from a hand-written client"}
+            expected = (dims, slices)
+        elif kind == "edit":
+            parent = last if fields[1] == "last" else fields[1]
+            zs = [int(z) for z in fields[2].split(",")]
+            base = maps.get(last)
+            dims = base[0] if base else [1, 1, 1]
+            fds = [sealed_memfd(b"".join(edited_slice(dims) for _ in zs))]
+            body = {"op": "save-labels", "study": fields[0], "dims": dims, "width": 1,
+                    "segments": segments, "message": "some slices, from a hand-written client",
+                    "parent": parent, "chunks": zs}
+            if base and parent == last:
+                slices = list(base[1])
+                for z in zs:
+                    slices[z] = edited_slice(dims)
+                expected = (dims, slices)
+        else:
+            sys.exit("unknown step " + step)
+        send_message(mine, 1, body, fds)
+        for fd in fds:
+            os.close(fd)
+        reply, got = receive_message(mine)
+        if reply is None:
+            print(kind + " refused: (the session ended)")
+            break
+        if reply[0] == 4:
+            print(kind + " refused: " + reply[1].get("error", ""))
+            if reply[1].get("ended"):
+                break
+            continue
+        if kind == "open":
+            fd = got[0]
+            size = os.fstat(fd).st_size
+            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as m:
+                print(f"open sealed=1 bytes={size} sha256={hashlib.sha256(m).hexdigest()}")
+            os.close(fd)
+        else:
+            version = reply[1]["version"]
+            digest = hashlib.sha256(b"".join(expected[1])).hexdigest() if expected else "?"
+            if expected:
+                maps[version] = expected
+            last = version
+            print(f"{kind} version={version} sha256={digest}")
+        sys.stdout.flush()
+    mine.close()
+    sys.exit(finish(conn, out_r))
+
+
 def main():
+    if sys.argv[1] == "session":
+        sock_path, user = sys.argv[2:4]
+        password = sys.stdin.readline().rstrip("\n")
+        session(sock_path, user, password, sys.argv[4:])
     what, sock_path, study, user = sys.argv[1:5]
     password = sys.stdin.readline().rstrip("\n")
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
