@@ -434,6 +434,23 @@ imaging::Volume IsolatedDecoder::volumeFrom(Message& reply, imaging::ReadReport*
     return volume;
 }
 
+void IsolatedDecoder::throwIfItKillsAChild(const imaging::SeriesSummary& series,
+                                           const fs::path& file) {
+    imaging::SeriesSummary one;
+    one.key = file.string();
+    one.format = series.format;
+    one.imageCount = 1;
+    one.files = {file};
+    try {
+        call({{"op", "read"}, {"series", seriesForChild(one)}}, {}, file);
+    } catch (const DecoderFailure& alone) {
+        if (alone.processEnded())
+            throw imaging::ReadError(file,
+                                     std::string(alone.what()) + " while decoding pixel data");
+    } catch (const imaging::ReadError&) {
+    }
+}
+
 imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series,
                                             const imaging::Progress& progress,
                                             imaging::ReadReport* report) {
@@ -458,21 +475,8 @@ imaging::Volume IsolatedDecoder::readSeries(const imaging::SeriesSummary& series
                                                           : series.files.front(),
                                      std::string(failure.what()) + " while decoding pixel data");
         // Find the file responsible: each decoded alone (a child is reused until it dies).
-        for (const auto& file : series.files) {
-            imaging::SeriesSummary one;
-            one.key = file.string();
-            one.format = series.format;
-            one.imageCount = 1;
-            one.files = {file};
-            try {
-                call({{"op", "read"}, {"series", seriesForChild(one)}}, {}, file);
-            } catch (const DecoderFailure& alone) {
-                if (alone.processEnded())
-                    throw imaging::ReadError(file, std::string(alone.what()) +
-                                                       " while decoding pixel data");
-            } catch (const imaging::ReadError&) {
-            }
-        }
+        for (const auto& file : series.files)
+            throwIfItKillsAChild(series, file);
         throw imaging::ReadError(folderOf(series),
                                  std::string(failure.what()) + " while decoding pixel data");
     }
@@ -537,20 +541,7 @@ imaging::Volume IsolatedDecoder::readSeriesReleasing(const imaging::SeriesSummar
         for (std::size_t i = 0; i < count; ++i) {
             if (stageOf(i) != 1)
                 continue;
-            const fs::path& file = series.files[i];
-            imaging::SeriesSummary one;
-            one.key = file.string();
-            one.format = series.format;
-            one.imageCount = 1;
-            one.files = {file};
-            try {
-                call({{"op", "read"}, {"series", seriesForChild(one)}}, {}, file);
-            } catch (const DecoderFailure& alone) {
-                if (alone.processEnded())
-                    throw imaging::ReadError(file, std::string(alone.what()) +
-                                                       " while decoding pixel data");
-            } catch (const imaging::ReadError&) {
-            }
+            throwIfItKillsAChild(series, series.files[i]);
         }
         throw imaging::ReadError(count == 1 ? series.files.front() : folderOf(series),
                                  std::string(failure.what()) + " while decoding pixel data");

@@ -124,6 +124,11 @@ class IsolatedDecoder {
                                                        const std::string& cause,
                                                        std::vector<imaging::ReadError>* crashed);
     imaging::Volume volumeFrom(Message& reply, imaging::ReadReport* report);
+    // After a child died on a series: decodes file alone (in a child, a fresh one if needed) and
+    // throws the ReadError naming it when that kills the child too; its other errors are not
+    // the death's cause and are left to the caller.
+    void throwIfItKillsAChild(const imaging::SeriesSummary& series,
+                              const std::filesystem::path& file);
 
     void giveHeldFiles(); // to a child that lacks them
 
