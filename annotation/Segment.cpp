@@ -1,4 +1,5 @@
 #include "annotation/Segment.h"
+#include "annotation/SegmentJson.h"
 
 #include <nlohmann/json.hpp>
 
@@ -185,7 +186,7 @@ std::optional<CodedConcept> conceptFrom(const json& j) {
 
 } // namespace
 
-std::string segmentsToJsonText(const SegmentList& segments) {
+json segmentsJson(const SegmentList& segments) {
     json list = json::array();
     for (const Segment& s : segments.all())
         list.push_back({{"label", s.label},
@@ -197,7 +198,11 @@ std::string segmentsToJsonText(const SegmentList& segments) {
                         {"display", s.display == SegmentDisplay::Fill ? "fill" : "outline"},
                         {"category", conceptJson(s.category)},
                         {"type", conceptJson(s.type)}});
-    return list.dump();
+    return list;
+}
+
+std::string segmentsToJsonText(const SegmentList& segments) {
+    return segmentsJson(segments).dump();
 }
 
 SegmentList segmentsFromJsonText(std::string_view text) {

@@ -1,4 +1,5 @@
 #include "annotation/Version.h"
+#include "annotation/SegmentJson.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,32 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-json conceptToJson(const std::optional<CodedConcept>& c) {
-    if (!c)
-        return nullptr;
-    return {{"scheme", c->scheme}, {"code", c->code}, {"meaning", c->meaning}};
-}
-
 std::optional<CodedConcept> conceptFromJson(const json& j) {
     if (j.is_null())
         return std::nullopt;
     return CodedConcept{j.at("scheme"), j.at("code"), j.at("meaning")};
-}
-
-json segmentsToJson(const SegmentList& segments) {
-    json list = json::array();
-    for (const Segment& s : segments.all()) {
-        list.push_back({{"label", s.label},
-                        {"name", s.name},
-                        {"colour", {s.colour.r, s.colour.g, s.colour.b}},
-                        {"visible", s.visible},
-                        {"locked", s.locked},
-                        {"opacity", s.opacity},
-                        {"display", s.display == SegmentDisplay::Fill ? "fill" : "outline"},
-                        {"category", conceptToJson(s.category)},
-                        {"type", conceptToJson(s.type)}});
-    }
-    return list;
 }
 
 SegmentList segmentsFromJson(const json& list) {
@@ -164,7 +143,7 @@ json versionToJson(const Version& v) {
             {"geometry", geometryToJson(v.geometry)},
             {"width", int(v.width)},
             {"chunks", chunksToJson(v.chunks)},
-            {"segments", segmentsToJson(v.segments)},
+            {"segments", segmentsJson(v.segments)},
             {"boxes", boxesToJson(v.boxes)},
             {"voxel_counts", countsToJson(v.voxelCounts)}};
 }
@@ -280,7 +259,7 @@ Bytes Draft::serialize() const {
                     {"geometry", geometryToJson(geometry)},
                     {"width", int(width)},
                     {"chunks", chunksToJson(chunks)},
-                    {"segments", segmentsToJson(segments)},
+                    {"segments", segmentsJson(segments)},
                     {"boxes", boxesToJson(boxes)}});
 }
 
