@@ -1,4 +1,5 @@
 #include "annotation/Version.h"
+#include "annotation/ChunkRunsJson.h"
 #include "annotation/SegmentJson.h"
 
 #include <nlohmann/json.hpp>
@@ -84,19 +85,6 @@ imaging::Geometry geometryFromJson(const json& j) {
     return g;
 }
 
-// Chunk hashes as runs, since long stretches of empty slices share one hash.
-json chunksToJson(const std::vector<imaging::ChunkHash>& chunks) {
-    json runs = json::array();
-    for (std::size_t i = 0; i < chunks.size();) {
-        std::size_t j = i + 1;
-        while (j < chunks.size() && chunks[j] == chunks[i])
-            ++j;
-        runs.push_back({chunks[i].hex(), j - i});
-        i = j;
-    }
-    return runs;
-}
-
 std::vector<imaging::ChunkHash> chunksFromJson(const json& runs) {
     std::vector<imaging::ChunkHash> chunks;
     for (const json& run : runs) {
@@ -142,7 +130,7 @@ json versionToJson(const Version& v) {
             {"message", v.message},
             {"geometry", geometryToJson(v.geometry)},
             {"width", int(v.width)},
-            {"chunks", chunksToJson(v.chunks)},
+            {"chunks", chunkRunsJson(v.chunks)},
             {"segments", segmentsJson(v.segments)},
             {"boxes", boxesToJson(v.boxes)},
             {"voxel_counts", countsToJson(v.voxelCounts)}};
@@ -169,6 +157,18 @@ Version versionFromJson(const json& j, const VersionId& id) {
 }
 
 } // namespace
+
+json chunkRunsJson(const std::vector<imaging::ChunkHash>& chunks) {
+    json runs = json::array();
+    for (std::size_t i = 0; i < chunks.size();) {
+        std::size_t j = i + 1;
+        while (j < chunks.size() && chunks[j] == chunks[i])
+            ++j;
+        runs.push_back({chunks[i].hex(), j - i});
+        i = j;
+    }
+    return runs;
+}
 
 std::string currentUtcTimestamp() {
     const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -258,7 +258,7 @@ Bytes Draft::serialize() const {
                     {"saved", savedUtc},
                     {"geometry", geometryToJson(geometry)},
                     {"width", int(width)},
-                    {"chunks", chunksToJson(chunks)},
+                    {"chunks", chunkRunsJson(chunks)},
                     {"segments", segmentsJson(segments)},
                     {"boxes", boxesToJson(boxes)}});
 }
@@ -368,8 +368,7 @@ const Version& VersionHistory::commitChanges(const VersionId& parentId,
                                              SaveReport* report, ChunkCounts* known) {
     const Version& parent = get(parentId);
     const std::size_t chunkBytes = std::size_t(parent.geometry.dims[0]) *
-                                   std::size_t(parent.geometry.dims[1]) *
-                                   std::size_t(parent.width);
+                                   std::size_t(parent.geometry.dims[1]) * std::size_t(parent.width);
     for (const auto& [z, bytes] : changed) {
         if (z < 0 || z >= int(parent.chunks.size()))
             throw std::invalid_argument("slice " + std::to_string(z) + " is not in the label map");
@@ -408,7 +407,8 @@ const Version& VersionHistory::commitChanges(const VersionId& parentId,
         } else if (!emptyHash || slot != *emptyHash) {
             const Bytes before = store_->get(slot); // get() checks its hash
             if (before.size() != chunkBytes)
-                throw CorruptAnnotation("A stored label chunk is damaged (content does not match).");
+                throw CorruptAnnotation(
+                    "A stored label chunk is damaged (content does not match).");
             if (!allZero(before))
                 addCounts(counts, countsOf(before, parent.width), -1);
         }

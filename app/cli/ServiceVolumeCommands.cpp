@@ -11,6 +11,7 @@
 // for one request each. All run the in-process calls (StoreAccessCore.h), so roles,
 // assignments and access-log entries are the same.
 
+#include "annotation/ChunkRunsJson.h"
 #include "app/cli/Command.h"
 #include "app/cli/ServiceWorker.h"
 #include "app/cli/StoreAccessCore.h"
@@ -187,7 +188,7 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
     reply.body = {{"version", saved.versionId},
                   {"chunksWritten", saved.chunksWritten},
                   {"chunksReused", saved.chunksReused},
-                  {"chunks", chunkRunsToJson(saved.chunks)}};
+                  {"chunks", annotation::chunkRunsJson(saved.chunks)}};
     return reply;
 }
 
@@ -256,8 +257,7 @@ int runSession(Arguments& args, CommandIo& io) {
         Message request;
         try {
             if (!decoder::receiveMessage(channel, request, timeoutMs))
-                throw CommandError("the session ended after " +
-                                   std::to_string(idleMs / 60000) +
+                throw CommandError("the session ended after " + std::to_string(idleMs / 60000) +
                                    " min without a request (the policy's idle timeout): log "
                                    "in again");
         } catch (const decoder::ChannelError&) {

@@ -40,8 +40,8 @@ void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
         throw StoreAccessError("the label map is " + std::to_string(dims[0]) + "x" +
                                std::to_string(dims[1]) + "x" + std::to_string(dims[2]) +
                                ", the study's grid is " + std::to_string(study.dims[0]) + "x" +
-                               std::to_string(study.dims[1]) + "x" +
-                               std::to_string(study.dims[2]) + ": not saved");
+                               std::to_string(study.dims[1]) + "x" + std::to_string(study.dims[2]) +
+                               ": not saved");
     const std::uint64_t expected = std::uint64_t(study.voxelCount()) * std::uint64_t(width);
     if (bytes != expected)
         throw StoreAccessError("the label map holds " + std::to_string(bytes) +
@@ -89,8 +89,7 @@ SavedVersion saveLabels(storage::Session& session, const std::string& study,
         parent ? std::optional(parentOnStudy(session, studyId, stored, *parent)) : stored.newest();
     annotation::LabelMap& labels = labelsFor(grid);
     annotation::SaveReport report;
-    const annotation::Version version =
-        stored.save(labels, segments, {}, message, edited, &report);
+    const annotation::Version version = stored.save(labels, segments, {}, message, edited, &report);
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
@@ -109,8 +108,7 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
         throw StoreAccessError("the label map's slices hold " + std::to_string(slices.byteCount) +
                                " bytes, " + std::to_string(slices.indices.size()) +
                                " slices need " +
-                               std::to_string(sliceBytes * slices.indices.size()) +
-                               ": not saved");
+                               std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
     workflow::StoredAnnotationHistory stored(session, studyId);
     const annotation::VersionId base = parentOnStudy(session, studyId, stored, parent);
     const annotation::Version& edited = stored.history().get(base);
@@ -129,18 +127,6 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     const annotation::Version version =
         stored.saveChanges(base, changed, segments, {}, message, &report, known);
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
-}
-
-nlohmann::json chunkRunsToJson(const std::vector<imaging::ChunkHash>& chunks) {
-    json runs = json::array();
-    for (std::size_t i = 0; i < chunks.size();) {
-        std::size_t j = i + 1;
-        while (j < chunks.size() && chunks[j] == chunks[i])
-            ++j;
-        runs.push_back({chunks[i].hex(), j - i});
-        i = j;
-    }
-    return runs;
 }
 
 std::vector<imaging::ChunkHash> chunkRunsFromJson(const nlohmann::json& runs) {
@@ -239,9 +225,8 @@ std::string reasonFrom(const std::string& errors) {
             last = line;
         at = end == std::string::npos ? errors.size() : end + 1;
     }
-    for (const char* prefix :
-         {"radmark-cli service session: ", "radmark-cli service open-volume: ",
-          "radmark-cli service save-labels: ", "radmark-cli: ", "radmarkd: "})
+    for (const char* prefix : {"radmark-cli service session: ", "radmark-cli service open-volume: ",
+                               "radmark-cli service save-labels: ", "radmark-cli: ", "radmarkd: "})
         if (last.rfind(prefix, 0) == 0)
             return last.substr(std::strlen(prefix));
     return last.empty() ? "the service ended the session without an answer" : last;
@@ -319,8 +304,9 @@ class ServiceStoreAccess final : public StoreAccess {
         } else {
             for (int z = 0; z < labels.chunkCount(); ++z)
                 slices.push_back(z);
-            sent.fds.push_back(decoder::memfdWithBytes(
-                "radmark-labels", labels.data(), labels.voxelCount() * std::size_t(labels.width())));
+            sent.fds.push_back(
+                decoder::memfdWithBytes("radmark-labels", labels.data(),
+                                        labels.voxelCount() * std::size_t(labels.width())));
         }
         Message reply = call(std::move(sent));
         SavedVersion saved;
@@ -365,8 +351,7 @@ class ServiceStoreAccess final : public StoreAccess {
                                    ": " + std::strerror(errno));
         int pair[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
-            throw StoreAccessError(std::string("cannot make a channel: ") +
-                                   std::strerror(errno));
+            throw StoreAccessError(std::string("cannot make a channel: ") + std::strerror(errno));
         c.channel = UniqueFd(pair[0]);
         UniqueFd theirs(pair[1]);
         Pipe in = makePipe(), out = makePipe();
@@ -378,8 +363,7 @@ class ServiceStoreAccess final : public StoreAccess {
                                                 "--password-stdin"};
         try {
             service::sendRequest(c.socket.get(), words, -1, {},
-                                 {in.read.get(), out.write.get(), out.write.get()},
-                                 theirs.get());
+                                 {in.read.get(), out.write.get(), out.write.get()}, theirs.get());
         } catch (const std::exception& e) {
             throw StoreAccessError(e.what());
         }

@@ -50,8 +50,7 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
 annotation::LabelMap labelsFromBytes(const imaging::Geometry& grid, annotation::LabelWidth width,
                                      const std::uint8_t* bytes);
 
-// A version's chunk hashes on the channel: runs of [hex, count] (empty slices share one hash).
-nlohmann::json chunkRunsToJson(const std::vector<imaging::ChunkHash>& chunks);
+// A version's chunk hashes read from the channel (written by annotation::chunkRunsJson).
 std::vector<imaging::ChunkHash> chunkRunsFromJson(const nlohmann::json& runs);
 
 } // namespace radmark::cli
