@@ -42,6 +42,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -1177,6 +1178,14 @@ int runZygote(bool ocr) {
 }
 
 int run(int argc, char** argv) {
+    // Started by hand (no supervisor, so no socket at fd 3): one line, not an abort.
+    struct stat channelStat {};
+    if (::fstat(channel, &channelStat) != 0 || !S_ISSOCK(channelStat.st_mode)) {
+        std::fputs("radmark-decoder: this is Radmark's isolated decoder, started by radmark and "
+                   "radmark-cli (docs/isolation.md); it is not run by hand\n",
+                   stderr);
+        return 2;
+    }
     if (argc >= 2 && std::string(argv[1]) == "--zygote")
         return runZygote(childSettingsFrom(argc - 1, argv + 1).ocr);
     return runChild(childSettingsFrom(argc, argv));

@@ -7,6 +7,8 @@
 #     was imported (3), and no signal reaches the CLI.
 #  3. `radmark-cli bench` lists its commands, deface among them; `bench deface` reads the head
 #     volume in the decoder child, not in the CLI.
+#  4. radmark-decoder started by hand (no supervisor's socket at fd 3) says what it is in one
+#     line and exits 2: no abort, no core.
 # usage: CliIsolation.sh RADMARK_CLI MALFORMED_DATA_DIR
 set -euo pipefail
 cli="$1"
@@ -79,3 +81,15 @@ if [ -f "$head" ] && command -v strace >/dev/null; then
 else
   echo "note: mricron-data or strace missing: bench deface run skipped"
 fi
+
+# 4. The decoder by hand.
+decoder="$(dirname "$cli")/radmark-decoder"
+status=0
+"$decoder" --help > "$scratch/decoder.out" 2>&1 || status=$?
+[ "$status" = 2 ] || fail "radmark-decoder by hand: exit $status, not 2: $(cat "$scratch/decoder.out")"
+grep -q "isolated decoder.*not run by hand" "$scratch/decoder.out" ||
+  fail "radmark-decoder by hand said: $(cat "$scratch/decoder.out")"
+status=0
+"$decoder" --zygote 3< /dev/null > "$scratch/decoder.out" 2>&1 || status=$?
+[ "$status" = 2 ] || fail "radmark-decoder --zygote on a file at fd 3: exit $status, not 2"
+echo "ok: radmark-decoder by hand is one line and exit 2"
