@@ -5,8 +5,8 @@
 // no store key, no session and no store file. Once started it confines itself (Sandbox.h).
 // A crash here ends this process only; the parent names the file and carries on.
 
-#include "imaging/DicomSeriesReader.h"
 #include "imaging/DicomSeg.h"
+#include "imaging/DicomSeriesReader.h"
 #include "imaging/DicomStructure.h"
 #include "imaging/ItkImageReader.h"
 #include "imaging/StudyReader.h"
