@@ -953,10 +953,10 @@ std::vector<SeriesSummary> scanSeries(const std::vector<fs::path>& files, bool s
         if (!scanned[i]) {
             // A PACS's instance, held in memory, has no name: /proc/self/fd/N says nothing.
             if (firstFailure.empty())
-                firstFailure = (files[i].parent_path() == "/proc/self/fd"
-                                    ? std::string("an instance")
-                                    : files[i].filename().string()) +
-                               " " + failures[i];
+                firstFailure =
+                    (files[i].parent_path() == "/proc/self/fd" ? std::string("an instance")
+                                                               : files[i].filename().string()) +
+                    " " + failures[i];
             ++skipped;
             continue;
         }
@@ -1054,6 +1054,12 @@ Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadRep
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return firstSlice(a) < firstSlice(b); });
 
+    // The two threads take runs of files that fill 2 MiB of the volume each: on huge pages
+    // (the decoder's voxel memory) a thread then never waits for the other to zero the page
+    // it writes into.
+    const std::size_t sliceBytes =
+        std::max<std::size_t>(1, volume.byteCount() / std::max<std::size_t>(1, l.frames.size()));
+    const std::size_t run = std::clamp<std::size_t>((std::size_t(2) << 20) / sliceBytes, 1, 64);
     std::atomic<std::size_t> next{0}, done{0};
     std::atomic<bool> stop{false};
     std::mutex failureMutex;
@@ -1063,23 +1069,25 @@ Volume readSeries(const SeriesSummary& series, const Progress& progress, ReadRep
         std::vector<char> scratch;
         std::size_t clamped = 0;
         try {
-            for (std::size_t i = next++; i < order.size() && !stop; i = next++) {
-                const auto& file = l.files[std::size_t(order[i])];
-                if (fileDecoding)
-                    fileDecoding(file.path, false);
-                guardedGdcmCall(file.path, [&] {
-                    decodeFile(l, order[i], targets[std::size_t(order[i])], volume, scratch,
-                               clamped);
-                });
-                if (fileDecoding)
-                    fileDecoding(file.path, true);
-                ++done;
-                if (reportProgress && progress &&
-                    !progress(std::min(0.999, 0.2 + 0.8 * double(done) / double(order.size()))))
-                    throw ReadError(series.files.empty() ? fs::path(series.key)
-                                                         : series.files.front().parent_path(),
-                                    "cancelled");
-            }
+            for (std::size_t first = next.fetch_add(run); first < order.size() && !stop;
+                 first = next.fetch_add(run))
+                for (std::size_t i = first; i < std::min(order.size(), first + run) && !stop; ++i) {
+                    const auto& file = l.files[std::size_t(order[i])];
+                    if (fileDecoding)
+                        fileDecoding(file.path, false);
+                    guardedGdcmCall(file.path, [&] {
+                        decodeFile(l, order[i], targets[std::size_t(order[i])], volume, scratch,
+                                   clamped);
+                    });
+                    if (fileDecoding)
+                        fileDecoding(file.path, true);
+                    ++done;
+                    if (reportProgress && progress &&
+                        !progress(std::min(0.999, 0.2 + 0.8 * double(done) / double(order.size()))))
+                        throw ReadError(series.files.empty() ? fs::path(series.key)
+                                                             : series.files.front().parent_path(),
+                                        "cancelled");
+                }
         } catch (...) {
             std::lock_guard lock(failureMutex);
             if (!failure)
