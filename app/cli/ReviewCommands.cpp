@@ -4,6 +4,7 @@
 // its hash.
 
 #include "app/cli/Command.h"
+#include "app/cli/StoreAccessArguments.h"
 #include "app/cli/StoreSession.h"
 #include "report/AtomicFile.h"
 #include "report/PdfWriter.h"
@@ -64,9 +65,18 @@ void printRows(std::ostream& out, const std::vector<WorklistRow>& rows, bool que
     }
 }
 
+// The rows read in-process, or through radmarkd (--via), whose refusal is one line.
+template <class Read> std::vector<WorklistRow> rowsOrRefusal(const Read& read) {
+    try {
+        return read();
+    } catch (const StoreAccessError& e) {
+        throw CommandError(e.what());
+    }
+}
+
 int runStudies(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
-    args.allowOnly(storeOptions({"state"}));
+    args.allowOnly(storeAccessOptions({"state"}));
     std::optional<storage::ReviewState> state;
     if (const auto name = args.option("state")) {
         state = storage::parseReviewState(*name);
@@ -74,16 +84,17 @@ int runStudies(Arguments& args, CommandIo& io) {
             throw CommandError("unknown state '" + *name +
                                "' (draft, submitted, approved, changes, rejected)");
     }
-    auto session = loginFromArguments(args, io);
-    printRows(io.out, workflow::worklist(session, state), false);
+    printRows(io.out,
+              rowsOrRefusal([&] { return storeAccessFromArguments(args, io)->worklist(state); }),
+              false);
     return 0;
 }
 
 int runQueue(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
-    args.allowOnly(storeOptions());
-    auto session = loginFromArguments(args, io);
-    const auto rows = workflow::reviewQueue(session);
+    args.allowOnly(storeAccessOptions());
+    const auto rows =
+        rowsOrRefusal([&] { return storeAccessFromArguments(args, io)->reviewQueue(); });
     printRows(io.out, rows, true);
     if (rows.empty())
         io.out << "(no version waits for review)\n";
@@ -324,10 +335,11 @@ int runAgreement(Arguments& args, CommandIo& io) {
 } // namespace
 
 RADMARK_COMMAND("studies",
-                "[--state S] --user U  the worklist: studies, latest version, review "
-                "state, open comments",
+                "[--state S] --user U [--via SOCKET]  the worklist: studies, latest version, "
+                "review state, open comments (--via: through radmarkd)",
                 runStudies);
-RADMARK_COMMAND("review queue", "--user REVIEWER  the submitted versions waiting for review",
+RADMARK_COMMAND("review queue",
+                "--user REVIEWER [--via SOCKET]  the submitted versions waiting for review",
                 runQueue);
 RADMARK_COMMAND("review submit", "VERSION --user ANNOTATOR  submit a saved version for review",
                 runSubmit);

@@ -5,7 +5,8 @@
 // answers its client's requests on the message channel until she closes it: open-volume loads
 // the study's first series straight into a memfd, seals it and sends it with a JSON summary;
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
-// since a version she names as their parent) and saves it as a version. Before each request it
+// since a version she names as their parent) and saves it as a version; worklist and
+// review-queue send her rows (workflow/WorklistJson.h). Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
 // key (storage::Session::checkStillValid), else refuses and ends. The one-shot commands log in
 // for one request each. All run the in-process calls (StoreAccessCore.h), so roles,
@@ -18,6 +19,7 @@
 #include "app/cli/StoreSession.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "workflow/WorklistJson.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -226,17 +228,34 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
     if (request.kind != MessageKind::Request)
         throw CommandError("a session takes requests only");
     std::string op, study;
+    std::optional<storage::ReviewState> state;
     try {
         op = request.body.at("op").get<std::string>();
-        study = request.body.at("study").get<std::string>();
+        if (op == "open-volume" || op == "save-labels")
+            study = request.body.at("study").get<std::string>();
+        if (request.body.contains("state")) {
+            state = storage::parseReviewState(request.body.at("state").get<std::string>());
+            if (!state)
+                throw CommandError("the request names a review state Radmark does not know");
+        }
     } catch (const nlohmann::json::exception&) {
-        throw CommandError("the request is not readable (op, study)");
+        throw CommandError("the request is not readable (op, study, state)");
     }
     if (op == "open-volume")
         return openVolumeReply(session, study);
     if (op == "save-labels")
         return saveLabelsReply(session, study, request, &known);
-    throw CommandError("a session answers open-volume and save-labels, not '" + op + "'");
+    Message reply;
+    reply.kind = MessageKind::Reply;
+    if (op == "worklist")
+        reply.body = {{"rows", workflow::worklistJson(workflow::worklist(session, state))}};
+    else if (op == "review-queue")
+        reply.body = {{"rows", workflow::worklistJson(workflow::reviewQueue(session))}};
+    else
+        throw CommandError("a session answers open-volume, save-labels, worklist and "
+                           "review-queue, not '" +
+                           op + "'");
+    return reply;
 }
 
 int runSession(Arguments& args, CommandIo& io) {
@@ -246,7 +265,7 @@ int runSession(Arguments& args, CommandIo& io) {
     auto session = loginFromArguments(args, io);
     Message ready;
     ready.kind = MessageKind::Reply;
-    ready.body = {{"session", "ready"}};
+    ready.body = {{"session", "ready"}, {"role", storage::roleName(session.role())}};
     decoder::sendMessage(channel, ready);
     // Idle as long as the policy's idle timeout, the session ends (logged out, as a lock).
     const auto idle = session.store().policy().idleTimeout;
@@ -285,8 +304,8 @@ int runSession(Arguments& args, CommandIo& io) {
 } // namespace
 RADMARK_COMMAND("service session",
                 "--user U --password-stdin  (radmarkd's worker only: one login, then the "
-                "client's open-volume and save-labels requests on its channel until she closes "
-                "it)",
+                "client's open-volume, save-labels, worklist and review-queue requests on its "
+                "channel until she closes it)",
                 runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "

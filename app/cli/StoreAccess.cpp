@@ -7,6 +7,7 @@
 #include "storage/StoredStudy.h"
 #include "storage/Studies.h"
 #include "workflow/StoredAnnotations.h"
+#include "workflow/WorklistJson.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -174,6 +175,17 @@ class InProcessStoreAccess final : public StoreAccess {
   public:
     explicit InProcessStoreAccess(storage::Session session) : session_(std::move(session)) {}
 
+    storage::Role role() override { return session_.role(); }
+
+    std::vector<workflow::WorklistRow>
+    worklist(std::optional<storage::ReviewState> state) override {
+        return workflow::worklist(session_, state);
+    }
+
+    std::vector<workflow::WorklistRow> reviewQueue() override {
+        return workflow::reviewQueue(session_);
+    }
+
     imaging::Volume openVolume(const std::string& study) override {
         return loadStudyVolume(session_, study);
     }
@@ -260,6 +272,27 @@ class ServiceStoreAccess final : public StoreAccess {
         : socket_(std::move(socket)), user_(std::move(user)), password_(std::move(password)) {}
     ~ServiceStoreAccess() override { endSession(); }
 
+    storage::Role role() override {
+        if (!session_)
+            startSession();
+        return role_;
+    }
+
+    std::vector<workflow::WorklistRow>
+    worklist(std::optional<storage::ReviewState> state) override {
+        Message sent;
+        sent.body = {{"op", "worklist"}};
+        if (state)
+            sent.body["state"] = storage::reviewStateName(*state);
+        return rowsOf(call(std::move(sent)));
+    }
+
+    std::vector<workflow::WorklistRow> reviewQueue() override {
+        Message sent;
+        sent.body = {{"op", "review-queue"}};
+        return rowsOf(call(std::move(sent)));
+    }
+
     imaging::Volume openVolume(const std::string& study) override {
         Message sent;
         sent.body = {{"op", "open-volume"}, {"study", study}};
@@ -333,6 +366,14 @@ class ServiceStoreAccess final : public StoreAccess {
         UniqueFd socket, channel, output; // output: the worker's stdout and stderr
     };
 
+    static std::vector<workflow::WorklistRow> rowsOf(const Message& reply) {
+        try {
+            return workflow::worklistFromJson(reply.body.at("rows"));
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's worklist is not readable");
+        }
+    }
+
     // "service session --user U --password-stdin" on a fresh connection, the password on its
     // stdin, its stdout and stderr into one pipe read when it ends, and the channel every call
     // goes through. Returns once the worker has logged in; throws StoreAccessError with its
@@ -383,6 +424,12 @@ class ServiceStoreAccess final : public StoreAccess {
         }
         if (!loggedIn)
             throw StoreAccessError(endSession());
+        try {
+            role_ = storage::parseRole(ready.body.value("role", std::string()));
+        } catch (const std::exception&) {
+            endSession();
+            throw StoreAccessError("the service's session did not say her role");
+        }
     }
 
     // Ends the session (the worker logs out when the channel closes) and returns the worker's
@@ -445,7 +492,8 @@ class ServiceStoreAccess final : public StoreAccess {
     std::filesystem::path socket_;
     std::string user_, password_;
     std::optional<Connection> session_;
-    std::map<std::string, Saved> lastSaved_; // study -> the version this object saved last
+    storage::Role role_ = storage::Role::Annotator; // as the session's worker said at login
+    std::map<std::string, Saved> lastSaved_;        // study -> the version this object saved last
 };
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "annotation/Segment.h"
 #include "imaging/Volume.h"
 #include "storage/Store.h"
+#include "workflow/Review.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -35,6 +36,14 @@ struct SavedVersion {
 class StoreAccess {
   public:
     virtual ~StoreAccess() = default;
+    // Her role in the store (the worklist shows reviewers their queue too).
+    virtual storage::Role role() = 0;
+    // The studies she may open, with their latest version's review state (workflow::worklist);
+    // state filters by it. The review queue: the submitted versions waiting for her review
+    // (workflow::reviewQueue; reviewers and admins).
+    virtual std::vector<workflow::WorklistRow>
+    worklist(std::optional<storage::ReviewState> state = std::nullopt) = 0;
+    virtual std::vector<workflow::WorklistRow> reviewQueue() = 0;
     // The first series of the study (label or id), for viewing; logged "open study".
     virtual imaging::Volume openVolume(const std::string& study) = 0;
     // labels (the study's grid) + segments as a new version; logged "save". Its parent is the

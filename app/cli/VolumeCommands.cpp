@@ -5,7 +5,7 @@
 // a test) without writing any voxel anywhere.
 
 #include "app/cli/Command.h"
-#include "app/cli/StoreAccess.h"
+#include "app/cli/StoreAccessArguments.h"
 #include "app/cli/StoreSession.h"
 
 #include <sodium.h>
@@ -18,17 +18,9 @@ namespace {
 
 int runVolumeDigest(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
-    args.allowOnly(storeOptions({"study", "via"}));
+    args.allowOnly(storeAccessOptions({"study"}));
     const std::string study = args.required("study");
-    std::unique_ptr<StoreAccess> access;
-    if (auto via = args.option("via")) {
-        if (args.option("store") || args.option("policy"))
-            throw CommandError("--via: the service's store and the site's policy apply", 2);
-        const std::string user = args.required("user");
-        access = serviceStoreAccess(*via, user, readSecret(args, io, "Password for " + user + ": "));
-    } else {
-        access = inProcessStoreAccess(loginFromArguments(args, io));
-    }
+    const std::unique_ptr<StoreAccess> access = storeAccessFromArguments(args, io);
     imaging::Volume volume;
     try {
         volume = access->openVolume(study);
@@ -39,8 +31,8 @@ int runVolumeDigest(Arguments& args, CommandIo& io) {
     crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(volume.data()),
                        volume.byteCount());
     const auto& d = volume.geometry().dims;
-    io.out << d[0] << "x" << d[1] << "x" << d[2] << " " << imaging::pixelTypeName(volume.pixelType())
-           << " sha256 ";
+    io.out << d[0] << "x" << d[1] << "x" << d[2] << " "
+           << imaging::pixelTypeName(volume.pixelType()) << " sha256 ";
     for (unsigned char b : digest) {
         char hex[3];
         std::snprintf(hex, sizeof hex, "%02x", b);

@@ -5,11 +5,11 @@
 #include "app/gui/DatasetsDialog.h"
 #include "app/gui/ExportDialog.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/PacsImportDialog.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
 #include "app/gui/import/ImportDialog.h"
-#include "app/gui/PacsImportDialog.h"
 #include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LockScreen.h"
 #include "app/gui/security/LoginDialog.h"
@@ -188,8 +188,8 @@ void StoreWorkspace::buildMenu() {
     importAction_ =
         menu_->addAction(tr("&Import studies..."), this, &StoreWorkspace::showImportDialog);
     importAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
-    pacsImportAction_ = menu_->addAction(tr("Import from &PACS..."), this,
-                                         &StoreWorkspace::showPacsImportDialog);
+    pacsImportAction_ =
+        menu_->addAction(tr("Import from &PACS..."), this, &StoreWorkspace::showPacsImportDialog);
     pacsImportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
     adminAction_ =
         menu_->addAction(tr("&Administration..."), this, &StoreWorkspace::showAdminPanel);
@@ -364,7 +364,11 @@ void StoreWorkspace::chooseStudy(bool queue) {
         return;
     std::unique_ptr<WorklistDialog> dialog;
     try {
-        dialog = std::make_unique<WorklistDialog>(*session_, &window_);
+        std::optional<std::vector<workflow::WorklistRow>> reviewQueue;
+        if (session_->role() == storage::Role::Reviewer)
+            reviewQueue = workflow::reviewQueue(*session_);
+        dialog =
+            std::make_unique<WorklistDialog>(workflow::worklist(*session_), reviewQueue, &window_);
     } catch (const std::exception& e) {
         QMessageBox::warning(&window_, tr("Worklist"), QString::fromUtf8(e.what()));
         return;

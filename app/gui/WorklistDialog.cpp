@@ -1,8 +1,5 @@
 #include "app/gui/WorklistDialog.h"
 
-#include "storage/Store.h"
-#include "workflow/Review.h"
-
 #include <QComboBox>
 #include <QDateTime>
 #include <QDialogButtonBox>
@@ -99,10 +96,12 @@ QTableWidget* makeTable(const std::vector<workflow::WorklistRow>& rows, bool que
 
 } // namespace
 
-WorklistDialog::WorklistDialog(storage::Session& session, QWidget* parent) : QDialog(parent) {
+WorklistDialog::WorklistDialog(const std::vector<workflow::WorklistRow>& worklist,
+                               const std::optional<std::vector<workflow::WorklistRow>>& queue,
+                               QWidget* parent)
+    : QDialog(parent) {
     setWindowTitle(tr("Worklist"));
     setObjectName(QStringLiteral("worklistDialog"));
-    const bool reviewer = session.role() == storage::Role::Reviewer;
 
     tabs_ = new QTabWidget(this);
     tabs_->setObjectName(QStringLiteral("worklistTabs"));
@@ -122,14 +121,14 @@ WorklistDialog::WorklistDialog(storage::Session& session, QWidget* parent) : QDi
     filterRow->addWidget(stateFilter_);
     filterRow->addStretch(1);
     studiesLayout->addLayout(filterRow);
-    worklist_ = makeTable(workflow::worklist(session), false, studiesPage);
+    worklist_ = makeTable(worklist, false, studiesPage);
     worklist_->setObjectName(QStringLiteral("worklistTable"));
     studiesLayout->addWidget(worklist_);
     tabs_->addTab(studiesPage, tr("Studies"));
     connect(stateFilter_, &QComboBox::currentIndexChanged, this, &WorklistDialog::applyStateFilter);
 
-    if (reviewer) {
-        queue_ = makeTable(workflow::reviewQueue(session), true, tabs_);
+    if (queue) {
+        queue_ = makeTable(*queue, true, tabs_);
         queue_->setObjectName(QStringLiteral("queueTable"));
         queue_->setSortingEnabled(false); // the queue keeps its order: oldest submission first
         tabs_->addTab(queue_, tr("Review queue (%1)").arg(queue_->rowCount()));

@@ -3,8 +3,11 @@
 // `radmark-cli studies`, from workflow::worklist), sortable by any column and filtered by state,
 // and for reviewers the review queue (workflow::reviewQueue: the submitted versions of other
 // people). Choosing a row says which study to open, and for a queue row which version to review.
+// It shows rows it is given, read in-process or through the store service
+// (workflow/WorklistJson.h): it never reads the store itself.
 
 #include "storage/Reviews.h"
+#include "workflow/Review.h"
 
 #include <QDialog>
 
@@ -16,17 +19,15 @@ class QComboBox;
 class QTabWidget;
 class QTableWidget;
 
-namespace radmark::storage {
-class Session;
-}
-
 namespace radmark::gui {
 
 class WorklistDialog : public QDialog {
     Q_OBJECT
   public:
-    // Reads the worklist (and the queue, for reviewers) now; throws what storage throws.
-    explicit WorklistDialog(storage::Session& session, QWidget* parent = nullptr);
+    // queue: the review queue's rows, for a reviewer (no queue tab without it).
+    WorklistDialog(const std::vector<workflow::WorklistRow>& worklist,
+                   const std::optional<std::vector<workflow::WorklistRow>>& queue,
+                   QWidget* parent = nullptr);
 
     struct Choice {
         std::int64_t studyId = 0;

@@ -15,6 +15,9 @@
 #   (f) an edit naming as its parent a version of another study (bob's, which she may not
 #       read) is refused, logged in the store's access log, and leaves no version; the session
 #       goes on;
+#   (h) the worklist and the review queue through the service are, row for row, what the
+#       in-process calls give (anna sees her assigned study only; ada, an admin, the queue with
+#       anna's submitted version; anna's own is not in hers);
 #   (g) a key rotation under her open session: its next request is refused ("log in again"),
 #       the session ends, a new one works;
 #   (d) once ada disables her, the next request of her open session is refused with the words
@@ -213,6 +216,40 @@ printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --pol
   --as ada --user anna --password-stdin > "$work/audit.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
 grep "refused save" "$work/audit.out" | grep -q "${bob_version:0:12}" \
   || fail "the refused parent is not in the store's access log: $(grep -i refused "$work/audit.out")"
+
+# --- (h) the worklist and the review queue, row for row the in-process ones ---
+via() { # via UID USER PASSWORD COMMAND...: radmark-cli through the service, as that uid
+  local uid="$1" user="$2" password="$3"
+  shift 3
+  printf '%s\n' "$password" | as "$uid" "$cli" "$@" --via "$sock" --user "$user" --password-stdin
+}
+local_anna studies > "$work/local-rows.out" 2> "$work/err" || fail "in-process studies: $(cat "$work/err")"
+via "$anna_uid" anna "$apw" studies > "$work/service-rows.out" 2> "$work/err" \
+  || fail "studies through the service: $(cat "$work/err")"
+[ "$(wc -l < "$work/service-rows.out")" = 2 ] || fail "anna's worklist: $(cat "$work/service-rows.out")"
+awk -F'\t' 'NR == 2 {print $1}' "$work/service-rows.out" | grep -qx "$study_a" \
+  || fail "anna's worklist is not her study: $(cat "$work/service-rows.out")"
+grep -q "$study_b" "$work/service-rows.out" && fail "anna's worklist shows bob's study"
+cmp -s "$work/local-rows.out" "$work/service-rows.out" \
+  || fail "worklists differ: $(diff "$work/local-rows.out" "$work/service-rows.out")"
+latest_version=$(awk -F'\t' 'NR == 2 {print $5}' "$work/service-rows.out") # her study's newest
+local_anna review submit "$latest_version" > /dev/null 2> "$work/err" || fail "submit: $(cat "$work/err")"
+svc review queue > "$work/local-rows.out" 2> "$work/err" || fail "in-process queue: $(cat "$work/err")"
+printf '%s\n' "$pw" | as "$ada_uid" "$cli" review queue --via "$sock" --user ada --password-stdin \
+  > "$work/service-rows.out" 2> "$work/err" || fail "the queue through the service: $(cat "$work/err")"
+grep -q "submitted" "$work/service-rows.out" || fail "the queue holds no submission: $(cat "$work/service-rows.out")"
+cmp -s "$work/local-rows.out" "$work/service-rows.out" \
+  || fail "queues differ: $(diff "$work/local-rows.out" "$work/service-rows.out")"
+svc studies --state submitted > "$work/local-rows.out" || fail "in-process studies --state"
+printf '%s\n' "$pw" | as "$ada_uid" "$cli" studies --state submitted --via "$sock" --user ada \
+  --password-stdin > "$work/service-rows.out" 2> "$work/err" || fail "studies --state: $(cat "$work/err")"
+[ "$(wc -l < "$work/service-rows.out")" = 2 ] || fail "submitted studies: $(cat "$work/service-rows.out")"
+cmp -s "$work/local-rows.out" "$work/service-rows.out" || fail "filtered worklists differ"
+local_anna review queue > "$work/local-rows.out" 2> "$work/err" || fail "anna's queue: $(cat "$work/err")"
+via "$anna_uid" anna "$apw" review queue > "$work/service-rows.out" 2> "$work/err" \
+  || fail "anna's queue through the service: $(cat "$work/err")"
+grep -q "$study_a" "$work/service-rows.out" && fail "anna's queue holds her own submission"
+cmp -s "$work/local-rows.out" "$work/service-rows.out" || fail "anna's queues differ"
 
 # --- (g) a key rotation under her open session ends it; a new one works ---
 rm -f "$work/home/$anna_uid/go" "$work/home/$anna_uid/go.ready"
