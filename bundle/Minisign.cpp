@@ -65,6 +65,8 @@ MinisignKeyId minisignKeyId(const Ed25519PublicKey& publicKey) {
     return id;
 }
 
+// As minisign prints it ("%" PRIX64 of the little-endian number): no leading zeros, so one key
+// in sixteen has a 15-digit id.
 std::string keyIdHex(const MinisignKeyId& keyId) {
     static const char* digits = "0123456789ABCDEF";
     std::string hex;
@@ -72,7 +74,8 @@ std::string keyIdHex(const MinisignKeyId& keyId) {
         hex += digits[keyId[i] >> 4];
         hex += digits[keyId[i] & 15];
     }
-    return hex;
+    const std::size_t first = hex.find_first_not_of('0');
+    return first == std::string::npos ? "0" : hex.substr(first);
 }
 
 Ed25519PublicKey publicKeyOf(std::span<const std::uint8_t> secretKey) {

@@ -108,7 +108,8 @@ def main():
     key_id, key = blob[2:10], blob[10:]
     if hashlib.blake2b(key, digest_size=8).digest() != key_id:
         fail("the key id is not BLAKE2b-64 of the public key")
-    if not lines[0].endswith(key_id[::-1].hex().upper()):
+    # minisign prints it as a little-endian 64-bit number, "%" PRIX64: no leading zeros
+    if not lines[0].endswith(" " + format(int.from_bytes(key_id, "little"), "X")):
         fail("the untrusted comment does not name the key id as minisign prints it")
     print(f"check_bagit: {len(payload)} payload files, {len(tags)} tag files hold")
 
