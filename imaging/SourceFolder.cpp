@@ -51,12 +51,14 @@ FolderListing listFolder(const fs::path& folder, bool skipHidden) {
             const std::string name = path.filename().string();
             if (skipHidden && !name.empty() && name.front() == '.')
                 continue;
-            const fs::file_status own = it->symlink_status(error);
+            // The entry's own type as the listing gave it (a stat only where the file system
+            // does not say, or for a link's target).
+            const bool byLink = it->is_symlink(error);
             if (error)
                 continue; // vanished while listing
             fs::path target = real / name;
-            fs::file_status status = own;
-            if (fs::is_symlink(own)) {
+            bool folder = false, regular = false;
+            if (byLink) {
                 target = fs::canonical(path, error);
                 if (error || !inside(target, root)) {
                     if (listing.linksRefused++ == 0)
@@ -64,16 +66,22 @@ FolderListing listFolder(const fs::path& folder, bool skipHidden) {
                     error.clear();
                     continue;
                 }
-                status = fs::status(target, error);
+                const fs::file_status status = fs::status(target, error);
+                if (error)
+                    continue;
+                folder = fs::is_directory(status);
+                regular = fs::is_regular_file(status);
+            } else {
+                folder = it->is_directory(error);
+                regular = !folder && it->is_regular_file(error);
                 if (error)
                     continue;
             }
-            if (fs::is_directory(status)) {
+            if (folder) {
                 if (walked.insert(target).second)
                     pending.emplace_back(path, target);
-            } else if (fs::is_regular_file(status)) {
+            } else if (regular) {
                 // A file reached directly and by a link is listed once, under its own name.
-                const bool byLink = fs::is_symlink(own);
                 auto [at, added] = found.try_emplace(target, path, byLink);
                 if (!added && at->second.second && !byLink)
                     at->second = {path, false};

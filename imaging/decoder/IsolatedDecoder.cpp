@@ -104,8 +104,8 @@ void IsolatedDecoder::releaseHeldFiles(const std::vector<fs::path>& files) {
 }
 
 std::size_t IsolatedDecoder::heldFileCount() const {
-    return std::size_t(std::count_if(held_.begin(), held_.end(),
-                                     [](const UniqueFd& fd) { return bool(fd); }));
+    return std::size_t(
+        std::count_if(held_.begin(), held_.end(), [](const UniqueFd& fd) { return bool(fd); }));
 }
 
 void IsolatedDecoder::giveHeldFiles() {
@@ -672,11 +672,12 @@ void moveWrittenFiles(const fs::path& from, const fs::path& to,
     std::set<fs::path> made;
     for (auto it = fs::recursive_directory_iterator(from, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-        const auto status = it->symlink_status(error);
-        if (fs::is_directory(status))
+        // The entry's type as the listing gave it (no stat per file): a link is never followed.
+        const bool link = it->is_symlink(error);
+        if (!link && it->is_directory(error))
             continue;
         const fs::path relative = it->path().lexically_relative(from);
-        bool plain = fs::is_regular_file(status) && !relative.empty();
+        bool plain = !link && it->is_regular_file(error) && !relative.empty();
         for (const auto& part : relative)
             plain = plain && plainName(part.string());
         const fs::path folder = relative.parent_path();
@@ -760,7 +761,6 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
     for (int attempt = 0;; ++attempt) {
         const fs::path run = staging / ("run-" + std::to_string(attempt));
         fs::create_directories(run, error);
-        const std::vector<fs::path> files = deid::listSourceFiles(remaining);
         json request = {{"op", "deidentify-folder"},
                         {"out", forChild(run)},
                         {"secret", toJson(settings.secret)},
@@ -803,6 +803,9 @@ IsolatedFolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             break;
         } catch (const DecoderFailure& failure) {
             result.writesConfined = child.writesConfined();
+            // The files in the child's order (listSourceFiles sorts), listed only now that one
+            // of them is to blame: the normal path does not stat every source twice.
+            const std::vector<fs::path> files = deid::listSourceFiles(remaining);
             if (!failure.processEnded() || files.empty() || attempt >= 64)
                 throw std::runtime_error(failure.what());
             fs::remove_all(run, error);

@@ -409,10 +409,15 @@ FolderOutcome deidentifyIntoFolder(const std::vector<fs::path>& sources,
             outcome.studies.push_back(std::move(done));
             continue;
         }
+        // A study's files share their study and series folders: each is made (or checked) once.
+        std::map<std::vector<std::string>, fs::path> folders;
         for (auto& file : study.files) {
             const fs::path final = [&] {
                 try {
-                    return subfolder(root, file.folders) / file.name;
+                    auto made = folders.find(file.folders);
+                    if (made == folders.end())
+                        made = folders.emplace(file.folders, subfolder(root, file.folders)).first;
+                    return made->second / file.name;
                 } catch (const OutputFolderError& refused) {
                     outcome.failures.push_back(refused.what());
                     return fs::path();
