@@ -1,6 +1,7 @@
 #include "annotation/Version.h"
 #include "annotation/ChunkRunsJson.h"
 #include "annotation/SegmentJson.h"
+#include "annotation/VersionJson.h"
 
 #include <nlohmann/json.hpp>
 
@@ -122,7 +123,9 @@ json parseRecord(std::span<const std::uint8_t> bytes, const char* what) {
     }
 }
 
-json versionToJson(const Version& v) {
+} // namespace
+
+json versionJson(const Version& v) {
     return {{"format", 1},
             {"parent", v.parent ? json(v.parent->hex()) : json(nullptr)},
             {"author", v.author},
@@ -136,7 +139,9 @@ json versionToJson(const Version& v) {
             {"voxel_counts", countsToJson(v.voxelCounts)}};
 }
 
-Version versionFromJson(const json& j, const VersionId& id) {
+namespace {
+
+Version versionFromRecordFields(const json& j, const VersionId& id) {
     Version v;
     v.id = id;
     if (!j.at("parent").is_null())
@@ -157,6 +162,16 @@ Version versionFromJson(const json& j, const VersionId& id) {
 }
 
 } // namespace
+
+Version versionFromJson(const json& j, const VersionId& id) {
+    try {
+        return versionFromRecordFields(j, id);
+    } catch (const json::exception&) {
+        throw CorruptAnnotation("A stored version is damaged (fields missing).");
+    } catch (const imaging::CorruptChunk&) {
+        throw CorruptAnnotation("A stored version is damaged (a hash is unreadable).");
+    }
+}
 
 json chunkRunsJson(const std::vector<imaging::ChunkHash>& chunks) {
     json runs = json::array();
@@ -291,11 +306,7 @@ VersionHistory VersionHistory::load(imaging::ChunkStore& store, const std::vecto
         if (imaging::hashContent(bytes) != id) {
             throw CorruptAnnotation("A stored version is damaged (record does not match its id).");
         }
-        try {
-            history.versions_.push_back(versionFromJson(parseRecord(bytes, "version"), id));
-        } catch (const json::exception&) {
-            throw CorruptAnnotation("A stored version is damaged (fields missing).");
-        }
+        history.versions_.push_back(versionFromJson(parseRecord(bytes, "version"), id));
     }
     return history;
 }
@@ -322,7 +333,7 @@ const Version& VersionHistory::commit(LabelMap& labels, const SegmentList& segme
     v.segments = segments;
     v.boxes = boxes;
     v.voxelCounts = labels.voxelCounts();
-    const Bytes record = toBytes(versionToJson(v));
+    const Bytes record = toBytes(versionJson(v));
     v.id = imaging::hashContent(record);
     if (!store_->has(v.id)) {
         r.bytesWritten += store_->put(v.id, record);
@@ -437,7 +448,7 @@ const Version& VersionHistory::commitChanges(const VersionId& parentId,
     }
     v.segments = segments;
     v.boxes = boxes;
-    const Bytes record = toBytes(versionToJson(v));
+    const Bytes record = toBytes(versionJson(v));
     v.id = imaging::hashContent(record);
     if (!store_->has(v.id))
         r.bytesWritten += store_->put(v.id, record);

@@ -14,6 +14,7 @@
 #include "annotation/Version.h"
 #include "app/cli/BenchSupport.h"
 #include "app/cli/Command.h"
+#include "app/cli/StoreAccessArguments.h"
 #include "app/cli/StoreSession.h"
 #include "imaging/StudyReader.h"
 #include "imaging/decoder/IsolatedDecoder.h"
@@ -41,18 +42,17 @@ using workflow::StoredAnnotationHistory;
 
 int runVersions(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
-    args.allowOnly(storeOptions({"study"}));
+    args.allowOnly(storeAccessOptions({"study"}));
     const std::string study = args.required("study");
-    auto session = loginFromArguments(args, io);
-    const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const StoredAnnotationHistory stored(session, studyId);
-    const auto& records = stored.stored().records;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        io.out << describeVersion(stored.history().versions()[i],
-                                  storage::reviewStateName(records[i].reviewState))
-               << "\n";
+    std::vector<VersionEntry> entries;
+    try {
+        entries = storeAccessFromArguments(args, io)->versions(study);
+    } catch (const StoreAccessError& e) {
+        throw CommandError(e.what());
     }
-    if (records.empty())
+    for (const VersionEntry& entry : entries)
+        io.out << describeVersion(entry.version, storage::reviewStateName(entry.review)) << "\n";
+    if (entries.empty())
         io.out << "no annotation versions for study " << study << "\n";
     return 0;
 }
@@ -237,7 +237,9 @@ RADMARK_COMMAND("bench draft",
                 "with N dirty slices (default 5) of a 512x512x500 label map",
                 runBenchDraft);
 #endif
-RADMARK_COMMAND("versions", "--study S [--user U] [--store DIR]  one line per annotation version",
+RADMARK_COMMAND("versions",
+                "--study S [--user U] [--store DIR | --via SOCKET]  one line per annotation "
+                "version (--via: through radmarkd)",
                 runVersions);
 RADMARK_COMMAND("annotations digest",
                 "--study S [--version ID] [--user U]  grid, width, SHA-256 of a version's label "

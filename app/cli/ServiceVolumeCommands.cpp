@@ -6,13 +6,15 @@
 // the study's first series straight into a memfd, seals it and sends it with a JSON summary;
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
 // since a version she names as their parent) and saves it as a version; worklist and
-// review-queue send her rows (workflow/WorklistJson.h). Before each request it
+// review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
+// (annotation/VersionJson.h) with their review states. Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
 // key (storage::Session::checkStillValid), else refuses and ends. The one-shot commands log in
 // for one request each. All run the in-process calls (StoreAccessCore.h), so roles,
 // assignments and access-log entries are the same.
 
 #include "annotation/ChunkRunsJson.h"
+#include "annotation/VersionJson.h"
 #include "app/cli/Command.h"
 #include "app/cli/ServiceWorker.h"
 #include "app/cli/StoreAccessCore.h"
@@ -231,7 +233,7 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
     std::optional<storage::ReviewState> state;
     try {
         op = request.body.at("op").get<std::string>();
-        if (op == "open-volume" || op == "save-labels")
+        if (op == "open-volume" || op == "save-labels" || op == "versions")
             study = request.body.at("study").get<std::string>();
         if (request.body.contains("state")) {
             state = storage::parseReviewState(request.body.at("state").get<std::string>());
@@ -251,9 +253,16 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
         reply.body = {{"rows", workflow::worklistJson(workflow::worklist(session, state))}};
     else if (op == "review-queue")
         reply.body = {{"rows", workflow::worklistJson(workflow::reviewQueue(session))}};
-    else
-        throw CommandError("a session answers open-volume, save-labels, worklist and "
-                           "review-queue, not '" +
+    else if (op == "versions") {
+        nlohmann::json versions = nlohmann::json::array();
+        for (const VersionEntry& entry : studyVersions(session, study))
+            versions.push_back({{"id", entry.version.id.hex()},
+                                {"record", annotation::versionJson(entry.version)},
+                                {"state", storage::reviewStateName(entry.review)}});
+        reply.body = {{"versions", std::move(versions)}};
+    } else
+        throw CommandError("a session answers open-volume, save-labels, worklist, review-queue "
+                           "and versions, not '" +
                            op + "'");
     return reply;
 }
@@ -302,11 +311,12 @@ int runSession(Arguments& args, CommandIo& io) {
 }
 
 } // namespace
-RADMARK_COMMAND("service session",
-                "--user U --password-stdin  (radmarkd's worker only: one login, then the "
-                "client's open-volume, save-labels, worklist and review-queue requests on its "
-                "channel until she closes it)",
-                runSession);
+RADMARK_COMMAND(
+    "service session",
+    "--user U --password-stdin  (radmarkd's worker only: one login, then the "
+    "client's open-volume, save-labels, worklist, review-queue and versions requests on its "
+    "channel until she closes it)",
+    runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "
                 "volume to a client as a sealed memfd)",

@@ -1,5 +1,6 @@
 #include "app/cli/StoreAccess.h"
 
+#include "annotation/VersionJson.h"
 #include "app/cli/StoreAccessCore.h"
 #include "app/service/ServiceProtocol.h"
 #include "imaging/decoder/Channel.h"
@@ -33,6 +34,16 @@ using nlohmann::json;
 imaging::Volume loadStudyVolume(storage::Session& session, const std::string& study) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     return storage::StoredStudy::open(session, studyId).loadVolume(0);
+}
+
+std::vector<VersionEntry> studyVersions(storage::Session& session, const std::string& study) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const workflow::StoredAnnotationHistory stored(session, studyId);
+    std::vector<VersionEntry> entries;
+    const auto& records = stored.stored().records;
+    for (std::size_t i = 0; i < records.size(); ++i)
+        entries.push_back({stored.history().versions()[i], records[i].reviewState});
+    return entries;
 }
 
 void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
@@ -186,6 +197,10 @@ class InProcessStoreAccess final : public StoreAccess {
         return workflow::reviewQueue(session_);
     }
 
+    std::vector<VersionEntry> versions(const std::string& study) override {
+        return studyVersions(session_, study);
+    }
+
     imaging::Volume openVolume(const std::string& study) override {
         return loadStudyVolume(session_, study);
     }
@@ -291,6 +306,27 @@ class ServiceStoreAccess final : public StoreAccess {
         Message sent;
         sent.body = {{"op", "review-queue"}};
         return rowsOf(call(std::move(sent)));
+    }
+
+    std::vector<VersionEntry> versions(const std::string& study) override {
+        Message sent;
+        sent.body = {{"op", "versions"}, {"study", study}};
+        const Message reply = call(std::move(sent));
+        std::vector<VersionEntry> entries;
+        try {
+            for (const json& v : reply.body.at("versions").get_ref<const json::array_t&>()) {
+                const auto review = storage::parseReviewState(v.at("state").get<std::string>());
+                if (!review)
+                    throw StoreAccessError("unknown review state");
+                entries.push_back({annotation::versionFromJson(v.at("record"),
+                                                               annotation::VersionId::fromHex(
+                                                                   v.at("id").get<std::string>())),
+                                   *review});
+            }
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's versions list is not readable");
+        }
+        return entries;
     }
 
     imaging::Volume openVolume(const std::string& study) override {

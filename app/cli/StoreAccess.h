@@ -33,6 +33,12 @@ struct SavedVersion {
     std::vector<imaging::ChunkHash> chunks; // the version's, one per slice
 };
 
+// A version of a study as a versions list shows it: the whole record and its review state.
+struct VersionEntry {
+    annotation::Version version;
+    storage::ReviewState review = storage::ReviewState::Draft;
+};
+
 class StoreAccess {
   public:
     virtual ~StoreAccess() = default;
@@ -44,6 +50,9 @@ class StoreAccess {
     virtual std::vector<workflow::WorklistRow>
     worklist(std::optional<storage::ReviewState> state = std::nullopt) = 0;
     virtual std::vector<workflow::WorklistRow> reviewQueue() = 0;
+    // The study's versions she may read (label or id), oldest first
+    // (workflow::StoredAnnotationHistory: the refusals and log entries of opening it).
+    virtual std::vector<VersionEntry> versions(const std::string& study) = 0;
     // The first series of the study (label or id), for viewing; logged "open study".
     virtual imaging::Volume openVolume(const std::string& study) = 0;
     // labels (the study's grid) + segments as a new version; logged "save". Its parent is the

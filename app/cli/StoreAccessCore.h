@@ -16,6 +16,7 @@
 namespace radmark::cli {
 
 imaging::Volume loadStudyVolume(storage::Session& session, const std::string& study);
+std::vector<VersionEntry> studyVersions(storage::Session& session, const std::string& study);
 
 // Throws StoreAccessError unless a label map of dims, width and bytes fits the study's grid.
 void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,

@@ -17,7 +17,8 @@
 #       goes on;
 #   (h) the worklist and the review queue through the service are, row for row, what the
 #       in-process calls give (anna sees her assigned study only; ada, an admin, the queue with
-#       anna's submitted version; anna's own is not in hers);
+#       anna's submitted version; anna's own is not in hers); her study's versions list is the
+#       in-process one line for line, and bob's study is refused with the same words;
 #   (g) a key rotation under her open session: its next request is refused ("log in again"),
 #       the session ends, a new one works;
 #   (d) once ada disables her, the next request of her open session is refused with the words
@@ -250,6 +251,19 @@ via "$anna_uid" anna "$apw" review queue > "$work/service-rows.out" 2> "$work/er
   || fail "anna's queue through the service: $(cat "$work/err")"
 grep -q "$study_a" "$work/service-rows.out" && fail "anna's queue holds her own submission"
 cmp -s "$work/local-rows.out" "$work/service-rows.out" || fail "anna's queues differ"
+local_anna versions --study "$study_a" > "$work/local-rows.out" 2> "$work/err" || fail "versions: $(cat "$work/err")"
+via "$anna_uid" anna "$apw" versions --study "$study_a" > "$work/service-rows.out" 2> "$work/err" \
+  || fail "versions through the service: $(cat "$work/err")"
+[ "$(grep -c "^[0-9a-f]\{12\}  [0-9TZ:-]*  anna  " "$work/service-rows.out")" = 4 ] \
+  || fail "her four versions through the service: $(cat "$work/service-rows.out")"
+grep -q " submitted " "$work/service-rows.out" || fail "the submitted version's state: $(cat "$work/service-rows.out")"
+cmp -s "$work/local-rows.out" "$work/service-rows.out" \
+  || fail "versions differ: $(diff "$work/local-rows.out" "$work/service-rows.out")"
+local_anna versions --study "$study_b" > /dev/null 2> "$work/local.err" && fail "anna listed bob's versions"
+via "$anna_uid" anna "$apw" versions --study "$study_b" > "$work/out" 2> "$work/service.err" \
+  && fail "anna listed bob's versions through the service"
+cmp -s "$work/local.err" "$work/service.err" \
+  || fail "versions refusals differ: '$(cat "$work/local.err")' vs '$(cat "$work/service.err")'"
 
 # --- (g) a key rotation under her open session ends it; a new one works ---
 rm -f "$work/home/$anna_uid/go" "$work/home/$anna_uid/go.ready"
