@@ -44,12 +44,7 @@ int runVersions(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
     args.allowOnly(storeAccessOptions({"study"}));
     const std::string study = args.required("study");
-    std::vector<VersionEntry> entries;
-    try {
-        entries = storeAccessFromArguments(args, io)->versions(study);
-    } catch (const StoreAccessError& e) {
-        throw CommandError(e.what());
-    }
+    const std::vector<VersionEntry> entries = storeAccessFromArguments(args, io)->versions(study);
     for (const VersionEntry& entry : entries)
         io.out << describeVersion(entry.version, storage::reviewStateName(entry.review)) << "\n";
     if (entries.empty())

@@ -65,15 +65,6 @@ void printRows(std::ostream& out, const std::vector<WorklistRow>& rows, bool que
     }
 }
 
-// The rows read in-process, or through radmarkd (--via), whose refusal is one line.
-template <class Read> std::vector<WorklistRow> rowsOrRefusal(const Read& read) {
-    try {
-        return read();
-    } catch (const StoreAccessError& e) {
-        throw CommandError(e.what());
-    }
-}
-
 int runStudies(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
     args.allowOnly(storeAccessOptions({"state"}));
@@ -84,17 +75,14 @@ int runStudies(Arguments& args, CommandIo& io) {
             throw CommandError("unknown state '" + *name +
                                "' (draft, submitted, approved, changes, rejected)");
     }
-    printRows(io.out,
-              rowsOrRefusal([&] { return storeAccessFromArguments(args, io)->worklist(state); }),
-              false);
+    printRows(io.out, storeAccessFromArguments(args, io)->worklist(state), false);
     return 0;
 }
 
 int runQueue(Arguments& args, CommandIo& io) {
     declareStoreFlags(args);
     args.allowOnly(storeAccessOptions());
-    const auto rows =
-        rowsOrRefusal([&] { return storeAccessFromArguments(args, io)->reviewQueue(); });
+    const auto rows = storeAccessFromArguments(args, io)->reviewQueue();
     printRows(io.out, rows, true);
     if (rows.empty())
         io.out << "(no version waits for review)\n";

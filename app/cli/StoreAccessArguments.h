@@ -1,8 +1,9 @@
 #pragma once
-// How a command that reads through StoreAccess (volume digest, studies, review queue) reaches
-// the store: in-process from --store/--user (storeOptions), or with --via SOCKET through
-// radmarkd, logged in as --user with her password (never with --store or --policy: the
-// service's store and the site's policy apply).
+// How a command that reads through StoreAccess (volume digest, studies, review queue, versions)
+// reaches the store: in-process from --store/--user (storeOptions), or with --via SOCKET
+// through radmarkd, logged in as --user with her password (never with --store or --policy: the
+// service's store and the site's policy apply). A StoreAccessError needs no translation: the
+// command line prints any exception as one line, exit 1, as it does a CommandError.
 
 #include "app/cli/Command.h"
 #include "app/cli/StoreAccess.h"

@@ -21,12 +21,7 @@ int runVolumeDigest(Arguments& args, CommandIo& io) {
     args.allowOnly(storeAccessOptions({"study"}));
     const std::string study = args.required("study");
     const std::unique_ptr<StoreAccess> access = storeAccessFromArguments(args, io);
-    imaging::Volume volume;
-    try {
-        volume = access->openVolume(study);
-    } catch (const StoreAccessError& e) {
-        throw CommandError(e.what());
-    }
+    const imaging::Volume volume = access->openVolume(study);
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(volume.data()),
                        volume.byteCount());
