@@ -42,6 +42,8 @@ SegmentList segmentsFromJson(const json& list) {
     return segments;
 }
 
+} // namespace
+
 json boxesToJson(const std::vector<Box>& boxes) {
     json list = json::array();
     for (const Box& b : boxes) {
@@ -71,6 +73,8 @@ std::vector<Box> boxesFromJson(const json& list) {
     }
     return boxes;
 }
+
+namespace {
 
 json geometryToJson(const imaging::Geometry& g) {
     return {

@@ -13,5 +13,9 @@ namespace radmark::annotation {
 nlohmann::json versionJson(const Version& version);
 // Throws CorruptAnnotation when a field is missing or unreadable.
 Version versionFromJson(const nlohmann::json& record, const VersionId& id);
+// A version's boxes as its record holds them (the store service sends a label map's so).
+nlohmann::json boxesToJson(const std::vector<Box>& boxes);
+// Throws nlohmann::json::exception when a field is missing or of the wrong type.
+std::vector<Box> boxesFromJson(const nlohmann::json& list);
 
 } // namespace radmark::annotation

@@ -64,8 +64,15 @@ std::string programOf(std::int64_t pid) {
         pid == 0 ? std::filesystem::path("/proc/self/exe")
                  : std::filesystem::path("/proc") / std::to_string(pid) / "exe",
         ec);
-    if (ec)
-        return {};
+    if (ec) {
+        // Another account's process that is not dumpable (every Radmark process): its exe link
+        // is closed to us, its name (comm, at most 15 characters) is not.
+        std::ifstream comm(std::filesystem::path("/proc") / std::to_string(pid) / "comm");
+        std::string name;
+        if (pid == 0 || !std::getline(comm, name))
+            return {};
+        return name;
+    }
     std::string name = exe.filename().string();
     const std::string deleted = " (deleted)"; // the binary was replaced since it started
     if (name.size() > deleted.size() &&

@@ -115,7 +115,7 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
                         double((y - cy) * (y - cy)) / (ry * ry) <=
                     1)
                     labels.set(annotation::Index3{x, y, z}, 1);
-    access.saveVersion(study, labels, segments, "bench base");
+    access.saveVersion(study, labels, segments, {}, "bench base");
     for (int r = 0; r < repeat; ++r) {
         for (int k = 0; k < edited; ++k) {
             const int z = first + (r * edited + k) % std::max(1, std::min(slices, 100));
@@ -127,7 +127,7 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
                                1);
         }
         const auto start = BenchClock::now();
-        const SavedVersion saved = access.saveVersion(study, labels, segments, "bench edit");
+        const SavedVersion saved = access.saveVersion(study, labels, segments, {}, "bench edit");
         f.save.push_back(secondsSince(start));
         f.chunksWritten = saved.chunksWritten;
         f.versionId = saved.versionId;

@@ -5,7 +5,8 @@
 // answers its client's requests on the message channel until she closes it: open-volume loads
 // the study's first series straight into a memfd, seals it and sends it with a JSON summary;
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
-// since a version she names as their parent) and saves it as a version; worklist and
+// since a version she names as their parent) and saves it as a version; open-version sends a
+// version's labels the same way, with its segments and boxes; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
 // (annotation/VersionJson.h) with their review states. Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
@@ -137,6 +138,7 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
     imaging::Index3 dims{};
     annotation::LabelWidth width = annotation::LabelWidth::UInt8;
     std::string segments, message;
+    std::vector<annotation::Box> boxes;
     std::optional<std::string> parent;
     std::optional<std::vector<int>> slices;
     try {
@@ -147,6 +149,8 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
         width = annotation::LabelWidth(w);
         segments = sent.body.at("segments").get<std::string>();
         message = sent.body.at("message").get<std::string>();
+        if (sent.body.contains("boxes"))
+            boxes = annotation::boxesFromJson(sent.body.at("boxes"));
         if (sent.body.contains("parent"))
             parent = sent.body.at("parent").get<std::string>();
         if (sent.body.contains("chunks"))
@@ -166,7 +170,7 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
                                     reinterpret_cast<const std::uint8_t*>(bytes.get()),
                                     std::uint64_t(st.st_size)};
         saved = saveChangedSlices(session, study, *parent, changed, segmentsFromJson(segments),
-                                  message, known);
+                                  boxes, message, known);
     } else {
         annotation::LabelMap labels;
         saved = saveLabels(
@@ -178,7 +182,7 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
                                          reinterpret_cast<const std::uint8_t*>(bytes.get()));
                 return labels;
             },
-            segmentsFromJson(segments), message, parent);
+            segmentsFromJson(segments), boxes, message, parent);
         if (known && int(saved.chunks.size()) == labels.chunkCount()) {
             if (known->size() > 100000)
                 known->clear(); // a bound; the store answers what is not known
@@ -193,6 +197,36 @@ Message saveLabelsReply(storage::Session& session, const std::string& study, con
                   {"chunksWritten", saved.chunksWritten},
                   {"chunksReused", saved.chunksReused},
                   {"chunks", annotation::chunkRunsJson(saved.chunks)}};
+    return reply;
+}
+
+// A version's labels on the channel: a sealed memfd of the whole map and its summary (grid,
+// width, segments, boxes, chunk hashes); "version": null when the study has none.
+Message openVersionReply(storage::Session& session, const std::string& study,
+                         const std::optional<std::string>& version, bool readOnly) {
+    const std::optional<OpenedVersion> opened = openStudyVersion(session, study, version, readOnly);
+    Message reply;
+    reply.kind = MessageKind::Reply;
+    if (!opened) {
+        reply.body = {{"version", nullptr}};
+        return reply;
+    }
+    const annotation::LabelMap& labels = opened->annotation.labels;
+    std::vector<imaging::ChunkHash> chunks;
+    for (int z = 0; z < labels.chunkCount(); ++z) {
+        const std::optional<imaging::ChunkHash> hash = labels.knownHash(z);
+        if (!hash)
+            throw CommandError("a slice of the version has no stored hash");
+        chunks.push_back(*hash);
+    }
+    reply.body = {{"version", opened->id.hex()},
+                  {"geometry", decoder::toJson(labels.geometry())},
+                  {"width", int(labels.width())},
+                  {"segments", segmentsToJson(opened->annotation.segments)},
+                  {"boxes", annotation::boxesToJson(opened->annotation.boxes.all())},
+                  {"chunks", annotation::chunkRunsJson(chunks)}};
+    reply.fds.push_back(decoder::memfdWithBytes("radmark-labels", labels.data(),
+                                                labels.voxelCount() * std::size_t(labels.width())));
     return reply;
 }
 
@@ -231,22 +265,29 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
         throw CommandError("a session takes requests only");
     std::string op, study;
     std::optional<storage::ReviewState> state;
+    std::optional<std::string> version;
+    bool readOnly = true;
     try {
         op = request.body.at("op").get<std::string>();
-        if (op == "open-volume" || op == "save-labels" || op == "versions")
+        if (op == "open-volume" || op == "save-labels" || op == "versions" || op == "open-version")
             study = request.body.at("study").get<std::string>();
+        if (request.body.contains("version"))
+            version = request.body.at("version").get<std::string>();
+        readOnly = request.body.value("readOnly", true);
         if (request.body.contains("state")) {
             state = storage::parseReviewState(request.body.at("state").get<std::string>());
             if (!state)
                 throw CommandError("the request names a review state Radmark does not know");
         }
     } catch (const nlohmann::json::exception&) {
-        throw CommandError("the request is not readable (op, study, state)");
+        throw CommandError("the request is not readable (op, study, state, version)");
     }
     if (op == "open-volume")
         return openVolumeReply(session, study);
     if (op == "save-labels")
         return saveLabelsReply(session, study, request, &known);
+    if (op == "open-version")
+        return openVersionReply(session, study, version, readOnly);
     Message reply;
     reply.kind = MessageKind::Reply;
     if (op == "worklist")
@@ -261,8 +302,8 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
                                 {"state", storage::reviewStateName(entry.review)}});
         reply.body = {{"versions", std::move(versions)}};
     } else
-        throw CommandError("a session answers open-volume, save-labels, worklist, review-queue "
-                           "and versions, not '" +
+        throw CommandError("a session answers open-volume, open-version, save-labels, worklist, "
+                           "review-queue and versions, not '" +
                            op + "'");
     return reply;
 }
@@ -314,7 +355,8 @@ int runSession(Arguments& args, CommandIo& io) {
 RADMARK_COMMAND(
     "service session",
     "--user U --password-stdin  (radmarkd's worker only: one login, then the "
-    "client's open-volume, save-labels, worklist, review-queue and versions requests on its "
+    "client's open-volume, open-version, save-labels, worklist, review-queue and versions "
+    "requests on its "
     "channel until she closes it)",
     runSession);
 RADMARK_COMMAND("service open-volume",

@@ -67,11 +67,12 @@ std::string sliceText(const imaging::Index3& d) {
     return std::to_string(d[0]) + "x" + std::to_string(d[1]) + "x" + std::to_string(d[2]);
 }
 
-// The parent a client names: one of the study's versions she may read (the history lists only
+// A version a client names: one of the study's versions she may read (the history lists only
 // those), else a refusal, logged in the access log like any other.
-annotation::VersionId parentOnStudy(storage::Session& session, std::int64_t studyId,
-                                    const workflow::StoredAnnotationHistory& stored,
-                                    const std::string& hex) {
+annotation::VersionId versionOnStudy(storage::Session& session, std::int64_t studyId,
+                                     const workflow::StoredAnnotationHistory& stored,
+                                     const std::string& hex, const std::string& refusedAction,
+                                     const std::string& what, const std::string& consequence) {
     std::optional<annotation::VersionId> id;
     try {
         id = imaging::ChunkHash::fromHex(hex);
@@ -80,20 +81,44 @@ annotation::VersionId parentOnStudy(storage::Session& session, std::int64_t stud
     const auto& ids = stored.stored().ids;
     if (!id || std::find(ids.begin(), ids.end(), *id) == ids.end()) {
         const std::string shortId = hex.substr(0, 12);
-        session.recordAccess("refused save", "study " + std::to_string(studyId),
-                             "the version named as edited (" + shortId +
+        session.recordAccess(refusedAction, "study " + std::to_string(studyId),
+                             what + " (" + shortId +
                                  ") is not one of this study's versions she may read");
         throw StoreAccessError("there is no version " + shortId +
-                               " of this study that you may read: not saved");
+                               " of this study that you may read: " + consequence);
     }
     return *id;
 }
 
+// The parent a client names for a save.
+annotation::VersionId parentOnStudy(storage::Session& session, std::int64_t studyId,
+                                    const workflow::StoredAnnotationHistory& stored,
+                                    const std::string& hex) {
+    return versionOnStudy(session, studyId, stored, hex, "refused save",
+                          "the version named as edited", "not saved");
+}
+
 } // namespace
+
+std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const std::string& study,
+                                              const std::optional<std::string>& version,
+                                              bool readOnly) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    workflow::StoredAnnotationHistory stored(session, studyId);
+    const std::optional<annotation::VersionId> id =
+        version ? std::optional(versionOnStudy(session, studyId, stored, *version,
+                                               "refused open version", "the version asked for",
+                                               "not opened"))
+                : stored.newest();
+    if (!id)
+        return std::nullopt;
+    return OpenedVersion{*id, stored.openVersion(*id, readOnly)};
+}
 
 SavedVersion saveLabels(storage::Session& session, const std::string& study,
                         const LabelSource& labelsFor, const annotation::SegmentList& segments,
-                        const std::string& message, const std::optional<std::string>& parent) {
+                        const std::vector<annotation::Box>& boxes, const std::string& message,
+                        const std::optional<std::string>& parent) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
     workflow::StoredAnnotationHistory stored(session, studyId);
@@ -101,13 +126,16 @@ SavedVersion saveLabels(storage::Session& session, const std::string& study,
         parent ? std::optional(parentOnStudy(session, studyId, stored, *parent)) : stored.newest();
     annotation::LabelMap& labels = labelsFor(grid);
     annotation::SaveReport report;
-    const annotation::Version version = stored.save(labels, segments, {}, message, edited, &report);
+    const annotation::Version version =
+        stored.save(labels, segments, boxes, message, edited, &report);
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
 SavedVersion saveChangedSlices(storage::Session& session, const std::string& study,
                                const std::string& parent, const ChangedSlices& slices,
-                               const annotation::SegmentList& segments, const std::string& message,
+                               const annotation::SegmentList& segments,
+                               const std::vector<annotation::Box>& boxes,
+                               const std::string& message,
                                annotation::VersionHistory::ChunkCounts* known) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
@@ -137,7 +165,7 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     }
     annotation::SaveReport report;
     const annotation::Version version =
-        stored.saveChanges(base, changed, segments, {}, message, &report, known);
+        stored.saveChanges(base, changed, segments, boxes, message, &report, known);
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
@@ -187,6 +215,7 @@ class InProcessStoreAccess final : public StoreAccess {
     explicit InProcessStoreAccess(storage::Session session) : session_(std::move(session)) {}
 
     storage::Role role() override { return session_.role(); }
+    bool sessionEnded() const override { return false; }
 
     std::vector<workflow::WorklistRow>
     worklist(std::optional<storage::ReviewState> state) override {
@@ -205,8 +234,18 @@ class InProcessStoreAccess final : public StoreAccess {
         return loadStudyVolume(session_, study);
     }
 
+    std::optional<OpenedVersion> openVersion(const std::string& study,
+                                             const std::optional<std::string>& version,
+                                             bool readOnly) override {
+        std::optional<OpenedVersion> opened = openStudyVersion(session_, study, version, readOnly);
+        if (opened)
+            lastSaved_[study] = opened->id.hex();
+        return opened;
+    }
+
     SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                              const annotation::SegmentList& segments,
+                             const std::vector<annotation::Box>& boxes,
                              const std::string& message) override {
         const auto last = lastSaved_.find(study);
         SavedVersion saved = saveLabels(
@@ -216,7 +255,7 @@ class InProcessStoreAccess final : public StoreAccess {
                                labels.voxelCount() * std::size_t(labels.width()));
                 return labels;
             },
-            segments, message,
+            segments, boxes, message,
             last == lastSaved_.end() ? std::nullopt : std::optional(last->second));
         lastSaved_[study] = saved.versionId;
         return saved;
@@ -224,7 +263,7 @@ class InProcessStoreAccess final : public StoreAccess {
 
   private:
     storage::Session session_;
-    std::map<std::string, std::string> lastSaved_; // study -> the version saved last, hex
+    std::map<std::string, std::string> lastSaved_; // study -> the version saved or opened last
 };
 
 // -- Through radmarkd -----------------------------------------------------------------------
@@ -285,13 +324,17 @@ class ServiceStoreAccess final : public StoreAccess {
   public:
     ServiceStoreAccess(std::filesystem::path socket, std::string user, std::string password)
         : socket_(std::move(socket)), user_(std::move(user)), password_(std::move(password)) {}
-    ~ServiceStoreAccess() override { endSession(); }
+    ~ServiceStoreAccess() override {
+        endSession();
+        std::fill(password_.begin(), password_.end(), '\0');
+    }
 
     storage::Role role() override {
         if (!session_)
             startSession();
         return role_;
     }
+    bool sessionEnded() const override { return loggedInOnce_ && !session_; }
 
     std::vector<workflow::WorklistRow>
     worklist(std::optional<storage::ReviewState> state) override {
@@ -347,10 +390,54 @@ class ServiceStoreAccess final : public StoreAccess {
         return volume;
     }
 
-    // After a save through this object, only the slices edited since cross, with that version
-    // as their parent; the worker takes every other slice from it (docs/service.md).
+    // The labels arrive as a sealed memfd, mapped and copied once into the editor's map.
+    std::optional<OpenedVersion> openVersion(const std::string& study,
+                                             const std::optional<std::string>& version,
+                                             bool readOnly) override {
+        Message sent;
+        sent.body = {{"op", "open-version"}, {"study", study}, {"readOnly", readOnly}};
+        if (version)
+            sent.body["version"] = *version;
+        const Message reply = call(std::move(sent));
+        if (reply.body.value("version", json()).is_null())
+            return std::nullopt;
+        try {
+            const auto id =
+                annotation::VersionId::fromHex(reply.body.at("version").get<std::string>());
+            const imaging::Geometry grid = decoder::geometryFromJson(reply.body.at("geometry"));
+            const int w = reply.body.at("width").get<int>();
+            if ((w != 1 && w != 2) || reply.fds.size() != 1)
+                throw StoreAccessError("unreadable");
+            const auto width = annotation::LabelWidth(w);
+            const std::vector<imaging::ChunkHash> chunks =
+                chunkRunsFromJson(reply.body.at("chunks"));
+            if (int(chunks.size()) != grid.dims[2])
+                throw StoreAccessError("unreadable");
+            const std::size_t bytes = grid.voxelCount() * std::size_t(w);
+            const auto mapped = decoder::mapSealedMemfd(reply.fds.front().get(), bytes);
+            // As annotation::VersionHistory::open makes it: the version is the parent.
+            OpenedVersion opened{
+                id,
+                {labelsOnGrid(grid, width, reinterpret_cast<const std::uint8_t*>(mapped.get())),
+                 segmentsFromJson(reply.body.at("segments").get<std::string>()),
+                 annotation::BoxList(grid.dims), id}};
+            opened.annotation.boxes.replaceAll(annotation::boxesFromJson(reply.body.at("boxes")));
+            for (int z = 0; z < opened.annotation.labels.chunkCount(); ++z)
+                opened.annotation.labels.markClean(z, chunks[std::size_t(z)]);
+            opened.annotation.labels.setReadOnly(readOnly);
+            lastSaved_[study] = {id.hex(), chunks, width};
+            return opened;
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's version is not readable");
+        }
+    }
+
+    // After a save or an opening through this object, only the slices edited since cross, with
+    // that version as their parent; the worker takes every other slice from it
+    // (docs/service.md).
     SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                              const annotation::SegmentList& segments,
+                             const std::vector<annotation::Box>& boxes,
                              const std::string& message) override {
         Message sent;
         sent.body = {{"op", "save-labels"},
@@ -358,6 +445,7 @@ class ServiceStoreAccess final : public StoreAccess {
                      {"dims", labels.geometry().dims},
                      {"width", int(labels.width())},
                      {"segments", segmentsToJson(segments)},
+                     {"boxes", annotation::boxesToJson(boxes)},
                      {"message", message}};
         std::vector<int> slices;
         const auto last = lastSaved_.find(study);
@@ -415,6 +503,8 @@ class ServiceStoreAccess final : public StoreAccess {
     // goes through. Returns once the worker has logged in; throws StoreAccessError with its
     // reason otherwise.
     void startSession() {
+        if (loggedInOnce_)
+            throw StoreAccessError("the session with the Radmark service has ended: log in again");
         Connection c;
         c.socket = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         sockaddr_un address{};
@@ -432,8 +522,11 @@ class ServiceStoreAccess final : public StoreAccess {
         c.channel = UniqueFd(pair[0]);
         UniqueFd theirs(pair[1]);
         Pipe in = makePipe(), out = makePipe();
-        const std::string line = password_ + "\n";
-        if (::write(in.write.get(), line.data(), line.size()) != ssize_t(line.size()))
+        std::string line = password_ + "\n";
+        const bool passed =
+            ::write(in.write.get(), line.data(), line.size()) == ssize_t(line.size());
+        std::fill(line.begin(), line.end(), '\0');
+        if (!passed)
             throw StoreAccessError("cannot pass the password to the service");
         in.write = UniqueFd();
         const std::vector<std::string> words = {"service", "session", "--user", user_,
@@ -460,6 +553,10 @@ class ServiceStoreAccess final : public StoreAccess {
         }
         if (!loggedIn)
             throw StoreAccessError(endSession());
+        // The worker holds the session now: the password is not kept for a silent re-login.
+        std::fill(password_.begin(), password_.end(), '\0');
+        password_.clear();
+        loggedInOnce_ = true;
         try {
             role_ = storage::parseRole(ready.body.value("role", std::string()));
         } catch (const std::exception&) {
@@ -493,8 +590,8 @@ class ServiceStoreAccess final : public StoreAccess {
     }
 
     // One call of the session (started at the first): the worker's reply, or StoreAccessError
-    // with its refusal. A refusal that ended the session, or a session that ended otherwise
-    // (idle timeout, the service stopped), leaves the next call to log in anew.
+    // with its refusal. After a refusal that ended the session, or a session that ended
+    // otherwise (idle timeout, the service stopped), the next call is refused: log in again.
     Message call(Message sent) {
         if (!session_)
             startSession();
@@ -528,6 +625,7 @@ class ServiceStoreAccess final : public StoreAccess {
     std::filesystem::path socket_;
     std::string user_, password_;
     std::optional<Connection> session_;
+    bool loggedInOnce_ = false;
     storage::Role role_ = storage::Role::Annotator; // as the session's worker said at login
     std::map<std::string, Saved> lastSaved_;        // study -> the version this object saved last
 };

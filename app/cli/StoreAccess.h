@@ -8,6 +8,7 @@
 
 #include "annotation/LabelMap.h"
 #include "annotation/Segment.h"
+#include "annotation/Version.h"
 #include "imaging/Volume.h"
 #include "storage/Store.h"
 #include "workflow/Review.h"
@@ -33,6 +34,12 @@ struct SavedVersion {
     std::vector<imaging::ChunkHash> chunks; // the version's, one per slice
 };
 
+// A version of a study with its labels, segments and boxes, as opened for viewing or editing.
+struct OpenedVersion {
+    annotation::VersionId id;
+    annotation::OpenedAnnotation annotation; // its labels' slices clean, with their hashes
+};
+
 // A version of a study as a versions list shows it: the whole record and its review state.
 struct VersionEntry {
     annotation::Version version;
@@ -44,6 +51,9 @@ class StoreAccess {
     virtual ~StoreAccess() = default;
     // Her role in the store (the worklist shows reviewers their queue too).
     virtual storage::Role role() = 0;
+    // True once her session has ended (refused, idle timeout, the service stopped): every
+    // further call is refused, and she logs in again with a new StoreAccess.
+    virtual bool sessionEnded() const = 0;
     // The studies she may open, with their latest version's review state (workflow::worklist);
     // state filters by it. The review queue: the submitted versions waiting for her review
     // (workflow::reviewQueue; reviewers and admins).
@@ -55,12 +65,21 @@ class StoreAccess {
     virtual std::vector<VersionEntry> versions(const std::string& study) = 0;
     // The first series of the study (label or id), for viewing; logged "open study".
     virtual imaging::Volume openVolume(const std::string& study) = 0;
-    // labels (the study's grid) + segments as a new version; logged "save". Its parent is the
-    // version this StoreAccess last saved of the study, else the study's newest. The slices are
-    // marked clean with the version's hashes, so that the next save sends only those edited
-    // since (through the service: only those cross, with that version as the parent).
+    // A version of the study (hex, one she may read, else refused and logged; none: the
+    // newest, and nothing when the study has none), read-only or as the start of her next
+    // version; logged "open version" (workflow::StoredAnnotationHistory::openVersion). The
+    // study's next save through this StoreAccess is edited from it.
+    virtual std::optional<OpenedVersion> openVersion(const std::string& study,
+                                                     const std::optional<std::string>& version,
+                                                     bool readOnly) = 0;
+    // labels (the study's grid) + segments + boxes as a new version; logged "save". Its parent
+    // is the version this StoreAccess last saved or opened of the study, else the study's
+    // newest. The slices are marked clean with the version's hashes, so that the next save
+    // sends only those edited since (through the service: only those cross, with that version
+    // as the parent).
     virtual SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                                      const annotation::SegmentList& segments,
+                                     const std::vector<annotation::Box>& boxes,
                                      const std::string& message) = 0;
 };
 
@@ -69,7 +88,9 @@ std::unique_ptr<StoreAccess> inProcessStoreAccess(storage::Session session);
 // Through radmarkd at socket: one session (one connection, one worker that logs in once, at
 // the first call) serves every call until this object ends; the worker checks before each call
 // that her account is still enabled and that the store still opens with her session's key, else
-// refuses it with the in-process words and ends the session (the next call logs in anew).
+// refuses it with the in-process words and ends the session. The password is wiped once the
+// session has logged in: a call after the session ended (refused, idle timeout, the service
+// stopped) throws StoreAccessError "log in again", and a new StoreAccess logs in anew.
 // Throws StoreAccessError with the service's one-line reason.
 std::unique_ptr<StoreAccess> serviceStoreAccess(const std::filesystem::path& socket,
                                                 const std::string& user,

@@ -17,6 +17,11 @@ namespace radmark::cli {
 
 imaging::Volume loadStudyVolume(storage::Session& session, const std::string& study);
 std::vector<VersionEntry> studyVersions(storage::Session& session, const std::string& study);
+// version: hex, one of the study's versions she may read (else refused and logged); none: the
+// newest (nothing when the study has no version).
+std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const std::string& study,
+                                              const std::optional<std::string>& version,
+                                              bool readOnly);
 
 // Throws StoreAccessError unless a label map of dims, width and bytes fits the study's grid.
 void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
@@ -28,7 +33,7 @@ using LabelSource = std::function<annotation::LabelMap&(const imaging::Geometry&
 // versions she may read (else refused, and the refusal logged); none: the study's newest.
 SavedVersion saveLabels(storage::Session& session, const std::string& study,
                         const LabelSource& labelsFor, const annotation::SegmentList& segments,
-                        const std::string& message,
+                        const std::vector<annotation::Box>& boxes, const std::string& message,
                         const std::optional<std::string>& parent = std::nullopt);
 
 // Some slices of a label map, one after the other in bytes (the store service's fast save).
@@ -45,7 +50,9 @@ struct ChangedSlices {
 // known: the session's voxel counts by chunk hash (VersionHistory::commitChanges).
 SavedVersion saveChangedSlices(storage::Session& session, const std::string& study,
                                const std::string& parent, const ChangedSlices& slices,
-                               const annotation::SegmentList& segments, const std::string& message,
+                               const annotation::SegmentList& segments,
+                               const std::vector<annotation::Box>& boxes,
+                               const std::string& message,
                                annotation::VersionHistory::ChunkCounts* known = nullptr);
 
 annotation::LabelMap labelsFromBytes(const imaging::Geometry& grid, annotation::LabelWidth width,

@@ -4,6 +4,7 @@
 //   window as PNG, exits
 
 #include "app/gui/MainWindow.h"
+#include "app/gui/ServiceWorkspace.h"
 #include "app/gui/StoreWorkspace.h"
 #include "imaging/decoder/DecoderProcess.h"
 #include "storage/Errors.h"
@@ -57,8 +58,14 @@ int main(int argc, char** argv) {
         QStringLiteral("A policy file that tightens the site's (/etc/radmark/policy.json and the "
                        "store's); looser values are ignored."),
         QStringLiteral("FILE"));
+    const QCommandLineOption viaOption(
+        QStringLiteral("via"),
+        QStringLiteral("Log in to the shared workstation's store through the Radmark service "
+                       "(radmarkd) at SOCKET, e.g. /run/radmark/radmarkd.sock."),
+        QStringLiteral("SOCKET"));
     parser.addOption(openOption);
     parser.addOption(storeOption);
+    parser.addOption(viaOption);
     parser.addOption(policyOption);
     parser.addOption(screenshotOption);
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Study to open."),
@@ -94,6 +101,31 @@ int main(int argc, char** argv) {
                              std::fprintf(stderr, "radmark: %s\n", qPrintable(message));
                              QApplication::exit(1);
                          });
+    }
+    // Service mode: --via, or RADMARK_SERVICE when neither a store nor a file is given. This
+    // process then never opens a store file: the service holds the keys.
+    QString socket = parser.value(viaOption);
+    if (socket.isEmpty() && path.isEmpty() && !parser.isSet(storeOption))
+        socket = qEnvironmentVariable("RADMARK_SERVICE");
+    if (!socket.isEmpty()) {
+        if (parser.isSet(storeOption) || parser.isSet(policyOption)) {
+            std::fprintf(stderr, "radmark: --via takes no --store or --policy: the service's "
+                                 "store and the site's policy apply\n");
+            return 2;
+        }
+        const std::filesystem::path socketPath(socket.toStdString());
+        auto* service = new radmark::gui::ServiceWorkspace( // the window owns it
+            [socketPath](const std::string& user, const std::string& password) {
+                auto access = radmark::cli::serviceStoreAccess(socketPath, user, password);
+                access->role(); // logs in now: a refusal shows in the login dialog
+                return access;
+            },
+            window);
+        window.show();
+        if (!service->logIn())
+            return 0;
+        service->chooseStudy(); // her worklist first, as she came to open a study
+        return app.exec();
     }
     // Store mode: --store, or RADMARK_STORE when no file is to be opened.
     QString storeDir = parser.value(storeOption);

@@ -207,7 +207,8 @@ TEST(StorageAuditOrigin, TheServiceRecordsItsClientNotItself) {
             anna.emplace(t.store.login("anna", userPassword));
         }
         anna->recordAccess("open study", "study 1");
-        anna->setCaller(CallerContext::peer(4343, 2, "radmark-cli"));
+        // A pid beyond any pid_max: no /proc entry to read, so the program is the one given.
+        anna->setCaller(CallerContext::peer(4343, 99999999, "radmark-cli"));
         anna->recordAccess("open study", "study 2");
     }
     auto admin = t.admin();

@@ -11,6 +11,14 @@ namespace radmark::gui {
 
 LoginDialog::LoginDialog(storage::Store store, QWidget* parent)
     : QDialog(parent), store_(std::move(store)) {
+    build(true);
+}
+
+LoginDialog::LoginDialog(LogIn logIn, QWidget* parent) : QDialog(parent), logIn_(std::move(logIn)) {
+    build(false);
+}
+
+void LoginDialog::build(bool withBreakGlass) {
     setWindowTitle(tr("Radmark — log in"));
     setObjectName("loginDialog");
     user_ = new QLineEdit(this);
@@ -25,16 +33,19 @@ LoginDialog::LoginDialog(storage::Store store, QWidget* parent)
     login_ = new QPushButton(tr("Log in"), this);
     login_->setObjectName("loginButton");
     login_->setDefault(true);
-    auto* breakGlass = new QPushButton(tr("Break glass…"), this);
-    breakGlass->setObjectName("breakGlassButton");
-    breakGlass->setToolTip(tr("Emergency access with the offline recovery key: put the reason in "
-                              "the user field and the recovery key in the password field. It is "
-                              "logged."));
+    auto* breakGlass = withBreakGlass ? new QPushButton(tr("Break glass…"), this) : nullptr;
+    if (breakGlass) {
+        breakGlass->setObjectName("breakGlassButton");
+        breakGlass->setToolTip(tr("Emergency access with the offline recovery key: put the reason "
+                                  "in the user field and the recovery key in the password field. "
+                                  "It is logged."));
+    }
     auto* form = new QFormLayout;
     form->addRow(tr("User"), user_);
     form->addRow(tr("Password"), password_);
     auto* buttons = new QHBoxLayout;
-    buttons->addWidget(breakGlass);
+    if (breakGlass)
+        buttons->addWidget(breakGlass);
     buttons->addStretch();
     buttons->addWidget(login_);
     auto* layout = new QVBoxLayout(this);
@@ -43,7 +54,8 @@ LoginDialog::LoginDialog(storage::Store store, QWidget* parent)
     layout->addLayout(buttons);
     connect(login_, &QPushButton::clicked, this, &LoginDialog::attemptLogin);
     connect(password_, &QLineEdit::returnPressed, this, &LoginDialog::attemptLogin);
-    connect(breakGlass, &QPushButton::clicked, this, &LoginDialog::attemptBreakGlass);
+    if (breakGlass)
+        connect(breakGlass, &QPushButton::clicked, this, &LoginDialog::attemptBreakGlass);
 }
 
 LoginDialog::~LoginDialog() = default;
@@ -76,16 +88,21 @@ void LoginDialog::attemptLogin() {
         return;
     }
     try {
-        session_.emplace(store_.login(name, password));
+        if (logIn_)
+            logIn_(name, password);
+        else
+            session_.emplace(store_->login(name, password));
         error_->clear();
         accept();
-    } catch (const storage::StoreError& e) {
+    } catch (const std::exception& e) { // the store's or the service's refusal, in its words
         fail(QString::fromStdString(e.what()));
     }
     std::fill(password.begin(), password.end(), '\0');
 }
 
 void LoginDialog::attemptBreakGlass() {
+    if (!store_)
+        return;
     const std::string reason = user_->text().trimmed().toStdString();
     const storage::SecureBytes key =
         storage::SecureBytes::fromHex(password_->text().toStdString(), 32);
@@ -99,7 +116,7 @@ void LoginDialog::attemptBreakGlass() {
         return;
     }
     try {
-        session_.emplace(store_.breakGlass(key, reason));
+        session_.emplace(store_->breakGlass(key, reason));
         error_->clear();
         accept();
     } catch (const storage::StoreError& e) {

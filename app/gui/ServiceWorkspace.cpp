@@ -1,0 +1,323 @@
+#include "app/gui/ServiceWorkspace.h"
+
+#include "app/gui/MainWindow.h"
+#include "app/gui/VersionsPanel.h"
+#include "app/gui/WorklistDialog.h"
+#include "app/gui/security/LoginDialog.h"
+#include "viewer/BoxInteraction.h"
+#include "viewer/FourUpViewer.h"
+#include "viewer/LabelEditor.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QInputDialog>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QStatusBar>
+#include <QTableWidget>
+
+namespace radmark::gui {
+
+namespace {
+
+QString shortId(const annotation::VersionId& id) {
+    return QString::fromStdString(id.hex().substr(0, 12));
+}
+
+std::string studyKey(std::int64_t studyId) {
+    return std::to_string(studyId);
+}
+
+} // namespace
+
+ServiceWorkspace::ServiceWorkspace(Connect connect, MainWindow& window)
+    : QObject(&window), connect_(std::move(connect)), window_(window) {
+    buildMenu();
+    versionsPanel_ = new VersionsPanel(&window_);
+    versionsDock_ = window_.addPanel(versionsPanel_, tr("Versions"));
+    versionsPanel_->clear(tr("Open a stored study to see its versions."));
+    QObject::connect(versionsPanel_, &VersionsPanel::openReadOnlyRequested, this,
+                     [this](const annotation::VersionId& id) { openVersion(id, true); });
+    QObject::connect(versionsPanel_, &VersionsPanel::newDraftRequested, this,
+                     [this](const annotation::VersionId& id) { openVersion(id, false); });
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    const auto edited = [this] { edited_ = !readOnly_; };
+    QObject::connect(editor, &viewer::LabelEditor::labelsChanged, this, edited);
+    QObject::connect(editor, &viewer::LabelEditor::segmentsChanged, this, edited);
+    QObject::connect(editor, &viewer::LabelEditor::boxesChanged, this, edited);
+    window_.installEventFilter(this);
+}
+
+ServiceWorkspace::~ServiceWorkspace() = default;
+
+void ServiceWorkspace::buildMenu() {
+    QMenu* menu = window_.menuBar()->addMenu(tr("&Store"));
+    auto* open = menu->addAction(tr("Open &stored study..."), this, &ServiceWorkspace::chooseStudy);
+    open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+    saveAction_ = menu->addAction(tr("&Save version..."), this, &ServiceWorkspace::saveVersion);
+    saveAction_->setShortcut(QKeySequence::Save);
+    auto* versions = menu->addAction(tr("&Versions"), this, [this] {
+        versionsDock_->show();
+        versionsDock_->raise();
+        versionsPanel_->table()->setFocus(Qt::ShortcutFocusReason);
+    });
+    versions->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
+    menu->addSeparator();
+    auto* lockAction = menu->addAction(tr("&Lock"), this, &ServiceWorkspace::lock);
+    lockAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+}
+
+bool ServiceWorkspace::logIn() {
+    LoginDialog dialog(
+        [this](const std::string& user, const std::string& password) {
+            std::unique_ptr<cli::StoreAccess> access = connect_(user, password);
+            role_ = access->role();
+            access_ = std::move(access);
+            user_ = user;
+        },
+        &window_);
+    dialog.setWindowTitle(tr("Radmark: log in"));
+    if (dialog.exec() != QDialog::Accepted || !access_)
+        return false;
+    window_.viewer()->boxInteraction()->setAuthor(user_); // her boxes name her
+    updateTitle();
+    window_.statusBar()->showMessage(
+        tr("Logged in through the Radmark service: Ctrl+Shift+T opens a study."), 10000);
+    return true;
+}
+
+void ServiceWorkspace::updateTitle() {
+    if (!access_) {
+        window_.setWindowTitle(tr("Radmark"));
+        return;
+    }
+    QString title =
+        tr("Radmark: %1 (%2)")
+            .arg(QString::fromStdString(user_), QString::fromStdString(storage::roleName(role_)));
+    if (shown_ && readOnly_)
+        title += tr(" - read-only version %1").arg(shortId(*shown_));
+    window_.setWindowTitle(title);
+}
+
+void ServiceWorkspace::report(const QString& title, const std::exception& e) {
+    QMessageBox::warning(&window_, title, QString::fromUtf8(e.what()));
+    if (access_ && access_->sessionEnded())
+        logInAgain();
+}
+
+bool ServiceWorkspace::logInAgain() {
+    access_.reset();
+    if (!logIn())
+        return false;
+    parentKnown_ = !studyId_;
+    return true;
+}
+
+void ServiceWorkspace::chooseStudy() {
+    if (!access_ && !logInAgain())
+        return;
+    std::unique_ptr<WorklistDialog> dialog;
+    try {
+        dialog = std::make_unique<WorklistDialog>(access_->worklist(), std::nullopt, &window_);
+    } catch (const std::exception& e) {
+        report(tr("Worklist"), e);
+        return;
+    }
+    if (dialog->exec() != QDialog::Accepted)
+        return;
+    const std::optional<WorklistDialog::Choice> choice = dialog->choice();
+    dialog.reset();
+    if (choice)
+        openStudy(choice->studyId);
+}
+
+void ServiceWorkspace::closeStudy() {
+    window_.closeStudy();
+    studyId_.reset();
+    shown_.reset();
+    readOnly_ = false;
+    edited_ = false;
+    versionsPanel_->clear(tr("Open a stored study to see its versions."));
+    updateTitle();
+}
+
+bool ServiceWorkspace::openStudy(std::int64_t studyId) {
+    if (!access_ || (studyId_ && !confirmLeavingEdits()))
+        return false;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    std::shared_ptr<imaging::Volume> volume;
+    std::optional<cli::OpenedVersion> newest;
+    try {
+        volume = std::make_shared<imaging::Volume>(access_->openVolume(studyKey(studyId)));
+        // Annotators and reviewers see the newest version over the images; admins none.
+        if (role_ != storage::Role::Admin)
+            newest = access_->openVersion(studyKey(studyId), std::nullopt,
+                                          role_ != storage::Role::Annotator);
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        report(tr("Open stored study"), e);
+        return false;
+    }
+    QApplication::restoreOverrideCursor();
+    closeStudy();
+    window_.showStoredVolume(std::move(volume));
+    studyId_ = studyId;
+    if (newest)
+        showOpened(std::move(*newest), role_ != storage::Role::Annotator);
+    applyEditingRule();
+    refreshVersions();
+    updateTitle();
+    return true;
+}
+
+bool ServiceWorkspace::showOpened(cli::OpenedVersion opened, bool readOnly) {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    editor->setReadOnly(false);
+    if (!editor->continueFrom(opened.annotation)) {
+        QMessageBox::warning(&window_, tr("Open version"),
+                             tr("This annotation does not fit this study's grid; it was not "
+                                "loaded."));
+        return false;
+    }
+    // continueFrom copies the slices: they hold the version's content, under its hashes.
+    annotation::LabelMap& labels = editor->labelsForSaving();
+    for (int z = 0; z < labels.chunkCount(); ++z)
+        if (const auto hash = opened.annotation.labels.knownHash(z))
+            labels.markClean(z, *hash);
+    shown_ = opened.id;
+    readOnly_ = readOnly;
+    edited_ = false;
+    return true;
+}
+
+void ServiceWorkspace::applyEditingRule() {
+    // Only an annotator edits, and not a version opened read-only.
+    window_.viewer()->labelEditor()->setReadOnly(readOnly_ || role_ != storage::Role::Annotator);
+    saveAction_->setEnabled(role_ == storage::Role::Annotator);
+}
+
+bool ServiceWorkspace::openVersion(const annotation::VersionId& id, bool readOnly) {
+    if (!access_ || !studyId_ || !confirmLeavingEdits())
+        return false;
+    const bool mayEdit = role_ == storage::Role::Annotator;
+    try {
+        std::optional<cli::OpenedVersion> opened =
+            access_->openVersion(studyKey(*studyId_), id.hex(), readOnly || !mayEdit);
+        if (!opened || !showOpened(std::move(*opened), readOnly || !mayEdit))
+            return false;
+    } catch (const std::exception& e) {
+        report(readOnly ? tr("Open version") : tr("New draft"), e);
+        return false;
+    }
+    applyEditingRule();
+    refreshVersions();
+    updateTitle();
+    window_.statusBar()->showMessage(
+        readOnly ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
+                       .arg(shortId(id))
+                 : tr("New draft from version %1: Ctrl+S saves it as that version's child.")
+                       .arg(shortId(id)),
+        10000);
+    return true;
+}
+
+void ServiceWorkspace::refreshVersions() {
+    if (!access_ || !studyId_)
+        return;
+    if (role_ == storage::Role::Admin) {
+        versionsPanel_->clear(tr("Administrators do not see annotations."));
+        return;
+    }
+    try {
+        std::vector<VersionsPanel::Entry> entries;
+        for (cli::VersionEntry& entry : access_->versions(studyKey(*studyId_)))
+            entries.push_back({std::move(entry.version), entry.review});
+        versionsPanel_->setVersions(entries, shown_);
+    } catch (const std::exception& e) {
+        versionsPanel_->clear(tr("The versions could not be read: %1").arg(e.what()));
+    }
+}
+
+bool ServiceWorkspace::saveVersion() {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!access_ && studyId_ && !logInAgain())
+        return false;
+    if (!access_ || !studyId_ || !editor->hasAnnotation()) {
+        window_.statusBar()->showMessage(tr("Open a stored study to save its annotation."), 5000);
+        return false;
+    }
+    if (role_ != storage::Role::Annotator || readOnly_) {
+        QMessageBox::information(&window_, tr("Save version"),
+                                 readOnly_
+                                     ? tr("This version is open read-only: \"New draft from this "
+                                          "version\" in the Versions panel to edit it.")
+                                     : tr("Only annotators save label edits."));
+        return false;
+    }
+    bool ok = false;
+    const QString message =
+        QInputDialog::getText(&window_, tr("Save version"), tr("What changed in this version?"),
+                              QLineEdit::Normal, QString(), &ok);
+    if (!ok)
+        return false;
+    try {
+        QApplication::setOverrideCursor(Qt::WaitCursor);
+        if (!parentKnown_ && shown_) // a new session: her edits continue the version on screen
+            access_->openVersion(studyKey(*studyId_), shown_->hex(), false);
+        parentKnown_ = true;
+        const cli::SavedVersion saved =
+            access_->saveVersion(studyKey(*studyId_), editor->labelsForSaving(), editor->segments(),
+                                 editor->boxes().all(), message.toStdString());
+        QApplication::restoreOverrideCursor();
+        shown_ = annotation::VersionId::fromHex(saved.versionId);
+        edited_ = false;
+        window_.statusBar()->showMessage(
+            tr("Saved version %1 (%2 new chunks)").arg(shortId(*shown_)).arg(saved.chunksWritten),
+            10000);
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        // Nothing on screen is lost: the edits stay, marked as not saved, for another try.
+        const std::runtime_error notSaved(std::string("The version was not saved: ") + e.what());
+        report(tr("Save version"), notSaved);
+        return false;
+    }
+    refreshVersions();
+    return true;
+}
+
+bool ServiceWorkspace::confirmLeavingEdits() {
+    if (!edited_ || readOnly_)
+        return true;
+    QMessageBox box(QMessageBox::Question, tr("Unsaved changes"),
+                    tr("This annotation has changes that are not saved as a version."),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, &window_);
+    box.setObjectName(QStringLiteral("unsavedChangesDialog"));
+    box.setInformativeText(tr("Save them as a version first, or discard them?"));
+    const int answer = box.exec();
+    if (answer == QMessageBox::Save)
+        return saveVersion();
+    return answer == QMessageBox::Discard;
+}
+
+bool ServiceWorkspace::lock() {
+    if (!confirmLeavingEdits())
+        return false;
+    closeStudy();
+    access_.reset(); // the worker logs out as the channel closes
+    user_.clear();
+    updateTitle();
+    if (!logIn())
+        QApplication::quit();
+    return true;
+}
+
+bool ServiceWorkspace::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == &window_ && event->type() == QEvent::Close && !confirmLeavingEdits()) {
+        event->ignore();
+        return true;
+    }
+    return QObject::eventFilter(watched, event);
+}
+
+} // namespace radmark::gui

@@ -1,0 +1,93 @@
+#pragma once
+// The workstation on a shared workstation's store, through radmarkd (docs/service.md): her
+// Radmark password unlocks a session inside the service, and everything she sees or saves crosses
+// that session's channel (app/cli/StoreAccess.h): the worklist, the study's volume (a sealed
+// memfd), its versions and their labels, and at Ctrl+S the slices she edited, as a new version.
+// This process never opens a store file. The annotator's path: login, worklist (Ctrl+Shift+T),
+// open a study with its newest version, the versions panel (open read-only, new draft from a
+// version), save (Ctrl+S), lock (Ctrl+L: the session ends, the login comes back). Autosaved
+// drafts, the review loop and the admin's tools work on a personal store (StoreWorkspace) and
+// through the CLI's --via; here they are not built yet (docs/service.md, "The workstation
+// through the service").
+
+#include "app/cli/StoreAccess.h"
+
+#include <QObject>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+class QAction;
+class QDockWidget;
+
+namespace radmark::gui {
+
+class MainWindow;
+class VersionsPanel;
+
+class ServiceWorkspace : public QObject {
+    Q_OBJECT
+  public:
+    // A user's session from her name and password, logged in (or throws with the refusal):
+    // cli::serviceStoreAccess for radmarkd; the tests also pass the in-process one.
+    using Connect = std::function<std::unique_ptr<cli::StoreAccess>(const std::string& user,
+                                                                    const std::string& password)>;
+    ServiceWorkspace(Connect connect, MainWindow& window);
+    ~ServiceWorkspace() override;
+
+    // Shows the login dialog until someone logs in; false when she gives up.
+    bool logIn();
+    // The worklist (WorklistDialog) of the studies she may open; choosing one opens it.
+    void chooseStudy();
+    // The study's volume, then its newest version (or a fresh annotation). Unsaved edits of the
+    // open study ask Save / Discard / Cancel first. False when nothing was opened.
+    bool openStudy(std::int64_t studyId);
+    // Versions panel actions (they ask first about unsaved edits too).
+    bool openVersion(const annotation::VersionId& id, bool readOnly);
+    bool saveVersion(); // Ctrl+S: asks what changed; false when not saved
+    // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
+    // service (logged out) and the login dialog comes back. False when she cancelled.
+    bool lock();
+
+    cli::StoreAccess* access() const { return access_.get(); }
+    const std::string& userName() const { return user_; }
+    VersionsPanel* versionsPanel() const { return versionsPanel_; }
+    std::optional<annotation::VersionId> versionOnScreen() const { return shown_; }
+    bool readOnly() const { return readOnly_; }
+
+  protected:
+    bool eventFilter(QObject* watched, QEvent* event) override; // closing asks about edits
+
+  private:
+    void buildMenu();
+    void refreshVersions();
+    void updateTitle();
+    void closeStudy();
+    void applyEditingRule();
+    bool confirmLeavingEdits(); // Save / Discard / Cancel; true when it may go on
+    bool showOpened(cli::OpenedVersion opened, bool readOnly);
+    // Shows what a call refused, in its words; a session that ended (idle timeout, a key
+    // rotation, the service restarted) brings the login back, the study and edits kept.
+    void report(const QString& title, const std::exception& e);
+    bool logInAgain(); // false when she gave up (the screen stays; the next action asks again)
+
+    Connect connect_;
+    MainWindow& window_;
+    std::unique_ptr<cli::StoreAccess> access_;
+    std::string user_;
+    storage::Role role_ = storage::Role::Annotator;
+    std::optional<std::int64_t> studyId_;
+    std::optional<annotation::VersionId> shown_; // the version on screen
+    bool readOnly_ = false;
+    bool edited_ = false; // since the version on screen (or the fresh annotation)
+    // False after a new login with a study open: the new session learns the next save's
+    // parent (the version on screen) before it saves.
+    bool parentKnown_ = true;
+    VersionsPanel* versionsPanel_ = nullptr;
+    QDockWidget* versionsDock_ = nullptr;
+    QAction* saveAction_ = nullptr;
+};
+
+} // namespace radmark::gui

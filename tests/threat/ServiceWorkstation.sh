@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Threat model (issue 13): the workstation through the store service (radmark --via SOCKET,
+# app/gui/ServiceWorkspace.h). radmarkd runs as a service uid that owns the store (0700); anna,
+# an annotator, has a second uid. Under Xvfb, driven with real clicks and keystrokes
+# (tests/gui/ServiceWorkspaceTests.cpp):
+#   (a) as the service account, the in-process workstation (StoreWorkspace) logged in as anna
+#       shows her study with its newest version: the reference screen;
+#   (b) as anna's own uid, the workstation through radmarkd: her password typed into the login
+#       dialog, her worklist (her one assigned study) clicked, the study and its newest version
+#       on screen equal to the reference pixel for pixel, a stroke, Ctrl+S: a new version; her
+#       process holds no store file open or mapped (/proc/self/fd, /proc/self/maps);
+#   (c) the version is in the store, by anna, listed in-process; the service's log names her uid
+#       and her process's pid; the store's access log has her "open study" and "save" with her
+#       uid and pid (where the access log records from where);
+#   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
+#       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
+# Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
+# Usage: ServiceWorkstation.sh RADMARK_CLI RADMARKD GUI_TESTS RADMARK SOURCE_DIR
+set -u
+cli="$(readlink -f "$1")"
+radmarkd="$(readlink -f "$2")"
+gui_tests="$(readlink -f "$3")"
+radmark="$(readlink -f "$4")"
+src="$5"
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: the threat-model tests need root to run processes under other numeric uids"
+  exit 77
+fi
+for tool in xvfb-run setpriv; do
+  command -v "$tool" > /dev/null || { echo "SKIP: $tool is not installed (scripts/setup)"; exit 77; }
+done
+service_uid=61321
+anna_uid=61322
+work="$(mktemp -d /tmp/radmark-threat.XXXXXX)"
+daemon=""
+cleanup() {
+  [ -n "$daemon" ] && kill "$daemon" 2> /dev/null && wait "$daemon" 2> /dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  [ -f "$work/radmarkd.log" ] && sed 's/^/  radmarkd log: /' "$work/radmarkd.log" >&2
+  exit 1
+}
+chmod 0755 "$work"
+for uid in $service_uid $anna_uid; do
+  mkdir -m 0700 -p "$work/home/$uid" "$work/home/$uid/runtime" &&
+    chown -R "$uid:$uid" "$work/home/$uid"
+done
+as() { # as UID COMMAND...: runs COMMAND under that uid and gid, no supplementary groups
+  local uid="$1"
+  shift
+  env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" \
+    LANG=C.UTF-8 XDG_RUNTIME_DIR="$work/home/$uid/runtime" QT_QPA_PLATFORM=xcb \
+    setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
+}
+as_bg() {
+  local uid="$1"
+  shift
+  exec env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" \
+    HOME="$work/home/$uid" LANG=C.UTF-8 \
+    setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
+}
+xvfb() { xvfb-run -a -s "-screen 0 1920x1200x24" "$@"; }
+py=/usr/bin/python3
+pw='admin password 123'
+apw='anna password 1234'
+
+# --- the site's IT sets the store up as the service account ---
+echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
+chmod 0644 "$work/policy.json"
+mkdir -m 0700 "$work/service" && chown "$service_uid:$service_uid" "$work/service"
+mkdir -m 0755 "$work/run" "$work/shared" && chown "$service_uid:$service_uid" "$work/run" "$work/shared"
+store="$work/service/store"
+sock="$work/run/radmarkd.sock"
+$py "$src/tests/data/generate_ct_series.py" --out "$work/ct" --slices 4 --rows 64 --cols 64 \
+  --seed 11 > /dev/null || fail "generate the CT"
+chmod -R a+rX "$work/ct"
+svc() { # radmark-cli in-process as the service account, logged in as ada
+  printf '%s\n' "$pw" | as "$service_uid" "$cli" "$@" --store "$store" --policy "$work/policy.json" \
+    --user ada --password-stdin
+}
+printf '%s\n' "$pw" | as "$service_uid" "$cli" init --store "$store" --policy "$work/policy.json" \
+  --admin ada --audit-key-out "$work/service/audit.key" --password-stdin > /dev/null \
+  || fail "init as the service account"
+printf '%s\n%s\n' "$pw" "$apw" | as "$service_uid" "$cli" user add anna --role annotator \
+  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
+  || fail "user add anna"
+svc import "$work/ct" > "$work/import.out" 2>&1 || fail "import: $(cat "$work/import.out")"
+study=$(svc studies | awk -F'\t' 'NR == 2 {print $1}')
+[ -n "$study" ] || fail "no study imported"
+svc assign anna "$study" > /dev/null || fail "assign anna"
+
+as_bg "$service_uid" "$radmarkd" --store "$store" --socket "$sock" --policy "$work/policy.json" \
+  --cli "$cli" 2> "$work/radmarkd.log" &
+daemon=$!
+for _ in $(seq 600); do [ -S "$sock" ] && break; kill -0 "$daemon" 2> /dev/null || break; sleep 0.1; done
+[ -S "$sock" ] || fail "radmarkd did not start"
+# Her first version, through the service (a label in a square of every slice).
+printf '%s\n' "$apw" | as "$anna_uid" $py "$src/tests/threat/service_channel_client.py" session \
+  "$sock" anna "save:$study:64:64:4" > "$work/first.out" 2> "$work/err" \
+  || fail "her first version: $(cat "$work/err")"
+grep -q "^save version=" "$work/first.out" || fail "her first version: $(cat "$work/first.out")"
+
+gui_test() { # gui_test UID FILTER VAR=VALUE...: one test of the GUI binary under Xvfb as UID
+  local uid="$1" filter="$2"
+  shift 2
+  as "$uid" env RADMARK_TEST_USER=anna RADMARK_TEST_PASSWORD="$apw" RADMARK_TEST_STUDY="$study" \
+    RADMARK_TEST_REFERENCE="$work/shared/reference.png" "$@" \
+    xvfb-run -a -s "-screen 0 1920x1200x24" "$gui_tests" --gtest_filter="ServiceWorkspace.$filter"
+}
+# --- (a) the reference: the in-process workstation, as the service account ---
+gui_test "$service_uid" ReferenceScreen RADMARK_TEST_STORE="$store" > "$work/reference.log" 2>&1 \
+  || fail "the in-process reference screen: $(tail -30 "$work/reference.log")"
+grep -q "^\[  PASSED  \] 1 test" "$work/reference.log" || fail "the reference did not run: $(cat "$work/reference.log")"
+chmod 0644 "$work/shared/reference.png"
+
+# --- (b) the workstation through radmarkd, as anna ---
+result="$work/home/$anna_uid/result"
+# She cannot even see the store's folder.
+as "$anna_uid" ls "$store" > /dev/null 2>&1 && fail "anna lists the store's folder"
+gui_test "$anna_uid" ThroughRadmarkd RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" \
+  RADMARK_TEST_RESULT="$result" > "$work/through.log" 2>&1 \
+  || fail "the workstation through the service: $(tail -40 "$work/through.log")"
+grep -q "^\[  PASSED  \] 1 test" "$work/through.log" || fail "did not run: $(cat "$work/through.log")"
+read -r version gui_pid < "$result" || fail "no result"
+[ "${#version}" = 64 ] || fail "the saved version: '$version'"
+
+# --- (c) in the store, by anna; her uid and pid in both logs ---
+printf '%s\n' "$apw" | as "$service_uid" "$cli" versions --study "$study" --store "$store" \
+  --policy "$work/policy.json" --user anna --password-stdin > "$work/versions.out" 2> "$work/err" \
+  || fail "versions in-process: $(cat "$work/err")"
+grep "^${version:0:12}" "$work/versions.out" | grep -q "anna" \
+  || fail "the version saved through the workstation is not in the store: $(cat "$work/versions.out")"
+[ "$(grep -c "^[0-9a-f]" "$work/versions.out")" = 2 ] || fail "two versions expected: $(cat "$work/versions.out")"
+grep -q "from uid $anna_uid gid $anna_uid pid $gui_pid: 'service session' in worker" \
+  "$work/radmarkd.log" || fail "the service's log does not name the workstation's uid and pid"
+grep -q "$apw" "$work/radmarkd.log" && fail "the service's log holds her password"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user anna --password-stdin > "$work/audit.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
+grep "save" "$work/audit.out" | grep -q "anna" || fail "her save is not in the access log: $(cat "$work/audit.out")"
+if grep -q "uid [0-9]" "$work/audit.out"; then # the access log records from where
+  grep "open study" "$work/audit.out" | grep -q "uid $anna_uid" \
+    || fail "the access log does not name her uid for the study she opened: $(grep "open study" "$work/audit.out")"
+  grep "save" "$work/audit.out" | grep "uid $anna_uid" | grep -q "pid $gui_pid" \
+    || fail "the access log does not name the workstation's uid and pid: $(grep save "$work/audit.out")"
+fi
+
+# --- (d) the real binary under her uid: login typed, worklist up; --via with --store refused ---
+as "$anna_uid" env QT_QPA_PLATFORM=offscreen "$radmark" --via "$sock" --store "$store" > /dev/null 2> "$work/err"
+[ $? = 2 ] || fail "--via with --store was not refused: $(cat "$work/err")"
+grep -q "takes no --store" "$work/err" || fail "--via --store: $(cat "$work/err")"
+cat > "$work/home/$anna_uid/drive.sh" << EOF
+#!/usr/bin/env bash
+# Inside her X session: the workstation, her keystrokes, the worklist's title.
+"$radmark" --via "$sock" > "$work/home/$anna_uid/gui.log" 2>&1 &
+gui=\$!
+login=\$(timeout 60 xdotool search --sync --name 'log in' | head -1) || { echo "no login window"; exit 1; }
+xdotool windowfocus --sync "\$login" 2> /dev/null
+xdotool type --delay 20 anna
+xdotool key Tab
+xdotool type --delay 20 "\$1"
+xdotool key Return
+timeout 60 xdotool search --sync --name 'Worklist' > /dev/null || { echo "no worklist after login"; cat "$work/home/$anna_uid/gui.log"; exit 1; }
+echo "\$gui" > "$work/home/$anna_uid/gui.pid"
+# root looks at its descriptors (it is not dumpable: she cannot), then says go
+for _ in \$(seq 600); do [ -f "$work/home/$anna_uid/go" ] && break; sleep 0.1; done
+kill \$gui
+wait \$gui 2> /dev/null
+echo "worklist shown"
+EOF
+chmod 0755 "$work/home/$anna_uid/drive.sh" && chown "$anna_uid" "$work/home/$anna_uid/drive.sh"
+if command -v xdotool > /dev/null; then
+  as "$anna_uid" xvfb-run -a -s "-screen 0 1920x1200x24" "$work/home/$anna_uid/drive.sh" "$apw" \
+    > "$work/drive.out" 2>&1 &
+  drive=$!
+  for _ in $(seq 900); do [ -s "$work/home/$anna_uid/gui.pid" ] && break; kill -0 "$drive" 2> /dev/null || break; sleep 0.1; done
+  [ -s "$work/home/$anna_uid/gui.pid" ] || { wait "$drive"; fail "the real workstation: $(cat "$work/drive.out")"; }
+  gui=$(cat "$work/home/$anna_uid/gui.pid")
+  [ "$(stat -c %u "/proc/$gui")" = "$anna_uid" ] || fail "the workstation does not run as anna"
+  descriptors=$(ls /proc/$gui/fd | wc -l)
+  [ "$descriptors" -gt 3 ] || fail "no descriptors read of the workstation ($descriptors)"
+  for fd in /proc/$gui/fd/*; do
+    readlink "$fd" | grep -q "^$work/service" && fail "the workstation holds a store file: $(readlink "$fd")"
+  done
+  grep -q "$work/service" "/proc/$gui/maps" && fail "the workstation maps a store file"
+  touch "$work/home/$anna_uid/go"
+  wait "$drive" || fail "the real workstation: $(cat "$work/drive.out")"
+  grep -q "worklist shown" "$work/drive.out" || fail "the real workstation: $(cat "$work/drive.out")"
+  # Her login through the real workstation, in the access log as the workstation's process.
+  printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+    --as ada --user anna --action login --password-stdin > "$work/logins.out" 2> "$work/err" \
+    || fail "audit show logins: $(cat "$work/err")"
+  grep -q "from uid $anna_uid.* pid $gui radmark 0\.1\.0 " "$work/logins.out" \
+    || fail "the login through the workstation does not name it: $(tail -3 "$work/logins.out")"
+fi
+echo "PASS: the workstation through the service, under her own OS account"
