@@ -2,7 +2,7 @@
 # Threat model (issue 13): the workstation through the store service (radmark --via SOCKET,
 # app/gui/ServiceWorkspace.h). radmarkd runs as a service uid that owns the store (0700); anna,
 # an annotator, has a second uid. Under Xvfb, driven with real clicks and keystrokes
-# (tests/gui/ServiceWorkspaceTests.cpp):
+# (ServiceWorkstationScreens.cpp, GUI_SCREENS below):
 #   (a) as the service account, the in-process workstation (StoreWorkspace) logged in as anna
 #       shows her study with its newest version: the reference screen;
 #   (b) as anna's own uid, the workstation through radmarkd: her password typed into the login
@@ -15,7 +15,7 @@
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
-# Usage: ServiceWorkstation.sh RADMARK_CLI RADMARKD GUI_TESTS RADMARK SOURCE_DIR
+# Usage: ServiceWorkstation.sh RADMARK_CLI RADMARKD GUI_SCREENS RADMARK SOURCE_DIR
 set -u
 cli="$(readlink -f "$1")"
 radmarkd="$(readlink -f "$2")"

@@ -1,0 +1,86 @@
+#pragma once
+// For GUI tests of the workstation's service mode (app/gui/ServiceWorkspace.h): its window,
+// logged in through the dialog, the worklist clicked, strokes and Ctrl+S as a person makes them,
+// and the axial view's pixels with every dock closed (the same room in both workspaces).
+
+#include "StoreWorkspaceFixture.h"
+
+#include "app/gui/ServiceWorkspace.h"
+#include "app/gui/VersionsPanel.h"
+#include "app/gui/WorklistDialog.h"
+
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QTableWidget>
+
+namespace radmark::testing {
+
+// Every dock closed, so that the four views get the same room in both workspaces.
+inline void hideDocks(gui::MainWindow& window) {
+    for (QDockWidget* dock : window.findChildren<QDockWidget*>())
+        dock->hide();
+    QTest::qWait(300);
+}
+
+inline QImage axialImage(gui::MainWindow& window) {
+    auto* axial = window.viewer()->sliceView(viewer::ViewPlane::Axial);
+    return axial->grabFramebuffer().convertToFormat(QImage::Format_RGB32);
+}
+
+// The service-mode window, logged in as `user` through the dialog with `connect`.
+struct ServiceWindow {
+    explicit ServiceWindow(gui::ServiceWorkspace::Connect connect) {
+        window.setInteractive(false);
+        window.resize(1300, 900);
+        workspace = new gui::ServiceWorkspace(std::move(connect), window);
+        window.show();
+    }
+    ::testing::AssertionResult logIn(const std::string& user, const std::string& password) {
+        if (!QTest::qWaitForWindowExposed(&window))
+            return ::testing::AssertionFailure() << "the window was not exposed";
+        answerLoginDialog(QString::fromStdString(user), QString::fromStdString(password));
+        if (!workspace->logIn())
+            return ::testing::AssertionFailure() << "login failed";
+        return ::testing::AssertionSuccess();
+    }
+    // Ctrl+Shift+T, the only row of her worklist clicked, Open.
+    void openFromWorklist(int* rows) {
+        whenModalDialogShows([rows](QWidget* dialog) {
+            auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+            ASSERT_NE(worklist, nullptr);
+            EXPECT_EQ(worklist->queueTable(), nullptr);
+            QTableWidget* table = worklist->worklistTable();
+            *rows = table->rowCount();
+            ASSERT_GT(*rows, 0);
+            const QRect cell = table->visualItemRect(table->item(0, 0));
+            QTest::mouseClick(table->viewport(), Qt::LeftButton, Qt::NoModifier, cell.center());
+            QTest::mouseClick(
+                worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
+                Qt::LeftButton);
+        });
+        activate();
+        QTest::keyClick(axial(), Qt::Key_T, Qt::ControlModifier | Qt::ShiftModifier);
+    }
+    QWidget* axial() const { return window.viewer()->sliceView(viewer::ViewPlane::Axial); }
+    void activate() {
+        window.activateWindow();
+        EXPECT_TRUE(QTest::qWaitForWindowActive(&window));
+    }
+    void paintStroke(double heightFraction) {
+        activate();
+        QTest::keyClick(axial(), Qt::Key_B);
+        dragStroke(axial(), heightFraction);
+        QTest::keyClick(axial(), Qt::Key_Escape);
+    }
+    void saveVersion(const QString& message) {
+        activate();
+        answerVersionMessage(message);
+        QTest::keyClick(axial(), Qt::Key_S, Qt::ControlModifier);
+    }
+    int versionRows() const { return workspace->versionsPanel()->table()->rowCount(); }
+
+    gui::MainWindow window;
+    gui::ServiceWorkspace* workspace = nullptr; // the window's
+};
+
+} // namespace radmark::testing

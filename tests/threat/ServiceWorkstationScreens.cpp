@@ -1,0 +1,105 @@
+// Run by tests/threat/ServiceWorkstation.sh only (not a CTest test by itself), which sets the
+// environment: ReferenceScreen as the service account, the in-process workstation (StoreWorkspace)
+// logged in as the annotator on the store, writes the axial view with her study's newest version;
+// ThroughRadmarkd as her own OS account, the workstation through radmarkd (ServiceWorkspace):
+// login typed, worklist clicked, the same screen pixel for pixel, a stroke saved with Ctrl+S,
+// and no store file open or mapped in this process.
+
+#include "ServiceWindowFixture.h"
+
+#include "storage/Studies.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace radmark::testing {
+namespace {
+
+class ServiceWorkspace : public GuiTest {};
+
+// What ReferenceScreen and ThroughRadmarkd read from tests/threat/ServiceWorkstation.sh.
+struct ThreatSetting {
+    std::string store, user, password, socket, reference, result;
+    std::string study; // its label
+};
+std::optional<ThreatSetting> threatSetting() {
+    const auto get = [](const char* name) {
+        const char* value = std::getenv(name);
+        return std::string(value ? value : "");
+    };
+    ThreatSetting s{get("RADMARK_TEST_STORE"),     get("RADMARK_TEST_USER"),
+                    get("RADMARK_TEST_PASSWORD"),  get("RADMARK_TEST_SERVICE"),
+                    get("RADMARK_TEST_REFERENCE"), get("RADMARK_TEST_RESULT"),
+                    get("RADMARK_TEST_STUDY")};
+    if (s.user.empty() || s.reference.empty() || s.study.empty())
+        return std::nullopt;
+    return s;
+}
+
+TEST_F(ServiceWorkspace, ReferenceScreen) {
+    const std::optional<ThreatSetting> setting = threatSetting();
+    ASSERT_TRUE(setting && !setting->store.empty()) << "run by tests/threat/ServiceWorkstation.sh";
+    StoreWindow user(setting->store, storage::Policy::system());
+    ASSERT_TRUE(user.logIn(setting->user, setting->password));
+    user.workspace->openStudy(storage::Studies(*user.workspace->session()).idFor(setting->study));
+    ASSERT_NE(user.window.viewer()->volume(), nullptr);
+    hideDocks(user.window);
+    ASSERT_TRUE(axialImage(user.window).save(QString::fromStdString(setting->reference)));
+    user.workspace->session()->logout();
+}
+
+// The files of the store this process has open or mapped (none may be).
+std::vector<std::string> storeFilesHeld(const std::string& store) {
+    std::vector<std::string> held;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+        if (!ec && target.rfind(store, 0) == 0)
+            held.push_back("fd " + entry.path().filename().string() + " " + target);
+    }
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);)
+        if (line.find(store) != std::string::npos)
+            held.push_back("mapped " + line);
+    return held;
+}
+
+TEST_F(ServiceWorkspace, ThroughRadmarkd) {
+    const std::optional<ThreatSetting> setting = threatSetting();
+    ASSERT_TRUE(setting && !setting->socket.empty()) << "run by tests/threat/ServiceWorkstation.sh";
+    const std::string socket = setting->socket;
+    ServiceWindow anna([socket](const std::string& user, const std::string& password) {
+        auto access = cli::serviceStoreAccess(socket, user, password);
+        access->role();
+        return access;
+    });
+    ASSERT_TRUE(anna.logIn(setting->user, setting->password));
+    int rows = 0;
+    anna.openFromWorklist(&rows);
+    EXPECT_EQ(rows, 1) << "her worklist holds her one assigned study";
+    ASSERT_NE(anna.window.viewer()->volume(), nullptr) << "the study did not open";
+    const int before = anna.versionRows();
+    ASSERT_GE(before, 1) << "the study's version made through the service";
+    hideDocks(anna.window);
+    const QImage shown = axialImage(anna.window);
+    QImage reference(QString::fromStdString(setting->reference));
+    ASSERT_FALSE(reference.isNull()) << "no reference screen";
+    reference = reference.convertToFormat(QImage::Format_RGB32);
+    ASSERT_EQ(shown.size(), reference.size());
+    EXPECT_TRUE(shown == reference) << "the screen through the service differs from in-process";
+    EXPECT_GT(pixelStatistics(shown, shown.rect()).distinctLuminances, 20) << "no image on screen";
+
+    anna.paintStroke(0.5);
+    anna.saveVersion(QStringLiteral("through the service"));
+    EXPECT_EQ(anna.versionRows(), before + 1);
+    ASSERT_TRUE(anna.workspace->versionOnScreen());
+    const std::vector<std::string> held = storeFilesHeld(setting->store);
+    EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
+    std::ofstream(setting->result)
+        << anna.workspace->versionOnScreen()->hex() << ' ' << ::getpid() << '\n';
+}
+
+} // namespace
+} // namespace radmark::testing
