@@ -6,7 +6,8 @@
 // the study's first series straight into a memfd, seals it and sends it with a JSON summary;
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
 // since a version she names as their parent) and saves it as a version; open-version sends a
-// version's labels the same way, with its segments and boxes; worklist and
+// version's labels the same way, with its segments and boxes; submit sends her version for
+// review; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
 // (annotation/VersionJson.h) with their review states. Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
@@ -269,7 +270,8 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
     bool readOnly = true;
     try {
         op = request.body.at("op").get<std::string>();
-        if (op == "open-volume" || op == "save-labels" || op == "versions" || op == "open-version")
+        if (op == "open-volume" || op == "save-labels" || op == "versions" ||
+            op == "open-version" || op == "submit")
             study = request.body.at("study").get<std::string>();
         if (request.body.contains("version"))
             version = request.body.at("version").get<std::string>();
@@ -290,7 +292,12 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
         return openVersionReply(session, study, version, readOnly);
     Message reply;
     reply.kind = MessageKind::Reply;
-    if (op == "worklist")
+    if (op == "submit") {
+        if (!version)
+            throw CommandError("a submit names the version (version)");
+        submitStudyVersion(session, study, *version);
+        reply.body = {{"submitted", *version}};
+    } else if (op == "worklist")
         reply.body = {{"rows", workflow::worklistJson(workflow::worklist(session, state))}};
     else if (op == "review-queue")
         reply.body = {{"rows", workflow::worklistJson(workflow::reviewQueue(session))}};
@@ -302,8 +309,8 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
                                 {"state", storage::reviewStateName(entry.review)}});
         reply.body = {{"versions", std::move(versions)}};
     } else
-        throw CommandError("a session answers open-volume, open-version, save-labels, worklist, "
-                           "review-queue and versions, not '" +
+        throw CommandError("a session answers open-volume, open-version, save-labels, submit, "
+                           "worklist, review-queue and versions, not '" +
                            op + "'");
     return reply;
 }
@@ -354,10 +361,9 @@ int runSession(Arguments& args, CommandIo& io) {
 } // namespace
 RADMARK_COMMAND(
     "service session",
-    "--user U --password-stdin  (radmarkd's worker only: one login, then the "
-    "client's open-volume, open-version, save-labels, worklist, review-queue and versions "
-    "requests on its "
-    "channel until she closes it)",
+    "--user U --password-stdin  (radmarkd's worker only: one login, then the client's "
+    "open-volume, open-version, save-labels, submit, worklist, review-queue and versions "
+    "requests on its channel until she closes it)",
     runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "

@@ -115,6 +115,18 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
     return OpenedVersion{*id, stored.openVersion(*id, readOnly)};
 }
 
+void submitStudyVersion(storage::Session& session, const std::string& study,
+                        const std::string& version) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const workflow::StoredAnnotationHistory stored(session, studyId);
+    const annotation::VersionId id =
+        versionOnStudy(session, studyId, stored, version, "refused submit", "the version to submit",
+                       "not submitted");
+    const auto& ids = stored.stored().ids;
+    const auto at = std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin());
+    workflow::submitForReview(session, stored.stored().records[at].id);
+}
+
 SavedVersion saveLabels(storage::Session& session, const std::string& study,
                         const LabelSource& labelsFor, const annotation::SegmentList& segments,
                         const std::vector<annotation::Box>& boxes, const std::string& message,
@@ -241,6 +253,10 @@ class InProcessStoreAccess final : public StoreAccess {
         if (opened)
             lastSaved_[study] = opened->id.hex();
         return opened;
+    }
+
+    void submitForReview(const std::string& study, const std::string& version) override {
+        submitStudyVersion(session_, study, version);
     }
 
     SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
@@ -430,6 +446,12 @@ class ServiceStoreAccess final : public StoreAccess {
         } catch (const std::exception&) {
             throw StoreAccessError("the service's version is not readable");
         }
+    }
+
+    void submitForReview(const std::string& study, const std::string& version) override {
+        Message sent;
+        sent.body = {{"op", "submit"}, {"study", study}, {"version", version}};
+        call(std::move(sent));
     }
 
     // After a save or an opening through this object, only the slices edited since cross, with

@@ -72,6 +72,9 @@ class StoreAccess {
     virtual std::optional<OpenedVersion> openVersion(const std::string& study,
                                                      const std::optional<std::string>& version,
                                                      bool readOnly) = 0;
+    // Submits her saved version of the study (hex, one she may read) for review
+    // (workflow::submitForReview: its refusals, e.g. another's version, and its log entry).
+    virtual void submitForReview(const std::string& study, const std::string& version) = 0;
     // labels (the study's grid) + segments + boxes as a new version; logged "save". Its parent
     // is the version this StoreAccess last saved or opened of the study, else the study's
     // newest. The slices are marked clean with the version's hashes, so that the next save

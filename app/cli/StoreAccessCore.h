@@ -23,6 +23,10 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
                                               const std::optional<std::string>& version,
                                               bool readOnly);
 
+// version: hex, one of the study's versions she may read (else refused and logged).
+void submitStudyVersion(storage::Session& session, const std::string& study,
+                        const std::string& version);
+
 // Throws StoreAccessError unless a label map of dims, width and bytes fits the study's grid.
 void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
                     annotation::LabelWidth width, std::uint64_t bytes);

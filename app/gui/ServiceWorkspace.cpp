@@ -57,6 +57,9 @@ void ServiceWorkspace::buildMenu() {
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
     saveAction_ = menu->addAction(tr("&Save version..."), this, &ServiceWorkspace::saveVersion);
     saveAction_->setShortcut(QKeySequence::Save);
+    submitAction_ =
+        menu->addAction(tr("Su&bmit for review"), this, &ServiceWorkspace::submitForReview);
+    submitAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
     auto* versions = menu->addAction(tr("&Versions"), this, [this] {
         versionsDock_->show();
         versionsDock_->raise();
@@ -195,6 +198,7 @@ void ServiceWorkspace::applyEditingRule() {
     // Only an annotator edits, and not a version opened read-only.
     window_.viewer()->labelEditor()->setReadOnly(readOnly_ || role_ != storage::Role::Annotator);
     saveAction_->setEnabled(role_ == storage::Role::Annotator);
+    submitAction_->setEnabled(role_ == storage::Role::Annotator);
 }
 
 bool ServiceWorkspace::openVersion(const annotation::VersionId& id, bool readOnly) {
@@ -283,6 +287,40 @@ bool ServiceWorkspace::saveVersion() {
         return false;
     }
     refreshVersions();
+    return true;
+}
+
+bool ServiceWorkspace::submitForReview() {
+    if (!access_ || !studyId_) {
+        window_.statusBar()->showMessage(tr("Open a stored study to submit its annotation."), 5000);
+        return false;
+    }
+    if (edited_ && !readOnly_) {
+        // What is submitted is a saved version: the edits on screen must become one first.
+        QMessageBox box(QMessageBox::Question, tr("Submit for review"),
+                        tr("This annotation has changes that are not saved as a version."),
+                        QMessageBox::Save | QMessageBox::Cancel, &window_);
+        box.setObjectName(QStringLiteral("saveBeforeSubmitDialog"));
+        box.setInformativeText(tr("Save them as a version and submit that version?"));
+        box.setDefaultButton(QMessageBox::Save);
+        if (box.exec() != QMessageBox::Save || !saveVersion())
+            return false;
+    }
+    if (!shown_) {
+        QMessageBox::information(&window_, tr("Submit for review"),
+                                 tr("There is no saved version of yours to submit: save the "
+                                    "annotation as a version first (Ctrl+S)."));
+        return false;
+    }
+    try { // the service says why not: another's version, already decided, the role
+        access_->submitForReview(studyKey(*studyId_), shown_->hex());
+    } catch (const std::exception& e) {
+        report(tr("Submit for review"), e);
+        return false;
+    }
+    refreshVersions();
+    window_.statusBar()->showMessage(tr("Submitted version %1 for review.").arg(shortId(*shown_)),
+                                     10000);
     return true;
 }
 

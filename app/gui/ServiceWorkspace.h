@@ -5,10 +5,10 @@
 // memfd), its versions and their labels, and at Ctrl+S the slices she edited, as a new version.
 // This process never opens a store file. The annotator's path: login, worklist (Ctrl+Shift+T),
 // open a study with its newest version, the versions panel (open read-only, new draft from a
-// version), save (Ctrl+S), lock (Ctrl+L: the session ends, the login comes back). Autosaved
-// drafts, the review loop and the admin's tools work on a personal store (StoreWorkspace) and
-// through the CLI's --via; here they are not built yet (docs/service.md, "The workstation
-// through the service").
+// version), save (Ctrl+S), submit for review (Ctrl+Return), lock (Ctrl+L: the session ends, the
+// login comes back). Autosaved drafts, the reviewer's loop and the admin's tools work on a
+// personal store (StoreWorkspace) and through the CLI's --service; here they are not built yet
+// (docs/service.md, "The workstation through the service").
 
 #include "app/cli/StoreAccess.h"
 
@@ -47,6 +47,9 @@ class ServiceWorkspace : public QObject {
     // Versions panel actions (they ask first about unsaved edits too).
     bool openVersion(const annotation::VersionId& id, bool readOnly);
     bool saveVersion(); // Ctrl+S: asks what changed; false when not saved
+    // Ctrl+Return: the version on screen (hers, saved) for review; unsaved edits ask to be
+    // saved first. False when nothing was submitted.
+    bool submitForReview();
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
@@ -88,6 +91,7 @@ class ServiceWorkspace : public QObject {
     VersionsPanel* versionsPanel_ = nullptr;
     QDockWidget* versionsDock_ = nullptr;
     QAction* saveAction_ = nullptr;
+    QAction* submitAction_ = nullptr;
 };
 
 } // namespace radmark::gui

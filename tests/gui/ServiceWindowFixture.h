@@ -77,6 +77,10 @@ struct ServiceWindow {
         answerVersionMessage(message);
         QTest::keyClick(axial(), Qt::Key_S, Qt::ControlModifier);
     }
+    void submit() {
+        activate();
+        QTest::keyClick(axial(), Qt::Key_Return, Qt::ControlModifier);
+    }
     int versionRows() const { return workspace->versionsPanel()->table()->rowCount(); }
 
     gui::MainWindow window;

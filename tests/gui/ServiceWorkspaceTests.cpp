@@ -99,6 +99,19 @@ TEST_F(ServiceWorkspace, ShowsAndSavesWhatTheStoreWorkspaceShows) {
         EXPECT_EQ(labelBytes(stored.openVersion(*second, true).labels), painted)
             << "the saved version is not what was on screen";
     }
+    // Ctrl+Return: that version goes for review; the panel says so.
+    annie.submit();
+    {
+        auto session =
+            storage::Store(dir.path(), lowCostPolicy()).login(annotatorName, userPassword);
+        EXPECT_EQ(workflow::StoredAnnotationHistory(session, studyId).reviewState(*second),
+                  storage::ReviewState::Submitted);
+    }
+    EXPECT_FALSE(annie.workspace->versionsPanel()
+                     ->table()
+                     ->findItems(QStringLiteral("submitted"), Qt::MatchContains)
+                     .isEmpty())
+        << "the versions panel does not show the submitted state";
 
     // The first version read-only from the panel: no edits there; then a new draft from it.
     ASSERT_TRUE(annie.workspace->openVersion(*first, true));

@@ -7,7 +7,8 @@
 #       shows her study with its newest version: the reference screen;
 #   (b) as anna's own uid, the workstation through radmarkd: her password typed into the login
 #       dialog, her worklist (her one assigned study) clicked, the study and its newest version
-#       on screen equal to the reference pixel for pixel, a stroke, Ctrl+S: a new version; her
+#       on screen equal to the reference pixel for pixel, a stroke, Ctrl+S: a new version,
+#       Ctrl+Return: submitted for review; her
 #       process holds no store file open or mapped (/proc/self/fd, /proc/self/maps);
 #   (c) the version is in the store, by anna, listed in-process; the service's log names her uid
 #       and her process's pid; the store's access log has her "open study" and "save" with her
@@ -133,6 +134,8 @@ printf '%s\n' "$apw" | as "$service_uid" "$cli" versions --study "$study" --stor
   || fail "versions in-process: $(cat "$work/err")"
 grep "^${version:0:12}" "$work/versions.out" | grep -q "anna" \
   || fail "the version saved through the workstation is not in the store: $(cat "$work/versions.out")"
+grep "^${version:0:12}" "$work/versions.out" | grep -q "submitted" \
+  || fail "the version submitted through the workstation is not submitted: $(cat "$work/versions.out")"
 [ "$(grep -c "^[0-9a-f]" "$work/versions.out")" = 2 ] || fail "two versions expected: $(cat "$work/versions.out")"
 grep -q "from uid $anna_uid gid $anna_uid pid $gui_pid: 'service session' in worker" \
   "$work/radmarkd.log" || fail "the service's log does not name the workstation's uid and pid"

@@ -94,6 +94,7 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
     anna.paintStroke(0.5);
     anna.saveVersion(QStringLiteral("through the service"));
     EXPECT_EQ(anna.versionRows(), before + 1);
+    anna.submit(); // Ctrl+Return: the script reads its state in-process
     ASSERT_TRUE(anna.workspace->versionOnScreen());
     const std::vector<std::string> held = storeFilesHeld(setting->store);
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
