@@ -508,6 +508,51 @@ Draft VersionHistory::autosave(LabelMap& labels, const SegmentList& segments,
     return draft;
 }
 
+Draft VersionHistory::autosaveChanges(std::vector<imaging::ChunkHash> chunks,
+                                      const imaging::Geometry& geometry, LabelWidth width,
+                                      const ChangedChunks& changed, const SegmentList& segments,
+                                      const std::vector<Box>& boxes, const std::string& author,
+                                      const std::optional<VersionId>& parent, SaveReport* report) {
+    const std::size_t chunkBytes =
+        std::size_t(geometry.dims[0]) * std::size_t(geometry.dims[1]) * std::size_t(width);
+    if (int(chunks.size()) != geometry.dims[2])
+        throw std::invalid_argument("a draft has one chunk per slice");
+    SaveReport local;
+    SaveReport& r = report ? *report : local;
+    std::optional<imaging::ChunkHash> emptyHash;
+    for (const auto& [z, bytes] : changed) {
+        if (z < 0 || z >= int(chunks.size()) || bytes.size() != chunkBytes)
+            throw std::invalid_argument("slice " + std::to_string(z) +
+                                        " is not a slice of the label map");
+        imaging::ChunkHash hash;
+        if (allZero(bytes)) {
+            if (!emptyHash)
+                emptyHash = imaging::hashContent(bytes);
+            hash = *emptyHash;
+        } else {
+            hash = imaging::hashContent(bytes);
+        }
+        if (store_->has(hash)) {
+            ++r.chunksReused;
+        } else {
+            r.bytesWritten += store_->put(hash, Bytes(bytes.begin(), bytes.end()));
+            ++r.chunksWritten;
+        }
+        chunks[std::size_t(z)] = hash;
+    }
+    r.chunksReused += chunks.size() - changed.size();
+    Draft draft;
+    draft.parent = parent;
+    draft.author = author;
+    draft.savedUtc = currentUtcTimestamp();
+    draft.geometry = geometry;
+    draft.width = width;
+    draft.chunks = std::move(chunks);
+    draft.segments = segments;
+    draft.boxes = boxes;
+    return draft;
+}
+
 OpenedAnnotation VersionHistory::recover(const Draft& draft) const {
     OpenedAnnotation opened{readLabelMap(draft.geometry, draft.width, draft.chunks, *store_),
                             draft.segments, BoxList(draft.geometry.dims), draft.parent};

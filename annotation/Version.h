@@ -121,6 +121,14 @@ class VersionHistory {
                    const std::string& author, const std::optional<VersionId>& parent,
                    SaveReport* report = nullptr);
     OpenedAnnotation recover(const Draft& draft) const;
+    // Autosave from chunk hashes the caller vouches for (chunks: one per slice, the store
+    // holds them) with the changed slices' bytes in their place, written when the store lacks
+    // them: the store service's draft, where only the edited slices cross.
+    Draft autosaveChanges(std::vector<imaging::ChunkHash> chunks, const imaging::Geometry& geometry,
+                          LabelWidth width, const ChangedChunks& changed,
+                          const SegmentList& segments, const std::vector<Box>& boxes,
+                          const std::string& author, const std::optional<VersionId>& parent,
+                          SaveReport* report = nullptr);
 
   private:
     OpenedAnnotation open(const VersionId& id, bool readOnly) const;

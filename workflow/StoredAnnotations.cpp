@@ -235,6 +235,27 @@ void StoredAnnotationHistory::autosave(LabelMap& labels, const SegmentList& segm
         d->chunks, [&](const auto& chunks) { storage::Annotations(session_).saveDraft(studyId_, record, chunks); });
 }
 
+std::vector<imaging::ChunkHash> StoredAnnotationHistory::autosaveChanges(
+    std::vector<imaging::ChunkHash> chunks, const imaging::Geometry& geometry, LabelWidth width,
+    const VersionHistory::ChangedChunks& changed, const SegmentList& segments,
+    const std::vector<Box>& boxes, const std::optional<VersionId>& parent, SaveReport* report) {
+    std::set<ChunkHash> kept;
+    for (std::size_t z = 0; z < chunks.size(); ++z)
+        if (!changed.count(int(z)))
+            kept.insert(chunks[z]);
+    for (const imaging::ChunkHash& hash : kept)
+        if (!d->chunks.has(hash))
+            throw CorruptAnnotation("A label chunk named for the draft is not in the store.");
+    const Draft draft =
+        d->history.autosaveChanges(std::move(chunks), geometry, width, changed, segments, boxes,
+                                   session_.userName(), parent, report);
+    const Bytes record = draft.serialize();
+    writeWithPendingChunks(d->chunks, [&](const auto& pending) {
+        storage::Annotations(session_).saveDraft(studyId_, record, pending);
+    });
+    return draft.chunks;
+}
+
 std::optional<PendingDraft> StoredAnnotationHistory::pendingDraft() {
     const std::optional<storage::DraftRecord> draft = storage::Annotations(session_).draftOf(studyId_);
     if (!draft)

@@ -79,6 +79,17 @@ class StoredAnnotationHistory {
                   const std::vector<annotation::Box>& boxes,
                   const std::optional<annotation::VersionId>& parent,
                   annotation::SaveReport* report = nullptr);
+    // The store service's autosave: chunks (one per slice) with the changed slices' bytes in
+    // their place (annotation::VersionHistory::autosaveChanges; their entries in chunks are
+    // not read); every other chunk must be one the store holds, which the caller checked she
+    // may read. Not logged, as autosave. Returns
+    // the draft's chunks.
+    std::vector<imaging::ChunkHash> autosaveChanges(
+        std::vector<imaging::ChunkHash> chunks, const imaging::Geometry& geometry,
+        annotation::LabelWidth width, const annotation::VersionHistory::ChangedChunks& changed,
+        const annotation::SegmentList& segments, const std::vector<annotation::Box>& boxes,
+        const std::optional<annotation::VersionId>& parent,
+        annotation::SaveReport* report = nullptr);
     // Why the list of records could not be re-read after the last save; empty when it was.
     const std::string& listingProblem() const { return listingProblem_; }
 

@@ -7,7 +7,9 @@
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
 // since a version she names as their parent) and saves it as a version; open-version sends a
 // version's labels the same way, with its segments and boxes; submit sends her version for
-// review; worklist and
+// review; save-draft takes only the slices edited since (the others named by hashes of
+// content this session gave her), recover-draft sends a draft as open-version a version,
+// pending-draft and discard-draft answer as in-process; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
 // (annotation/VersionJson.h) with their review states. Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
@@ -34,6 +36,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 namespace radmark::cli {
 namespace {
@@ -261,7 +264,86 @@ void sendFailure(int channel, const std::string& reason, bool ended) {
     decoder::sendMessage(channel, failure);
 }
 
-Message answer(storage::Session& session, const Message& request, ChunkCounts& known) {
+// What a session keeps between requests: voxel counts of the chunks it hashed (by hash), and per
+// study the chunks of the drafts it wrote or recovered (a later draft may name them unsent).
+struct SessionMemory {
+    ChunkCounts known;
+    std::map<std::string, std::set<imaging::ChunkHash>> drafts;
+};
+
+// A draft's labels on the channel, as open-version sends a version's, with the version it
+// continues (parent, and its chunks for the next save's delta).
+Message recoverDraftReply(storage::Session& session, const std::string& study,
+                          SessionMemory& memory) {
+    const RecoveredDraft recovered = recoverStudyDraft(session, study);
+    const annotation::LabelMap& labels = recovered.annotation.labels;
+    Message reply;
+    reply.kind = MessageKind::Reply;
+    reply.body = {{"geometry", decoder::toJson(labels.geometry())},
+                  {"width", int(labels.width())},
+                  {"segments", segmentsToJson(recovered.annotation.segments)},
+                  {"boxes", annotation::boxesToJson(recovered.annotation.boxes.all())},
+                  {"chunks", annotation::chunkRunsJson(recovered.chunks)},
+                  {"parent", nullptr},
+                  {"parentChunks", annotation::chunkRunsJson(recovered.parentChunks)}};
+    if (recovered.annotation.parent)
+        reply.body["parent"] = recovered.annotation.parent->hex();
+    reply.fds.push_back(decoder::memfdWithBytes("radmark-labels", labels.data(),
+                                                labels.voxelCount() * std::size_t(labels.width())));
+    memory.drafts[study].insert(recovered.chunks.begin(), recovered.chunks.end());
+    return reply;
+}
+
+Message saveDraftReply(storage::Session& session, const std::string& study, const Message& sent,
+                       SessionMemory& memory) {
+    if (sent.fds.size() != 1 || !decoder::isSealed(sent.fds.front().get()))
+        throw CommandError("a draft's slices come as one sealed memfd: not saved");
+    const int fd = sent.fds.front().get();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        throw CommandError("the draft's memfd cannot be read");
+    ChangedSlices slices;
+    std::optional<std::string> parent;
+    std::vector<std::optional<imaging::ChunkHash>> kept;
+    annotation::SegmentList segments;
+    std::vector<annotation::Box> boxes;
+    try {
+        slices.dims = sent.body.at("dims").get<imaging::Index3>();
+        const int w = sent.body.at("width").get<int>();
+        if (w != 1 && w != 2)
+            throw CommandError("a label map has 1 or 2 bytes a voxel");
+        slices.width = annotation::LabelWidth(w);
+        slices.indices = sent.body.at("chunks").get<std::vector<int>>();
+        for (const nlohmann::json& k : sent.body.at("kept"))
+            kept.push_back(k.is_null()
+                               ? std::nullopt
+                               : std::optional(imaging::ChunkHash::fromHex(k.get<std::string>())));
+        if (sent.body.contains("parent"))
+            parent = sent.body.at("parent").get<std::string>();
+        segments = segmentsFromJson(sent.body.at("segments").get<std::string>());
+        boxes = annotation::boxesFromJson(sent.body.at("boxes"));
+    } catch (const nlohmann::json::exception&) {
+        throw CommandError("the draft's summary is not readable");
+    } catch (const imaging::CorruptChunk&) {
+        throw CommandError("the draft's summary is not readable");
+    }
+    std::shared_ptr<std::byte[]> bytes;
+    if (st.st_size > 0)
+        bytes = decoder::mapSealedMemfd(fd, std::size_t(st.st_size));
+    slices.bytes = reinterpret_cast<const std::uint8_t*>(bytes.get());
+    slices.byteCount = std::uint64_t(st.st_size);
+    std::set<imaging::ChunkHash>& accepted = memory.drafts[study];
+    const std::vector<imaging::ChunkHash> chunks =
+        saveDraftChanges(session, study, parent, kept, slices, segments, boxes, accepted);
+    accepted.insert(chunks.begin(), chunks.end());
+    Message reply;
+    reply.kind = MessageKind::Reply;
+    reply.body = {{"chunks", annotation::chunkRunsJson(chunks)}};
+    return reply;
+}
+
+Message answer(storage::Session& session, const Message& request, SessionMemory& memory) {
+    ChunkCounts& known = memory.known;
     if (request.kind != MessageKind::Request)
         throw CommandError("a session takes requests only");
     std::string op, study;
@@ -271,7 +353,8 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
     try {
         op = request.body.at("op").get<std::string>();
         if (op == "open-volume" || op == "save-labels" || op == "versions" ||
-            op == "open-version" || op == "submit")
+            op == "open-version" || op == "submit" || op == "pending-draft" || op == "save-draft" ||
+            op == "recover-draft" || op == "discard-draft")
             study = request.body.at("study").get<std::string>();
         if (request.body.contains("version"))
             version = request.body.at("version").get<std::string>();
@@ -290,9 +373,22 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
         return saveLabelsReply(session, study, request, &known);
     if (op == "open-version")
         return openVersionReply(session, study, version, readOnly);
+    if (op == "save-draft")
+        return saveDraftReply(session, study, request, memory);
+    if (op == "recover-draft")
+        return recoverDraftReply(session, study, memory);
     Message reply;
     reply.kind = MessageKind::Reply;
-    if (op == "submit") {
+    if (op == "pending-draft") {
+        const std::optional<workflow::PendingDraft> draft = studyPendingDraft(session, study);
+        reply.body = {{"draft", nullptr}};
+        if (draft)
+            reply.body["draft"] = {{"saved", draft->savedUtc},
+                                   {"newerAuthors", draft->newerAuthors}};
+    } else if (op == "discard-draft") {
+        discardStudyDraft(session, study);
+        reply.body = {{"discarded", true}};
+    } else if (op == "submit") {
         if (!version)
             throw CommandError("a submit names the version (version)");
         submitStudyVersion(session, study, *version);
@@ -310,7 +406,8 @@ Message answer(storage::Session& session, const Message& request, ChunkCounts& k
         reply.body = {{"versions", std::move(versions)}};
     } else
         throw CommandError("a session answers open-volume, open-version, save-labels, submit, "
-                           "worklist, review-queue and versions, not '" +
+                           "pending-draft, save-draft, recover-draft, discard-draft, worklist, "
+                           "review-queue and versions, not '" +
                            op + "'");
     return reply;
 }
@@ -328,7 +425,7 @@ int runSession(Arguments& args, CommandIo& io) {
     const auto idle = session.store().policy().idleTimeout;
     const long long idleMs = std::chrono::duration_cast<std::chrono::milliseconds>(idle).count();
     const int timeoutMs = int(std::clamp<long long>(idleMs, 1000, INT_MAX));
-    ChunkCounts known; // voxel counts of the chunks this session hashed, by hash
+    SessionMemory memory;
     while (true) {
         Message request;
         try {
@@ -347,7 +444,7 @@ int runSession(Arguments& args, CommandIo& io) {
         }
         Message reply;
         try {
-            reply = answer(session, request, known);
+            reply = answer(session, request, memory);
         } catch (const decoder::ChannelError&) {
             throw;
         } catch (const std::exception& e) {
@@ -362,8 +459,9 @@ int runSession(Arguments& args, CommandIo& io) {
 RADMARK_COMMAND(
     "service session",
     "--user U --password-stdin  (radmarkd's worker only: one login, then the client's "
-    "open-volume, open-version, save-labels, submit, worklist, review-queue and versions "
-    "requests on its channel until she closes it)",
+    "open-volume, open-version, save-labels, submit, the draft's (pending, save, recover, "
+    "discard), worklist, review-queue and versions requests on its channel until she closes "
+    "it)",
     runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 
 namespace radmark::cli {
 
@@ -181,6 +182,93 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
+std::optional<workflow::PendingDraft> studyPendingDraft(storage::Session& session,
+                                                        const std::string& study) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    return workflow::StoredAnnotationHistory(session, studyId).pendingDraft();
+}
+
+RecoveredDraft recoverStudyDraft(storage::Session& session, const std::string& study) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    workflow::StoredAnnotationHistory stored(session, studyId);
+    RecoveredDraft recovered{stored.recoverDraft(), {}, {}};
+    const annotation::LabelMap& labels = recovered.annotation.labels;
+    for (int z = 0; z < labels.chunkCount(); ++z) {
+        const std::optional<imaging::ChunkHash> hash = labels.knownHash(z);
+        if (!hash)
+            throw StoreAccessError("a slice of the draft has no stored hash");
+        recovered.chunks.push_back(*hash);
+    }
+    const auto& ids = stored.stored().ids;
+    if (const auto parent = recovered.annotation.parent;
+        parent && std::find(ids.begin(), ids.end(), *parent) != ids.end())
+        recovered.parentChunks = stored.history().get(*parent).chunks;
+    else
+        recovered.annotation.parent.reset(); // a version she may no longer read continues nothing
+    return recovered;
+}
+
+void discardStudyDraft(storage::Session& session, const std::string& study) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    workflow::StoredAnnotationHistory(session, studyId).discardDraft();
+}
+
+std::vector<imaging::ChunkHash> saveDraftChanges(
+    storage::Session& session, const std::string& study, const std::optional<std::string>& parent,
+    const std::vector<std::optional<imaging::ChunkHash>>& kept, const ChangedSlices& slices,
+    const annotation::SegmentList& segments, const std::vector<annotation::Box>& boxes,
+    const std::set<imaging::ChunkHash>& accepted) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
+    if (slices.dims != grid.dims || int(kept.size()) != grid.dims[2])
+        throw StoreAccessError("the draft is " + sliceText(slices.dims) + ", the study's grid is " +
+                               sliceText(grid.dims) + ": not saved");
+    const std::uint64_t sliceBytes =
+        std::uint64_t(grid.dims[0]) * std::uint64_t(grid.dims[1]) * std::uint64_t(slices.width);
+    if (slices.byteCount != sliceBytes * slices.indices.size())
+        throw StoreAccessError("the draft's slices hold " + std::to_string(slices.byteCount) +
+                               " bytes, " + std::to_string(slices.indices.size()) +
+                               " slices need " +
+                               std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
+    workflow::StoredAnnotationHistory stored(session, studyId);
+    std::optional<annotation::VersionId> base;
+    std::set<imaging::ChunkHash> allowed = accepted;
+    if (parent) {
+        base = parentOnStudy(session, studyId, stored, *parent);
+        const annotation::Version& edited = stored.history().get(*base);
+        allowed.insert(edited.chunks.begin(), edited.chunks.end());
+    }
+    // An empty slice is content anyone may name.
+    allowed.insert(imaging::hashContent(std::vector<std::uint8_t>(std::size_t(sliceBytes), 0)));
+    std::vector<imaging::ChunkHash> chunks(kept.size());
+    std::vector<bool> sent(kept.size(), false);
+    annotation::VersionHistory::ChangedChunks changed;
+    for (std::size_t k = 0; k < slices.indices.size(); ++k) {
+        const int z = slices.indices[k];
+        if (z < 0 || z >= grid.dims[2] || sent[std::size_t(z)] || kept[std::size_t(z)])
+            throw StoreAccessError("slice " + std::to_string(z) +
+                                   " is not in the draft, or sent twice: not saved");
+        sent[std::size_t(z)] = true;
+        changed[z] = {slices.bytes + k * sliceBytes, std::size_t(sliceBytes)};
+    }
+    for (std::size_t z = 0; z < kept.size(); ++z) {
+        if (sent[z])
+            continue;
+        if (!kept[z] || !allowed.count(*kept[z])) {
+            session.recordAccess("refused draft", "study " + std::to_string(studyId),
+                                 "slice " + std::to_string(z) +
+                                     " names content that is not of the version she edits nor of "
+                                     "her draft");
+            throw StoreAccessError("slice " + std::to_string(z) +
+                                   " names content that is not of the version you edit nor of "
+                                   "your draft: not saved");
+        }
+        chunks[z] = *kept[z];
+    }
+    return stored.autosaveChanges(std::move(chunks), grid, slices.width, changed, segments, boxes,
+                                  base);
+}
+
 std::vector<imaging::ChunkHash> chunkRunsFromJson(const nlohmann::json& runs) {
     std::vector<imaging::ChunkHash> chunks;
     for (const json& run : runs) {
@@ -258,6 +346,33 @@ class InProcessStoreAccess final : public StoreAccess {
     void submitForReview(const std::string& study, const std::string& version) override {
         submitStudyVersion(session_, study, version);
     }
+
+    std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
+        return studyPendingDraft(session_, study);
+    }
+
+    void saveDraft(const std::string& study, annotation::LabelMap& labels,
+                   const annotation::SegmentList& segments,
+                   const std::vector<annotation::Box>& boxes) override {
+        const auto last = lastSaved_.find(study);
+        std::optional<annotation::VersionId> parent;
+        if (last != lastSaved_.end())
+            parent = annotation::VersionId::fromHex(last->second);
+        const std::int64_t studyId = storage::Studies(session_).idFor(study);
+        workflow::StoredAnnotationHistory(session_, studyId)
+            .autosave(labels, segments, boxes, parent);
+    }
+
+    annotation::OpenedAnnotation recoverDraft(const std::string& study) override {
+        RecoveredDraft recovered = recoverStudyDraft(session_, study);
+        if (recovered.annotation.parent)
+            lastSaved_[study] = recovered.annotation.parent->hex();
+        else
+            lastSaved_.erase(study);
+        return std::move(recovered.annotation);
+    }
+
+    void discardDraft(const std::string& study) override { discardStudyDraft(session_, study); }
 
     SavedVersion saveVersion(const std::string& study, annotation::LabelMap& labels,
                              const annotation::SegmentList& segments,
@@ -452,6 +567,111 @@ class ServiceStoreAccess final : public StoreAccess {
         Message sent;
         sent.body = {{"op", "submit"}, {"study", study}, {"version", version}};
         call(std::move(sent));
+    }
+
+    std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
+        Message sent;
+        sent.body = {{"op", "pending-draft"}, {"study", study}};
+        const Message reply = call(std::move(sent));
+        try {
+            const json& draft = reply.body.at("draft");
+            if (draft.is_null())
+                return std::nullopt;
+            return workflow::PendingDraft{draft.at("saved").get<std::string>(),
+                                          draft.at("newerAuthors").get<std::vector<std::string>>()};
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's answer on the draft is not readable");
+        }
+    }
+
+    // A slice crosses when its content is not one the worker knows for this session: the
+    // version it continues (saved or opened last) or the draft this session wrote or recovered.
+    void saveDraft(const std::string& study, annotation::LabelMap& labels,
+                   const annotation::SegmentList& segments,
+                   const std::vector<annotation::Box>& boxes) override {
+        std::set<imaging::ChunkHash> known(draftChunks_[study].begin(), draftChunks_[study].end());
+        Message sent;
+        sent.body = {{"op", "save-draft"},
+                     {"study", study},
+                     {"dims", labels.geometry().dims},
+                     {"width", int(labels.width())},
+                     {"segments", segmentsToJson(segments)},
+                     {"boxes", annotation::boxesToJson(boxes)}};
+        if (const auto last = lastSaved_.find(study);
+            last != lastSaved_.end() && last->second.width == labels.width()) {
+            sent.body["parent"] = last->second.versionId;
+            known.insert(last->second.chunks.begin(), last->second.chunks.end());
+        }
+        json kept = json::array();
+        std::vector<int> slices;
+        for (int z = 0; z < labels.chunkCount(); ++z) {
+            const std::optional<imaging::ChunkHash> hash = labels.knownHash(z);
+            if (hash && known.count(*hash)) {
+                kept.push_back(hash->hex());
+            } else {
+                kept.push_back(nullptr);
+                slices.push_back(z);
+            }
+        }
+        sent.body["kept"] = std::move(kept);
+        sent.body["chunks"] = slices;
+        sent.fds.push_back(memfdWithSlices(labels, slices));
+        const Message reply = call(std::move(sent));
+        std::vector<imaging::ChunkHash> chunks;
+        try {
+            chunks = chunkRunsFromJson(reply.body.at("chunks"));
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's reply to a draft is not readable");
+        }
+        if (int(chunks.size()) != labels.chunkCount())
+            throw StoreAccessError("the service's reply to a draft is not readable");
+        for (int z : slices)
+            labels.markClean(z, chunks[std::size_t(z)]);
+        draftChunks_[study] = std::move(chunks);
+    }
+
+    annotation::OpenedAnnotation recoverDraft(const std::string& study) override {
+        Message sent;
+        sent.body = {{"op", "recover-draft"}, {"study", study}};
+        const Message reply = call(std::move(sent));
+        try {
+            const imaging::Geometry grid = decoder::geometryFromJson(reply.body.at("geometry"));
+            const int w = reply.body.at("width").get<int>();
+            if ((w != 1 && w != 2) || reply.fds.size() != 1)
+                throw StoreAccessError("unreadable");
+            const auto width = annotation::LabelWidth(w);
+            std::vector<imaging::ChunkHash> chunks = chunkRunsFromJson(reply.body.at("chunks"));
+            if (int(chunks.size()) != grid.dims[2])
+                throw StoreAccessError("unreadable");
+            const auto mapped = decoder::mapSealedMemfd(reply.fds.front().get(),
+                                                        grid.voxelCount() * std::size_t(w));
+            std::optional<annotation::VersionId> parent;
+            if (!reply.body.at("parent").is_null())
+                parent = annotation::VersionId::fromHex(reply.body.at("parent").get<std::string>());
+            annotation::OpenedAnnotation opened{
+                labelsOnGrid(grid, width, reinterpret_cast<const std::uint8_t*>(mapped.get())),
+                segmentsFromJson(reply.body.at("segments").get<std::string>()),
+                annotation::BoxList(grid.dims), parent};
+            opened.boxes.replaceAll(annotation::boxesFromJson(reply.body.at("boxes")));
+            for (int z = 0; z < opened.labels.chunkCount(); ++z)
+                opened.labels.markClean(z, chunks[std::size_t(z)]);
+            if (parent)
+                lastSaved_[study] = {parent->hex(),
+                                     chunkRunsFromJson(reply.body.at("parentChunks")), width};
+            else
+                lastSaved_.erase(study);
+            draftChunks_[study] = std::move(chunks);
+            return opened;
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's draft is not readable");
+        }
+    }
+
+    void discardDraft(const std::string& study) override {
+        Message sent;
+        sent.body = {{"op", "discard-draft"}, {"study", study}};
+        call(std::move(sent));
+        draftChunks_.erase(study);
     }
 
     // After a save or an opening through this object, only the slices edited since cross, with
@@ -650,6 +870,8 @@ class ServiceStoreAccess final : public StoreAccess {
     bool loggedInOnce_ = false;
     storage::Role role_ = storage::Role::Annotator; // as the session's worker said at login
     std::map<std::string, Saved> lastSaved_;        // study -> the version this object saved last
+    // study -> the chunks of the draft this object wrote or recovered last
+    std::map<std::string, std::vector<imaging::ChunkHash>> draftChunks_;
 };
 
 } // namespace

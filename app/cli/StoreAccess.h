@@ -12,6 +12,7 @@
 #include "imaging/Volume.h"
 #include "storage/Store.h"
 #include "workflow/Review.h"
+#include "workflow/StoredAnnotations.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -72,6 +73,20 @@ class StoreAccess {
     virtual std::optional<OpenedVersion> openVersion(const std::string& study,
                                                      const std::optional<std::string>& version,
                                                      bool readOnly) = 0;
+    // Her autosaved draft of the study, when one waits (workflow::StoredAnnotationHistory::
+    // pendingDraft: not when she saved a version after it).
+    virtual std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) = 0;
+    // Writes labels + segments + boxes as her draft of the study (replacing the last one; not
+    // logged, it runs every 30 s), continuing the version last saved or opened through this
+    // StoreAccess. The slices are marked clean with the draft's hashes; through the service only
+    // the slices edited since cross.
+    virtual void saveDraft(const std::string& study, annotation::LabelMap& labels,
+                           const annotation::SegmentList& segments,
+                           const std::vector<annotation::Box>& boxes) = 0;
+    // Her draft, to edit on (logged "recover draft"); the version it continues becomes the next
+    // save's parent. discardDraft deletes it (logged "discard draft").
+    virtual annotation::OpenedAnnotation recoverDraft(const std::string& study) = 0;
+    virtual void discardDraft(const std::string& study) = 0;
     // Submits her saved version of the study (hex, one she may read) for review
     // (workflow::submitForReview: its refusals, e.g. another's version, and its log entry).
     virtual void submitForReview(const std::string& study, const std::string& version) = 0;

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace radmark::cli {
@@ -26,6 +27,17 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
 // version: hex, one of the study's versions she may read (else refused and logged).
 void submitStudyVersion(storage::Session& session, const std::string& study,
                         const std::string& version);
+
+// Drafts (StoreAccess::pendingDraft, recoverDraft, discardDraft).
+std::optional<workflow::PendingDraft> studyPendingDraft(storage::Session& session,
+                                                        const std::string& study);
+struct RecoveredDraft {
+    annotation::OpenedAnnotation annotation;
+    std::vector<imaging::ChunkHash> chunks;       // the draft's, one per slice
+    std::vector<imaging::ChunkHash> parentChunks; // of the version it continues, if any
+};
+RecoveredDraft recoverStudyDraft(storage::Session& session, const std::string& study);
+void discardStudyDraft(storage::Session& session, const std::string& study);
 
 // Throws StoreAccessError unless a label map of dims, width and bytes fits the study's grid.
 void checkLabelGrid(const imaging::Geometry& study, const imaging::Index3& dims,
@@ -48,6 +60,16 @@ struct ChangedSlices {
     const std::uint8_t* bytes = nullptr;
     std::uint64_t byteCount = 0;
 };
+// The store service's autosave: per slice, the hash of content the client kept (one of
+// `accepted`: chunks of parent, a version of the study she may read, or chunks this session
+// wrote or recovered for the study's draft; else refused and logged) or nothing for a slice
+// whose bytes follow in slices. Returns the draft's chunks.
+std::vector<imaging::ChunkHash> saveDraftChanges(
+    storage::Session& session, const std::string& study, const std::optional<std::string>& parent,
+    const std::vector<std::optional<imaging::ChunkHash>>& kept, const ChangedSlices& slices,
+    const annotation::SegmentList& segments, const std::vector<annotation::Box>& boxes,
+    const std::set<imaging::ChunkHash>& accepted);
+
 // A new version that is parent (hex; one of the study's versions she may read, else refused and
 // logged) with these slices replaced: the other slices are the parent's, whatever the client
 // holds there (workflow::StoredAnnotationHistory::saveChanges).

@@ -10,12 +10,19 @@
 
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QDockWidget>
 #include <QInputDialog>
+#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QStatusBar>
 #include <QTableWidget>
+#include <QTime>
+#include <QTimer>
+
+#include <algorithm>
 
 namespace radmark::gui {
 
@@ -27,6 +34,18 @@ QString shortId(const annotation::VersionId& id) {
 
 std::string studyKey(std::int64_t studyId) {
     return std::to_string(studyId);
+}
+
+// "14:03" of a storage UTC time, in local time.
+QString localClock(const std::string& utc, const QString& format) {
+    const QDateTime time = QDateTime::fromString(QString::fromStdString(utc), Qt::ISODate);
+    return time.isValid() ? time.toLocalTime().toString(format) : QString::fromStdString(utc);
+}
+
+std::chrono::seconds autosaveIntervalFromEnvironment() {
+    bool ok = false;
+    const int seconds = qEnvironmentVariableIntValue("RADMARK_AUTOSAVE_SECONDS", &ok);
+    return std::chrono::seconds(ok && seconds >= 1 ? seconds : 30);
 }
 
 } // namespace
@@ -42,11 +61,121 @@ ServiceWorkspace::ServiceWorkspace(Connect connect, MainWindow& window)
     QObject::connect(versionsPanel_, &VersionsPanel::newDraftRequested, this,
                      [this](const annotation::VersionId& id) { openVersion(id, false); });
     viewer::LabelEditor* editor = window_.viewer()->labelEditor();
-    const auto edited = [this] { edited_ = !readOnly_; };
+    const auto edited = [this] {
+        edited_ = !readOnly_;
+        draftStale_ = edited_;
+    };
     QObject::connect(editor, &viewer::LabelEditor::labelsChanged, this, edited);
     QObject::connect(editor, &viewer::LabelEditor::segmentsChanged, this, edited);
     QObject::connect(editor, &viewer::LabelEditor::boxesChanged, this, edited);
     window_.installEventFilter(this);
+    draftStatus_ = new QLabel(&window_);
+    draftStatus_->setObjectName(QStringLiteral("draftStatus"));
+    window_.statusBar()->addPermanentWidget(draftStatus_);
+    autosaveInterval_ = autosaveIntervalFromEnvironment();
+    autosaveTimer_ = new QTimer(this);
+    QObject::connect(autosaveTimer_, &QTimer::timeout, this, &ServiceWorkspace::checkAutosave);
+    // Checked a few times per interval, so a draft is written at most ~1/4 interval late.
+    autosaveTimer_->start(std::clamp<std::chrono::milliseconds>(
+        autosaveInterval_ / 4, std::chrono::milliseconds(250), std::chrono::seconds(5)));
+    // Quitting keeps the latest edits as a draft; the next opening offers it.
+    QObject::connect(qApp, &QCoreApplication::aboutToQuit, this, [this] { autosaveNow(); });
+}
+
+void ServiceWorkspace::checkAutosave() {
+    // Never in the middle of a drag: the draft waits for the stroke to end.
+    if (QApplication::mouseButtons() != Qt::NoButton || !draftStale_)
+        return;
+    if (std::chrono::steady_clock::now() - lastDraft_ >= autosaveInterval_)
+        autosaveNow();
+}
+
+bool ServiceWorkspace::autosaveNow() {
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!access_ || !studyId_ || !draftStale_ || readOnly_ || role_ != storage::Role::Annotator ||
+        !editor->hasAnnotation())
+        return false;
+    lastDraft_ = std::chrono::steady_clock::now();
+    try {
+        ensureParentKnown();
+        access_->saveDraft(studyKey(*studyId_), editor->labelsForSaving(), editor->segments(),
+                           editor->boxes().all());
+    } catch (const std::exception& e) {
+        // Kept as edited: the next check tries again. A status line, not a dialog every tick.
+        draftStatus_->setText(tr("Draft not saved: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    draftStale_ = false;
+    draftWritten_ = true;
+    draftStatus_->setText(
+        tr("Draft saved %1").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss"))));
+    return true;
+}
+
+void ServiceWorkspace::ensureParentKnown() {
+    if (!parentKnown_ && shown_ && studyId_) // a new session: her edits continue what is shown
+        access_->openVersion(studyKey(*studyId_), shown_->hex(), false);
+    parentKnown_ = true;
+}
+
+bool ServiceWorkspace::offerDraftRecovery(const workflow::PendingDraft& draft) {
+    QMessageBox box(QMessageBox::Question, tr("Unsaved work"),
+                    tr("Recover unsaved work from %1?")
+                        .arg(localClock(draft.savedUtc, QStringLiteral("HH:mm"))),
+                    QMessageBox::NoButton, &window_);
+    box.setObjectName(QStringLiteral("draftRecoveryDialog"));
+    QString details = tr("It was autosaved on %1 and is not a saved version yet.")
+                          .arg(localClock(draft.savedUtc, QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+    if (!draft.newerAuthors.empty()) {
+        QStringList authors;
+        for (const std::string& author : draft.newerAuthors)
+            authors << QString::fromStdString(author);
+        details += QLatin1Char(' ') +
+                   tr("Since then %1 saved a newer version; recovering continues from your "
+                      "draft, and your next save sits beside theirs.")
+                       .arg(authors.join(QStringLiteral(", ")));
+    }
+    box.setInformativeText(details);
+    QPushButton* recover = box.addButton(tr("Recover"), QMessageBox::AcceptRole);
+    recover->setObjectName(QStringLiteral("recoverDraftButton"));
+    QPushButton* discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
+    discard->setObjectName(QStringLiteral("discardDraftButton"));
+    QPushButton* later = box.addButton(tr("Decide later"), QMessageBox::RejectRole);
+    later->setObjectName(QStringLiteral("decideLaterButton"));
+    box.setDefaultButton(recover);
+    box.exec();
+    try {
+        if (box.clickedButton() == recover) {
+            annotation::OpenedAnnotation opened = access_->recoverDraft(studyKey(*studyId_));
+            viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+            editor->setReadOnly(false);
+            if (!editor->continueFrom(opened))
+                throw std::runtime_error("the draft does not fit this study's grid");
+            annotation::LabelMap& labels = editor->labelsForSaving();
+            for (int z = 0; z < labels.chunkCount(); ++z)
+                if (const auto hash = opened.labels.knownHash(z))
+                    labels.markClean(z, *hash);
+            shown_ = opened.parent;
+            readOnly_ = false;
+            edited_ = true; // her draft is not a version yet
+            draftWritten_ = true;
+            draftStatus_->setText(tr("Recovered the draft of %1")
+                                      .arg(localClock(draft.savedUtc, QStringLiteral("HH:mm:ss"))));
+            return true;
+        }
+        if (box.clickedButton() == discard) {
+            access_->discardDraft(studyKey(*studyId_));
+            draftStatus_->setText(tr("Draft discarded"));
+            return false;
+        }
+    } catch (const std::exception& e) {
+        report(tr("Unsaved work"), e);
+        return false;
+    }
+    // Decide later: nothing can be edited, so nothing new can be lost and the draft stays.
+    readOnly_ = true;
+    draftStatus_->setText(tr("An unsaved draft waits: reopen the study to recover or discard it."));
+    return false;
 }
 
 ServiceWorkspace::~ServiceWorkspace() = default;
@@ -141,6 +270,9 @@ void ServiceWorkspace::closeStudy() {
     shown_.reset();
     readOnly_ = false;
     edited_ = false;
+    draftStale_ = false;
+    draftWritten_ = false;
+    draftStatus_->clear();
     versionsPanel_->clear(tr("Open a stored study to see its versions."));
     updateTitle();
 }
@@ -162,12 +294,24 @@ bool ServiceWorkspace::openStudy(std::int64_t studyId) {
         report(tr("Open stored study"), e);
         return false;
     }
+    std::optional<workflow::PendingDraft> draft;
+    if (role_ == storage::Role::Annotator) {
+        try {
+            draft = access_->pendingDraft(studyKey(studyId));
+        } catch (const std::exception& e) {
+            QApplication::restoreOverrideCursor();
+            report(tr("Open stored study"), e);
+            return false;
+        }
+    }
     QApplication::restoreOverrideCursor();
     closeStudy();
     window_.showStoredVolume(std::move(volume));
     studyId_ = studyId;
     if (newest)
         showOpened(std::move(*newest), role_ != storage::Role::Annotator);
+    if (draft)
+        offerDraftRecovery(*draft);
     applyEditingRule();
     refreshVersions();
     updateTitle();
@@ -267,15 +411,16 @@ bool ServiceWorkspace::saveVersion() {
         return false;
     try {
         QApplication::setOverrideCursor(Qt::WaitCursor);
-        if (!parentKnown_ && shown_) // a new session: her edits continue the version on screen
-            access_->openVersion(studyKey(*studyId_), shown_->hex(), false);
-        parentKnown_ = true;
+        ensureParentKnown();
         const cli::SavedVersion saved =
             access_->saveVersion(studyKey(*studyId_), editor->labelsForSaving(), editor->segments(),
                                  editor->boxes().all(), message.toStdString());
         QApplication::restoreOverrideCursor();
         shown_ = annotation::VersionId::fromHex(saved.versionId);
         edited_ = false;
+        draftStale_ = false;
+        draftWritten_ = false; // the save deleted her draft in the same transaction
+        draftStatus_->clear();
         window_.statusBar()->showMessage(
             tr("Saved version %1 (%2 new chunks)").arg(shortId(*shown_)).arg(saved.chunksWritten),
             10000);
@@ -335,7 +480,16 @@ bool ServiceWorkspace::confirmLeavingEdits() {
     const int answer = box.exec();
     if (answer == QMessageBox::Save)
         return saveVersion();
-    return answer == QMessageBox::Discard;
+    if (answer != QMessageBox::Discard)
+        return false;
+    if (draftWritten_ && access_ && studyId_) { // discarded edits: her draft of them goes too
+        try {
+            access_->discardDraft(studyKey(*studyId_));
+        } catch (const std::exception& e) {
+            report(tr("Unsaved changes"), e);
+        }
+    }
+    return true;
 }
 
 bool ServiceWorkspace::lock() {

@@ -5,15 +5,16 @@
 // memfd), its versions and their labels, and at Ctrl+S the slices she edited, as a new version.
 // This process never opens a store file. The annotator's path: login, worklist (Ctrl+Shift+T),
 // open a study with its newest version, the versions panel (open read-only, new draft from a
-// version), save (Ctrl+S), submit for review (Ctrl+Return), lock (Ctrl+L: the session ends, the
-// login comes back). Autosaved drafts, the reviewer's loop and the admin's tools work on a
-// personal store (StoreWorkspace) and through the CLI's --service; here they are not built yet
-// (docs/service.md, "The workstation through the service").
+// version), autosaved drafts and their recovery, save (Ctrl+S), submit for review
+// (Ctrl+Return), lock (Ctrl+L: the session ends, the login comes back). The reviewer's loop and
+// the admin's tools work on a personal store (StoreWorkspace) and through the CLI's --service;
+// here they are not built yet (docs/service.md, "The workstation through the service").
 
 #include "app/cli/StoreAccess.h"
 
 #include <QObject>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,8 @@
 
 class QAction;
 class QDockWidget;
+class QLabel;
+class QTimer;
 
 namespace radmark::gui {
 
@@ -54,6 +57,11 @@ class ServiceWorkspace : public QObject {
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
 
+    // Autosave: her edits become her draft in the store (through the service, only the slices
+    // edited since cross) every 30 s or RADMARK_AUTOSAVE_SECONDS, and when she quits or locks.
+    // False when nothing was written (nothing new, not hers to edit, or refused: the status says).
+    bool autosaveNow();
+
     cli::StoreAccess* access() const { return access_.get(); }
     const std::string& userName() const { return user_; }
     VersionsPanel* versionsPanel() const { return versionsPanel_; }
@@ -71,6 +79,13 @@ class ServiceWorkspace : public QObject {
     void applyEditingRule();
     bool confirmLeavingEdits(); // Save / Discard / Cancel; true when it may go on
     bool showOpened(cli::OpenedVersion opened, bool readOnly);
+    // Her draft of the study just opened: Recover / Discard / Decide later (the newest version
+    // read-only until she reopens the study). True when it was recovered.
+    bool offerDraftRecovery(const workflow::PendingDraft& draft);
+    void checkAutosave();
+    // After a new login with a study open, the new session learns the version her edits
+    // continue (the one on screen) before it saves them.
+    void ensureParentKnown();
     // Shows what a call refused, in its words; a session that ended (idle timeout, a key
     // rotation, the service restarted) brings the login back, the study and edits kept.
     void report(const QString& title, const std::exception& e);
@@ -84,7 +99,13 @@ class ServiceWorkspace : public QObject {
     std::optional<std::int64_t> studyId_;
     std::optional<annotation::VersionId> shown_; // the version on screen
     bool readOnly_ = false;
-    bool edited_ = false; // since the version on screen (or the fresh annotation)
+    bool edited_ = false;       // since the version on screen (or the fresh annotation)
+    bool draftStale_ = false;   // edited since the last draft
+    bool draftWritten_ = false; // a draft of hers holds edits not saved as a version
+    std::chrono::steady_clock::time_point lastDraft_;
+    std::chrono::seconds autosaveInterval_{30};
+    QTimer* autosaveTimer_ = nullptr;
+    QLabel* draftStatus_ = nullptr;
     // False after a new login with a study open: the new session learns the next save's
     // parent (the version on screen) before it saves.
     bool parentKnown_ = true;

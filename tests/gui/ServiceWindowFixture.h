@@ -44,8 +44,10 @@ struct ServiceWindow {
         return ::testing::AssertionSuccess();
     }
     // Ctrl+Shift+T, the only row of her worklist clicked, Open.
-    void openFromWorklist(int* rows) {
-        whenModalDialogShows([rows](QWidget* dialog) {
+    // thenDraft: the button (recoverDraftButton, discardDraftButton, decideLaterButton) to
+    // click when the study offers her draft.
+    void openFromWorklist(int* rows, const QString& thenDraft = {}) {
+        whenModalDialogShows([rows, thenDraft](QWidget* dialog) {
             auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
             ASSERT_NE(worklist, nullptr);
             EXPECT_EQ(worklist->queueTable(), nullptr);
@@ -54,6 +56,8 @@ struct ServiceWindow {
             ASSERT_GT(*rows, 0);
             const QRect cell = table->visualItemRect(table->item(0, 0));
             QTest::mouseClick(table->viewport(), Qt::LeftButton, Qt::NoModifier, cell.center());
+            if (!thenDraft.isEmpty())
+                answerWithButton(thenDraft); // once the worklist has gone
             QTest::mouseClick(
                 worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
                 Qt::LeftButton);

@@ -9,6 +9,7 @@
 
 #include "ServiceWindowFixture.h"
 
+#include "storage/Annotations.h"
 #include "workflow/StoredAnnotations.h"
 
 #include <QLabel>
@@ -150,6 +151,75 @@ TEST_F(ServiceWorkspace, ShowsAndSavesWhatTheStoreWorkspaceShows) {
     EXPECT_EQ(annie.window.viewer()->volume(), nullptr) << "the images stay after the lock";
     EXPECT_NE(annie.workspace->access(), nullptr) << "she logged in again";
     EXPECT_EQ(annie.versionRows(), 0);
+}
+
+// Autosave through StoreAccess: her edits become her draft, the next opening offers it, Recover
+// puts it back voxel for voxel and Ctrl+S makes it a version; Discard deletes it.
+TEST_F(ServiceWorkspace, DraftIsWrittenOfferedRecoveredAndDiscarded) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    const auto draftInStore = [&] {
+        auto session =
+            storage::Store(dir.path(), lowCostPolicy()).login(annotatorName, userPassword);
+        return storage::Annotations(session).draftOf(studyId).has_value();
+    };
+    std::vector<std::uint8_t> painted;
+    {
+        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+        int rows = 0;
+        annie.openFromWorklist(&rows);
+        ASSERT_NE(annie.window.viewer()->volume(), nullptr);
+        EXPECT_FALSE(annie.workspace->autosaveNow()) << "nothing to keep yet";
+        annie.paintStroke(0.5);
+        painted = labelBytes(annie.window.viewer()->labelEditor()->labels());
+        ASSERT_TRUE(annie.workspace->autosaveNow());
+        EXPECT_FALSE(annie.workspace->autosaveNow()) << "nothing new since the draft";
+        EXPECT_TRUE(
+            annie.window.findChild<QLabel*>("draftStatus")->text().startsWith("Draft saved"));
+    } // the window goes without a version, as after a crash
+    EXPECT_TRUE(draftInStore());
+    {
+        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+        int rows = 0;
+        annie.openFromWorklist(&rows, QStringLiteral("recoverDraftButton"));
+        ASSERT_NE(annie.window.viewer()->volume(), nullptr);
+        EXPECT_EQ(labelBytes(annie.window.viewer()->labelEditor()->labels()), painted)
+            << "the recovered draft is not what was painted";
+        EXPECT_FALSE(annie.workspace->readOnly());
+        annie.saveVersion(QStringLiteral("from the draft"));
+        EXPECT_EQ(annie.versionRows(), 1);
+        EXPECT_FALSE(draftInStore()) << "the save deletes the draft";
+        auto session =
+            storage::Store(dir.path(), lowCostPolicy()).login(annotatorName, userPassword);
+        workflow::StoredAnnotationHistory stored(session, studyId);
+        ASSERT_TRUE(stored.newest());
+        EXPECT_EQ(labelBytes(stored.openVersion(*stored.newest(), true).labels), painted);
+
+        annie.paintStroke(0.3);
+        ASSERT_TRUE(annie.workspace->autosaveNow());
+    }
+    EXPECT_TRUE(draftInStore());
+    {
+        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+        int rows = 0;
+        annie.openFromWorklist(&rows, QStringLiteral("decideLaterButton"));
+        EXPECT_TRUE(annie.workspace->readOnly()) << "a waiting draft leaves the study read-only";
+        EXPECT_TRUE(draftInStore());
+        EXPECT_EQ(labelBytes(annie.window.viewer()->labelEditor()->labels()), painted)
+            << "the newest version is shown while the draft waits";
+    }
+    {
+        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+        int rows = 0;
+        annie.openFromWorklist(&rows, QStringLiteral("discardDraftButton"));
+        EXPECT_FALSE(draftInStore()) << "Discard deletes the draft";
+        EXPECT_FALSE(annie.workspace->readOnly());
+        EXPECT_EQ(labelBytes(annie.window.viewer()->labelEditor()->labels()), painted);
+    }
 }
 
 } // namespace

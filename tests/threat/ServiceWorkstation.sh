@@ -8,11 +8,14 @@
 #   (b) as anna's own uid, the workstation through radmarkd: her password typed into the login
 #       dialog, her worklist (her one assigned study) clicked, the study and its newest version
 #       on screen equal to the reference pixel for pixel, a stroke, Ctrl+S: a new version,
-#       Ctrl+Return: submitted for review; her
+#       Ctrl+Return: submitted for review; a stroke autosaved as her draft, offered to a new
+#       session (a second window), recovered voxel for voxel and saved; her
 #       process holds no store file open or mapped (/proc/self/fd, /proc/self/maps);
 #   (c) the version is in the store, by anna, listed in-process; the service's log names her uid
 #       and her process's pid; the store's access log has her "open study" and "save" with her
 #       uid and pid (where the access log records from where);
+#   (e) a draft sent by a hand-written client that names, as content she kept, a chunk of
+#       another annotator's study (a chunk in the store she may not read) is refused and logged;
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -67,6 +70,7 @@ xvfb() { xvfb-run -a -s "-screen 0 1920x1200x24" "$@"; }
 py=/usr/bin/python3
 pw='admin password 123'
 apw='anna password 1234'
+bpw='bob password 12345'
 
 # --- the site's IT sets the store up as the service account ---
 echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
@@ -77,7 +81,10 @@ store="$work/service/store"
 sock="$work/run/radmarkd.sock"
 $py "$src/tests/data/generate_ct_series.py" --out "$work/ct" --slices 4 --rows 64 --cols 64 \
   --seed 11 > /dev/null || fail "generate the CT"
-chmod -R a+rX "$work/ct"
+$py "$src/tests/data/generate_ct_series.py" --out "$work/ct-b" --slices 4 --rows 64 --cols 64 \
+  --seed 12 > /dev/null || fail "generate CT b"
+chmod -R a+rX "$work/ct" "$work/ct-b"
+client="$src/tests/threat/service_channel_client.py"
 svc() { # radmark-cli in-process as the service account, logged in as ada
   printf '%s\n' "$pw" | as "$service_uid" "$cli" "$@" --store "$store" --policy "$work/policy.json" \
     --user ada --password-stdin
@@ -99,10 +106,30 @@ daemon=$!
 for _ in $(seq 600); do [ -S "$sock" ] && break; kill -0 "$daemon" 2> /dev/null || break; sleep 0.1; done
 [ -S "$sock" ] || fail "radmarkd did not start"
 # Her first version, through the service (a label in a square of every slice).
-printf '%s\n' "$apw" | as "$anna_uid" $py "$src/tests/threat/service_channel_client.py" session \
+printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session \
   "$sock" anna "save:$study:64:64:4" > "$work/first.out" 2> "$work/err" \
   || fail "her first version: $(cat "$work/err")"
 grep -q "^save version=" "$work/first.out" || fail "her first version: $(cat "$work/first.out")"
+
+# A draft that names another study's content as hers is refused and logged: bob's edited slice
+# (a chunk in the store, of a version anna may not read).
+printf '%s\n%s\n' "$pw" "$bpw" | as "$service_uid" "$cli" user add bob --role annotator \
+  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
+  || fail "user add bob"
+svc import "$work/ct-b" > "$work/import.out" 2>&1 || fail "import b: $(cat "$work/import.out")"
+study_b=$(svc studies | awk -F'\t' -v a="$study" 'NR > 1 && $1 != a {print $1}')
+svc assign bob "$study_b" > /dev/null || fail "assign bob"
+printf '%s\n' "$bpw" | as "$anna_uid" $py "$client" session "$sock" bob "save:$study_b:64:64:4" \
+  "edit:$study_b:last:1" > "$work/bob.out" 2> "$work/err" || fail "bob's versions: $(cat "$work/err")"
+foreign=$($py "$client" edited-hash 64 64)
+printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session "$sock" anna \
+  "draft:$study:64:64:4:$foreign" > "$work/foreign.out" 2> "$work/err" || true
+grep -q "^draft refused: slice 0 names content that is not of the version you edit nor of your draft: not saved$" \
+  "$work/foreign.out" || fail "a draft naming bob's chunk: $(cat "$work/foreign.out") $(cat "$work/err")"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user anna --action "refused draft" --password-stdin > "$work/refused.out" 2> "$work/err" \
+  || fail "audit show: $(cat "$work/err")"
+grep -q "refused draft" "$work/refused.out" || fail "the refused draft is not in the access log"
 
 gui_test() { # gui_test UID FILTER VAR=VALUE...: one test of the GUI binary under Xvfb as UID
   local uid="$1" filter="$2"
@@ -134,15 +161,20 @@ printf '%s\n' "$apw" | as "$service_uid" "$cli" versions --study "$study" --stor
   || fail "versions in-process: $(cat "$work/err")"
 grep "^${version:0:12}" "$work/versions.out" | grep -q "anna" \
   || fail "the version saved through the workstation is not in the store: $(cat "$work/versions.out")"
-grep "^${version:0:12}" "$work/versions.out" | grep -q "submitted" \
-  || fail "the version submitted through the workstation is not submitted: $(cat "$work/versions.out")"
-[ "$(grep -c "^[0-9a-f]" "$work/versions.out")" = 2 ] || fail "two versions expected: $(cat "$work/versions.out")"
+# Hers through the client, hers through the workstation, and her recovered draft saved.
+[ "$(grep -c "^[0-9a-f]" "$work/versions.out")" = 3 ] || fail "three versions expected: $(cat "$work/versions.out")"
+grep -q "her recovered draft" "$work/versions.out" || fail "the recovered draft was not saved: $(cat "$work/versions.out")"
 grep -q "from uid $anna_uid gid $anna_uid pid $gui_pid: 'service session' in worker" \
   "$work/radmarkd.log" || fail "the service's log does not name the workstation's uid and pid"
 grep -q "$apw" "$work/radmarkd.log" && fail "the service's log holds her password"
 printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
   --as ada --user anna --password-stdin > "$work/audit.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
 grep "save" "$work/audit.out" | grep -q "anna" || fail "her save is not in the access log: $(cat "$work/audit.out")"
+# Submitted through the workstation, then withdrawn by her next version (the recovered draft).
+grep "  submit  " "$work/audit.out" | grep -q "(${version:0:12})" \
+  || fail "her submission is not in the access log: $(grep submit "$work/audit.out")"
+grep -q "withdraw submission" "$work/audit.out" || fail "the submission was not withdrawn by her next version"
+grep -q "recover draft" "$work/audit.out" || fail "the recovery is not in the access log"
 if grep -q "uid [0-9]" "$work/audit.out"; then # the access log records from where
   grep "open study" "$work/audit.out" | grep -q "uid $anna_uid" \
     || fail "the access log does not name her uid for the study she opened: $(grep "open study" "$work/audit.out")"

@@ -9,6 +9,8 @@
 
 #include "storage/Studies.h"
 
+#include <QLabel>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -96,6 +98,36 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
     EXPECT_EQ(anna.versionRows(), before + 1);
     anna.submit(); // Ctrl+Return: the script reads its state in-process
     ASSERT_TRUE(anna.workspace->versionOnScreen());
+    // Autosave through the service, then a new session (a second window, logged in again)
+    // offers the draft: recovered voxel for voxel, and saved as her next version.
+    const auto countsBefore = anna.window.viewer()->labelEditor()->labels().voxelCounts();
+    anna.paintStroke(0.3);
+    ASSERT_NE(anna.window.viewer()->labelEditor()->labels().voxelCounts(), countsBefore)
+        << "the stroke painted nothing; read-only: " << anna.workspace->readOnly();
+    const annotation::LabelMap& labels = anna.window.viewer()->labelEditor()->labels();
+    const std::vector<std::uint8_t> painted(
+        labels.data(), labels.data() + labels.voxelCount() * std::size_t(labels.width()));
+    ASSERT_TRUE(anna.workspace->autosaveNow())
+        << anna.window.findChild<QLabel*>("draftStatus")->text().toStdString();
+    {
+        ServiceWindow again([socket](const std::string& user, const std::string& password) {
+            auto access = cli::serviceStoreAccess(socket, user, password);
+            access->role();
+            return access;
+        });
+        ASSERT_TRUE(again.logIn(setting->user, setting->password));
+        again.openFromWorklist(&rows, QStringLiteral("recoverDraftButton"));
+        const annotation::LabelMap& recovered = again.window.viewer()->labelEditor()->labels();
+        EXPECT_EQ(std::vector<std::uint8_t>(recovered.data(),
+                                            recovered.data() + recovered.voxelCount() *
+                                                                   std::size_t(recovered.width())),
+                  painted)
+            << "the draft recovered through the service is not what was painted";
+        again.saveVersion(QStringLiteral("her recovered draft"));
+        EXPECT_EQ(again.versionRows(), before + 2);
+        const std::vector<std::string> held = storeFilesHeld(setting->store);
+        EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
+    }
     const std::vector<std::string> held = storeFilesHeld(setting->store);
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result)

@@ -18,7 +18,12 @@ it can send what radmark-cli never would.
                                      corner), with PARENT ("last": the version saved last) as
                                      the version edited; prints as save, sha256 of the map as the
                                      service must have saved it (the parent's other slices)
+        draft:STUDY:DX:DY:DZ:HASH    a draft that sends no slice and names, for every slice,
+                                     the chunk HASH as content she kept (save-draft); prints
+                                     "draft saved" or "draft refused: WHY"
         pause:PATH                   creates PATH.ready, waits until PATH exists
+  service_channel_client.py edited-hash DX DY
+      the chunk hash (BLAKE2b-256) of the slice an edit: step sends
       A refusal that ends the session ends the client too.
 Exit status: the worker's.
 """
@@ -155,6 +160,12 @@ def session(sock_path, user, password, steps):
                 for z in zs:
                     slices[z] = edited_slice(dims)
                 expected = (dims, slices)
+        elif kind == "draft":
+            dims = [int(v) for v in fields[1:4]]
+            fds = [sealed_memfd(b"")]
+            body = {"op": "save-draft", "study": fields[0], "dims": dims, "width": 1,
+                    "segments": segments, "boxes": [], "kept": [fields[4]] * dims[2],
+                    "chunks": []}
         else:
             sys.exit("unknown step " + step)
         send_message(mine, 1, body, fds)
@@ -169,7 +180,9 @@ def session(sock_path, user, password, steps):
             if reply[1].get("ended"):
                 break
             continue
-        if kind == "open":
+        if kind == "draft":
+            print("draft saved")
+        elif kind == "open":
             fd = got[0]
             size = os.fstat(fd).st_size
             with mmap.mmap(fd, size, prot=mmap.PROT_READ) as m:
@@ -188,6 +201,10 @@ def session(sock_path, user, password, steps):
 
 
 def main():
+    if sys.argv[1] == "edited-hash":
+        dims = [int(sys.argv[2]), int(sys.argv[3]), 1]
+        print(hashlib.blake2b(bytes(edited_slice(dims)), digest_size=32).hexdigest())
+        sys.exit(0)
     if sys.argv[1] == "session":
         sock_path, user = sys.argv[2:4]
         password = sys.stdin.readline().rstrip("\n")
