@@ -78,14 +78,14 @@ class BenchDaemon {
 };
 
 struct Figures {
-    std::vector<double> open, save;
+    std::vector<double> open, save, draft;
     std::size_t chunksWritten = 0;
     annotation::LabelMap labels; // as last saved
     std::string versionId;
 };
 
 // A base version (a liver-sized blob over 100 slices), saved outside the timing; then each run
-// edits `edited` slices (a brush stroke's square each) and saves.
+// edits `edited` slices (a brush stroke's square each) and saves; then runs of autosaved drafts.
 // shift moves the edits, so that the service's saves write chunks the in-process ones did not.
 Figures measure(StoreAccess& access, const std::string& study, int repeat, int edited, int shift,
                 imaging::Volume* firstVolume) {
@@ -132,7 +132,22 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
         f.chunksWritten = saved.chunksWritten;
         f.versionId = saved.versionId;
     }
-    f.labels = std::move(labels);
+    f.labels = labels;
+    // Then autosaves, as the workstation writes them while she paints: each after `edited` more
+    // edited slices (other voxels than the saves').
+    for (int r = 0; r < repeat; ++r) {
+        for (int k = 0; k < edited; ++k) {
+            const int z = first + (r * edited + k) % std::max(1, std::min(slices, 100));
+            for (int x = 0; x < 10; ++x)
+                labels.set(annotation::Index3{std::min(grid.dims[0] - 1, cx - rx - 12 - x - r),
+                                              std::min(grid.dims[1] - 1, cy + shift + k),
+                                              std::min(slices - 1, z)},
+                           1);
+        }
+        const auto start = BenchClock::now();
+        access.saveDraft(study, labels, segments, {});
+        f.draft.push_back(secondsSince(start));
+    }
     return f;
 }
 
@@ -213,6 +228,8 @@ int runBenchService(Arguments& args, CommandIo& io) {
     row("open the study (voxels in hand, touched once)", local.open, served.open);
     const std::string saveLabel = "save a version, " + std::to_string(edited) + " edited slices";
     row(saveLabel.c_str(), local.save, served.save);
+    const std::string draftLabel = "autosave a draft, " + std::to_string(edited) + " edited slices";
+    row(draftLabel.c_str(), local.draft, served.draft);
     io.out << "chunks written by the last save: in-process " << local.chunksWritten
            << ", service " << served.chunksWritten << "; the service's last version read back "
            << (savedSame ? "identical" : "DIFFERENT") << " to the client's label map\n"
@@ -221,8 +238,10 @@ int runBenchService(Arguments& args, CommandIo& io) {
 }
 
 } // namespace
-RADMARK_COMMAND("bench service",
-                "--ct DIR [--repeat N] [--edited N] [--dir DIR]  open a stored CT and save a "
-                "version with N edited slices, in-process vs through radmarkd (started here)",
-                runBenchService);
+RADMARK_COMMAND(
+    "bench service",
+    "--ct DIR [--repeat N] [--edited N] [--dir DIR]  open a stored CT and save a "
+    "version with N edited slices (and their draft first), in-process vs through radmarkd "
+    "(started here)",
+    runBenchService);
 } // namespace radmark::cli
