@@ -535,28 +535,12 @@ class ServiceStoreAccess final : public StoreAccess {
         try {
             const auto id =
                 annotation::VersionId::fromHex(reply.body.at("version").get<std::string>());
-            const imaging::Geometry grid = decoder::geometryFromJson(reply.body.at("geometry"));
-            const int w = reply.body.at("width").get<int>();
-            if ((w != 1 && w != 2) || reply.fds.size() != 1)
-                throw StoreAccessError("unreadable");
-            const auto width = annotation::LabelWidth(w);
-            const std::vector<imaging::ChunkHash> chunks =
-                chunkRunsFromJson(reply.body.at("chunks"));
-            if (int(chunks.size()) != grid.dims[2])
-                throw StoreAccessError("unreadable");
-            const std::size_t bytes = grid.voxelCount() * std::size_t(w);
-            const auto mapped = decoder::mapSealedMemfd(reply.fds.front().get(), bytes);
+            std::vector<imaging::ChunkHash> chunks;
             // As annotation::VersionHistory::open makes it: the version is the parent.
-            OpenedVersion opened{
-                id,
-                {labelsOnGrid(grid, width, reinterpret_cast<const std::uint8_t*>(mapped.get())),
-                 segmentsFromJson(reply.body.at("segments").get<std::string>()),
-                 annotation::BoxList(grid.dims), id}};
-            opened.annotation.boxes.replaceAll(annotation::boxesFromJson(reply.body.at("boxes")));
-            for (int z = 0; z < opened.annotation.labels.chunkCount(); ++z)
-                opened.annotation.labels.markClean(z, chunks[std::size_t(z)]);
+            OpenedVersion opened{id, annotationOf(reply, chunks)};
+            opened.annotation.parent = id;
             opened.annotation.labels.setReadOnly(readOnly);
-            lastSaved_[study] = {id.hex(), chunks, width};
+            lastSaved_[study] = {id.hex(), std::move(chunks), opened.annotation.labels.width()};
             return opened;
         } catch (const std::exception&) {
             throw StoreAccessError("the service's version is not readable");
@@ -635,29 +619,15 @@ class ServiceStoreAccess final : public StoreAccess {
         sent.body = {{"op", "recover-draft"}, {"study", study}};
         const Message reply = call(std::move(sent));
         try {
-            const imaging::Geometry grid = decoder::geometryFromJson(reply.body.at("geometry"));
-            const int w = reply.body.at("width").get<int>();
-            if ((w != 1 && w != 2) || reply.fds.size() != 1)
-                throw StoreAccessError("unreadable");
-            const auto width = annotation::LabelWidth(w);
-            std::vector<imaging::ChunkHash> chunks = chunkRunsFromJson(reply.body.at("chunks"));
-            if (int(chunks.size()) != grid.dims[2])
-                throw StoreAccessError("unreadable");
-            const auto mapped = decoder::mapSealedMemfd(reply.fds.front().get(),
-                                                        grid.voxelCount() * std::size_t(w));
-            std::optional<annotation::VersionId> parent;
+            std::vector<imaging::ChunkHash> chunks;
+            annotation::OpenedAnnotation opened = annotationOf(reply, chunks);
             if (!reply.body.at("parent").is_null())
-                parent = annotation::VersionId::fromHex(reply.body.at("parent").get<std::string>());
-            annotation::OpenedAnnotation opened{
-                labelsOnGrid(grid, width, reinterpret_cast<const std::uint8_t*>(mapped.get())),
-                segmentsFromJson(reply.body.at("segments").get<std::string>()),
-                annotation::BoxList(grid.dims), parent};
-            opened.boxes.replaceAll(annotation::boxesFromJson(reply.body.at("boxes")));
-            for (int z = 0; z < opened.labels.chunkCount(); ++z)
-                opened.labels.markClean(z, chunks[std::size_t(z)]);
-            if (parent)
-                lastSaved_[study] = {parent->hex(),
-                                     chunkRunsFromJson(reply.body.at("parentChunks")), width};
+                opened.parent =
+                    annotation::VersionId::fromHex(reply.body.at("parent").get<std::string>());
+            if (opened.parent)
+                lastSaved_[study] = {opened.parent->hex(),
+                                     chunkRunsFromJson(reply.body.at("parentChunks")),
+                                     opened.labels.width()};
             else
                 lastSaved_.erase(study);
             draftChunks_[study] = std::move(chunks);
@@ -731,6 +701,31 @@ class ServiceStoreAccess final : public StoreAccess {
     struct Connection {
         UniqueFd socket, channel, output; // output: the worker's stdout and stderr
     };
+
+    // A label map as open-version and recover-draft send it: its summary (grid, width,
+    // segments, boxes, chunk hashes) and a sealed memfd, mapped and copied once; every slice
+    // clean with its hash (chunks gets them). Throws on anything unreadable.
+    static annotation::OpenedAnnotation annotationOf(const Message& reply,
+                                                     std::vector<imaging::ChunkHash>& chunks) {
+        const imaging::Geometry grid = decoder::geometryFromJson(reply.body.at("geometry"));
+        const int w = reply.body.at("width").get<int>();
+        if ((w != 1 && w != 2) || reply.fds.size() != 1)
+            throw StoreAccessError("unreadable");
+        chunks = chunkRunsFromJson(reply.body.at("chunks"));
+        if (int(chunks.size()) != grid.dims[2])
+            throw StoreAccessError("unreadable");
+        const auto mapped =
+            decoder::mapSealedMemfd(reply.fds.front().get(), grid.voxelCount() * std::size_t(w));
+        annotation::OpenedAnnotation opened{
+            labelsOnGrid(grid, annotation::LabelWidth(w),
+                         reinterpret_cast<const std::uint8_t*>(mapped.get())),
+            segmentsFromJson(reply.body.at("segments").get<std::string>()),
+            annotation::BoxList(grid.dims), std::nullopt};
+        opened.boxes.replaceAll(annotation::boxesFromJson(reply.body.at("boxes")));
+        for (int z = 0; z < opened.labels.chunkCount(); ++z)
+            opened.labels.markClean(z, chunks[std::size_t(z)]);
+        return opened;
+    }
 
     static std::vector<workflow::WorklistRow> rowsOf(const Message& reply) {
         try {

@@ -1,5 +1,6 @@
 #include "app/gui/ServiceWorkspace.h"
 
+#include "app/gui/AnnotationQuestions.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
@@ -34,18 +35,6 @@ QString shortId(const annotation::VersionId& id) {
 
 std::string studyKey(std::int64_t studyId) {
     return std::to_string(studyId);
-}
-
-// "14:03" of a storage UTC time, in local time.
-QString localClock(const std::string& utc, const QString& format) {
-    const QDateTime time = QDateTime::fromString(QString::fromStdString(utc), Qt::ISODate);
-    return time.isValid() ? time.toLocalTime().toString(format) : QString::fromStdString(utc);
-}
-
-std::chrono::seconds autosaveIntervalFromEnvironment() {
-    bool ok = false;
-    const int seconds = qEnvironmentVariableIntValue("RADMARK_AUTOSAVE_SECONDS", &ok);
-    return std::chrono::seconds(ok && seconds >= 1 ? seconds : 30);
 }
 
 } // namespace
@@ -119,33 +108,9 @@ void ServiceWorkspace::ensureParentKnown() {
 }
 
 bool ServiceWorkspace::offerDraftRecovery(const workflow::PendingDraft& draft) {
-    QMessageBox box(QMessageBox::Question, tr("Unsaved work"),
-                    tr("Recover unsaved work from %1?")
-                        .arg(localClock(draft.savedUtc, QStringLiteral("HH:mm"))),
-                    QMessageBox::NoButton, &window_);
-    box.setObjectName(QStringLiteral("draftRecoveryDialog"));
-    QString details = tr("It was autosaved on %1 and is not a saved version yet.")
-                          .arg(localClock(draft.savedUtc, QStringLiteral("yyyy-MM-dd HH:mm:ss")));
-    if (!draft.newerAuthors.empty()) {
-        QStringList authors;
-        for (const std::string& author : draft.newerAuthors)
-            authors << QString::fromStdString(author);
-        details += QLatin1Char(' ') +
-                   tr("Since then %1 saved a newer version; recovering continues from your "
-                      "draft, and your next save sits beside theirs.")
-                       .arg(authors.join(QStringLiteral(", ")));
-    }
-    box.setInformativeText(details);
-    QPushButton* recover = box.addButton(tr("Recover"), QMessageBox::AcceptRole);
-    recover->setObjectName(QStringLiteral("recoverDraftButton"));
-    QPushButton* discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
-    discard->setObjectName(QStringLiteral("discardDraftButton"));
-    QPushButton* later = box.addButton(tr("Decide later"), QMessageBox::RejectRole);
-    later->setObjectName(QStringLiteral("decideLaterButton"));
-    box.setDefaultButton(recover);
-    box.exec();
+    const DraftAnswer answer = askAboutDraft(draft.savedUtc, draft.newerAuthors, &window_);
     try {
-        if (box.clickedButton() == recover) {
+        if (answer == DraftAnswer::Recover) {
             annotation::OpenedAnnotation opened = access_->recoverDraft(studyKey(*studyId_));
             viewer::LabelEditor* editor = window_.viewer()->labelEditor();
             editor->setReadOnly(false);
@@ -163,7 +128,7 @@ bool ServiceWorkspace::offerDraftRecovery(const workflow::PendingDraft& draft) {
                                       .arg(localClock(draft.savedUtc, QStringLiteral("HH:mm:ss"))));
             return true;
         }
-        if (box.clickedButton() == discard) {
+        if (answer == DraftAnswer::Discard) {
             access_->discardDraft(studyKey(*studyId_));
             draftStatus_->setText(tr("Draft discarded"));
             return false;
@@ -442,13 +407,7 @@ bool ServiceWorkspace::submitForReview() {
     }
     if (edited_ && !readOnly_) {
         // What is submitted is a saved version: the edits on screen must become one first.
-        QMessageBox box(QMessageBox::Question, tr("Submit for review"),
-                        tr("This annotation has changes that are not saved as a version."),
-                        QMessageBox::Save | QMessageBox::Cancel, &window_);
-        box.setObjectName(QStringLiteral("saveBeforeSubmitDialog"));
-        box.setInformativeText(tr("Save them as a version and submit that version?"));
-        box.setDefaultButton(QMessageBox::Save);
-        if (box.exec() != QMessageBox::Save || !saveVersion())
+        if (!askToSaveBeforeSubmit(&window_) || !saveVersion())
             return false;
     }
     if (!shown_) {
@@ -472,15 +431,10 @@ bool ServiceWorkspace::submitForReview() {
 bool ServiceWorkspace::confirmLeavingEdits() {
     if (!edited_ || readOnly_)
         return true;
-    QMessageBox box(QMessageBox::Question, tr("Unsaved changes"),
-                    tr("This annotation has changes that are not saved as a version."),
-                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, &window_);
-    box.setObjectName(QStringLiteral("unsavedChangesDialog"));
-    box.setInformativeText(tr("Save them as a version first, or discard them?"));
-    const int answer = box.exec();
-    if (answer == QMessageBox::Save)
+    const EditsAnswer answer = askAboutUnsavedEdits(&window_);
+    if (answer == EditsAnswer::Save)
         return saveVersion();
-    if (answer != QMessageBox::Discard)
+    if (answer != EditsAnswer::Discard)
         return false;
     if (draftWritten_ && access_ && studyId_) { // discarded edits: her draft of them goes too
         try {

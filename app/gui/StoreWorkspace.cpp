@@ -1,6 +1,7 @@
 #include "app/gui/StoreWorkspace.h"
 
 #include "app/gui/AgreementDialog.h"
+#include "app/gui/AnnotationQuestions.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/DatasetsDialog.h"
 #include "app/gui/ExportDialog.h"
@@ -54,18 +55,6 @@ namespace {
 
 QString shortId(const annotation::VersionId& id) {
     return QString::fromStdString(id.hex().substr(0, 12));
-}
-
-// "14:03" of a storage UTC time, in local time.
-QString localClock(const std::string& utc, const QString& format) {
-    const QDateTime time = QDateTime::fromString(QString::fromStdString(utc), Qt::ISODate);
-    return time.isValid() ? time.toLocalTime().toString(format) : QString::fromStdString(utc);
-}
-
-std::chrono::seconds autosaveIntervalFromEnvironment() {
-    bool ok = false;
-    const int seconds = qEnvironmentVariableIntValue("RADMARK_AUTOSAVE_SECONDS", &ok);
-    return std::chrono::seconds(ok && seconds >= 1 ? seconds : 30);
 }
 
 } // namespace
@@ -435,32 +424,8 @@ bool StoreWorkspace::offerDraftRecovery() {
     const std::optional<workflow::PendingDraft> draft = annotations_->pendingDraft();
     if (!draft)
         return false;
-    QMessageBox box(QMessageBox::Question, tr("Unsaved work"),
-                    tr("Recover unsaved work from %1?")
-                        .arg(localClock(draft->savedUtc, QStringLiteral("HH:mm"))),
-                    QMessageBox::NoButton, &window_);
-    box.setObjectName(QStringLiteral("draftRecoveryDialog"));
-    QString details = tr("It was autosaved on %1 and is not a saved version yet.")
-                          .arg(localClock(draft->savedUtc, QStringLiteral("yyyy-MM-dd HH:mm:ss")));
-    if (!draft->newerAuthors.empty()) {
-        QStringList authors;
-        for (const std::string& author : draft->newerAuthors)
-            authors << QString::fromStdString(author);
-        details += QLatin1Char(' ') +
-                   tr("Since then %1 saved a newer version; recovering continues from your "
-                      "draft, and your next save sits beside theirs.")
-                       .arg(authors.join(QStringLiteral(", ")));
-    }
-    box.setInformativeText(details);
-    QPushButton* recover = box.addButton(tr("Recover"), QMessageBox::AcceptRole);
-    recover->setObjectName(QStringLiteral("recoverDraftButton"));
-    QPushButton* discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
-    discard->setObjectName(QStringLiteral("discardDraftButton"));
-    QPushButton* later = box.addButton(tr("Decide later"), QMessageBox::RejectRole);
-    later->setObjectName(QStringLiteral("decideLaterButton"));
-    box.setDefaultButton(recover);
-    box.exec();
-    if (box.clickedButton() == recover) {
+    const DraftAnswer answer = askAboutDraft(draft->savedUtc, draft->newerAuthors, &window_);
+    if (answer == DraftAnswer::Recover) {
         const annotation::OpenedAnnotation opened = annotations_->recoverDraft();
         if (!showAnnotation(opened))
             return false;
@@ -468,7 +433,7 @@ bool StoreWorkspace::offerDraftRecovery() {
                                   .arg(localClock(draft->savedUtc, QStringLiteral("HH:mm:ss"))));
         return true;
     }
-    if (box.clickedButton() == discard) {
+    if (answer == DraftAnswer::Discard) {
         annotations_->discardDraft();
         draftStatus_->setText(tr("Draft discarded"));
     } else {
@@ -553,16 +518,10 @@ bool StoreWorkspace::confirmLeavingEdits() {
     if (const workflow::AnnotationState state = annotations_->state();
         !state.editedSinceVersion || state.readOnlyVersion)
         return true;
-    QMessageBox box(QMessageBox::Question, tr("Unsaved changes"),
-                    tr("This annotation has changes that are not saved as a version."),
-                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, &window_);
-    box.setObjectName(QStringLiteral("unsavedChangesDialog"));
-    box.setInformativeText(tr("Save them as a version first, or discard them?"));
-    box.setDefaultButton(QMessageBox::Save);
-    switch (box.exec()) {
-    case QMessageBox::Save:
+    switch (askAboutUnsavedEdits(&window_)) {
+    case EditsAnswer::Save:
         return saveVersion();
-    case QMessageBox::Discard:
+    case EditsAnswer::Discard:
         try {
             annotations_->discardEdits();
         } catch (const std::exception& e) {
@@ -790,13 +749,7 @@ bool StoreWorkspace::submitForReview() {
     const workflow::AnnotationState state = annotations_->state();
     if (state.mayEdit && state.editedSinceVersion) {
         // What is submitted is a saved version: the edits on screen must become one first.
-        QMessageBox box(QMessageBox::Question, tr("Submit for review"),
-                        tr("This annotation has changes that are not saved as a version."),
-                        QMessageBox::Save | QMessageBox::Cancel, &window_);
-        box.setObjectName(QStringLiteral("saveBeforeSubmitDialog"));
-        box.setInformativeText(tr("Save them as a version and submit that version?"));
-        box.setDefaultButton(QMessageBox::Save);
-        if (box.exec() != QMessageBox::Save || !saveVersion())
+        if (!askToSaveBeforeSubmit(&window_) || !saveVersion())
             return false;
     }
     const std::optional<annotation::VersionId> parent = annotations_->state().parent;

@@ -65,22 +65,10 @@ struct ServiceWindow {
         activate();
         QTest::keyClick(axial(), Qt::Key_T, Qt::ControlModifier | Qt::ShiftModifier);
     }
-    QWidget* axial() const { return window.viewer()->sliceView(viewer::ViewPlane::Axial); }
-    void activate() {
-        window.activateWindow();
-        EXPECT_TRUE(QTest::qWaitForWindowActive(&window));
-    }
-    void paintStroke(double heightFraction) {
-        activate();
-        QTest::keyClick(axial(), Qt::Key_B);
-        dragStroke(axial(), heightFraction);
-        QTest::keyClick(axial(), Qt::Key_Escape);
-    }
-    void saveVersion(const QString& message) {
-        activate();
-        answerVersionMessage(message);
-        QTest::keyClick(axial(), Qt::Key_S, Qt::ControlModifier);
-    }
+    QWidget* axial() { return axialView(window); }
+    void activate() { activateWindow(window); }
+    void paintStroke(double heightFraction) { paintStrokeIn(window, heightFraction); }
+    void saveVersion(const QString& message) { saveVersionIn(window, message); }
     void submit() {
         activate();
         QTest::keyClick(axial(), Qt::Key_Return, Qt::ControlModifier);

@@ -120,6 +120,28 @@ inline void dragStroke(QWidget* view, double heightFraction) {
     QTest::mouseRelease(view, Qt::LeftButton, Qt::NoModifier, to);
 }
 
+// What a person does in the workstation's window, in either workspace: keys go to the active
+// window, as they would for a user who clicked into it; B, a stroke, Escape; Ctrl+S with a
+// message.
+inline QWidget* axialView(gui::MainWindow& window) {
+    return window.viewer()->sliceView(viewer::ViewPlane::Axial);
+}
+inline void activateWindow(gui::MainWindow& window) {
+    window.activateWindow();
+    EXPECT_TRUE(QTest::qWaitForWindowActive(&window));
+}
+inline void paintStrokeIn(gui::MainWindow& window, double heightFraction) {
+    activateWindow(window);
+    QTest::keyClick(axialView(window), Qt::Key_B);
+    dragStroke(axialView(window), heightFraction);
+    QTest::keyClick(axialView(window), Qt::Key_Escape);
+}
+inline void saveVersionIn(gui::MainWindow& window, const QString& message) {
+    activateWindow(window);
+    answerVersionMessage(message);
+    QTest::keyClick(axialView(window), Qt::Key_S, Qt::ControlModifier);
+}
+
 // The main window on a store, shown and exposed, logged in as `user` through the dialog.
 struct StoreWindow {
     // The policy: the tests' low-cost one unless given (e.g. with export destinations).
@@ -157,24 +179,10 @@ struct StoreWindow {
         auto admin = storage::Store(storeDir, lowCostPolicy()).login(adminName, adminPassword);
         return storage::AuditTrail(admin).entries(filterBy(annotatorName, action)).size();
     }
-    QWidget* axial() const { return window.viewer()->sliceView(viewer::ViewPlane::Axial); }
-    // Keys go to the active window, as they would for a user who clicked into it.
-    void activate() {
-        window.activateWindow();
-        EXPECT_TRUE(QTest::qWaitForWindowActive(&window));
-    }
-    // B, a stroke, Escape.
-    void paintStroke(double heightFraction) {
-        activate();
-        QTest::keyClick(axial(), Qt::Key_B);
-        dragStroke(axial(), heightFraction);
-        QTest::keyClick(axial(), Qt::Key_Escape);
-    }
-    void saveVersion(const QString& message) {
-        activate();
-        answerVersionMessage(message);
-        QTest::keyClick(axial(), Qt::Key_S, Qt::ControlModifier);
-    }
+    QWidget* axial() { return axialView(window); }
+    void activate() { activateWindow(window); }
+    void paintStroke(double heightFraction) { paintStrokeIn(window, heightFraction); }
+    void saveVersion(const QString& message) { saveVersionIn(window, message); }
 
     std::filesystem::path storeDir;
     gui::MainWindow window;

@@ -1,0 +1,89 @@
+#include "app/gui/AnnotationQuestions.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QStringList>
+
+namespace radmark::gui {
+
+namespace {
+QString tr(const char* text) {
+    return QCoreApplication::translate("radmark::gui::AnnotationQuestions", text);
+}
+} // namespace
+
+QString localClock(const std::string& utc, const QString& format) {
+    const QDateTime time = QDateTime::fromString(QString::fromStdString(utc), Qt::ISODate);
+    return time.isValid() ? time.toLocalTime().toString(format) : QString::fromStdString(utc);
+}
+
+std::chrono::seconds autosaveIntervalFromEnvironment() {
+    bool ok = false;
+    const int seconds = qEnvironmentVariableIntValue("RADMARK_AUTOSAVE_SECONDS", &ok);
+    return std::chrono::seconds(ok && seconds >= 1 ? seconds : 30);
+}
+
+DraftAnswer askAboutDraft(const std::string& savedUtc, const std::vector<std::string>& newerAuthors,
+                          QWidget* parent) {
+    QMessageBox box(
+        QMessageBox::Question, tr("Unsaved work"),
+        tr("Recover unsaved work from %1?").arg(localClock(savedUtc, QStringLiteral("HH:mm"))),
+        QMessageBox::NoButton, parent);
+    box.setObjectName(QStringLiteral("draftRecoveryDialog"));
+    QString details = tr("It was autosaved on %1 and is not a saved version yet.")
+                          .arg(localClock(savedUtc, QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+    if (!newerAuthors.empty()) {
+        QStringList authors;
+        for (const std::string& author : newerAuthors)
+            authors << QString::fromStdString(author);
+        details += QLatin1Char(' ') +
+                   tr("Since then %1 saved a newer version; recovering continues from your "
+                      "draft, and your next save sits beside theirs.")
+                       .arg(authors.join(QStringLiteral(", ")));
+    }
+    box.setInformativeText(details);
+    QPushButton* recover = box.addButton(tr("Recover"), QMessageBox::AcceptRole);
+    recover->setObjectName(QStringLiteral("recoverDraftButton"));
+    QPushButton* discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
+    discard->setObjectName(QStringLiteral("discardDraftButton"));
+    QPushButton* later = box.addButton(tr("Decide later"), QMessageBox::RejectRole);
+    later->setObjectName(QStringLiteral("decideLaterButton"));
+    box.setDefaultButton(recover);
+    box.exec();
+    if (box.clickedButton() == recover)
+        return DraftAnswer::Recover;
+    if (box.clickedButton() == discard)
+        return DraftAnswer::Discard;
+    return DraftAnswer::DecideLater;
+}
+
+EditsAnswer askAboutUnsavedEdits(QWidget* parent) {
+    QMessageBox box(QMessageBox::Question, tr("Unsaved changes"),
+                    tr("This annotation has changes that are not saved as a version."),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, parent);
+    box.setObjectName(QStringLiteral("unsavedChangesDialog"));
+    box.setInformativeText(tr("Save them as a version first, or discard them?"));
+    box.setDefaultButton(QMessageBox::Save);
+    switch (box.exec()) {
+    case QMessageBox::Save:
+        return EditsAnswer::Save;
+    case QMessageBox::Discard:
+        return EditsAnswer::Discard;
+    default:
+        return EditsAnswer::Cancel;
+    }
+}
+
+bool askToSaveBeforeSubmit(QWidget* parent) {
+    QMessageBox box(QMessageBox::Question, tr("Submit for review"),
+                    tr("This annotation has changes that are not saved as a version."),
+                    QMessageBox::Save | QMessageBox::Cancel, parent);
+    box.setObjectName(QStringLiteral("saveBeforeSubmitDialog"));
+    box.setInformativeText(tr("Save them as a version and submit that version?"));
+    box.setDefaultButton(QMessageBox::Save);
+    return box.exec() == QMessageBox::Save;
+}
+
+} // namespace radmark::gui

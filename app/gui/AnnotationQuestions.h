@@ -1,0 +1,33 @@
+#pragma once
+// What the workstation asks about an annotation's unsaved work, the same on a personal store
+// (StoreWorkspace) and through the store service (ServiceWorkspace): her draft waiting when a
+// study opens, edits not saved as a version before they are replaced or submitted; and the
+// autosave interval and local clock they are told in.
+
+#include <QString>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+class QWidget;
+
+namespace radmark::gui {
+
+enum class DraftAnswer { Recover, Discard, DecideLater };
+// "Recover unsaved work from 14:03?" with who saved a newer version since (newerAuthors).
+DraftAnswer askAboutDraft(const std::string& savedUtc, const std::vector<std::string>& newerAuthors,
+                          QWidget* parent);
+
+enum class EditsAnswer { Save, Discard, Cancel };
+// Edits not saved as a version, before they would be replaced (another study, a version, lock).
+EditsAnswer askAboutUnsavedEdits(QWidget* parent);
+// Before a submit: true when she chose to save them as a version and submit that.
+bool askToSaveBeforeSubmit(QWidget* parent);
+
+// "14:03" of a storage UTC time (ISO 8601), in local time.
+QString localClock(const std::string& utc, const QString& format);
+// 30 s, or RADMARK_AUTOSAVE_SECONDS (whole seconds, >= 1).
+std::chrono::seconds autosaveIntervalFromEnvironment();
+
+} // namespace radmark::gui
