@@ -20,42 +20,11 @@ set -u
 cli="$(readlink -f "$1")"
 radmarkd="$(readlink -f "$2")"
 src="$3"
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: the threat-model tests need root to run processes under other numeric uids"
-  exit 77
-fi
 service_uid=61301
 anna_uid=61302
 ada_uid=61303
-work="$(mktemp -d /tmp/radmark-threat.XXXXXX)"
-daemon=""
-cleanup() {
-  [ -n "$daemon" ] && kill "$daemon" 2> /dev/null && wait "$daemon" 2> /dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$work/radmarkd.log" ] && sed 's/^/  radmarkd log: /' "$work/radmarkd.log" >&2
-  exit 1
-}
-chmod 0755 "$work"
-for uid in $service_uid $anna_uid $ada_uid; do
-  mkdir -m 0700 -p "$work/home/$uid" && chown "$uid:$uid" "$work/home/$uid"
-done
-as() { # as UID COMMAND...: runs COMMAND under that uid and gid, no supplementary groups
-  local uid="$1"
-  shift
-  env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" LANG=C.UTF-8 \
-    setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
-}
-# as_bg UID COMMAND... &: the same in the background, where $! is then COMMAND's own pid.
-as_bg() {
-  local uid="$1"
-  shift
-  exec env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" LANG=C.UTF-8 \
-    setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
-}
+source "$src/tests/threat/accounts.sh"
+threat_begin $service_uid $anna_uid $ada_uid
 py=/usr/bin/python3
 pw='admin password 123'
 apw='anna password 1234'

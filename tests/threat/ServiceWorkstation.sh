@@ -26,47 +26,13 @@ radmarkd="$(readlink -f "$2")"
 gui_tests="$(readlink -f "$3")"
 radmark="$(readlink -f "$4")"
 src="$5"
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: the threat-model tests need root to run processes under other numeric uids"
-  exit 77
-fi
 for tool in xvfb-run setpriv; do
   command -v "$tool" > /dev/null || { echo "SKIP: $tool is not installed (scripts/setup)"; exit 77; }
 done
 service_uid=61321
 anna_uid=61322
-work="$(mktemp -d /tmp/radmark-threat.XXXXXX)"
-daemon=""
-cleanup() {
-  [ -n "$daemon" ] && kill "$daemon" 2> /dev/null && wait "$daemon" 2> /dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$work/radmarkd.log" ] && sed 's/^/  radmarkd log: /' "$work/radmarkd.log" >&2
-  exit 1
-}
-chmod 0755 "$work"
-for uid in $service_uid $anna_uid; do
-  mkdir -m 0700 -p "$work/home/$uid" "$work/home/$uid/runtime" &&
-    chown -R "$uid:$uid" "$work/home/$uid"
-done
-as() { # as UID COMMAND...: runs COMMAND under that uid and gid, no supplementary groups
-  local uid="$1"
-  shift
-  env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" HOME="$work/home/$uid" \
-    LANG=C.UTF-8 XDG_RUNTIME_DIR="$work/home/$uid/runtime" QT_QPA_PLATFORM=xcb \
-    setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
-}
-as_bg() {
-  local uid="$1"
-  shift
-  exec env -i PATH=/usr/bin:/bin RADMARK_TEST_SYSTEM_POLICY="$work/policy.json" \
-    HOME="$work/home/$uid" LANG=C.UTF-8 \
-    setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
-}
-xvfb() { xvfb-run -a -s "-screen 0 1920x1200x24" "$@"; }
+source "$src/tests/threat/accounts.sh"
+threat_begin $service_uid $anna_uid
 py=/usr/bin/python3
 pw='admin password 123'
 apw='anna password 1234'
@@ -134,7 +100,7 @@ grep -q "refused draft" "$work/refused.out" || fail "the refused draft is not in
 gui_test() { # gui_test UID FILTER VAR=VALUE...: one test of the GUI binary under Xvfb as UID
   local uid="$1" filter="$2"
   shift 2
-  as "$uid" env RADMARK_TEST_USER=anna RADMARK_TEST_PASSWORD="$apw" RADMARK_TEST_STUDY="$study" \
+  as "$uid" env QT_QPA_PLATFORM=xcb RADMARK_TEST_USER=anna RADMARK_TEST_PASSWORD="$apw" RADMARK_TEST_STUDY="$study" \
     RADMARK_TEST_REFERENCE="$work/shared/reference.png" "$@" \
     xvfb-run -a -s "-screen 0 1920x1200x24" "$gui_tests" --gtest_filter="ServiceWorkspace.$filter"
 }
