@@ -1,5 +1,6 @@
 #include "workflow/Review.h"
 
+#include "annotation/Agreement.h"
 #include "annotation/Consensus.h"
 #include "storage/Store.h"
 #include "workflow/StoredAnnotations.h"
@@ -326,6 +327,15 @@ ReviewVersion ReviewSession::buildConsensus(Method method, std::vector<std::int6
         if (v.id == saved.id)
             return v;
     throw ReviewRefused("The consensus was saved but could not be listed; reopen the study.");
+}
+
+std::string decisionMetrics(ReviewSession& review, std::int64_t annotationId,
+                            std::optional<std::int64_t> compareWith) {
+    const std::optional<std::int64_t> other =
+        compareWith ? compareWith : review.previousOf(annotationId);
+    if (!other)
+        return "{}";
+    return annotation::agreementJson(review.compare(*other, annotationId).metrics);
 }
 
 } // namespace radmark::workflow

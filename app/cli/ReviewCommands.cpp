@@ -241,12 +241,10 @@ int runDecide(Arguments& args, CommandIo& io) {
     auto session = loginFromArguments(args, io);
     Named v = named(session, args);
     // The metrics the decision holds: against the version named, else the previous one.
-    std::string metrics = "{}";
-    std::optional<std::int64_t> other = v.review->previousOf(v.id);
-    if (const auto with = args.option("compare-with"))
-        other = workflow::findVersion(session, *with);
-    if (other)
-        metrics = annotation::agreementJson(v.review->compare(*other, v.id).metrics);
+    std::optional<std::int64_t> with;
+    if (const auto named = args.option("compare-with"))
+        with = workflow::findVersion(session, *named);
+    const std::string metrics = workflow::decisionMetrics(*v.review, v.id, with);
     try {
         const storage::ReviewDecisionRecord d =
             v.review->decide(v.id, decision, message, metrics, args.flag("resolve-open-comments"));

@@ -7,9 +7,9 @@
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
 // since a version she names as their parent) and saves it as a version; open-version sends a
 // version's labels the same way, with its segments and boxes; submit sends her version for
-// review; save-draft takes only the slices edited since (the others named by hashes of
-// content this session gave her), recover-draft sends a draft as open-version a version,
-// pending-draft and discard-draft answer as in-process; worklist and
+// review, decide records a reviewer's decision; save-draft takes only the slices edited since (the
+// others named by hashes of content this session gave her), recover-draft sends a draft as
+// open-version a version, pending-draft and discard-draft answer as in-process; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
 // (annotation/VersionJson.h) with their review states. Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
@@ -354,7 +354,7 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         op = request.body.at("op").get<std::string>();
         if (op == "open-volume" || op == "save-labels" || op == "versions" ||
             op == "open-version" || op == "submit" || op == "pending-draft" || op == "save-draft" ||
-            op == "recover-draft" || op == "discard-draft")
+            op == "recover-draft" || op == "discard-draft" || op == "decide")
             study = request.body.at("study").get<std::string>();
         if (request.body.contains("version"))
             version = request.body.at("version").get<std::string>();
@@ -379,7 +379,26 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         return recoverDraftReply(session, study, memory);
     Message reply;
     reply.kind = MessageKind::Reply;
-    if (op == "pending-draft") {
+    if (op == "decide") {
+        std::string decision, message;
+        bool resolve = false;
+        try {
+            decision = request.body.at("decision").get<std::string>();
+            message = request.body.value("message", std::string());
+            resolve = request.body.value("resolveOpenComments", false);
+        } catch (const nlohmann::json::exception&) {
+            throw CommandError("the decision is not readable");
+        }
+        if (!version)
+            throw CommandError("a decision names the version (version)");
+        const DecisionOutcome outcome = decideOnVersion(
+            session, study, *version, storage::parseDecision(decision), message, resolve);
+        reply.body = {{"openComments", outcome.openComments}};
+        if (outcome.openComments == 0) {
+            reply.body["decision"] = std::string(storage::decisionName(outcome.decision));
+            reply.body["contentHash"] = outcome.contentHash;
+        }
+    } else if (op == "pending-draft") {
         const std::optional<workflow::PendingDraft> draft = studyPendingDraft(session, study);
         reply.body = {{"draft", nullptr}};
         if (draft)
@@ -406,8 +425,8 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         reply.body = {{"versions", std::move(versions)}};
     } else
         throw CommandError("a session answers open-volume, open-version, save-labels, submit, "
-                           "pending-draft, save-draft, recover-draft, discard-draft, worklist, "
-                           "review-queue and versions, not '" +
+                           "decide, pending-draft, save-draft, recover-draft, discard-draft, "
+                           "worklist, review-queue and versions, not '" +
                            op + "'");
     return reply;
 }
@@ -459,7 +478,7 @@ int runSession(Arguments& args, CommandIo& io) {
 RADMARK_COMMAND(
     "service session",
     "--user U --password-stdin  (radmarkd's worker only: one login, then the client's "
-    "open-volume, open-version, save-labels, submit, the draft's (pending, save, recover, "
+    "open-volume, open-version, save-labels, submit, decide, the draft's (pending, save, recover, "
     "discard), worklist, review-queue and versions requests on its channel until she closes "
     "it)",
     runSession);

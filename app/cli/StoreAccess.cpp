@@ -5,6 +5,7 @@
 #include "app/service/ServiceProtocol.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "storage/Reviews.h"
 #include "storage/StoredStudy.h"
 #include "storage/Studies.h"
 #include "workflow/StoredAnnotations.h"
@@ -182,6 +183,36 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
+DecisionOutcome decideOnVersion(storage::Session& session, const std::string& study,
+                                const std::string& version, storage::Decision decision,
+                                const std::string& message, bool resolveOpenComments) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    std::int64_t annotationId = 0;
+    {
+        const workflow::StoredAnnotationHistory stored(session, studyId);
+        const annotation::VersionId id =
+            versionOnStudy(session, studyId, stored, version, "refused decision",
+                           "the version to decide on", "no decision recorded");
+        const auto& ids = stored.stored().ids;
+        annotationId =
+            stored.stored()
+                .records[std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin())]
+                .id;
+    }
+    workflow::ReviewSession review(session, studyId);
+    const std::string metrics = workflow::decisionMetrics(review, annotationId);
+    DecisionOutcome outcome;
+    try {
+        const storage::ReviewDecisionRecord record =
+            review.decide(annotationId, decision, message, metrics, resolveOpenComments);
+        outcome.decision = record.decision;
+        outcome.contentHash = record.contentHash;
+    } catch (const storage::OpenCommentsError& open) {
+        outcome.openComments = std::max(1, open.open);
+    }
+    return outcome;
+}
+
 std::optional<workflow::PendingDraft> studyPendingDraft(storage::Session& session,
                                                         const std::string& study) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
@@ -345,6 +376,12 @@ class InProcessStoreAccess final : public StoreAccess {
 
     void submitForReview(const std::string& study, const std::string& version) override {
         submitStudyVersion(session_, study, version);
+    }
+
+    DecisionOutcome decide(const std::string& study, const std::string& version,
+                           storage::Decision decision, const std::string& message,
+                           bool resolveOpenComments) override {
+        return decideOnVersion(session_, study, version, decision, message, resolveOpenComments);
     }
 
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
@@ -551,6 +588,30 @@ class ServiceStoreAccess final : public StoreAccess {
         Message sent;
         sent.body = {{"op", "submit"}, {"study", study}, {"version", version}};
         call(std::move(sent));
+    }
+
+    DecisionOutcome decide(const std::string& study, const std::string& version,
+                           storage::Decision decision, const std::string& message,
+                           bool resolveOpenComments) override {
+        Message sent;
+        sent.body = {
+            {"op", "decide"},     {"study", study},
+            {"version", version}, {"decision", std::string(storage::decisionName(decision))},
+            {"message", message}, {"resolveOpenComments", resolveOpenComments}};
+        const Message reply = call(std::move(sent));
+        DecisionOutcome outcome;
+        try {
+            outcome.openComments = reply.body.value("openComments", 0);
+            if (outcome.openComments == 0) {
+                const auto decided =
+                    storage::parseDecision(reply.body.at("decision").get<std::string>());
+                outcome.decision = decided;
+                outcome.contentHash = reply.body.at("contentHash").get<std::string>();
+            }
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's answer to a decision is not readable");
+        }
+        return outcome;
     }
 
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {

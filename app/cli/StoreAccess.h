@@ -41,6 +41,14 @@ struct OpenedVersion {
     annotation::OpenedAnnotation annotation; // its labels' slices clean, with their hashes
 };
 
+// What a reviewer's decision did: recorded (its decision and content hash), or not yet because
+// the version has open comments (approving resolves them only when she says so).
+struct DecisionOutcome {
+    int openComments = 0; // > 0: nothing recorded; ask her, then decide again resolving them
+    storage::Decision decision = storage::Decision::Approve;
+    std::string contentHash;
+};
+
 // A version of a study as a versions list shows it: the whole record and its review state.
 struct VersionEntry {
     annotation::Version version;
@@ -90,6 +98,12 @@ class StoreAccess {
     // Submits her saved version of the study (hex, one she may read) for review
     // (workflow::submitForReview: its refusals, e.g. another's version, and its log entry).
     virtual void submitForReview(const std::string& study, const std::string& version) = 0;
+    // A reviewer's decision on a submitted version of the study (hex), with the metrics against
+    // its previous version (workflow::decisionMetrics, ReviewSession::decide: its refusals, e.g.
+    // already decided, her own version, and its log entries).
+    virtual DecisionOutcome decide(const std::string& study, const std::string& version,
+                                   storage::Decision decision, const std::string& message,
+                                   bool resolveOpenComments) = 0;
     // labels (the study's grid) + segments + boxes as a new version; logged "save". Its parent
     // is the version this StoreAccess last saved or opened of the study, else the study's
     // newest. The slices are marked clean with the version's hashes, so that the next save

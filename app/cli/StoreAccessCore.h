@@ -28,6 +28,11 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
 void submitStudyVersion(storage::Session& session, const std::string& study,
                         const std::string& version);
 
+// version: hex, a version of the study she may read (else refused and logged).
+DecisionOutcome decideOnVersion(storage::Session& session, const std::string& study,
+                                const std::string& version, storage::Decision decision,
+                                const std::string& message, bool resolveOpenComments);
+
 // Drafts (StoreAccess::pendingDraft, recoverDraft, discardDraft).
 std::optional<workflow::PendingDraft> studyPendingDraft(storage::Session& session,
                                                         const std::string& study);

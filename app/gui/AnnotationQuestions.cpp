@@ -2,6 +2,7 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QInputDialog>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QStringList>
@@ -84,6 +85,42 @@ bool askToSaveBeforeSubmit(QWidget* parent) {
     box.setInformativeText(tr("Save them as a version and submit that version?"));
     box.setDefaultButton(QMessageBox::Save);
     return box.exec() == QMessageBox::Save;
+}
+
+std::optional<QString> askDecisionMessage(QWidget* parent, const QString& title,
+                                          const QString& label) {
+    QInputDialog dialog(parent);
+    dialog.setObjectName(QStringLiteral("decisionMessageDialog"));
+    dialog.setWindowTitle(title);
+    dialog.setLabelText(label);
+    dialog.setOption(QInputDialog::UsePlainTextEditForTextInput);
+    if (dialog.exec() != QDialog::Accepted)
+        return std::nullopt;
+    return dialog.textValue();
+}
+
+QString decisionText(storage::Decision decision) {
+    switch (decision) {
+    case storage::Decision::Approve:
+        return tr("approved");
+    case storage::Decision::RequestChanges:
+        return tr("requested changes to");
+    case storage::Decision::Reject:
+        return tr("rejected");
+    }
+    return {};
+}
+
+bool askToResolveOpenComments(int open, QWidget* parent) {
+    QMessageBox box(QMessageBox::Question, tr("Approve"),
+                    QCoreApplication::translate("radmark::gui::AnnotationQuestions",
+                                                "This version has %n open comment(s).", nullptr,
+                                                open),
+                    QMessageBox::Yes | QMessageBox::Cancel, parent);
+    box.setObjectName(QStringLiteral("openCommentsDialog"));
+    box.setInformativeText(tr("Approve it and mark them resolved?"));
+    box.setDefaultButton(QMessageBox::Cancel);
+    return box.exec() == QMessageBox::Yes;
 }
 
 } // namespace radmark::gui

@@ -1,12 +1,16 @@
 #pragma once
 // What the workstation asks about an annotation's unsaved work, the same on a personal store
 // (StoreWorkspace) and through the store service (ServiceWorkspace): her draft waiting when a
-// study opens, edits not saved as a version before they are replaced or submitted; and the
-// autosave interval and local clock they are told in.
+// study opens, edits not saved as a version before they are replaced or submitted, a reviewer's
+// comment on her decision and open comments before an approval; and the autosave interval and
+// local clock they are told in.
+
+#include "storage/Reviews.h"
 
 #include <QString>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +28,14 @@ enum class EditsAnswer { Save, Discard, Cancel };
 EditsAnswer askAboutUnsavedEdits(QWidget* parent);
 // Before a submit: true when she chose to save them as a version and submit that.
 bool askToSaveBeforeSubmit(QWidget* parent);
+
+// The reviewer's comment on a decision (plain text, several lines); none when she cancelled.
+std::optional<QString> askDecisionMessage(QWidget* parent, const QString& title,
+                                          const QString& label);
+// "approved", "requested changes to", "rejected" (as in "You approved version ...").
+QString decisionText(storage::Decision decision);
+// Approving a version with open comments: true when she chose to resolve them and approve.
+bool askToResolveOpenComments(int open, QWidget* parent);
 
 // "14:03" of a storage UTC time (ISO 8601), in local time.
 QString localClock(const std::string& utc, const QString& format);

@@ -163,6 +163,65 @@ void ServiceWorkspace::buildMenu() {
     menu->addSeparator();
     auto* lockAction = menu->addAction(tr("&Lock"), this, &ServiceWorkspace::lock);
     lockAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+
+    reviewMenu_ = window_.menuBar()->addMenu(tr("&Review"));
+    const auto add = [this](const QString& text, const QKeySequence& key, auto slot) {
+        QAction* action = reviewMenu_->addAction(text, this, slot);
+        action->setShortcut(key);
+        return action;
+    };
+    add(tr("Review &queue..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q),
+        [this] { chooseFromQueue(); });
+    reviewMenu_->addSeparator();
+    add(tr("&Approve"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A),
+        [this] { decide(storage::Decision::Approve); });
+    add(tr("Request &changes..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C),
+        [this] { decide(storage::Decision::RequestChanges); });
+    add(tr("Re&ject..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
+        [this] { decide(storage::Decision::Reject); });
+}
+
+void ServiceWorkspace::chooseFromQueue() {
+    chooseStudy(true);
+}
+
+bool ServiceWorkspace::decide(storage::Decision decision) {
+    if (!access_ || !studyId_ || !shown_) {
+        QMessageBox::information(&window_, tr("Review"),
+                                 tr("Open a submitted version from the review queue first "
+                                    "(Ctrl+Shift+Q)."));
+        return false;
+    }
+    QString message;
+    if (decision != storage::Decision::Approve) {
+        const std::optional<QString> typed = askDecisionMessage(
+            &window_, decision == storage::Decision::Reject ? tr("Reject") : tr("Request changes"),
+            tr("What must the annotator know? (required)"));
+        if (!typed)
+            return false;
+        message = *typed;
+    }
+    cli::DecisionOutcome outcome;
+    try {
+        outcome = access_->decide(studyKey(*studyId_), shown_->hex(), decision,
+                                  message.toStdString(), false);
+        if (outcome.openComments > 0) {
+            if (!askToResolveOpenComments(outcome.openComments, &window_))
+                return false;
+            outcome = access_->decide(studyKey(*studyId_), shown_->hex(), decision,
+                                      message.toStdString(), true);
+        }
+    } catch (const std::exception& e) { // already decided, her own version, the role: its words
+        report(tr("Review"), e);
+        return false;
+    }
+    refreshVersions();
+    window_.statusBar()->showMessage(
+        tr("You %1 version %2.")
+            .arg(decisionText(outcome.decision),
+                 QString::fromStdString(outcome.contentHash.substr(0, 12))),
+        10000);
+    return true;
 }
 
 bool ServiceWorkspace::logIn() {
@@ -178,6 +237,7 @@ bool ServiceWorkspace::logIn() {
     if (dialog.exec() != QDialog::Accepted || !access_)
         return false;
     window_.viewer()->boxInteraction()->setAuthor(user_); // her boxes name her
+    applyEditingRule();                                   // the menus her role has
     updateTitle();
     window_.statusBar()->showMessage(
         tr("Logged in through the Radmark service: Ctrl+Shift+T opens a study."), 10000);
@@ -211,22 +271,32 @@ bool ServiceWorkspace::logInAgain() {
     return true;
 }
 
-void ServiceWorkspace::chooseStudy() {
+void ServiceWorkspace::chooseStudy(bool queue) {
     if (!access_ && !logInAgain())
         return;
     std::unique_ptr<WorklistDialog> dialog;
+    std::optional<std::vector<workflow::WorklistRow>> queueRows;
     try {
-        dialog = std::make_unique<WorklistDialog>(access_->worklist(), std::nullopt, &window_);
+        if (role_ == storage::Role::Reviewer)
+            queueRows = access_->reviewQueue();
+        dialog = std::make_unique<WorklistDialog>(access_->worklist(), queueRows, &window_);
     } catch (const std::exception& e) {
         report(tr("Worklist"), e);
         return;
     }
+    if (queue)
+        dialog->showQueue();
     if (dialog->exec() != QDialog::Accepted)
         return;
     const std::optional<WorklistDialog::Choice> choice = dialog->choice();
     dialog.reset();
-    if (choice)
-        openStudy(choice->studyId);
+    if (!choice || !openStudy(choice->studyId) || !choice->version || !queueRows)
+        return;
+    // A queue row: that submitted version, read-only, for her decision.
+    for (const workflow::WorklistRow& row : *queueRows)
+        if (row.studyId == choice->studyId && row.latest &&
+            row.latest->annotationId == *choice->version)
+            openVersion(row.latest->id, true);
 }
 
 void ServiceWorkspace::closeStudy() {
@@ -307,6 +377,8 @@ void ServiceWorkspace::applyEditingRule() {
     // Only an annotator edits, and not a version opened read-only.
     window_.viewer()->labelEditor()->setReadOnly(readOnly_ || role_ != storage::Role::Annotator);
     saveAction_->setEnabled(role_ == storage::Role::Annotator);
+    // Not even a greyed-out menu for annotators: its shortcuts go with it.
+    reviewMenu_->menuAction()->setVisible(role_ == storage::Role::Reviewer);
     submitAction_->setEnabled(role_ == storage::Role::Annotator);
 }
 

@@ -6,9 +6,10 @@
 // This process never opens a store file. The annotator's path: login, worklist (Ctrl+Shift+T),
 // open a study with its newest version, the versions panel (open read-only, new draft from a
 // version), autosaved drafts and their recovery, save (Ctrl+S), submit for review
-// (Ctrl+Return), lock (Ctrl+L: the session ends, the login comes back). The reviewer's loop and
-// the admin's tools work on a personal store (StoreWorkspace) and through the CLI's --service;
-// here they are not built yet (docs/service.md, "The workstation through the service").
+// (Ctrl+Return), lock (Ctrl+L: the session ends, the login comes back); for reviewers the review
+// queue and decisions. The compare view, comments, consensus and the admin's tools work on a
+// personal store (StoreWorkspace) and through the CLI's --service; here they are not built yet
+// (docs/service.md, "The workstation through the service").
 
 #include "app/cli/StoreAccess.h"
 
@@ -23,6 +24,7 @@
 class QAction;
 class QDockWidget;
 class QLabel;
+class QMenu;
 class QTimer;
 
 namespace radmark::gui {
@@ -43,7 +45,7 @@ class ServiceWorkspace : public QObject {
     // Shows the login dialog until someone logs in; false when she gives up.
     bool logIn();
     // The worklist (WorklistDialog) of the studies she may open; choosing one opens it.
-    void chooseStudy();
+    void chooseStudy(bool queue = false);
     // The study's volume, then its newest version (or a fresh annotation). Unsaved edits of the
     // open study ask Save / Discard / Cancel first. False when nothing was opened.
     bool openStudy(std::int64_t studyId);
@@ -53,6 +55,12 @@ class ServiceWorkspace : public QObject {
     // Ctrl+Return: the version on screen (hers, saved) for review; unsaved edits ask to be
     // saved first. False when nothing was submitted.
     bool submitForReview();
+    // Reviewers: the worklist's Review queue tab (Ctrl+Shift+Q) opens a submitted version
+    // read-only; Review > Approve (Ctrl+Shift+A), Request changes (Ctrl+Shift+C), Reject
+    // (Ctrl+Shift+R) decide on the version on screen (changes and reject ask for the comment;
+    // approving with open comments asks to resolve them). False when nothing was recorded.
+    void chooseFromQueue();
+    bool decide(storage::Decision decision);
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
@@ -113,6 +121,7 @@ class ServiceWorkspace : public QObject {
     QDockWidget* versionsDock_ = nullptr;
     QAction* saveAction_ = nullptr;
     QAction* submitAction_ = nullptr;
+    QMenu* reviewMenu_ = nullptr;
 };
 
 } // namespace radmark::gui

@@ -805,34 +805,6 @@ bool StoreWorkspace::openForReview(std::int64_t studyId, std::int64_t version) {
     return true;
 }
 
-namespace {
-
-// The comment a decision needs (changes, reject), typed into a dialog; nullopt when cancelled.
-std::optional<QString> askDecisionMessage(QWidget* parent, const QString& title,
-                                          const QString& label) {
-    QInputDialog dialog(parent);
-    dialog.setObjectName(QStringLiteral("decisionMessageDialog"));
-    dialog.setWindowTitle(title);
-    dialog.setLabelText(label);
-    dialog.setOption(QInputDialog::UsePlainTextEditForTextInput);
-    if (dialog.exec() != QDialog::Accepted)
-        return std::nullopt;
-    return dialog.textValue();
-}
-
-QString decisionText(storage::Decision decision) {
-    switch (decision) {
-    case storage::Decision::Approve:
-        return QObject::tr("approved");
-    case storage::Decision::RequestChanges:
-        return QObject::tr("requested changes to");
-    case storage::Decision::Reject:
-        return QObject::tr("rejected");
-    }
-    return {};
-}
-
-} // namespace
 
 bool StoreWorkspace::decide(storage::Decision decision) {
     // The decision is on the version on screen (the one opened for review).
@@ -861,13 +833,7 @@ bool StoreWorkspace::decide(storage::Decision decision) {
         try {
             record = reviews_->decide(*version, decision, message.toStdString(), metrics);
         } catch (const storage::OpenCommentsError& open) {
-            QMessageBox box(QMessageBox::Question, tr("Approve"),
-                            tr("This version has %n open comment(s).", nullptr, open.open),
-                            QMessageBox::Yes | QMessageBox::Cancel, &window_);
-            box.setObjectName(QStringLiteral("openCommentsDialog"));
-            box.setInformativeText(tr("Approve it and mark them resolved?"));
-            box.setDefaultButton(QMessageBox::Cancel);
-            if (box.exec() != QMessageBox::Yes)
+            if (!askToResolveOpenComments(open.open, &window_))
                 return false;
             record = reviews_->decide(*version, decision, message.toStdString(), metrics, true);
         }

@@ -10,9 +10,15 @@
 #include "ServiceWindowFixture.h"
 
 #include "storage/Annotations.h"
+#include "storage/Users.h"
+#include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
 
+#include <QAction>
+#include <QInputDialog>
 #include <QLabel>
+#include <QMenuBar>
+#include <QPlainTextEdit>
 
 namespace radmark::testing {
 namespace {
@@ -220,6 +226,85 @@ TEST_F(ServiceWorkspace, DraftIsWrittenOfferedRecoveredAndDiscarded) {
         EXPECT_FALSE(annie.workspace->readOnly());
         EXPECT_EQ(labelBytes(annie.window.viewer()->labelEditor()->labels()), painted);
     }
+}
+
+// A reviewer through StoreAccess: her queue tab, the submitted version opened read-only,
+// Ctrl+Shift+C with the comment typed: the store records the decision with its metrics against
+// the previous version; a second decision is refused in the store's words.
+TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
+    TempDir dir;
+    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
+    const std::string reviewerName = "rita-reviewer";
+    {
+        auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+        storage::Users(admin).add(reviewerName, storage::Role::Reviewer, userPassword);
+    }
+    {
+        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+        int rows = 0;
+        annie.openFromWorklist(&rows);
+        int reviewMenus = 0;
+        for (QAction* menu : annie.window.menuBar()->actions()) {
+            if (menu->text() == QStringLiteral("&Review")) {
+                ++reviewMenus;
+                EXPECT_FALSE(menu->isVisible()) << "annotators have no Review menu";
+            }
+        }
+        EXPECT_EQ(reviewMenus, 1);
+        annie.paintStroke(0.5);
+        annie.saveVersion(QStringLiteral("first stroke"));
+        annie.paintStroke(0.3);
+        annie.saveVersion(QStringLiteral("second stroke"));
+        annie.submit();
+    }
+    ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
+    ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+    int queued = 0;
+    whenModalDialogShows([&queued](QWidget* dialog) {
+        auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+        ASSERT_NE(worklist, nullptr);
+        ASSERT_NE(worklist->queueTable(), nullptr) << "a reviewer has her queue";
+        queued = worklist->queueTable()->rowCount();
+        QTest::mouseClick(worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
+                          Qt::LeftButton);
+    });
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_EQ(queued, 1);
+    ASSERT_NE(rita.window.viewer()->volume(), nullptr);
+    EXPECT_TRUE(rita.workspace->readOnly()) << "a reviewer sees the version read-only";
+    const std::optional<annotation::VersionId> onScreen = rita.workspace->versionOnScreen();
+    ASSERT_TRUE(onScreen);
+
+    // Request changes, the comment typed into the dialog.
+    whenModalDialogShows([](QWidget* dialog) {
+        auto* input = qobject_cast<QInputDialog*>(dialog);
+        ASSERT_NE(input, nullptr) << "not an input dialog";
+        QTest::keyClicks(input->findChild<QPlainTextEdit*>(), QStringLiteral("the edge is off"));
+        QTest::mouseClick(input->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
+                          Qt::LeftButton);
+    });
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    {
+        auto session =
+            storage::Store(dir.path(), lowCostPolicy()).login(reviewerName, userPassword);
+        workflow::ReviewSession review(session, studyId);
+        const auto& versions = review.versions();
+        const auto it =
+            std::find_if(versions.begin(), versions.end(),
+                         [&](const workflow::ReviewVersion& v) { return v.id == *onScreen; });
+        ASSERT_NE(it, versions.end());
+        EXPECT_EQ(it->state, storage::ReviewState::ChangesRequested);
+        const auto events = review.history(it->annotationId);
+        ASSERT_FALSE(events.empty());
+    }
+    // A second decision: refused, in the store's words, nothing recorded.
+    QString refusal;
+    answerMessageBox(QMessageBox::Ok, &refusal);
+    EXPECT_FALSE(rita.workspace->decide(storage::Decision::Approve));
+    EXPECT_FALSE(refusal.isEmpty());
 }
 
 } // namespace
