@@ -16,6 +16,9 @@
 #       uid and pid (where the access log records from where);
 #   (e) a draft sent by a hand-written client that names, as content she kept, a chunk of
 #       another annotator's study (a chunk in the store she may not read) is refused and logged;
+#   (f) rita, a reviewer with a third uid, opens anna's submitted version from her queue through
+#       the service and approves it (Ctrl+Shift+A): approved in the store, her uid and pid in the
+#       access log;
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -31,12 +34,14 @@ for tool in xvfb-run setpriv; do
 done
 service_uid=61321
 anna_uid=61322
+rita_uid=61323
 source "$src/tests/threat/accounts.sh"
-threat_begin $service_uid $anna_uid
+threat_begin $service_uid $anna_uid $rita_uid
 py=/usr/bin/python3
 pw='admin password 123'
 apw='anna password 1234'
 bpw='bob password 12345'
+rpw='rita password 123456'
 
 # --- the site's IT sets the store up as the service account ---
 echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
@@ -79,6 +84,9 @@ grep -q "^save version=" "$work/first.out" || fail "her first version: $(cat "$w
 
 # A draft that names another study's content as hers is refused and logged: bob's edited slice
 # (a chunk in the store, of a version anna may not read).
+printf '%s\n%s\n' "$pw" "$rpw" | as "$service_uid" "$cli" user add rita --role reviewer \
+  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
+  || fail "user add rita"
 printf '%s\n%s\n' "$pw" "$bpw" | as "$service_uid" "$cli" user add bob --role annotator \
   --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
   || fail "user add bob"
@@ -100,7 +108,8 @@ grep -q "refused draft" "$work/refused.out" || fail "the refused draft is not in
 gui_test() { # gui_test UID FILTER VAR=VALUE...: one test of the GUI binary under Xvfb as UID
   local uid="$1" filter="$2"
   shift 2
-  as "$uid" env QT_QPA_PLATFORM=xcb RADMARK_TEST_USER=anna RADMARK_TEST_PASSWORD="$apw" RADMARK_TEST_STUDY="$study" \
+  as "$uid" env QT_QPA_PLATFORM=xcb RADMARK_TEST_USER=anna RADMARK_TEST_PASSWORD="$apw" \
+    RADMARK_TEST_STUDY="$study" \
     RADMARK_TEST_REFERENCE="$work/shared/reference.png" "$@" \
     xvfb-run -a -s "-screen 0 1920x1200x24" "$gui_tests" --gtest_filter="ServiceWorkspace.$filter"
 }
@@ -147,6 +156,22 @@ if grep -q "uid [0-9]" "$work/audit.out"; then # the access log records from whe
   grep "save" "$work/audit.out" | grep "uid $anna_uid" | grep -q "pid $gui_pid" \
     || fail "the access log does not name the workstation's uid and pid: $(grep save "$work/audit.out")"
 fi
+
+# --- (f) the reviewer under her own uid: anna's submitted version from her queue, approved ---
+review_result="$work/home/$rita_uid/result"
+gui_test "$rita_uid" ReviewerThroughRadmarkd RADMARK_TEST_USER=rita RADMARK_TEST_PASSWORD="$rpw" \
+  RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" RADMARK_TEST_RESULT="$review_result" \
+  > "$work/review.log" 2>&1 || fail "the reviewer through the service: $(tail -40 "$work/review.log")"
+read -r reviewed rita_pid < "$review_result" || fail "no review result"
+printf '%s\n' "$apw" | as "$service_uid" "$cli" versions --study "$study" --store "$store" \
+  --policy "$work/policy.json" --user anna --password-stdin > "$work/versions.out" 2> "$work/err" \
+  || fail "versions in-process: $(cat "$work/err")"
+grep "^${reviewed:0:12}" "$work/versions.out" | grep -q "approved" \
+  || fail "the version rita approved is not approved: $(cat "$work/versions.out")"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user rita --password-stdin > "$work/rita.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
+grep -i "approve" "$work/rita.out" | grep -q "uid $rita_uid.* pid $rita_pid " \
+  || fail "her decision is not in the access log with her uid and pid: $(cat "$work/rita.out")"
 
 # --- (d) the real binary under her uid: login typed, worklist up; --via with --store refused ---
 as "$anna_uid" env QT_QPA_PLATFORM=offscreen "$radmark" --via "$sock" --store "$store" > /dev/null 2> "$work/err"

@@ -125,6 +125,7 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
             << "the draft recovered through the service is not what was painted";
         again.saveVersion(QStringLiteral("her recovered draft"));
         EXPECT_EQ(again.versionRows(), before + 2);
+        again.submit(); // for the reviewer (ReviewerThroughRadmarkd)
         const std::vector<std::string> held = storeFilesHeld(setting->store);
         EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     }
@@ -132,6 +133,40 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result)
         << anna.workspace->versionOnScreen()->hex() << ' ' << ::getpid() << '\n';
+}
+
+// The reviewer, under her own OS account: her queue through the service, the submitted version
+// read-only, Ctrl+Shift+A. The script reads the decision in-process.
+TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
+    const std::optional<ThreatSetting> setting = threatSetting();
+    ASSERT_TRUE(setting && !setting->socket.empty()) << "run by tests/threat/ServiceWorkstation.sh";
+    const std::string socket = setting->socket;
+    ServiceWindow rita([socket](const std::string& user, const std::string& password) {
+        auto access = cli::serviceStoreAccess(socket, user, password);
+        access->role();
+        return access;
+    });
+    ASSERT_TRUE(rita.logIn(setting->user, setting->password));
+    int queued = 0;
+    whenModalDialogShows([&queued](QWidget* dialog) {
+        auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+        ASSERT_NE(worklist, nullptr);
+        ASSERT_NE(worklist->queueTable(), nullptr) << "a reviewer has her queue";
+        queued = worklist->queueTable()->rowCount();
+        QTest::mouseClick(worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
+                          Qt::LeftButton);
+    });
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
+    ASSERT_EQ(queued, 1) << "anna's submitted version waits in her queue";
+    ASSERT_NE(rita.window.viewer()->volume(), nullptr);
+    EXPECT_TRUE(rita.workspace->readOnly());
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
+    const std::vector<std::string> held = storeFilesHeld(setting->store);
+    EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
+    std::ofstream(setting->result)
+        << rita.workspace->versionOnScreen()->hex() << ' ' << ::getpid() << '\n';
 }
 
 } // namespace
