@@ -152,10 +152,17 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
                                const std::string& message,
                                annotation::VersionHistory::ChunkCounts* known) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
+    workflow::StoredAnnotationHistory stored(session, studyId);
+    const annotation::VersionId base = parentOnStudy(session, studyId, stored, parent);
+    const annotation::Version& edited = stored.history().get(base);
+    // The parent's grid is the study's: every save was checked against it (saveLabels).
+    const imaging::Geometry& grid = edited.geometry;
     if (slices.dims != grid.dims)
         throw StoreAccessError("the label map is " + sliceText(slices.dims) +
                                ", the study's grid is " + sliceText(grid.dims) + ": not saved");
+    if (edited.width != slices.width)
+        throw StoreAccessError("the label map's width differs from the version it was edited "
+                               "from: send it whole");
     const std::uint64_t sliceBytes =
         std::uint64_t(grid.dims[0]) * std::uint64_t(grid.dims[1]) * std::uint64_t(slices.width);
     if (slices.byteCount != sliceBytes * slices.indices.size())
@@ -163,12 +170,6 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
                                " bytes, " + std::to_string(slices.indices.size()) +
                                " slices need " +
                                std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
-    workflow::StoredAnnotationHistory stored(session, studyId);
-    const annotation::VersionId base = parentOnStudy(session, studyId, stored, parent);
-    const annotation::Version& edited = stored.history().get(base);
-    if (edited.width != slices.width || edited.geometry.dims != grid.dims)
-        throw StoreAccessError("the label map's width differs from the version it was edited "
-                               "from: send it whole");
     annotation::VersionHistory::ChangedChunks changed;
     for (std::size_t k = 0; k < slices.indices.size(); ++k) {
         const int z = slices.indices[k];
@@ -250,7 +251,18 @@ std::vector<imaging::ChunkHash> saveDraftChanges(
     const annotation::SegmentList& segments, const std::vector<annotation::Box>& boxes,
     const std::set<imaging::ChunkHash>& accepted) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const imaging::Geometry grid = storage::StoredStudy::open(session, studyId).geometry(0);
+    workflow::StoredAnnotationHistory stored(session, studyId);
+    std::optional<annotation::VersionId> base;
+    std::set<imaging::ChunkHash> allowed = accepted;
+    imaging::Geometry grid;
+    if (parent) {
+        base = parentOnStudy(session, studyId, stored, *parent);
+        const annotation::Version& edited = stored.history().get(*base);
+        allowed.insert(edited.chunks.begin(), edited.chunks.end());
+        grid = edited.geometry; // the study's (every save was checked against it)
+    } else {
+        grid = storage::StoredStudy::open(session, studyId).geometry(0);
+    }
     if (slices.dims != grid.dims || int(kept.size()) != grid.dims[2])
         throw StoreAccessError("the draft is " + sliceText(slices.dims) + ", the study's grid is " +
                                sliceText(grid.dims) + ": not saved");
@@ -261,16 +273,9 @@ std::vector<imaging::ChunkHash> saveDraftChanges(
                                " bytes, " + std::to_string(slices.indices.size()) +
                                " slices need " +
                                std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
-    workflow::StoredAnnotationHistory stored(session, studyId);
-    std::optional<annotation::VersionId> base;
-    std::set<imaging::ChunkHash> allowed = accepted;
-    if (parent) {
-        base = parentOnStudy(session, studyId, stored, *parent);
-        const annotation::Version& edited = stored.history().get(*base);
-        allowed.insert(edited.chunks.begin(), edited.chunks.end());
-    }
-    // An empty slice is content anyone may name.
-    allowed.insert(imaging::hashContent(std::vector<std::uint8_t>(std::size_t(sliceBytes), 0)));
+    // An empty slice is content anyone may name: written as one when the store lacks it.
+    const std::vector<std::uint8_t> emptySlice(std::size_t(sliceBytes), 0);
+    const imaging::ChunkHash emptyHash = imaging::hashContent(emptySlice);
     std::vector<imaging::ChunkHash> chunks(kept.size());
     std::vector<bool> sent(kept.size(), false);
     annotation::VersionHistory::ChangedChunks changed;
@@ -285,6 +290,10 @@ std::vector<imaging::ChunkHash> saveDraftChanges(
     for (std::size_t z = 0; z < kept.size(); ++z) {
         if (sent[z])
             continue;
+        if (kept[z] == emptyHash && !allowed.count(emptyHash)) {
+            changed[int(z)] = {emptySlice.data(), emptySlice.size()};
+            continue;
+        }
         if (!kept[z] || !allowed.count(*kept[z])) {
             session.recordAccess("refused draft", "study " + std::to_string(studyId),
                                  "slice " + std::to_string(z) +
@@ -635,6 +644,9 @@ class ServiceStoreAccess final : public StoreAccess {
                    const annotation::SegmentList& segments,
                    const std::vector<annotation::Box>& boxes) override {
         std::set<imaging::ChunkHash> known(draftChunks_[study].begin(), draftChunks_[study].end());
+        if (labels.chunkCount() > 0) // an empty slice: the worker writes it when the store lacks it
+            known.insert(imaging::hashContent(
+                std::vector<std::uint8_t>(labels.chunkByteCount(), std::uint8_t(0))));
         Message sent;
         sent.body = {{"op", "save-draft"},
                      {"study", study},

@@ -345,6 +345,8 @@ bool ServiceWorkspace::openStudy(std::int64_t studyId) {
     studyId_ = studyId;
     if (newest)
         showOpened(std::move(*newest), role_ != storage::Role::Annotator);
+    else
+        markEmptySlicesClean();
     if (draft)
         offerDraftRecovery(*draft);
     applyEditingRule();
@@ -371,6 +373,21 @@ bool ServiceWorkspace::showOpened(cli::OpenedVersion opened, bool readOnly) {
     readOnly_ = readOnly;
     edited_ = false;
     return true;
+}
+
+void ServiceWorkspace::markEmptySlicesClean() {
+    // A new annotation is all empty slices: one hash for all, so that a draft sends only the
+    // slices she painted (the service writes the empty slice when the store lacks it).
+    viewer::LabelEditor* editor = window_.viewer()->labelEditor();
+    if (!editor->hasAnnotation())
+        return;
+    annotation::LabelMap& labels = editor->labelsForSaving();
+    if (labels.chunkCount() == 0 || !labels.chunkIsEmpty(0))
+        return;
+    const imaging::ChunkHash empty = imaging::hashContent(labels.chunkBytes(0));
+    for (int z = 0; z < labels.chunkCount(); ++z)
+        if (labels.chunkIsEmpty(z))
+            labels.markClean(z, empty);
 }
 
 void ServiceWorkspace::applyEditingRule() {

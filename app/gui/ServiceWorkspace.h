@@ -85,6 +85,7 @@ class ServiceWorkspace : public QObject {
     void updateTitle();
     void closeStudy();
     void applyEditingRule();
+    void markEmptySlicesClean(); // of a new annotation
     bool confirmLeavingEdits(); // Save / Discard / Cancel; true when it may go on
     bool showOpened(cli::OpenedVersion opened, bool readOnly);
     // Her draft of the study just opened: Recover / Discard / Decide later (the newest version
