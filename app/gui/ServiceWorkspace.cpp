@@ -224,7 +224,7 @@ bool ServiceWorkspace::decide(storage::Decision decision) {
     return true;
 }
 
-bool ServiceWorkspace::logIn() {
+bool ServiceWorkspace::logIn(const std::string& suggestedUser) {
     LoginDialog dialog(
         [this](const std::string& user, const std::string& password) {
             std::unique_ptr<cli::StoreAccess> access = connect_(user, password);
@@ -234,6 +234,8 @@ bool ServiceWorkspace::logIn() {
         },
         &window_);
     dialog.setWindowTitle(tr("Radmark: log in"));
+    if (!suggestedUser.empty())
+        dialog.setUserName(QString::fromStdString(suggestedUser));
     if (dialog.exec() != QDialog::Accepted || !access_)
         return false;
     window_.viewer()->boxInteraction()->setAuthor(user_); // her boxes name her
@@ -264,9 +266,15 @@ void ServiceWorkspace::report(const QString& title, const std::exception& e) {
 }
 
 bool ServiceWorkspace::logInAgain() {
+    const std::string previous = user_;
     access_.reset();
-    if (!logIn())
+    if (!logIn(previous))
         return false;
+    if (user_ != previous) {
+        // Someone else: what was on screen (and its edits) is not hers to see or to save.
+        closeStudy();
+        return true;
+    }
     parentKnown_ = !studyId_;
     return true;
 }

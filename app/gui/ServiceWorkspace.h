@@ -43,7 +43,7 @@ class ServiceWorkspace : public QObject {
     ~ServiceWorkspace() override;
 
     // Shows the login dialog until someone logs in; false when she gives up.
-    bool logIn();
+    bool logIn(const std::string& suggestedUser = {});
     // The worklist (WorklistDialog) of the studies she may open; choosing one opens it.
     void chooseStudy(bool queue = false);
     // The study's volume, then its newest version (or a fresh annotation). Unsaved edits of the
@@ -86,7 +86,7 @@ class ServiceWorkspace : public QObject {
     void closeStudy();
     void applyEditingRule();
     void markEmptySlicesClean(); // of a new annotation
-    bool confirmLeavingEdits(); // Save / Discard / Cancel; true when it may go on
+    bool confirmLeavingEdits();  // Save / Discard / Cancel; true when it may go on
     bool showOpened(cli::OpenedVersion opened, bool readOnly);
     // Her draft of the study just opened: Recover / Discard / Decide later (the newest version
     // read-only until she reopens the study). True when it was recovered.
@@ -96,7 +96,8 @@ class ServiceWorkspace : public QObject {
     // continue (the one on screen) before it saves them.
     void ensureParentKnown();
     // Shows what a call refused, in its words; a session that ended (idle timeout, a key
-    // rotation, the service restarted) brings the login back, the study and edits kept.
+    // rotation, the service restarted) brings the login back, the study and edits kept when
+    // the same user logs in again (closed for anyone else).
     void report(const QString& title, const std::exception& e);
     bool logInAgain(); // false when she gave up (the screen stays; the next action asks again)
 

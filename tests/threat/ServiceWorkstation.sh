@@ -9,7 +9,9 @@
 #       dialog, her worklist (her one assigned study) clicked, the study and its newest version
 #       on screen equal to the reference pixel for pixel, a stroke, Ctrl+S: a new version,
 #       Ctrl+Return: submitted for review; a stroke autosaved as her draft, offered to a new
-#       session (a second window), recovered voxel for voxel and saved; her
+#       session (a second window), recovered voxel for voxel and saved; a key rotation (ada,
+#       through the service) ends that session: her next save is refused in its words, the login
+#       comes back with her name, and rita logging in there does not see anna's study; her
 #       process holds no store file open or mapped (/proc/self/fd, /proc/self/maps);
 #   (c) the version is in the store, by anna, listed in-process; the service's log names her uid
 #       and her process's pid; the store's access log has her "open study" and "save" with her
@@ -124,7 +126,8 @@ result="$work/home/$anna_uid/result"
 # She cannot even see the store's folder.
 as "$anna_uid" ls "$store" > /dev/null 2>&1 && fail "anna lists the store's folder"
 gui_test "$anna_uid" ThroughRadmarkd RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" \
-  RADMARK_TEST_RESULT="$result" > "$work/through.log" 2>&1 \
+  RADMARK_TEST_RESULT="$result" RADMARK_TEST_CLI="$cli" RADMARK_TEST_ADMIN_PASSWORD="$pw" \
+  RADMARK_TEST_OTHER_USER=rita RADMARK_TEST_OTHER_PASSWORD="$rpw" > "$work/through.log" 2>&1 \
   || fail "the workstation through the service: $(tail -40 "$work/through.log")"
 grep -q "^\[  PASSED  \] 1 test" "$work/through.log" || fail "did not run: $(cat "$work/through.log")"
 read -r version gui_pid < "$result" || fail "no result"

@@ -10,6 +10,9 @@
 #include "storage/Studies.h"
 
 #include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
 
 #include <unistd.h>
 
@@ -24,17 +27,20 @@ class ServiceWorkspace : public GuiTest {};
 // What ReferenceScreen and ThroughRadmarkd read from tests/threat/ServiceWorkstation.sh.
 struct ThreatSetting {
     std::string store, user, password, socket, reference, result;
-    std::string study; // its label
+    std::string study;                                        // its label
+    std::string cli, adminPassword, otherUser, otherPassword; // for the rotation in ThroughRadmarkd
 };
 std::optional<ThreatSetting> threatSetting() {
     const auto get = [](const char* name) {
         const char* value = std::getenv(name);
         return std::string(value ? value : "");
     };
-    ThreatSetting s{get("RADMARK_TEST_STORE"),     get("RADMARK_TEST_USER"),
-                    get("RADMARK_TEST_PASSWORD"),  get("RADMARK_TEST_SERVICE"),
-                    get("RADMARK_TEST_REFERENCE"), get("RADMARK_TEST_RESULT"),
-                    get("RADMARK_TEST_STUDY")};
+    ThreatSetting s{get("RADMARK_TEST_STORE"),          get("RADMARK_TEST_USER"),
+                    get("RADMARK_TEST_PASSWORD"),       get("RADMARK_TEST_SERVICE"),
+                    get("RADMARK_TEST_REFERENCE"),      get("RADMARK_TEST_RESULT"),
+                    get("RADMARK_TEST_STUDY"),          get("RADMARK_TEST_CLI"),
+                    get("RADMARK_TEST_ADMIN_PASSWORD"), get("RADMARK_TEST_OTHER_USER"),
+                    get("RADMARK_TEST_OTHER_PASSWORD")};
     if (s.user.empty() || s.reference.empty() || s.study.empty())
         return std::nullopt;
     return s;
@@ -126,6 +132,45 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
         again.saveVersion(QStringLiteral("her recovered draft"));
         EXPECT_EQ(again.versionRows(), before + 2);
         again.submit(); // for the reviewer (ReviewerThroughRadmarkd)
+
+        // A key rotation ends her session in the service: her next save is refused with its
+        // words, the login comes back, and someone else logging in there (rita) does not see
+        // anna's study or her edits.
+        const std::string rotate = "printf '%s\\n' '" + setting->adminPassword + "' | '" +
+                                   setting->cli + "' --service '" + socket +
+                                   "' store rotate-key --user ada --reason 'threat test' "
+                                   "--password-stdin > /dev/null";
+        ASSERT_EQ(std::system(rotate.c_str()), 0) << "the rotation through the service";
+        again.paintStroke(0.7);
+        QString refusal, suggested;
+        const std::string otherUser = setting->otherUser, otherPassword = setting->otherPassword;
+        whenModalDialogShows([&, otherUser, otherPassword](QWidget* dialog) {
+            QTest::keyClicks(dialog->findChild<QLineEdit*>(), QStringLiteral("after rotation"));
+            whenModalDialogShows([&, otherUser, otherPassword](QWidget* box) {
+                refusal = qobject_cast<QMessageBox*>(box) ? qobject_cast<QMessageBox*>(box)->text()
+                                                          : QString();
+                whenModalDialogShows([&, otherUser, otherPassword](QWidget* login) {
+                    auto* user = login->findChild<QLineEdit*>("userName");
+                    ASSERT_NE(user, nullptr) << "no login dialog after the session ended";
+                    suggested = user->text();
+                    user->clear();
+                    QTest::keyClicks(user, QString::fromStdString(otherUser));
+                    QTest::keyClicks(login->findChild<QLineEdit*>("password"),
+                                     QString::fromStdString(otherPassword));
+                    QTest::mouseClick(login->findChild<QPushButton*>("loginButton"),
+                                      Qt::LeftButton);
+                });
+                QTest::keyClick(box, Qt::Key_Return);
+            });
+            QTest::keyClick(dialog->findChild<QLineEdit*>(), Qt::Key_Return);
+        });
+        again.activate();
+        QTest::keyClick(again.axial(), Qt::Key_S, Qt::ControlModifier);
+        EXPECT_TRUE(refusal.contains(QStringLiteral("not saved"))) << refusal.toStdString();
+        EXPECT_EQ(suggested.toStdString(), setting->user) << "the login suggests her name";
+        EXPECT_EQ(again.workspace->userName(), otherUser);
+        EXPECT_EQ(again.window.viewer()->volume(), nullptr)
+            << "another user sees anna's study after her session ended";
         const std::vector<std::string> held = storeFilesHeld(setting->store);
         EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     }
