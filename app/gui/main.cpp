@@ -102,11 +102,18 @@ int main(int argc, char** argv) {
                              QApplication::exit(1);
                          });
     }
-    // Service mode: --via, or RADMARK_SERVICE when neither a store nor a file is given. This
-    // process then never opens a store file: the service holds the keys.
+    // Service mode: --via, or RADMARK_SERVICE when neither a store nor a file is given, or the
+    // package's radmarkd socket when it is there and nothing else is asked for (the desktop
+    // entry on a shared workstation). This process then never opens a store file: the service
+    // holds the keys.
     QString socket = parser.value(viaOption);
-    if (socket.isEmpty() && path.isEmpty() && !parser.isSet(storeOption))
+    if (socket.isEmpty() && path.isEmpty() && !parser.isSet(storeOption)) {
         socket = qEnvironmentVariable("RADMARK_SERVICE");
+        const QString packaged = QStringLiteral("/run/radmark/radmarkd.sock");
+        if (socket.isEmpty() && qEnvironmentVariableIsEmpty("RADMARK_STORE") &&
+            std::filesystem::exists(packaged.toStdString()))
+            socket = packaged;
+    }
     if (!socket.isEmpty()) {
         if (parser.isSet(storeOption) || parser.isSet(policyOption)) {
             std::fprintf(stderr, "radmark: --via takes no --store or --policy: the service's "
