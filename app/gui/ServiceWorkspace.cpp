@@ -10,14 +10,12 @@
 #include "viewer/LabelEditor.h"
 
 #include <QApplication>
-#include <QCloseEvent>
-#include <QDateTime>
 #include <QDockWidget>
+#include <QEvent>
 #include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QPushButton>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTime>
