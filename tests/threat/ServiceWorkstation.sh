@@ -18,6 +18,8 @@
 #       uid and pid (where the access log records from where);
 #   (e) a draft sent by a hand-written client that names, as content she kept, a chunk of
 #       another annotator's study (a chunk in the store she may not read) is refused and logged;
+#       so are open-version of bob's study, bob's version named on her study, and a decision
+#       on her own version (an annotator's); her own version opens (a sealed memfd);
 #   (f) rita, a reviewer with a third uid, opens anna's submitted version from her queue through
 #       the service and approves it (Ctrl+Shift+A): approved in the store, her uid and pid in the
 #       access log;
@@ -106,6 +108,27 @@ printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --pol
   --as ada --user anna --action "refused draft" --password-stdin > "$work/refused.out" 2> "$work/err" \
   || fail "audit show: $(cat "$work/err")"
 grep -q "refused draft" "$work/refused.out" || fail "the refused draft is not in the access log"
+# Her client asks for bob's version, and decides on her own: both refused, both logged.
+bob_version=$(sed -n 's/^edit version=\([0-9a-f]*\) .*/\1/p' "$work/bob.out")
+anna_version=$(sed -n 's/^save version=\([0-9a-f]*\) .*/\1/p' "$work/first.out")
+[ -n "$bob_version" ] && [ -n "$anna_version" ] || fail "versions: $(cat "$work/bob.out" "$work/first.out")"
+printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session "$sock" anna \
+  "openversion:$study_b:$bob_version" "openversion:$study:$bob_version" \
+  "decide:$study:$anna_version:approve" "openversion:$study:$anna_version" \
+  > "$work/asks.out" 2> "$work/err" || true
+[ "$(sed -n 1p "$work/asks.out" | cut -d: -f1)" = "openversion refused" ] \
+  || fail "bob's study's version was opened: $(cat "$work/asks.out")"
+[ "$(sed -n 2p "$work/asks.out")" = "openversion refused: there is no version ${bob_version:0:12} of this study that you may read: not opened" ] \
+  || fail "bob's version named on her study: $(sed -n 2p "$work/asks.out")"
+sed -n 3p "$work/asks.out" | grep -q "^decide refused: " || fail "an annotator decided: $(cat "$work/asks.out")"
+[ "$(sed -n 4p "$work/asks.out")" = "openversion sealed=1 bytes=16384" ] \
+  || fail "her own version through open-version: $(sed -n 4p "$work/asks.out")"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user anna --password-stdin > "$work/asks-audit.out" 2> "$work/err" \
+  || fail "audit show: $(cat "$work/err")"
+grep -q "refused open version" "$work/asks-audit.out" || fail "the refused open-version is not in the access log"
+grep "refused" "$work/asks-audit.out" | grep -qi "decide\|review" \
+  || fail "the refused decision is not in the access log: $(grep refused "$work/asks-audit.out")"
 
 gui_test() { # gui_test UID FILTER VAR=VALUE...: one test of the GUI binary under Xvfb as UID
   local uid="$1" filter="$2"

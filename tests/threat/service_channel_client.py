@@ -21,6 +21,10 @@ it can send what radmark-cli never would.
         draft:STUDY:DX:DY:DZ:HASH    a draft that sends no slice and names, for every slice,
                                      the chunk HASH as content she kept (save-draft); prints
                                      "draft saved" or "draft refused: WHY"
+        openversion:STUDY:HEX        a version's labels (open-version, read-only); prints
+                                     "openversion sealed=1 bytes=N" or "openversion refused: WHY"
+        decide:STUDY:HEX:DECISION    a review decision (approve, changes, reject) on the version;
+                                     prints "decide DECISION" or "decide refused: WHY"
         pause:PATH                   creates PATH.ready, waits until PATH exists
   service_channel_client.py edited-hash DX DY
       the chunk hash (BLAKE2b-256) of the slice an edit: step sends
@@ -160,6 +164,12 @@ def session(sock_path, user, password, steps):
                 for z in zs:
                     slices[z] = edited_slice(dims)
                 expected = (dims, slices)
+        elif kind == "openversion":
+            body = {"op": "open-version", "study": fields[0], "version": fields[1],
+                    "readOnly": True}
+        elif kind == "decide":
+            body = {"op": "decide", "study": fields[0], "version": fields[1],
+                    "decision": fields[2], "message": "from a hand-written client"}
         elif kind == "draft":
             dims = [int(v) for v in fields[1:4]]
             fds = [sealed_memfd(b"")]
@@ -182,6 +192,12 @@ def session(sock_path, user, password, steps):
             continue
         if kind == "draft":
             print("draft saved")
+        elif kind == "openversion":
+            fd = got[0]
+            print(f"openversion sealed=1 bytes={os.fstat(fd).st_size}")
+            os.close(fd)
+        elif kind == "decide":
+            print("decide " + reply[1].get("decision", "?"))
         elif kind == "open":
             fd = got[0]
             size = os.fstat(fd).st_size
