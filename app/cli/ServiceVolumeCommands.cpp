@@ -7,7 +7,8 @@
 // save-labels takes a sealed memfd of label bytes (the whole map, or only the slices edited
 // since a version she names as their parent) and saves it as a version; open-version sends a
 // version's labels the same way, with its segments and boxes; submit sends her version for
-// review, decide records a reviewer's decision; save-draft takes only the slices edited since (the
+// review, decide records a reviewer's decision, history lists what happened to a version;
+// save-draft takes only the slices edited since (the
 // others named by hashes of content this session gave her), recover-draft sends a draft as
 // open-version a version, pending-draft and discard-draft answer as in-process; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
@@ -354,7 +355,7 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         op = request.body.at("op").get<std::string>();
         if (op == "open-volume" || op == "save-labels" || op == "versions" ||
             op == "open-version" || op == "submit" || op == "pending-draft" || op == "save-draft" ||
-            op == "recover-draft" || op == "discard-draft" || op == "decide")
+            op == "recover-draft" || op == "discard-draft" || op == "decide" || op == "history")
             study = request.body.at("study").get<std::string>();
         if (request.body.contains("version"))
             version = request.body.at("version").get<std::string>();
@@ -379,7 +380,15 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         return recoverDraftReply(session, study, memory);
     Message reply;
     reply.kind = MessageKind::Reply;
-    if (op == "decide") {
+    if (op == "history") {
+        if (!version)
+            throw CommandError("a history names the version (version)");
+        nlohmann::json events = nlohmann::json::array();
+        for (const storage::ReviewEvent& e : versionHistory(session, study, *version))
+            events.push_back(
+                {{"time", e.time}, {"user", e.user}, {"what", e.what}, {"details", e.details}});
+        reply.body = {{"events", std::move(events)}};
+    } else if (op == "decide") {
         std::string decision, message;
         bool resolve = false;
         try {
@@ -425,7 +434,8 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         reply.body = {{"versions", std::move(versions)}};
     } else
         throw CommandError("a session answers open-volume, open-version, save-labels, submit, "
-                           "decide, pending-draft, save-draft, recover-draft, discard-draft, "
+                           "decide, history, pending-draft, save-draft, recover-draft, "
+                           "discard-draft, "
                            "worklist, review-queue and versions, not '" +
                            op + "'");
     return reply;
@@ -478,7 +488,8 @@ int runSession(Arguments& args, CommandIo& io) {
 RADMARK_COMMAND(
     "service session",
     "--user U --password-stdin  (radmarkd's worker only: one login, then the client's "
-    "open-volume, open-version, save-labels, submit, decide, the draft's (pending, save, recover, "
+    "open-volume, open-version, save-labels, submit, decide, history, the draft's (pending, save, "
+    "recover, "
     "discard), worklist, review-queue and versions requests on its channel until she closes "
     "it)",
     runSession);

@@ -184,22 +184,36 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
+namespace {
+// The store's annotation id of a version she names (hex), checked as versionOnStudy checks it.
+std::int64_t annotationOnStudy(storage::Session& session, std::int64_t studyId,
+                               const std::string& version, const std::string& refusedAction,
+                               const std::string& what, const std::string& consequence) {
+    const workflow::StoredAnnotationHistory stored(session, studyId);
+    const annotation::VersionId id =
+        versionOnStudy(session, studyId, stored, version, refusedAction, what, consequence);
+    const auto& ids = stored.stored().ids;
+    return stored.stored()
+        .records[std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin())]
+        .id;
+}
+} // namespace
+
+std::vector<storage::ReviewEvent>
+versionHistory(storage::Session& session, const std::string& study, const std::string& version) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const std::int64_t annotationId = annotationOnStudy(
+        session, studyId, version, "refused review history", "the version asked for", "no history");
+    return workflow::ReviewSession(session, studyId).history(annotationId);
+}
+
 DecisionOutcome decideOnVersion(storage::Session& session, const std::string& study,
                                 const std::string& version, storage::Decision decision,
                                 const std::string& message, bool resolveOpenComments) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    std::int64_t annotationId = 0;
-    {
-        const workflow::StoredAnnotationHistory stored(session, studyId);
-        const annotation::VersionId id =
-            versionOnStudy(session, studyId, stored, version, "refused decision",
-                           "the version to decide on", "no decision recorded");
-        const auto& ids = stored.stored().ids;
-        annotationId =
-            stored.stored()
-                .records[std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin())]
-                .id;
-    }
+    const std::int64_t annotationId =
+        annotationOnStudy(session, studyId, version, "refused decision", "the version to decide on",
+                          "no decision recorded");
     workflow::ReviewSession review(session, studyId);
     const std::string metrics = workflow::decisionMetrics(review, annotationId);
     DecisionOutcome outcome;
@@ -391,6 +405,11 @@ class InProcessStoreAccess final : public StoreAccess {
                            storage::Decision decision, const std::string& message,
                            bool resolveOpenComments) override {
         return decideOnVersion(session_, study, version, decision, message, resolveOpenComments);
+    }
+
+    std::vector<storage::ReviewEvent> history(const std::string& study,
+                                              const std::string& version) override {
+        return versionHistory(session_, study, version);
     }
 
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
@@ -621,6 +640,23 @@ class ServiceStoreAccess final : public StoreAccess {
             throw StoreAccessError("the service's answer to a decision is not readable");
         }
         return outcome;
+    }
+
+    std::vector<storage::ReviewEvent> history(const std::string& study,
+                                              const std::string& version) override {
+        Message sent;
+        sent.body = {{"op", "history"}, {"study", study}, {"version", version}};
+        const Message reply = call(std::move(sent));
+        std::vector<storage::ReviewEvent> events;
+        try {
+            for (const json& e : reply.body.at("events"))
+                events.push_back({e.at("time").get<std::string>(), e.at("user").get<std::string>(),
+                                  e.at("what").get<std::string>(),
+                                  e.at("details").get<std::string>()});
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's review history is not readable");
+        }
+        return events;
     }
 
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {

@@ -104,6 +104,10 @@ class StoreAccess {
     virtual DecisionOutcome decide(const std::string& study, const std::string& version,
                                    storage::Decision decision, const std::string& message,
                                    bool resolveOpenComments) = 0;
+    // What happened to a version of the study (hex, one she may read): saved, submitted,
+    // decided with the reviewer's words, commented, oldest first (ReviewSession::history).
+    virtual std::vector<storage::ReviewEvent> history(const std::string& study,
+                                                      const std::string& version) = 0;
     // labels (the study's grid) + segments + boxes as a new version; logged "save". Its parent
     // is the version this StoreAccess last saved or opened of the study, else the study's
     // newest. The slices are marked clean with the version's hashes, so that the next save

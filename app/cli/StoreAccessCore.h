@@ -33,6 +33,9 @@ DecisionOutcome decideOnVersion(storage::Session& session, const std::string& st
                                 const std::string& version, storage::Decision decision,
                                 const std::string& message, bool resolveOpenComments);
 
+std::vector<storage::ReviewEvent>
+versionHistory(storage::Session& session, const std::string& study, const std::string& version);
+
 // Drafts (StoreAccess::pendingDraft, recoverDraft, discardDraft).
 std::optional<workflow::PendingDraft> studyPendingDraft(storage::Session& session,
                                                         const std::string& study);

@@ -16,6 +16,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTime>
@@ -43,6 +44,13 @@ ServiceWorkspace::ServiceWorkspace(Connect connect, MainWindow& window)
     versionsPanel_ = new VersionsPanel(&window_);
     versionsDock_ = window_.addPanel(versionsPanel_, tr("Versions"));
     versionsPanel_->clear(tr("Open a stored study to see its versions."));
+    // What happened to the version on screen: saves, submission, the reviewer's decision and
+    // words (the annotator reads here why changes were requested).
+    history_ = new QPlainTextEdit(&window_);
+    history_->setObjectName(QStringLiteral("reviewHistory"));
+    history_->setReadOnly(true);
+    history_->setPlainText(tr("No saved version on screen."));
+    window_.addPanel(history_, tr("Review history"));
     QObject::connect(versionsPanel_, &VersionsPanel::openReadOnlyRequested, this,
                      [this](const annotation::VersionId& id) { openVersion(id, true); });
     QObject::connect(versionsPanel_, &VersionsPanel::newDraftRequested, this,
@@ -315,6 +323,7 @@ void ServiceWorkspace::closeStudy() {
     draftWritten_ = false;
     draftStatus_->clear();
     versionsPanel_->clear(tr("Open a stored study to see its versions."));
+    history_->setPlainText(tr("No saved version on screen."));
     updateTitle();
 }
 
@@ -444,6 +453,27 @@ void ServiceWorkspace::refreshVersions() {
         versionsPanel_->setVersions(entries, shown_);
     } catch (const std::exception& e) {
         versionsPanel_->clear(tr("The versions could not be read: %1").arg(e.what()));
+    }
+    refreshHistory();
+}
+
+void ServiceWorkspace::refreshHistory() {
+    if (!access_ || !studyId_ || !shown_) {
+        history_->setPlainText(tr("No saved version on screen."));
+        return;
+    }
+    try {
+        QStringList lines;
+        for (const storage::ReviewEvent& e : access_->history(studyKey(*studyId_), shown_->hex()))
+            lines << QStringLiteral("%1  %2  %3%4")
+                         .arg(localClock(e.time, QStringLiteral("yyyy-MM-dd HH:mm")),
+                              QString::fromStdString(e.user), QString::fromStdString(e.what),
+                              e.details.empty()
+                                  ? QString()
+                                  : QStringLiteral(": ") + QString::fromStdString(e.details));
+        history_->setPlainText(tr("Version %1\n").arg(shortId(*shown_)) + lines.join('\n'));
+    } catch (const std::exception& e) {
+        history_->setPlainText(tr("The history could not be read: %1").arg(e.what()));
     }
 }
 

@@ -25,6 +25,7 @@ class QAction;
 class QDockWidget;
 class QLabel;
 class QMenu;
+class QPlainTextEdit;
 class QTimer;
 
 namespace radmark::gui {
@@ -73,6 +74,7 @@ class ServiceWorkspace : public QObject {
     cli::StoreAccess* access() const { return access_.get(); }
     const std::string& userName() const { return user_; }
     VersionsPanel* versionsPanel() const { return versionsPanel_; }
+    QPlainTextEdit* historyView() const { return history_; }
     std::optional<annotation::VersionId> versionOnScreen() const { return shown_; }
     bool readOnly() const { return readOnly_; }
 
@@ -81,7 +83,8 @@ class ServiceWorkspace : public QObject {
 
   private:
     void buildMenu();
-    void refreshVersions();
+    void refreshVersions(); // and the history of the version on screen
+    void refreshHistory();
     void updateTitle();
     void closeStudy();
     void applyEditingRule();
@@ -121,6 +124,7 @@ class ServiceWorkspace : public QObject {
     bool parentKnown_ = true;
     VersionsPanel* versionsPanel_ = nullptr;
     QDockWidget* versionsDock_ = nullptr;
+    QPlainTextEdit* history_ = nullptr;
     QAction* saveAction_ = nullptr;
     QAction* submitAction_ = nullptr;
     QMenu* reviewMenu_ = nullptr;

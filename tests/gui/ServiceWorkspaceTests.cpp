@@ -300,11 +300,23 @@ TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
         const auto events = review.history(it->annotationId);
         ASSERT_FALSE(events.empty());
     }
+    EXPECT_TRUE(rita.workspace->historyView()->toPlainText().contains("the edge is off"))
+        << rita.workspace->historyView()->toPlainText().toStdString();
     // A second decision: refused, in the store's words, nothing recorded.
     QString refusal;
     answerMessageBox(QMessageBox::Ok, &refusal);
     EXPECT_FALSE(rita.workspace->decide(storage::Decision::Approve));
     EXPECT_FALSE(refusal.isEmpty());
+
+    // The annotator opens the study: the Review history says why changes were requested.
+    ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+    ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+    int rows = 0;
+    annie.openFromWorklist(&rows);
+    const QString history = annie.workspace->historyView()->toPlainText();
+    EXPECT_TRUE(history.contains(QString::fromStdString(reviewerName)) &&
+                history.contains("the edge is off"))
+        << history.toStdString();
 }
 
 } // namespace

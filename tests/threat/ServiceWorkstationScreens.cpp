@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 
 #include <unistd.h>
@@ -208,6 +209,9 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     EXPECT_TRUE(rita.workspace->readOnly());
     rita.activate();
     QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
+    // The version's history, through the service, has her decision.
+    const QString history = rita.workspace->historyView()->toPlainText();
+    EXPECT_TRUE(history.contains(QString::fromStdString(setting->user))) << history.toStdString();
     const std::vector<std::string> held = storeFilesHeld(setting->store);
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result)
