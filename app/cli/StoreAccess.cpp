@@ -69,6 +69,28 @@ std::string sliceText(const imaging::Index3& d) {
     return std::to_string(d[0]) + "x" + std::to_string(d[1]) + "x" + std::to_string(d[2]);
 }
 
+// The slices a client sent, by index, on a grid of dims (what: "the label map", "the draft");
+// refused unless their bytes fill exactly those slices, each in the grid and sent once.
+annotation::VersionHistory::ChangedChunks
+changedChunksOf(const ChangedSlices& slices, const imaging::Index3& dims, const std::string& what) {
+    const std::uint64_t sliceBytes =
+        std::uint64_t(dims[0]) * std::uint64_t(dims[1]) * std::uint64_t(slices.width);
+    if (slices.byteCount != sliceBytes * slices.indices.size())
+        throw StoreAccessError(what + "'s slices hold " + std::to_string(slices.byteCount) +
+                               " bytes, " + std::to_string(slices.indices.size()) +
+                               " slices need " +
+                               std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
+    annotation::VersionHistory::ChangedChunks changed;
+    for (std::size_t k = 0; k < slices.indices.size(); ++k) {
+        const int z = slices.indices[k];
+        if (z < 0 || z >= dims[2] || changed.count(z))
+            throw StoreAccessError("slice " + std::to_string(z) + " is not in " + what +
+                                   ", or sent twice: not saved");
+        changed[z] = {slices.bytes + k * sliceBytes, std::size_t(sliceBytes)};
+    }
+    return changed;
+}
+
 // A version a client names: one of the study's versions she may read (the history lists only
 // those), else a refusal, logged in the access log like any other.
 annotation::VersionId versionOnStudy(storage::Session& session, std::int64_t studyId,
@@ -163,21 +185,8 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     if (edited.width != slices.width)
         throw StoreAccessError("the label map's width differs from the version it was edited "
                                "from: send it whole");
-    const std::uint64_t sliceBytes =
-        std::uint64_t(grid.dims[0]) * std::uint64_t(grid.dims[1]) * std::uint64_t(slices.width);
-    if (slices.byteCount != sliceBytes * slices.indices.size())
-        throw StoreAccessError("the label map's slices hold " + std::to_string(slices.byteCount) +
-                               " bytes, " + std::to_string(slices.indices.size()) +
-                               " slices need " +
-                               std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
-    annotation::VersionHistory::ChangedChunks changed;
-    for (std::size_t k = 0; k < slices.indices.size(); ++k) {
-        const int z = slices.indices[k];
-        if (z < 0 || z >= grid.dims[2] || changed.count(z))
-            throw StoreAccessError("slice " + std::to_string(z) +
-                                   " is not in the label map, or sent twice: not saved");
-        changed[z] = {slices.bytes + k * sliceBytes, std::size_t(sliceBytes)};
-    }
+    const annotation::VersionHistory::ChangedChunks changed =
+        changedChunksOf(slices, grid.dims, "the label map");
     annotation::SaveReport report;
     const annotation::Version version =
         stored.saveChanges(base, changed, segments, boxes, message, &report, known);
@@ -280,29 +289,20 @@ std::vector<imaging::ChunkHash> saveDraftChanges(
     if (slices.dims != grid.dims || int(kept.size()) != grid.dims[2])
         throw StoreAccessError("the draft is " + sliceText(slices.dims) + ", the study's grid is " +
                                sliceText(grid.dims) + ": not saved");
-    const std::uint64_t sliceBytes =
-        std::uint64_t(grid.dims[0]) * std::uint64_t(grid.dims[1]) * std::uint64_t(slices.width);
-    if (slices.byteCount != sliceBytes * slices.indices.size())
-        throw StoreAccessError("the draft's slices hold " + std::to_string(slices.byteCount) +
-                               " bytes, " + std::to_string(slices.indices.size()) +
-                               " slices need " +
-                               std::to_string(sliceBytes * slices.indices.size()) + ": not saved");
+    annotation::VersionHistory::ChangedChunks changed =
+        changedChunksOf(slices, grid.dims, "the draft");
+    const std::size_t sliceBytes =
+        std::size_t(grid.dims[0]) * std::size_t(grid.dims[1]) * std::size_t(slices.width);
     // An empty slice is content anyone may name: written as one when the store lacks it.
-    const std::vector<std::uint8_t> emptySlice(std::size_t(sliceBytes), 0);
+    const std::vector<std::uint8_t> emptySlice(sliceBytes, 0);
     const imaging::ChunkHash emptyHash = imaging::hashContent(emptySlice);
     std::vector<imaging::ChunkHash> chunks(kept.size());
-    std::vector<bool> sent(kept.size(), false);
-    annotation::VersionHistory::ChangedChunks changed;
-    for (std::size_t k = 0; k < slices.indices.size(); ++k) {
-        const int z = slices.indices[k];
-        if (z < 0 || z >= grid.dims[2] || sent[std::size_t(z)] || kept[std::size_t(z)])
+    for (const auto& [z, bytes] : changed)
+        if (kept[std::size_t(z)]) // both sent and named as kept
             throw StoreAccessError("slice " + std::to_string(z) +
                                    " is not in the draft, or sent twice: not saved");
-        sent[std::size_t(z)] = true;
-        changed[z] = {slices.bytes + k * sliceBytes, std::size_t(sliceBytes)};
-    }
     for (std::size_t z = 0; z < kept.size(); ++z) {
-        if (sent[z])
+        if (changed.count(int(z)))
             continue;
         if (kept[z] == emptyHash && !allowed.count(emptyHash)) {
             changed[int(z)] = {emptySlice.data(), emptySlice.size()};

@@ -1,8 +1,12 @@
 #include "app/gui/AnnotationQuestions.h"
 
+#include <QAction>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QInputDialog>
+#include <QKeySequence>
+#include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QStringList>
@@ -87,16 +91,50 @@ bool askToSaveBeforeSubmit(QWidget* parent) {
     return box.exec() == QMessageBox::Save;
 }
 
-std::optional<QString> askDecisionMessage(QWidget* parent, const QString& title,
-                                          const QString& label) {
+std::optional<QString> askDecisionComment(storage::Decision decision, QWidget* parent) {
+    if (decision == storage::Decision::Approve)
+        return QString();
     QInputDialog dialog(parent);
     dialog.setObjectName(QStringLiteral("decisionMessageDialog"));
-    dialog.setWindowTitle(title);
-    dialog.setLabelText(label);
+    dialog.setWindowTitle(decision == storage::Decision::Reject ? tr("Reject")
+                                                                : tr("Request changes"));
+    dialog.setLabelText(tr("What must the annotator know? (required)"));
     dialog.setOption(QInputDialog::UsePlainTextEditForTextInput);
     if (dialog.exec() != QDialog::Accepted)
         return std::nullopt;
     return dialog.textValue();
+}
+
+void addDecisionActions(QMenu* menu, const std::function<void(storage::Decision)>& decide) {
+    const auto add = [&](const QString& text, int key, storage::Decision decision) {
+        QAction* action = menu->addAction(text, menu, [decide, decision] { decide(decision); });
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | key));
+    };
+    add(tr("&Approve"), Qt::Key_A, storage::Decision::Approve);
+    add(tr("Request &changes..."), Qt::Key_C, storage::Decision::RequestChanges);
+    add(tr("Re&ject..."), Qt::Key_R, storage::Decision::Reject);
+}
+
+std::optional<QString> askVersionMessage(QWidget* parent) {
+    bool ok = false;
+    const QString message =
+        QInputDialog::getText(parent, tr("Save version"), tr("What changed in this version?"),
+                              QLineEdit::Normal, QString(), &ok);
+    if (!ok)
+        return std::nullopt;
+    return message;
+}
+
+QString shortId(const annotation::VersionId& id) {
+    return QString::fromStdString(id.hex().substr(0, 12));
+}
+
+QString versionOpenedText(const annotation::VersionId& id, bool readOnly) {
+    return readOnly
+               ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
+                     .arg(shortId(id))
+               : tr("New draft from version %1: Ctrl+S saves it as that version's child.")
+                     .arg(shortId(id));
 }
 
 QString decisionText(storage::Decision decision) {

@@ -3,17 +3,21 @@
 // (StoreWorkspace) and through the store service (ServiceWorkspace): her draft waiting when a
 // study opens, edits not saved as a version before they are replaced or submitted, a reviewer's
 // comment on her decision and open comments before an approval; and the autosave interval and
-// local clock they are told in.
+// local clock they are told in; and what both show of versions and decisions (short ids, the
+// status line after opening a version, the Review menu's decision actions).
 
+#include "annotation/Version.h"
 #include "storage/Reviews.h"
 
 #include <QString>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+class QMenu;
 class QWidget;
 
 namespace radmark::gui {
@@ -29,9 +33,17 @@ EditsAnswer askAboutUnsavedEdits(QWidget* parent);
 // Before a submit: true when she chose to save them as a version and submit that.
 bool askToSaveBeforeSubmit(QWidget* parent);
 
-// The reviewer's comment on a decision (plain text, several lines); none when she cancelled.
-std::optional<QString> askDecisionMessage(QWidget* parent, const QString& title,
-                                          const QString& label);
+// The reviewer's comment on a decision: asked (plain text, several lines, required) for
+// changes and reject, empty for approve; none when she cancelled.
+std::optional<QString> askDecisionComment(storage::Decision decision, QWidget* parent);
+// Review > Approve (Ctrl+Shift+A), Request changes... (Ctrl+Shift+C), Reject... (Ctrl+Shift+R).
+void addDecisionActions(QMenu* menu, const std::function<void(storage::Decision)>& decide);
+// Ctrl+S: "What changed in this version?"; none when she cancelled.
+std::optional<QString> askVersionMessage(QWidget* parent);
+// The first 12 hex digits of a version's id, as the versions panel shows it.
+QString shortId(const annotation::VersionId& id);
+// The status line after opening a version read-only or as a new draft.
+QString versionOpenedText(const annotation::VersionId& id, bool readOnly);
 // "approved", "requested changes to", "rejected" (as in "You approved version ...").
 QString decisionText(storage::Decision decision);
 // Approving a version with open comments: true when she chose to resolve them and approve.

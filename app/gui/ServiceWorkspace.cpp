@@ -28,15 +28,19 @@ namespace radmark::gui {
 
 namespace {
 
-QString shortId(const annotation::VersionId& id) {
-    return QString::fromStdString(id.hex().substr(0, 12));
-}
-
 std::string studyKey(std::int64_t studyId) {
     return std::to_string(studyId);
 }
 
 } // namespace
+
+ServiceWorkspace::Connect ServiceWorkspace::throughService(const std::filesystem::path& socket) {
+    return [socket](const std::string& user, const std::string& password) {
+        std::unique_ptr<cli::StoreAccess> access = cli::serviceStoreAccess(socket, user, password);
+        access->role(); // the worker logs in now
+        return access;
+    };
+}
 
 ServiceWorkspace::ServiceWorkspace(Connect connect, MainWindow& window)
     : QObject(&window), connect_(std::move(connect)), window_(window) {
@@ -171,24 +175,11 @@ void ServiceWorkspace::buildMenu() {
     lockAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
 
     reviewMenu_ = window_.menuBar()->addMenu(tr("&Review"));
-    const auto add = [this](const QString& text, const QKeySequence& key, auto slot) {
-        QAction* action = reviewMenu_->addAction(text, this, slot);
-        action->setShortcut(key);
-        return action;
-    };
-    add(tr("Review &queue..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q),
-        [this] { chooseFromQueue(); });
+    auto* queue =
+        reviewMenu_->addAction(tr("Review &queue..."), this, [this] { chooseStudy(true); });
+    queue->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q));
     reviewMenu_->addSeparator();
-    add(tr("&Approve"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A),
-        [this] { decide(storage::Decision::Approve); });
-    add(tr("Request &changes..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C),
-        [this] { decide(storage::Decision::RequestChanges); });
-    add(tr("Re&ject..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
-        [this] { decide(storage::Decision::Reject); });
-}
-
-void ServiceWorkspace::chooseFromQueue() {
-    chooseStudy(true);
+    addDecisionActions(reviewMenu_, [this](storage::Decision decision) { decide(decision); });
 }
 
 bool ServiceWorkspace::decide(storage::Decision decision) {
@@ -198,15 +189,10 @@ bool ServiceWorkspace::decide(storage::Decision decision) {
                                     "(Ctrl+Shift+Q)."));
         return false;
     }
-    QString message;
-    if (decision != storage::Decision::Approve) {
-        const std::optional<QString> typed = askDecisionMessage(
-            &window_, decision == storage::Decision::Reject ? tr("Reject") : tr("Request changes"),
-            tr("What must the annotator know? (required)"));
-        if (!typed)
-            return false;
-        message = *typed;
-    }
+    const std::optional<QString> comment = askDecisionComment(decision, &window_);
+    if (!comment)
+        return false;
+    const QString& message = *comment;
     cli::DecisionOutcome outcome;
     try {
         outcome = access_->decide(studyKey(*studyId_), shown_->hex(), decision,
@@ -430,12 +416,7 @@ bool ServiceWorkspace::openVersion(const annotation::VersionId& id, bool readOnl
     applyEditingRule();
     refreshVersions();
     updateTitle();
-    window_.statusBar()->showMessage(
-        readOnly ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
-                       .arg(shortId(id))
-                 : tr("New draft from version %1: Ctrl+S saves it as that version's child.")
-                       .arg(shortId(id)),
-        10000);
+    window_.statusBar()->showMessage(versionOpenedText(id, readOnly), 10000);
     return true;
 }
 
@@ -493,18 +474,15 @@ bool ServiceWorkspace::saveVersion() {
                                      : tr("Only annotators save label edits."));
         return false;
     }
-    bool ok = false;
-    const QString message =
-        QInputDialog::getText(&window_, tr("Save version"), tr("What changed in this version?"),
-                              QLineEdit::Normal, QString(), &ok);
-    if (!ok)
+    const std::optional<QString> message = askVersionMessage(&window_);
+    if (!message)
         return false;
     try {
         QApplication::setOverrideCursor(Qt::WaitCursor);
         ensureParentKnown();
         const cli::SavedVersion saved =
             access_->saveVersion(studyKey(*studyId_), editor->labelsForSaving(), editor->segments(),
-                                 editor->boxes().all(), message.toStdString());
+                                 editor->boxes().all(), message->toStdString());
         QApplication::restoreOverrideCursor();
         shown_ = annotation::VersionId::fromHex(saved.versionId);
         edited_ = false;

@@ -16,6 +16,7 @@
 #include <QObject>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,12 +41,16 @@ class ServiceWorkspace : public QObject {
     // cli::serviceStoreAccess for radmarkd; the tests also pass the in-process one.
     using Connect = std::function<std::unique_ptr<cli::StoreAccess>(const std::string& user,
                                                                     const std::string& password)>;
+    // Through radmarkd at socket, logged in at once (a refusal shows in the login dialog).
+    static Connect throughService(const std::filesystem::path& socket);
     ServiceWorkspace(Connect connect, MainWindow& window);
     ~ServiceWorkspace() override;
 
     // Shows the login dialog until someone logs in; false when she gives up.
     bool logIn(const std::string& suggestedUser = {});
-    // The worklist (WorklistDialog) of the studies she may open; choosing one opens it.
+    // The worklist (WorklistDialog) of the studies she may open and, for reviewers, the review
+    // queue (queue: that tab first); a study row opens the study, a queue row that version
+    // read-only.
     void chooseStudy(bool queue = false);
     // The study's volume, then its newest version (or a fresh annotation). Unsaved edits of the
     // open study ask Save / Discard / Cancel first. False when nothing was opened.
@@ -60,7 +65,6 @@ class ServiceWorkspace : public QObject {
     // read-only; Review > Approve (Ctrl+Shift+A), Request changes (Ctrl+Shift+C), Reject
     // (Ctrl+Shift+R) decide on the version on screen (changes and reject ask for the comment;
     // approving with open comments asks to resolve them). False when nothing was recorded.
-    void chooseFromQueue();
     bool decide(storage::Decision decision);
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.

@@ -53,9 +53,6 @@ namespace radmark::gui {
 
 namespace {
 
-QString shortId(const annotation::VersionId& id) {
-    return QString::fromStdString(id.hex().substr(0, 12));
-}
 
 } // namespace
 
@@ -210,12 +207,7 @@ void StoreWorkspace::buildReviewMenu() {
             window_.statusBar()->showMessage(tr("Open a stored version to compare it."), 5000);
     });
     reviewMenu_->addSeparator();
-    add(tr("&Approve"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A),
-        [this] { decide(storage::Decision::Approve); });
-    add(tr("Request &changes..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C),
-        [this] { decide(storage::Decision::RequestChanges); });
-    add(tr("Re&ject..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
-        [this] { decide(storage::Decision::Reject); });
+    addDecisionActions(reviewMenu_, [this](storage::Decision decision) { decide(decision); });
     add(tr("Decide and open &next..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Return),
         [this] { decideAndOpenNext(); });
     reviewMenu_->addSeparator();
@@ -575,12 +567,7 @@ bool StoreWorkspace::showVersion(const annotation::VersionId& id, bool readOnly)
     }
     applyEditingRule();
     updateTitle();
-    window_.statusBar()->showMessage(
-        readOnly ? tr("Showing read-only version %1: \"New draft from this version\" to edit it.")
-                       .arg(shortId(id))
-                 : tr("New draft from version %1: Ctrl+S saves it as that version's child.")
-                       .arg(shortId(id)),
-        10000);
+    window_.statusBar()->showMessage(versionOpenedText(id, readOnly), 10000);
     refreshVersions();
     refreshReview();
     return true;
@@ -652,17 +639,14 @@ bool StoreWorkspace::saveVersion() {
         QMessageBox::information(&window_, tr("Save version"), QString::fromUtf8(refused.what()));
         return false;
     }
-    bool ok = false;
-    const QString message =
-        QInputDialog::getText(&window_, tr("Save version"), tr("What changed in this version?"),
-                              QLineEdit::Normal, QString(), &ok);
-    if (!ok)
+    const std::optional<QString> message = askVersionMessage(&window_);
+    if (!message)
         return false;
     try {
         annotation::SaveReport report;
         const annotation::Version version =
             annotations_->save(editor->labelsForSaving(), editor->segments(), editor->boxes().all(),
-                               message.toStdString(), &report);
+                               message->toStdString(), &report);
         draftStatus_->clear();
         QString saved = tr("Saved version %1 (%2 new chunks)")
                             .arg(shortId(version.id))
@@ -805,7 +789,6 @@ bool StoreWorkspace::openForReview(std::int64_t studyId, std::int64_t version) {
     return true;
 }
 
-
 bool StoreWorkspace::decide(storage::Decision decision) {
     // The decision is on the version on screen (the one opened for review).
     const std::optional<std::int64_t> version =
@@ -816,15 +799,10 @@ bool StoreWorkspace::decide(storage::Decision decision) {
                                     "(Ctrl+Shift+Q)."));
         return false;
     }
-    QString message;
-    if (decision != storage::Decision::Approve) {
-        const std::optional<QString> typed = askDecisionMessage(
-            &window_, decision == storage::Decision::Reject ? tr("Reject") : tr("Request changes"),
-            tr("What must the annotator know? (required)"));
-        if (!typed)
-            return false;
-        message = *typed;
-    }
+    const std::optional<QString> comment = askDecisionComment(decision, &window_);
+    if (!comment)
+        return false;
+    const QString& message = *comment;
     // The metrics recorded are the ones on screen, when the compare view shows this version.
     const std::string metrics =
         reviewPanel_->shownVersion() == version ? reviewPanel_->metricsJson() : std::string("{}");

@@ -120,14 +120,8 @@ int main(int argc, char** argv) {
                                  "store and the site's policy apply\n");
             return 2;
         }
-        const std::filesystem::path socketPath(socket.toStdString());
         auto* service = new radmark::gui::ServiceWorkspace( // the window owns it
-            [socketPath](const std::string& user, const std::string& password) {
-                auto access = radmark::cli::serviceStoreAccess(socketPath, user, password);
-                access->role(); // logs in now: a refusal shows in the login dialog
-                return access;
-            },
-            window);
+            radmark::gui::ServiceWorkspace::throughService(socket.toStdString()), window);
         window.show();
         if (!service->logIn())
             return 0;

@@ -36,12 +36,21 @@ struct ServiceWindow {
         window.show();
     }
     ::testing::AssertionResult logIn(const std::string& user, const std::string& password) {
-        if (!QTest::qWaitForWindowExposed(&window))
-            return ::testing::AssertionFailure() << "the window was not exposed";
-        answerLoginDialog(QString::fromStdString(user), QString::fromStdString(password));
-        if (!workspace->logIn())
-            return ::testing::AssertionFailure() << "login failed";
-        return ::testing::AssertionSuccess();
+        return logInThroughDialog(window, *workspace, user, password);
+    }
+    // Ctrl+Shift+Q, Open on the review queue's first row; queued: how many rows it had.
+    void openFirstQueueRow(int* queued) {
+        whenModalDialogShows([queued](QWidget* dialog) {
+            auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
+            ASSERT_NE(worklist, nullptr);
+            ASSERT_NE(worklist->queueTable(), nullptr) << "a reviewer has her queue";
+            *queued = worklist->queueTable()->rowCount();
+            QTest::mouseClick(
+                worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
+                Qt::LeftButton);
+        });
+        activate();
+        QTest::keyClick(axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
     }
     // Ctrl+Shift+T, the only row of her worklist clicked, Open.
     // thenDraft: the button (recoverDraftButton, discardDraftButton, decideLaterButton) to

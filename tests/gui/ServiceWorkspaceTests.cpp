@@ -261,16 +261,7 @@ TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
     ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
     ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
     int queued = 0;
-    whenModalDialogShows([&queued](QWidget* dialog) {
-        auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
-        ASSERT_NE(worklist, nullptr);
-        ASSERT_NE(worklist->queueTable(), nullptr) << "a reviewer has her queue";
-        queued = worklist->queueTable()->rowCount();
-        QTest::mouseClick(worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
-                          Qt::LeftButton);
-    });
-    rita.activate();
-    QTest::keyClick(rita.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
+    rita.openFirstQueueRow(&queued);
     EXPECT_EQ(queued, 1);
     ASSERT_NE(rita.window.viewer()->volume(), nullptr);
     EXPECT_TRUE(rita.workspace->readOnly()) << "a reviewer sees the version read-only";

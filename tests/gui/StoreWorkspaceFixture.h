@@ -142,6 +142,19 @@ inline void saveVersionIn(gui::MainWindow& window, const QString& message) {
     QTest::keyClick(axialView(window), Qt::Key_S, Qt::ControlModifier);
 }
 
+// Types into the login dialog once it is up and logs in: either workspace's logIn().
+template <class Workspace>
+::testing::AssertionResult logInThroughDialog(gui::MainWindow& window, Workspace& workspace,
+                                              const std::string& user,
+                                              const std::string& password) {
+    if (!QTest::qWaitForWindowExposed(&window))
+        return ::testing::AssertionFailure() << "the window was not exposed";
+    answerLoginDialog(QString::fromStdString(user), QString::fromStdString(password));
+    if (!workspace.logIn())
+        return ::testing::AssertionFailure() << "login failed";
+    return ::testing::AssertionSuccess();
+}
+
 // The main window on a store, shown and exposed, logged in as `user` through the dialog.
 struct StoreWindow {
     // The policy: the tests' low-cost one unless given (e.g. with export destinations).
@@ -154,12 +167,7 @@ struct StoreWindow {
         window.show();
     }
     ::testing::AssertionResult logIn(const std::string& user, const std::string& password) {
-        if (!QTest::qWaitForWindowExposed(&window))
-            return ::testing::AssertionFailure() << "the window was not exposed";
-        answerLoginDialog(QString::fromStdString(user), QString::fromStdString(password));
-        if (!workspace->logIn())
-            return ::testing::AssertionFailure() << "login failed";
-        return ::testing::AssertionSuccess();
+        return logInThroughDialog(window, *workspace, user, password);
     }
     // The annotator logs in through the dialog and opens the study.
     ::testing::AssertionResult openAsAnnotator(std::int64_t studyId) {

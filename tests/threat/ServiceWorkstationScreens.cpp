@@ -79,11 +79,7 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
     const std::optional<ThreatSetting> setting = threatSetting();
     ASSERT_TRUE(setting && !setting->socket.empty()) << "run by tests/threat/ServiceWorkstation.sh";
     const std::string socket = setting->socket;
-    ServiceWindow anna([socket](const std::string& user, const std::string& password) {
-        auto access = cli::serviceStoreAccess(socket, user, password);
-        access->role();
-        return access;
-    });
+    ServiceWindow anna(gui::ServiceWorkspace::throughService(socket));
     ASSERT_TRUE(anna.logIn(setting->user, setting->password));
     int rows = 0;
     anna.openFromWorklist(&rows);
@@ -117,11 +113,7 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
     ASSERT_TRUE(anna.workspace->autosaveNow())
         << anna.window.findChild<QLabel*>("draftStatus")->text().toStdString();
     {
-        ServiceWindow again([socket](const std::string& user, const std::string& password) {
-            auto access = cli::serviceStoreAccess(socket, user, password);
-            access->role();
-            return access;
-        });
+        ServiceWindow again(gui::ServiceWorkspace::throughService(socket));
         ASSERT_TRUE(again.logIn(setting->user, setting->password));
         again.openFromWorklist(&rows, QStringLiteral("recoverDraftButton"));
         const annotation::LabelMap& recovered = again.window.viewer()->labelEditor()->labels();
@@ -187,23 +179,10 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     const std::optional<ThreatSetting> setting = threatSetting();
     ASSERT_TRUE(setting && !setting->socket.empty()) << "run by tests/threat/ServiceWorkstation.sh";
     const std::string socket = setting->socket;
-    ServiceWindow rita([socket](const std::string& user, const std::string& password) {
-        auto access = cli::serviceStoreAccess(socket, user, password);
-        access->role();
-        return access;
-    });
+    ServiceWindow rita(gui::ServiceWorkspace::throughService(socket));
     ASSERT_TRUE(rita.logIn(setting->user, setting->password));
     int queued = 0;
-    whenModalDialogShows([&queued](QWidget* dialog) {
-        auto* worklist = qobject_cast<gui::WorklistDialog*>(dialog);
-        ASSERT_NE(worklist, nullptr);
-        ASSERT_NE(worklist->queueTable(), nullptr) << "a reviewer has her queue";
-        queued = worklist->queueTable()->rowCount();
-        QTest::mouseClick(worklist->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open),
-                          Qt::LeftButton);
-    });
-    rita.activate();
-    QTest::keyClick(rita.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
+    rita.openFirstQueueRow(&queued);
     ASSERT_EQ(queued, 1) << "anna's submitted version waits in her queue";
     ASSERT_NE(rita.window.viewer()->volume(), nullptr);
     EXPECT_TRUE(rita.workspace->readOnly());
