@@ -6,6 +6,9 @@
 #include "storage/SessionAccess.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 namespace radmark::storage {
 
@@ -43,7 +46,7 @@ Session::Session(Session&& other) noexcept
       storeId_(std::move(other.storeId_)), userId_(other.userId_),
       userName_(std::move(other.userName_)), role_(other.role_), breakGlass_(other.breakGlass_),
       loggedOut_(other.loggedOut_), lastActivity_(other.lastActivity_),
-      caller_(std::move(other.caller_)) {
+      caller_(std::move(other.caller_)), checkedKeyring_(other.checkedKeyring_) {
     other.log_.reset(); // bound to other's connection object; re-made on demand here
     other.loggedOut_ = true;
 }
@@ -67,6 +70,7 @@ Session& Session::operator=(Session&& other) noexcept {
         loggedOut_ = other.loggedOut_;
         lastActivity_ = other.lastActivity_;
         caller_ = std::move(other.caller_);
+        checkedKeyring_ = other.checkedKeyring_;
         other.loggedOut_ = true;
     }
     return *this;
@@ -112,8 +116,41 @@ void Session::requireOpen() const {
         throw SessionLockedError("the session is locked: unlock it first");
 }
 
+namespace {
+std::array<std::int64_t, 6> fileIdentity(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return {};
+    return {std::int64_t(st.st_dev),
+            std::int64_t(st.st_ino),
+            std::int64_t(st.st_size),
+            std::int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec,
+            std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+            1};
+}
+} // namespace
+
 void Session::checkStillValid() {
     requireOpen();
+    // Taken before the full check: a change made while it runs is seen by the next one.
+    const std::array<std::int64_t, 6> keyringNow = fileIdentity(store_.keyringPath());
+    if (keyringNow[5] != 0 && keyringNow == checkedKeyring_) {
+        if (breakGlass_)
+            return;
+        bool disabled = true;
+        try {
+            auto s = db_.prepare("SELECT disabled FROM users WHERE id = ?");
+            s.bind(1, userId_);
+            disabled = !s.step() || s.integer(0) != 0;
+        } catch (const StoreError&) {
+            throw StoreError("the store's key was changed since you logged in (a key rotation): "
+                             "log in again");
+        }
+        if (disabled)
+            throw AuthenticationError("the account " + userName_ + " is disabled");
+        return;
+    }
+    checkedKeyring_ = {};
     if (!breakGlass_) {
         const Keyring keyring = Keyring::load(store_.keyringPath());
         if (!keyring.has(keyring.userIdFor(userName_)))
@@ -128,12 +165,15 @@ void Session::checkStillValid() {
         throw StoreError("the store's key was changed since you logged in (a key rotation): log "
                          "in again");
     }
-    if (breakGlass_)
+    if (breakGlass_) {
+        checkedKeyring_ = keyringNow;
         return;
+    }
     auto s = fresh.prepare("SELECT disabled FROM users WHERE id = ?");
     s.bind(1, userId_);
     if (!s.step() || s.integer(0) != 0)
         throw AuthenticationError("the account " + userName_ + " is disabled");
+    checkedKeyring_ = keyringNow;
 }
 
 void Session::recordAccess(const std::string& action, const std::string& object,

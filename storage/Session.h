@@ -13,6 +13,7 @@
 #include "storage/Keyring.h"
 #include "storage/Store.h"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -58,6 +59,10 @@ class Session {
     // Throws AuthenticationError, with the words her next login would meet, when her account was
     // disabled since she logged in (its keyring entry gone, or marked disabled), and StoreError
     // when the store no longer opens with this session's key (rotated since: log in again).
+    // Whatever ends a session rewrites the keyring (a disable deletes her entry before it marks
+    // her, a rotation re-wraps the new key): while the keyring file is the one the last full check
+    // read, her own connection answers whether she was marked disabled, and the full check (the
+    // keyring read, the store opened afresh with her key) runs again once it changes.
     void checkStillValid();
 
     // From where this session's entries are (CallerContext::current() when it began); the store
@@ -119,6 +124,9 @@ class Session {
     bool loggedOut_ = false;
     std::chrono::steady_clock::time_point lastActivity_;
     CallerContext caller_ = CallerContext::current();
+    // The keyring file as the last full checkStillValid() found it (device, inode, size, change
+    // and modification times in ns; all 0 before the first).
+    std::array<std::int64_t, 6> checkedKeyring_{};
 };
 
 } // namespace radmark::storage

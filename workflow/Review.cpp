@@ -212,11 +212,20 @@ OpenedAnnotation ReviewSession::open(std::int64_t annotationId) {
 
 Comparison ReviewSession::compare(std::int64_t reference, std::int64_t compared,
                                   double toleranceMm) {
+    OpenedAnnotation referenceAnnotation = open(reference); // opened (and logged) in this order
+    OpenedAnnotation comparedAnnotation = open(compared);
+    return compareOpened(version(reference), std::move(referenceAnnotation), version(compared),
+                         std::move(comparedAnnotation), toleranceMm);
+}
+
+Comparison compareOpened(ReviewVersion reference, OpenedAnnotation referenceAnnotation,
+                         ReviewVersion compared, OpenedAnnotation comparedAnnotation,
+                         double toleranceMm) {
     Comparison c;
-    c.reference = version(reference);
-    c.compared = version(compared);
-    c.referenceAnnotation = open(reference);
-    c.comparedAnnotation = open(compared);
+    c.reference = std::move(reference);
+    c.compared = std::move(compared);
+    c.referenceAnnotation = std::move(referenceAnnotation);
+    c.comparedAnnotation = std::move(comparedAnnotation);
     const std::string difference = annotation::gridDifference(
         c.referenceAnnotation.labels.geometry(), c.comparedAnnotation.labels.geometry());
     if (!difference.empty())

@@ -79,6 +79,13 @@ struct Comparison {
     annotation::AgreementReport metrics;
 };
 
+// Two opened versions side by side with their agreement, as ReviewSession::compare makes it (the
+// store service's client compares the two versions the service sent it the same way). Throws
+// ReviewRefused for different grids (named).
+Comparison compareOpened(ReviewVersion reference, annotation::OpenedAnnotation referenceAnnotation,
+                         ReviewVersion compared, annotation::OpenedAnnotation comparedAnnotation,
+                         double toleranceMm = 1.0);
+
 class ReviewSession {
   public:
     // Opens a study's versions for review or for reading what reviewers said (annotators see

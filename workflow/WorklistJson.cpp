@@ -4,9 +4,7 @@ namespace radmark::workflow {
 
 using nlohmann::json;
 
-namespace {
-
-json versionJson(const ReviewVersion& v) {
+json reviewVersionJson(const ReviewVersion& v) {
     json out = {{"annotationId", v.annotationId},
                 {"id", v.id.hex()},
                 {"author", v.author},
@@ -20,7 +18,7 @@ json versionJson(const ReviewVersion& v) {
     return out;
 }
 
-ReviewVersion versionFromJson(const json& in) {
+ReviewVersion reviewVersionFromJson(const json& in) {
     ReviewVersion v;
     v.annotationId = in.at("annotationId").get<std::int64_t>();
     v.id = annotation::VersionId::fromHex(in.at("id").get<std::string>());
@@ -39,8 +37,6 @@ ReviewVersion versionFromJson(const json& in) {
     return v;
 }
 
-} // namespace
-
 json worklistJson(const std::vector<WorklistRow>& rows) {
     json out = json::array();
     for (const WorklistRow& r : rows) {
@@ -49,7 +45,7 @@ json worklistJson(const std::vector<WorklistRow>& rows) {
                     {"annotators", r.annotators},    {"annotator", r.annotator},
                     {"openComments", r.openComments}};
         if (r.latest)
-            row["latest"] = versionJson(*r.latest);
+            row["latest"] = reviewVersionJson(*r.latest);
         out.push_back(std::move(row));
     }
     return out;
@@ -68,7 +64,7 @@ std::vector<WorklistRow> worklistFromJson(const json& rows) {
             r.annotator = in.at("annotator").get<std::string>();
             r.openComments = in.at("openComments").get<int>();
             if (in.contains("latest"))
-                r.latest = versionFromJson(in.at("latest"));
+                r.latest = reviewVersionFromJson(in.at("latest"));
             out.push_back(std::move(r));
         }
     } catch (const json::exception&) {

@@ -29,6 +29,17 @@
 namespace radmark::cli {
 namespace {
 
+// The kernel's choice in brackets ("always within_size advise [never] deny force"): a volume
+// crosses the socket in 2 MiB pages with "advise" or "always", else in 4 KiB ones.
+std::string shmemHugePages() {
+    std::ifstream in("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+    std::string line;
+    std::getline(in, line);
+    const auto open = line.find('['), close = line.find(']');
+    return open != std::string::npos && close > open ? line.substr(open + 1, close - open - 1)
+                                                     : "unknown";
+}
+
 std::string loadAverage() {
     std::ifstream in("/proc/loadavg");
     std::string a, b, c;
@@ -187,7 +198,9 @@ int runBenchService(Arguments& args, CommandIo& io) {
     const auto socket = scratch.path() / "radmarkd.sock";
     const BenchDaemon daemon(storeDir, socket, scratch.path() / "radmarkd.log");
 
-    io.out << "load before: " << loadAverage() << "\n";
+    io.out << "load before: " << loadAverage() << "\n"
+           << "huge pages for shared memory (transparent_hugepage/shmem_enabled): "
+           << shmemHugePages() << "\n";
     imaging::Volume here, there;
     Figures local, served;
     {

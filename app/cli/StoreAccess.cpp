@@ -218,13 +218,18 @@ versionHistory(storage::Session& session, const std::string& study, const std::s
 
 DecisionOutcome decideOnVersion(storage::Session& session, const std::string& study,
                                 const std::string& version, storage::Decision decision,
-                                const std::string& message, bool resolveOpenComments) {
+                                const std::string& message, bool resolveOpenComments,
+                                const std::optional<std::string>& compareWith) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     const std::int64_t annotationId =
         annotationOnStudy(session, studyId, version, "refused decision", "the version to decide on",
                           "no decision recorded");
+    std::optional<std::int64_t> other;
+    if (compareWith)
+        other = annotationOnStudy(session, studyId, *compareWith, "refused decision",
+                                  "the version compared with", "no decision recorded");
     workflow::ReviewSession review(session, studyId);
-    const std::string metrics = workflow::decisionMetrics(review, annotationId);
+    const std::string metrics = workflow::decisionMetrics(review, annotationId, other);
     DecisionOutcome outcome;
     try {
         const storage::ReviewDecisionRecord record =
@@ -235,6 +240,115 @@ DecisionOutcome decideOnVersion(storage::Session& session, const std::string& st
         outcome.openComments = std::max(1, open.open);
     }
     return outcome;
+}
+
+std::vector<ReviewEntry> studyReviewVersions(storage::Session& session, const std::string& study) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const workflow::ReviewSession review(session, studyId);
+    std::vector<ReviewEntry> entries;
+    for (workflow::ReviewVersion& v : review.versions()) {
+        const std::optional<std::int64_t> previous = review.previousOf(v.annotationId);
+        entries.push_back({std::move(v), previous});
+    }
+    return entries;
+}
+
+std::vector<storage::ReviewComment>
+versionComments(storage::Session& session, const std::string& study, const std::string& version) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const std::int64_t annotationId =
+        annotationOnStudy(session, studyId, version, "refused comments", "the version asked for",
+                          "no comments shown");
+    return workflow::ReviewSession(session, studyId).comments(annotationId);
+}
+
+storage::ReviewComment pinVersionComment(storage::Session& session, const std::string& study,
+                                         const std::string& version, const imaging::Vec3& voxel,
+                                         const std::string& text) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const std::int64_t annotationId =
+        annotationOnStudy(session, studyId, version, "refused comment", "the version to comment on",
+                          "no comment pinned");
+    return workflow::ReviewSession(session, studyId).pin(annotationId, voxel, text);
+}
+
+void answerVersionComment(storage::Session& session, const std::string& study,
+                          const std::string& version, std::int64_t commentId,
+                          const std::optional<std::string>& reply) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    const std::int64_t annotationId =
+        annotationOnStudy(session, studyId, version, "refused comment",
+                          "the version of the comment", "nothing written");
+    workflow::ReviewSession review(session, studyId);
+    const std::vector<storage::ReviewComment> comments = review.comments(annotationId);
+    if (std::none_of(comments.begin(), comments.end(), [&](const storage::ReviewComment& c) {
+            return c.id == commentId && !c.replyTo;
+        })) {
+        session.recordAccess("refused comment", "study " + std::to_string(studyId),
+                             "comment " + std::to_string(commentId) +
+                                 " is not one pinned to the version she names");
+        throw StoreAccessError("comment " + std::to_string(commentId) +
+                               " is not pinned to this version: nothing written");
+    }
+    if (reply)
+        review.reply(commentId, *reply);
+    else
+        review.resolve(commentId);
+}
+
+json commentJson(const storage::ReviewComment& c) {
+    json out = {{"id", c.id},
+                {"annotationId", c.annotationId},
+                {"replyTo", c.replyTo ? json(*c.replyTo) : json(nullptr)},
+                {"author", c.author},
+                {"text", c.text},
+                {"created", c.created},
+                {"voxel", c.voxel ? json(*c.voxel) : json(nullptr)},
+                {"segment", c.segment ? json(*c.segment) : json(nullptr)},
+                {"resolved", c.resolved},
+                {"resolvedBy", c.resolvedBy},
+                {"resolvedAt", c.resolvedAt}};
+    return out;
+}
+
+storage::ReviewComment commentFromJson(const json& in) {
+    storage::ReviewComment c;
+    c.id = in.at("id").get<std::int64_t>();
+    c.annotationId = in.at("annotationId").get<std::int64_t>();
+    if (!in.at("replyTo").is_null())
+        c.replyTo = in.at("replyTo").get<std::int64_t>();
+    c.author = in.at("author").get<std::string>();
+    c.text = in.at("text").get<std::string>();
+    c.created = in.at("created").get<std::string>();
+    if (!in.at("voxel").is_null())
+        c.voxel = in.at("voxel").get<imaging::Vec3>();
+    if (!in.at("segment").is_null())
+        c.segment = in.at("segment").get<std::int64_t>();
+    c.resolved = in.at("resolved").get<bool>();
+    c.resolvedBy = in.at("resolvedBy").get<std::string>();
+    c.resolvedAt = in.at("resolvedAt").get<std::string>();
+    return c;
+}
+
+json reviewEntriesJson(const std::vector<ReviewEntry>& entries) {
+    json rows = json::array();
+    for (const ReviewEntry& e : entries) {
+        json row = workflow::reviewVersionJson(e.version);
+        row["previous"] = e.previous ? json(*e.previous) : json(nullptr);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<ReviewEntry> reviewEntriesFromJson(const json& rows) {
+    std::vector<ReviewEntry> entries;
+    for (const json& row : rows) {
+        ReviewEntry e{workflow::reviewVersionFromJson(row), std::nullopt};
+        if (!row.at("previous").is_null())
+            e.previous = row.at("previous").get<std::int64_t>();
+        entries.push_back(std::move(e));
+    }
+    return entries;
 }
 
 std::optional<workflow::PendingDraft> studyPendingDraft(storage::Session& session,
@@ -403,8 +517,47 @@ class InProcessStoreAccess final : public StoreAccess {
 
     DecisionOutcome decide(const std::string& study, const std::string& version,
                            storage::Decision decision, const std::string& message,
-                           bool resolveOpenComments) override {
-        return decideOnVersion(session_, study, version, decision, message, resolveOpenComments);
+                           bool resolveOpenComments,
+                           const std::optional<std::string>& compareWith) override {
+        return decideOnVersion(session_, study, version, decision, message, resolveOpenComments,
+                               compareWith);
+    }
+
+    std::vector<ReviewEntry> reviewVersions(const std::string& study) override {
+        return studyReviewVersions(session_, study);
+    }
+
+    std::vector<storage::ReviewComment> comments(const std::string& study,
+                                                 const std::string& version) override {
+        return versionComments(session_, study, version);
+    }
+
+    storage::ReviewComment pinComment(const std::string& study, const std::string& version,
+                                      const imaging::Vec3& voxel,
+                                      const std::string& text) override {
+        return pinVersionComment(session_, study, version, voxel, text);
+    }
+
+    void replyToComment(const std::string& study, const std::string& version,
+                        std::int64_t commentId, const std::string& text) override {
+        answerVersionComment(session_, study, version, commentId, text);
+    }
+
+    void resolveComment(const std::string& study, const std::string& version,
+                        std::int64_t commentId) override {
+        answerVersionComment(session_, study, version, commentId, std::nullopt);
+    }
+
+    workflow::Comparison compare(const std::string& study, const std::string& reference,
+                                 const std::string& compared) override {
+        const std::int64_t studyId = storage::Studies(session_).idFor(study);
+        const std::int64_t a =
+            annotationOnStudy(session_, studyId, reference, "refused open version",
+                              "the version compared", "not compared");
+        const std::int64_t b =
+            annotationOnStudy(session_, studyId, compared, "refused open version",
+                              "the version compared", "not compared");
+        return workflow::ReviewSession(session_, studyId).compare(a, b);
     }
 
     std::vector<storage::ReviewEvent> history(const std::string& study,
@@ -590,26 +743,97 @@ class ServiceStoreAccess final : public StoreAccess {
     std::optional<OpenedVersion> openVersion(const std::string& study,
                                              const std::optional<std::string>& version,
                                              bool readOnly) override {
+        std::vector<imaging::ChunkHash> chunks;
+        std::optional<OpenedVersion> opened = fetchVersion(study, version, readOnly, chunks);
+        if (opened)
+            lastSaved_[study] = {opened->id.hex(), std::move(chunks),
+                                 opened->annotation.labels.width()};
+        return opened;
+    }
+
+    std::vector<ReviewEntry> reviewVersions(const std::string& study) override {
         Message sent;
-        sent.body = {{"op", "open-version"}, {"study", study}, {"readOnly", readOnly}};
-        if (version)
-            sent.body["version"] = *version;
+        sent.body = {{"op", "review-versions"}, {"study", study}};
         const Message reply = call(std::move(sent));
-        if (reply.body.value("version", json()).is_null())
-            return std::nullopt;
         try {
-            const auto id =
-                annotation::VersionId::fromHex(reply.body.at("version").get<std::string>());
-            std::vector<imaging::ChunkHash> chunks;
-            // As annotation::VersionHistory::open makes it: the version is the parent.
-            OpenedVersion opened{id, annotationOf(reply, chunks)};
-            opened.annotation.parent = id;
-            opened.annotation.labels.setReadOnly(readOnly);
-            lastSaved_[study] = {id.hex(), std::move(chunks), opened.annotation.labels.width()};
-            return opened;
+            return reviewEntriesFromJson(reply.body.at("versions"));
         } catch (const std::exception&) {
-            throw StoreAccessError("the service's version is not readable");
+            throw StoreAccessError("the service's review versions are not readable");
         }
+    }
+
+    std::vector<storage::ReviewComment> comments(const std::string& study,
+                                                 const std::string& version) override {
+        Message sent;
+        sent.body = {{"op", "comments"}, {"study", study}, {"version", version}};
+        const Message reply = call(std::move(sent));
+        std::vector<storage::ReviewComment> comments;
+        try {
+            for (const json& c : reply.body.at("comments"))
+                comments.push_back(commentFromJson(c));
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's comments are not readable");
+        }
+        return comments;
+    }
+
+    storage::ReviewComment pinComment(const std::string& study, const std::string& version,
+                                      const imaging::Vec3& voxel,
+                                      const std::string& text) override {
+        Message sent;
+        sent.body = {{"op", "pin-comment"},
+                     {"study", study},
+                     {"version", version},
+                     {"voxel", voxel},
+                     {"text", text}};
+        const Message reply = call(std::move(sent));
+        try {
+            return commentFromJson(reply.body.at("comment"));
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's comment is not readable");
+        }
+    }
+
+    void replyToComment(const std::string& study, const std::string& version,
+                        std::int64_t commentId, const std::string& text) override {
+        Message sent;
+        sent.body = {{"op", "reply-comment"},
+                     {"study", study},
+                     {"version", version},
+                     {"comment", commentId},
+                     {"text", text}};
+        call(std::move(sent));
+    }
+
+    void resolveComment(const std::string& study, const std::string& version,
+                        std::int64_t commentId) override {
+        Message sent;
+        sent.body = {{"op", "resolve-comment"},
+                     {"study", study},
+                     {"version", version},
+                     {"comment", commentId}};
+        call(std::move(sent));
+    }
+
+    // Both versions as the worker opens them (read-only, each logged), compared here by the
+    // function ReviewSession::compare runs.
+    workflow::Comparison compare(const std::string& study, const std::string& reference,
+                                 const std::string& compared) override {
+        const std::vector<ReviewEntry> entries = reviewVersions(study);
+        auto entryOf = [&](const std::string& hex) {
+            for (const ReviewEntry& e : entries)
+                if (e.version.id.hex() == hex)
+                    return e.version;
+            throw StoreAccessError("there is no version " + hex.substr(0, 12) +
+                                   " of this study that you may read: not compared");
+        };
+        std::vector<imaging::ChunkHash> unused;
+        std::optional<OpenedVersion> a = fetchVersion(study, reference, true, unused);
+        std::optional<OpenedVersion> b = fetchVersion(study, compared, true, unused);
+        if (!a || !b)
+            throw StoreAccessError("the service did not send both versions: not compared");
+        return workflow::compareOpened(entryOf(reference), std::move(a->annotation),
+                                       entryOf(compared), std::move(b->annotation));
     }
 
     void submitForReview(const std::string& study, const std::string& version) override {
@@ -620,12 +844,15 @@ class ServiceStoreAccess final : public StoreAccess {
 
     DecisionOutcome decide(const std::string& study, const std::string& version,
                            storage::Decision decision, const std::string& message,
-                           bool resolveOpenComments) override {
+                           bool resolveOpenComments,
+                           const std::optional<std::string>& compareWith) override {
         Message sent;
         sent.body = {
             {"op", "decide"},     {"study", study},
             {"version", version}, {"decision", std::string(storage::decisionName(decision))},
             {"message", message}, {"resolveOpenComments", resolveOpenComments}};
+        if (compareWith)
+            sent.body["compareWith"] = *compareWith;
         const Message reply = call(std::move(sent));
         DecisionOutcome outcome;
         try {
@@ -960,6 +1187,31 @@ class ServiceStoreAccess final : public StoreAccess {
         if (reply.kind != MessageKind::Reply)
             throw StoreAccessError("the service's reply is not readable");
         return reply;
+    }
+
+    // A version as open-version sends it (chunks: its slices' hashes), read-only or to edit.
+    std::optional<OpenedVersion> fetchVersion(const std::string& study,
+                                              const std::optional<std::string>& version,
+                                              bool readOnly,
+                                              std::vector<imaging::ChunkHash>& chunks) {
+        Message sent;
+        sent.body = {{"op", "open-version"}, {"study", study}, {"readOnly", readOnly}};
+        if (version)
+            sent.body["version"] = *version;
+        const Message reply = call(std::move(sent));
+        if (reply.body.value("version", json()).is_null())
+            return std::nullopt;
+        try {
+            const auto id =
+                annotation::VersionId::fromHex(reply.body.at("version").get<std::string>());
+            // As annotation::VersionHistory::open makes it: the version is the parent.
+            OpenedVersion opened{id, annotationOf(reply, chunks)};
+            opened.annotation.parent = id;
+            opened.annotation.labels.setReadOnly(readOnly);
+            return opened;
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's version is not readable");
+        }
     }
 
     struct Saved {

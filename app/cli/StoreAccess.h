@@ -55,6 +55,13 @@ struct VersionEntry {
     storage::ReviewState review = storage::ReviewState::Draft;
 };
 
+// A version as the review sees it (workflow::ReviewSession::versions), with the one its
+// "compare with the previous version" shows (ReviewSession::previousOf; none for the first).
+struct ReviewEntry {
+    workflow::ReviewVersion version;
+    std::optional<std::int64_t> previous; // an annotationId of the same list
+};
+
 class StoreAccess {
   public:
     virtual ~StoreAccess() = default;
@@ -99,11 +106,35 @@ class StoreAccess {
     // (workflow::submitForReview: its refusals, e.g. another's version, and its log entry).
     virtual void submitForReview(const std::string& study, const std::string& version) = 0;
     // A reviewer's decision on a submitted version of the study (hex), with the metrics against
-    // its previous version (workflow::decisionMetrics, ReviewSession::decide: its refusals, e.g.
-    // already decided, her own version, and its log entries).
+    // compareWith (hex: the version beside it on her screen), else its previous version
+    // (workflow::decisionMetrics, ReviewSession::decide: its refusals, e.g. already decided, her
+    // own version, and its log entries).
     virtual DecisionOutcome decide(const std::string& study, const std::string& version,
                                    storage::Decision decision, const std::string& message,
-                                   bool resolveOpenComments) = 0;
+                                   bool resolveOpenComments,
+                                   const std::optional<std::string>& compareWith) = 0;
+    // The study's versions as the review sees them, oldest first (ReviewSession: its refusals
+    // and log entries).
+    virtual std::vector<ReviewEntry> reviewVersions(const std::string& study) = 0;
+    // The comments pinned to a version of the study (hex, one she may read) with their replies,
+    // oldest first; a new comment pinned at a voxel (index coordinates) of it; a reply to, or
+    // the resolution of, one of that version's comments (any other comment id is refused and
+    // logged `refused comment`). The workflow's rules decide who may do which
+    // (workflow::ReviewSession::pin, reply, resolve: their refusals and log entries).
+    virtual std::vector<storage::ReviewComment> comments(const std::string& study,
+                                                         const std::string& version) = 0;
+    virtual storage::ReviewComment pinComment(const std::string& study, const std::string& version,
+                                              const imaging::Vec3& voxel,
+                                              const std::string& text) = 0;
+    virtual void replyToComment(const std::string& study, const std::string& version,
+                                std::int64_t commentId, const std::string& text) = 0;
+    virtual void resolveComment(const std::string& study, const std::string& version,
+                                std::int64_t commentId) = 0;
+    // Two versions of the study (hex, each one she may read, else refused and logged) side by
+    // side with their agreement (workflow::ReviewSession::compare; each opening logged "open
+    // version"). The study's next save keeps its parent.
+    virtual workflow::Comparison compare(const std::string& study, const std::string& reference,
+                                         const std::string& compared) = 0;
     // What happened to a version of the study (hex, one she may read): saved, submitted,
     // decided with the reviewer's words, commented, oldest first (ReviewSession::history).
     virtual std::vector<storage::ReviewEvent> history(const std::string& study,

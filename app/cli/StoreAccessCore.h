@@ -28,10 +28,29 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
 void submitStudyVersion(storage::Session& session, const std::string& study,
                         const std::string& version);
 
-// version: hex, a version of the study she may read (else refused and logged).
+// version, compareWith: hex, versions of the study she may read (else refused and logged).
 DecisionOutcome decideOnVersion(storage::Session& session, const std::string& study,
                                 const std::string& version, storage::Decision decision,
-                                const std::string& message, bool resolveOpenComments);
+                                const std::string& message, bool resolveOpenComments,
+                                const std::optional<std::string>& compareWith);
+
+// StoreAccess's comments of a version (hex), and their values on the service's channel.
+std::vector<storage::ReviewComment>
+versionComments(storage::Session& session, const std::string& study, const std::string& version);
+storage::ReviewComment pinVersionComment(storage::Session& session, const std::string& study,
+                                         const std::string& version, const imaging::Vec3& voxel,
+                                         const std::string& text);
+// reply: the text of a reply, none: resolve the comment.
+void answerVersionComment(storage::Session& session, const std::string& study,
+                          const std::string& version, std::int64_t commentId,
+                          const std::optional<std::string>& reply);
+nlohmann::json commentJson(const storage::ReviewComment& comment);
+storage::ReviewComment commentFromJson(const nlohmann::json& comment); // throws on damage
+
+// StoreAccess::reviewVersions, and its rows on the service's channel.
+std::vector<ReviewEntry> studyReviewVersions(storage::Session& session, const std::string& study);
+nlohmann::json reviewEntriesJson(const std::vector<ReviewEntry>& entries);
+std::vector<ReviewEntry> reviewEntriesFromJson(const nlohmann::json& rows); // throws on damage
 
 std::vector<storage::ReviewEvent>
 versionHistory(storage::Session& session, const std::string& study, const std::string& version);

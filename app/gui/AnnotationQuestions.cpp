@@ -11,6 +11,8 @@
 #include <QPushButton>
 #include <QStringList>
 
+#include <cmath>
+
 namespace radmark::gui {
 
 namespace {
@@ -113,6 +115,29 @@ void addDecisionActions(QMenu* menu, const std::function<void(storage::Decision)
     add(tr("&Approve"), Qt::Key_A, storage::Decision::Approve);
     add(tr("Request &changes..."), Qt::Key_C, storage::Decision::RequestChanges);
     add(tr("Re&ject..."), Qt::Key_R, storage::Decision::Reject);
+}
+
+std::optional<QString> askCommentText(const imaging::Vec3& voxel, QWidget* parent) {
+    QInputDialog dialog(parent);
+    dialog.setObjectName(QStringLiteral("commentTextDialog"));
+    dialog.setWindowTitle(tr("Comment"));
+    dialog.setLabelText(tr("Comment at voxel (%1, %2, %3):")
+                            .arg(std::lround(voxel[0]))
+                            .arg(std::lround(voxel[1]))
+                            .arg(std::lround(voxel[2])));
+    if (dialog.exec() != QDialog::Accepted)
+        return std::nullopt;
+    return dialog.textValue();
+}
+
+void addCommentActions(QMenu* menu, const std::function<void(int)>& step,
+                       const std::function<void()>& show) {
+    menu->addAction(tr("Ne&xt comment"), menu, [step] { step(+1); })
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N));
+    menu->addAction(tr("&Previous comment"), menu, [step] { step(-1); })
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    menu->addAction(tr("Co&mments"), menu, [show] { show(); })
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
 }
 
 std::optional<QString> askVersionMessage(QWidget* parent) {

@@ -4,9 +4,11 @@
 // study opens, edits not saved as a version before they are replaced or submitted, a reviewer's
 // comment on her decision and open comments before an approval; and the autosave interval and
 // local clock they are told in; and what both show of versions and decisions (short ids, the
-// status line after opening a version, the Review menu's decision actions).
+// status line after opening a version, the Review menu's decision actions, the text of a comment
+// pinned to a voxel and the actions stepping through comments).
 
 #include "annotation/Version.h"
+#include "imaging/Volume.h"
 #include "storage/Reviews.h"
 
 #include <QString>
@@ -48,6 +50,13 @@ QString versionOpenedText(const annotation::VersionId& id, bool readOnly);
 QString decisionText(storage::Decision decision);
 // Approving a version with open comments: true when she chose to resolve them and approve.
 bool askToResolveOpenComments(int open, QWidget* parent);
+// A comment pinned at a voxel (index coordinates): "Comment at voxel (x, y, z):"; none when she
+// cancelled.
+std::optional<QString> askCommentText(const imaging::Vec3& voxel, QWidget* parent);
+// Comments > Next comment (Ctrl+Shift+N), Previous comment (Ctrl+Shift+P), Comments
+// (Ctrl+Shift+M): step(+1 / -1), show().
+void addCommentActions(QMenu* menu, const std::function<void(int)>& step,
+                       const std::function<void()>& show);
 
 // "14:03" of a storage UTC time (ISO 8601), in local time.
 QString localClock(const std::string& utc, const QString& format);

@@ -65,14 +65,38 @@ CommentsPanel::CommentsPanel(QWidget* parent) : QWidget(parent) {
     layout->addLayout(buttons);
 }
 
+namespace {
+// A personal store's review session as the panel's source, for one version.
+class SessionComments final : public CommentSource {
+  public:
+    SessionComments(workflow::ReviewSession& reviews, std::int64_t version)
+        : reviews_(reviews), version_(version) {}
+    std::vector<storage::ReviewComment> comments() override { return reviews_.comments(version_); }
+    void reply(std::int64_t commentId, const std::string& text) override {
+        reviews_.reply(commentId, text);
+    }
+    void resolve(std::int64_t commentId) override { reviews_.resolve(commentId); }
+
+  private:
+    workflow::ReviewSession& reviews_;
+    std::int64_t version_;
+};
+} // namespace
+
 void CommentsPanel::setVersion(workflow::ReviewSession* reviews, std::int64_t version) {
-    reviews_ = reviews;
+    source_ = reviews ? std::make_unique<SessionComments>(*reviews, version) : nullptr;
     version_ = version;
     refresh();
 }
 
+void CommentsPanel::setSource(std::unique_ptr<CommentSource> source) {
+    source_ = std::move(source);
+    version_.reset();
+    refresh();
+}
+
 void CommentsPanel::clear(const QString& why) {
-    reviews_ = nullptr;
+    source_.reset();
     version_.reset();
     pinned_.clear();
     tree_->clear();
@@ -83,11 +107,11 @@ void CommentsPanel::refresh() {
     const std::optional<std::int64_t> selected = selectedComment();
     tree_->clear();
     pinned_.clear();
-    if (!reviews_ || !version_)
+    if (!source_)
         return;
     std::vector<storage::ReviewComment> all;
     try {
-        all = reviews_->comments(*version_);
+        all = source_->comments();
     } catch (const std::exception& e) {
         status_->setText(tr("The comments could not be read: %1").arg(QString::fromUtf8(e.what())));
         return;
@@ -175,7 +199,7 @@ bool CommentsPanel::step(int direction) {
 
 void CommentsPanel::replyToSelected() {
     const auto id = selectedComment();
-    if (!reviews_ || !id) {
+    if (!source_ || !id) {
         QMessageBox::information(this, tr("Reply"), tr("Select the comment to reply to."));
         return;
     }
@@ -185,7 +209,7 @@ void CommentsPanel::replyToSelected() {
     if (!ok)
         return;
     try {
-        reviews_->reply(*id, reply.toStdString());
+        source_->reply(*id, reply.toStdString());
     } catch (const std::exception& e) {
         QMessageBox::warning(this, tr("Reply"), QString::fromUtf8(e.what()));
         return;
@@ -196,12 +220,12 @@ void CommentsPanel::replyToSelected() {
 
 void CommentsPanel::resolveSelected() {
     const auto id = selectedComment();
-    if (!reviews_ || !id) {
+    if (!source_ || !id) {
         QMessageBox::information(this, tr("Resolve"), tr("Select the comment to resolve."));
         return;
     }
     try {
-        reviews_->resolve(*id);
+        source_->resolve(*id);
     } catch (const std::exception& e) {
         QMessageBox::warning(this, tr("Resolve"), QString::fromUtf8(e.what()));
         return;

@@ -10,7 +10,9 @@
 #include <QWidget>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 class QLabel;
@@ -23,13 +25,26 @@ class ReviewSession;
 
 namespace radmark::gui {
 
+// Where the panel reads and answers the comments of the version on screen: the study's
+// workflow::ReviewSession on a personal store, the store service's session on a shared one
+// (ServiceWorkspace, through cli::StoreAccess). Each throws the workflow's refusals.
+class CommentSource {
+  public:
+    virtual ~CommentSource() = default;
+    virtual std::vector<storage::ReviewComment> comments() = 0; // oldest first, with replies
+    virtual void reply(std::int64_t commentId, const std::string& text) = 0;
+    virtual void resolve(std::int64_t commentId) = 0;
+};
+
 class CommentsPanel : public QWidget {
     Q_OBJECT
   public:
     explicit CommentsPanel(QWidget* parent = nullptr);
 
-    // The comments of `version` read through `reviews` (kept by the caller while shown).
+    // The comments of `version` read through `reviews` (kept by the caller while shown), or
+    // those `source` reads.
     void setVersion(workflow::ReviewSession* reviews, std::int64_t version);
+    void setSource(std::unique_ptr<CommentSource> source); // version() stays unset
     void clear(const QString& why);
     void refresh(); // re-reads the comments
 
@@ -55,7 +70,7 @@ class CommentsPanel : public QWidget {
     std::optional<std::int64_t> selectedComment() const; // the pinned comment of the selection
     void selectPinned(std::int64_t commentId);
 
-    workflow::ReviewSession* reviews_ = nullptr;
+    std::unique_ptr<CommentSource> source_;
     std::optional<std::int64_t> version_;
     std::vector<storage::ReviewComment> pinned_;
     QLabel* status_ = nullptr;

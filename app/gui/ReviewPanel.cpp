@@ -78,6 +78,22 @@ QTableWidgetItem* number(double value, int decimals) {
     return item;
 }
 
+// A personal store's review session as the compare view's source.
+class SessionComparisons final : public ComparisonSource {
+  public:
+    explicit SessionComparisons(workflow::ReviewSession& reviews) : reviews_(reviews) {}
+    std::vector<workflow::ReviewVersion> versions() override { return reviews_.versions(); }
+    std::optional<std::int64_t> previousOf(std::int64_t annotationId) override {
+        return reviews_.previousOf(annotationId);
+    }
+    workflow::Comparison compare(std::int64_t reference, std::int64_t compared) override {
+        return reviews_.compare(reference, compared);
+    }
+
+  private:
+    workflow::ReviewSession& reviews_;
+};
+
 } // namespace
 
 ReviewPanel::ReviewPanel(QWidget* parent) : QWidget(parent) {
@@ -131,7 +147,14 @@ ReviewPanel::~ReviewPanel() = default;
 
 void ReviewPanel::setStudy(workflow::ReviewSession* reviews,
                            std::shared_ptr<imaging::Volume> volume) {
+    setStudy(reviews ? std::make_unique<SessionComparisons>(*reviews) : nullptr, std::move(volume));
     reviews_ = reviews;
+}
+
+void ReviewPanel::setStudy(std::unique_ptr<ComparisonSource> source,
+                           std::shared_ptr<imaging::Volume> volume) {
+    source_ = std::move(source);
+    reviews_ = nullptr;
     volume_ = std::move(volume);
     version_.reset();
     other_.reset();
@@ -142,7 +165,9 @@ void ReviewPanel::setStudy(workflow::ReviewSession* reviews,
 }
 
 void ReviewPanel::clear() {
+    source_.reset();
     reviews_ = nullptr;
+    versions_.clear();
     version_.reset();
     other_.reset();
     report_.reset();
@@ -156,11 +181,26 @@ void ReviewPanel::clear() {
     summary_->setText(tr("Open a submitted version from the review queue (Ctrl+Shift+Q)."));
 }
 
+std::optional<workflow::ReviewVersion> ReviewPanel::versionNamed(std::int64_t annotationId) const {
+    for (const workflow::ReviewVersion& v : versions_)
+        if (v.annotationId == annotationId)
+            return v;
+    return std::nullopt;
+}
+
 void ReviewPanel::refreshVersions() {
     filling_ = true;
     otherCombo_->clear();
-    if (reviews_) {
-        for (const workflow::ReviewVersion& v : reviews_->versions()) {
+    versions_.clear();
+    if (source_) {
+        try {
+            versions_ = source_->versions();
+        } catch (const std::exception& e) {
+            filling_ = false;
+            emit failed(QString::fromUtf8(e.what()));
+            return;
+        }
+        for (const workflow::ReviewVersion& v : versions_) {
             if (version_ && v.annotationId == *version_)
                 continue;
             otherCombo_->addItem((v.consensus ? tr("consensus ") : QString()) + versionTitle(v),
@@ -170,20 +210,30 @@ void ReviewPanel::refreshVersions() {
     if (other_)
         otherCombo_->setCurrentIndex(otherCombo_->findData(qlonglong(*other_)));
     filling_ = false;
-    if (reviews_ && version_)
-        summary_->setText(tr("Reviewing %1").arg(versionTitle(reviews_->version(*version_))));
+    if (version_)
+        if (const std::optional<workflow::ReviewVersion> shown = versionNamed(*version_))
+            summary_->setText(tr("Reviewing %1").arg(versionTitle(*shown)));
 }
 
 void ReviewPanel::showVersion(std::int64_t version) {
-    if (!reviews_)
+    if (!source_)
         return;
     version_ = version;
-    other_ = reviews_->previousOf(version);
+    try {
+        other_ = source_->previousOf(version);
+    } catch (const std::exception& e) {
+        emit failed(QString::fromUtf8(e.what()));
+        return;
+    }
+    refreshVersions();
     if (!other_) // the first version of its line: any other, if there is one
-        for (const workflow::ReviewVersion& v : reviews_->versions())
+        for (const workflow::ReviewVersion& v : versions_)
             if (v.annotationId != version)
                 other_ = v.annotationId;
-    refreshVersions();
+    filling_ = true;
+    if (other_)
+        otherCombo_->setCurrentIndex(otherCombo_->findData(qlonglong(*other_)));
+    filling_ = false;
     compare();
 }
 
@@ -194,12 +244,12 @@ void ReviewPanel::compareWith(std::int64_t other) {
 }
 
 void ReviewPanel::compare() {
-    if (!reviews_ || !version_)
+    if (!source_ || !version_)
         return;
     // Without another version the version is shown beside itself: the metrics say "identical".
     const std::int64_t otherId = other_.value_or(*version_);
     try {
-        workflow::Comparison c = reviews_->compare(*version_, otherId);
+        workflow::Comparison c = source_->compare(*version_, otherId);
         viewer_->setSides(
             sideOf(c.referenceAnnotation, sideLabel(c.reference, tr("Under review"))),
             sideOf(c.comparedAnnotation,

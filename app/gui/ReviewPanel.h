@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 class QComboBox;
 class QLabel;
@@ -29,15 +30,30 @@ class ComparisonViewer;
 
 namespace radmark::gui {
 
+// Where the compare view reads a study's versions and compares two of them: the study's
+// workflow::ReviewSession on a personal store (ReviewPanel::setStudy), the store service's
+// session on a shared workstation (ServiceWorkspace, through cli::StoreAccess).
+class ComparisonSource {
+  public:
+    virtual ~ComparisonSource() = default;
+    virtual std::vector<workflow::ReviewVersion> versions() = 0; // oldest first
+    // The version reviewed before this one in its line (ReviewSession::previousOf).
+    virtual std::optional<std::int64_t> previousOf(std::int64_t annotationId) = 0;
+    // As ReviewSession::compare: throws its refusals (ReviewRefused: different grids).
+    virtual workflow::Comparison compare(std::int64_t reference, std::int64_t compared) = 0;
+};
+
 class ReviewPanel : public QWidget {
     Q_OBJECT
   public:
     explicit ReviewPanel(QWidget* parent = nullptr);
     ~ReviewPanel() override;
 
-    // The study's versions come from `reviews` (kept by the caller while shown); the volume is
-    // shown in both views. clear() forgets both.
+    // The study's versions come from `reviews` (kept by the caller while shown), or from
+    // `source`; the volume is shown in both views. clear() forgets both.
     void setStudy(workflow::ReviewSession* reviews, std::shared_ptr<imaging::Volume> volume);
+    void setStudy(std::unique_ptr<ComparisonSource> source,
+                  std::shared_ptr<imaging::Volume> volume);
     void clear();
     // Shows `version` on the left beside its previous version (or the only other one). Throws
     // what ReviewSession::compare throws (ReviewRefused: different grids).
@@ -47,7 +63,10 @@ class ReviewPanel : public QWidget {
     // The versions list changed (a consensus was built, a decision taken): re-read it.
     void refreshVersions();
 
-    const workflow::ReviewSession* reviews() const { return reviews_; }
+    const workflow::ReviewSession* reviews() const { return reviews_; } // null for a source
+    // The study's versions as the source listed them last (oldest first).
+    const std::vector<workflow::ReviewVersion>& versions() const { return versions_; }
+    std::optional<workflow::ReviewVersion> versionNamed(std::int64_t annotationId) const;
     std::optional<std::int64_t> shownVersion() const { return version_; }
     std::optional<std::int64_t> comparedVersion() const { return other_; }
     // The metrics on screen as annotation::agreementJson writes them, "{}" when nothing is
@@ -65,7 +84,9 @@ class ReviewPanel : public QWidget {
     void compare();
     void fillMetrics(const annotation::AgreementReport& report);
 
-    workflow::ReviewSession* reviews_ = nullptr;
+    std::unique_ptr<ComparisonSource> source_;
+    const workflow::ReviewSession* reviews_ = nullptr; // what source_ reads, when it is one
+    std::vector<workflow::ReviewVersion> versions_;    // as source_ listed them last
     std::shared_ptr<imaging::Volume> volume_;
     std::optional<std::int64_t> version_, other_;
     std::optional<annotation::AgreementReport> report_;

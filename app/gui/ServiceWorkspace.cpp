@@ -1,11 +1,15 @@
 #include "app/gui/ServiceWorkspace.h"
 
 #include "app/gui/AnnotationQuestions.h"
+#include "app/gui/CommentsPanel.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/ReviewDocks.h"
+#include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
 #include "app/gui/security/LoginDialog.h"
 #include "viewer/BoxInteraction.h"
+#include "viewer/ComparisonViewer.h"
 #include "viewer/FourUpViewer.h"
 #include "viewer/LabelEditor.h"
 
@@ -32,6 +36,80 @@ std::string studyKey(std::int64_t studyId) {
     return std::to_string(studyId);
 }
 
+// The workspace's current session (a new one after she logged in again), for the panels.
+class CurrentSession {
+  public:
+    explicit CurrentSession(std::function<cli::StoreAccess*()> access)
+        : access_(std::move(access)) {}
+    cli::StoreAccess& session() const {
+        cli::StoreAccess* access = access_();
+        if (!access)
+            throw std::runtime_error("the session has ended: log in again");
+        return *access;
+    }
+
+  private:
+    std::function<cli::StoreAccess*()> access_;
+};
+
+// The Comments panel's source through the service: one version's comments (hex).
+class ServiceComments final : public CommentSource, CurrentSession {
+  public:
+    ServiceComments(std::function<cli::StoreAccess*()> access, std::string study,
+                    std::string version)
+        : CurrentSession(std::move(access)), study_(std::move(study)),
+          version_(std::move(version)) {}
+    std::vector<storage::ReviewComment> comments() override {
+        return session().comments(study_, version_);
+    }
+    void reply(std::int64_t commentId, const std::string& text) override {
+        session().replyToComment(study_, version_, commentId, text);
+    }
+    void resolve(std::int64_t commentId) override {
+        session().resolveComment(study_, version_, commentId);
+    }
+
+  private:
+    std::string study_, version_;
+};
+
+// The compare view's source through the service: the study's versions as the worker's review
+// session lists them, and two of them as the worker sends them (cli::StoreAccess::compare).
+class ServiceComparisons final : public ComparisonSource, CurrentSession {
+  public:
+    ServiceComparisons(std::function<cli::StoreAccess*()> access, std::string study)
+        : CurrentSession(std::move(access)), study_(std::move(study)) {}
+
+    std::vector<workflow::ReviewVersion> versions() override {
+        entries_ = session().reviewVersions(study_);
+        std::vector<workflow::ReviewVersion> versions;
+        for (const cli::ReviewEntry& e : entries_)
+            versions.push_back(e.version);
+        return versions;
+    }
+    std::optional<std::int64_t> previousOf(std::int64_t annotationId) override {
+        return entry(annotationId).previous;
+    }
+    workflow::Comparison compare(std::int64_t reference, std::int64_t compared) override {
+        return session().compare(study_, entry(reference).version.id.hex(),
+                                 entry(compared).version.id.hex());
+    }
+
+  private:
+    const cli::ReviewEntry& entry(std::int64_t annotationId) {
+        for (int pass = 0; pass < 2; ++pass) {
+            for (const cli::ReviewEntry& e : entries_)
+                if (e.version.annotationId == annotationId)
+                    return e;
+            versions(); // a version saved or decided since: read the list again
+        }
+        throw std::runtime_error("that version is no longer one of this study's versions");
+    }
+
+    std::string study_;
+    std::vector<cli::ReviewEntry> entries_;
+};
+
 } // namespace
 
 ServiceWorkspace::Connect ServiceWorkspace::throughService(const std::filesystem::path& socket) {
@@ -44,6 +122,17 @@ ServiceWorkspace::Connect ServiceWorkspace::throughService(const std::filesystem
 
 ServiceWorkspace::ServiceWorkspace(Connect connect, MainWindow& window)
     : QObject(&window), connect_(std::move(connect)), window_(window) {
+    // The reviewer's compare view below the four-up and the comments of the version on screen,
+    // as on a personal store (ReviewDocks).
+    reviewDocks_ = new ReviewDocks(window_);
+    reviewPanel_ = reviewDocks_->reviewPanel();
+    commentsPanel_ = reviewDocks_->commentsPanel();
+    QObject::connect(reviewPanel_, &ReviewPanel::failed, this, [this](const QString& message) {
+        const std::runtime_error refused(message.toStdString());
+        report(tr("Compare versions"), refused);
+    });
+    QObject::connect(reviewPanel_->viewer(), &viewer::ComparisonViewer::pointPinned, this,
+                     &ServiceWorkspace::pinComment);
     buildMenu();
     versionsPanel_ = new VersionsPanel(&window_);
     versionsDock_ = window_.addPanel(versionsPanel_, tr("Versions"));
@@ -178,8 +267,87 @@ void ServiceWorkspace::buildMenu() {
     auto* queue =
         reviewMenu_->addAction(tr("Review &queue..."), this, [this] { chooseStudy(true); });
     queue->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q));
+    auto* compare =
+        reviewMenu_->addAction(tr("&Compare versions"), this, &ServiceWorkspace::showComparison);
+    compare->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
     reviewMenu_->addSeparator();
     addDecisionActions(reviewMenu_, [this](storage::Decision decision) { decide(decision); });
+    reviewMenu_->addSeparator();
+    // The compare view's own actions (O, S, P while it has the focus), so the menu shows them.
+    reviewMenu_->addAction(reviewPanel_->viewer()->overlayAction());
+    reviewMenu_->addAction(reviewPanel_->viewer()->swapAction());
+    reviewMenu_->addAction(reviewPanel_->viewer()->pinAction());
+
+    // Reviewers and the version's annotator both read and answer comments.
+    commentsMenu_ = window_.menuBar()->addMenu(tr("&Comments"));
+    addCommentActions(
+        commentsMenu_, [this](int direction) { jumpToComment(direction); },
+        [this] { reviewDocks_->showComments(); });
+}
+
+void ServiceWorkspace::refreshComments() {
+    if (!access_ || !studyId_ || !shown_ || role_ == storage::Role::Admin) {
+        commentsPanel_->clear(studyId_ ? tr("No saved version on screen: comments are pinned to "
+                                            "saved versions.")
+                                       : tr("Open a stored study to see its comments."));
+        reviewDocks_->refreshMarkers();
+        return;
+    }
+    commentsPanel_->setSource(std::make_unique<ServiceComments>(
+        [this] { return access_.get(); }, studyKey(*studyId_), shown_->hex()));
+    reviewDocks_->refreshMarkers();
+}
+
+bool ServiceWorkspace::pinComment(const imaging::Vec3& voxel) {
+    // Pinned to the version under review, whichever side of the compare view was clicked.
+    const std::optional<std::int64_t> shown = reviewPanel_->shownVersion();
+    const std::optional<workflow::ReviewVersion> version =
+        shown ? reviewPanel_->versionNamed(*shown) : std::nullopt;
+    if (!access_ || !studyId_ || !version)
+        return false;
+    const std::optional<QString> text = reviewDocks_->askPinnedComment(voxel);
+    if (!text)
+        return false;
+    try {
+        access_->pinComment(studyKey(*studyId_), version->id.hex(), voxel, text->toStdString());
+    } catch (const std::exception& e) { // the role, a point outside, an empty text: its words
+        report(tr("Comment"), e);
+        return false;
+    }
+    reviewDocks_->commentPinned();
+    return true;
+}
+
+viewer::CommentMarkers* ServiceWorkspace::commentMarkers() const {
+    return reviewDocks_->commentMarkers();
+}
+
+bool ServiceWorkspace::jumpToComment(int direction) {
+    return reviewDocks_->jumpToComment(direction);
+}
+
+bool ServiceWorkspace::showComparison() {
+    if (!access_ || !studyId_ || !shown_) {
+        window_.statusBar()->showMessage(tr("Open a stored version to compare it."), 5000);
+        return false;
+    }
+    reviewDocks_->reviewDock()->show();
+    reviewDocks_->reviewDock()->raise();
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    reviewPanel_->setStudy(
+        std::make_unique<ServiceComparisons>([this] { return access_.get(); }, studyKey(*studyId_)),
+        volume_);
+    std::optional<std::int64_t> shown;
+    for (const workflow::ReviewVersion& v : reviewPanel_->versions())
+        if (v.id == *shown_)
+            shown = v.annotationId;
+    if (shown)
+        reviewPanel_->showVersion(*shown);
+    QApplication::restoreOverrideCursor();
+    if (!shown)
+        return false;
+    reviewPanel_->viewer()->setFocus(Qt::ShortcutFocusReason);
+    return reviewPanel_->shownVersion().has_value();
 }
 
 bool ServiceWorkspace::decide(storage::Decision decision) {
@@ -193,21 +361,32 @@ bool ServiceWorkspace::decide(storage::Decision decision) {
     if (!comment)
         return false;
     const QString& message = *comment;
+    // The metrics recorded are those of the comparison on screen, when it shows this version.
+    const auto onPanel = [this](std::optional<std::int64_t> annotationId) {
+        return annotationId ? reviewPanel_->versionNamed(*annotationId) : std::nullopt;
+    };
+    const std::optional<workflow::ReviewVersion> reviewed = onPanel(reviewPanel_->shownVersion());
+    const bool panelShowsIt = reviewed && reviewed->id == *shown_;
+    std::optional<std::string> comparedWith;
+    if (const auto other = onPanel(reviewPanel_->comparedVersion()); panelShowsIt && other)
+        comparedWith = other->id.hex();
     cli::DecisionOutcome outcome;
     try {
         outcome = access_->decide(studyKey(*studyId_), shown_->hex(), decision,
-                                  message.toStdString(), false);
+                                  message.toStdString(), false, comparedWith);
         if (outcome.openComments > 0) {
             if (!askToResolveOpenComments(outcome.openComments, &window_))
                 return false;
             outcome = access_->decide(studyKey(*studyId_), shown_->hex(), decision,
-                                      message.toStdString(), true);
+                                      message.toStdString(), true, comparedWith);
         }
     } catch (const std::exception& e) { // already decided, her own version, the role: its words
         report(tr("Review"), e);
         return false;
     }
     refreshVersions();
+    if (panelShowsIt)
+        reviewPanel_->refreshVersions(); // its state after the decision; the sides stay
     window_.statusBar()->showMessage(
         tr("You %1 version %2.")
             .arg(decisionText(outcome.decision),
@@ -295,12 +474,16 @@ void ServiceWorkspace::chooseStudy(bool queue) {
     // A queue row: that submitted version, read-only, for her decision.
     for (const workflow::WorklistRow& row : *queueRows)
         if (row.studyId == choice->studyId && row.latest &&
-            row.latest->annotationId == *choice->version)
-            openVersion(row.latest->id, true);
+            row.latest->annotationId == *choice->version && openVersion(row.latest->id, true))
+            showComparison();
 }
 
 void ServiceWorkspace::closeStudy() {
+    reviewPanel_->clear();
+    commentsPanel_->clear(tr("Open a stored study to see its comments."));
+    reviewDocks_->refreshMarkers();
     window_.closeStudy();
+    volume_.reset();
     studyId_.reset();
     shown_.reset();
     readOnly_ = false;
@@ -342,6 +525,7 @@ bool ServiceWorkspace::openStudy(std::int64_t studyId) {
     }
     QApplication::restoreOverrideCursor();
     closeStudy();
+    volume_ = volume;
     window_.showStoredVolume(std::move(volume));
     studyId_ = studyId;
     if (newest)
@@ -397,6 +581,7 @@ void ServiceWorkspace::applyEditingRule() {
     saveAction_->setEnabled(role_ == storage::Role::Annotator);
     // Not even a greyed-out menu for annotators: its shortcuts go with it.
     reviewMenu_->menuAction()->setVisible(role_ == storage::Role::Reviewer);
+    commentsMenu_->menuAction()->setVisible(role_ != storage::Role::Admin);
     submitAction_->setEnabled(role_ == storage::Role::Annotator);
 }
 
@@ -436,6 +621,7 @@ void ServiceWorkspace::refreshVersions() {
         versionsPanel_->clear(tr("The versions could not be read: %1").arg(e.what()));
     }
     refreshHistory();
+    refreshComments();
 }
 
 void ServiceWorkspace::refreshHistory() {

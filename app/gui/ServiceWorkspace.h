@@ -7,8 +7,12 @@
 // open a study with its newest version, the versions panel (open read-only, new draft from a
 // version), autosaved drafts and their recovery, save (Ctrl+S), submit for review
 // (Ctrl+Return), lock (Ctrl+L: the session ends, the login comes back); for reviewers the review
-// queue and decisions. The compare view, comments, consensus and the admin's tools work on a
-// personal store (StoreWorkspace) and through the CLI's --service; here they are not built yet
+// queue, the compare view (the version under review beside its previous one or any other, with
+// the agreement metrics; both label maps cross as sealed memfds) and decisions recording the
+// metrics of the comparison on screen; comments pinned in the compare view (P, a click), read,
+// answered and resolved in the Comments panel by the reviewer and the version's annotator, their
+// markers in both views. Consensus and the admin's tools work on a personal store
+// (StoreWorkspace) and through the CLI's --service; here they are not built yet
 // (docs/service.md, "The workstation through the service").
 
 #include "app/cli/StoreAccess.h"
@@ -29,9 +33,16 @@ class QMenu;
 class QPlainTextEdit;
 class QTimer;
 
+namespace radmark::viewer {
+class CommentMarkers;
+}
+
 namespace radmark::gui {
 
+class CommentsPanel;
 class MainWindow;
+class ReviewDocks;
+class ReviewPanel;
 class VersionsPanel;
 
 class ServiceWorkspace : public QObject {
@@ -66,6 +77,14 @@ class ServiceWorkspace : public QObject {
     // (Ctrl+Shift+R) decide on the version on screen (changes and reject ask for the comment;
     // approving with open comments asks to resolve them). False when nothing was recorded.
     bool decide(storage::Decision decision);
+    // Review > Compare versions (Ctrl+Shift+D; a queue row opens it too): the version on screen
+    // beside the one reviewed before it in its line; the panel's combo picks any other.
+    bool showComparison();
+    // P and a click in the compare view: a comment pinned there on the version under review
+    // (its text asked). False when nothing was pinned.
+    bool pinComment(const imaging::Vec3& voxel);
+    // Comments > Next / Previous comment (Ctrl+Shift+N / P): the crosshair to its voxel.
+    bool jumpToComment(int direction);
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
@@ -79,6 +98,9 @@ class ServiceWorkspace : public QObject {
     const std::string& userName() const { return user_; }
     VersionsPanel* versionsPanel() const { return versionsPanel_; }
     QPlainTextEdit* historyView() const { return history_; }
+    ReviewPanel* reviewPanel() const { return reviewPanel_; }
+    CommentsPanel* commentsPanel() const { return commentsPanel_; }
+    viewer::CommentMarkers* commentMarkers() const;
     std::optional<annotation::VersionId> versionOnScreen() const { return shown_; }
     bool readOnly() const { return readOnly_; }
 
@@ -89,6 +111,7 @@ class ServiceWorkspace : public QObject {
     void buildMenu();
     void refreshVersions(); // and the history of the version on screen
     void refreshHistory();
+    void refreshComments(); // of the version on screen, and their markers
     void updateTitle();
     void closeStudy();
     void applyEditingRule();
@@ -114,6 +137,7 @@ class ServiceWorkspace : public QObject {
     std::string user_;
     storage::Role role_ = storage::Role::Annotator;
     std::optional<std::int64_t> studyId_;
+    std::shared_ptr<imaging::Volume> volume_;    // the open study's, shown by both views
     std::optional<annotation::VersionId> shown_; // the version on screen
     bool readOnly_ = false;
     bool edited_ = false;       // since the version on screen (or the fresh annotation)
@@ -129,6 +153,10 @@ class ServiceWorkspace : public QObject {
     VersionsPanel* versionsPanel_ = nullptr;
     QDockWidget* versionsDock_ = nullptr;
     QPlainTextEdit* history_ = nullptr;
+    ReviewDocks* reviewDocks_ = nullptr; // the window's; the two below are its
+    ReviewPanel* reviewPanel_ = nullptr;
+    CommentsPanel* commentsPanel_ = nullptr;
+    QMenu* commentsMenu_ = nullptr;
     QAction* saveAction_ = nullptr;
     QAction* submitAction_ = nullptr;
     QMenu* reviewMenu_ = nullptr;

@@ -7,6 +7,7 @@
 #include "app/gui/ExportDialog.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/PacsImportDialog.h"
+#include "app/gui/ReviewDocks.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
@@ -66,27 +67,19 @@ StoreWorkspace::StoreWorkspace(storage::Store store, MainWindow& window)
     connect(versionsPanel_, &VersionsPanel::newDraftRequested, this,
             &StoreWorkspace::startDraftFrom);
 
-    // The review loop: the compare view below the four-up (big enough to read both sides), the
-    // comments beside it, their markers in the four-up.
-    reviewPanel_ = new ReviewPanel(&window_);
-    reviewDock_ = window_.addPanel(reviewPanel_, tr("Compare"));
-    window_.addDockWidget(Qt::BottomDockWidgetArea, reviewDock_);
-    reviewDock_->setMinimumHeight(380);
-    reviewDock_->hide();
+    // The review loop: the compare view below the four-up, the comments beside it, their
+    // markers in the four-up (ReviewDocks, as through the service).
+    reviewDocks_ = new ReviewDocks(window_);
+    reviewPanel_ = reviewDocks_->reviewPanel();
+    reviewDock_ = reviewDocks_->reviewDock();
+    commentsPanel_ = reviewDocks_->commentsPanel();
+    commentsDock_ = reviewDocks_->commentsDock();
+    commentMarkers_ = reviewDocks_->commentMarkers();
     connect(reviewPanel_, &ReviewPanel::failed, this, [this](const QString& message) {
         QMessageBox::warning(&window_, tr("Compare versions"), message);
     });
     connect(reviewPanel_->viewer(), &viewer::ComparisonViewer::pointPinned, this,
             &StoreWorkspace::pinComment);
-    commentsPanel_ = new CommentsPanel(&window_);
-    commentsDock_ = window_.addPanel(commentsPanel_, tr("Comments"));
-    connect(commentsPanel_, &CommentsPanel::jumpTo, this, [this](const imaging::Vec3& voxel) {
-        window_.viewer()->moveCursorTo(voxel);
-        if (reviewPanel_->viewer()->volume())
-            reviewPanel_->viewer()->moveCursorTo(voxel);
-    });
-    connect(commentsPanel_, &CommentsPanel::commentsChanged, this, &StoreWorkspace::refreshMarkers);
-    commentMarkers_ = new viewer::CommentMarkers(*window_.viewer());
     buildReviewMenu();
     buildAdminMenu();
 
@@ -216,15 +209,9 @@ void StoreWorkspace::buildReviewMenu() {
     reviewMenu_->addAction(compare->overlayAction());
     reviewMenu_->addAction(compare->swapAction());
     reviewMenu_->addAction(compare->pinAction());
-    add(tr("Ne&xt comment"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N),
-        [this] { jumpToComment(+1); });
-    add(tr("&Previous comment"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P),
-        [this] { jumpToComment(-1); });
-    add(tr("Co&mments"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), [this] {
-        commentsDock_->show();
-        commentsDock_->raise();
-        commentsPanel_->tree()->setFocus(Qt::ShortcutFocusReason);
-    });
+    addCommentActions(
+        reviewMenu_, [this](int direction) { jumpToComment(direction); },
+        [this] { reviewDocks_->showComments(); });
     reviewMenu_->addSeparator();
     reviewMenu_->addAction(tr("Build consensus (&vote)"), this, [this] { buildConsensus(false); });
     reviewMenu_->addAction(tr("Build consensus (&STAPLE)"), this, [this] { buildConsensus(true); });
@@ -701,15 +688,7 @@ void StoreWorkspace::refreshReview() {
 }
 
 void StoreWorkspace::refreshMarkers() {
-    std::vector<viewer::PointMarker> markers;
-    const std::vector<storage::ReviewComment>& pinned = commentsPanel_->pinned();
-    for (std::size_t i = 0; i < pinned.size(); ++i)
-        if (pinned[i].voxel)
-            markers.push_back(
-                {int(i) + 1, *pinned[i].voxel, QString::fromStdString(pinned[i].text)});
-    commentMarkers_->setMarkers(markers);
-    if (reviewPanel_->viewer()->volume())
-        reviewPanel_->viewer()->setMarkers(std::move(markers));
+    reviewDocks_->refreshMarkers();
 }
 
 void StoreWorkspace::showComparison(std::int64_t version) {
@@ -891,36 +870,21 @@ bool StoreWorkspace::pinComment(const imaging::Vec3& voxel) {
     const std::optional<std::int64_t> version = reviewPanel_->shownVersion();
     if (!reviews_ || !version)
         return false;
-    QInputDialog dialog(&window_);
-    dialog.setObjectName(QStringLiteral("commentTextDialog"));
-    dialog.setWindowTitle(tr("Comment"));
-    dialog.setLabelText(tr("Comment at voxel (%1, %2, %3):")
-                            .arg(std::lround(voxel[0]))
-                            .arg(std::lround(voxel[1]))
-                            .arg(std::lround(voxel[2])));
-    const bool accepted = dialog.exec() == QDialog::Accepted;
-    reviewPanel_->viewer()->setPinMode(false); // one click, one comment
-    if (!accepted)
+    const std::optional<QString> text = reviewDocks_->askPinnedComment(voxel);
+    if (!text)
         return false;
     try {
-        reviews_->pin(*version, voxel, dialog.textValue().toStdString());
+        reviews_->pin(*version, voxel, text->toStdString());
     } catch (const std::exception& e) {
         QMessageBox::warning(&window_, tr("Comment"), QString::fromUtf8(e.what()));
         return false;
     }
-    commentsPanel_->refresh();
-    refreshMarkers();
-    commentsDock_->show();
+    reviewDocks_->commentPinned();
     return true;
 }
 
 bool StoreWorkspace::jumpToComment(int direction) {
-    commentsDock_->show();
-    if (!commentsPanel_->step(direction)) {
-        window_.statusBar()->showMessage(tr("No comments on the version on screen."), 5000);
-        return false;
-    }
-    return true;
+    return reviewDocks_->jumpToComment(direction);
 }
 
 bool StoreWorkspace::buildConsensus(bool staple) {

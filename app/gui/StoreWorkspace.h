@@ -39,6 +39,7 @@ namespace radmark::gui {
 class CommentsPanel;
 class LockScreen;
 class MainWindow;
+class ReviewDocks;
 class ReviewPanel;
 class VersionsPanel;
 
@@ -170,6 +171,7 @@ class StoreWorkspace : public QObject {
     std::shared_ptr<imaging::Volume> volume_; // of the open study, also shown by the compare view
     std::unique_ptr<workflow::ReviewSession> reviews_;
     std::optional<std::int64_t> reviewedVersion_; // the version opened for review
+    ReviewDocks* reviewDocks_ = nullptr;          // the window's; the five below are its
     ReviewPanel* reviewPanel_ = nullptr;
     QDockWidget* reviewDock_ = nullptr;
     CommentsPanel* commentsPanel_ = nullptr;

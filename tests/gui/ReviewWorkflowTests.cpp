@@ -118,22 +118,6 @@ void openFirstQueueRow(StoreWindow& user, int* rows) {
     QTest::keyClick(user.axial(), Qt::Key_Q, Qt::ControlModifier | Qt::ShiftModifier);
 }
 
-// Types the text into the modal input dialog once it is up and presses OK.
-void answerTextDialog(const QString& text, QString* label = nullptr) {
-    whenModalDialogShows([text, label](QWidget* dialog) {
-        auto* input = qobject_cast<QInputDialog*>(dialog);
-        ASSERT_NE(input, nullptr) << "not an input dialog";
-        if (label)
-            *label = input->labelText();
-        if (auto* plain = input->findChild<QPlainTextEdit*>(); plain && plain->isVisible())
-            QTest::keyClicks(plain, text);
-        else
-            QTest::keyClicks(input->findChild<QLineEdit*>(), text);
-        QTest::mouseClick(input->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
-                          Qt::LeftButton);
-    });
-}
-
 struct Versions {
     std::int64_t first = 0, second = 0, third = 0;
 };

@@ -9,16 +9,27 @@
 
 #include "ServiceWindowFixture.h"
 
+#include "app/gui/CommentsPanel.h"
+#include "app/gui/ReviewPanel.h"
 #include "storage/Annotations.h"
+#include "storage/Reviews.h"
 #include "storage/Users.h"
+#include "viewer/CommentMarkers.h"
+#include "viewer/ComparisonViewer.h"
+#include "viewer/SliceView.h"
 #include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
 
 #include <QAction>
+#include <QComboBox>
 #include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QTreeWidget>
+
+#include <set>
 
 namespace radmark::testing {
 namespace {
@@ -231,33 +242,48 @@ TEST_F(ServiceWorkspace, DraftIsWrittenOfferedRecoveredAndDiscarded) {
 // A reviewer through StoreAccess: her queue tab, the submitted version opened read-only,
 // Ctrl+Shift+C with the comment typed: the store records the decision with its metrics against
 // the previous version; a second decision is refused in the store's words.
-TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
-    TempDir dir;
-    const std::int64_t studyId = makeStoreWithOneStudy(dir.path());
-    const std::string reviewerName = "rita-reviewer";
+const std::string reviewerName = "rita-reviewer";
+
+// The store with one study and a reviewer, and annie's versions of the study through the
+// workstation, a stroke each at these heights, the last one submitted.
+std::int64_t storeWithSubmittedStrokes(const std::filesystem::path& dir,
+                                       std::initializer_list<double> strokes) {
+    const std::int64_t studyId = makeStoreWithOneStudy(dir);
     {
-        auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+        auto admin = storage::Store(dir, lowCostPolicy()).login(adminName, adminPassword);
         storage::Users(admin).add(reviewerName, storage::Role::Reviewer, userPassword);
     }
-    {
-        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
-        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
-        int rows = 0;
-        annie.openFromWorklist(&rows);
-        int reviewMenus = 0;
-        for (QAction* menu : annie.window.menuBar()->actions()) {
-            if (menu->text() == QStringLiteral("&Review")) {
-                ++reviewMenus;
-                EXPECT_FALSE(menu->isVisible()) << "annotators have no Review menu";
-            }
+    ServiceWindow annie(inProcess(dir, lowCostPolicy()));
+    EXPECT_TRUE(annie.logIn(annotatorName, userPassword));
+    int rows = 0;
+    annie.openFromWorklist(&rows);
+    int reviewMenus = 0;
+    for (QAction* menu : annie.window.menuBar()->actions()) {
+        if (menu->text() == QStringLiteral("&Review")) {
+            ++reviewMenus;
+            EXPECT_FALSE(menu->isVisible()) << "annotators have no Review menu";
         }
-        EXPECT_EQ(reviewMenus, 1);
-        annie.paintStroke(0.5);
-        annie.saveVersion(QStringLiteral("first stroke"));
-        annie.paintStroke(0.3);
-        annie.saveVersion(QStringLiteral("second stroke"));
-        annie.submit();
     }
+    EXPECT_EQ(reviewMenus, 1);
+    int n = 0;
+    for (double height : strokes) {
+        annie.paintStroke(height);
+        annie.saveVersion(QStringLiteral("stroke %1").arg(++n));
+    }
+    annie.submit();
+    return studyId;
+}
+
+// Ctrl+Shift+C on the version on screen, the comment typed into the dialog.
+void requestChanges(ServiceWindow& reviewer, const QString& comment) {
+    answerTextDialog(comment);
+    reviewer.activate();
+    QTest::keyClick(reviewer.axial(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+}
+
+TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
+    TempDir dir;
+    const std::int64_t studyId = storeWithSubmittedStrokes(dir.path(), {0.5, 0.3});
     ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
     ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
     int queued = 0;
@@ -268,16 +294,7 @@ TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
     const std::optional<annotation::VersionId> onScreen = rita.workspace->versionOnScreen();
     ASSERT_TRUE(onScreen);
 
-    // Request changes, the comment typed into the dialog.
-    whenModalDialogShows([](QWidget* dialog) {
-        auto* input = qobject_cast<QInputDialog*>(dialog);
-        ASSERT_NE(input, nullptr) << "not an input dialog";
-        QTest::keyClicks(input->findChild<QPlainTextEdit*>(), QStringLiteral("the edge is off"));
-        QTest::mouseClick(input->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
-                          Qt::LeftButton);
-    });
-    rita.activate();
-    QTest::keyClick(rita.axial(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    requestChanges(rita, QStringLiteral("the edge is off"));
     {
         auto session =
             storage::Store(dir.path(), lowCostPolicy()).login(reviewerName, userPassword);
@@ -308,6 +325,172 @@ TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
     EXPECT_TRUE(history.contains(QString::fromStdString(reviewerName)) &&
                 history.contains("the edge is off"))
         << history.toStdString();
+}
+
+// A reviewer compares through StoreAccess: the queue row opens the compare view with the
+// version under review beside its previous one, the metrics those ReviewSession::compare gives
+// in-process; the other side picked with the keyboard in the combo; the decision then records
+// the metrics of the comparison on screen, not those against the previous version.
+TEST_F(ServiceWorkspace, ReviewerComparesAndTheDecisionHoldsTheComparisonOnScreen) {
+    TempDir dir;
+    const std::int64_t studyId = storeWithSubmittedStrokes(dir.path(), {0.5, 0.3, 0.7});
+    auto session = storage::Store(dir.path(), lowCostPolicy()).login(reviewerName, userPassword);
+    workflow::ReviewSession review(session, studyId);
+    const std::vector<workflow::ReviewVersion> versions = review.versions();
+    ASSERT_EQ(versions.size(), 3u);
+    const std::int64_t first = versions[0].annotationId, second = versions[1].annotationId,
+                       third = versions[2].annotationId;
+
+    ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
+    ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+    int queued = 0;
+    rita.openFirstQueueRow(&queued);
+    ASSERT_EQ(queued, 1);
+    gui::ReviewPanel* panel = rita.workspace->reviewPanel();
+    EXPECT_TRUE(panel->isVisible()) << "the queue row opens the compare view";
+    ASSERT_EQ(panel->shownVersion(), std::optional(third));
+    ASSERT_EQ(panel->comparedVersion(), std::optional(second));
+    EXPECT_EQ(panel->metricsJson(),
+              annotation::agreementJson(review.compare(third, second).metrics));
+    EXPECT_GT(panel->metricsTable()->rowCount(), 0);
+    QTest::qWait(300);
+    const QImage left = panel->viewer()->view(0)->grabFramebuffer();
+    const QImage right = panel->viewer()->view(1)->grabFramebuffer();
+    for (const QImage& side : {left, right}) {
+        std::set<QRgb> colours;
+        for (int y = 0; y < side.height(); y += 4)
+            for (int x = 0; x < side.width(); x += 4)
+                colours.insert(side.pixel(x, y));
+        EXPECT_GT(colours.size(), 50u) << "each side shows the images";
+    }
+    EXPECT_NE(left, right) << "the third stroke is on the left side only";
+
+    // The other side: the first version, one key up in the combo.
+    QComboBox* combo = panel->otherVersionCombo();
+    combo->setFocus(Qt::OtherFocusReason);
+    QTest::keyClick(combo, Qt::Key_Up);
+    ASSERT_EQ(panel->comparedVersion(), std::optional(first));
+    EXPECT_EQ(panel->metricsJson(),
+              annotation::agreementJson(review.compare(third, first).metrics));
+
+    requestChanges(rita, QStringLiteral("see the first"));
+    const std::optional<storage::ReviewDecisionRecord> decided =
+        storage::Reviews(session).decisionOf(third);
+    ASSERT_TRUE(decided);
+    const std::string againstFirst = workflow::decisionMetrics(review, third, first);
+    ASSERT_NE(againstFirst, workflow::decisionMetrics(review, third))
+        << "the versions differ, so the metrics tell which comparison was recorded";
+    EXPECT_EQ(decided->metricsJson, againstFirst);
+}
+
+// Comments through StoreAccess: the reviewer pins one in the compare view (P, a click on a voxel
+// only the version under review has, the text typed), the annotator finds it in her Comments
+// panel and its marker in the four-up, jumps to it (Ctrl+Shift+N) and replies with the Reply
+// button; the reviewer resolves it. The store has each, read in-process. A reply naming a
+// comment of another version is refused and logged.
+TEST_F(ServiceWorkspace, ReviewerPinsACommentTheAnnotatorRepliesTheReviewerResolves) {
+    TempDir dir;
+    const std::int64_t studyId = storeWithSubmittedStrokes(dir.path(), {0.3, 0.7});
+    auto session = storage::Store(dir.path(), lowCostPolicy()).login(reviewerName, userPassword);
+    workflow::ReviewSession review(session, studyId);
+    const std::vector<workflow::ReviewVersion> versions = review.versions();
+    ASSERT_EQ(versions.size(), 2u);
+    const workflow::ReviewVersion& submitted = versions[1];
+
+    imaging::Vec3 pinned{};
+    {
+        ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+        int queued = 0;
+        rita.openFirstQueueRow(&queued);
+        viewer::ComparisonViewer* compare = rita.workspace->reviewPanel()->viewer();
+        ASSERT_TRUE(compare->reference().labels && compare->other().labels);
+        const annotation::LabelMap& mine = *compare->reference().labels;
+        const annotation::LabelMap& previous = *compare->other().labels;
+        std::optional<imaging::Vec3> onlyMine;
+        const imaging::Geometry& grid = mine.geometry();
+        for (int z = 0; z < grid.dims[2] && !onlyMine; ++z)
+            for (int y = 0; y < grid.dims[1] && !onlyMine; ++y)
+                for (int x = 2; x < grid.dims[0] && !onlyMine; x += 4)
+                    if (mine.at({x, y, z}) && !previous.at({x, y, z}))
+                        onlyMine = imaging::Vec3{double(x), double(y), double(z)};
+        ASSERT_TRUE(onlyMine);
+        compare->moveCursorTo(*onlyMine);
+        compare->renderAll();
+        QApplication::processEvents();
+        rita.activate();
+        compare->view(0)->setFocus(Qt::OtherFocusReason);
+        QTest::keyClick(compare->view(0), Qt::Key_P);
+        ASSERT_TRUE(compare->pinMode());
+        QString asked;
+        answerTextDialog(QStringLiteral("Is this part of the lesion?"), &asked);
+        QTest::mouseClick(compare->view(0), Qt::LeftButton, Qt::NoModifier,
+                          compare->view(0)->widgetPositionOf(*onlyMine).toPoint());
+        EXPECT_TRUE(asked.contains(QStringLiteral("voxel"))) << asked.toStdString();
+        gui::CommentsPanel* comments = rita.workspace->commentsPanel();
+        ASSERT_EQ(comments->pinned().size(), 1u);
+        pinned = *comments->pinned()[0].voxel;
+        EXPECT_NEAR(pinned[0], (*onlyMine)[0], 1.0);
+        EXPECT_NEAR(pinned[1], (*onlyMine)[1], 1.0);
+        EXPECT_EQ(pinned[2], (*onlyMine)[2]);
+        EXPECT_EQ(compare->markers().size(), 1u);
+        EXPECT_EQ(rita.workspace->commentMarkers()->markers().size(), 1u);
+    }
+    std::vector<storage::ReviewComment> stored = review.comments(submitted.annotationId);
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].author, reviewerName);
+    EXPECT_EQ(stored[0].text, "Is this part of the lesion?");
+    const std::int64_t commentId = stored[0].id;
+
+    {
+        ServiceWindow annie(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(annie.logIn(annotatorName, userPassword));
+        int rows = 0;
+        annie.openFromWorklist(&rows);
+        ASSERT_EQ(annie.workspace->versionOnScreen(), std::optional(submitted.id));
+        gui::CommentsPanel* comments = annie.workspace->commentsPanel();
+        ASSERT_EQ(comments->pinned().size(), 1u) << "her version's comment";
+        EXPECT_EQ(annie.workspace->commentMarkers()->markers().size(), 1u);
+        annie.activate();
+        const imaging::Vec3 before = annie.window.viewer()->cursor().index();
+        QTest::keyClick(annie.axial(), Qt::Key_N, Qt::ControlModifier | Qt::ShiftModifier);
+        const imaging::Vec3 cursor = annie.window.viewer()->cursor().index();
+        EXPECT_NE(before, pinned);
+        for (int i = 0; i < 3; ++i)
+            EXPECT_NEAR(cursor[i], pinned[i], 0.5) << "Ctrl+Shift+N moves the crosshair there";
+        answerTextDialog(QStringLiteral("Yes, the upper pole."));
+        QTest::mouseClick(comments->replyButton(), Qt::LeftButton);
+    }
+    stored = review.comments(submitted.annotationId);
+    ASSERT_EQ(stored.size(), 2u);
+    EXPECT_EQ(stored[1].replyTo, std::optional(commentId));
+    EXPECT_EQ(stored[1].author, annotatorName);
+
+    {
+        ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+        int queued = 0;
+        rita.openFirstQueueRow(&queued);
+        gui::CommentsPanel* comments = rita.workspace->commentsPanel();
+        ASSERT_EQ(comments->pinned().size(), 1u);
+        comments->tree()->setCurrentItem(comments->tree()->topLevelItem(0));
+        QTest::mouseClick(comments->resolveButton(), Qt::LeftButton);
+        EXPECT_TRUE(comments->pinned()[0].resolved);
+    }
+    EXPECT_TRUE(review.comments(submitted.annotationId)[0].resolved);
+
+    // A reply that names this comment on the other version: refused, logged, nothing written.
+    auto access = cli::inProcessStoreAccess(
+        storage::Store(dir.path(), lowCostPolicy()).login(annotatorName, userPassword));
+    EXPECT_THROW(access->replyToComment(std::to_string(studyId), versions[0].id.hex(), commentId,
+                                        "sneaked in"),
+                 std::exception);
+    EXPECT_EQ(review.comments(submitted.annotationId).size(), 2u);
+    auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
+    bool logged = false;
+    for (const storage::AuditEntry& e : storage::AuditTrail(admin).entries())
+        logged = logged || (e.action == "refused comment" && e.user == annotatorName);
+    EXPECT_TRUE(logged) << "the refused reply is in the access log";
 }
 
 } // namespace

@@ -16,8 +16,11 @@
 #include "viewer/SliceView.h"
 
 #include <QApplication>
+#include <QDialogButtonBox>
+#include <QInputDialog>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QTest>
 #include <QTimer>
@@ -106,6 +109,23 @@ inline void answerMessageBox(QMessageBox::StandardButton button, QString* shown 
             *shown = box->text() + QLatin1Char('\n') + box->informativeText();
         ASSERT_NE(box->button(button), nullptr);
         QTest::mouseClick(box->button(button), Qt::LeftButton);
+    });
+}
+
+// Types the text into the modal input dialog once it is up and presses OK; its label goes to
+// `label` when given.
+inline void answerTextDialog(const QString& text, QString* label = nullptr) {
+    whenModalDialogShows([text, label](QWidget* dialog) {
+        auto* input = qobject_cast<QInputDialog*>(dialog);
+        ASSERT_NE(input, nullptr) << "not an input dialog";
+        if (label)
+            *label = input->labelText();
+        if (auto* plain = input->findChild<QPlainTextEdit*>(); plain && plain->isVisible())
+            QTest::keyClicks(plain, text);
+        else
+            QTest::keyClicks(input->findChild<QLineEdit*>(), text);
+        QTest::mouseClick(input->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
+                          Qt::LeftButton);
     });
 }
 

@@ -21,8 +21,10 @@
 #       so are open-version of bob's study, bob's version named on her study, and a decision
 #       on her own version (an annotator's); her own version opens (a sealed memfd);
 #   (f) rita, a reviewer with a third uid, opens anna's submitted version from her queue through
-#       the service and approves it (Ctrl+Shift+A): approved in the store, her uid and pid in the
-#       access log;
+#       the service: the compare view shows it beside her previous version, with the metrics
+#       `review diff --json` computes in-process; she pins a comment there and resolves it (in
+#       the store as hers, resolved); she approves it (Ctrl+Shift+A): approved in the store, her
+#       uid and pid in the access log;
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -188,7 +190,20 @@ review_result="$work/home/$rita_uid/result"
 gui_test "$rita_uid" ReviewerThroughRadmarkd RADMARK_TEST_USER=rita RADMARK_TEST_PASSWORD="$rpw" \
   RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" RADMARK_TEST_RESULT="$review_result" \
   > "$work/review.log" 2>&1 || fail "the reviewer through the service: $(tail -40 "$work/review.log")"
-read -r reviewed rita_pid < "$review_result" || fail "no review result"
+read -r reviewed rita_pid compared < "$review_result" || fail "no review result"
+# The compare view's metrics, both label maps through the service, are the in-process ones.
+printf '%s\n' "$rpw" | as "$service_uid" "$cli" review diff "$reviewed" "$compared" --json \
+  --store "$store" --policy "$work/policy.json" --user rita --password-stdin > "$work/diff.json" \
+  2> "$work/err" || fail "review diff in-process: $(cat "$work/err")"
+cmp -s "$work/diff.json" "$review_result.metrics" \
+  || fail "the compare view's metrics differ from review diff's: $(diff "$work/diff.json" "$review_result.metrics" | head -20)"
+# Her comment, pinned and resolved through the service, is in the store, hers.
+printf '%s\n' "$rpw" | as "$service_uid" "$cli" review comments "$reviewed" --store "$store" \
+  --policy "$work/policy.json" --user rita --password-stdin > "$work/comments.out" 2> "$work/err" \
+  || fail "review comments in-process: $(cat "$work/err")"
+grep -q "^    pinned through the service$" "$work/comments.out" \
+  && grep "^comment " "$work/comments.out" | grep -q "  rita  .*resolved by rita$" \
+  || fail "her comment is not in the store as hers, resolved: $(cat "$work/comments.out")"
 printf '%s\n' "$apw" | as "$service_uid" "$cli" versions --study "$study" --store "$store" \
   --policy "$work/policy.json" --user anna --password-stdin > "$work/versions.out" 2> "$work/err" \
   || fail "versions in-process: $(cat "$work/err")"

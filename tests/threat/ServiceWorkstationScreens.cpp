@@ -7,6 +7,12 @@
 
 #include "ServiceWindowFixture.h"
 
+#include "app/gui/CommentsPanel.h"
+#include "app/gui/ReviewPanel.h"
+#include "viewer/CommentMarkers.h"
+#include "viewer/ComparisonViewer.h"
+#include "viewer/SliceView.h"
+
 #include "storage/Studies.h"
 
 #include <QLabel>
@@ -14,11 +20,13 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QTreeWidget>
 
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 namespace radmark::testing {
 namespace {
@@ -174,7 +182,9 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
 }
 
 // The reviewer, under her own OS account: her queue through the service, the submitted version
-// read-only, Ctrl+Shift+A. The script reads the decision in-process.
+// read-only beside its previous one in the compare view (both label maps through the service;
+// its metrics written for the script to check against the in-process `review diff --json`), a
+// comment pinned there and resolved, Ctrl+Shift+A. The script reads the decision in-process.
 TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     const std::optional<ThreatSetting> setting = threatSetting();
     ASSERT_TRUE(setting && !setting->socket.empty()) << "run by tests/threat/ServiceWorkstation.sh";
@@ -186,6 +196,42 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     ASSERT_EQ(queued, 1) << "anna's submitted version waits in her queue";
     ASSERT_NE(rita.window.viewer()->volume(), nullptr);
     EXPECT_TRUE(rita.workspace->readOnly());
+    gui::ReviewPanel* panel = rita.workspace->reviewPanel();
+    EXPECT_TRUE(panel->isVisible()) << "the queue row opens the compare view";
+    ASSERT_TRUE(panel->shownVersion() && panel->comparedVersion());
+    const std::optional<workflow::ReviewVersion> reviewed =
+        panel->versionNamed(*panel->shownVersion());
+    const std::optional<workflow::ReviewVersion> compared =
+        panel->versionNamed(*panel->comparedVersion());
+    ASSERT_TRUE(reviewed && compared);
+    EXPECT_EQ(reviewed->id, *rita.workspace->versionOnScreen());
+    EXPECT_NE(reviewed->id, compared->id) << "anna's version beside her previous one";
+    QTest::qWait(300);
+    for (int side = 0; side < 2; ++side) {
+        const QImage shot = panel->viewer()->view(side)->grabFramebuffer();
+        std::set<QRgb> colours;
+        for (int y = 0; y < shot.height(); y += 4)
+            for (int x = 0; x < shot.width(); x += 4)
+                colours.insert(shot.pixel(x, y));
+        EXPECT_GT(colours.size(), 50u) << "side " << side << " shows no image";
+    }
+    std::ofstream(setting->result + ".metrics") << panel->metricsJson() << '\n';
+    // A comment pinned through the service (P, a click in the middle of the left side), then
+    // resolved in the Comments panel.
+    viewer::ComparisonViewer* compare = panel->viewer();
+    rita.activate();
+    compare->view(0)->setFocus(Qt::OtherFocusReason);
+    QTest::keyClick(compare->view(0), Qt::Key_P);
+    ASSERT_TRUE(compare->pinMode());
+    answerTextDialog(QStringLiteral("pinned through the service"));
+    QTest::mouseClick(compare->view(0), Qt::LeftButton, Qt::NoModifier,
+                      compare->view(0)->rect().center());
+    gui::CommentsPanel* comments = rita.workspace->commentsPanel();
+    ASSERT_EQ(comments->pinned().size(), 1u);
+    EXPECT_EQ(rita.workspace->commentMarkers()->markers().size(), 1u);
+    comments->tree()->setCurrentItem(comments->tree()->topLevelItem(0));
+    QTest::mouseClick(comments->resolveButton(), Qt::LeftButton);
+    EXPECT_TRUE(comments->pinned()[0].resolved);
     rita.activate();
     QTest::keyClick(rita.axial(), Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);
     // The version's history, through the service, has her decision.
@@ -193,8 +239,8 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     EXPECT_TRUE(history.contains(QString::fromStdString(setting->user))) << history.toStdString();
     const std::vector<std::string> held = storeFilesHeld(setting->store);
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
-    std::ofstream(setting->result)
-        << rita.workspace->versionOnScreen()->hex() << ' ' << ::getpid() << '\n';
+    std::ofstream(setting->result) << rita.workspace->versionOnScreen()->hex() << ' ' << ::getpid()
+                                   << ' ' << compared->id.hex() << '\n';
 }
 
 } // namespace
