@@ -3,10 +3,12 @@
 // version of the study) and each annotator against the study's reference (its newest approved
 // version, else its newest consensus), and across the store the distribution per segment and
 // per annotator. One report model (report/) gives the CSV, the Markdown and the PDF; the
-// workstation shows the same rows.
+// workstation shows the same rows (through the store service as JSON).
 
 #include "annotation/Agreement.h"
 #include "report/Report.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -38,6 +40,12 @@ struct AgreementSummary {
 AgreementSummary measureAgreement(storage::Session& session,
                                   std::optional<std::int64_t> studyId = std::nullopt,
                                   double toleranceMm = 1.0);
+
+// The summary as a JSON value, every field (what the store service's session sends the
+// workstation); infinities (a distance to an empty side) as null. The reader throws
+// std::runtime_error for a value that is not such a summary.
+nlohmann::json agreementSummaryJson(const AgreementSummary& summary);
+AgreementSummary agreementSummaryFromJson(const nlohmann::json& summary);
 
 report::Table agreementTable(const AgreementSummary& summary);
 report::Report agreementReport(const AgreementSummary& summary, const std::string& generatedUtc);

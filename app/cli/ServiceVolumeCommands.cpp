@@ -10,7 +10,8 @@
 // review, decide records a reviewer's decision (with the metrics against the version she
 // compares it with, else its previous one), history lists what happened to a version,
 // review-versions a study's versions as its review session lists them, comments,
-// pin-comment, reply-comment and resolve-comment a version's comments;
+// pin-comment, reply-comment and resolve-comment a version's comments, build-consensus a
+// consensus of the study's submitted versions, agreement the annotators' agreement summary;
 // save-draft takes only the slices edited since (the
 // others named by hashes of content this session gave her), recover-draft sends a draft as
 // open-version a version, pending-draft and discard-draft answer as in-process; worklist and
@@ -29,6 +30,7 @@
 #include "app/cli/StoreSession.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "workflow/AgreementReport.h"
 #include "workflow/WorklistJson.h"
 
 #include <sys/mman.h>
@@ -365,7 +367,7 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
             op == "open-version" || op == "submit" || op == "pending-draft" || op == "save-draft" ||
             op == "recover-draft" || op == "discard-draft" || op == "decide" || op == "history" ||
             op == "review-versions" || op == "comments" || op == "pin-comment" ||
-            op == "reply-comment" || op == "resolve-comment")
+            op == "reply-comment" || op == "resolve-comment" || op == "build-consensus")
             study = request.body.at("study").get<std::string>();
         if (request.body.contains("version"))
             version = request.body.at("version").get<std::string>();
@@ -450,6 +452,18 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
                                  op == "reply-comment" ? std::optional(text) : std::nullopt);
             reply.body = {{"done", true}};
         }
+    } else if (op == "agreement") {
+        reply.body = {
+            {"summary", workflow::agreementSummaryJson(workflow::measureAgreement(session))}};
+    } else if (op == "build-consensus") {
+        std::string method;
+        try {
+            method = request.body.at("method").get<std::string>();
+        } catch (const nlohmann::json::exception&) {
+            throw CommandError("a consensus names its method (method)");
+        }
+        reply.body = {{"version", workflow::reviewVersionJson(buildStudyConsensus(
+                                      session, study, parseConsensusMethod(method)))}};
     } else if (op == "review-versions") {
         reply.body = {{"versions", reviewEntriesJson(studyReviewVersions(session, study))}};
     } else if (op == "pending-draft") {
@@ -481,7 +495,8 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
         throw CommandError(
             "a session answers open-volume, open-version, save-labels, submit, "
             "decide, history, review-versions, comments, pin-comment, reply-comment, "
-            "resolve-comment, pending-draft, save-draft, recover-draft, "
+            "resolve-comment, build-consensus, agreement, pending-draft, save-draft, "
+            "recover-draft, "
             "discard-draft, "
             "worklist, review-queue and versions, not '" +
             op + "'");
@@ -536,7 +551,7 @@ RADMARK_COMMAND(
     "service session",
     "--user U --password-stdin  (radmarkd's worker only: one login, then the client's "
     "open-volume, open-version, save-labels, submit, decide, history, review-versions, comments "
-    "(list, pin, reply, resolve), the draft's "
+    "(list, pin, reply, resolve), build-consensus, agreement, the draft's "
     "(pending, save, "
     "recover, "
     "discard), worklist, review-queue and versions requests on its channel until she closes "

@@ -296,6 +296,24 @@ void answerVersionComment(storage::Session& session, const std::string& study,
         review.resolve(commentId);
 }
 
+workflow::ReviewVersion buildStudyConsensus(storage::Session& session, const std::string& study,
+                                            workflow::ReviewSession::Method method) {
+    const std::int64_t studyId = storage::Studies(session).idFor(study);
+    return workflow::ReviewSession(session, studyId).buildConsensus(method);
+}
+
+std::string consensusMethodName(workflow::ReviewSession::Method method) {
+    return method == workflow::ReviewSession::Method::Staple ? "staple" : "vote";
+}
+
+workflow::ReviewSession::Method parseConsensusMethod(const std::string& name) {
+    if (name == "vote")
+        return workflow::ReviewSession::Method::Vote;
+    if (name == "staple")
+        return workflow::ReviewSession::Method::Staple;
+    throw StoreAccessError("a consensus is built by vote or staple, not '" + name + "'");
+}
+
 json commentJson(const storage::ReviewComment& c) {
     json out = {{"id", c.id},
                 {"annotationId", c.annotationId},
@@ -531,6 +549,13 @@ class InProcessStoreAccess final : public StoreAccess {
                                                  const std::string& version) override {
         return versionComments(session_, study, version);
     }
+
+    workflow::ReviewVersion buildConsensus(const std::string& study,
+                                           workflow::ReviewSession::Method method) override {
+        return buildStudyConsensus(session_, study, method);
+    }
+
+    workflow::AgreementSummary agreement() override { return workflow::measureAgreement(session_); }
 
     storage::ReviewComment pinComment(const std::string& study, const std::string& version,
                                       const imaging::Vec3& voxel,
@@ -775,6 +800,30 @@ class ServiceStoreAccess final : public StoreAccess {
             throw StoreAccessError("the service's comments are not readable");
         }
         return comments;
+    }
+
+    workflow::ReviewVersion buildConsensus(const std::string& study,
+                                           workflow::ReviewSession::Method method) override {
+        Message sent;
+        sent.body = {
+            {"op", "build-consensus"}, {"study", study}, {"method", consensusMethodName(method)}};
+        const Message reply = call(std::move(sent));
+        try {
+            return workflow::reviewVersionFromJson(reply.body.at("version"));
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's consensus version is not readable");
+        }
+    }
+
+    workflow::AgreementSummary agreement() override {
+        Message sent;
+        sent.body = {{"op", "agreement"}};
+        const Message reply = call(std::move(sent));
+        try {
+            return workflow::agreementSummaryFromJson(reply.body.at("summary"));
+        } catch (const std::exception&) {
+            throw StoreAccessError("the service's agreement summary is not readable");
+        }
     }
 
     storage::ReviewComment pinComment(const std::string& study, const std::string& version,

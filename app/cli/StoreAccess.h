@@ -11,6 +11,7 @@
 #include "annotation/Version.h"
 #include "imaging/Volume.h"
 #include "storage/Store.h"
+#include "workflow/AgreementReport.h"
 #include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
 
@@ -130,6 +131,14 @@ class StoreAccess {
                                 std::int64_t commentId, const std::string& text) = 0;
     virtual void resolveComment(const std::string& study, const std::string& version,
                                 std::int64_t commentId) = 0;
+    // A consensus of the study's submitted versions (workflow::ReviewSession::buildConsensus:
+    // majority vote or STAPLE, saved as a new version authored by her; its refusals and log
+    // entries).
+    virtual workflow::ReviewVersion buildConsensus(const std::string& study,
+                                                   workflow::ReviewSession::Method method) = 0;
+    // How far annotators agree, over every study she reviews (workflow::measureAgreement:
+    // reviewers; each version opened is logged as for any review).
+    virtual workflow::AgreementSummary agreement() = 0;
     // Two versions of the study (hex, each one she may read, else refused and logged) side by
     // side with their agreement (workflow::ReviewSession::compare; each opening logged "open
     // version"). The study's next save keeps its parent.

@@ -47,6 +47,12 @@ void answerVersionComment(storage::Session& session, const std::string& study,
 nlohmann::json commentJson(const storage::ReviewComment& comment);
 storage::ReviewComment commentFromJson(const nlohmann::json& comment); // throws on damage
 
+workflow::ReviewVersion buildStudyConsensus(storage::Session& session, const std::string& study,
+                                            workflow::ReviewSession::Method method);
+// "vote", "staple" (on the service's channel); throws StoreAccessError for another word.
+std::string consensusMethodName(workflow::ReviewSession::Method method);
+workflow::ReviewSession::Method parseConsensusMethod(const std::string& name);
+
 // StoreAccess::reviewVersions, and its rows on the service's channel.
 std::vector<ReviewEntry> studyReviewVersions(storage::Session& session, const std::string& study);
 nlohmann::json reviewEntriesJson(const std::vector<ReviewEntry>& entries);

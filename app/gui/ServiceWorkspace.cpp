@@ -1,5 +1,6 @@
 #include "app/gui/ServiceWorkspace.h"
 
+#include "app/gui/AgreementDialog.h"
 #include "app/gui/AnnotationQuestions.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/MainWindow.h"
@@ -273,6 +274,14 @@ void ServiceWorkspace::buildMenu() {
     reviewMenu_->addSeparator();
     addDecisionActions(reviewMenu_, [this](storage::Decision decision) { decide(decision); });
     reviewMenu_->addSeparator();
+    reviewMenu_->addAction(tr("Build consensus (&vote)"), this,
+                           [this] { buildConsensus(workflow::ReviewSession::Method::Vote); });
+    reviewMenu_->addAction(tr("Build consensus (&STAPLE)"), this,
+                           [this] { buildConsensus(workflow::ReviewSession::Method::Staple); });
+    auto* agreement = reviewMenu_->addAction(tr("A&greement report..."), this,
+                                             &ServiceWorkspace::showAgreementReport);
+    agreement->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G));
+    reviewMenu_->addSeparator();
     // The compare view's own actions (O, S, P while it has the focus), so the menu shows them.
     reviewMenu_->addAction(reviewPanel_->viewer()->overlayAction());
     reviewMenu_->addAction(reviewPanel_->viewer()->swapAction());
@@ -315,6 +324,55 @@ bool ServiceWorkspace::pinComment(const imaging::Vec3& voxel) {
         return false;
     }
     reviewDocks_->commentPinned();
+    return true;
+}
+
+bool ServiceWorkspace::buildConsensus(workflow::ReviewSession::Method method) {
+    if (!access_ || !studyId_) {
+        QMessageBox::information(&window_, tr("Build consensus"),
+                                 tr("Open the study whose versions to combine first."));
+        return false;
+    }
+    workflow::ReviewVersion built;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        built = access_->buildConsensus(studyKey(*studyId_), method);
+    } catch (const std::exception& e) { // too few versions, the role: its words
+        QApplication::restoreOverrideCursor();
+        report(tr("Build consensus"), e);
+        return false;
+    }
+    QApplication::restoreOverrideCursor();
+    refreshVersions();
+    if (!reviewPanel_->shownVersion())
+        showComparison();
+    reviewDocks_->reviewDock()->show();
+    reviewPanel_->refreshVersions();
+    if (reviewPanel_->shownVersion())
+        reviewPanel_->compareWith(built.annotationId);
+    window_.statusBar()->showMessage(
+        tr("Built consensus version %1 (%2): compare it, then approve it from the queue.")
+            .arg(QString::fromStdString(built.shortHash),
+                 method == workflow::ReviewSession::Method::Staple ? tr("STAPLE") : tr("vote")),
+        10000);
+    return true;
+}
+
+bool ServiceWorkspace::showAgreementReport() {
+    if (!access_ && !logInAgain())
+        return false;
+    workflow::AgreementSummary summary;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        summary = access_->agreement();
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        report(tr("Agreement report"), e);
+        return false;
+    }
+    QApplication::restoreOverrideCursor();
+    AgreementDialog dialog(std::move(summary), &window_);
+    dialog.exec();
     return true;
 }
 

@@ -11,9 +11,10 @@
 // the agreement metrics; both label maps cross as sealed memfds) and decisions recording the
 // metrics of the comparison on screen; comments pinned in the compare view (P, a click), read,
 // answered and resolved in the Comments panel by the reviewer and the version's annotator, their
-// markers in both views. Consensus and the admin's tools work on a personal store
-// (StoreWorkspace) and through the CLI's --service; here they are not built yet
-// (docs/service.md, "The workstation through the service").
+// markers in both views; a consensus of the submitted versions (vote or STAPLE); the agreement
+// report. The admin's tools work on a personal store (StoreWorkspace) and through the CLI's
+// --service; here they are not built yet (docs/service.md, "The workstation through the
+// service").
 
 #include "app/cli/StoreAccess.h"
 
@@ -85,6 +86,12 @@ class ServiceWorkspace : public QObject {
     bool pinComment(const imaging::Vec3& voxel);
     // Comments > Next / Previous comment (Ctrl+Shift+N / P): the crosshair to its voxel.
     bool jumpToComment(int direction);
+    // Review > Build consensus (vote / STAPLE): a new version of the study from its submitted
+    // ones, shown on the right of the compare view. False when none was built.
+    bool buildConsensus(workflow::ReviewSession::Method method);
+    // Review > Agreement report (Ctrl+Shift+G): how far annotators agree over every study she
+    // reviews (AgreementDialog: the table, saved as CSV, Markdown or PDF where she chooses).
+    bool showAgreementReport();
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
@@ -100,6 +107,7 @@ class ServiceWorkspace : public QObject {
     QPlainTextEdit* historyView() const { return history_; }
     ReviewPanel* reviewPanel() const { return reviewPanel_; }
     CommentsPanel* commentsPanel() const { return commentsPanel_; }
+    QMenu* reviewMenu() const { return reviewMenu_; }
     viewer::CommentMarkers* commentMarkers() const;
     std::optional<annotation::VersionId> versionOnScreen() const { return shown_; }
     bool readOnly() const { return readOnly_; }

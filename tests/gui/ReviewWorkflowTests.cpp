@@ -442,10 +442,7 @@ TEST_F(ReviewWorkflow, ConsensusIsBuiltComparedAndApprovedAndDecideOpensTheNext)
     const std::optional<std::int64_t> first = panel->shownVersion();
     ASSERT_TRUE(first);
 
-    QAction* vote = nullptr;
-    for (QAction* action : rita.workspace->reviewMenu()->actions())
-        if (action->text().contains(QStringLiteral("vote")))
-            vote = action;
+    QAction* vote = menuActionWith(rita.workspace->reviewMenu(), QStringLiteral("vote"));
     ASSERT_NE(vote, nullptr);
     vote->trigger();
     const workflow::ReviewSession reviews(*rita.workspace->session(), studyId);
@@ -562,10 +559,7 @@ TEST_F(ReviewWorkflow, BlindStudyHasRowsPerAnnotatorStapleRejectAndTheAgreementR
     openFirstQueueRow(rita, &queued);
     ASSERT_EQ(queued, 3);
 
-    QAction* staple = nullptr;
-    for (QAction* action : rita.workspace->reviewMenu()->actions())
-        if (action->text().contains(QStringLiteral("STAPLE")))
-            staple = action;
+    QAction* staple = menuActionWith(rita.workspace->reviewMenu(), QStringLiteral("STAPLE"));
     ASSERT_NE(staple, nullptr);
     staple->trigger();
     std::int64_t consensusId = 0;

@@ -9,6 +9,7 @@
 
 #include "ServiceWindowFixture.h"
 
+#include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/ReviewPanel.h"
 #include "storage/Annotations.h"
@@ -17,6 +18,7 @@
 #include "viewer/CommentMarkers.h"
 #include "viewer/ComparisonViewer.h"
 #include "viewer/SliceView.h"
+#include "workflow/AgreementReport.h"
 #include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
 
@@ -491,6 +493,61 @@ TEST_F(ServiceWorkspace, ReviewerPinsACommentTheAnnotatorRepliesTheReviewerResol
     for (const storage::AuditEntry& e : storage::AuditTrail(admin).entries())
         logged = logged || (e.action == "refused comment" && e.user == annotatorName);
     EXPECT_TRUE(logged) << "the refused reply is in the access log";
+}
+
+// A consensus through StoreAccess: two annotators' submitted versions, Review > Build consensus
+// (vote): the store has a consensus version authored by the reviewer, and the compare view shows
+// it beside the version under review, with its metrics.
+TEST_F(ServiceWorkspace, ReviewerBuildsAConsensusAndComparesIt) {
+    TempDir dir;
+    const std::int64_t studyId = storeWithSubmittedStrokes(dir.path(), {0.5});
+    addAssignedAnnotator(dir.path(), studyId, secondAnnotatorName);
+    {
+        ServiceWindow bert(inProcess(dir.path(), lowCostPolicy()));
+        ASSERT_TRUE(bert.logIn(secondAnnotatorName, userPassword));
+        int rows = 0;
+        bert.openFromWorklist(&rows);
+        bert.paintStroke(0.45);
+        bert.saveVersion(QStringLiteral("bert's"));
+        bert.submit();
+    }
+    ServiceWindow rita(inProcess(dir.path(), lowCostPolicy()));
+    ASSERT_TRUE(rita.logIn(reviewerName, userPassword));
+    int queued = 0;
+    rita.openFirstQueueRow(&queued);
+    ASSERT_EQ(queued, 2);
+    QAction* vote = menuActionWith(rita.workspace->reviewMenu(), QStringLiteral("vote"));
+    ASSERT_NE(vote, nullptr);
+    vote->trigger();
+
+    auto session = storage::Store(dir.path(), lowCostPolicy()).login(reviewerName, userPassword);
+    const workflow::ReviewSession review(session, studyId);
+    const std::vector<workflow::ReviewVersion> versions = review.versions();
+    ASSERT_EQ(versions.size(), 3u);
+    const workflow::ReviewVersion& consensus = versions.back();
+    EXPECT_TRUE(consensus.consensus);
+    EXPECT_EQ(consensus.author, reviewerName);
+    gui::ReviewPanel* panel = rita.workspace->reviewPanel();
+    EXPECT_EQ(panel->comparedVersion(), std::optional(consensus.annotationId));
+    EXPECT_GE(panel->otherVersionCombo()->findData(qlonglong(consensus.annotationId)), 0);
+    EXPECT_GE(panel->metricsTable()->rowCount(), 1);
+
+    // Ctrl+Shift+G: the agreement report through StoreAccess has the in-process rows.
+    const report::Table expected = workflow::agreementTable(workflow::measureAgreement(session));
+    ASSERT_FALSE(expected.rows.empty());
+    int shownRows = -1;
+    QString firstCell;
+    whenModalDialogShows([&](QWidget* dialog) {
+        auto* report = qobject_cast<gui::AgreementDialog*>(dialog);
+        ASSERT_NE(report, nullptr) << "not the agreement report";
+        shownRows = report->table()->rowCount();
+        firstCell = report->table()->item(0, 0)->text();
+        report->reject();
+    });
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_G, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_EQ(shownRows, int(expected.rows.size()));
+    EXPECT_FALSE(firstCell.isEmpty());
 }
 
 } // namespace

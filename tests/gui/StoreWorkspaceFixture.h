@@ -15,10 +15,12 @@
 #include "viewer/FourUpViewer.h"
 #include "viewer/SliceView.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QDialogButtonBox>
 #include <QInputDialog>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -110,6 +112,14 @@ inline void answerMessageBox(QMessageBox::StandardButton button, QString* shown 
         ASSERT_NE(box->button(button), nullptr);
         QTest::mouseClick(box->button(button), Qt::LeftButton);
     });
+}
+
+// The menu's action whose text contains `text` (null when none does).
+inline QAction* menuActionWith(QMenu* menu, const QString& text) {
+    for (QAction* action : menu->actions())
+        if (action->text().contains(text))
+            return action;
+    return nullptr;
 }
 
 // Types the text into the modal input dialog once it is up and presses OK; its label goes to

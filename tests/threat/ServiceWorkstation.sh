@@ -24,7 +24,8 @@
 #       the service: the compare view shows it beside her previous version, with the metrics
 #       `review diff --json` computes in-process; she pins a comment there and resolves it (in
 #       the store as hers, resolved); she approves it (Ctrl+Shift+A): approved in the store, her
-#       uid and pid in the access log;
+#       uid and pid in the access log; her agreement report (Ctrl+Shift+G, saved as CSV by her
+#       process) equals `review agreement`'s in-process;
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -186,6 +187,11 @@ if grep -q "uid [0-9]" "$work/audit.out"; then # the access log records from whe
 fi
 
 # --- (f) the reviewer under her own uid: anna's submitted version from her queue, approved ---
+# bob annotates anna's study too (not submitted): the agreement report then has his version
+# against the one rita approves.
+svc assign bob "$study" > /dev/null || fail "assign bob to anna's study"
+printf '%s\n' "$bpw" | as "$anna_uid" $py "$client" session "$sock" bob "save:$study:64:64:4" \
+  > "$work/bob-a.out" 2> "$work/err" || fail "bob's version of anna's study: $(cat "$work/err")"
 review_result="$work/home/$rita_uid/result"
 gui_test "$rita_uid" ReviewerThroughRadmarkd RADMARK_TEST_USER=rita RADMARK_TEST_PASSWORD="$rpw" \
   RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" RADMARK_TEST_RESULT="$review_result" \
@@ -197,6 +203,14 @@ printf '%s\n' "$rpw" | as "$service_uid" "$cli" review diff "$reviewed" "$compar
   2> "$work/err" || fail "review diff in-process: $(cat "$work/err")"
 cmp -s "$work/diff.json" "$review_result.metrics" \
   || fail "the compare view's metrics differ from review diff's: $(diff "$work/diff.json" "$review_result.metrics" | head -20)"
+# The agreement report her workstation showed (through the service) is the in-process one.
+agreement="$work/service/agreement.csv"
+printf '%s\n' "$rpw" | as "$service_uid" "$cli" review agreement --out "$agreement" \
+  --store "$store" --policy "$work/policy.json" --user rita --password-stdin > /dev/null \
+  2> "$work/err" || fail "review agreement in-process: $(cat "$work/err")"
+[ "$(wc -l < "$agreement")" -ge 2 ] || fail "the agreement report has no rows: $(cat "$agreement")"
+cmp -s "$agreement" "$review_result.agreement.csv" \
+  || fail "the workstation's agreement report differs: $(diff "$agreement" "$review_result.agreement.csv")"
 # Her comment, pinned and resolved through the service, is in the store, hers.
 printf '%s\n' "$rpw" | as "$service_uid" "$cli" review comments "$reviewed" --store "$store" \
   --policy "$work/policy.json" --user rita --password-stdin > "$work/comments.out" 2> "$work/err" \

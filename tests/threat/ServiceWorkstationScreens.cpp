@@ -7,6 +7,7 @@
 
 #include "ServiceWindowFixture.h"
 
+#include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/ReviewPanel.h"
 #include "viewer/CommentMarkers.h"
@@ -184,7 +185,8 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
 // The reviewer, under her own OS account: her queue through the service, the submitted version
 // read-only beside its previous one in the compare view (both label maps through the service;
 // its metrics written for the script to check against the in-process `review diff --json`), a
-// comment pinned there and resolved, Ctrl+Shift+A. The script reads the decision in-process.
+// comment pinned there and resolved, Ctrl+Shift+A, the agreement report saved as CSV. The script
+// reads the decision in-process.
 TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     const std::optional<ThreatSetting> setting = threatSetting();
     ASSERT_TRUE(setting && !setting->socket.empty()) << "run by tests/threat/ServiceWorkstation.sh";
@@ -237,6 +239,19 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     // The version's history, through the service, has her decision.
     const QString history = rita.workspace->historyView()->toPlainText();
     EXPECT_TRUE(history.contains(QString::fromStdString(setting->user))) << history.toStdString();
+    // Ctrl+Shift+G: the agreement report through the service, saved as CSV by her process for
+    // the script to compare with `review agreement` in-process.
+    bool reported = false;
+    whenModalDialogShows([&](QWidget* dialog) {
+        auto* report = qobject_cast<gui::AgreementDialog*>(dialog);
+        ASSERT_NE(report, nullptr) << "not the agreement report";
+        report->save(setting->result + ".agreement.csv");
+        reported = true;
+        report->reject();
+    });
+    rita.activate();
+    QTest::keyClick(rita.axial(), Qt::Key_G, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_TRUE(reported);
     const std::vector<std::string> held = storeFilesHeld(setting->store);
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result) << rita.workspace->versionOnScreen()->hex() << ' ' << ::getpid()
