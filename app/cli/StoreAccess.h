@@ -89,6 +89,10 @@ class StoreAccess {
     virtual std::optional<OpenedVersion> openVersion(const std::string& study,
                                                      const std::optional<std::string>& version,
                                                      bool readOnly) = 0;
+    // The study's next save (and draft) through this StoreAccess is edited from that version
+    // (hex, one she may read), as after openVersion, without its labels crossing: what a new
+    // session of the same user needs to go on with the edits on her screen.
+    virtual void continueFrom(const std::string& study, const std::string& version) = 0;
     // Her autosaved draft of the study, when one waits (workflow::StoredAnnotationHistory::
     // pendingDraft: not when she saved a version after it).
     virtual std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) = 0;

@@ -203,7 +203,7 @@ bool ServiceWorkspace::autosaveNow() {
 
 void ServiceWorkspace::ensureParentKnown() {
     if (!parentKnown_ && shown_ && studyId_) // a new session: her edits continue what is shown
-        access_->openVersion(studyKey(*studyId_), shown_->hex(), false);
+        access_->continueFrom(studyKey(*studyId_), shown_->hex());
     parentKnown_ = true;
 }
 

@@ -11,8 +11,9 @@
 #       Ctrl+Return: submitted for review; a stroke autosaved as her draft, offered to a new
 #       session (a second window), recovered voxel for voxel and saved; a key rotation (ada,
 #       through the service) ends that session: her next save is refused in its words, the login
-#       comes back with her name, and rita logging in there does not see anna's study; her
-#       process holds no store file open or mapped (/proc/self/fd, /proc/self/maps);
+#       comes back with her name; logged in again she saves her edits on the version on screen
+#       (one new chunk); after another rotation rita logging in there does not see anna's study;
+#       her process holds no store file open or mapped (/proc/self/fd, /proc/self/maps);
 #   (c) the version is in the store, by anna, listed in-process; the service's log names her uid
 #       and her process's pid; the store's access log has her "open study" and "save" with her
 #       uid and pid (where the access log records from where);
@@ -165,9 +166,12 @@ printf '%s\n' "$apw" | as "$service_uid" "$cli" versions --study "$study" --stor
   || fail "versions in-process: $(cat "$work/err")"
 grep "^${version:0:12}" "$work/versions.out" | grep -q "anna" \
   || fail "the version saved through the workstation is not in the store: $(cat "$work/versions.out")"
-# Hers through the client, hers through the workstation, and her recovered draft saved.
-[ "$(grep -c "^[0-9a-f]" "$work/versions.out")" = 3 ] || fail "three versions expected: $(cat "$work/versions.out")"
+# Hers through the client, hers through the workstation, her recovered draft saved, and her edits
+# saved after she logged in again (the key rotated under her session).
+[ "$(grep -c "^[0-9a-f]" "$work/versions.out")" = 4 ] || fail "four versions expected: $(cat "$work/versions.out")"
 grep -q "her recovered draft" "$work/versions.out" || fail "the recovered draft was not saved: $(cat "$work/versions.out")"
+grep -q "her edits after logging in again" "$work/versions.out" \
+  || fail "her edits were not saved after she logged in again: $(cat "$work/versions.out")"
 grep -q "from uid $anna_uid gid $anna_uid pid $gui_pid: 'service session' in worker" \
   "$work/radmarkd.log" || fail "the service's log does not name the workstation's uid and pid"
 grep -q "$apw" "$work/radmarkd.log" && fail "the service's log holds her password"

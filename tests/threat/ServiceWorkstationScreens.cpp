@@ -21,6 +21,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QStatusBar>
 #include <QTreeWidget>
 
 #include <unistd.h>
@@ -133,44 +134,64 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
             << "the draft recovered through the service is not what was painted";
         again.saveVersion(QStringLiteral("her recovered draft"));
         EXPECT_EQ(again.versionRows(), before + 2);
-        again.submit(); // for the reviewer (ReviewerThroughRadmarkd)
 
         // A key rotation ends her session in the service: her next save is refused with its
-        // words, the login comes back, and someone else logging in there (rita) does not see
-        // anna's study or her edits.
+        // words and the login comes back with her name. She logs in again: the study and her
+        // edits stay, and Ctrl+S saves them on the version on screen (only the edited slice).
         const std::string rotate = "printf '%s\\n' '" + setting->adminPassword + "' | '" +
                                    setting->cli + "' --service '" + socket +
                                    "' store rotate-key --user ada --reason 'threat test' "
                                    "--password-stdin > /dev/null";
-        ASSERT_EQ(std::system(rotate.c_str()), 0) << "the rotation through the service";
-        again.paintStroke(0.7);
-        QString refusal, suggested;
-        const std::string otherUser = setting->otherUser, otherPassword = setting->otherPassword;
-        whenModalDialogShows([&, otherUser, otherPassword](QWidget* dialog) {
-            QTest::keyClicks(dialog->findChild<QLineEdit*>(), QStringLiteral("after rotation"));
-            whenModalDialogShows([&, otherUser, otherPassword](QWidget* box) {
-                refusal = qobject_cast<QMessageBox*>(box) ? qobject_cast<QMessageBox*>(box)->text()
-                                                          : QString();
-                whenModalDialogShows([&, otherUser, otherPassword](QWidget* login) {
-                    auto* user = login->findChild<QLineEdit*>("userName");
-                    ASSERT_NE(user, nullptr) << "no login dialog after the session ended";
-                    suggested = user->text();
-                    user->clear();
-                    QTest::keyClicks(user, QString::fromStdString(otherUser));
-                    QTest::keyClicks(login->findChild<QLineEdit*>("password"),
-                                     QString::fromStdString(otherPassword));
-                    QTest::mouseClick(login->findChild<QPushButton*>("loginButton"),
-                                      Qt::LeftButton);
+        // Ctrl+S with a message, refused; the login that comes back answered as user.
+        const auto saveRefusedThenLogIn = [&](const std::string& user, const std::string& password,
+                                              QString* refusal, QString* suggested) {
+            whenModalDialogShows([=](QWidget* dialog) {
+                QTest::keyClicks(dialog->findChild<QLineEdit*>(), QStringLiteral("after rotation"));
+                whenModalDialogShows([=](QWidget* box) {
+                    auto* message = qobject_cast<QMessageBox*>(box);
+                    *refusal = message ? message->text() : QString();
+                    whenModalDialogShows([=](QWidget* login) {
+                        auto* name = login->findChild<QLineEdit*>("userName");
+                        ASSERT_NE(name, nullptr) << "no login dialog after the session ended";
+                        *suggested = name->text();
+                        name->clear();
+                        QTest::keyClicks(name, QString::fromStdString(user));
+                        QTest::keyClicks(login->findChild<QLineEdit*>("password"),
+                                         QString::fromStdString(password));
+                        QTest::mouseClick(login->findChild<QPushButton*>("loginButton"),
+                                          Qt::LeftButton);
+                    });
+                    QTest::keyClick(box, Qt::Key_Return);
                 });
-                QTest::keyClick(box, Qt::Key_Return);
+                QTest::keyClick(dialog->findChild<QLineEdit*>(), Qt::Key_Return);
             });
-            QTest::keyClick(dialog->findChild<QLineEdit*>(), Qt::Key_Return);
-        });
-        again.activate();
-        QTest::keyClick(again.axial(), Qt::Key_S, Qt::ControlModifier);
+            again.activate();
+            QTest::keyClick(again.axial(), Qt::Key_S, Qt::ControlModifier);
+        };
+        ASSERT_EQ(std::system(rotate.c_str()), 0) << "the rotation through the service";
+        const std::optional<annotation::VersionId> onScreen = again.workspace->versionOnScreen();
+        again.paintStroke(0.6);
+        QString refusal, suggested;
+        saveRefusedThenLogIn(setting->user, setting->password, &refusal, &suggested);
         EXPECT_TRUE(refusal.contains(QStringLiteral("not saved"))) << refusal.toStdString();
         EXPECT_EQ(suggested.toStdString(), setting->user) << "the login suggests her name";
-        EXPECT_EQ(again.workspace->userName(), otherUser);
+        ASSERT_EQ(again.workspace->userName(), setting->user);
+        ASSERT_NE(again.window.viewer()->volume(), nullptr) << "her study stays open";
+        EXPECT_EQ(again.workspace->versionOnScreen(), onScreen);
+        again.saveVersion(QStringLiteral("her edits after logging in again"));
+        EXPECT_EQ(again.versionRows(), before + 3);
+        const QString saved = again.window.statusBar()->currentMessage();
+        EXPECT_TRUE(saved.contains(QStringLiteral("(1 new chunks)"))) << saved.toStdString();
+        again.submit(); // for the reviewer (ReviewerThroughRadmarkd)
+
+        // Another rotation: this time someone else logs in there (rita), and does not see anna's
+        // study or her edits.
+        ASSERT_EQ(std::system(rotate.c_str()), 0) << "the rotation through the service";
+        again.paintStroke(0.7);
+        saveRefusedThenLogIn(setting->otherUser, setting->otherPassword, &refusal, &suggested);
+        EXPECT_TRUE(refusal.contains(QStringLiteral("not saved"))) << refusal.toStdString();
+        EXPECT_EQ(suggested.toStdString(), setting->user) << "the login suggests her name";
+        EXPECT_EQ(again.workspace->userName(), setting->otherUser);
         EXPECT_EQ(again.window.viewer()->volume(), nullptr)
             << "another user sees anna's study after her session ended";
         const std::vector<std::string> held = storeFilesHeld(setting->store);
