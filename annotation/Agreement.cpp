@@ -1,4 +1,5 @@
 #include "annotation/Agreement.h"
+#include "annotation/AgreementJson.h"
 
 #include <nlohmann/json.hpp>
 
@@ -676,6 +677,77 @@ const std::vector<MetricDefinition>& agreementDefinitions() {
     return definitions;
 }
 
+nlohmann::json segmentAgreementJson(const SegmentAgreement& s) {
+    using nlohmann::json;
+    auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    const OverlapMeasures& o = s.overlap;
+    const SurfaceDistances& d = s.distances;
+    json row = {
+        {"name", s.name},
+        {"reference_label", s.referenceLabel},
+        {"compared_label", s.comparedLabel},
+        {"missing_in_reference", s.referenceLabel == 0},
+        {"missing_in_compared", s.comparedLabel == 0},
+        {"both_empty", o.bothEmpty},
+        {"one_empty", o.oneEmpty},
+        {"voxels_reference", o.voxelsReference},
+        {"voxels_compared", o.voxelsCompared},
+        {"voxels_both", o.voxelsBoth},
+        {"dice", o.dice},
+        {"jaccard", o.jaccard},
+        {"volume_reference_ml", o.volumeReferenceMl},
+        {"volume_compared_ml", o.volumeComparedMl},
+        {"volume_difference_ml", o.volumeDifferenceMl},
+        {"volume_difference_percent", number(o.volumeDifferencePercent)},
+        {"boundary_voxels_reference", d.boundaryVoxelsReference},
+        {"boundary_voxels_compared", d.boundaryVoxelsCompared},
+        {"hausdorff_mm", number(d.hausdorffMm)},
+        {"hd95_mm", number(d.hd95Mm)},
+        {"assd_mm", number(d.assdMm)},
+        {"surface_dice", d.surfaceDice},
+        {"tolerance_mm", d.toleranceMm},
+    };
+    if (o.oneEmpty)
+        row["note"] = "one side empty";
+    else if (o.bothEmpty)
+        row["note"] = "both sides empty";
+    return row;
+}
+
+SegmentAgreement segmentAgreementFromJson(const nlohmann::json& in) {
+    auto number = [](const nlohmann::json& v) {
+        return v.is_null() ? kNoDistance : v.get<double>();
+    };
+    SegmentAgreement s;
+    s.name = in.at("name").get<std::string>();
+    s.referenceLabel = in.at("reference_label").get<Label>();
+    s.comparedLabel = in.at("compared_label").get<Label>();
+    OverlapMeasures& o = s.overlap;
+    o.bothEmpty = in.at("both_empty").get<bool>();
+    o.oneEmpty = in.at("one_empty").get<bool>();
+    o.voxelsReference = in.at("voxels_reference").get<std::uint64_t>();
+    o.voxelsCompared = in.at("voxels_compared").get<std::uint64_t>();
+    o.voxelsBoth = in.at("voxels_both").get<std::uint64_t>();
+    o.dice = in.at("dice").get<double>();
+    o.jaccard = in.at("jaccard").get<double>();
+    o.volumeReferenceMl = in.at("volume_reference_ml").get<double>();
+    o.volumeComparedMl = in.at("volume_compared_ml").get<double>();
+    o.volumeDifferenceMl = in.at("volume_difference_ml").get<double>();
+    o.volumeDifferencePercent = number(in.at("volume_difference_percent"));
+    SurfaceDistances& d = s.distances;
+    d.boundaryVoxelsReference = in.at("boundary_voxels_reference").get<std::uint64_t>();
+    d.boundaryVoxelsCompared = in.at("boundary_voxels_compared").get<std::uint64_t>();
+    d.hausdorffMm = number(in.at("hausdorff_mm"));
+    d.hd95Mm = number(in.at("hd95_mm"));
+    d.assdMm = number(in.at("assd_mm"));
+    d.surfaceDice = in.at("surface_dice").get<double>();
+    d.toleranceMm = in.at("tolerance_mm").get<double>();
+    // A segment with voxels has boundary voxels (the volume's edge counts): the same flags.
+    d.bothEmpty = o.bothEmpty;
+    d.oneEmpty = o.oneEmpty;
+    return s;
+}
+
 std::string agreementJson(const AgreementReport& report) {
     using nlohmann::json;
     auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
@@ -686,40 +758,8 @@ std::string agreementJson(const AgreementReport& report) {
         definitions[std::string(d.key)] = {{"unit", d.unit}, {"definition", d.definition}};
     out["definitions"] = definitions;
     json segments = json::array();
-    for (const SegmentAgreement& s : report.segments) {
-        const OverlapMeasures& o = s.overlap;
-        const SurfaceDistances& d = s.distances;
-        json row = {
-            {"name", s.name},
-            {"reference_label", s.referenceLabel},
-            {"compared_label", s.comparedLabel},
-            {"missing_in_reference", s.referenceLabel == 0},
-            {"missing_in_compared", s.comparedLabel == 0},
-            {"both_empty", o.bothEmpty},
-            {"one_empty", o.oneEmpty},
-            {"voxels_reference", o.voxelsReference},
-            {"voxels_compared", o.voxelsCompared},
-            {"voxels_both", o.voxelsBoth},
-            {"dice", o.dice},
-            {"jaccard", o.jaccard},
-            {"volume_reference_ml", o.volumeReferenceMl},
-            {"volume_compared_ml", o.volumeComparedMl},
-            {"volume_difference_ml", o.volumeDifferenceMl},
-            {"volume_difference_percent", number(o.volumeDifferencePercent)},
-            {"boundary_voxels_reference", d.boundaryVoxelsReference},
-            {"boundary_voxels_compared", d.boundaryVoxelsCompared},
-            {"hausdorff_mm", number(d.hausdorffMm)},
-            {"hd95_mm", number(d.hd95Mm)},
-            {"assd_mm", number(d.assdMm)},
-            {"surface_dice", d.surfaceDice},
-            {"tolerance_mm", d.toleranceMm},
-        };
-        if (o.oneEmpty)
-            row["note"] = "one side empty";
-        else if (o.bothEmpty)
-            row["note"] = "both sides empty";
-        segments.push_back(row);
-    }
+    for (const SegmentAgreement& s : report.segments)
+        segments.push_back(segmentAgreementJson(s));
     out["segments"] = segments;
     json boxes = json::object();
     boxes["pairs"] = json::array();

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <optional>
 
 namespace radmark::storage {
 
@@ -134,21 +135,29 @@ void Session::checkStillValid() {
     requireOpen();
     // Taken before the full check: a change made while it runs is seen by the next one.
     const std::array<std::int64_t, 6> keyringNow = fileIdentity(store_.keyringPath());
+    // A disabled account's request, refused: logged on her connection (the key is still hers).
+    const auto refuseDisabled = [this] {
+        try {
+            recordAccess("refused request", userName_, "the account is disabled");
+        } catch (const std::exception&) {
+        }
+        throw AuthenticationError("the account " + userName_ + " is disabled");
+    };
     if (keyringNow[5] != 0 && keyringNow == checkedKeyring_) {
         if (breakGlass_)
             return;
-        bool disabled = true;
+        std::optional<bool> disabled;
         try {
             auto s = db_.prepare("SELECT disabled FROM users WHERE id = ?");
             s.bind(1, userId_);
             disabled = !s.step() || s.integer(0) != 0;
         } catch (const StoreError&) {
-            throw StoreError("the store's key was changed since you logged in (a key rotation): "
-                             "log in again");
+            // Busy or damaged: the full check below tells which (and what to say).
         }
+        if (disabled && *disabled)
+            refuseDisabled();
         if (disabled)
-            throw AuthenticationError("the account " + userName_ + " is disabled");
-        return;
+            return;
     }
     checkedKeyring_ = {};
     if (!breakGlass_) {
@@ -157,7 +166,8 @@ void Session::checkStillValid() {
             throw AuthenticationError("the user name or password is not correct, or the account "
                                       "was disabled");
     }
-    // A connection of its own, so that nothing this one holds (its page cache) can answer.
+    // A connection of its own, so that nothing this one holds (its page cache) can answer; the
+    // shortcut above trusts her connection only while the keyring is the one this check read.
     Database fresh;
     try {
         fresh = Database::open(store_.databasePath(), &dbKey_, false);
@@ -172,7 +182,7 @@ void Session::checkStillValid() {
     auto s = fresh.prepare("SELECT disabled FROM users WHERE id = ?");
     s.bind(1, userId_);
     if (!s.step() || s.integer(0) != 0)
-        throw AuthenticationError("the account " + userName_ + " is disabled");
+        refuseDisabled();
     checkedKeyring_ = keyringNow;
 }
 

@@ -59,10 +59,12 @@ class Session {
     // Throws AuthenticationError, with the words her next login would meet, when her account was
     // disabled since she logged in (its keyring entry gone, or marked disabled), and StoreError
     // when the store no longer opens with this session's key (rotated since: log in again).
-    // Whatever ends a session rewrites the keyring (a disable deletes her entry before it marks
-    // her, a rotation re-wraps the new key): while the keyring file is the one the last full check
-    // read, her own connection answers whether she was marked disabled, and the full check (the
-    // keyring read, the store opened afresh with her key) runs again once it changes.
+    // Whatever ends a session rewrites the keyring first (a disable deletes her entry before it
+    // marks her; a rotation writes its sealed pending key before it rekeys a page, and the new
+    // wrapping after): while the keyring file is the one the last full check read, her own
+    // connection answers whether she was marked disabled, and the full check (the keyring read,
+    // the store opened afresh with her key) runs again once it changes, or when her connection
+    // cannot answer (busy, damaged). A disabled account's refusal is logged ("refused request").
     void checkStillValid();
 
     // From where this session's entries are (CallerContext::current() when it began); the store

@@ -1,5 +1,6 @@
 #include "workflow/AgreementReport.h"
 
+#include "annotation/AgreementJson.h"
 #include "storage/Reviews.h"
 #include "storage/Store.h"
 #include "workflow/Review.h"
@@ -75,79 +76,7 @@ AgreementSummary measureAgreement(storage::Session& session, std::optional<std::
     return summary;
 }
 
-namespace {
-
 using nlohmann::json;
-
-json finite(double v) {
-    return std::isfinite(v) ? json(v) : json(nullptr);
-}
-
-double orInfinity(const json& v) {
-    return v.is_null() ? annotation::kNoDistance : v.get<double>();
-}
-
-json segmentJson(const annotation::SegmentAgreement& s) {
-    const annotation::OverlapMeasures& o = s.overlap;
-    const annotation::SurfaceDistances& d = s.distances;
-    return {{"referenceLabel", s.referenceLabel},
-            {"comparedLabel", s.comparedLabel},
-            {"name", s.name},
-            {"overlap",
-             {{"voxelsReference", o.voxelsReference},
-              {"voxelsCompared", o.voxelsCompared},
-              {"voxelsBoth", o.voxelsBoth},
-              {"dice", o.dice},
-              {"jaccard", o.jaccard},
-              {"volumeReferenceMl", o.volumeReferenceMl},
-              {"volumeComparedMl", o.volumeComparedMl},
-              {"volumeDifferenceMl", o.volumeDifferenceMl},
-              {"volumeDifferencePercent", finite(o.volumeDifferencePercent)},
-              {"bothEmpty", o.bothEmpty},
-              {"oneEmpty", o.oneEmpty}}},
-            {"distances",
-             {{"boundaryVoxelsReference", d.boundaryVoxelsReference},
-              {"boundaryVoxelsCompared", d.boundaryVoxelsCompared},
-              {"hausdorffMm", finite(d.hausdorffMm)},
-              {"hd95Mm", finite(d.hd95Mm)},
-              {"assdMm", finite(d.assdMm)},
-              {"toleranceMm", d.toleranceMm},
-              {"surfaceDice", d.surfaceDice},
-              {"bothEmpty", d.bothEmpty},
-              {"oneEmpty", d.oneEmpty}}}};
-}
-
-annotation::SegmentAgreement segmentFromJson(const json& in) {
-    annotation::SegmentAgreement s;
-    s.referenceLabel = in.at("referenceLabel").get<annotation::Label>();
-    s.comparedLabel = in.at("comparedLabel").get<annotation::Label>();
-    s.name = in.at("name").get<std::string>();
-    const json& o = in.at("overlap");
-    s.overlap.voxelsReference = o.at("voxelsReference").get<std::uint64_t>();
-    s.overlap.voxelsCompared = o.at("voxelsCompared").get<std::uint64_t>();
-    s.overlap.voxelsBoth = o.at("voxelsBoth").get<std::uint64_t>();
-    s.overlap.dice = o.at("dice").get<double>();
-    s.overlap.jaccard = o.at("jaccard").get<double>();
-    s.overlap.volumeReferenceMl = o.at("volumeReferenceMl").get<double>();
-    s.overlap.volumeComparedMl = o.at("volumeComparedMl").get<double>();
-    s.overlap.volumeDifferenceMl = o.at("volumeDifferenceMl").get<double>();
-    s.overlap.volumeDifferencePercent = orInfinity(o.at("volumeDifferencePercent"));
-    s.overlap.bothEmpty = o.at("bothEmpty").get<bool>();
-    s.overlap.oneEmpty = o.at("oneEmpty").get<bool>();
-    const json& d = in.at("distances");
-    s.distances.boundaryVoxelsReference = d.at("boundaryVoxelsReference").get<std::uint64_t>();
-    s.distances.boundaryVoxelsCompared = d.at("boundaryVoxelsCompared").get<std::uint64_t>();
-    s.distances.hausdorffMm = orInfinity(d.at("hausdorffMm"));
-    s.distances.hd95Mm = orInfinity(d.at("hd95Mm"));
-    s.distances.assdMm = orInfinity(d.at("assdMm"));
-    s.distances.toleranceMm = d.at("toleranceMm").get<double>();
-    s.distances.surfaceDice = d.at("surfaceDice").get<double>();
-    s.distances.bothEmpty = d.at("bothEmpty").get<bool>();
-    s.distances.oneEmpty = d.at("oneEmpty").get<bool>();
-    return s;
-}
-
-} // namespace
 
 nlohmann::json agreementSummaryJson(const AgreementSummary& summary) {
     json rows = json::array();
@@ -159,7 +88,7 @@ nlohmann::json agreementSummaryJson(const AgreementSummary& summary) {
                         {"second", r.second},
                         {"firstVersion", r.firstVersion},
                         {"secondVersion", r.secondVersion},
-                        {"metrics", segmentJson(r.metrics)}});
+                        {"metrics", annotation::segmentAgreementJson(r.metrics)}});
     return {{"rows", std::move(rows)},
             {"studiesWithoutPairs", summary.studiesWithoutPairs},
             {"toleranceMm", summary.toleranceMm}};
@@ -173,7 +102,8 @@ AgreementSummary agreementSummaryFromJson(const nlohmann::json& in) {
                 {r.at("study").get<std::string>(), r.at("segment").get<std::string>(),
                  r.at("kind").get<std::string>(), r.at("first").get<std::string>(),
                  r.at("second").get<std::string>(), r.at("firstVersion").get<std::int64_t>(),
-                 r.at("secondVersion").get<std::int64_t>(), segmentFromJson(r.at("metrics"))});
+                 r.at("secondVersion").get<std::int64_t>(),
+                 annotation::segmentAgreementFromJson(r.at("metrics"))});
         summary.studiesWithoutPairs = in.at("studiesWithoutPairs").get<std::vector<std::string>>();
         summary.toleranceMm = in.at("toleranceMm").get<double>();
     } catch (const json::exception&) {

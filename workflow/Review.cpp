@@ -212,10 +212,12 @@ OpenedAnnotation ReviewSession::open(std::int64_t annotationId) {
 
 Comparison ReviewSession::compare(std::int64_t reference, std::int64_t compared,
                                   double toleranceMm) {
-    OpenedAnnotation referenceAnnotation = open(reference); // opened (and logged) in this order
+    // Both named before either is opened (and logged), so that a refused one opens nothing.
+    ReviewVersion referenceVersion = version(reference), comparedVersion = version(compared);
+    OpenedAnnotation referenceAnnotation = open(reference);
     OpenedAnnotation comparedAnnotation = open(compared);
-    return compareOpened(version(reference), std::move(referenceAnnotation), version(compared),
-                         std::move(comparedAnnotation), toleranceMm);
+    return compareOpened(std::move(referenceVersion), std::move(referenceAnnotation),
+                         std::move(comparedVersion), std::move(comparedAnnotation), toleranceMm);
 }
 
 Comparison compareOpened(ReviewVersion reference, OpenedAnnotation referenceAnnotation,
@@ -245,6 +247,14 @@ storage::ReviewComment ReviewSession::pin(std::int64_t annotationId, const imagi
                                           const std::string& text,
                                           std::optional<annotation::Label> segment) {
     const annotation::Version& record = history_->history().get(version(annotationId).id);
+    // Checked before rounding: a huge or non-finite coordinate would wrap into the volume.
+    bool inside = true;
+    for (int axis = 0; axis < 3; ++axis)
+        inside = inside && std::isfinite(voxel[std::size_t(axis)]) &&
+                 voxel[std::size_t(axis)] > -0.5 &&
+                 voxel[std::size_t(axis)] < double(record.geometry.dims[std::size_t(axis)]) - 0.5;
+    if (!inside)
+        throw ReviewRefused("That point is outside the image: a comment is pinned inside it.");
     const imaging::Index3 at{int(std::lround(voxel[0])), int(std::lround(voxel[1])),
                              int(std::lround(voxel[2]))};
     if (!record.geometry.contains(at))
@@ -344,7 +354,7 @@ std::string decisionMetrics(ReviewSession& review, std::int64_t annotationId,
         compareWith ? compareWith : review.previousOf(annotationId);
     if (!other)
         return "{}";
-    return annotation::agreementJson(review.compare(*other, annotationId).metrics);
+    return annotation::agreementJson(review.compare(annotationId, *other).metrics);
 }
 
 } // namespace radmark::workflow

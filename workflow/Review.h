@@ -141,7 +141,8 @@ class ReviewSession {
     std::vector<ReviewVersion> versions_;
 };
 
-// The metrics a decision on annotationId holds: against compareWith, else its previous version
+// The metrics a decision on annotationId holds, as the compare view shows them (the version
+// decided on as the reference): against compareWith, else its previous version
 // (ReviewSession::previousOf); "{}" when there is none (annotation::agreementJson).
 std::string decisionMetrics(ReviewSession& review, std::int64_t annotationId,
                             std::optional<std::int64_t> compareWith = std::nullopt);

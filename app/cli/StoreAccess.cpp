@@ -5,6 +5,7 @@
 #include "app/service/ServiceProtocol.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "storage/Permissions.h"
 #include "storage/Reviews.h"
 #include "storage/StoredStudy.h"
 #include "storage/Studies.h"
@@ -220,6 +221,8 @@ DecisionOutcome decideOnVersion(storage::Session& session, const std::string& st
                                 const std::string& version, storage::Decision decision,
                                 const std::string& message, bool resolveOpenComments,
                                 const std::optional<std::string>& compareWith) {
+    // The role first: nothing is opened (and logged as opened) for a decision refused anyway.
+    storage::require(session, storage::Action::DecideReview, study);
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     const std::int64_t annotationId =
         annotationOnStudy(session, studyId, version, "refused decision", "the version to decide on",
@@ -298,8 +301,20 @@ void answerVersionComment(storage::Session& session, const std::string& study,
 
 workflow::ReviewVersion buildStudyConsensus(storage::Session& session, const std::string& study,
                                             workflow::ReviewSession::Method method) {
+    storage::require(session, storage::Action::SaveConsensus, study); // before any version opens
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     return workflow::ReviewSession(session, studyId).buildConsensus(method);
+}
+
+workflow::AgreementSummary reviewersAgreement(storage::Session& session) {
+    // A reviewer's report: an admin's reading of every version would be logged as reads for
+    // export, an annotator's covers only what she may read anyway.
+    if (session.role() != storage::Role::Reviewer) {
+        session.recordAccess("refused agreement report", "",
+                             "the agreement report is a reviewer's");
+        throw StoreAccessError("the agreement report is for reviewers");
+    }
+    return workflow::measureAgreement(session);
 }
 
 std::string consensusMethodName(workflow::ReviewSession::Method method) {
@@ -559,7 +574,7 @@ class InProcessStoreAccess final : public StoreAccess {
         return buildStudyConsensus(session_, study, method);
     }
 
-    workflow::AgreementSummary agreement() override { return workflow::measureAgreement(session_); }
+    workflow::AgreementSummary agreement() override { return reviewersAgreement(session_); }
 
     storage::ReviewComment pinComment(const std::string& study, const std::string& version,
                                       const imaging::Vec3& voxel,
@@ -577,16 +592,12 @@ class InProcessStoreAccess final : public StoreAccess {
         answerVersionComment(session_, study, version, commentId, std::nullopt);
     }
 
-    workflow::Comparison compare(const std::string& study, const std::string& reference,
-                                 const std::string& compared) override {
-        const std::int64_t studyId = storage::Studies(session_).idFor(study);
-        const std::int64_t a =
-            annotationOnStudy(session_, studyId, reference, "refused open version",
-                              "the version compared", "not compared");
-        const std::int64_t b =
-            annotationOnStudy(session_, studyId, compared, "refused open version",
-                              "the version compared", "not compared");
-        return workflow::ReviewSession(session_, studyId).compare(a, b);
+    annotation::OpenedAnnotation readVersion(const std::string& study,
+                                             const std::string& version) override {
+        std::optional<OpenedVersion> opened = openStudyVersion(session_, study, version, true);
+        if (!opened)
+            throw StoreAccessError("the study has no version " + version.substr(0, 12));
+        return std::move(opened->annotation);
     }
 
     std::vector<storage::ReviewEvent> history(const std::string& study,
@@ -879,25 +890,13 @@ class ServiceStoreAccess final : public StoreAccess {
         call(std::move(sent));
     }
 
-    // Both versions as the worker opens them (read-only, each logged), compared here by the
-    // function ReviewSession::compare runs.
-    workflow::Comparison compare(const std::string& study, const std::string& reference,
-                                 const std::string& compared) override {
-        const std::vector<ReviewEntry> entries = reviewVersions(study);
-        auto entryOf = [&](const std::string& hex) {
-            for (const ReviewEntry& e : entries)
-                if (e.version.id.hex() == hex)
-                    return e.version;
-            throw StoreAccessError("there is no version " + hex.substr(0, 12) +
-                                   " of this study that you may read: not compared");
-        };
+    annotation::OpenedAnnotation readVersion(const std::string& study,
+                                             const std::string& version) override {
         std::vector<imaging::ChunkHash> unused;
-        std::optional<OpenedVersion> a = fetchVersion(study, reference, true, unused);
-        std::optional<OpenedVersion> b = fetchVersion(study, compared, true, unused);
-        if (!a || !b)
-            throw StoreAccessError("the service did not send both versions: not compared");
-        return workflow::compareOpened(entryOf(reference), std::move(a->annotation),
-                                       entryOf(compared), std::move(b->annotation));
+        std::optional<OpenedVersion> opened = fetchVersion(study, version, true, unused);
+        if (!opened)
+            throw StoreAccessError("the study has no version " + version.substr(0, 12));
+        return std::move(opened->annotation);
     }
 
     void submitForReview(const std::string& study, const std::string& version) override {

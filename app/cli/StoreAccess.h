@@ -110,10 +110,10 @@ class StoreAccess {
     // Submits her saved version of the study (hex, one she may read) for review
     // (workflow::submitForReview: its refusals, e.g. another's version, and its log entry).
     virtual void submitForReview(const std::string& study, const std::string& version) = 0;
-    // A reviewer's decision on a submitted version of the study (hex), with the metrics against
-    // compareWith (hex: the version beside it on her screen), else its previous version
-    // (workflow::decisionMetrics, ReviewSession::decide: its refusals, e.g. already decided, her
-    // own version, and its log entries).
+    // A reviewer's decision on a submitted version of the study (hex), with the metrics of it
+    // (the reference) against compareWith (hex: the version beside it on her screen), else
+    // against its previous version (workflow::decisionMetrics, ReviewSession::decide: its
+    // refusals, e.g. already decided, her own version, and its log entries).
     virtual DecisionOutcome decide(const std::string& study, const std::string& version,
                                    storage::Decision decision, const std::string& message,
                                    bool resolveOpenComments,
@@ -140,14 +140,15 @@ class StoreAccess {
     // entries).
     virtual workflow::ReviewVersion buildConsensus(const std::string& study,
                                                    workflow::ReviewSession::Method method) = 0;
-    // How far annotators agree, over every study she reviews (workflow::measureAgreement:
-    // reviewers; each version opened is logged as for any review).
+    // How far annotators agree, over every study she reviews (workflow::measureAgreement; each
+    // version opened is logged as for any review). Reviewers only: anyone else is refused and
+    // logged ("refused agreement report").
     virtual workflow::AgreementSummary agreement() = 0;
-    // Two versions of the study (hex, each one she may read, else refused and logged) side by
-    // side with their agreement (workflow::ReviewSession::compare; each opening logged "open
-    // version"). The study's next save keeps its parent.
-    virtual workflow::Comparison compare(const std::string& study, const std::string& reference,
-                                         const std::string& compared) = 0;
+    // A version of the study (hex, one she may read, else refused and logged) read-only, for the
+    // compare view; logged "open version". Unlike openVersion, the study's next save keeps its
+    // parent.
+    virtual annotation::OpenedAnnotation readVersion(const std::string& study,
+                                                     const std::string& version) = 0;
     // What happened to a version of the study (hex, one she may read): saved, submitted,
     // decided with the reviewer's words, commented, oldest first (ReviewSession::history).
     virtual std::vector<storage::ReviewEvent> history(const std::string& study,

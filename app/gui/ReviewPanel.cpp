@@ -218,13 +218,15 @@ void ReviewPanel::refreshVersions() {
 void ReviewPanel::showVersion(std::int64_t version) {
     if (!source_)
         return;
-    version_ = version;
+    std::optional<std::int64_t> previous;
     try {
-        other_ = source_->previousOf(version);
+        previous = source_->previousOf(version);
     } catch (const std::exception& e) {
         emit failed(QString::fromUtf8(e.what()));
         return;
     }
+    version_ = version;
+    other_ = previous;
     refreshVersions();
     if (!other_) // the first version of its line: any other, if there is one
         for (const workflow::ReviewVersion& v : versions_)

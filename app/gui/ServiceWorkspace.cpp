@@ -75,7 +75,7 @@ class ServiceComments final : public CommentSource, CurrentSession {
 };
 
 // The compare view's source through the service: the study's versions as the worker's review
-// session lists them, and two of them as the worker sends them (cli::StoreAccess::compare).
+// session lists them, and two of them as the worker sends them (cli::StoreAccess::readVersion).
 class ServiceComparisons final : public ComparisonSource, CurrentSession {
   public:
     ServiceComparisons(std::function<cli::StoreAccess*()> access, std::string study)
@@ -91,9 +91,13 @@ class ServiceComparisons final : public ComparisonSource, CurrentSession {
     std::optional<std::int64_t> previousOf(std::int64_t annotationId) override {
         return entry(annotationId).previous;
     }
+    // Both versions as the worker sends them (read-only, each logged), compared here by the
+    // function ReviewSession::compare runs.
     workflow::Comparison compare(std::int64_t reference, std::int64_t compared) override {
-        return session().compare(study_, entry(reference).version.id.hex(),
-                                 entry(compared).version.id.hex());
+        const workflow::ReviewVersion a = entry(reference).version, b = entry(compared).version;
+        annotation::OpenedAnnotation left = session().readVersion(study_, a.id.hex());
+        annotation::OpenedAnnotation right = session().readVersion(study_, b.id.hex());
+        return workflow::compareOpened(a, std::move(left), b, std::move(right));
     }
 
   private:
@@ -420,13 +424,12 @@ bool ServiceWorkspace::decide(storage::Decision decision) {
         return false;
     const QString& message = *comment;
     // The metrics recorded are those of the comparison on screen, when it shows this version.
-    const auto onPanel = [this](std::optional<std::int64_t> annotationId) {
-        return annotationId ? reviewPanel_->versionNamed(*annotationId) : std::nullopt;
-    };
-    const std::optional<workflow::ReviewVersion> reviewed = onPanel(reviewPanel_->shownVersion());
-    const bool panelShowsIt = reviewed && reviewed->id == *shown_;
+    const bool panelShowsIt = compareViewShows(*shown_);
+    const std::optional<std::int64_t> compared = reviewPanel_->comparedVersion();
+    const std::optional<workflow::ReviewVersion> other =
+        compared ? reviewPanel_->versionNamed(*compared) : std::nullopt;
     std::optional<std::string> comparedWith;
-    if (const auto other = onPanel(reviewPanel_->comparedVersion()); panelShowsIt && other)
+    if (panelShowsIt && other)
         comparedWith = other->id.hex();
     cli::DecisionOutcome outcome;
     try {
@@ -532,8 +535,16 @@ void ServiceWorkspace::chooseStudy(bool queue) {
     // A queue row: that submitted version, read-only, for her decision.
     for (const workflow::WorklistRow& row : *queueRows)
         if (row.studyId == choice->studyId && row.latest &&
-            row.latest->annotationId == *choice->version && openVersion(row.latest->id, true))
+            row.latest->annotationId == *choice->version && openVersion(row.latest->id, true) &&
+            !compareViewShows(row.latest->id))
             showComparison();
+}
+
+bool ServiceWorkspace::compareViewShows(const annotation::VersionId& id) const {
+    const std::optional<std::int64_t> shown = reviewPanel_->shownVersion();
+    const std::optional<workflow::ReviewVersion> version =
+        shown ? reviewPanel_->versionNamed(*shown) : std::nullopt;
+    return version && version->id == id;
 }
 
 void ServiceWorkspace::closeStudy() {
@@ -659,6 +670,9 @@ bool ServiceWorkspace::openVersion(const annotation::VersionId& id, bool readOnl
     applyEditingRule();
     refreshVersions();
     updateTitle();
+    // The compare view, when shown, follows the version on screen (its comments and pins too).
+    if (reviewDocks_->reviewDock()->isVisible() && reviewPanel_->shownVersion())
+        showComparison();
     window_.statusBar()->showMessage(versionOpenedText(id, readOnly), 10000);
     return true;
 }

@@ -120,6 +120,7 @@ class ServiceWorkspace : public QObject {
     void refreshVersions(); // and the history of the version on screen
     void refreshHistory();
     void refreshComments(); // of the version on screen, and their markers
+    bool compareViewShows(const annotation::VersionId& id) const; // on its left side
     void updateTitle();
     void closeStudy();
     void applyEditingRule();

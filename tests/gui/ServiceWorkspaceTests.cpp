@@ -31,6 +31,7 @@
 #include <QPushButton>
 #include <QTreeWidget>
 
+#include <cmath>
 #include <set>
 
 namespace radmark::testing {
@@ -155,6 +156,7 @@ TEST_F(ServiceWorkspace, ShowsAndSavesWhatTheStoreWorkspaceShows) {
     // Ctrl+L: the study goes, the login comes back; her edits are asked about first.
     annie.paintStroke(0.7);
     QString asked;
+    annie.activate();
     whenModalDialogShows([&asked](QWidget* dialog) {
         auto* box = qobject_cast<QMessageBox*>(dialog);
         ASSERT_NE(box, nullptr) << "her edits were not asked about";
@@ -164,7 +166,6 @@ TEST_F(ServiceWorkspace, ShowsAndSavesWhatTheStoreWorkspaceShows) {
                           QString::fromStdString(userPassword));
         QTest::mouseClick(box->button(QMessageBox::Discard), Qt::LeftButton);
     });
-    annie.activate();
     QTest::keyClick(annie.axial(), Qt::Key_L, Qt::ControlModifier);
     EXPECT_TRUE(asked.contains(QStringLiteral("not saved"))) << asked.toStdString();
     EXPECT_EQ(annie.window.viewer()->volume(), nullptr) << "the images stay after the lock";
@@ -278,8 +279,8 @@ std::int64_t storeWithSubmittedStrokes(const std::filesystem::path& dir,
 
 // Ctrl+Shift+C on the version on screen, the comment typed into the dialog.
 void requestChanges(ServiceWindow& reviewer, const QString& comment) {
+    reviewer.activate(); // first: activating runs the event loop, where the answer would fire
     answerTextDialog(comment);
-    reviewer.activate();
     QTest::keyClick(reviewer.axial(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
 }
 
@@ -332,7 +333,8 @@ TEST_F(ServiceWorkspace, ReviewerDecidesOnTheQueuedVersion) {
 // A reviewer compares through StoreAccess: the queue row opens the compare view with the
 // version under review beside its previous one, the metrics those ReviewSession::compare gives
 // in-process; the other side picked with the keyboard in the combo; the decision then records
-// the metrics of the comparison on screen, not those against the previous version.
+// the metrics of the comparison on screen (the version under review as the reference), as
+// `review decide --compare-with` does.
 TEST_F(ServiceWorkspace, ReviewerComparesAndTheDecisionHoldsTheComparisonOnScreen) {
     TempDir dir;
     const std::int64_t studyId = storeWithSubmittedStrokes(dir.path(), {0.5, 0.3, 0.7});
@@ -375,21 +377,26 @@ TEST_F(ServiceWorkspace, ReviewerComparesAndTheDecisionHoldsTheComparisonOnScree
     EXPECT_EQ(panel->metricsJson(),
               annotation::agreementJson(review.compare(third, first).metrics));
 
+    const std::string onScreen = panel->metricsJson();
+    ASSERT_NE(onScreen, annotation::agreementJson(review.compare(third, second).metrics))
+        << "the versions differ, so the metrics tell which comparison was recorded";
+    ASSERT_NE(onScreen, annotation::agreementJson(review.compare(first, third).metrics))
+        << "and which side was the reference";
     requestChanges(rita, QStringLiteral("see the first"));
     const std::optional<storage::ReviewDecisionRecord> decided =
         storage::Reviews(session).decisionOf(third);
     ASSERT_TRUE(decided);
-    const std::string againstFirst = workflow::decisionMetrics(review, third, first);
-    ASSERT_NE(againstFirst, workflow::decisionMetrics(review, third))
-        << "the versions differ, so the metrics tell which comparison was recorded";
-    EXPECT_EQ(decided->metricsJson, againstFirst);
+    EXPECT_EQ(decided->metricsJson, onScreen) << "the decision holds the comparison on screen";
+    EXPECT_EQ(decided->metricsJson, workflow::decisionMetrics(review, third, first))
+        << "as review decide --compare-with records it";
 }
 
 // Comments through StoreAccess: the reviewer pins one in the compare view (P, a click on a voxel
 // only the version under review has, the text typed), the annotator finds it in her Comments
 // panel and its marker in the four-up, jumps to it (Ctrl+Shift+N) and replies with the Reply
 // button; the reviewer resolves it. The store has each, read in-process. A reply naming a
-// comment of another version is refused and logged.
+// comment of another version, an annotator's agreement report and a comment pinned far outside
+// the image are refused (the first two logged).
 TEST_F(ServiceWorkspace, ReviewerPinsACommentTheAnnotatorRepliesTheReviewerResolves) {
     TempDir dir;
     const std::int64_t studyId = storeWithSubmittedStrokes(dir.path(), {0.3, 0.7});
@@ -488,11 +495,32 @@ TEST_F(ServiceWorkspace, ReviewerPinsACommentTheAnnotatorRepliesTheReviewerResol
                                         "sneaked in"),
                  std::exception);
     EXPECT_EQ(review.comments(submitted.annotationId).size(), 2u);
+    // Her client asks for the reviewers' agreement report: refused, logged.
+    EXPECT_THROW(access->agreement(), std::exception);
+    // A reviewer's client pins at a coordinate far outside (it would wrap into the image as an
+    // int), or not a number: refused in words, nothing stored.
+    auto reviewer = cli::inProcessStoreAccess(
+        storage::Store(dir.path(), lowCostPolicy()).login(reviewerName, userPassword));
+    for (const imaging::Vec3& far : {imaging::Vec3{4294967301.0, 2, 0}, imaging::Vec3{1e300, 2, 0},
+                                     imaging::Vec3{std::nan(""), 2, 0}}) {
+        try {
+            reviewer->pinComment(std::to_string(studyId), submitted.id.hex(), far, "far away");
+            ADD_FAILURE() << "a comment far outside the image was pinned";
+        } catch (const std::exception& e) {
+            EXPECT_NE(std::string(e.what()).find("outside the image"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(review.comments(submitted.annotationId).size(), 2u);
     auto admin = storage::Store(dir.path(), lowCostPolicy()).login(adminName, adminPassword);
-    bool logged = false;
-    for (const storage::AuditEntry& e : storage::AuditTrail(admin).entries())
-        logged = logged || (e.action == "refused comment" && e.user == annotatorName);
-    EXPECT_TRUE(logged) << "the refused reply is in the access log";
+    bool refusedReply = false, refusedReport = false;
+    for (const storage::AuditEntry& e : storage::AuditTrail(admin).entries()) {
+        refusedReply = refusedReply || (e.action == "refused comment" && e.user == annotatorName);
+        refusedReport =
+            refusedReport || (e.action == "refused agreement report" && e.user == annotatorName);
+    }
+    EXPECT_TRUE(refusedReply) << "the refused reply is in the access log";
+    EXPECT_TRUE(refusedReport) << "the refused agreement report is in the access log";
 }
 
 // A consensus through StoreAccess: two annotators' submitted versions, Review > Build consensus
@@ -537,6 +565,7 @@ TEST_F(ServiceWorkspace, ReviewerBuildsAConsensusAndComparesIt) {
     ASSERT_FALSE(expected.rows.empty());
     int shownRows = -1;
     QString firstCell;
+    rita.activate();
     whenModalDialogShows([&](QWidget* dialog) {
         auto* report = qobject_cast<gui::AgreementDialog*>(dialog);
         ASSERT_NE(report, nullptr) << "not the agreement report";
@@ -544,7 +573,6 @@ TEST_F(ServiceWorkspace, ReviewerBuildsAConsensusAndComparesIt) {
         firstCell = report->table()->item(0, 0)->text();
         report->reject();
     });
-    rita.activate();
     QTest::keyClick(rita.axial(), Qt::Key_G, Qt::ControlModifier | Qt::ShiftModifier);
     EXPECT_EQ(shownRows, int(expected.rows.size()));
     EXPECT_FALSE(firstCell.isEmpty());

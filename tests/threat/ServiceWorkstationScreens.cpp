@@ -145,6 +145,7 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
         // Ctrl+S with a message, refused; the login that comes back answered as user.
         const auto saveRefusedThenLogIn = [&](const std::string& user, const std::string& password,
                                               QString* refusal, QString* suggested) {
+            again.activate(); // first: activating runs the event loop, where the answer fires
             whenModalDialogShows([=](QWidget* dialog) {
                 QTest::keyClicks(dialog->findChild<QLineEdit*>(), QStringLiteral("after rotation"));
                 whenModalDialogShows([=](QWidget* box) {
@@ -165,7 +166,6 @@ TEST_F(ServiceWorkspace, ThroughRadmarkd) {
                 });
                 QTest::keyClick(dialog->findChild<QLineEdit*>(), Qt::Key_Return);
             });
-            again.activate();
             QTest::keyClick(again.axial(), Qt::Key_S, Qt::ControlModifier);
         };
         ASSERT_EQ(std::system(rotate.c_str()), 0) << "the rotation through the service";
@@ -262,6 +262,7 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     EXPECT_TRUE(history.contains(QString::fromStdString(setting->user))) << history.toStdString();
     // Ctrl+Shift+G: the agreement report through the service, saved as CSV by her process for
     // the script to compare with `review agreement` in-process.
+    rita.activate();
     bool reported = false;
     whenModalDialogShows([&](QWidget* dialog) {
         auto* report = qobject_cast<gui::AgreementDialog*>(dialog);
@@ -270,7 +271,6 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
         reported = true;
         report->reject();
     });
-    rita.activate();
     QTest::keyClick(rita.axial(), Qt::Key_G, Qt::ControlModifier | Qt::ShiftModifier);
     EXPECT_TRUE(reported);
     const std::vector<std::string> held = storeFilesHeld(setting->store);
