@@ -750,7 +750,6 @@ SegmentAgreement segmentAgreementFromJson(const nlohmann::json& in) {
 
 std::string agreementJson(const AgreementReport& report) {
     using nlohmann::json;
-    auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
     json out;
     out["tolerance_mm"] = report.toleranceMm;
     json definitions = json::object();
