@@ -351,9 +351,10 @@ bool ServiceWorkspace::buildConsensus(workflow::ReviewSession::Method method) {
     if (!reviewPanel_->shownVersion())
         showComparison();
     reviewDocks_->reviewDock()->show();
-    reviewPanel_->refreshVersions();
     if (reviewPanel_->shownVersion())
-        reviewPanel_->compareWith(built.annotationId);
+        reviewPanel_->compareWith(built.annotationId); // the list re-read with it
+    else
+        reviewPanel_->refreshVersions();
     window_.statusBar()->showMessage(
         tr("Built consensus version %1 (%2): compare it, then approve it from the queue.")
             .arg(QString::fromStdString(built.shortHash),
