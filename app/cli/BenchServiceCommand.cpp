@@ -89,7 +89,7 @@ class BenchDaemon {
 };
 
 struct Figures {
-    std::vector<double> open, save, draft;
+    std::vector<double> open, save, draft, compare;
     std::size_t chunksWritten = 0;
     annotation::LabelMap labels; // as last saved
     std::string versionId;
@@ -126,7 +126,8 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
                         double((y - cy) * (y - cy)) / (ry * ry) <=
                     1)
                     labels.set(annotation::Index3{x, y, z}, 1);
-    access.saveVersion(study, labels, segments, {}, "bench base");
+    const std::string base =
+        access.saveVersion(study, labels, segments, {}, "bench base").versionId;
     for (int r = 0; r < repeat; ++r) {
         for (int k = 0; k < edited; ++k) {
             const int z = first + (r * edited + k) % std::max(1, std::min(slices, 100));
@@ -158,6 +159,18 @@ Figures measure(StoreAccess& access, const std::string& study, int repeat, int e
         const auto start = BenchClock::now();
         access.saveDraft(study, labels, segments, {});
         f.draft.push_back(secondsSince(start));
+    }
+    // The reviewer's compare view: the last version beside the base, both label maps read
+    // (readVersion) and their agreement measured, as ServiceWorkspace's compare view does.
+    for (int r = 0; r < repeat; ++r) {
+        const auto start = BenchClock::now();
+        annotation::OpenedAnnotation reviewed = access.readVersion(study, f.versionId);
+        annotation::OpenedAnnotation previous = access.readVersion(study, base);
+        const workflow::Comparison c =
+            workflow::compareOpened({}, std::move(reviewed), {}, std::move(previous));
+        f.compare.push_back(secondsSince(start));
+        if (c.metrics.segments.empty())
+            throw CommandError("bench service: the comparison measured no segment");
     }
     return f;
 }
@@ -243,6 +256,7 @@ int runBenchService(Arguments& args, CommandIo& io) {
     row(saveLabel.c_str(), local.save, served.save);
     const std::string draftLabel = "autosave a draft, " + std::to_string(edited) + " edited slices";
     row(draftLabel.c_str(), local.draft, served.draft);
+    row("compare two versions (both read, measured)", local.compare, served.compare);
     io.out << "chunks written by the last save: in-process " << local.chunksWritten
            << ", service " << served.chunksWritten << "; the service's last version read back "
            << (savedSame ? "identical" : "DIFFERENT") << " to the client's label map\n"
@@ -253,8 +267,8 @@ int runBenchService(Arguments& args, CommandIo& io) {
 } // namespace
 RADMARK_COMMAND(
     "bench service",
-    "--ct DIR [--repeat N] [--edited N] [--dir DIR]  open a stored CT and save a "
-    "version with N edited slices (and their draft first), in-process vs through radmarkd "
+    "--ct DIR [--repeat N] [--edited N] [--dir DIR]  open a stored CT, save a version with N "
+    "edited slices, autosave a draft and compare two versions, in-process vs through radmarkd "
     "(started here)",
     runBenchService);
 } // namespace radmark::cli

@@ -252,8 +252,7 @@ Message openVersionReply(storage::Session& session, const std::string& study,
                   {"segments", segmentsToJson(opened->annotation.segments)},
                   {"boxes", annotation::boxesToJson(opened->annotation.boxes.all())},
                   {"chunks", annotation::chunkRunsJson(chunks)}};
-    reply.fds.push_back(decoder::memfdWithBytes("radmark-labels", labels.data(),
-                                                labels.voxelCount() * std::size_t(labels.width())));
+    reply.fds.push_back(memfdWithLabels(labels));
     return reply;
 }
 
@@ -311,8 +310,7 @@ Message recoverDraftReply(storage::Session& session, const std::string& study,
                   {"parentChunks", annotation::chunkRunsJson(recovered.parentChunks)}};
     if (recovered.annotation.parent)
         reply.body["parent"] = recovered.annotation.parent->hex();
-    reply.fds.push_back(decoder::memfdWithBytes("radmark-labels", labels.data(),
-                                                labels.voxelCount() * std::size_t(labels.width())));
+    reply.fds.push_back(memfdWithLabels(labels));
     memory.drafts[study].insert(recovered.chunks.begin(), recovered.chunks.end());
     return reply;
 }

@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -688,23 +689,26 @@ std::string reasonFrom(const std::string& errors) {
 }
 
 // The slices of labels, one after the other, in a sealed memfd.
-UniqueFd memfdWithSlices(const annotation::LabelMap& labels, const std::vector<int>& slices) {
-    const std::size_t sliceBytes = labels.chunkByteCount();
-    UniqueFd fd = decoder::createMemfd("radmark-labels", sliceBytes * slices.size());
-    for (std::size_t k = 0; k < slices.size(); ++k) {
-        const auto bytes = labels.chunkBytes(slices[k]);
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const ssize_t n = ::pwrite(fd.get(), bytes.data() + done, bytes.size() - done,
-                                       off_t(k * sliceBytes + done));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                throw StoreAccessError(std::string("cannot fill shared memory: ") +
-                                       std::strerror(errno));
-            done += std::size_t(n);
-        }
+// Writes the label map's slice z at slot `at` of the memfd (one slice a slot).
+void writeSlice(int fd, const annotation::LabelMap& labels, int z, std::size_t at) {
+    const auto bytes = labels.chunkBytes(z);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
+                                   off_t(at * labels.chunkByteCount() + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw StoreAccessError(std::string("cannot fill shared memory: ") +
+                                   std::strerror(errno));
+        done += std::size_t(n);
     }
+}
+
+UniqueFd memfdWithSlices(const annotation::LabelMap& labels, const std::vector<int>& slices) {
+    UniqueFd fd = decoder::createMemfd("radmark-labels", labels.chunkByteCount() * slices.size());
+    for (std::size_t k = 0; k < slices.size(); ++k)
+        writeSlice(fd.get(), labels, slices[k], k);
     decoder::sealMemfd(fd.get());
     return fd;
 }
@@ -1072,9 +1076,7 @@ class ServiceStoreAccess final : public StoreAccess {
         } else {
             for (int z = 0; z < labels.chunkCount(); ++z)
                 slices.push_back(z);
-            sent.fds.push_back(
-                decoder::memfdWithBytes("radmark-labels", labels.data(),
-                                        labels.voxelCount() * std::size_t(labels.width())));
+            sent.fds.push_back(memfdWithLabels(labels));
         }
         Message reply = call(std::move(sent));
         SavedVersion saved;
@@ -1102,8 +1104,9 @@ class ServiceStoreAccess final : public StoreAccess {
     };
 
     // A label map as open-version and recover-draft send it: its summary (grid, width,
-    // segments, boxes, chunk hashes) and a sealed memfd, mapped and copied once; every slice
-    // clean with its hash (chunks gets them). Throws on anything unreadable.
+    // segments, boxes, chunk hashes) and a sealed memfd of the whole grid, from which only the
+    // slices whose hash is not the empty slice's are read (memfdWithLabels wrote only those);
+    // every slice clean with its hash (chunks gets them). Throws on anything unreadable.
     static annotation::OpenedAnnotation annotationOf(const Message& reply,
                                                      std::vector<imaging::ChunkHash>& chunks) {
         const imaging::Geometry grid = decoder::geometryFromJson(reply.body.at("geometry"));
@@ -1113,13 +1116,33 @@ class ServiceStoreAccess final : public StoreAccess {
         chunks = chunkRunsFromJson(reply.body.at("chunks"));
         if (int(chunks.size()) != grid.dims[2])
             throw StoreAccessError("unreadable");
-        const auto mapped =
-            decoder::mapSealedMemfd(reply.fds.front().get(), grid.voxelCount() * std::size_t(w));
+        const int fd = reply.fds.front().get();
+        struct stat st {};
+        if (!decoder::isSealed(fd) || ::fstat(fd, &st) != 0 ||
+            std::uint64_t(st.st_size) != std::uint64_t(grid.voxelCount()) * std::uint64_t(w))
+            throw StoreAccessError("unreadable");
         annotation::OpenedAnnotation opened{
-            labelsOnGrid(grid, annotation::LabelWidth(w),
-                         reinterpret_cast<const std::uint8_t*>(mapped.get())),
+            annotation::LabelMap(grid, annotation::LabelWidth(w)),
             segmentsFromJson(reply.body.at("segments").get<std::string>()),
             annotation::BoxList(grid.dims), std::nullopt};
+        annotation::LabelMap& labels = opened.labels;
+        const std::vector<std::uint8_t> zeros(labels.chunkByteCount(), 0);
+        const imaging::ChunkHash empty = imaging::hashContent(zeros);
+        for (int z = 0; z < labels.chunkCount(); ++z) {
+            if (chunks[std::size_t(z)] == empty)
+                continue; // already zero
+            const std::span<std::uint8_t> out = labels.chunkBytesForWriting(z);
+            std::size_t done = 0;
+            while (done < out.size()) {
+                const ssize_t n = ::pread(fd, out.data() + done, out.size() - done,
+                                          off_t(std::size_t(z) * out.size() + done));
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    throw StoreAccessError("unreadable");
+                done += std::size_t(n);
+            }
+        }
         opened.boxes.replaceAll(annotation::boxesFromJson(reply.body.at("boxes")));
         for (int z = 0; z < opened.labels.chunkCount(); ++z)
             opened.labels.markClean(z, chunks[std::size_t(z)]);
@@ -1294,6 +1317,16 @@ class ServiceStoreAccess final : public StoreAccess {
 };
 
 } // namespace
+
+UniqueFd memfdWithLabels(const annotation::LabelMap& labels) {
+    UniqueFd fd =
+        decoder::createMemfd("radmark-labels", labels.voxelCount() * std::size_t(labels.width()));
+    for (int z = 0; z < labels.chunkCount(); ++z)
+        if (!labels.chunkIsEmpty(z))
+            writeSlice(fd.get(), labels, z, std::size_t(z));
+    decoder::sealMemfd(fd.get());
+    return fd;
+}
 
 annotation::LabelMap labelsFromBytes(const imaging::Geometry& grid, annotation::LabelWidth width,
                                      const std::uint8_t* bytes) {

@@ -6,6 +6,7 @@
 
 #include "annotation/Version.h"
 #include "app/cli/StoreAccess.h"
+#include "imaging/decoder/Channel.h"
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,11 @@ DecisionOutcome decideOnVersion(storage::Session& session, const std::string& st
                                 const std::string& version, storage::Decision decision,
                                 const std::string& message, bool resolveOpenComments,
                                 const std::optional<std::string>& compareWith);
+
+// A label map as a sealed memfd of its whole grid with only its labelled slices written: the
+// others are holes, which read as zeros and take no memory (open-version, recover-draft and a
+// first save send maps so; most slices of an annotation are empty).
+decoder::UniqueFd memfdWithLabels(const annotation::LabelMap& labels);
 
 // StoreAccess's comments of a version (hex), and their values on the service's channel.
 std::vector<storage::ReviewComment>
