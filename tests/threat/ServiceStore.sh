@@ -30,39 +30,15 @@ pw='admin password 123'
 apw='anna password 1234'
 
 # --- the site's IT sets the store up as the service account ---
-echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
-chmod 0644 "$work/policy.json"
-mkdir -m 0700 "$work/service" "$work/run" && chown "$service_uid:$service_uid" "$work/service" "$work/run"
-chmod 0755 "$work/run" # the socket's folder: every account may reach the socket
-store="$work/service/store"
-sock="$work/run/radmarkd.sock"
-$py "$src/tests/data/generate_ct_series.py" --out "$work/ct-a" --slices 6 --rows 32 --cols 32 \
-  --seed 7 > /dev/null || fail "generate CT a"
-$py "$src/tests/data/generate_ct_series.py" --out "$work/ct-b" --slices 6 --rows 32 --cols 32 \
-  --seed 8 > /dev/null || fail "generate CT b"
-chmod -R a+rX "$work/ct-a" "$work/ct-b"
-svc() { # svc COMMAND...: radmark-cli in-process as the service account, logged in as ada
-  printf '%s\n' "$pw" | as "$service_uid" "$cli" "$@" --store "$store" --policy "$work/policy.json" \
-    --user ada --password-stdin
-}
-printf '%s\n' "$pw" | as "$service_uid" "$cli" init --store "$store" --policy "$work/policy.json" \
-  --admin ada --audit-key-out "$work/service/audit.key" --password-stdin > /dev/null \
-  || fail "init as the service account"
-printf '%s\n%s\n' "$pw" "$apw" | as "$service_uid" "$cli" user add anna --role annotator \
-  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
-  || fail "user add anna"
-svc import "$work/ct-a" > "$work/import.out" 2>&1 || fail "import a: $(cat "$work/import.out")"
-study_a=$(svc studies | awk -F'\t' 'NR == 2 {print $1}')
-svc import "$work/ct-b" > "$work/import.out" 2>&1 || fail "import b: $(cat "$work/import.out")"
-study_b=$(svc studies | awk -F'\t' -v a="$study_a" 'NR > 1 && $1 != a {print $1}')
+store_begin
+store_add_user anna annotator "$apw"
+generated_ct "$work/ct-a" 7
+generated_ct "$work/ct-b" 8
+study_a=$(import_study "$work/ct-a")
+study_b=$(import_study "$work/ct-b")
 [ -n "$study_a" ] && [ -n "$study_b" ] || fail "two studies expected, got '$study_a' '$study_b'"
 svc assign anna "$study_a" > /dev/null || fail "assign anna"
-
-as_bg "$service_uid" "$radmarkd" --store "$store" --socket "$sock" --policy "$work/policy.json" \
-  --cli "$cli" 2> "$work/radmarkd.log" &
-daemon=$!
-for _ in $(seq 600); do [ -S "$sock" ] && break; kill -0 "$daemon" 2> /dev/null || break; sleep 0.1; done
-[ -S "$sock" ] || fail "radmarkd did not start"
+start_radmarkd
 [ "$(stat -c '%u %a' "$store")" = "$service_uid 700" ] || fail "store folder: $(stat -c '%u %a' "$store")"
 
 # --- (a) anna's account reads nothing of the store ---

@@ -52,38 +52,16 @@ bpw='bob password 12345'
 rpw='rita password 123456'
 
 # --- the site's IT sets the store up as the service account ---
-echo '{"argon2_memory_bytes": 65536, "argon2_operations": 1}' > "$work/policy.json"
-chmod 0644 "$work/policy.json"
-mkdir -m 0700 "$work/service" && chown "$service_uid:$service_uid" "$work/service"
-mkdir -m 0755 "$work/run" "$work/shared" && chown "$service_uid:$service_uid" "$work/run" "$work/shared"
-store="$work/service/store"
-sock="$work/run/radmarkd.sock"
-$py "$src/tests/data/generate_ct_series.py" --out "$work/ct" --slices 4 --rows 64 --cols 64 \
-  --seed 11 > /dev/null || fail "generate the CT"
-$py "$src/tests/data/generate_ct_series.py" --out "$work/ct-b" --slices 4 --rows 64 --cols 64 \
-  --seed 12 > /dev/null || fail "generate CT b"
-chmod -R a+rX "$work/ct" "$work/ct-b"
+store_begin
+mkdir -m 0755 "$work/shared" && chown "$service_uid:$service_uid" "$work/shared"
+generated_ct "$work/ct" 11 4 64
+generated_ct "$work/ct-b" 12 4 64
 client="$src/tests/threat/service_channel_client.py"
-svc() { # radmark-cli in-process as the service account, logged in as ada
-  printf '%s\n' "$pw" | as "$service_uid" "$cli" "$@" --store "$store" --policy "$work/policy.json" \
-    --user ada --password-stdin
-}
-printf '%s\n' "$pw" | as "$service_uid" "$cli" init --store "$store" --policy "$work/policy.json" \
-  --admin ada --audit-key-out "$work/service/audit.key" --password-stdin > /dev/null \
-  || fail "init as the service account"
-printf '%s\n%s\n' "$pw" "$apw" | as "$service_uid" "$cli" user add anna --role annotator \
-  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
-  || fail "user add anna"
-svc import "$work/ct" > "$work/import.out" 2>&1 || fail "import: $(cat "$work/import.out")"
-study=$(svc studies | awk -F'\t' 'NR == 2 {print $1}')
+store_add_user anna annotator "$apw"
+study=$(import_study "$work/ct")
 [ -n "$study" ] || fail "no study imported"
 svc assign anna "$study" > /dev/null || fail "assign anna"
-
-as_bg "$service_uid" "$radmarkd" --store "$store" --socket "$sock" --policy "$work/policy.json" \
-  --cli "$cli" 2> "$work/radmarkd.log" &
-daemon=$!
-for _ in $(seq 600); do [ -S "$sock" ] && break; kill -0 "$daemon" 2> /dev/null || break; sleep 0.1; done
-[ -S "$sock" ] || fail "radmarkd did not start"
+start_radmarkd
 # Her first version, through the service (a label in a square of every slice).
 printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session \
   "$sock" anna "save:$study:64:64:4" > "$work/first.out" 2> "$work/err" \
@@ -92,14 +70,10 @@ grep -q "^save version=" "$work/first.out" || fail "her first version: $(cat "$w
 
 # A draft that names another study's content as hers is refused and logged: bob's edited slice
 # (a chunk in the store, of a version anna may not read).
-printf '%s\n%s\n' "$pw" "$rpw" | as "$service_uid" "$cli" user add rita --role reviewer \
-  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
-  || fail "user add rita"
-printf '%s\n%s\n' "$pw" "$bpw" | as "$service_uid" "$cli" user add bob --role annotator \
-  --store "$store" --policy "$work/policy.json" --user ada --password-stdin > /dev/null \
-  || fail "user add bob"
-svc import "$work/ct-b" > "$work/import.out" 2>&1 || fail "import b: $(cat "$work/import.out")"
-study_b=$(svc studies | awk -F'\t' -v a="$study" 'NR > 1 && $1 != a {print $1}')
+store_add_user rita reviewer "$rpw"
+store_add_user bob annotator "$bpw"
+study_b=$(import_study "$work/ct-b")
+[ -n "$study_b" ] || fail "study b not imported"
 svc assign bob "$study_b" > /dev/null || fail "assign bob"
 printf '%s\n' "$bpw" | as "$anna_uid" $py "$client" session "$sock" bob "save:$study_b:64:64:4" \
   "edit:$study_b:last:1" > "$work/bob.out" 2> "$work/err" || fail "bob's versions: $(cat "$work/err")"
