@@ -93,10 +93,10 @@ changedChunksOf(const ChangedSlices& slices, const imaging::Index3& dims, const 
     return changed;
 }
 
-// A version a client names: one of the study's versions she may read (the history lists only
-// those), else a refusal, logged in the access log like any other.
+// A version a client names: one of the study's versions she may read (ids: those her history
+// lists), else a refusal, logged in the access log like any other.
 annotation::VersionId versionOnStudy(storage::Session& session, std::int64_t studyId,
-                                     const workflow::StoredAnnotationHistory& stored,
+                                     const std::vector<annotation::VersionId>& ids,
                                      const std::string& hex, const std::string& refusedAction,
                                      const std::string& what, const std::string& consequence) {
     std::optional<annotation::VersionId> id;
@@ -104,7 +104,6 @@ annotation::VersionId versionOnStudy(storage::Session& session, std::int64_t stu
         id = imaging::ChunkHash::fromHex(hex);
     } catch (const imaging::CorruptChunk&) {
     }
-    const auto& ids = stored.stored().ids;
     if (!id || std::find(ids.begin(), ids.end(), *id) == ids.end()) {
         const std::string shortId = hex.substr(0, 12);
         session.recordAccess(refusedAction, "study " + std::to_string(studyId),
@@ -120,8 +119,23 @@ annotation::VersionId versionOnStudy(storage::Session& session, std::int64_t stu
 annotation::VersionId parentOnStudy(storage::Session& session, std::int64_t studyId,
                                     const workflow::StoredAnnotationHistory& stored,
                                     const std::string& hex) {
-    return versionOnStudy(session, studyId, stored, hex, "refused save",
+    return versionOnStudy(session, studyId, stored.stored().ids, hex, "refused save",
                           "the version named as edited", "not saved");
+}
+
+// The store's annotation id of a version she names (hex), checked as versionOnStudy checks it,
+// against the versions the study's review session lists (those her history lists).
+std::int64_t annotationOnStudy(storage::Session& session, std::int64_t studyId,
+                               const workflow::ReviewSession& review, const std::string& version,
+                               const std::string& refusedAction, const std::string& what,
+                               const std::string& consequence) {
+    const std::vector<workflow::ReviewVersion> versions = review.versions();
+    std::vector<annotation::VersionId> ids;
+    for (const workflow::ReviewVersion& v : versions)
+        ids.push_back(v.id);
+    const annotation::VersionId id =
+        versionOnStudy(session, studyId, ids, version, refusedAction, what, consequence);
+    return versions[std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin())].annotationId;
 }
 
 } // namespace
@@ -132,7 +146,7 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
     const std::int64_t studyId = storage::Studies(session).idFor(study);
     workflow::StoredAnnotationHistory stored(session, studyId);
     const std::optional<annotation::VersionId> id =
-        version ? std::optional(versionOnStudy(session, studyId, stored, *version,
+        version ? std::optional(versionOnStudy(session, studyId, stored.stored().ids, *version,
                                                "refused open version", "the version asked for",
                                                "not opened"))
                 : stored.newest();
@@ -144,13 +158,10 @@ std::optional<OpenedVersion> openStudyVersion(storage::Session& session, const s
 void submitStudyVersion(storage::Session& session, const std::string& study,
                         const std::string& version) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const workflow::StoredAnnotationHistory stored(session, studyId);
-    const annotation::VersionId id =
-        versionOnStudy(session, studyId, stored, version, "refused submit", "the version to submit",
-                       "not submitted");
-    const auto& ids = stored.stored().ids;
-    const auto at = std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin());
-    workflow::submitForReview(session, stored.stored().records[at].id);
+    const workflow::ReviewSession review(session, studyId);
+    workflow::submitForReview(session,
+                              annotationOnStudy(session, studyId, review, version, "refused submit",
+                                                "the version to submit", "not submitted"));
 }
 
 SavedVersion saveLabels(storage::Session& session, const std::string& study,
@@ -195,27 +206,13 @@ SavedVersion saveChangedSlices(storage::Session& session, const std::string& stu
     return {version.id.hex(), report.chunksWritten, report.chunksReused, version.chunks};
 }
 
-namespace {
-// The store's annotation id of a version she names (hex), checked as versionOnStudy checks it.
-std::int64_t annotationOnStudy(storage::Session& session, std::int64_t studyId,
-                               const std::string& version, const std::string& refusedAction,
-                               const std::string& what, const std::string& consequence) {
-    const workflow::StoredAnnotationHistory stored(session, studyId);
-    const annotation::VersionId id =
-        versionOnStudy(session, studyId, stored, version, refusedAction, what, consequence);
-    const auto& ids = stored.stored().ids;
-    return stored.stored()
-        .records[std::size_t(std::find(ids.begin(), ids.end(), id) - ids.begin())]
-        .id;
-}
-} // namespace
-
 std::vector<storage::ReviewEvent>
 versionHistory(storage::Session& session, const std::string& study, const std::string& version) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const std::int64_t annotationId = annotationOnStudy(
-        session, studyId, version, "refused review history", "the version asked for", "no history");
-    return workflow::ReviewSession(session, studyId).history(annotationId);
+    const workflow::ReviewSession review(session, studyId);
+    return review.history(annotationOnStudy(session, studyId, review, version,
+                                            "refused review history", "the version asked for",
+                                            "no history"));
 }
 
 DecisionOutcome decideOnVersion(storage::Session& session, const std::string& study,
@@ -225,14 +222,14 @@ DecisionOutcome decideOnVersion(storage::Session& session, const std::string& st
     // The role first: nothing is opened (and logged as opened) for a decision refused anyway.
     storage::require(session, storage::Action::DecideReview, study);
     const std::int64_t studyId = storage::Studies(session).idFor(study);
+    workflow::ReviewSession review(session, studyId);
     const std::int64_t annotationId =
-        annotationOnStudy(session, studyId, version, "refused decision", "the version to decide on",
-                          "no decision recorded");
+        annotationOnStudy(session, studyId, review, version, "refused decision",
+                          "the version to decide on", "no decision recorded");
     std::optional<std::int64_t> other;
     if (compareWith)
-        other = annotationOnStudy(session, studyId, *compareWith, "refused decision",
+        other = annotationOnStudy(session, studyId, review, *compareWith, "refused decision",
                                   "the version compared with", "no decision recorded");
-    workflow::ReviewSession review(session, studyId);
     const std::string metrics = workflow::decisionMetrics(review, annotationId, other);
     DecisionOutcome outcome;
     try {
@@ -260,30 +257,30 @@ std::vector<ReviewEntry> studyReviewVersions(storage::Session& session, const st
 std::vector<storage::ReviewComment>
 versionComments(storage::Session& session, const std::string& study, const std::string& version) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const std::int64_t annotationId =
-        annotationOnStudy(session, studyId, version, "refused comments", "the version asked for",
-                          "no comments shown");
-    return workflow::ReviewSession(session, studyId).comments(annotationId);
+    const workflow::ReviewSession review(session, studyId);
+    return review.comments(annotationOnStudy(session, studyId, review, version, "refused comments",
+                                             "the version asked for", "no comments shown"));
 }
 
 storage::ReviewComment pinVersionComment(storage::Session& session, const std::string& study,
                                          const std::string& version, const imaging::Vec3& voxel,
                                          const std::string& text) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
+    workflow::ReviewSession review(session, studyId);
     const std::int64_t annotationId =
-        annotationOnStudy(session, studyId, version, "refused comment", "the version to comment on",
-                          "no comment pinned");
-    return workflow::ReviewSession(session, studyId).pin(annotationId, voxel, text);
+        annotationOnStudy(session, studyId, review, version, "refused comment",
+                          "the version to comment on", "no comment pinned");
+    return review.pin(annotationId, voxel, text);
 }
 
 void answerVersionComment(storage::Session& session, const std::string& study,
                           const std::string& version, std::int64_t commentId,
                           const std::optional<std::string>& reply) {
     const std::int64_t studyId = storage::Studies(session).idFor(study);
-    const std::int64_t annotationId =
-        annotationOnStudy(session, studyId, version, "refused comment",
-                          "the version of the comment", "nothing written");
     workflow::ReviewSession review(session, studyId);
+    const std::int64_t annotationId =
+        annotationOnStudy(session, studyId, review, version, "refused comment",
+                          "the version of the comment", "nothing written");
     const std::vector<storage::ReviewComment> comments = review.comments(annotationId);
     if (std::none_of(comments.begin(), comments.end(), [&](const storage::ReviewComment& c) {
             return c.id == commentId && !c.replyTo;
