@@ -463,8 +463,7 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
             reply.body = {{"done", true}};
         }
     } else if (op == "agreement") {
-        reply.body = {
-            {"summary", workflow::agreementSummaryJson(workflow::measureAgreement(session))}};
+        reply.body = {{"summary", workflow::agreementSummaryJson(reviewersAgreement(session))}};
     } else if (op == "build-consensus") {
         std::string method;
         try {

@@ -19,8 +19,9 @@
 #       uid and pid (where the access log records from where);
 #   (e) a draft sent by a hand-written client that names, as content she kept, a chunk of
 #       another annotator's study (a chunk in the store she may not read) is refused and logged;
-#       so are open-version of bob's study, bob's version named on her study, and a decision
-#       on her own version (an annotator's); her own version opens (a sealed memfd);
+#       so are open-version of bob's study, bob's version named on her study, a decision on
+#       her own version (an annotator's) and the reviewers' agreement report; her own version
+#       opens (a sealed memfd);
 #   (f) rita, a reviewer with a third uid, opens anna's submitted version from her queue through
 #       the service: the compare view shows it beside her previous version, with the metrics
 #       `review diff --json` computes in-process; she pins a comment there and resolves it (in
@@ -92,7 +93,7 @@ anna_version=$(sed -n 's/^save version=\([0-9a-f]*\) .*/\1/p' "$work/first.out")
 [ -n "$bob_version" ] && [ -n "$anna_version" ] || fail "versions: $(cat "$work/bob.out" "$work/first.out")"
 printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session "$sock" anna \
   "openversion:$study_b:$bob_version" "openversion:$study:$bob_version" \
-  "decide:$study:$anna_version:approve" "openversion:$study:$anna_version" \
+  "decide:$study:$anna_version:approve" "openversion:$study:$anna_version" agreement \
   > "$work/asks.out" 2> "$work/err" || true
 [ "$(sed -n 1p "$work/asks.out" | cut -d: -f1)" = "openversion refused" ] \
   || fail "bob's study's version was opened: $(cat "$work/asks.out")"
@@ -101,12 +102,16 @@ printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session "$sock" anna \
 sed -n 3p "$work/asks.out" | grep -q "^decide refused: " || fail "an annotator decided: $(cat "$work/asks.out")"
 [ "$(sed -n 4p "$work/asks.out")" = "openversion sealed=1 bytes=16384" ] \
   || fail "her own version through open-version: $(sed -n 4p "$work/asks.out")"
+[ "$(sed -n 5p "$work/asks.out")" = "agreement refused: the agreement report is for reviewers" ] \
+  || fail "an annotator's agreement report through the service: $(sed -n 5p "$work/asks.out")"
 printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
   --as ada --user anna --password-stdin > "$work/asks-audit.out" 2> "$work/err" \
   || fail "audit show: $(cat "$work/err")"
 grep -q "refused open version" "$work/asks-audit.out" || fail "the refused open-version is not in the access log"
 grep "refused" "$work/asks-audit.out" | grep -qi "decide\|review" \
   || fail "the refused decision is not in the access log: $(grep refused "$work/asks-audit.out")"
+grep -q "refused agreement report" "$work/asks-audit.out" \
+  || fail "the refused agreement report is not in the access log"
 
 gui_test() { # gui_test UID FILTER VAR=VALUE...: one test of the GUI binary under Xvfb as UID
   local uid="$1" filter="$2"

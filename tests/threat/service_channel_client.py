@@ -25,6 +25,8 @@ it can send what radmark-cli never would.
                                      "openversion sealed=1 bytes=N" or "openversion refused: WHY"
         decide:STUDY:HEX:DECISION    a review decision (approve, changes, reject) on the version;
                                      prints "decide DECISION" or "decide refused: WHY"
+        agreement                    the reviewers' agreement report (agreement); prints
+                                     "agreement rows=N" or "agreement refused: WHY"
         pause:PATH                   creates PATH.ready, waits until PATH exists
   service_channel_client.py edited-hash DX DY
       the chunk hash (BLAKE2b-256) of the slice an edit: step sends
@@ -170,6 +172,8 @@ def session(sock_path, user, password, steps):
         elif kind == "decide":
             body = {"op": "decide", "study": fields[0], "version": fields[1],
                     "decision": fields[2], "message": "from a hand-written client"}
+        elif kind == "agreement":
+            body = {"op": "agreement"}
         elif kind == "draft":
             dims = [int(v) for v in fields[1:4]]
             fds = [sealed_memfd(b"")]
@@ -198,6 +202,8 @@ def session(sock_path, user, password, steps):
             os.close(fd)
         elif kind == "decide":
             print("decide " + reply[1].get("decision", "?"))
+        elif kind == "agreement":
+            print(f"agreement rows={len(reply[1]['summary']['rows'])}")
         elif kind == "open":
             fd = got[0]
             size = os.fstat(fd).st_size
