@@ -1,5 +1,7 @@
 #include "storage/AuditTrail.h"
 
+#include "storage/AuditAnchor.h"
+
 #include "storage/Permissions.h"
 #include "storage/SessionAccess.h"
 
@@ -60,6 +62,16 @@ AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkp
         details += "; against anchors up to entry " + std::to_string(v.anchoredSize);
     session_.recordAccess("audit verify", "access log", details);
     return v;
+}
+
+AuditVerification AuditTrail::verifyWithPolicyAnchors(const SecureBytes* initialKey,
+                                                      const Checkpoint* checkpoint) {
+    const std::filesystem::path& file = session_.store().policy().anchorFile;
+    std::error_code ec;
+    if (file.empty() || !std::filesystem::exists(file, ec))
+        return verify(initialKey, checkpoint);
+    const Anchors anchors = Anchors::read(file);
+    return verify(initialKey, checkpoint, &anchors);
 }
 
 } // namespace radmark::storage

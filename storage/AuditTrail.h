@@ -28,6 +28,10 @@ class AuditTrail {
     // Logged with its outcome; see AuditLog::verify for what each argument adds.
     AuditVerification verify(const SecureBytes* initialKey, const Checkpoint* checkpoint,
                              const Anchors* anchors = nullptr);
+    // verify against the anchors of the policy's anchor file when it exists, as `audit verify`
+    // without --anchors (the admin panel's Verify, on a personal store and through the service).
+    AuditVerification verifyWithPolicyAnchors(const SecureBytes* initialKey,
+                                              const Checkpoint* checkpoint);
 
   private:
     Session& session_;

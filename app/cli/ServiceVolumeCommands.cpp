@@ -16,7 +16,8 @@
 // others named by hashes of content this session gave her), recover-draft sends a draft as
 // open-version a version, pending-draft and discard-draft answer as in-process; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
-// (annotation/VersionJson.h) with their review states. Before each request it
+// (annotation/VersionJson.h) with their review states; the admin's ops are app/cli/AdminOps.h's.
+// Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
 // key (storage::Session::checkStillValid), else refuses and ends. The one-shot commands log in
 // for one request each. All run the in-process calls (StoreAccessCore.h), so roles,
@@ -24,6 +25,7 @@
 
 #include "annotation/ChunkRunsJson.h"
 #include "annotation/VersionJson.h"
+#include "app/cli/AdminOps.h"
 #include "app/cli/Command.h"
 #include "app/cli/ServiceWorker.h"
 #include "app/cli/StoreAccessCore.h"
@@ -363,10 +365,15 @@ Message saveDraftReply(storage::Session& session, const std::string& study, cons
     return reply;
 }
 
-Message answer(storage::Session& session, const Message& request, SessionMemory& memory) {
+Message answer(storage::Session& session, const Message& request, SessionMemory& memory,
+               int channel) {
     ChunkCounts& known = memory.known;
     if (request.kind != MessageKind::Request)
         throw CommandError("a session takes requests only");
+    if (std::optional<Message> admin = adminReply(session, request, [channel](const Message& note) {
+            decoder::sendMessage(channel, note);
+        }))
+        return std::move(*admin);
     std::string op, study;
     std::optional<storage::ReviewState> state;
     std::optional<std::string> version;
@@ -505,7 +512,8 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
             "a session answers open-volume, open-version, save-labels, submit, decide, history, "
             "review-versions, comments, pin-comment, reply-comment, resolve-comment, "
             "build-consensus, agreement, pending-draft, save-draft, recover-draft, discard-draft, "
-            "worklist, review-queue and versions, not '" +
+            "worklist, review-queue, versions and the admin's users, studies, add-user, "
+            "disable-user, rotate-key, assign, audit-entries and audit-verify, not '" +
             op + "'");
     return reply;
 }
@@ -542,7 +550,7 @@ int runSession(Arguments& args, CommandIo& io) {
         }
         Message reply;
         try {
-            reply = answer(session, request, memory);
+            reply = answer(session, request, memory, channel);
         } catch (const decoder::ChannelError&) {
             throw;
         } catch (const std::exception& e) {
@@ -559,8 +567,9 @@ RADMARK_COMMAND(
     "--user U --password-stdin  (radmarkd's worker only: one login, then the client's "
     "open-volume, open-version, save-labels, submit, decide, history, review-versions, comments "
     "(list, pin, reply, resolve), build-consensus, agreement, the draft's (pending, save, "
-    "recover, discard), worklist, review-queue and versions requests on its channel until she "
-    "closes it)",
+    "recover, discard), worklist, review-queue, versions and the admin's (users, studies, "
+    "add-user, disable-user, rotate-key with progress, assign, audit-entries, audit-verify) "
+    "requests on its channel until she closes it)",
     runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "

@@ -1,10 +1,12 @@
 #include "app/cli/StoreAccess.h"
 
 #include "annotation/VersionJson.h"
+#include "app/cli/AdminOps.h"
 #include "app/cli/StoreAccessCore.h"
 #include "app/service/ServiceProtocol.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "storage/Administration.h"
 #include "storage/Permissions.h"
 #include "storage/Reviews.h"
 #include "storage/StoredStudy.h"
@@ -511,7 +513,8 @@ annotation::LabelMap labelsOnGrid(const imaging::Geometry& grid, annotation::Lab
 
 class InProcessStoreAccess final : public StoreAccess {
   public:
-    explicit InProcessStoreAccess(storage::Session session) : session_(std::move(session)) {}
+    explicit InProcessStoreAccess(storage::Session session)
+        : session_(std::move(session)), admin_(storage::sessionAdministration(session_)) {}
 
     storage::Role role() override { return session_.role(); }
     bool sessionEnded() const override { return false; }
@@ -603,6 +606,8 @@ class InProcessStoreAccess final : public StoreAccess {
         return versionHistory(session_, study, version);
     }
 
+    storage::Administration& administration() override { return *admin_; }
+
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
         return studyPendingDraft(session_, study);
     }
@@ -650,6 +655,7 @@ class InProcessStoreAccess final : public StoreAccess {
 
   private:
     storage::Session session_;
+    std::unique_ptr<storage::Administration> admin_; // on session_
     std::map<std::string, std::string> lastSaved_; // study -> the version saved or opened last
 };
 
@@ -1095,6 +1101,80 @@ class ServiceStoreAccess final : public StoreAccess {
         return saved;
     }
 
+    // The admin's calls through this session: the ops of app/cli/AdminOps.h.
+    class Admin final : public storage::Administration {
+      public:
+        explicit Admin(ServiceStoreAccess& owner) : owner_(owner) {}
+        std::vector<storage::UserInfo> users() override {
+            Message sent;
+            sent.body = {{"op", "users"}};
+            return usersFromJson(owner_.call(std::move(sent)).body.value("users", json()));
+        }
+
+        std::vector<storage::Study> studies() override {
+            Message sent;
+            sent.body = {{"op", "studies"}};
+            return studiesFromJson(owner_.call(std::move(sent)).body.value("studies", json()));
+        }
+
+        // The password crosses in a sealed memfd, not in the message's JSON.
+        void addUser(const std::string& name, storage::Role role,
+                     const std::string& password) override {
+            Message sent;
+            sent.body = {{"op", "add-user"}, {"name", name}, {"role", storage::roleName(role)}};
+            sent.fds.push_back(
+                decoder::memfdWithBytes("radmark-secret", password.data(), password.size()));
+            owner_.call(std::move(sent));
+        }
+
+        storage::KeyRotationResult
+        disableUser(const std::string& name,
+                    const storage::KeyRotationProgress& progress) override {
+            Message sent;
+            sent.body = {{"op", "disable-user"}, {"name", name}};
+            return rotation(owner_.call(std::move(sent), progress));
+        }
+
+        storage::KeyRotationResult
+        rotateKey(const std::string& reason,
+                  const storage::KeyRotationProgress& progress) override {
+            Message sent;
+            sent.body = {{"op", "rotate-key"}, {"reason", reason}};
+            return rotation(owner_.call(std::move(sent), progress));
+        }
+
+        void assignStudy(const std::string& user, std::int64_t studyId) override {
+            Message sent;
+            sent.body = {{"op", "assign"}, {"user", user}, {"studyId", studyId}};
+            owner_.call(std::move(sent));
+        }
+
+        std::vector<storage::AuditEntry> auditEntries(const storage::AuditFilter& filter) override {
+            Message sent;
+            sent.body = {{"op", "audit-entries"}, {"filter", auditFilterJson(filter)}};
+            return auditEntriesFromJson(owner_.call(std::move(sent)).body.value("entries", json()));
+        }
+
+        // The audit key crosses in a sealed memfd; the checkpoint (public, signed) as its text.
+        storage::AuditVerification verifyAuditLog(const storage::SecureBytes* key,
+                                                  const storage::Checkpoint* checkpoint) override {
+            Message sent;
+            sent.body = {{"op", "audit-verify"}};
+            if (checkpoint)
+                sent.body["checkpoint"] = checkpoint->toJson();
+            if (key)
+                sent.fds.push_back(
+                    decoder::memfdWithBytes("radmark-secret", key->data(), key->size()));
+            return verificationFromJson(
+                owner_.call(std::move(sent)).body.value("verification", json()));
+        }
+
+      private:
+        ServiceStoreAccess& owner_;
+    };
+
+    storage::Administration& administration() override { return admin_; }
+
   private:
     struct Connection {
         UniqueFd socket, channel, output; // output: the worker's stdout and stderr
@@ -1248,15 +1328,24 @@ class ServiceStoreAccess final : public StoreAccess {
     // One call of the session (started at the first): the worker's reply, or StoreAccessError
     // with its refusal. After a refusal that ended the session, or a session that ended
     // otherwise (idle timeout, the service stopped), the next call is refused: log in again.
-    Message call(Message sent) {
+    // progress: called with each Progress message's stage and fraction before the reply.
+    Message call(Message sent, const storage::KeyRotationProgress& progress = {}) {
         if (!session_)
             startSession();
         sent.kind = MessageKind::Request;
         Message reply;
         try {
             decoder::sendMessage(session_->channel.get(), sent);
-            if (!decoder::receiveMessage(session_->channel.get(), reply))
-                throw decoder::ChannelError("no reply");
+            sent.fds.clear(); // the worker has its own copies of the descriptors now
+            while (true) {
+                if (!decoder::receiveMessage(session_->channel.get(), reply))
+                    throw decoder::ChannelError("no reply");
+                if (reply.kind != MessageKind::Progress)
+                    break;
+                if (progress)
+                    progress(reply.body.value("stage", std::string()),
+                             reply.body.value("fraction", 0.0));
+            }
         } catch (const decoder::ChannelError&) {
             throw StoreAccessError(endSession());
         }
@@ -1270,6 +1359,17 @@ class ServiceStoreAccess final : public StoreAccess {
         if (reply.kind != MessageKind::Reply)
             throw StoreAccessError("the service's reply is not readable");
         return reply;
+    }
+
+    // A key rotation's reply: its figures, and the new recovery key when it made one.
+    static storage::KeyRotationResult rotation(const Message& reply) {
+        storage::KeyRotationResult result = rotationFromJson(reply.body.value("rotation", json()));
+        if (reply.body.at("rotation").value("newRecoveryKey", false)) {
+            if (reply.fds.size() != 1)
+                throw StoreAccessError("the service's new recovery key did not come");
+            result.newRecoveryKey = secretFromMemfd(reply.fds.front().get(), 64);
+        }
+        return result;
     }
 
     // A version as open-version sends it (chunks: its slices' hashes), read-only or to edit.
@@ -1309,6 +1409,7 @@ class ServiceStoreAccess final : public StoreAccess {
     bool loggedInOnce_ = false;
     storage::Role role_ = storage::Role::Annotator; // as the session's worker said at login
     std::map<std::string, Saved> lastSaved_;        // study -> the version this object saved last
+    Admin admin_{*this};
     // study -> the chunks of the draft this object wrote or recovered last
     std::map<std::string, std::vector<imaging::ChunkHash>> draftChunks_;
 };

@@ -10,6 +10,7 @@
 #include "annotation/Segment.h"
 #include "annotation/Version.h"
 #include "imaging/Volume.h"
+#include "storage/Administration.h"
 #include "storage/Store.h"
 #include "workflow/AgreementReport.h"
 #include "workflow/Review.h"
@@ -162,6 +163,13 @@ class StoreAccess {
                                      const annotation::SegmentList& segments,
                                      const std::vector<annotation::Box>& boxes,
                                      const std::string& message) = 0;
+
+    // The admin's calls (the admin panel's: users, key rotation, assignments, the access log),
+    // with the refusals and log entries of the storage calls behind them. Through the service a
+    // new user's password and the audit key cross as sealed memfds (never in a message's JSON),
+    // a key rotation reports its stages as it goes (progress runs on the calling thread), and
+    // its new recovery key, when it made one, comes back in a memfd too (app/cli/AdminOps.h).
+    virtual storage::Administration& administration() = 0;
 };
 
 // A personal store: this process's logged-in session (the store's own errors pass through).

@@ -8,6 +8,7 @@
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
+#include "app/gui/security/AdminPanel.h"
 #include "app/gui/security/LoginDialog.h"
 #include "viewer/BoxInteraction.h"
 #include "viewer/ComparisonViewer.h"
@@ -15,6 +16,7 @@
 #include "viewer/LabelEditor.h"
 
 #include <QApplication>
+#include <QDialog>
 #include <QDockWidget>
 #include <QEvent>
 #include <QInputDialog>
@@ -26,6 +28,7 @@
 #include <QTableWidget>
 #include <QTime>
 #include <QTimer>
+#include <QVBoxLayout>
 
 #include <algorithm>
 
@@ -166,6 +169,7 @@ ServiceWorkspace::ServiceWorkspace(Connect connect, MainWindow& window)
     draftStatus_->setObjectName(QStringLiteral("draftStatus"));
     window_.statusBar()->addPermanentWidget(draftStatus_);
     autosaveInterval_ = autosaveIntervalFromEnvironment();
+    lastDraft_ = std::chrono::steady_clock::now(); // the first draft one interval from now
     autosaveTimer_ = new QTimer(this);
     QObject::connect(autosaveTimer_, &QTimer::timeout, this, &ServiceWorkspace::checkAutosave);
     // Checked a few times per interval, so a draft is written at most ~1/4 interval late.
@@ -264,6 +268,10 @@ void ServiceWorkspace::buildMenu() {
         versionsPanel_->table()->setFocus(Qt::ShortcutFocusReason);
     });
     versions->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
+    menu->addSeparator();
+    adminAction_ =
+        menu->addAction(tr("&Administration..."), this, &ServiceWorkspace::showAdminPanel);
+    adminAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U));
     menu->addSeparator();
     auto* lockAction = menu->addAction(tr("&Lock"), this, &ServiceWorkspace::lock);
     lockAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
@@ -377,6 +385,23 @@ bool ServiceWorkspace::showAgreementReport() {
     }
     QApplication::restoreOverrideCursor();
     AgreementDialog dialog(std::move(summary), &window_);
+    dialog.exec();
+    return true;
+}
+
+bool ServiceWorkspace::showAdminPanel() {
+    if (!access_ && !logInAgain())
+        return false;
+    if (role_ != storage::Role::Admin)
+        return false;
+    QDialog dialog(&window_);
+    dialog.setObjectName("administrationDialog");
+    dialog.setWindowTitle(tr("Administration"));
+    auto* layout = new QVBoxLayout(&dialog);
+    // Each call goes to her session in the service (the dialog is modal: the session stays
+    // while it is up); a rotation's progress dialog moves as the worker reports its stages.
+    layout->addWidget(new AdminPanel(access_->administration(), &dialog));
+    dialog.resize(900, 640);
     dialog.exec();
     return true;
 }
@@ -653,6 +678,8 @@ void ServiceWorkspace::applyEditingRule() {
     reviewMenu_->menuAction()->setVisible(role_ == storage::Role::Reviewer);
     commentsMenu_->menuAction()->setVisible(role_ != storage::Role::Admin);
     submitAction_->setEnabled(role_ == storage::Role::Annotator);
+    adminAction_->setVisible(role_ == storage::Role::Admin);
+    adminAction_->setEnabled(role_ == storage::Role::Admin);
 }
 
 bool ServiceWorkspace::openVersion(const annotation::VersionId& id, bool readOnly) {

@@ -12,9 +12,10 @@
 // metrics of the comparison on screen; comments pinned in the compare view (P, a click), read,
 // answered and resolved in the Comments panel by the reviewer and the version's annotator, their
 // markers in both views; a consensus of the submitted versions (vote or STAPLE); the agreement
-// report. The admin's tools work on a personal store (StoreWorkspace) and through the CLI's
-// --service; here they are not built yet (docs/service.md, "The workstation through the
-// service").
+// report; for admins the admin panel (users, key rotation with progress, assignments, the
+// access log and its verification). Datasets, export and import work on a personal store
+// (StoreWorkspace) and through the CLI's --service; here they are not built yet
+// (docs/service.md, "The workstation through the service").
 
 #include "app/cli/StoreAccess.h"
 
@@ -92,6 +93,11 @@ class ServiceWorkspace : public QObject {
     // Review > Agreement report (Ctrl+Shift+G): how far annotators agree over every study she
     // reviews (AgreementDialog: the table, saved as CSV, Markdown or PDF where she chooses).
     bool showAgreementReport();
+    // Admins: Store > Administration (Ctrl+Shift+U), the admin panel on her session in the
+    // service: users (add; disable, which rotates the store key, with a progress bar), a key
+    // rotation, study assignments, the access log filtered and verified (the audit key, a
+    // checkpoint file, the policy's anchors). False when it did not open.
+    bool showAdminPanel();
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
@@ -168,6 +174,7 @@ class ServiceWorkspace : public QObject {
     QMenu* commentsMenu_ = nullptr;
     QAction* saveAction_ = nullptr;
     QAction* submitAction_ = nullptr;
+    QAction* adminAction_ = nullptr;
     QMenu* reviewMenu_ = nullptr;
 };
 

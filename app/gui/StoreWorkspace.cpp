@@ -172,6 +172,7 @@ void StoreWorkspace::buildMenu() {
     pacsImportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
     adminAction_ =
         menu_->addAction(tr("&Administration..."), this, &StoreWorkspace::showAdminPanel);
+    adminAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U));
     menu_->addSeparator();
     auto* lock = menu_->addAction(tr("&Lock"), [this] {
         if (lockScreen_)

@@ -8,10 +8,17 @@
 #include "app/gui/ServiceWorkspace.h"
 #include "app/gui/VersionsPanel.h"
 #include "app/gui/WorklistDialog.h"
+#include "app/gui/security/AdminPanel.h"
 
+#include <QComboBox>
+#include <QDialog>
 #include <QDialogButtonBox>
 #include <QDockWidget>
+#include <QLineEdit>
+#include <QProgressDialog>
+#include <QPushButton>
 #include <QTableWidget>
+#include <QTimer>
 
 namespace radmark::testing {
 
@@ -87,5 +94,68 @@ struct ServiceWindow {
     gui::MainWindow window;
     gui::ServiceWorkspace* workspace = nullptr; // the window's
 };
+
+// What the admin panel's Administration dialog is asked to do (driveAdminPanel).
+struct AdminPanelSteps {
+    std::string newUser, newPassword; // added as an annotator, name and password typed
+    std::string study;                // its label, assigned to the new user (empty: the first)
+    std::string disable;              // disabled (a key rotation)
+    std::string logAction;            // the access log filtered by it
+    std::string auditKeyFile;         // typed into Verify's field
+};
+// The status line after each step, how often the rotation's progress dialog was seen up, and
+// how many rows the filtered log showed.
+struct AdminPanelRun {
+    QString added, assigned, disabled, verified;
+    int rotationDialogs = 0, logRows = -1;
+};
+// Clicks through the steps in the Administration dialog, as an admin would, then closes it.
+inline AdminPanelRun driveAdminPanel(QWidget* dialog, const AdminPanelSteps& steps) {
+    AdminPanelRun run;
+    auto* panel = dialog->findChild<gui::AdminPanel*>("adminPanel");
+    EXPECT_NE(panel, nullptr) << "no admin panel";
+    if (!panel)
+        return run;
+    const auto button = [panel](const char* name) { return panel->findChild<QPushButton*>(name); };
+    QTest::keyClicks(panel->findChild<QLineEdit*>("newUserName"),
+                     QString::fromStdString(steps.newUser));
+    QTest::keyClicks(panel->findChild<QLineEdit*>("newUserPassword"),
+                     QString::fromStdString(steps.newPassword));
+    QTest::mouseClick(button("addUserButton"), Qt::LeftButton);
+    run.added = panel->statusText();
+    auto* assignUser = panel->findChild<QComboBox*>("assignUser");
+    assignUser->setCurrentIndex(assignUser->findText(QString::fromStdString(steps.newUser)));
+    if (!steps.study.empty()) {
+        auto* assignStudy = panel->findChild<QComboBox*>("assignStudy");
+        assignStudy->setCurrentIndex(assignStudy->findText(QString::fromStdString(steps.study)));
+    }
+    QTest::mouseClick(button("assignButton"), Qt::LeftButton);
+    run.assigned = panel->statusText();
+    auto* users = panel->findChild<QTableWidget*>("usersTable");
+    for (int row = 0; row < users->rowCount(); ++row)
+        if (users->item(row, 0)->text() == QString::fromStdString(steps.disable))
+            users->setCurrentCell(row, 0);
+    // Looked for while the rotation runs (the panel's event loop keeps going).
+    QTimer watch;
+    QObject::connect(&watch, &QTimer::timeout, [&] {
+        if (auto* d = panel->findChild<QProgressDialog*>("keyRotationProgress");
+            d && d->isVisible())
+            ++run.rotationDialogs;
+    });
+    watch.start(1);
+    QTest::mouseClick(button("disableUserButton"), Qt::LeftButton);
+    watch.stop();
+    run.disabled = panel->statusText();
+    panel->findChild<QComboBox*>("auditFilterAction")
+        ->setCurrentText(QString::fromStdString(steps.logAction));
+    QTest::mouseClick(button("auditShowButton"), Qt::LeftButton);
+    run.logRows = panel->findChild<QTableWidget*>("auditTable")->rowCount();
+    QTest::keyClicks(panel->findChild<QLineEdit*>("auditKeyFile"),
+                     QString::fromStdString(steps.auditKeyFile));
+    QTest::mouseClick(button("verifyButton"), Qt::LeftButton);
+    run.verified = panel->statusText();
+    qobject_cast<QDialog*>(dialog)->reject();
+    return run;
+}
 
 } // namespace radmark::testing

@@ -12,6 +12,7 @@
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/ReviewPanel.h"
+#include "app/gui/security/AdminPanel.h"
 #include "storage/Annotations.h"
 #include "storage/Reviews.h"
 #include "storage/Users.h"
@@ -26,8 +27,10 @@
 #include <QComboBox>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QPlainTextEdit>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QTreeWidget>
 
@@ -576,6 +579,67 @@ TEST_F(ServiceWorkspace, ReviewerBuildsAConsensusAndComparesIt) {
     QTest::keyClick(rita.axial(), Qt::Key_G, Qt::ControlModifier | Qt::ShiftModifier);
     EXPECT_EQ(shownRows, int(expected.rows.size()));
     EXPECT_FALSE(firstCell.isEmpty());
+}
+
+// Store > Administration (Ctrl+Shift+U) on the admin's session through StoreAccess: the admin
+// panel lists what the store holds, adds a user typed in, assigns her a study, disables another
+// (a key rotation behind its progress dialog), filters the access log and verifies it with the
+// audit key; each checked in-process. Annotators have no such menu entry.
+TEST_F(ServiceWorkspace, AdminPanelThroughTheSessionAddsAssignsDisablesAndVerifies) {
+    TestStore t;
+    std::int64_t studyId = 0;
+    {
+        auto admin = t.admin();
+        storage::Users(admin).add(annotatorName, storage::Role::Annotator, userPassword);
+        auto results = storage::importStudies(admin, {RADMARK_PYDICOM_DATA "/CT_small.dcm"});
+        ASSERT_EQ(results.size(), 1u);
+        studyId = results.front().studyId;
+    }
+    ServiceWindow ada(inProcess(t.storeDir, lowCostPolicy()));
+    ASSERT_TRUE(ada.logIn(adminName, adminPassword));
+    const std::filesystem::path keyFile = t.dir.path() / "audit.key";
+    writeFile(keyFile, t.secrets.auditKey.toHex() + "\n");
+    int usersShown = 0;
+    AdminPanelRun run;
+    ada.activate();
+    whenModalDialogShows([&](QWidget* dialog) {
+        usersShown = dialog->findChild<QTableWidget*>("usersTable")->rowCount();
+        run = driveAdminPanel(
+            dialog, {"nina", userPassword, {}, annotatorName, "assign", keyFile.string()});
+    });
+    QTest::keyClick(ada.axial(), Qt::Key_U, Qt::ControlModifier | Qt::ShiftModifier);
+
+    auto admin = t.admin();
+    const std::vector<storage::UserInfo> inStore = storage::Users(admin).list();
+    EXPECT_EQ(usersShown, 2) << "the panel listed ada and annie";
+    EXPECT_TRUE(run.added.contains(QStringLiteral("nina added"))) << run.added.toStdString();
+    ASSERT_EQ(inStore.size(), 3u);
+    EXPECT_NO_THROW(t.store.login("nina", userPassword));
+    EXPECT_TRUE(run.assigned.contains(QStringLiteral("assigned to nina")))
+        << run.assigned.toStdString();
+    auto nina = t.store.login("nina", userPassword);
+    const std::vector<storage::Study> hers = storage::Studies(nina).list();
+    ASSERT_EQ(hers.size(), 1u);
+    EXPECT_EQ(hers.front().id, studyId);
+    EXPECT_GT(run.rotationDialogs, 0) << "no progress dialog during the rotation";
+    EXPECT_TRUE(run.disabled.contains(QStringLiteral("key version 2")))
+        << run.disabled.toStdString();
+    EXPECT_THROW(t.store.login(annotatorName, userPassword), storage::AuthenticationError);
+    EXPECT_EQ(run.logRows, int(storage::AuditTrail(admin).entries(filterBy({}, "assign")).size()));
+    EXPECT_GE(run.logRows, 1);
+    EXPECT_TRUE(run.verified.contains(QStringLiteral("every MAC ok")))
+        << run.verified.toStdString();
+
+    // An annotator's Store menu has no Administration entry (nor its shortcut).
+    ServiceWindow annotator(inProcess(t.storeDir, lowCostPolicy()));
+    ASSERT_TRUE(annotator.logIn("nina", userPassword));
+    QAction* entry = nullptr;
+    for (QMenu* menu : annotator.window.menuBar()->findChildren<QMenu*>())
+        if (QAction* a = menuActionWith(menu, QStringLiteral("Administration")))
+            entry = a;
+    ASSERT_NE(entry, nullptr);
+    EXPECT_FALSE(entry->isVisible());
+    EXPECT_FALSE(entry->isEnabled());
 }
 
 } // namespace

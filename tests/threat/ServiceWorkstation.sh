@@ -28,6 +28,13 @@
 #       the store as hers, resolved); she approves it (Ctrl+Shift+A): approved in the store, her
 #       uid and pid in the access log; her agreement report (Ctrl+Shift+G, saved as CSV by her
 #       process) equals `review agreement`'s in-process;
+#   (g) ada, the admin, with a fourth uid: a key rotation through her session reports its
+#       stages as it goes; Store > Administration through the service adds nora (typed, her
+#       password never in the service's log), assigns her anna's study (her worklist through
+#       the service has it), disables bob (a rotation behind the progress dialog: he no longer
+#       logs in), filters the access log and verifies it with her copy of the audit key; each
+#       in the access log with her uid and pid; anna's hand-written client asking for the users
+#       and adding one is refused and logged;
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -44,8 +51,9 @@ done
 service_uid=61321
 anna_uid=61322
 rita_uid=61323
+ada_uid=61324
 source "$src/tests/threat/accounts.sh"
-threat_begin $service_uid $anna_uid $rita_uid
+threat_begin $service_uid $anna_uid $rita_uid $ada_uid
 py=/usr/bin/python3
 pw='admin password 123'
 apw='anna password 1234'
@@ -131,9 +139,12 @@ chmod 0644 "$work/shared/reference.png"
 result="$work/home/$anna_uid/result"
 # She cannot even see the store's folder.
 as "$anna_uid" ls "$store" > /dev/null 2>&1 && fail "anna lists the store's folder"
+# Her drafts are written when the test says (autosaveNow), not by the timer: a draft written
+# between her login and Ctrl+S would hold the edited slice, and the save then writes 0 chunks.
 gui_test "$anna_uid" ThroughRadmarkd RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" \
   RADMARK_TEST_RESULT="$result" RADMARK_TEST_CLI="$cli" RADMARK_TEST_ADMIN_PASSWORD="$pw" \
-  RADMARK_TEST_OTHER_USER=rita RADMARK_TEST_OTHER_PASSWORD="$rpw" > "$work/through.log" 2>&1 \
+  RADMARK_TEST_OTHER_USER=rita RADMARK_TEST_OTHER_PASSWORD="$rpw" RADMARK_AUTOSAVE_SECONDS=3600 \
+  > "$work/through.log" 2>&1 \
   || fail "the workstation through the service: $(tail -40 "$work/through.log")"
 grep -q "^\[  PASSED  \] 1 test" "$work/through.log" || fail "did not run: $(cat "$work/through.log")"
 read -r version gui_pid < "$result" || fail "no result"
@@ -210,6 +221,49 @@ printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --pol
   --as ada --user rita --password-stdin > "$work/rita.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
 grep -i "approve" "$work/rita.out" | grep -q "uid $rita_uid.* pid $rita_pid " \
   || fail "her decision is not in the access log with her uid and pid: $(cat "$work/rita.out")"
+
+# --- (g) the admin under her own uid: the admin panel through the service ---
+# Her copy of the offline audit key, in her home (she holds it; the service has its own).
+install -m 0600 -o "$ada_uid" -g "$ada_uid" "$work/service/audit.key" "$work/home/$ada_uid/audit.key"
+admin_result="$work/home/$ada_uid/result"
+npw='nora password 123456'
+gui_test "$ada_uid" AdminThroughRadmarkd RADMARK_TEST_USER=ada RADMARK_TEST_PASSWORD="$pw" \
+  RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" RADMARK_TEST_RESULT="$admin_result" \
+  RADMARK_TEST_OTHER_USER=nora RADMARK_TEST_OTHER_PASSWORD="$npw" \
+  RADMARK_TEST_AUDIT_KEY="$work/home/$ada_uid/audit.key" > "$work/admin.log" 2>&1 \
+  || fail "the admin through the service: $(tail -40 "$work/admin.log")"
+read -r notes ada_pid < "$admin_result" || fail "no admin result"
+[ "$notes" -ge 3 ] || fail "the rotation's progress did not cross: $notes notes"
+# In the store: nora added (an annotator, active) and assigned, bob disabled.
+printf '%s\n' "$pw" | as "$service_uid" "$cli" user list --store "$store" --policy "$work/policy.json" \
+  --user ada --password-stdin > "$work/users.out" 2> "$work/err" || fail "user list: $(cat "$work/err")"
+grep "^nora " "$work/users.out" | grep -q "annotator" || fail "nora is not in the store: $(cat "$work/users.out")"
+grep "^nora " "$work/users.out" | grep -q "disabled" && fail "nora is disabled: $(cat "$work/users.out")"
+grep "^bob " "$work/users.out" | grep -q "disabled" || fail "bob is not disabled: $(cat "$work/users.out")"
+printf '%s\n' "$npw" | as "$anna_uid" "$cli" studies --via "$sock" --user nora --password-stdin \
+  > "$work/nora.out" 2> "$work/err" || fail "nora's worklist through the service: $(cat "$work/err")"
+grep -q "$study" "$work/nora.out" || fail "the study assigned to nora is not in her worklist: $(cat "$work/nora.out")"
+printf '%s\n' "$bpw" | as "$anna_uid" "$cli" studies --via "$sock" --user bob --password-stdin \
+  > /dev/null 2> "$work/err" && fail "bob still logs in after the admin disabled him"
+grep -q "$npw" "$work/radmarkd.log" && fail "the service's log holds the new user's password"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user ada --password-stdin > "$work/ada.out" 2> "$work/err" || fail "audit show: $(cat "$work/err")"
+for action in "user add" "assign" "user disable" "key rotation completed" "audit verify"; do
+  grep "  $action  " "$work/ada.out" | grep -q "uid $ada_uid.* pid $ada_pid " \
+    || fail "her '$action' is not in the access log with her uid and pid: $(grep "$action" "$work/ada.out")"
+done
+# An annotator's hand-written client asks for the users and adds one: both refused, both logged.
+printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session "$sock" anna users "adduser:mallory" \
+  > "$work/admin-asks.out" 2> "$work/err" || true
+[ "$(sed -n 1p "$work/admin-asks.out")" = "users refused: Annotators cannot see the list of users: only the admin role manages accounts." ] \
+  || fail "an annotator's users list through the service: $(cat "$work/admin-asks.out") $(cat "$work/err")"
+sed -n 2p "$work/admin-asks.out" | grep -q "^adduser refused: " \
+  || fail "an annotator added a user through the service: $(cat "$work/admin-asks.out")"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user anna --password-stdin > "$work/anna-admin.out" 2> "$work/err" \
+  || fail "audit show: $(cat "$work/err")"
+grep -q "refused list users" "$work/anna-admin.out" || fail "the refused users list is not in the access log"
+grep -q "refused add user" "$work/anna-admin.out" || fail "the refused user add is not in the access log"
 
 # --- (d) the real binary under her uid: login typed, worklist up; --via with --store refused ---
 as "$anna_uid" env QT_QPA_PLATFORM=offscreen "$radmark" --via "$sock" --store "$store" > /dev/null 2> "$work/err"

@@ -3,25 +3,32 @@
 // logged in as the annotator on the store, writes the axial view with her study's newest version;
 // ThroughRadmarkd as her own OS account, the workstation through radmarkd (ServiceWorkspace):
 // login typed, worklist clicked, the same screen pixel for pixel, a stroke saved with Ctrl+S,
-// and no store file open or mapped in this process.
+// and no store file open or mapped in this process; ReviewerThroughRadmarkd and
+// AdminThroughRadmarkd the reviewer's and the admin's paths, each under her own OS account.
 
 #include "ServiceWindowFixture.h"
 
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/ReviewPanel.h"
+#include "app/gui/security/AdminPanel.h"
 #include "viewer/CommentMarkers.h"
 #include "viewer/ComparisonViewer.h"
 #include "viewer/SliceView.h"
 
 #include "storage/Studies.h"
 
+#include <QComboBox>
+#include <QDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QStatusBar>
+#include <QTableWidget>
+#include <QTimer>
 #include <QTreeWidget>
 
 #include <unistd.h>
@@ -277,6 +284,57 @@ TEST_F(ServiceWorkspace, ReviewerThroughRadmarkd) {
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result) << rita.workspace->versionOnScreen()->hex() << ' ' << ::getpid()
                                    << ' ' << compared->id.hex() << '\n';
+}
+
+// The admin, under her own OS account: a key rotation through her session reports its stages as
+// it goes (the progress the panel shows); Store > Administration (Ctrl+Shift+U) through the
+// service: a user typed in and added (the new password crosses in a sealed memfd), the study
+// assigned to her, another user disabled (a key rotation behind the progress dialog), the access
+// log filtered, and verified with her copy of the audit key. The script checks each in-process.
+TEST_F(ServiceWorkspace, AdminThroughRadmarkd) {
+    const std::optional<ThreatSetting> setting = threatSetting();
+    const char* auditKey = std::getenv("RADMARK_TEST_AUDIT_KEY");
+    ASSERT_TRUE(setting && !setting->socket.empty() && auditKey)
+        << "run by tests/threat/ServiceWorkstation.sh";
+    const std::string socket = setting->socket;
+    std::vector<std::pair<std::string, double>> notes;
+    {
+        std::unique_ptr<cli::StoreAccess> access =
+            cli::serviceStoreAccess(socket, setting->user, setting->password);
+        const storage::KeyRotationResult rotated =
+            access->administration().rotateKey("threat test: progress through the service",
+                                               [&](const std::string& stage, double fraction) {
+                                                   notes.emplace_back(stage, fraction);
+                                               });
+        EXPECT_GE(rotated.keyVersion, 2);
+    }
+    ASSERT_GE(notes.size(), 3u) << "the rotation's stages did not cross";
+    EXPECT_EQ(notes.front().first, "sealing");
+    EXPECT_EQ(notes.back(), std::make_pair(std::string("done"), 1.0));
+    for (std::size_t i = 1; i < notes.size(); ++i)
+        EXPECT_GE(notes[i].second, notes[i - 1].second) << "the progress went back";
+
+    ServiceWindow ada(gui::ServiceWorkspace::throughService(socket));
+    ASSERT_TRUE(ada.logIn(setting->user, setting->password));
+    AdminPanelRun run;
+    ada.activate();
+    whenModalDialogShows([&](QWidget* dialog) {
+        run = driveAdminPanel(dialog, {setting->otherUser, setting->otherPassword, setting->study,
+                                       "bob", "user add", auditKey});
+    });
+    QTest::keyClick(ada.axial(), Qt::Key_U, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_TRUE(run.added.contains(QString::fromStdString(setting->otherUser + " added")))
+        << run.added.toStdString();
+    EXPECT_TRUE(run.assigned.contains(QStringLiteral("assigned to"))) << run.assigned.toStdString();
+    EXPECT_GT(run.rotationDialogs, 0) << "no progress dialog during the rotation";
+    EXPECT_TRUE(run.disabled.contains(QStringLiteral("User bob disabled")))
+        << run.disabled.toStdString();
+    EXPECT_GE(run.logRows, 4) << "anna, rita, bob and the new user were added";
+    EXPECT_TRUE(run.verified.contains(QStringLiteral("every MAC ok")))
+        << run.verified.toStdString();
+    const std::vector<std::string> held = storeFilesHeld(setting->store);
+    EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
+    std::ofstream(setting->result) << notes.size() << ' ' << ::getpid() << '\n';
 }
 
 } // namespace

@@ -27,6 +27,10 @@ it can send what radmark-cli never would.
                                      prints "decide DECISION" or "decide refused: WHY"
         agreement                    the reviewers' agreement report (agreement); prints
                                      "agreement rows=N" or "agreement refused: WHY"
+        users                        the store's users (users); prints "users rows=N" or
+                                     "users refused: WHY"
+        adduser:NAME                 adds NAME as an annotator (add-user, the password in a
+                                     sealed memfd); prints "adduser done" or "adduser refused: WHY"
         pause:PATH                   creates PATH.ready, waits until PATH exists
   service_channel_client.py edited-hash DX DY
       the chunk hash (BLAKE2b-256) of the slice an edit: step sends
@@ -174,6 +178,11 @@ def session(sock_path, user, password, steps):
                     "decision": fields[2], "message": "from a hand-written client"}
         elif kind == "agreement":
             body = {"op": "agreement"}
+        elif kind == "users":
+            body = {"op": "users"}
+        elif kind == "adduser":
+            fds = [sealed_memfd(b"a password of mallory's")]
+            body = {"op": "add-user", "name": fields[0], "role": "annotator"}
         elif kind == "draft":
             dims = [int(v) for v in fields[1:4]]
             fds = [sealed_memfd(b"")]
@@ -204,6 +213,10 @@ def session(sock_path, user, password, steps):
             print("decide " + reply[1].get("decision", "?"))
         elif kind == "agreement":
             print(f"agreement rows={len(reply[1]['summary']['rows'])}")
+        elif kind == "users":
+            print(f"users rows={len(reply[1]['users'])}")
+        elif kind == "adduser":
+            print("adduser done")
         elif kind == "open":
             fd = got[0]
             size = os.fstat(fd).st_size

@@ -47,10 +47,18 @@ void setRow(QTableWidget* t, int row, const QStringList& cells) {
 QString q(const std::string& s) {
     return QString::fromStdString(s);
 }
+
 } // namespace
 
 AdminPanel::AdminPanel(storage::Session& session, QWidget* parent)
-    : QWidget(parent), session_(session) {
+    : AdminPanel(storage::sessionAdministration(session), nullptr, parent) {}
+
+AdminPanel::AdminPanel(storage::Administration& admin, QWidget* parent)
+    : AdminPanel(nullptr, &admin, parent) {}
+
+AdminPanel::AdminPanel(std::unique_ptr<storage::Administration> owned,
+                       storage::Administration* admin, QWidget* parent)
+    : QWidget(parent), owned_(std::move(owned)), admin_(admin ? *admin : *owned_) {
     setObjectName("adminPanel");
     auto* tabs = new QTabWidget(this);
 
@@ -185,7 +193,7 @@ void AdminPanel::report(const QString& message, bool error) {
 
 void AdminPanel::refresh() {
     try {
-        const auto users = storage::Users(session_).list();
+        const auto users = admin_.users();
         users_->setRowCount(int(users.size()));
         assignUser_->clear();
         for (int i = 0; i < int(users.size()); ++i) {
@@ -196,7 +204,7 @@ void AdminPanel::refresh() {
             if (u.role == storage::Role::Annotator && !u.disabled)
                 assignUser_->addItem(q(u.name));
         }
-        const auto studies = storage::Studies(session_).list();
+        const auto studies = admin_.studies();
         assignments_->setRowCount(int(studies.size()));
         assignStudy_->clear();
         for (int i = 0; i < int(studies.size()); ++i) {
@@ -205,7 +213,7 @@ void AdminPanel::refresh() {
             assignStudy_->addItem(q(s.label), qlonglong(s.id));
         }
         showAuditLog();
-    } catch (const storage::StoreError& e) {
+    } catch (const std::exception& e) {
         users_->setRowCount(0);
         audit_->setRowCount(0);
         report(q(e.what()), true);
@@ -217,12 +225,11 @@ void AdminPanel::addUser() {
     newPassword_->clear();
     try {
         const std::string name = newName_->text().trimmed().toStdString();
-        storage::Users(session_).add(
-            name, storage::parseRole(newRole_->currentText().toStdString()), password);
+        admin_.addUser(name, storage::parseRole(newRole_->currentText().toStdString()), password);
         newName_->clear();
         refresh();
         report(tr("User %1 added.").arg(q(name)), false);
-    } catch (const storage::StoreError& e) {
+    } catch (const std::exception& e) {
         report(q(e.what()), true);
     }
     std::fill(password.begin(), password.end(), '\0');
@@ -238,7 +245,7 @@ void AdminPanel::disableUser() {
     runRotation(
         tr("Disabling %1 and rotating the store key...").arg(q(name)),
         [&](const storage::KeyRotationProgress& progress) {
-            return storage::Users(session_).disable(name, progress);
+            return admin_.disableUser(name, progress);
         },
         tr("User %1 disabled; their key was removed and the store key rotated").arg(q(name)));
 }
@@ -247,7 +254,7 @@ void AdminPanel::rotateKey() {
     runRotation(
         tr("Rotating the store key..."),
         [&](const storage::KeyRotationProgress& progress) {
-            return storage::rotateDatabaseKey(session_, "admin's request (Admin panel)", progress);
+            return admin_.rotateKey("admin's request (Admin panel)", progress);
         },
         tr("Store key rotated"));
 }
@@ -308,8 +315,6 @@ void AdminPanel::runRotation(
     if (error) {
         try {
             std::rethrow_exception(error);
-        } catch (const storage::StoreError& e) {
-            report(q(e.what()), true);
         } catch (const std::exception& e) {
             report(q(e.what()), true);
         }
@@ -345,13 +350,13 @@ void AdminPanel::assignStudy() {
         return;
     }
     try {
-        storage::Studies(session_).assign(assignUser_->currentText().toStdString(),
-                                          assignStudy_->currentData().toLongLong());
+        admin_.assignStudy(assignUser_->currentText().toStdString(),
+                           assignStudy_->currentData().toLongLong());
         showAuditLog();
         report(tr("Study %1 assigned to %2.")
                    .arg(assignStudy_->currentText(), assignUser_->currentText()),
                false);
-    } catch (const storage::StoreError& e) {
+    } catch (const std::exception& e) {
         report(q(e.what()), true);
     }
 }
@@ -364,7 +369,7 @@ void AdminPanel::showAuditLog() {
         filter.action = filterAction_->currentText().toStdString();
     filter.since = filterSince_->date().toString("yyyy-MM-dd").toStdString();
     try {
-        const auto entries = storage::AuditTrail(session_).entries(filter);
+        const auto entries = admin_.auditEntries(filter);
         audit_->setRowCount(int(entries.size()));
         for (int i = 0; i < int(entries.size()); ++i) {
             const auto& e = entries[std::size_t(i)];
@@ -372,7 +377,7 @@ void AdminPanel::showAuditLog() {
                    {QString::number(e.seq), q(e.time), q(e.user), q(e.action), q(e.object),
                     q(e.details)});
         }
-    } catch (const storage::StoreError& e) {
+    } catch (const std::exception& e) {
         audit_->setRowCount(0);
         report(q(e.what()), true);
     }
@@ -398,8 +403,8 @@ void AdminPanel::verifyAuditLog() {
                 throw storage::InvalidRequestError("cannot read the checkpoint file");
             checkpoint = storage::Checkpoint::fromJson(file.readAll().toStdString());
         }
-        const auto v = storage::AuditTrail(session_).verify(key.empty() ? nullptr : &key,
-                                                            checkpoint ? &*checkpoint : nullptr);
+        const auto v = admin_.verifyAuditLog(key.empty() ? nullptr : &key,
+                                             checkpoint ? &*checkpoint : nullptr);
         showAuditLog();
         if (v.ok)
             report(tr("Access log verified: %1 entries, hash chain ok%2%3.")
@@ -413,7 +418,7 @@ void AdminPanel::verifyAuditLog() {
                        .arg(v.firstBadSeq ? tr(" at entry %1").arg(v.firstBadSeq) : QString(),
                             q(v.reason)),
                    true);
-    } catch (const storage::StoreError& e) {
+    } catch (const std::exception& e) {
         report(q(e.what()), true);
     }
 }

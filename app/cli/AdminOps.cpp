@@ -1,0 +1,287 @@
+#include "app/cli/AdminOps.h"
+
+#include "app/cli/StoreAccess.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+
+namespace radmark::cli {
+
+using nlohmann::json;
+
+json usersJson(const std::vector<storage::UserInfo>& users) {
+    json rows = json::array();
+    for (const storage::UserInfo& u : users)
+        rows.push_back({{"id", u.id},
+                        {"name", u.name},
+                        {"role", storage::roleName(u.role)},
+                        {"disabled", u.disabled},
+                        {"created", u.created}});
+    return rows;
+}
+
+std::vector<storage::UserInfo> usersFromJson(const json& rows) {
+    std::vector<storage::UserInfo> users;
+    try {
+        for (const json& r : rows.get_ref<const json::array_t&>())
+            users.push_back({r.at("id").get<std::int64_t>(), r.at("name").get<std::string>(),
+                             storage::parseRole(r.at("role").get<std::string>()),
+                             r.at("disabled").get<bool>(), r.at("created").get<std::string>()});
+    } catch (const std::exception&) {
+        throw StoreAccessError("the service's users list is not readable");
+    }
+    return users;
+}
+
+json studiesJson(const std::vector<storage::Study>& studies) {
+    json rows = json::array();
+    for (const storage::Study& s : studies)
+        rows.push_back(
+            {{"id", s.id}, {"label", s.label}, {"description", s.description}, {"blind", s.blind}});
+    return rows;
+}
+
+std::vector<storage::Study> studiesFromJson(const json& rows) {
+    std::vector<storage::Study> studies;
+    try {
+        for (const json& r : rows.get_ref<const json::array_t&>())
+            studies.push_back({r.at("id").get<std::int64_t>(), r.at("label").get<std::string>(),
+                               r.at("description").get<std::string>(), r.at("blind").get<bool>()});
+    } catch (const std::exception&) {
+        throw StoreAccessError("the service's studies list is not readable");
+    }
+    return studies;
+}
+
+json auditFilterJson(const storage::AuditFilter& filter) {
+    json f = {{"limit", filter.limit}};
+    if (filter.user)
+        f["user"] = *filter.user;
+    if (filter.action)
+        f["action"] = *filter.action;
+    if (filter.since)
+        f["since"] = *filter.since;
+    if (filter.until)
+        f["until"] = *filter.until;
+    return f;
+}
+
+storage::AuditFilter auditFilterFromJson(const json& f) {
+    storage::AuditFilter filter;
+    try {
+        const auto text = [&f](const char* key) -> std::optional<std::string> {
+            if (!f.contains(key))
+                return std::nullopt;
+            return f.at(key).get<std::string>();
+        };
+        filter.user = text("user");
+        filter.action = text("action");
+        filter.since = text("since");
+        filter.until = text("until");
+        filter.limit = f.value("limit", std::size_t(0));
+    } catch (const std::exception&) {
+        throw StoreAccessError("the access log filter is not readable");
+    }
+    return filter;
+}
+
+json auditEntriesJson(const std::vector<storage::AuditEntry>& entries) {
+    json rows = json::array();
+    for (const storage::AuditEntry& e : entries)
+        rows.push_back({{"seq", e.seq},
+                        {"time", e.time},
+                        {"user", e.user},
+                        {"action", e.action},
+                        {"object", e.object},
+                        {"details", e.details},
+                        {"origin", e.origin}});
+    return rows;
+}
+
+std::vector<storage::AuditEntry> auditEntriesFromJson(const json& rows) {
+    std::vector<storage::AuditEntry> entries;
+    try {
+        for (const json& r : rows.get_ref<const json::array_t&>()) {
+            storage::AuditEntry e;
+            e.seq = r.at("seq").get<std::int64_t>();
+            e.time = r.at("time").get<std::string>();
+            e.user = r.at("user").get<std::string>();
+            e.action = r.at("action").get<std::string>();
+            e.object = r.at("object").get<std::string>();
+            e.details = r.at("details").get<std::string>();
+            e.origin = r.at("origin").get<std::string>();
+            entries.push_back(std::move(e));
+        }
+    } catch (const std::exception&) {
+        throw StoreAccessError("the service's access log entries are not readable");
+    }
+    return entries;
+}
+
+json verificationJson(const storage::AuditVerification& v) {
+    return {{"ok", v.ok},
+            {"entriesChecked", v.entriesChecked},
+            {"macsChecked", v.macsChecked},
+            {"checkpointChecked", v.checkpointChecked},
+            {"firstBadSeq", v.firstBadSeq},
+            {"reason", v.reason},
+            {"anchorsChecked", v.anchorsChecked},
+            {"anchorCheckpoints", v.anchorCheckpoints},
+            {"anchorEntries", v.anchorEntries},
+            {"anchoredSize", v.anchoredSize}};
+}
+
+storage::AuditVerification verificationFromJson(const json& j) {
+    storage::AuditVerification v;
+    try {
+        v.ok = j.at("ok").get<bool>();
+        v.entriesChecked = j.at("entriesChecked").get<std::int64_t>();
+        v.macsChecked = j.at("macsChecked").get<bool>();
+        v.checkpointChecked = j.at("checkpointChecked").get<bool>();
+        v.firstBadSeq = j.at("firstBadSeq").get<std::int64_t>();
+        v.reason = j.at("reason").get<std::string>();
+        v.anchorsChecked = j.at("anchorsChecked").get<bool>();
+        v.anchorCheckpoints = j.at("anchorCheckpoints").get<std::int64_t>();
+        v.anchorEntries = j.at("anchorEntries").get<std::int64_t>();
+        v.anchoredSize = j.at("anchoredSize").get<std::int64_t>();
+    } catch (const std::exception&) {
+        throw StoreAccessError("the service's verification of the access log is not readable");
+    }
+    return v;
+}
+
+json rotationJson(const storage::KeyRotationResult& r) {
+    return {{"keyVersion", r.keyVersion},     {"databaseBytes", r.databaseBytes},
+            {"seconds", r.seconds},           {"sealedForUsers", r.sealedForUsers},
+            {"usersLeftOut", r.usersLeftOut}, {"newRecoveryKey", !r.newRecoveryKey.empty()}};
+}
+
+storage::KeyRotationResult rotationFromJson(const json& j) {
+    storage::KeyRotationResult r;
+    try {
+        r.keyVersion = j.at("keyVersion").get<int>();
+        r.databaseBytes = j.at("databaseBytes").get<std::uint64_t>();
+        r.seconds = j.at("seconds").get<double>();
+        r.sealedForUsers = j.at("sealedForUsers").get<int>();
+        r.usersLeftOut = j.at("usersLeftOut").get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+        throw StoreAccessError("the service's key rotation result is not readable");
+    }
+    return r;
+}
+
+storage::SecureBytes secretFromMemfd(int fd, std::size_t maxBytes) {
+    struct stat st {};
+    if (!decoder::isSealed(fd) || ::fstat(fd, &st) != 0)
+        throw StoreAccessError("a secret must come in a sealed memfd");
+    if (st.st_size < 0 || std::size_t(st.st_size) > maxBytes)
+        throw StoreAccessError("the secret is longer than " + std::to_string(maxBytes) + " bytes");
+    storage::SecureBytes secret{std::size_t(st.st_size)};
+    for (std::size_t done = 0; done < secret.size();) {
+        const ssize_t n = ::pread(fd, secret.data() + done, secret.size() - done, off_t(done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw StoreAccessError("cannot read the secret's memfd");
+        done += std::size_t(n);
+    }
+    return secret;
+}
+
+namespace {
+
+constexpr std::size_t maxPasswordBytes = 4096;
+
+const decoder::UniqueFd& onlyFd(const decoder::Message& request, const char* what) {
+    if (request.fds.size() != 1)
+        throw StoreAccessError(std::string("the request carries no ") + what);
+    return request.fds.front();
+}
+
+// A key rotation's reply: its figures, its new recovery key (if any) in a sealed memfd.
+decoder::Message rotationReply(const storage::KeyRotationResult& result) {
+    decoder::Message reply;
+    reply.kind = decoder::MessageKind::Reply;
+    reply.body = {{"rotation", rotationJson(result)}};
+    if (!result.newRecoveryKey.empty())
+        reply.fds.push_back(decoder::memfdWithBytes(
+            "radmark-recovery-key", result.newRecoveryKey.data(), result.newRecoveryKey.size()));
+    return reply;
+}
+
+} // namespace
+
+std::optional<decoder::Message>
+adminReply(storage::Session& session, const decoder::Message& request,
+           const std::function<void(const decoder::Message&)>& sendProgress) {
+    const json& body = request.body;
+    const std::string op = body.value("op", std::string());
+    std::mutex sending;
+    const storage::KeyRotationProgress progress = [&](const std::string& stage, double fraction) {
+        decoder::Message note;
+        note.kind = decoder::MessageKind::Progress;
+        note.body = {{"stage", stage}, {"fraction", fraction}};
+        const std::lock_guard lock(sending);
+        sendProgress(note);
+    };
+    const std::unique_ptr<storage::Administration> admin = storage::sessionAdministration(session);
+    decoder::Message reply;
+    reply.kind = decoder::MessageKind::Reply;
+    try {
+        if (op == "users") {
+            reply.body = {{"users", usersJson(admin->users())}};
+        } else if (op == "studies") {
+            reply.body = {{"studies", studiesJson(admin->studies())}};
+        } else if (op == "add-user") {
+            const std::string name = body.at("name").get<std::string>();
+            const storage::Role role = storage::parseRole(body.at("role").get<std::string>());
+            const storage::SecureBytes secret =
+                secretFromMemfd(onlyFd(request, "password").get(), maxPasswordBytes);
+            std::string password(reinterpret_cast<const char*>(secret.data()), secret.size());
+            try {
+                admin->addUser(name, role, password);
+            } catch (...) {
+                std::fill(password.begin(), password.end(), '\0');
+                throw;
+            }
+            std::fill(password.begin(), password.end(), '\0');
+            reply.body = {{"added", name}};
+        } else if (op == "disable-user") {
+            return rotationReply(admin->disableUser(body.at("name").get<std::string>(), progress));
+        } else if (op == "rotate-key") {
+            return rotationReply(admin->rotateKey(body.at("reason").get<std::string>(), progress));
+        } else if (op == "assign") {
+            const std::string user = body.at("user").get<std::string>();
+            const std::int64_t study = body.at("studyId").get<std::int64_t>();
+            admin->assignStudy(user, study);
+            reply.body = {{"assigned", true}};
+        } else if (op == "audit-entries") {
+            reply.body = {{"entries", auditEntriesJson(admin->auditEntries(
+                                          auditFilterFromJson(body.at("filter"))))}};
+        } else if (op == "audit-verify") {
+            std::optional<storage::Checkpoint> checkpoint;
+            if (body.contains("checkpoint"))
+                checkpoint =
+                    storage::Checkpoint::fromJson(body.at("checkpoint").get<std::string>());
+            storage::SecureBytes key;
+            if (!request.fds.empty()) {
+                key = secretFromMemfd(onlyFd(request, "audit key").get(), 32);
+                if (key.size() != 32)
+                    throw StoreAccessError("an audit key is 32 bytes");
+            }
+            reply.body = {{"verification", verificationJson(admin->verifyAuditLog(
+                                               key.empty() ? nullptr : &key,
+                                               checkpoint ? &*checkpoint : nullptr))}};
+        } else {
+            return std::nullopt;
+        }
+    } catch (const json::exception&) {
+        throw StoreAccessError("the " + op + " request is not readable");
+    }
+    return reply;
+}
+
+} // namespace radmark::cli
