@@ -66,6 +66,7 @@ AuditVerification AuditTrail::verify(const SecureBytes* initialKey, const Checkp
 
 AuditVerification AuditTrail::verifyWithPolicyAnchors(const SecureBytes* initialKey,
                                                       const Checkpoint* checkpoint) {
+    require(session_, Action::VerifyAuditLog, "access log"); // before any file is read
     const std::filesystem::path& file = session_.store().policy().anchorFile;
     std::error_code ec;
     if (file.empty() || !std::filesystem::exists(file, ec))

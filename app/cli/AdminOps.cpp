@@ -1,11 +1,13 @@
 #include "app/cli/AdminOps.h"
 
 #include "app/cli/StoreAccess.h"
+#include "storage/Permissions.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 
 namespace radmark::cli {
@@ -197,12 +199,56 @@ constexpr std::size_t maxPasswordBytes = 4096;
 
 const decoder::UniqueFd& onlyFd(const decoder::Message& request, const char* what) {
     if (request.fds.size() != 1)
-        throw StoreAccessError(std::string("the request carries no ") + what);
+        throw StoreAccessError(std::string("the request must carry one memfd: the ") + what);
     return request.fds.front();
 }
 
-// A key rotation's reply: its figures, its new recovery key (if any) in a sealed memfd.
-decoder::Message rotationReply(const storage::KeyRotationResult& result) {
+// Sends Progress messages for a key rotation, one at a time, and never throws: the rotation
+// (partly on the store's own threads, where an exception would end the process) runs to its end
+// whether or not her client is still there to see it.
+class ProgressNotes {
+  public:
+    explicit ProgressNotes(const std::function<void(const decoder::Message&)>& send)
+        : send_(send) {}
+    storage::KeyRotationProgress callback() {
+        return [this](const std::string& stage, double fraction) {
+            const std::lock_guard lock(sending_);
+            if (gone_)
+                return;
+            decoder::Message note;
+            note.kind = decoder::MessageKind::Progress;
+            note.body = {{"stage", stage}, {"fraction", fraction}};
+            try {
+                send_(note);
+            } catch (...) {
+                gone_ = true;
+            }
+        };
+    }
+    bool clientGone() {
+        const std::lock_guard lock(sending_);
+        return gone_;
+    }
+
+  private:
+    const std::function<void(const decoder::Message&)>& send_;
+    std::mutex sending_;
+    bool gone_ = false;
+};
+
+// A key rotation's reply. A new recovery key that her client will not receive (it went away
+// during the rotation) is logged as not delivered: the store's recovery entry is sealed to it,
+// so the admin must rotate again to get one she holds.
+decoder::Message rotationReply(storage::Session& session, const storage::KeyRotationResult& result,
+                               ProgressNotes& notes);
+
+// Its figures, its new recovery key (if any) in a sealed memfd.
+decoder::Message rotationReply(storage::Session& session, const storage::KeyRotationResult& result,
+                               ProgressNotes& notes) {
+    if (!result.newRecoveryKey.empty() && notes.clientGone())
+        session.recordAccess("recovery key not delivered", "store",
+                             "the admin's client went away during the key rotation: rotate the "
+                             "key again for a recovery key she holds");
     decoder::Message reply;
     reply.kind = decoder::MessageKind::Reply;
     reply.body = {{"rotation", rotationJson(result)}};
@@ -219,14 +265,7 @@ adminReply(storage::Session& session, const decoder::Message& request,
            const std::function<void(const decoder::Message&)>& sendProgress) {
     const json& body = request.body;
     const std::string op = body.value("op", std::string());
-    std::mutex sending;
-    const storage::KeyRotationProgress progress = [&](const std::string& stage, double fraction) {
-        decoder::Message note;
-        note.kind = decoder::MessageKind::Progress;
-        note.body = {{"stage", stage}, {"fraction", fraction}};
-        const std::lock_guard lock(sending);
-        sendProgress(note);
-    };
+    ProgressNotes notes(sendProgress);
     const std::unique_ptr<storage::Administration> admin = storage::sessionAdministration(session);
     decoder::Message reply;
     reply.kind = decoder::MessageKind::Reply;
@@ -236,32 +275,39 @@ adminReply(storage::Session& session, const decoder::Message& request,
         } else if (op == "studies") {
             reply.body = {{"studies", studiesJson(admin->studies())}};
         } else if (op == "add-user") {
+            // The role first, so that a refusal is logged whatever else the request holds.
             const std::string name = body.at("name").get<std::string>();
+            storage::require(session, storage::Action::AddUser, name);
             const storage::Role role = storage::parseRole(body.at("role").get<std::string>());
             const storage::SecureBytes secret =
                 secretFromMemfd(onlyFd(request, "password").get(), maxPasswordBytes);
+            // Users::add takes a std::string: this copy lives only for the call.
             std::string password(reinterpret_cast<const char*>(secret.data()), secret.size());
             try {
                 admin->addUser(name, role, password);
             } catch (...) {
-                std::fill(password.begin(), password.end(), '\0');
+                ::explicit_bzero(password.data(), password.size());
                 throw;
             }
-            std::fill(password.begin(), password.end(), '\0');
+            ::explicit_bzero(password.data(), password.size());
             reply.body = {{"added", name}};
         } else if (op == "disable-user") {
-            return rotationReply(admin->disableUser(body.at("name").get<std::string>(), progress));
+            const std::string name = body.at("name").get<std::string>();
+            return rotationReply(session, admin->disableUser(name, notes.callback()), notes);
         } else if (op == "rotate-key") {
-            return rotationReply(admin->rotateKey(body.at("reason").get<std::string>(), progress));
+            const std::string reason = body.at("reason").get<std::string>();
+            return rotationReply(session, admin->rotateKey(reason, notes.callback()), notes);
         } else if (op == "assign") {
             const std::string user = body.at("user").get<std::string>();
             const std::int64_t study = body.at("studyId").get<std::int64_t>();
             admin->assignStudy(user, study);
             reply.body = {{"assigned", true}};
         } else if (op == "audit-entries") {
+            storage::require(session, storage::Action::ReadAuditLog, "access log");
             reply.body = {{"entries", auditEntriesJson(admin->auditEntries(
                                           auditFilterFromJson(body.at("filter"))))}};
         } else if (op == "audit-verify") {
+            storage::require(session, storage::Action::VerifyAuditLog, "access log");
             std::optional<storage::Checkpoint> checkpoint;
             if (body.contains("checkpoint"))
                 checkpoint =

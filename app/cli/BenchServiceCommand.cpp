@@ -224,6 +224,26 @@ int runBenchService(Arguments& args, CommandIo& io) {
         auto access = serviceStoreAccess(socket, "bench-annotator", password);
         served = measure(*access, study, repeat, edited, 20, &there);
     }
+    // The admin's key rotation (Disable and Rotate key in the admin panel), alternately
+    // in-process and through the service, whose progress crosses as Progress messages. Each
+    // rotation ends every other session, so each side logs in afresh first (not timed).
+    std::vector<double> rotateHere, rotateThere;
+    std::size_t progressNotes = 0;
+    std::uint64_t databaseBytes = 0;
+    for (int r = 0; r < repeat; ++r) {
+        {
+            auto admin = inProcessStoreAccess(store.login("bench-admin", password));
+            const auto start = BenchClock::now();
+            databaseBytes = admin->administration().rotateKey("bench service", {}).databaseBytes;
+            rotateHere.push_back(secondsSince(start));
+        }
+        auto admin = serviceStoreAccess(socket, "bench-admin", password);
+        admin->role(); // logged in
+        const auto start = BenchClock::now();
+        admin->administration().rotateKey("bench service",
+                                          [&](const std::string&, double) { ++progressNotes; });
+        rotateThere.push_back(secondsSince(start));
+    }
     // The service's last version, read back in-process: voxel for voxel the client's map, its
     // voxel counts those of its labels (the worker took the unsent slices from the parent).
     bool savedSame = false;
@@ -257,6 +277,11 @@ int runBenchService(Arguments& args, CommandIo& io) {
     const std::string draftLabel = "autosave a draft, " + std::to_string(edited) + " edited slices";
     row(draftLabel.c_str(), local.draft, served.draft);
     row("compare two versions (both read, measured)", local.compare, served.compare);
+    row("rotate the store key (admin)", rotateHere, rotateThere);
+    io.out << "key rotation: store " << double(databaseBytes) / 1e6 << " MB, "
+           << median(rotateHere) / (double(databaseBytes) / 1e9) << " s/GB in-process; "
+           << progressNotes / std::size_t(repeat) << " progress messages per rotation through "
+           << "the service\n";
     io.out << "chunks written by the last save: in-process " << local.chunksWritten
            << ", service " << served.chunksWritten << "; the service's last version read back "
            << (savedSame ? "identical" : "DIFFERENT") << " to the client's label map\n"
@@ -268,7 +293,7 @@ int runBenchService(Arguments& args, CommandIo& io) {
 RADMARK_COMMAND(
     "bench service",
     "--ct DIR [--repeat N] [--edited N] [--dir DIR]  open a stored CT, save a version with N "
-    "edited slices, autosave a draft and compare two versions, in-process vs through radmarkd "
-    "(started here)",
+    "edited slices, autosave a draft, compare two versions and rotate the store key, in-process "
+    "vs through radmarkd (started here)",
     runBenchService);
 } // namespace radmark::cli

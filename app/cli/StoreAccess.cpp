@@ -720,6 +720,8 @@ class ServiceStoreAccess final : public StoreAccess {
   public:
     ServiceStoreAccess(std::filesystem::path socket, std::string user, std::string password)
         : socket_(std::move(socket)), user_(std::move(user)), password_(std::move(password)) {}
+    ServiceStoreAccess(const ServiceStoreAccess&) = delete; // admin_ refers to this object
+    ServiceStoreAccess& operator=(const ServiceStoreAccess&) = delete;
     ~ServiceStoreAccess() override {
         endSession();
         std::fill(password_.begin(), password_.end(), '\0');
@@ -1101,7 +1103,9 @@ class ServiceStoreAccess final : public StoreAccess {
         return saved;
     }
 
-    // The admin's calls through this session: the ops of app/cli/AdminOps.h.
+    // The admin's calls through this session: the ops of app/cli/AdminOps.h. Like every call
+    // of this class, from one thread at a time (the admin panel runs a rotation on a worker
+    // thread behind a modal dialog: nothing else calls meanwhile).
     class Admin final : public storage::Administration {
       public:
         explicit Admin(ServiceStoreAccess& owner) : owner_(owner) {}
@@ -1367,7 +1371,9 @@ class ServiceStoreAccess final : public StoreAccess {
         if (reply.body.at("rotation").value("newRecoveryKey", false)) {
             if (reply.fds.size() != 1)
                 throw StoreAccessError("the service's new recovery key did not come");
-            result.newRecoveryKey = secretFromMemfd(reply.fds.front().get(), 64);
+            result.newRecoveryKey = secretFromMemfd(reply.fds.front().get(), 32);
+            if (result.newRecoveryKey.size() != 32)
+                throw StoreAccessError("the service's new recovery key is not 32 bytes");
         }
         return result;
     }

@@ -390,7 +390,9 @@ bool ServiceWorkspace::showAgreementReport() {
 }
 
 bool ServiceWorkspace::showAdminPanel() {
-    if (!access_ && !logInAgain())
+    // A session that ended (idle timeout, a rotation) logs in again first: the panel shows
+    // refusals in its status line, where no login would come back.
+    if ((!access_ || access_->sessionEnded()) && !logInAgain())
         return false;
     if (role_ != storage::Role::Admin)
         return false;

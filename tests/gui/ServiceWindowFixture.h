@@ -20,6 +20,8 @@
 #include <QTableWidget>
 #include <QTimer>
 
+#include <set>
+
 namespace radmark::testing {
 
 // Every dock closed, so that the four views get the same room in both workspaces.
@@ -108,6 +110,7 @@ struct AdminPanelSteps {
 struct AdminPanelRun {
     QString added, assigned, disabled, verified;
     int rotationDialogs = 0, logRows = -1;
+    std::set<QString> logActions; // of the rows the filtered log showed
 };
 // Clicks through the steps in the Administration dialog, as an admin would, then closes it.
 inline AdminPanelRun driveAdminPanel(QWidget* dialog, const AdminPanelSteps& steps) {
@@ -149,7 +152,10 @@ inline AdminPanelRun driveAdminPanel(QWidget* dialog, const AdminPanelSteps& ste
     panel->findChild<QComboBox*>("auditFilterAction")
         ->setCurrentText(QString::fromStdString(steps.logAction));
     QTest::mouseClick(button("auditShowButton"), Qt::LeftButton);
-    run.logRows = panel->findChild<QTableWidget*>("auditTable")->rowCount();
+    auto* log = panel->findChild<QTableWidget*>("auditTable");
+    run.logRows = log->rowCount();
+    for (int row = 0; row < log->rowCount(); ++row)
+        run.logActions.insert(log->item(row, 3)->text());
     QTest::keyClicks(panel->findChild<QLineEdit*>("auditKeyFile"),
                      QString::fromStdString(steps.auditKeyFile));
     QTest::mouseClick(button("verifyButton"), Qt::LeftButton);

@@ -627,6 +627,7 @@ TEST_F(ServiceWorkspace, AdminPanelThroughTheSessionAddsAssignsDisablesAndVerifi
     EXPECT_THROW(t.store.login(annotatorName, userPassword), storage::AuthenticationError);
     EXPECT_EQ(run.logRows, int(storage::AuditTrail(admin).entries(filterBy({}, "assign")).size()));
     EXPECT_GE(run.logRows, 1);
+    EXPECT_EQ(run.logActions, std::set<QString>{QStringLiteral("assign")}) << "the filter";
     EXPECT_TRUE(run.verified.contains(QStringLiteral("every MAC ok")))
         << run.verified.toStdString();
 

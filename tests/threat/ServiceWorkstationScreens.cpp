@@ -330,6 +330,7 @@ TEST_F(ServiceWorkspace, AdminThroughRadmarkd) {
     EXPECT_TRUE(run.disabled.contains(QStringLiteral("User bob disabled")))
         << run.disabled.toStdString();
     EXPECT_GE(run.logRows, 4) << "anna, rita, bob and the new user were added";
+    EXPECT_EQ(run.logActions, std::set<QString>{QStringLiteral("user add")}) << "the filter";
     EXPECT_TRUE(run.verified.contains(QStringLiteral("every MAC ok")))
         << run.verified.toStdString();
     const std::vector<std::string> held = storeFilesHeld(setting->store);
