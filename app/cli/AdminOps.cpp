@@ -9,10 +9,27 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <set>
 
 namespace radmark::cli {
 
 using nlohmann::json;
+
+namespace {
+// Each row of a JSON array read by `read`; anything damaged (not an array, a missing or mistyped
+// field) throws StoreAccessError(damaged).
+template <class Row, class Read>
+std::vector<Row> rowsFromJson(const json& rows, const char* damaged, const Read& read) {
+    std::vector<Row> out;
+    try {
+        for (const json& r : rows.get_ref<const json::array_t&>())
+            out.push_back(read(r));
+    } catch (const std::exception&) {
+        throw StoreAccessError(damaged);
+    }
+    return out;
+}
+} // namespace
 
 json usersJson(const std::vector<storage::UserInfo>& users) {
     json rows = json::array();
@@ -26,16 +43,13 @@ json usersJson(const std::vector<storage::UserInfo>& users) {
 }
 
 std::vector<storage::UserInfo> usersFromJson(const json& rows) {
-    std::vector<storage::UserInfo> users;
-    try {
-        for (const json& r : rows.get_ref<const json::array_t&>())
-            users.push_back({r.at("id").get<std::int64_t>(), r.at("name").get<std::string>(),
-                             storage::parseRole(r.at("role").get<std::string>()),
-                             r.at("disabled").get<bool>(), r.at("created").get<std::string>()});
-    } catch (const std::exception&) {
-        throw StoreAccessError("the service's users list is not readable");
-    }
-    return users;
+    return rowsFromJson<storage::UserInfo>(
+        rows, "the service's users list is not readable", [](const json& r) {
+            return storage::UserInfo{
+                r.at("id").get<std::int64_t>(), r.at("name").get<std::string>(),
+                storage::parseRole(r.at("role").get<std::string>()), r.at("disabled").get<bool>(),
+                r.at("created").get<std::string>()};
+        });
 }
 
 json studiesJson(const std::vector<storage::Study>& studies) {
@@ -47,15 +61,12 @@ json studiesJson(const std::vector<storage::Study>& studies) {
 }
 
 std::vector<storage::Study> studiesFromJson(const json& rows) {
-    std::vector<storage::Study> studies;
-    try {
-        for (const json& r : rows.get_ref<const json::array_t&>())
-            studies.push_back({r.at("id").get<std::int64_t>(), r.at("label").get<std::string>(),
-                               r.at("description").get<std::string>(), r.at("blind").get<bool>()});
-    } catch (const std::exception&) {
-        throw StoreAccessError("the service's studies list is not readable");
-    }
-    return studies;
+    return rowsFromJson<storage::Study>(
+        rows, "the service's studies list is not readable", [](const json& r) {
+            return storage::Study{r.at("id").get<std::int64_t>(), r.at("label").get<std::string>(),
+                                  r.at("description").get<std::string>(),
+                                  r.at("blind").get<bool>()};
+        });
 }
 
 json auditFilterJson(const storage::AuditFilter& filter) {
@@ -104,9 +115,8 @@ json auditEntriesJson(const std::vector<storage::AuditEntry>& entries) {
 }
 
 std::vector<storage::AuditEntry> auditEntriesFromJson(const json& rows) {
-    std::vector<storage::AuditEntry> entries;
-    try {
-        for (const json& r : rows.get_ref<const json::array_t&>()) {
+    return rowsFromJson<storage::AuditEntry>(
+        rows, "the service's access log entries are not readable", [](const json& r) {
             storage::AuditEntry e;
             e.seq = r.at("seq").get<std::int64_t>();
             e.time = r.at("time").get<std::string>();
@@ -115,12 +125,8 @@ std::vector<storage::AuditEntry> auditEntriesFromJson(const json& rows) {
             e.object = r.at("object").get<std::string>();
             e.details = r.at("details").get<std::string>();
             e.origin = r.at("origin").get<std::string>();
-            entries.push_back(std::move(e));
-        }
-    } catch (const std::exception&) {
-        throw StoreAccessError("the service's access log entries are not readable");
-    }
-    return entries;
+            return e;
+        });
 }
 
 json verificationJson(const storage::AuditVerification& v) {
@@ -265,6 +271,12 @@ adminReply(storage::Session& session, const decoder::Message& request,
            const std::function<void(const decoder::Message&)>& sendProgress) {
     const json& body = request.body;
     const std::string op = body.value("op", std::string());
+    // Every request of a session passes here first: the others go on at once.
+    static const std::set<std::string> ops = {"users",         "studies",     "add-user",
+                                              "disable-user",  "rotate-key",  "assign",
+                                              "audit-entries", "audit-verify"};
+    if (!ops.count(op))
+        return std::nullopt;
     ProgressNotes notes(sendProgress);
     const std::unique_ptr<storage::Administration> admin = storage::sessionAdministration(session);
     decoder::Message reply;
@@ -321,8 +333,6 @@ adminReply(storage::Session& session, const decoder::Message& request,
             reply.body = {{"verification", verificationJson(admin->verifyAuditLog(
                                                key.empty() ? nullptr : &key,
                                                checkpoint ? &*checkpoint : nullptr))}};
-        } else {
-            return std::nullopt;
         }
     } catch (const json::exception&) {
         throw StoreAccessError("the " + op + " request is not readable");
