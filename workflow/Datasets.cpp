@@ -5,15 +5,12 @@
 #include "storage/Reviews.h"
 #include "storage/Studies.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 #include <iterator>
 #include <set>
 
 namespace radmark::workflow {
 
-using nlohmann::json;
 using storage::Bytes;
 using storage::Datasets;
 
@@ -60,23 +57,6 @@ std::vector<annotation::Version> versionChain(storage::Session& session, std::in
         }
     }
     return chain;
-}
-
-json termJson(const storage::CodedTerm& t) {
-    return {{"scheme", t.scheme}, {"code", t.code}, {"meaning", t.meaning}};
-}
-
-json conflictsJson(const std::vector<storage::LabelConflict>& conflicts) {
-    json out = json::array();
-    for (const auto& c : conflicts)
-        out.push_back({{"problem", c.problem}, {"cases", c.cases}});
-    return out;
-}
-
-json protocolJson(const storage::ProtocolVersion& p) {
-    return {{"version", p.version},     {"sha256", p.sha256}, {"media_type", p.mediaType},
-            {"file_name", p.fileName},  {"size", p.size},     {"created", p.created},
-            {"created_by", p.createdBy}};
 }
 
 } // namespace
@@ -138,6 +118,24 @@ storage::ProtocolVersion setProtocol(storage::Session& session, const std::strin
     return Datasets(session).setProtocol(name, file.filename().string(), content);
 }
 
+storage::ProtocolVersion setProtocol(storage::Session& session, const std::string& name,
+                                     const std::string& fileName, const Bytes& content) {
+    return Datasets(session).setProtocol(name, std::filesystem::path(fileName).filename().string(),
+                                         content);
+}
+
+std::vector<CandidateStudy> candidateStudies(storage::Session& session) {
+    std::vector<CandidateStudy> out;
+    for (const storage::StudyReviewSummary& s : storage::Reviews(session).studies()) {
+        CandidateStudy c{s.studyId, s.pseudonym, s.modality, s.description, {}};
+        for (const storage::StudyReviewSummary::Version& v : s.versions)
+            c.versions.push_back(
+                {v.annotationId, v.contentHash, v.author, v.created, v.review.state});
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 void mapSegmentName(storage::Session& session, const std::string& name,
                     const storage::SegmentNameMapping& mapping) {
     Datasets(session).mapSegmentName(name, mapping);
@@ -183,92 +181,6 @@ DatasetOverview showDataset(storage::Session& session, const std::string& name) 
     o.revisions = datasets.revisions(name);
     o.exports = datasets.history(name);
     return o;
-}
-
-std::string overviewJson(const DatasetOverview& o) {
-    const storage::Dataset& d = o.dataset;
-    json cases = json::array();
-    for (const storage::DatasetCase& c : d.cases)
-        cases.push_back(
-            {{"study", c.pseudonym},
-             {"study_id", c.studyId},
-             {"patient", c.patientPseudonym},
-             {"chosen", c.chosenVersion ? json(*c.chosenVersion) : json("latest approved")},
-             {"version", c.version ? json(*c.version) : json(nullptr)},
-             {"version_hash", c.versionHash},
-             {"state", storage::reviewStateName(c.state)},
-             {"unapproved", c.unapproved},
-             {"split", c.split ? json(storage::splitName(*c.split)) : json(nullptr)}});
-    json labels = json::array();
-    for (const storage::LabelEntry& e : o.labels.entries)
-        labels.push_back({{"value", e.value},
-                          {"name", e.name},
-                          {"code", termJson(e.type)},
-                          {"category", e.category ? termJson(*e.category) : json(nullptr)},
-                          {"mapped_by_name", e.mappedByName}});
-    json mappings = json::array();
-    for (const storage::SegmentNameMapping& m : d.mappings)
-        mappings.push_back({{"segment_name", m.segmentName},
-                            {"code", termJson(m.type)},
-                            {"category", m.category ? termJson(*m.category) : json(nullptr)}});
-    json protocols = json::array();
-    for (const storage::ProtocolVersion& p : d.protocolVersions)
-        protocols.push_back(protocolJson(p));
-    json revisions = json::array();
-    for (const storage::RevisionSummary& r : o.revisions)
-        revisions.push_back({{"id", r.id},
-                             {"revision", r.revision},
-                             {"sha256", r.contentHash},
-                             {"parent", r.parentRevision ? json(r.parentRevision) : json(nullptr)},
-                             {"frozen", r.frozen},
-                             {"frozen_by", r.frozenBy},
-                             {"cases", r.cases}});
-    json exports = json::array();
-    for (const storage::DatasetExport& x : o.exports) {
-        json versions = json::array();
-        for (const storage::ExportedVersion& v : x.versions)
-            versions.push_back({{"study", v.pseudonym},
-                                {"version", v.versionHash},
-                                {"unapproved", v.unapproved},
-                                {"split", storage::splitName(v.split)}});
-        exports.push_back({{"id", x.id},
-                           {"revision", x.revision},
-                           {"revision_sha256", x.revisionHash},
-                           {"destination", x.destination},
-                           {"bundle", x.bundleId},
-                           {"by", x.user},
-                           {"requested", x.requested},
-                           {"started", x.started},
-                           {"outcome", storage::exportOutcomeName(x.outcome)},
-                           {"finished", x.finished},
-                           {"reason", x.reason},
-                           {"manifest_sha256", x.manifestHash},
-                           {"versions", versions}});
-    }
-    json split = nullptr;
-    if (d.split)
-        split = {{"seed", d.split->seed},
-                 {"train", d.split->trainPermille / 1000.0},
-                 {"validation", d.split->validationPermille / 1000.0},
-                 {"test", d.split->testPermille / 1000.0},
-                 {"keep_exported_test", d.split->keepExportedTest}};
-    const json out = {
-        {"name", d.summary.name},
-        {"number", d.summary.number},
-        {"purpose", d.summary.purpose},
-        {"created", d.summary.created},
-        {"created_by", d.summary.createdBy},
-        {"protocol", d.protocol ? protocolJson(*d.protocol) : json(nullptr)},
-        {"protocol_versions", protocols},
-        {"split", split},
-        {"cases", cases},
-        {"labels", labels},
-        {"label_conflicts", conflictsJson(o.labels.conflicts)},
-        {"segment_name_mappings", mappings},
-        {"revisions", revisions},
-        {"exports", exports},
-    };
-    return out.dump(2);
 }
 
 DatasetRevisionContents revisionContents(storage::Session& session, std::int64_t revisionId) {

@@ -32,6 +32,24 @@ struct DatasetOverview {
     std::vector<storage::DatasetExport> exports; // every export ever made of it
 };
 
+// A study the admin may add as a case (Add studies...), with every version she can choose and
+// its review state, oldest first (from storage::Reviews::studies).
+struct CandidateVersion {
+    std::int64_t annotationId = 0;
+    std::string contentHash; // hex
+    std::string author;
+    std::string created; // UTC
+    storage::ReviewState state = storage::ReviewState::Draft;
+};
+struct CandidateStudy {
+    std::int64_t studyId = 0;
+    std::string pseudonym;
+    std::string modality;
+    std::string description;
+    std::vector<CandidateVersion> versions;
+};
+std::vector<CandidateStudy> candidateStudies(storage::Session& session);
+
 storage::DatasetSummary createDataset(storage::Session& session, const std::string& name,
                                       std::optional<int> number, const std::string& purpose);
 void setDatasetPurpose(storage::Session& session, const std::string& name,
@@ -52,6 +70,10 @@ void splitDataset(storage::Session& session, const std::string& name,
 // Reads the file (Markdown or PDF) and stores it as the dataset's protocol.
 storage::ProtocolVersion setProtocol(storage::Session& session, const std::string& name,
                                      const std::filesystem::path& file);
+// The same with the file's bytes already read (through the store service, which opens no
+// path of hers): fileName without folders.
+storage::ProtocolVersion setProtocol(storage::Session& session, const std::string& name,
+                                     const std::string& fileName, const storage::Bytes& content);
 void mapSegmentName(storage::Session& session, const std::string& name,
                     const storage::SegmentNameMapping& mapping);
 void unmapSegmentName(storage::Session& session, const std::string& name,
@@ -66,8 +88,6 @@ storage::LabelTable checkLabelTable(storage::Session& session, const std::string
 storage::FrozenRevision freezeRevision(storage::Session& session, const std::string& name);
 
 DatasetOverview showDataset(storage::Session& session, const std::string& name);
-// One JSON document of the overview (`dataset show --json`).
-std::string overviewJson(const DatasetOverview& overview);
 
 DatasetRevisionContents revisionContents(storage::Session& session, std::int64_t revisionId);
 

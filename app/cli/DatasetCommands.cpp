@@ -5,6 +5,7 @@
 
 #include "app/cli/Command.h"
 #include "app/cli/StoreSession.h"
+#include "workflow/DatasetJson.h"
 #include "workflow/Datasets.h"
 
 #include <iomanip>

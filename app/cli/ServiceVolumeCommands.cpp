@@ -27,11 +27,13 @@
 #include "annotation/VersionJson.h"
 #include "app/cli/AdminOps.h"
 #include "app/cli/Command.h"
+#include "app/cli/DatasetOps.h"
 #include "app/cli/ServiceWorker.h"
 #include "app/cli/StoreAccessCore.h"
 #include "app/cli/StoreSession.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "report/PdfWriter.h"
 #include "workflow/AgreementReport.h"
 #include "workflow/WorklistJson.h"
 
@@ -374,6 +376,13 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
             decoder::sendMessage(channel, note);
         }))
         return std::move(*admin);
+    // The worker draws an export's datasheet (offscreen Qt, made on this thread).
+    const workflow::PdfRenderer renderPdf = [](const report::Report& sheet,
+                                               const report::PdfOptions& options) {
+        return report::renderPdf(sheet, options);
+    };
+    if (std::optional<Message> datasets = datasetReply(session, request, channel, renderPdf))
+        return std::move(*datasets);
     std::string op, study;
     std::optional<storage::ReviewState> state;
     std::optional<std::string> version;
@@ -542,6 +551,11 @@ int runSession(Arguments& args, CommandIo& io) {
         } catch (const decoder::ChannelError&) {
             return 0; // she closed the session
         }
+        // A cancel that came after its export had ended, or a stray answer: nothing to do.
+        if (request.kind == MessageKind::Request && request.body.is_object() &&
+            (request.body.value("op", nlohmann::json()) == "cancel" ||
+             request.body.value("op", nlohmann::json()) == "answer"))
+            continue;
         try {
             session.checkStillValid();
         } catch (const std::exception& e) {

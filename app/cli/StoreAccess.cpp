@@ -2,6 +2,7 @@
 
 #include "annotation/VersionJson.h"
 #include "app/cli/AdminOps.h"
+#include "app/cli/DatasetOps.h"
 #include "app/cli/StoreAccessCore.h"
 #include "app/service/ServiceProtocol.h"
 #include "imaging/decoder/Channel.h"
@@ -514,7 +515,8 @@ annotation::LabelMap labelsOnGrid(const imaging::Geometry& grid, annotation::Lab
 class InProcessStoreAccess final : public StoreAccess {
   public:
     explicit InProcessStoreAccess(storage::Session session)
-        : session_(std::move(session)), admin_(storage::sessionAdministration(session_)) {}
+        : session_(std::move(session)), admin_(storage::sessionAdministration(session_)),
+          datasets_(workflow::sessionDatasets(session_)) {}
 
     storage::Role role() override { return session_.role(); }
     bool sessionEnded() const override { return false; }
@@ -607,6 +609,7 @@ class InProcessStoreAccess final : public StoreAccess {
     }
 
     storage::Administration& administration() override { return *admin_; }
+    workflow::DatasetAdministration& datasets() override { return *datasets_; }
 
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
         return studyPendingDraft(session_, study);
@@ -656,6 +659,7 @@ class InProcessStoreAccess final : public StoreAccess {
   private:
     storage::Session session_;
     std::unique_ptr<storage::Administration> admin_; // on session_
+    std::unique_ptr<workflow::DatasetAdministration> datasets_; // on session_
     std::map<std::string, std::string> lastSaved_; // study -> the version saved or opened last
 };
 
@@ -1178,6 +1182,7 @@ class ServiceStoreAccess final : public StoreAccess {
     };
 
     storage::Administration& administration() override { return admin_; }
+    workflow::DatasetAdministration& datasets() override { return *datasets_; }
 
   private:
     struct Connection {
@@ -1334,6 +1339,15 @@ class ServiceStoreAccess final : public StoreAccess {
     // otherwise (idle timeout, the service stopped), the next call is refused: log in again.
     // progress: called with each Progress message's stage and fraction before the reply.
     Message call(Message sent, const storage::KeyRotationProgress& progress = {}) {
+        return call(std::move(sent), [&progress](const Message& note) -> std::optional<Message> {
+            if (progress)
+                progress(note.body.value("stage", std::string()), note.body.value("fraction", 0.0));
+            return std::nullopt;
+        });
+    }
+
+    // Each Progress message before the reply goes to progress, and what it answers goes back.
+    Message call(Message sent, const ProgressAnswer& progress) {
         if (!session_)
             startSession();
         sent.kind = MessageKind::Request;
@@ -1346,9 +1360,12 @@ class ServiceStoreAccess final : public StoreAccess {
                     throw decoder::ChannelError("no reply");
                 if (reply.kind != MessageKind::Progress)
                     break;
-                if (progress)
-                    progress(reply.body.value("stage", std::string()),
-                             reply.body.value("fraction", 0.0));
+                if (!progress)
+                    continue;
+                if (std::optional<Message> back = progress(reply)) {
+                    back->kind = MessageKind::Request;
+                    decoder::sendMessage(session_->channel.get(), *back);
+                }
             }
         } catch (const decoder::ChannelError&) {
             throw StoreAccessError(endSession());
@@ -1416,6 +1433,10 @@ class ServiceStoreAccess final : public StoreAccess {
     storage::Role role_ = storage::Role::Annotator; // as the session's worker said at login
     std::map<std::string, Saved> lastSaved_;        // study -> the version this object saved last
     Admin admin_{*this};
+    std::unique_ptr<workflow::DatasetAdministration> datasets_ =
+        serviceDatasets([this](Message sent, const ProgressAnswer& progress) {
+            return call(std::move(sent), progress);
+        });
     // study -> the chunks of the draft this object wrote or recovered last
     std::map<std::string, std::vector<imaging::ChunkHash>> draftChunks_;
 };

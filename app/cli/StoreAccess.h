@@ -13,6 +13,7 @@
 #include "storage/Administration.h"
 #include "storage/Store.h"
 #include "workflow/AgreementReport.h"
+#include "workflow/DatasetAdministration.h"
 #include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
 
@@ -170,6 +171,12 @@ class StoreAccess {
     // a key rotation reports its stages as it goes (progress runs on the calling thread), and
     // its new recovery key, when it made one, comes back in a memfd too (app/cli/AdminOps.h).
     virtual storage::Administration& administration() = 0;
+    // The admin's dataset calls (Admin > Datasets and Export dataset), with the refusals and log
+    // entries of the workflow calls behind them. Through the service a protocol's bytes and the
+    // recipients files cross as sealed memfds, an export reports its stages as it goes and stops
+    // when progress says so, and a share's password is asked for on the calling thread
+    // (app/cli/DatasetOps.h).
+    virtual workflow::DatasetAdministration& datasets() = 0;
 };
 
 // A personal store: this process's logged-in session (the store's own errors pass through).

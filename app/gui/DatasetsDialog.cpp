@@ -1,14 +1,15 @@
 #include "app/gui/DatasetsDialog.h"
 
-#include "storage/Reviews.h"
-#include "workflow/Datasets.h"
+#include "workflow/DatasetAdministration.h"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -91,24 +92,23 @@ void markUnapproved(QTableWidgetItem* item) {
                                  "and marked UNAPPROVED in every file of the bundle."));
 }
 
-QString versionText(const storage::StudyReviewSummary::Version& v) {
+QString versionText(const workflow::CandidateVersion& v) {
     return QObject::tr("%1 · %2 by %3, %4 (%5)")
         .arg(v.annotationId)
         .arg(shortHash(v.contentHash), q(v.author), localTime(v.created),
-             QString::fromUtf8(storage::reviewStateName(v.review.state)));
+             QString::fromUtf8(storage::reviewStateName(v.state)));
 }
 
-std::optional<storage::StudyReviewSummary::Version>
-latestApproved(const storage::StudyReviewSummary& study) {
+std::optional<workflow::CandidateVersion> latestApproved(const workflow::CandidateStudy& study) {
     for (auto it = study.versions.rbegin(); it != study.versions.rend(); ++it)
-        if (it->review.state == storage::ReviewState::Approved)
+        if (it->state == storage::ReviewState::Approved)
             return *it;
     return std::nullopt;
 }
 
 // The version choices of one study: "latest approved" first (data: empty), then every version
 // (data: its number), the unapproved ones marked.
-void fillVersionCombo(QComboBox* combo, const storage::StudyReviewSummary& study) {
+void fillVersionCombo(QComboBox* combo, const workflow::CandidateStudy& study) {
     combo->clear();
     const auto approved = latestApproved(study);
     combo->addItem(approved ? QObject::tr("Latest approved (now %1 · %2)")
@@ -117,7 +117,7 @@ void fillVersionCombo(QComboBox* combo, const storage::StudyReviewSummary& study
                             : QObject::tr("Latest approved (none approved yet)"),
                    QString());
     for (auto it = study.versions.rbegin(); it != study.versions.rend(); ++it) {
-        const bool unapproved = it->review.state != storage::ReviewState::Approved;
+        const bool unapproved = it->state != storage::ReviewState::Approved;
         combo->addItem((unapproved ? QObject::tr("NOT APPROVED: ") : QString()) + versionText(*it),
                        QString::number(it->annotationId));
         if (unapproved)
@@ -129,7 +129,7 @@ void fillVersionCombo(QComboBox* combo, const storage::StudyReviewSummary& study
 // version or "none approved"; with one study picked, a version of it may be chosen instead.
 class StudyPickerDialog : public QDialog {
   public:
-    StudyPickerDialog(std::vector<storage::StudyReviewSummary> studies, QWidget* parent)
+    StudyPickerDialog(std::vector<workflow::CandidateStudy> studies, QWidget* parent)
         : QDialog(parent), studies_(std::move(studies)) {
         setObjectName(QStringLiteral("studyPickerDialog"));
         setWindowTitle(tr("Add studies"));
@@ -139,7 +139,7 @@ class StudyPickerDialog : public QDialog {
         table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
         table_->setRowCount(int(studies_.size()));
         for (int row = 0; row < int(studies_.size()); ++row) {
-            const storage::StudyReviewSummary& s = studies_[std::size_t(row)];
+            const workflow::CandidateStudy& s = studies_[std::size_t(row)];
             const auto approved = latestApproved(s);
             fillRow(table_, row,
                     {q(s.pseudonym), q(s.modality), q(s.description),
@@ -204,7 +204,7 @@ class StudyPickerDialog : public QDialog {
         }
     }
 
-    std::vector<storage::StudyReviewSummary> studies_;
+    std::vector<workflow::CandidateStudy> studies_;
     QTableWidget* table_ = nullptr;
     QComboBox* version_ = nullptr;
 };
@@ -212,7 +212,8 @@ class StudyPickerDialog : public QDialog {
 } // namespace
 
 struct DatasetsDialog::Private {
-    storage::Session& session;
+    workflow::DatasetAdministration& calls;
+    std::unique_ptr<workflow::DatasetAdministration> owned; // on a personal store's session
     std::optional<workflow::DatasetOverview> overview; // of the selected dataset
 
     QTableWidget* datasets = nullptr;
@@ -249,12 +250,22 @@ struct DatasetsDialog::Private {
     QWidget* details = nullptr; // everything about the selected dataset
     QLabel* message = nullptr;
 
-    explicit Private(storage::Session& s) : session(s) {}
+    Private(workflow::DatasetAdministration& c,
+            std::unique_ptr<workflow::DatasetAdministration> own)
+        : calls(c), owned(std::move(own)) {}
     std::string name() const { return overview ? overview->dataset.summary.name : std::string(); }
 };
 
 DatasetsDialog::DatasetsDialog(storage::Session& session, QWidget* parent)
-    : QDialog(parent), d_(std::make_unique<Private>(session)) {
+    : DatasetsDialog(workflow::sessionDatasets(session), nullptr, parent) {}
+
+DatasetsDialog::DatasetsDialog(workflow::DatasetAdministration& datasets, QWidget* parent)
+    : DatasetsDialog(nullptr, &datasets, parent) {}
+
+DatasetsDialog::DatasetsDialog(std::unique_ptr<workflow::DatasetAdministration> owned,
+                               workflow::DatasetAdministration* datasets, QWidget* parent)
+    : QDialog(parent),
+      d_(std::make_unique<Private>(datasets ? *datasets : *owned, std::move(owned))) {
     setObjectName(QStringLiteral("datasetsDialog"));
     setWindowTitle(tr("Datasets"));
 
@@ -383,7 +394,7 @@ void DatasetsDialog::refresh() {
 void DatasetsDialog::reload(const QString& selected) {
     std::vector<storage::DatasetSummary> list;
     try {
-        list = workflow::listDatasets(d_->session);
+        list = d_->calls.list();
     } catch (const std::exception& e) {
         report(QString::fromUtf8(e.what()), true);
     }
@@ -420,7 +431,7 @@ void DatasetsDialog::createDataset() {
     const std::string purpose = d_->newPurpose->text().toStdString();
     storage::DatasetSummary created;
     try {
-        created = workflow::createDataset(d_->session, name, number, purpose);
+        created = d_->calls.create(name, number, purpose);
     } catch (const std::exception& e) {
         report(QString::fromUtf8(e.what()), true);
         return;
@@ -442,7 +453,7 @@ void DatasetsDialog::showDataset() {
         const std::string name =
             d_->datasets->item(selected.front()->row(), 0)->text().toStdString();
         try {
-            d_->overview = workflow::showDataset(d_->session, name);
+            d_->overview = d_->calls.show(name);
         } catch (const std::exception& e) {
             report(QString::fromUtf8(e.what()), true);
         }
@@ -786,15 +797,15 @@ void DatasetsDialog::buildExportsTab() {
 void DatasetsDialog::savePurpose() {
     const std::string name = d_->name();
     const std::string purpose = d_->purpose->text().toStdString();
-    attempt(tr("Purpose saved."), [&] { workflow::setDatasetPurpose(d_->session, name, purpose); });
+    attempt(tr("Purpose saved."), [&] { d_->calls.setPurpose(name, purpose); });
 }
 
 void DatasetsDialog::addStudies() {
     if (!d_->overview)
         return;
-    std::vector<storage::StudyReviewSummary> studies;
+    std::vector<workflow::CandidateStudy> studies;
     try {
-        studies = storage::Reviews(d_->session).studies();
+        studies = d_->calls.candidates();
     } catch (const std::exception& e) {
         report(QString::fromUtf8(e.what()), true);
         return;
@@ -802,9 +813,8 @@ void DatasetsDialog::addStudies() {
     std::set<std::int64_t> inDataset;
     for (const storage::DatasetCase& c : d_->overview->dataset.cases)
         inDataset.insert(c.studyId);
-    std::erase_if(studies, [&](const storage::StudyReviewSummary& s) {
-        return inDataset.count(s.studyId) > 0;
-    });
+    std::erase_if(
+        studies, [&](const workflow::CandidateStudy& s) { return inDataset.count(s.studyId) > 0; });
     if (studies.empty()) {
         report(tr("Every study of the store is in this dataset already."), false);
         return;
@@ -820,7 +830,7 @@ void DatasetsDialog::addStudies() {
     attempt(version ? tr("Added %1 with version %2.").arg(q(chosen.front()), q(*version))
                     : tr("Added %n stud(ies) with their latest approved version.", nullptr,
                          int(chosen.size())),
-            [&] { workflow::addStudies(d_->session, name, chosen, version); });
+            [&] { d_->calls.addStudies(name, chosen, version); });
 }
 
 void DatasetsDialog::removeCase() {
@@ -831,8 +841,7 @@ void DatasetsDialog::removeCase() {
     }
     const std::string study = d_->cases->item(selected.front()->row(), 0)->text().toStdString();
     const std::string name = d_->name();
-    attempt(tr("Removed %1.").arg(q(study)),
-            [&] { workflow::removeStudy(d_->session, name, study); });
+    attempt(tr("Removed %1.").arg(q(study)), [&] { d_->calls.removeStudy(name, study); });
 }
 
 void DatasetsDialog::chooseVersion() {
@@ -843,9 +852,9 @@ void DatasetsDialog::chooseVersion() {
     }
     const storage::DatasetCase& c =
         d_->overview->dataset.cases[std::size_t(selected.front()->row())];
-    std::optional<storage::StudyReviewSummary> study;
+    std::optional<workflow::CandidateStudy> study;
     try {
-        for (storage::StudyReviewSummary& s : storage::Reviews(d_->session).studies())
+        for (workflow::CandidateStudy& s : d_->calls.candidates())
             if (s.studyId == c.studyId)
                 study = std::move(s);
     } catch (const std::exception& e) {
@@ -881,17 +890,15 @@ void DatasetsDialog::chooseVersion() {
     const std::string pseudonym = c.pseudonym;
     attempt(version ? tr("%1 exports version %2.").arg(q(pseudonym), q(*version))
                     : tr("%1 exports its latest approved version.").arg(q(pseudonym)),
-            [&] { workflow::chooseVersion(d_->session, name, pseudonym, version); });
+            [&] { d_->calls.chooseVersion(name, pseudonym, version); });
 }
 
 void DatasetsDialog::split() {
     const std::string name = d_->name();
     if (attempt(QString(), [&] {
-            workflow::splitDataset(d_->session, name,
-                                   storage::splitSettings(d_->seed->value(), d_->train->value(),
-                                                          d_->validation->value(),
-                                                          d_->test->value(),
-                                                          d_->keepExportedTest->isChecked()));
+            d_->calls.split(name, storage::splitSettings(d_->seed->value(), d_->train->value(),
+                                                         d_->validation->value(), d_->test->value(),
+                                                         d_->keepExportedTest->isChecked()));
         }))
         report(d_->splitSummary->text(), false);
 }
@@ -906,10 +913,22 @@ void DatasetsDialog::chooseProtocol() {
     dialog.setNameFilters({tr("Protocol (*.md *.pdf)")});
     if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty())
         return;
-    const std::filesystem::path file = dialog.selectedFiles().front().toStdString();
+    // Read here, in her process: through the store service the bytes cross, never the path.
+    QFile file(dialog.selectedFiles().front());
+    if (!file.open(QIODevice::ReadOnly)) {
+        report(
+            tr("The protocol file %1 cannot be read: %2").arg(file.fileName(), file.errorString()),
+            true);
+        return;
+    }
+    const QByteArray bytes = file.readAll();
+    const storage::Bytes content(reinterpret_cast<const std::uint8_t*>(bytes.constData()),
+                                 reinterpret_cast<const std::uint8_t*>(bytes.constData()) +
+                                     bytes.size());
+    const std::string fileName = QFileInfo(file.fileName()).fileName().toStdString();
     const std::string name = d_->name();
     storage::ProtocolVersion stored;
-    if (attempt(QString(), [&] { stored = workflow::setProtocol(d_->session, name, file); }))
+    if (attempt(QString(), [&] { stored = d_->calls.setProtocol(name, fileName, content); }))
         report(tr("Protocol version %1 (%2), sha256 %3.")
                    .arg(stored.version)
                    .arg(q(stored.fileName), shortHash(stored.sha256)),
@@ -926,7 +945,7 @@ void DatasetsDialog::mapSegmentName() {
                                                 std::nullopt};
             if (!category.empty())
                 mapping.category = workflow::parseCodedTerm(category);
-            workflow::mapSegmentName(d_->session, name, mapping);
+            d_->calls.mapSegmentName(name, mapping);
         })) {
         d_->mapName->clear();
         d_->mapCode->clear();
@@ -944,20 +963,20 @@ void DatasetsDialog::unmapSegmentName() {
         d_->mappings->item(selected.front()->row(), 0)->text().toStdString();
     const std::string name = d_->name();
     attempt(tr("'%1' is no longer mapped.").arg(q(segment)),
-            [&] { workflow::unmapSegmentName(d_->session, name, segment); });
+            [&] { d_->calls.unmapSegmentName(name, segment); });
 }
 
 void DatasetsDialog::freeze() {
     const std::string name = d_->name();
-    storage::FrozenRevision frozen;
-    if (!attempt(QString(), [&] { frozen = workflow::freezeRevision(d_->session, name); }))
+    workflow::FreezeOutcome frozen;
+    if (!attempt(QString(), [&] { frozen = d_->calls.freeze(name); }))
         return;
-    const storage::DatasetRevision& r = frozen.revision;
+    const storage::RevisionSummary& r = frozen.revision;
     report((frozen.existing ? tr("Unchanged: revision %1, sha256 %2.")
                             : tr("Revision %1 frozen, sha256 %2."))
                    .arg(r.revision)
                    .arg(q(r.contentHash)) +
-               (r.parentId ? tr(" Parent: revision %1.").arg(r.parentRevision) : QString()),
+               (r.parentRevision ? tr(" Parent: revision %1.").arg(r.parentRevision) : QString()),
            false);
 }
 

@@ -16,14 +16,19 @@ class QTreeWidget;
 namespace radmark::storage {
 class Session;
 }
+namespace radmark::workflow {
+class DatasetAdministration;
+}
 
 namespace radmark::gui {
 
 class DatasetsDialog : public QDialog {
     Q_OBJECT
   public:
-    // Reads the datasets now; the session must outlive the dialog.
+    // Reads the datasets now; the session (a personal store's) or the calls (a shared
+    // workstation's, through the store service: StoreAccess::datasets) must outlive the dialog.
     explicit DatasetsDialog(storage::Session& session, QWidget* parent = nullptr);
+    explicit DatasetsDialog(workflow::DatasetAdministration& datasets, QWidget* parent = nullptr);
     ~DatasetsDialog() override;
 
     // Re-reads the list and the selected dataset (after an export, for its history).
@@ -43,6 +48,9 @@ class DatasetsDialog : public QDialog {
   private:
     struct Private;
     std::unique_ptr<Private> d_;
+
+    DatasetsDialog(std::unique_ptr<workflow::DatasetAdministration> owned,
+                   workflow::DatasetAdministration* datasets, QWidget* parent);
 
     void reload(const QString& select);
     void buildCasesTab();

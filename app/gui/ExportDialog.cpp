@@ -1,8 +1,7 @@
 #include "app/gui/ExportDialog.h"
 
 #include "report/PdfWriter.h"
-#include "workflow/DatasetExport.h"
-#include "workflow/Datasets.h"
+#include "workflow/DatasetAdministration.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -71,7 +70,8 @@ QString sizeText(std::uint64_t bytes) {
 } // namespace
 
 struct ExportDialog::Private {
-    storage::Session& session;
+    workflow::DatasetAdministration& datasets;
+    std::unique_ptr<workflow::DatasetAdministration> owned; // on a personal store's session
     QComboBox* dataset = nullptr;
     QComboBox* destination = nullptr;
     QLabel* destinationReason = nullptr;
@@ -101,11 +101,23 @@ struct ExportDialog::Private {
     QString refusal;
     QString bundleId;
 
-    explicit Private(storage::Session& s) : session(s) {}
+    Private(workflow::DatasetAdministration& calls,
+            std::unique_ptr<workflow::DatasetAdministration> own)
+        : datasets(calls), owned(std::move(own)) {}
 };
 
 ExportDialog::ExportDialog(storage::Session& session, const QString& dataset, QWidget* parent)
-    : QDialog(parent), d_(std::make_unique<Private>(session)) {
+    : ExportDialog(workflow::sessionDatasets(session), nullptr, dataset, parent) {}
+
+ExportDialog::ExportDialog(workflow::DatasetAdministration& datasets, const QString& dataset,
+                           QWidget* parent)
+    : ExportDialog(nullptr, &datasets, dataset, parent) {}
+
+ExportDialog::ExportDialog(std::unique_ptr<workflow::DatasetAdministration> owned,
+                           workflow::DatasetAdministration* datasets, const QString& dataset,
+                           QWidget* parent)
+    : QDialog(parent),
+      d_(std::make_unique<Private>(datasets ? *datasets : *owned, std::move(owned))) {
     setObjectName(QStringLiteral("exportDialog"));
     setWindowTitle(tr("Export dataset"));
 
@@ -207,7 +219,7 @@ ExportDialog::ExportDialog(storage::Session& session, const QString& dataset, QW
     });
 
     try {
-        for (const storage::DatasetSummary& s : workflow::listDatasets(session))
+        for (const storage::DatasetSummary& s : d_->datasets.list())
             d_->dataset->addItem(q(s.name));
     } catch (const std::exception& e) {
         d_->message->setText(QString::fromUtf8(e.what()));
@@ -253,7 +265,7 @@ bool ExportDialog::isExporting() const {
 void ExportDialog::fillDestinations() {
     d_->destination->clear();
     try {
-        d_->destinations = workflow::exportDestinations(d_->session);
+        d_->destinations = d_->datasets.destinations();
     } catch (const std::exception& e) {
         d_->message->setText(QString::fromUtf8(e.what()));
         return;
@@ -388,7 +400,7 @@ void ExportDialog::startExport() {
         std::optional<workflow::ExportResult> result;
         QString refusal;
         try {
-            result = workflow::exportDataset(d_->session, request, {}, askPassword, progress);
+            result = d_->datasets.exportDataset(request, askPassword, progress);
         } catch (const std::exception& e) {
             refusal = QString::fromUtf8(e.what());
         }

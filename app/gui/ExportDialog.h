@@ -19,6 +19,9 @@ class QPushButton;
 namespace radmark::storage {
 class Session;
 }
+namespace radmark::workflow {
+class DatasetAdministration;
+}
 
 namespace radmark::gui {
 
@@ -28,6 +31,10 @@ class ExportDialog : public QDialog {
     // Reads the datasets and the policy's destinations now; `dataset` is preselected. The
     // session must outlive the dialog.
     ExportDialog(storage::Session& session, const QString& dataset = {}, QWidget* parent = nullptr);
+    // Through the store service of a shared workstation (StoreAccess::datasets): the worker
+    // exports, draws the datasheet and reports its stages; Cancel stops it at the next one.
+    ExportDialog(workflow::DatasetAdministration& datasets, const QString& dataset = {},
+                 QWidget* parent = nullptr);
     ~ExportDialog() override;
 
     void startExport();  // the Export button
@@ -53,6 +60,10 @@ class ExportDialog : public QDialog {
   private:
     struct Private;
     std::unique_ptr<Private> d_;
+
+    ExportDialog(std::unique_ptr<workflow::DatasetAdministration> owned,
+                 workflow::DatasetAdministration* datasets, const QString& dataset,
+                 QWidget* parent);
 
     void fillDestinations();
     void chooseRecipientsFile();

@@ -3,6 +3,8 @@
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/AnnotationQuestions.h"
 #include "app/gui/CommentsPanel.h"
+#include "app/gui/DatasetsDialog.h"
+#include "app/gui/ExportDialog.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/ReviewDocks.h"
 #include "app/gui/ReviewPanel.h"
@@ -276,6 +278,17 @@ void ServiceWorkspace::buildMenu() {
     auto* lockAction = menu->addAction(tr("&Lock"), this, &ServiceWorkspace::lock);
     lockAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
 
+    adminMenu_ = window_.menuBar()->addMenu(tr("A&dmin"));
+    adminMenu_->setObjectName(QStringLiteral("adminMenu"));
+    auto* datasets =
+        adminMenu_->addAction(tr("&Datasets..."), this, &ServiceWorkspace::showDatasetsDialog);
+    datasets->setObjectName(QStringLiteral("datasetsAction"));
+    datasets->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    auto* exportAction =
+        adminMenu_->addAction(tr("&Export dataset..."), this, [this] { showExportDialog(); });
+    exportAction->setObjectName(QStringLiteral("exportAction"));
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+
     reviewMenu_ = window_.menuBar()->addMenu(tr("&Review"));
     auto* queue =
         reviewMenu_->addAction(tr("Review &queue..."), this, [this] { chooseStudy(true); });
@@ -404,6 +417,29 @@ bool ServiceWorkspace::showAdminPanel() {
     // while it is up); a rotation's progress dialog moves as the worker reports its stages.
     layout->addWidget(new AdminPanel(access_->administration(), &dialog));
     dialog.resize(900, 640);
+    dialog.exec();
+    return true;
+}
+
+bool ServiceWorkspace::showDatasetsDialog() {
+    if ((!access_ || access_->sessionEnded()) && !logInAgain())
+        return false;
+    if (role_ != storage::Role::Admin)
+        return false;
+    DatasetsDialog dialog(access_->datasets(), &window_);
+    connect(&dialog, &DatasetsDialog::exportRequested, this,
+            [this](const QString& dataset) { showExportDialog(dataset); });
+    dialog.exec();
+    return true;
+}
+
+bool ServiceWorkspace::showExportDialog(const QString& dataset) {
+    if ((!access_ || access_->sessionEnded()) && !logInAgain())
+        return false;
+    if (role_ != storage::Role::Admin)
+        return false;
+    // Modal: nothing else uses her session while the export's thread waits on the worker.
+    ExportDialog dialog(access_->datasets(), dataset, &window_);
     dialog.exec();
     return true;
 }
@@ -682,6 +718,7 @@ void ServiceWorkspace::applyEditingRule() {
     submitAction_->setEnabled(role_ == storage::Role::Annotator);
     adminAction_->setVisible(role_ == storage::Role::Admin);
     adminAction_->setEnabled(role_ == storage::Role::Admin);
+    adminMenu_->menuAction()->setVisible(role_ == storage::Role::Admin);
 }
 
 bool ServiceWorkspace::openVersion(const annotation::VersionId& id, bool readOnly) {

@@ -98,6 +98,12 @@ class ServiceWorkspace : public QObject {
     // rotation, study assignments, the access log filtered and verified (the audit key, a
     // checkpoint file, the policy's anchors). False when it did not open.
     bool showAdminPanel();
+    // Admins: Admin > Datasets (Ctrl+Shift+B) and Export dataset (Ctrl+Shift+E), the dialogs of
+    // a personal store on her session in the service (StoreAccess::datasets): the worker builds,
+    // freezes and exports; the export's bar follows the worker's stages and Cancel stops it.
+    // dataset: preselected in the export dialog. False when it did not open.
+    bool showDatasetsDialog();
+    bool showExportDialog(const QString& dataset = {});
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();
@@ -176,6 +182,7 @@ class ServiceWorkspace : public QObject {
     QAction* submitAction_ = nullptr;
     QAction* adminAction_ = nullptr;
     QMenu* reviewMenu_ = nullptr;
+    QMenu* adminMenu_ = nullptr;
 };
 
 } // namespace radmark::gui

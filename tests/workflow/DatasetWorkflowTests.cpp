@@ -12,6 +12,7 @@
 #include "storage/Studies.h"
 #include "storage/StudyImport.h"
 #include "storage/Users.h"
+#include "workflow/DatasetJson.h"
 #include "workflow/Datasets.h"
 #include "workflow/Review.h"
 #include "workflow/StoredAnnotations.h"
