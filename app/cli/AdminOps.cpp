@@ -181,27 +181,39 @@ storage::KeyRotationResult rotationFromJson(const json& j) {
     return r;
 }
 
-storage::SecureBytes secretFromMemfd(int fd, std::size_t maxBytes) {
+namespace {
+// The bytes of a sealed memfd of at most maxBytes into a Buffer of that size (what: for the
+// errors, "secret", "protocol", ...).
+template <class Buffer>
+Buffer fromSealedMemfd(int fd, std::size_t maxBytes, const std::string& what) {
     struct stat st {};
     if (!decoder::isSealed(fd) || ::fstat(fd, &st) != 0)
-        throw StoreAccessError("a secret must come in a sealed memfd");
+        throw StoreAccessError("the " + what + " must come in a sealed memfd");
     if (st.st_size < 0 || std::size_t(st.st_size) > maxBytes)
-        throw StoreAccessError("the secret is longer than " + std::to_string(maxBytes) + " bytes");
-    storage::SecureBytes secret{std::size_t(st.st_size)};
-    for (std::size_t done = 0; done < secret.size();) {
-        const ssize_t n = ::pread(fd, secret.data() + done, secret.size() - done, off_t(done));
+        throw StoreAccessError("the " + what + " is longer than " + std::to_string(maxBytes) +
+                               " bytes");
+    Buffer bytes(std::size_t(st.st_size));
+    for (std::size_t done = 0; done < bytes.size();) {
+        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, off_t(done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            throw StoreAccessError("cannot read the secret's memfd");
+            throw StoreAccessError("cannot read the " + what + "'s memfd");
         done += std::size_t(n);
     }
-    return secret;
+    return bytes;
+}
+} // namespace
+
+storage::SecureBytes secretFromMemfd(int fd, std::size_t maxBytes) {
+    return fromSealedMemfd<storage::SecureBytes>(fd, maxBytes, "secret");
+}
+
+storage::Bytes bytesFromMemfd(int fd, std::size_t maxBytes, const std::string& what) {
+    return fromSealedMemfd<storage::Bytes>(fd, maxBytes, what);
 }
 
 namespace {
-
-constexpr std::size_t maxPasswordBytes = 4096;
 
 const decoder::UniqueFd& onlyFd(const decoder::Message& request, const char* what) {
     if (request.fds.size() != 1)

@@ -41,6 +41,11 @@ storage::KeyRotationResult rotationFromJson(const nlohmann::json& r);
 // A secret (a password, a key) of at most maxBytes from a sealed memfd, read straight into
 // locked memory. Throws StoreAccessError when fd is not sealed or holds more.
 storage::SecureBytes secretFromMemfd(int fd, std::size_t maxBytes);
+// The same into ordinary memory, for what is not secret (a protocol, a recipients file); what
+// names it in the errors.
+storage::Bytes bytesFromMemfd(int fd, std::size_t maxBytes, const std::string& what);
+// The longest password a request may carry.
+constexpr std::size_t maxPasswordBytes = 4096;
 
 // The worker's reply to an admin op of the session, or none when request is not one. Progress
 // messages go out through sendProgress (possibly from another thread, one at a time) before the

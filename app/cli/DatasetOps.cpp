@@ -6,10 +6,6 @@
 #include "storage/Permissions.h"
 #include "workflow/DatasetJson.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,27 +22,6 @@ namespace {
 constexpr std::size_t maxRecipientsFiles = 4;
 constexpr std::size_t maxRecipientsBytes = 1 << 16;
 constexpr std::size_t maxProtocolBytes = std::size_t(64) << 20;
-constexpr std::size_t maxPasswordBytes = 4096;
-
-// The bytes of a sealed memfd of at most maxBytes (a protocol, a recipients file).
-storage::Bytes bytesFromMemfd(int fd, std::size_t maxBytes, const char* what) {
-    struct stat st {};
-    if (!decoder::isSealed(fd) || ::fstat(fd, &st) != 0)
-        throw StoreAccessError(std::string("the ") + what + " must come in a sealed memfd");
-    if (st.st_size < 0 || std::size_t(st.st_size) > maxBytes)
-        throw StoreAccessError(std::string("the ") + what + " is larger than " +
-                               std::to_string(maxBytes) + " bytes");
-    storage::Bytes bytes(std::size_t(st.st_size));
-    for (std::size_t done = 0; done < bytes.size();) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, off_t(done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            throw StoreAccessError(std::string("cannot read the ") + what + "'s memfd");
-        done += std::size_t(n);
-    }
-    return bytes;
-}
 
 template <class Value, class Read> Value readOrRefuse(const char* damaged, const Read& read) {
     try {
