@@ -17,7 +17,7 @@
 //     client's request {op: answer, given} with the password in a sealed memfd;
 //   - the reply {result}; the worker draws the datasheet's PDF.
 
-#include "imaging/decoder/Channel.h"
+#include "app/cli/SessionChannel.h"
 #include "workflow/DatasetAdministration.h"
 
 #include <nlohmann/json.hpp>
@@ -36,14 +36,6 @@ workflow::ExportResult exportResultFromJson(const nlohmann::json& result);
 // A destination as the export dialog shows it: name, kind, location and the decision.
 nlohmann::json exportDestinationsJson(const std::vector<workflow::ExportDestination>& list);
 std::vector<workflow::ExportDestination> exportDestinationsFromJson(const nlohmann::json& list);
-
-// What the client does with a Progress message that arrives before the reply: nothing, or a
-// message to send back (a cancel, an answer).
-using ProgressAnswer =
-    std::function<std::optional<decoder::Message>(const decoder::Message& progress)>;
-// Sends a request on the session and returns its reply; a Failure throws StoreAccessError.
-using SessionCall =
-    std::function<decoder::Message(decoder::Message request, const ProgressAnswer& progress)>;
 
 // The client: each call one request through `call`.
 std::unique_ptr<workflow::DatasetAdministration> serviceDatasets(SessionCall call);

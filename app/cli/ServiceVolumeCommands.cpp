@@ -552,9 +552,7 @@ int runSession(Arguments& args, CommandIo& io) {
             return 0; // she closed the session
         }
         // A cancel that came after its export had ended, or a stray answer: nothing to do.
-        if (request.kind == MessageKind::Request && request.body.is_object() &&
-            (request.body.value("op", nlohmann::json()) == "cancel" ||
-             request.body.value("op", nlohmann::json()) == "answer"))
+        if (isLateAnswer(request))
             continue;
         try {
             session.checkStillValid();

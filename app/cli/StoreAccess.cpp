@@ -1350,23 +1350,9 @@ class ServiceStoreAccess final : public StoreAccess {
     Message call(Message sent, const ProgressAnswer& progress) {
         if (!session_)
             startSession();
-        sent.kind = MessageKind::Request;
         Message reply;
         try {
-            decoder::sendMessage(session_->channel.get(), sent);
-            sent.fds.clear(); // the worker has its own copies of the descriptors now
-            while (true) {
-                if (!decoder::receiveMessage(session_->channel.get(), reply))
-                    throw decoder::ChannelError("no reply");
-                if (reply.kind != MessageKind::Progress)
-                    break;
-                if (!progress)
-                    continue;
-                if (std::optional<Message> back = progress(reply)) {
-                    back->kind = MessageKind::Request;
-                    decoder::sendMessage(session_->channel.get(), *back);
-                }
-            }
+            reply = exchange(session_->channel.get(), std::move(sent), progress);
         } catch (const decoder::ChannelError&) {
             throw StoreAccessError(endSession());
         }
