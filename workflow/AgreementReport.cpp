@@ -1,6 +1,7 @@
 #include "workflow/AgreementReport.h"
 
 #include "annotation/AgreementJson.h"
+#include "storage/Errors.h"
 #include "storage/Reviews.h"
 #include "storage/Store.h"
 #include "workflow/Review.h"
@@ -27,6 +28,16 @@ void addRows(AgreementSummary& summary, const std::string& study, const std::str
 }
 
 } // namespace
+
+AgreementSummary reviewersAgreement(storage::Session& session, std::optional<std::int64_t> studyId,
+                                    double toleranceMm) {
+    if (session.role() != storage::Role::Reviewer) {
+        const std::string reason = "the agreement report is for reviewers";
+        session.recordAccess("refused agreement report", "", reason);
+        throw storage::PermissionDeniedError(reason);
+    }
+    return measureAgreement(session, studyId, toleranceMm);
+}
 
 AgreementSummary measureAgreement(storage::Session& session, std::optional<std::int64_t> studyId,
                                   double toleranceMm) {

@@ -36,10 +36,19 @@ struct AgreementSummary {
     double toleranceMm = 1;
 };
 
-// Reviewers: every study, or one. Opening each version is logged as for any review.
+// Every study she may review, or one. Opening each version is logged as for any review (an
+// export measures each case's agreement so, as the admin).
 AgreementSummary measureAgreement(storage::Session& session,
                                   std::optional<std::int64_t> studyId = std::nullopt,
                                   double toleranceMm = 1.0);
+
+// The agreement report (Review > Agreement report, `review agreement`, the store service's
+// agreement): measureAgreement for a reviewer. Anyone else is refused (PermissionDeniedError)
+// and logged as "refused agreement report": an admin's reading of every version would be logged
+// as reads for export, an annotator's would cover only what she may read anyway.
+AgreementSummary reviewersAgreement(storage::Session& session,
+                                    std::optional<std::int64_t> studyId = std::nullopt,
+                                    double toleranceMm = 1.0);
 
 // The summary as a JSON value, every field (what the store service's session sends the
 // workstation); infinities (a distance to an empty side) as null. The reader throws

@@ -306,7 +306,7 @@ int runAgreement(Arguments& args, CommandIo& io) {
     if (const auto s = args.option("study"))
         study = storage::Studies(session).idFor(*s);
     const workflow::AgreementSummary summary =
-        workflow::measureAgreement(session, study, tolerance);
+        workflow::reviewersAgreement(session, study, tolerance);
     const report::Report model = workflow::agreementReport(summary, storage::utcNow());
     if (ext == ".csv")
         report::writeFileAtomically(out, report::writeCsv(workflow::agreementTable(summary)));

@@ -241,7 +241,7 @@ bool StoreWorkspace::showAgreementReport() {
     workflow::AgreementSummary summary;
     QApplication::setOverrideCursor(Qt::WaitCursor);
     try {
-        summary = workflow::measureAgreement(*session_);
+        summary = workflow::reviewersAgreement(*session_);
     } catch (const std::exception& e) {
         QApplication::restoreOverrideCursor();
         QMessageBox::warning(&window_, tr("Agreement report"), QString::fromUtf8(e.what()));

@@ -4,8 +4,8 @@
 # reviewer sees the queue, compares (Dice against numpy on the same masks), pins comments (one
 # outside the volume is refused), requests changes (refused without a comment, a second
 # decision refused), builds a consensus and approves it, writes the agreement report as CSV and
-# PDF (read back with pdftotext); refused actions are refused for the right role; the audit log
-# verifies at the end.
+# PDF (read back with pdftotext; an annotator's and the admin's refused and logged); refused
+# actions are refused for the right role; the audit log verifies at the end.
 # Usage: ReviewCli.sh RADMARK_CLI SOURCE_DIR
 set -u
 cli="$1"
@@ -100,10 +100,19 @@ as ruby review agreement --out "$work/agreement.csv" > /dev/null || fail "agreem
 grep -q "pair" "$work/agreement.csv" || fail "agreement csv rows: $(cat "$work/agreement.csv")"
 as ruby review agreement --out "$work/agreement.pdf" > /dev/null || fail "agreement pdf"
 pdftotext "$work/agreement.pdf" - | grep -q "Radmark agreement report" || fail "pdf text"
+# The report is a reviewer's: an annotator and the admin are refused (logged), nothing written.
+for who in annie ada; do
+  if as "$who" review agreement --out "$work/$who-agreement.csv" > /dev/null 2> "$work/err"; then
+    fail "$who wrote the agreement report"
+  fi
+  grep -q "the agreement report is for reviewers" "$work/err" || fail "$who: $(cat "$work/err")"
+  [ ! -e "$work/$who-agreement.csv" ] || fail "$who's refused report was written"
+done
 
 printf '%s\n' "$pw" | "$cli" audit verify --audit-key "$work/audit.key" "${s[@]}" --user ada \
   --password-stdin > /dev/null || fail "audit verify"
-for action in submit comment reply "review decision" "refused review decision" "save consensus"; do
+for action in submit comment reply "review decision" "refused review decision" "save consensus" \
+  "refused agreement report"; do
   printf '%s\n' "$pw" | "$cli" audit show "${s[@]}" --as ada --password-stdin \
     | grep -q "$action" || fail "the log has no '$action'"
 done
