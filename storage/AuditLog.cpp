@@ -616,6 +616,7 @@ AuditVerification AuditLog::verify(const SecureBytes* initialKey, const Checkpoi
         v.checkpointChecked = true;
     }
     if (anchors) {
+        v.anchorLinesDamaged = anchors->damaged;
         if (auto failure = checkAnchors(*anchors, leaves, hashes, storeId_, workstationPublicKey, v))
             return failAt(failure->first, failure->second);
         v.anchorsChecked = true;

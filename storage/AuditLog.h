@@ -64,6 +64,7 @@ struct AuditVerification {
     std::int64_t anchorCheckpoints = 0; // of this store, each matched
     std::int64_t anchorEntries = 0;     // entry anchors of this store, each matched
     std::int64_t anchoredSize = 0;      // the largest tree size or sequence number anchored
+    std::int64_t anchorLinesDamaged = 0; // lines that look like anchors but cannot be read
 };
 
 struct Anchors;

@@ -139,7 +139,8 @@ json verificationJson(const storage::AuditVerification& v) {
             {"anchorsChecked", v.anchorsChecked},
             {"anchorCheckpoints", v.anchorCheckpoints},
             {"anchorEntries", v.anchorEntries},
-            {"anchoredSize", v.anchoredSize}};
+            {"anchoredSize", v.anchoredSize},
+            {"anchorLinesDamaged", v.anchorLinesDamaged}};
 }
 
 storage::AuditVerification verificationFromJson(const json& j) {
@@ -155,6 +156,7 @@ storage::AuditVerification verificationFromJson(const json& j) {
         v.anchorCheckpoints = j.at("anchorCheckpoints").get<std::int64_t>();
         v.anchorEntries = j.at("anchorEntries").get<std::int64_t>();
         v.anchoredSize = j.at("anchoredSize").get<std::int64_t>();
+        v.anchorLinesDamaged = j.at("anchorLinesDamaged").get<std::int64_t>();
     } catch (const std::exception&) {
         throw StoreAccessError("the service's verification of the access log is not readable");
     }

@@ -102,8 +102,8 @@ int runAuditVerify(Arguments& args, CommandIo& io) {
         for (const auto& file : anchorFiles)
             io.out << " " << file;
         io.out << ")";
-        if (anchors->damaged)
-            io.out << "; " << anchors->damaged << " anchor lines could not be read";
+        if (v.anchorLinesDamaged)
+            io.out << "; " << v.anchorLinesDamaged << " anchor lines could not be read";
     }
     io.out << "\n";
     return 0;

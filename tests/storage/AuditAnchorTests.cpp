@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -282,6 +283,21 @@ TEST(StorageAuditAnchors, EntriesAndCheckpointsReachTheSystemLogAsRfc5424) {
     EXPECT_EQ(v.anchorEntries, n);
     EXPECT_EQ(v.anchoredSize, n);
     EXPECT_GT(v.anchorCheckpoints, n / 5);
+    EXPECT_EQ(v.anchorLinesDamaged, 0);
+
+    // Two damaged lines in a copy of the anchor file (a cut-off checkpoint, a garbled one):
+    // the rest still anchors the log, and the verification says how many lines it could not read.
+    const fs::path copy = a.t.dir.path() / "anchors-damaged.jsonl";
+    std::string text = readFile(a.anchorFile());
+    const std::string first = text.substr(0, text.find('\n'));
+    text += first.substr(0, first.size() / 2) + "\n{\"tree_size\": \"many\"}\n";
+    std::ofstream(copy) << text;
+    Anchors damaged = Anchors::read(copy);
+    EXPECT_EQ(damaged.damaged, 2);
+    damaged.add(a.systemLogOnly(n));
+    const auto withDamage = a.verify(&a.t.secrets.auditKey, &damaged);
+    EXPECT_TRUE(withDamage.ok) << withDamage.reason;
+    EXPECT_EQ(withDamage.anchorLinesDamaged, 2);
 }
 
 TEST(StorageAuditAnchors, UnixDatagramAndTcpSinksReceiveToo) {

@@ -406,12 +406,26 @@ void AdminPanel::verifyAuditLog() {
         const auto v = admin_.verifyAuditLog(key.empty() ? nullptr : &key,
                                              checkpoint ? &*checkpoint : nullptr);
         showAuditLog();
+        // The anchors outside the store (the policy's anchor file), and its lines that are
+        // damaged: a site's IT looks at the system log when there are any.
+        QString anchored;
+        if (v.anchorsChecked)
+            anchored = tr(", matches the anchors outside the store (%1 checkpoints, %2 entries, "
+                          "up to entry %3)")
+                           .arg(v.anchorCheckpoints)
+                           .arg(v.anchorEntries)
+                           .arg(v.anchoredSize);
+        if (v.anchorLinesDamaged)
+            anchored += v.anchorLinesDamaged == 1
+                            ? tr("; 1 anchor line could not be read")
+                            : tr("; %1 anchor lines could not be read").arg(v.anchorLinesDamaged);
         if (v.ok)
-            report(tr("Access log verified: %1 entries, hash chain ok%2%3.")
+            report(tr("Access log verified: %1 entries, hash chain ok%2%3%4.")
                        .arg(v.entriesChecked)
                        .arg(v.macsChecked ? tr(", every MAC ok")
                                           : tr(", MACs not checked (no audit key)"))
-                       .arg(v.checkpointChecked ? tr(", matches the checkpoint") : QString()),
+                       .arg(v.checkpointChecked ? tr(", matches the checkpoint") : QString())
+                       .arg(anchored),
                    false);
         else
             report(tr("Access log verification FAILED%1: %2")
