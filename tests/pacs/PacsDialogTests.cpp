@@ -53,8 +53,8 @@ TEST_F(PacsDialog, WithoutNodesItSaysSo) {
 TEST_F(PacsDialog, SearchRunsOnAWorkerAndShowsWhyItFailed) {
     Policy policy = lowCostPolicy();
     const std::string url = "http://127.0.0.1:" + std::to_string(closedPort()) + "/dicom-web";
-    policy.pacsNodes.push_back({"second", url, false, true, {}, {}, {}});
-    policy.pacsNodes.push_back({"main", url, true, true, {}, {}, {}});
+    policy.pacsNodes.push_back({"second", url, false, true, {}, {}, {}, {}});
+    policy.pacsNodes.push_back({"main", url, true, true, {}, {}, {}, {}});
     TestStore store(policy);
     Session admin = store.admin();
     gui::PacsImportDialog dialog(admin);

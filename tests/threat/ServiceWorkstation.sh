@@ -35,6 +35,15 @@
 #       logs in), filters the access log and verifies it with her copy of the audit key; each
 #       in the access log with her uid and pid; anna's hand-written client asking for the users
 #       and adding one is refused and logged;
+#   (h) ada again: Admin > Datasets (Ctrl+Shift+B) through the service builds a dataset of anna's
+#       study with the version rita approved (split, protocol picked in the file dialog, its
+#       uncoded segment mapped) and freezes it; Export dataset (Ctrl+Shift+E) to the policy's
+#       folder (the service's), the bar moving stage by stage to "Exported"; the bundle, written
+#       by the worker as the service account, verifies with `bundle verify` against the
+#       workstation's public key, and nibabel reads its image and label on the CT's grid; a
+#       second export cancelled at its first case leaves nothing there; both in the access log
+#       with her uid and pid; anna's hand-written client asking for the datasets and an export
+#       is refused and logged;
 #   (d) the real binary: `radmark --via` as anna, her password typed with xdotool into the login
 #       window, the worklist comes up; `radmark --via S --store D` is refused (exit 2).
 # Needs root (setpriv to other uids); exits 77 (SKIP) otherwise.
@@ -62,6 +71,18 @@ rpw='rita password 123456'
 
 # --- the site's IT sets the store up as the service account ---
 store_begin
+# The site's one export destination: a folder of the service's (the worker writes the bundles).
+bundles="$work/bundles"
+mkdir -m 0700 "$bundles" && chown "$service_uid:$service_uid" "$bundles"
+$py - "$work/policy.json" "$bundles" << 'EOF' || fail "the policy's export destination"
+import json, sys
+path, folder = sys.argv[1:3]
+with open(path) as f:
+    policy = json.load(f)
+policy["export_destinations"] = [{"name": "research folder", "folder": folder, "local": True}]
+with open(path, "w") as f:
+    json.dump(policy, f)
+EOF
 mkdir -m 0755 "$work/shared" && chown "$service_uid:$service_uid" "$work/shared"
 generated_ct "$work/ct" 11 4 64
 generated_ct "$work/ct-b" 12 4 64
@@ -271,6 +292,71 @@ grep "refused list users" "$work/anna-admin.out" | grep -q "uid $anna_uid" \
   || fail "the refused users list is not in the access log with her uid"
 grep "refused add user" "$work/anna-admin.out" | grep -q "uid $anna_uid" \
   || fail "the refused user add is not in the access log with her uid"
+
+# --- (h) the admin's dataset, built and exported through the service ---
+protocol="$work/home/$ada_uid/guideline.md"
+printf '# Liver guideline\n\nOutline the liver on every slice.\n' > "$protocol"
+chown "$ada_uid:$ada_uid" "$protocol"
+export_result="$work/home/$ada_uid/export-result"
+gui_test "$ada_uid" AdminExportsThroughRadmarkd RADMARK_TEST_USER=ada RADMARK_TEST_PASSWORD="$pw" \
+  RADMARK_TEST_SERVICE="$sock" RADMARK_TEST_STORE="$store" RADMARK_TEST_RESULT="$export_result" \
+  RADMARK_TEST_PROTOCOL="$protocol" RADMARK_TEST_DESTINATION="research folder" \
+  > "$work/export.log" 2>&1 || fail "the admin's export through the service: $(tail -40 "$work/export.log")"
+grep -q "^\[  PASSED  \] 1 test" "$work/export.log" || fail "did not run: $(cat "$work/export.log")"
+read -r bundle export_pid < "$export_result" || fail "no export result"
+# The one bundle in the policy's folder, the service's: the cancelled export left nothing there,
+# not even a partial folder.
+[ -n "$bundle" ] && [ "$(ls -A "$bundles")" = "$bundle" ] \
+  || fail "the export folder holds '$(ls -A "$bundles" | tr '\n' ' ')', not the bundle '$bundle' alone"
+[ "$(stat -c %u "$bundles/$bundle")" = "$service_uid" ] || fail "the bundle is not the service's"
+svc audit public-key > "$work/workstation.pub" 2> "$work/err" || fail "audit public-key: $(cat "$work/err")"
+as "$service_uid" "$cli" bundle verify "$bundles/$bundle" --public-key "$work/workstation.pub" \
+  > "$work/verify.out" 2>&1 || fail "the bundle does not verify: $(cat "$work/verify.out")"
+grep -q "verified with the given public key" "$work/verify.out" && grep -q "Dataset500_Liver" "$work/verify.out" \
+  || fail "bundle verify: $(cat "$work/verify.out")"
+# An independent reader: the image and its label on the CT's grid (64 x 64, 4 slices), the label
+# holding the values of dataset.json's table and more than background.
+as "$service_uid" $py - "$bundles/$bundle" > "$work/nifti.out" 2>&1 << 'EOF' || fail "nibabel: $(cat "$work/nifti.out")"
+import glob, json, sys
+import nibabel, numpy
+data = glob.glob(sys.argv[1] + "/data/Dataset500_Liver")[0]
+images = sorted(glob.glob(data + "/imagesTr/*.nii.gz"))
+labels = sorted(glob.glob(data + "/labelsTr/*.nii.gz"))
+assert len(images) == 1 and len(labels) == 1, (images, labels)
+image, label = nibabel.load(images[0]), nibabel.load(labels[0])
+assert image.shape == (64, 64, 4) and label.shape == image.shape, (image.shape, label.shape)
+assert numpy.allclose(image.affine, label.affine), "the label is not on the image's grid"
+values = set(numpy.unique(numpy.asarray(label.dataobj)).tolist())
+with open(data + "/dataset.json") as f:
+    table = set(json.load(f)["labels"].values())
+assert values <= table and len(values) > 1, (values, table)
+print("nifti", image.shape, sorted(values))
+EOF
+# Her export and the cancelled one, in the access log with her uid and pid.
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user ada --password-stdin > "$work/ada-export.out" 2> "$work/err" \
+  || fail "audit show: $(cat "$work/err")"
+grep "  dataset export completed  " "$work/ada-export.out" | grep "bundle $bundle" \
+  | grep -q "uid $ada_uid.* pid $export_pid " \
+  || fail "her export is not in the access log with her uid and pid: $(grep "dataset export" "$work/ada-export.out")"
+grep "  dataset export refused  " "$work/ada-export.out" | grep "cancelled" \
+  | grep -q "uid $ada_uid.* pid $export_pid " \
+  || fail "the cancelled export is not in the access log: $(grep "dataset export" "$work/ada-export.out")"
+# An annotator's hand-written client asks for the datasets and an export: refused, logged.
+printf '%s\n' "$apw" | as "$anna_uid" $py "$client" session "$sock" anna datasets \
+  "export:Liver:research folder" > "$work/export-asks.out" 2> "$work/err" || true
+[ "$(sed -n 1p "$work/export-asks.out")" = "datasets refused: Annotators cannot see datasets: an admin builds and exports them." ] \
+  || fail "an annotator's datasets through the service: $(cat "$work/export-asks.out") $(cat "$work/err")"
+[ "$(sed -n 2p "$work/export-asks.out")" = "export refused: Annotators cannot export datasets: an admin exports to the site's allowed destinations." ] \
+  || fail "an annotator's export through the service: $(cat "$work/export-asks.out")"
+[ "$(ls -A "$bundles")" = "$bundle" ] || fail "the annotator's export left something in the folder"
+printf '%s\n' "$pw" | as "$service_uid" "$cli" audit show --store "$store" --policy "$work/policy.json" \
+  --as ada --user anna --password-stdin > "$work/anna-export.out" 2> "$work/err" \
+  || fail "audit show: $(cat "$work/err")"
+grep "refused read datasets" "$work/anna-export.out" | grep -q "uid $anna_uid" \
+  || fail "the refused datasets list is not in the access log with her uid"
+grep "refused record dataset export" "$work/anna-export.out" | grep -q "uid $anna_uid" \
+  || fail "the refused export is not in the access log with her uid"
 
 # --- (d) the real binary under her uid: login typed, worklist up; --via with --store refused ---
 as "$anna_uid" env QT_QPA_PLATFORM=offscreen "$radmark" --via "$sock" --store "$store" > /dev/null 2> "$work/err"

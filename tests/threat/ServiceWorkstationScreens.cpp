@@ -4,12 +4,15 @@
 // ThroughRadmarkd as her own OS account, the workstation through radmarkd (ServiceWorkspace):
 // login typed, worklist clicked, the same screen pixel for pixel, a stroke saved with Ctrl+S,
 // and no store file open or mapped in this process; ReviewerThroughRadmarkd and
-// AdminThroughRadmarkd the reviewer's and the admin's paths, each under her own OS account.
+// AdminThroughRadmarkd the reviewer's and the admin's paths, each under her own OS account;
+// AdminExportsThroughRadmarkd the admin's dataset built and exported through the service.
 
 #include "ServiceWindowFixture.h"
 
 #include "app/gui/AgreementDialog.h"
 #include "app/gui/CommentsPanel.h"
+#include "app/gui/DatasetsDialog.h"
+#include "app/gui/ExportDialog.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/security/AdminPanel.h"
 #include "viewer/CommentMarkers.h"
@@ -18,24 +21,35 @@
 
 #include "storage/Studies.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QProgressDialog>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QStatusBar>
+#include <QTabBar>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTimer>
 #include <QTreeWidget>
+
+#include <algorithm>
 
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <vector>
 
 namespace radmark::testing {
 namespace {
@@ -336,6 +350,230 @@ TEST_F(ServiceWorkspace, AdminThroughRadmarkd) {
     const std::vector<std::string> held = storeFilesHeld(setting->store);
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result) << notes.size() << ' ' << ::getpid() << '\n';
+}
+
+// The Datasets and Export dialogs, as the admin works them.
+template <class T> T* named(QWidget* parent, const char* name) {
+    T* found = parent->findChild<T*>(QString::fromLatin1(name));
+    EXPECT_NE(found, nullptr) << name;
+    return found;
+}
+void click(QWidget* widget) {
+    ASSERT_NE(widget, nullptr);
+    QTest::mouseClick(widget, Qt::LeftButton);
+}
+// Clicks a check box on its box (a click on its text is not a toggle on every style).
+void clickBox(QCheckBox* box) {
+    ASSERT_NE(box, nullptr);
+    QTest::mouseClick(box, Qt::LeftButton, Qt::NoModifier, QPoint(8, box->height() / 2));
+}
+void clickTab(QTabWidget* tabs, const QString& title) {
+    QTabBar* bar = tabs->tabBar();
+    for (int i = 0; i < bar->count(); ++i)
+        if (bar->tabText(i) == title)
+            QTest::mouseClick(bar, Qt::LeftButton, Qt::NoModifier, bar->tabRect(i).center());
+    EXPECT_EQ(tabs->tabText(tabs->currentIndex()), title);
+}
+// Replaces a field's text as a person does: select all, type.
+void retype(QWidget* field, const QString& text) {
+    field->setFocus();
+    QTest::keyClick(field, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(field, text);
+}
+// Closes a dialog that a failed step left open, so that a failure never hangs the test.
+struct RejectIfOpen {
+    QDialog* dialog;
+    ~RejectIfOpen() {
+        if (dialog && dialog->isVisible())
+            dialog->reject();
+    }
+};
+// Waits, the event loop running, until the dialog's export is done: its outcome.
+std::optional<bool> waitForExport(gui::ExportDialog* dialog) {
+    QSignalSpy finished(dialog, &gui::ExportDialog::exportFinished);
+    for (int i = 0; i < 2400 && finished.isEmpty(); ++i)
+        QTest::qWait(50);
+    if (finished.isEmpty())
+        return std::nullopt;
+    return finished.front().front().toBool();
+}
+
+// The admin, under her own OS account, through the service: Admin > Datasets (Ctrl+Shift+B), a
+// dataset typed in, the annotator's study added with its approved version, split, the protocol
+// picked in the file dialog (her process reads it: its bytes cross), the study's uncoded segment
+// mapped to a typed code, frozen; Admin > Export dataset (Ctrl+Shift+E) to the policy's folder,
+// the bar moving stage by stage to the end; again, cancelled by the Cancel button at the first
+// case. The worker writes the bundle as the service account: the script verifies it, reads it
+// with nibabel and reads the access log.
+TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
+    const std::optional<ThreatSetting> setting = threatSetting();
+    const char* protocol = std::getenv("RADMARK_TEST_PROTOCOL");
+    const char* destinationName = std::getenv("RADMARK_TEST_DESTINATION");
+    ASSERT_TRUE(setting && !setting->socket.empty() && protocol && destinationName)
+        << "run by tests/threat/ServiceWorkstation.sh";
+    const QString study = QString::fromStdString(setting->study);
+    const QString destination = QString::fromLocal8Bit(destinationName);
+    ServiceWindow ada(gui::ServiceWorkspace::throughService(setting->socket));
+    ASSERT_TRUE(ada.logIn(setting->user, setting->password));
+
+    QString created, caseState, splitOfCase, protocolText, conflict, frozen;
+    int cases = 0, conflictsLeft = -1, revisions = 0;
+    bool built = false;
+    ada.activate();
+    whenModalDialogShows([&](QWidget* shown) {
+        auto* dialog = qobject_cast<gui::DatasetsDialog*>(shown);
+        ASSERT_NE(dialog, nullptr) << "Ctrl+Shift+B opened no Datasets dialog";
+        RejectIfOpen guard{dialog};
+        QTest::keyClicks(named<QLineEdit>(dialog, "newDatasetName"), QStringLiteral("Liver"));
+        QTest::keyClicks(named<QLineEdit>(dialog, "newDatasetPurpose"),
+                         QStringLiteral("liver model, through the service"));
+        click(named<QPushButton>(dialog, "createDatasetButton"));
+        created = dialog->message()->text();
+        ASSERT_EQ(dialog->currentDataset(), QStringLiteral("Liver")) << created.toStdString();
+
+        // Her study, picked by its row, with its latest approved version (rita's approval).
+        clickTab(dialog->tabs(), QStringLiteral("Cases"));
+        whenModalDialogShows([&](QWidget* picker) {
+            RejectIfOpen pickerGuard{qobject_cast<QDialog*>(picker)};
+            auto* table = named<QTableWidget>(picker, "studyPickerTable");
+            ASSERT_NE(table, nullptr) << "no study picker";
+            for (int row = 0; row < table->rowCount(); ++row)
+                if (table->item(row, 0)->text() == study)
+                    QTest::mouseClick(table->viewport(), Qt::LeftButton, Qt::NoModifier,
+                                      table->visualItemRect(table->item(row, 0)).center());
+            click(named<QPushButton>(picker, "addPickedButton"));
+        });
+        click(named<QPushButton>(dialog, "addStudiesButton"));
+        cases = dialog->casesTable()->rowCount();
+        ASSERT_EQ(cases, 1) << dialog->message()->text().toStdString();
+        caseState = dialog->casesTable()->item(0, 3)->text();
+
+        // One patient: all of it in train, which nnU-Net needs.
+        clickTab(dialog->tabs(), QStringLiteral("Splits"));
+        retype(named<QDoubleSpinBox>(dialog, "splitTrain"), QStringLiteral("1"));
+        retype(named<QDoubleSpinBox>(dialog, "splitValidation"), QStringLiteral("0"));
+        retype(named<QDoubleSpinBox>(dialog, "splitTest"), QStringLiteral("0"));
+        click(named<QPushButton>(dialog, "splitButton"));
+        auto* splits = named<QTableWidget>(dialog, "splitCasesTable");
+        ASSERT_EQ(splits->rowCount(), 1) << dialog->message()->text().toStdString();
+        splitOfCase = splits->item(0, 2)->text();
+
+        clickTab(dialog->tabs(), QStringLiteral("Protocol"));
+        whenModalDialogShows([&](QWidget* files) {
+            auto* fileDialog = qobject_cast<QFileDialog*>(files);
+            RejectIfOpen fileGuard{fileDialog};
+            ASSERT_NE(fileDialog, nullptr) << "no file dialog";
+            auto* name = fileDialog->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));
+            ASSERT_NE(name, nullptr);
+            QTest::keyClicks(name, QString::fromLocal8Bit(protocol));
+            QTest::keyClick(name, Qt::Key_Return);
+        });
+        click(named<QPushButton>(dialog, "setProtocolButton"));
+        protocolText = named<QLabel>(dialog, "protocolText")->text();
+
+        // The hand-written client's "Liver" has no code: the label table's one conflict, until
+        // the name is mapped (with a category, which the DICOM SEG needs).
+        clickTab(dialog->tabs(), QStringLiteral("Labels"));
+        auto* conflicts = named<QTreeWidget>(dialog, "conflictsTree");
+        if (conflicts->topLevelItemCount() > 0 && conflicts->topLevelItem(0)->childCount() > 0)
+            conflict = conflicts->topLevelItem(0)->child(0)->text(1);
+        QTest::keyClicks(named<QLineEdit>(dialog, "mapSegmentName"), QStringLiteral("Liver"));
+        QTest::keyClicks(named<QLineEdit>(dialog, "mapCode"), QStringLiteral("SCT:10200004:Liver"));
+        QTest::keyClicks(named<QLineEdit>(dialog, "mapCategory"),
+                         QStringLiteral("SCT:123037004:Anatomical Structure"));
+        click(named<QPushButton>(dialog, "mapButton"));
+        conflictsLeft = conflicts->topLevelItemCount();
+
+        clickTab(dialog->tabs(), QStringLiteral("Revisions"));
+        click(named<QPushButton>(dialog, "freezeButton"));
+        frozen = dialog->message()->text();
+        revisions = named<QTableWidget>(dialog, "revisionsTable")->rowCount();
+        built = true;
+        click(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Close));
+    });
+    QTest::keyClick(ada.axial(), Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
+    ASSERT_TRUE(built) << created.toStdString();
+    EXPECT_TRUE(created.contains(QStringLiteral("Dataset500_Liver"))) << created.toStdString();
+    EXPECT_EQ(caseState, QStringLiteral("approved")) << "the case takes rita's approved version";
+    EXPECT_EQ(splitOfCase, QStringLiteral("train"));
+    EXPECT_TRUE(protocolText.startsWith(QStringLiteral("Version 1: guideline.md")))
+        << protocolText.toStdString();
+    EXPECT_TRUE(conflict.contains(QStringLiteral("'Liver'"))) << conflict.toStdString();
+    EXPECT_EQ(conflictsLeft, 0) << "the mapping left a conflict";
+    EXPECT_TRUE(frozen.startsWith(QStringLiteral("Revision 1 frozen"))) << frozen.toStdString();
+    EXPECT_EQ(revisions, 1);
+
+    std::vector<int> shown; // the bar's values as the window showed them
+    QString stages, destinationText, reason, summary, bundle, cancelledAt, cancelMessage;
+    std::optional<bool> completed, cancelled;
+    int finalValue = -1;
+    ada.activate();
+    whenModalDialogShows([&](QWidget* shownDialog) {
+        auto* dialog = qobject_cast<gui::ExportDialog*>(shownDialog);
+        ASSERT_NE(dialog, nullptr) << "Ctrl+Shift+E opened no export dialog";
+        RejectIfOpen guard{dialog};
+        ASSERT_EQ(dialog->datasetChoice()->currentText(), QStringLiteral("Liver"));
+        // The policy's one folder, picked from the list (nothing can be typed).
+        QComboBox* destinations = dialog->destinationChoice();
+        EXPECT_FALSE(destinations->isEditable());
+        destinations->setFocus();
+        QTest::keyClick(destinations, Qt::Key_Home);
+        destinationText = destinations->currentText();
+        reason = named<QLabel>(dialog, "destinationReason")->text();
+        ASSERT_EQ(destinations->currentData().toString(), destination);
+        clickBox(named<QCheckBox>(dialog, "formatBoxes")); // the versions have none
+        QMetaObject::Connection watch = QObject::connect(
+            dialog, &gui::ExportDialog::progressShown, [&](int permille, const QString& stage) {
+                shown.push_back(permille);
+                stages += QString::number(permille) + QLatin1Char(' ') + stage + '\n';
+            });
+        click(named<QPushButton>(dialog, "startExportButton"));
+        completed = waitForExport(dialog);
+        QObject::disconnect(watch);
+        finalValue = dialog->progressBar()->value();
+        summary = dialog->summary()->toPlainText();
+        bundle = dialog->bundleId();
+        if (!completed || !*completed)
+            summary = dialog->message()->text();
+
+        // Again, cancelled with the Cancel button once the first case is on screen.
+        QMetaObject::Connection cancelAt = QObject::connect(
+            dialog, &gui::ExportDialog::progressShown, [&, dialog](int, const QString& stage) {
+                if (!cancelledAt.isEmpty() || !stage.startsWith(QStringLiteral("case 1 of")))
+                    return;
+                cancelledAt = stage;
+                QTest::mouseClick(named<QPushButton>(dialog, "cancelExportButton"), Qt::LeftButton);
+            });
+        click(named<QPushButton>(dialog, "startExportButton"));
+        cancelled = waitForExport(dialog);
+        QObject::disconnect(cancelAt);
+        cancelMessage = dialog->message()->text();
+        click(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Close));
+    });
+    QTest::keyClick(ada.axial(), Qt::Key_E, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_TRUE(destinationText.contains(QStringLiteral("(folder: ")))
+        << destinationText.toStdString();
+    EXPECT_TRUE(reason.startsWith(QStringLiteral("Allowed"))) << reason.toStdString();
+    ASSERT_TRUE(completed) << "the export did not finish";
+    ASSERT_TRUE(*completed) << summary.toStdString();
+    ASSERT_FALSE(bundle.isEmpty());
+    EXPECT_TRUE(summary.startsWith(QStringLiteral("Bundle: ") + bundle)) << summary.toStdString();
+    EXPECT_TRUE(summary.contains(QStringLiteral("Cases: 1"))) << summary.toStdString();
+    EXPECT_EQ(finalValue, 1000);
+    // The bar moved through the stages the worker reported, in order, to the end.
+    EXPECT_TRUE(std::any_of(shown.begin(), shown.end(), [](int v) { return v > 0 && v < 1000; }))
+        << stages.toStdString();
+    EXPECT_GT(shown.size(), 5u) << stages.toStdString();
+    EXPECT_TRUE(std::is_sorted(shown.begin(), shown.end())) << stages.toStdString();
+    EXPECT_TRUE(stages.contains(QStringLiteral("case 1 of 1"))) << stages.toStdString();
+    ASSERT_TRUE(cancelled) << "the cancelled export did not end";
+    EXPECT_FALSE(*cancelled) << "Cancel at " << cancelledAt.toStdString() << " did not stop it";
+    EXPECT_FALSE(cancelledAt.isEmpty()) << "Cancel was never clicked";
+    EXPECT_TRUE(cancelMessage.contains(QStringLiteral("cancelled"))) << cancelMessage.toStdString();
+    const std::vector<std::string> held = storeFilesHeld(setting->store);
+    EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
+    std::ofstream(setting->result) << bundle.toStdString() << ' ' << ::getpid() << '\n';
+    std::ofstream(setting->result + ".stages") << stages.toStdString();
 }
 
 } // namespace

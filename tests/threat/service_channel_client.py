@@ -31,6 +31,10 @@ it can send what radmark-cli never would.
                                      "users refused: WHY"
         adduser:NAME                 adds NAME as an annotator (add-user, the password in a
                                      sealed memfd); prints "adduser done" or "adduser refused: WHY"
+        datasets                     the datasets (datasets); prints "datasets rows=N" or
+                                     "datasets refused: WHY"
+        export:DATASET:DESTINATION   exports the dataset there, NIfTI only (export); prints
+                                     "export bundle=ID" or "export refused: WHY"
         pause:PATH                   creates PATH.ready, waits until PATH exists
   service_channel_client.py edited-hash DX DY
       the chunk hash (BLAKE2b-256) of the slice an edit: step sends
@@ -134,7 +138,9 @@ def session(sock_path, user, password, steps):
         sys.exit(finish(conn, out_r))
     segments = json.dumps([{"label": 1, "name": "Liver", "colour": [200, 120, 60]},
                            {"label": 2, "name": "Lesion", "colour": [250, 80, 80],
-                            "type": {"scheme": "SCT", "code": "4147007", "meaning": "Mass"}}])
+                            "type": {"scheme": "SCT", "code": "4147007", "meaning": "Mass"},
+                            "category": {"scheme": "SCT", "code": "49755003",
+                                         "meaning": "Morphologically Altered Structure"}}])
     maps = {}  # version -> (dims, slices): what each version saved here holds
     last = None
     for step in steps:
@@ -183,6 +189,12 @@ def session(sock_path, user, password, steps):
         elif kind == "adduser":
             fds = [sealed_memfd(b"a password of mallory's")]
             body = {"op": "add-user", "name": fields[0], "role": "annotator"}
+        elif kind == "datasets":
+            body = {"op": "datasets"}
+        elif kind == "export":
+            body = {"op": "export", "request": {
+                "dataset": fields[0], "destination": fields[1], "recipients": [],
+                "formats": {"nnunet": True, "dicomSeg": False, "boxes": False}}}
         elif kind == "draft":
             dims = [int(v) for v in fields[1:4]]
             fds = [sealed_memfd(b"")]
@@ -195,6 +207,8 @@ def session(sock_path, user, password, steps):
         for fd in fds:
             os.close(fd)
         reply, got = receive_message(mine)
+        while reply is not None and reply[0] == 2:  # an export's progress notes
+            reply, got = receive_message(mine)
         if reply is None:
             print(kind + " refused: (the session ended)")
             break
@@ -217,6 +231,10 @@ def session(sock_path, user, password, steps):
             print(f"users rows={len(reply[1]['users'])}")
         elif kind == "adduser":
             print("adduser done")
+        elif kind == "datasets":
+            print(f"datasets rows={len(reply[1]['datasets'])}")
+        elif kind == "export":
+            print("export bundle=" + reply[1]["result"]["bundleId"])
         elif kind == "open":
             fd = got[0]
             size = os.fstat(fd).st_size
