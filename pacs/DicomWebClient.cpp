@@ -223,17 +223,19 @@ void DicomWebClient::echo() {
     call({{"op", "echo"}});
 }
 
+json studyQueryJson(const StudyQuery& q) {
+    return {{"patientId", q.patientId},
+            {"patientName", q.patientName},
+            {"accessionNumber", q.accessionNumber},
+            {"dateFrom", q.dateFrom},
+            {"dateTo", q.dateTo},
+            {"modality", q.modality},
+            {"studyDescription", q.studyDescription},
+            {"limit", q.limit}};
+}
+
 std::vector<StudyMatch> DicomWebClient::queryStudies(const StudyQuery& q) {
-    const json reply = call({{"op", "studies"},
-                             {"query",
-                              {{"patientId", q.patientId},
-                               {"patientName", q.patientName},
-                               {"accessionNumber", q.accessionNumber},
-                               {"dateFrom", q.dateFrom},
-                               {"dateTo", q.dateTo},
-                               {"modality", q.modality},
-                               {"studyDescription", q.studyDescription},
-                               {"limit", q.limit}}}});
+    const json reply = call({{"op", "studies"}, {"query", studyQueryJson(q)}});
     std::vector<StudyMatch> out;
     for (const auto& s : reply.at("studies")) {
         StudyMatch m;

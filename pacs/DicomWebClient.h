@@ -34,6 +34,10 @@ struct FetcherSettings {
 // $RADMARK_PACS_FETCH, else radmark-pacs-fetch beside the running program, else the build tree's.
 std::filesystem::path locateFetcherProgram();
 
+// The query as JSON, every field: what the fetcher reads (op "studies") and what the store
+// service's pacs-query carries (app/cli/PacsOps.h).
+nlohmann::json studyQueryJson(const StudyQuery& query);
+
 class DicomWebClient : public PacsClient {
   public:
     DicomWebClient(storage::PacsNode node, const Credentials& credentials,

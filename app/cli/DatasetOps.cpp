@@ -23,21 +23,6 @@ constexpr std::size_t maxRecipientsFiles = 4;
 constexpr std::size_t maxRecipientsBytes = 1 << 16;
 constexpr std::size_t maxProtocolBytes = std::size_t(64) << 20;
 
-template <class Value, class Read> Value readOrRefuse(const char* damaged, const Read& read) {
-    try {
-        return read();
-    } catch (const std::exception&) {
-        throw StoreAccessError(damaged);
-    }
-}
-
-Message reply(json body = json::object()) {
-    Message m;
-    m.kind = MessageKind::Reply;
-    m.body = std::move(body);
-    return m;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The client.
 
@@ -156,31 +141,7 @@ class ServiceDatasets final : public workflow::DatasetAdministration {
             sent.fds.push_back(
                 decoder::memfdWithBytes("radmark-recipients", text.data(), text.size()));
         }
-        bool cancelSent = false;
-        const ProgressAnswer onProgress = [&](const Message& note) -> std::optional<Message> {
-            Message back;
-            back.kind = MessageKind::Request;
-            if (note.body.contains("ask")) {
-                std::optional<std::string> password;
-                if (askPassword)
-                    password = askPassword(note.body.value("ask", std::string()));
-                back.body = {{"op", "answer"}, {"given", password.has_value()}};
-                if (password) {
-                    back.fds.push_back(decoder::memfdWithBytes("radmark-secret", password->data(),
-                                                               password->size()));
-                    std::fill(password->begin(), password->end(), '\0');
-                }
-                return back;
-            }
-            const bool goOn = !progress || progress(note.body.value("fraction", 0.0),
-                                                    note.body.value("stage", std::string()));
-            if (goOn || cancelSent)
-                return std::nullopt;
-            cancelSent = true;
-            back.body = {{"op", "cancel"}};
-            return back;
-        };
-        const json answer = call_(std::move(sent), onProgress).body;
+        const json answer = call_(std::move(sent), answerProgress(progress, askPassword)).body;
         return exportResultFromJson(answer.value("result", json()));
     }
 
@@ -236,83 +197,6 @@ class RecipientFiles {
   private:
     std::filesystem::path folder_;
     std::vector<std::string> files_;
-};
-
-// The export's side of the channel while it runs: notes out, a cancel or an answer in. A client
-// that went away cancels the export (nothing half-written is left, as on Cancel).
-class ExportChannel {
-  public:
-    explicit ExportChannel(int channel) : channel_(channel) {}
-
-    bool progress(double fraction, const std::string& stage) {
-        if (cancelled_)
-            return false;
-        Message note;
-        note.kind = MessageKind::Progress;
-        note.body = {{"stage", stage}, {"fraction", fraction}};
-        try {
-            decoder::sendMessage(channel_, note);
-            Message in;
-            while (!cancelled_ && decoder::receiveMessage(channel_, in, 0))
-                take(in);
-        } catch (const decoder::ChannelError&) {
-            cancelled_ = true;
-        }
-        return !cancelled_;
-    }
-
-    std::optional<std::string> askPassword(const std::string& question) {
-        if (cancelled_)
-            return std::nullopt;
-        Message note;
-        note.kind = MessageKind::Progress;
-        note.body = {{"ask", question}};
-        try {
-            decoder::sendMessage(channel_, note);
-            // Her answer may take a while (she types it); a cancel sent before it is kept.
-            answer_.reset();
-            Message in;
-            while (!answer_) {
-                if (!decoder::receiveMessage(channel_, in, 10 * 60 * 1000))
-                    throw decoder::ChannelError("no answer");
-                take(in);
-            }
-        } catch (const decoder::ChannelError&) {
-            cancelled_ = true;
-            return std::nullopt;
-        }
-        std::optional<std::string> password = std::move(*answer_);
-        answer_.reset();
-        return password;
-    }
-
-  private:
-    void take(const Message& in) {
-        if (!in.body.is_object())
-            throw decoder::ChannelError("a message that is not a request");
-        const std::string op = in.body.value("op", std::string());
-        if (op == "cancel") {
-            cancelled_ = true;
-        } else if (op == "answer") {
-            std::optional<std::string> password;
-            if (in.body.value("given", false) && in.fds.size() == 1) {
-                try {
-                    const storage::SecureBytes secret =
-                        secretFromMemfd(in.fds.front().get(), maxPasswordBytes);
-                    password.emplace(reinterpret_cast<const char*>(secret.data()), secret.size());
-                } catch (const StoreAccessError&) {
-                    // not a password she gave: asked again or refused by the share's check
-                }
-            }
-            answer_.emplace(std::move(password));
-        } else {
-            throw decoder::ChannelError("a request came in the middle of an export");
-        }
-    }
-
-    int channel_;
-    bool cancelled_ = false;
-    std::optional<std::optional<std::string>> answer_;
 };
 
 storage::Action actionOf(const std::string& op) {
@@ -480,23 +364,24 @@ std::optional<Message> datasetReply(storage::Session& session, const Message& re
             op != "export")
             name = body.at("name").get<std::string>();
         if (op == "datasets")
-            return reply({{"datasets", workflow::datasetSummariesJson(datasets->list())}});
+            return replyMessage({{"datasets", workflow::datasetSummariesJson(datasets->list())}});
         if (op == "dataset-create") {
             std::optional<int> number;
             if (body.contains("number"))
                 number = body.at("number").get<int>();
             const storage::DatasetSummary created =
                 datasets->create(name, number, body.at("purpose").get<std::string>());
-            return reply({{"dataset", workflow::datasetSummariesJson({created}).at(0)}});
+            return replyMessage({{"dataset", workflow::datasetSummariesJson({created}).at(0)}});
         }
         if (op == "dataset-purpose") {
             datasets->setPurpose(name, body.at("purpose").get<std::string>());
-            return reply();
+            return replyMessage();
         }
         if (op == "dataset-show")
-            return reply({{"overview", workflow::overviewJson(datasets->show(name))}});
+            return replyMessage({{"overview", workflow::overviewJson(datasets->show(name))}});
         if (op == "dataset-candidates")
-            return reply({{"studies", workflow::candidateStudiesJson(datasets->candidates())}});
+            return replyMessage(
+                {{"studies", workflow::candidateStudiesJson(datasets->candidates())}});
         if (op == "dataset-add" || op == "dataset-version") {
             std::optional<std::string> version;
             if (body.contains("version"))
@@ -506,15 +391,15 @@ std::optional<Message> datasetReply(storage::Session& session, const Message& re
                                      version);
             else
                 datasets->chooseVersion(name, body.at("study").get<std::string>(), version);
-            return reply();
+            return replyMessage();
         }
         if (op == "dataset-remove") {
             datasets->removeStudy(name, body.at("study").get<std::string>());
-            return reply();
+            return replyMessage();
         }
         if (op == "dataset-split") {
             datasets->split(name, workflow::splitSettingsFromJson(body.at("settings")));
-            return reply();
+            return replyMessage();
         }
         if (op == "dataset-protocol") {
             if (request.fds.size() != 1)
@@ -523,38 +408,39 @@ std::optional<Message> datasetReply(storage::Session& session, const Message& re
                 bytesFromMemfd(request.fds.front().get(), maxProtocolBytes, "protocol");
             std::string fileName = body.at("fileName").get<std::string>();
             fileName = std::filesystem::path(fileName).filename().string();
-            return reply({{"protocol", workflow::protocolVersionJson(
-                                           datasets->setProtocol(name, fileName, content))}});
+            return replyMessage({{"protocol", workflow::protocolVersionJson(datasets->setProtocol(
+                                                  name, fileName, content))}});
         }
         if (op == "dataset-map") {
             datasets->mapSegmentName(name,
                                      workflow::segmentNameMappingFromJson(body.at("mapping")));
-            return reply();
+            return replyMessage();
         }
         if (op == "dataset-unmap") {
             datasets->unmapSegmentName(name, body.at("segment").get<std::string>());
-            return reply();
+            return replyMessage();
         }
         if (op == "dataset-freeze") {
             const workflow::FreezeOutcome frozen = datasets->freeze(name);
-            return reply({{"revision", workflow::revisionSummaryJson(frozen.revision)},
-                          {"existing", frozen.existing}});
+            return replyMessage({{"revision", workflow::revisionSummaryJson(frozen.revision)},
+                                 {"existing", frozen.existing}});
         }
         if (op == "export-destinations")
-            return reply({{"destinations", exportDestinationsJson(datasets->destinations())}});
+            return replyMessage(
+                {{"destinations", exportDestinationsJson(datasets->destinations())}});
         // export
         workflow::ExportRequest exportRequest = exportRequestFromJson(body.at("request"));
         const RecipientFiles recipients(request);
         exportRequest.ageRecipientFiles = recipients.files();
         exportRequest.renderPdf = renderPdf;
-        ExportChannel exportChannel(channel);
+        ProgressChannel exportChannel(channel);
         const workflow::ExportResult result = datasets->exportDataset(
             exportRequest,
             [&](const std::string& question) { return exportChannel.askPassword(question); },
             [&](double fraction, const std::string& stage) {
                 return exportChannel.progress(fraction, stage);
             });
-        return reply({{"result", exportResultJson(result)}});
+        return replyMessage({{"result", exportResultJson(result)}});
     } catch (const nlohmann::json::exception&) {
         throw StoreAccessError("the " + op + " request is not readable");
     } catch (const workflow::UnreadableDataset& e) {

@@ -16,7 +16,8 @@
 // others named by hashes of content this session gave her), recover-draft sends a draft as
 // open-version a version, pending-draft and discard-draft answer as in-process; worklist and
 // review-queue send her rows (workflow/WorklistJson.h), versions a study's version records
-// (annotation/VersionJson.h) with their review states; the admin's ops are app/cli/AdminOps.h's.
+// (annotation/VersionJson.h) with their review states; the admin's ops are app/cli/AdminOps.h's,
+// DatasetOps.h's and PacsOps.h's.
 // Before each request it
 // checks that her account is still enabled and that the store still opens with the session's
 // key (storage::Session::checkStillValid), else refuses and ends. The one-shot commands log in
@@ -28,11 +29,13 @@
 #include "app/cli/AdminOps.h"
 #include "app/cli/Command.h"
 #include "app/cli/DatasetOps.h"
+#include "app/cli/PacsOps.h"
 #include "app/cli/ServiceWorker.h"
 #include "app/cli/StoreAccessCore.h"
 #include "app/cli/StoreSession.h"
 #include "imaging/decoder/Channel.h"
 #include "imaging/decoder/Protocol.h"
+#include "imaging/deid/BurnedInText.h"
 #include "report/PdfWriter.h"
 #include "workflow/AgreementReport.h"
 #include "workflow/WorklistJson.h"
@@ -295,6 +298,8 @@ void sendFailure(int channel, const std::string& reason, bool ended) {
 struct SessionMemory {
     ChunkCounts known;
     std::map<std::string, std::set<imaging::ChunkHash>> drafts;
+    // The PACS nodes' clients between requests; the OCR for a retrieve's burned-in text.
+    PacsWorkerState pacs{{}, [] { return deid::makeTesseractDetector(); }, {}, false};
 };
 
 // A draft's labels on the channel, as open-version sends a version's, with the version it
@@ -383,6 +388,8 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
     };
     if (std::optional<Message> datasets = datasetReply(session, request, channel, renderPdf))
         return std::move(*datasets);
+    if (std::optional<Message> pacs = pacsReply(session, memory.pacs, request, channel))
+        return std::move(*pacs);
     std::string op, study;
     std::optional<storage::ReviewState> state;
     std::optional<std::string> version;
@@ -479,7 +486,8 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
             reply.body = {{"done", true}};
         }
     } else if (op == "agreement") {
-        reply.body = {{"summary", workflow::agreementSummaryJson(reviewersAgreement(session))}};
+        reply.body = {
+            {"summary", workflow::agreementSummaryJson(workflow::reviewersAgreement(session))}};
     } else if (op == "build-consensus") {
         std::string method;
         try {
@@ -522,7 +530,9 @@ Message answer(storage::Session& session, const Message& request, SessionMemory&
             "review-versions, comments, pin-comment, reply-comment, resolve-comment, "
             "build-consensus, agreement, pending-draft, save-draft, recover-draft, discard-draft, "
             "worklist, review-queue, versions and the admin's users, studies, add-user, "
-            "disable-user, rotate-key, assign, audit-entries and audit-verify, not '" +
+            "disable-user, rotate-key, assign, audit-entries and audit-verify, and the PACS's "
+            "pacs-nodes, pacs-connect, pacs-echo, pacs-query, pacs-series and pacs-retrieve, "
+            "not '" +
             op + "'");
     return reply;
 }
@@ -580,8 +590,10 @@ RADMARK_COMMAND(
     "open-volume, open-version, save-labels, submit, decide, history, review-versions, comments "
     "(list, pin, reply, resolve), build-consensus, agreement, the draft's (pending, save, "
     "recover, discard), worklist, review-queue, versions and the admin's (users, studies, "
-    "add-user, disable-user, rotate-key with progress, assign, audit-entries, audit-verify) "
-    "requests on its channel until she closes it)",
+    "add-user, disable-user, rotate-key with progress, assign, audit-entries, audit-verify), "
+    "the datasets' and export's, and Import from PACS's (pacs-nodes, pacs-connect, pacs-echo, "
+    "pacs-query, pacs-series, pacs-retrieve with progress and cancel) requests on its channel "
+    "until she closes it)",
     runSession);
 RADMARK_COMMAND("service open-volume",
                 "--study S --user U --password-stdin  (radmarkd's worker only: the study's "

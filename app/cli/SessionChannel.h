@@ -6,8 +6,12 @@
 
 #include "imaging/decoder/Channel.h"
 
+#include <nlohmann/json.hpp>
+
+#include <exception>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace radmark::cli {
 
@@ -24,8 +28,50 @@ using SessionCall =
 // Failure, as the worker sent it. Throws decoder::ChannelError when the channel ends first.
 decoder::Message exchange(int channel, decoder::Message request, const ProgressAnswer& progress);
 
+// The worker's reply to a request: body as a Reply message.
+decoder::Message replyMessage(nlohmann::json body = nlohmann::json::object());
+
+// What read returns, or StoreAccessError(damaged) when it throws: a value from the other side
+// that is not what it should be is refused in words, whatever the JSON library said.
+[[noreturn]] void refuseUnreadable(const char* damaged);
+template <class Value, class Read> Value readOrRefuse(const char* damaged, const Read& read) {
+    try {
+        return read();
+    } catch (const std::exception&) {
+        refuseUnreadable(damaged);
+    }
+}
+
 // A cancel or an answer that reached the worker after the export it was for had ended: the
 // session drops it without a reply (a reply would be taken for the next request's).
 bool isLateAnswer(const decoder::Message& request);
+
+// The client's answer to the notes of a long request (an export, a PACS retrieve): each Progress
+// {stage, fraction} goes to progress, and the first time it returns false a request {op: cancel}
+// goes back; each question {ask} goes to askPassword (on the calling thread) and her password
+// back as {op: answer, given} with the password in a sealed memfd (none: given false).
+ProgressAnswer
+answerProgress(std::function<bool(double fraction, const std::string& stage)> progress,
+               std::function<std::optional<std::string>(const std::string& question)> askPassword);
+
+// The worker's side of the channel while a long request runs: its notes out, and in, without
+// waiting, the client's cancel at each note; a question out and her answer in. A client that
+// went away cancels (as Cancel does).
+class ProgressChannel {
+  public:
+    explicit ProgressChannel(int channel) : channel_(channel) {}
+    // False once she cancelled (or went away): the request stops.
+    bool progress(double fraction, const std::string& stage);
+    // Her answer (waits up to 10 min: she types it); none when she gave none or cancelled.
+    std::optional<std::string> askPassword(const std::string& question);
+    bool cancelled() const { return cancelled_; }
+
+  private:
+    void take(const decoder::Message& in);
+
+    int channel_;
+    bool cancelled_ = false;
+    std::optional<std::optional<std::string>> answer_;
+};
 
 } // namespace radmark::cli

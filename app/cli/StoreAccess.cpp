@@ -3,6 +3,7 @@
 #include "annotation/VersionJson.h"
 #include "app/cli/AdminOps.h"
 #include "app/cli/DatasetOps.h"
+#include "app/cli/PacsOps.h"
 #include "app/cli/StoreAccessCore.h"
 #include "app/service/ServiceProtocol.h"
 #include "imaging/decoder/Channel.h"
@@ -307,17 +308,6 @@ workflow::ReviewVersion buildStudyConsensus(storage::Session& session, const std
     return workflow::ReviewSession(session, studyId).buildConsensus(method);
 }
 
-workflow::AgreementSummary reviewersAgreement(storage::Session& session) {
-    // A reviewer's report: an admin's reading of every version would be logged as reads for
-    // export, an annotator's covers only what she may read anyway.
-    if (session.role() != storage::Role::Reviewer) {
-        session.recordAccess("refused agreement report", "",
-                             "the agreement report is a reviewer's");
-        throw StoreAccessError("the agreement report is for reviewers");
-    }
-    return workflow::measureAgreement(session);
-}
-
 std::string consensusMethodName(workflow::ReviewSession::Method method) {
     return method == workflow::ReviewSession::Method::Staple ? "staple" : "vote";
 }
@@ -516,7 +506,7 @@ class InProcessStoreAccess final : public StoreAccess {
   public:
     explicit InProcessStoreAccess(storage::Session session)
         : session_(std::move(session)), admin_(storage::sessionAdministration(session_)),
-          datasets_(workflow::sessionDatasets(session_)) {}
+          datasets_(workflow::sessionDatasets(session_)), pacs_(pacs::sessionPacs(session_)) {}
 
     storage::Role role() override { return session_.role(); }
     bool sessionEnded() const override { return false; }
@@ -577,7 +567,9 @@ class InProcessStoreAccess final : public StoreAccess {
         return buildStudyConsensus(session_, study, method);
     }
 
-    workflow::AgreementSummary agreement() override { return reviewersAgreement(session_); }
+    workflow::AgreementSummary agreement() override {
+        return workflow::reviewersAgreement(session_);
+    }
 
     storage::ReviewComment pinComment(const std::string& study, const std::string& version,
                                       const imaging::Vec3& voxel,
@@ -610,6 +602,7 @@ class InProcessStoreAccess final : public StoreAccess {
 
     storage::Administration& administration() override { return *admin_; }
     workflow::DatasetAdministration& datasets() override { return *datasets_; }
+    pacs::PacsAccess& pacs() override { return *pacs_; }
 
     std::optional<workflow::PendingDraft> pendingDraft(const std::string& study) override {
         return studyPendingDraft(session_, study);
@@ -660,6 +653,7 @@ class InProcessStoreAccess final : public StoreAccess {
     storage::Session session_;
     std::unique_ptr<storage::Administration> admin_; // on session_
     std::unique_ptr<workflow::DatasetAdministration> datasets_; // on session_
+    std::unique_ptr<pacs::PacsAccess> pacs_;                    // on session_
     std::map<std::string, std::string> lastSaved_; // study -> the version saved or opened last
 };
 
@@ -1183,6 +1177,7 @@ class ServiceStoreAccess final : public StoreAccess {
 
     storage::Administration& administration() override { return admin_; }
     workflow::DatasetAdministration& datasets() override { return *datasets_; }
+    pacs::PacsAccess& pacs() override { return *pacs_; }
 
   private:
     struct Connection {
@@ -1421,6 +1416,10 @@ class ServiceStoreAccess final : public StoreAccess {
     Admin admin_{*this};
     std::unique_ptr<workflow::DatasetAdministration> datasets_ =
         serviceDatasets([this](Message sent, const ProgressAnswer& progress) {
+            return call(std::move(sent), progress);
+        });
+    std::unique_ptr<pacs::PacsAccess> pacs_ =
+        servicePacs([this](Message sent, const ProgressAnswer& progress) {
             return call(std::move(sent), progress);
         });
     // study -> the chunks of the draft this object wrote or recovered last

@@ -10,6 +10,7 @@
 #include "annotation/Segment.h"
 #include "annotation/Version.h"
 #include "imaging/Volume.h"
+#include "pacs/PacsAccess.h"
 #include "storage/Administration.h"
 #include "storage/Store.h"
 #include "workflow/AgreementReport.h"
@@ -177,6 +178,11 @@ class StoreAccess {
     // when progress says so, and a share's password is asked for on the calling thread
     // (app/cli/DatasetOps.h).
     virtual workflow::DatasetAdministration& datasets() = 0;
+    // The admin's Import from PACS, with the refusals and log entries of pacs/PacsImport.h's
+    // calls. Through the service the worker keeps the node's client between calls, a node's
+    // password is asked for on the calling thread and crosses in a sealed memfd, and a retrieve
+    // reports its stages as it goes and stops when progress says so (app/cli/PacsOps.h).
+    virtual pacs::PacsAccess& pacs() = 0;
 };
 
 // A personal store: this process's logged-in session (the store's own errors pass through).

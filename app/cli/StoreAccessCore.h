@@ -55,8 +55,6 @@ storage::ReviewComment commentFromJson(const nlohmann::json& comment); // throws
 
 workflow::ReviewVersion buildStudyConsensus(storage::Session& session, const std::string& study,
                                             workflow::ReviewSession::Method method);
-// StoreAccess::agreement: reviewers only (anyone else refused and logged).
-workflow::AgreementSummary reviewersAgreement(storage::Session& session);
 // "vote", "staple" (on the service's channel); throws StoreAccessError for another word.
 std::string consensusMethodName(workflow::ReviewSession::Method method);
 workflow::ReviewSession::Method parseConsensusMethod(const std::string& name);

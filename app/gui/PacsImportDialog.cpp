@@ -2,7 +2,6 @@
 
 #include "imaging/deid/BurnedInText.h"
 #include "pacs/PacsImport.h"
-#include "storage/Store.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -45,7 +44,8 @@ QString text(const std::string& s) {
 } // namespace
 
 struct PacsImportDialog::Private {
-    storage::Session& session;
+    pacs::PacsAccess& pacs;
+    std::unique_ptr<pacs::PacsAccess> owned; // in-process: on the caller's session
     std::vector<storage::PacsNode> nodes;
     QComboBox* node = nullptr;
     QLineEdit *patientId = nullptr, *patientName = nullptr, *accession = nullptr,
@@ -53,17 +53,24 @@ struct PacsImportDialog::Private {
     QTreeWidget* tree = nullptr;
     QPushButton *searchButton = nullptr, *retrieveButton = nullptr, *cancelButton = nullptr;
     QLabel* status = nullptr;
-    std::unique_ptr<pacs::PacsClient> client;
-    std::string clientNode;
+    std::string clientNode; // the node connected last: its client is kept for the next calls
     std::unique_ptr<deid::TextDetector> ocr;
     std::thread worker;
     std::atomic<bool> busy{false};
     std::atomic<bool> cancel{false};
-    explicit Private(storage::Session& s) : session(s) {}
+    Private(pacs::PacsAccess& access, std::unique_ptr<pacs::PacsAccess> own)
+        : pacs(access), owned(std::move(own)) {}
 };
 
 PacsImportDialog::PacsImportDialog(storage::Session& session, QWidget* parent)
-    : QDialog(parent), d_(std::make_unique<Private>(session)) {
+    : PacsImportDialog(pacs::sessionPacs(session), nullptr, parent) {}
+
+PacsImportDialog::PacsImportDialog(pacs::PacsAccess& access, QWidget* parent)
+    : PacsImportDialog(nullptr, &access, parent) {}
+
+PacsImportDialog::PacsImportDialog(std::unique_ptr<pacs::PacsAccess> owned,
+                                   pacs::PacsAccess* access, QWidget* parent)
+    : QDialog(parent), d_(std::make_unique<Private>(access ? *access : *owned, std::move(owned))) {
     setWindowTitle(tr("Import from PACS"));
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(new QLabel(tr("Studies are de-identified in memory on their way in: only "
@@ -71,7 +78,12 @@ PacsImportDialog::PacsImportDialog(storage::Session& session, QWidget* parent)
     auto* form = new QFormLayout;
     d_->node = new QComboBox;
     d_->node->setObjectName("pacsNode");
-    d_->nodes = pacs::pacsNodes(session.store().policy());
+    QString nodesFailed;
+    try {
+        d_->nodes = d_->pacs.nodes();
+    } catch (const std::exception& error) {
+        nodesFailed = text(error.what());
+    }
     for (const auto& n : d_->nodes)
         d_->node->addItem(text(n.name));
     form->addRow(tr("PACS &node"), d_->node);
@@ -136,8 +148,10 @@ PacsImportDialog::PacsImportDialog(storage::Session& session, QWidget* parent)
     buttons->addWidget(close);
     layout->addLayout(buttons);
     if (d_->nodes.empty()) {
-        d_->status->setText(tr("The site policy lists no PACS node: import from a PACS is not "
-                               "possible."));
+        d_->status->setText(!nodesFailed.isEmpty()
+                                ? nodesFailed
+                                : tr("The site policy lists no PACS node: import from a PACS is "
+                                     "not possible."));
         d_->searchButton->setEnabled(false);
         d_->retrieveButton->setEnabled(false);
     }
@@ -177,19 +191,20 @@ bool PacsImportDialog::connectNode() {
     if (index < 0 || index >= int(d_->nodes.size()))
         return false;
     const storage::PacsNode& node = d_->nodes[std::size_t(index)];
-    if (d_->client && d_->clientNode == node.name)
+    if (!d_->clientNode.empty() && d_->clientNode == node.name)
         return true;
     try {
-        bool asked = true;
-        const pacs::Credentials credentials =
-            pacs::credentialsFor(node, [&](const std::string& prompt) {
+        const bool connected = d_->pacs.connect(
+            node.name, [&](const std::string& prompt) -> std::optional<std::string> {
+                bool asked = false;
                 const QString password = QInputDialog::getText(
                     this, tr("PACS password"), text(prompt), QLineEdit::Password, {}, &asked);
+                if (!asked)
+                    return std::nullopt;
                 return password.toStdString();
             });
-        if (!asked)
+        if (!connected)
             return false;
-        d_->client = pacs::clientFor(node, credentials);
         d_->clientNode = node.name;
         return true;
     } catch (const std::exception& error) {
@@ -217,7 +232,7 @@ void PacsImportDialog::search() {
         std::vector<pacs::StudyRow> rows;
         std::string failure;
         try {
-            rows = pacs::queryStudies(d_->session, *d_->client, d_->clientNode, query);
+            rows = d_->pacs.queryStudies(d_->clientNode, query);
         } catch (const std::exception& error) {
             failure = error.what();
         }
@@ -259,12 +274,12 @@ void PacsImportDialog::search() {
 // one small query).
 void PacsImportDialog::loadSeries(QTreeWidgetItem* study) {
     if (!study || study->parent() || study->data(Patient, loadedRole).toBool() || d_->busy ||
-        !d_->client)
+        d_->clientNode.empty())
         return;
     study->setData(Patient, loadedRole, true);
     try {
-        const auto rows = pacs::querySeries(d_->session, *d_->client,
-                                            study->data(Patient, uidRole).toString().toStdString());
+        const auto rows = d_->pacs.querySeries(
+            d_->clientNode, study->data(Patient, uidRole).toString().toStdString());
         for (const auto& row : rows) {
             auto* item = new QTreeWidgetItem(study);
             item->setText(Patient, tr("Series %1").arg(text(row.series.seriesNumber)));
@@ -282,7 +297,7 @@ void PacsImportDialog::loadSeries(QTreeWidgetItem* study) {
 }
 
 void PacsImportDialog::retrieveChecked() {
-    if (d_->busy || !d_->client)
+    if (d_->busy || d_->clientNode.empty())
         return;
     if (d_->worker.joinable())
         d_->worker.join();
@@ -334,8 +349,8 @@ void PacsImportDialog::retrieveChecked() {
                 result.reason = "cancelled before it was retrieved";
             } else {
                 try {
-                    result = pacs::retrieveStudy(
-                        d_->session, *d_->client, d_->clientNode, job.studyUid, job.series, options,
+                    result = d_->pacs.retrieve(
+                        d_->clientNode, job.studyUid, job.series, options,
                         [this, bar = job.bar](double fraction, const std::string& stage) {
                             const int value = int(fraction * 1000);
                             const QString what = QString::fromStdString(stage);

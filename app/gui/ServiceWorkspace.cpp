@@ -6,6 +6,7 @@
 #include "app/gui/DatasetsDialog.h"
 #include "app/gui/ExportDialog.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/PacsImportDialog.h"
 #include "app/gui/ReviewDocks.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/VersionsPanel.h"
@@ -288,6 +289,10 @@ void ServiceWorkspace::buildMenu() {
         adminMenu_->addAction(tr("&Export dataset..."), this, [this] { showExportDialog(); });
     exportAction->setObjectName(QStringLiteral("exportAction"));
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    auto* pacsAction = adminMenu_->addAction(tr("Import from &PACS..."), this,
+                                             &ServiceWorkspace::showPacsImportDialog);
+    pacsAction->setObjectName(QStringLiteral("pacsImportAction"));
+    pacsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
 
     reviewMenu_ = window_.menuBar()->addMenu(tr("&Review"));
     auto* queue =
@@ -440,6 +445,17 @@ bool ServiceWorkspace::showExportDialog(const QString& dataset) {
         return false;
     // Modal: nothing else uses her session while the export's thread waits on the worker.
     ExportDialog dialog(access_->datasets(), dataset, &window_);
+    dialog.exec();
+    return true;
+}
+
+bool ServiceWorkspace::showPacsImportDialog() {
+    if ((!access_ || access_->sessionEnded()) && !logInAgain())
+        return false;
+    if (role_ != storage::Role::Admin)
+        return false;
+    // Modal: nothing else uses her session while the retrieve's thread waits on the worker.
+    PacsImportDialog dialog(access_->pacs(), &window_);
     dialog.exec();
     return true;
 }

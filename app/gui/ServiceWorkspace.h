@@ -104,6 +104,10 @@ class ServiceWorkspace : public QObject {
     // dataset: preselected in the export dialog. False when it did not open.
     bool showDatasetsDialog();
     bool showExportDialog(const QString& dataset = {});
+    // Admins: Admin > Import from PACS (Ctrl+Shift+I), the personal store's dialog on her session
+    // in the service (StoreAccess::pacs): the worker queries the policy's nodes, retrieves and
+    // imports; the bars follow its stages and Cancel stops it. False when it did not open.
+    bool showPacsImportDialog();
     // Ctrl+L: edits not saved as a version ask first; the study closes, the session ends in the
     // service (logged out) and the login dialog comes back. False when she cancelled.
     bool lock();

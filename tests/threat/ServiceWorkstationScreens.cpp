@@ -13,6 +13,7 @@
 #include "app/gui/CommentsPanel.h"
 #include "app/gui/DatasetsDialog.h"
 #include "app/gui/ExportDialog.h"
+#include "app/gui/PacsImportDialog.h"
 #include "app/gui/ReviewPanel.h"
 #include "app/gui/security/AdminPanel.h"
 #include "viewer/CommentMarkers.h"
@@ -574,6 +575,84 @@ TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
     EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
     std::ofstream(setting->result) << bundle.toStdString() << ' ' << ::getpid() << '\n';
     std::ofstream(setting->result + ".stages") << stages.toStdString();
+}
+
+// The admin, under her own OS account, through the service: Admin > Import from PACS
+// (Ctrl+Shift+I), the patient ID typed, Search; of the studies found, the one the store does not
+// hold yet checked with the keyboard and retrieved, its bar to the end. The worker queries the
+// policy's node with the service's credentials, retrieves and imports: her process holds no store
+// file. tests/threat/service_pacs_test.py reads the store and the access log back.
+TEST_F(ServiceWorkspace, AdminImportsFromPacsThroughRadmarkd) {
+    const auto get = [](const char* name) {
+        const char* value = std::getenv(name);
+        return std::string(value ? value : "");
+    };
+    const std::string socket = get("RADMARK_TEST_SERVICE"), user = get("RADMARK_TEST_USER"),
+                      password = get("RADMARK_TEST_PASSWORD"),
+                      patientId = get("RADMARK_TEST_PATIENT_ID"), store = get("RADMARK_TEST_STORE"),
+                      result = get("RADMARK_TEST_RESULT");
+    ASSERT_FALSE(socket.empty() || patientId.empty() || result.empty())
+        << "run by tests/threat/service_pacs_test.py";
+    ServiceWindow ada(gui::ServiceWorkspace::throughService(socket));
+    ASSERT_TRUE(ada.logIn(user, password));
+
+    QString nodeName, searched, retrieved, inStore, bar;
+    int found = -1, notStored = 0;
+    bool searchDone = false, retrieveDone = false, checked = false;
+    ada.activate();
+    whenModalDialogShows([&](QWidget* shown) {
+        auto* dialog = qobject_cast<gui::PacsImportDialog*>(shown);
+        ASSERT_NE(dialog, nullptr) << "not the PACS dialog";
+        RejectIfOpen closer{dialog};
+        QSignalSpy searchSpy(dialog, &gui::PacsImportDialog::searchFinished);
+        QSignalSpy retrieveSpy(dialog, &gui::PacsImportDialog::retrieveFinished);
+        nodeName = named<QComboBox>(dialog, "pacsNode")->currentText();
+        retype(named<QLineEdit>(dialog, "patientId"), QString::fromStdString(patientId));
+        click(named<QPushButton>(dialog, "searchButton"));
+        for (int i = 0; i < 1200 && searchSpy.isEmpty(); ++i)
+            QTest::qWait(50);
+        searchDone = !searchSpy.isEmpty();
+        searched = named<QLabel>(dialog, "pacsStatus")->text();
+        QTreeWidget* tree = dialog->results();
+        found = tree->topLevelItemCount();
+        QTreeWidgetItem* wanted = nullptr;
+        for (int i = 0; i < found; ++i)
+            if (tree->topLevelItem(i)->text(7) == QStringLiteral("no")) {
+                ++notStored;
+                wanted = tree->topLevelItem(i);
+            }
+        if (!wanted)
+            return;
+        // Checked as a person does without a mouse: the row made current, Space.
+        tree->setFocus();
+        tree->setCurrentItem(wanted);
+        QTest::keyClick(tree->viewport(), Qt::Key_Space);
+        checked = wanted->checkState(0) == Qt::Checked;
+        click(named<QPushButton>(dialog, "retrieveButton"));
+        for (int i = 0; i < 2400 && retrieveSpy.isEmpty(); ++i)
+            QTest::qWait(50);
+        retrieveDone = !retrieveSpy.isEmpty();
+        QTest::qWait(100); // the bars' last queued updates
+        retrieved = named<QLabel>(dialog, "pacsStatus")->text();
+        inStore = wanted->text(7);
+        if (auto* progress = qobject_cast<QProgressBar*>(tree->itemWidget(wanted, 8)))
+            bar = QString::number(progress->value());
+        click(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Close));
+    });
+    QTest::keyClick(ada.axial(), Qt::Key_I, Qt::ControlModifier | Qt::ShiftModifier);
+    EXPECT_FALSE(nodeName.isEmpty()) << "the policy's node was not offered";
+    ASSERT_TRUE(searchDone) << "the search did not finish";
+    EXPECT_EQ(found, 2) << searched.toStdString();
+    EXPECT_EQ(notStored, 1) << "one study is in the store already";
+    ASSERT_TRUE(checked) << "Space did not check the study";
+    ASSERT_TRUE(retrieveDone) << "the retrieve did not finish";
+    EXPECT_TRUE(retrieved.startsWith(QStringLiteral("1 stored or already in store, 0 not")))
+        << retrieved.toStdString();
+    EXPECT_TRUE(inStore.startsWith(QStringLiteral("imported RM"))) << inStore.toStdString();
+    EXPECT_EQ(bar, QStringLiteral("1000"));
+    const std::vector<std::string> held = storeFilesHeld(store);
+    EXPECT_TRUE(held.empty()) << "this process holds store files: " << held.front();
+    std::ofstream(result) << inStore.toStdString() << '\n' << ::getpid() << '\n';
 }
 
 } // namespace

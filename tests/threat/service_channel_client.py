@@ -35,6 +35,10 @@ it can send what radmark-cli never would.
                                      "datasets refused: WHY"
         export:DATASET:DESTINATION   exports the dataset there, NIfTI only (export); prints
                                      "export bundle=ID" or "export refused: WHY"
+        pacsnodes                    the policy's PACS nodes (pacs-nodes); prints "pacsnodes
+                                     rows=N" or "pacsnodes refused: WHY"
+        pacsquery:NODE:PATIENTID     a PACS query by patient ID (pacs-query); prints "pacsquery
+                                     rows=N" or "pacsquery refused: WHY"
         pause:PATH                   creates PATH.ready, waits until PATH exists
   service_channel_client.py edited-hash DX DY
       the chunk hash (BLAKE2b-256) of the slice an edit: step sends
@@ -191,6 +195,12 @@ def session(sock_path, user, password, steps):
             body = {"op": "add-user", "name": fields[0], "role": "annotator"}
         elif kind == "datasets":
             body = {"op": "datasets"}
+        elif kind == "pacsnodes":
+            body = {"op": "pacs-nodes"}
+        elif kind == "pacsquery":
+            body = {"op": "pacs-query", "node": fields[0], "query": {
+                "patientId": fields[1], "patientName": "", "accessionNumber": "", "dateFrom": "",
+                "dateTo": "", "modality": "", "studyDescription": "", "limit": 100}}
         elif kind == "export":
             body = {"op": "export", "request": {
                 "dataset": fields[0], "destination": fields[1], "recipients": [],
@@ -233,6 +243,10 @@ def session(sock_path, user, password, steps):
             print("adduser done")
         elif kind == "datasets":
             print(f"datasets rows={len(reply[1]['datasets'])}")
+        elif kind == "pacsnodes":
+            print(f"pacsnodes rows={len(reply[1]['nodes'])}")
+        elif kind == "pacsquery":
+            print(f"pacsquery rows={len(reply[1]['studies'])}")
         elif kind == "export":
             print("export bundle=" + reply[1]["result"]["bundleId"])
         elif kind == "open":
