@@ -14,6 +14,7 @@
 // refusal shown as its message); a loopback SMB3 share's password is typed into a password
 // dialog. An annotator sees no Admin menu and the keys open nothing.
 
+#include "DialogDriving.h"
 #include "StoreWorkspaceFixture.h"
 
 #include "annotation/Segment.h"
@@ -153,42 +154,12 @@ DatasetStore makeDatasetStore(const std::filesystem::path& root) {
     return out;
 }
 
-// Closes a dialog that a failed step left open, so a failure never hangs the test.
-struct RejectIfOpen {
-    QDialog* dialog;
-    ~RejectIfOpen() {
-        if (dialog && dialog->isVisible())
-            dialog->reject();
-    }
-};
-
-void click(QWidget* widget) {
-    ASSERT_NE(widget, nullptr);
-    QTest::mouseClick(widget, Qt::LeftButton);
-}
-
-template <class T> T* child(QWidget* parent, const char* name) {
-    T* found = parent->findChild<T*>(QString::fromLatin1(name));
-    EXPECT_NE(found, nullptr) << name;
-    return found;
-}
-
 // With RADMARK_SCREENSHOT_DIR set, the dialog as it is now goes there (to look at).
 void keepScreenshot(QWidget* dialog, const QString& name) {
     if (const char* folder = std::getenv("RADMARK_SCREENSHOT_DIR")) {
         QApplication::processEvents();
         dialog->grab().save(QString::fromLocal8Bit(folder) + QLatin1Char('/') + name + ".png");
     }
-}
-
-void clickTab(QTabWidget* tabs, const QString& title) {
-    QTabBar* bar = tabs->tabBar();
-    for (int i = 0; i < bar->count(); ++i)
-        if (bar->tabText(i) == title) {
-            QTest::mouseClick(bar, Qt::LeftButton, Qt::NoModifier, bar->tabRect(i).center());
-            break;
-        }
-    EXPECT_EQ(tabs->tabText(tabs->currentIndex()), title);
 }
 
 // Clicks a row of a table (Ctrl held adds it to the selection).
@@ -205,15 +176,6 @@ int rowOf(QTableWidget* table, const std::string& text) {
         if (table->item(row, 0) && table->item(row, 0)->text().toStdString() == text)
             return row;
     return -1;
-}
-
-// Replaces the text of a field as a person does: select all, type.
-void retype(QWidget* field, const QString& text) {
-    field->setFocus();
-    QTest::keyClick(field, Qt::Key_A, Qt::ControlModifier);
-    if (text.isEmpty())
-        QTest::keyClick(field, Qt::Key_Delete);
-    QTest::keyClicks(field, text);
 }
 
 // Picks the rows of these studies in the study picker (Ctrl+click), optionally a version in

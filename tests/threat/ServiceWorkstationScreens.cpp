@@ -7,6 +7,7 @@
 // AdminThroughRadmarkd the reviewer's and the admin's paths, each under her own OS account;
 // AdminExportsThroughRadmarkd the admin's dataset built and exported through the service.
 
+#include "DialogDriving.h"
 #include "ServiceWindowFixture.h"
 
 #include "app/gui/AgreementDialog.h"
@@ -353,42 +354,6 @@ TEST_F(ServiceWorkspace, AdminThroughRadmarkd) {
     std::ofstream(setting->result) << notes.size() << ' ' << ::getpid() << '\n';
 }
 
-// The Datasets and Export dialogs, as the admin works them.
-template <class T> T* named(QWidget* parent, const char* name) {
-    T* found = parent->findChild<T*>(QString::fromLatin1(name));
-    EXPECT_NE(found, nullptr) << name;
-    return found;
-}
-void click(QWidget* widget) {
-    ASSERT_NE(widget, nullptr);
-    QTest::mouseClick(widget, Qt::LeftButton);
-}
-// Clicks a check box on its box (a click on its text is not a toggle on every style).
-void clickBox(QCheckBox* box) {
-    ASSERT_NE(box, nullptr);
-    QTest::mouseClick(box, Qt::LeftButton, Qt::NoModifier, QPoint(8, box->height() / 2));
-}
-void clickTab(QTabWidget* tabs, const QString& title) {
-    QTabBar* bar = tabs->tabBar();
-    for (int i = 0; i < bar->count(); ++i)
-        if (bar->tabText(i) == title)
-            QTest::mouseClick(bar, Qt::LeftButton, Qt::NoModifier, bar->tabRect(i).center());
-    EXPECT_EQ(tabs->tabText(tabs->currentIndex()), title);
-}
-// Replaces a field's text as a person does: select all, type.
-void retype(QWidget* field, const QString& text) {
-    field->setFocus();
-    QTest::keyClick(field, Qt::Key_A, Qt::ControlModifier);
-    QTest::keyClicks(field, text);
-}
-// Closes a dialog that a failed step left open, so that a failure never hangs the test.
-struct RejectIfOpen {
-    QDialog* dialog;
-    ~RejectIfOpen() {
-        if (dialog && dialog->isVisible())
-            dialog->reject();
-    }
-};
 // Waits, the event loop running, until the dialog's export is done: its outcome.
 std::optional<bool> waitForExport(gui::ExportDialog* dialog) {
     QSignalSpy finished(dialog, &gui::ExportDialog::exportFinished);
@@ -425,10 +390,10 @@ TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
         auto* dialog = qobject_cast<gui::DatasetsDialog*>(shown);
         ASSERT_NE(dialog, nullptr) << "Ctrl+Shift+B opened no Datasets dialog";
         RejectIfOpen guard{dialog};
-        QTest::keyClicks(named<QLineEdit>(dialog, "newDatasetName"), QStringLiteral("Liver"));
-        QTest::keyClicks(named<QLineEdit>(dialog, "newDatasetPurpose"),
+        QTest::keyClicks(child<QLineEdit>(dialog, "newDatasetName"), QStringLiteral("Liver"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "newDatasetPurpose"),
                          QStringLiteral("liver model, through the service"));
-        click(named<QPushButton>(dialog, "createDatasetButton"));
+        click(child<QPushButton>(dialog, "createDatasetButton"));
         created = dialog->message()->text();
         ASSERT_EQ(dialog->currentDataset(), QStringLiteral("Liver")) << created.toStdString();
 
@@ -436,26 +401,26 @@ TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
         clickTab(dialog->tabs(), QStringLiteral("Cases"));
         whenModalDialogShows([&](QWidget* picker) {
             RejectIfOpen pickerGuard{qobject_cast<QDialog*>(picker)};
-            auto* table = named<QTableWidget>(picker, "studyPickerTable");
+            auto* table = child<QTableWidget>(picker, "studyPickerTable");
             ASSERT_NE(table, nullptr) << "no study picker";
             for (int row = 0; row < table->rowCount(); ++row)
                 if (table->item(row, 0)->text() == study)
                     QTest::mouseClick(table->viewport(), Qt::LeftButton, Qt::NoModifier,
                                       table->visualItemRect(table->item(row, 0)).center());
-            click(named<QPushButton>(picker, "addPickedButton"));
+            click(child<QPushButton>(picker, "addPickedButton"));
         });
-        click(named<QPushButton>(dialog, "addStudiesButton"));
+        click(child<QPushButton>(dialog, "addStudiesButton"));
         cases = dialog->casesTable()->rowCount();
         ASSERT_EQ(cases, 1) << dialog->message()->text().toStdString();
         caseState = dialog->casesTable()->item(0, 3)->text();
 
         // One patient: all of it in train, which nnU-Net needs.
         clickTab(dialog->tabs(), QStringLiteral("Splits"));
-        retype(named<QDoubleSpinBox>(dialog, "splitTrain"), QStringLiteral("1"));
-        retype(named<QDoubleSpinBox>(dialog, "splitValidation"), QStringLiteral("0"));
-        retype(named<QDoubleSpinBox>(dialog, "splitTest"), QStringLiteral("0"));
-        click(named<QPushButton>(dialog, "splitButton"));
-        auto* splits = named<QTableWidget>(dialog, "splitCasesTable");
+        retype(child<QDoubleSpinBox>(dialog, "splitTrain"), QStringLiteral("1"));
+        retype(child<QDoubleSpinBox>(dialog, "splitValidation"), QStringLiteral("0"));
+        retype(child<QDoubleSpinBox>(dialog, "splitTest"), QStringLiteral("0"));
+        click(child<QPushButton>(dialog, "splitButton"));
+        auto* splits = child<QTableWidget>(dialog, "splitCasesTable");
         ASSERT_EQ(splits->rowCount(), 1) << dialog->message()->text().toStdString();
         splitOfCase = splits->item(0, 2)->text();
 
@@ -469,26 +434,26 @@ TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
             QTest::keyClicks(name, QString::fromLocal8Bit(protocol));
             QTest::keyClick(name, Qt::Key_Return);
         });
-        click(named<QPushButton>(dialog, "setProtocolButton"));
-        protocolText = named<QLabel>(dialog, "protocolText")->text();
+        click(child<QPushButton>(dialog, "setProtocolButton"));
+        protocolText = child<QLabel>(dialog, "protocolText")->text();
 
         // The hand-written client's "Liver" has no code: the label table's one conflict, until
         // the name is mapped (with a category, which the DICOM SEG needs).
         clickTab(dialog->tabs(), QStringLiteral("Labels"));
-        auto* conflicts = named<QTreeWidget>(dialog, "conflictsTree");
+        auto* conflicts = child<QTreeWidget>(dialog, "conflictsTree");
         if (conflicts->topLevelItemCount() > 0 && conflicts->topLevelItem(0)->childCount() > 0)
             conflict = conflicts->topLevelItem(0)->child(0)->text(1);
-        QTest::keyClicks(named<QLineEdit>(dialog, "mapSegmentName"), QStringLiteral("Liver"));
-        QTest::keyClicks(named<QLineEdit>(dialog, "mapCode"), QStringLiteral("SCT:10200004:Liver"));
-        QTest::keyClicks(named<QLineEdit>(dialog, "mapCategory"),
+        QTest::keyClicks(child<QLineEdit>(dialog, "mapSegmentName"), QStringLiteral("Liver"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "mapCode"), QStringLiteral("SCT:10200004:Liver"));
+        QTest::keyClicks(child<QLineEdit>(dialog, "mapCategory"),
                          QStringLiteral("SCT:123037004:Anatomical Structure"));
-        click(named<QPushButton>(dialog, "mapButton"));
+        click(child<QPushButton>(dialog, "mapButton"));
         conflictsLeft = conflicts->topLevelItemCount();
 
         clickTab(dialog->tabs(), QStringLiteral("Revisions"));
-        click(named<QPushButton>(dialog, "freezeButton"));
+        click(child<QPushButton>(dialog, "freezeButton"));
         frozen = dialog->message()->text();
-        revisions = named<QTableWidget>(dialog, "revisionsTable")->rowCount();
+        revisions = child<QTableWidget>(dialog, "revisionsTable")->rowCount();
         built = true;
         click(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Close));
     });
@@ -520,15 +485,15 @@ TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
         destinations->setFocus();
         QTest::keyClick(destinations, Qt::Key_Home);
         destinationText = destinations->currentText();
-        reason = named<QLabel>(dialog, "destinationReason")->text();
+        reason = child<QLabel>(dialog, "destinationReason")->text();
         ASSERT_EQ(destinations->currentData().toString(), destination);
-        clickBox(named<QCheckBox>(dialog, "formatBoxes")); // the versions have none
+        clickBox(child<QCheckBox>(dialog, "formatBoxes")); // the versions have none
         QMetaObject::Connection watch = QObject::connect(
             dialog, &gui::ExportDialog::progressShown, [&](int permille, const QString& stage) {
                 shown.push_back(permille);
                 stages += QString::number(permille) + QLatin1Char(' ') + stage + '\n';
             });
-        click(named<QPushButton>(dialog, "startExportButton"));
+        click(child<QPushButton>(dialog, "startExportButton"));
         completed = waitForExport(dialog);
         QObject::disconnect(watch);
         finalValue = dialog->progressBar()->value();
@@ -543,9 +508,9 @@ TEST_F(ServiceWorkspace, AdminExportsThroughRadmarkd) {
                 if (!cancelledAt.isEmpty() || !stage.startsWith(QStringLiteral("case 1 of")))
                     return;
                 cancelledAt = stage;
-                QTest::mouseClick(named<QPushButton>(dialog, "cancelExportButton"), Qt::LeftButton);
+                QTest::mouseClick(child<QPushButton>(dialog, "cancelExportButton"), Qt::LeftButton);
             });
-        click(named<QPushButton>(dialog, "startExportButton"));
+        click(child<QPushButton>(dialog, "startExportButton"));
         cancelled = waitForExport(dialog);
         QObject::disconnect(cancelAt);
         cancelMessage = dialog->message()->text();
@@ -606,13 +571,13 @@ TEST_F(ServiceWorkspace, AdminImportsFromPacsThroughRadmarkd) {
         RejectIfOpen closer{dialog};
         QSignalSpy searchSpy(dialog, &gui::PacsImportDialog::searchFinished);
         QSignalSpy retrieveSpy(dialog, &gui::PacsImportDialog::retrieveFinished);
-        nodeName = named<QComboBox>(dialog, "pacsNode")->currentText();
-        retype(named<QLineEdit>(dialog, "patientId"), QString::fromStdString(patientId));
-        click(named<QPushButton>(dialog, "searchButton"));
+        nodeName = child<QComboBox>(dialog, "pacsNode")->currentText();
+        retype(child<QLineEdit>(dialog, "patientId"), QString::fromStdString(patientId));
+        click(child<QPushButton>(dialog, "searchButton"));
         for (int i = 0; i < 1200 && searchSpy.isEmpty(); ++i)
             QTest::qWait(50);
         searchDone = !searchSpy.isEmpty();
-        searched = named<QLabel>(dialog, "pacsStatus")->text();
+        searched = child<QLabel>(dialog, "pacsStatus")->text();
         QTreeWidget* tree = dialog->results();
         found = tree->topLevelItemCount();
         QTreeWidgetItem* wanted = nullptr;
@@ -628,12 +593,12 @@ TEST_F(ServiceWorkspace, AdminImportsFromPacsThroughRadmarkd) {
         tree->setCurrentItem(wanted);
         QTest::keyClick(tree->viewport(), Qt::Key_Space);
         checked = wanted->checkState(0) == Qt::Checked;
-        click(named<QPushButton>(dialog, "retrieveButton"));
+        click(child<QPushButton>(dialog, "retrieveButton"));
         for (int i = 0; i < 2400 && retrieveSpy.isEmpty(); ++i)
             QTest::qWait(50);
         retrieveDone = !retrieveSpy.isEmpty();
         QTest::qWait(100); // the bars' last queued updates
-        retrieved = named<QLabel>(dialog, "pacsStatus")->text();
+        retrieved = child<QLabel>(dialog, "pacsStatus")->text();
         inStore = wanted->text(7);
         if (auto* progress = qobject_cast<QProgressBar*>(tree->itemWidget(wanted, 8)))
             bar = QString::number(progress->value());
